@@ -1,0 +1,3 @@
+from bertanno.cli import main
+
+main()

@@ -1,0 +1,262 @@
+"""The ``bertanno`` command line: parses, calls core/store, renders. No model or SQL logic here."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from bertanno import __version__
+from bertanno.errors import BertannoError
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def parse_options(pairs: tuple[str, ...]) -> dict[str, str]:
+    options = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{pair!r}: write KEY=VALUE", param_hint="--option")
+        options[key.strip()] = value
+    return options
+
+
+def parse_labels(text: str | None) -> list[str] | None:
+    return [label.strip() for label in text.split(",") if label.strip()] if text else None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="bertanno")
+def cli():
+    """Annotate Chinese domain text with BERT-family models in the loop.
+
+    \b
+    Typical flow:
+      bertanno models                      which domain models are known and available here
+      bertanno predict MODEL FILE          pre-annotate a file with a model or a saved version
+      bertanno plugins                     tasks, models, formats and where they come from
+      bertanno demo                        everything end to end on bundled data, offline
+
+    Models are aliases (bert-base-chinese, medbert, lawformer), Hugging Face hub ids, or
+    local directories. Nothing is downloaded when HF_HUB_OFFLINE=1.
+    """
+
+
+@cli.command()
+@click.option("--check", "check", metavar="NAME_OR_PATH", help="Resolve and load one model, and say whether it can.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--trust-remote-code", is_flag=True, help="Allow code shipped inside the model directory to run.")
+def models(check, as_json, trust_remote_code):
+    """List the domain model aliases and whether their weights are on this machine.
+
+    With --check, load the model (alias, hub id or directory) and report what it is.
+    """
+    from bertanno.core import model_info
+
+    if check:
+        report = model_info.check_model(check, trust_remote_code=trust_remote_code)
+        if as_json:
+            click.echo(json.dumps(report, ensure_ascii=False, indent=2))
+        else:
+            console.print(f"[green]✓[/] {check} loads: {report['architecture']}, {report['layers']} layers x "
+                          f"{report['hidden']}, {report['parameters'] / 1e6:.1f}M parameters, up to "
+                          f"{report['max_length']} tokens\n  weights: {report['weights_dir']}\n"
+                          f"  tokenizer: {report['tokenizer_dir']} ({report['vocab_size']} entries)")
+        return
+    rows = model_info.list_models()
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    table = Table(title="Domain model aliases")
+    for column in ("alias", "hub id", "max tokens", "available here"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("what it is")
+    for row in rows:
+        available = "[green]yes[/]" if row["available"] else "[yellow]no[/]"
+        table.add_row(row["name"], row["hub_id"], str(row["max_length"]), available, row["description"])
+    console.print(table)
+    console.print("Any hub id or local directory works too. Check one with: bertanno models --check NAME_OR_PATH")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def plugins(as_json):
+    """List loaded plugins: their hooks, versions, where they come from and what they register.
+
+    BERTANNO_LOAD_PLUGINS=a,b loads only the named entry-point plugins ("" loads none).
+    """
+    from bertanno.plugins.manager import get_plugins
+
+    loaded = get_plugins()
+    rows = [asdict(info) for info in loaded.info()]
+    problems = [{"plugin": p.plugin, "problem": p.message} for p in loaded.problems]
+    if as_json:
+        click.echo(json.dumps({"plugins": rows, "problems": problems}, ensure_ascii=False, indent=2))
+        return
+    table = Table(title="Plugins")
+    for column in ("plugin", "version", "hooks", "registers"):
+        table.add_column(column)
+    table.add_column("from", overflow="fold")
+    for row in rows:
+        registers = "\n".join(f"{kind}: {', '.join(names)}" for kind, names in row["registers"].items())
+        name = row["name"].rpartition(".")[2] if row["builtin"] else row["distribution"] or row["name"]
+        version = __version__ + " (built-in)" if row["builtin"] else row["version"] or "-"
+        table.add_row(name, version, "\n".join(row["hooks"]), registers, row["source"])
+    console.print(table)
+    for problem in problems:
+        err_console.print(f"[red]plugin {problem['plugin']}:[/] {problem['problem']}")
+
+
+@cli.command()
+@click.argument("model")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--task", "task_name", help="Task of a base model (a saved version knows its own).")
+@click.option("--labels", help="Comma-separated label set for a base model, e.g. negative,positive.")
+@click.option("--format", "format_name", help="Input format (default: guessed from the file).")
+@click.option("--option", "options", multiple=True, metavar="KEY=VALUE",
+              help="Format option, repeatable: columns=text,label  label_map=0=negative,1=positive  end=inclusive")
+@click.option("--skip-bad", is_flag=True, help="Skip rows that cannot be read instead of stopping.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write JSONL here (default: stdout).")
+@click.option("--device", help="cpu, cuda, cuda:1 … (default: a GPU when there is one).")
+@click.option("--token-budget", default=8192, show_default=True, help="Padded tokens per batch.")
+@click.option("--trust-remote-code", is_flag=True, help="Allow code shipped inside the model directory to run.")
+def predict(model, file, task_name, labels, format_name, options, skip_bad, output, device, token_budget,
+            trust_remote_code):
+    """Pre-annotate FILE with MODEL and write one JSON line per item.
+
+    MODEL is a saved version directory, or a base model (alias, hub id, directory) with --task.
+
+    \b
+    Example:
+      bertanno predict runs/v3 reviews.txt -o predictions.jsonl
+    """
+    from bertanno.core.bundle import is_version_dir, load_bundle
+    from bertanno.core.engine import Predictor
+    from bertanno.core.reading import read_examples
+    from bertanno.plugins.manager import get_plugins
+
+    plugins = get_plugins()
+    task = None
+    if not is_version_dir(model):
+        if not task_name:
+            raise BertannoError(f"{model} is a base model: say which task with --task ({', '.join(plugins.tasks)})")
+        task = plugins.task(task_name, labels=parse_labels(labels))
+    bundle = load_bundle(model, task, plugins, trust_remote_code)
+    result = read_examples(file, bundle.task, format_name, parse_options(options), skip_bad, plugins)
+    for error in result.errors:
+        err_console.print(f"[yellow]skipped[/] {file}:{error.line}: {error.message}")
+    predictor = Predictor(bundle, device=device, token_budget=token_budget)
+    with _progress("predicting") as advance:
+        predictions, stats = predictor.predict(result.examples, progress=advance)
+    out = open(output, "w", encoding="utf-8") if output else sys.stdout
+    try:
+        for example, prediction in zip(result.examples, predictions):
+            record = {"text": example.text, "prediction": bundle.task.payload_to_json(prediction.payload),
+                      "confidence": round(prediction.confidence, 4)}
+            if example.text_b is not None:
+                record["text_b"] = example.text_b
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    finally:
+        if output:
+            out.close()
+    _report_stats(stats, bundle.max_length)
+
+
+def _report_stats(stats, max_length: int) -> None:
+    err_console.print(f"{stats.examples} items, {stats.tokens} tokens in {stats.batches} batches, "
+                      f"{stats.examples_per_second:.1f} items/s")
+    if stats.truncated:
+        err_console.print(f"[yellow]{stats.truncated} item(s) were longer than {max_length} tokens and were "
+                          "truncated[/]; a long-input model (lawformer) avoids this")
+
+
+class _progress:
+    """A rich progress bar on stderr whose ``advance(done, total)`` fits the engine's callback."""
+
+    def __init__(self, description: str):
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+        self.progress = Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                                 TimeRemainingColumn(), console=err_console, transient=True)
+        self.description = description
+
+    def __enter__(self):
+        self.progress.start()
+        self.task_id = self.progress.add_task(self.description, total=None)
+
+        def advance(done: int, total: int) -> None:
+            self.progress.update(self.task_id, completed=done, total=total)
+
+        return advance
+
+    def __exit__(self, *exc):
+        self.progress.stop()
+
+
+@cli.command()
+@click.option("--dir", "directory", default="bertanno-demo", show_default=True, type=click.Path(path_type=Path),
+              help="Where the demo writes its files.")
+def demo(directory):
+    """Run what bertanno can do end to end on bundled sample data, with no network.
+
+    Builds a small randomly initialised Chinese BERT from the bundled bert-base-chinese
+    config and vocabulary, saves it as a model version, reloads it, and pre-annotates 200
+    ChnSentiCorp reviews. The weights are random, so the predictions are too.
+    """
+    from bertanno.core.demo import run_demo
+
+    result = run_demo(directory)
+    table = Table(title="Pre-annotations (first 8 of the sample)")
+    for column in ("review", "gold", "predicted", "confidence"):
+        table.add_column(column, overflow="ellipsis", no_wrap=column == "review", max_width=48 if column == "review" else None)
+    for example, prediction in list(zip(result.examples, result.predictions))[:8]:
+        table.add_row(example.text, example.payload, prediction.payload, f"{prediction.confidence:.0%}")
+    console.print(table)
+    console.print(f"model version saved and reloaded from {result.version_dir}")
+    _report_stats(result.stats, 512)
+    scores = ", ".join(f"{k} {v:.3f}" for k, v in result.metrics.items())
+    console.print(f"scores against the sample's gold labels: {scores} "
+                  "[dim](random weights: chance level is expected until the model is trained)[/]")
+
+
+def _quiet_libraries() -> None:
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    try:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_error()
+    except ImportError:
+        pass
+
+
+def _add_plugin_commands() -> None:
+    from bertanno.plugins.manager import get_plugins
+
+    get_plugins().add_commands(cli)
+
+
+def main() -> None:
+    try:
+        _add_plugin_commands()
+        _quiet_libraries()
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        err_console.print("interrupted")
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except BertannoError as exc:
+        err_console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        err_console.print("interrupted")
+        sys.exit(130)

@@ -1,0 +1,1 @@
+"""The engine: model bundles, loading, inference, training, evaluation, scheduling."""

@@ -1,0 +1,187 @@
+"""A model bundle (model + tokenizer + task), loaded once per process, and model version directories.
+
+Loading is safe by default: weights come from safetensors, a pickled ``pytorch_model.bin``
+is read with ``weights_only=True``, and code shipped inside a model directory never runs
+unless the user passes ``trust_remote_code``.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from bertanno.errors import BertannoError
+from bertanno.core.hub import ModelSource, resolve_model
+from bertanno.plugins.manager import Plugins, get_plugins
+from bertanno.plugins.task import Task
+
+VERSION_FILE = "bertanno.json"
+VERSION_FORMAT = 1
+# Architectures whose position ids start after the padding index (RoBERTa style).
+POSITION_OFFSET_TYPES = {"longformer", "roberta", "xlm-roberta", "camembert"}
+
+
+@dataclass
+class ModelBundle:
+    model: object
+    tokenizer: object
+    task: Task
+    max_length: int
+    base_model: str
+    added_terms: list[str] = field(default_factory=list)
+    metadata: dict = field(default_factory=dict)
+
+
+def max_input_length(config, limit: int | None = None) -> int:
+    """Tokens one input may hold, special tokens included."""
+    positions = config.max_position_embeddings
+    if config.model_type in POSITION_OFFSET_TYPES:
+        positions -= 2
+    return min(positions, limit) if limit else positions
+
+
+def head_class(task: Task):
+    from transformers import AutoModelForSequenceClassification, AutoModelForTokenClassification
+
+    return AutoModelForTokenClassification if task.head == "token" else AutoModelForSequenceClassification
+
+
+def label_config(task: Task) -> dict:
+    labels = task.model_labels
+    return {
+        "num_labels": len(labels),
+        "id2label": dict(enumerate(labels)),
+        "label2id": {label: i for i, label in enumerate(labels)},
+        **task.model_config(),
+    }
+
+
+def load_tokenizer(directory: Path, tokenizer_class: str = "bert"):
+    """A WordPiece BERT tokenizer when the directory has ``vocab.txt`` (Lawformer included), else AutoTokenizer."""
+    from transformers import AutoTokenizer, BertTokenizerFast
+
+    directory = Path(directory)
+    has_vocab = (directory / "vocab.txt").exists()
+    wordpiece = has_vocab and (tokenizer_class == "bert" or not (directory / "tokenizer.json").exists())
+    try:
+        if wordpiece:
+            tokenizer = BertTokenizerFast.from_pretrained(str(directory))
+        else:
+            tokenizer = AutoTokenizer.from_pretrained(str(directory), trust_remote_code=False)
+    except (OSError, ValueError) as exc:
+        raise BertannoError(f"cannot load a tokenizer from {directory}: {exc}") from None
+    unknown = tokenizer.convert_tokens_to_ids(tokenizer.unk_token) if tokenizer.unk_token else None
+    if unknown is not None and unknown in tokenizer("中文")["input_ids"]:
+        raise BertannoError(f"the tokenizer in {directory} turns Chinese characters into {tokenizer.unk_token}; "
+                            "it is not a Chinese BERT tokenizer")
+    return tokenizer
+
+
+def refuse_remote_code(directory: Path, trust_remote_code: bool) -> None:
+    config = Path(directory) / "config.json"
+    if trust_remote_code or not config.exists():
+        return
+    if "auto_map" in json.loads(config.read_text(encoding="utf-8")):
+        raise BertannoError(
+            f"the model in {directory} ships its own Python code (auto_map in config.json). bertanno does not run "
+            "code from model directories; pass --trust-remote-code only if you trust whoever made it."
+        )
+
+
+def _load_weights(directory: Path, task: Task, trust_remote_code: bool, **config_overrides):
+    from transformers import AutoConfig
+
+    refuse_remote_code(directory, trust_remote_code)
+    try:
+        config = AutoConfig.from_pretrained(str(directory), trust_remote_code=trust_remote_code, **config_overrides)
+        return head_class(task).from_pretrained(
+            str(directory), config=config, weights_only=True, trust_remote_code=trust_remote_code, local_files_only=True
+        )
+    except pickle.UnpicklingError:
+        raise BertannoError(
+            f"cannot load the model weights in {directory}: its pickled checkpoint holds objects other than tensors, "
+            "which could run code, so it was refused (weights_only loading). Ask for a safetensors file."
+        ) from None
+    except (OSError, ValueError, RuntimeError) as exc:
+        raise BertannoError(f"cannot load the model weights in {directory}: {exc}") from None
+
+
+def load_base(
+    name_or_path: str, task: Task, plugins: Plugins | None = None, trust_remote_code: bool = False
+) -> ModelBundle:
+    """A base model (alias, hub id or directory) with a fresh head for ``task``."""
+    source: ModelSource = resolve_model(name_or_path, plugins)
+    spec = source.spec
+    model = _load_weights(source.weights_dir, task, trust_remote_code, **label_config(task))
+    tokenizer = load_tokenizer(source.tokenizer_dir, spec.tokenizer_class if spec else "bert")
+    limit = spec.max_length if spec else None
+    return ModelBundle(model, tokenizer, task, max_input_length(model.config, limit), spec.hub_id if spec else str(name_or_path))
+
+
+def library_versions() -> dict[str, str]:
+    import tokenizers
+    import torch
+    import transformers
+
+    from bertanno import __version__
+
+    return {"bertanno": __version__, "torch": torch.__version__, "transformers": transformers.__version__,
+            "tokenizers": tokenizers.__version__}
+
+
+def save_version(bundle: ModelBundle, directory: str | Path, metadata: dict | None = None) -> Path:
+    """Write a self-contained version directory: safetensors weights, tokenizer, task, labels, metadata."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    bundle.model.save_pretrained(str(directory), safe_serialization=True)
+    bundle.tokenizer.save_pretrained(str(directory))
+    record = {
+        "format": VERSION_FORMAT,
+        **bundle.task.describe(),
+        "model_labels": bundle.task.model_labels,
+        "base_model": bundle.base_model,
+        "max_length": bundle.max_length,
+        "added_terms": list(bundle.added_terms),
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "libraries": library_versions(),
+        **(metadata or {}),
+    }
+    (directory / VERSION_FILE).write_text(json.dumps(record, ensure_ascii=False, indent=2), encoding="utf-8")
+    return directory
+
+
+def is_version_dir(path: str | Path) -> bool:
+    return (Path(path) / VERSION_FILE).is_file()
+
+
+def load_version(directory: str | Path, plugins: Plugins | None = None, trust_remote_code: bool = False) -> ModelBundle:
+    """Load a saved version; needs no network."""
+    directory = Path(directory)
+    try:
+        record = json.loads((directory / VERSION_FILE).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise BertannoError(f"{directory} is not a bertanno model version: {exc}") from None
+    if record.get("format") != VERSION_FORMAT:
+        raise BertannoError(f"{directory} was written in version format {record.get('format')}; "
+                            f"this bertanno reads format {VERSION_FORMAT}")
+    plugins = plugins or get_plugins()
+    task = plugins.task(record["task"], labels=record["labels"], **record.get("config", {}))
+    if task.model_labels != record["model_labels"]:
+        raise BertannoError(f"{directory}: the task {task.name!r} now derives other model labels than the saved ones")
+    model = _load_weights(directory, task, trust_remote_code)
+    tokenizer = load_tokenizer(directory)
+    return ModelBundle(model, tokenizer, task, int(record["max_length"]), record["base_model"],
+                       list(record.get("added_terms", [])), record)
+
+
+def load_bundle(name_or_path: str, task: Task | None = None, plugins: Plugins | None = None,
+                trust_remote_code: bool = False) -> ModelBundle:
+    """A saved version directory as it is, or a base model with a fresh head for ``task``."""
+    if is_version_dir(name_or_path):
+        return load_version(name_or_path, plugins, trust_remote_code)
+    if task is None:
+        raise BertannoError(f"{name_or_path} is a base model, not a trained version: say which task it is for")
+    return load_base(name_or_path, task, plugins, trust_remote_code)

@@ -1,0 +1,145 @@
+"""Batched inference: length-sorted batches under a token budget, per-batch padding, inference mode.
+
+Predictions come back in input order. Truncation (sequence tasks) is counted and
+reported; token-level tasks window long texts instead, so every character is labelled.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import numpy as np
+
+from bertanno.core.bundle import ModelBundle
+from bertanno.plugins.task import Encoded, Example, Prediction
+
+MODEL_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+
+
+@dataclass
+class PredictStats:
+    examples: int = 0
+    windows: int = 0
+    tokens: int = 0
+    truncated: int = 0
+    batches: int = 0
+    seconds: float = 0.0
+
+    @property
+    def examples_per_second(self) -> float:
+        return self.examples / self.seconds if self.seconds else 0.0
+
+
+def pick_device(preferred: str | None = None):
+    import torch
+
+    if preferred:
+        return torch.device(preferred)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def length_batches(lengths: Sequence[int], token_budget: int, max_batch_size: int) -> list[list[int]]:
+    """Indices grouped into batches of similar length whose padded size stays within ``token_budget``.
+
+    A single input longer than the budget still gets a batch of its own.
+    """
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    batches: list[list[int]] = []
+    current: list[int] = []
+    for index in order:
+        # Sorted ascending, so the newest index is the longest: padded size = its length x batch size.
+        if current and (len(current) == max_batch_size or lengths[index] * (len(current) + 1) > token_budget):
+            batches.append(current)
+            current = []
+        current.append(index)
+    if current:
+        batches.append(current)
+    return batches
+
+
+def pad_batch(windows: Sequence[dict], pad_token_id: int, keep_token_types: bool, with_labels: bool = False):
+    """Tensors for one batch, padded to its own longest window."""
+    import torch
+
+    width = max(len(w["input_ids"]) for w in windows)
+    size = (len(windows), width)
+    batch = {
+        "input_ids": torch.full(size, pad_token_id, dtype=torch.long),
+        "attention_mask": torch.zeros(size, dtype=torch.long),
+    }
+    if keep_token_types:
+        batch["token_type_ids"] = torch.zeros(size, dtype=torch.long)
+    if with_labels:
+        batch["labels"] = torch.full(size, -100, dtype=torch.long) if isinstance(windows[0]["labels"], list) \
+            else torch.zeros(len(windows), dtype=torch.long)
+    for row, window in enumerate(windows):
+        n = len(window["input_ids"])
+        batch["input_ids"][row, :n] = torch.tensor(window["input_ids"])
+        batch["attention_mask"][row, :n] = 1
+        if keep_token_types and "token_type_ids" in window:
+            batch["token_type_ids"][row, :n] = torch.tensor(window["token_type_ids"])
+        if with_labels:
+            labels = window["labels"]
+            if isinstance(labels, list):
+                batch["labels"][row, : len(labels)] = torch.tensor(labels)
+            else:
+                batch["labels"][row] = labels
+    return batch
+
+
+class Predictor:
+    """Runs a bundle's task over examples. Build it once per process and reuse it."""
+
+    def __init__(self, bundle: ModelBundle, device: str | None = None, token_budget: int = 8192,
+                 max_batch_size: int = 64):
+        self.bundle = bundle
+        self.device = pick_device(device)
+        self.model = bundle.model.to(self.device).eval()
+        self.token_budget = token_budget
+        self.max_batch_size = max_batch_size
+        config = self.model.config
+        self.keep_token_types = getattr(config, "type_vocab_size", 1) > 1
+        self.pad_token_id = bundle.tokenizer.pad_token_id or 0
+
+    def encode(self, examples: Sequence[Example]) -> list[Encoded]:
+        task, tokenizer, max_length = self.bundle.task, self.bundle.tokenizer, self.bundle.max_length
+        return [task.encode(tokenizer, example, max_length) for example in examples]
+
+    def predict(
+        self, examples: Sequence[Example], progress: Callable[[int, int], None] | None = None
+    ) -> tuple[list[Prediction], PredictStats]:
+        """Predictions in input order. ``progress(done, total)`` is called after each batch, counting windows."""
+        import torch
+
+        started = time.perf_counter()
+        encoded = self.encode(examples)
+        windows = [(owner, window) for owner, item in enumerate(encoded) for window in item.windows]
+        lengths = [len(window["input_ids"]) for _, window in windows]
+        logits: list[np.ndarray | None] = [None] * len(windows)
+        batches = length_batches(lengths, self.token_budget, self.max_batch_size)
+        done = 0
+        with torch.inference_mode():
+            for batch_indices in batches:
+                batch = pad_batch([windows[i][1] for i in batch_indices], self.pad_token_id, self.keep_token_types)
+                output = self.model(**{k: v.to(self.device) for k, v in batch.items()}).logits
+                output = output.float().cpu().numpy()
+                for row, index in enumerate(batch_indices):
+                    logits[index] = output[row, : lengths[index]] if output.ndim == 3 else output[row]
+                done += len(batch_indices)
+                if progress:
+                    progress(done, len(windows))
+        per_example: list[list[np.ndarray]] = [[] for _ in examples]
+        for (owner, _), window_logits in zip(windows, logits):
+            per_example[owner].append(window_logits)
+        predictions = [
+            self.bundle.task.decode(example, item, item_logits)
+            for example, item, item_logits in zip(examples, encoded, per_example)
+        ]
+        stats = PredictStats(
+            examples=len(examples), windows=len(windows), tokens=sum(lengths),
+            truncated=sum(item.truncated for item in encoded), batches=len(batches),
+            seconds=time.perf_counter() - started,
+        )
+        return predictions, stats

@@ -1,0 +1,150 @@
+"""Read a data file through a registered format and check every example against the task.
+
+Paths may point inside a zip archive: ``data/chnsenticorp.zip/test.tsv``.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator, TextIO
+
+from bertanno.errors import BertannoError
+from bertanno.plugins.manager import Plugins, get_plugins
+from bertanno.plugins.specs import FileFormat, RowError
+from bertanno.plugins.task import Example, Span, Task
+
+SNIFF_LINES = 5
+SHOWN_ERRORS = 10
+
+
+@dataclass
+class ReadResult:
+    examples: list[Example]
+    errors: list[RowError] = field(default_factory=list)
+
+
+class BadRowsError(BertannoError):
+    def __init__(self, path: str, errors: list[RowError]):
+        shown = "\n".join(f"  {path}:{e.line}: {e.message}" for e in errors[:SHOWN_ERRORS])
+        more = f"\n  … and {len(errors) - SHOWN_ERRORS} more" if len(errors) > SHOWN_ERRORS else ""
+        super().__init__(f"{len(errors)} bad row(s) in {path}:\n{shown}{more}\n"
+                         "Fix them, or skip them with --skip-bad.")
+        self.errors = errors
+
+
+def _split_archive(path: Path) -> tuple[Path, str | None]:
+    for parent in path.parents:
+        if parent.suffix.lower() == ".zip" and parent.is_file():
+            return parent, path.relative_to(parent).as_posix()
+    return path, None
+
+
+@contextmanager
+def open_text(path: str | Path) -> Iterator[TextIO]:
+    """Open a UTF-8 text file, or a member of a zip archive given as ``archive.zip/member``."""
+    path = Path(path)
+    archive, member = _split_archive(path)
+    try:
+        if member is None:
+            with open(path, encoding="utf-8-sig", newline="") as stream:
+                yield stream
+        else:
+            with zipfile.ZipFile(archive) as zipped, zipped.open(member) as raw:
+                yield io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+    except FileNotFoundError:
+        raise BertannoError(f"no such file: {path}") from None
+    except KeyError:
+        raise BertannoError(f"{archive} has no member {member!r}") from None
+    except UnicodeDecodeError as exc:
+        raise BertannoError(f"{path} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+
+
+def guess_format(path: str | Path, kind: str, plugins: Plugins) -> FileFormat:
+    """The registered format for ``path``'s extension that carries ``kind``; sniffed when several match."""
+    suffix = Path(path).suffix.lower()
+    candidates = [
+        plugins.formats.get(name) for name in plugins.formats
+        if suffix in plugins.formats.get(name).extensions and kind in plugins.formats.get(name).kinds
+    ]
+    if len(candidates) > 1:
+        with open_text(path) as stream:
+            lines = [line.rstrip("\r\n") for line in _first_lines(stream)]
+        sniffed = [f for f in candidates if f.sniff is not None and f.sniff(lines)]
+        candidates = sniffed or candidates
+        candidates.sort(key=lambda f: f.name == "txt")  # plain text is the last resort
+    if not candidates:
+        usable = ", ".join(n for n in plugins.formats if kind in plugins.formats.get(n).kinds)
+        raise BertannoError(f"cannot tell the format of {path}; pass --format (one of: {usable})")
+    return candidates[0]
+
+
+def _first_lines(stream: TextIO) -> list[str]:
+    lines = []
+    for line in stream:
+        if line.strip():
+            lines.append(line)
+        if len(lines) == SNIFF_LINES:
+            break
+    return lines
+
+
+def parse_label_map(text: str) -> dict[str, str]:
+    """``0=negative,1=positive`` -> {"0": "negative", "1": "positive"}."""
+    mapping = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        source, sep, target = item.partition("=")
+        if not sep:
+            raise BertannoError(f"label_map items look like 0=negative, got {item!r}")
+        mapping[source.strip()] = target.strip()
+    return mapping
+
+
+def _relabel(example: Example, mapping: dict[str, str]) -> None:
+    payload = example.payload
+    if isinstance(payload, str):
+        example.payload = mapping.get(payload, payload)
+    elif isinstance(payload, list):
+        example.payload = [
+            Span(p.start, p.end, mapping.get(p.label, p.label)) if isinstance(p, Span) else mapping.get(p, p)
+            for p in payload
+        ]
+
+
+def read_examples(
+    path: str | Path,
+    task: Task,
+    format_name: str | None = None,
+    options: dict | None = None,
+    skip_bad: bool = False,
+    plugins: Plugins | None = None,
+) -> ReadResult:
+    """Every example of ``path`` valid for ``task``; bad rows raise ``BadRowsError`` unless ``skip_bad``."""
+    plugins = plugins or get_plugins()
+    options = dict(options or {})
+    file_format = plugins.formats.get(format_name) if format_name else guess_format(path, task.example_kind, plugins)
+    if task.example_kind not in file_format.kinds:
+        raise BertannoError(
+            f"format {file_format.name!r} carries {', '.join(sorted(file_format.kinds))} examples, "
+            f"but task {task.name!r} needs {task.example_kind!r} examples"
+        )
+    mapping = parse_label_map(options.pop("label_map", ""))
+    result = ReadResult(examples=[])
+    with open_text(path) as stream:
+        for row in file_format.read(stream, options):
+            if isinstance(row, RowError):
+                result.errors.append(row)
+                continue
+            _relabel(row, mapping)
+            try:
+                task.validate(row)
+            except ValueError as exc:
+                result.errors.append(RowError(row.meta.get("line", 0), str(exc)))
+                continue
+            result.examples.append(row)
+    if result.errors and not skip_bad:
+        raise BadRowsError(str(path), result.errors)
+    return result

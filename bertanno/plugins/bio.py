@@ -1,0 +1,103 @@
+"""BIO tags <-> character spans, through offsets.
+
+Spans are the source of truth; tags are derived per tokenizer from each token's
+``(start, end)`` offsets. Character-level tags use ``(i, i + 1)`` offsets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+from bertanno.plugins.task import Span
+
+OUTSIDE = "O"
+SPECIAL = (0, 0)
+
+
+@dataclass(frozen=True)
+class Unexpressible:
+    """A span that the token boundaries cannot express, and why."""
+
+    span: Span
+    reason: str
+
+
+def split_tag(tag: str) -> tuple[str, str | None]:
+    """``B-PER``, ``B_PER``, ``M-PER``, ``S-PER``, ``O`` -> (prefix, type). Prefix is one of B I E S O."""
+    if tag == OUTSIDE or not tag:
+        return OUTSIDE, None
+    if len(tag) < 3 or tag[1] not in "-_" or tag[0] not in "BIMES":
+        raise ValueError(f"not a BIO/BMES tag: {tag!r}")
+    prefix = "I" if tag[0] == "M" else tag[0]
+    return prefix, tag[2:]
+
+
+def tags_to_spans(tags: Sequence[str | None], offsets: Sequence[tuple[int, int]]) -> list[Span]:
+    """Decode BIO / BIOES / BMES tags into spans, deterministically.
+
+    An ``I-X`` that does not continue an ``X`` entity (after ``O`` or another type)
+    starts a new entity, as conlleval does. ``None`` tags (special tokens) are skipped.
+    """
+    spans: list[Span] = []
+    current: list | None = None  # [start, end, type]
+
+    def close():
+        nonlocal current
+        if current is not None:
+            spans.append(Span(current[0], current[1], current[2]))
+            current = None
+
+    for tag, (start, end) in zip(tags, offsets):
+        if tag is None or (start, end) == SPECIAL:
+            continue
+        prefix, entity_type = split_tag(tag)
+        if prefix == OUTSIDE:
+            close()
+        elif prefix in "BS" or current is None or current[2] != entity_type:
+            close()
+            current = [start, end, entity_type]
+            if prefix == "S":
+                close()
+        else:  # I or E continuing the same type
+            current[1] = end
+            if prefix == "E":
+                close()
+    close()
+    return spans
+
+
+def spans_to_tags(
+    spans: Sequence[Span], offsets: Sequence[tuple[int, int]]
+) -> tuple[list[str | None], list[Unexpressible]]:
+    """BIO tags for tokens with ``offsets``; ``None`` for special tokens.
+
+    A span is expressible when a token starts exactly at its start, a token ends
+    exactly at its end, and it does not overlap a span already placed. Every other
+    span is returned in the second list with the reason, never dropped silently.
+    """
+    tags: list[str | None] = [None if tuple(o) == SPECIAL else OUTSIDE for o in offsets]
+    problems: list[Unexpressible] = []
+    for span in sorted(spans, key=lambda s: (s.start, s.end)):
+        inside = [i for i, (s, e) in enumerate(offsets) if (s, e) != SPECIAL and s < span.end and e > span.start]
+        if not inside:
+            problems.append(Unexpressible(span, "no token covers it (characters the tokenizer drops)"))
+            continue
+        first, last = offsets[inside[0]], offsets[inside[-1]]
+        if first[0] != span.start or last[1] != span.end:
+            problems.append(
+                Unexpressible(span, f"a token crosses its boundary (tokens cover {first[0]}..{last[1]})")
+            )
+            continue
+        if any(tags[i] != OUTSIDE for i in inside):
+            problems.append(Unexpressible(span, "it overlaps another span (BIO cannot nest)"))
+            continue
+        tags[inside[0]] = f"B-{span.label}"
+        for i in inside[1:]:
+            tags[i] = f"I-{span.label}"
+    return tags, problems
+
+
+def char_offsets(length: int) -> list[tuple[int, int]]:
+    """Offsets of a character-level tokenization: one unit per code point."""
+    return [(i, i + 1) for i in range(length)]

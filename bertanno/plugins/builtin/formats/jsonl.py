@@ -1,0 +1,144 @@
+"""JSON lines: bertanno's own lossless layout, plus the span layouts of ChineseBLUE and CAIL2021.
+
+Layouts recognised per line:
+- ``{"text", "label"}``, ``{"text", "labels": [...]}``, ``{"text_a" | "text", "text_b", "label"}``
+- ``{"text", "spans": [[start, end, label] | {"start", "end", "label", "text"?}]}``
+- ChineseBLUE: ``{"text", "mention_data": [{"mention", "type", "offset"}]}``
+- CAIL2021: ``{"context", "entities": [{"label", "span": ["start;end", ...]}]}``
+
+Ends are exclusive unless the option ``end=inclusive`` is given. Where the file states a
+span's surface text, it must equal ``text[start:end]``: a mismatch is an error, never fixed silently.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Iterable, Iterator, TextIO
+
+from bertanno.plugins.specs import FileFormat, RowError
+from bertanno.plugins.task import Example, Span
+
+
+class BadRecord(ValueError):
+    pass
+
+
+def _span(text: str, start: Any, end: Any, label: Any, surface: str | None, inclusive: bool) -> Span:
+    try:
+        start, end = int(start), int(end) + (1 if inclusive else 0)
+    except (TypeError, ValueError):
+        raise BadRecord(f"span offsets must be integers, got {start!r}..{end!r}") from None
+    if not (0 <= start < end <= len(text)):
+        raise BadRecord(f"span {start}..{end} ({label}) is outside the text of length {len(text)}")
+    if surface is not None and text[start:end] != surface:
+        raise BadRecord(f"span {start}..{end} is {text[start:end]!r} in the text but the file says {surface!r}")
+    return Span(start, end, str(label))
+
+
+def _native_spans(text: str, spans: list, inclusive: bool) -> list[Span]:
+    result = []
+    for span in spans:
+        if isinstance(span, dict):
+            result.append(_span(text, span.get("start"), span.get("end"), span.get("label"), span.get("text"), inclusive))
+        elif isinstance(span, (list, tuple)) and len(span) == 3:
+            result.append(_span(text, span[0], span[1], span[2], None, inclusive))
+        else:
+            raise BadRecord(f"a span must be [start, end, label] or an object, got {span!r}")
+    return result
+
+
+def _chineseblue_spans(text: str, mentions: list) -> list[Span]:
+    result = []
+    for mention in mentions:
+        surface = mention.get("mention")
+        if surface is None or "offset" not in mention:
+            raise BadRecord(f"mention without 'mention' or 'offset': {mention!r}")
+        start = int(mention["offset"])
+        result.append(_span(text, start, start + len(surface), mention.get("type"), surface, False))
+    return result
+
+
+def _cail_spans(text: str, entities: list, inclusive: bool) -> list[Span]:
+    result = []
+    for entity in entities:
+        for position in entity.get("span", []):
+            start, _, end = str(position).partition(";")
+            result.append(_span(text, start, end, entity.get("label"), None, inclusive))
+    return result
+
+
+def record_to_example(record: Any, line: int, inclusive: bool) -> Example:
+    if not isinstance(record, dict):
+        raise BadRecord(f"expected a JSON object, got {type(record).__name__}")
+    text = record.get("text", record.get("text_a", record.get("context")))
+    if not isinstance(text, str):
+        raise BadRecord("no text: expected a string field 'text' (or 'text_a', 'context')")
+    meta = dict(record.get("meta") or {})
+    meta["line"] = line
+    if "id" in record:
+        meta["id"] = record["id"]
+    if "spans" in record:
+        payload = _native_spans(text, record["spans"] or [], inclusive)
+    elif "mention_data" in record:
+        payload = _chineseblue_spans(text, record["mention_data"] or [])
+    elif "entities" in record:
+        payload = _cail_spans(text, record["entities"] or [], inclusive)
+    elif "labels" in record:
+        payload = [str(label) for label in record["labels"] or []]
+    else:
+        label = record.get("label")
+        payload = None if label is None else str(label)
+    text_b = record.get("text_b")
+    if text_b is not None and not isinstance(text_b, str):
+        raise BadRecord("text_b must be a string")
+    return Example(text=text, text_b=text_b, payload=payload, meta=meta)
+
+
+def read_jsonl(stream: TextIO, options: dict) -> Iterator[Example | RowError]:
+    inclusive = options.get("end", "exclusive") == "inclusive"
+    for number, raw in enumerate(stream, start=1):
+        if not raw.strip():
+            continue
+        try:
+            yield record_to_example(json.loads(raw), number, inclusive)
+        except json.JSONDecodeError as exc:
+            yield RowError(number, f"not valid JSON: {exc.msg} at column {exc.colno}")
+        except BadRecord as exc:
+            yield RowError(number, str(exc))
+
+
+def example_to_record(example: Example, kind: str | None = None) -> dict:
+    """The lossless record of an example. ``kind="spans"`` keeps an empty span list a span list."""
+    record: dict[str, Any] = {"text": example.text}
+    if example.text_b is not None:
+        record["text_b"] = example.text_b
+    payload = example.payload
+    looks_like_spans = isinstance(payload, list) and bool(payload) and not isinstance(payload[0], str)
+    if kind == "spans" or (kind is None and looks_like_spans):
+        record["spans"] = [[s, e, label] for s, e, label in payload or ()]
+    elif isinstance(payload, list):
+        record["labels"] = payload
+    else:
+        record["label"] = payload
+    meta = {k: v for k, v in example.meta.items() if k != "line"}
+    if meta:
+        record["meta"] = meta
+    return record
+
+
+def write_jsonl(examples: Iterable[Example], stream: TextIO, options: dict) -> None:
+    for example in examples:
+        stream.write(json.dumps(example_to_record(example, options.get("kind")), ensure_ascii=False) + "\n")
+
+
+FORMATS = (
+    FileFormat(
+        name="jsonl",
+        description="JSON lines: text/label, text_a/text_b/label or text/spans (also ChineseBLUE and CAIL span layouts)",
+        kinds=frozenset({"text", "pair", "spans"}),
+        read=read_jsonl,
+        write=write_jsonl,
+        extensions=(".jsonl", ".json"),
+        sniff=lambda lines: bool(lines) and lines[0].lstrip().startswith("{"),
+    ),
+)

@@ -1,0 +1,138 @@
+"""CSV and TSV with a header or named columns, and the CAIL2021 argument-pair CSV."""
+
+from __future__ import annotations
+
+import csv
+from typing import Iterable, Iterator, TextIO
+
+from bertanno.plugins.specs import FileFormat, RowError
+from bertanno.plugins.task import Example
+
+COLUMN_ALIASES = {
+    "text": ("text", "text_a", "review", "sentence", "sentence1", "content", "question1", "query1"),
+    "text_b": ("text_b", "sentence2", "question2", "query2"),
+    "label": ("label", "labels", "class"),
+}
+ROLES = tuple(COLUMN_ALIASES)
+
+
+def _positions(header: list[str], options: dict) -> dict[str, int]:
+    """Which column holds each role: an explicit ``text=COLUMN`` option first, else a known alias."""
+    lowered = [name.strip().lower() for name in header]
+    positions = {}
+    for role in ROLES:
+        wanted = (options[role],) if role in options else COLUMN_ALIASES[role]
+        for name in wanted:
+            if name.lower() in lowered:
+                positions[role] = lowered.index(name.lower())
+                break
+    return positions
+
+
+def read_delimited(stream: TextIO, options: dict, delimiter: str) -> Iterator[Example | RowError]:
+    quoting = csv.QUOTE_NONE if delimiter == "\t" else csv.QUOTE_MINIMAL
+    reader = csv.reader(stream, delimiter=delimiter, quoting=quoting)
+    if "columns" in options:  # no header: the columns are named in order
+        names = [name.strip() for name in options["columns"].split(",")]
+        unknown = set(names) - set(ROLES) - {"_"}
+        if unknown:
+            yield RowError(0, f"columns option: unknown role(s) {sorted(unknown)}; use {', '.join(ROLES)} or _ to ignore")
+            return
+        positions = {name: i for i, name in enumerate(names) if name != "_"}
+        width = len(names)
+        if "text" not in positions:
+            yield RowError(0, "columns option: name the text column, e.g. columns=label,text")
+            return
+    else:
+        header = next(reader, None)
+        if header is None:
+            return
+        positions = _positions(header, options)
+        width = len(header)
+        if "text" not in positions:
+            yield RowError(reader.line_num, f"no text column in the header {header}; name it with the option "
+                           "text=COLUMN, or give columns=text,label for a file without a header")
+            return
+    required = max(positions[r] for r in positions if r != "label") + 1
+    for row in reader:
+        line = reader.line_num
+        if not row or all(not cell.strip() for cell in row):
+            continue
+        if len(row) > width or len(row) < required:
+            yield RowError(line, f"{len(row)} fields, expected {width}")
+            continue
+        cells = {role: row[i] if i < len(row) else None for role, i in positions.items()}
+        label = cells.get("label")
+        yield Example(
+            text=cells["text"],
+            text_b=cells.get("text_b"),
+            payload=label.strip() if label not in (None, "") else None,
+            meta={"line": line},
+        )
+
+
+def write_delimited(examples: Iterable[Example], stream: TextIO, options: dict, delimiter: str) -> None:
+    examples = list(examples)
+    with_pair = any(e.text_b is not None for e in examples)
+    writer = csv.writer(stream, delimiter=delimiter, lineterminator="\n")
+    writer.writerow(["text", "text_b", "label"] if with_pair else ["text", "label"])
+    for example in examples:
+        label = "" if example.payload is None else example.payload
+        writer.writerow([example.text, example.text_b, label] if with_pair else [example.text, label])
+
+
+def read_argument_pairs(stream: TextIO, options: dict) -> Iterator[Example | RowError]:
+    """CAIL2021 argument mining: a prosecution argument ``sc``, five defence candidates A-E, ``answer`` 1-5.
+
+    Each row becomes five pairs: (sc, candidate) labelled ``1`` for the answer, ``0`` otherwise.
+    """
+    reader = csv.DictReader(stream)
+    needed = {"sc", "A", "B", "C", "D", "E", "answer"}
+    if reader.fieldnames is None or not needed <= set(reader.fieldnames):
+        yield RowError(1, f"expected the columns {sorted(needed)}, found {reader.fieldnames}")
+        return
+    for row in reader:
+        line = reader.line_num
+        answer = (row.get("answer") or "").strip()
+        if answer not in {"1", "2", "3", "4", "5"}:
+            yield RowError(line, f"answer must be 1..5, got {answer!r}")
+            continue
+        for index, letter in enumerate("ABCDE", start=1):
+            yield Example(
+                text=row["sc"],
+                text_b=row[letter],
+                payload="1" if int(answer) == index else "0",
+                meta={"line": line, "id": f"{row.get('id', line)}-{letter}"},
+            )
+
+
+def _looks_tabbed(lines: list[str]) -> bool:
+    return bool(lines) and all("\t" in line for line in lines)
+
+
+FORMATS = (
+    FileFormat(
+        name="csv",
+        description="comma-separated, a header naming text / text_b / label columns (or options text=, label=)",
+        kinds=frozenset({"text", "pair"}),
+        read=lambda stream, options: read_delimited(stream, options, ","),
+        write=lambda examples, stream, options: write_delimited(examples, stream, options, ","),
+        extensions=(".csv",),
+    ),
+    FileFormat(
+        name="tsv",
+        description="tab-separated, a header or the option columns=text,text_b,label for files without one",
+        kinds=frozenset({"text", "pair"}),
+        read=lambda stream, options: read_delimited(stream, options, "\t"),
+        write=lambda examples, stream, options: write_delimited(examples, stream, options, "\t"),
+        extensions=(".tsv", ".txt"),
+        sniff=_looks_tabbed,
+    ),
+    FileFormat(
+        name="cail-argmine",
+        description="CAIL2021 argument pairs: sc, candidates A-E, answer; five pairs per row",
+        kinds=frozenset({"pair"}),
+        read=read_argument_pairs,
+        extensions=(".csv",),
+    ),
+)

@@ -1,0 +1,158 @@
+"""Built-in task ``ner``: entity spans stored as character offsets, BIO tags derived per tokenizer."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Sequence
+
+import numpy as np
+from rich.console import Group
+from rich.text import Text
+
+from bertanno.plugins.bio import OUTSIDE, SPECIAL, char_offsets, spans_to_tags, tags_to_spans
+from bertanno.plugins.hookspecs import hookimpl
+from bertanno.plugins.task import Encoded, Example, Prediction, Span, Task, encode_token_windows, softmax
+
+PALETTE = ("red", "green", "blue", "magenta", "yellow", "cyan", "bright_red", "bright_green", "bright_blue",
+           "bright_magenta", "bright_yellow", "bright_cyan")
+CORRECTION_ITEM = re.compile(r"^(?:(?P<start>\d+)-(?P<end>\d+)|(?P<surface>.+?)):(?P<label>[^:\s]+)$")
+
+
+class NerTask(Task):
+    name = "ner"
+    description = "Named entities as character spans; BIO tags derived per tokenizer; long texts windowed."
+    head = "token"
+    example_kind = "spans"
+    default_labels = ("PER", "LOC", "ORG")
+
+    @property
+    def model_labels(self) -> list[str]:
+        return [OUTSIDE] + [f"{prefix}-{label}" for label in self.labels for prefix in ("B", "I")]
+
+    @property
+    def stride(self) -> int:
+        """Tokens shared by neighbouring windows of a long text."""
+        return int(self.config.get("stride", 64))
+
+    def validate(self, example: Example) -> None:
+        for span in example.payload or ():
+            start, end, label = span
+            if not (0 <= start < end <= len(example.text)):
+                raise ValueError(f"span {start}..{end} is outside the text (length {len(example.text)})")
+            if label not in self.labels:
+                raise ValueError(f"entity type {label!r} is not in the label set ({', '.join(self.labels)})")
+
+    def encode(self, tokenizer, example: Example, max_length: int, with_labels: bool = False) -> Encoded:
+        stride = min(self.stride, max(0, max_length // 2 - 2))
+        windows = encode_token_windows(tokenizer, example.text, max_length, stride)
+        unexpressible = []
+        if with_labels:
+            label_ids = {tag: i for i, tag in enumerate(self.model_labels)}
+            all_offsets = sorted({o for w in windows for o in w["offset_mapping"] if o != SPECIAL})
+            tags, unexpressible = spans_to_tags([Span(*s) for s in example.payload or ()], all_offsets)
+            tag_at = dict(zip(all_offsets, tags))
+            for window in windows:
+                window["labels"] = [
+                    -100 if offset == SPECIAL else label_ids[tag_at[offset]] for offset in window["offset_mapping"]
+                ]
+        return Encoded(windows=windows, truncated=False, unexpressible=unexpressible)
+
+    def decode(self, example: Example, encoded: Encoded, logits: list[np.ndarray]) -> Prediction:
+        # For a token seen by several windows, trust the window where it sits farthest from an edge.
+        best: dict[tuple[int, int], tuple[int, np.ndarray]] = {}
+        for window, window_logits in zip(encoded.windows, logits):
+            offsets = window["offset_mapping"]
+            probabilities = softmax(np.asarray(window_logits, dtype=np.float64)[: len(offsets)])
+            for position, offset in enumerate(offsets):
+                if offset == SPECIAL:
+                    continue
+                margin = min(position, len(offsets) - 1 - position)
+                if offset not in best or margin > best[offset][0]:
+                    best[offset] = (margin, probabilities[position])
+        offsets = sorted(best)
+        token_probabilities = [best[o][1] for o in offsets]
+        tags = [self.model_labels[int(p.argmax())] for p in token_probabilities]
+        confidences = [float(p.max()) for p in token_probabilities]
+        spans = tags_to_spans(tags, offsets)
+        span_confidence = [
+            float(np.mean([c for o, c in zip(offsets, confidences) if o[0] >= s.start and o[1] <= s.end]))
+            for s in spans
+        ]
+        return Prediction(
+            payload=spans,
+            confidence=min(confidences, default=1.0),
+            scores={"span_confidence": span_confidence},
+        )
+
+    def metrics(self, gold: Sequence[Any], predicted: Sequence[Any]) -> dict[str, float]:
+        """Strict entity-level precision, recall and F1 (seqeval, IOB2), overall and per type."""
+        from seqeval.metrics import classification_report
+        from seqeval.scheme import IOB2
+
+        def char_tags(spans, length: int) -> list[str]:
+            return spans_to_tags([Span(*s) for s in spans], char_offsets(length))[0]
+
+        gold_tags, predicted_tags = [], []
+        for gold_spans, predicted_spans in zip(gold, predicted):
+            length = max((s[1] for s in [*(gold_spans or ()), *(predicted_spans or ())]), default=0)
+            gold_tags.append(char_tags(gold_spans or (), length))
+            predicted_tags.append(char_tags(predicted_spans or (), length))
+        report = classification_report(
+            gold_tags, predicted_tags, mode="strict", scheme=IOB2, output_dict=True, zero_division=0
+        )
+        micro = report.get("micro avg", {"precision": 0.0, "recall": 0.0, "f1-score": 0.0})
+        scores = {"f1": micro["f1-score"], "precision": micro["precision"], "recall": micro["recall"]}
+        for label in self.labels:
+            if label in report:
+                scores[f"f1/{label}"] = report[label]["f1-score"]
+        return {key: float(value) for key, value in scores.items()}
+
+    def colour(self, label: str) -> str:
+        return PALETTE[self.labels.index(label) % len(PALETTE)] if label in self.labels else "white"
+
+    def render(self, example: Example, prediction: Prediction | None):
+        text = Text(example.text)
+        spans = prediction.payload if prediction is not None else example.payload or []
+        for start, end, label in spans:
+            text.stylize(f"bold {self.colour(label)} underline", start, end)
+        legend = Text("  ").join(Text(f"■ {label}", style=self.colour(label)) for label in self.labels)
+        parts = [text, legend]
+        if prediction is not None:
+            found = ", ".join(f"{example.text[s:e]}:{label}" for s, e, label in spans) or "(no entities)"
+            parts.insert(1, Text(f"→ {found}  ({prediction.confidence:.0%})", style="bold cyan"))
+        return Group(*parts)
+
+    def parse_correction(self, typed: str, example: Example) -> list[Span]:
+        """``START-END:TYPE`` or ``SURFACE:TYPE`` items separated by spaces; empty means no entities.
+
+        ``SURFACE`` picks its first occurrence not already used by an earlier item.
+        """
+        spans: list[Span] = []
+        for item in typed.split():
+            match = CORRECTION_ITEM.match(item)
+            if not match:
+                raise ValueError(f"{item!r}: write START-END:TYPE or TEXT:TYPE, e.g. 0-3:{self.labels[0]}")
+            label = match["label"]
+            if match["surface"] is not None:
+                start = example.text.find(match["surface"])
+                while start >= 0 and any(s.start <= start < s.end for s in spans):
+                    start = example.text.find(match["surface"], start + 1)
+                if start < 0:
+                    raise ValueError(f"{match['surface']!r} does not occur in the text")
+                span = Span(start, start + len(match["surface"]), label)
+            else:
+                span = Span(int(match["start"]), int(match["end"]), label)
+            self.validate(Example(example.text, payload=[span]))
+            spans.append(span)
+        return sorted(spans)
+
+    def payload_to_json(self, payload: Any) -> Any:
+        return [[s, e, label] for s, e, label in payload or ()]
+
+    def payload_from_json(self, value: Any) -> Any:
+        return [Span(int(s), int(e), str(label)) for s, e, label in value or ()]
+
+
+@hookimpl
+def register_tasks(register):
+    register(NerTask)

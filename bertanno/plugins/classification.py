@@ -1,0 +1,66 @@
+"""Sequence classification over a configurable label set: the base of ``sentiment`` and ``pair``.
+
+Third-party classification tasks can subclass it too.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+from rich.console import Group
+from rich.text import Text
+
+from bertanno.plugins.task import Encoded, Example, Prediction, Task, encode_texts, softmax
+
+
+class ClassificationTask(Task):
+    head = "sequence"
+
+    def validate(self, example: Example) -> None:
+        if not example.text:
+            raise ValueError("empty text")
+        if self.example_kind == "pair" and not example.text_b:
+            raise ValueError("a sentence pair needs a second text")
+        if example.payload is not None and example.payload not in self.labels:
+            raise ValueError(f"label {example.payload!r} is not in the label set ({', '.join(self.labels)})")
+
+    def encode(self, tokenizer, example: Example, max_length: int, with_labels: bool = False) -> Encoded:
+        text_b = example.text_b if self.example_kind == "pair" else None
+        features, truncated = encode_texts(tokenizer, example.text, text_b, max_length)
+        if with_labels:
+            features["labels"] = self.labels.index(example.payload)
+        return Encoded(windows=[features], truncated=truncated)
+
+    def decode(self, example: Example, encoded: Encoded, logits: list[np.ndarray]) -> Prediction:
+        probabilities = softmax(np.asarray(logits[0], dtype=np.float64))
+        best = int(probabilities.argmax())
+        scores = {label: float(p) for label, p in zip(self.labels, probabilities)}
+        return Prediction(payload=self.labels[best], confidence=float(probabilities[best]), scores=scores)
+
+    def metrics(self, gold: Sequence[Any], predicted: Sequence[Any]) -> dict[str, float]:
+        from sklearn.metrics import accuracy_score, f1_score
+
+        return {
+            "accuracy": float(accuracy_score(gold, predicted)),
+            "macro_f1": float(f1_score(gold, predicted, labels=list(self.labels), average="macro", zero_division=0)),
+        }
+
+    def render(self, example: Example, prediction: Prediction | None):
+        parts = [Text(example.text)]
+        if self.example_kind == "pair":
+            parts = [Text("A  ", style="bold") + Text(example.text), Text("B  ", style="bold") + Text(example.text_b or "")]
+        if prediction is not None:
+            parts.append(Text(f"→ {prediction.payload}  ({prediction.confidence:.0%})", style="bold cyan"))
+        keys = "  ".join(f"[{i}] {label}" for i, label in enumerate(self.labels, start=1))
+        parts.append(Text(keys, style="dim"))
+        return Group(*parts)
+
+    def parse_correction(self, typed: str, example: Example) -> Any:
+        typed = typed.strip()
+        if typed in self.labels:
+            return typed
+        if typed.isdigit() and 1 <= int(typed) <= len(self.labels):
+            return self.labels[int(typed) - 1]
+        options = ", ".join(f"{i} = {label}" for i, label in enumerate(self.labels, start=1))
+        raise ValueError(f"{typed!r} is not a label; type a label or its number ({options})")

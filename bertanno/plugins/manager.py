@@ -1,0 +1,278 @@
+"""The plugin manager: loads built-in and third-party plugins and validates what they register.
+
+Built-in plugins go through exactly the same hooks as third-party ones. A plugin
+that fails to import, or registers something invalid, is reported with its name
+and skipped; it never takes the command line down with it.
+
+``BERTANNO_LOAD_PLUGINS`` limits which entry points load: unset loads all,
+an empty string loads none, ``a,b`` loads only the distributions or entry points
+named ``a`` and ``b`` (handy to bisect a broken plugin).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import inspect
+import os
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+import pluggy
+
+from bertanno.errors import BertannoError
+from bertanno.plugins import hookspecs
+from bertanno.plugins.specs import FileFormat, ModelSpec, VocabularySpec
+from bertanno.plugins.task import EXAMPLE_KINDS, HEADS, NAME_PATTERN, Task
+
+ENTRY_POINT_GROUP = "bertanno"
+LOAD_ENV = "BERTANNO_LOAD_PLUGINS"
+
+BUILTIN_PLUGINS = (
+    "bertanno.plugins.builtin.sentiment",
+    "bertanno.plugins.builtin.ner",
+    "bertanno.plugins.builtin.pair",
+    "bertanno.plugins.builtin.models",
+    "bertanno.plugins.builtin.formats",
+)
+
+REGISTRATION_HOOKS = ("register_tasks", "register_models", "register_vocabularies", "register_formats")
+
+
+class PluginError(BertannoError):
+    """A plugin registered something the core refuses."""
+
+
+@dataclass
+class PluginProblem:
+    plugin: str
+    message: str
+
+
+@dataclass
+class Registered:
+    value: Any
+    plugin: str
+
+
+@dataclass
+class PluginInfo:
+    name: str
+    """The name the plugin is registered under (module path for built-ins, entry-point name otherwise)."""
+    distribution: str | None
+    version: str | None
+    hooks: list[str]
+    source: str
+    builtin: bool
+    registers: dict[str, list[str]]
+
+
+def _check_name(kind: str, name: Any) -> str:
+    if not isinstance(name, str) or not NAME_PATTERN.match(name):
+        raise PluginError(f"{kind} name {name!r} must be lowercase letters, digits, '-' or '_', starting with a letter")
+    return name
+
+
+def validate_task(task_class: Any) -> str:
+    if not (inspect.isclass(task_class) and issubclass(task_class, Task)):
+        raise PluginError(f"a task must be a subclass of bertanno.plugins.task.Task, got {task_class!r}")
+    missing = [a for a in ("name", "description", "head", "example_kind", "default_labels") if not hasattr(task_class, a)]
+    if missing:
+        raise PluginError(f"task {task_class.__name__} is incomplete: missing {', '.join(missing)}")
+    name = _check_name("task", task_class.name)
+    abstract = sorted(getattr(task_class, "__abstractmethods__", ()))
+    if abstract:
+        raise PluginError(f"task {name!r} is incomplete: it does not implement {', '.join(abstract)}")
+    if task_class.head not in HEADS:
+        raise PluginError(f"task {name!r}: head must be one of {sorted(HEADS)}, got {task_class.head!r}")
+    if task_class.example_kind not in EXAMPLE_KINDS:
+        raise PluginError(f"task {name!r}: example_kind must be one of {sorted(EXAMPLE_KINDS)}")
+    if not task_class.default_labels:
+        raise PluginError(f"task {name!r}: default_labels is empty")
+    return name
+
+
+def validate_model(spec: Any) -> str:
+    if not isinstance(spec, ModelSpec):
+        raise PluginError(f"a model alias must be a bertanno.plugins.specs.ModelSpec, got {spec!r}")
+    if not spec.hub_id:
+        raise PluginError(f"model alias {spec.name!r} has no hub_id")
+    if spec.tokenizer_class not in ("bert", "auto"):
+        raise PluginError(f"model alias {spec.name!r}: tokenizer_class must be 'bert' or 'auto'")
+    return _check_name("model alias", spec.name)
+
+
+def validate_vocabulary(spec: Any) -> str:
+    if not isinstance(spec, VocabularySpec):
+        raise PluginError(f"a vocabulary must be a bertanno.plugins.specs.VocabularySpec, got {spec!r}")
+    return _check_name("vocabulary", spec.name)
+
+
+def validate_format(spec: Any) -> str:
+    if not isinstance(spec, FileFormat):
+        raise PluginError(f"a format must be a bertanno.plugins.specs.FileFormat, got {spec!r}")
+    unknown = set(spec.kinds) - EXAMPLE_KINDS
+    if not spec.kinds or unknown:
+        raise PluginError(f"format {spec.name!r}: kinds must be a non-empty subset of {sorted(EXAMPLE_KINDS)}")
+    if not callable(spec.read):
+        raise PluginError(f"format {spec.name!r}: read is not callable")
+    return _check_name("format", spec.name)
+
+
+VALIDATORS: dict[str, tuple[str, Callable[[Any], str]]] = {
+    "register_tasks": ("task", validate_task),
+    "register_models": ("model alias", validate_model),
+    "register_vocabularies": ("vocabulary", validate_vocabulary),
+    "register_formats": ("format", validate_format),
+}
+
+
+class Registry:
+    """Name -> registered value, with the plugin that registered it."""
+
+    def __init__(self, kind: str):
+        self.kind = kind
+        self._entries: dict[str, Registered] = {}
+
+    def add(self, name: str, value: Any, plugin: str) -> None:
+        if name in self._entries:
+            owner = self._entries[name].plugin
+            raise PluginError(f"plugin {plugin!r} tried to register {self.kind} {name!r}, already registered by {owner!r}")
+        self._entries[name] = Registered(value, plugin)
+
+    def get(self, name: str) -> Any:
+        try:
+            return self._entries[name].value
+        except KeyError:
+            known = ", ".join(sorted(self._entries)) or "none"
+            raise BertannoError(f"unknown {self.kind} {name!r} (known: {known})") from None
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._entries
+
+    def __iter__(self):
+        return iter(sorted(self._entries))
+
+    def items(self) -> list[tuple[str, Registered]]:
+        return sorted(self._entries.items())
+
+    def names_by_plugin(self, plugin: str) -> list[str]:
+        return [name for name, entry in self.items() if entry.plugin == plugin]
+
+
+class Plugins:
+    """Everything the loaded plugins registered, plus the problems they caused."""
+
+    def __init__(self, load_entrypoints: bool = True, extra: Iterable[Any] = ()):
+        self.pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
+        self.pm.add_hookspecs(hookspecs)
+        self.problems: list[PluginProblem] = []
+        self._dists: dict[str, tuple[str, str]] = {}  # plugin name -> (distribution, version)
+        for module_name in BUILTIN_PLUGINS:
+            self.pm.register(importlib.import_module(module_name), name=module_name)
+        if load_entrypoints:
+            self._load_entrypoints()
+        for plugin in extra:
+            self.pm.register(plugin, name=getattr(plugin, "__name__", None))
+        self.tasks = Registry("task")
+        self.models = Registry("model alias")
+        self.vocabularies = Registry("vocabulary")
+        self.formats = Registry("format")
+        self._collect()
+
+    def _load_entrypoints(self) -> None:
+        allowed = os.environ.get(LOAD_ENV)
+        wanted = None if allowed is None else {n.strip() for n in allowed.split(",") if n.strip()}
+        for entry_point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+            dist = entry_point.dist.name if entry_point.dist else entry_point.name
+            if wanted is not None and entry_point.name not in wanted and dist not in wanted:
+                continue
+            if self.pm.get_plugin(entry_point.name) is not None:
+                continue
+            try:
+                plugin = entry_point.load()
+                self.pm.register(plugin, name=entry_point.name)
+            except Exception as exc:  # a broken plugin must not break the CLI
+                self.problems.append(PluginProblem(entry_point.name, f"failed to load: {type(exc).__name__}: {exc}"))
+                continue
+            self._dists[entry_point.name] = (dist, entry_point.dist.version if entry_point.dist else None)
+
+    def _collect(self) -> None:
+        registries = {
+            "register_tasks": self.tasks,
+            "register_models": self.models,
+            "register_vocabularies": self.vocabularies,
+            "register_formats": self.formats,
+        }
+        for hook_name, registry in registries.items():
+            _, validate = VALIDATORS[hook_name]
+            for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
+                plugin_name = impl.plugin_name
+
+                def register(value, _plugin=plugin_name, _registry=registry, _validate=validate):
+                    _registry.add(_validate(value), value, _plugin)
+
+                try:
+                    impl.function(register=register)
+                except Exception as exc:
+                    self.problems.append(PluginProblem(plugin_name, f"{hook_name}: {exc}"))
+
+    # -- commands and events ------------------------------------------------------
+    def add_commands(self, cli) -> None:
+        for impl in self.pm.hook.register_commands.get_hookimpls():
+            try:
+                impl.function(cli=cli)
+            except Exception as exc:
+                self.problems.append(PluginProblem(impl.plugin_name, f"register_commands: {exc}"))
+
+    def notify(self, event: str, **kwargs) -> list[PluginProblem]:
+        """Call an event hook on every plugin; a failing listener is reported, never raised."""
+        problems = []
+        for impl in getattr(self.pm.hook, event).get_hookimpls():
+            try:
+                impl.function(**kwargs)
+            except Exception as exc:
+                problems.append(PluginProblem(impl.plugin_name, f"{event}: {type(exc).__name__}: {exc}"))
+        self.problems.extend(problems)
+        return problems
+
+    # -- lookup ---------------------------------------------------------------
+    def task(self, name: str, labels=None, **config) -> Task:
+        return self.tasks.get(name)(labels=labels, **config)
+
+    def registered_by(self, plugin_name: str) -> dict[str, list[str]]:
+        registries = {"tasks": self.tasks, "models": self.models, "vocabularies": self.vocabularies,
+                      "formats": self.formats}
+        found = {kind: registry.names_by_plugin(plugin_name) for kind, registry in registries.items()}
+        return {kind: names for kind, names in found.items() if names}
+
+    def info(self) -> list[PluginInfo]:
+        infos = []
+        for name, plugin in self.pm.list_name_plugin():
+            distribution, version = self._dists.get(name, (None, None))
+            infos.append(PluginInfo(
+                name=name,
+                distribution=distribution,
+                version=version,
+                hooks=sorted(caller.name for caller in self.pm.get_hookcallers(plugin) or []),
+                source=getattr(plugin, "__file__", None) or repr(plugin),
+                builtin=name in BUILTIN_PLUGINS,
+                registers=self.registered_by(name),
+            ))
+        return infos
+
+
+_plugins: Plugins | None = None
+
+
+def get_plugins() -> Plugins:
+    """The process-wide plugin set, loaded on first use."""
+    global _plugins
+    if _plugins is None:
+        _plugins = Plugins()
+    return _plugins
+
+
+def reset_plugins() -> None:
+    global _plugins
+    _plugins = None

@@ -1,0 +1,68 @@
+"""Plain descriptions that plugins register: model aliases, vocabularies, file formats."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, TextIO
+
+from bertanno.plugins.task import Example
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A domain model alias: where its weights and tokenizer live and how to load them."""
+
+    name: str
+    hub_id: str
+    description: str
+    tokenizer_id: str | None = None
+    """Where the tokenizer lives when not beside the weights (Lawformer uses hfl/chinese-roberta-wwm-ext)."""
+    max_length: int = 512
+    """Maximum tokens per input, special tokens included."""
+    tokenizer_class: str = "bert"
+    """``bert``: a WordPiece BertTokenizerFast whatever the architecture; ``auto``: AutoTokenizer."""
+    architecture: str = "bert"
+    notes: str = ""
+
+
+@dataclass(frozen=True)
+class VocabularySpec:
+    """A named domain term list: a UTF-8 file, one term per line."""
+
+    name: str
+    path: Path
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class RowError:
+    """A row of an input file that could not be turned into an example."""
+
+    line: int
+    message: str
+
+
+Reader = Callable[[TextIO, dict], Iterator["Example | RowError"]]
+Writer = Callable[[Iterable[Example], TextIO, dict], None]
+
+
+@dataclass(frozen=True)
+class FileFormat:
+    """An importer and, optionally, an exporter for one kind of file.
+
+    ``kinds`` names the example kinds the format carries: ``text`` (one text and a
+    label), ``pair`` (two texts and a label), ``spans`` (a text and entity spans).
+    Readers yield one item per row: an ``Example`` (its ``meta["line"]`` set) or a
+    ``RowError``.
+    """
+
+    name: str
+    description: str
+    kinds: frozenset[str]
+    read: Reader
+    write: Writer | None = None
+    extensions: tuple[str, ...] = field(default=())
+    sniff: Callable[[list[str]], bool] | None = None
+    """Given the first non-blank lines, whether they look like this format (breaks ties between formats
+    that share an extension, such as ``.txt``)."""

@@ -1,0 +1,166 @@
+"""The task interface: everything the engine, the store and the terminal need to know about a task.
+
+A task plugin subclasses ``Task`` and registers the class through ``register_tasks``.
+A project instantiates it with its own label set (``MyTask(labels=[...])``).
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, NamedTuple, Sequence
+
+import numpy as np
+
+from bertanno.errors import BertannoError
+
+EXAMPLE_KINDS = frozenset({"text", "pair", "spans"})
+HEADS = frozenset({"sequence", "token"})
+NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_-]*$")
+
+
+class Span(NamedTuple):
+    """An entity: code-point offsets into the text, end exclusive."""
+
+    start: int
+    end: int
+    label: str
+
+
+@dataclass
+class Example:
+    """One input item and, when known, its annotation.
+
+    ``payload`` is the task's annotation: a label (``str``) for classification and
+    pairs, a list of ``Span`` for NER, whatever a plugin task defines otherwise.
+    """
+
+    text: str
+    text_b: str | None = None
+    payload: Any = None
+    meta: dict = field(default_factory=dict)
+
+
+@dataclass
+class Prediction:
+    """A model's output for one example: the payload it proposes and how sure it is (0..1)."""
+
+    payload: Any
+    confidence: float
+    scores: dict = field(default_factory=dict)
+
+
+@dataclass
+class Encoded:
+    """A tokenized example: one window, or several for a long text in a token-level task."""
+
+    windows: list[dict]
+    truncated: bool = False
+    unexpressible: list = field(default_factory=list)
+
+
+class Task(ABC):
+    """Base class of every task, built-in or third-party."""
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+    head: ClassVar[str]
+    """``sequence`` (one output per input) or ``token`` (one output per token)."""
+    example_kind: ClassVar[str]
+    """``text``, ``pair`` or ``spans``: which file formats can feed this task."""
+    default_labels: ClassVar[tuple[str, ...]]
+    multi_label: ClassVar[bool] = False
+
+    def __init__(self, labels: Sequence[str] | None = None, **config: Any):
+        labels = tuple(str(label) for label in (labels or self.default_labels))
+        if not labels:
+            raise BertannoError(f"task {self.name!r} needs at least one label")
+        duplicates = sorted({label for label in labels if labels.count(label) > 1})
+        if duplicates:
+            raise BertannoError(f"task {self.name!r}: duplicate labels {', '.join(duplicates)}")
+        self.labels = labels
+        self.config = config
+
+    @property
+    def model_labels(self) -> list[str]:
+        """The model's output classes, in id order."""
+        return list(self.labels)
+
+    def model_config(self) -> dict:
+        """Extra model config the head needs, e.g. ``{"problem_type": "multi_label_classification"}``."""
+        return {}
+
+    # -- data -----------------------------------------------------------------
+    @abstractmethod
+    def validate(self, example: Example) -> None:
+        """Raise ``ValueError`` with a readable message if the example's payload is not valid."""
+
+    # -- model ----------------------------------------------------------------
+    @abstractmethod
+    def encode(self, tokenizer, example: Example, max_length: int, with_labels: bool = False) -> Encoded:
+        """Tokenize without padding. With ``with_labels``, each window carries ``labels``."""
+
+    @abstractmethod
+    def decode(self, example: Example, encoded: Encoded, logits: list[np.ndarray]) -> Prediction:
+        """Turn the logits of each window of ``encoded`` into a prediction."""
+
+    @abstractmethod
+    def metrics(self, gold: Sequence[Any], predicted: Sequence[Any]) -> dict[str, float]:
+        """Score predicted payloads against gold payloads; the first key is the headline metric."""
+
+    # -- terminal -------------------------------------------------------------
+    @abstractmethod
+    def render(self, example: Example, prediction: Prediction | None):
+        """A rich renderable showing the item with its pre-annotation."""
+
+    @abstractmethod
+    def parse_correction(self, typed: str, example: Example) -> Any:
+        """Turn what the person typed into a payload; raise ``ValueError`` with a hint if it is not valid."""
+
+    # -- serialisation ----------------------------------------------------------
+    def payload_to_json(self, payload: Any) -> Any:
+        return payload
+
+    def payload_from_json(self, value: Any) -> Any:
+        return value
+
+    def describe(self) -> dict:
+        return {"task": self.name, "labels": list(self.labels), "config": dict(self.config)}
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    exp = np.exp(shifted)
+    return exp / exp.sum(axis=-1, keepdims=True)
+
+
+def encode_texts(tokenizer, text: str, text_b: str | None, max_length: int) -> tuple[dict, bool]:
+    """One window for a text or a text pair (``[CLS] a [SEP] b [SEP]``), truncated to ``max_length``.
+
+    Returns the features and whether truncation happened, so callers can count it.
+    """
+    features = dict(tokenizer(text, text_b, truncation=False, verbose=False))
+    if len(features["input_ids"]) <= max_length:
+        return features, False
+    features = dict(tokenizer(text, text_b, truncation="longest_first", max_length=max_length))
+    return features, True
+
+
+def encode_token_windows(tokenizer, text: str, max_length: int, stride: int) -> list[dict]:
+    """Overlapping windows over a long text; every window keeps offsets into the original text."""
+    encoding = tokenizer(
+        text,
+        truncation=True,
+        max_length=max_length,
+        stride=stride,
+        return_overflowing_tokens=True,
+        return_offsets_mapping=True,
+        verbose=False,
+    )
+    windows = []
+    for index in range(len(encoding["input_ids"])):
+        window = {key: encoding[key][index] for key in encoding.keys() if key != "overflow_to_sample_mapping"}
+        window["offset_mapping"] = [tuple(pair) for pair in window["offset_mapping"]]
+        windows.append(window)
+    return windows

@@ -1,0 +1,1 @@
+"""SQLAlchemy schema, migrations and queries (see DESIGN.md, "Store"). Imports nothing from core/."""

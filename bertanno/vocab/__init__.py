@@ -1,0 +1,1 @@
+"""Domain term lists and vocabulary extension (see DESIGN.md, "vocab/")."""
