@@ -48,6 +48,7 @@ def cli():
     Models are aliases (bert-base-chinese, medbert, lawformer), Hugging Face hub ids, or
     local directories. Nothing is downloaded when HF_HUB_OFFLINE=1.
     """
+    _quiet_libraries()
 
 
 @cli.command()
@@ -233,6 +234,7 @@ def _quiet_libraries() -> None:
         from transformers.utils import logging as hf_logging
 
         hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()  # bertanno shows its own progress
     except ImportError:
         pass
 
@@ -246,7 +248,6 @@ def _add_plugin_commands() -> None:
 def main() -> None:
     try:
         _add_plugin_commands()
-        _quiet_libraries()
         cli.main(standalone_mode=False)
     except click.exceptions.Abort:
         err_console.print("interrupted")

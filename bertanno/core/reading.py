@@ -73,9 +73,10 @@ def guess_format(path: str | Path, kind: str, plugins: Plugins) -> FileFormat:
     if len(candidates) > 1:
         with open_text(path) as stream:
             lines = [line.rstrip("\r\n") for line in _first_lines(stream)]
-        sniffed = [f for f in candidates if f.sniff is not None and f.sniff(lines)]
-        candidates = sniffed or candidates
-        candidates.sort(key=lambda f: f.name == "txt")  # plain text is the last resort
+        # A format that recognises the lines wins, one that cannot tell comes next, one that says no drops out.
+        verdicts = {f.name: None if f.sniff is None else f.sniff(lines) for f in candidates}
+        candidates = [f for f in candidates if verdicts[f.name] is not False]
+        candidates.sort(key=lambda f: (verdicts[f.name] is not True, f.name == "txt"))  # plain text: last resort
     if not candidates:
         usable = ", ".join(n for n in plugins.formats if kind in plugins.formats.get(n).kinds)
         raise BertannoError(f"cannot tell the format of {path}; pass --format (one of: {usable})")

@@ -39,6 +39,11 @@ BUILTIN_PLUGINS = (
 REGISTRATION_HOOKS = ("register_tasks", "register_models", "register_vocabularies", "register_formats")
 
 
+def call_impl(impl, **kwargs):
+    """Call one hookimpl the way pluggy does: with only the arguments it names."""
+    return impl.function(*[kwargs[name] for name in impl.argnames])
+
+
 class PluginError(BertannoError):
     """A plugin registered something the core refuses."""
 
@@ -213,7 +218,7 @@ class Plugins:
                     _registry.add(_validate(value), value, _plugin)
 
                 try:
-                    impl.function(register=register)
+                    call_impl(impl, register=register)
                 except Exception as exc:
                     self.problems.append(PluginProblem(plugin_name, f"{hook_name}: {exc}"))
 
@@ -221,7 +226,7 @@ class Plugins:
     def add_commands(self, cli) -> None:
         for impl in self.pm.hook.register_commands.get_hookimpls():
             try:
-                impl.function(cli=cli)
+                call_impl(impl, cli=cli)
             except Exception as exc:
                 self.problems.append(PluginProblem(impl.plugin_name, f"register_commands: {exc}"))
 
@@ -230,7 +235,7 @@ class Plugins:
         problems = []
         for impl in getattr(self.pm.hook, event).get_hookimpls():
             try:
-                impl.function(**kwargs)
+                call_impl(impl, **kwargs)
             except Exception as exc:
                 problems.append(PluginProblem(impl.plugin_name, f"{event}: {type(exc).__name__}: {exc}"))
         self.problems.extend(problems)

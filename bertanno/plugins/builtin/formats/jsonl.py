@@ -8,11 +8,14 @@ Layouts recognised per line:
 
 Ends are exclusive unless the option ``end=inclusive`` is given. Where the file states a
 span's surface text, it must equal ``text[start:end]``: a mismatch is an error, never fixed silently.
+The option ``mention_case=ignore`` accepts a surface that differs only in letter case (ChineseBLUE's
+JSON lowercases the text but not the mentions); the text is kept as it is.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any, Iterable, Iterator, TextIO
 
 from bertanno.plugins.specs import FileFormat, RowError
@@ -23,51 +26,65 @@ class BadRecord(ValueError):
     pass
 
 
-def _span(text: str, start: Any, end: Any, label: Any, surface: str | None, inclusive: bool) -> Span:
+@dataclass(frozen=True)
+class SpanRules:
+    inclusive: bool = False
+    ignore_case: bool = False
+
+    @classmethod
+    def from_options(cls, options: dict) -> "SpanRules":
+        return cls(options.get("end", "exclusive") == "inclusive", options.get("mention_case") == "ignore")
+
+    def same_surface(self, found: str, stated: str) -> bool:
+        return found.casefold() == stated.casefold() if self.ignore_case else found == stated
+
+
+def _span(text: str, start: Any, end: Any, label: Any, surface: str | None, rules: SpanRules) -> Span:
     try:
-        start, end = int(start), int(end) + (1 if inclusive else 0)
+        start, end = int(start), int(end) + (1 if rules.inclusive else 0)
     except (TypeError, ValueError):
         raise BadRecord(f"span offsets must be integers, got {start!r}..{end!r}") from None
     if not (0 <= start < end <= len(text)):
         raise BadRecord(f"span {start}..{end} ({label}) is outside the text of length {len(text)}")
-    if surface is not None and text[start:end] != surface:
+    if surface is not None and not rules.same_surface(text[start:end], surface):
         raise BadRecord(f"span {start}..{end} is {text[start:end]!r} in the text but the file says {surface!r}")
     return Span(start, end, str(label))
 
 
-def _native_spans(text: str, spans: list, inclusive: bool) -> list[Span]:
+def _native_spans(text: str, spans: list, rules: SpanRules) -> list[Span]:
     result = []
     for span in spans:
         if isinstance(span, dict):
-            result.append(_span(text, span.get("start"), span.get("end"), span.get("label"), span.get("text"), inclusive))
+            result.append(_span(text, span.get("start"), span.get("end"), span.get("label"), span.get("text"), rules))
         elif isinstance(span, (list, tuple)) and len(span) == 3:
-            result.append(_span(text, span[0], span[1], span[2], None, inclusive))
+            result.append(_span(text, span[0], span[1], span[2], None, rules))
         else:
             raise BadRecord(f"a span must be [start, end, label] or an object, got {span!r}")
     return result
 
 
-def _chineseblue_spans(text: str, mentions: list) -> list[Span]:
+def _chineseblue_spans(text: str, mentions: list, rules: SpanRules) -> list[Span]:
     result = []
     for mention in mentions:
         surface = mention.get("mention")
         if surface is None or "offset" not in mention:
             raise BadRecord(f"mention without 'mention' or 'offset': {mention!r}")
         start = int(mention["offset"])
-        result.append(_span(text, start, start + len(surface), mention.get("type"), surface, False))
+        exclusive = SpanRules(inclusive=False, ignore_case=rules.ignore_case)  # offset + len(mention) is exclusive
+        result.append(_span(text, start, start + len(surface), mention.get("type"), surface, exclusive))
     return result
 
 
-def _cail_spans(text: str, entities: list, inclusive: bool) -> list[Span]:
+def _cail_spans(text: str, entities: list, rules: SpanRules) -> list[Span]:
     result = []
     for entity in entities:
         for position in entity.get("span", []):
             start, _, end = str(position).partition(";")
-            result.append(_span(text, start, end, entity.get("label"), None, inclusive))
+            result.append(_span(text, start, end, entity.get("label"), None, rules))
     return result
 
 
-def record_to_example(record: Any, line: int, inclusive: bool) -> Example:
+def record_to_example(record: Any, line: int, rules: SpanRules) -> Example:
     if not isinstance(record, dict):
         raise BadRecord(f"expected a JSON object, got {type(record).__name__}")
     text = record.get("text", record.get("text_a", record.get("context")))
@@ -78,11 +95,11 @@ def record_to_example(record: Any, line: int, inclusive: bool) -> Example:
     if "id" in record:
         meta["id"] = record["id"]
     if "spans" in record:
-        payload = _native_spans(text, record["spans"] or [], inclusive)
+        payload = _native_spans(text, record["spans"] or [], rules)
     elif "mention_data" in record:
-        payload = _chineseblue_spans(text, record["mention_data"] or [])
+        payload = _chineseblue_spans(text, record["mention_data"] or [], rules)
     elif "entities" in record:
-        payload = _cail_spans(text, record["entities"] or [], inclusive)
+        payload = _cail_spans(text, record["entities"] or [], rules)
     elif "labels" in record:
         payload = [str(label) for label in record["labels"] or []]
     else:
@@ -95,12 +112,12 @@ def record_to_example(record: Any, line: int, inclusive: bool) -> Example:
 
 
 def read_jsonl(stream: TextIO, options: dict) -> Iterator[Example | RowError]:
-    inclusive = options.get("end", "exclusive") == "inclusive"
+    rules = SpanRules.from_options(options)
     for number, raw in enumerate(stream, start=1):
         if not raw.strip():
             continue
         try:
-            yield record_to_example(json.loads(raw), number, inclusive)
+            yield record_to_example(json.loads(raw), number, rules)
         except json.JSONDecodeError as exc:
             yield RowError(number, f"not valid JSON: {exc.msg} at column {exc.colno}")
         except BadRecord as exc:

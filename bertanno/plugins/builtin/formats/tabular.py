@@ -14,6 +14,7 @@ COLUMN_ALIASES = {
     "label": ("label", "labels", "class"),
 }
 ROLES = tuple(COLUMN_ALIASES)
+ARGMINE_COLUMNS = {"sc", "A", "B", "C", "D", "E", "answer"}
 
 
 def _positions(header: list[str], options: dict) -> dict[str, int]:
@@ -87,9 +88,8 @@ def read_argument_pairs(stream: TextIO, options: dict) -> Iterator[Example | Row
     Each row becomes five pairs: (sc, candidate) labelled ``1`` for the answer, ``0`` otherwise.
     """
     reader = csv.DictReader(stream)
-    needed = {"sc", "A", "B", "C", "D", "E", "answer"}
-    if reader.fieldnames is None or not needed <= set(reader.fieldnames):
-        yield RowError(1, f"expected the columns {sorted(needed)}, found {reader.fieldnames}")
+    if reader.fieldnames is None or not ARGMINE_COLUMNS <= set(reader.fieldnames):
+        yield RowError(1, f"expected the columns {sorted(ARGMINE_COLUMNS)}, found {reader.fieldnames}")
         return
     for row in reader:
         line = reader.line_num
@@ -104,6 +104,10 @@ def read_argument_pairs(stream: TextIO, options: dict) -> Iterator[Example | Row
                 payload="1" if int(answer) == index else "0",
                 meta={"line": line, "id": f"{row.get('id', line)}-{letter}"},
             )
+
+
+def _looks_like_argmine(lines: list[str]) -> bool:
+    return bool(lines) and ARGMINE_COLUMNS <= set(next(csv.reader(lines[:1])))
 
 
 def _looks_tabbed(lines: list[str]) -> bool:
@@ -134,5 +138,6 @@ FORMATS = (
         kinds=frozenset({"pair"}),
         read=read_argument_pairs,
         extensions=(".csv",),
+        sniff=_looks_like_argmine,
     ),
 )

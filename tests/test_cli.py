@@ -1,0 +1,78 @@
+import json
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from bertanno.cli import cli
+from bertanno.core.bundle import save_version
+
+
+def run(*args):
+    return subprocess.run([sys.executable, "-m", "bertanno", *args], capture_output=True, text=True, timeout=300)
+
+
+def test_help_teaches_the_flow():
+    result = CliRunner().invoke(cli, ["--help"])
+    assert result.exit_code == 0
+    for command in ("models", "predict", "plugins", "demo"):
+        assert command in result.output
+
+
+def test_models_lists_the_aliases_with_availability():
+    result = CliRunner().invoke(cli, ["models", "--json"])
+    rows = {row["name"]: row for row in json.loads(result.output)}
+    assert set(rows) >= {"bert-base-chinese", "medbert", "lawformer"}
+    assert rows["lawformer"]["tokenizer_id"] == "hfl/chinese-roberta-wwm-ext" and rows["lawformer"]["max_length"] == 4096
+    assert rows["medbert"]["available"] is False
+
+
+def test_models_check_loads_a_local_directory(make_bundle, tmp_path):
+    directory = save_version(make_bundle("medbert-base-wwm-chinese", "sentiment"), tmp_path / "medbert-tiny")
+    result = CliRunner().invoke(cli, ["models", "--check", str(directory), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["architecture"] == "bert" and report["layers"] == 2 and report["vocab_size"] == 21128
+
+
+def test_predict_writes_jsonl_and_reports_truncation(make_bundle, tmp_path):
+    version = save_version(make_bundle(task="sentiment"), tmp_path / "v1")
+    data = tmp_path / "reviews.txt"
+    data.write_text("很好吃\n" + "太" * 700 + "\n送餐太慢\n", encoding="utf-8")
+    output = tmp_path / "out.jsonl"
+    result = run("predict", str(version), str(data), "-o", str(output))
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in output.read_text(encoding="utf-8").splitlines()]
+    assert [row["text"][:3] for row in rows] == ["很好吃", "太太太", "送餐太"]
+    assert all(row["prediction"] in ("negative", "positive") for row in rows)
+    assert "1 item(s) were longer than 512 tokens and were truncated" in result.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (["predict", "medbert", "nothing.txt"], "say which task with --task"),
+    (["predict", "medbert", "nothing.txt", "--task", "sentiment"], "not available on this machine"),
+    (["predict", "medbert", "x.txt", "--task", "poetry"], "unknown task 'poetry'"),
+])
+def test_mistakes_get_a_sentence_not_a_traceback(args, message):
+    result = run(*args)
+    assert result.returncode != 0
+    assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_bad_rows_stop_predict_with_line_numbers(make_bundle, tmp_path):
+    version = save_version(make_bundle(task="sentiment"), tmp_path / "v1")
+    data = tmp_path / "x.csv"
+    data.write_text("text,label\n好,positive\n坏,meh\n", encoding="utf-8")
+    result = run("predict", str(version), str(data))
+    assert result.returncode == 1 and f"{data}:3: label 'meh'" in result.stderr
+    result = run("predict", str(version), str(data), "--skip-bad")
+    assert result.returncode == 0 and len(result.stdout.splitlines()) == 1 and "skipped" in result.stderr
+
+
+def test_demo_runs_end_to_end_offline(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "bertanno", "demo", "--dir", str(tmp_path / "demo")],
+                            capture_output=True, text=True, timeout=300, env={"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 0, result.stderr
+    assert "200 items" in result.stderr and "accuracy" in result.stdout
+    assert (tmp_path / "demo" / "models" / "demo-v1" / "model.safetensors").exists()

@@ -1,0 +1,129 @@
+import numpy as np
+import pytest
+
+from bertanno.core.engine import Predictor
+from bertanno.core.reading import read_examples
+from bertanno.plugins.bio import spans_to_tags, tags_to_spans
+from bertanno.plugins.task import Example, Prediction, Span
+from conftest import RAW, require
+
+
+def test_pair_encoding_puts_segment_ids_in_the_right_places(make_bundle):
+    bundle = make_bundle(task="pair")
+    tokenizer = bundle.tokenizer
+    encoded = bundle.task.encode(tokenizer, Example("花呗怎么还款", text_b="借呗还款"), bundle.max_length)
+    [window] = encoded.windows
+    tokens = tokenizer.convert_ids_to_tokens(window["input_ids"])
+    assert tokens == ["[CLS]", "花", "呗", "怎", "么", "还", "款", "[SEP]", "借", "呗", "还", "款", "[SEP]"]
+    assert window["token_type_ids"] == [0] * 8 + [1] * 5
+
+
+def test_pair_truncation_keeps_both_texts(make_bundle):
+    bundle = make_bundle(task="pair")
+    encoded = bundle.task.encode(bundle.tokenizer, Example("长" * 600, text_b="短句"), 64)
+    [window] = encoded.windows
+    assert encoded.truncated and len(window["input_ids"]) == 64
+    assert window["token_type_ids"].count(1) == 3  # 短 句 [SEP]
+
+
+def test_classification_training_labels_and_decoding(make_bundle):
+    task = make_bundle(task="sentiment", labels=["neg", "neu", "pos"]).task
+    assert task.encode(make_bundle(task="sentiment", labels=["neg", "neu", "pos"]).tokenizer,
+                       Example("好", payload="pos"), 16, with_labels=True).windows[0]["labels"] == 2
+    prediction = task.decode(Example("好"), None, [np.array([0.0, 1.0, 3.0])])
+    assert prediction.payload == "pos" and prediction.confidence == pytest.approx(np.exp(3) / (1 + np.e + np.exp(3)))
+    assert set(prediction.scores) == {"neg", "neu", "pos"}
+
+
+def test_classification_metrics(plugins):
+    task = plugins.task("sentiment", labels=["neg", "pos"])
+    scores = task.metrics(["neg", "neg", "pos", "pos"], ["neg", "pos", "pos", "pos"])
+    assert scores["accuracy"] == 0.75
+    assert scores["macro_f1"] == pytest.approx((2 / 3 + 0.8) / 2)
+    assert list(scores)[0] == "accuracy"
+
+
+def test_pair_metrics_report_f1_of_the_positive_label(plugins):
+    task = plugins.task("pair", labels=["0", "1"])
+    scores = task.metrics(["0", "1", "1", "0"], ["0", "1", "0", "1"])
+    assert scores["accuracy"] == 0.5 and scores["f1"] == pytest.approx(0.5)
+    scores = task.metrics(["0", "1", "1", "1"], ["0", "1", "1", "0"])
+    assert scores["f1"] == pytest.approx(0.8)
+
+
+def test_classification_corrections(plugins):
+    task = plugins.task("sentiment")
+    assert task.parse_correction("2", Example("x")) == "positive"
+    assert task.parse_correction("negative", Example("x")) == "negative"
+    with pytest.raises(ValueError, match="1 = negative"):
+        task.parse_correction("7", Example("x"))
+
+
+def test_ner_metrics_are_strict_entity_level(plugins):
+    task = plugins.task("ner")
+    gold = [[Span(0, 2, "PER"), Span(3, 5, "LOC")], [Span(1, 3, "ORG")]]
+    predicted = [[Span(0, 2, "PER"), Span(3, 4, "LOC")], [Span(1, 3, "LOC")]]  # a short span and a wrong type
+    scores = task.metrics(gold, predicted)
+    assert scores["precision"] == pytest.approx(1 / 3) and scores["recall"] == pytest.approx(1 / 3)
+    assert scores["f1/PER"] == 1.0 and scores["f1/LOC"] == 0.0
+    assert list(scores)[0] == "f1"
+
+
+def test_ner_training_labels_follow_the_tokenizer(make_bundle):
+    bundle = make_bundle(task="ner")
+    example = Example("张三在北京工作", payload=[Span(0, 2, "PER"), Span(3, 5, "LOC")])
+    [window] = bundle.task.encode(bundle.tokenizer, example, 32, with_labels=True).windows
+    tags = [None if i == -100 else bundle.task.model_labels[i] for i in window["labels"]]
+    assert tags == [None, "B-PER", "I-PER", "O", "B-LOC", "I-LOC", "O", "O", None]
+
+
+def test_ner_decoding_of_logits(plugins):
+    task = plugins.task("ner")
+    labels = task.model_labels
+    window = {"input_ids": [101, 1, 2, 3, 102], "offset_mapping": [(0, 0), (0, 1), (1, 2), (2, 3), (0, 0)]}
+    wanted = ["O", "B-PER", "I-PER", "O", "O"]
+    logits = np.full((5, len(labels)), -5.0)
+    for row, tag in enumerate(wanted):
+        logits[row, labels.index(tag)] = 5.0
+    prediction = task.decode(Example("张三在"), type("E", (), {"windows": [window]})(), [logits])
+    assert prediction.payload == [Span(0, 2, "PER")]
+    assert 0.99 < prediction.confidence <= 1.0
+
+
+def test_ner_corrections(plugins):
+    task = plugins.task("ner")
+    example = Example("张三和张三在北京")
+    assert task.parse_correction("张三:PER 张三:PER 6-8:LOC", example) == [
+        Span(0, 2, "PER"), Span(3, 5, "PER"), Span(6, 8, "LOC")]
+    assert task.parse_correction("", example) == []
+    with pytest.raises(ValueError, match="not in the label set"):
+        task.parse_correction("北京:CITY", example)
+    with pytest.raises(ValueError, match="does not occur"):
+        task.parse_correction("上海:LOC", example)
+
+
+def test_msra_spans_survive_the_round_trip_through_bert_tokens(plugins, make_bundle):
+    """spans -> BIO over bert-base-chinese tokens -> spans, on the whole MSRA test file."""
+    tokenizer = make_bundle(task="ner").tokenizer
+    task = plugins.task("ner", labels=["PER", "LOC", "ORG"])
+    examples = read_examples(require(RAW / "msra_ner/peopledaily.zip/dev.txt"), task, plugins=plugins).examples
+    unexpressible, total = [], 0
+    for example in examples:
+        offsets = [tuple(o) for o in tokenizer(example.text, return_offsets_mapping=True)["offset_mapping"]]
+        tags, problems = spans_to_tags(example.payload, offsets)
+        unexpressible += problems
+        expressible = [s for s in example.payload if s not in {p.span for p in problems}]
+        assert tags_to_spans(tags, offsets) == sorted(expressible)
+        total += len(example.payload)
+    assert total == 6192
+    assert unexpressible == []  # measured: none for this tokenizer without added terms
+
+
+def test_predicted_ner_spans_point_into_the_text(make_bundle):
+    bundle = make_bundle(task="ner")
+    examples = [Example("张三在北京大学工作"), Example(""), Example("  "), Example("COVID-19 疫情")]
+    predictions, _ = Predictor(bundle).predict(examples)
+    for example, prediction in zip(examples, predictions):
+        assert isinstance(prediction, Prediction)
+        for start, end, label in prediction.payload:
+            assert 0 <= start < end <= len(example.text) and label in bundle.task.labels
