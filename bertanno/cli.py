@@ -15,8 +15,8 @@ from rich.table import Table
 from bertanno import __version__
 from bertanno.errors import BertannoError
 
-console = Console()
-err_console = Console(stderr=True)
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 def parse_options(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -35,20 +35,37 @@ def parse_labels(text: str | None) -> list[str] | None:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="bertanno")
-def cli():
+@click.option("--db", envvar="BERTANNO_DB", metavar="URL", show_envvar=True,
+              help="Any SQLAlchemy database URL (default: sqlite:///bertanno.db in this directory).")
+@click.pass_context
+def cli(ctx, db):
     """Annotate Chinese domain text with BERT-family models in the loop.
 
     \b
     Typical flow:
-      bertanno models                      which domain models are known and available here
+      bertanno init reviews --task sentiment --labels negative,positive
+      bertanno import reviews reviews.csv  items, and gold labels if the file has them
+      bertanno export reviews --format jsonl -o reviews.jsonl
       bertanno predict MODEL FILE          pre-annotate a file with a model or a saved version
+      bertanno models                      which domain models are known and available here
       bertanno plugins                     tasks, models, formats and where they come from
       bertanno demo                        everything end to end on bundled data, offline
 
     Models are aliases (bert-base-chinese, medbert, lawformer), Hugging Face hub ids, or
-    local directories. Nothing is downloaded when HF_HUB_OFFLINE=1.
+    local directories. Nothing is downloaded when HF_HUB_OFFLINE=1. Everything is stored in
+    one database: a SQLite file here by default, PostgreSQL for a team (--db).
     """
     _quiet_libraries()
+    ctx.obj = {"db": db}
+
+
+def open_store(ctx: click.Context):
+    from bertanno.store import Store
+
+    store = Store.open(ctx.find_root().obj["db"])
+    if store.backup:
+        err_console.print(f"upgraded the database schema; the old database was copied to {store.backup}")
+    return store
 
 
 @cli.command()
@@ -114,6 +131,101 @@ def plugins(as_json):
     console.print(table)
     for problem in problems:
         err_console.print(f"[red]plugin {problem['plugin']}:[/] {problem['problem']}")
+
+
+@cli.command()
+@click.argument("project")
+@click.option("--task", "task_name", required=True, help="sentiment, ner, pair, or a plugin's task (bertanno plugins).")
+@click.option("--labels", help="Comma-separated label set (entity types for ner). Default: the task's own.")
+@click.option("--model", default="bert-base-chinese", show_default=True, help="Domain model: alias, hub id or directory.")
+@click.pass_context
+def init(ctx, project, task_name, labels, model):
+    """Create PROJECT: one task, one label set, one domain model.
+
+    \b
+    Examples:
+      bertanno init reviews --task sentiment --labels negative,positive
+      bertanno init records --task ner --labels disease,symptom,drug --model medbert
+    """
+    from bertanno.plugins.manager import get_plugins
+    from bertanno.store.projects import create_project
+
+    task = get_plugins().task(task_name, labels=parse_labels(labels))
+    store = open_store(ctx)
+    with store.transaction() as session:
+        create_project(session, project, task.name, list(task.labels), model)
+    console.print(f"created project [bold]{project}[/]: task {task.name}, labels {', '.join(task.labels)}, "
+                  f"model {model} (in {store.url})")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+def projects(ctx, as_json):
+    """List the projects in the database with their item and annotation counts."""
+    from bertanno.store.projects import project_summaries
+
+    store = open_store(ctx)
+    with store.transaction() as session:
+        rows = project_summaries(session)
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    table = Table(title=f"Projects in {store.url}")
+    for column in ("project", "task", "labels", "model", "items", "annotated"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(row["name"], row["task"], ", ".join(row["labels"]), row["model"], str(row["items"]),
+                      str(row["annotated"]))
+    console.print(table)
+
+
+@cli.command(name="import")
+@click.argument("project")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--format", "format_name", help="Input format (default: guessed from the file).")
+@click.option("--option", "options", multiple=True, metavar="KEY=VALUE",
+              help="Format option, repeatable: columns=text,label  label_map=0=negative,1=positive  end=inclusive")
+@click.option("--skip-bad", is_flag=True, help="Import the good rows and report the bad ones (default: import nothing).")
+@click.pass_context
+def import_(ctx, project, file, format_name, options, skip_bad):
+    """Add the items of FILE to PROJECT; labels in the file become gold annotations.
+
+    Re-importing adds nothing twice: items are matched on their normalised text. The import
+    is all or nothing unless --skip-bad is given.
+
+    \b
+    Examples:
+      bertanno import reviews waimai_10k.csv --option label_map=0=negative,1=positive
+      bertanno import records train.txt --format conll
+      bertanno import pairs dev.txt --format tsv --option columns=text,text_b,label
+    """
+    from bertanno.core.transfer import import_file
+
+    report = import_file(open_store(ctx), project, file, format_name, parse_options(options), skip_bad)
+    for error in report.errors:
+        err_console.print(f"[yellow]skipped[/] {file}:{error.line}: {error.message}")
+    console.print(f"{file}: {report.read} items read, {report.added} added, {report.duplicates} already there, "
+                  f"{report.labelled} gold labels stored" + (f", {len(report.errors)} bad rows skipped" if report.errors else ""))
+
+
+@cli.command()
+@click.argument("project")
+@click.option("--format", "format_name", type=click.Choice(["jsonl", "conll", "csv", "tsv", "hf"]), default="jsonl",
+              show_default=True, help="jsonl is lossless; conll is character-level BIO; hf a datasets directory.")
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="File (directory for hf); default: stdout.")
+@click.option("--only", type=click.Choice(["all", "human", "corrected", "accepted"]), default="all", show_default=True,
+              help="all: gold imports and human decisions; human: people only; corrected / accepted: those decisions.")
+@click.option("--provenance", is_flag=True, help="Add who decided what, when, and from which file (jsonl: in meta).")
+@click.pass_context
+def export(ctx, project, format_name, output, only, provenance):
+    """Write PROJECT's annotations: the standing label of every annotated item."""
+    from bertanno.core.transfer import export_project
+
+    count, text = export_project(open_store(ctx), project, format_name, output, only, provenance)
+    if text is not None:
+        click.echo(text, nl=False)
+    err_console.print(f"{count} annotated items exported" + (f" to {output}" if output else ""))
 
 
 @cli.command()

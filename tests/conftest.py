@@ -56,3 +56,48 @@ def make_bundle(plugins):
         return cache[key]
 
     return make
+
+
+# -- databases: every store test runs on SQLite and on a real PostgreSQL server ------------------------------------
+
+POSTGRES_URL = os.environ.get("BERTANNO_TEST_POSTGRES_URL")
+
+
+def _postgres_database():
+    if not POSTGRES_URL:
+        if os.environ.get("CI"):
+            pytest.fail("BERTANNO_TEST_POSTGRES_URL is not set: .ci/run starts a PostgreSQL server for the store tests")
+        pytest.skip("no PostgreSQL server (start one with: bash .ci/postgres.sh start)")
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"bertanno_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path):
+    """An empty database of each backend."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'bertanno.db'}"
+    else:
+        yield from _postgres_database()
+
+
+@pytest.fixture
+def store(db_url):
+    from bertanno.store import Store
+
+    opened = Store.open(db_url)
+    yield opened
+    opened.close()

@@ -1,0 +1,45 @@
+"""What every benchmark shares: where the shared data lives, machine facts, timing."""
+
+from __future__ import annotations
+
+import os
+import platform
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("BERTANNO_SHARED", REPO.parent / "shared"))
+RAW = SHARED / "data" / "raw"
+MODELS = SHARED / "models"
+
+
+def machine_facts(threads: int) -> dict:
+    import tokenizers
+    import torch
+    import transformers
+
+    return {
+        "cpu": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "torch_threads": threads,
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "tokenizers": tokenizers.__version__,
+        "python": platform.python_version(),
+    }
+
+
+def use_threads(threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+@contextmanager
+def stopwatch():
+    """``with stopwatch() as elapsed: ...`` then ``elapsed()`` gives the seconds."""
+    started = time.perf_counter()
+    finished = []
+    yield lambda: (finished[0] if finished else time.perf_counter()) - started
+    finished.append(time.perf_counter())

@@ -1,0 +1,129 @@
+"""Import files into a project and export its annotations: formats (plugins) meet the store."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import select
+
+from bertanno.core.reading import read_examples
+from bertanno.errors import BertannoError
+from bertanno.plugins.manager import Plugins, get_plugins
+from bertanno.plugins.specs import RowError
+from bertanno.plugins.task import Example, Task
+from bertanno.store import Store
+from bertanno.store.annotations import Selection, current_annotations, record_imports
+from bertanno.store.items import add_items, existing_hashes, input_hash
+from bertanno.store.projects import get_project
+from bertanno.store.schema import Item, Project
+
+EXPORT_FORMATS = ("jsonl", "conll", "csv", "tsv", "hf")
+
+
+@dataclass
+class ImportReport:
+    read: int = 0
+    added: int = 0
+    duplicates: int = 0
+    labelled: int = 0
+    errors: list[RowError] = field(default_factory=list)
+
+
+def project_task(project: Project, plugins: Plugins | None = None) -> Task:
+    return (plugins or get_plugins()).task(project.task, labels=project.labels, **(project.config or {}))
+
+
+def import_file(store: Store, project_name: str, path: str | Path, format_name: str | None = None,
+                options: dict | None = None, skip_bad: bool = False, plugins: Plugins | None = None) -> ImportReport:
+    """All or nothing: every new item and every gold label of the file in one transaction."""
+    with store.transaction() as session:
+        project = get_project(session, project_name)
+        task = project_task(project, plugins)
+        result = read_examples(path, task, format_name, options, skip_bad, plugins)
+        report = ImportReport(read=len(result.examples), errors=result.errors)
+        known = existing_hashes(session, project.id)
+        rows, payloads = [], []
+        for example in result.examples:
+            digest = input_hash(example.text, example.text_b)
+            if digest in known:
+                report.duplicates += 1
+                continue
+            known[digest] = -1
+            line = example.meta.get("line")
+            meta = {k: v for k, v in example.meta.items() if k != "line"}
+            rows.append({"text": example.text, "text_b": example.text_b, "meta": meta, "input_hash": digest,
+                         "source": f"{Path(path).name}:{line}" if line else Path(path).name})
+            payloads.append(example.payload)
+        ids = add_items(session, project.id, rows)
+        labelled = [(item_id, task.payload_to_json(payload)) for item_id, payload in zip(ids, payloads)
+                    if payload is not None]
+        report.added = len(ids)
+        report.labelled = record_imports(session, project.id, labelled, str(path))
+    return report
+
+
+def annotated_examples(store: Store, project_name: str, only: str = "all", provenance: bool = False,
+                       plugins: Plugins | None = None) -> tuple[Task, list[Example]]:
+    """The project's items with their standing annotation, in item order."""
+    selection = Selection(only)
+    with store.transaction() as session:
+        project = get_project(session, project_name)
+        task = project_task(project, plugins)
+        standing = current_annotations(session, project.id, selection)
+        examples = []
+        for item in session.scalars(select(Item).where(Item.project_id == project.id).order_by(Item.id)):
+            annotation = standing.get(item.id)
+            if annotation is None:
+                continue
+            meta = dict(item.meta or {})
+            if provenance:
+                meta["provenance"] = {"source": annotation.source, "decision": annotation.decision,
+                                      "annotator": annotation.annotator, "annotated_at": annotation.created_at.isoformat(),
+                                      "item_source": item.source}
+            examples.append(Example(item.text, item.text_b, task.payload_from_json(annotation.payload), meta))
+    return task, examples
+
+
+def export_project(store: Store, project_name: str, format_name: str, output: str | Path | None, only: str = "all",
+                   provenance: bool = False, plugins: Plugins | None = None) -> tuple[int, str | None]:
+    """Write the annotations; returns how many and the text when ``output`` is ``None``."""
+    plugins = plugins or get_plugins()
+    task, examples = annotated_examples(store, project_name, only, provenance, plugins)
+    if format_name == "hf":
+        if output is None:
+            raise BertannoError("a Hugging Face dataset is a directory: give one with -o")
+        save_hf_dataset(task, examples, Path(output))
+        return len(examples), None
+    file_format = plugins.formats.get(format_name)
+    if file_format.write is None or task.example_kind not in file_format.kinds:
+        raise BertannoError(f"format {format_name!r} cannot write {task.example_kind} examples")
+    stream = io.StringIO()
+    try:
+        file_format.write(examples, stream, {"kind": task.example_kind})
+    except ValueError as exc:
+        raise BertannoError(f"cannot export as {format_name}: {exc}") from None
+    if output is None:
+        return len(examples), stream.getvalue()
+    Path(output).write_text(stream.getvalue(), encoding="utf-8")
+    return len(examples), None
+
+
+def save_hf_dataset(task: Task, examples: list[Example], directory: Path) -> None:
+    try:
+        from datasets import Dataset
+    except ImportError:
+        raise BertannoError("exporting a Hugging Face dataset needs the datasets package: "
+                            "pip install 'bertanno[hf]'") from None
+    records = []
+    for example in examples:
+        record = {"text": example.text}
+        if task.example_kind == "pair":
+            record["text_b"] = example.text_b
+        if task.example_kind == "spans":
+            record["spans"] = [{"start": s, "end": e, "label": label} for s, e, label in example.payload or []]
+        else:
+            record["label"] = example.payload
+        records.append(record)
+    Dataset.from_list(records).save_to_disk(str(directory))

@@ -1,0 +1,107 @@
+"""Annotations and their append-only event log: decisions, imports, undo."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.orm import Session
+
+from bertanno.store.database import StoreError
+from bertanno.store.schema import DECISIONS, Annotation, AnnotationEvent, Lease, utcnow
+
+IMPORT_ANNOTATOR = "import"
+
+
+def record_imports(session: Session, project_id: int, labelled: list[tuple[int, object]], source: str) -> int:
+    """Gold labels from a file: one ``import`` annotation and one event per item."""
+    if not labelled:
+        return 0
+    now = utcnow()
+    result = session.execute(
+        insert(Annotation).returning(Annotation.id, Annotation.item_id, sort_by_parameter_order=True),
+        [{"project_id": project_id, "item_id": item_id, "annotator": IMPORT_ANNOTATOR, "session_id": IMPORT_ANNOTATOR,
+          "decision": "accept", "payload": payload, "source": "import", "created_at": now}
+         for item_id, payload in labelled],
+    )
+    session.execute(insert(AnnotationEvent), [
+        {"project_id": project_id, "item_id": row.item_id, "annotation_id": row.id, "kind": "import",
+         "annotator": IMPORT_ANNOTATOR, "data": {"file": source}, "created_at": now}
+        for row in result
+    ])
+    return len(labelled)
+
+
+def record_decision(session: Session, project_id: int, item_id: int, annotator: str, session_id: str,
+                    decision: str, payload: object = None, prediction_id: int | None = None,
+                    duration_ms: int | None = None) -> Annotation:
+    """A person's decision, its event, and the release of the item's lease, in the caller's transaction."""
+    if decision not in DECISIONS:
+        raise StoreError(f"decision must be one of {', '.join(DECISIONS)}, got {decision!r}")
+    annotation = Annotation(project_id=project_id, item_id=item_id, annotator=annotator, session_id=session_id,
+                            decision=decision, payload=payload, prediction_id=prediction_id, source="human",
+                            duration_ms=duration_ms)
+    session.add(annotation)
+    session.flush()
+    session.add(AnnotationEvent(project_id=project_id, item_id=item_id, annotation_id=annotation.id, kind="decision",
+                                annotator=annotator, session_id=session_id,
+                                data={"decision": decision, "payload": payload}))
+    session.execute(delete(Lease).where(Lease.item_id == item_id, Lease.session_id == session_id))
+    return annotation
+
+
+def undo_last(session: Session, session_id: str) -> Annotation | None:
+    """Withdraw the session's latest standing decision; ``None`` when there is nothing left to undo."""
+    annotation = session.scalar(
+        select(Annotation)
+        .where(Annotation.session_id == session_id, Annotation.undone_at.is_(None), Annotation.source == "human")
+        .order_by(Annotation.id.desc()).limit(1)
+    )
+    if annotation is None:
+        return None
+    annotation.undone_at = utcnow()
+    session.add(AnnotationEvent(project_id=annotation.project_id, item_id=annotation.item_id,
+                                annotation_id=annotation.id, kind="undo", annotator=annotation.annotator,
+                                session_id=session_id, data={"decision": annotation.decision}))
+    return annotation
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which annotations count: ``all`` (imports and people), ``human``, ``corrected`` or ``accepted``."""
+
+    only: str = "all"
+
+    CHOICES = ("all", "human", "corrected", "accepted")
+
+    def __post_init__(self):
+        if self.only not in self.CHOICES:
+            raise StoreError(f"--only must be one of {', '.join(self.CHOICES)}, got {self.only!r}")
+
+    def admits(self, annotation: Annotation) -> bool:
+        if self.only == "human":
+            return annotation.source == "human"
+        if self.only == "corrected":
+            return annotation.decision == "correct"
+        if self.only == "accepted":
+            return annotation.decision == "accept" and annotation.source == "human"
+        return True
+
+
+def current_annotations(session: Session, project_id: int, selection: Selection = Selection()) -> dict[int, Annotation]:
+    """Each item's standing annotation: the latest one not undone, skips and rejects excluded
+    (a rejected pre-annotation says what the label is not, not what it is)."""
+    standing: dict[int, Annotation] = {}
+    rows = session.scalars(
+        select(Annotation)
+        .where(Annotation.project_id == project_id, Annotation.undone_at.is_(None), Annotation.decision != "skip")
+        .order_by(Annotation.id)
+    )
+    for annotation in rows:
+        standing[annotation.item_id] = annotation
+    return {item_id: a for item_id, a in standing.items() if a.decision != "reject" and selection.admits(a)}
+
+
+def events(session: Session, project_id: int) -> list[AnnotationEvent]:
+    return list(session.scalars(select(AnnotationEvent).where(AnnotationEvent.project_id == project_id)
+                                .order_by(AnnotationEvent.id)))

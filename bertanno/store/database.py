@@ -1,0 +1,129 @@
+"""Opening a store: any SQLAlchemy URL, SQLite by default, schema brought to head by migrations.
+
+SQLite gets WAL mode, foreign keys, a busy timeout, full fsync on commit, and ``BEGIN
+IMMEDIATE`` transactions so that two processes never interleave a read and a write.
+Before an existing SQLite database is upgraded, a backup copy is written beside it.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from contextlib import closing
+from datetime import datetime
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bertanno.errors import BertannoError
+
+DB_ENV = "BERTANNO_DB"
+DEFAULT_FILE = "bertanno.db"
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+class StoreError(BertannoError):
+    pass
+
+
+def default_url() -> str:
+    return os.environ.get(DB_ENV) or f"sqlite:///{DEFAULT_FILE}"
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself, below
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(connection):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _alembic_config(connection) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+def head_revision() -> str:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return ScriptDirectory.from_config(config).get_current_head()
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def _backup_sqlite(engine: Engine, revision: str) -> Path | None:
+    """A consistent copy (WAL included) through SQLite's backup API, beside the database."""
+    database = engine.url.database
+    if not database or database == ":memory:":
+        return None
+    source = Path(database)
+    backup = source.with_name(f"{source.name}.backup-{revision}-{datetime.now().strftime('%Y%m%d-%H%M%S')}")
+    with closing(sqlite3.connect(source)) as original, closing(sqlite3.connect(backup)) as copy:
+        original.backup(copy)
+    return backup
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    with engine.begin() as connection:
+        command.upgrade(_alembic_config(connection), revision)
+
+
+def open_engine(url: str | None = None) -> Engine:
+    """An engine for ``url`` (default: ``$BERTANNO_DB`` or ``sqlite:///bertanno.db``); not yet migrated."""
+    url = url or default_url()
+    try:
+        parsed = make_url(url)
+        engine = create_engine(parsed, pool_pre_ping=parsed.get_backend_name() != "sqlite")
+    except (ArgumentError, NoSuchModuleError, ValueError) as exc:
+        raise StoreError(f"cannot use the database URL {url!r}: {exc}") from None
+    if engine.dialect.name == "sqlite":
+        _configure_sqlite(engine)
+    return engine
+
+
+def migrate_to_head(engine: Engine) -> Path | None:
+    """Bring the schema to head; returns the backup written before upgrading an older SQLite database."""
+    head = head_revision()
+    try:
+        current = current_revision(engine)
+        has_tables = bool(inspect(engine).get_table_names())
+    except OperationalError as exc:
+        raise StoreError(f"cannot open the database {engine.url.render_as_string(hide_password=True)}: "
+                         f"{exc.orig}") from None
+    if current == head:
+        return None
+    if current is None and has_tables:
+        raise StoreError(f"{engine.url.render_as_string(hide_password=True)} holds tables that bertanno did not "
+                         "create; use another database or an empty one")
+    script = ScriptDirectory.from_config(_alembic_config(None))
+    if current is not None and current not in {rev.revision for rev in script.walk_revisions()}:
+        raise StoreError(f"the database is at schema revision {current}, which this bertanno does not know; "
+                         "it was written by a newer bertanno")
+    backup = _backup_sqlite(engine, current) if current is not None and engine.dialect.name == "sqlite" else None
+    upgrade(engine)
+    return backup
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)

@@ -1,0 +1,43 @@
+"""Items: text stored exactly as given; a hash of the normalised text keeps re-imports idempotent."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
+from bertanno.store.schema import Item
+
+WHITESPACE = re.compile(r"\s+")
+
+
+def normalise(text: str) -> str:
+    """NFKC (full-width and half-width forms alike), whitespace runs folded, ends trimmed."""
+    return WHITESPACE.sub(" ", unicodedata.normalize("NFKC", text)).strip()
+
+
+def input_hash(text: str, text_b: str | None = None) -> str:
+    key = normalise(text) if text_b is None else normalise(text) + "\x1f" + normalise(text_b)
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def existing_hashes(session: Session, project_id: int) -> dict[str, int]:
+    return dict(session.execute(select(Item.input_hash, Item.id).where(Item.project_id == project_id)).all())
+
+
+def add_items(session: Session, project_id: int, rows: list[dict]) -> list[int]:
+    """Insert rows (``text``, ``text_b``, ``meta``, ``source``, ``input_hash``); returns their ids in order."""
+    if not rows:
+        return []
+    result = session.execute(
+        insert(Item).returning(Item.id, sort_by_parameter_order=True),
+        [{"project_id": project_id, **row} for row in rows],
+    )
+    return [row.id for row in result]
+
+
+def count_items(session: Session, project_id: int) -> int:
+    return session.scalar(select(func.count()).select_from(Item).where(Item.project_id == project_id)) or 0

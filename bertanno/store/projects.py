@@ -1,0 +1,41 @@
+"""Projects: one task, one label set, one domain model."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bertanno.store.database import StoreError
+from bertanno.store.schema import Annotation, Item, Project
+
+
+def create_project(session: Session, name: str, task: str, labels: list[str], model: str,
+                   config: dict | None = None) -> Project:
+    if session.scalar(select(Project).where(Project.name == name)) is not None:
+        raise StoreError(f"a project named {name!r} exists already")
+    project = Project(name=name, task=task, labels=list(labels), model=model, config=dict(config or {}))
+    session.add(project)
+    session.flush()
+    return project
+
+
+def get_project(session: Session, name: str) -> Project:
+    project = session.scalar(select(Project).where(Project.name == name))
+    if project is None:
+        known = ", ".join(session.scalars(select(Project.name).order_by(Project.name))) or "none yet"
+        raise StoreError(f"no project named {name!r} (projects: {known}); create one with: bertanno init {name} --task …")
+    return project
+
+
+def project_summaries(session: Session) -> list[dict]:
+    items = dict(session.execute(select(Item.project_id, func.count()).group_by(Item.project_id)).all())
+    annotated = dict(session.execute(
+        select(Annotation.project_id, func.count(func.distinct(Annotation.item_id)))
+        .where(Annotation.undone_at.is_(None), Annotation.decision != "skip")
+        .group_by(Annotation.project_id)
+    ).all())
+    return [
+        {"name": p.name, "task": p.task, "labels": p.labels, "model": p.model,
+         "items": items.get(p.id, 0), "annotated": annotated.get(p.id, 0)}
+        for p in session.scalars(select(Project).order_by(Project.name))
+    ]

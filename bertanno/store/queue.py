@@ -1,0 +1,112 @@
+"""The work queue: the next undecided item for an annotator, leased so no one else gets it meanwhile.
+
+A lease expires (a crashed session's items come back); a decision releases it. Exclusivity rests
+on the leases table's primary key (one lease per item), not on timing.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import delete, exists, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bertanno.store.database import StoreError
+from bertanno.store.schema import Annotation, Item, Lease, Prediction, utcnow
+
+ORDERS = ("sequential", "uncertain", "random")
+CANDIDATES_PER_TRY = 32
+DEFAULT_LEASE_SECONDS = 15 * 60
+
+
+def _decided(project_id: int, session_id: str):
+    """Items with a standing annotation; a skip only hides the item from the session that skipped it."""
+    return select(Annotation.item_id).where(
+        Annotation.project_id == project_id,
+        Annotation.undone_at.is_(None),
+        or_(Annotation.decision != "skip", Annotation.session_id == session_id),
+    )
+
+
+def _ordered(query, project_id: int, order: str):
+    if order == "sequential":
+        return query.order_by(Item.id)
+    if order == "random":
+        return query.order_by(func.random())
+    if order == "uncertain":
+        newest = (select(Prediction.item_id, func.max(Prediction.id).label("prediction_id"))
+                  .join(Item, Item.id == Prediction.item_id).where(Item.project_id == project_id)
+                  .group_by(Prediction.item_id).subquery())
+        confidence = select(Prediction.confidence).where(Prediction.id == newest.c.prediction_id).scalar_subquery()
+        query = query.outerjoin(newest, newest.c.item_id == Item.id).add_columns(confidence.label("confidence"))
+        return query.order_by(confidence.is_(None), confidence, Item.id)
+    raise StoreError(f"order must be one of {', '.join(ORDERS)}, got {order!r}")
+
+
+def _try_lease(session: Session, values: dict) -> bool:
+    dialect = session.get_bind().dialect.name
+    if dialect in ("postgresql", "sqlite"):
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        statement = (insert(Lease).values(**values).on_conflict_do_nothing(index_elements=["item_id"])
+                     .returning(Lease.item_id))
+        return session.execute(statement).first() is not None
+    try:
+        with session.begin_nested():
+            session.add(Lease(**values))
+        return True
+    except IntegrityError:
+        return False
+
+
+def next_item(session: Session, project_id: int, annotator: str, session_id: str, order: str = "sequential",
+              lease_seconds: int = DEFAULT_LEASE_SECONDS) -> Item | None:
+    """The next item for this session, leased to it; ``None`` when every item is decided or taken."""
+    now = utcnow()
+    expires = now + timedelta(seconds=lease_seconds)
+    session.execute(delete(Lease).where(Lease.project_id == project_id, Lease.expires_at < now))
+    decided = _decided(project_id, session_id)
+    held = session.scalar(
+        select(Item).join(Lease, Lease.item_id == Item.id)
+        .where(Lease.session_id == session_id, Item.project_id == project_id, Item.id.not_in(decided))
+        .order_by(Item.id).limit(1)
+    )
+    if held is not None:  # resuming: the item this session already holds
+        session.execute(update(Lease).where(Lease.item_id == held.id).values(expires_at=expires))
+        return held
+    taken = select(Lease.item_id).where(Lease.project_id == project_id)
+    tried: set[int] = set()
+    while True:
+        query = select(Item).where(Item.project_id == project_id, Item.id.not_in(decided), Item.id.not_in(taken))
+        if tried:
+            query = query.where(Item.id.not_in(tried))
+        candidates = list(session.scalars(_ordered(query, project_id, order).limit(CANDIDATES_PER_TRY)))
+        if not candidates:
+            return None
+        for item in candidates:
+            tried.add(item.id)
+            values = {"item_id": item.id, "project_id": project_id, "annotator": annotator,
+                      "session_id": session_id, "expires_at": expires}
+            if not _try_lease(session, values):
+                continue
+            # Another session may have decided the item between our query and our lease: look again.
+            if session.scalar(select(exists(decided.where(Annotation.item_id == item.id)))):
+                session.execute(delete(Lease).where(Lease.item_id == item.id, Lease.session_id == session_id))
+                continue
+            return item
+
+
+def release(session: Session, session_id: str) -> int:
+    """Give back every item the session holds (a clean quit)."""
+    return session.execute(delete(Lease).where(Lease.session_id == session_id)).rowcount
+
+
+def remaining(session: Session, project_id: int) -> int:
+    """Items with no standing decision."""
+    decided = select(Annotation.item_id).where(Annotation.project_id == project_id, Annotation.undone_at.is_(None),
+                                               Annotation.decision != "skip")
+    return session.scalar(select(func.count()).select_from(Item)
+                          .where(Item.project_id == project_id, Item.id.not_in(decided))) or 0

@@ -1,0 +1,54 @@
+import json
+
+from click.testing import CliRunner
+
+from bertanno.cli import cli
+
+
+def invoke(db, *args):
+    return CliRunner().invoke(cli, ["--db", db, *args], catch_exceptions=False)
+
+
+def test_init_import_export_from_the_command_line(tmp_path):
+    db = f"sqlite:///{tmp_path / 'team.db'}"
+    data = tmp_path / "reviews.csv"
+    data.write_text("label,review\n1,好吃\n0,太慢\n", encoding="utf-8")
+    assert "created project reviews" in invoke(db, "init", "reviews", "--task", "sentiment", "--labels", "negative,positive").output
+    result = invoke(db, "import", "reviews", str(data), "--option", "label_map=0=negative,1=positive")
+    assert "2 items read, 2 added, 0 already there, 2 gold labels stored" in result.output
+    assert "0 added, 2 already there" in invoke(db, "import", "reviews", str(data), "--option", "label_map=0=negative,1=positive").output
+    exported = invoke(db, "export", "reviews")
+    assert [json.loads(line)["label"] for line in exported.stdout.splitlines()] == ["positive", "negative"]
+    listing = json.loads(invoke(db, "projects", "--json").stdout)
+    assert listing == [{"name": "reviews", "task": "sentiment", "labels": ["negative", "positive"],
+                        "model": "bert-base-chinese", "items": 2, "annotated": 2}]
+
+
+def test_the_database_comes_from_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("BERTANNO_DB", f"sqlite:///{tmp_path / 'env.db'}")
+    result = CliRunner().invoke(cli, ["init", "x", "--task", "ner"])
+    assert result.exit_code == 0 and (tmp_path / "env.db").exists()
+
+
+def test_store_mistakes_are_sentences(tmp_path):
+    import subprocess
+    import sys
+
+    db = f"sqlite:///{tmp_path / 'team.db'}"
+
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "bertanno", "--db", db, *args], capture_output=True, text=True,
+                              timeout=120)
+
+    result = run("import", "nobody", str(tmp_path / "x.csv"))
+    assert result.returncode == 1 and "no project named 'nobody'" in result.stderr and "bertanno init" in result.stderr
+    run("init", "p", "--task", "sentiment")
+    result = run("init", "p", "--task", "sentiment")
+    assert result.returncode == 1 and "exists already" in result.stderr
+    bad = tmp_path / "bad.csv"
+    bad.write_text("label,review\nmeh,好\n", encoding="utf-8")
+    result = run("import", "p", str(bad))
+    assert result.returncode == 1 and "bad.csv:2" in result.stderr and "--skip-bad" in result.stderr
+    assert "Traceback" not in result.stderr
+    result = run("export", "p", "--format", "hf")
+    assert result.returncode == 1 and "give one with -o" in result.stderr
