@@ -207,6 +207,9 @@ def import_(ctx, project, file, format_name, options, skip_bad):
         err_console.print(f"[yellow]skipped[/] {file}:{error.line}: {error.message}")
     console.print(f"{file}: {report.read} items read, {report.added} added, {report.duplicates} already there, "
                   f"{report.labelled} gold labels stored" + (f", {len(report.errors)} bad rows skipped" if report.errors else ""))
+    if report.conflicts:
+        err_console.print(f"[yellow]{report.conflicts} repeated text(s) carry a label other than the one kept[/] "
+                          "(the first stays; review them with bertanno export --provenance)")
 
 
 @cli.command()
@@ -316,28 +319,35 @@ class _progress:
 
 @cli.command()
 @click.option("--dir", "directory", default="bertanno-demo", show_default=True, type=click.Path(path_type=Path),
-              help="Where the demo writes its files.")
+              help="Where the demo writes its database, model version and export.")
 def demo(directory):
     """Run what bertanno can do end to end on bundled sample data, with no network.
 
-    Builds a small randomly initialised Chinese BERT from the bundled bert-base-chinese
-    config and vocabulary, saves it as a model version, reloads it, and pre-annotates 200
-    ChnSentiCorp reviews. The weights are random, so the predictions are too.
+    Creates a project in a SQLite file, imports 200 bundled ChnSentiCorp reviews with their
+    labels, builds a small Chinese BERT from the bundled bert-base-chinese config and
+    vocabulary and saves it as a model version, pre-annotates every review and stores the
+    predictions, and exports the labels as JSONL. The weights are random, so the predictions
+    are too. Safe to run again.
     """
     from bertanno.core.demo import run_demo
 
     result = run_demo(directory)
-    table = Table(title="Pre-annotations (first 8 of the sample)")
-    for column in ("review", "gold", "predicted", "confidence"):
-        table.add_column(column, overflow="ellipsis", no_wrap=column == "review", max_width=48 if column == "review" else None)
-    for example, prediction in list(zip(result.examples, result.predictions))[:8]:
-        table.add_row(example.text, example.payload, prediction.payload, f"{prediction.confidence:.0%}")
+    imported = result.imported
+    console.print(f"project demo-reviews in {result.database}: {imported.read} reviews read, {imported.added} added, "
+                  f"{imported.duplicates} already there, {imported.labelled} gold labels stored")
+    table = Table(title="Pre-annotations (first 8)")
+    table.add_column("review", no_wrap=True, overflow="ellipsis", max_width=40)
+    for column in ("gold", "predicted", "confidence"):
+        table.add_column(column, no_wrap=True, min_width=len("positive"))
+    for text, gold, predicted, confidence in result.rows[:8]:
+        table.add_row(text, gold or "-", predicted, f"{confidence:.0%}")
     console.print(table)
-    console.print(f"model version saved and reloaded from {result.version_dir}")
+    console.print(f"model version {result.version_dir} (saved, reloaded); predictions stored in the database")
     _report_stats(result.stats, 512)
     scores = ", ".join(f"{k} {v:.3f}" for k, v in result.metrics.items())
-    console.print(f"scores against the sample's gold labels: {scores} "
-                  "[dim](random weights: chance level is expected until the model is trained)[/]")
+    console.print(f"scores against the gold labels: {scores} "
+                  "[dim](random weights: chance level until the model is trained)[/]")
+    console.print(f"labels exported to {result.export}")
 
 
 def _quiet_libraries() -> None:

@@ -70,9 +70,19 @@ def test_bad_rows_stop_predict_with_line_numbers(make_bundle, tmp_path):
     assert result.returncode == 0 and len(result.stdout.splitlines()) == 1 and "skipped" in result.stderr
 
 
-def test_demo_runs_end_to_end_offline(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "bertanno", "demo", "--dir", str(tmp_path / "demo")],
-                            capture_output=True, text=True, timeout=300, env={"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"})
-    assert result.returncode == 0, result.stderr
-    assert "200 items" in result.stderr and "accuracy" in result.stdout
+def test_demo_runs_end_to_end_offline_and_again(tmp_path):
+    def demo():
+        return subprocess.run([sys.executable, "-m", "bertanno", "demo", "--dir", str(tmp_path / "demo")],
+                              capture_output=True, text=True, timeout=300,
+                              env={"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin", "COLUMNS": "120"})
+
+    first = demo()
+    assert first.returncode == 0, first.stderr
+    assert "200 reviews read, 200 added, 0 already there, 200 gold labels stored" in first.stdout
+    assert "200 items" in first.stderr and "accuracy" in first.stdout
     assert (tmp_path / "demo" / "models" / "demo-v1" / "model.safetensors").exists()
+    exported = (tmp_path / "demo" / "demo-reviews.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(exported) == 200 and json.loads(exported[0])["label"] == "positive"
+    second = demo()
+    assert second.returncode == 0, second.stderr
+    assert "200 reviews read, 0 added, 200 already there" in second.stdout

@@ -64,19 +64,23 @@ def test_import_stores_items_and_gold_labels_and_reimport_adds_nothing(store, tm
     assert (report.read, report.added, report.duplicates, report.labelled) == (4, 4, 0, 3)
     again = import_file(store, "reviews", path)
     assert (again.added, again.duplicates, again.labelled) == (0, 4, 0)
-    # the same texts with other spacing and full-width forms are the same items
-    variant = write(tmp_path, "variant.csv", "label,review\npositive, 很快，好吃 \n,味道不错\n,新的一条\n")
-    assert import_file(store, "reviews", variant).added == 1
+    # the same texts with other spacing and full-width forms are the same items; other labels are counted
+    variant = write(tmp_path, "variant.csv",
+                    "label,review\nnegative, 很快，好吃 \n,味道不错\n,新的一条\npositive,新的一条\nnegative,新的一条\n")
+    report = import_file(store, "reviews", variant)
+    assert (report.added, report.duplicates, report.conflicts, report.labelled) == (1, 4, 2, 1)
+    relabel = write(tmp_path, "relabel.csv", "label,review\nnegative,还没吃\n")  # stored without a label
+    assert import_file(store, "reviews", relabel).labelled == 1
     with store.transaction() as session:
         items = session.scalars(select(Item).order_by(Item.id)).all()
         assert [item.text for item in items] == ["很快，好吃", "送餐太慢了", "还没吃", "味道不错", "新的一条"]
         assert items[0].source == "reviews.csv:2"
         imports = session.scalars(select(Annotation).where(Annotation.source == "import")).all()
-        assert sorted(a.payload for a in imports) == ["negative", "positive", "positive"]
+        assert sorted(a.payload for a in imports) == ["negative", "negative", "positive", "positive", "positive"]
         events = session.scalar(select(func.count()).select_from(AnnotationEvent).where(AnnotationEvent.kind == "import"))
-        assert events == 3
+        assert events == 5
         [summary] = project_summaries(session)
-        assert (summary["items"], summary["annotated"]) == (5, 3)
+        assert (summary["items"], summary["annotated"]) == (5, 5)
 
 
 def test_import_is_all_or_nothing_unless_told(store, tmp_path):

@@ -28,6 +28,9 @@ class ImportReport:
     added: int = 0
     duplicates: int = 0
     labelled: int = 0
+    conflicts: int = 0
+    """Repeated texts whose label differs from the one kept (the first label stays; a text first seen
+    without a label takes the first label that comes)."""
     errors: list[RowError] = field(default_factory=list)
 
 
@@ -44,23 +47,37 @@ def import_file(store: Store, project_name: str, path: str | Path, format_name: 
         result = read_examples(path, task, format_name, options, skip_bad, plugins)
         report = ImportReport(read=len(result.examples), errors=result.errors)
         known = existing_hashes(session, project.id)
-        rows, payloads = [], []
+        standing = {item_id: a.payload for item_id, a in current_annotations(session, project.id).items()}
+        kept = {digest: standing.get(item_id) for digest, item_id in known.items()}  # digest -> label kept
+        rows, payloads, new_rows = [], [], {}
+        late_labels = []  # (item_id, label) for stored items that had none
         for example in result.examples:
             digest = input_hash(example.text, example.text_b)
-            if digest in known:
+            payload = None if example.payload is None else task.payload_to_json(example.payload)
+            if digest in kept:
                 report.duplicates += 1
+                if payload is None:
+                    continue
+                if kept[digest] is None:  # a label for a text first seen without one
+                    kept[digest] = payload
+                    if digest in new_rows:
+                        payloads[new_rows[digest]] = payload
+                    else:
+                        late_labels.append((known[digest], payload))
+                elif payload != kept[digest]:
+                    report.conflicts += 1
                 continue
-            known[digest] = -1
+            kept[digest] = payload
+            new_rows[digest] = len(rows)
             line = example.meta.get("line")
             meta = {k: v for k, v in example.meta.items() if k != "line"}
             rows.append({"text": example.text, "text_b": example.text_b, "meta": meta, "input_hash": digest,
                          "source": f"{Path(path).name}:{line}" if line else Path(path).name})
-            payloads.append(example.payload)
+            payloads.append(payload)
         ids = add_items(session, project.id, rows)
-        labelled = [(item_id, task.payload_to_json(payload)) for item_id, payload in zip(ids, payloads)
-                    if payload is not None]
+        labelled = [(item_id, payload) for item_id, payload in zip(ids, payloads) if payload is not None]
         report.added = len(ids)
-        report.labelled = record_imports(session, project.id, labelled, str(path))
+        report.labelled = record_imports(session, project.id, labelled + late_labels, str(path))
     return report
 
 

@@ -11,7 +11,7 @@ from bertanno.store.schema import Annotation, Item, Project
 
 def create_project(session: Session, name: str, task: str, labels: list[str], model: str,
                    config: dict | None = None) -> Project:
-    if session.scalar(select(Project).where(Project.name == name)) is not None:
+    if find_project(session, name) is not None:
         raise StoreError(f"a project named {name!r} exists already")
     project = Project(name=name, task=task, labels=list(labels), model=model, config=dict(config or {}))
     session.add(project)
@@ -19,8 +19,12 @@ def create_project(session: Session, name: str, task: str, labels: list[str], mo
     return project
 
 
+def find_project(session: Session, name: str) -> Project | None:
+    return session.scalar(select(Project).where(Project.name == name))
+
+
 def get_project(session: Session, name: str) -> Project:
-    project = session.scalar(select(Project).where(Project.name == name))
+    project = find_project(session, name)
     if project is None:
         known = ", ".join(session.scalars(select(Project.name).order_by(Project.name))) or "none yet"
         raise StoreError(f"no project named {name!r} (projects: {known}); create one with: bertanno init {name} --task …")

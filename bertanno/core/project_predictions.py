@@ -1,0 +1,31 @@
+"""Pre-annotate a project's items with a model version and store the predictions."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from bertanno.core.engine import PredictStats, Predictor
+from bertanno.plugins.task import Example
+from bertanno.store import Store
+from bertanno.store.predictions import add_predictions
+from bertanno.store.projects import get_project
+from bertanno.store.schema import Item
+
+
+def predict_project(store: Store, project_name: str, predictor: Predictor, version: str,
+                    progress=None) -> PredictStats:
+    """Predict every item of the project with ``predictor`` and store the results under ``version``."""
+    with store.transaction() as session:
+        project_id = get_project(session, project_name).id
+        items = session.execute(select(Item.id, Item.text, Item.text_b).where(Item.project_id == project_id)
+                                .order_by(Item.id)).all()
+    examples = [Example(text, text_b) for _, text, text_b in items]
+    predictions, stats = predictor.predict(examples, progress=progress)
+    task = predictor.bundle.task
+    with store.transaction() as session:
+        add_predictions(session, [
+            {"item_id": item_id, "model_version": version, "payload": task.payload_to_json(p.payload),
+             "confidence": p.confidence}
+            for (item_id, _, _), p in zip(items, predictions)
+        ])
+    return stats
