@@ -33,6 +33,29 @@ def parse_labels(text: str | None) -> list[str] | None:
     return [label.strip() for label in text.split(",") if label.strip()] if text else None
 
 
+class _progress:
+    """A rich progress bar on stderr whose ``advance(done, total)`` fits the engine's callback."""
+
+    def __init__(self, description: str):
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+        self.progress = Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                                 TimeRemainingColumn(), console=err_console, transient=True)
+        self.description = description
+
+    def __enter__(self):
+        self.progress.start()
+        self.task_id = self.progress.add_task(self.description, total=None)
+
+        def advance(done: int, total: int) -> None:
+            self.progress.update(self.task_id, completed=done, total=total)
+
+        return advance
+
+    def __exit__(self, *exc):
+        self.progress.stop()
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="bertanno")
 @click.option("--db", envvar="BERTANNO_DB", metavar="URL", show_envvar=True,
@@ -231,6 +254,214 @@ def export(ctx, project, format_name, output, only, provenance):
     err_console.print(f"{count} annotated items exported" + (f" to {output}" if output else ""))
 
 
+def training_options(function):
+    """The options train and retrain share."""
+    options = [
+        click.option("--mode", type=click.Choice(["full", "frozen", "lora"]), default="full", show_default=True,
+                     help="full fine-tuning; frozen encoder with a trained head (features cached); LoRA adapters."),
+        click.option("--epochs", default=3, show_default=True, help="Most epochs; stops early when validation stalls."),
+        click.option("--batch-size", default=16, show_default=True),
+        click.option("--lr", "learning_rate", type=float, help="Learning rate (default: 2e-5 full, 2e-4 frozen / LoRA)."),
+        click.option("--patience", default=2, show_default=True, help="Epochs without improvement before stopping."),
+        click.option("--seed", default=42, show_default=True),
+        click.option("--device", help="cpu, cuda … (default: a GPU when there is one)."),
+        click.option("--models-dir", type=click.Path(file_okay=False, path_type=Path), envvar="BERTANNO_MODELS",
+                     show_envvar=True, help="Where versions are saved (default: ./bertanno-models)."),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def _train_config(mode, epochs, batch_size, learning_rate, patience, seed, device, models_dir):
+    from bertanno.core.training import TrainConfig
+
+    cache = (models_dir or Path("bertanno-models")) / ".feature-cache"
+    return TrainConfig(mode=mode, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
+                       patience=patience, seed=seed, device=device, cache_dir=cache)
+
+
+class _training_progress(_progress):
+    """A progress bar with loss and time left, and a line per epoch."""
+
+    def __enter__(self):
+        self.progress.start()
+        self.task_id = self.progress.add_task(self.description, total=None)
+
+        def on_step(step, total, loss):
+            loss_text = f" loss {loss:.4f}" if loss is not None else ""
+            self.progress.update(self.task_id, completed=step, total=total, description=self.description + loss_text)
+
+        def on_epoch(record):
+            scores = ", ".join(f"{k} {v:.4f}" for k, v in record.items() if k not in ("epoch", "loss") and "/" not in k)
+            self.progress.console.print(f"epoch {record['epoch']}: loss {record['loss'] or 0:.4f}; validation {scores}")
+
+        return on_step, on_epoch
+
+
+def _report_outcome(outcome) -> None:
+    console.print(outcome.message)
+    if outcome.metrics:
+        scores = ", ".join(f"{k} {v:.4f}" for k, v in outcome.metrics.items() if "/" not in k)
+        console.print(f"evaluation split: {scores}")
+    if outcome.champion_metrics and outcome.decision != "skipped":
+        scores = ", ".join(f"{k} {v:.4f}" for k, v in outcome.champion_metrics.items() if "/" not in k)
+        console.print(f"previous champion: {scores}")
+    if outcome.result and outcome.result.unexpressible:
+        err_console.print(f"[yellow]{outcome.result.unexpressible} annotated span(s) could not be expressed as "
+                          "BIO tags with this tokenizer and were left out of training[/]")
+
+
+@cli.command()
+@click.argument("project")
+@training_options
+@click.option("--from", "start", type=click.Choice(["base", "champion"]), default="base", show_default=True,
+              help="Start from the project's base model or from its current champion.")
+@click.option("--no-promote", is_flag=True, help="Keep the new version as a candidate whatever its score.")
+@click.pass_context
+def train(ctx, project, start, no_promote, **options):
+    """Fine-tune PROJECT's model on its annotations and save a new version.
+
+    Trains on gold imports and human decisions (corrected labels; rejected pre-annotations are
+    left out), never on the frozen evaluation split, which is chosen once (stratified, seeded)
+    the first time a project trains. The new version is scored on that split and becomes the
+    champion if it is at least as good as the current one. Ctrl-C stops cleanly and keeps the
+    best epoch so far.
+    """
+    from bertanno.core.project_training import train_project
+
+    config = _train_config(**options)
+    with _training_progress(f"training {project}") as (on_step, on_epoch):
+        outcome = train_project(open_store(ctx), project, config, start=start, promote=not no_promote,
+                                models_dir=options["models_dir"], on_step=on_step, on_epoch=on_epoch)
+    _report_outcome(outcome)
+
+
+@cli.command()
+@click.argument("project")
+@training_options
+@click.option("--min-new", default=50, show_default=True, help="Train only when this many new decisions exist.")
+@click.option("--tolerance", default=0.0, show_default=True,
+              help="Promote unless the candidate is worse than the champion by more than this (headline metric).")
+@click.option("--watch", is_flag=True, help="Keep running: check again every --every.")
+@click.option("--every", default="1h", show_default=True, help="With --watch: 30m, 1h, 1d …")
+@click.pass_context
+def retrain(ctx, project, min_new, tolerance, watch, every, **options):
+    """The unattended loop: retrain PROJECT when enough new corrections exist, promote only if not worse.
+
+    Does nothing (exit 0, one line saying why) below --min-new new decisions; never runs twice at
+    once (a lock in the database; a killed run's lock is recovered); records every run. Safe to
+    run from cron every few minutes: see bertanno schedule.
+    """
+    from bertanno.core.project_training import retrain_project
+    from bertanno.core.scheduling import parse_every, watch as watch_loop
+
+    config = _train_config(**options)
+    store = open_store(ctx)
+    parse_every(every)
+
+    def once():
+        with _training_progress(f"retraining {project}") as (on_step, on_epoch):
+            outcome = retrain_project(store, project, config, min_new, tolerance, options["models_dir"],
+                                      on_step=on_step, on_epoch=on_epoch)
+        _report_outcome(outcome)
+
+    if watch:
+        console.print(f"checking {project} every {every}; Ctrl-C stops")
+        watch_loop(every, once)
+    else:
+        once()
+
+
+@cli.command()
+@click.argument("project")
+@click.option("--every", default="1h", show_default=True, help="How often: 30m, 1h, 1d …")
+@click.option("--min-new", default=50, show_default=True)
+@click.pass_context
+def schedule(ctx, project, every, min_new):
+    """Print a crontab line and systemd units that run retrain for PROJECT every --every."""
+    from bertanno.core.scheduling import schedule_files
+
+    files = schedule_files(project, every, ctx.find_root().obj["db"], ["--min-new", str(min_new)], Path.cwd())
+    console.print("[bold]crontab -e[/], then add:")
+    click.echo(files.pop("crontab"))
+    for name, content in files.items():
+        console.print(f"\n[bold]~/.config/systemd/user/{name}[/]")
+        click.echo(content, nl=False)
+    unit = next(iter(files)).removesuffix(".service")
+    console.print(f"\nthen: systemctl --user daemon-reload && systemctl --user enable --now {unit}.timer")
+
+
+@cli.command()
+@click.argument("project")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+def versions(ctx, project, as_json):
+    """List PROJECT's model versions with their scores on the evaluation split and status."""
+    from bertanno.store.projects import get_project
+    from bertanno.store.versions import list_versions
+
+    store = open_store(ctx)
+    with store.transaction() as session:
+        rows = [{"name": v.name, "status": v.status, "metrics": v.metrics, "created": v.created_at.isoformat(),
+                 "directory": v.directory, "trained_on": len(v.training_snapshot.get("annotation_ids", [])),
+                 "mode": v.training_snapshot.get("mode")}
+                for v in list_versions(session, get_project(session, project).id)]
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    table = Table(title=f"Model versions of {project}")
+    for column in ("version", "status", "scores (evaluation split)", "trained on", "mode", "created"):
+        table.add_column(column)
+    for row in rows:
+        scores = ", ".join(f"{k} {v:.4f}" for k, v in row["metrics"].items() if "/" not in k)
+        style = "bold green" if row["status"] == "champion" else None
+        table.add_row(row["name"], row["status"], scores, str(row["trained_on"]), row["mode"] or "-",
+                      row["created"][:16], style=style)
+    console.print(table)
+
+
+@cli.command()
+@click.argument("project")
+@click.argument("version")
+@click.pass_context
+def promote(ctx, project, version):
+    """Make VERSION the champion of PROJECT by hand, and re-predict undecided items with it."""
+    from bertanno.core.project_training import promote as promote_version
+
+    console.print(promote_version(open_store(ctx), project, version))
+
+
+@cli.command()
+@click.argument("project")
+@click.pass_context
+def rollback(ctx, project):
+    """Give the champion role back to the version that held it before."""
+    from bertanno.core.project_training import rollback as rollback_version
+
+    console.print(rollback_version(open_store(ctx), project))
+
+
+@cli.command()
+@click.argument("project")
+@click.argument("version", required=False)
+@click.option("--file", type=click.Path(dir_okay=False, path_type=Path), help="A labelled file instead of the evaluation split.")
+@click.option("--format", "format_name", help="Format of --file (default: guessed).")
+@click.option("--option", "options", multiple=True, metavar="KEY=VALUE", help="Format option, repeatable.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+def evaluate(ctx, project, version, file, format_name, options, as_json):
+    """Score VERSION (default: the champion) on the frozen evaluation split or on --file."""
+    from bertanno.core.project_training import evaluate as evaluate_version
+
+    scores = evaluate_version(open_store(ctx), project, version, file, format_name, parse_options(options))
+    if as_json:
+        click.echo(json.dumps(scores, indent=2))
+    else:
+        for name, value in scores.items():
+            console.print(f"{name:>16}  {value:.4f}")
+
+
 @cli.command()
 @click.argument("model")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
@@ -292,29 +523,6 @@ def _report_stats(stats, max_length: int) -> None:
     if stats.truncated:
         err_console.print(f"[yellow]{stats.truncated} item(s) were longer than {max_length} tokens and were "
                           "truncated[/]; a long-input model (lawformer) avoids this")
-
-
-class _progress:
-    """A rich progress bar on stderr whose ``advance(done, total)`` fits the engine's callback."""
-
-    def __init__(self, description: str):
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-
-        self.progress = Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-                                 TimeRemainingColumn(), console=err_console, transient=True)
-        self.description = description
-
-    def __enter__(self):
-        self.progress.start()
-        self.task_id = self.progress.add_task(self.description, total=None)
-
-        def advance(done: int, total: int) -> None:
-            self.progress.update(self.task_id, completed=done, total=total)
-
-        return advance
-
-    def __exit__(self, *exc):
-        self.progress.stop()
 
 
 @cli.command()

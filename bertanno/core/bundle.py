@@ -91,14 +91,15 @@ def refuse_remote_code(directory: Path, trust_remote_code: bool) -> None:
         )
 
 
-def _load_weights(directory: Path, task: Task, trust_remote_code: bool, **config_overrides):
+def _load_weights(directory: Path, task: Task, trust_remote_code: bool, new_head: bool = False, **config_overrides):
     from transformers import AutoConfig
 
     refuse_remote_code(directory, trust_remote_code)
     try:
         config = AutoConfig.from_pretrained(str(directory), trust_remote_code=trust_remote_code, **config_overrides)
         return head_class(task).from_pretrained(
-            str(directory), config=config, weights_only=True, trust_remote_code=trust_remote_code, local_files_only=True
+            str(directory), config=config, weights_only=True, trust_remote_code=trust_remote_code,
+            local_files_only=True, ignore_mismatched_sizes=new_head,
         )
     except pickle.UnpicklingError:
         raise BertannoError(
@@ -115,7 +116,7 @@ def load_base(
     """A base model (alias, hub id or directory) with a fresh head for ``task``."""
     source: ModelSource = resolve_model(name_or_path, plugins)
     spec = source.spec
-    model = _load_weights(source.weights_dir, task, trust_remote_code, **label_config(task))
+    model = _load_weights(source.weights_dir, task, trust_remote_code, new_head=True, **label_config(task))
     tokenizer = load_tokenizer(source.tokenizer_dir, spec.tokenizer_class if spec else "bert")
     limit = spec.max_length if spec else None
     return ModelBundle(model, tokenizer, task, max_input_length(model.config, limit), spec.hub_id if spec else str(name_or_path))

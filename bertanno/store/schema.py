@@ -44,6 +44,8 @@ class Item(Base):
     meta: Mapped[dict] = mapped_column(JSON, default=dict)
     source: Mapped[str | None] = mapped_column(String(1000), nullable=True)
     input_hash: Mapped[str] = mapped_column(String(64))
+    split: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    """``eval`` for the frozen evaluation split, chosen once and never trained on."""
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
@@ -106,6 +108,16 @@ class Lease(Base):
     expires_at: Mapped[datetime] = mapped_column(DateTime)
 
 
+class Lock(Base):
+    """A named lock (``retrain:PROJECT``) so two unattended runs never overlap."""
+
+    __tablename__ = "locks"
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(200))
+    acquired_at: Mapped[datetime] = mapped_column(DateTime)
+
+
 class Vocabulary(Base):
     __tablename__ = "vocabularies"
 
@@ -129,6 +141,7 @@ class ModelVersion(Base):
     metrics: Mapped[dict] = mapped_column(JSON, default=dict)
     status: Mapped[str] = mapped_column(String(16), default="candidate")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    promoted_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 
 
 class TrainingRun(Base):

@@ -1,0 +1,248 @@
+"""Training a project: its frozen evaluation split, candidate versions, the promotion gate, retrain,
+rollback and evaluation. Every run is recorded, promoted or not."""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from sqlalchemy import func, select, update
+
+from bertanno.core.bundle import load_base, load_version, save_version
+from bertanno.core.engine import Predictor
+from bertanno.core.project_predictions import predict_project
+from bertanno.core.reading import read_examples
+from bertanno.core.training import TrainConfig, TrainResult, headline, score, train
+from bertanno.core.transfer import project_task
+from bertanno.errors import BertannoError
+from bertanno.plugins.manager import Plugins, get_plugins
+from bertanno.plugins.task import Example, Task
+from bertanno.store import Store, locks
+from bertanno.store.annotations import current_annotations
+from bertanno.store.projects import get_project
+from bertanno.store.schema import Annotation, Item, ModelVersion, Project
+from bertanno.store.versions import (add_version, champion, finish_run, get_version, list_versions, make_champion,
+                                     previous_champion, start_run)
+
+EVAL_FRACTION = 0.1
+EVAL_SEED = 20261122
+VALIDATION_FRACTION = 0.1
+MODELS_ENV = "BERTANNO_MODELS"
+
+
+@dataclass
+class RunOutcome:
+    decision: str  # promoted, kept, skipped, interrupted
+    message: str
+    version: str | None = None
+    metrics: dict = field(default_factory=dict)
+    champion_metrics: dict = field(default_factory=dict)
+    result: TrainResult | None = None
+
+
+def models_root() -> Path:
+    return Path(os.environ.get(MODELS_ENV, "bertanno-models"))
+
+
+def stratum(task: Task, payload) -> str:
+    """What the evaluation split is stratified by: the label, or whether an item has entities."""
+    if task.head == "token":
+        return "entities" if payload else "none"
+    return repr(sorted(payload)) if isinstance(payload, list) else str(payload)
+
+
+def evaluation_items(session, project: Project, task: Task) -> set[int]:
+    """The project's frozen evaluation split, chosen (stratified, seeded) the first time it is needed."""
+    chosen = set(session.scalars(select(Item.id).where(Item.project_id == project.id, Item.split == "eval")))
+    if chosen:
+        return chosen
+    groups: dict[str, list[int]] = defaultdict(list)
+    for item_id, annotation in sorted(current_annotations(session, project.id).items()):
+        groups[stratum(task, annotation.payload)].append(item_id)
+    generator = random.Random(EVAL_SEED)
+    for key in sorted(groups):
+        members = groups[key]
+        generator.shuffle(members)
+        take = round(len(members) * EVAL_FRACTION) or (1 if len(members) >= 5 else 0)
+        chosen.update(members[:take])
+    for start in range(0, len(ids := sorted(chosen)), 500):
+        session.execute(update(Item).where(Item.id.in_(ids[start:start + 500])).values(split="eval"))
+    return chosen
+
+
+def project_data(session, project: Project, task: Task) -> tuple[list[tuple[int, Example]], list[Example]]:
+    """(annotation id, example) pairs to train on, and the evaluation examples."""
+    held_out = evaluation_items(session, project, task)
+    standing = current_annotations(session, project.id)
+    items = {item.id: item for item in session.scalars(select(Item).where(Item.project_id == project.id))}
+    training, evaluation = [], []
+    for item_id in sorted(standing):
+        item, annotation = items[item_id], standing[item_id]
+        example = Example(item.text, item.text_b, task.payload_from_json(annotation.payload))
+        if item_id in held_out:
+            evaluation.append(example)
+        else:
+            training.append((annotation.id, example))
+    return training, evaluation
+
+
+def latest_human_decision(session, project_id: int) -> int:
+    return session.scalar(select(func.max(Annotation.id)).where(
+        Annotation.project_id == project_id, Annotation.source == "human")) or 0
+
+
+def new_decisions_since(session, project_id: int, version: ModelVersion | None) -> int:
+    since = (version.training_snapshot or {}).get("last_human_decision", 0) if version else 0
+    return session.scalar(select(func.count()).select_from(Annotation).where(
+        Annotation.project_id == project_id, Annotation.source == "human", Annotation.id > since,
+        Annotation.undone_at.is_(None), Annotation.decision != "skip")) or 0
+
+
+def split_validation(training: list[tuple[int, Example]], seed: int) -> tuple[list[Example], list[Example]]:
+    examples = [example for _, example in training]
+    if len(examples) < 10:
+        return examples, []
+    order = list(range(len(examples)))
+    random.Random(seed).shuffle(order)
+    cut = max(1, round(len(examples) * VALIDATION_FRACTION))
+    return [examples[i] for i in order[cut:]], [examples[i] for i in order[:cut]]
+
+
+def is_better(candidate: dict, reigning: dict, tolerance: float) -> bool:
+    """Promote unless the candidate is worse than the champion by more than ``tolerance``."""
+    return not reigning or headline(candidate) >= headline(reigning) - tolerance
+
+
+def train_project(store: Store, project_name: str, config: TrainConfig, trigger: str = "manual", start: str = "base",
+                  tolerance: float = 0.0, promote: bool = True, models_dir: Path | None = None,
+                  plugins: Plugins | None = None,
+                  on_step: Callable | None = None, on_epoch: Callable | None = None,
+                  mutate_examples: Callable[[list[Example]], list[Example]] | None = None) -> RunOutcome:
+    """Train a candidate on the project's annotations, score it on the frozen split, promote it if it is
+    not worse than the champion by more than ``tolerance``. ``mutate_examples`` exists for tests."""
+    plugins = plugins or get_plugins()
+    with store.transaction() as session:
+        project = get_project(session, project_name)
+        task = project_task(project, plugins)
+        training, evaluation = project_data(session, project, task)
+        reigning = champion(session, project.id)
+        reigning_metrics = dict(reigning.metrics) if reigning else {}
+        start_from = reigning.directory if start == "champion" and reigning else None
+        snapshot = {"annotation_ids": [annotation_id for annotation_id, _ in training],
+                    "last_human_decision": latest_human_decision(session, project.id),
+                    "evaluation_items": len(evaluation), "mode": config.mode, "started_from": start_from or project.model}
+        run_id = start_run(session, project.id, trigger, {"train": len(training), "evaluation": len(evaluation)}).id
+        version_name = f"v{len(list_versions(session, project.id)) + 1:03d}"
+        project_id, base_model = project.id, project.model
+    started = time.perf_counter()
+    try:
+        bundle = load_version(start_from, plugins) if start_from else load_base(base_model, task, plugins)
+        train_examples, validation = split_validation(training, config.seed)
+        if mutate_examples:
+            train_examples = mutate_examples(train_examples)
+        result = train(bundle, train_examples, validation, config, on_step=on_step, on_epoch=on_epoch)
+        metrics = score(result.bundle, evaluation, config.device)
+    except BaseException as exc:
+        with store.transaction() as session:
+            finish_run(session, run_id, "failed", False, log=f"{type(exc).__name__}: {exc}")
+        raise
+    directory = save_version(result.bundle, (models_dir or models_root()) / project_name / version_name,
+                             {"project": project_name, "version": version_name, "metrics": metrics})
+    decision = "interrupted" if result.interrupted else "kept"
+    with store.transaction() as session:
+        version = add_version(session, project_id, version_name, str(directory.resolve()), base_model, snapshot, metrics)
+        if promote and not result.interrupted and is_better(metrics, reigning_metrics, tolerance):
+            make_champion(session, version)
+            decision = "promoted"
+        log = "\n".join(str(record) for record in result.history)
+        finish_run(session, run_id, decision, True, metrics, version.id,
+                   log + f"\nseconds: {time.perf_counter() - started:.1f}")
+    if decision == "promoted":
+        repredict(store, project_name, plugins)
+    message = {
+        "promoted": f"{version_name} is the champion",
+        "kept": f"{version_name} kept as a candidate: not better than the champion on the evaluation split",
+        "interrupted": f"{version_name} saved from the best epoch before the interruption (not promoted)",
+    }[decision]
+    return RunOutcome(decision, message, version_name, metrics, reigning_metrics, result)
+
+
+def retrain_project(store: Store, project_name: str, config: TrainConfig, min_new: int, tolerance: float,
+                    models_dir: Path | None = None, plugins: Plugins | None = None, on_step=None,
+                    on_epoch=None) -> RunOutcome:
+    """The unattended job: only when enough new decisions exist, never two at once."""
+    lock_name = f"retrain:{project_name}"
+    with store.transaction() as session:
+        project = get_project(session, project_name)
+        reigning = champion(session, project.id)
+        new = new_decisions_since(session, project.id, reigning)
+        if reigning is not None and new < min_new:
+            return RunOutcome("skipped", f"{new} new decision(s) since {reigning.name} was trained; "
+                                         f"retraining starts at {min_new}")
+        busy = locks.acquire(session, lock_name)
+    if busy:
+        return RunOutcome("skipped", f"another retrain is running: {busy}")
+    try:
+        return train_project(store, project_name, config, trigger="retrain", tolerance=tolerance,
+                             models_dir=models_dir, plugins=plugins, on_step=on_step, on_epoch=on_epoch)
+    finally:
+        with store.transaction() as session:
+            locks.release(session, lock_name)
+
+
+def champion_bundle(store: Store, project_name: str, plugins: Plugins | None = None):
+    with store.transaction() as session:
+        project = get_project(session, project_name)
+        reigning = champion(session, project.id)
+        if reigning is None:
+            raise BertannoError(f"project {project_name!r} has no champion model yet; train one: bertanno train {project_name}")
+        return load_version(reigning.directory, plugins), reigning.name
+
+
+def repredict(store: Store, project_name: str, plugins: Plugins | None = None) -> int:
+    """Pre-annotate the undecided items with the champion; returns how many."""
+    bundle, name = champion_bundle(store, project_name, plugins)
+    return predict_project(store, project_name, Predictor(bundle), name, undecided_only=True).examples
+
+
+def promote(store: Store, project_name: str, version_name: str, plugins: Plugins | None = None) -> str:
+    with store.transaction() as session:
+        project = get_project(session, project_name)
+        previous = make_champion(session, get_version(session, project.id, version_name))
+    repredict(store, project_name, plugins)
+    return f"{version_name} is the champion" + (f" (was {previous.name})" if previous else "")
+
+
+def rollback(store: Store, project_name: str, plugins: Plugins | None = None) -> str:
+    with store.transaction() as session:
+        project = get_project(session, project_name)
+        earlier = previous_champion(session, project.id)
+        if earlier is None:
+            raise BertannoError(f"project {project_name!r} has no earlier champion to roll back to")
+        replaced = make_champion(session, earlier, rollback=True)
+    repredict(store, project_name, plugins)
+    return f"{earlier.name} is the champion again" + (f" ({replaced.name} retired)" if replaced else "")
+
+
+def evaluate(store: Store, project_name: str, version_name: str | None = None, file: str | None = None,
+             format_name: str | None = None, options: dict | None = None, plugins: Plugins | None = None) -> dict:
+    """Score a version (default: the champion) on the frozen split, or on a labelled file."""
+    plugins = plugins or get_plugins()
+    with store.transaction() as session:
+        project = get_project(session, project_name)
+        task = project_task(project, plugins)
+        version = get_version(session, project.id, version_name) if version_name else champion(session, project.id)
+        if version is None:
+            raise BertannoError(f"project {project_name!r} has no champion; name a version")
+        examples = (read_examples(file, task, format_name, options, plugins=plugins).examples if file
+                    else project_data(session, project, task)[1])
+        directory = version.directory
+    labelled = [e for e in examples if e.payload is not None]
+    if not labelled:
+        raise BertannoError("nothing to evaluate on: no labelled examples")
+    return score(load_version(directory, plugins), labelled)

@@ -1,0 +1,374 @@
+"""Fine-tuning a bundle on examples: full fine-tuning or LoRA through transformers' Trainer, or a
+frozen encoder whose features are computed once and cached while only the head trains.
+
+Whatever the mode, the model is scored after each epoch with the same decoding ``predict`` uses,
+the best epoch is kept, training stops early when the validation score stops improving, and
+Ctrl-C stops cleanly with the best weights so far.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import math
+import random
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from bertanno.core.bundle import ModelBundle
+from bertanno.core.engine import Predictor, pad_batch
+from bertanno.errors import BertannoError
+from bertanno.plugins.task import Example
+
+MODES = ("full", "frozen", "lora")
+DEFAULT_LEARNING_RATES = {"full": 2e-5, "lora": 2e-4, "frozen": 2e-4}
+
+
+@dataclass
+class TrainConfig:
+    mode: str = "full"
+    epochs: int = 3
+    batch_size: int = 16
+    learning_rate: float | None = None
+    """Default per mode: 2e-5 full (the BERT paper's), 2e-4 LoRA and frozen head (the tutorial's)."""
+    warmup_ratio: float = 0.1
+    weight_decay: float = 0.01
+    patience: int = 2
+    """Epochs without a better validation score before stopping."""
+    seed: int = 42
+    class_weights: bool = True
+    """Weigh the loss by inverse label frequency when labels are imbalanced (classification)."""
+    device: str | None = None
+    cache_dir: Path | None = None
+    """Where the frozen mode keeps encoder features between runs."""
+
+    def __post_init__(self):
+        if self.mode not in MODES:
+            raise BertannoError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
+
+    @property
+    def lr(self) -> float:
+        return self.learning_rate or DEFAULT_LEARNING_RATES[self.mode]
+
+
+@dataclass
+class TrainResult:
+    bundle: ModelBundle
+    validation: dict[str, float]
+    history: list[dict] = field(default_factory=list)
+    best_epoch: int = 0
+    stopped_early: bool = False
+    interrupted: bool = False
+    unexpressible: int = 0
+    seconds_per_epoch: float = 0.0
+
+
+def set_seed(seed: int) -> None:
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def headline(scores: dict[str, float]) -> float:
+    return next(iter(scores.values())) if scores else 0.0
+
+
+def score(bundle: ModelBundle, examples: Sequence[Example], device: str | None = None) -> dict[str, float]:
+    """The task's metrics for ``bundle`` on labelled ``examples``, decoded exactly as ``predict`` does."""
+    if not examples:
+        return {}
+    was_training = bundle.model.training
+    predictions, _ = Predictor(bundle, device=device).predict(examples)
+    bundle.model.train(was_training)
+    return bundle.task.metrics([e.payload for e in examples], [p.payload for p in predictions])
+
+
+def encode_for_training(bundle: ModelBundle, examples: Sequence[Example]) -> tuple[list[dict], int]:
+    """Training windows with labels, and how many spans the tokenizer could not express."""
+    windows, unexpressible = [], 0
+    for example in examples:
+        encoded = bundle.task.encode(bundle.tokenizer, example, bundle.max_length, with_labels=True)
+        unexpressible += len(encoded.unexpressible)
+        for window in encoded.windows:
+            windows.append({k: v for k, v in window.items() if k != "offset_mapping"})
+    return windows, unexpressible
+
+
+def label_weights(bundle: ModelBundle, examples: Sequence[Example]) -> list[float] | None:
+    """Inverse-frequency weights for single-label classification when the largest class is 1.5x the smallest."""
+    task = bundle.task
+    if task.head != "sequence" or task.multi_label:
+        return None
+    counts = Counter(e.payload for e in examples)
+    present = [counts.get(label, 0) for label in task.labels]
+    if min(present) == 0 or max(present) < 1.5 * min(present):
+        return None
+    total = sum(present)
+    return [total / (len(present) * count) for count in present]
+
+
+class EpochJudge:
+    """Scores each epoch, remembers the best weights, and says when to stop."""
+
+    def __init__(self, bundle: ModelBundle, validation: Sequence[Example], patience: int, device: str | None,
+                 on_epoch: Callable[[dict], None] | None = None):
+        self.bundle, self.validation, self.patience, self.device = bundle, validation, patience, device
+        self.on_epoch = on_epoch
+        self.history: list[dict] = []
+        self.best_score = -math.inf
+        self.best_state = None
+        self.best_epoch = 0
+        self.best_scores: dict[str, float] = {}
+
+    def __call__(self, epoch: int, loss: float | None) -> bool:
+        """Record the epoch; ``True`` means stop."""
+        scores = score(self.bundle, self.validation, self.device)
+        record = {"epoch": epoch, "loss": loss, **scores}
+        self.history.append(record)
+        if self.on_epoch:
+            self.on_epoch(record)
+        value = headline(scores) if scores else -float(loss or 0.0)
+        if value > self.best_score:
+            self.best_score, self.best_epoch, self.best_scores = value, epoch, scores
+            self.best_state = copy.deepcopy(self.bundle.model.state_dict())
+            return False
+        return epoch - self.best_epoch >= self.patience
+
+    def restore_best(self) -> None:
+        if self.best_state is not None:
+            self.bundle.model.load_state_dict(self.best_state)
+
+
+def train(bundle: ModelBundle, examples: Sequence[Example], validation: Sequence[Example], config: TrainConfig,
+          on_step: Callable[[int, int, float | None], None] | None = None,
+          on_epoch: Callable[[dict], None] | None = None) -> TrainResult:
+    """Fine-tune ``bundle`` in place on ``examples``; ``validation`` picks the best epoch."""
+    if not examples:
+        raise BertannoError("nothing to train on: the project has no labelled items outside its evaluation split")
+    set_seed(config.seed)
+    judge = EpochJudge(bundle, validation, config.patience, config.device, on_epoch)
+    trainer = {"full": _train_with_trainer, "lora": _train_lora, "frozen": _train_frozen_head}[config.mode]
+    interrupted = False
+    try:
+        stopped_early, unexpressible, seconds = trainer(bundle, examples, config, judge, on_step)
+    except KeyboardInterrupt:
+        interrupted, stopped_early, unexpressible, seconds = True, False, 0, 0.0
+    judge.restore_best()
+    bundle.model.eval()
+    return TrainResult(bundle, judge.best_scores, judge.history, judge.best_epoch, stopped_early, interrupted,
+                       unexpressible, seconds)
+
+
+# -- full fine-tuning and LoRA: transformers' Trainer -------------------------------------------------------------
+
+def _trainer_callback(judge: EpochJudge, on_step):
+    from transformers import TrainerCallback
+
+    class JudgeEachEpoch(TrainerCallback):
+        last_loss: float | None = None
+        stopped_early = False
+
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if logs and "loss" in logs:
+                self.last_loss = float(logs["loss"])
+
+        def on_step_end(self, args, state, control, **kwargs):
+            if on_step:
+                on_step(state.global_step, state.max_steps, self.last_loss)
+
+        def on_epoch_end(self, args, state, control, **kwargs):
+            if judge(round(state.epoch or 0), self.last_loss):
+                self.stopped_early = True
+                control.should_training_stop = True
+
+    return JudgeEachEpoch()
+
+
+def _weighted_loss(weights: list[float] | None):
+    if weights is None:
+        return None
+    import torch
+
+    def compute_loss(outputs, labels, num_items_in_batch=None):
+        loss = torch.nn.functional.cross_entropy(outputs.logits, labels,
+                                                 weight=torch.tensor(weights, device=outputs.logits.device))
+        return loss
+
+    return compute_loss
+
+
+def _run_trainer(bundle: ModelBundle, model, examples, config: TrainConfig, judge: EpochJudge, on_step):
+    import time
+
+    import torch
+    from transformers import PrinterCallback, Trainer, TrainingArguments
+
+    windows, unexpressible = encode_for_training(bundle, examples)
+    keep_token_types = getattr(bundle.model.config, "type_vocab_size", 1) > 1
+    pad_id = bundle.tokenizer.pad_token_id or 0
+    use_cpu = config.device == "cpu" or (config.device is None and not torch.cuda.is_available())
+    arguments = TrainingArguments(
+        output_dir=str(config.cache_dir or Path.cwd() / ".bertanno-trainer"),
+        num_train_epochs=config.epochs,
+        per_device_train_batch_size=config.batch_size,
+        learning_rate=config.lr,
+        weight_decay=config.weight_decay,
+        warmup_steps=config.warmup_ratio,
+        lr_scheduler_type="linear",
+        train_sampling_strategy="group_by_length",
+        save_strategy="no",
+        eval_strategy="no",
+        logging_steps=max(1, len(windows) // config.batch_size // 10),
+        report_to="none",
+        disable_tqdm=True,
+        seed=config.seed,
+        use_cpu=use_cpu,
+        remove_unused_columns=False,
+        dataloader_num_workers=0,
+    )
+    callback = _trainer_callback(judge, on_step)
+    trainer = Trainer(
+        model=model,
+        args=arguments,
+        train_dataset=windows,
+        data_collator=lambda batch: pad_batch(batch, pad_id, keep_token_types, with_labels=True),
+        callbacks=[callback],
+        compute_loss_func=_weighted_loss(label_weights(bundle, examples) if config.class_weights else None),
+    )
+    trainer.remove_callback(PrinterCallback)  # progress goes through on_step, not printed dicts
+    started = time.perf_counter()
+    trainer.train()
+    epochs = max(1, len(judge.history))
+    return callback.stopped_early, unexpressible, (time.perf_counter() - started) / epochs
+
+
+def _train_with_trainer(bundle, examples, config, judge, on_step):
+    return _run_trainer(bundle, bundle.model, examples, config, judge, on_step)
+
+
+def _train_lora(bundle, examples, config, judge, on_step):
+    try:
+        from peft import LoraConfig, TaskType, get_peft_model
+    except ImportError:
+        raise BertannoError("LoRA needs the peft package: pip install 'bertanno[lora]'") from None
+    task_type = TaskType.TOKEN_CLS if bundle.task.head == "token" else TaskType.SEQ_CLS
+    lora = LoraConfig(task_type=task_type, r=8, lora_alpha=16, lora_dropout=0.1, target_modules=["query", "value"])
+    peft_model = get_peft_model(bundle.model, lora)
+    base = bundle.model
+    bundle.model = peft_model  # scored through the adapter while training
+    try:
+        result = _run_trainer(bundle, peft_model, examples, config, judge, on_step)
+        judge.restore_best()
+        judge.best_state = None
+    finally:
+        bundle.model = peft_model.merge_and_unload() if hasattr(peft_model, "merge_and_unload") else base
+    return result
+
+
+# -- frozen encoder: cached features, a trained head -------------------------------------------------------------
+
+def _head(model):
+    head = getattr(model, "classifier", None)
+    if head is None:
+        raise BertannoError(f"frozen mode needs a model with a 'classifier' head; {type(model).__name__} has none")
+    return head
+
+
+def encoder_features(bundle: ModelBundle, windows: list[dict], batch_size: int = 32):
+    """The inputs of the classification head for each window, computed once under inference mode."""
+    import torch
+
+    head = _head(bundle.model)
+    captured = []
+    hook = head.register_forward_pre_hook(lambda module, inputs: captured.append(inputs[0].detach()))
+    keep_token_types = getattr(bundle.model.config, "type_vocab_size", 1) > 1
+    order = sorted(range(len(windows)), key=lambda i: len(windows[i]["input_ids"]))
+    features = [None] * len(windows)
+    bundle.model.eval()
+    try:
+        with torch.inference_mode():
+            for start in range(0, len(order), batch_size):
+                indices = order[start:start + batch_size]
+                batch = pad_batch([windows[i] for i in indices], bundle.tokenizer.pad_token_id or 0, keep_token_types)
+                captured.clear()
+                bundle.model(**batch)
+                inputs = captured[0]
+                for row, index in enumerate(indices):
+                    # A head that reads a sequence (RoBERTa/Longformer style) only reads its first token.
+                    features[index] = inputs[row, :1].clone() if inputs.dim() == 3 else inputs[row].clone()
+    finally:
+        hook.remove()
+    return torch.stack(features)
+
+
+def _cache_key(bundle: ModelBundle, examples: Sequence[Example]) -> str:
+    digest = hashlib.sha256()
+    digest.update(json.dumps([bundle.base_model, bundle.max_length, bundle.metadata.get("created")]).encode())
+    for parameter in list(bundle.model.base_model.parameters())[:3]:  # which weights, cheaply
+        digest.update(parameter.detach().float().cpu().numpy().tobytes()[:4096])
+    for example in examples:
+        digest.update(example.text.encode() + b"\x1f" + (example.text_b or "").encode() + b"\x1e")
+    return digest.hexdigest()[:24]
+
+
+def cached_features(bundle: ModelBundle, examples: Sequence[Example], windows: list[dict], cache_dir: Path | None):
+    import torch
+
+    if cache_dir is None:
+        return encoder_features(bundle, windows), False
+    path = Path(cache_dir) / f"features-{_cache_key(bundle, examples)}.pt"
+    if path.exists():
+        return torch.load(path, weights_only=True), True
+    features = encoder_features(bundle, windows)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(features, path)
+    return features, False
+
+
+def _train_frozen_head(bundle, examples, config, judge, on_step):
+    import time
+
+    import torch
+
+    if bundle.task.head != "sequence" or bundle.task.multi_label:
+        raise BertannoError("frozen mode trains a classification head on cached sentence features; "
+                            f"task {bundle.task.name!r} needs full or lora")
+    windows, _ = encode_for_training(bundle, examples)
+    features, _ = cached_features(bundle, examples, windows, config.cache_dir)
+    labels = torch.tensor([w["labels"] for w in windows])
+    head = _head(bundle.model)
+    optimizer = torch.optim.AdamW(head.parameters(), lr=config.lr, eps=1e-8)
+    weights = label_weights(bundle, examples) if config.class_weights else None
+    loss_function = torch.nn.CrossEntropyLoss(weight=torch.tensor(weights) if weights else None)
+    generator = torch.Generator().manual_seed(config.seed)
+    steps_per_epoch = math.ceil(len(windows) / config.batch_size)
+    total = steps_per_epoch * config.epochs
+    started = time.perf_counter()
+    step = 0
+    for epoch in range(1, config.epochs + 1):
+        head.train()
+        permutation = torch.randperm(len(windows), generator=generator)
+        running = 0.0
+        for start in range(0, len(windows), config.batch_size):
+            batch = permutation[start:start + config.batch_size]
+            logits = head(features[batch])
+            logits = logits.squeeze(1) if logits.dim() == 3 else logits
+            loss = loss_function(logits, labels[batch])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            running += loss.item()
+            step += 1
+            if on_step:
+                on_step(step, total, loss.item())
+        head.eval()
+        if judge(epoch, running / steps_per_epoch):
+            return True, 0, (time.perf_counter() - started) / epoch
+    return False, 0, (time.perf_counter() - started) / config.epochs

@@ -1,0 +1,252 @@
+"""Training, the frozen evaluation split, retrain's gate and lock, versions, rollback, with tiny models."""
+
+import json
+import os
+import random
+import socket
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from bertanno.core.bundle import load_version, save_version
+from bertanno.core.project_training import (evaluate, new_decisions_since, promote, retrain_project, rollback,
+                                            train_project)
+from bertanno.core.scheduling import cron_schedule, parse_every, schedule_files, watch
+from bertanno.core.training import TrainConfig
+from bertanno.core.transfer import import_file
+from bertanno.errors import BertannoError
+from bertanno.store import Store
+from bertanno.store.annotations import record_decision
+from bertanno.store.predictions import latest_predictions
+from bertanno.store.projects import create_project, get_project
+from bertanno.store.schema import Item, Lock, utcnow
+from bertanno.store.versions import champion, list_versions, runs
+
+GOOD = ["很好", "不错", "好吃", "满意", "喜欢"]
+BAD = ["太差", "难吃", "失望", "糟糕", "讨厌"]
+FAST = dict(epochs=6, batch_size=8, learning_rate=3e-3, patience=6, seed=0)
+
+
+def sentiment_lines(count, seed=0):
+    generator = random.Random(seed)
+    lines = []
+    for n in range(count):
+        positive = n % 2 == 0
+        word = generator.choice(GOOD if positive else BAD)
+        lines.append(f'{{"text": "第{n}家店{word}", "label": "{"positive" if positive else "negative"}"}}')
+    return "\n".join(lines) + "\n"
+
+
+@pytest.fixture
+def tiny_base(make_bundle, tmp_path_factory, plugins):
+    """A saved 1-layer random Chinese BERT that projects use as their base model."""
+    directory = tmp_path_factory.mktemp("base") / "tiny-bert"
+    save_version(make_bundle(task="sentiment", layers=1, hidden=32), directory)
+    return str(directory)
+
+
+@pytest.fixture
+def project(tmp_path, tiny_base, monkeypatch):
+    monkeypatch.setenv("BERTANNO_MODELS", str(tmp_path / "models"))
+    store = Store.open(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    with store.transaction() as session:
+        create_project(session, "reviews", "sentiment", ["negative", "positive"], tiny_base)
+    data = tmp_path / "reviews.jsonl"
+    data.write_text(sentiment_lines(80), encoding="utf-8")
+    import_file(store, "reviews", data)
+    yield store
+    store.close()
+
+
+def test_train_makes_a_champion_scored_on_a_frozen_split_it_never_saw(project):
+    outcome = train_project(project, "reviews", TrainConfig(**FAST))
+    assert outcome.decision == "promoted" and outcome.version == "v001"
+    assert outcome.metrics["accuracy"] >= 0.9, outcome.metrics  # the words decide the label: learnable
+    with project.transaction() as session:
+        project_id = get_project(session, "reviews").id
+        evaluation = set(session.scalars(select(Item.id).where(Item.split == "eval")))
+        version = champion(session, project_id)
+        from bertanno.store.schema import Annotation
+
+        trained_items = set(session.scalars(select(Annotation.item_id).where(
+            Annotation.id.in_(version.training_snapshot["annotation_ids"]))))
+    assert len(evaluation) == 8 and not evaluation & trained_items and len(trained_items) == 72
+    bundle = load_version(version.directory)
+    assert bundle.task.name == "sentiment" and version.metrics == outcome.metrics
+    # the split is frozen: a second training keeps it
+    train_project(project, "reviews", TrainConfig(**FAST))
+    with project.transaction() as session:
+        assert set(session.scalars(select(Item.id).where(Item.split == "eval"))) == evaluation
+
+
+def test_a_worse_candidate_is_not_promoted(project):
+    train_project(project, "reviews", TrainConfig(**FAST))
+
+    def shuffle_labels(examples):
+        labels = [e.payload for e in examples]
+        random.Random(1).shuffle(labels)
+        for example, label in zip(examples, labels):
+            example.payload = label
+        return examples
+
+    outcome = train_project(project, "reviews", TrainConfig(**FAST), mutate_examples=shuffle_labels)
+    assert outcome.decision == "kept", (outcome.metrics, outcome.champion_metrics)
+    with project.transaction() as session:
+        project_id = get_project(session, "reviews").id
+        assert champion(session, project_id).name == "v001"
+        assert [run.decision for run in runs(session, project_id)] == ["promoted", "kept"]
+
+
+def decide(store, count, label="positive"):
+    with store.transaction() as session:
+        project_id = get_project(session, "reviews").id
+        items = session.scalars(select(Item.id).where(Item.split.is_(None)).order_by(Item.id).limit(count)).all()
+        for item_id in items:
+            record_decision(session, project_id, item_id, "ann", "s1", "correct", label)
+
+
+def test_retrain_waits_for_enough_new_decisions_then_trains(project):
+    train_project(project, "reviews", TrainConfig(**FAST))
+    skipped = retrain_project(project, "reviews", TrainConfig(**FAST), min_new=5, tolerance=0.05)
+    assert skipped.decision == "skipped" and "0 new decision(s)" in skipped.message and "5" in skipped.message
+    decide(project, 5)
+    with project.transaction() as session:
+        assert new_decisions_since(session, get_project(session, "reviews").id, None) == 5
+    outcome = retrain_project(project, "reviews", TrainConfig(**FAST), min_new=5, tolerance=0.05)
+    assert outcome.decision in ("promoted", "kept") and outcome.version == "v002"
+    with project.transaction() as session:
+        project_id = get_project(session, "reviews").id
+        assert [run.trigger for run in runs(session, project_id)] == ["manual", "retrain"]
+        assert session.get(Lock, "retrain:reviews") is None  # released
+
+
+def test_a_stale_lock_is_recovered_and_a_live_one_respected(project):
+    host = socket.gethostname()
+    with project.transaction() as session:
+        session.add(Lock(name="retrain:reviews", owner=f"{host}:{os.getppid()}", acquired_at=utcnow()))
+    busy = retrain_project(project, "reviews", TrainConfig(**FAST), min_new=0, tolerance=0.0)
+    assert busy.decision == "skipped" and "another retrain is running" in busy.message
+    with project.transaction() as session:
+        session.get(Lock, "retrain:reviews").owner = f"{host}:999999999"  # a killed run's pid
+    outcome = retrain_project(project, "reviews", TrainConfig(**FAST), min_new=0, tolerance=0.0)
+    assert outcome.decision == "promoted"
+
+
+def test_rollback_restores_the_previous_champions_predictions(project, tmp_path):
+    unlabelled = tmp_path / "new.txt"
+    unlabelled.write_text("第九十家店很好\n第九十一家店太差\n第九十二家店满意\n", encoding="utf-8")
+    import_file(project, "reviews", unlabelled)
+    first = train_project(project, "reviews", TrainConfig(**FAST))
+
+    def current_predictions():
+        with project.transaction() as session:
+            ids = session.scalars(select(Item.id).where(Item.source.like("new.txt%"))).all()
+            return {i: (p.model_version, p.payload) for i, p in latest_predictions(session, ids).items()}
+
+    before = current_predictions()
+    assert {version for version, _ in before.values()} == {first.version}
+    second = train_project(project, "reviews", TrainConfig(**{**FAST, "epochs": 1, "learning_rate": 1e-5}),
+                           promote=False)
+    assert "v002 is the champion (was v001)" == promote(project, "reviews", second.version)
+    assert {version for version, _ in current_predictions().values()} == {"v002"}
+    assert rollback(project, "reviews") == "v001 is the champion again (v002 retired)"
+    assert current_predictions() == before  # v001 predicts again, the same labels
+    with pytest.raises(BertannoError, match="no earlier champion"):
+        rollback(project, "reviews")
+
+
+def test_evaluate_on_the_split_and_on_a_file(project, tmp_path):
+    outcome = train_project(project, "reviews", TrainConfig(**FAST))
+    assert evaluate(project, "reviews") == outcome.metrics
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text(sentiment_lines(20, seed=5), encoding="utf-8")
+    assert set(evaluate(project, "reviews", "v001", str(gold))) == {"accuracy", "macro_f1"}
+
+
+def test_frozen_mode_computes_features_once(project, tmp_path, monkeypatch):
+    from bertanno.core import training
+
+    calls = []
+    original = training.encoder_features
+    monkeypatch.setattr(training, "encoder_features", lambda *a, **k: calls.append(1) or original(*a, **k))
+    config = TrainConfig(mode="frozen", epochs=3, batch_size=8, learning_rate=1e-2, cache_dir=tmp_path / "cache")
+    train_project(project, "reviews", config)
+    train_project(project, "reviews", config)
+    assert len(calls) == 1 and len(list((tmp_path / "cache").glob("features-*.pt"))) == 1
+
+
+def test_lora_saves_a_plain_model(project):
+    outcome = train_project(project, "reviews", TrainConfig(mode="lora", epochs=1, batch_size=16))
+    with project.transaction() as session:
+        directory = champion(session, get_project(session, "reviews").id).directory
+    bundle = load_version(directory)
+    assert type(bundle.model).__name__ == "BertForSequenceClassification" and outcome.version == "v001"
+
+
+def test_ctrl_c_keeps_the_best_epoch_and_does_not_promote(project):
+    def interrupt(step, total, loss):
+        if step == 25:
+            raise KeyboardInterrupt
+
+    outcome = train_project(project, "reviews", TrainConfig(**FAST), on_step=interrupt)
+    assert outcome.decision == "interrupted" and outcome.result.interrupted
+    assert outcome.result.best_epoch >= 1  # 9 steps an epoch: the interruption came in the third
+    with project.transaction() as session:
+        project_id = get_project(session, "reviews").id
+        assert champion(session, project_id) is None and len(list_versions(session, project_id)) == 1
+
+
+@pytest.mark.parametrize("task, labels, lines", [
+    ("ner", ["PER", "LOC"], ['{"text": "张三在北京", "spans": [[0, 2, "PER"], [3, 5, "LOC"]]}',
+                             '{"text": "李四去上海", "spans": [[0, 2, "PER"], [3, 5, "LOC"]]}']),
+    ("pair", ["0", "1"], ['{"text": "花呗怎么还", "text_b": "花呗如何还款", "label": "1"}',
+                          '{"text": "借呗额度", "text_b": "今天天气", "label": "0"}']),
+])
+def test_every_task_trains_into_a_version_that_predicts(tmp_path, tiny_base, monkeypatch, task, labels, lines):
+    monkeypatch.setenv("BERTANNO_MODELS", str(tmp_path / "models"))
+    store = Store.open(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    with store.transaction() as session:
+        create_project(session, "p", task, labels, tiny_base)
+    data = tmp_path / "data.jsonl"
+    varied = [line.replace("张三", f"张{n}").replace("花呗怎么还", f"花呗{n}怎么还").replace("借呗额度", f"借呗{n}额度")
+              for n in range(15) for line in lines]
+    data.write_text("\n".join(varied) + "\n", encoding="utf-8")
+    import_file(store, "p", data)
+    outcome = train_project(store, "p", TrainConfig(epochs=2, batch_size=8, learning_rate=3e-3))
+    assert outcome.decision == "promoted" and outcome.metrics
+    with store.transaction() as session:
+        directory = champion(session, get_project(session, "p").id).directory
+        predictions = latest_predictions(session, session.scalars(select(Item.id)).all())
+    assert load_version(directory).task.name == task
+    assert predictions == {}  # every item is labelled: nothing left to pre-annotate
+    store.close()
+
+
+def test_scheduling_helpers():
+    assert parse_every("30m") == 1800 and parse_every("1h") == 3600 and parse_every("2d") == 172800
+    with pytest.raises(BertannoError, match="--every takes a duration"):
+        parse_every("hourly")
+    assert cron_schedule(1800) == "*/30 * * * *" and cron_schedule(7200) == "0 */2 * * *"
+    files = schedule_files("reviews", "1h", "sqlite:///team.db", ["--min-new", "50"], Path("/srv/ann"))
+    assert files["crontab"].startswith("0 */1 * * * cd /srv/ann && ") and "retrain reviews --min-new 50" in files["crontab"]
+    assert "OnUnitActiveSec=3600s" in files["bertanno-retrain-reviews.timer"]
+    slept, ran = [], []
+    watch("10m", lambda: ran.append(1), sleep=slept.append, rounds=3)
+    assert ran == [1, 1, 1] and slept == [600, 600]
+
+
+def test_training_from_the_command_line(project, tmp_path):
+    from bertanno.cli import cli
+
+    db = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    runner = CliRunner()
+    result = runner.invoke(cli, ["--db", db, "train", "reviews", "--epochs", "2", "--lr", "3e-3", "--batch-size", "8"])
+    assert result.exit_code == 0, result.output
+    assert "v001 is the champion" in result.stdout and "evaluation split: accuracy" in result.stdout
+    listing = runner.invoke(cli, ["--db", db, "versions", "reviews", "--json"])
+    assert [(v["name"], v["status"]) for v in json.loads(listing.stdout)] == [("v001", "champion")]
+    result = runner.invoke(cli, ["--db", db, "retrain", "reviews", "--min-new", "10"])
+    assert result.exit_code == 0 and "retraining starts at 10" in result.stdout
+    assert "crontab" in runner.invoke(cli, ["--db", db, "schedule", "reviews", "--every", "30m"]).stdout
