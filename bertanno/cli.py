@@ -463,6 +463,55 @@ def evaluate(ctx, project, version, file, format_name, options, as_json):
 
 
 @cli.command()
+@click.argument("project")
+@click.option("--annotator", help="Your name in the records (default: your user name).")
+@click.option("--order", type=click.Choice(["sequential", "uncertain", "random"]), default="sequential",
+              show_default=True, help="uncertain: the items the model is least sure of first.")
+@click.option("--model", "model_dir", type=click.Path(file_okay=False),
+              help="A saved version to pre-annotate with (default: the project's champion, if any).")
+@click.option("--no-predict-ahead", is_flag=True, help="Predict each item when it is shown, not ahead in batches.")
+@click.option("--decisions", type=click.File("r", encoding="utf-8"),
+              help="No terminal: read one key sequence per item from this file (- for stdin).")
+@click.pass_context
+def annotate(ctx, project, annotator, order, model_dir, no_predict_ahead, decisions):
+    """Accept or correct the model's pre-annotations of PROJECT, one item at a time.
+
+    \b
+    Keys:
+      Enter / a  accept          1-9  choose that label        c  correct (NER: span editor)
+      x          reject          s    skip                     u  undo (back through the session)
+      q, Ctrl-C, Ctrl-D  quit    ?    all keys and the span editor's commands
+    \b
+    Every decision is committed before the next item is shown; quitting at any moment
+    loses nothing, and the next run resumes at the first undecided item. Two annotators
+    on one project never get the same item. With --decisions, each line is what you would
+    type for one item: a, x, s, u, q, 2, "c positive", or for NER "c + 北京:LOC; - 1".
+    """
+    from bertanno.core.session import AnnotationSession, session_predictor
+    from bertanno.core.terminal import run_interactive, run_scripted
+
+    store = open_store(ctx)
+    if decisions is None and not sys.stdin.isatty():
+        raise BertannoError("no terminal to annotate in: give --decisions FILE (one key sequence per item, - for stdin)")
+    predictor, version = session_predictor(store, project, model_dir)
+    session = AnnotationSession(store, project, annotator, order, predictor, version, not no_predict_ahead)
+    if predictor is None:
+        err_console.print(f"project {project} has no model yet: annotate by hand, then bertanno train {project}")
+    try:
+        if decisions is not None:
+            run_scripted(session, decisions, lambda line: console.print(line, highlight=False))
+        else:
+            run_interactive(session, console, click.getchar)
+    except (KeyboardInterrupt, EOFError):
+        pass
+    finally:
+        session.close()
+    counts = session.counts
+    console.print(f"\nsaved: {counts['accept']} accepted, {counts['correct']} corrected, {counts['reject']} rejected, "
+                  f"{counts['skip']} skipped (annotator {session.annotator})")
+
+
+@cli.command()
 @click.argument("model")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--task", "task_name", help="Task of a base model (a saved version knows its own).")

@@ -110,3 +110,18 @@ def remaining(session: Session, project_id: int) -> int:
                                                Annotation.decision != "skip")
     return session.scalar(select(func.count()).select_from(Item)
                           .where(Item.project_id == project_id, Item.id.not_in(decided))) or 0
+
+
+def release_item(session: Session, item_id: int, session_id: str) -> None:
+    session.execute(delete(Lease).where(Lease.item_id == item_id, Lease.session_id == session_id))
+
+
+def hold(session: Session, project_id: int, item_id: int, annotator: str, session_id: str,
+         lease_seconds: int = DEFAULT_LEASE_SECONDS) -> None:
+    """Lease ``item_id`` to this session (after an undo, the item comes back to whoever undid it)."""
+    release_item(session, item_id, session_id)
+    session.execute(delete(Lease).where(Lease.item_id == item_id, Lease.expires_at < utcnow()))
+    if session.get(Lease, item_id) is None:
+        session.add(Lease(item_id=item_id, project_id=project_id, annotator=annotator, session_id=session_id,
+                          expires_at=utcnow() + timedelta(seconds=lease_seconds)))
+        session.flush()

@@ -6,6 +6,7 @@ import re
 from typing import Any, Sequence
 
 import numpy as np
+from rich.cells import cell_len
 from rich.console import Group
 from rich.text import Text
 
@@ -15,6 +16,7 @@ from bertanno.plugins.task import Encoded, Example, Prediction, Span, Task, enco
 
 PALETTE = ("red", "green", "blue", "magenta", "yellow", "cyan", "bright_red", "bright_green", "bright_blue",
            "bright_magenta", "bright_yellow", "bright_cyan")
+RULER_WIDTH = 80
 CORRECTION_ITEM = re.compile(r"^(?:(?P<start>\d+)-(?P<end>\d+)|(?P<surface>.+?)):(?P<label>[^:\s]+)$")
 
 
@@ -111,15 +113,12 @@ class NerTask(Task):
         return PALETTE[self.labels.index(label) % len(PALETTE)] if label in self.labels else "white"
 
     def render(self, example: Example, prediction: Prediction | None):
-        text = Text(example.text)
         spans = prediction.payload if prediction is not None else example.payload or []
-        for start, end, label in spans:
-            text.stylize(f"bold {self.colour(label)} underline", start, end)
-        legend = Text("  ").join(Text(f"■ {label}", style=self.colour(label)) for label in self.labels)
-        parts = [text, legend]
+        parts = [*ruled_lines(example.text, spans, self.colour)]
         if prediction is not None:
             found = ", ".join(f"{example.text[s:e]}:{label}" for s, e, label in spans) or "(no entities)"
-            parts.insert(1, Text(f"→ {found}  ({prediction.confidence:.0%})", style="bold cyan"))
+            parts.append(Text(f"→ {found}  ({prediction.confidence:.0%})", style="bold cyan"))
+        parts.append(Text("  ").join(Text(f"■ {label}", style=self.colour(label)) for label in self.labels))
         return Group(*parts)
 
     def parse_correction(self, typed: str, example: Example) -> list[Span]:
@@ -151,6 +150,34 @@ class NerTask(Task):
 
     def payload_from_json(self, value: Any) -> Any:
         return [Span(int(s), int(e), str(label)) for s, e, label in value or ()]
+
+
+def ruled_lines(text: str, spans, colour, width: int = RULER_WIDTH):
+    """The text in lines of at most ``width`` terminal cells, each over a ruler of character offsets.
+
+    Widths are counted in cells (a Chinese character takes two), so the ruler's marks stand under
+    the characters they number however wide each one is.
+    """
+    start = 0
+    while start < len(text) or start == 0:
+        end, cells = start, 0
+        while end < len(text) and cells + cell_len(text[end]) <= width:
+            cells += cell_len(text[end])
+            end += 1
+        line = Text(text[start:end])
+        for s, e, label in spans:
+            if s < end and e > start:
+                line.stylize(f"bold {colour(label)} underline", max(s, start) - start, min(e, end) - start)
+        ruler, column = [" "] * (cells + 8), 0
+        for index in range(start, end):
+            if index % 5 == 0 and all(c == " " for c in ruler[column:column + len(str(index))]):
+                ruler[column:column + len(str(index))] = str(index)
+            column += cell_len(text[index])
+        yield line
+        yield Text("".join(ruler).rstrip(), style="dim")
+        if end == start:
+            break
+        start = end
 
 
 @hookimpl

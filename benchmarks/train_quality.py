@@ -1,0 +1,97 @@
+"""``train`` on each shared dataset with a small randomly initialised Chinese BERT, against the frozen-encoder
+variant of the tutorial pipeline, both in the same run.
+
+No pretrained weights exist here, so both start from random weights built from the real
+bert-base-chinese config and vocabulary, shrunk (default 4 layers x 256). bertanno: full
+fine-tuning (``TrainConfig(mode="full")``). Tutorial variant: the encoder frozen, only the
+head trained (lr 2e-4, batch 16, the tutorial's recipe) on cached features. Training sets are
+capped (``--max-train``) to fit a working session on 2 CPU cores; the cap is in the output.
+
+    python -m benchmarks.train_quality [--datasets chnsenticorp,msra_ner] [--max-train 4000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import time
+from pathlib import Path
+
+from benchmarks.common import MODELS, REPO, machine_facts, use_threads
+from benchmarks.datasets import NAMES, load
+
+RESULTS = REPO / "benchmarks" / "results"
+
+
+def run_one(name: str, args) -> dict:
+    from bertanno.core.scratch import build_random_bundle
+    from bertanno.core.training import TrainConfig, score, train
+    from bertanno.plugins.manager import get_plugins
+
+    data = load(name)
+    task = get_plugins().task(data.task, labels=data.labels)
+    train_examples = [e for e in data.train if e.payload is not None]
+    random.Random(0).shuffle(train_examples)
+    train_examples = train_examples[: args.max_train]
+    cut = max(1, len(train_examples) // 10)
+    validation, train_examples = train_examples[:cut], train_examples[cut:]
+    test = data.test[: args.max_test]
+
+    def bundle():
+        return build_random_bundle(MODELS / "bert-base-chinese", task, layers=args.layers, hidden=args.hidden,
+                                   max_length=args.max_length, seed=0)
+
+    row = {"dataset": name, "task": data.task, "split": data.split, "train": len(train_examples),
+           "validation": len(validation), "test": len(test), "reference (bert-base, not reproduced)": data.reference}
+    started = time.perf_counter()
+    full = train(bundle(), train_examples, validation,
+                 TrainConfig(mode="full", epochs=args.epochs, learning_rate=args.lr, batch_size=32, patience=2))
+    row["bertanno_full"] = score(full.bundle, test)
+    row["bertanno_seconds_per_epoch"] = round(full.seconds_per_epoch, 1)
+    row["bertanno_epochs_run"] = len(full.history)
+    row["bertanno_total_seconds"] = round(time.perf_counter() - started, 1)
+    if task.head == "sequence":
+        started = time.perf_counter()
+        frozen = train(bundle(), train_examples, validation,
+                       TrainConfig(mode="frozen", epochs=args.frozen_epochs, learning_rate=2e-4, batch_size=16,
+                                   patience=args.frozen_epochs, class_weights=False))
+        row["tutorial_frozen"] = score(frozen.bundle, test)
+        row["tutorial_frozen_total_seconds"] = round(time.perf_counter() - started, 1)
+    else:
+        row["tutorial_frozen"] = "n/a (the tutorial's frozen variant is a sentence classifier)"
+    return row
+
+
+def main(argv=None) -> list[dict]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--datasets", default=",".join(NAMES))
+    parser.add_argument("--max-train", type=int, default=4000)
+    parser.add_argument("--max-test", type=int, default=2000)
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--frozen-epochs", type=int, default=8)
+    parser.add_argument("--lr", type=float, default=5e-4)
+    parser.add_argument("--layers", type=int, default=4)
+    parser.add_argument("--hidden", type=int, default=256)
+    parser.add_argument("--max-length", type=int, default=128)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--output", type=Path, default=RESULTS / "train_quality.jsonl")
+    args = parser.parse_args(argv)
+    use_threads(args.threads)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    header = {"machine": machine_facts(args.threads), "settings": {k: v for k, v in vars(args).items() if k != "output"},
+              "started": time.strftime("%Y-%m-%d %H:%M")}
+    rows = []
+    with open(args.output, "w", encoding="utf-8") as stream:
+        stream.write(json.dumps(header, ensure_ascii=False) + "\n")
+        for name in args.datasets.split(","):
+            row = run_one(name, args)
+            rows.append(row)
+            stream.write(json.dumps(row, ensure_ascii=False) + "\n")
+            stream.flush()
+            print(json.dumps(row, ensure_ascii=False), flush=True)
+    return rows
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,203 @@
+"""An annotation session: items drawn from the project's queue, shown with their pre-annotation,
+each decision committed before the next item appears; undo walks back through the session.
+
+Predict-ahead: a background thread pre-annotates the items the queue will serve next, in
+batches, and stores the predictions, so moving on never waits for the model. An item with no
+prediction yet is predicted on the spot (or shown without one when the project has no model).
+"""
+
+from __future__ import annotations
+
+import getpass
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+
+from bertanno.core.engine import Predictor
+from bertanno.core.transfer import project_task
+from bertanno.errors import BertannoError
+from bertanno.plugins.manager import Plugins, get_plugins
+from bertanno.plugins.task import Example, Prediction
+from bertanno.store import Store
+from bertanno.store import annotations as annotations_q
+from bertanno.store import queue
+from bertanno.store.predictions import add_predictions, latest_predictions
+from bertanno.store.projects import get_project
+from bertanno.store.schema import Annotation, Item
+from bertanno.store.schema import Prediction as StoredPrediction
+
+AHEAD_BATCH = 32
+
+
+@dataclass
+class Current:
+    item_id: int
+    example: Example
+    prediction: Prediction | None
+    prediction_id: int | None
+    shown_at: float = field(default_factory=time.perf_counter)
+
+
+def session_predictor(store: Store, project_name: str, model: str | None = None,
+                      plugins: Plugins | None = None) -> tuple[Predictor | None, str | None]:
+    """The model that pre-annotates: ``model`` (a saved version) if given, else the project's champion."""
+    from pathlib import Path
+
+    from bertanno.core.bundle import load_version
+    from bertanno.store.versions import champion
+
+    if model:
+        return Predictor(load_version(model, plugins)), Path(model).name
+    with store.transaction() as session:
+        reigning = champion(session, get_project(session, project_name).id)
+        if reigning is None:
+            return None, None
+        directory, name = reigning.directory, reigning.name
+    return Predictor(load_version(directory, plugins)), name
+
+
+def default_annotator() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no user name in some containers
+        return "annotator"
+
+
+class AnnotationSession:
+    def __init__(self, store: Store, project_name: str, annotator: str | None = None, order: str = "sequential",
+                 predictor: Predictor | None = None, model_version: str | None = None, predict_ahead: bool = True,
+                 plugins: Plugins | None = None):
+        if order not in queue.ORDERS:
+            raise BertannoError(f"--order must be one of {', '.join(queue.ORDERS)}")
+        self.store, self.project_name, self.order = store, project_name, order
+        self.annotator = annotator or default_annotator()
+        self.session_id = uuid.uuid4().hex
+        self.plugins = plugins or get_plugins()
+        self.predictor, self.model_version = predictor, model_version
+        with store.transaction() as session:
+            project = get_project(session, project_name)
+            self.project_id = project.id
+            self.task = project_task(project, self.plugins)
+            self.total = session.scalar(select(func.count()).select_from(Item).where(Item.project_id == project.id))
+        if not self.total:
+            raise BertannoError(f"project {project_name!r} has no items yet; add some with: bertanno import {project_name} FILE")
+        self.counts = {"accept": 0, "correct": 0, "reject": 0, "skip": 0}
+        self.started = time.perf_counter()
+        self.current: Current | None = None
+        self._model_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._ahead = None
+        if predictor is not None and predict_ahead:
+            self._ahead = threading.Thread(target=self._predict_ahead, name="predict-ahead", daemon=True)
+            self._ahead.start()
+
+    # -- the queue ------------------------------------------------------------------------------------------------
+    def next(self) -> Current | None:
+        """The next item for this session (the one it holds, after a restart), or ``None`` when all are done."""
+        with self.store.transaction() as session:
+            item = queue.next_item(session, self.project_id, self.annotator, self.session_id, self.order)
+            if item is None:
+                self.current = None
+                return None
+            stored = latest_predictions(session, [item.id]).get(item.id)
+            example = Example(item.text, item.text_b, meta=dict(item.meta or {}))
+        prediction, prediction_id = None, None
+        if stored is not None and (self.model_version is None or stored.model_version == self.model_version):
+            prediction = Prediction(self.task.payload_from_json(stored.payload), stored.confidence)
+            prediction_id = stored.id
+        elif self.predictor is not None:
+            prediction, prediction_id = self._predict_now(item.id, example)
+        self.current = Current(item.id, example, prediction, prediction_id)
+        return self.current
+
+    def decide(self, decision: str, payload=None) -> None:
+        """Commit a decision about the current item (accept keeps the pre-annotation)."""
+        current = self.current
+        if current is None:
+            raise BertannoError("no item to decide on")
+        if decision == "accept" and payload is None:
+            if current.prediction is None:
+                raise BertannoError("there is no pre-annotation to accept: choose a label or correct it")
+            payload = current.prediction.payload
+        if decision == "reject":
+            payload = current.prediction.payload if current.prediction else None
+        if decision in ("accept", "correct"):
+            self.task.validate(Example(current.example.text, current.example.text_b, payload))
+            if current.prediction is not None and decision == "correct" and payload == current.prediction.payload:
+                decision = "accept"
+        duration = int((time.perf_counter() - current.shown_at) * 1000)
+        stored_payload = None if payload is None else self.task.payload_to_json(payload)
+        with self.store.transaction() as session:
+            annotation = annotations_q.record_decision(
+                session, self.project_id, current.item_id, self.annotator, self.session_id, decision, stored_payload,
+                current.prediction_id, duration)
+            saved = {"id": annotation.id, "decision": decision, "payload": stored_payload, "annotator": self.annotator}
+        self.counts[decision] += 1
+        self.plugins.notify("annotation_saved", project=self.project_name, item={"id": current.item_id,
+                            "text": current.example.text}, annotation=saved)
+
+    def undo(self) -> bool:
+        """Withdraw this session's last decision; its item is shown again next. ``False`` if nothing to undo."""
+        with self.store.transaction() as session:
+            annotation = annotations_q.undo_last(session, self.session_id)
+            if annotation is None:
+                return False
+            if self.current is not None:  # hand back the item on screen; the undone one comes first
+                queue.release_item(session, self.current.item_id, self.session_id)
+            queue.hold(session, self.project_id, annotation.item_id, self.annotator, self.session_id)
+            self.counts[annotation.decision] -= 1
+        return True
+
+    def close(self) -> None:
+        self._stop.set()
+        with self.store.transaction() as session:
+            queue.release(session, self.session_id)
+
+    # -- progress ---------------------------------------------------------------------------------------------------
+    def progress(self) -> dict:
+        with self.store.transaction() as session:
+            remaining = queue.remaining(session, self.project_id)
+        done = sum(self.counts.values()) - self.counts["skip"]
+        minutes = (time.perf_counter() - self.started) / 60
+        return {"done": self.total - remaining, "total": self.total, "session": dict(self.counts),
+                "per_minute": done / minutes if minutes > 0 else 0.0}
+
+    # -- the model ----------------------------------------------------------------------------------------------------
+    def _predict_now(self, item_id: int, example: Example) -> tuple[Prediction, int]:
+        with self._model_lock:
+            [prediction], _ = self.predictor.predict([example])
+        return prediction, self._store_predictions([item_id], [prediction])[0]
+
+    def _store_predictions(self, item_ids: list[int], predictions: list[Prediction]) -> list[int]:
+        rows = [{"item_id": item_id, "model_version": self.model_version or "unnamed",
+                 "payload": self.task.payload_to_json(p.payload), "confidence": p.confidence}
+                for item_id, p in zip(item_ids, predictions)]
+        with self.store.transaction() as session:
+            add_predictions(session, rows)
+            stored = latest_predictions(session, item_ids)
+        return [stored[item_id].id for item_id in item_ids]
+
+    def _unpredicted(self) -> list[tuple[int, Example]]:
+        """The next undecided items, in queue order, with no prediction from this model version."""
+        with self.store.transaction() as session:
+            predicted = select(StoredPrediction.item_id).where(StoredPrediction.model_version == (self.model_version or "unnamed"))
+            decided = select(Annotation.item_id).where(Annotation.project_id == self.project_id,
+                                                       Annotation.undone_at.is_(None))
+            rows = session.execute(
+                select(Item.id, Item.text, Item.text_b).where(Item.project_id == self.project_id,
+                                                              Item.id.not_in(predicted), Item.id.not_in(decided))
+                .order_by(Item.id).limit(AHEAD_BATCH)).all()
+        return [(item_id, Example(text, text_b)) for item_id, text, text_b in rows]
+
+    def _predict_ahead(self) -> None:
+        while not self._stop.is_set():
+            batch = self._unpredicted()
+            if not batch:
+                self._stop.wait(1.0)
+                continue
+            with self._model_lock:
+                predictions, _ = self.predictor.predict([example for _, example in batch])
+            self._store_predictions([item_id for item_id, _ in batch], predictions)

@@ -1,0 +1,146 @@
+"""The annotation session: decisions, undo, resume, predict-ahead, scripted input, the span editor."""
+
+import io
+import time
+
+import pytest
+from sqlalchemy import select
+
+from bertanno.core.bundle import save_version
+from bertanno.core.engine import Predictor
+from bertanno.core.session import AnnotationSession
+from bertanno.core.terminal import SpanEditor, run_scripted
+from bertanno.core.transfer import import_file
+from bertanno.errors import BertannoError
+from bertanno.plugins.task import Example, Span
+from bertanno.store import Store
+from bertanno.store.projects import create_project
+from bertanno.store.schema import Annotation, AnnotationEvent
+from bertanno.store.schema import Prediction as StoredPrediction
+
+TEXTS = ["很好吃", "送餐太慢", "一般般", "还会再来", "包装破了"]
+
+
+@pytest.fixture
+def store(tmp_path):
+    opened = Store.open(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    with opened.transaction() as session:
+        create_project(session, "reviews", "sentiment", ["negative", "positive"], "bert-base-chinese")
+    data = tmp_path / "items.txt"
+    data.write_text("\n".join(TEXTS) + "\n", encoding="utf-8")
+    import_file(opened, "reviews", data)
+    yield opened
+    opened.close()
+
+
+def decisions(store):
+    with store.transaction() as session:
+        return [(a.item_id, a.decision, a.payload, a.undone_at is not None)
+                for a in session.scalars(select(Annotation).order_by(Annotation.id))]
+
+
+def test_decide_undo_and_resume_without_a_model(store):
+    session = AnnotationSession(store, "reviews", "tester")
+    assert session.next().example.text == "很好吃" and session.current.prediction is None
+    with pytest.raises(BertannoError, match="no pre-annotation to accept"):
+        session.decide("accept")
+    session.decide("correct", "positive")
+    session.next()
+    session.decide("skip")
+    session.next()
+    assert session.undo() and session.next().example.text == "送餐太慢"  # the skipped item comes back
+    session.decide("correct", "negative")
+    assert session.counts == {"accept": 0, "correct": 2, "reject": 0, "skip": 0}
+    session.close()
+    resumed = AnnotationSession(store, "reviews", "tester")
+    assert resumed.next().example.text == "一般般"
+    assert decisions(store) == [(1, "correct", "positive", False), (2, "skip", None, True), (2, "correct", "negative", False)]
+
+
+def test_an_empty_or_unknown_project_is_a_sentence(tmp_path):
+    store = Store.open(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    with store.transaction() as session:
+        create_project(session, "empty", "sentiment", ["negative", "positive"], "bert-base-chinese")
+    with pytest.raises(BertannoError, match="has no items yet"):
+        AnnotationSession(store, "empty")
+    with pytest.raises(BertannoError, match="no project named 'nothing'"):
+        AnnotationSession(store, "nothing")
+
+
+def test_predict_ahead_stores_predictions_before_they_are_needed(store, make_bundle):
+    bundle = make_bundle(task="sentiment", labels=["negative", "positive"])
+    session = AnnotationSession(store, "reviews", "tester", predictor=Predictor(bundle), model_version="tiny")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with store.transaction() as db:
+            if len(db.scalars(select(StoredPrediction.item_id)).all()) == len(TEXTS):
+                break
+        time.sleep(0.1)
+    current = session.next()
+    assert current.prediction is not None and current.prediction.payload in ("negative", "positive")
+    session.decide("accept")
+    with store.transaction() as db:
+        [annotation] = db.scalars(select(Annotation)).all()
+        assert annotation.prediction_id == current.prediction_id and annotation.payload == current.prediction.payload
+        assert annotation.duration_ms is not None
+    session.close()
+
+
+def test_without_predict_ahead_each_item_is_predicted_when_shown(store, make_bundle):
+    bundle = make_bundle(task="sentiment", labels=["negative", "positive"])
+    session = AnnotationSession(store, "reviews", "tester", predictor=Predictor(bundle), model_version="tiny",
+                                predict_ahead=False)
+    assert session.next().prediction is not None
+    with store.transaction() as db:
+        assert len(db.scalars(select(StoredPrediction)).all()) == 1
+    session.close()
+
+
+def test_scripted_decisions_and_their_errors(store):
+    session = AnnotationSession(store, "reviews", "tester")
+    applied = run_scripted(session, io.StringIO("c positive\n# a comment\n2\n1\nu\nc negative\nq\n"), lambda line: None)
+    assert applied == 6
+    assert [(d[1], d[2], d[3]) for d in decisions(store)] == [
+        ("correct", "positive", False), ("correct", "positive", False), ("correct", "negative", True),
+        ("correct", "negative", False)]
+    with pytest.raises(BertannoError, match="decisions line 1 .*'7' is not a label"):
+        run_scripted(session, io.StringIO("c 7\n"), lambda line: None)
+    session.close()
+
+
+def test_events_are_sent_to_plugins(store):
+    from bertanno import hookimpl
+    from bertanno.plugins.manager import Plugins
+
+    seen = []
+
+    class Listener:
+        @hookimpl
+        def annotation_saved(self, project, item, annotation):
+            seen.append((project, item["text"], annotation["decision"]))
+
+    session = AnnotationSession(store, "reviews", "tester", plugins=Plugins(load_entrypoints=False, extra=[Listener()]))
+    session.next()
+    session.decide("correct", "positive")
+    assert seen == [("reviews", "很好吃", "correct")]
+    session.close()
+
+
+def test_the_span_editor(plugins):
+    task = plugins.task("ner", labels=["PER", "LOC", "ORG"])
+    editor = SpanEditor(task, Example("张三和张三在北京大学"), [Span(0, 2, "PER")])
+    editor.apply("+ 张三:PER")           # the first occurrence not already a span
+    editor.apply("+ 6-8:LOC")
+    assert editor.spans == [Span(0, 2, "PER"), Span(3, 5, "PER"), Span(6, 8, "LOC")]
+    editor.apply("]3")
+    editor.apply("]3")
+    editor.apply("t 3 ORG")
+    assert editor.spans[2] == Span(6, 10, "ORG")
+    editor.apply("- 1")
+    editor.apply("{2")
+    assert editor.spans == [Span(3, 5, "PER"), Span(7, 10, "ORG")]
+    for bad, message in [("+ 上海:LOC", "does not occur"), ("+ 张三:CITY", "not in the label set"),
+                         ("- 9", "no span '9'"), ("+ 5-8:LOC", "overlaps"), ("zap", "unknown command")]:
+        with pytest.raises(ValueError, match=message):
+            editor.apply(bad)
+    assert editor.spans == [Span(3, 5, "PER"), Span(7, 10, "ORG")]
