@@ -29,6 +29,11 @@ def parse_options(pairs: tuple[str, ...]) -> dict[str, str]:
     return options
 
 
+def format_scores(metrics: dict) -> str:
+    """Headline scores on one line; per-type scores (``f1/PER``) are left to --json."""
+    return ", ".join(f"{name} {value:.4f}" for name, value in metrics.items() if "/" not in name)
+
+
 def parse_labels(text: str | None) -> list[str] | None:
     return [label.strip() for label in text.split(",") if label.strip()] if text else None
 
@@ -68,6 +73,9 @@ def cli(ctx, db):
     Typical flow:
       bertanno init reviews --task sentiment --labels negative,positive
       bertanno import reviews reviews.csv  items, and gold labels if the file has them
+      bertanno annotate reviews            accept or correct, one item at a time (? for keys)
+      bertanno train reviews               fine-tune on the annotations: a new model version
+      bertanno retrain reviews             the same, unattended and gated (see: schedule)
       bertanno export reviews --format jsonl -o reviews.jsonl
       bertanno predict MODEL FILE          pre-annotate a file with a model or a saved version
       bertanno models                      which domain models are known and available here
@@ -293,7 +301,7 @@ class _training_progress(_progress):
             self.progress.update(self.task_id, completed=step, total=total, description=self.description + loss_text)
 
         def on_epoch(record):
-            scores = ", ".join(f"{k} {v:.4f}" for k, v in record.items() if k not in ("epoch", "loss") and "/" not in k)
+            scores = format_scores({k: v for k, v in record.items() if k not in ("epoch", "loss")})
             self.progress.console.print(f"epoch {record['epoch']}: loss {record['loss'] or 0:.4f}; validation {scores}")
 
         return on_step, on_epoch
@@ -302,11 +310,9 @@ class _training_progress(_progress):
 def _report_outcome(outcome) -> None:
     console.print(outcome.message)
     if outcome.metrics:
-        scores = ", ".join(f"{k} {v:.4f}" for k, v in outcome.metrics.items() if "/" not in k)
-        console.print(f"evaluation split: {scores}")
+        console.print(f"evaluation split: {format_scores(outcome.metrics)}")
     if outcome.champion_metrics and outcome.decision != "skipped":
-        scores = ", ".join(f"{k} {v:.4f}" for k, v in outcome.champion_metrics.items() if "/" not in k)
-        console.print(f"previous champion: {scores}")
+        console.print(f"previous champion: {format_scores(outcome.champion_metrics)}")
     if outcome.result and outcome.result.unexpressible:
         err_console.print(f"[yellow]{outcome.result.unexpressible} annotated span(s) could not be expressed as "
                           "BIO tags with this tokenizer and were left out of training[/]")
@@ -414,7 +420,7 @@ def versions(ctx, project, as_json):
     for column in ("version", "status", "scores (evaluation split)", "trained on", "mode", "created"):
         table.add_column(column)
     for row in rows:
-        scores = ", ".join(f"{k} {v:.4f}" for k, v in row["metrics"].items() if "/" not in k)
+        scores = format_scores(row["metrics"])
         style = "bold green" if row["status"] == "champion" else None
         table.add_row(row["name"], row["status"], scores, str(row["trained_on"]), row["mode"] or "-",
                       row["created"][:16], style=style)
@@ -472,8 +478,10 @@ def evaluate(ctx, project, version, file, format_name, options, as_json):
 @click.option("--no-predict-ahead", is_flag=True, help="Predict each item when it is shown, not ahead in batches.")
 @click.option("--decisions", type=click.File("r", encoding="utf-8"),
               help="No terminal: read one key sequence per item from this file (- for stdin).")
+@click.option("--keys", "keymap", envvar="BERTANNO_KEYS", show_envvar=True, metavar="ACTION=KEY …",
+              help='Change the keymap, e.g. "accept=y reject=n skip=k" (actions: accept reject skip undo correct quit help).')
 @click.pass_context
-def annotate(ctx, project, annotator, order, model_dir, no_predict_ahead, decisions):
+def annotate(ctx, project, annotator, order, model_dir, no_predict_ahead, decisions, keymap):
     """Accept or correct the model's pre-annotations of PROJECT, one item at a time.
 
     \b
@@ -488,8 +496,9 @@ def annotate(ctx, project, annotator, order, model_dir, no_predict_ahead, decisi
     type for one item: a, x, s, u, q, 2, "c positive", or for NER "c + 北京:LOC; - 1".
     """
     from bertanno.core.session import AnnotationSession, session_predictor
-    from bertanno.core.terminal import run_interactive, run_scripted
+    from bertanno.core.terminal import parse_keymap, run_interactive, run_scripted
 
+    keys = parse_keymap(keymap)
     store = open_store(ctx)
     if decisions is None and not sys.stdin.isatty():
         raise BertannoError("no terminal to annotate in: give --decisions FILE (one key sequence per item, - for stdin)")
@@ -499,9 +508,9 @@ def annotate(ctx, project, annotator, order, model_dir, no_predict_ahead, decisi
         err_console.print(f"project {project} has no model yet: annotate by hand, then bertanno train {project}")
     try:
         if decisions is not None:
-            run_scripted(session, decisions, lambda line: console.print(line, highlight=False))
+            run_scripted(session, decisions, lambda line: console.print(line, highlight=False), keys)
         else:
-            run_interactive(session, console, click.getchar)
+            run_interactive(session, console, click.getchar, keys)
     except (KeyboardInterrupt, EOFError):
         pass
     finally:
@@ -601,7 +610,7 @@ def demo(directory):
     console.print(table)
     console.print(f"model version {result.version_dir} (saved, reloaded); predictions stored in the database")
     _report_stats(result.stats, 512)
-    scores = ", ".join(f"{k} {v:.3f}" for k, v in result.metrics.items())
+    scores = format_scores(result.metrics)
     console.print(f"scores against the gold labels: {scores} "
                   "[dim](random weights: chance level until the model is trained)[/]")
     console.print(f"labels exported to {result.export}")

@@ -144,3 +144,17 @@ def test_the_span_editor(plugins):
         with pytest.raises(ValueError, match=message):
             editor.apply(bad)
     assert editor.spans == [Span(3, 5, "PER"), Span(7, 10, "ORG")]
+
+
+def test_the_keymap_is_configurable(store):
+    from bertanno.core.terminal import parse_keymap
+
+    keymap = parse_keymap("accept=y reject=n,skip=k")
+    assert keymap["accept"] == ("y", "\r", "\n") and keymap["skip"] == ("k",) and keymap["undo"] == ("u",)
+    for bad, message in [("accept=x", "both"), ("explode=e", "actions"), ("skip=3", "digits")]:
+        with pytest.raises(BertannoError, match=message):
+            parse_keymap(bad)
+    session = AnnotationSession(store, "reviews", "tester")
+    run_scripted(session, io.StringIO("c positive\nk\nq\n"), lambda line: None, parse_keymap("skip=k"))
+    assert [d[1] for d in decisions(store)] == ["correct", "skip"]
+    session.close()

@@ -15,7 +15,7 @@ from bertanno.core.session import AnnotationSession
 from bertanno.errors import BertannoError
 from bertanno.plugins.task import Example, Span
 
-KEYS = {
+KEYS = {  # the default keymap; --keys / BERTANNO_KEYS change it
     "accept": ("\r", "\n", "a"),
     "reject": ("x",),
     "skip": ("s",),
@@ -38,6 +38,28 @@ HELP = """[bold]Keys[/]
   - 2             delete span 2                             t 2 ORG       change span 2's type
   [2  ]2          move span 2's start left / end right      {2  }2        move its start right / end left
   Enter           save                                      !             cancel"""
+
+
+def parse_keymap(text: str | None) -> dict[str, tuple[str, ...]]:
+    """``"accept=y reject=n skip=k"`` -> the default keymap with those actions on those keys.
+
+    Enter always accepts as well; a key given to two actions is refused.
+    """
+    keymap = dict(KEYS)
+    for item in (text or "").replace(",", " ").split():
+        action, sep, keys = item.partition("=")
+        if not sep or action not in KEYS or not keys:
+            raise BertannoError(f"--keys items look like accept=y, for the actions {', '.join(KEYS)}; got {item!r}")
+        keymap[action] = tuple(keys) + (("\r", "\n") if action == "accept" else ())
+    taken: dict[str, str] = {}
+    for action, keys in keymap.items():
+        for key in keys:
+            if key.isdigit():
+                raise BertannoError(f"digits choose labels; {action} cannot be {key!r}")
+            if key in taken:
+                raise BertannoError(f"key {key!r} is given to both {taken[key]} and {action}")
+            taken[key] = action
+    return keymap
 
 
 class SpanEditor:
@@ -139,29 +161,30 @@ class Driver:
     """Applies keys to a session. ``read_line`` supplies typed input (corrections, span commands)."""
 
     def __init__(self, session: AnnotationSession, read_line: Callable[[str], str], show: Callable[..., None],
-                 strict: bool = False):
+                 strict: bool = False, keymap: dict[str, tuple[str, ...]] | None = None):
         self.session, self.read_line, self.show = session, read_line, show
+        self.keys = keymap or KEYS
         self.strict = strict
         """Scripted input: a correction that cannot be applied is an error, not a message to retype."""
 
     def key(self, key: str) -> str | None:
         """Handle one key for the current item; returns a message for the screen, or ``"quit"``."""
-        session, task = self.session, self.session.task
-        if key in KEYS["quit"]:
+        session, task, keys = self.session, self.session.task, self.keys
+        if key in keys["quit"]:
             return "quit"
-        if key in KEYS["help"]:
+        if key in keys["help"]:
             return HELP
-        if key in KEYS["undo"]:
+        if key in keys["undo"]:
             return None if session.undo() else "nothing to undo in this session"
-        if key in KEYS["skip"]:
+        if key in keys["skip"]:
             session.decide("skip")
-        elif key in KEYS["reject"]:
+        elif key in keys["reject"]:
             session.decide("reject")
-        elif key in KEYS["accept"]:
+        elif key in keys["accept"]:
             session.decide("accept")
         elif key.isdigit() and task.head == "sequence":
             session.decide("correct", task.parse_correction(key, session.current.example))
-        elif key in KEYS["correct"]:
+        elif key in keys["correct"]:
             payload = self.correction()
             if payload is None:
                 return "correction cancelled"
@@ -205,13 +228,14 @@ class Driver:
                 message = str(exc)
 
 
-def run_interactive(session: AnnotationSession, console: Console, get_key: Callable[[], str]) -> None:
+def run_interactive(session: AnnotationSession, console: Console, get_key: Callable[[], str],
+                    keymap: dict[str, tuple[str, ...]] | None = None) -> None:
     screen = Screen(console, session)
 
     def read_line(prompt: str) -> str:
         return console.input(prompt)
 
-    driver = Driver(session, read_line, lambda message="", extra=None: screen.show(message, extra))
+    driver = Driver(session, read_line, lambda message="", extra=None: screen.show(message, extra), keymap=keymap)
     message = ""
     while session.next() is not None:
         screen.show(message)
@@ -224,7 +248,8 @@ def run_interactive(session: AnnotationSession, console: Console, get_key: Calla
     console.print("[green]every item is decided or taken by another annotator[/]")
 
 
-def run_scripted(session: AnnotationSession, lines: Iterable[str], echo: Callable[[str], None]) -> int:
+def run_scripted(session: AnnotationSession, lines: Iterable[str], echo: Callable[[str], None],
+                 keymap: dict[str, tuple[str, ...]] | None = None) -> int:
     """Each line is the key sequence for the current item: ``a``, ``x``, ``s``, ``u``, ``q``, a digit,
     ``c LABEL`` or, for NER, ``c`` followed by span-editor commands separated by ``;``
     (``c + 北京:LOC; - 1``). Returns how many lines were applied."""
@@ -237,8 +262,10 @@ def run_scripted(session: AnnotationSession, lines: Iterable[str], echo: Callabl
             echo("no items left")
             break
         key, _, rest = line.strip().partition(" ")
-        queued = [part for part in rest.split(";") if part.strip()] if key == "c" else []
-        driver = Driver(session, lambda prompt: queued.pop(0) if queued else "", lambda *a, **k: None, strict=True)
+        keys = keymap or KEYS
+        queued = [part for part in rest.split(";") if part.strip()] if key in keys["correct"] else []
+        driver = Driver(session, lambda prompt: queued.pop(0) if queued else "", lambda *a, **k: None, strict=True,
+                        keymap=keys)
         item_id = session.current.item_id
         try:
             message = driver.key(key)

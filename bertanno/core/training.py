@@ -13,6 +13,7 @@ import hashlib
 import json
 import math
 import random
+import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -214,37 +215,38 @@ def _run_trainer(bundle: ModelBundle, model, examples, config: TrainConfig, judg
     keep_token_types = getattr(bundle.model.config, "type_vocab_size", 1) > 1
     pad_id = bundle.tokenizer.pad_token_id or 0
     use_cpu = config.device == "cpu" or (config.device is None and not torch.cuda.is_available())
-    arguments = TrainingArguments(
-        output_dir=str(config.cache_dir or Path.cwd() / ".bertanno-trainer"),
-        num_train_epochs=config.epochs,
-        per_device_train_batch_size=config.batch_size,
-        learning_rate=config.lr,
-        weight_decay=config.weight_decay,
-        warmup_steps=config.warmup_ratio,
-        lr_scheduler_type="linear",
-        train_sampling_strategy="group_by_length",
-        save_strategy="no",
-        eval_strategy="no",
-        logging_steps=max(1, len(windows) // config.batch_size // 10),
-        report_to="none",
-        disable_tqdm=True,
-        seed=config.seed,
-        use_cpu=use_cpu,
-        remove_unused_columns=False,
-        dataloader_num_workers=0,
-    )
     callback = _trainer_callback(judge, on_step)
-    trainer = Trainer(
-        model=model,
-        args=arguments,
-        train_dataset=windows,
-        data_collator=lambda batch: pad_batch(batch, pad_id, keep_token_types, with_labels=True),
-        callbacks=[callback],
-        compute_loss_func=_weighted_loss(label_weights(bundle, examples) if config.class_weights else None),
-    )
-    trainer.remove_callback(PrinterCallback)  # progress goes through on_step, not printed dicts
-    started = time.perf_counter()
-    trainer.train()
+    with tempfile.TemporaryDirectory(prefix="bertanno-trainer-") as scratch:  # checkpoints are not saved
+        arguments = TrainingArguments(
+            output_dir=scratch,
+            num_train_epochs=config.epochs,
+            per_device_train_batch_size=config.batch_size,
+            learning_rate=config.lr,
+            weight_decay=config.weight_decay,
+            warmup_steps=config.warmup_ratio,
+            lr_scheduler_type="linear",
+            train_sampling_strategy="group_by_length",
+            save_strategy="no",
+            eval_strategy="no",
+            logging_steps=max(1, len(windows) // config.batch_size // 10),
+            report_to="none",
+            disable_tqdm=True,
+            seed=config.seed,
+            use_cpu=use_cpu,
+            remove_unused_columns=False,
+            dataloader_num_workers=0,
+        )
+        trainer = Trainer(
+            model=model,
+            args=arguments,
+            train_dataset=windows,
+            data_collator=lambda batch: pad_batch(batch, pad_id, keep_token_types, with_labels=True),
+            callbacks=[callback],
+            compute_loss_func=_weighted_loss(label_weights(bundle, examples) if config.class_weights else None),
+        )
+        trainer.remove_callback(PrinterCallback)  # progress goes through on_step, not printed dicts
+        started = time.perf_counter()
+        trainer.train()
     epochs = max(1, len(judge.history))
     return callback.stopped_early, unexpressible, (time.perf_counter() - started) / epochs
 
