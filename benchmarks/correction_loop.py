@@ -47,7 +47,7 @@ def main(argv=None) -> list[dict]:
     from bertanno.store.annotations import record_decision
     from bertanno.store.items import input_hash
     from bertanno.store.predictions import latest_predictions
-    from bertanno.store.projects import create_project, get_project
+    from bertanno.store.projects import create_project
     from bertanno.store.queue import next_item
 
     task = get_plugins().task("sentiment", labels=["0", "1"])

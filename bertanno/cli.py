@@ -416,6 +416,9 @@ def versions(ctx, project, as_json):
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
+    if not rows:
+        console.print(f"project {project} has no model versions yet; train one: bertanno train {project}")
+        return
     table = Table(title=f"Model versions of {project}")
     for column in ("version", "status", "scores (evaluation split)", "trained on", "mode", "created"):
         table.add_column(column)

@@ -5,14 +5,13 @@ import os
 import sys
 
 import pexpect
-import pytest
 from sqlalchemy import select
 
 from bertanno.core.bundle import save_version
 from bertanno.core.transfer import import_file
 from bertanno.store import Store
 from bertanno.store.projects import create_project
-from bertanno.store.schema import Annotation, Item
+from bertanno.store.schema import Annotation
 
 TIMEOUT = 60
 

@@ -6,7 +6,6 @@ import time
 import pytest
 from sqlalchemy import select
 
-from bertanno.core.bundle import save_version
 from bertanno.core.engine import Predictor
 from bertanno.core.session import AnnotationSession
 from bertanno.core.terminal import SpanEditor, run_scripted
@@ -15,7 +14,7 @@ from bertanno.errors import BertannoError
 from bertanno.plugins.task import Example, Span
 from bertanno.store import Store
 from bertanno.store.projects import create_project
-from bertanno.store.schema import Annotation, AnnotationEvent
+from bertanno.store.schema import Annotation
 from bertanno.store.schema import Prediction as StoredPrediction
 
 TEXTS = ["很好吃", "送餐太慢", "一般般", "还会再来", "包装破了"]

@@ -4,7 +4,7 @@ import json
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, update
 
 from bertanno.core.reading import BadRowsError
 from bertanno.core.transfer import export_project, import_file

@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from bertanno.core.transfer import import_file
 from bertanno.store.projects import create_project

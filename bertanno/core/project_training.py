@@ -121,10 +121,9 @@ def is_better(candidate: dict, reigning: dict, tolerance: float) -> bool:
 def train_project(store: Store, project_name: str, config: TrainConfig, trigger: str = "manual", start: str = "base",
                   tolerance: float = 0.0, promote: bool = True, models_dir: Path | None = None,
                   plugins: Plugins | None = None,
-                  on_step: Callable | None = None, on_epoch: Callable | None = None,
-                  mutate_examples: Callable[[list[Example]], list[Example]] | None = None) -> RunOutcome:
+                  on_step: Callable | None = None, on_epoch: Callable | None = None) -> RunOutcome:
     """Train a candidate on the project's annotations, score it on the frozen split, promote it if it is
-    not worse than the champion by more than ``tolerance``. ``mutate_examples`` exists for tests."""
+    not worse than the champion by more than ``tolerance``."""
     plugins = plugins or get_plugins()
     with store.transaction() as session:
         project = get_project(session, project_name)
@@ -143,8 +142,6 @@ def train_project(store: Store, project_name: str, config: TrainConfig, trigger:
     try:
         bundle = load_version(start_from, plugins) if start_from else load_base(base_model, task, plugins)
         train_examples, validation = split_validation(training, config.seed)
-        if mutate_examples:
-            train_examples = mutate_examples(train_examples)
         result = train(bundle, train_examples, validation, config, on_step=on_step, on_epoch=on_epoch)
         metrics = score(result.bundle, evaluation, config.device)
     except BaseException as exc:

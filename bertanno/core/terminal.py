@@ -8,7 +8,6 @@ from typing import Callable, Iterable
 
 from rich.console import Console, Group
 from rich.panel import Panel
-from rich.table import Table
 from rich.text import Text
 
 from bertanno.core.session import AnnotationSession
@@ -194,7 +193,7 @@ class Driver:
         return None
 
     def correction(self):
-        session, task, current = self.session, self.session.task, self.session.current
+        task, current = self.session.task, self.session.current
         if task.head != "token":
             labels = ", ".join(f"{i} {label}" for i, label in enumerate(task.labels, start=1))
             while True:

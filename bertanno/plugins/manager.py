@@ -15,7 +15,7 @@ import importlib
 import importlib.metadata
 import inspect
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
 import pluggy
