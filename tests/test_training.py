@@ -156,6 +156,25 @@ def test_rollback_restores_the_previous_champions_predictions(project, tmp_path)
         rollback(project, "reviews")
 
 
+def test_plugins_hear_of_every_new_champion(project):
+    from bertanno import hookimpl
+    from bertanno.plugins.manager import Plugins
+
+    heard = []
+
+    class Listener:
+        @hookimpl
+        def model_promoted(self, project, version):
+            heard.append((project, version))
+
+    listening = Plugins(load_entrypoints=False, extra=[Listener()])
+    train_project(project, "reviews", TrainConfig(**{**FAST, "epochs": 1}), plugins=listening)
+    train_project(project, "reviews", TrainConfig(**{**FAST, "epochs": 1}), promote=False, plugins=listening)
+    promote(project, "reviews", "v002", plugins=listening)
+    rollback(project, "reviews", plugins=listening)
+    assert heard == [("reviews", "v001"), ("reviews", "v002"), ("reviews", "v001")]
+
+
 def test_evaluate_on_the_split_and_on_a_file(project, tmp_path):
     outcome = train_project(project, "reviews", TrainConfig(**FAST))
     assert evaluate(project, "reviews") == outcome.metrics

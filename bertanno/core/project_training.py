@@ -160,7 +160,7 @@ def train_project(store: Store, project_name: str, config: TrainConfig, trigger:
         finish_run(session, run_id, decision, True, metrics, version.id,
                    log + f"\nseconds: {time.perf_counter() - started:.1f}")
     if decision == "promoted":
-        repredict(store, project_name, plugins)
+        announce_champion(store, project_name, version_name, plugins)
     message = {
         "promoted": f"{version_name} is the champion",
         "kept": f"{version_name} kept as a candidate: not better than the champion on the evaluation split",
@@ -192,6 +192,13 @@ def retrain_project(store: Store, project_name: str, config: TrainConfig, min_ne
             locks.release(session, lock_name)
 
 
+def announce_champion(store: Store, project_name: str, version_name: str, plugins: Plugins | None = None) -> None:
+    """After a version becomes champion: pre-annotate undecided items with it and tell the plugins."""
+    plugins = plugins or get_plugins()
+    repredict(store, project_name, plugins)
+    plugins.notify("model_promoted", project=project_name, version=version_name)
+
+
 def champion_bundle(store: Store, project_name: str, plugins: Plugins | None = None):
     with store.transaction() as session:
         project = get_project(session, project_name)
@@ -211,7 +218,7 @@ def promote(store: Store, project_name: str, version_name: str, plugins: Plugins
     with store.transaction() as session:
         project = get_project(session, project_name)
         previous = make_champion(session, get_version(session, project.id, version_name))
-    repredict(store, project_name, plugins)
+    announce_champion(store, project_name, version_name, plugins)
     return f"{version_name} is the champion" + (f" (was {previous.name})" if previous else "")
 
 
@@ -222,7 +229,7 @@ def rollback(store: Store, project_name: str, plugins: Plugins | None = None) ->
         if earlier is None:
             raise BertannoError(f"project {project_name!r} has no earlier champion to roll back to")
         replaced = make_champion(session, earlier, rollback=True)
-    repredict(store, project_name, plugins)
+    announce_champion(store, project_name, earlier.name, plugins)
     return f"{earlier.name} is the champion again" + (f" ({replaced.name} retired)" if replaced else "")
 
 
