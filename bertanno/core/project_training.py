@@ -23,7 +23,7 @@ from bertanno.errors import BertannoError
 from bertanno.plugins.manager import Plugins, get_plugins
 from bertanno.plugins.task import Example, Task
 from bertanno.store import Store, locks
-from bertanno.store.annotations import current_annotations
+from bertanno.store.annotations import current_annotations, standing
 from bertanno.store.projects import get_project
 from bertanno.store.schema import Annotation, Item, ModelVersion, Project
 from bertanno.store.versions import (add_version, champion, finish_run, get_version, list_versions, make_champion,
@@ -70,7 +70,8 @@ def evaluation_items(session, project: Project, task: Task) -> set[int]:
         generator.shuffle(members)
         take = round(len(members) * EVAL_FRACTION) or (1 if len(members) >= 5 else 0)
         chosen.update(members[:take])
-    for start in range(0, len(ids := sorted(chosen)), 500):
+    ids = sorted(chosen)
+    for start in range(0, len(ids), 500):  # bounded IN lists: SQLite caps bound parameters
         session.execute(update(Item).where(Item.id.in_(ids[start:start + 500])).values(split="eval"))
     return chosen
 
@@ -78,11 +79,11 @@ def evaluation_items(session, project: Project, task: Task) -> set[int]:
 def project_data(session, project: Project, task: Task) -> tuple[list[tuple[int, Example]], list[Example]]:
     """(annotation id, example) pairs to train on, and the evaluation examples."""
     held_out = evaluation_items(session, project, task)
-    standing = current_annotations(session, project.id)
+    labelled = current_annotations(session, project.id)
     items = {item.id: item for item in session.scalars(select(Item).where(Item.project_id == project.id))}
     training, evaluation = [], []
-    for item_id in sorted(standing):
-        item, annotation = items[item_id], standing[item_id]
+    for item_id in sorted(labelled):
+        item, annotation = items[item_id], labelled[item_id]
         example = Example(item.text, item.text_b, task.payload_from_json(annotation.payload))
         if item_id in held_out:
             evaluation.append(example)
@@ -99,8 +100,7 @@ def latest_human_decision(session, project_id: int) -> int:
 def new_decisions_since(session, project_id: int, version: ModelVersion | None) -> int:
     since = (version.training_snapshot or {}).get("last_human_decision", 0) if version else 0
     return session.scalar(select(func.count()).select_from(Annotation).where(
-        Annotation.project_id == project_id, Annotation.source == "human", Annotation.id > since,
-        Annotation.undone_at.is_(None), Annotation.decision != "skip")) or 0
+        Annotation.project_id == project_id, Annotation.source == "human", Annotation.id > since, *standing())) or 0
 
 
 def split_validation(training: list[tuple[int, Example]], seed: int) -> tuple[list[Example], list[Example]]:
@@ -199,13 +199,17 @@ def announce_champion(store: Store, project_name: str, version_name: str, plugin
     plugins.notify("model_promoted", project=project_name, version=version_name)
 
 
-def champion_bundle(store: Store, project_name: str, plugins: Plugins | None = None):
+def champion_bundle(store: Store, project_name: str, plugins: Plugins | None = None, required: bool = True):
+    """The champion loaded, and its name; ``(None, None)`` when there is none and it is not ``required``."""
     with store.transaction() as session:
         project = get_project(session, project_name)
         reigning = champion(session, project.id)
         if reigning is None:
+            if not required:
+                return None, None
             raise BertannoError(f"project {project_name!r} has no champion model yet; train one: bertanno train {project_name}")
-        return load_version(reigning.directory, plugins), reigning.name
+        directory, name = reigning.directory, reigning.name
+    return load_version(directory, plugins), name
 
 
 def repredict(store: Store, project_name: str, plugins: Plugins | None = None) -> int:

@@ -66,10 +66,8 @@ def open_text(path: str | Path) -> Iterator[TextIO]:
 def guess_format(path: str | Path, kind: str, plugins: Plugins) -> FileFormat:
     """The registered format for ``path``'s extension that carries ``kind``; sniffed when several match."""
     suffix = Path(path).suffix.lower()
-    candidates = [
-        plugins.formats.get(name) for name in plugins.formats
-        if suffix in plugins.formats.get(name).extensions and kind in plugins.formats.get(name).kinds
-    ]
+    formats = [entry.value for _, entry in plugins.formats.items()]
+    candidates = [f for f in formats if suffix in f.extensions and kind in f.kinds]
     if len(candidates) > 1:
         with open_text(path) as stream:
             lines = [line.rstrip("\r\n") for line in _first_lines(stream)]
@@ -78,7 +76,7 @@ def guess_format(path: str | Path, kind: str, plugins: Plugins) -> FileFormat:
         candidates = [f for f in candidates if verdicts[f.name] is not False]
         candidates.sort(key=lambda f: (verdicts[f.name] is not True, f.name == "txt"))  # plain text: last resort
     if not candidates:
-        usable = ", ".join(n for n in plugins.formats if kind in plugins.formats.get(n).kinds)
+        usable = ", ".join(f.name for f in formats if kind in f.kinds)
         raise BertannoError(f"cannot tell the format of {path}; pass --format (one of: {usable})")
     return candidates[0]
 

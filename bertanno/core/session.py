@@ -13,10 +13,13 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy import func, select
 
+from bertanno.core.bundle import load_version
 from bertanno.core.engine import Predictor
+from bertanno.core.project_training import champion_bundle
 from bertanno.core.transfer import project_task
 from bertanno.errors import BertannoError
 from bertanno.plugins.manager import Plugins, get_plugins
@@ -44,19 +47,10 @@ class Current:
 def session_predictor(store: Store, project_name: str, model: str | None = None,
                       plugins: Plugins | None = None) -> tuple[Predictor | None, str | None]:
     """The model that pre-annotates: ``model`` (a saved version) if given, else the project's champion."""
-    from pathlib import Path
-
-    from bertanno.core.bundle import load_version
-    from bertanno.store.versions import champion
-
     if model:
         return Predictor(load_version(model, plugins)), Path(model).name
-    with store.transaction() as session:
-        reigning = champion(session, get_project(session, project_name).id)
-        if reigning is None:
-            return None, None
-        directory, name = reigning.directory, reigning.name
-    return Predictor(load_version(directory, plugins)), name
+    bundle, name = champion_bundle(store, project_name, plugins, required=False)
+    return (Predictor(bundle) if bundle is not None else None), name
 
 
 def default_annotator() -> str:

@@ -263,14 +263,13 @@ def _train_lora(bundle, examples, config, judge, on_step):
     task_type = TaskType.TOKEN_CLS if bundle.task.head == "token" else TaskType.SEQ_CLS
     lora = LoraConfig(task_type=task_type, r=8, lora_alpha=16, lora_dropout=0.1, target_modules=["query", "value"])
     peft_model = get_peft_model(bundle.model, lora)
-    base = bundle.model
     bundle.model = peft_model  # scored through the adapter while training
     try:
         result = _run_trainer(bundle, peft_model, examples, config, judge, on_step)
         judge.restore_best()
         judge.best_state = None
     finally:
-        bundle.model = peft_model.merge_and_unload() if hasattr(peft_model, "merge_and_unload") else base
+        bundle.model = peft_model.merge_and_unload()
     return result
 
 

@@ -19,8 +19,6 @@ from bertanno.store.items import add_items, existing_hashes, input_hash
 from bertanno.store.projects import get_project
 from bertanno.store.schema import Item, Project
 
-EXPORT_FORMATS = ("jsonl", "conll", "csv", "tsv", "hf")
-
 
 @dataclass
 class ImportReport:

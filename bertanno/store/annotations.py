@@ -88,18 +88,23 @@ class Selection:
         return True
 
 
+def standing():
+    """The conditions of a decision that stands: not undone, not a skip."""
+    return Annotation.undone_at.is_(None), Annotation.decision != "skip"
+
+
 def current_annotations(session: Session, project_id: int, selection: Selection = Selection()) -> dict[int, Annotation]:
     """Each item's standing annotation: the latest one not undone, skips and rejects excluded
     (a rejected pre-annotation says what the label is not, not what it is)."""
-    standing: dict[int, Annotation] = {}
+    latest: dict[int, Annotation] = {}
     rows = session.scalars(
         select(Annotation)
-        .where(Annotation.project_id == project_id, Annotation.undone_at.is_(None), Annotation.decision != "skip")
+        .where(Annotation.project_id == project_id, *standing())
         .order_by(Annotation.id)
     )
     for annotation in rows:
-        standing[annotation.item_id] = annotation
-    return {item_id: a for item_id, a in standing.items() if a.decision != "reject" and selection.admits(a)}
+        latest[annotation.item_id] = annotation
+    return {item_id: a for item_id, a in latest.items() if a.decision != "reject" and selection.admits(a)}
 
 
 def events(session: Session, project_id: int) -> list[AnnotationEvent]:

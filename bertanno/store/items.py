@@ -6,7 +6,7 @@ import hashlib
 import re
 import unicodedata
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from bertanno.store.schema import Item
@@ -37,7 +37,3 @@ def add_items(session: Session, project_id: int, rows: list[dict]) -> list[int]:
         [{"project_id": project_id, **row} for row in rows],
     )
     return [row.id for row in result]
-
-
-def count_items(session: Session, project_id: int) -> int:
-    return session.scalar(select(func.count()).select_from(Item).where(Item.project_id == project_id)) or 0

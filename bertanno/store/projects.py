@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bertanno.store.annotations import standing
 from bertanno.store.database import StoreError
 from bertanno.store.schema import Annotation, Item, Project
 
@@ -35,7 +36,7 @@ def project_summaries(session: Session) -> list[dict]:
     items = dict(session.execute(select(Item.project_id, func.count()).group_by(Item.project_id)).all())
     annotated = dict(session.execute(
         select(Annotation.project_id, func.count(func.distinct(Annotation.item_id)))
-        .where(Annotation.undone_at.is_(None), Annotation.decision != "skip")
+        .where(*standing())
         .group_by(Annotation.project_id)
     ).all())
     return [

@@ -12,6 +12,7 @@ from sqlalchemy import delete, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bertanno.store.annotations import standing
 from bertanno.store.database import StoreError
 from bertanno.store.schema import Annotation, Item, Lease, Prediction, utcnow
 
@@ -106,8 +107,7 @@ def release(session: Session, session_id: str) -> int:
 
 def remaining(session: Session, project_id: int) -> int:
     """Items with no standing decision."""
-    decided = select(Annotation.item_id).where(Annotation.project_id == project_id, Annotation.undone_at.is_(None),
-                                               Annotation.decision != "skip")
+    decided = select(Annotation.item_id).where(Annotation.project_id == project_id, *standing())
     return session.scalar(select(func.count()).select_from(Item)
                           .where(Item.project_id == project_id, Item.id.not_in(decided))) or 0
 
