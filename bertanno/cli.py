@@ -630,6 +630,11 @@ def _quiet_libraries() -> None:
         pass
 
 
+from bertanno.vocab.commands import vocab  # noqa: E402 (it uses the helpers above)
+
+cli.add_command(vocab)
+
+
 def _add_plugin_commands() -> None:
     from bertanno.plugins.manager import get_plugins
 

@@ -28,6 +28,9 @@ from bertanno.store.projects import get_project
 from bertanno.store.schema import Annotation, Item, ModelVersion, Project
 from bertanno.store.versions import (add_version, champion, finish_run, get_version, list_versions, make_champion,
                                      previous_champion, start_run)
+from bertanno.store.vocabularies import project_vocabulary, save_vocabulary
+from bertanno.vocab.extend import apply_vocabulary
+from bertanno.vocab.terms import vocabulary_hash
 
 EVAL_FRACTION = 0.1
 EVAL_SEED = 20261122
@@ -134,13 +137,17 @@ def train_project(store: Store, project_name: str, config: TrainConfig, trigger:
         start_from = reigning.directory if start == "champion" and reigning else None
         snapshot = {"annotation_ids": [annotation_id for annotation_id, _ in training],
                     "last_human_decision": latest_human_decision(session, project.id),
-                    "evaluation_items": len(evaluation), "mode": config.mode, "started_from": start_from or project.model}
+                    "evaluation_items": len(evaluation), "mode": config.mode,
+                    "started_from": start_from or project.adapted_model or project.model}
         run_id = start_run(session, project.id, trigger, {"train": len(training), "evaluation": len(evaluation)}).id
         version_name = f"v{len(list_versions(session, project.id)) + 1:03d}"
-        project_id, base_model = project.id, project.model
+        vocabulary = project_vocabulary(session, project)
+        terms = list(vocabulary.terms) if vocabulary else []
+        project_id, base_model, start_model = project.id, project.model, project.adapted_model or project.model
     started = time.perf_counter()
     try:
-        bundle = load_version(start_from, plugins) if start_from else load_base(base_model, task, plugins)
+        bundle = load_version(start_from, plugins) if start_from else load_base(start_model, task, plugins)
+        apply_vocabulary(bundle, terms)
         train_examples, validation = split_validation(training, config.seed)
         result = train(bundle, train_examples, validation, config, on_step=on_step, on_epoch=on_epoch)
         metrics = score(result.bundle, evaluation, config.device)
@@ -151,8 +158,12 @@ def train_project(store: Store, project_name: str, config: TrainConfig, trigger:
     directory = save_version(result.bundle, (models_dir or models_root()) / project_name / version_name,
                              {"project": project_name, "version": version_name, "metrics": metrics})
     decision = "interrupted" if result.interrupted else "kept"
+    vocab_hash = vocabulary_hash(bundle.added_terms) if bundle.added_terms else None
     with store.transaction() as session:
-        version = add_version(session, project_id, version_name, str(directory.resolve()), base_model, snapshot, metrics)
+        if vocab_hash:
+            save_vocabulary(session, f"{project_name}/{version_name}", bundle.added_terms, vocab_hash)
+        version = add_version(session, project_id, version_name, str(directory.resolve()), base_model, snapshot,
+                              metrics, vocab_hash)
         if promote and not result.interrupted and is_better(metrics, reigning_metrics, tolerance):
             make_champion(session, version)
             decision = "promoted"

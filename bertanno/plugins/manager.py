@@ -33,6 +33,7 @@ BUILTIN_PLUGINS = (
     "bertanno.plugins.builtin.ner",
     "bertanno.plugins.builtin.pair",
     "bertanno.plugins.builtin.models",
+    "bertanno.plugins.builtin.vocabularies",
     "bertanno.plugins.builtin.formats",
 )
 

@@ -164,3 +164,27 @@ def encode_token_windows(tokenizer, text: str, max_length: int, stride: int) -> 
         window["offset_mapping"] = [tuple(pair) for pair in window["offset_mapping"]]
         windows.append(window)
     return windows
+
+
+def without_added_terms(tokenizer):
+    """The same tokenizer with its added (non-special) tokens removed: the base vocabulary's tokenization.
+
+    Token ids are unchanged (added tokens only ever take ids after the base vocabulary), so a model
+    whose vocabulary was extended reads this tokenization as it read it before the extension. The
+    copy is kept on the tokenizer until tokens are added to it again.
+    """
+    cached = getattr(tokenizer, "_bertanno_without_added", None)
+    if cached is not None and cached[0] == len(tokenizer):
+        return cached[1]
+    import copy
+    import json
+
+    from tokenizers import Tokenizer
+
+    state = json.loads(tokenizer.backend_tokenizer.to_str())
+    state["added_tokens"] = [token for token in state.get("added_tokens", ()) if token["special"]]
+    base = copy.copy(tokenizer)  # a copy even when nothing was added: the caller may extend the original
+    base._tokenizer = Tokenizer.from_str(json.dumps(state))
+    base._bertanno_without_added = (len(base), base)
+    tokenizer._bertanno_without_added = (len(tokenizer), base)
+    return base

@@ -85,8 +85,27 @@ def _backup_sqlite(engine: Engine, revision: str) -> Path | None:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    with engine.begin() as connection:
-        command.upgrade(_alembic_config(connection), revision)
+    """Run the migrations up to ``revision`` in one transaction.
+
+    On SQLite, foreign keys are off while migrating: a batch migration rebuilds a table by dropping
+    it, and with foreign keys on that drop would cascade-delete every row that refers to it. They are
+    checked before committing instead.
+    """
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as connection:
+        raw = connection.connection.dbapi_connection  # outside any transaction: the pragma is ignored inside one
+        if sqlite:
+            raw.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with connection.begin():
+                command.upgrade(_alembic_config(connection), revision)
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all() if sqlite else []
+                if broken:
+                    raise StoreError(f"the migration to {revision} would leave {len(broken)} broken reference(s), "
+                                     f"e.g. {tuple(broken[0])}; nothing was changed")
+        finally:
+            if sqlite:
+                raw.execute("PRAGMA foreign_keys=ON")
 
 
 def open_engine(url: str | None = None) -> Engine:

@@ -31,6 +31,11 @@ class Project(Base):
     model: Mapped[str] = mapped_column(String(500))
     config: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    vocabulary_id: Mapped[int | None] = mapped_column(
+        ForeignKey("vocabularies.id", ondelete="SET NULL", name="fk_projects_vocabulary_id"), nullable=True)
+    """The domain terms every model of the project is extended with (``bertanno vocab add``)."""
+    adapted_model: Mapped[str | None] = mapped_column(String(2000), nullable=True)
+    """A directory of ``model`` after domain-adaptive masked-LM training; training starts from it when set."""
 
 
 class Item(Base):
@@ -119,6 +124,8 @@ class Lock(Base):
 
 
 class Vocabulary(Base):
+    """An ordered term list; the order decides the added tokens' ids, so the hash covers it."""
+
     __tablename__ = "vocabularies"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -12,7 +12,8 @@ from rich.text import Text
 
 from bertanno.plugins.bio import OUTSIDE, SPECIAL, char_offsets, spans_to_tags, tags_to_spans
 from bertanno.plugins.hookspecs import hookimpl
-from bertanno.plugins.task import Encoded, Example, Prediction, Span, Task, encode_token_windows, softmax
+from bertanno.plugins.task import (Encoded, Example, Prediction, Span, Task, encode_token_windows, softmax,
+                                   without_added_terms)
 
 PALETTE = ("red", "green", "blue", "magenta", "yellow", "cyan", "bright_red", "bright_green", "bright_blue",
            "bright_magenta", "bright_yellow", "bright_cyan")
@@ -36,6 +37,11 @@ class NerTask(Task):
         """Tokens shared by neighbouring windows of a long text."""
         return int(self.config.get("stride", 64))
 
+    @property
+    def char_level(self) -> bool:
+        """Tokenize without the added domain terms, so that every character-level span stays expressible."""
+        return str(self.config.get("char_level", False)).lower() in {"true", "1", "yes"}
+
     def validate(self, example: Example) -> None:
         for span in example.payload or ():
             start, end, label = span
@@ -46,6 +52,8 @@ class NerTask(Task):
 
     def encode(self, tokenizer, example: Example, max_length: int, with_labels: bool = False) -> Encoded:
         stride = min(self.stride, max(0, max_length // 2 - 2))
+        if self.char_level:
+            tokenizer = without_added_terms(tokenizer)
         windows = encode_token_windows(tokenizer, example.text, max_length, stride)
         unexpressible = []
         if with_labels:
