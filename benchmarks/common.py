@@ -43,3 +43,31 @@ def stopwatch():
     finished = []
     yield lambda: (finished[0] if finished else time.perf_counter()) - started
     finished.append(time.perf_counter())
+
+
+def resident_bytes() -> int:
+    """This process's resident memory now (Linux)."""
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+@contextmanager
+def peak_memory(interval: float = 0.01):
+    """``with peak_memory() as peak: ...`` then ``peak()``: the highest resident memory seen meanwhile, in MiB."""
+    import threading
+
+    highest = [resident_bytes()]
+    done = threading.Event()
+
+    def sample():
+        while not done.is_set():
+            highest[0] = max(highest[0], resident_bytes())
+            done.wait(interval)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        yield lambda: highest[0] / 2**20
+    finally:
+        done.set()
+        sampler.join()

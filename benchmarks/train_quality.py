@@ -53,14 +53,15 @@ def run_one(name: str, args) -> dict:
     row["bertanno_seconds_per_epoch"] = round(full.seconds_per_epoch, 1)
     row["bertanno_epochs_run"] = len(full.history)
     row["bertanno_total_seconds"] = round(time.perf_counter() - started, 1)
-    if task.head == "sequence":
+    row["examples"] = (train_examples, test)  # for baselines on the identical examples; not written out
+    if task.head == "sequence" and args.frozen_epochs:
         started = time.perf_counter()
         frozen = train(bundle(), train_examples, validation,
                        TrainConfig(mode="frozen", epochs=args.frozen_epochs, learning_rate=2e-4, batch_size=16,
                                    patience=args.frozen_epochs, class_weights=False))
         row["tutorial_frozen"] = score(frozen.bundle, test)
         row["tutorial_frozen_total_seconds"] = round(time.perf_counter() - started, 1)
-    else:
+    elif task.head != "sequence":
         row["tutorial_frozen"] = "n/a (the tutorial's frozen variant is a sentence classifier)"
     return row
 
@@ -88,6 +89,7 @@ def main(argv=None) -> list[dict]:
         stream.write(json.dumps(header, ensure_ascii=False) + "\n")
         for name in args.datasets.split(","):
             row = run_one(name, args)
+            row.pop("examples")
             rows.append(row)
             stream.write(json.dumps(row, ensure_ascii=False) + "\n")
             stream.flush()

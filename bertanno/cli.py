@@ -77,6 +77,7 @@ def cli(ctx, db):
       bertanno train reviews               fine-tune on the annotations: a new model version
       bertanno retrain reviews             the same, unattended and gated (see: schedule)
       bertanno export reviews --format jsonl -o reviews.jsonl
+      bertanno vocab add reviews medical   teach the model domain terms (bertanno vocab --help)
       bertanno predict MODEL FILE          pre-annotate a file with a model or a saved version
       bertanno models                      which domain models are known and available here
       bertanno plugins                     tasks, models, formats and where they come from
@@ -499,7 +500,7 @@ def annotate(ctx, project, annotator, order, model_dir, no_predict_ahead, decisi
     type for one item: a, x, s, u, q, 2, "c positive", or for NER "c + 北京:LOC; - 1".
     """
     from bertanno.core.session import AnnotationSession, session_predictor
-    from bertanno.core.terminal import parse_keymap, run_interactive, run_scripted
+    from bertanno.core.terminal import parse_keymap
 
     keys = parse_keymap(keymap)
     store = open_store(ctx)
@@ -509,6 +510,13 @@ def annotate(ctx, project, annotator, order, model_dir, no_predict_ahead, decisi
     session = AnnotationSession(store, project, annotator, order, predictor, version, not no_predict_ahead)
     if predictor is None:
         err_console.print(f"project {project} has no model yet: annotate by hand, then bertanno train {project}")
+    _run_session(session, decisions, keys)
+
+
+def _run_session(session, decisions=None, keys=None) -> None:
+    """The terminal session (or the scripted one with ``decisions``); says what was saved, however it ends."""
+    from bertanno.core.terminal import run_interactive, run_scripted
+
     try:
         if decisions is not None:
             run_scripted(session, decisions, lambda line: console.print(line, highlight=False), keys)
@@ -588,35 +596,60 @@ def _report_stats(stats, max_length: int) -> None:
 
 @cli.command()
 @click.option("--dir", "directory", default="bertanno-demo", show_default=True, type=click.Path(path_type=Path),
-              help="Where the demo writes its database, model version and export.")
-def demo(directory):
-    """Run what bertanno can do end to end on bundled sample data, with no network.
+              help="Where the demo writes its database, models and export.")
+@click.option("--scripted/--interactive", default=None,
+              help="A short scripted session instead of the real one (default: scripted when there is no terminal).")
+@click.option("--items", default=12, show_default=True, help="Reviews the scripted session decides.")
+@click.option("--epochs", type=int, help="Training epochs (default: 4 for the small model, 2 for bert-base-chinese).")
+def demo(directory, scripted, items, epochs):
+    """The main job end to end on bundled ChnSentiCorp reviews, offline.
 
-    Creates a project in a SQLite file, imports 200 bundled ChnSentiCorp reviews with their
-    labels, builds a small Chinese BERT from the bundled bert-base-chinese config and
-    vocabulary and saves it as a model version, pre-annotates every review and stores the
-    predictions, and exports the labels as JSONL. The weights are random, so the predictions
-    are too. Safe to run again.
+    \b
+    1. a project in a SQLite file (DIR/bertanno.db); 1,200 labelled reviews and 200 new ones
+    2. a model trained on the labelled ones: bert-base-chinese if its weights are on this
+       machine, else a small Chinese BERT (2 x 128) from random weights, a few minutes on CPU
+    3. the new reviews pre-annotated by it, most uncertain first
+    4. the annotation session: the real one in a terminal; without one (or --scripted) a
+       short session that accepts right pre-annotations and corrects wrong ones
+    5. the decisions exported as JSONL
+    Safe to run again: nothing is imported twice and the trained model is kept.
     """
-    from bertanno.core.demo import run_demo
+    from bertanno.core import demo as job
+    from bertanno.core.session import default_annotator
 
-    result = run_demo(directory)
-    imported = result.imported
-    console.print(f"project demo-reviews in {result.database}: {imported.read} reviews read, {imported.added} added, "
-                  f"{imported.duplicates} already there, {imported.labelled} gold labels stored")
-    table = Table(title="Pre-annotations (first 8)")
-    table.add_column("review", no_wrap=True, overflow="ellipsis", max_width=40)
-    for column in ("gold", "predicted", "confidence"):
-        table.add_column(column, no_wrap=True, min_width=len("positive"))
-    for text, gold, predicted, confidence in result.rows[:8]:
-        table.add_row(text, gold or "-", predicted, f"{confidence:.0%}")
-    console.print(table)
-    console.print(f"model version {result.version_dir} (saved, reloaded); predictions stored in the database")
-    _report_stats(result.stats, 512)
-    scores = format_scores(result.metrics)
-    console.print(f"scores against the gold labels: {scores} "
-                  "[dim](random weights: chance level until the model is trained)[/]")
-    console.print(f"labels exported to {result.export}")
+    with _training_progress("training the demo model") as (on_step, on_epoch):
+        setup = job.prepare(directory, epochs, on_step, on_epoch)
+    train_file, new_file = setup.imported
+    console.print(f"project {job.PROJECT} in {setup.database}: {train_file.added} labelled reviews and "
+                  f"{new_file.added} new ones added ({train_file.duplicates + new_file.duplicates} already there)")
+    kind = ("bert-base-chinese (pretrained, found on this machine)" if setup.pretrained else
+            "a small Chinese BERT, 2 layers x 128, trained here from random weights (no pretrained weights found)")
+    console.print(f"model: {kind}")
+    if setup.outcome is not None:
+        console.print(f"{setup.outcome.message}; evaluation split: {format_scores(setup.outcome.metrics)}")
+    else:
+        console.print(f"champion {setup.champion} kept from an earlier run")
+    if scripted is None:
+        scripted = not (sys.stdin.isatty() and sys.stdout.isatty())
+    if not scripted:
+        console.print("opening the annotation session (? for keys, q to quit)")
+        _run_session(job.open_session(setup, default_annotator()))
+    else:
+        rows = job.scripted_session(setup, items)
+        table = Table(title=f"Scripted session: {len(rows)} decisions stored, most uncertain first")
+        table.add_column("review", no_wrap=True, overflow="ellipsis", max_width=30)
+        for column in ("model said", "sure", "decision", "stored"):
+            table.add_column(column, no_wrap=True, min_width=len("negative"))
+        for row in rows:
+            confidence = f"{row['confidence']:.0%}" if row["confidence"] is not None else "-"
+            table.add_row(row["text"], row["predicted"] or "-", confidence, row["decision"], row["label"])
+        console.print(table)
+        accepted = sum(row["decision"] == "accept" for row in rows)
+        console.print(f"{accepted} pre-annotations accepted, {len(rows) - accepted} corrected")
+    path = job.export(setup, directory)
+    setup.store.close()
+    console.print(f"human decisions exported to {path}")
+    console.print(f"go on: bertanno --db sqlite:///{setup.database} annotate {job.PROJECT}")
 
 
 def _quiet_libraries() -> None:

@@ -1,10 +1,12 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+import bertanno
 from bertanno.cli import cli
 from bertanno.core.bundle import save_version
 
@@ -71,18 +73,45 @@ def test_bad_rows_stop_predict_with_line_numbers(make_bundle, tmp_path):
 
 
 def test_demo_runs_end_to_end_offline_and_again(tmp_path):
-    def demo():
-        return subprocess.run([sys.executable, "-m", "bertanno", "demo", "--dir", str(tmp_path / "demo")],
-                              capture_output=True, text=True, timeout=300,
-                              env={"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin", "COLUMNS": "120"})
+    def demo(*extra):
+        return subprocess.run([sys.executable, "-m", "bertanno", "demo", "--dir", str(tmp_path / "demo"), *extra],
+                              capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL,
+                              env={"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin", "COLUMNS": "120",
+                                   "HF_HOME": str(tmp_path / "hf")})
 
-    first = demo()
+    first = demo("--epochs", "1", "--items", "5")
     assert first.returncode == 0, first.stderr
-    assert "200 reviews read, 200 added, 0 already there, 200 gold labels stored" in first.stdout
-    assert "200 items" in first.stderr and "accuracy" in first.stdout
-    assert (tmp_path / "demo" / "models" / "demo-v1" / "model.safetensors").exists()
-    exported = (tmp_path / "demo" / "demo-reviews.jsonl").read_text(encoding="utf-8").splitlines()
-    assert len(exported) == 200 and json.loads(exported[0])["label"] == "positive"
-    second = demo()
+    assert "1182 labelled reviews and 191 new ones added (27 already there)"  # repeats in the samples in first.stdout
+    assert "trained here from random weights" in first.stdout and "v001 is the champion" in first.stdout
+    assert "Scripted session: 5 decisions stored" in first.stdout  # no terminal: the scripted session
+    assert (tmp_path / "demo" / "models" / "demo-reviews" / "v001" / "model.safetensors").exists()
+    exported = [json.loads(line) for line in
+                (tmp_path / "demo" / "demo-reviews.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert len(exported) == 5 and {row["label"] for row in exported} <= {"negative", "positive"}
+    gold = dict(reversed(line.split("\t", 1)) for line in
+                Path(bertanno.__file__).parent.joinpath("data/samples/chnsenticorp_dev_sample.tsv")
+                .read_text(encoding="utf-8").splitlines()[1:])
+    assert all({"0": "negative", "1": "positive"}[gold[row["text"]]] == row["label"] for row in exported)
+
+    second = demo("--items", "3")
     assert second.returncode == 0, second.stderr
-    assert "200 reviews read, 0 added, 200 already there" in second.stdout
+    assert "0 labelled reviews and 0 new ones added (1400 already there)" in second.stdout
+    assert "champion v001 kept from an earlier run" in second.stdout
+    assert len((tmp_path / "demo" / "demo-reviews.jsonl").read_text(encoding="utf-8").splitlines()) == 8
+    # In a terminal the demo opens the real session on its pre-annotated reviews.
+    import os
+
+    import pexpect
+
+    child = pexpect.spawn(sys.executable, ["-m", "bertanno", "demo", "--dir", str(tmp_path / "demo")],
+                          env=dict(os.environ, HF_HUB_OFFLINE="1", COLUMNS="110", TERM="xterm"),
+                          encoding="utf-8", timeout=120, dimensions=(40, 110))
+    child.expect("opening the annotation session")
+    child.expect("Enter accept")
+    child.send("\r")
+    child.expect("Enter accept")
+    child.send("q")
+    child.expect("saved: ")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert len((tmp_path / "demo" / "demo-reviews.jsonl").read_text(encoding="utf-8").splitlines()) == 9

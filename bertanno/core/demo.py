@@ -1,73 +1,141 @@
-"""The demo job on the embedded default: everything that exists, end to end, with no network.
-
-A project in a local SQLite file, the bundled ChnSentiCorp sample imported (gold labels
-included), a small Chinese BERT built from the bundled config and vocabulary and saved as a
-model version, every item pre-annotated and the predictions stored, the labels exported.
-"""
+"""The main job end to end on bundled data, offline: a project in a local SQLite file, a model trained on
+1,200 labelled reviews (a real bert-base-chinese when one is on this machine, else a small Chinese BERT
+built from the bundled config and vocabulary), 200 new reviews pre-annotated by it, then the annotation
+session: in a terminal the real one, without one a short scripted session that decides like a careful
+annotator (accepts right pre-annotations, corrects wrong ones from the sample's labels)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from sqlalchemy import select
 
-from bertanno.core.bundle import is_version_dir, load_version, save_version
-from bertanno.core.engine import PredictStats, Predictor
-from bertanno.core.project_predictions import predict_project
+from bertanno.core.bundle import is_version_dir, save_version
+from bertanno.core.hub import resolve_model
+from bertanno.core.project_training import RunOutcome, train_project
+from bertanno.core.reading import read_examples
 from bertanno.core.scratch import build_random_bundle
+from bertanno.core.session import AnnotationSession, session_predictor
+from bertanno.core.training import TrainConfig
 from bertanno.core.transfer import ImportReport, export_project, import_file
+from bertanno.errors import BertannoError
 from bertanno.plugins.manager import get_plugins
 from bertanno.store import Store
-from bertanno.store.annotations import current_annotations
 from bertanno.store.predictions import latest_predictions
 from bertanno.store.projects import create_project, find_project, get_project
-from bertanno.store.schema import Item
+from bertanno.store.schema import Annotation, Item
+from bertanno.store.versions import champion
 
-SAMPLE = Path(__file__).resolve().parent.parent / "data" / "samples" / "chnsenticorp_dev_sample.tsv"
+SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
+TRAIN_SAMPLE = SAMPLES / "chnsenticorp_train_sample.tsv"
+NEW_SAMPLE = SAMPLES / "chnsenticorp_dev_sample.tsv"
 PROJECT = "demo-reviews"
-VERSION = "demo-v1"
+LABELS = "0=negative,1=positive"
 
 
 @dataclass
-class DemoResult:
+class DemoSetup:
+    store: Store
     database: Path
-    version_dir: Path
-    export: Path
-    imported: ImportReport
-    stats: PredictStats
-    rows: list[tuple[str, str, str, float]]  # text, gold, predicted, confidence
-    metrics: dict[str, float]
+    model: str
+    pretrained: bool
+    imported: list[ImportReport]
+    outcome: RunOutcome | None
+    champion: str
+    gold: dict[str, str] = field(default_factory=dict)
+    """The new reviews' labels from the sample file: what the scripted annotator knows."""
 
 
-def run_demo(directory: str | Path) -> DemoResult:
-    """Safe to run again: the import adds nothing twice and the saved version is reused."""
+def base_model(directory: Path) -> tuple[str, bool]:
+    """bert-base-chinese when its weights are on this machine, else a small random Chinese BERT saved once."""
+    try:
+        resolve_model("bert-base-chinese", download=False)
+        return "bert-base-chinese", True
+    except BertannoError:
+        pass
+    small = directory / "models" / "small-chinese-bert"
+    if not is_version_dir(small):
+        task = get_plugins().task("sentiment", labels=["negative", "positive"])
+        save_version(build_random_bundle(task=task, layers=2, hidden=128, seed=0), small,
+                     {"note": "random weights from the bundled bert-base-chinese config, 2 layers x 128"})
+    return str(small.resolve()), False
+
+
+def prepare(directory: str | Path, epochs: int | None = None, on_step: Callable | None = None,
+            on_epoch: Callable | None = None) -> DemoSetup:
+    """Project, imports, a trained champion and its pre-annotations. Safe to run again: nothing is added
+    twice and an existing champion is kept."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     database = directory / "bertanno.db"
     store = Store.open(f"sqlite:///{database}")
-    task = get_plugins().task("sentiment")
+    model, pretrained = base_model(directory)
     with store.transaction() as session:
         if find_project(session, PROJECT) is None:
-            create_project(session, PROJECT, task.name, list(task.labels), "bert-base-chinese (random weights)")
-    imported = import_file(store, PROJECT, SAMPLE, "tsv", {"label_map": "0=negative,1=positive"})
-
-    version_dir = directory / "models" / VERSION
-    if not is_version_dir(version_dir):
-        bundle = build_random_bundle(task=task, layers=2, hidden=128, seed=0)
-        save_version(bundle, version_dir, {"note": "random weights, untrained"})
-    stats = predict_project(store, PROJECT, Predictor(load_version(version_dir)), VERSION)
-
+            create_project(session, PROJECT, "sentiment", ["negative", "positive"], model)
+    options = {"label_map": LABELS}
+    plugins = get_plugins()
+    task = plugins.task("sentiment", labels=["negative", "positive"])
+    new_reviews = read_examples(NEW_SAMPLE, task, "tsv", options).examples
+    with tempfile.TemporaryDirectory() as scratch:  # the new reviews go in without their labels
+        unlabelled = Path(scratch) / "new-reviews.txt"
+        unlabelled.write_text("".join(e.text.replace("\n", " ") + "\n" for e in new_reviews), encoding="utf-8")
+        imported = [import_file(store, PROJECT, TRAIN_SAMPLE, "tsv", options),
+                    import_file(store, PROJECT, unlabelled, "txt")]
     with store.transaction() as session:
-        project_id = get_project(session, PROJECT).id
-        gold = {item_id: a.payload for item_id, a in current_annotations(session, project_id).items()}
-        items = session.execute(select(Item.id, Item.text).where(Item.project_id == project_id).order_by(Item.id)).all()
-        predicted = latest_predictions(session, [item_id for item_id, _ in items])
-    rows = [(text, gold.get(item_id), predicted[item_id].payload, predicted[item_id].confidence)
-            for item_id, text in items]
-    labelled = [row for row in rows if row[1] is not None]
-    metrics = task.metrics([row[1] for row in labelled], [row[2] for row in labelled])
-    export = directory / f"{PROJECT}.jsonl"
-    export_project(store, PROJECT, "jsonl", export)
-    store.close()
-    return DemoResult(database, version_dir, export, imported, stats, rows, metrics)
+        reigning = champion(session, get_project(session, PROJECT).id)
+    outcome = None
+    if reigning is None:
+        config = (TrainConfig(epochs=epochs or 2, batch_size=16, seed=0) if pretrained else
+                  TrainConfig(epochs=epochs or 4, batch_size=32, learning_rate=1e-3, patience=2, seed=0))
+        outcome = train_project(store, PROJECT, config, models_dir=directory / "models", on_step=on_step,
+                                on_epoch=on_epoch)
+        if outcome.decision != "promoted":
+            raise BertannoError(f"the demo's training did not produce a champion: {outcome.message}")
+    with store.transaction() as session:
+        name = champion(session, get_project(session, PROJECT).id).name
+    return DemoSetup(store, database, model, pretrained, imported, outcome, name,
+                     {e.text.replace("\n", " ").strip(): e.payload for e in new_reviews})
+
+
+def open_session(setup: DemoSetup, annotator: str) -> AnnotationSession:
+    predictor, version = session_predictor(setup.store, PROJECT)
+    return AnnotationSession(setup.store, PROJECT, annotator, "uncertain", predictor, version)
+
+
+def scripted_session(setup: DemoSetup, items: int = 12) -> list[dict]:
+    """Decide ``items`` reviews, most uncertain first, as a careful annotator would; returns what was stored."""
+    session = open_session(setup, "demo-annotator")
+    try:
+        for _ in range(items):
+            current = session.next()
+            if current is None:
+                break
+            gold = setup.gold[current.example.text.strip()]
+            if current.prediction is not None and current.prediction.payload == gold:
+                session.decide("accept")
+            else:
+                session.decide("correct", gold)
+    finally:
+        session.close()
+    return stored_decisions(setup.store, session.session_id)
+
+
+def stored_decisions(store: Store, session_id: str) -> list[dict]:
+    with store.transaction() as session:
+        rows = session.execute(select(Annotation, Item.text).join(Item, Item.id == Annotation.item_id)
+                               .where(Annotation.session_id == session_id).order_by(Annotation.id)).all()
+        predicted = latest_predictions(session, [annotation.item_id for annotation, _ in rows])
+        return [{"text": text, "predicted": predicted[a.item_id].payload if a.item_id in predicted else None,
+                 "confidence": predicted[a.item_id].confidence if a.item_id in predicted else None,
+                 "decision": a.decision, "label": a.payload, "annotator": a.annotator, "ms": a.duration_ms}
+                for a, text in rows]
+
+
+def export(setup: DemoSetup, directory: str | Path) -> Path:
+    path = Path(directory) / f"{PROJECT}.jsonl"
+    export_project(setup.store, PROJECT, "jsonl", path, only="human")
+    return path

@@ -1,0 +1,221 @@
+"""benchmarks/RESULTS.md and PNG plots from the JSON that the suites wrote in benchmarks/results/."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from benchmarks.common import REPO
+
+RESULTS = REPO / "benchmarks" / "results"
+REPORT = REPO / "benchmarks" / "RESULTS.md"
+HEADLINE = {"sentiment": ("accuracy", "acc"), "ner": ("f1", "entity F1"), "pair": ("accuracy", "acc")}
+
+
+def _jsonl(path: Path) -> tuple[dict, list[dict]]:
+    if not path.exists():
+        return {}, []
+    lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return lines[0], lines[1:]
+
+
+def _score(metrics, task: str) -> str:
+    if not isinstance(metrics, dict):
+        return "–"
+    key, _ = HEADLINE[task]
+    text = f"{metrics[key]:.3f}"
+    if task == "pair":
+        text += f" (F1 {metrics.get('f1', 0):.2f})"
+    return text
+
+
+def _machine(facts: dict) -> str:
+    return (f"{facts.get('cpu_count')} CPUs ({facts.get('cpu')}), {facts.get('torch_threads')} torch threads, "
+            f"torch {facts.get('torch')}, transformers {facts.get('transformers')}, tokenizers "
+            f"{facts.get('tokenizers')}, Python {facts.get('python')}")
+
+
+def quality_section(header: dict, rows: list[dict]) -> list[str]:
+    settings = header["settings"]
+    lines = [
+        "## Quality", "",
+        f"Command: `{header['command']}` (started {header['started']}). Machine: {_machine(header['machine'])}. "
+        f"Seeds: {header['seeds']}.", "",
+        f"bertanno: `train` (full fine-tuning, Trainer, early stopping on a 10 % validation split) of a "
+        f"**randomly initialised** {settings['layers']}-layer x {settings['hidden']} Chinese BERT (bert-base-chinese "
+        f"config and vocabulary, shrunk), {settings['epochs']} epochs at most, lr {settings['lr']}, "
+        f"{settings['max_length']} tokens, on at most {settings['max_train']} training examples (a seeded sample). "
+        "Classical baselines train on the identical examples, and on the full training split where cheap. "
+        "All score the same test sample with the same metrics (accuracy for sentiment and pairs, with the F1 of "
+        "the positive class for pairs; strict entity F1 for NER). The published bert-base-chinese column is "
+        "a reference from each SOURCE.md, **not reproduced here**: no pretrained weights are reachable.", "",
+        "| dataset | task | split | train / test | bertanno (random init) | classical, same examples | "
+        "classical, full train | SnowNLP | bert-base-chinese published |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        task = row["task"]
+        full = _score(row.get("baseline_full_train"), task)
+        if "full_train" in row:
+            full += f" (n={row['full_train']})"
+        lines.append(
+            f"| {row['dataset']} | {task} | {row['split']} | {row['train']} / {row['test']} | "
+            f"{_score(row['bertanno_full'], task)} | {_score(row['baseline_same_train'], task)} | {full} | "
+            f"{_score(row.get('snownlp'), task)} | {row['reference (bert-base, not reproduced)']} |")
+    lines += ["", "Classical baseline: char 1-3-gram TF-IDF + logistic regression (sentiment, pairs; pairs use the "
+              "features of both texts and their product); a CRF over character features (NER). SnowNLP: its bundled "
+              "sentiment model as it comes.", "", "![quality](results/quality.png)", ""]
+    seconds = ", ".join(f"{r['dataset']} {r['bertanno_total_seconds']:.0f} s" for r in rows)
+    lines += [f"bertanno training time per dataset: {seconds}.", ""]
+    return lines
+
+
+def speed_section(speed: dict) -> list[str]:
+    lines = [
+        "## Speed", "",
+        f"Command: `{speed['command']}` (started {speed['started']}). Machine: {_machine(speed['machine'])}.", "",
+        "bert-base-chinese architecture (12 x 768) with random weights: the real model's cost. The same texts "
+        "(at most 480 characters, so no pipeline truncates) through the tutorial pipeline of "
+        "`../shared/REFERENCE.md` (batches of 16 padded to 500, `no_grad`, drop_last), transformers' `pipeline()` "
+        "with its defaults, and `bertanno predict` (`Predictor`: length-sorted batches under a token budget, "
+        "per-batch padding, `inference_mode`). Peak memory: the process's resident memory, highest while the "
+        "pipeline ran.", "",
+        "| task | data | texts | tutorial texts/s | pipeline() texts/s | bertanno texts/s | bertanno tokens/s | "
+        "vs tutorial | vs pipeline() | peak RSS MiB (tut. / pipe. / bertanno) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in speed["predict"]:
+        t, p, b = row["tutorial"], row["pipeline"], row["bertanno"]
+        lines.append(f"| {row['task']} | {row['data']} | {row['texts']} | {t['texts_per_s']} | {p['texts_per_s']} | "
+                     f"{b['texts_per_s']} | {b['tokens_per_s']} | **{row['speedup_vs_tutorial']}x** | "
+                     f"**{row['speedup_vs_pipeline']}x** | {t['peak_rss_mib']} / {p['peak_rss_mib']} / "
+                     f"{b['peak_rss_mib']} |")
+    agree = [f"{r['task']} {r['bertanno_and_tutorial_agree']}" for r in speed["predict"] if "bertanno_and_tutorial_agree" in r]
+    if agree:
+        lines += ["", f"Same model, so the labels must agree: bertanno vs tutorial {', '.join(agree)}."]
+    lines += ["", "![speed](results/speed.png)", "", "### Cost as the input grows", "",
+              "One text of N characters of legal case text (CAIL2021 xxcq). Lawformer (Longformer architecture, "
+              "4,096 tokens, random weights) reads it in one pass; bert-base-chinese NER reads it in overlapping "
+              "512-token windows (bertanno's windowing).", "",
+              "| characters | Lawformer s | Lawformer peak MiB | bert-base NER windows s | windows |",
+              "|---|---|---|---|---|"]
+    for row in speed["length_curve"]:
+        law, win = row["lawformer"], row["bert_base_ner_windows"]
+        lines.append(f"| {row['characters']} | {law['seconds']:.2f} | {law['peak_rss_mib']} | {win['seconds']:.2f} | "
+                     f"{win.get('windows', '–')} |")
+    lines += ["", "![length](results/length_curve.png)", ""]
+    store = speed.get("store")
+    if store:
+        lines += ["### Store", "",
+                  f"SQLite, {store['items']:,} labelled reviews: import **{store['import_items_per_s']:,} items/s** "
+                  f"(read, validate, hash, items + gold labels in one transaction), re-import of the same file "
+                  f"{store['reimport_items_per_s (all duplicates)']:,} items/s, JSONL export "
+                  f"**{store['export_jsonl_items_per_s']:,} items/s**; database {store['database_mb']} MB.", ""]
+    latency = speed.get("annotate_latency")
+    if latency:
+        ahead, without = latency["predict_ahead"], latency["no_predict_ahead"]
+        lines += ["### Annotation session", "",
+                  "Key press to the next item on screen (decision committed, next item leased, pre-annotation ready, "
+                  "screen rendered), bert-base-chinese architecture, a simulated annotator: "
+                  f"with predict-ahead median **{ahead['median_ms']} ms**, p95 {ahead['p95_ms']} ms; "
+                  f"predicting each item when shown: median {without['median_ms']} ms, p95 {without['p95_ms']} ms "
+                  f"({ahead['items']} items each).", ""]
+    return lines
+
+
+def vocabulary_section(header: dict, rows: list[dict]) -> list[str]:
+    lines = ["## Domain vocabulary on cMedQANER", "",
+             f"Command: `python -m benchmarks.vocab_quality` (started {header['started']}); the same random "
+             f"{header['settings']['layers']}-layer x {header['settings']['hidden']} model and seed for every variant, "
+             f"{header['settings']['epochs']} epochs; test: the official test split "
+             f"({header['dataset']['test']} sentences).", "",
+             "| variant | terms | tokens/text (test) | test spans unexpressible | entity F1 | precision | recall | masked-LM loss (held out) |",
+             "|---|---|---|---|---|---|---|---|"]
+    for row in rows:
+        mlm = f"{row['mlm_loss'][0]} → {row['mlm_loss'][1]}" if "mlm_loss" in row else "–"
+        test = row["test"]
+        lines.append(f"| {row['variant']} | {row['terms']} | {row['tokens_per_text_test']} | "
+                     f"{row['unexpressible_test_spans']} / {row['test_spans']} | **{test['f1']:.3f}** | "
+                     f"{test['precision']:.3f} | {test['recall']:.3f} | {mlm} |")
+    lines += ["", "The `medical` list is made from the training split's entity surfaces (never the test split), so "
+              "with term tokens it also acts as a gazetteer of the entities seen in training.", ""]
+    return lines
+
+
+def plots(quality_rows: list[dict], speed: dict | None) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    written = []
+    if quality_rows:
+        figure, axis = plt.subplots(figsize=(11, 4.5))
+        series = [("bertanno (random init)", lambda r: r["bertanno_full"]),
+                  ("classical, same examples", lambda r: r["baseline_same_train"]),
+                  ("classical, full train", lambda r: r.get("baseline_full_train")),
+                  ("SnowNLP", lambda r: r.get("snownlp"))]
+        width = 0.2
+        for i, (label, pick) in enumerate(series):
+            values = [(pick(r) or {}).get(HEADLINE[r["task"]][0], 0) if isinstance(pick(r), dict) else 0
+                      for r in quality_rows]
+            axis.bar([x + i * width for x in range(len(quality_rows))], values, width, label=label)
+        axis.set_xticks([x + 1.5 * width for x in range(len(quality_rows))])
+        axis.set_xticklabels([f"{r['dataset']}\n({HEADLINE[r['task']][1]})" for r in quality_rows], fontsize=8)
+        axis.set_ylim(0, 1)
+        axis.set_title("Test scores: small models trained here from random weights vs classical baselines")
+        axis.legend(fontsize=8)
+        figure.tight_layout()
+        figure.savefig(RESULTS / "quality.png", dpi=110)
+        written.append(RESULTS / "quality.png")
+    if speed:
+        figure, axis = plt.subplots(figsize=(7, 4))
+        tasks = speed["predict"]
+        for i, key in enumerate(("tutorial", "pipeline", "bertanno")):
+            axis.bar([x + i * 0.27 for x in range(len(tasks))], [r[key]["texts_per_s"] for r in tasks], 0.27,
+                     label={"pipeline": "pipeline()", "tutorial": "tutorial (pad 500)"}.get(key, key))
+        axis.set_xticks([x + 0.27 for x in range(len(tasks))])
+        axis.set_xticklabels([r["task"] for r in tasks])
+        axis.set_ylabel("texts / s (2 CPU threads)")
+        axis.set_title("Prediction, bert-base-chinese architecture")
+        axis.legend()
+        figure.tight_layout()
+        figure.savefig(RESULTS / "speed.png", dpi=110)
+        written.append(RESULTS / "speed.png")
+
+        figure, axis = plt.subplots(figsize=(7, 4))
+        curve = speed["length_curve"]
+        lengths = [r["characters"] for r in curve]
+        axis.plot(lengths, [r["lawformer"]["seconds"] for r in curve], "o-", label="Lawformer, one pass")
+        axis.plot(lengths, [r["bert_base_ner_windows"]["seconds"] for r in curve], "s-",
+                  label="bert-base NER, 512-token windows")
+        axis.set_xscale("log", base=2)
+        axis.set_yscale("log")
+        axis.set_xlabel("characters in the text")
+        axis.set_ylabel("seconds per text")
+        axis.set_title("Cost as the input grows (2 CPU threads)")
+        axis.legend()
+        figure.tight_layout()
+        figure.savefig(RESULTS / "length_curve.png", dpi=110)
+        written.append(RESULTS / "length_curve.png")
+    return written
+
+
+def write_report() -> list[Path]:
+    quality_header, quality_rows = _jsonl(RESULTS / "quality.jsonl")
+    speed_path = RESULTS / "speed.json"
+    speed = json.loads(speed_path.read_text(encoding="utf-8")) if speed_path.exists() else None
+    vocab_header, vocab_rows = _jsonl(RESULTS / "vocab_quality.jsonl")
+    lines = ["# bertanno benchmark results", "",
+             "Written by `python -m benchmarks report` from the files in `benchmarks/results/` (rerun a suite with "
+             "`python -m benchmarks run --suite quality|speed`). Every model here starts from **random weights**: no "
+             "pretrained weights are reachable on these machines, so quality numbers are what small models trained "
+             "here on 2 CPU cores reach, and speed numbers use the real architectures at their real cost.", ""]
+    if quality_rows:
+        lines += quality_section(quality_header, quality_rows)
+    if speed:
+        lines += speed_section(speed)
+    if vocab_rows:
+        lines += vocabulary_section(vocab_header, vocab_rows)
+    REPORT.write_text("\n".join(lines).rstrip() + "\n", encoding="utf-8")
+    return [REPORT, *plots(quality_rows, speed)]
