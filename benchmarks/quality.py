@@ -25,6 +25,7 @@ def options(argv=None) -> argparse.Namespace:
     parser.add_argument("--max-test", type=int, default=2000)
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--patience", type=int, default=3)
     parser.add_argument("--layers", type=int, default=2)
     parser.add_argument("--hidden", type=int, default=128)
     parser.add_argument("--max-length", type=int, default=128)

@@ -48,7 +48,8 @@ def run_one(name: str, args) -> dict:
            "validation": len(validation), "test": len(test), "reference (bert-base, not reproduced)": data.reference}
     started = time.perf_counter()
     full = train(bundle(), train_examples, validation,
-                 TrainConfig(mode="full", epochs=args.epochs, learning_rate=args.lr, batch_size=32, patience=2))
+                 TrainConfig(mode="full", epochs=args.epochs, learning_rate=args.lr, batch_size=32,
+                             patience=getattr(args, "patience", 2)))
     row["bertanno_full"] = score(full.bundle, test)
     row["bertanno_seconds_per_epoch"] = round(full.seconds_per_epoch, 1)
     row["bertanno_epochs_run"] = len(full.history)

@@ -90,10 +90,9 @@ def _store_terms(session, project, terms: list[str], names: list[str]) -> str | 
 def add_lists(store: Store, project_name: str, lists: list[TermList],
               plugins: Plugins | None = None) -> tuple[list[ListChange], str | None]:
     """Add the lists' terms that the project's model does not already hold as one token."""
-    plugins = plugins or get_plugins()
-    with store.transaction() as session:
+    tokenizer = base_tokenizer(describe(store, project_name).model, plugins or get_plugins())
+    with store.transaction() as session:  # the write lock is taken after the slow part
         project = get_project(session, project_name)
-        tokenizer = base_tokenizer(project.model, plugins)
         current = project_vocabulary(session, project)
         terms = list(current.terms) if current else []
         names = current.name.split("+") if current and current.name else []
