@@ -21,10 +21,10 @@ RESULTS = REPO / "benchmarks" / "results"
 def options(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks run --suite quality", add_help=False)
     parser.add_argument("--datasets", default=",".join(NAMES))
-    parser.add_argument("--max-train", type=int, default=3000)
+    parser.add_argument("--max-train", type=int, default=20000)
     parser.add_argument("--max-test", type=int, default=2000)
-    parser.add_argument("--epochs", type=int, default=4)
-    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--lr", type=float, default=2e-4)
     parser.add_argument("--patience", type=int, default=3)
     parser.add_argument("--layers", type=int, default=2)
     parser.add_argument("--hidden", type=int, default=128)

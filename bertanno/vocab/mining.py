@@ -12,6 +12,8 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 CJK_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
+FUNCTION_CHARACTERS = set("的了是在和与及或也都就还很吗呢吧啊个有我你他她它这那么")
+"""A recurring string that starts or ends with one of these is a phrase fragment (的治疗), not a term."""
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,8 @@ def recurring_strings(texts, min_count: int = 5, min_length: int = 2, max_length
         if len(string) > min_length:
             for fragment in (string[1:], string[:-1]):
                 longer[fragment] = max(longer[fragment], count)
-    return Counter({s: c for s, c in frequent.items() if longer.get(s, 0) < dominance * c and len(s) <= max_length})
+    return Counter({s: c for s, c in frequent.items() if longer.get(s, 0) < dominance * c and len(s) <= max_length
+                    and s[0] not in FUNCTION_CHARACTERS and s[-1] not in FUNCTION_CHARACTERS})
 
 
 def mine(texts, tokenizer, entities: list[tuple[str, str]] = (), min_count: int = 5, max_length: int = 6,
