@@ -7,8 +7,8 @@
 where they are. Every run records the machine (CPU count, torch and transformers versions), the settings
 and the seeds. Data come from ../shared/data/raw/ (or $BERTANNO_SHARED); nothing needs a network.
 
-Quality options: --datasets a,b --max-train 20000 --max-test 2000 --epochs 8 --patience 3 --lr 2e-4 --layers 2
-                 --hidden 128 --crf-full-limit 6000
+Quality options: --datasets a,b --max-train 20000 --max-test 2000 --epochs 8 --patience 3 --lr 2e-4
+                 --ner-epochs 20 --ner-lr 3e-3 --layers 2 --hidden 128 --crf-full-limit 6000
 Speed options:   --texts 160 --lengths 32,...,4096 --store-items 50000 --latency-items 100
 """
 

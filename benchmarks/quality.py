@@ -26,6 +26,9 @@ def options(argv=None) -> argparse.Namespace:
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--lr", type=float, default=2e-4)
     parser.add_argument("--patience", type=int, default=3)
+    parser.add_argument("--ner-epochs", type=int, default=20,
+                        help="NER learns slower from random weights: more epochs, a higher rate")
+    parser.add_argument("--ner-lr", type=float, default=3e-3)
     parser.add_argument("--layers", type=int, default=2)
     parser.add_argument("--hidden", type=int, default=128)
     parser.add_argument("--max-length", type=int, default=128)
@@ -41,9 +44,12 @@ def run_dataset(name: str, args) -> dict:
     from benchmarks.train_quality import run_one
     from bertanno.plugins.manager import get_plugins
 
-    row = run_one(name, args)
-    same, test = row.pop("examples")
     data = load(name)
+    if data.task == "ner":
+        args = argparse.Namespace(**{**vars(args), "epochs": args.ner_epochs, "lr": args.ner_lr})
+    row = run_one(name, args)
+    row["bertanno_settings"] = {"epochs": args.epochs, "lr": args.lr, "patience": args.patience}
+    same, test = row.pop("examples")
     task = get_plugins().task(data.task, labels=data.labels)
     full = [e for e in data.train if e.payload is not None]
     baseline = crf if task.head == "token" else tfidf_logistic_regression

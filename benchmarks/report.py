@@ -35,6 +35,13 @@ def _machine(facts: dict) -> str:
             f"{facts.get('tokenizers')}, Python {facts.get('python')}")
 
 
+def _ner(settings: dict) -> str:
+    if "ner_lr" not in settings:
+        return ""
+    return (f" (NER, which learns slower from random weights: {settings['ner_epochs']} epochs at most, "
+            f"lr {settings['ner_lr']})")
+
+
 def quality_section(header: dict, rows: list[dict]) -> list[str]:
     settings = header["settings"]
     lines = [
@@ -43,7 +50,7 @@ def quality_section(header: dict, rows: list[dict]) -> list[str]:
         f"Seeds: {header['seeds']}.", "",
         f"bertanno: `train` (full fine-tuning, Trainer, early stopping on a 10 % validation split) of a "
         f"**randomly initialised** {settings['layers']}-layer x {settings['hidden']} Chinese BERT (bert-base-chinese "
-        f"config and vocabulary, shrunk), {settings['epochs']} epochs at most, lr {settings['lr']}, "
+        f"config and vocabulary, shrunk), {settings['epochs']} epochs at most, lr {settings['lr']}{_ner(settings)}, "
         f"{settings['max_length']} tokens, on at most {settings['max_train']} training examples (a seeded sample). "
         "Classical baselines train on the identical examples, and on the full training split where cheap. "
         "All score the same test sample with the same metrics (accuracy for sentiment and pairs, with the F1 of "
