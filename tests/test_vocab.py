@@ -198,6 +198,8 @@ def test_check_shows_tokens_and_ids_before_and_after(ner_project, tmp_path):
 def test_mining_proposes_entities_and_recurring_strings_for_review(ner_project, tmp_path, make_bundle):
     texts = ["新型冠状病毒肺炎", "冠状病毒感染", "高血压病人", "冠状病毒"] * 3
     assert "冠状病毒" in recurring_strings(texts, min_count=3) and "冠状病" not in recurring_strings(texts, 3)
+    phrases = recurring_strings(["高血压的治疗方案", "糖尿病的治疗", "肺炎的治疗"] * 3, min_count=3)
+    assert "的治疗" not in phrases and "治疗" in phrases  # the fragment goes and cannot hide the term
     tokenizer = make_bundle(task="ner", labels=["x"]).tokenizer
     found = mine(texts, tokenizer, [("高血压", "disease")], min_count=3)
     assert found[0].term == "高血压" and found[0].source == "entity:disease"

@@ -26,6 +26,10 @@ class Candidate:
     """Tokens the tokenizer splits it into today."""
 
 
+def _phrase_fragment(string: str) -> bool:
+    return string[0] in FUNCTION_CHARACTERS or string[-1] in FUNCTION_CHARACTERS
+
+
 def recurring_strings(texts, min_count: int = 5, min_length: int = 2, max_length: int = 6,
                       dominance: float = 0.8) -> Counter:
     """Strings of ``min_length..max_length`` Chinese characters occurring at least ``min_count`` times.
@@ -39,14 +43,14 @@ def recurring_strings(texts, min_count: int = 5, min_length: int = 2, max_length
             for size in range(min_length, min(max_length + 1, len(run)) + 1):  # one longer, for the dominance test
                 for start in range(len(run) - size + 1):
                     counts[run[start:start + size]] += 1
+    counts = Counter({s: c for s, c in counts.items() if not _phrase_fragment(s)})  # before they can dominate
     frequent = Counter({s: c for s, c in counts.items() if c >= min_count})
     longer: dict[str, int] = defaultdict(int)
     for string, count in counts.items():
         if len(string) > min_length:
             for fragment in (string[1:], string[:-1]):
                 longer[fragment] = max(longer[fragment], count)
-    return Counter({s: c for s, c in frequent.items() if longer.get(s, 0) < dominance * c and len(s) <= max_length
-                    and s[0] not in FUNCTION_CHARACTERS and s[-1] not in FUNCTION_CHARACTERS})
+    return Counter({s: c for s, c in frequent.items() if longer.get(s, 0) < dominance * c and len(s) <= max_length})
 
 
 def mine(texts, tokenizer, entities: list[tuple[str, str]] = (), min_count: int = 5, max_length: int = 6,
