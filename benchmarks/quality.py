@@ -47,7 +47,7 @@ def run_dataset(name: str, args) -> dict:
     data = load(name)
     if data.task == "ner":
         args = argparse.Namespace(**{**vars(args), "epochs": args.ner_epochs, "lr": args.ner_lr})
-    row = run_one(name, args)
+    row = run_one(name, args, data)
     row["bertanno_settings"] = {"epochs": args.epochs, "lr": args.lr, "patience": args.patience}
     same, test = row.pop("examples")
     task = get_plugins().task(data.task, labels=data.labels)

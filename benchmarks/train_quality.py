@@ -24,12 +24,13 @@ from benchmarks.datasets import NAMES, load
 RESULTS = REPO / "benchmarks" / "results"
 
 
-def run_one(name: str, args) -> dict:
+def run_one(name: str, args, data=None) -> dict:
+    """Train and score bertanno on one dataset; ``data`` saves a second read when the caller has it loaded."""
     from bertanno.core.scratch import build_random_bundle
     from bertanno.core.training import TrainConfig, score, train
     from bertanno.plugins.manager import get_plugins
 
-    data = load(name)
+    data = data if data is not None else load(name)
     task = get_plugins().task(data.task, labels=data.labels)
     train_examples = [e for e in data.train if e.payload is not None]
     random.Random(0).shuffle(train_examples)
