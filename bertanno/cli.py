@@ -179,10 +179,12 @@ def init(ctx, project, task_name, labels, model):
       bertanno init reviews --task sentiment --labels negative,positive
       bertanno init records --task ner --labels disease,symptom,drug --model medbert
     """
+    from bertanno.core.hub import model_reference
     from bertanno.plugins.manager import get_plugins
     from bertanno.store.projects import create_project
 
     task = get_plugins().task(task_name, labels=parse_labels(labels))
+    model = model_reference(model)
     store = open_store(ctx)
     with store.transaction() as session:
         create_project(session, project, task.name, list(task.labels), model)
@@ -269,10 +271,10 @@ def training_options(function):
         click.option("--mode", type=click.Choice(["full", "frozen", "lora"]), default="full", show_default=True,
                      help="full fine-tuning; frozen encoder with a trained head (features cached); LoRA adapters."),
         click.option("--epochs", default=3, show_default=True, help="Most epochs; stops early when validation stalls."),
-        click.option("--batch-size", default=16, show_default=True),
+        click.option("--batch-size", default=16, show_default=True, help="Examples per training step."),
         click.option("--lr", "learning_rate", type=float, help="Learning rate (default: 2e-5 full, 2e-4 frozen / LoRA)."),
         click.option("--patience", default=2, show_default=True, help="Epochs without improvement before stopping."),
-        click.option("--seed", default=42, show_default=True),
+        click.option("--seed", default=42, show_default=True, help="New layers, shuffling and the validation split (the evaluation split is fixed per project)."),
         click.option("--device", help="cpu, cuda … (default: a GPU when there is one)."),
         click.option("--models-dir", type=click.Path(file_okay=False, path_type=Path), envvar="BERTANNO_MODELS",
                      show_envvar=True, help="Where versions are saved (default: ./bertanno-models)."),

@@ -52,3 +52,16 @@ def test_store_mistakes_are_sentences(tmp_path):
     assert "Traceback" not in result.stderr
     result = run("export", "p", "--format", "hf")
     assert result.returncode == 1 and "give one with -o" in result.stderr
+
+
+def test_init_records_a_model_directory_by_its_absolute_path_and_refuses_a_missing_one(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    db = f"sqlite:///{tmp_path / 'team.db'}"
+    (tmp_path / "mymodel").mkdir()
+    (tmp_path / "mymodel" / "model.safetensors").write_bytes(b"")
+    invoke(db, "init", "local", "--task", "sentiment", "--model", "./mymodel")
+    assert json.loads(invoke(db, "projects", "--json").stdout)[0]["model"] == str(tmp_path / "mymodel")
+    for wrong, says in (("./no-such-model", "no model directory at no-such-model"), (".", "holds no model weights")):
+        result = CliRunner().invoke(cli, ["--db", db, "init", "other", "--task", "sentiment", "--model", wrong])
+        assert says in str(result.exception) and getattr(result.exception, "exit_code", None) == 3, result.output
+    assert [row["name"] for row in json.loads(invoke(db, "projects", "--json").stdout)] == ["local"]

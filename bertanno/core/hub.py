@@ -93,6 +93,20 @@ def _looks_like_path(name: str) -> bool:
     return name.startswith((".", "/", "~")) or os.sep in name and name.count("/") != 1
 
 
+def model_reference(name_or_path: str) -> str:
+    """What a project records as its model: an alias or hub id as given, a local directory as an absolute
+    path (so the project works from any directory); a path that is not a model directory is refused now
+    rather than at the first training."""
+    path = Path(name_or_path).expanduser()
+    if path.is_dir():
+        if not has_any(path, WEIGHT_FILES):
+            raise ModelUnavailableError(f"{path} holds no model weights (looked for {', '.join(WEIGHT_FILES)})")
+        return str(path.resolve())
+    if _looks_like_path(name_or_path):
+        raise ModelUnavailableError(f"no model directory at {path}")
+    return name_or_path
+
+
 def resolve_model(name_or_path: str, plugins: Plugins | None = None, download: bool = True) -> ModelSource:
     """Turn an alias, a hub id or a local directory into local directories, or explain why not."""
     path = Path(name_or_path).expanduser()

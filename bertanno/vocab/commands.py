@@ -147,16 +147,27 @@ def show(ctx, project, show_terms, as_json):
 @click.argument("text")
 @click.pass_context
 def check(ctx, project, text):
-    """Show TEXT's tokens and ids with PROJECT's model as it comes and with the project's terms."""
+    """Show TEXT's tokens and ids with PROJECT's model as it comes and with the project's terms.
+
+    Each token is printed as surface:id; added domain terms are highlighted, and a line wraps
+    at the terminal's width, so long texts stay readable.
+    """
+    from rich.text import Text
+
     from bertanno.vocab.inspection import extended_tokenizer, pieces
 
+    if not text.strip():
+        raise click.UsageError("TEXT is empty: give the sentence to tokenize, e.g. \"新冠病毒是一种新型冠状病毒\"")
     before, after = extended_tokenizer(cli.open_store(ctx), project)
     for title, tokenizer in (("before", before), ("after", after)):
         found = pieces(tokenizer, text)
-        table = Table(title=f"{title}: {len(found)} tokens", show_header=False, box=None)
-        table.add_row(*[f"[bold green]{p.surface}[/]" if p.added else p.surface for p in found])
-        table.add_row(*[f"[dim]{p.token_id}[/]" for p in found])
-        cli.console.print(table)
+        added = sum(piece.added for piece in found)
+        cli.console.print(f"[bold]{title}[/]: {len(found)} tokens" + (f", {added} of them domain terms" if added else ""))
+        line = Text("  ")
+        for piece in found:
+            line.append(piece.surface, style="bold green" if piece.added else "")
+            line.append(f":{piece.token_id} ", style="dim")
+        cli.console.print(line)
 
 
 @vocab.command()
@@ -251,12 +262,13 @@ def mine(ctx, corpus, project, min_count, max_length, top, output):
 @vocab.command()
 @click.argument("project")
 @click.argument("corpus", required=False, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--epochs", default=1, show_default=True)
-@click.option("--batch-size", default=16, show_default=True)
-@click.option("--lr", "learning_rate", default=5e-5, show_default=True, type=float)
+@click.option("--epochs", default=1, show_default=True, help="Passes over the corpus; a pretrained model needs few.")
+@click.option("--batch-size", default=16, show_default=True, help="Texts per step.")
+@click.option("--lr", "learning_rate", default=5e-5, show_default=True, type=float,
+              help="Learning rate (5e-5 suits a pretrained model; a small random one learns at 1e-3).")
 @click.option("--max-length", default=128, show_default=True, help="Tokens per text (longer texts are cut).")
 @click.option("--max-texts", type=int, help="Use at most this many texts (a seeded sample).")
-@click.option("--seed", default=42, show_default=True)
+@click.option("--seed", default=42, show_default=True, help="Masking, sampling and shuffling.")
 @click.option("--device", help="cpu, cuda … (default: a GPU when there is one).")
 @click.option("--models-dir", type=click.Path(file_okay=False, path_type=Path), envvar="BERTANNO_MODELS",
               show_envvar=True, help="Where the adapted model is saved (default: ./bertanno-models).")
