@@ -195,6 +195,18 @@ def test_check_shows_tokens_and_ids_before_and_after(ner_project, tmp_path):
     assert result.exit_code != 0 and "neither a term list file nor a known list" in str(result.exception)
 
 
+def test_a_refused_add_writes_nothing(ner_project, tmp_path):
+    store, db = ner_project, str(ner_project.engine.url)
+    with store.transaction() as session:
+        create_project(session, "reviews", "sentiment", ["negative", "positive"], get_project(session, "clinic").model)
+    tutorial = str(tmp_path / "tutorial.txt")
+    for args, says in ((["reviews", tutorial, "--char-level"], "--char-level is for token tasks"),
+                       (["clinic", tutorial, "missing-list"], "neither a term list file")):
+        result = CliRunner().invoke(cli, ["--db", db, "vocab", "add", *args])
+        assert result.exit_code != 0 and says in str(result.exception), result.output
+        assert describe(store, args[0]).terms == []
+
+
 def test_mining_proposes_entities_and_recurring_strings_for_review(ner_project, tmp_path, make_bundle):
     texts = ["新型冠状病毒肺炎", "冠状病毒感染", "高血压病人", "冠状病毒"] * 3
     assert "冠状病毒" in recurring_strings(texts, min_count=3) and "冠状病" not in recurring_strings(texts, 3)
