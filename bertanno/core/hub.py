@@ -93,29 +93,31 @@ def _looks_like_path(name: str) -> bool:
     return name.startswith((".", "/", "~")) or os.sep in name and name.count("/") != 1
 
 
-def model_reference(name_or_path: str) -> str:
-    """What a project records as its model: an alias or hub id as given, a local directory as an absolute
-    path (so the project works from any directory); a path that is not a model directory is refused now
-    rather than at the first training."""
+def local_model_directory(name_or_path: str) -> Path | None:
+    """The directory ``name_or_path`` names, if it is one; a path that is not a model directory is refused
+    with a sentence, and ``None`` means an alias or hub id."""
     path = Path(name_or_path).expanduser()
     if path.is_dir():
         if not has_any(path, WEIGHT_FILES):
             raise ModelUnavailableError(f"{path} holds no model weights (looked for {', '.join(WEIGHT_FILES)})")
-        return str(path.resolve())
+        return path
     if _looks_like_path(name_or_path):
         raise ModelUnavailableError(f"no model directory at {path}")
-    return name_or_path
+    return None
+
+
+def model_reference(name_or_path: str) -> str:
+    """What a project records as its model: an alias or hub id as given, a local directory as an absolute
+    path (so the project works from any directory), checked now rather than at the first training."""
+    directory = local_model_directory(name_or_path)
+    return str(directory.resolve()) if directory else name_or_path
 
 
 def resolve_model(name_or_path: str, plugins: Plugins | None = None, download: bool = True) -> ModelSource:
     """Turn an alias, a hub id or a local directory into local directories, or explain why not."""
-    path = Path(name_or_path).expanduser()
-    if path.is_dir():
-        if not has_any(path, WEIGHT_FILES):
-            raise ModelUnavailableError(f"{path} holds no model weights (looked for {', '.join(WEIGHT_FILES)})")
-        return ModelSource(name_or_path, None, path, path)
-    if _looks_like_path(name_or_path):
-        raise ModelUnavailableError(f"no model directory at {path}")
+    directory = local_model_directory(name_or_path)
+    if directory:
+        return ModelSource(name_or_path, None, directory, directory)
     plugins = plugins or get_plugins()
     if name_or_path in plugins.models:
         spec = plugins.models.get(name_or_path)
