@@ -199,12 +199,14 @@ def test_a_refused_add_writes_nothing(ner_project, tmp_path):
     store, db = ner_project, str(ner_project.engine.url)
     with store.transaction() as session:
         create_project(session, "reviews", "sentiment", ["negative", "positive"], get_project(session, "clinic").model)
+        create_project(session, "moved", "ner", ["disease"], str(tmp_path / "model-gone"))
     tutorial = str(tmp_path / "tutorial.txt")
     for args, says in ((["reviews", tutorial, "--char-level"], "--char-level is for token tasks"),
-                       (["clinic", tutorial, "missing-list"], "neither a term list file")):
+                       (["clinic", tutorial, "missing-list", "--char-level"], "neither a term list file"),
+                       (["moved", tutorial, "--char-level"], "no model directory")):
         result = CliRunner().invoke(cli, ["--db", db, "vocab", "add", *args])
         assert result.exit_code != 0 and says in str(result.exception), result.output
-        assert describe(store, args[0]).terms == []
+        assert describe(store, args[0]).terms == [] and not describe(store, args[0]).char_level
 
 
 def test_mining_proposes_entities_and_recurring_strings_for_review(ner_project, tmp_path, make_bundle):

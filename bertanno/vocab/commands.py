@@ -78,22 +78,19 @@ def add(ctx, project, term_lists, char_level):
     store record exactly which terms, in which order (their token ids), so it always reloads
     with its own vocabulary.
     """
-    from bertanno.vocab.project import add_lists, describe, set_char_level
+    from bertanno.vocab.project import add_lists, describe
     from bertanno.vocab.terms import load_term_list
 
     if not term_lists and char_level is None:
         raise click.UsageError("name at least one LIST (see: bertanno vocab lists), or --char-level/--term-tokens")
-    loaded = [load_term_list(name) for name in term_lists]  # every mistake is found before anything is written
     store = cli.open_store(ctx)
+    changes, note = add_lists(store, project, [load_term_list(name) for name in term_lists], char_level)
     if char_level is not None:
-        set_char_level(store, project, char_level)
         cli.console.print(f"{project}: NER tags on " + ("characters; added terms are not used for tagging" if char_level
                                                    else "the tokenizer's tokens, added terms included"))
-    if loaded:
-        changes, note = add_lists(store, project, loaded)
-        _print_changes(changes, "added")
-        if note:
-            cli.err_console.print(f"[yellow]{note}[/]")
+    _print_changes(changes, "added")
+    if note:
+        cli.err_console.print(f"[yellow]{note}[/]")
     summary = describe(store, project)
     cli.console.print(f"{project} now has {len(summary.terms)} domain term(s); retrain to use them: bertanno train {project}")
 

@@ -87,12 +87,18 @@ def _store_terms(session, project, terms: list[str], names: list[str]) -> str | 
     return None
 
 
-def add_lists(store: Store, project_name: str, lists: list[TermList],
+def add_lists(store: Store, project_name: str, lists: list[TermList], char_level: bool | None = None,
               plugins: Plugins | None = None) -> tuple[list[ListChange], str | None]:
-    """Add the lists' terms that the project's model does not already hold as one token."""
-    tokenizer = base_tokenizer(describe(store, project_name).model, plugins or get_plugins())
+    """Add the lists' terms that the project's model does not already hold as one token, and set NER's
+    ``char_level`` when given: one transaction, so a refusal (or a model that cannot load) writes nothing."""
+    plugins = plugins or get_plugins()
+    tokenizer = base_tokenizer(describe(store, project_name).model, plugins) if lists else None
     with store.transaction() as session:  # the write lock is taken after the slow part
         project = get_project(session, project_name)
+        if char_level is not None:
+            _set_char_level(project, char_level, plugins)
+        if not lists:
+            return [], None
         current = project_vocabulary(session, project)
         terms = list(current.terms) if current else []
         names = current.name.split("+") if current and current.name else []
@@ -135,13 +141,11 @@ def remove_lists(store: Store, project_name: str, lists: list[TermList] | None) 
     return changes, note
 
 
-def set_char_level(store: Store, project_name: str, on: bool, plugins: Plugins | None = None) -> None:
-    with store.transaction() as session:
-        project = get_project(session, project_name)
-        if project_task(project, plugins).head != "token":
-            raise BertannoError(f"--char-level is for token tasks such as ner; {project_name!r} is a {project.task} "
-                                "project, whose inputs are never split at entity boundaries")
-        project.config = {**(project.config or {}), "char_level": on}
+def _set_char_level(project, on: bool, plugins: Plugins) -> None:
+    if project_task(project, plugins).head != "token":
+        raise BertannoError(f"--char-level is for token tasks such as ner; {project.name!r} is a {project.task} "
+                            "project, whose inputs are never split at entity boundaries")
+    project.config = {**(project.config or {}), "char_level": on}
 
 
 def set_adapted_model(store: Store, project_name: str, directory: str | None) -> None:
