@@ -214,11 +214,33 @@ def plots(quality_rows: list[dict], speed: dict | None) -> list[Path]:
     return written
 
 
+def zero_shot_section(header: dict, rows: list[dict]) -> list[str]:
+    lines = ["## Zero-shot model families (help from the first item)", "",
+             f"Command: `{header['command']}` (started {header['started']}), one thread. No labels and no training: "
+             "each family is served through bertanno's own family code with the label map shown, on the first "
+             f"{header['settings']['max_test']} test examples. Rate: sentences/s after loading.", "",
+             "| dataset | family | test examples | headline | per type (P / R / F1) | sentences/s | unaligned spans |",
+             "|---|---|---|---|---|---|---|"]
+    for row in rows:
+        metrics = row["metrics"]
+        headline = next(iter(metrics))
+        types = sorted({key.split("/", 1)[1] for key in metrics if "/" in key})
+        per_type = "; ".join(f"{t} {metrics.get('precision/' + t, 0):.3f} / {metrics.get('recall/' + t, 0):.3f} / "
+                             f"{metrics.get('f1/' + t, 0):.3f}" for t in types) or "–"
+        lines.append(f"| {row['dataset']} | {row['family']} | {row['test_examples']} | {headline} "
+                     f"{metrics[headline]:.3f} | {per_type} | {row['sentences_per_second']} | "
+                     f"{row['unaligned_spans']} |")
+    lines += [""] + [f"- `{family}`: {origin} ({version})" for family, origin, version in
+                     sorted({(r["family"], r["origin"], r.get("family_version", "")) for r in rows})] + [""]
+    return lines
+
+
 def write_report() -> list[Path]:
     quality_header, quality_rows = _jsonl(RESULTS / "quality.jsonl")
     speed_path = RESULTS / "speed.json"
     speed = json.loads(speed_path.read_text(encoding="utf-8")) if speed_path.exists() else None
     vocab_header, vocab_rows = _jsonl(RESULTS / "vocab_quality.jsonl")
+    zero_header, zero_rows = _jsonl(RESULTS / "zero_shot.jsonl")
     lines = ["# bertanno benchmark results", "",
              "Written by `python -m benchmarks report` from the files in `benchmarks/results/` (rerun a suite with "
              "`python -m benchmarks run --suite quality|speed`). Every model here starts from **random weights**: no "
@@ -230,5 +252,7 @@ def write_report() -> list[Path]:
         lines += speed_section(speed)
     if vocab_rows:
         lines += vocabulary_section(vocab_header, vocab_rows)
+    if zero_rows:
+        lines += zero_shot_section(zero_header, zero_rows)
     REPORT.write_text("\n".join(lines).rstrip() + "\n", encoding="utf-8")
     return [REPORT, *plots(quality_rows, speed)]

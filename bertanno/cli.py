@@ -78,6 +78,7 @@ def cli(ctx, db):
       bertanno retrain reviews             the same, unattended and gated (see: schedule)
       bertanno export reviews --format jsonl -o reviews.jsonl
       bertanno vocab add reviews medical   teach the model domain terms (bertanno vocab --help)
+      bertanno pretrain zh-mini --corpus DIR   pretrain a small Chinese BERT on unlabelled text
       bertanno predict MODEL FILE          pre-annotate a file with a model or a saved version
       bertanno models                      which domain models are known and available here
       bertanno plugins                     tasks, models, formats and where they come from
@@ -123,7 +124,7 @@ def models(check, as_json, trust_remote_code):
         return
     rows = model_info.list_models()
     if as_json:
-        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        click.echo(json.dumps({"aliases": rows, "families": model_info.list_families()}, ensure_ascii=False, indent=2))
         return
     table = Table(title="Domain model aliases")
     for column in ("alias", "hub id", "max tokens", "available here"):
@@ -134,6 +135,16 @@ def models(check, as_json, trust_remote_code):
         table.add_row(row["name"], row["hub_id"], str(row["max_length"]), available, row["description"])
     console.print(table)
     console.print("Any hub id or local directory works too. Check one with: bertanno models --check NAME_OR_PATH")
+    families = Table(title="Model families (what serves pre-annotations)")
+    for column in ("family", "serves", "labels", "ready here"):
+        families.add_column(column, no_wrap=True)
+    families.add_column("what it is", overflow="fold")
+    for row in model_info.list_families():
+        ready = "[green]yes[/]" if row["ready"] else f"[yellow]no[/]: {row['install']}"
+        families.add_row(row["name"], ", ".join(row["example_kinds"]), ", ".join(row["labels"]) or "the project's",
+                         ready, f"{row['description']}\n{row['origin']}")
+    console.print(families)
+    console.print("A zero-shot family serves a new project from its first item: bertanno init P --zero-shot FAMILY")
 
 
 @cli.command()
@@ -165,31 +176,65 @@ def plugins(as_json):
         err_console.print(f"[red]plugin {problem['plugin']}:[/] {problem['problem']}")
 
 
+def parse_label_map(pairs: tuple[str, ...]) -> dict[str, str]:
+    """``("PER=person,LOC=place", "ORG=hospital")`` -> ``{"PER": "person", "LOC": "place", "ORG": "hospital"}``."""
+    mapping: dict[str, str] = {}
+    for pair in (part.strip() for text in pairs for part in text.split(",")):
+        if not pair:
+            continue
+        source, sep, target = (side.strip() for side in pair.partition("="))
+        if not sep or not source or not target:
+            raise click.BadParameter(f"{pair!r}: write FAMILY_LABEL=PROJECT_LABEL, e.g. PER=person", param_hint="--map")
+        if source in mapping and mapping[source] != target:
+            raise click.BadParameter(f"{source} is mapped twice ({mapping[source]}, {target})", param_hint="--map")
+        mapping[source] = target
+    return mapping
+
+
 @cli.command()
 @click.argument("project")
 @click.option("--task", "task_name", required=True, help="sentiment, ner, pair, or a plugin's task (bertanno plugins).")
 @click.option("--labels", help="Comma-separated label set (entity types for ner). Default: the task's own.")
 @click.option("--model", default="bert-base-chinese", show_default=True, help="Domain model: alias, hub id or directory.")
+@click.option("--zero-shot", "zero_shot", metavar="FAMILY",
+              help="A model family that pre-annotates from the first item, before any training: snownlp "
+                   "(sentiment), lac (person, place, organisation, time), or a plugin's (bertanno models).")
+@click.option("--map", "label_map", multiple=True, metavar="FAMILY_LABEL=LABEL,…",
+              help="With --zero-shot: which project label each of the family's labels becomes (same-named labels "
+                   "map themselves). Repeatable.")
 @click.pass_context
-def init(ctx, project, task_name, labels, model):
+def init(ctx, project, task_name, labels, model, zero_shot, label_map):
     """Create PROJECT: one task, one label set, one domain model.
+
+    With --zero-shot, a model that needs no training serves the first pre-annotations (version
+    z001, the champion until a trained model beats it on the evaluation split).
 
     \b
     Examples:
       bertanno init reviews --task sentiment --labels negative,positive
+      bertanno init reviews --task sentiment --labels neg,pos --zero-shot snownlp --map negative=neg,positive=pos
+      bertanno init news --task ner --labels person,place,org --zero-shot lac --map PER=person,LOC=place,ORG=org
       bertanno init records --task ner --labels disease,symptom,drug --model medbert
     """
     from bertanno.core.hub import model_reference
+    from bertanno.core.project_setup import create_project
     from bertanno.plugins.manager import get_plugins
-    from bertanno.store.projects import create_project
 
+    mapping = parse_label_map(label_map)
+    if mapping and not zero_shot:
+        raise click.UsageError("--map maps a zero-shot family's labels; name the family with --zero-shot")
     task = get_plugins().task(task_name, labels=parse_labels(labels))
     model = model_reference(model)
     store = open_store(ctx)
-    with store.transaction() as session:
-        create_project(session, project, task.name, list(task.labels), model)
+    created = create_project(store, project, task, model, zero_shot, mapping)
     console.print(f"created project [bold]{project}[/]: task {task.name}, labels {', '.join(task.labels)}, "
                   f"model {model} (in {store.url})")
+    if created.champion:
+        mapped = ", ".join(f"{source}→{target}" for source, target in created.label_map.items())
+        console.print(f"{created.champion} ({created.family}) pre-annotates from the first item: {mapped}")
+        if created.cannot_produce:
+            console.print(f"[yellow]{created.family} never proposes {', '.join(created.cannot_produce)}[/]: "
+                          "those labels are yours to add until a trained model takes over")
 
 
 @cli.command()
@@ -415,7 +460,7 @@ def versions(ctx, project, as_json):
     with store.transaction() as session:
         rows = [{"name": v.name, "status": v.status, "metrics": v.metrics, "created": v.created_at.isoformat(),
                  "directory": v.directory, "trained_on": len(v.training_snapshot.get("annotation_ids", [])),
-                 "mode": v.training_snapshot.get("mode")}
+                 "family": v.training_snapshot.get("family", "transformer"), "mode": v.training_snapshot.get("mode")}
                 for v in list_versions(session, get_project(session, project).id)]
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
@@ -424,12 +469,12 @@ def versions(ctx, project, as_json):
         console.print(f"project {project} has no model versions yet; train one: bertanno train {project}")
         return
     table = Table(title=f"Model versions of {project}")
-    for column in ("version", "status", "scores (evaluation split)", "trained on", "mode", "created"):
+    for column in ("version", "family", "status", "scores (evaluation split)", "trained on", "mode", "created"):
         table.add_column(column)
     for row in rows:
-        scores = format_scores(row["metrics"])
+        scores = format_scores(row["metrics"]) or "not scored yet"
         style = "bold green" if row["status"] == "champion" else None
-        table.add_row(row["name"], row["status"], scores, str(row["trained_on"]), row["mode"] or "-",
+        table.add_row(row["name"], row["family"], row["status"], scores, str(row["trained_on"]), row["mode"] or "-",
                       row["created"][:16], style=style)
     console.print(table)
 
@@ -608,10 +653,12 @@ def demo(directory, scripted, items, epochs):
     """The main job end to end on bundled ChnSentiCorp reviews, offline.
 
     \b
-    1. a project in a SQLite file (DIR/bertanno.db); 1,200 labelled reviews and 200 new ones
+    1. a project in a SQLite file (DIR/bertanno.db); 1,200 labelled reviews and 200 new ones;
+       with bertanno[snownlp] installed, SnowNLP pre-annotates them before any training
     2. a model trained on the labelled ones: bert-base-chinese if its weights are on this
        machine, else a small Chinese BERT (2 x 128) from random weights, a few minutes on CPU
-    3. the new reviews pre-annotated by it, most uncertain first
+    3. the new reviews pre-annotated by the champion (the trained model only if it beats
+       SnowNLP on the evaluation split), most uncertain first
     4. the annotation session: the real one in a terminal; without one (or --scripted) a
        short session that accepts right pre-annotations and corrects wrong ones
     5. the decisions exported as JSONL
@@ -627,9 +674,19 @@ def demo(directory, scripted, items, epochs):
                   f"{new_file.added} new ones added ({train_file.duplicates + new_file.duplicates} already there)")
     kind = ("bert-base-chinese (pretrained, found on this machine)" if setup.pretrained else
             "a small Chinese BERT, 2 layers x 128, trained here from random weights (no pretrained weights found)")
+    if setup.first_version:
+        console.print(f"before any training, {setup.first_version} ({job.ZERO_SHOT}, a zero-shot model inside its "
+                      f"package) pre-annotated {setup.first_served} reviews")
     console.print(f"model: {kind}")
     if setup.outcome is not None:
-        console.print(f"{setup.outcome.message}; evaluation split: {format_scores(setup.outcome.metrics)}")
+        outcome = setup.outcome
+        if setup.first_version:
+            verdict = "takes over from" if outcome.decision == "promoted" else "does not beat"
+            console.print(f"{outcome.version} ({format_scores(outcome.metrics)}) {verdict} {setup.first_version} "
+                          f"({job.ZERO_SHOT}: {format_scores(outcome.champion_metrics)}) on the same evaluation split: "
+                          f"{setup.champion} serves the session")
+        else:
+            console.print(f"{outcome.message}; evaluation split: {format_scores(outcome.metrics)}")
     else:
         console.print(f"champion {setup.champion} kept from an earlier run")
     if scripted is None:
@@ -666,9 +723,10 @@ def _quiet_libraries() -> None:
         pass
 
 
-from bertanno.vocab.commands import vocab  # noqa: E402 (it uses the helpers above)
+from bertanno.vocab.commands import pretrain, vocab  # noqa: E402 (it uses the helpers above)
 
 cli.add_command(vocab)
+cli.add_command(pretrain)
 
 
 def _add_plugin_commands() -> None:

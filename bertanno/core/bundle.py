@@ -139,17 +139,23 @@ def save_version(bundle: ModelBundle, directory: str | Path, metadata: dict | No
     directory.mkdir(parents=True, exist_ok=True)
     bundle.model.save_pretrained(str(directory), safe_serialization=True)
     bundle.tokenizer.save_pretrained(str(directory))
-    record = {
-        "format": VERSION_FORMAT,
-        **bundle.task.describe(),
+    return write_version_record(directory, bundle.task, {
         "model_labels": bundle.task.model_labels,
         "base_model": bundle.base_model,
         "max_length": bundle.max_length,
         "added_terms": list(bundle.added_terms),
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "libraries": library_versions(),
         **(metadata or {}),
-    }
+    })
+
+
+def write_version_record(directory: str | Path, task: Task, fields: dict) -> Path:
+    """Write ``bertanno.json`` into ``directory`` (created if needed): the format, the task and its labels,
+    the creation time and ``fields``. Returns the directory."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    record = {"format": VERSION_FORMAT, **task.describe(),
+              "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), **fields}
     (directory / VERSION_FILE).write_text(json.dumps(record, ensure_ascii=False, indent=2), encoding="utf-8")
     return directory
 
@@ -158,8 +164,8 @@ def is_version_dir(path: str | Path) -> bool:
     return (Path(path) / VERSION_FILE).is_file()
 
 
-def load_version(directory: str | Path, plugins: Plugins | None = None, trust_remote_code: bool = False) -> ModelBundle:
-    """Load a saved version; needs no network."""
+def read_version_record(directory: str | Path) -> dict:
+    """The ``bertanno.json`` record of a version directory; ``BertannoError`` when it is missing or unreadable."""
     directory = Path(directory)
     try:
         record = json.loads((directory / VERSION_FILE).read_text(encoding="utf-8"))
@@ -168,8 +174,23 @@ def load_version(directory: str | Path, plugins: Plugins | None = None, trust_re
     if record.get("format") != VERSION_FORMAT:
         raise BertannoError(f"{directory} was written in version format {record.get('format')}; "
                             f"this bertanno reads format {VERSION_FORMAT}")
-    plugins = plugins or get_plugins()
-    task = plugins.task(record["task"], labels=record["labels"], **record.get("config", {}))
+    return record
+
+
+def version_task(record: dict, plugins: Plugins | None = None) -> Task:
+    """The task a version record was made for, with its labels and config."""
+    return (plugins or get_plugins()).task(record["task"], labels=record["labels"], **record.get("config", {}))
+
+
+def load_version(directory: str | Path, plugins: Plugins | None = None, trust_remote_code: bool = False,
+                 task: Task | None = None) -> ModelBundle:
+    """Load a saved transformer version; needs no network. ``task`` (default: built from the record)
+    must derive the model labels the version was saved with."""
+    directory = Path(directory)
+    record = read_version_record(directory)
+    if record.get("family", "transformer") != "transformer":
+        raise BertannoError(f"{directory} holds a {record['family']} model, not a fine-tuned transformer")
+    task = task or version_task(record, plugins)
     if task.model_labels != record["model_labels"]:
         raise BertannoError(f"{directory}: the task {task.name!r} now derives other model labels than the saved ones")
     model = _load_weights(directory, task, trust_remote_code)

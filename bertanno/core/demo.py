@@ -1,6 +1,7 @@
-"""The main job end to end on bundled data, offline: a project in a local SQLite file, a model trained on
+"""The main job end to end on bundled data, offline: a project in a local SQLite file (served by SnowNLP
+from the first item when ``bertanno[snownlp]`` is installed), a model trained on
 1,200 labelled reviews (a real bert-base-chinese when one is on this machine, else a small Chinese BERT
-built from the bundled config and vocabulary), 200 new reviews pre-annotated by it, then the annotation
+built from the bundled config and vocabulary), 200 new reviews pre-annotated by the champion, then the annotation
 session: in a terminal the real one, without one a short scripted session that decides like a careful
 annotator (accepts right pre-annotations, corrects wrong ones from the sample's labels)."""
 
@@ -15,7 +16,8 @@ from sqlalchemy import select
 
 from bertanno.core.bundle import is_version_dir, save_version
 from bertanno.core.hub import resolve_model
-from bertanno.core.project_training import RunOutcome, train_project
+from bertanno.core.project_setup import create_project
+from bertanno.core.project_training import RunOutcome, repredict, train_project
 from bertanno.core.reading import read_examples
 from bertanno.core.scratch import build_random_bundle
 from bertanno.core.session import AnnotationSession, session_predictor
@@ -25,15 +27,17 @@ from bertanno.errors import BertannoError
 from bertanno.plugins.manager import get_plugins
 from bertanno.store import Store
 from bertanno.store.predictions import latest_predictions
-from bertanno.store.projects import create_project, find_project, get_project
+from bertanno.store.projects import find_project, get_project
 from bertanno.store.schema import Annotation, Item
-from bertanno.store.versions import champion
+from bertanno.store.versions import champion, list_versions
 
 SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
 TRAIN_SAMPLE = SAMPLES / "chnsenticorp_train_sample.tsv"
 NEW_SAMPLE = SAMPLES / "chnsenticorp_dev_sample.tsv"
 PROJECT = "demo-reviews"
 LABELS = "0=negative,1=positive"
+ZERO_SHOT = "snownlp"
+"""Serves the first pre-annotations when its extra is installed (bertanno[snownlp])."""
 
 
 @dataclass
@@ -47,6 +51,10 @@ class DemoSetup:
     champion: str
     gold: dict[str, str] = field(default_factory=dict)
     """The new reviews' labels from the sample file: what the scripted annotator knows."""
+    first_version: str | None = None
+    """The zero-shot version that pre-annotated before any training (``z001``), if one did."""
+    first_served: int = 0
+    """How many reviews it pre-annotated."""
 
 
 def base_model(directory: Path) -> tuple[str, bool]:
@@ -73,12 +81,14 @@ def prepare(directory: str | Path, epochs: int | None = None, on_step: Callable 
     database = directory / "bertanno.db"
     store = Store.open(f"sqlite:///{database}")
     model, pretrained = base_model(directory)
-    with store.transaction() as session:
-        if find_project(session, PROJECT) is None:
-            create_project(session, PROJECT, "sentiment", ["negative", "positive"], model)
-    options = {"label_map": LABELS}
     plugins = get_plugins()
     task = plugins.task("sentiment", labels=["negative", "positive"])
+    with store.transaction() as session:
+        exists = find_project(session, PROJECT) is not None
+    zero_shot = ZERO_SHOT if plugins.family(ZERO_SHOT).missing() is None else None
+    if not exists:
+        create_project(store, PROJECT, task, model, zero_shot, models_dir=directory / "models", plugins=plugins)
+    options = {"label_map": LABELS}
     new_reviews = read_examples(NEW_SAMPLE, task, "tsv", options).examples
     with tempfile.TemporaryDirectory() as scratch:  # the new reviews go in without their labels
         unlabelled = Path(scratch) / "new-reviews.txt"
@@ -86,19 +96,26 @@ def prepare(directory: str | Path, epochs: int | None = None, on_step: Callable 
         imported = [import_file(store, PROJECT, TRAIN_SAMPLE, "tsv", options),
                     import_file(store, PROJECT, unlabelled, "txt")]
     with store.transaction() as session:
-        reigning = champion(session, get_project(session, PROJECT).id)
-    outcome = None
-    if reigning is None:
+        project_id = get_project(session, PROJECT).id
+        first = champion(session, project_id)
+        first_name = first.name if first is not None else None
+        trained = any(version.training_snapshot.get("family", "transformer") == "transformer"
+                      for version in list_versions(session, project_id))
+    outcome, first_served = None, 0
+    if not trained:
+        if first_name is not None:  # a zero-shot champion pre-annotates before any training
+            first_served = repredict(store, PROJECT, plugins)
         config = (TrainConfig(epochs=epochs or 2, batch_size=16, seed=0) if pretrained else
                   TrainConfig(epochs=epochs or 4, batch_size=32, learning_rate=1e-3, patience=2, seed=0))
         outcome = train_project(store, PROJECT, config, models_dir=directory / "models", on_step=on_step,
-                                on_epoch=on_epoch)
-        if outcome.decision != "promoted":
+                                on_epoch=on_epoch, plugins=plugins)
+        if outcome.decision not in ("promoted", "kept") or (outcome.decision == "kept" and first_name is None):
             raise BertannoError(f"the demo's training did not produce a champion: {outcome.message}")
     with store.transaction() as session:
         name = champion(session, get_project(session, PROJECT).id).name
     return DemoSetup(store, database, model, pretrained, imported, outcome, name,
-                     {e.text.replace("\n", " ").strip(): e.payload for e in new_reviews})
+                     {e.text.replace("\n", " ").strip(): e.payload for e in new_reviews},
+                     first_name if first_served else None, first_served)
 
 
 def open_session(setup: DemoSetup, annotator: str) -> AnnotationSession:

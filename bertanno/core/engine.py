@@ -7,29 +7,16 @@ reported; token-level tasks window long texts instead, so every character is lab
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import numpy as np
 
 from bertanno.core.bundle import ModelBundle
-from bertanno.plugins.task import Encoded, Example, Prediction
+from bertanno.plugins.families import PredictStats, ServedModel
+from bertanno.plugins.task import Encoded, Example, Prediction, Task
 
 MODEL_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
-
-
-@dataclass
-class PredictStats:
-    examples: int = 0
-    windows: int = 0
-    tokens: int = 0
-    truncated: int = 0
-    batches: int = 0
-    seconds: float = 0.0
-
-    @property
-    def examples_per_second(self) -> float:
-        return self.examples / self.seconds if self.seconds else 0.0
+__all__ = ["PredictStats", "Predictor", "score_model"]
 
 
 def pick_device(preferred: str | None = None):
@@ -103,6 +90,10 @@ class Predictor:
         self.keep_token_types = getattr(config, "type_vocab_size", 1) > 1
         self.pad_token_id = bundle.tokenizer.pad_token_id or 0
 
+    @property
+    def task(self) -> Task:
+        return self.bundle.task
+
     def encode(self, examples: Sequence[Example]) -> list[Encoded]:
         task, tokenizer, max_length = self.bundle.task, self.bundle.tokenizer, self.bundle.max_length
         return [task.encode(tokenizer, example, max_length) for example in examples]
@@ -143,3 +134,14 @@ class Predictor:
             seconds=time.perf_counter() - started,
         )
         return predictions, stats
+
+
+def score_model(model: ServedModel, examples: Sequence[Example]) -> dict[str, float]:
+    """The task's metrics for any served model (any family) on labelled ``examples``; ``{}`` for none.
+
+    The first key is the task's headline metric (accuracy, entity F1, …).
+    """
+    if not examples:
+        return {}
+    predictions, _ = model.predict(examples)
+    return model.task.metrics([example.payload for example in examples], [p.payload for p in predictions])

@@ -22,6 +22,19 @@ def list_models(plugins: Plugins | None = None) -> list[dict]:
     return rows
 
 
+def list_families(plugins: Plugins | None = None) -> list[dict]:
+    """Every registered model family: what it serves, its labels, whether it can run here and how to install it."""
+    plugins = plugins or get_plugins()
+    rows = []
+    for name in plugins.families:
+        family = plugins.family(name)
+        missing = family.missing()
+        rows.append({"name": name, "description": family.description, "example_kinds": sorted(family.example_kinds),
+                     "labels": list(family.labels), "zero_shot": family.zero_shot, "ready": missing is None,
+                     "install": family.install, "missing": missing, "origin": family.origin})
+    return rows
+
+
 def check_model(name_or_path: str, plugins: Plugins | None = None, trust_remote_code: bool = False) -> dict:
     """Resolve and load the model with a classification head; raises a readable error when it cannot."""
     plugins = plugins or get_plugins()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bertanno.core.engine import PredictStats, Predictor
+from bertanno.plugins.families import PredictStats, ServedModel
 from bertanno.plugins.task import Example
 from bertanno.store import Store
 from bertanno.store.annotations import current_annotations
@@ -13,7 +13,7 @@ from bertanno.store.projects import get_project
 from bertanno.store.schema import Item
 
 
-def predict_project(store: Store, project_name: str, predictor: Predictor, version: str,
+def predict_project(store: Store, project_name: str, predictor: ServedModel, version: str,
                     undecided_only: bool = False, progress=None) -> PredictStats:
     """Predict the project's items (or only those nobody has decided) and store the results under ``version``."""
     with store.transaction() as session:
@@ -25,7 +25,7 @@ def predict_project(store: Store, project_name: str, predictor: Predictor, versi
             items = [row for row in items if row[0] not in decided]
     examples = [Example(text, text_b) for _, text, text_b in items]
     predictions, stats = predictor.predict(examples, progress=progress)
-    task = predictor.bundle.task
+    task = predictor.task
     with store.transaction() as session:
         add_predictions(session, [
             {"item_id": item_id, "model_version": version, "payload": task.payload_to_json(p.payload),

@@ -13,21 +13,23 @@ from typing import Callable
 
 from sqlalchemy import func, select, update
 
-from bertanno.core.bundle import load_base, load_version, save_version
-from bertanno.core.engine import Predictor
+from bertanno.core.bundle import load_base, load_version, read_version_record, save_version
+from bertanno.core.engine import score_model
 from bertanno.core.project_predictions import predict_project
 from bertanno.core.reading import read_examples
+from bertanno.core.serving import DEFAULT_FAMILY, load_served
 from bertanno.core.training import TrainConfig, TrainResult, headline, score, train
 from bertanno.core.transfer import project_task
 from bertanno.errors import BertannoError
+from bertanno.plugins.families import ServedModel
 from bertanno.plugins.manager import Plugins, get_plugins
 from bertanno.plugins.task import Example, Task
 from bertanno.store import Store, locks
 from bertanno.store.annotations import current_annotations, standing
 from bertanno.store.projects import get_project
 from bertanno.store.schema import Annotation, Item, ModelVersion, Project
-from bertanno.store.versions import (add_version, champion, finish_run, get_version, list_versions, make_champion,
-                                     previous_champion, start_run)
+from bertanno.store.versions import (add_version, champion, finish_run, get_version, make_champion, next_version_name,
+                                     previous_champion, set_metrics, start_run)
 from bertanno.store.vocabularies import project_vocabulary, save_vocabulary
 from bertanno.vocab.extend import apply_vocabulary
 from bertanno.vocab.terms import vocabulary_hash
@@ -134,18 +136,24 @@ def train_project(store: Store, project_name: str, config: TrainConfig, trigger:
         training, evaluation = project_data(session, project, task)
         reigning = champion(session, project.id)
         reigning_metrics = dict(reigning.metrics) if reigning else {}
+        reigning_name, reigning_dir = (reigning.name, reigning.directory) if reigning else (None, None)
         start_from = reigning.directory if start == "champion" and reigning else None
+        if start_from and read_version_record(start_from).get("family", DEFAULT_FAMILY) != DEFAULT_FAMILY:
+            raise BertannoError(f"the champion {reigning.name} is not a fine-tuned transformer, so training cannot "
+                                "start from it; train from the base model instead (--from base)")
         snapshot = {"annotation_ids": [annotation_id for annotation_id, _ in training],
                     "last_human_decision": latest_human_decision(session, project.id),
                     "evaluation_items": len(evaluation), "mode": config.mode,
                     "started_from": start_from or project.adapted_model or project.model}
         run_id = start_run(session, project.id, trigger, {"train": len(training), "evaluation": len(evaluation)}).id
-        version_name = f"v{len(list_versions(session, project.id)) + 1:03d}"
+        version_name = next_version_name(session, project.id, plugins.family(DEFAULT_FAMILY).version_prefix)
         vocabulary = project_vocabulary(session, project)
         terms = list(vocabulary.terms) if vocabulary else []
         project_id, base_model, start_model = project.id, project.model, project.adapted_model or project.model
     started = time.perf_counter()
     try:
+        if reigning_dir and evaluation:  # both sides scored on the same split, as it is now
+            reigning_metrics = rescore(store, project_id, reigning_name, reigning_dir, evaluation, plugins, task)
         bundle = load_version(start_from, plugins) if start_from else load_base(start_model, task, plugins)
         apply_vocabulary(bundle, terms)
         train_examples, validation = split_validation(training, config.seed)
@@ -210,23 +218,36 @@ def announce_champion(store: Store, project_name: str, version_name: str, plugin
     plugins.notify("model_promoted", project=project_name, version=version_name)
 
 
-def champion_bundle(store: Store, project_name: str, plugins: Plugins | None = None, required: bool = True):
-    """The champion loaded, and its name; ``(None, None)`` when there is none and it is not ``required``."""
+def rescore(store: Store, project_id: int, name: str, directory: str, evaluation: list[Example],
+            plugins: Plugins | None, task: Task) -> dict:
+    """Score a stored version on ``evaluation`` and record the scores with it."""
+    metrics = score_model(load_served(directory, plugins, task), evaluation)
+    with store.transaction() as session:
+        set_metrics(session, get_version(session, project_id, name), metrics)
+    return metrics
+
+
+def champion_model(store: Store, project_name: str, plugins: Plugins | None = None,
+                   required: bool = True) -> tuple[ServedModel | None, str | None]:
+    """The champion loaded through its family, and its name; ``(None, None)`` when there is none and it
+    is not ``required``."""
+    plugins = plugins or get_plugins()
     with store.transaction() as session:
         project = get_project(session, project_name)
+        task = project_task(project, plugins)
         reigning = champion(session, project.id)
         if reigning is None:
             if not required:
                 return None, None
             raise BertannoError(f"project {project_name!r} has no champion model yet; train one: bertanno train {project_name}")
         directory, name = reigning.directory, reigning.name
-    return load_version(directory, plugins), name
+    return load_served(directory, plugins, task), name
 
 
 def repredict(store: Store, project_name: str, plugins: Plugins | None = None) -> int:
     """Pre-annotate the undecided items with the champion; returns how many."""
-    bundle, name = champion_bundle(store, project_name, plugins)
-    return predict_project(store, project_name, Predictor(bundle), name, undecided_only=True).examples
+    model, name = champion_model(store, project_name, plugins)
+    return predict_project(store, project_name, model, name, undecided_only=True).examples
 
 
 def promote(store: Store, project_name: str, version_name: str, plugins: Plugins | None = None) -> str:
@@ -260,8 +281,10 @@ def evaluate(store: Store, project_name: str, version_name: str | None = None, f
             raise BertannoError(f"project {project_name!r} has no champion; name a version")
         examples = (read_examples(file, task, format_name, options, plugins=plugins).examples if file
                     else project_data(session, project, task)[1])
-        directory = version.directory
+        project_id, name, directory = project.id, version.name, version.directory
     labelled = [e for e in examples if e.payload is not None]
     if not labelled:
         raise BertannoError("nothing to evaluate on: no labelled examples")
-    return score(load_version(directory, plugins), labelled)
+    if file:
+        return score_model(load_served(directory, plugins, task), labelled)
+    return rescore(store, project_id, name, directory, labelled, plugins, task)

@@ -17,11 +17,11 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from bertanno.core.bundle import load_version
-from bertanno.core.engine import Predictor
-from bertanno.core.project_training import champion_bundle
+from bertanno.core.project_training import champion_model
+from bertanno.core.serving import load_served
 from bertanno.core.transfer import project_task
 from bertanno.errors import BertannoError
+from bertanno.plugins.families import ServedModel
 from bertanno.plugins.manager import Plugins, get_plugins
 from bertanno.plugins.task import Example, Prediction
 from bertanno.store import Store
@@ -45,12 +45,12 @@ class Current:
 
 
 def session_predictor(store: Store, project_name: str, model: str | None = None,
-                      plugins: Plugins | None = None) -> tuple[Predictor | None, str | None]:
-    """The model that pre-annotates: ``model`` (a saved version) if given, else the project's champion."""
+                      plugins: Plugins | None = None) -> tuple[ServedModel | None, str | None]:
+    """The model that pre-annotates: ``model`` (a saved version of any family) if given, else the
+    project's champion; ``(None, None)`` when the project has none."""
     if model:
-        return Predictor(load_version(model, plugins)), Path(model).name
-    bundle, name = champion_bundle(store, project_name, plugins, required=False)
-    return (Predictor(bundle) if bundle is not None else None), name
+        return load_served(model, plugins), Path(model).name
+    return champion_model(store, project_name, plugins, required=False)
 
 
 def default_annotator() -> str:
@@ -62,7 +62,7 @@ def default_annotator() -> str:
 
 class AnnotationSession:
     def __init__(self, store: Store, project_name: str, annotator: str | None = None, order: str = "sequential",
-                 predictor: Predictor | None = None, model_version: str | None = None, predict_ahead: bool = True,
+                 predictor: ServedModel | None = None, model_version: str | None = None, predict_ahead: bool = True,
                  plugins: Plugins | None = None):
         if order not in queue.ORDERS:
             raise BertannoError(f"--order must be one of {', '.join(queue.ORDERS)}")

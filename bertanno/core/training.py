@@ -22,7 +22,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from bertanno.core.bundle import ModelBundle
-from bertanno.core.engine import Predictor, pad_batch
+from bertanno.core.engine import Predictor, pad_batch, score_model
 from bertanno.errors import BertannoError
 from bertanno.plugins.task import Example
 
@@ -86,9 +86,9 @@ def score(bundle: ModelBundle, examples: Sequence[Example], device: str | None =
     if not examples:
         return {}
     was_training = bundle.model.training
-    predictions, _ = Predictor(bundle, device=device).predict(examples)
+    scores = score_model(Predictor(bundle, device=device), examples)
     bundle.model.train(was_training)
-    return bundle.task.metrics([e.payload for e in examples], [p.payload for p in predictions])
+    return scores
 
 
 def encode_for_training(bundle: ModelBundle, examples: Sequence[Example]) -> tuple[list[dict], int]:

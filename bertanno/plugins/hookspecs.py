@@ -25,6 +25,12 @@ def register_models(register):
 
 
 @hookspec
+def register_model_families(register):
+    """Register model families: ``register(MyFamily())``, an instance of a
+    ``bertanno.plugins.families.ModelFamily`` subclass (what loads and serves a kind of model version)."""
+
+
+@hookspec
 def register_vocabularies(register):
     """Register named domain term lists: ``register(VocabularySpec(name=..., path=...))``."""
 

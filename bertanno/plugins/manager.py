@@ -22,6 +22,7 @@ import pluggy
 
 from bertanno.errors import BertannoError
 from bertanno.plugins import hookspecs
+from bertanno.plugins.families import ModelFamily
 from bertanno.plugins.specs import FileFormat, ModelSpec, VocabularySpec
 from bertanno.plugins.task import EXAMPLE_KINDS, HEADS, NAME_PATTERN, Task
 
@@ -35,9 +36,14 @@ BUILTIN_PLUGINS = (
     "bertanno.plugins.builtin.models",
     "bertanno.plugins.builtin.vocabularies",
     "bertanno.plugins.builtin.formats",
+    "bertanno.plugins.builtin.snownlp_family",
+    "bertanno.plugins.builtin.lac_family",
+    # The fine-tuned transformer family is the engine's own; it registers through the same hook.
+    "bertanno.core.transformer_family",
 )
 
-REGISTRATION_HOOKS = ("register_tasks", "register_models", "register_vocabularies", "register_formats")
+REGISTRATION_HOOKS = ("register_tasks", "register_models", "register_model_families", "register_vocabularies",
+                      "register_formats")
 
 
 def call_impl(impl, **kwargs):
@@ -108,6 +114,25 @@ def validate_model(spec: Any) -> str:
     return _check_name("model alias", spec.name)
 
 
+def validate_family(family: Any) -> str:
+    if not isinstance(family, ModelFamily):
+        raise PluginError(f"a model family must be an instance of a bertanno.plugins.families.ModelFamily subclass, "
+                          f"got {family!r}")
+    name = _check_name("model family", getattr(family, "name", None))
+    abstract = sorted(getattr(type(family), "__abstractmethods__", ()))
+    if abstract:
+        raise PluginError(f"model family {name!r} is incomplete: it does not implement {', '.join(abstract)}")
+    kinds = getattr(family, "example_kinds", None)
+    if not kinds or set(kinds) - EXAMPLE_KINDS:
+        raise PluginError(f"model family {name!r}: example_kinds must be a non-empty subset of {sorted(EXAMPLE_KINDS)}")
+    if family.zero_shot and not family.labels:
+        raise PluginError(f"model family {name!r} is zero-shot but declares no labels")
+    prefix = getattr(family, "version_prefix", "")
+    if not (isinstance(prefix, str) and prefix.isascii() and prefix.isalpha() and prefix.islower()):
+        raise PluginError(f"model family {name!r}: version_prefix must be lowercase letters")
+    return name
+
+
 def validate_vocabulary(spec: Any) -> str:
     if not isinstance(spec, VocabularySpec):
         raise PluginError(f"a vocabulary must be a bertanno.plugins.specs.VocabularySpec, got {spec!r}")
@@ -128,6 +153,7 @@ def validate_format(spec: Any) -> str:
 VALIDATORS: dict[str, tuple[str, Callable[[Any], str]]] = {
     "register_tasks": ("task", validate_task),
     "register_models": ("model alias", validate_model),
+    "register_model_families": ("model family", validate_family),
     "register_vocabularies": ("vocabulary", validate_vocabulary),
     "register_formats": ("format", validate_format),
 }
@@ -182,6 +208,7 @@ class Plugins:
             self.pm.register(plugin, name=getattr(plugin, "__name__", None))
         self.tasks = Registry("task")
         self.models = Registry("model alias")
+        self.families = Registry("model family")
         self.vocabularies = Registry("vocabulary")
         self.formats = Registry("format")
         self._collect()
@@ -207,6 +234,7 @@ class Plugins:
         registries = {
             "register_tasks": self.tasks,
             "register_models": self.models,
+            "register_model_families": self.families,
             "register_vocabularies": self.vocabularies,
             "register_formats": self.formats,
         }
@@ -246,9 +274,12 @@ class Plugins:
     def task(self, name: str, labels=None, **config) -> Task:
         return self.tasks.get(name)(labels=labels, **config)
 
+    def family(self, name: str) -> ModelFamily:
+        return self.families.get(name)
+
     def registered_by(self, plugin_name: str) -> dict[str, list[str]]:
-        registries = {"tasks": self.tasks, "models": self.models, "vocabularies": self.vocabularies,
-                      "formats": self.formats}
+        registries = {"tasks": self.tasks, "models": self.models, "model families": self.families,
+                      "vocabularies": self.vocabularies, "formats": self.formats}
         found = {kind: registry.names_by_plugin(plugin_name) for kind, registry in registries.items()}
         return {kind: names for kind, names in found.items() if names}
 

@@ -18,6 +18,20 @@ def add_version(session: Session, project_id: int, name: str, directory: str, ba
     return version
 
 
+def next_version_name(session: Session, project_id: int, prefix: str) -> str:
+    """``PREFIX001`` for a project's first version with that prefix, ``PREFIX002`` next, …"""
+    names = session.scalars(select(ModelVersion.name).where(ModelVersion.project_id == project_id))
+    numbers = [int(name[len(prefix):]) for name in names
+               if name.startswith(prefix) and name[len(prefix):].isdigit()]
+    return f"{prefix}{max(numbers, default=0) + 1:03d}"
+
+
+def set_metrics(session: Session, version: ModelVersion, metrics: dict) -> None:
+    """Record a version's scores on the project's evaluation split as it is now."""
+    version.metrics = dict(metrics)
+    session.flush()
+
+
 def champion(session: Session, project_id: int) -> ModelVersion | None:
     return session.scalar(select(ModelVersion).where(ModelVersion.project_id == project_id,
                                                      ModelVersion.status == "champion"))

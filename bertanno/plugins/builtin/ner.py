@@ -115,6 +115,8 @@ class NerTask(Task):
         for label in self.labels:
             if label in report:
                 scores[f"f1/{label}"] = report[label]["f1-score"]
+                scores[f"precision/{label}"] = report[label]["precision"]
+                scores[f"recall/{label}"] = report[label]["recall"]
         return {key: float(value) for key, value in scores.items()}
 
     def colour(self, label: str) -> str:

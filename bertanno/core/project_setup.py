@@ -1,0 +1,56 @@
+"""Creating a project: its task and labels, its domain model, and optionally a zero-shot family that
+serves as its first champion before any decision is made."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bertanno.core.project_training import models_root
+from bertanno.core.serving import plan_zero_shot, write_zero_shot_version
+from bertanno.plugins.manager import Plugins, get_plugins
+from bertanno.plugins.task import Task
+from bertanno.store import Store
+from bertanno.store.projects import create_project as store_project
+from bertanno.store.versions import add_version, make_champion, next_version_name
+
+
+@dataclass
+class CreatedProject:
+    name: str
+    task: Task
+    model: str
+    champion: str | None = None
+    """The zero-shot version serving from the start (``z001``), if any."""
+    family: str | None = None
+    label_map: dict[str, str] = field(default_factory=dict)
+    cannot_produce: list[str] = field(default_factory=list)
+    """Project labels the zero-shot family never proposes: a person adds them by hand."""
+
+
+def create_project(store: Store, name: str, task: Task, model: str, zero_shot: str | None = None,
+                   label_map: dict[str, str] | None = None, models_dir: Path | None = None,
+                   plugins: Plugins | None = None) -> CreatedProject:
+    """Create project ``name`` for ``task`` on domain model ``model``.
+
+    With ``zero_shot`` (a zero-shot model family such as ``snownlp`` or ``lac``), the family becomes the
+    project's first champion under its label map (family label -> project label): everything is
+    checked before anything is written, and the project and its champion are written in one
+    transaction. Raises ``BertannoError`` (unknown or uninstalled family, labels that do not fit, a
+    project of that name) and writes nothing then.
+    """
+    plugins = plugins or get_plugins()
+    plan = plan_zero_shot(task, zero_shot, label_map, plugins) if zero_shot else None
+    created = CreatedProject(name, task, model)
+    with store.transaction() as session:
+        project = store_project(session, name, task.name, list(task.labels), model)
+        if plan is None:
+            return created
+        version_name = next_version_name(session, project.id, plan.family.version_prefix)
+        directory = write_zero_shot_version((models_dir or models_root()) / name / version_name, task, plan)
+        version = add_version(session, project.id, version_name, str(directory.resolve()), plan.family.name,
+                              {"family": plan.family.name, "label_map": plan.label_map}, {})
+        make_champion(session, version)
+    created.champion, created.family = version_name, plan.family.name
+    created.label_map, created.cannot_produce = plan.label_map, plan.cannot_produce
+    return created

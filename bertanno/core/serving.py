@@ -1,0 +1,69 @@
+"""Serving a model version whatever its family: load it, score it, and start a project on a zero-shot family.
+
+Every version directory holds a ``bertanno.json`` record; its ``family`` (``transformer`` when absent)
+names the registered model family that loads it. The rest of bertanno sees only ``ServedModel``:
+``task`` and ``predict``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from bertanno.core.bundle import read_version_record, version_task, write_version_record
+from bertanno.errors import BertannoError
+from bertanno.plugins.families import ModelFamily, ServedModel
+from bertanno.plugins.manager import Plugins, get_plugins
+from bertanno.plugins.task import Task
+
+DEFAULT_FAMILY = "transformer"
+
+
+def record_family(record: dict, plugins: Plugins | None = None) -> ModelFamily:
+    """The family that loads a version record (``transformer`` when it names none)."""
+    return (plugins or get_plugins()).family(record.get("family", DEFAULT_FAMILY))
+
+
+def load_served(directory: str | Path, plugins: Plugins | None = None, task: Task | None = None) -> ServedModel:
+    """Load any version directory through its family, ready to ``predict``.
+
+    Raises ``BertannoError`` when the directory is no version, its family is unknown, or its family's
+    dependencies are missing (the message names the install line).
+    """
+    plugins = plugins or get_plugins()
+    record = read_version_record(directory)
+    family = record_family(record, plugins)
+    return family.load(Path(directory), record, task or version_task(record, plugins))
+
+
+@dataclass
+class ZeroShotPlan:
+    """What serving a zero-shot family in a project means: the family, its complete label map, and the
+    project's labels it never proposes."""
+
+    family: ModelFamily
+    label_map: dict[str, str]
+    cannot_produce: list[str]
+
+
+def plan_zero_shot(task: Task, family_name: str, mapping: dict[str, str] | None = None,
+                   plugins: Plugins | None = None) -> ZeroShotPlan:
+    """Check that ``family_name`` is a zero-shot family that is installed and fits ``task``, and complete
+    its label map. Raises ``BertannoError`` with a sentence for each way it does not."""
+    plugins = plugins or get_plugins()
+    family = plugins.family(family_name)
+    if not family.zero_shot:
+        zero_shot = ", ".join(name for name in plugins.families if plugins.family(name).zero_shot) or "none"
+        raise BertannoError(f"the {family_name} model family learns from the project's labels; it cannot serve "
+                            f"before training (zero-shot families: {zero_shot})")
+    family.require()
+    label_map = family.label_map(task, mapping)
+    return ZeroShotPlan(family, label_map, family.cannot_produce(task, label_map))
+
+
+def write_zero_shot_version(directory: str | Path, task: Task, plan: ZeroShotPlan) -> Path:
+    """A version directory for a zero-shot family: only a record (the model is inside the family's package)."""
+    return write_version_record(directory, task, {
+        "family": plan.family.name, "label_map": plan.label_map,
+        "base_model": plan.family.name, **plan.family.describe(),
+    })

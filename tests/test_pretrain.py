@@ -1,0 +1,145 @@
+"""bertanno pretrain: a tiny model on a tiny corpus end to end, an interrupted run resumed to the same
+weights, and a sentence for every bad input."""
+
+import json
+import os
+import signal
+
+import pytest
+from click.testing import CliRunner
+
+from bertanno.cli import cli
+from bertanno.errors import BertannoError
+from bertanno.vocab.pretrain import HELD_OUT_MODULUS, PackedSequences, PretrainConfig, held_out, pretrain
+
+TINY = dict(layers=1, hidden=64, steps=12, eval_steps=4, batch_size=4, max_length=32, warmup_steps=2,
+            held_out_sequences=8)
+SENTENCES = ["患者因发热咳嗽三天入院，给予抗感染治疗后好转。", "被告人张某于二零一九年盗窃电动车一辆，价值人民币三千元。",
+             "今天天气晴朗，我们去公园散步，看到很多人在锻炼身体。", "高血压患者应当低盐饮食，按时服用降压药物。",
+             "本院认为，被告人的行为已构成盗窃罪，应依法惩处。"]
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    path = tmp_path_factory.mktemp("corpus") / "text.txt"
+    lines = [f"{sentence}第{n}段。" for n in range(1200) for sentence in SENTENCES[n % 5:n % 5 + 1]]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert any(held_out(line) for line in lines) and not all(held_out(line) for line in lines)
+    return path
+
+
+def quiet(step, total, info):
+    pass
+
+
+def test_pretrain_writes_a_model_a_project_can_use(corpus, tmp_path):
+    from transformers import AutoModelForMaskedLM
+
+    from bertanno.core.bundle import load_base
+    from bertanno.plugins.manager import get_plugins
+
+    result = pretrain(tmp_path / "mini", [corpus], PretrainConfig(**TINY), on_step=quiet)
+    assert result.finished and result.steps == 12 and result.tokens_seen == 12 * 4 * 32
+    assert [e["step"] for e in result.evaluations] == [4, 8, 12]
+    assert result.evaluations[-1]["loss"] < result.evaluations[0]["loss"]  # it learns something
+    record = json.loads((tmp_path / "mini" / "bertanno-pretrain.json").read_text(encoding="utf-8"))
+    card = (tmp_path / "mini" / "README.md").read_text(encoding="utf-8")
+    assert record["tokens_seen"] == result.tokens_seen and "Steps: 12 of 12 (finished)" in card
+    assert AutoModelForMaskedLM.from_pretrained(str(tmp_path / "mini")).config.num_hidden_layers == 1
+    bundle = load_base(str(tmp_path / "mini"), get_plugins().task("sentiment"))  # a base model for any project
+    assert bundle.tokenizer("高血压")["input_ids"][1:-1] == bundle.tokenizer.convert_tokens_to_ids(list("高血压"))
+    assert not list(tmp_path.glob(".mini.writing-*"))
+
+
+def test_an_interrupted_run_resumes_to_the_same_step_and_weights(corpus, tmp_path):
+    from safetensors.torch import load_file
+
+    config = PretrainConfig(**TINY)
+    pretrain(tmp_path / "straight", [corpus], config, on_step=quiet)
+
+    def interrupt(step, total, info):
+        if step == 5:
+            os.kill(os.getpid(), signal.SIGINT)  # what Ctrl-C sends
+
+    stopped = pretrain(tmp_path / "resumed", [corpus], config, on_step=interrupt)
+    assert not stopped.finished and stopped.steps == 6
+    assert "unfinished: resume with --resume" in (tmp_path / "resumed" / "README.md").read_text(encoding="utf-8")
+    with pytest.raises(BertannoError, match="continue it with --resume"):
+        pretrain(tmp_path / "resumed", [corpus], config, on_step=quiet)
+    resumed = pretrain(tmp_path / "resumed", [corpus], config, resume=True, on_step=quiet)
+    assert resumed.finished and resumed.steps == 12
+    straight, again = load_file(tmp_path / "straight" / "model.safetensors"), \
+        load_file(tmp_path / "resumed" / "model.safetensors")
+    assert all((straight[name] - again[name]).abs().max() < 1e-6 for name in straight)
+    record = json.loads((tmp_path / "resumed" / "bertanno-pretrain.json").read_text(encoding="utf-8"))
+    assert [e["step"] for e in record["evaluations"]] == [4, 8, 12]
+
+
+def test_packing_fills_every_sequence_and_keeps_terms_whole(corpus):
+    from bertanno.core.bundle import load_tokenizer
+    from bertanno.core.scratch import SKELETON_DIR
+
+    tokenizer = load_tokenizer(SKELETON_DIR)
+    sequences = PackedSequences([corpus], tokenizer, 32, terms=["高血压", "被告人"], repeat=False)
+    first = [s for _, s in zip(range(50), sequences)]
+    assert all(len(s["input_ids"]) == 32 for s in first)
+    assert all(s["input_ids"][0] == tokenizer.cls_token_id and s["input_ids"][-1] == tokenizer.sep_token_id
+               for s in first)
+    term_units = [u for s in first for u in s["units"] if len(u) == 3]
+    assert term_units and all(
+        tokenizer.decode([s["input_ids"][p] for p in u]).replace(" ", "") in ("高血压", "被告人")
+        for s in first for u in s["units"] if len(u) == 3)
+    held = PackedSequences([corpus], tokenizer, 32, evaluation=True, repeat=False)
+    assert sum(1 for _ in held) < sum(1 for _ in PackedSequences([corpus], tokenizer, 32, repeat=False)) / 10
+
+
+@pytest.mark.parametrize("content, fragment", [
+    (b"", "the corpus is empty"),
+    (b"The quick brown fox jumps over the lazy dog.\n" * 50, "not Chinese text"),
+    ("中文文本".encode("gb18030") * 20, "not UTF-8 text"),
+])
+def test_bad_corpora_are_refused_with_a_sentence(tmp_path, content, fragment):
+    path = tmp_path / "corpus.txt"
+    path.write_bytes(content)
+    with pytest.raises(BertannoError, match=fragment):
+        pretrain(tmp_path / "out", [path], PretrainConfig(**TINY))
+    assert not (tmp_path / "out").exists()
+
+
+def test_other_bad_input_is_a_sentence(tmp_path, corpus):
+    (tmp_path / "empty-dir").mkdir()
+    with pytest.raises(BertannoError, match="holds no text files"):
+        pretrain(tmp_path / "out", [tmp_path / "empty-dir"], PretrainConfig(**TINY))
+    with pytest.raises(BertannoError, match="no such corpus"):
+        pretrain(tmp_path / "out", [tmp_path / "missing.txt"], PretrainConfig(**TINY))
+    with pytest.raises(BertannoError, match="nothing to resume"):
+        pretrain(tmp_path / "out", [corpus], PretrainConfig(**TINY), resume=True)
+    with pytest.raises(BertannoError, match="vocabulary does not have"):
+        pretrain(tmp_path / "out", [corpus], PretrainConfig(**TINY), terms=["高血压", "𠀀𠀁"])
+    small = tmp_path / "small.txt"
+    small.write_text("患者发热咳嗽三天。\n" * 3, encoding="utf-8")
+    with pytest.raises(BertannoError, match="too small to hold out"):
+        pretrain(tmp_path / "out", [small], PretrainConfig(**TINY))
+
+
+def test_pretrain_command(corpus, tmp_path):
+    result = CliRunner().invoke(cli, ["pretrain", str(tmp_path / "m"), "--corpus", str(corpus), "--layers", "1",
+                                      "--hidden", "64", "--steps", "6", "--eval-steps", "3", "--batch-size", "4",
+                                      "--max-length", "32", "--warmup-steps", "1", "--terms", "medical"])
+    assert result.exit_code == 0, result.output
+    assert "finished: 768 tokens seen" in result.output and (tmp_path / "m" / "README.md").exists()
+    help_text = CliRunner().invoke(cli, ["pretrain", "--help"]).output
+    assert "--resume" in help_text and "OUTPUT.checkpoints" in help_text
+    assert HELD_OUT_MODULUS == 200
+
+
+def test_corpus_files_are_interleaved_by_size(tmp_path):
+    from bertanno.vocab.pretrain import corpus_lines
+
+    (tmp_path / "a.txt").write_text("".join(f"甲{n:03d}\n" for n in range(10)), encoding="utf-8")
+    (tmp_path / "b.txt").write_text("".join(f"乙{n:03d}\n" for n in range(30)), encoding="utf-8")
+    lines = [line for line in corpus_lines([tmp_path / "a.txt", tmp_path / "b.txt"], evaluation=False)]
+    expected = [f"甲{n:03d}" for n in range(10)] + [f"乙{n:03d}" for n in range(30)]
+    assert sorted(lines) == sorted(line for line in expected if not held_out(line))
+    first = lines[:12]
+    assert 2 <= sum(line.startswith("甲") for line in first) <= 4  # a quarter of the corpus, a quarter of any stretch
