@@ -199,21 +199,26 @@ def parse_label_map(pairs: tuple[str, ...]) -> dict[str, str]:
 @click.option("--zero-shot", "zero_shot", metavar="FAMILY",
               help="A model family that pre-annotates from the first item, before any training: snownlp "
                    "(sentiment), lac (person, place, organisation, time), or a plugin's (bertanno models).")
+@click.option("--gazetteer", "gazetteer", multiple=True, metavar="LIST",
+              help="NER: pre-annotate the terms of typed term lists (term<TAB>TYPE; built-in medical, legal, or a "
+                   "file) from the first item. Repeatable.")
 @click.option("--map", "label_map", multiple=True, metavar="FAMILY_LABEL=LABEL,…",
-              help="With --zero-shot: which project label each of the family's labels becomes (same-named labels "
-                   "map themselves). Repeatable.")
+              help="With --zero-shot or --gazetteer: which project label each of the family's labels (a list's "
+                   "entity types) becomes (same-named labels map themselves). Repeatable.")
 @click.pass_context
-def init(ctx, project, task_name, labels, model, zero_shot, label_map):
+def init(ctx, project, task_name, labels, model, zero_shot, gazetteer, label_map):
     """Create PROJECT: one task, one label set, one domain model.
 
     With --zero-shot, a model that needs no training serves the first pre-annotations (version
-    z001, the champion until a trained model beats it on the evaluation split).
+    z001, the champion until a trained model beats it on the evaluation split); with --gazetteer,
+    typed term lists do (version g001, longest-leftmost matches).
 
     \b
     Examples:
       bertanno init reviews --task sentiment --labels negative,positive
       bertanno init reviews --task sentiment --labels neg,pos --zero-shot snownlp --map negative=neg,positive=pos
       bertanno init news --task ner --labels person,place,org --zero-shot lac --map PER=person,LOC=place,ORG=org
+      bertanno init clinic --task ner --labels disease,symptom,drug --gazetteer medical
       bertanno init records --task ner --labels disease,symptom,drug --model medbert
     """
     from bertanno.core.hub import model_reference
@@ -221,17 +226,22 @@ def init(ctx, project, task_name, labels, model, zero_shot, label_map):
     from bertanno.plugins.manager import get_plugins
 
     mapping = parse_label_map(label_map)
-    if mapping and not zero_shot:
-        raise click.UsageError("--map maps a zero-shot family's labels; name the family with --zero-shot")
+    if mapping and not (zero_shot or gazetteer):
+        raise click.UsageError("--map maps a zero-shot family's labels; name the family with --zero-shot or "
+                               "give --gazetteer")
     task = get_plugins().task(task_name, labels=parse_labels(labels))
     model = model_reference(model)
     store = open_store(ctx)
-    created = create_project(store, project, task, model, zero_shot, mapping)
+    created = create_project(store, project, task, model, zero_shot, mapping, gazetteer=list(gazetteer))
     console.print(f"created project [bold]{project}[/]: task {task.name}, labels {', '.join(task.labels)}, "
                   f"model {model} (in {store.url})")
     if created.champion:
-        mapped = ", ".join(f"{source}→{target}" for source, target in created.label_map.items())
+        mapped = ", ".join(source if source == target else f"{source}→{target}"
+                           for source, target in created.label_map.items())
         console.print(f"{created.champion} ({created.family}) pre-annotates from the first item: {mapped}")
+        if created.ignored:
+            console.print(f"[yellow]not pre-annotated: {', '.join(created.ignored)}[/] (no project label; map them "
+                          f"with --map {created.ignored[0]}=LABEL)")
         if created.cannot_produce:
             console.print(f"[yellow]{created.family} never proposes {', '.join(created.cannot_produce)}[/]: "
                           "those labels are yours to add until a trained model takes over")
@@ -266,22 +276,28 @@ def projects(ctx, as_json):
 @click.option("--option", "options", multiple=True, metavar="KEY=VALUE",
               help="Format option, repeatable: columns=text,label  label_map=0=negative,1=positive  end=inclusive")
 @click.option("--skip-bad", is_flag=True, help="Import the good rows and report the bad ones (default: import nothing).")
+@click.option("--split", type=click.Choice(["eval"]),
+              help="eval: a gold evaluation file; its items are never trained on.")
 @click.pass_context
-def import_(ctx, project, file, format_name, options, skip_bad):
+def import_(ctx, project, file, format_name, options, skip_bad, split):
     """Add the items of FILE to PROJECT; labels in the file become gold annotations.
 
     Re-importing adds nothing twice: items are matched on their normalised text. The import
-    is all or nothing unless --skip-bad is given.
+    is all or nothing unless --skip-bad is given. With --split eval the file is a gold
+    evaluation set: every row needs a label, and its items are never trained on (the gate
+    scores every new version on them).
 
     \b
     Examples:
       bertanno import reviews waimai_10k.csv --option label_map=0=negative,1=positive
+      bertanno import reviews gold.jsonl --split eval
       bertanno import records train.txt --format conll
       bertanno import pairs dev.txt --format tsv --option columns=text,text_b,label
     """
     from bertanno.core.transfer import import_file
 
-    report = import_file(open_store(ctx), project, file, format_name, parse_options(options), skip_bad)
+    report = import_file(open_store(ctx), project, file, format_name, parse_options(options), skip_bad,
+                         split=split)
     for error in report.errors:
         err_console.print(f"[yellow]skipped[/] {file}:{error.line}: {error.message}")
     console.print(f"{file}: {report.read} items read, {report.added} added, {report.duplicates} already there, "
@@ -289,6 +305,11 @@ def import_(ctx, project, file, format_name, options, skip_bad):
     if report.conflicts:
         err_console.print(f"[yellow]{report.conflicts} repeated text(s) carry a label other than the one kept[/] "
                           "(the first stays; review them with bertanno export --provenance)")
+    if split:
+        console.print(f"{report.evaluation} items in the evaluation split")
+    if report.kept_in_training:
+        err_console.print(f"[yellow]{report.kept_in_training} item(s) of the file are already in the training split[/] "
+                          "(a version may have trained on them); they stay there")
 
 
 @cli.command()
@@ -330,6 +351,17 @@ def training_options(function):
     return function
 
 
+def gate_options(function):
+    """The promotion gate's options, shared by train and retrain."""
+    from bertanno.core.gate import MIN_ITEMS
+
+    function = click.option("--min-eval", default=MIN_ITEMS, show_default=True,
+                            help="Evaluation items the gate needs before it may refuse a new version.")(function)
+    return click.option("--tolerance", default=0.0, show_default=True,
+                        help="Promote unless the new version is confidently worse than the champion by more than "
+                             "this (headline metric, 95 % paired-bootstrap interval).")(function)
+
+
 def _train_config(mode, epochs, batch_size, learning_rate, patience, seed, device, models_dir):
     from bertanno.core.training import TrainConfig
 
@@ -362,6 +394,8 @@ def _report_outcome(outcome) -> None:
         console.print(f"evaluation split: {format_scores(outcome.metrics)}")
     if outcome.champion_metrics and outcome.decision != "skipped":
         console.print(f"previous champion: {format_scores(outcome.champion_metrics)}")
+    if outcome.gate is not None:
+        console.print(f"gate: {outcome.gate.describe()}")
     if outcome.result and outcome.result.unexpressible:
         err_console.print(f"[yellow]{outcome.result.unexpressible} annotated span(s) could not be expressed as "
                           "BIO tags with this tokenizer and were left out of training[/]")
@@ -373,22 +407,30 @@ def _report_outcome(outcome) -> None:
 @click.option("--from", "start", type=click.Choice(["base", "champion"]), default="base", show_default=True,
               help="Start from the project's base model or from its current champion.")
 @click.option("--no-promote", is_flag=True, help="Keep the new version as a candidate whatever its score.")
+@click.option("--family", default="transformer", show_default=True,
+              help="What to train: the project's transformer, or a fast family that trains in seconds: linear "
+                   "(sentences, pairs), crf (NER). The training options above apply to the transformer.")
+@gate_options
 @click.pass_context
-def train(ctx, project, start, no_promote, **options):
+def train(ctx, project, start, no_promote, family, tolerance, min_eval, **options):
     """Fine-tune PROJECT's model on its annotations and save a new version.
 
     Trains on gold imports and human decisions (corrected labels; rejected pre-annotations are
-    left out), never on the frozen evaluation split, which is chosen once (stratified, seeded)
-    the first time a project trains. The new version is scored on that split and becomes the
-    champion if it is at least as good as the current one. Ctrl-C stops cleanly and keeps the
-    best epoch so far.
+    left out), never on the evaluation split: about 10 % of the labelled items of each label,
+    chosen once per item (seeded) and growing with the project, plus any gold file imported with
+    --split eval. The new version and the champion (whatever its family) are scored on that split;
+    the new one becomes the champion unless a paired bootstrap says it is confidently worse (95 %
+    interval of the difference below -TOLERANCE). Below --min-eval evaluation items the split is
+    too small to judge and the new version is promoted. Ctrl-C stops cleanly and keeps the best
+    epoch so far.
     """
     from bertanno.core.project_training import train_project
 
     config = _train_config(**options)
     with _training_progress(f"training {project}") as (on_step, on_epoch):
         outcome = train_project(open_store(ctx), project, config, start=start, promote=not no_promote,
-                                models_dir=options["models_dir"], on_step=on_step, on_epoch=on_epoch)
+                                models_dir=options["models_dir"], on_step=on_step, on_epoch=on_epoch,
+                                tolerance=tolerance, min_eval=min_eval, family=family)
     _report_outcome(outcome)
 
 
@@ -396,13 +438,13 @@ def train(ctx, project, start, no_promote, **options):
 @click.argument("project")
 @training_options
 @click.option("--min-new", default=50, show_default=True, help="Train only when this many new decisions exist.")
-@click.option("--tolerance", default=0.0, show_default=True,
-              help="Promote unless the candidate is worse than the champion by more than this (headline metric).")
+@gate_options
 @click.option("--watch", is_flag=True, help="Keep running: check again every --every.")
 @click.option("--every", default="1h", show_default=True, help="With --watch: 30m, 1h, 1d …")
 @click.pass_context
-def retrain(ctx, project, min_new, tolerance, watch, every, **options):
-    """The unattended loop: retrain PROJECT when enough new corrections exist, promote only if not worse.
+def retrain(ctx, project, min_new, tolerance, min_eval, watch, every, **options):
+    """The unattended loop: retrain PROJECT when enough new corrections exist, promote unless the
+    new model is confidently worse on the evaluation split (the gate of bertanno train --help).
 
     Does nothing (exit 0, one line saying why) below --min-new new decisions; never runs twice at
     once (a lock in the database; a killed run's lock is recovered); records every run. Safe to
@@ -418,7 +460,7 @@ def retrain(ctx, project, min_new, tolerance, watch, every, **options):
     def once():
         with _training_progress(f"retraining {project}") as (on_step, on_epoch):
             outcome = retrain_project(store, project, config, min_new, tolerance, options["models_dir"],
-                                      on_step=on_step, on_epoch=on_epoch)
+                                      on_step=on_step, on_epoch=on_epoch, min_eval=min_eval)
         _report_outcome(outcome)
 
     if watch:

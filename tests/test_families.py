@@ -234,10 +234,10 @@ def test_a_better_trained_model_replaces_a_zero_shot_champion(reviews, loaded):
 def test_a_worse_trained_model_leaves_a_zero_shot_champion_serving(reviews, loaded):
     store, make, models = reviews
     name = make("oracle")
-    with pytest.raises(BertannoError, match="not a fine-tuned transformer"):
+    with pytest.raises(BertannoError, match="is not a transformer version"):
         train_project(store, name, TrainConfig(**FAST), start="champion", models_dir=models, plugins=loaded)
     weak = dict(FAST, epochs=1, learning_rate=1e-6)  # barely moves from random weights
-    outcome = train_project(store, name, TrainConfig(**weak), models_dir=models, plugins=loaded)
+    outcome = train_project(store, name, TrainConfig(**weak), models_dir=models, plugins=loaded, min_eval=5)
     assert outcome.decision == "kept" and outcome.champion_metrics["accuracy"] == 1.0, outcome
     model, served = champion_model(store, name, loaded)
     assert served == "z001" and isinstance(load_served(str(models / name / "v001"), loaded), object)

@@ -84,14 +84,15 @@ def test_a_worse_candidate_is_not_promoted(project):
 
     with project.transaction() as session:  # shuffle the training labels; the evaluation split keeps the true ones
         training = session.scalars(select(Annotation).join(Item, Item.id == Annotation.item_id)
-                                   .where(Item.split.is_(None)).order_by(Annotation.id)).all()
+                                   .where(Item.split == "train").order_by(Annotation.id)).all()
         labels = [a.payload for a in training]
         random.Random(1).shuffle(labels)
         for annotation, label in zip(training, labels):
             annotation.payload = label
 
-    outcome = train_project(project, "reviews", TrainConfig(**FAST))
-    assert outcome.decision == "kept", (outcome.metrics, outcome.champion_metrics)
+    outcome = train_project(project, "reviews", TrainConfig(**FAST), min_eval=5)
+    assert outcome.decision == "kept", (outcome.metrics, outcome.champion_metrics, outcome.gate)
+    assert outcome.gate.high < 0 and "confidently worse" in outcome.message
     with project.transaction() as session:
         project_id = get_project(session, "reviews").id
         assert champion(session, project_id).name == "v001"
@@ -101,7 +102,8 @@ def test_a_worse_candidate_is_not_promoted(project):
 def decide(store, count, label="positive"):
     with store.transaction() as session:
         project_id = get_project(session, "reviews").id
-        items = session.scalars(select(Item.id).where(Item.split.is_(None)).order_by(Item.id).limit(count)).all()
+        items = session.scalars(select(Item.id).where((Item.split != "eval") | Item.split.is_(None))
+                                .order_by(Item.id).limit(count)).all()
         for item_id in items:
             record_decision(session, project_id, item_id, "ann", "s1", "correct", label)
 

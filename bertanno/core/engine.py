@@ -16,7 +16,7 @@ from bertanno.plugins.families import PredictStats, ServedModel
 from bertanno.plugins.task import Encoded, Example, Prediction, Task
 
 MODEL_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
-__all__ = ["PredictStats", "Predictor", "score_model"]
+__all__ = ["PredictStats", "Predictor", "predict_payloads", "score_model"]
 
 
 def pick_device(preferred: str | None = None):
@@ -136,6 +136,14 @@ class Predictor:
         return predictions, stats
 
 
+def predict_payloads(model: ServedModel, examples: Sequence[Example]) -> list:
+    """What any served model proposes for each example (its payloads), in input order."""
+    if not examples:
+        return []
+    predictions, _ = model.predict(examples)
+    return [prediction.payload for prediction in predictions]
+
+
 def score_model(model: ServedModel, examples: Sequence[Example]) -> dict[str, float]:
     """The task's metrics for any served model (any family) on labelled ``examples``; ``{}`` for none.
 
@@ -143,5 +151,4 @@ def score_model(model: ServedModel, examples: Sequence[Example]) -> dict[str, fl
     """
     if not examples:
         return {}
-    predictions, _ = model.predict(examples)
-    return model.task.metrics([example.payload for example in examples], [p.payload for p in predictions])
+    return model.task.metrics([example.payload for example in examples], predict_payloads(model, examples))

@@ -7,12 +7,39 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bertanno.core.project_training import models_root
+from bertanno.errors import BertannoError
 from bertanno.core.serving import plan_zero_shot, write_zero_shot_version
 from bertanno.plugins.manager import Plugins, get_plugins
 from bertanno.plugins.task import Task
 from bertanno.store import Store
 from bertanno.store.projects import create_project as store_project
 from bertanno.store.versions import add_version, make_champion, next_version_name
+from bertanno.vocab.terms import load_term_list
+
+GAZETTEER = "gazetteer"
+
+
+def gazetteer_options(lists: list[str], plugins: Plugins) -> dict:
+    """The typed terms of term lists (names or files), for the ``gazetteer`` family: ``{"lists": names,
+    "terms": [[term, type], …]}`` in list order, a term's first list winning.
+
+    Raises ``BertannoError`` for an empty list and for a term without a type (``term<TAB>TYPE``).
+    """
+    names, terms, seen = [], [], set()
+    for source in lists:
+        term_list = load_term_list(source, plugins)
+        if not term_list.terms:
+            raise BertannoError(f"the term list {term_list.source} holds no terms")
+        untyped = [term.text for term in term_list.terms if not term.category]
+        if untyped:
+            raise BertannoError(f"the term list {term_list.source} has {len(untyped)} term(s) without an entity type "
+                                f"(e.g. {untyped[0]}); a gazetteer needs term<TAB>TYPE on every line")
+        names.append(term_list.name)
+        for term in term_list.terms:
+            if term.text not in seen:
+                seen.add(term.text)
+                terms.append([term.text, term.category])
+    return {"lists": names, "terms": terms}
 
 
 @dataclass
@@ -26,21 +53,29 @@ class CreatedProject:
     label_map: dict[str, str] = field(default_factory=dict)
     cannot_produce: list[str] = field(default_factory=list)
     """Project labels the zero-shot family never proposes: a person adds them by hand."""
+    ignored: list[str] = field(default_factory=list)
+    """The family's labels (a gazetteer's term types) that map onto no project label: never proposed."""
 
 
 def create_project(store: Store, name: str, task: Task, model: str, zero_shot: str | None = None,
                    label_map: dict[str, str] | None = None, models_dir: Path | None = None,
-                   plugins: Plugins | None = None) -> CreatedProject:
+                   plugins: Plugins | None = None, gazetteer: list[str] | None = None) -> CreatedProject:
     """Create project ``name`` for ``task`` on domain model ``model``.
 
-    With ``zero_shot`` (a zero-shot model family such as ``snownlp`` or ``lac``), the family becomes the
+    With ``zero_shot`` (a zero-shot model family such as ``snownlp`` or ``lac``), or ``gazetteer`` (term
+    lists with entity types: names or files), the family becomes the
     project's first champion under its label map (family label -> project label): everything is
     checked before anything is written, and the project and its champion are written in one
     transaction. Raises ``BertannoError`` (unknown or uninstalled family, labels that do not fit, a
     project of that name) and writes nothing then.
     """
     plugins = plugins or get_plugins()
-    plan = plan_zero_shot(task, zero_shot, label_map, plugins) if zero_shot else None
+    options = None
+    if gazetteer:
+        if zero_shot:
+            raise BertannoError("one model serves a new project: give --zero-shot or --gazetteer, not both")
+        zero_shot, options = GAZETTEER, gazetteer_options(gazetteer, plugins)
+    plan = plan_zero_shot(task, zero_shot, label_map, plugins, options) if zero_shot else None
     created = CreatedProject(name, task, model)
     with store.transaction() as session:
         project = store_project(session, name, task.name, list(task.labels), model)
@@ -48,9 +83,11 @@ def create_project(store: Store, name: str, task: Task, model: str, zero_shot: s
             return created
         version_name = next_version_name(session, project.id, plan.family.version_prefix)
         directory = write_zero_shot_version((models_dir or models_root()) / name / version_name, task, plan)
-        version = add_version(session, project.id, version_name, str(directory.resolve()), plan.family.name,
+        version = add_version(session, project.id, version_name, str(directory.resolve()),
+                              plan.family.source_name(plan.options),
                               {"family": plan.family.name, "label_map": plan.label_map}, {})
         make_champion(session, version)
     created.champion, created.family = version_name, plan.family.name
     created.label_map, created.cannot_produce = plan.label_map, plan.cannot_produce
+    created.ignored = [label for label in plan.family.source_labels(plan.options) if label not in plan.label_map]
     return created

@@ -11,14 +11,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
-from bertanno.core.bundle import load_base, load_version, read_version_record, save_version
-from bertanno.core.engine import score_model
+from bertanno.core.bundle import load_base, load_version, read_version_record, save_version, write_version_record
+from bertanno.core.engine import Predictor, predict_payloads, score_model
+from bertanno.core.gate import MIN_ITEMS, GateVerdict, decide
 from bertanno.core.project_predictions import predict_project
 from bertanno.core.reading import read_examples
 from bertanno.core.serving import DEFAULT_FAMILY, load_served
-from bertanno.core.training import TrainConfig, TrainResult, headline, score, train
+from bertanno.core.training import TrainConfig, TrainResult, train
 from bertanno.core.transfer import project_task
 from bertanno.errors import BertannoError
 from bertanno.plugins.families import ServedModel
@@ -26,6 +27,7 @@ from bertanno.plugins.manager import Plugins, get_plugins
 from bertanno.plugins.task import Example, Task
 from bertanno.store import Store, locks
 from bertanno.store.annotations import current_annotations, standing
+from bertanno.store.items import assign_split, item_splits
 from bertanno.store.projects import get_project
 from bertanno.store.schema import Annotation, Item, ModelVersion, Project
 from bertanno.store.versions import (add_version, champion, finish_run, get_version, make_champion, next_version_name,
@@ -48,6 +50,7 @@ class RunOutcome:
     metrics: dict = field(default_factory=dict)
     champion_metrics: dict = field(default_factory=dict)
     result: TrainResult | None = None
+    gate: GateVerdict | None = None
 
 
 def models_root() -> Path:
@@ -62,23 +65,32 @@ def stratum(task: Task, payload) -> str:
 
 
 def evaluation_items(session, project: Project, task: Task) -> set[int]:
-    """The project's frozen evaluation split, chosen (stratified, seeded) the first time it is needed."""
-    chosen = set(session.scalars(select(Item.id).where(Item.project_id == project.id, Item.split == "eval")))
-    if chosen:
-        return chosen
+    """The project's evaluation split, grown to cover every labelled item: each labelled item not yet
+    assigned joins ``eval`` or ``train`` once and for all, so that within each stratum (label, or whether
+    an item has entities) about ``EVAL_FRACTION`` of the items are evaluation items. Items never move, so
+    nothing a version trained on can join the split later; imported gold evaluation items
+    (``import --split eval``) count towards the share."""
+    assigned = {item_id: split for item_id, split in item_splits(session, project.id).items() if split}
+    labelled = current_annotations(session, project.id)
     groups: dict[str, list[int]] = defaultdict(list)
-    for item_id, annotation in sorted(current_annotations(session, project.id).items()):
+    for item_id, annotation in sorted(labelled.items()):
         groups[stratum(task, annotation.payload)].append(item_id)
     generator = random.Random(EVAL_SEED)
+    joins: dict[str, list[int]] = {"eval": [], "train": []}
     for key in sorted(groups):
         members = groups[key]
-        generator.shuffle(members)
-        take = round(len(members) * EVAL_FRACTION) or (1 if len(members) >= 5 else 0)
-        chosen.update(members[:take])
-    ids = sorted(chosen)
-    for start in range(0, len(ids), 500):  # bounded IN lists: SQLite caps bound parameters
-        session.execute(update(Item).where(Item.id.in_(ids[start:start + 500])).values(split="eval"))
-    return chosen
+        new = [item_id for item_id in members if item_id not in assigned]
+        if not new:
+            continue
+        generator.shuffle(new)
+        present = sum(assigned.get(item_id) == "eval" for item_id in members)
+        target = round(len(members) * EVAL_FRACTION) or (1 if len(members) >= 5 else 0)
+        take = min(len(new), max(0, target - present))
+        joins["eval"] += new[:take]
+        joins["train"] += new[take:]
+    for split, ids in joins.items():
+        assign_split(session, ids, split)
+    return {item_id for item_id, split in assigned.items() if split == "eval"} | set(joins["eval"])
 
 
 def project_data(session, project: Project, task: Task) -> tuple[list[tuple[int, Example]], list[Example]]:
@@ -118,18 +130,61 @@ def split_validation(training: list[tuple[int, Example]], seed: int) -> tuple[li
     return [examples[i] for i in order[cut:]], [examples[i] for i in order[:cut]]
 
 
-def is_better(candidate: dict, reigning: dict, tolerance: float) -> bool:
-    """Promote unless the candidate is worse than the champion by more than ``tolerance``."""
-    return not reigning or headline(candidate) >= headline(reigning) - tolerance
+@dataclass
+class Fitted:
+    """A candidate just trained and saved: where, the model loaded to serve, and what the run logs."""
+
+    directory: Path
+    model: ServedModel
+    interrupted: bool = False
+    log: str = ""
+    added_terms: list[str] = field(default_factory=list)
+    result: TrainResult | None = None
+
+
+def fit_transformer(task: Task, training: list[tuple[int, Example]], config: TrainConfig, start_from: str | None,
+                    start_model: str, terms: list[str], directory: Path, metadata: dict, plugins: Plugins,
+                    on_step=None, on_epoch=None) -> Fitted:
+    """Fine-tune the project's domain model (or the champion, ``start_from``) with its terms; save the version."""
+    bundle = load_version(start_from, plugins) if start_from else load_base(start_model, task, plugins)
+    apply_vocabulary(bundle, terms)
+    train_examples, validation = split_validation(training, config.seed)
+    result = train(bundle, train_examples, validation, config, on_step=on_step, on_epoch=on_epoch)
+    save_version(result.bundle, directory, metadata)
+    return Fitted(directory, Predictor(result.bundle, device=config.device), result.interrupted,
+                  "\n".join(str(record) for record in result.history), list(bundle.added_terms), result)
+
+
+def fit_family(family_name: str, task: Task, training: list[Example], directory: Path, metadata: dict,
+               plugins: Plugins) -> Fitted:
+    """Fit a trainable family (``linear``, ``crf``, a plugin's) on the training examples; save the version."""
+    family = plugins.family(family_name)
+    if not family.trainable:
+        trainable = ", ".join(name for name in plugins.families if plugins.family(name).trainable)
+        raise BertannoError(f"the {family_name} model family does not train (trainable families: "
+                            f"{DEFAULT_FAMILY}, {trainable})")
+    family.check_task(task)
+    family.require()
+    if not training:
+        raise BertannoError("nothing to train on yet: decide or import some labelled items first")
+    record = family.fit(task, training, directory)
+    fields = {"family": family.name, "base_model": family.name, **record, **metadata}
+    write_version_record(directory, task, fields)
+    return Fitted(directory, family.load(directory, {**fields}, task), log=str(record))
 
 
 def train_project(store: Store, project_name: str, config: TrainConfig, trigger: str = "manual", start: str = "base",
                   tolerance: float = 0.0, promote: bool = True, models_dir: Path | None = None,
                   plugins: Plugins | None = None,
-                  on_step: Callable | None = None, on_epoch: Callable | None = None) -> RunOutcome:
-    """Train a candidate on the project's annotations, score it on the frozen split, promote it if it is
-    not worse than the champion by more than ``tolerance``."""
+                  on_step: Callable | None = None, on_epoch: Callable | None = None,
+                  min_eval: int = MIN_ITEMS, family: str = DEFAULT_FAMILY) -> RunOutcome:
+    """Train a candidate of ``family`` (the project's transformer by default; ``linear``, ``crf`` or a
+    plugin's trainable family) on the project's annotations, and score it and the champion (of any family)
+    on the evaluation split as it is now; promote it unless the paired bootstrap says it is confidently
+    worse by more than ``tolerance`` (``bertanno.core.gate``). With fewer than ``min_eval`` evaluation items
+    the candidate is promoted and the verdict says the split is too small to judge."""
     plugins = plugins or get_plugins()
+    prefix = plugins.family(family).version_prefix
     with store.transaction() as session:
         project = get_project(session, project_name)
         task = project_task(project, plugins)
@@ -138,59 +193,67 @@ def train_project(store: Store, project_name: str, config: TrainConfig, trigger:
         reigning_metrics = dict(reigning.metrics) if reigning else {}
         reigning_name, reigning_dir = (reigning.name, reigning.directory) if reigning else (None, None)
         start_from = reigning.directory if start == "champion" and reigning else None
-        if start_from and read_version_record(start_from).get("family", DEFAULT_FAMILY) != DEFAULT_FAMILY:
-            raise BertannoError(f"the champion {reigning.name} is not a fine-tuned transformer, so training cannot "
+        if start_from and read_version_record(start_from).get("family", DEFAULT_FAMILY) != family:
+            raise BertannoError(f"the champion {reigning.name} is not a {family} version, so training cannot "
                                 "start from it; train from the base model instead (--from base)")
         snapshot = {"annotation_ids": [annotation_id for annotation_id, _ in training],
                     "last_human_decision": latest_human_decision(session, project.id),
-                    "evaluation_items": len(evaluation), "mode": config.mode,
+                    "evaluation_items": len(evaluation), "family": family,
+                    "mode": config.mode if family == DEFAULT_FAMILY else None,
                     "started_from": start_from or project.adapted_model or project.model}
         run_id = start_run(session, project.id, trigger, {"train": len(training), "evaluation": len(evaluation)}).id
-        version_name = next_version_name(session, project.id, plugins.family(DEFAULT_FAMILY).version_prefix)
+        version_name = next_version_name(session, project.id, prefix)
         vocabulary = project_vocabulary(session, project)
         terms = list(vocabulary.terms) if vocabulary else []
         project_id, base_model, start_model = project.id, project.model, project.adapted_model or project.model
     started = time.perf_counter()
+    gold = [example.payload for example in evaluation]
+    reigning_payloads = None
+    directory = (models_dir or models_root()) / project_name / version_name
+    metadata = {"project": project_name, "version": version_name}
     try:
         if reigning_dir and evaluation:  # both sides scored on the same split, as it is now
-            reigning_metrics = rescore(store, project_id, reigning_name, reigning_dir, evaluation, plugins, task)
-        bundle = load_version(start_from, plugins) if start_from else load_base(start_model, task, plugins)
-        apply_vocabulary(bundle, terms)
-        train_examples, validation = split_validation(training, config.seed)
-        result = train(bundle, train_examples, validation, config, on_step=on_step, on_epoch=on_epoch)
-        metrics = score(result.bundle, evaluation, config.device)
+            reigning_metrics, reigning_payloads = rescore(store, project_id, reigning_name, reigning_dir, evaluation,
+                                                          plugins, task)
+        if family == DEFAULT_FAMILY:
+            fitted = fit_transformer(task, training, config, start_from, start_model, terms, directory, metadata,
+                                     plugins, on_step, on_epoch)
+        else:
+            fitted = fit_family(family, task, [example for _, example in training], directory, metadata, plugins)
+            base_model = family
+        payloads = predict_payloads(fitted.model, evaluation)
+        metrics = task.metrics(gold, payloads) if evaluation else {}
+        verdict = decide(task, gold, payloads, reigning_payloads if reigning_dir else None, tolerance, min_eval)
     except BaseException as exc:
         with store.transaction() as session:
             finish_run(session, run_id, "failed", False, log=f"{type(exc).__name__}: {exc}")
         raise
-    directory = save_version(result.bundle, (models_dir or models_root()) / project_name / version_name,
-                             {"project": project_name, "version": version_name, "metrics": metrics})
-    decision = "interrupted" if result.interrupted else "kept"
-    vocab_hash = vocabulary_hash(bundle.added_terms) if bundle.added_terms else None
+    decision = "interrupted" if fitted.interrupted else "kept"
+    vocab_hash = vocabulary_hash(fitted.added_terms) if fitted.added_terms else None
     with store.transaction() as session:
         if vocab_hash:
-            save_vocabulary(session, f"{project_name}/{version_name}", bundle.added_terms, vocab_hash)
+            save_vocabulary(session, f"{project_name}/{version_name}", fitted.added_terms, vocab_hash)
         version = add_version(session, project_id, version_name, str(directory.resolve()), base_model, snapshot,
                               metrics, vocab_hash)
-        if promote and not result.interrupted and is_better(metrics, reigning_metrics, tolerance):
+        if promote and not fitted.interrupted and verdict.promote:
             make_champion(session, version)
             decision = "promoted"
-        log = "\n".join(str(record) for record in result.history)
         finish_run(session, run_id, decision, True, metrics, version.id,
-                   log + f"\nseconds: {time.perf_counter() - started:.1f}")
+                   fitted.log + f"\nseconds: {time.perf_counter() - started:.1f}", gate=verdict.to_json())
     if decision == "promoted":
         announce_champion(store, project_name, version_name, plugins)
     message = {
         "promoted": f"{version_name} is the champion",
-        "kept": f"{version_name} kept as a candidate: not better than the champion on the evaluation split",
+        "kept": f"{version_name} kept as a candidate: {verdict.reason.removeprefix('kept as a candidate: ')}"
+                if not verdict.promote else f"{version_name} kept as a candidate (--no-promote)",
         "interrupted": f"{version_name} saved from the best epoch before the interruption (not promoted)",
     }[decision]
-    return RunOutcome(decision, message, version_name, metrics, reigning_metrics, result)
+    return RunOutcome(decision, message, version_name, metrics, reigning_metrics, fitted.result, verdict)
 
 
 def retrain_project(store: Store, project_name: str, config: TrainConfig, min_new: int, tolerance: float,
                     models_dir: Path | None = None, plugins: Plugins | None = None, on_step=None,
-                    on_epoch=None) -> RunOutcome:
+                    on_epoch=None, min_eval: int = MIN_ITEMS) -> RunOutcome:
     """The unattended job: only when enough new decisions exist, never two at once."""
     lock_name = f"retrain:{project_name}"
     with store.transaction() as session:
@@ -205,7 +268,8 @@ def retrain_project(store: Store, project_name: str, config: TrainConfig, min_ne
         return RunOutcome("skipped", f"another retrain is running: {busy}")
     try:
         return train_project(store, project_name, config, trigger="retrain", tolerance=tolerance,
-                             models_dir=models_dir, plugins=plugins, on_step=on_step, on_epoch=on_epoch)
+                             models_dir=models_dir, plugins=plugins, on_step=on_step, on_epoch=on_epoch,
+                             min_eval=min_eval)
     finally:
         with store.transaction() as session:
             locks.release(session, lock_name)
@@ -219,12 +283,14 @@ def announce_champion(store: Store, project_name: str, version_name: str, plugin
 
 
 def rescore(store: Store, project_id: int, name: str, directory: str, evaluation: list[Example],
-            plugins: Plugins | None, task: Task) -> dict:
-    """Score a stored version on ``evaluation`` and record the scores with it."""
-    metrics = score_model(load_served(directory, plugins, task), evaluation)
+            plugins: Plugins | None, task: Task) -> tuple[dict, list]:
+    """Score a stored version on ``evaluation`` and record the scores with it; returns the scores and the
+    version's payloads, one per evaluation example."""
+    payloads = predict_payloads(load_served(directory, plugins, task), evaluation)
+    metrics = task.metrics([example.payload for example in evaluation], payloads)
     with store.transaction() as session:
         set_metrics(session, get_version(session, project_id, name), metrics)
-    return metrics
+    return metrics, payloads
 
 
 def champion_model(store: Store, project_name: str, plugins: Plugins | None = None,
@@ -287,4 +353,4 @@ def evaluate(store: Store, project_name: str, version_name: str | None = None, f
         raise BertannoError("nothing to evaluate on: no labelled examples")
     if file:
         return score_model(load_served(directory, plugins, task), labelled)
-    return rescore(store, project_id, name, directory, labelled, plugins, task)
+    return rescore(store, project_id, name, directory, labelled, plugins, task)[0]

@@ -7,7 +7,7 @@ names the registered model family that loads it. The rest of bertanno sees only 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bertanno.core.bundle import read_version_record, version_task, write_version_record
@@ -44,12 +44,15 @@ class ZeroShotPlan:
     family: ModelFamily
     label_map: dict[str, str]
     cannot_produce: list[str]
+    options: dict = field(default_factory=dict)
+    """What a configured family is created with (a gazetteer's lists and typed terms); kept in the version."""
 
 
 def plan_zero_shot(task: Task, family_name: str, mapping: dict[str, str] | None = None,
-                   plugins: Plugins | None = None) -> ZeroShotPlan:
+                   plugins: Plugins | None = None, options: dict | None = None) -> ZeroShotPlan:
     """Check that ``family_name`` is a zero-shot family that is installed and fits ``task``, and complete
-    its label map. Raises ``BertannoError`` with a sentence for each way it does not."""
+    its label map (with ``options`` for a configured family). Raises ``BertannoError`` with a sentence for
+    each way it does not."""
     plugins = plugins or get_plugins()
     family = plugins.family(family_name)
     if not family.zero_shot:
@@ -57,13 +60,13 @@ def plan_zero_shot(task: Task, family_name: str, mapping: dict[str, str] | None 
         raise BertannoError(f"the {family_name} model family learns from the project's labels; it cannot serve "
                             f"before training (zero-shot families: {zero_shot})")
     family.require()
-    label_map = family.label_map(task, mapping)
-    return ZeroShotPlan(family, label_map, family.cannot_produce(task, label_map))
+    label_map = family.label_map(task, mapping, options)
+    return ZeroShotPlan(family, label_map, family.cannot_produce(task, label_map), dict(options or {}))
 
 
 def write_zero_shot_version(directory: str | Path, task: Task, plan: ZeroShotPlan) -> Path:
     """A version directory for a zero-shot family: only a record (the model is inside the family's package)."""
     return write_version_record(directory, task, {
-        "family": plan.family.name, "label_map": plan.label_map,
-        "base_model": plan.family.name, **plan.family.describe(),
+        "family": plan.family.name, "label_map": plan.label_map, "options": plan.options,
+        "base_model": plan.family.source_name(plan.options), **plan.family.describe(),
     })

@@ -15,7 +15,7 @@ from bertanno.plugins.specs import RowError
 from bertanno.plugins.task import Example, Task
 from bertanno.store import Store
 from bertanno.store.annotations import Selection, current_annotations, record_imports
-from bertanno.store.items import add_items, existing_hashes, input_hash
+from bertanno.store.items import add_items, assign_split, existing_hashes, input_hash, item_splits
 from bertanno.store.projects import get_project
 from bertanno.store.schema import Item, Project
 
@@ -30,19 +30,41 @@ class ImportReport:
     """Repeated texts whose label differs from the one kept (the first label stays; a text first seen
     without a label takes the first label that comes)."""
     errors: list[RowError] = field(default_factory=list)
+    evaluation: int = 0
+    """With ``split="eval"``: items of the file now in the evaluation split."""
+    kept_in_training: int = 0
+    """With ``split="eval"``: items of the file already in the training split (a version may have trained on
+    them), which stay there."""
 
 
 def project_task(project: Project, plugins: Plugins | None = None) -> Task:
     return (plugins or get_plugins()).task(project.task, labels=project.labels, **(project.config or {}))
 
 
+SPLITS = ("eval",)
+
+
 def import_file(store: Store, project_name: str, path: str | Path, format_name: str | None = None,
-                options: dict | None = None, skip_bad: bool = False, plugins: Plugins | None = None) -> ImportReport:
-    """All or nothing: every new item and every gold label of the file in one transaction."""
+                options: dict | None = None, skip_bad: bool = False, plugins: Plugins | None = None,
+                split: str | None = None) -> ImportReport:
+    """All or nothing: every new item and every gold label of the file in one transaction.
+
+    ``split="eval"`` makes the file a dedicated gold evaluation set: every row must carry a label, and its
+    items join the evaluation split (never trained on), except items already in the training split, which
+    stay there and are counted. Raises ``BertannoError`` for rows of another task, unknown labels (the
+    format's row errors) and, with ``split="eval"``, rows without a label.
+    """
+    if split is not None and split not in SPLITS:
+        raise BertannoError(f"--split must be one of {', '.join(SPLITS)}")
     with store.transaction() as session:
         project = get_project(session, project_name)
         task = project_task(project, plugins)
         result = read_examples(path, task, format_name, options, skip_bad, plugins)
+        if split == "eval":
+            unlabelled = [e.meta.get("line", "?") for e in result.examples if e.payload is None]
+            if unlabelled:
+                raise BertannoError(f"{path}: an evaluation file needs a label on every row; line {unlabelled[0]} "
+                                    f"has none ({len(unlabelled)} such row(s))")
         report = ImportReport(read=len(result.examples), errors=result.errors)
         known = existing_hashes(session, project.id)
         standing = {item_id: a.payload for item_id, a in current_annotations(session, project.id).items()}
@@ -76,6 +98,13 @@ def import_file(store: Store, project_name: str, path: str | Path, format_name: 
         labelled = [(item_id, payload) for item_id, payload in zip(ids, payloads) if payload is not None]
         report.added = len(ids)
         report.labelled = record_imports(session, project.id, labelled + late_labels, str(path))
+        if split == "eval":
+            splits = item_splits(session, project.id)
+            mentioned = set(ids) | {known[input_hash(e.text, e.text_b)] for e in result.examples
+                                    if input_hash(e.text, e.text_b) in known}
+            staying = {item_id for item_id in mentioned if splits.get(item_id) == "train"}
+            assign_split(session, sorted(mentioned - staying), "eval")
+            report.evaluation, report.kept_in_training = len(mentioned - staying), len(staying)
     return report
 
 

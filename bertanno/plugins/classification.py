@@ -46,6 +46,13 @@ class ClassificationTask(Task):
             "macro_f1": float(f1_score(gold, predicted, labels=list(self.labels), average="macro", zero_division=0)),
         }
 
+    def item_statistics(self, gold: Sequence[Any], predicted: Sequence[Any]) -> np.ndarray:
+        """``[correct, 1]`` per item: accuracy, the headline, is their column-sum ratio."""
+        return np.array([[float(g == p), 1.0] for g, p in zip(gold, predicted)]).reshape(-1, 2)
+
+    def headline_from(self, totals: np.ndarray) -> np.ndarray:
+        return totals[..., 0] / np.maximum(totals[..., 1], 1.0)
+
     def render(self, example: Example, prediction: Prediction | None):
         parts = [Text(example.text)]
         if self.example_kind == "pair":

@@ -76,6 +76,15 @@ class ModelFamily(ABC):
     partial_map: ClassVar[bool] = False
     """Whether a label map may leave some of the family's labels out (their outputs are then dropped:
     fine for entity types, not for the classes of a single-label classifier)."""
+    merge_labels: ClassVar[bool] = False
+    """Whether several of the family's labels may map onto one project label (fine for entity types)."""
+    configured: ClassVar[bool] = False
+    """Whether the family's labels come from the options a version is created with (a gazetteer's term
+    types) rather than from ``labels``."""
+    trainable: ClassVar[bool] = False
+    """Whether ``fit`` trains a version of it on the project's labels (``bertanno train --family``)."""
+    live: ClassVar[bool] = False
+    """Whether it trains fast enough (seconds) to be refitted while a person annotates."""
     version_prefix: ClassVar[str] = "v"
     """Versions of this family are named PREFIX001, PREFIX002, …"""
     modules: ClassVar[tuple[str, ...]] = ()
@@ -109,45 +118,55 @@ class ModelFamily(ABC):
                                 f"is a {KIND_WORDS.get(task.example_kind, task.example_kind)} task, so it cannot "
                                 "serve it")
 
-    def label_map(self, task: Task, mapping: dict[str, str] | None = None) -> dict[str, str]:
+    def source_labels(self, options: dict | None = None) -> tuple[str, ...]:
+        """The labels this family produces with ``options`` (by default its declared ``labels``)."""
+        return tuple(self.labels)
+
+    def source_name(self, options: dict | None = None) -> str:
+        """What a version's predictions come from, as recorded in the store (by default the family's name)."""
+        return self.name
+
+    def label_map(self, task: Task, mapping: dict[str, str] | None = None,
+                  options: dict | None = None) -> dict[str, str]:
         """The complete map family label -> project label, from ``mapping`` plus same-named labels.
 
         Raises ``BertannoError`` for a family label the family does not have, a project label the
-        project does not have, two family labels on one project label of a single-label task, a
+        project does not have, two family labels on one project label unless ``merge_labels``, a
         family label left unmapped where ``partial_map`` is false, and a map that maps nothing.
         """
         self.check_task(task)
         mapping = dict(mapping or {})
-        if not self.labels:
+        labels = self.source_labels(options)
+        if not labels:
             if mapping:
                 raise BertannoError(f"the {self.name} model family learns the project's own labels; it takes no --map")
             return {}
-        unknown = sorted(set(mapping) - set(self.labels))
+        unknown = sorted(set(mapping) - set(labels))
         if unknown:
             raise BertannoError(f"{', '.join(unknown)}: not a label of the {self.name} model family "
-                                f"(its labels: {', '.join(self.labels)})")
+                                f"(its labels: {', '.join(labels)})")
         foreign = sorted({target for target in mapping.values() if target not in task.labels})
         if foreign:
             raise BertannoError(f"{', '.join(foreign)}: not a label of this project (its labels: "
                                 f"{', '.join(task.labels)})")
-        complete = {label: mapping.get(label, label) for label in self.labels
+        complete = {label: mapping.get(label, label) for label in labels
                     if label in mapping or label in task.labels}
         if not complete:
             raise BertannoError(
-                f"none of the {self.name} model family's labels ({', '.join(self.labels)}) is a label of this "
-                f"project ({', '.join(task.labels)}); map them, e.g. --map {self.labels[0]}={task.labels[0]}")
-        unmapped = [label for label in self.labels if label not in complete]
+                f"none of the {self.name} model family's labels ({', '.join(labels)}) is a label of this "
+                f"project ({', '.join(task.labels)}); map them, e.g. --map {labels[0]}={task.labels[0]}")
+        unmapped = [label for label in labels if label not in complete]
         if unmapped and not self.partial_map:
             raise BertannoError(f"{', '.join(unmapped)}: a label of the {self.name} model family with no project "
                                 f"label; every one of its labels must be mapped (--map {unmapped[0]}=LABEL)")
-        if not self.partial_map and len(set(complete.values())) < len(complete):
+        if not self.merge_labels and len(set(complete.values())) < len(complete):
             raise BertannoError(f"two of the {self.name} model family's labels are mapped onto one project label; "
                                 "a single-label classifier needs them apart")
         return complete
 
     def cannot_produce(self, task: Task, label_map: dict[str, str]) -> list[str]:
         """The project's labels this family never proposes under ``label_map``, in the project's order."""
-        if not self.labels:
+        if not label_map:
             return []
         produced = set(label_map.values())
         return [label for label in task.labels if label not in produced]
@@ -156,7 +175,13 @@ class ModelFamily(ABC):
         """What a version of this family records about where its model came from (family version, …)."""
         return {}
 
-    # -- serving ------------------------------------------------------------------------------------------------------
+    # -- training and serving -------------------------------------------------------------------------------------------
+    def fit(self, task: Task, examples: Sequence[Example], directory: Path) -> dict:
+        """Train on labelled ``examples`` and write the model into ``directory``; returns what the version's
+        record should say about it. Only for ``trainable`` families; raise ``BertannoError`` when the
+        examples cannot train it (one label only, no entities)."""
+        raise NotImplementedError(f"the {self.name} model family does not train")
+
     @abstractmethod
     def load(self, directory: Path, record: dict, task: Task) -> ServedModel:
         """Load the version stored in ``directory`` (its ``bertanno.json`` already read into ``record``)

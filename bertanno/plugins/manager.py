@@ -38,6 +38,8 @@ BUILTIN_PLUGINS = (
     "bertanno.plugins.builtin.formats",
     "bertanno.plugins.builtin.snownlp_family",
     "bertanno.plugins.builtin.lac_family",
+    "bertanno.plugins.builtin.gazetteer_family",
+    "bertanno.plugins.builtin.fast_families",
     # The fine-tuned transformer family is the engine's own; it registers through the same hook.
     "bertanno.core.transformer_family",
 )
@@ -125,7 +127,7 @@ def validate_family(family: Any) -> str:
     kinds = getattr(family, "example_kinds", None)
     if not kinds or set(kinds) - EXAMPLE_KINDS:
         raise PluginError(f"model family {name!r}: example_kinds must be a non-empty subset of {sorted(EXAMPLE_KINDS)}")
-    if family.zero_shot and not family.labels:
+    if family.zero_shot and not family.labels and not family.configured:
         raise PluginError(f"model family {name!r} is zero-shot but declares no labels")
     prefix = getattr(family, "version_prefix", "")
     if not (isinstance(prefix, str) and prefix.isascii() and prefix.isalpha() and prefix.islower()):

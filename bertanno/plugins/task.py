@@ -109,6 +109,17 @@ class Task(ABC):
     def metrics(self, gold: Sequence[Any], predicted: Sequence[Any]) -> dict[str, float]:
         """Score predicted payloads against gold payloads; the first key is the headline metric."""
 
+    def item_statistics(self, gold: Sequence[Any], predicted: Sequence[Any]) -> np.ndarray | None:
+        """Per-item counts from which the headline metric can be recomputed for any subset of the items,
+        shape ``[items, k]``; ``None`` when the task has none. The promotion gate resamples these rows
+        (``headline_from`` over column sums) instead of calling ``metrics`` a thousand times; it checks
+        once that they reproduce ``metrics``' headline and otherwise falls back to ``metrics``."""
+        return None
+
+    def headline_from(self, totals: np.ndarray) -> np.ndarray:
+        """The headline metric from column sums of ``item_statistics``: ``totals`` is ``[..., k]``."""
+        raise NotImplementedError
+
     # -- terminal -------------------------------------------------------------
     @abstractmethod
     def render(self, example: Example, prediction: Prediction | None):

@@ -6,7 +6,7 @@ import hashlib
 import re
 import unicodedata
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from bertanno.store.schema import Item
@@ -37,3 +37,15 @@ def add_items(session: Session, project_id: int, rows: list[dict]) -> list[int]:
         [{"project_id": project_id, **row} for row in rows],
     )
     return [row.id for row in result]
+
+
+def item_splits(session: Session, project_id: int) -> dict[int, str | None]:
+    """Every item of the project and its split (``eval``, ``train``, or ``None`` while unassigned)."""
+    return dict(session.execute(select(Item.id, Item.split).where(Item.project_id == project_id)).all())
+
+
+def assign_split(session: Session, item_ids: list[int], split: str) -> None:
+    """Put items into a split (``eval`` or ``train``)."""
+    ids = sorted(item_ids)
+    for start in range(0, len(ids), 500):  # bounded IN lists: SQLite caps bound parameters
+        session.execute(update(Item).where(Item.id.in_(ids[start:start + 500])).values(split=split))

@@ -50,7 +50,8 @@ class Item(Base):
     source: Mapped[str | None] = mapped_column(String(1000), nullable=True)
     input_hash: Mapped[str] = mapped_column(String(64))
     split: Mapped[str | None] = mapped_column(String(16), nullable=True)
-    """``eval`` for the frozen evaluation split, chosen once and never trained on."""
+    """``eval`` (the evaluation split: never trained on) or ``train``, chosen once per item when it is first
+    labelled and a model is trained or evaluated; ``NULL`` until then."""
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
@@ -165,3 +166,5 @@ class TrainingRun(Base):
     started_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     succeeded: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    gate: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    """The promotion gate's verdict: both scores, the paired-bootstrap interval of their difference, the decision."""

@@ -86,10 +86,10 @@ def start_run(session: Session, project_id: int, trigger: str, counts: dict) -> 
 
 
 def finish_run(session: Session, run_id: int, decision: str, succeeded: bool, metrics: dict | None = None,
-               candidate_id: int | None = None, log: str = "") -> None:
+               candidate_id: int | None = None, log: str = "", gate: dict | None = None) -> None:
     session.execute(update(TrainingRun).where(TrainingRun.id == run_id).values(
         decision=decision, succeeded=succeeded, metrics=metrics or {}, candidate_id=candidate_id, log=log,
-        finished_at=utcnow()))
+        gate=gate, finished_at=utcnow()))
 
 
 def runs(session: Session, project_id: int) -> list[TrainingRun]:

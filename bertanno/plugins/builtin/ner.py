@@ -119,6 +119,21 @@ class NerTask(Task):
                 scores[f"recall/{label}"] = report[label]["recall"]
         return {key: float(value) for key, value in scores.items()}
 
+    def item_statistics(self, gold: Sequence[Any], predicted: Sequence[Any]) -> np.ndarray:
+        """``[true positives, false positives, false negatives]`` of exact (start, end, type) span matches
+        per item: entity F1, the headline, is ``2tp / (2tp + fp + fn)`` of their column sums."""
+        rows = []
+        for gold_spans, predicted_spans in zip(gold, predicted):
+            g = {tuple(span) for span in gold_spans or ()}
+            p = {tuple(span) for span in predicted_spans or ()}
+            rows.append([len(g & p), len(p - g), len(g - p)])
+        return np.array(rows, dtype=float).reshape(-1, 3)
+
+    def headline_from(self, totals: np.ndarray) -> np.ndarray:
+        tp, fp, fn = totals[..., 0], totals[..., 1], totals[..., 2]
+        denominator = 2 * tp + fp + fn
+        return np.divide(2 * tp, denominator, out=np.zeros_like(denominator, dtype=float), where=denominator > 0)
+
     def colour(self, label: str) -> str:
         return PALETTE[self.labels.index(label) % len(PALETTE)] if label in self.labels else "white"
 

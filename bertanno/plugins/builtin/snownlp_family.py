@@ -55,7 +55,7 @@ class SnowNLPFamily(ModelFamily):
 
     def load(self, directory: Path, record: dict, task: Task) -> SnowNLPSentiment:
         self.require()
-        return SnowNLPSentiment(task, self.label_map(task, record.get("label_map")))
+        return SnowNLPSentiment(task, record["label_map"])
 
 
 @hookimpl

@@ -1,0 +1,198 @@
+"""Built-in trainable model families that fit in seconds on CPU: ``linear`` (sentences and pairs) and
+``crf`` (entity spans). A young project has few labels; these learn from them at once, and compete with
+the transformer versions under the same gate.
+
+- ``linear``: character 1-3-gram features hashed into 2^18 dimensions (scikit-learn's
+  ``HashingVectorizer``, nothing to store), logistic regression on them; for pairs the features of text a,
+  of text b and their element-wise product (the overlap). Stored as ``linear.npz`` (coefficients,
+  intercepts, classes): no pickle, nothing that runs code when loaded.
+- ``crf``: a linear-chain CRF (sklearn-crfsuite, L-BFGS with L1 and L2 penalties of 0.1) over character
+  features (the character, its neighbours up to two away, bigrams, character classes); BIO tags per
+  character, derived from the spans. Stored in CRFsuite's own model file.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from bertanno.errors import BertannoError
+from bertanno.plugins.bio import char_offsets, spans_to_tags, tags_to_spans
+from bertanno.plugins.families import ModelFamily, Timer
+from bertanno.plugins.hookspecs import hookimpl
+from bertanno.plugins.task import Example, Prediction, Span, Task, softmax
+
+HASH_FEATURES = 2 ** 18
+LINEAR_FILE = "linear.npz"
+CRF_FILE = "model.crfsuite"
+
+
+# -- linear ------------------------------------------------------------------------------------------------------------
+
+def _vectorizer():
+    from sklearn.feature_extraction.text import HashingVectorizer
+
+    return HashingVectorizer(analyzer="char", ngram_range=(1, 3), n_features=HASH_FEATURES, alternate_sign=False,
+                             norm="l2")
+
+
+def linear_features(examples: Sequence[Example], pairs: bool):
+    """Sparse features ``[examples, 2^18]`` (``[examples, 3 x 2^18]`` for pairs: a, b, a * b)."""
+    from scipy.sparse import hstack
+
+    vectorizer = _vectorizer()
+    a = vectorizer.transform([e.text for e in examples])
+    if not pairs:
+        return a
+    b = vectorizer.transform([e.text_b or "" for e in examples])
+    return hstack([a, b, a.multiply(b)]).tocsr()
+
+
+class LinearModel:
+    def __init__(self, task: Task, coef: np.ndarray, intercept: np.ndarray, classes: list[str]):
+        self.task, self.coef, self.intercept, self.classes = task, coef, intercept, classes
+
+    def predict(self, examples: Sequence[Example], progress=None):
+        timer = Timer(len(examples))
+        if not examples:
+            return [], timer.done()
+        scores = linear_features(examples, self.task.example_kind == "pair") @ self.coef.T + self.intercept
+        scores = np.asarray(scores)
+        if len(self.classes) == 2:  # scikit-learn's binary form: one column, the second class's log-odds
+            scores = np.hstack([np.zeros_like(scores), scores])
+        probabilities = softmax(scores)
+        predictions = []
+        for row in probabilities:
+            best = int(row.argmax())
+            predictions.append(Prediction(self.classes[best], float(row[best]),
+                                          {label: float(p) for label, p in zip(self.classes, row)}))
+        if progress:
+            progress(len(examples), len(examples))
+        return predictions, timer.done()
+
+
+class LinearFamily(ModelFamily):
+    name = "linear"
+    description = "Character 1-3-gram logistic regression: trains in seconds from a few labels (sentences, pairs)"
+    example_kinds = frozenset({"text", "pair"})
+    version_prefix = "l"
+    trainable = True
+    live = True
+    modules = ("sklearn", "scipy")
+    install = "pip install scikit-learn"
+    origin = "trained here on the project's labels (scikit-learn)"
+
+    def fit(self, task: Task, examples: Sequence[Example], directory: Path) -> dict:
+        from sklearn.linear_model import LogisticRegression
+
+        labels = [e.payload for e in examples]
+        present = sorted(set(labels), key=list(task.labels).index)
+        if len(present) < 2:
+            raise BertannoError(f"the linear model needs at least two labels among its training examples; so far "
+                                f"there is only {present[0] if present else 'none'}")
+        counts = Counter(labels).values()
+        balanced = "balanced" if max(counts) >= 1.5 * min(counts) else None
+        model = LogisticRegression(C=4.0, max_iter=2000, class_weight=balanced)
+        model.fit(linear_features(examples, task.example_kind == "pair"), labels)
+        directory.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(directory / LINEAR_FILE, coef=model.coef_.astype(np.float32),
+                            intercept=model.intercept_.astype(np.float32), classes=np.array(model.classes_, dtype=str))
+        return {"examples": len(examples), "classes": list(model.classes_)}
+
+    def load(self, directory: Path, record: dict, task: Task) -> LinearModel:
+        try:
+            stored = np.load(Path(directory) / LINEAR_FILE, allow_pickle=False)
+        except OSError as exc:
+            raise BertannoError(f"cannot load the linear model in {directory}: {exc}") from None
+        classes = [str(c) for c in stored["classes"]]
+        foreign = [c for c in classes if c not in task.labels]
+        if foreign:
+            raise BertannoError(f"{directory}: the linear model predicts {', '.join(foreign)}, not labels of the task")
+        return LinearModel(task, stored["coef"], stored["intercept"], classes)
+
+
+# -- crf ----------------------------------------------------------------------------------------------------------------
+
+def char_features(text: str) -> list[dict]:
+    """CRFsuite features for every character of ``text``."""
+    def char(i):
+        return text[i] if 0 <= i < len(text) else ("<s>" if i < 0 else "</s>")
+
+    rows = []
+    for i, c in enumerate(text):
+        rows.append({
+            "bias": 1.0, "c": c, "c-1": char(i - 1), "c+1": char(i + 1), "c-2": char(i - 2), "c+2": char(i + 2),
+            "c-1c": char(i - 1) + c, "cc+1": c + char(i + 1), "c-1c+1": char(i - 1) + char(i + 1),
+            "digit": c.isdigit(), "alpha": c.isascii() and c.isalpha(), "punct": not c.isalnum(),
+        })
+    return rows
+
+
+def char_tags(example: Example) -> list[str]:
+    spans = [Span(*s) for s in example.payload or ()]
+    return [tag or "O" for tag in spans_to_tags(spans, char_offsets(len(example.text)))[0]]
+
+
+class CrfModel:
+    def __init__(self, task: Task, path: Path):
+        import sklearn_crfsuite
+
+        self.task = task
+        self._crf = sklearn_crfsuite.CRF(model_filename=str(path))
+
+    def predict(self, examples: Sequence[Example], progress=None):
+        timer = Timer(len(examples))
+        predictions = []
+        for example in examples:
+            if not example.text:
+                predictions.append(Prediction([], 1.0))
+                continue
+            features = char_features(example.text)
+            tags = self._crf.predict_single(features)
+            marginals = self._crf.predict_marginals_single(features)
+            confidence = float(np.mean([m[t] for m, t in zip(marginals, tags)]))
+            spans = [s for s in tags_to_spans(tags, char_offsets(len(example.text))) if s[2] in self.task.labels]
+            predictions.append(Prediction(spans, confidence))
+        if progress:
+            progress(len(examples), len(examples))
+        return predictions, timer.done()
+
+
+class CrfFamily(ModelFamily):
+    name = "crf"
+    description = "Linear-chain CRF over character features: trains in seconds from a few labelled texts (NER)"
+    example_kinds = frozenset({"spans"})
+    version_prefix = "c"
+    trainable = True
+    live = True
+    modules = ("sklearn_crfsuite",)
+    install = "pip install sklearn-crfsuite"
+    origin = "trained here on the project's labels (CRFsuite)"
+
+    def fit(self, task: Task, examples: Sequence[Example], directory: Path) -> dict:
+        import sklearn_crfsuite
+
+        usable = [e for e in examples if e.text]
+        if not any(e.payload for e in usable):
+            raise BertannoError("the CRF needs at least one labelled entity among its training examples")
+        directory.mkdir(parents=True, exist_ok=True)
+        model = sklearn_crfsuite.CRF(algorithm="lbfgs", c1=0.1, c2=0.1, max_iterations=100,
+                                     all_possible_transitions=True, model_filename=str(directory / CRF_FILE))
+        model.fit([char_features(e.text) for e in usable], [char_tags(e) for e in usable])
+        return {"examples": len(usable)}
+
+    def load(self, directory: Path, record: dict, task: Task) -> CrfModel:
+        self.require()
+        path = Path(directory) / CRF_FILE
+        if not path.is_file():
+            raise BertannoError(f"cannot load the CRF in {directory}: {CRF_FILE} is missing")
+        return CrfModel(task, path)
+
+
+@hookimpl
+def register_model_families(register):
+    register(LinearFamily())
+    register(CrfFamily())

@@ -1,0 +1,86 @@
+"""Gazetteer pre-annotation: typed term lists matched longest-leftmost, served as champion g001 from the
+first item (in a real terminal), with a sentence for every list that cannot serve."""
+
+import json
+import os
+import sys
+
+import pexpect
+import pytest
+from click.testing import CliRunner
+
+from bertanno.cli import cli
+from bertanno.plugins.builtin.gazetteer_family import automaton, match_spans
+
+TERMS = [("血压", "test"), ("高血压", "disease"), ("高血压病", "disease"), ("压病", "other"), ("头痛", "symptom")]
+
+
+@pytest.mark.parametrize("order", [TERMS, list(reversed(TERMS))])
+def test_matching_is_longest_leftmost_and_overlaps_resolve_the_same_whatever_the_order(order):
+    text = "患高血压病和血压高，伴头痛"
+    labels = {"disease": "disease", "test": "test", "symptom": "symptom", "other": "other"}
+    spans = match_spans(automaton(order), text, labels)
+    assert spans == [(1, 5, "disease"), (6, 8, "test"), (11, 13, "symptom")]
+    assert [text[s:e] for s, e, _ in spans] == ["高血压病", "血压", "头痛"]
+    assert match_spans(automaton(order), text, {"disease": "病"}) == [(1, 5, "病")]  # unmapped types: no span
+    assert match_spans(automaton([]), text, labels) == []
+
+
+def test_the_first_type_given_for_a_term_wins():
+    assert match_spans(automaton([("阿司匹林", "drug"), ("阿司匹林", "treatment")]), "服用阿司匹林",
+                       {"drug": "drug", "treatment": "treatment"}) == [(2, 6, "drug")]
+
+
+def init(tmp_path, *args):
+    db = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    return db, CliRunner().invoke(cli, ["--db", db, "init", "p", "--task", "ner", *args])
+
+
+@pytest.mark.parametrize("content, fragment", [
+    (b"", "holds no terms"),
+    ("高血压\n".encode("utf-8"), "without an entity type"),
+    ("高血压\tdisease\n".encode("gb18030"), "not UTF-8"),
+    ("高血压\tdisease\n".encode("utf-8"), "none of the gazetteer model family's labels (disease)"),
+])
+def test_lists_that_cannot_serve_are_refused_with_a_sentence(tmp_path, monkeypatch, content, fragment):
+    monkeypatch.setenv("BERTANNO_MODELS", str(tmp_path / "models"))
+    path = tmp_path / "terms.txt"
+    path.write_bytes(content)
+    db, result = init(tmp_path, "--labels", "person", "--gazetteer", str(path))
+    message = result.output + str(result.exception)
+    assert result.exit_code != 0 and fragment in message, message
+    assert not (tmp_path / "models").exists()
+    assert "no project named" in str(CliRunner().invoke(cli, ["--db", db, "versions", "p"]).exception)
+
+
+def test_types_map_onto_labels_and_the_rest_are_named(tmp_path, monkeypatch):
+    monkeypatch.setenv("BERTANNO_MODELS", str(tmp_path / "models"))
+    _, result = init(tmp_path, "--labels", "疾病,症状", "--gazetteer", "medical", "--map", "disease=疾病,symptom=症状")
+    assert result.exit_code == 0, result.output
+    assert "g001 (gazetteer) pre-annotates from the first item:" in result.output
+    assert "disease→疾病" in result.output and "symptom→症状" in result.output
+    assert "not pre-annotated:" in result.output and "drug" in result.output
+    _, both = init(tmp_path, "--labels", "PER", "--gazetteer", "medical", "--zero-shot", "lac")
+    assert both.exit_code != 0 and "not both" in str(both.exception)
+
+
+def test_a_gazetteer_project_shows_term_spans_on_the_first_item_in_a_terminal(tmp_path, monkeypatch):
+    monkeypatch.setenv("BERTANNO_MODELS", str(tmp_path / "models"))
+    db, result = init(tmp_path, "--labels", "disease,symptom", "--gazetteer", "medical")
+    assert result.exit_code == 0, result.output
+    data = tmp_path / "notes.txt"
+    data.write_text("患者有高血压病史，近日头痛。\n", encoding="utf-8")
+    assert CliRunner().invoke(cli, ["--db", db, "import", "p", str(data)]).exit_code == 0
+    env = dict(os.environ, COLUMNS="110", LINES="40", TERM="xterm")
+    child = pexpect.spawn(sys.executable, ["-m", "bertanno", "--db", db, "annotate", "p"], env=env,
+                          encoding="utf-8", timeout=60, dimensions=(40, 110))
+    child.expect("item 1")
+    child.expect("Enter accept")
+    screen = child.before
+    assert "高血压" in screen and "disease" in screen and "symptom" in screen
+    child.send("\r")
+    child.expect("every item is decided")
+    child.expect(pexpect.EOF)
+    exported = CliRunner().invoke(cli, ["--db", db, "export", "p"]).output
+    row = json.loads(exported.splitlines()[0])
+    assert row["spans"] == [[3, 6, "disease"], [11, 13, "symptom"]]  # accepted as pre-annotated: 高血压, 头痛
