@@ -570,12 +570,14 @@ def evaluate(ctx, project, version, file, format_name, options, as_json):
 @click.option("--model", "model_dir", type=click.Path(file_okay=False),
               help="A saved version to pre-annotate with (default: the project's champion, if any).")
 @click.option("--no-predict-ahead", is_flag=True, help="Predict each item when it is shown, not ahead in batches.")
+@click.option("--live-every", default=20, show_default=True, metavar="N",
+              help="Refit the fast live model every N decisions (0: never). Not with --model.")
 @click.option("--decisions", type=click.File("r", encoding="utf-8"),
               help="No terminal: read one key sequence per item from this file (- for stdin).")
 @click.option("--keys", "keymap", envvar="BERTANNO_KEYS", show_envvar=True, metavar="ACTION=KEY …",
               help='Change the keymap, e.g. "accept=y reject=n skip=k" (actions: accept reject skip undo correct quit help).')
 @click.pass_context
-def annotate(ctx, project, annotator, order, model_dir, no_predict_ahead, decisions, keymap):
+def annotate(ctx, project, annotator, order, model_dir, no_predict_ahead, decisions, keymap, live_every):
     """Accept or correct the model's pre-annotations of PROJECT, one item at a time.
 
     \b
@@ -588,6 +590,11 @@ def annotate(ctx, project, annotator, order, model_dir, no_predict_ahead, decisi
     loses nothing, and the next run resumes at the first undecided item. Two annotators
     on one project never get the same item. With --decisions, each line is what you would
     type for one item: a, x, s, u, q, 2, "c positive", or for NER "c + 北京:LOC; - 1".
+
+    While you annotate, a fast model (linear for sentences and pairs, crf for NER) is
+    refitted in the background every --live-every decisions and gated like any version;
+    when it becomes the champion it pre-annotates the next items. The header says which
+    model serves and its score on the evaluation split.
     """
     from bertanno.core.session import AnnotationSession, session_predictor
     from bertanno.core.terminal import parse_keymap
@@ -597,9 +604,12 @@ def annotate(ctx, project, annotator, order, model_dir, no_predict_ahead, decisi
     if decisions is None and not sys.stdin.isatty():
         raise BertannoError("no terminal to annotate in: give --decisions FILE (one key sequence per item, - for stdin)")
     predictor, version = session_predictor(store, project, model_dir)
-    session = AnnotationSession(store, project, annotator, order, predictor, version, not no_predict_ahead)
+    session = AnnotationSession(store, project, annotator, order, predictor, version, not no_predict_ahead,
+                                live_every=None if model_dir else live_every)
     if predictor is None:
-        err_console.print(f"project {project} has no model yet: annotate by hand, then bertanno train {project}")
+        later = (f"a {session.live.family.name} model takes over after {live_every} decisions" if session.live
+                 else f"then bertanno train {project}")
+        err_console.print(f"project {project} has no model yet: annotate by hand; {later}")
     _run_session(session, decisions, keys)
 
 

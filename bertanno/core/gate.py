@@ -9,7 +9,7 @@ plugin task's score are all handled the same way.
 
 The decision: the candidate is promoted unless the interval lies entirely below ``-tolerance`` (it is
 confidently worse by more than the tolerance). Below ``min_items`` evaluation items the split is too small
-to judge: the candidate is promoted and the verdict says so.
+to judge: the candidate replaces a trained champion, but not a zero-shot one, and the verdict says so.
 """
 
 from __future__ import annotations
@@ -91,10 +91,14 @@ def _statistics(task: Task, gold, candidate, champion, delta: float):
 
 
 def decide(task: Task, gold: Sequence[Any], candidate: Sequence[Any], champion: Sequence[Any] | None,
-           tolerance: float = 0.0, min_items: int = MIN_ITEMS, resamples: int = RESAMPLES) -> GateVerdict:
+           tolerance: float = 0.0, min_items: int = MIN_ITEMS, resamples: int = RESAMPLES,
+           champion_zero_shot: bool = False) -> GateVerdict:
     """Whether the candidate replaces the champion (``champion`` is ``None`` when there is none yet).
 
-    ``gold``, ``candidate`` and ``champion`` are payloads on the same evaluation items.
+    ``gold``, ``candidate`` and ``champion`` are payloads on the same evaluation items. Below ``min_items``
+    the split cannot judge: a trained champion is replaced (the newer model saw more of the project's
+    labels), a zero-shot champion (``champion_zero_shot``: a model that ships with its package, measured
+    elsewhere on far more data) keeps serving.
     """
     metric = headline_name(task, list(gold)) if gold else "score"
     if not gold:
@@ -106,8 +110,10 @@ def decide(task: Task, gold: Sequence[Any], candidate: Sequence[Any], champion: 
                            len(gold), 0, tolerance)
     if len(gold) < min_items:
         candidate_score, champion_score = scores(candidate), scores(champion)
-        return GateVerdict(True, f"promoted: {len(gold)} evaluation items are too few to judge (the gate needs "
-                                 f"{min_items})", metric, candidate_score, champion_score,
+        too_few = f"{len(gold)} evaluation items are too few to judge (the gate needs {min_items})"
+        reason = (f"kept as a candidate: {too_few}, and the zero-shot champion keeps serving until they are enough"
+                  if champion_zero_shot else f"promoted: {too_few}")
+        return GateVerdict(not champion_zero_shot, reason, metric, candidate_score, champion_score,
                            candidate_score - champion_score, None, None, len(gold), 0, tolerance)
     delta, low, high = paired_bootstrap(task, list(gold), list(candidate), list(champion), resamples)
     candidate_score, champion_score = scores(candidate), scores(champion)

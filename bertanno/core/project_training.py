@@ -223,7 +223,10 @@ def train_project(store: Store, project_name: str, config: TrainConfig, trigger:
             base_model = family
         payloads = predict_payloads(fitted.model, evaluation)
         metrics = task.metrics(gold, payloads) if evaluation else {}
-        verdict = decide(task, gold, payloads, reigning_payloads if reigning_dir else None, tolerance, min_eval)
+        reigning_zero_shot = bool(reigning_dir) and plugins.family(
+            read_version_record(reigning_dir).get("family", DEFAULT_FAMILY)).zero_shot
+        verdict = decide(task, gold, payloads, reigning_payloads if reigning_dir else None, tolerance, min_eval,
+                         champion_zero_shot=reigning_zero_shot)
     except BaseException as exc:
         with store.transaction() as session:
             finish_run(session, run_id, "failed", False, log=f"{type(exc).__name__}: {exc}")

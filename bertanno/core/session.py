@@ -17,6 +17,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from bertanno.core.live import LiveTrainer, live_family
 from bertanno.core.project_training import champion_model
 from bertanno.core.serving import load_served
 from bertanno.core.transfer import project_task
@@ -29,6 +30,7 @@ from bertanno.store import annotations as annotations_q
 from bertanno.store import queue
 from bertanno.store.predictions import add_predictions, latest_predictions
 from bertanno.store.projects import get_project
+from bertanno.store.versions import version_named
 from bertanno.store.schema import Annotation, Item
 from bertanno.store.schema import Prediction as StoredPrediction
 
@@ -63,7 +65,7 @@ def default_annotator() -> str:
 class AnnotationSession:
     def __init__(self, store: Store, project_name: str, annotator: str | None = None, order: str = "sequential",
                  predictor: ServedModel | None = None, model_version: str | None = None, predict_ahead: bool = True,
-                 plugins: Plugins | None = None):
+                 plugins: Plugins | None = None, live_every: int | None = None, models_dir=None):
         if order not in queue.ORDERS:
             raise BertannoError(f"--order must be one of {', '.join(queue.ORDERS)}")
         self.store, self.project_name, self.order = store, project_name, order
@@ -84,9 +86,44 @@ class AnnotationSession:
         self._model_lock = threading.Lock()
         self._stop = threading.Event()
         self._ahead = None
-        if predictor is not None and predict_ahead:
+        self._predict_ahead_wanted = predict_ahead
+        self.serving = self._describe_serving(model_version)
+        self.live = None
+        if live_every:
+            family = live_family(self.task, self.plugins)
+            if family is not None:
+                self.live = LiveTrainer(store, project_name, family, self.plugins, self._switch_to_champion,
+                                        live_every, models_dir)
+        self._start_predicting_ahead()
+
+    def _start_predicting_ahead(self) -> None:
+        if self.predictor is not None and self._predict_ahead_wanted and self._ahead is None:
             self._ahead = threading.Thread(target=self._predict_ahead, name="predict-ahead", daemon=True)
             self._ahead.start()
+
+    def _describe_serving(self, name: str | None) -> str:
+        """Which model serves the pre-annotations, and its score on the evaluation split when it has one."""
+        if name is None:
+            return "no model"
+        with self.store.transaction() as session:
+            version = version_named(session, self.project_id, name)
+            if version is None:
+                return name
+            family = (version.training_snapshot or {}).get("family", "transformer")
+            metrics = dict(version.metrics or {})
+        score = next(((name, value) for name, value in metrics.items() if "/" not in name), None)
+        scored = f", {score[0]} {score[1]:.2f}" if score else ""
+        return f"{name} ({family}{scored})"
+
+    def _switch_to_champion(self) -> None:
+        """Serve the project's champion from the next item on (called when a live refit is promoted)."""
+        model, name = champion_model(self.store, self.project_name, self.plugins, required=False)
+        if model is None:
+            return
+        serving = self._describe_serving(name)
+        with self._model_lock:
+            self.predictor, self.model_version, self.serving = model, name, serving
+        self._start_predicting_ahead()
 
     # -- the queue ------------------------------------------------------------------------------------------------
     def next(self) -> Current | None:
@@ -130,6 +167,8 @@ class AnnotationSession:
                 current.prediction_id, duration)
             saved = {"id": annotation.id, "decision": decision, "payload": stored_payload, "annotator": self.annotator}
         self.counts[decision] += 1
+        if self.live is not None and decision != "skip":
+            self.live.decided()
         self.plugins.notify("annotation_saved", project=self.project_name, item={"id": current.item_id,
                             "text": current.example.text}, annotation=saved)
 
@@ -147,6 +186,8 @@ class AnnotationSession:
 
     def close(self) -> None:
         self._stop.set()
+        if self.live is not None:
+            self.live.wait()
         with self.store.transaction() as session:
             queue.release(session, self.session_id)
 
@@ -163,10 +204,12 @@ class AnnotationSession:
     def _predict_now(self, item_id: int, example: Example) -> tuple[Prediction, int]:
         with self._model_lock:
             [prediction], _ = self.predictor.predict([example])
-        return prediction, self._store_predictions([item_id], [prediction])[0]
+            version = self.model_version
+        return prediction, self._store_predictions([item_id], [prediction], version)[0]
 
-    def _store_predictions(self, item_ids: list[int], predictions: list[Prediction]) -> list[int]:
-        rows = [{"item_id": item_id, "model_version": self.model_version or "unnamed",
+    def _store_predictions(self, item_ids: list[int], predictions: list[Prediction],
+                           version: str | None = None) -> list[int]:
+        rows = [{"item_id": item_id, "model_version": version or self.model_version or "unnamed",
                  "payload": self.task.payload_to_json(p.payload), "confidence": p.confidence}
                 for item_id, p in zip(item_ids, predictions)]
         with self.store.transaction() as session:
@@ -194,4 +237,5 @@ class AnnotationSession:
                 continue
             with self._model_lock:
                 predictions, _ = self.predictor.predict([example for _, example in batch])
-            self._store_predictions([item_id for item_id, _ in batch], predictions)
+                version = self.model_version
+            self._store_predictions([item_id for item_id, _ in batch], predictions, version)

@@ -142,9 +142,11 @@ class Screen:
         progress = session.progress()
         counts = progress["session"]
         header = Text.assemble(
-            (f"{session.project_name}", "bold"), f" · {session.task.name} · model {session.model_version or 'none'} · ",
+            (f"{session.project_name}", "bold"), f" · {session.task.name} · model {session.serving} · ",
             (f"{progress['done']}/{progress['total']} done", "bold"), f" · {progress['per_minute']:.1f}/min · ",
             (f"✓{counts['accept']} ✎{counts['correct']} ✗{counts['reject']} ↷{counts['skip']}", "cyan"))
+        if session.live is not None:
+            header = Text.assemble(header, "\n", (f"live: {session.live.status()}", "dim"))
         body = session.task.render(current.example, current.prediction)
         parts = [header, Panel(body if extra is None else Group(body, extra), title=f"item {current.item_id}")]
         if current.prediction is None:

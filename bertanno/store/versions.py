@@ -42,9 +42,13 @@ def list_versions(session: Session, project_id: int) -> list[ModelVersion]:
                                 .order_by(ModelVersion.id)))
 
 
+def version_named(session: Session, project_id: int, name: str) -> ModelVersion | None:
+    return session.scalar(select(ModelVersion).where(ModelVersion.project_id == project_id,
+                                                     ModelVersion.name == name))
+
+
 def get_version(session: Session, project_id: int, name: str) -> ModelVersion:
-    version = session.scalar(select(ModelVersion).where(ModelVersion.project_id == project_id,
-                                                        ModelVersion.name == name))
+    version = version_named(session, project_id, name)
     if version is None:
         known = ", ".join(v.name for v in list_versions(session, project_id)) or "none yet"
         raise StoreError(f"no model version {name!r} in this project (versions: {known})")

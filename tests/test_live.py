@@ -1,0 +1,94 @@
+"""The live model: refitted in the background every N decisions, gated, and serving the next items of
+the same session; a refit that cannot train yet is a sentence, and the session goes on."""
+
+import os
+import sys
+import time
+
+import pexpect
+
+from bertanno.core.session import AnnotationSession
+from bertanno.core.transfer import import_file
+from bertanno.store import Store
+from bertanno.store.projects import create_project
+
+GOOD = ["很好", "不错", "满意", "喜欢"]
+BAD = ["太差", "难吃", "失望", "讨厌"]
+
+
+def texts(count):
+    return [f"第{n}家店{(GOOD if n % 2 == 0 else BAD)[n // 2 % 4]}" for n in range(count)]
+
+
+def gold(text):
+    return "positive" if any(word in text for word in GOOD) else "negative"
+
+
+def unlabelled_project(tmp_path, count=40):
+    db = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    store = Store.open(db)
+    with store.transaction() as session:
+        create_project(session, "p", "sentiment", ["negative", "positive"], "bert-base-chinese")
+    data = tmp_path / "items.txt"
+    data.write_text("\n".join(texts(count)) + "\n", encoding="utf-8")
+    import_file(store, "p", data)
+    return db, store
+
+
+def wait_for(condition, seconds=30.0):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_a_live_refit_serves_the_next_items_of_the_same_session(tmp_path):
+    _, store = unlabelled_project(tmp_path)
+    session = AnnotationSession(store, "p", "tester", live_every=8, models_dir=tmp_path / "m")
+    assert session.predictor is None and session.serving == "no model"
+    assert "first fit after 8 more decision(s)" in session.live.status()
+    for _ in range(8):  # every sentiment word of the texts once
+        current = session.next()
+        assert current.prediction is None
+        session.decide("correct", gold(current.example.text))
+    assert wait_for(lambda: session.model_version == "l001"), session.live.status()
+    assert session.serving.startswith("l001 (linear")
+    current = session.next()
+    assert current.prediction is not None and current.prediction.payload == gold(current.example.text)
+    session.close()
+
+
+def test_a_refit_that_cannot_train_yet_is_a_sentence_and_the_session_goes_on(tmp_path):
+    _, store = unlabelled_project(tmp_path)
+    session = AnnotationSession(store, "p", "tester", live_every=3, models_dir=tmp_path / "m")
+    for _ in range(3):
+        session.next()
+        session.decide("correct", "positive")  # one label only
+    assert wait_for(lambda: not session.live.running and session.live.problem)
+    assert "at least two labels" in session.live.status() and session.predictor is None
+    session.next()
+    session.decide("correct", "negative")  # the session goes on by hand
+    session.close()
+
+
+def test_pre_annotations_appear_after_the_first_decisions_in_a_terminal(tmp_path):
+    db, _ = unlabelled_project(tmp_path)
+    env = dict(os.environ, COLUMNS="110", LINES="40", TERM="xterm", BERTANNO_MODELS=str(tmp_path / "m"))
+    child = pexpect.spawn(sys.executable, ["-m", "bertanno", "--db", db, "annotate", "p", "--live-every", "4"],
+                          env=env, encoding="utf-8", timeout=60, dimensions=(40, 110))
+    served = False
+    for decided in range(16):
+        child.expect(r"item \d+")
+        header = child.before
+        child.expect("Enter accept")
+        screen = header + child.before
+        if "l001 (linear" in screen and "→" in screen:
+            served = decided >= 4
+            break
+        time.sleep(0.5)  # a person's pace: the refit runs meanwhile
+        child.send("2" if any(word in screen for word in GOOD) else "1")  # 1 negative, 2 positive
+    assert served, "the live model never pre-annotated an item"
+    child.send("q")
+    child.expect(pexpect.EOF)
