@@ -235,12 +235,41 @@ def zero_shot_section(header: dict, rows: list[dict]) -> list[str]:
     return lines
 
 
+def cold_start_section(header: dict, rows: list[dict]) -> list[str]:
+    settings = header["settings"]
+    lines = ["## Cold start: the first decisions of a young project", "",
+             f"Command: `{header['command']}` (started {header['started']}). A simulated annotator (gold labels) "
+             f"works a fresh project of {settings['pool']} training-split items, most uncertain first, for "
+             f"{settings['decisions']} decisions; the live model refits every {settings['every']} decisions. Per 50 "
+             "decisions: share of pre-annotations accepted unchanged (an item shown without one counts as not "
+             "accepted), keystrokes per item, and the serving model with its score on a fixed test sample of "
+             f"{settings['test']} items. See `benchmarks/cold_start.py` for the scenarios. Plot: "
+             "`benchmarks/results/cold_start.png`.", ""]
+    for dataset in dict.fromkeys(r["dataset"] for r in rows):
+        mine = [r for r in rows if r["dataset"] == dataset]
+        marks = sorted({r["decisions"] for r in mine})
+        lines += [f"**{dataset}**: accepted per 50 decisions (keystrokes per item) · serving model: test score "
+                  "at the end", "",
+                  "| scenario | " + " | ".join(str(m) for m in marks) + " | serving at the end |",
+                  "|---|" + "---|" * (len(marks) + 1)]
+        for scenario in dict.fromkeys(r["scenario"] for r in mine):
+            points = {r["decisions"]: r for r in mine if r["scenario"] == scenario}
+            cells = [f"{points[m]['accepted']:.2f} ({points[m]['keystrokes_per_item']})" if m in points else "–"
+                     for m in marks]
+            last = points[max(points)]
+            score = ", ".join(f"{k} {v:.3f}" for k, v in last["test"].items()) or "–"
+            lines.append(f"| {scenario} | " + " | ".join(cells) + f" | {last['serving'] or 'none'}: {score} |")
+        lines.append("")
+    return lines
+
+
 def write_report() -> list[Path]:
     quality_header, quality_rows = _jsonl(RESULTS / "quality.jsonl")
     speed_path = RESULTS / "speed.json"
     speed = json.loads(speed_path.read_text(encoding="utf-8")) if speed_path.exists() else None
     vocab_header, vocab_rows = _jsonl(RESULTS / "vocab_quality.jsonl")
     zero_header, zero_rows = _jsonl(RESULTS / "zero_shot.jsonl")
+    cold_header, cold_rows = _jsonl(RESULTS / "cold_start.jsonl")
     lines = ["# bertanno benchmark results", "",
              "Written by `python -m benchmarks report` from the files in `benchmarks/results/` (rerun a suite with "
              "`python -m benchmarks run --suite quality|speed`). Every model here starts from **random weights**: no "
@@ -254,5 +283,7 @@ def write_report() -> list[Path]:
         lines += vocabulary_section(vocab_header, vocab_rows)
     if zero_rows:
         lines += zero_shot_section(zero_header, zero_rows)
+    if cold_rows:
+        lines += cold_start_section(cold_header, cold_rows)
     REPORT.write_text("\n".join(lines).rstrip() + "\n", encoding="utf-8")
     return [REPORT, *plots(quality_rows, speed)]

@@ -101,6 +101,14 @@ def reviews(store, tiny_base, tmp_path, monkeypatch):  # noqa: F811  (fixture)
     return store
 
 
+def new_project(store, name, base, tmp_path, count):
+    with store.transaction() as session:
+        create_project(session, name, "sentiment", ["negative", "positive"], base)
+    data = tmp_path / f"{name}.jsonl"
+    data.write_text(sentiment_lines(count), encoding="utf-8")
+    import_file(store, name, data)
+
+
 def shuffle_training_labels(store):
     with store.transaction() as session:
         training = session.scalars(select(Annotation).join(Item, Item.id == Annotation.item_id)
@@ -127,11 +135,7 @@ def test_a_candidate_trained_on_shuffled_labels_is_refused(reviews):
 
 def test_the_correction_loop_situation_promotes_the_better_model(store, tiny_base, tmp_path):  # noqa: F811
     """The old gate's failure: a 20-item split, a chance-level v001, a clearly better v002 refused."""
-    with store.transaction() as session:
-        create_project(session, "loop", "sentiment", ["negative", "positive"], tiny_base)
-    data = tmp_path / "loop.jsonl"
-    data.write_text(sentiment_lines(200), encoding="utf-8")
-    import_file(store, "loop", data)
+    new_project(store, "loop", tiny_base, tmp_path, 200)
     chance = dict(FAST, epochs=1, learning_rate=1e-7)
     first = train_project(store, "loop", TrainConfig(**chance), models_dir=tmp_path / "m")
     assert first.decision == "promoted" and first.gate.items == 20
@@ -141,11 +145,7 @@ def test_the_correction_loop_situation_promotes_the_better_model(store, tiny_bas
 
 
 def test_the_split_grows_with_the_project_and_items_never_move(store, tiny_base, tmp_path):  # noqa: F811
-    with store.transaction() as session:
-        create_project(session, "grow", "sentiment", ["negative", "positive"], tiny_base)
-    first = tmp_path / "first.jsonl"
-    first.write_text(sentiment_lines(100), encoding="utf-8")
-    import_file(store, "grow", first)
+    new_project(store, "grow", tiny_base, tmp_path, 100)
     train_project(store, "grow", TrainConfig(**dict(FAST, epochs=1)), models_dir=tmp_path / "m")
 
     def splits():
@@ -170,11 +170,7 @@ def test_the_split_grows_with_the_project_and_items_never_move(store, tiny_base,
 
 
 def test_a_gold_evaluation_file_joins_the_split_and_bad_ones_are_refused(store, tiny_base, tmp_path):  # noqa: F811
-    with store.transaction() as session:
-        create_project(session, "gold", "sentiment", ["negative", "positive"], tiny_base)
-    data = tmp_path / "train.jsonl"
-    data.write_text(sentiment_lines(50), encoding="utf-8")
-    import_file(store, "gold", data)
+    new_project(store, "gold", tiny_base, tmp_path, 50)
     train_project(store, "gold", TrainConfig(**dict(FAST, epochs=1)), models_dir=tmp_path / "m")
     with store.transaction() as session:
         trained_text = session.scalar(select(Item.text).where(Item.split == "train").limit(1))

@@ -92,7 +92,7 @@ class AnnotationSession:
         if live_every:
             family = live_family(self.task, self.plugins)
             if family is not None:
-                self.live = LiveTrainer(store, project_name, family, self.plugins, self._switch_to_champion,
+                self.live = LiveTrainer(store, project_name, family, self.plugins, self.serve_champion,
                                         live_every, models_dir)
         self._start_predicting_ahead()
 
@@ -115,7 +115,7 @@ class AnnotationSession:
         scored = f", {score[0]} {score[1]:.2f}" if score else ""
         return f"{name} ({family}{scored})"
 
-    def _switch_to_champion(self) -> None:
+    def serve_champion(self) -> None:
         """Serve the project's champion from the next item on (called when a live refit is promoted)."""
         model, name = champion_model(self.store, self.project_name, self.plugins, required=False)
         if model is None:

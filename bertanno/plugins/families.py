@@ -190,7 +190,7 @@ class ModelFamily(ABC):
 
 
 class Timer:
-    """``PredictStats`` for families that predict example by example."""
+    """``PredictStats`` for families that predict without the transformer engine."""
 
     def __init__(self, examples: int):
         self.stats = PredictStats(examples=examples, windows=examples, batches=1 if examples else 0)
@@ -199,3 +199,18 @@ class Timer:
     def done(self) -> PredictStats:
         self.stats.seconds = time.perf_counter() - self._started
         return self.stats
+
+
+def predict_each(examples: Sequence[Example], predict_one: Callable[[Example, PredictStats], Prediction],
+                 progress: Callable[[int, int], None] | None = None,
+                 every: int = 256) -> tuple[list[Prediction], PredictStats]:
+    """``ServedModel.predict`` for a family that predicts one example at a time: ``predict_one(example,
+    stats)`` may add to the stats (unaligned spans, …); ``progress(done, total)`` every ``every`` examples
+    and at the end."""
+    timer = Timer(len(examples))
+    predictions = []
+    for done, example in enumerate(examples, start=1):
+        predictions.append(predict_one(example, timer.stats))
+        if progress and (done % every == 0 or done == len(examples)):
+            progress(done, len(examples))
+    return predictions, timer.done()

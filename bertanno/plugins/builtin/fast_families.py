@@ -21,7 +21,7 @@ import numpy as np
 
 from bertanno.errors import BertannoError
 from bertanno.plugins.bio import char_offsets, spans_to_tags, tags_to_spans
-from bertanno.plugins.families import ModelFamily, Timer
+from bertanno.plugins.families import ModelFamily, Timer, predict_each
 from bertanno.plugins.hookspecs import hookimpl
 from bertanno.plugins.task import Example, Prediction, Span, Task, softmax
 
@@ -144,21 +144,18 @@ class CrfModel:
         self._crf = sklearn_crfsuite.CRF(model_filename=str(path))
 
     def predict(self, examples: Sequence[Example], progress=None):
-        timer = Timer(len(examples))
-        predictions = []
-        for example in examples:
-            if not example.text:
-                predictions.append(Prediction([], 1.0))
-                continue
-            features = char_features(example.text)
-            tags = self._crf.predict_single(features)
-            marginals = self._crf.predict_marginals_single(features)
-            confidence = float(np.mean([m[t] for m, t in zip(marginals, tags)]))
-            spans = [s for s in tags_to_spans(tags, char_offsets(len(example.text))) if s[2] in self.task.labels]
-            predictions.append(Prediction(spans, confidence))
-        if progress:
-            progress(len(examples), len(examples))
-        return predictions, timer.done()
+        return predict_each(examples, self._predict_one, progress)
+
+    def _predict_one(self, example: Example, stats) -> Prediction:
+        """The Viterbi tags as spans; the confidence is the mean marginal probability of the chosen tags."""
+        if not example.text:
+            return Prediction([], 1.0)
+        features = char_features(example.text)
+        tags = self._crf.predict_single(features)
+        marginals = self._crf.predict_marginals_single(features)
+        confidence = float(np.mean([m[t] for m, t in zip(marginals, tags)]))
+        spans = [s for s in tags_to_spans(tags, char_offsets(len(example.text))) if s[2] in self.task.labels]
+        return Prediction(spans, confidence)
 
 
 class CrfFamily(ModelFamily):

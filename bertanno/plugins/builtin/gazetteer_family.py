@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
-from bertanno.plugins.families import ModelFamily, Timer
+from bertanno.plugins.families import ModelFamily, predict_each
 from bertanno.plugins.hookspecs import hookimpl
 from bertanno.plugins.task import Example, Prediction, Span, Task
 
@@ -45,12 +45,8 @@ class GazetteerEntities:
         self.task, self.label_map, self._machine = task, label_map, automaton(terms)
 
     def predict(self, examples: Sequence[Example], progress=None):
-        timer = Timer(len(examples))
-        predictions = [Prediction(match_spans(self._machine, example.text, self.label_map), 1.0)
-                       for example in examples]
-        if progress:
-            progress(len(examples), len(examples))
-        return predictions, timer.done()
+        return predict_each(examples, lambda example, stats: Prediction(
+            match_spans(self._machine, example.text, self.label_map), 1.0), progress)
 
 
 class GazetteerFamily(ModelFamily):

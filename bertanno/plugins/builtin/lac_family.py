@@ -15,7 +15,7 @@ import threading
 from pathlib import Path
 from typing import Sequence
 
-from bertanno.plugins.families import ModelFamily, Timer
+from bertanno.plugins.families import ModelFamily, predict_each
 from bertanno.plugins.hookspecs import hookimpl
 from bertanno.plugins.task import Example, Prediction, Span, Task
 
@@ -85,17 +85,14 @@ class LacEntities:
         self.task, self.label_map, self._lac = task, label_map, analyser()
 
     def predict(self, examples: Sequence[Example], progress=None):
-        timer = Timer(len(examples))
-        predictions = []
-        for done, example in enumerate(examples, start=1):
-            words = self._lac.run(example.text) if example.text else []
-            spans, dropped = entity_spans(example.text, words, self.label_map)
-            timer.stats.unaligned += dropped
-            timer.stats.tokens += len(example.text)
-            predictions.append(Prediction(spans, 1.0))
-            if progress and (done % 256 == 0 or done == len(examples)):
-                progress(done, len(examples))
-        return predictions, timer.done()
+        return predict_each(examples, self._predict_one, progress)
+
+    def _predict_one(self, example: Example, stats) -> Prediction:
+        words = self._lac.run(example.text) if example.text else []
+        spans, dropped = entity_spans(example.text, words, self.label_map)
+        stats.unaligned += dropped
+        stats.tokens += len(example.text)
+        return Prediction(spans, 1.0)
 
 
 class LacFamily(ModelFamily):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
-from bertanno.plugins.families import ModelFamily, Timer
+from bertanno.plugins.families import ModelFamily, predict_each
 from bertanno.plugins.hookspecs import hookimpl
 from bertanno.plugins.task import Example, Prediction, Task
 
@@ -25,16 +25,13 @@ class SnowNLPSentiment:
         self.task, self.label_map, self._classify = task, label_map, sentiment.classify
 
     def predict(self, examples: Sequence[Example], progress=None):
-        timer = Timer(len(examples))
-        predictions = []
-        for done, example in enumerate(examples, start=1):
-            positive = float(self._classify(example.text)) if example.text.strip() else 0.5
-            scores = {self.label_map["negative"]: 1.0 - positive, self.label_map["positive"]: positive}
-            payload = max(scores, key=scores.get)
-            predictions.append(Prediction(payload, scores[payload], scores))
-            if progress and (done % 256 == 0 or done == len(examples)):
-                progress(done, len(examples))
-        return predictions, timer.done()
+        return predict_each(examples, self._predict_one, progress)
+
+    def _predict_one(self, example: Example, stats) -> Prediction:
+        positive = float(self._classify(example.text)) if example.text.strip() else 0.5
+        scores = {self.label_map["negative"]: 1.0 - positive, self.label_map["positive"]: positive}
+        payload = max(scores, key=scores.get)
+        return Prediction(payload, scores[payload], scores)
 
 
 class SnowNLPFamily(ModelFamily):
