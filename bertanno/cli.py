@@ -35,7 +35,14 @@ def format_scores(metrics: dict) -> str:
 
 
 def parse_labels(text: str | None) -> list[str] | None:
-    return [label.strip() for label in text.split(",") if label.strip()] if text else None
+    """``"a, b"`` -> ``["a", "b"]``; ``None`` (not given) -> ``None`` (the task's default labels)."""
+    if text is None:
+        return None
+    labels = [label.strip() for label in text.split(",") if label.strip()]
+    if not labels:
+        raise click.BadParameter(f"{text!r} names no label; write them comma-separated, e.g. negative,positive",
+                                 param_hint="--labels")
+    return labels
 
 
 class _progress:
@@ -421,7 +428,8 @@ def train(ctx, project, start, no_promote, family, tolerance, min_eval, **option
     --split eval. The new version and the champion (whatever its family) are scored on that split;
     the new one becomes the champion unless a paired bootstrap says it is confidently worse (95 %
     interval of the difference below -TOLERANCE). Below --min-eval evaluation items the split is
-    too small to judge and the new version is promoted. Ctrl-C stops cleanly and keeps the best
+    too small for the test: the point estimates decide against a trained champion, and a
+    zero-shot champion keeps serving. Ctrl-C stops cleanly and keeps the best
     epoch so far.
     """
     from bertanno.core.project_training import train_project
@@ -700,7 +708,8 @@ def _report_stats(stats, max_length: int) -> None:
 @click.option("--scripted/--interactive", default=None,
               help="A short scripted session instead of the real one (default: scripted when there is no terminal).")
 @click.option("--items", default=12, show_default=True, help="Reviews the scripted session decides.")
-@click.option("--epochs", type=int, help="Training epochs (default: 4 for the small model, 2 for bert-base-chinese).")
+@click.option("--epochs", type=click.IntRange(min=1),
+              help="Training epochs (default: 4 for the small model, 2 for bert-base-chinese).")
 def demo(directory, scripted, items, epochs):
     """The main job end to end on bundled ChnSentiCorp reviews, offline.
 

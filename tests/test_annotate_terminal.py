@@ -143,3 +143,16 @@ def test_no_terminal_and_no_decisions_is_a_sentence(tmp_path):
     help_text = subprocess.run([sys.executable, "-m", "bertanno", "annotate", "--help"], capture_output=True,
                                text=True, timeout=120).stdout
     assert "Enter / a  accept" in help_text and "u  undo" in help_text
+
+
+def test_sessions_with_predict_ahead_running_exit_cleanly(tmp_path, make_bundle):
+    """201 items, predict-ahead busy in the background, then quit: the thread is joined, exit status 0."""
+    import subprocess
+
+    db, _ = setup(tmp_path, "sentiment", ["negative", "positive"], [{"text": f"第{n}条评论还行"} for n in range(201)])
+    model = save_version(make_bundle(task="sentiment", labels=["negative", "positive"]), tmp_path / "tiny")
+    for _ in range(2):
+        result = subprocess.run([sys.executable, "-m", "bertanno", "--db", db, "annotate", "p", "--model", str(model),
+                                 "--decisions", "-"], input="a\nq\n", capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr
+        assert "terminate called" not in result.stderr and "Traceback" not in result.stderr

@@ -79,12 +79,16 @@ def test_ner_item_statistics_reproduce_entity_f1():
     assert float(ner.headline_from(totals)) == pytest.approx(ner.metrics(gold, predicted)["f1"])
 
 
-def test_a_split_below_the_minimum_promotes_and_says_so():
+def test_below_the_minimum_the_point_estimates_decide_and_say_so():
     gold = ["positive", "negative"] * 10
     flipped = ["negative" if g == "positive" else "positive" for g in gold]
-    verdict = decide(SENTIMENT, gold, flipped, gold)  # 20 items: even a model wrong everywhere is promoted
-    assert verdict.promote and "too few to judge" in verdict.reason and verdict.items == 20
-    assert "difference -1.0000" in verdict.describe()
+    worse = decide(SENTIMENT, gold, flipped[:4] + gold[4:], gold)  # 20 items: no test, the estimates decide
+    assert not worse.promote and "too few to judge" in worse.reason and worse.items == 20
+    assert "difference -0.2000" in worse.describe() and worse.low is None
+    better = decide(SENTIMENT, gold, flipped[:2] + gold[2:], flipped[:6] + gold[6:])
+    assert better.promote and "too few to judge" in better.reason
+    assert decide(SENTIMENT, gold, flipped[:4] + gold[4:], gold, tolerance=0.25).promote
+    assert not decide(SENTIMENT, gold, gold, flipped[:4] + gold[4:], champion_zero_shot=True).promote
 
 
 # -- projects ----------------------------------------------------------------------------------------------------------------

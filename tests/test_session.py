@@ -85,6 +85,16 @@ def test_predict_ahead_stores_predictions_before_they_are_needed(store, make_bun
     session.close()
 
 
+def test_close_joins_the_predict_ahead_thread(store, make_bundle):
+    """A thread left inside torch when the interpreter exits aborts the process ("terminate called ...")."""
+    bundle = make_bundle(task="sentiment", labels=["negative", "positive"])
+    session = AnnotationSession(store, "reviews", "tester", predictor=Predictor(bundle), model_version="tiny")
+    session.next()
+    assert session._ahead.is_alive()
+    session.close()
+    assert not session._ahead.is_alive()
+
+
 def test_without_predict_ahead_each_item_is_predicted_when_shown(store, make_bundle):
     bundle = make_bundle(task="sentiment", labels=["negative", "positive"])
     session = AnnotationSession(store, "reviews", "tester", predictor=Predictor(bundle), model_version="tiny",

@@ -105,8 +105,11 @@ def prepare(directory: str | Path, epochs: int | None = None, on_step: Callable 
     if not trained:
         if first_name is not None:  # a zero-shot champion pre-annotates before any training
             first_served = repredict(store, PROJECT, plugins)
-        config = (TrainConfig(epochs=epochs or 2, batch_size=16, seed=0) if pretrained else
-                  TrainConfig(epochs=epochs or 4, batch_size=32, learning_rate=1e-3, patience=2, seed=0))
+        default_epochs = 2 if pretrained else 4
+        config = (TrainConfig(epochs=default_epochs if epochs is None else epochs, batch_size=16, seed=0)
+                  if pretrained else
+                  TrainConfig(epochs=default_epochs if epochs is None else epochs, batch_size=32, learning_rate=1e-3,
+                              patience=2, seed=0))
         outcome = train_project(store, PROJECT, config, models_dir=directory / "models", on_step=on_step,
                                 on_epoch=on_epoch, plugins=plugins)
         if outcome.decision not in ("promoted", "kept") or (outcome.decision == "kept" and first_name is None):

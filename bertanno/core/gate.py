@@ -9,7 +9,8 @@ plugin task's score are all handled the same way.
 
 The decision: the candidate is promoted unless the interval lies entirely below ``-tolerance`` (it is
 confidently worse by more than the tolerance). Below ``min_items`` evaluation items the split is too small
-to judge: the candidate replaces a trained champion, but not a zero-shot one, and the verdict says so.
+to test: the point estimates decide against a trained champion (the candidate is promoted unless worse by
+more than the tolerance), a zero-shot champion keeps serving, and the verdict says so.
 """
 
 from __future__ import annotations
@@ -96,24 +97,29 @@ def decide(task: Task, gold: Sequence[Any], candidate: Sequence[Any], champion: 
     """Whether the candidate replaces the champion (``champion`` is ``None`` when there is none yet).
 
     ``gold``, ``candidate`` and ``champion`` are payloads on the same evaluation items. Below ``min_items``
-    the split cannot judge: a trained champion is replaced (the newer model saw more of the project's
-    labels), a zero-shot champion (``champion_zero_shot``: a model that ships with its package, measured
-    elsewhere on far more data) keeps serving.
+    the split cannot test: a trained champion is replaced unless the candidate's point estimate is worse by
+    more than ``tolerance``; a zero-shot champion (``champion_zero_shot``: a model that ships with its
+    package, measured elsewhere on far more data) keeps serving.
     """
     metric = headline_name(task, list(gold)) if gold else "score"
     if not gold:
-        return GateVerdict(True, "no evaluation items yet: promoted unjudged", metric, 0.0, None, None, None, None,
-                           0, 0, tolerance)
+        return GateVerdict(False, "kept as a candidate: no evaluation items, and a version without a score is never "
+                                  "promoted", metric, 0.0, None, None, None, None, 0, 0, tolerance)
     scores = lambda predicted: next(iter(task.metrics(list(gold), list(predicted)).values()))  # noqa: E731
     if champion is None:
         return GateVerdict(True, "no champion yet: promoted", metric, scores(candidate), None, None, None, None,
                            len(gold), 0, tolerance)
     if len(gold) < min_items:
         candidate_score, champion_score = scores(candidate), scores(champion)
-        too_few = f"{len(gold)} evaluation items are too few to judge (the gate needs {min_items})"
-        reason = (f"kept as a candidate: {too_few}, and the zero-shot champion keeps serving until they are enough"
-                  if champion_zero_shot else f"promoted: {too_few}")
-        return GateVerdict(not champion_zero_shot, reason, metric, candidate_score, champion_score,
+        too_few = f"{len(gold)} evaluation items are too few to judge with a test (the gate needs {min_items})"
+        if champion_zero_shot:
+            promote = False
+            reason = f"kept as a candidate: {too_few}, and the zero-shot champion keeps serving until they are enough"
+        elif candidate_score >= champion_score - tolerance:
+            promote, reason = True, f"promoted: {too_few}; on them it is not worse than the champion"
+        else:
+            promote, reason = False, f"kept as a candidate: {too_few}; on them it is worse than the champion"
+        return GateVerdict(promote, reason, metric, candidate_score, champion_score,
                            candidate_score - champion_score, None, None, len(gold), 0, tolerance)
     delta, low, high = paired_bootstrap(task, list(gold), list(candidate), list(champion), resamples)
     candidate_score, champion_score = scores(candidate), scores(champion)

@@ -37,6 +37,8 @@ from bertanno.vocab.extend import apply_vocabulary
 from bertanno.vocab.terms import vocabulary_hash
 
 EVAL_FRACTION = 0.1
+MIN_STRATUM = 3
+"""A label (stratum) with this many labelled items gives at least one of them to the evaluation split."""
 EVAL_SEED = 20261122
 VALIDATION_FRACTION = 0.1
 MODELS_ENV = "BERTANNO_MODELS"
@@ -84,7 +86,7 @@ def evaluation_items(session, project: Project, task: Task) -> set[int]:
             continue
         generator.shuffle(new)
         present = sum(assigned.get(item_id) == "eval" for item_id in members)
-        target = round(len(members) * EVAL_FRACTION) or (1 if len(members) >= 5 else 0)
+        target = round(len(members) * EVAL_FRACTION) or (1 if len(members) >= MIN_STRATUM else 0)
         take = min(len(new), max(0, target - present))
         joins["eval"] += new[:take]
         joins["train"] += new[take:]
@@ -182,13 +184,19 @@ def train_project(store: Store, project_name: str, config: TrainConfig, trigger:
     plugin's trainable family) on the project's annotations, and score it and the champion (of any family)
     on the evaluation split as it is now; promote it unless the paired bootstrap says it is confidently
     worse by more than ``tolerance`` (``bertanno.core.gate``). With fewer than ``min_eval`` evaluation items
-    the candidate is promoted and the verdict says the split is too small to judge."""
+    the point estimates decide against a trained champion, a zero-shot champion keeps serving, and the verdict
+    says the split is too small to judge with a test."""
     plugins = plugins or get_plugins()
     prefix = plugins.family(family).version_prefix
     with store.transaction() as session:
         project = get_project(session, project_name)
         task = project_task(project, plugins)
         training, evaluation = project_data(session, project, task)
+        task.check_trainable([example for _, example in training])
+        if not evaluation:
+            raise BertannoError(f"nothing to evaluate a new version on: the evaluation split is empty (a label needs "
+                                f"{MIN_STRATUM} labelled items before one is held out, or import a gold file with "
+                                "--split eval); a version without a score is never made")
         reigning = champion(session, project.id)
         reigning_metrics = dict(reigning.metrics) if reigning else {}
         reigning_name, reigning_dir = (reigning.name, reigning.directory) if reigning else (None, None)

@@ -185,7 +185,12 @@ class AnnotationSession:
         return True
 
     def close(self) -> None:
+        """Stop and join the background threads (a batch being predicted finishes first; a refit in progress
+        finishes and is recorded), then hand back this session's items. Nothing runs after it returns, so the
+        process exits cleanly."""
         self._stop.set()
+        if self._ahead is not None:
+            self._ahead.join()
         if self.live is not None:
             self.live.wait()
         with self.store.transaction() as session:

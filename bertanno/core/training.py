@@ -51,6 +51,14 @@ class TrainConfig:
     def __post_init__(self):
         if self.mode not in MODES:
             raise BertannoError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
+        if self.epochs < 1:
+            raise BertannoError(f"--epochs must be at least 1, got {self.epochs}")
+        if self.batch_size < 1:
+            raise BertannoError(f"--batch-size must be at least 1, got {self.batch_size}")
+        if self.learning_rate is not None and not self.learning_rate > 0:
+            raise BertannoError(f"--lr must be a positive number, got {self.learning_rate}")
+        if self.patience < 1:
+            raise BertannoError(f"--patience must be at least 1, got {self.patience}")
 
     @property
     def lr(self) -> float:

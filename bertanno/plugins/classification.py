@@ -11,11 +11,18 @@ import numpy as np
 from rich.console import Group
 from rich.text import Text
 
+from bertanno.errors import BertannoError
 from bertanno.plugins.task import Encoded, Example, Prediction, Task, encode_texts, softmax
 
 
 class ClassificationTask(Task):
     head = "sequence"
+
+    def __init__(self, labels=None, **config):
+        super().__init__(labels, **config)
+        if len(self.labels) < 2:
+            raise BertannoError(f"task {self.name!r} chooses between labels: it needs at least two, got "
+                                f"{', '.join(self.labels)}")
 
     def validate(self, example: Example) -> None:
         if not example.text:
@@ -45,6 +52,14 @@ class ClassificationTask(Task):
             "accuracy": float(accuracy_score(gold, predicted)),
             "macro_f1": float(f1_score(gold, predicted, labels=list(self.labels), average="macro", zero_division=0)),
         }
+
+    def check_trainable(self, examples: Sequence[Example]) -> None:
+        """A classifier needs examples of at least two labels."""
+        super().check_trainable(examples)
+        present = {label for e in examples for label in (e.payload if isinstance(e.payload, list) else [e.payload])}
+        if len(present) < 2:
+            raise BertannoError(f"training needs labelled examples of at least two labels; the training side holds "
+                                f"{len(examples)} example(s), all {', '.join(map(str, present)) or 'unlabelled'}")
 
     def item_statistics(self, gold: Sequence[Any], predicted: Sequence[Any]) -> np.ndarray:
         """``[correct, 1]`` per item: accuracy, the headline, is their column-sum ratio."""

@@ -109,6 +109,12 @@ class Task(ABC):
     def metrics(self, gold: Sequence[Any], predicted: Sequence[Any]) -> dict[str, float]:
         """Score predicted payloads against gold payloads; the first key is the headline metric."""
 
+    def check_trainable(self, examples: Sequence[Example]) -> None:
+        """Raise ``BertannoError``, stating the minimum, when ``examples`` cannot train a model of this task.
+        The default asks for one example."""
+        if not examples:
+            raise BertannoError("nothing to train on: decide or import labelled items first")
+
     def item_statistics(self, gold: Sequence[Any], predicted: Sequence[Any]) -> np.ndarray | None:
         """Per-item counts from which the headline metric can be recomputed for any subset of the items,
         shape ``[items, k]``; ``None`` when the task has none. The promotion gate resamples these rows

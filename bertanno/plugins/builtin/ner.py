@@ -10,6 +10,7 @@ from rich.cells import cell_len
 from rich.console import Group
 from rich.text import Text
 
+from bertanno.errors import BertannoError
 from bertanno.plugins.bio import OUTSIDE, SPECIAL, char_offsets, spans_to_tags, tags_to_spans
 from bertanno.plugins.hookspecs import hookimpl
 from bertanno.plugins.task import (Encoded, Example, Prediction, Span, Task, encode_token_windows, softmax,
@@ -118,6 +119,13 @@ class NerTask(Task):
                 scores[f"precision/{label}"] = report[label]["precision"]
                 scores[f"recall/{label}"] = report[label]["recall"]
         return {key: float(value) for key, value in scores.items()}
+
+    def check_trainable(self, examples: Sequence[Example]) -> None:
+        """A tagger needs at least one annotated entity."""
+        super().check_trainable(examples)
+        if not any(e.payload for e in examples):
+            raise BertannoError(f"training needs at least one annotated entity; the training side holds "
+                                f"{len(examples)} text(s) without any")
 
     def item_statistics(self, gold: Sequence[Any], predicted: Sequence[Any]) -> np.ndarray:
         """``[true positives, false positives, false negatives]`` of exact (start, end, type) span matches

@@ -1,0 +1,84 @@
+"""What a newcomer tripped on: setups that cannot make a model are refused before anything is written,
+and init refuses label sets that make no sense (issue 'the newcomer's defects', parts 5 and 7)."""
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, select
+
+from bertanno.cli import cli
+from bertanno.core.project_training import train_project
+from bertanno.core.training import TrainConfig
+from bertanno.core.transfer import import_file
+from bertanno.errors import BertannoError
+from bertanno.store import Store
+from bertanno.store.projects import create_project
+from bertanno.store.schema import ModelVersion, TrainingRun
+
+from test_training import FAST, sentiment_lines, tiny_base  # noqa: F401  (fixture)
+
+
+def reviews(tmp_path, base, lines):
+    store = Store.open(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    with store.transaction() as session:
+        create_project(session, "r", "sentiment", ["negative", "positive"], base)
+    data = tmp_path / "r.jsonl"
+    data.write_text(lines, encoding="utf-8")
+    import_file(store, "r", data)
+    return store
+
+
+def nothing_written(store) -> bool:
+    with store.transaction() as session:
+        return not session.scalar(select(func.count()).select_from(ModelVersion)) and \
+            not session.scalar(select(func.count()).select_from(TrainingRun))
+
+
+@pytest.mark.parametrize("lines, fragment", [
+    ('{"text": "好", "label": "positive"}\n', "at least two labels"),
+    ("".join(f'{{"text": "第{n}家很好", "label": "positive"}}\n' for n in range(30)), "at least two labels"),
+    ('{"text": "好", "label": "positive"}\n{"text": "差", "label": "negative"}\n', "evaluation split is empty"),
+])
+def test_training_that_cannot_make_a_scored_model_is_refused_and_writes_nothing(tmp_path, tiny_base, lines,  # noqa: F811
+                                                                                 fragment):
+    store = reviews(tmp_path, tiny_base, lines)
+    for family in ("transformer", "linear"):
+        with pytest.raises(BertannoError, match=fragment):
+            train_project(store, "r", TrainConfig(**FAST), models_dir=tmp_path / "m", family=family)
+    assert nothing_written(store) and not (tmp_path / "m").exists()
+
+
+@pytest.mark.parametrize("option, value, fragment", [
+    ("--epochs", "0", "--epochs must be at least 1"),
+    ("--batch-size", "0", "--batch-size must be at least 1"),
+    ("--lr", "-0.1", "--lr must be a positive number"),
+    ("--patience", "0", "--patience must be at least 1"),
+])
+def test_training_options_that_cannot_train_are_sentences(tmp_path, tiny_base, option, value, fragment):  # noqa: F811
+    store = reviews(tmp_path, tiny_base, sentiment_lines(40))
+    result = CliRunner().invoke(cli, ["--db", store.url, "train", "r", option, value])
+    assert result.exit_code != 0 and fragment in str(result.exception)
+    assert nothing_written(store)
+
+
+def test_no_promote_says_why_it_kept_the_version(tmp_path, tiny_base):  # noqa: F811
+    store = reviews(tmp_path, tiny_base, sentiment_lines(40))
+    outcome = train_project(store, "r", TrainConfig(**FAST), promote=False, models_dir=tmp_path / "m")
+    assert outcome.decision == "kept" and outcome.message.endswith("(--no-promote)")
+
+
+def test_demo_epochs_zero_is_refused_before_anything_is_written(tmp_path):
+    result = CliRunner().invoke(cli, ["demo", "--epochs", "0", "--dir", str(tmp_path / "demo")])
+    assert result.exit_code == 2 and "--epochs" in result.output and "0 is not in the range" in result.output
+    assert not (tmp_path / "demo").exists()
+
+
+@pytest.mark.parametrize("labels, fragment", [
+    ("", "names no label"),
+    (",,", "names no label"),
+    ("positive", "needs at least two"),
+])
+def test_init_refuses_label_sets_that_make_no_sense(tmp_path, labels, fragment):
+    db = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    result = CliRunner().invoke(cli, ["--db", db, "init", "p", "--task", "sentiment", "--labels", labels])
+    assert result.exit_code != 0 and fragment in result.output + str(result.exception)
+    assert "no project named" in str(CliRunner().invoke(cli, ["--db", db, "versions", "p"]).exception)
