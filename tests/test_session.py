@@ -14,7 +14,7 @@ from bertanno.errors import BertannoError
 from bertanno.plugins.task import Example, Span
 from bertanno.store import Store
 from bertanno.store.projects import create_project
-from bertanno.store.schema import Annotation
+from bertanno.store.schema import Annotation, Item
 from bertanno.store.schema import Prediction as StoredPrediction
 
 TEXTS = ["很好吃", "送餐太慢", "一般般", "还会再来", "包装破了"]
@@ -83,6 +83,32 @@ def test_predict_ahead_stores_predictions_before_they_are_needed(store, make_bun
         assert annotation.prediction_id == current.prediction_id and annotation.payload == current.prediction.payload
         assert annotation.duration_ms is not None
     session.close()
+
+
+def test_a_crashed_sessions_item_comes_back_to_the_same_annotator_at_once(store):
+    import socket
+
+    from bertanno.store.locks import HOST_CHARACTERS
+    from bertanno.store.schema import Lease, utcnow
+
+    host = socket.gethostname()[:HOST_CHARACTERS]
+    with store.transaction() as db:
+        project_id = db.scalar(select(Item.project_id).limit(1))
+        far = utcnow().replace(year=utcnow().year + 1)
+        db.add(Lease(item_id=1, project_id=project_id, annotator="tester", session_id=f"{host}:999999999:dead",
+                     expires_at=far))  # a killed session's lease, still unexpired
+        db.add(Lease(item_id=2, project_id=project_id, annotator="someone", session_id=f"{host}:999999998:dead",
+                     expires_at=far))  # another annotator's: not ours to reclaim
+    session = AnnotationSession(store, "reviews", "tester")
+    assert session.next().item_id == 1  # resumes at the first undecided item, as the README says
+    assert session.session_id.startswith(f"{host}:")
+    session.close()
+    other = AnnotationSession(store, "reviews", "tester")
+    assert other.next().item_id == 1  # the first session was closed: its item is free
+    live = AnnotationSession(store, "reviews", "tester")  # this process is alive: its leases stay
+    assert live.next().item_id == 3
+    other.close()
+    live.close()
 
 
 def test_close_joins_the_predict_ahead_thread(store, make_bundle):

@@ -11,7 +11,6 @@ from __future__ import annotations
 import getpass
 import threading
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -70,7 +69,7 @@ class AnnotationSession:
             raise BertannoError(f"--order must be one of {', '.join(queue.ORDERS)}")
         self.store, self.project_name, self.order = store, project_name, order
         self.annotator = annotator or default_annotator()
-        self.session_id = uuid.uuid4().hex
+        self.session_id = queue.new_session_id()
         self.plugins = plugins or get_plugins()
         self.predictor, self.model_version = predictor, model_version
         with store.transaction() as session:
@@ -78,6 +77,7 @@ class AnnotationSession:
             self.project_id = project.id
             self.task = project_task(project, self.plugins)
             self.total = session.scalar(select(func.count()).select_from(Item).where(Item.project_id == project.id))
+            queue.reclaim_stale(session, project.id, self.annotator)  # a crashed session's item comes back now
         if not self.total:
             raise BertannoError(f"project {project_name!r} has no items yet; add some with: bertanno import {project_name} FILE")
         self.counts = {"accept": 0, "correct": 0, "reject": 0, "skip": 0}

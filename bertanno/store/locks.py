@@ -17,13 +17,35 @@ from sqlalchemy.orm import Session
 from bertanno.store.schema import Lock, utcnow
 
 
+HOST_CHARACTERS = 20
+"""How much of the host name a process token keeps (session ids must fit 64 characters)."""
+
+
 def this_process() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+def process_token() -> str:
+    """``HOST:PID`` of this process, the host cut to ``HOST_CHARACTERS``: the prefix of a session id."""
+    return f"{socket.gethostname()[:HOST_CHARACTERS]}:{os.getpid()}"
+
+
+def token_is_gone(token: str) -> bool:
+    """Whether a ``process_token()`` names a process of this host that no longer runs (``False`` when it
+    cannot tell: another host, or not a token)."""
+    host, _, pid = token.rpartition(":")
+    return host == socket.gethostname()[:HOST_CHARACTERS] and _pid_is_gone(pid)
+
+
 def _owner_is_gone(owner: str) -> bool:
     host, _, pid = owner.rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
+    if host != socket.gethostname():
+        return False
+    return _pid_is_gone(pid)
+
+
+def _pid_is_gone(pid: str) -> bool:
+    if not pid.isdigit():
         return False
     try:
         os.kill(int(pid), 0)
