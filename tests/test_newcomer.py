@@ -82,3 +82,25 @@ def test_init_refuses_label_sets_that_make_no_sense(tmp_path, labels, fragment):
     result = CliRunner().invoke(cli, ["--db", db, "init", "p", "--task", "sentiment", "--labels", labels])
     assert result.exit_code != 0 and fragment in result.output + str(result.exception)
     assert "no project named" in str(CliRunner().invoke(cli, ["--db", db, "versions", "p"]).exception)
+
+
+@pytest.mark.parametrize("name", ["", "x/../t1", "../../escape", "..", "a/b", "a\\\\b", ".hidden", "a b", "x" * 101])
+def test_project_names_that_could_escape_or_make_no_folder_are_refused(tmp_path, name):
+    db = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    result = CliRunner().invoke(cli, ["--db", db, "init", name, "--task", "sentiment"])
+    assert result.exit_code != 0 and "cannot name a project" in str(result.exception)
+
+
+@pytest.mark.parametrize("name", ["reviews", "病历-2026", "demo_reviews.v2"])
+def test_project_names_of_the_documented_set_are_accepted(tmp_path, name):
+    db = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    assert CliRunner().invoke(cli, ["--db", db, "init", name, "--task", "sentiment"]).exit_code == 0
+
+
+def test_a_version_is_never_written_outside_the_models_folder(tmp_path):
+    from bertanno.core.project_training import version_directory
+
+    assert version_directory(tmp_path, "p", "v001") == (tmp_path / "p" / "v001").resolve()
+    for project, version in (("..", "v001"), ("p", "../../v001"), ("../escape", "v001")):
+        with pytest.raises(BertannoError, match="outside the models folder"):
+            version_directory(tmp_path, project, version)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bertanno.core.project_training import models_root
+from bertanno.core.project_training import version_directory
 from bertanno.errors import BertannoError
 from bertanno.core.serving import plan_zero_shot, write_zero_shot_version
 from bertanno.plugins.manager import Plugins, get_plugins
@@ -82,7 +82,7 @@ def create_project(store: Store, name: str, task: Task, model: str, zero_shot: s
         if plan is None:
             return created
         version_name = next_version_name(session, project.id, plan.family.version_prefix)
-        directory = write_zero_shot_version((models_dir or models_root()) / name / version_name, task, plan)
+        directory = write_zero_shot_version(version_directory(models_dir, name, version_name), task, plan)
         version = add_version(session, project.id, version_name, str(directory.resolve()),
                               plan.family.source_name(plan.options),
                               {"family": plan.family.name, "label_map": plan.label_map}, {})

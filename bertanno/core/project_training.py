@@ -55,6 +55,16 @@ class RunOutcome:
     gate: GateVerdict | None = None
 
 
+def version_directory(models_dir: Path | None, project_name: str, version_name: str) -> Path:
+    """Where a version of a project is saved: ``MODELS/PROJECT/VERSION``, always inside the models folder
+    (``BertannoError`` otherwise, whatever the names hold)."""
+    root = (models_dir or models_root()).resolve()
+    directory = (root / project_name / version_name).resolve()
+    if not directory.is_relative_to(root) or directory == root:
+        raise BertannoError(f"{project_name}/{version_name} would be saved outside the models folder {root}")
+    return directory
+
+
 def models_root() -> Path:
     return Path(os.environ.get(MODELS_ENV, "bertanno-models"))
 
@@ -217,7 +227,7 @@ def train_project(store: Store, project_name: str, config: TrainConfig, trigger:
     started = time.perf_counter()
     gold = [example.payload for example in evaluation]
     reigning_payloads = None
-    directory = (models_dir or models_root()) / project_name / version_name
+    directory = version_directory(models_dir, project_name, version_name)
     metadata = {"project": project_name, "version": version_name}
     try:
         if reigning_dir and evaluation:  # both sides scored on the same split, as it is now

@@ -111,7 +111,7 @@ class AnnotationSession:
                 return name
             family = (version.training_snapshot or {}).get("family", "transformer")
             metrics = dict(version.metrics or {})
-        score = next(((name, value) for name, value in metrics.items() if "/" not in name), None)
+        score = next(((metric, value) for metric, value in metrics.items() if "/" not in metric), None)
         scored = f", {score[0]} {score[1]:.2f}" if score else ""
         return f"{name} ({family}{scored})"
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -10,8 +12,22 @@ from bertanno.store.database import StoreError
 from bertanno.store.schema import Annotation, Item, Project
 
 
+NAME = re.compile(r"^\w[\w.-]{0,99}$")
+"""Project names: letters (Chinese included), digits, ``_``, ``-`` and ``.``, starting with a letter, digit or
+``_``, at most 100 characters. They name folders, so nothing that could climb out of one."""
+
+
+def check_name(name: str) -> str:
+    """``name`` if it is a valid project name; ``StoreError`` with the rule otherwise."""
+    if not isinstance(name, str) or not NAME.match(name) or ".." in name:
+        raise StoreError(f"{name!r} cannot name a project: use letters (Chinese included), digits, '_', '-' and "
+                         "'.', starting with a letter, digit or '_', at most 100 characters, no '..'")
+    return name
+
+
 def create_project(session: Session, name: str, task: str, labels: list[str], model: str,
                    config: dict | None = None) -> Project:
+    check_name(name)
     if find_project(session, name) is not None:
         raise StoreError(f"a project named {name!r} exists already")
     project = Project(name=name, task=task, labels=list(labels), model=model, config=dict(config or {}))

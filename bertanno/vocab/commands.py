@@ -281,7 +281,7 @@ def adapt(ctx, project, corpus, epochs, batch_size, learning_rate, max_length, m
     """
     import random
 
-    from bertanno.core.project_training import models_root
+    from bertanno.core.project_training import version_directory
     from bertanno.vocab.adapt import AdaptConfig, adapt as adapt_model
     from bertanno.vocab.corpus import project_corpus, read_corpus
     from bertanno.vocab.project import describe, set_adapted_model
@@ -291,10 +291,10 @@ def adapt(ctx, project, corpus, epochs, batch_size, learning_rate, max_length, m
     texts = read_corpus(corpus) if corpus else project_corpus(store, project)[0]
     if max_texts and len(texts) > max_texts:
         texts = random.Random(seed).sample(texts, max_texts)
-    root = (models_dir or models_root()) / project
     number = 1
-    while (root / f"adapted-{number}").exists():
+    while version_directory(models_dir, project, f"adapted-{number}").exists():
         number += 1
+    root = version_directory(models_dir, project, f"adapted-{number}").parent
     config = AdaptConfig(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, max_length=max_length,
                          seed=seed, device=device)
     with cli._progress("masked-LM steps") as advance:
