@@ -87,7 +87,8 @@ def main(argv=None) -> list[dict]:
             scores = evaluate(store, "loop", outcome.version, str(test_file))
             row = {"decisions": done, "accepted_pre_annotations": accepted, "version": outcome.version,
                    "decision": outcome.decision, "test_accuracy": round(scores["accuracy"], 4),
-                   "test_macro_f1": round(scores["macro_f1"], 4), "retrain_seconds": round(seconds, 1)}
+                   "test_macro_f1": round(scores["macro_f1"], 4), "retrain_seconds": round(seconds, 1),
+                   "gate": outcome.gate.describe() if outcome.gate else None}
             rows.append(row)
             print(json.dumps(row), flush=True)
         store.close()
