@@ -143,12 +143,15 @@ def models(check, as_json, trust_remote_code):
     console.print(table)
     console.print("Any hub id or local directory works too. Check one with: bertanno models --check NAME_OR_PATH")
     families = Table(title="Model families (what serves pre-annotations)")
-    for column in ("family", "serves", "labels", "ready here"):
-        families.add_column(column, no_wrap=True)
-    families.add_column("what it is", overflow="fold")
+    families.add_column("family", no_wrap=True)
+    families.add_column("serves", max_width=10)
+    families.add_column("labels", max_width=14)
+    families.add_column("ready here", max_width=24)
+    families.add_column("what it is", ratio=1, min_width=16)
     for row in model_info.list_families():
         ready = "[green]yes[/]" if row["ready"] else f"[yellow]no[/]: {row['install']}"
-        families.add_row(row["name"], ", ".join(row["example_kinds"]), ", ".join(row["labels"]) or "the project's",
+        labels = ", ".join(row["labels"]) or ("its term lists' types" if row["configured"] else "the project's")
+        families.add_row(row["name"], ", ".join(row["example_kinds"]), labels,
                          ready, f"{row['description']}\n{row['origin']}")
     console.print(families)
     console.print("A zero-shot family serves a new project from its first item: bertanno init P --zero-shot FAMILY")

@@ -283,3 +283,18 @@ def test_words_that_do_not_line_up_are_dropped_and_counted_never_shifted():
     spans, dropped = entity_spans(text, glued, {"PER": "person", "LOC": "place"})
     assert spans == [(0, 2, "person"), (6, 8, "place")] and dropped == 1  # the emoji-only span; 北京 trimmed
     assert [text[start:end] for start, end, _ in spans] == ["张三", "北京"]
+
+
+def test_models_lists_every_family_readably_at_80_columns(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    result = CliRunner().invoke(cli, ["models"])
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    table_lines = [line for line in lines if line[:1] in "┏┃┡│└"]  # prose lines are soft-wrapped by the terminal
+    assert table_lines and all(len(line) <= 80 for line in table_lines), max(table_lines, key=len)
+    table = result.output[result.output.index("Model families"):]
+    for name in ("crf", "gazetteer", "lac", "linear", "snownlp", "transformer"):
+        assert f"│ {name} " in table
+    assert "its term" in table and "PER, LOC," in table
+    rows = json.loads(CliRunner().invoke(cli, ["models", "--json"]).output)["families"]
+    assert {row["name"]: row["zero_shot"] for row in rows}["lac"] is True

@@ -30,7 +30,8 @@ def list_families(plugins: Plugins | None = None) -> list[dict]:
         family = plugins.family(name)
         missing = family.missing()
         rows.append({"name": name, "description": family.description, "example_kinds": sorted(family.example_kinds),
-                     "labels": list(family.labels), "zero_shot": family.zero_shot, "ready": missing is None,
+                     "labels": list(family.labels), "zero_shot": family.zero_shot, "configured": family.configured,
+                     "trainable": family.trainable, "ready": missing is None,
                      "install": family.install, "missing": missing, "origin": family.origin})
     return rows
 
