@@ -134,9 +134,11 @@ def models(check, as_json, trust_remote_code):
         click.echo(json.dumps({"aliases": rows, "families": model_info.list_families()}, ensure_ascii=False, indent=2))
         return
     table = Table(title="Domain model aliases")
-    for column in ("alias", "hub id", "max tokens", "available here"):
-        table.add_column(column, no_wrap=True)
-    table.add_column("what it is")
+    table.add_column("alias", no_wrap=True)
+    table.add_column("hub id", overflow="fold", max_width=24)
+    table.add_column("max tokens", max_width=7)
+    table.add_column("available here", max_width=9)
+    table.add_column("what it is", ratio=1, min_width=15)
     for row in rows:
         available = "[green]yes[/]" if row["available"] else "[yellow]no[/]"
         table.add_row(row["name"], row["hub_id"], str(row["max_length"]), available, row["description"])

@@ -292,6 +292,8 @@ def test_models_lists_every_family_readably_at_80_columns(monkeypatch):
     lines = result.output.splitlines()
     table_lines = [line for line in lines if line[:1] in "┏┃┡│└"]  # prose lines are soft-wrapped by the terminal
     assert table_lines and all(len(line) <= 80 for line in table_lines), max(table_lines, key=len)
+    assert "│ medbert " in result.output and "trueto/medbert" in result.output
+    assert "MedBERT" in result.output  # the aliases' descriptions are not squeezed out
     table = result.output[result.output.index("Model families"):]
     for name in ("crf", "gazetteer", "lac", "linear", "snownlp", "transformer"):
         assert f"│ {name} " in table
