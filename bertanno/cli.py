@@ -508,6 +508,7 @@ def schedule(ctx, project, every, min_new):
 @click.pass_context
 def versions(ctx, project, as_json):
     """List PROJECT's model versions with their scores on the evaluation split and status."""
+    from bertanno.core.bundle import record_family_name
     from bertanno.store.projects import get_project
     from bertanno.store.versions import list_versions
 
@@ -515,7 +516,7 @@ def versions(ctx, project, as_json):
     with store.transaction() as session:
         rows = [{"name": v.name, "status": v.status, "metrics": v.metrics, "created": v.created_at.isoformat(),
                  "directory": v.directory, "trained_on": len(v.training_snapshot.get("annotation_ids", [])),
-                 "family": v.training_snapshot.get("family", "transformer"), "mode": v.training_snapshot.get("mode")}
+                 "family": record_family_name(v.training_snapshot), "mode": v.training_snapshot.get("mode")}
                 for v in list_versions(session, get_project(session, project).id)]
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))

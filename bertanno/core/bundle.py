@@ -19,6 +19,8 @@ from bertanno.plugins.manager import Plugins, get_plugins
 from bertanno.plugins.task import Task
 
 VERSION_FILE = "bertanno.json"
+DEFAULT_FAMILY = "transformer"
+"""The model family of a version whose record (or stored row) names none: the fine-tuned transformers."""
 VERSION_FORMAT = 1
 # Architectures whose position ids start after the padding index (RoBERTa style).
 POSITION_OFFSET_TYPES = {"longformer", "roberta", "xlm-roberta", "camembert"}
@@ -177,6 +179,11 @@ def read_version_record(directory: str | Path) -> dict:
     return record
 
 
+def record_family_name(record: dict) -> str:
+    """The family named by a version record (``bertanno.json``) or a version row's training snapshot."""
+    return (record or {}).get("family", DEFAULT_FAMILY)
+
+
 def version_task(record: dict, plugins: Plugins | None = None) -> Task:
     """The task a version record was made for, with its labels and config."""
     return (plugins or get_plugins()).task(record["task"], labels=record["labels"], **record.get("config", {}))
@@ -188,7 +195,7 @@ def load_version(directory: str | Path, plugins: Plugins | None = None, trust_re
     must derive the model labels the version was saved with."""
     directory = Path(directory)
     record = read_version_record(directory)
-    if record.get("family", "transformer") != "transformer":
+    if record_family_name(record) != DEFAULT_FAMILY:
         raise BertannoError(f"{directory} holds a {record['family']} model, not a fine-tuned transformer")
     task = task or version_task(record, plugins)
     if task.model_labels != record["model_labels"]:

@@ -14,7 +14,7 @@ from typing import Callable
 
 from sqlalchemy import select
 
-from bertanno.core.bundle import is_version_dir, save_version
+from bertanno.core.bundle import DEFAULT_FAMILY, is_version_dir, record_family_name, save_version
 from bertanno.core.hub import resolve_model
 from bertanno.core.project_setup import create_project
 from bertanno.core.project_training import RunOutcome, repredict, train_project
@@ -99,17 +99,16 @@ def prepare(directory: str | Path, epochs: int | None = None, on_step: Callable 
         project_id = get_project(session, PROJECT).id
         first = champion(session, project_id)
         first_name = first.name if first is not None else None
-        trained = any(version.training_snapshot.get("family", "transformer") == "transformer"
+        trained = any(record_family_name(version.training_snapshot) == DEFAULT_FAMILY
                       for version in list_versions(session, project_id))
     outcome, first_served = None, 0
     if not trained:
         if first_name is not None:  # a zero-shot champion pre-annotates before any training
             first_served = repredict(store, PROJECT, plugins)
-        default_epochs = 2 if pretrained else 4
-        config = (TrainConfig(epochs=default_epochs if epochs is None else epochs, batch_size=16, seed=0)
-                  if pretrained else
-                  TrainConfig(epochs=default_epochs if epochs is None else epochs, batch_size=32, learning_rate=1e-3,
-                              patience=2, seed=0))
+        if epochs is None:
+            epochs = 2 if pretrained else 4
+        config = (TrainConfig(epochs=epochs, batch_size=16, seed=0) if pretrained else
+                  TrainConfig(epochs=epochs, batch_size=32, learning_rate=1e-3, patience=2, seed=0))
         outcome = train_project(store, PROJECT, config, models_dir=directory / "models", on_step=on_step,
                                 on_epoch=on_epoch, plugins=plugins)
         if outcome.decision not in ("promoted", "kept") or (outcome.decision == "kept" and first_name is None):

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bertanno.core.project_training import version_directory
-from bertanno.errors import BertannoError
 from bertanno.core.serving import plan_zero_shot, write_zero_shot_version
+from bertanno.errors import BertannoError
 from bertanno.plugins.manager import Plugins, get_plugins
 from bertanno.plugins.task import Task
 from bertanno.store import Store

@@ -13,12 +13,12 @@ from typing import Callable
 
 from sqlalchemy import func, select
 
-from bertanno.core.bundle import load_base, load_version, read_version_record, save_version, write_version_record
+from bertanno.core.bundle import DEFAULT_FAMILY, load_base, load_version, save_version, write_version_record
 from bertanno.core.engine import Predictor, predict_payloads, score_model
 from bertanno.core.gate import MIN_ITEMS, GateVerdict, decide
 from bertanno.core.project_predictions import predict_project
 from bertanno.core.reading import read_examples
-from bertanno.core.serving import DEFAULT_FAMILY, load_served
+from bertanno.core.serving import load_served, record_family
 from bertanno.core.training import TrainConfig, TrainResult, train
 from bertanno.core.transfer import project_task
 from bertanno.errors import BertannoError
@@ -177,12 +177,10 @@ def fit_family(family_name: str, task: Task, training: list[Example], directory:
                             f"{DEFAULT_FAMILY}, {trainable})")
     family.check_task(task)
     family.require()
-    if not training:
-        raise BertannoError("nothing to train on yet: decide or import some labelled items first")
     record = family.fit(task, training, directory)
     fields = {"family": family.name, "base_model": family.name, **record, **metadata}
     write_version_record(directory, task, fields)
-    return Fitted(directory, family.load(directory, {**fields}, task), log=str(record))
+    return Fitted(directory, family.load(directory, fields, task), log=str(record))
 
 
 def train_project(store: Store, project_name: str, config: TrainConfig, trigger: str = "manual", start: str = "base",
@@ -208,10 +206,10 @@ def train_project(store: Store, project_name: str, config: TrainConfig, trigger:
                                 f"{MIN_STRATUM} labelled items before one is held out, or import a gold file with "
                                 "--split eval); a version without a score is never made")
         reigning = champion(session, project.id)
-        reigning_metrics = dict(reigning.metrics) if reigning else {}
         reigning_name, reigning_dir = (reigning.name, reigning.directory) if reigning else (None, None)
+        reigning_family = record_family(reigning.training_snapshot, plugins) if reigning else None
         start_from = reigning.directory if start == "champion" and reigning else None
-        if start_from and read_version_record(start_from).get("family", DEFAULT_FAMILY) != family:
+        if start_from and reigning_family.name != family:
             raise BertannoError(f"the champion {reigning.name} is not a {family} version, so training cannot "
                                 "start from it; train from the base model instead (--from base)")
         snapshot = {"annotation_ids": [annotation_id for annotation_id, _ in training],
@@ -226,11 +224,11 @@ def train_project(store: Store, project_name: str, config: TrainConfig, trigger:
         project_id, base_model, start_model = project.id, project.model, project.adapted_model or project.model
     started = time.perf_counter()
     gold = [example.payload for example in evaluation]
-    reigning_payloads = None
+    reigning_metrics, reigning_payloads = {}, None
     directory = version_directory(models_dir, project_name, version_name)
     metadata = {"project": project_name, "version": version_name}
     try:
-        if reigning_dir and evaluation:  # both sides scored on the same split, as it is now
+        if reigning_dir:  # both sides scored on the same split, as it is now
             reigning_metrics, reigning_payloads = rescore(store, project_id, reigning_name, reigning_dir, evaluation,
                                                           plugins, task)
         if family == DEFAULT_FAMILY:
@@ -240,11 +238,9 @@ def train_project(store: Store, project_name: str, config: TrainConfig, trigger:
             fitted = fit_family(family, task, [example for _, example in training], directory, metadata, plugins)
             base_model = family
         payloads = predict_payloads(fitted.model, evaluation)
-        metrics = task.metrics(gold, payloads) if evaluation else {}
-        reigning_zero_shot = bool(reigning_dir) and plugins.family(
-            read_version_record(reigning_dir).get("family", DEFAULT_FAMILY)).zero_shot
-        verdict = decide(task, gold, payloads, reigning_payloads if reigning_dir else None, tolerance, min_eval,
-                         champion_zero_shot=reigning_zero_shot)
+        metrics = task.metrics(gold, payloads)
+        verdict = decide(task, gold, payloads, reigning_payloads, tolerance, min_eval,
+                         champion_zero_shot=bool(reigning_family and reigning_family.zero_shot))
     except BaseException as exc:
         with store.transaction() as session:
             finish_run(session, run_id, "failed", False, log=f"{type(exc).__name__}: {exc}")

@@ -10,18 +10,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bertanno.core.bundle import read_version_record, version_task, write_version_record
+from bertanno.core.bundle import (DEFAULT_FAMILY, read_version_record, record_family_name, version_task,
+                                  write_version_record)
 from bertanno.errors import BertannoError
 from bertanno.plugins.families import ModelFamily, ServedModel
 from bertanno.plugins.manager import Plugins, get_plugins
 from bertanno.plugins.task import Task
 
-DEFAULT_FAMILY = "transformer"
+__all__ = ["DEFAULT_FAMILY", "load_served", "plan_zero_shot", "record_family", "write_zero_shot_version"]
 
 
 def record_family(record: dict, plugins: Plugins | None = None) -> ModelFamily:
-    """The family that loads a version record (``transformer`` when it names none)."""
-    return (plugins or get_plugins()).family(record.get("family", DEFAULT_FAMILY))
+    """The family that loads a version record or a version row's snapshot (``transformer`` when it names none)."""
+    return (plugins or get_plugins()).family(record_family_name(record))
 
 
 def load_served(directory: str | Path, plugins: Plugins | None = None, task: Task | None = None) -> ServedModel:

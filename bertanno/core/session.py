@@ -16,6 +16,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from bertanno.core.bundle import record_family_name
 from bertanno.core.live import LiveTrainer, live_family
 from bertanno.core.project_training import champion_model
 from bertanno.core.serving import load_served
@@ -109,7 +110,7 @@ class AnnotationSession:
             version = version_named(session, self.project_id, name)
             if version is None:
                 return name
-            family = (version.training_snapshot or {}).get("family", "transformer")
+            family = record_family_name(version.training_snapshot)
             metrics = dict(version.metrics or {})
         score = next(((metric, value) for metric, value in metrics.items() if "/" not in metric), None)
         scored = f", {score[0]} {score[1]:.2f}" if score else ""
