@@ -228,9 +228,10 @@ def init(ctx, project, task_name, labels, model, zero_shot, gazetteer, label_map
     \b
     Examples:
       bertanno init reviews --task sentiment --labels negative,positive
-      bertanno init reviews --task sentiment --labels neg,pos --zero-shot snownlp --map negative=neg,positive=pos
-      bertanno init news --task ner --labels person,place,org --zero-shot lac --map PER=person,LOC=place,ORG=org
-      bertanno init clinic --task ner --labels disease,symptom,drug --gazetteer medical
+      bertanno init reviews --task sentiment --zero-shot snownlp
+      bertanno init news --task ner --labels person,place \\
+          --zero-shot lac --map PER=person,LOC=place
+      bertanno init clinic --task ner --labels disease,drug --gazetteer medical
       bertanno init records --task ner --labels disease,symptom,drug --model medbert
     """
     from bertanno.core.hub import model_reference

@@ -142,7 +142,8 @@ class Screen:
         progress = session.progress()
         counts = progress["session"]
         header = Text.assemble(
-            (f"{session.project_name}", "bold"), f" · {session.task.name} · model {session.serving} · ",
+            (f"{session.project_name}", "bold"),
+            f" · {session.task.name} · {'no model yet' if session.model_version is None else 'model ' + session.serving} · ",
             (f"{progress['done']}/{progress['total']} done", "bold"), f" · {progress['per_minute']:.1f}/min · ",
             (f"✓{counts['accept']} ✎{counts['correct']} ✗{counts['reject']} ↷{counts['skip']}", "cyan"))
         if session.live is not None:

@@ -337,7 +337,6 @@ def pretrain(output, corpus, from_model, layers, hidden, max_length, batch_size,
              hours, checkpoint_minutes, eval_steps, term_lists, resume, seed, device):
     """Pretrain a Chinese BERT as a masked language model on unlabelled text; write it to OUTPUT.
 
-    \b
     From scratch (the bert-base-chinese vocabulary, --layers x --hidden) or --from a model. The
     corpus is streamed and packed into full sequences; 15 % of the tokens are masked (80/10/10),
     listed terms as a whole; one line in 200 is held out and scored every --eval-steps.
@@ -349,7 +348,8 @@ def pretrain(output, corpus, from_model, layers, hidden, max_length, batch_size,
     Examples:
       bertanno pretrain zh-mini --corpus corpus/ --steps 40000 --hours 2
       bertanno pretrain zh-mini --corpus corpus/ --steps 40000 --hours 2 --resume
-      bertanno pretrain clinic-bert --from bert-base-chinese --corpus notes.txt --terms medical --steps 2000
+      bertanno pretrain clinic-bert --from bert-base-chinese \\
+          --corpus notes.txt --terms medical --steps 2000
     Use the result as any model: bertanno init P --task T --model ./zh-mini
     """
     from bertanno.plugins.manager import get_plugins
