@@ -71,7 +71,8 @@ class _progress:
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="bertanno")
 @click.option("--db", envvar="BERTANNO_DB", metavar="URL", show_envvar=True,
-              help="Any SQLAlchemy database URL (default: sqlite:///bertanno.db in this directory).")
+              help="An SQLite file, or any SQLAlchemy database URL such as postgresql://host/db "
+                   "(default: bertanno.db in this directory).")
 @click.pass_context
 def cli(ctx, db):
     """Annotate Chinese domain text with BERT-family models in the loop.

@@ -23,11 +23,16 @@ def gazetteer_options(lists: list[str], plugins: Plugins) -> dict:
     """The typed terms of term lists (names or files), for the ``gazetteer`` family: ``{"lists": names,
     "terms": [[term, type], …]}`` in list order, a term's first list winning.
 
-    Raises ``BertannoError`` for an empty list and for a term without a type (``term<TAB>TYPE``).
+    Raises ``BertannoError`` for an empty list, a line that is not a term line (``parse_terms``) and a term
+    without a type (``term<TAB>TYPE``).
     """
     names, terms, seen = [], [], set()
     for source in lists:
         term_list = load_term_list(source, plugins)
+        if term_list.malformed:
+            shown = "\n".join(f"  {term_list.source}:{line}: {why}" for line, why in term_list.malformed[:5])
+            raise BertannoError(f"the term list {term_list.source} has {len(term_list.malformed)} line(s) that are "
+                                f"not term lines:\n{shown}")
         if not term_list.terms:
             raise BertannoError(f"the term list {term_list.source} holds no terms")
         untyped = [term.text for term in term_list.terms if not term.category]

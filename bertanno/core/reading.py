@@ -15,7 +15,7 @@ from typing import Iterator, TextIO
 from bertanno.errors import BertannoError
 from bertanno.plugins.manager import Plugins, get_plugins
 from bertanno.plugins.specs import FileFormat, RowError
-from bertanno.plugins.task import Example, Span, Task
+from bertanno.plugins.task import Example, Span, Task, check_text
 
 SNIFF_LINES = 5
 SHOWN_ERRORS = 10
@@ -121,7 +121,11 @@ def read_examples(
     skip_bad: bool = False,
     plugins: Plugins | None = None,
 ) -> ReadResult:
-    """Every example of ``path`` valid for ``task``; bad rows raise ``BadRowsError`` unless ``skip_bad``."""
+    """Every example of ``path`` valid for ``task``; bad rows raise ``BadRowsError`` unless ``skip_bad``.
+
+    A bad row is one the format cannot read, one whose text holds a character that is not text (a control
+    character other than tab and line breaks, a lone surrogate: ``check_text``), or one ``task.validate``
+    refuses."""
     plugins = plugins or get_plugins()
     options = dict(options or {})
     file_format = plugins.formats.get(format_name) if format_name else guess_format(path, task.example_kind, plugins)
@@ -139,6 +143,9 @@ def read_examples(
                 continue
             _relabel(row, mapping)
             try:
+                check_text(row.text, "text")
+                if row.text_b is not None:
+                    check_text(row.text_b, "text_b")
                 task.validate(row)
             except ValueError as exc:
                 result.errors.append(RowError(row.meta.get("line", 0), str(exc)))

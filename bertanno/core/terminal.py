@@ -12,7 +12,7 @@ from rich.text import Text
 
 from bertanno.core.session import AnnotationSession
 from bertanno.errors import BertannoError
-from bertanno.plugins.task import Example, Span
+from bertanno.plugins.task import Example, Span, not_text
 
 KEYS = {  # the default keymap; --keys / BERTANNO_KEYS change it
     "accept": ("\r", "\n", "a"),
@@ -260,6 +260,8 @@ def run_scripted(session: AnnotationSession, lines: Iterable[str], echo: Callabl
         line = raw.rstrip("\r\n")
         if not line.strip() or line.lstrip().startswith("#"):
             continue
+        if not_text(line) is not None:
+            raise BertannoError(f"decisions line {number}, {not_text(line)}")
         if session.next() is None:
             echo("no items left")
             break

@@ -18,6 +18,28 @@ from bertanno.errors import BertannoError
 EXAMPLE_KINDS = frozenset({"text", "pair", "spans"})
 HEADS = frozenset({"sequence", "token"})
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_-]*$")
+NOT_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+"""Characters that are not text: control characters (Unicode category Cc) other than tab, line feed and
+carriage return, and lone surrogate halves (which no UTF-8 file can hold, but a JSON ``\\ud83d`` escape can)."""
+
+
+def not_text(text: str) -> str | None:
+    """Where ``text`` holds a character that is not text (``NOT_TEXT``), as a phrase such as
+    ``"column 4: U+D83D is a lone surrogate, not text"`` (columns count code points from 1); ``None`` when
+    it is clean."""
+    found = NOT_TEXT.search(text)
+    if found is None:
+        return None
+    code = ord(found.group())
+    kind = "a lone surrogate" if 0xD800 <= code <= 0xDFFF else "a control character"
+    return f"column {found.start() + 1}: U+{code:04X} is {kind}, not text"
+
+
+def check_text(text: str, what: str = "text") -> None:
+    """Raise ``ValueError`` naming ``what`` and the column when ``text`` holds a character that is not text."""
+    problem = not_text(text)
+    if problem is not None:
+        raise ValueError(f"{what} {problem}")
 
 
 class Span(NamedTuple):
@@ -74,6 +96,9 @@ class Task(ABC):
 
     def __init__(self, labels: Sequence[str] | None = None, **config: Any):
         labels = tuple(str(label) for label in (labels or self.default_labels))
+        for label in labels:
+            if not_text(label) is not None:
+                raise BertannoError(f"label {label!r}, {not_text(label)}")
         if not labels:
             raise BertannoError(f"task {self.name!r} needs at least one label")
         duplicates = sorted({label for label in labels if labels.count(label) > 1})

@@ -109,8 +109,12 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 
 def open_engine(url: str | None = None) -> Engine:
-    """An engine for ``url`` (default: ``$BERTANNO_DB`` or ``sqlite:///bertanno.db``); not yet migrated."""
+    """An engine for ``url`` (default: ``$BERTANNO_DB`` or ``sqlite:///bertanno.db``); not yet migrated.
+    A plain file path (no ``://``) means an SQLite database in that file. Raises ``StoreError`` for a URL
+    SQLAlchemy cannot use."""
     url = url or default_url()
+    if "://" not in url:
+        url = f"sqlite:///{url}"
     try:
         parsed = make_url(url)
         engine = create_engine(parsed, pool_pre_ping=parsed.get_backend_name() != "sqlite")

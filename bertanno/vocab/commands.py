@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 import bertanno.cli as cli  # its helpers, read at call time (bertanno.cli adds this group when it loads)
@@ -42,8 +43,8 @@ def _print_changes(changes, verb: str) -> None:
         if change.duplicates:
             parts.append(f"{change.duplicates} duplicate line(s) skipped")
         cli.console.print(f"{change.name}: {change.read} terms read; " + "; ".join(parts))
-        for line, text in change.malformed[:5]:
-            cli.err_console.print(f"  [yellow]{change.source}:{line}: not a term line, skipped:[/] {text!r}")
+        for line, why in change.malformed[:5]:
+            cli.err_console.print(f"  [yellow]{change.source}:{line}: not a term line, skipped:[/] {escape(why)}")
         if len(change.malformed) > 5:
             cli.err_console.print(f"  … and {len(change.malformed) - 5} more malformed line(s)")
 

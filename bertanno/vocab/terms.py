@@ -10,6 +10,7 @@ from pathlib import Path
 
 from bertanno.errors import BertannoError
 from bertanno.plugins.manager import Plugins, get_plugins
+from bertanno.plugins.task import not_text
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ class TermList:
     terms: list[Term] = field(default_factory=list)
     duplicates: list[tuple[int, str]] = field(default_factory=list)
     malformed: list[tuple[int, str]] = field(default_factory=list)
+    """``(line, why)`` for each line that is not a term line."""
     blank: int = 0
 
     @property
@@ -45,15 +47,20 @@ def parse_terms(lines, name: str, source: str) -> TermList:
             continue
         fields = [part.strip() for part in line.split("\t")]
         text = fields[0]
-        if not text or any(ch.isspace() for ch in text) or len(fields) > 3:
-            result.malformed.append((number, raw.rstrip("\r\n")))
-            continue
+        problem = not_text(line.replace("\t", " "))
+        if problem is None and (not text or any(ch.isspace() for ch in text)):
+            problem = "a term is one word without spaces, e.g. 高血压 or 高血压<TAB>DISEASE"
+        if problem is None and len(fields) > 3:
+            problem = f"{len(fields)} tab-separated fields; a term line has at most 3 (term, type, frequency)"
         frequency = None
-        if len(fields) == 3 and fields[2]:
-            if not fields[2].isdigit():
-                result.malformed.append((number, raw.rstrip("\r\n")))
-                continue
-            frequency = int(fields[2])
+        if problem is None and len(fields) == 3 and fields[2]:
+            if fields[2].isdigit():
+                frequency = int(fields[2])
+            else:
+                problem = f"the frequency {fields[2]!r} is not a whole number"
+        if problem is not None:
+            result.malformed.append((number, problem))
+            continue
         if text in seen:
             result.duplicates.append((number, text))
             continue
