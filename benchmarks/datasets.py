@@ -35,7 +35,9 @@ def _read(path, task, labels, format_name=None, **options):
     from bertanno.core.reading import read_examples
     from bertanno.plugins.manager import get_plugins
 
-    return read_examples(RAW / path, get_plugins().task(task, labels=labels), format_name, options).examples
+    # skip_bad: a raw file may hold a row bertanno refuses (waimai_10k line 4552 has a U+0008 control character)
+    return read_examples(RAW / path, get_plugins().task(task, labels=labels), format_name, options,
+                         skip_bad=True).examples
 
 
 def _seeded_split(examples, key=lambda e: None, group=lambda e: id(e)):

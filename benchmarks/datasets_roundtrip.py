@@ -56,11 +56,11 @@ def main() -> list[dict]:
                 create_project(session, "original", task, labels, "bert-base-chinese")
                 create_project(session, "copy", task, labels, "bert-base-chinese")
             report = import_file(store, "original", RAW / path, format_name, dict(options), skip_bad=True)
-            _, first = export_project(store, "original", "jsonl", None)
+            first = export_project(store, "original", "jsonl", None).text
             exported = Path(folder) / f"{index}.jsonl"
             exported.write_text(first, encoding="utf-8")
             again = import_file(store, "copy", exported)
-            _, second = export_project(store, "copy", "jsonl", None)
+            second = export_project(store, "copy", "jsonl", None).text
             rows.append({"file": path, "read": report.read, "refused": len(report.errors), "added": report.added,
                          "duplicates": report.duplicates, "conflicts": report.conflicts, "labelled": report.labelled,
                          "reimported": again.added, "lossless": first == second and again.labelled == report.labelled})

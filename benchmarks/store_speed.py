@@ -51,7 +51,7 @@ def main(argv=None) -> dict:
         with stopwatch() as reimport_time:
             again = import_file(store, "bench", data)
         with stopwatch() as export_time:
-            exported, _ = export_project(store, "bench", "jsonl", folder / "out.jsonl")
+            exported = export_project(store, "bench", "jsonl", folder / "out.jsonl").written
         size_mb = (folder / "bench.db").stat().st_size / 1e6
         store.close()
     result = {

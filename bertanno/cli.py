@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from bertanno import __version__
@@ -328,21 +329,48 @@ def import_(ctx, project, file, format_name, options, skip_bad, split):
 
 @cli.command()
 @click.argument("project")
-@click.option("--format", "format_name", type=click.Choice(["jsonl", "conll", "csv", "tsv", "hf"]), default="jsonl",
-              show_default=True, help="jsonl is lossless; conll is character-level BIO; hf a datasets directory.")
-@click.option("-o", "--output", type=click.Path(path_type=Path), help="File (directory for hf); default: stdout.")
+@click.option("--format", "format_name", default="jsonl", show_default=True,
+              help="jsonl (lossless), conll (character BIO), csv, tsv, txt (texts only), hf (a datasets "
+                   "directory), or a plugin's format: see bertanno plugins.")
+@click.option("-o", "--output", type=click.Path(path_type=Path),
+              help="File (directory for hf); default or -: standard output.")
 @click.option("--only", type=click.Choice(["all", "human", "corrected", "accepted"]), default="all", show_default=True,
               help="all: gold imports and human decisions; human: people only; corrected / accepted: those decisions.")
 @click.option("--provenance", is_flag=True, help="Add who decided what, when, and from which file (jsonl: in meta).")
 @click.pass_context
 def export(ctx, project, format_name, output, only, provenance):
-    """Write PROJECT's annotations: the standing label of every annotated item."""
+    """Write PROJECT's annotations: the standing label of every annotated item.
+
+    Every format reads back what it writes. An item a format cannot carry (a line
+    break in a CoNLL text, a tab in a TSV text, nested spans in CoNLL) is left out
+    and named with the reason; jsonl carries everything.
+
+    \b
+    Example:
+      bertanno export reviews --format csv -o reviews.csv
+    """
     from bertanno.core.transfer import export_project
 
-    count, text = export_project(open_store(ctx), project, format_name, output, only, provenance)
-    if text is not None:
-        click.echo(text, nl=False)
-    err_console.print(f"{count} annotated items exported" + (f" to {output}" if output else ""))
+    if output is not None and str(output) == "-":
+        output = None
+    report = export_project(open_store(ctx), project, format_name, output, only, provenance)
+    if report.text is not None:
+        click.echo(report.text, nl=False)
+    err_console.print(f"{report.written} annotated items exported" + (f" to {output}" if output else ""),
+                      highlight=False)
+    if report.refused:
+        err_console.print(f"[yellow]{len(report.refused)} item(s) not written: {format_name} cannot carry them[/] "
+                          "(jsonl carries everything):", highlight=False)
+        for item_id, why in report.refused[:SHOWN_REFUSALS]:
+            err_console.print(f"  item {item_id}: {escape(why)}", highlight=False)
+        if len(report.refused) > SHOWN_REFUSALS:
+            err_console.print(f"  … and {len(report.refused) - SHOWN_REFUSALS} more", highlight=False)
+    if report.labels_not_written:
+        err_console.print(f"[yellow]{format_name} carries texts only: {report.labels_not_written} label(s) not "
+                          "written[/]", highlight=False)
+
+
+SHOWN_REFUSALS = 10
 
 
 def training_options(function):

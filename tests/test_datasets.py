@@ -35,8 +35,9 @@ def test_chnsenticorp_with_readable_labels(plugins):
 
 
 def test_waimai(plugins):
-    result = read(plugins, "waimai_10k/waimai_10k.csv", "sentiment", ["0", "1"])
-    assert label_counts(result) == {"0": 7987, "1": 4000}
+    result = read(plugins, "waimai_10k/waimai_10k.csv", "sentiment", ["0", "1"], skip_bad=True)
+    assert [(e.line, e.message) for e in result.errors] == [(4552, "text column 1: U+0008 is a control character, not text")]
+    assert label_counts(result) == {"0": 7986, "1": 4000}
     assert result.examples[0].text == "很快，好吃，味道足，量大"
 
 

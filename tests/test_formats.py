@@ -111,9 +111,12 @@ def test_conll_and_csv_exports_read_back(tmp_path, plugins):
     assert [(e.text, e.text_b, e.payload) for e in back] == [("a,b", '"引号"', "match")]
 
 
-def test_conll_export_refuses_nested_spans(plugins):
-    with pytest.raises(ValueError, match="overlaps"):
-        plugins.formats.get("conll").write([Example("高血压病", payload=[Span(0, 4, "D"), Span(0, 3, "D")])], io.StringIO(), {})
+def test_conll_cannot_carry_nested_spans_line_breaks_or_spaced_labels(plugins):
+    conll = plugins.formats.get("conll")
+    assert "overlaps" in conll.cannot_carry(Example("高血压病", payload=[Span(0, 4, "D"), Span(0, 3, "D")]), "spans")
+    assert "line break" in conll.cannot_carry(Example("第一行\r\n张三", payload=[Span(5, 7, "PER")]), "spans")
+    assert "whitespace" in conll.cannot_carry(Example("张三", payload=[Span(0, 2, "a person")]), "spans")
+    assert conll.cannot_carry(Example("张 三\u3000", payload=[Span(0, 3, "PER")]), "spans") is None
 
 
 def test_files_inside_a_zip_archive(tmp_path, plugins):
@@ -150,3 +153,31 @@ def test_clear_errors_for_unreadable_input(tmp_path, plugins):
         read_examples(write(tmp_path, "x.csv", "text,label\n好,1\n"), plugins.task("ner"), "csv", plugins=plugins)
     with pytest.raises(BertannoError, match="unknown format 'xml'"):
         read_examples(write(tmp_path, "y.csv", "text\n好\n"), task, "xml", plugins=plugins)
+
+
+def test_unknown_options_and_blank_texts_are_refused(tmp_path, plugins):
+    path = write(tmp_path, "a.tsv", "好\tpositive\n")
+    with pytest.raises(BertannoError, match="format 'tsv' has no option colums; its options: label_map, text, "):
+        read_examples(path, plugins.task("sentiment"), options={"colums": "text,label"}, plugins=plugins)
+    blank = write(tmp_path, "b.jsonl", '{"text": " \\u3000 ", "label": "positive"}\n{"text": "好", "text_b": "\\t"}\n')
+    result = read_examples(blank, plugins.task("pair", labels=["negative", "positive"]), skip_bad=True, plugins=plugins)
+    assert [e.message for e in result.errors] == ["text is empty or only whitespace",
+                                                 "text_b is empty or only whitespace"]
+
+
+@pytest.mark.parametrize("spans, message", [
+    ('[[0, 1.5, "PER"]]', "whole numbers"), ('[["0", 1, "PER"]]', "whole numbers"), ('[[0, true, "PER"]]', "whole numbers"),
+    ('[[0, 1, "PER"], [0, 1, "PER"]]', "given twice"), ('[[0, 1, 7]]', "needs a label"),
+])
+def test_span_offsets_are_whole_numbers_and_spans_unique(tmp_path, plugins, spans, message):
+    path = write(tmp_path, "s.jsonl", f'{{"text": "张三", "spans": {spans}}}\n')
+    result = read_examples(path, plugins.task("ner"), skip_bad=True, plugins=plugins)
+    assert len(result.errors) == 1 and message in result.errors[0].message
+
+
+def test_a_project_may_refuse_overlapping_spans(tmp_path, plugins):
+    path = write(tmp_path, "s.jsonl", '{"text": "高血压病", "spans": [[0, 4, "D"], [0, 3, "D"]]}\n')
+    assert read_examples(path, plugins.task("ner", labels=["D"]), plugins=plugins).examples[0].payload == \
+        [Span(0, 4, "D"), Span(0, 3, "D")]
+    result = read_examples(path, plugins.task("ner", labels=["D"], nested="false"), skip_bad=True, plugins=plugins)
+    assert "overlap" in result.errors[0].message

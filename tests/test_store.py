@@ -122,26 +122,27 @@ def test_export_filters_and_jsonl_round_trips(store, tmp_path):
         labelled = session.scalar(select(Item.id).where(Item.text == "送餐太慢了"))
         annotations_q.record_decision(session, project_id, unlabelled, "ann", "s1", "correct", "negative")
         annotations_q.record_decision(session, project_id, labelled, "ann", "s1", "accept", "negative")
-    count, exported = export_project(store, "reviews", "jsonl", None)
+    report = export_project(store, "reviews", "jsonl", None)
+    count, exported = report.written, report.text
     records = [json.loads(line) for line in exported.splitlines()]
     assert count == 4 and [r["text"] for r in records] == ["很快，好吃", "送餐太慢了", "还没吃", "味道不错"]
-    assert export_project(store, "reviews", "jsonl", None, only="corrected")[0] == 1
-    assert export_project(store, "reviews", "jsonl", None, only="accepted")[0] == 1
-    assert export_project(store, "reviews", "jsonl", None, only="human")[0] == 2
-    _, with_provenance = export_project(store, "reviews", "jsonl", None, only="human", provenance=True)
+    assert export_project(store, "reviews", "jsonl", None, only="corrected").written == 1
+    assert export_project(store, "reviews", "jsonl", None, only="accepted").written == 1
+    assert export_project(store, "reviews", "jsonl", None, only="human").written == 2
+    with_provenance = export_project(store, "reviews", "jsonl", None, only="human", provenance=True).text
     provenance = json.loads(with_provenance.splitlines()[1])["meta"]["provenance"]
     assert provenance["decision"] == "correct" and provenance["annotator"] == "ann"
     # import the export into a new project: the same items and labels
     make_project(store, "copy")
     path = write(tmp_path, "export.jsonl", exported)
     assert import_file(store, "copy", path).labelled == 4
-    assert export_project(store, "copy", "jsonl", None)[1] == exported
+    assert export_project(store, "copy", "jsonl", None).text == exported
 
 
 def test_export_formats(store, tmp_path):
     make_project(store, "entities", "ner", ["PER", "LOC"])
     import_file(store, "entities", write(tmp_path, "x.jsonl", '{"text": "张三在北京", "spans": [[0, 2, "PER"], [3, 5, "LOC"]]}\n'))
-    assert export_project(store, "entities", "conll", None)[1] == "张 B-PER\n三 I-PER\n在 O\n北 B-LOC\n京 I-LOC\n\n"
+    assert export_project(store, "entities", "conll", None).text == "张 B-PER\n三 I-PER\n在 O\n北 B-LOC\n京 I-LOC\n\n"
     with pytest.raises(Exception, match="cannot write spans"):
         export_project(store, "entities", "csv", None)
     export_project(store, "entities", "hf", tmp_path / "hf")

@@ -123,9 +123,9 @@ def read_examples(
 ) -> ReadResult:
     """Every example of ``path`` valid for ``task``; bad rows raise ``BadRowsError`` unless ``skip_bad``.
 
-    A bad row is one the format cannot read, one whose text holds a character that is not text (a control
-    character other than tab and line breaks, a lone surrogate: ``check_text``), or one ``task.validate``
-    refuses."""
+    A bad row is one the format cannot read, one whose text is blank or holds a character that is not text (a
+    control character other than tab and line breaks, a lone surrogate: ``check_text``), or one
+    ``task.validate`` refuses. Raises ``BertannoError`` for an ``options`` key the format does not know."""
     plugins = plugins or get_plugins()
     options = dict(options or {})
     file_format = plugins.formats.get(format_name) if format_name else guess_format(path, task.example_kind, plugins)
@@ -134,6 +134,11 @@ def read_examples(
             f"format {file_format.name!r} carries {', '.join(sorted(file_format.kinds))} examples, "
             f"but task {task.name!r} needs {task.example_kind!r} examples"
         )
+    if file_format.options is not None:
+        unknown = sorted(set(options) - set(file_format.options) - {"label_map"})
+        if unknown:
+            known = ", ".join(["label_map", *file_format.options])
+            raise BertannoError(f"format {file_format.name!r} has no option {', '.join(unknown)}; its options: {known}")
     mapping = parse_label_map(options.pop("label_map", ""))
     result = ReadResult(examples=[])
     with open_text(path) as stream:
@@ -143,9 +148,12 @@ def read_examples(
                 continue
             _relabel(row, mapping)
             try:
-                check_text(row.text, "text")
-                if row.text_b is not None:
-                    check_text(row.text_b, "text_b")
+                for field_name in ("text", "text_b"):
+                    value = getattr(row, field_name)
+                    if value is not None:
+                        check_text(value, field_name)
+                        if not value.strip():
+                            raise ValueError(f"{field_name} is empty or only whitespace")
                 task.validate(row)
             except ValueError as exc:
                 result.errors.append(RowError(row.meta.get("line", 0), str(exc)))

@@ -109,8 +109,8 @@ def import_file(store: Store, project_name: str, path: str | Path, format_name: 
 
 
 def annotated_examples(store: Store, project_name: str, only: str = "all", provenance: bool = False,
-                       plugins: Plugins | None = None) -> tuple[Task, list[Example]]:
-    """The project's items with their standing annotation, in item order."""
+                       plugins: Plugins | None = None) -> tuple[Task, list[tuple[int, Example]]]:
+    """The project's items with their standing annotation, in item order, as ``(item id, example)``."""
     selection = Selection(only)
     with store.transaction() as session:
         project = get_project(session, project_name)
@@ -126,32 +126,61 @@ def annotated_examples(store: Store, project_name: str, only: str = "all", prove
                 meta["provenance"] = {"source": annotation.source, "decision": annotation.decision,
                                       "annotator": annotation.annotator, "annotated_at": annotation.created_at.isoformat(),
                                       "item_source": item.source}
-            examples.append(Example(item.text, item.text_b, task.payload_from_json(annotation.payload), meta))
+            examples.append((item.id, Example(item.text, item.text_b, task.payload_from_json(annotation.payload), meta)))
     return task, examples
 
 
+@dataclass
+class ExportReport:
+    written: int
+    """Annotated items written."""
+    text: str | None = None
+    """The export itself when no output path was given."""
+    refused: list[tuple[int, str]] = field(default_factory=list)
+    """``(item id, why)`` for each item the format cannot carry (``FileFormat.cannot_carry``); not written."""
+    labels_not_written: int = 0
+    """Items whose label was left out because the format carries bare texts (``txt``)."""
+
+
 def export_project(store: Store, project_name: str, format_name: str, output: str | Path | None, only: str = "all",
-                   provenance: bool = False, plugins: Plugins | None = None) -> tuple[int, str | None]:
-    """Write the annotations; returns how many and the text when ``output`` is ``None``."""
+                   provenance: bool = False, plugins: Plugins | None = None) -> ExportReport:
+    """Write the standing annotation of every annotated item to ``output`` (a file; a directory for ``hf``),
+    or return the text when ``output`` is ``None``.
+
+    Items the format cannot carry so that its own reader reads them back the same (a line break in a txt or
+    CoNLL text, a tab in a TSV text, nested spans in CoNLL…) are left out and listed in the report with the
+    reason; the rest are written. Raises ``BertannoError`` for a format that cannot write the task's examples.
+    """
     plugins = plugins or get_plugins()
-    task, examples = annotated_examples(store, project_name, only, provenance, plugins)
+    task, rows = annotated_examples(store, project_name, only, provenance, plugins)
     if format_name == "hf":
         if output is None:
             raise BertannoError("a Hugging Face dataset is a directory: give one with -o")
-        save_hf_dataset(task, examples, Path(output))
-        return len(examples), None
+        save_hf_dataset(task, [example for _, example in rows], Path(output))
+        return ExportReport(len(rows))
     file_format = plugins.formats.get(format_name)
     if file_format.write is None or task.example_kind not in file_format.kinds:
         raise BertannoError(f"format {format_name!r} cannot write {task.example_kind} examples")
+    report, carried = ExportReport(0), []
+    for item_id, example in rows:
+        why = file_format.cannot_carry(example, task.example_kind) if file_format.cannot_carry else None
+        if why is None:
+            carried.append(example)
+        else:
+            report.refused.append((item_id, why))
+    if not file_format.carries_labels:
+        report.labels_not_written = sum(example.payload is not None for example in carried)
     stream = io.StringIO()
     try:
-        file_format.write(examples, stream, {"kind": task.example_kind})
+        file_format.write(carried, stream, {"kind": task.example_kind})
     except ValueError as exc:
         raise BertannoError(f"cannot export as {format_name}: {exc}") from None
+    report.written = len(carried)
     if output is None:
-        return len(examples), stream.getvalue()
-    Path(output).write_text(stream.getvalue(), encoding="utf-8")
-    return len(examples), None
+        report.text = stream.getvalue()
+    else:
+        Path(output).write_text(stream.getvalue(), encoding="utf-8", newline="")
+    return report
 
 
 def save_hf_dataset(task: Task, examples: list[Example], directory: Path) -> None:

@@ -45,6 +45,7 @@ class RowError:
 
 Reader = Callable[[TextIO, dict], Iterator["Example | RowError"]]
 Writer = Callable[[Iterable[Example], TextIO, dict], None]
+Carrier = Callable[[Example, str], "str | None"]
 
 
 @dataclass(frozen=True)
@@ -66,3 +67,12 @@ class FileFormat:
     sniff: Callable[[list[str]], bool] | None = None
     """Given the first non-blank lines, whether they look like this format (breaks ties between formats
     that share an extension, such as ``.txt``)."""
+    options: tuple[str, ...] | None = None
+    """The ``--option`` keys the reader understands (``label_map`` is understood by every format); any other
+    key is refused with a sentence naming these. ``None``: the format does not say, nothing is checked."""
+    cannot_carry: Carrier | None = None
+    """Given an example and its kind, why ``write`` cannot write it so that ``read`` reads it back the same
+    (a sentence), or ``None`` when it can. The export leaves such items out and names each with the reason;
+    the writer may assume it is only given examples this accepts. ``None``: the format carries everything."""
+    carries_labels: bool = True
+    """``False`` for a format of bare texts (``txt``): an export says that the labels were not written."""

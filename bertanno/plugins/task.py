@@ -99,6 +99,9 @@ class Task(ABC):
         for label in labels:
             if not_text(label) is not None:
                 raise BertannoError(f"label {label!r}, {not_text(label)}")
+            if not label or label != label.strip() or any(mark in label for mark in "\t\r\n"):
+                raise BertannoError(f"label {label!r}: a label is one line without tabs and without leading or "
+                                    "trailing whitespace (every file format must be able to carry it)")
         if not labels:
             raise BertannoError(f"task {self.name!r} needs at least one label")
         duplicates = sorted({label for label in labels if labels.count(label) > 1})

@@ -43,13 +43,31 @@ class NerTask(Task):
         """Tokenize without the added domain terms, so that every character-level span stays expressible."""
         return str(self.config.get("char_level", False)).lower() in {"true", "1", "yes"}
 
+    @property
+    def allows_overlap(self) -> bool:
+        """Whether a gold annotation may hold nested or overlapping spans (the project option ``nested``,
+        default true: real corpora such as cMedQANER's JSON have them). They are stored and exported as JSONL;
+        BIO gives each character one entity, so training skips the spans it cannot express (and says how
+        many) and a CoNLL export leaves such items out, naming them. ``nested=false`` refuses them at import."""
+        return str(self.config.get("nested", True)).lower() not in {"false", "0", "no"}
+
     def validate(self, example: Example) -> None:
         for span in example.payload or ():
             start, end, label = span
+            if not all(isinstance(o, int) and not isinstance(o, bool) for o in (start, end)):
+                raise ValueError(f"span offsets must be whole numbers, got {start!r}..{end!r}")
             if not (0 <= start < end <= len(example.text)):
                 raise ValueError(f"span {start}..{end} is outside the text (length {len(example.text)})")
             if label not in self.labels:
                 raise ValueError(f"entity type {label!r} is not in the label set ({', '.join(self.labels)})")
+        ordered = sorted(tuple(span) for span in example.payload or ())
+        for before, after in zip(ordered, ordered[1:]):
+            if before == after:
+                raise ValueError(f"span {before[0]}..{before[1]} ({before[2]}) is given twice")
+            if not self.allows_overlap and after[0] < before[1]:
+                raise ValueError(f"spans {before[0]}..{before[1]} ({before[2]}) and {after[0]}..{after[1]} "
+                                 f"({after[2]}) overlap, and this project takes no nested or overlapping spans "
+                                 "(option nested=false)")
 
     def encode(self, tokenizer, example: Example, max_length: int, with_labels: bool = False) -> Encoded:
         stride = min(self.stride, max(0, max_length // 2 - 2))
@@ -179,7 +197,8 @@ class NerTask(Task):
         return sorted(spans)
 
     def payload_to_json(self, payload: Any) -> Any:
-        return [[s, e, label] for s, e, label in payload or ()]
+        """``[[start, end, label], …]`` in text order (by start, then end), whatever order they came in."""
+        return [[s, e, label] for s, e, label in sorted(tuple(span) for span in payload or ())]
 
     def payload_from_json(self, value: Any) -> Any:
         return [Span(int(s), int(e), str(label)) for s, e, label in value or ()]

@@ -66,15 +66,32 @@ def read_conll(stream: TextIO, options: dict) -> Iterator[Example | RowError]:
 
 
 def write_conll(examples: Iterable[Example], stream: TextIO, options: dict) -> None:
-    """Character-level BIO. Nested spans cannot be written in BIO: that is an error, not a silent drop."""
+    """Character-level BIO, one ``CHARACTER TAG`` line per code point, a blank line after each text. Given
+    only examples that ``conll_cannot_carry`` accepts."""
     for example in examples:
         spans = [Span(*s) for s in example.payload or ()]
-        tags, problems = spans_to_tags(spans, char_offsets(len(example.text)))
-        if problems:
-            raise ValueError(f"cannot write {problems[0].span} of {example.text!r} as BIO: {problems[0].reason}")
+        tags, _ = spans_to_tags(spans, char_offsets(len(example.text)))
         for char, tag in zip(example.text, tags):
             stream.write(f"{char} {tag}\n")
         stream.write("\n")
+
+
+def conll_cannot_carry(example: Example, kind: str) -> str | None:
+    """What BIO lines cannot hold: a line-break character (a line of its own would end the line), a text
+    starting with U+FEFF (read as a byte-order mark when first in the file), a label with whitespace (the
+    tag is what follows the last space), and nested or overlapping spans (one tag per character)."""
+    if "\n" in example.text or "\r" in example.text:
+        return "the text holds a line break, which a CHARACTER TAG line cannot hold (use jsonl)"
+    if example.text.startswith("\ufeff"):
+        return "the text starts with U+FEFF, which is read as a byte-order mark (use jsonl)"
+    spans = [Span(*s) for s in example.payload or ()]
+    spaced = sorted({s.label for s in spans if any(ch.isspace() for ch in s.label)})
+    if spaced:
+        return f"the label {spaced[0]!r} holds whitespace, which a CoNLL tag cannot (use jsonl)"
+    _, problems = spans_to_tags(spans, char_offsets(len(example.text)))
+    if problems:
+        return f"span {problems[0].span.start}..{problems[0].span.end} cannot be written as BIO: {problems[0].reason}"
+    return None
 
 
 def _looks_like_conll(lines: list[str]) -> bool:
@@ -100,5 +117,7 @@ FORMATS = (
         write=write_conll,
         extensions=(".conll", ".bio", ".txt"),
         sniff=_looks_like_conll,
+        options=(),
+        cannot_carry=conll_cannot_carry,
     ),
 )

@@ -39,16 +39,29 @@ class SpanRules:
         return found.casefold() == stated.casefold() if self.ignore_case else found == stated
 
 
-def _span(text: str, start: Any, end: Any, label: Any, surface: str | None, rules: SpanRules) -> Span:
-    try:
-        start, end = int(start), int(end) + (1 if rules.inclusive else 0)
-    except (TypeError, ValueError):
-        raise BadRecord(f"span offsets must be integers, got {start!r}..{end!r}") from None
+def _whole(value: Any, digits: bool = False) -> int | None:
+    """``value`` as an offset: a JSON integer, or with ``digits`` (the ChineseBLUE and CAIL layouts, which
+    write offsets as strings) a string of ASCII digits; ``None`` for anything else (3.5, true, "3a")."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if digits and isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        return int(value)
+    return None
+
+
+def _span(text: str, start: Any, end: Any, label: Any, surface: str | None, rules: SpanRules,
+          digits: bool = False) -> Span:
+    first, last = _whole(start, digits), _whole(end, digits)
+    if first is None or last is None:
+        raise BadRecord(f"span offsets must be whole numbers, got {start!r}..{end!r}")
+    if not isinstance(label, str) or not label:
+        raise BadRecord(f"a span needs a label (a string), got {label!r}")
+    start, end = first, last + (1 if rules.inclusive else 0)
     if not (0 <= start < end <= len(text)):
         raise BadRecord(f"span {start}..{end} ({label}) is outside the text of length {len(text)}")
     if surface is not None and not rules.same_surface(text[start:end], surface):
         raise BadRecord(f"span {start}..{end} is {text[start:end]!r} in the text but the file says {surface!r}")
-    return Span(start, end, str(label))
+    return Span(start, end, label)
 
 
 def _native_spans(text: str, spans: list, rules: SpanRules) -> list[Span]:
@@ -69,7 +82,9 @@ def _chineseblue_spans(text: str, mentions: list, rules: SpanRules) -> list[Span
         surface = mention.get("mention")
         if surface is None or "offset" not in mention:
             raise BadRecord(f"mention without 'mention' or 'offset': {mention!r}")
-        start = int(mention["offset"])
+        start = _whole(mention["offset"], digits=True)
+        if start is None or not isinstance(surface, str):
+            raise BadRecord(f"mention offset must be a whole number and mention a string: {mention!r}")
         exclusive = SpanRules(inclusive=False, ignore_case=rules.ignore_case)  # offset + len(mention) is exclusive
         result.append(_span(text, start, start + len(surface), mention.get("type"), surface, exclusive))
     return result
@@ -80,7 +95,7 @@ def _cail_spans(text: str, entities: list, rules: SpanRules) -> list[Span]:
     for entity in entities:
         for position in entity.get("span", []):
             start, _, end = str(position).partition(";")
-            result.append(_span(text, start, end, entity.get("label"), None, rules))
+            result.append(_span(text, start, end, entity.get("label"), None, rules, digits=True))
     return result
 
 
@@ -157,5 +172,6 @@ FORMATS = (
         write=write_jsonl,
         extensions=(".jsonl", ".json"),
         sniff=lambda lines: bool(lines) and lines[0].lstrip().startswith("{"),
+        options=("end", "mention_case"),
     ),
 )

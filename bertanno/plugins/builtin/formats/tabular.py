@@ -72,14 +72,47 @@ def read_delimited(stream: TextIO, options: dict, delimiter: str) -> Iterator[Ex
         )
 
 
-def write_delimited(examples: Iterable[Example], stream: TextIO, options: dict, delimiter: str) -> None:
+def _rows(examples: Iterable[Example], options: dict) -> Iterator[list[str]]:
+    """The header, then one ``[text, (text_b,) label]`` row per example (an empty cell: no label)."""
     examples = list(examples)
-    with_pair = any(e.text_b is not None for e in examples)
-    writer = csv.writer(stream, delimiter=delimiter, lineterminator="\n")
-    writer.writerow(["text", "text_b", "label"] if with_pair else ["text", "label"])
+    with_pair = options.get("kind") == "pair" or any(e.text_b is not None for e in examples)
+    yield ["text", "text_b", "label"] if with_pair else ["text", "label"]
     for example in examples:
         label = "" if example.payload is None else example.payload
-        writer.writerow([example.text, example.text_b, label] if with_pair else [example.text, label])
+        yield [example.text, example.text_b, label] if with_pair else [example.text, label]
+
+
+def write_csv(examples: Iterable[Example], stream: TextIO, options: dict) -> None:
+    """RFC 4180 CSV: CRLF line ends, so that every Python version quotes a field holding a lone ``\r``
+    (before 3.13 the writer quotes only the characters of its line terminator)."""
+    csv.writer(stream, lineterminator="\r\n").writerows(_rows(examples, options))
+
+
+def write_tsv(examples: Iterable[Example], stream: TextIO, options: dict) -> None:
+    """Tab-separated without quoting, as the reader reads it (``"`` is an ordinary character); texts that
+    hold a tab or a line break are refused by ``tsv_cannot_carry``."""
+    for row in _rows(examples, options):
+        stream.write("\t".join(row) + "\n")
+
+
+def _label_of(example: Example) -> str | None:
+    return example.payload if isinstance(example.payload, str) else None
+
+
+def csv_cannot_carry(example: Example, kind: str) -> str | None:
+    label = _label_of(example)
+    if label is not None and label != label.strip():
+        return f"the label {label!r} starts or ends with whitespace, which the reader strips"
+    if example.payload is not None and label is None:
+        return "a CSV cell holds one label, not a list"
+    return None
+
+
+def tsv_cannot_carry(example: Example, kind: str) -> str | None:
+    for name, value in (("text", example.text), ("text_b", example.text_b), ("label", _label_of(example))):
+        if value is not None and any(mark in value for mark in "\t\r\n"):
+            return f"the {name} holds a tab or a line break, which TSV cannot carry (use jsonl or csv)"
+    return csv_cannot_carry(example, kind)
 
 
 def read_argument_pairs(stream: TextIO, options: dict) -> Iterator[Example | RowError]:
@@ -120,17 +153,21 @@ FORMATS = (
         description="comma-separated, a header naming text / text_b / label columns (or options text=, label=)",
         kinds=frozenset({"text", "pair"}),
         read=lambda stream, options: read_delimited(stream, options, ","),
-        write=lambda examples, stream, options: write_delimited(examples, stream, options, ","),
+        write=write_csv,
         extensions=(".csv",),
+        options=ROLES + ("columns",),
+        cannot_carry=csv_cannot_carry,
     ),
     FileFormat(
         name="tsv",
         description="tab-separated, a header or the option columns=text,text_b,label for files without one",
         kinds=frozenset({"text", "pair"}),
         read=lambda stream, options: read_delimited(stream, options, "\t"),
-        write=lambda examples, stream, options: write_delimited(examples, stream, options, "\t"),
+        write=write_tsv,
         extensions=(".tsv", ".txt"),
         sniff=_looks_tabbed,
+        options=ROLES + ("columns",),
+        cannot_carry=tsv_cannot_carry,
     ),
     FileFormat(
         name="cail-argmine",
@@ -139,5 +176,6 @@ FORMATS = (
         read=read_argument_pairs,
         extensions=(".csv",),
         sniff=_looks_like_argmine,
+        options=(),
     ),
 )

@@ -17,9 +17,17 @@ def read_lines(stream: TextIO, options: dict) -> Iterator[Example | RowError]:
 
 def write_lines(examples: Iterable[Example], stream: TextIO, options: dict) -> None:
     for example in examples:
-        if "\n" in example.text:
-            raise ValueError(f"a text with a line break cannot be written one per line: {example.text[:30]!r}…")
         stream.write(example.text + "\n")
+
+
+def lines_cannot_carry(example: Example, kind: str) -> str | None:
+    """A text per line: not one with a line break (``\\r`` ends a line too), nor one that starts with U+FEFF
+    (read as a byte-order mark when it is the first line)."""
+    if "\n" in example.text or "\r" in example.text:
+        return "the text holds a line break, and txt is one text per line (use jsonl)"
+    if example.text.startswith("\ufeff"):
+        return "the text starts with U+FEFF, which is read as a byte-order mark (use jsonl)"
+    return None
 
 
 FORMATS = (
@@ -31,5 +39,8 @@ FORMATS = (
         write=write_lines,
         extensions=(".txt",),
         sniff=lambda lines: True,
+        options=(),
+        cannot_carry=lines_cannot_carry,
+        carries_labels=False,
     ),
 )
