@@ -132,7 +132,14 @@ def speed_section(speed: dict) -> list[str]:
                   "screen rendered), bert-base-chinese architecture, a simulated annotator: "
                   f"with predict-ahead median **{ahead['median_ms']} ms**, p95 {ahead['p95_ms']} ms; "
                   f"predicting each item when shown: median {without['median_ms']} ms, p95 {without['p95_ms']} ms "
-                  f"({ahead['items']} items each).", ""]
+                  f"({ahead['items']} items each)."]
+        live = latency.get("live_refitting")
+        if live:
+            lines[-1] += (f" With no transformer and the live linear model refitted in the background every 20 "
+                          f"decisions during the session ({live['items']} items, {live['models_served']} models "
+                          f"served in turn): median **{live['median_ms']} ms**, p95 {live['p95_ms']} ms "
+                          "(`python -m benchmarks.annotate_latency --only-live`).")
+        lines.append("")
     return lines
 
 
@@ -260,6 +267,11 @@ def cold_start_section(header: dict, rows: list[dict]) -> list[str]:
             score = ", ".join(f"{k} {v:.3f}" for k, v in last["test"].items()) or "–"
             lines.append(f"| {scenario} | " + " | ".join(cells) + f" | {last['serving'] or 'none'}: {score} |")
         lines.append("")
+        served = {r["serving"] for r in mine if r["scenario"].startswith("d ") and r["serving"]}
+        if served and not any(name.startswith("v") for name in served):
+            lines += ["In (d) no transformer version ever served: the gate kept the live model each time, since no "
+                      "transformer candidate (one every 200 decisions) beat it on the evaluation split, so (d) "
+                      "equals (c).", ""]
     return lines
 
 
@@ -283,6 +295,11 @@ def write_report() -> list[Path]:
     quality_header, quality_rows = _jsonl(RESULTS / "quality.jsonl")
     speed_path = RESULTS / "speed.json"
     speed = json.loads(speed_path.read_text(encoding="utf-8")) if speed_path.exists() else None
+    latency_path = RESULTS / "annotate_latency.json"
+    if speed is not None and latency_path.exists():  # the latest latency run, however it was started
+        latest = json.loads(latency_path.read_text(encoding="utf-8"))
+        speed.setdefault("annotate_latency", {}).update(
+            {k: v for k, v in latest.items() if k not in ("machine", "settings")})
     vocab_header, vocab_rows = _jsonl(RESULTS / "vocab_quality.jsonl")
     zero_header, zero_rows = _jsonl(RESULTS / "zero_shot.jsonl")
     cold_header, cold_rows = _jsonl(RESULTS / "cold_start.jsonl")
