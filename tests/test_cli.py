@@ -92,7 +92,8 @@ def test_demo_runs_end_to_end_offline_and_again(tmp_path):
     else:
         assert "v001 is the champion" in first.stdout
     assert "Scripted session: 5 decisions stored" in first.stdout  # no terminal: the scripted session
-    assert (tmp_path / "demo" / "models" / "demo-reviews" / "v001" / "model.safetensors").exists()
+    [saved] = (tmp_path / "demo" / "models").glob("demo-reviews-*/v001/model.safetensors")  # PROJECT-ID/VERSION
+    assert saved.is_file()
     exported = [json.loads(line) for line in
                 (tmp_path / "demo" / "demo-reviews.jsonl").read_text(encoding="utf-8").splitlines()]
     assert len(exported) == 5 and {row["label"] for row in exported} <= {"negative", "positive"}

@@ -37,7 +37,8 @@ def test_linear_learns_sentiment_and_serves_from_a_file_without_pickle(tmp_path)
     outcome = train_project(store, "p", CONFIG, family="linear", models_dir=tmp_path / "m")
     assert outcome.decision == "promoted" and outcome.version == "l001"
     assert outcome.metrics["accuracy"] >= 0.9, outcome.metrics
-    stored = np.load(tmp_path / "m" / "p" / "l001" / "linear.npz", allow_pickle=False)
+    [saved] = (tmp_path / "m").glob("p-*/l001/linear.npz")  # PROJECT-ID/VERSION
+    stored = np.load(saved, allow_pickle=False)
     assert list(stored["classes"]) == ["negative", "positive"]
     model, name = champion_model(store, "p")
     [good, bad], _ = model.predict([Example("第九百家店很好"), Example("第九百家店太差")])

@@ -1,6 +1,8 @@
 """What a newcomer tripped on: setups that cannot make a model are refused before anything is written,
 and init refuses label sets that make no sense (issue 'the newcomer's defects', parts 5 and 7)."""
 
+from pathlib import Path
+
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
@@ -99,8 +101,40 @@ def test_project_names_of_the_documented_set_are_accepted(tmp_path, name):
 
 def test_a_version_is_never_written_outside_the_models_folder(tmp_path):
     from bertanno.core.project_training import version_directory
+    from bertanno.store.schema import Project
 
-    assert version_directory(tmp_path, "p", "v001") == (tmp_path / "p" / "v001").resolve()
-    for project, version in (("..", "v001"), ("p", "../../v001"), ("../escape", "v001")):
+    project = Project(name="p", uid="0123456789abcdef0123456789abcdef")
+    assert version_directory(tmp_path, project, "v001") == (tmp_path / "p-01234567" / "v001").resolve()
+    for name, version in (("x/../..", "v001"), ("p", "../../v001"), ("../escape", "v001"), ("p", ".."), ("p", "a/b")):
         with pytest.raises(BertannoError, match="outside the models folder"):
-            version_directory(tmp_path, project, version)
+            version_directory(tmp_path, Project(name=name, uid=project.uid), version)
+
+
+def test_projects_of_one_name_in_two_databases_never_share_or_serve_a_version(tmp_path, tiny_base):  # noqa: F811
+    """Issue 'the newcomer's defects', part 2: a version is tied to its database and project."""
+    from bertanno.core.project_training import champion_model
+
+    models = tmp_path / "models"
+    lines = sentiment_lines(40)
+    stores = []
+    for number in (1, 2):
+        folder = tmp_path / f"db{number}"
+        folder.mkdir()
+        store = reviews(folder, tiny_base, lines)
+        train_project(store, "r", TrainConfig(**FAST), models_dir=models)
+        stores.append(store)
+    first, second = (champion_directory(store) for store in stores)
+    assert first != second and first.parent.parent == second.parent.parent == models.resolve()
+    assert all(directory.is_dir() for directory in (first, second))
+    # a version of the other database's project, put in place of this one's, is refused with a sentence
+    with stores[0].transaction() as session:
+        version = session.scalar(select(ModelVersion).where(ModelVersion.status == "champion"))
+        version.directory = str(second)
+    with pytest.raises(BertannoError, match="holds a version of another project"):
+        champion_model(stores[0], "r")
+    assert champion_model(stores[1], "r")[1] == "v001"
+
+
+def champion_directory(store) -> Path:
+    with store.transaction() as session:
+        return Path(session.scalar(select(ModelVersion.directory).where(ModelVersion.status == "champion")))

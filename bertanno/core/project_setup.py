@@ -87,7 +87,8 @@ def create_project(store: Store, name: str, task: Task, model: str, zero_shot: s
         if plan is None:
             return created
         version_name = next_version_name(session, project.id, plan.family.version_prefix)
-        directory = write_zero_shot_version(version_directory(models_dir, name, version_name), task, plan)
+        directory = write_zero_shot_version(version_directory(models_dir, project, version_name), task, plan,
+                                            {"project": name, "project_uid": project.uid, "version": version_name})
         version = add_version(session, project.id, version_name, str(directory.resolve()),
                               plan.family.source_name(plan.options),
                               {"family": plan.family.name, "label_map": plan.label_map}, {})

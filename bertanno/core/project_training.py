@@ -55,14 +55,28 @@ class RunOutcome:
     gate: GateVerdict | None = None
 
 
-def version_directory(models_dir: Path | None, project_name: str, version_name: str) -> Path:
-    """Where a version of a project is saved: ``MODELS/PROJECT/VERSION``, always inside the models folder
-    (``BertannoError`` otherwise, whatever the names hold)."""
+def version_directory(models_dir: Path | None, project: Project, version_name: str) -> Path:
+    """Where a version of a project is saved: ``MODELS/PROJECT-UID/VERSION``, where UID is the first 8
+    characters of the project's unique id, so that projects of the same name in two databases never share a
+    folder; always inside the models folder (``BertannoError`` otherwise, whatever the names hold)."""
     root = (models_dir or models_root()).resolve()
-    directory = (root / project_name / version_name).resolve()
-    if not directory.is_relative_to(root) or directory == root:
-        raise BertannoError(f"{project_name}/{version_name} would be saved outside the models folder {root}")
+    folder = f"{project.name}-{project.uid[:8]}"
+    single = all(Path(part).name == part and part not in ("", ".", "..") and "\\" not in part
+                 for part in (folder, version_name))
+    directory = (root / folder / version_name).resolve()
+    if not single or directory.parent.parent != root:  # one folder per project, one per version, nothing else
+        raise BertannoError(f"{folder}/{version_name} would be saved outside the models folder {root}")
     return directory
+
+
+def next_adapted_directory(store: Store, project_name: str, models_dir: Path | None) -> Path:
+    """The first free ``adapted-N`` folder of the project, for a domain-adapted copy of its model."""
+    with store.transaction() as session:
+        project = get_project(session, project_name)
+    number = 1
+    while version_directory(models_dir, project, f"adapted-{number}").exists():
+        number += 1
+    return version_directory(models_dir, project, f"adapted-{number}")
 
 
 def models_root() -> Path:
@@ -225,11 +239,11 @@ def train_project(store: Store, project_name: str, config: TrainConfig, trigger:
     started = time.perf_counter()
     gold = [example.payload for example in evaluation]
     reigning_metrics, reigning_payloads = {}, None
-    directory = version_directory(models_dir, project_name, version_name)
-    metadata = {"project": project_name, "version": version_name}
+    directory = version_directory(models_dir, project, version_name)
+    metadata = {"project": project_name, "project_uid": project.uid, "version": version_name}
     try:
         if reigning_dir:  # both sides scored on the same split, as it is now
-            reigning_metrics, reigning_payloads = rescore(store, project_id, reigning_name, reigning_dir, evaluation,
+            reigning_metrics, reigning_payloads = rescore(store, project, reigning_name, reigning_dir, evaluation,
                                                           plugins, task)
         if family == DEFAULT_FAMILY:
             fitted = fit_transformer(task, training, config, start_from, start_model, terms, directory, metadata,
@@ -299,14 +313,14 @@ def announce_champion(store: Store, project_name: str, version_name: str, plugin
     plugins.notify("model_promoted", project=project_name, version=version_name)
 
 
-def rescore(store: Store, project_id: int, name: str, directory: str, evaluation: list[Example],
+def rescore(store: Store, project: Project, name: str, directory: str, evaluation: list[Example],
             plugins: Plugins | None, task: Task) -> tuple[dict, list]:
-    """Score a stored version on ``evaluation`` and record the scores with it; returns the scores and the
-    version's payloads, one per evaluation example."""
-    payloads = predict_payloads(load_served(directory, plugins, task), evaluation)
+    """Score a stored version of ``project`` on ``evaluation`` and record the scores with it; returns the
+    scores and the version's payloads, one per evaluation example."""
+    payloads = predict_payloads(load_served(directory, plugins, task, project.uid), evaluation)
     metrics = task.metrics([example.payload for example in evaluation], payloads)
     with store.transaction() as session:
-        set_metrics(session, get_version(session, project_id, name), metrics)
+        set_metrics(session, get_version(session, project.id, name), metrics)
     return metrics, payloads
 
 
@@ -323,8 +337,8 @@ def champion_model(store: Store, project_name: str, plugins: Plugins | None = No
             if not required:
                 return None, None
             raise BertannoError(f"project {project_name!r} has no champion model yet; train one: bertanno train {project_name}")
-        directory, name = reigning.directory, reigning.name
-    return load_served(directory, plugins, task), name
+        directory, name, uid = reigning.directory, reigning.name, project.uid
+    return load_served(directory, plugins, task, uid), name
 
 
 def repredict(store: Store, project_name: str, plugins: Plugins | None = None) -> int:
@@ -364,10 +378,10 @@ def evaluate(store: Store, project_name: str, version_name: str | None = None, f
             raise BertannoError(f"project {project_name!r} has no champion; name a version")
         examples = (read_examples(file, task, format_name, options, plugins=plugins).examples if file
                     else project_data(session, project, task)[1])
-        project_id, name, directory = project.id, version.name, version.directory
+        name, directory = version.name, version.directory
     labelled = [e for e in examples if e.payload is not None]
     if not labelled:
         raise BertannoError("nothing to evaluate on: no labelled examples")
     if file:
-        return score_model(load_served(directory, plugins, task), labelled)
-    return rescore(store, project_id, name, directory, labelled, plugins, task)[0]
+        return score_model(load_served(directory, plugins, task, project.uid), labelled)
+    return rescore(store, project, name, directory, labelled, plugins, task)[0]

@@ -25,14 +25,23 @@ def record_family(record: dict, plugins: Plugins | None = None) -> ModelFamily:
     return (plugins or get_plugins()).family(record_family_name(record))
 
 
-def load_served(directory: str | Path, plugins: Plugins | None = None, task: Task | None = None) -> ServedModel:
+def load_served(directory: str | Path, plugins: Plugins | None = None, task: Task | None = None,
+                project_uid: str | None = None) -> ServedModel:
     """Load any version directory through its family, ready to ``predict``.
 
-    Raises ``BertannoError`` when the directory is no version, its family is unknown, or its family's
-    dependencies are missing (the message names the install line).
+    With ``project_uid`` (loading a project's version), the version's record must name that project (records
+    written before projects had ids name none and are accepted).
+
+    Raises ``BertannoError`` when the directory is no version, belongs to another project, its family is
+    unknown, or its family's dependencies are missing (the message names the install line).
     """
     plugins = plugins or get_plugins()
     record = read_version_record(directory)
+    owner = record.get("project_uid")
+    if project_uid is not None and owner is not None and owner != project_uid:
+        raise BertannoError(f"{directory} holds a version of another project ({record.get('project', '?')} "
+                            f"{owner[:8]}, not this one's {project_uid[:8]}): was the folder copied or shared "
+                            "between databases? Train the project again, or point it at its own models folder")
     family = record_family(record, plugins)
     return family.load(Path(directory), record, task or version_task(record, plugins))
 
@@ -65,9 +74,10 @@ def plan_zero_shot(task: Task, family_name: str, mapping: dict[str, str] | None 
     return ZeroShotPlan(family, label_map, family.cannot_produce(task, label_map), dict(options or {}))
 
 
-def write_zero_shot_version(directory: str | Path, task: Task, plan: ZeroShotPlan) -> Path:
-    """A version directory for a zero-shot family: only a record (the model is inside the family's package)."""
+def write_zero_shot_version(directory: str | Path, task: Task, plan: ZeroShotPlan, metadata: dict | None = None) -> Path:
+    """A version directory for a zero-shot family: only a record (the model is inside the family's package),
+    with ``metadata`` (the project, its uid, the version name)."""
     return write_version_record(directory, task, {
         "family": plan.family.name, "label_map": plan.label_map, "options": plan.options,
-        "base_model": plan.family.source_name(plan.options), **plan.family.describe(),
+        "base_model": plan.family.source_name(plan.options), **plan.family.describe(), **(metadata or {}),
     })

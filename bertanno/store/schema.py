@@ -3,6 +3,7 @@ database that exists; the schema here must match the migrations' head (a test ch
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timezone
 
 from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
@@ -23,6 +24,7 @@ class Base(DeclarativeBase):
 
 class Project(Base):
     __tablename__ = "projects"
+    __table_args__ = (UniqueConstraint("uid", name="uq_projects_uid"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
@@ -36,6 +38,9 @@ class Project(Base):
     """The domain terms every model of the project is extended with (``bertanno vocab add``)."""
     adapted_model: Mapped[str | None] = mapped_column(String(2000), nullable=True)
     """A directory of ``model`` after domain-adaptive masked-LM training; training starts from it when set."""
+    uid: Mapped[str] = mapped_column(String(32), default=lambda: uuid.uuid4().hex)
+    """A random id, unique across databases: recorded in every model version of the project (and in the name of
+    its models folder), and checked when a version is loaded for the project."""
 
 
 class Item(Base):

@@ -282,7 +282,7 @@ def adapt(ctx, project, corpus, epochs, batch_size, learning_rate, max_length, m
     """
     import random
 
-    from bertanno.core.project_training import version_directory
+    from bertanno.core.project_training import next_adapted_directory
     from bertanno.vocab.adapt import AdaptConfig, adapt as adapt_model
     from bertanno.vocab.corpus import project_corpus, read_corpus
     from bertanno.vocab.project import describe, set_adapted_model
@@ -292,14 +292,11 @@ def adapt(ctx, project, corpus, epochs, batch_size, learning_rate, max_length, m
     texts = read_corpus(corpus) if corpus else project_corpus(store, project)[0]
     if max_texts and len(texts) > max_texts:
         texts = random.Random(seed).sample(texts, max_texts)
-    number = 1
-    while version_directory(models_dir, project, f"adapted-{number}").exists():
-        number += 1
-    root = version_directory(models_dir, project, f"adapted-{number}").parent
+    directory = next_adapted_directory(store, project, models_dir)
     config = AdaptConfig(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, max_length=max_length,
                          seed=seed, device=device)
     with cli._progress("masked-LM steps") as advance:
-        result = adapt_model(summary.model, summary.terms, texts, root / f"adapted-{number}", config, advance)
+        result = adapt_model(summary.model, summary.terms, texts, directory, config, advance)
     set_adapted_model(store, project, str(result.directory.resolve()))
     cli.console.print(f"adapted on {result.texts} texts in {result.steps} steps ({result.seconds:.0f} s); "
                   f"held-out masked-LM loss {result.loss_before:.3f} → {result.loss_after:.3f}"
