@@ -101,10 +101,19 @@ def cli(ctx, db):
     ctx.obj = {"db": db}
 
 
-def open_store(ctx: click.Context):
+def open_store(ctx: click.Context, create: bool = False):
+    """The database of ``--db`` (or ``BERTANNO_DB``, or bertanno.db here). Only ``create`` (init) makes a new
+    SQLite file: any other command given a file that does not exist says so instead of leaving an empty one."""
     from bertanno.store import Store
+    from bertanno.store.database import missing_sqlite_file
 
-    store = Store.open(ctx.find_root().obj["db"])
+    url = ctx.find_root().obj["db"]
+    missing = missing_sqlite_file(url)
+    if missing is not None and not create:
+        given = "given with --db or BERTANNO_DB" if url else "the default, in this directory"
+        raise BertannoError(f"no database at {missing.resolve()} ({given}); create a project there first with "
+                            "bertanno init, or point --db at the database that has your projects")
+    store = Store.open(url)
     if store.backup:
         err_console.print(f"upgraded the database schema; the old database was copied to {store.backup}")
     return store
@@ -143,7 +152,8 @@ def models(check, as_json, trust_remote_code):
     table.add_column("what it is", ratio=1, min_width=15)
     for row in rows:
         available = "[green]yes[/]" if row["available"] else "[yellow]no[/]"
-        table.add_row(row["name"], row["hub_id"], str(row["max_length"]), available, row["description"])
+        table.add_row(escape(row["name"]), escape(row["hub_id"]), str(row["max_length"]), available,
+                      escape(row["description"]))
     console.print(table)
     console.print("Any hub id or local directory works too. Check one with: bertanno models --check NAME_OR_PATH")
     families = Table(title="Model families (what serves pre-annotations)")
@@ -153,10 +163,10 @@ def models(check, as_json, trust_remote_code):
     families.add_column("ready here", max_width=24)
     families.add_column("what it is", ratio=1, min_width=16)
     for row in model_info.list_families():
-        ready = "[green]yes[/]" if row["ready"] else f"[yellow]no[/]: {row['install']}"
+        ready = "[green]yes[/]" if row["ready"] else f"[yellow]no[/]: {escape(row['install'])}"
         labels = ", ".join(row["labels"]) or ("its term lists' types" if row["configured"] else "the project's")
-        families.add_row(row["name"], ", ".join(row["example_kinds"]), labels,
-                         ready, f"{row['description']}\n{row['origin']}")
+        families.add_row(escape(row["name"]), ", ".join(row["example_kinds"]), escape(labels),
+                         ready, escape(f"{row['description']}\n{row['origin']}"))
     console.print(families)
     console.print("A zero-shot family serves a new project from its first item: bertanno init P --zero-shot FAMILY")
 
@@ -184,10 +194,11 @@ def plugins(as_json):
         registers = "\n".join(f"{kind}: {', '.join(names)}" for kind, names in row["registers"].items())
         name = row["name"].rpartition(".")[2] if row["builtin"] else row["distribution"] or row["name"]
         version = __version__ + " (built-in)" if row["builtin"] else row["version"] or "-"
-        table.add_row(name, version, "\n".join(row["hooks"]), registers, row["source"])
+        table.add_row(escape(name), escape(str(version)), "\n".join(row["hooks"]), escape(registers),
+                      escape(row["source"]))
     console.print(table)
     for problem in problems:
-        err_console.print(f"[red]plugin {problem['plugin']}:[/] {problem['problem']}")
+        err_console.print(f"[red]plugin {escape(problem['plugin'])}:[/] {escape(problem['problem'])}")
 
 
 def parse_label_map(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -246,19 +257,29 @@ def init(ctx, project, task_name, labels, model, zero_shot, gazetteer, label_map
                                "give --gazetteer")
     task = get_plugins().task(task_name, labels=parse_labels(labels))
     model = model_reference(model)
-    store = open_store(ctx)
-    created = create_project(store, project, task, model, zero_shot, mapping, gazetteer=list(gazetteer))
-    console.print(f"created project [bold]{project}[/]: task {task.name}, labels {', '.join(task.labels)}, "
-                  f"model {model} (in {store.url})")
+    from bertanno.store.database import missing_sqlite_file
+
+    new_file = missing_sqlite_file(ctx.find_root().obj["db"])
+    store = open_store(ctx, create=True)
+    try:
+        created = create_project(store, project, task, model, zero_shot, mapping, gazetteer=list(gazetteer))
+    except BaseException:
+        if new_file is not None:  # a database made for this project alone: leave nothing behind
+            store.close()
+            for leftover in (new_file, *(new_file.with_name(new_file.name + end) for end in ("-wal", "-shm"))):
+                leftover.unlink(missing_ok=True)
+        raise
+    console.print(f"created project [bold]{project}[/]: task {task.name}, labels {escape(', '.join(task.labels))}, "
+                  f"model {escape(model)} (in {escape(store.url)})")
     if created.champion:
         mapped = ", ".join(source if source == target else f"{source}→{target}"
                            for source, target in created.label_map.items())
-        console.print(f"{created.champion} ({created.family}) pre-annotates from the first item: {mapped}")
+        console.print(f"{created.champion} ({created.family}) pre-annotates from the first item: {escape(mapped)}")
         if created.ignored:
-            console.print(f"[yellow]not pre-annotated: {', '.join(created.ignored)}[/] (no project label; map them "
-                          f"with --map {created.ignored[0]}=LABEL)")
+            console.print(f"[yellow]not pre-annotated: {escape(', '.join(created.ignored))}[/] (no project label; "
+                          f"map them with --map {escape(created.ignored[0])}=LABEL)")
         if created.cannot_produce:
-            console.print(f"[yellow]{created.family} never proposes {', '.join(created.cannot_produce)}[/]: "
+            console.print(f"[yellow]{created.family} never proposes {escape(', '.join(created.cannot_produce))}[/]: "
                           "those labels are yours to add until a trained model takes over")
 
 
@@ -279,8 +300,8 @@ def projects(ctx, as_json):
     for column in ("project", "task", "labels", "model", "items", "annotated"):
         table.add_column(column)
     for row in rows:
-        table.add_row(row["name"], row["task"], ", ".join(row["labels"]), row["model"], str(row["items"]),
-                      str(row["annotated"]))
+        table.add_row(row["name"], row["task"], escape(", ".join(row["labels"])), escape(row["model"]),
+                      str(row["items"]), str(row["annotated"]))
     console.print(table)
 
 
@@ -314,7 +335,7 @@ def import_(ctx, project, file, format_name, options, skip_bad, split):
     report = import_file(open_store(ctx), project, file, format_name, parse_options(options), skip_bad,
                          split=split)
     for error in report.errors:
-        err_console.print(f"[yellow]skipped[/] {file}:{error.line}: {error.message}")
+        err_console.print(f"[yellow]skipped[/] {escape(str(file))}:{error.line}: {escape(error.message)}")
     console.print(f"{file}: {report.read} items read, {report.added} added, {report.duplicates} already there, "
                   f"{report.labelled} gold labels stored" + (f", {len(report.errors)} bad rows skipped" if report.errors else ""))
     if report.conflicts:
@@ -521,6 +542,10 @@ def retrain(ctx, project, min_new, tolerance, min_eval, watch, every, **options)
 def schedule(ctx, project, every, min_new):
     """Print a crontab line and systemd units that run retrain for PROJECT every --every."""
     from bertanno.core.scheduling import schedule_files
+    from bertanno.store.projects import get_project
+
+    with open_store(ctx).transaction() as session:
+        get_project(session, project)  # refused with a sentence when there is no such project
 
     files = schedule_files(project, every, ctx.find_root().obj["db"], ["--min-new", str(min_new)], Path.cwd())
     console.print("[bold]crontab -e[/], then add:")
@@ -684,7 +709,7 @@ def _run_session(session, decisions=None, keys=None) -> None:
 @click.option("--option", "options", multiple=True, metavar="KEY=VALUE",
               help="Format option, repeatable: columns=text,label  label_map=0=negative,1=positive  end=inclusive")
 @click.option("--skip-bad", is_flag=True, help="Skip rows that cannot be read instead of stopping.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write JSONL here (default: stdout).")
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Write JSONL here (default or -: standard output).")
 @click.option("--device", help="cpu, cuda, cuda:1 … (default: a GPU when there is one).")
 @click.option("--token-budget", default=8192, show_default=True, help="Padded tokens per batch.")
 @click.option("--trust-remote-code", is_flag=True, help="Allow code shipped inside the model directory to run.")
@@ -701,8 +726,13 @@ def predict(model, file, task_name, labels, format_name, options, skip_bad, outp
     from bertanno.core.bundle import is_version_dir, load_bundle
     from bertanno.core.engine import Predictor
     from bertanno.core.reading import read_examples
+    from bertanno.core.transfer import check_output
     from bertanno.plugins.manager import get_plugins
 
+    if output is not None and str(output) == "-":
+        output = None
+    if output is not None:
+        check_output(output)
     plugins = get_plugins()
     task = None
     if not is_version_dir(model):
@@ -712,7 +742,7 @@ def predict(model, file, task_name, labels, format_name, options, skip_bad, outp
     bundle = load_bundle(model, task, plugins, trust_remote_code)
     result = read_examples(file, bundle.task, format_name, parse_options(options), skip_bad, plugins)
     for error in result.errors:
-        err_console.print(f"[yellow]skipped[/] {file}:{error.line}: {error.message}")
+        err_console.print(f"[yellow]skipped[/] {escape(str(file))}:{error.line}: {escape(error.message)}")
     predictor = Predictor(bundle, device=device, token_budget=token_budget)
     with _progress("predicting") as advance:
         predictions, stats = predictor.predict(result.examples, progress=advance)
@@ -799,7 +829,8 @@ def demo(directory, scripted, items, epochs):
             table.add_column(column, no_wrap=True, min_width=len("negative"))
         for row in rows:
             confidence = f"{row['confidence']:.0%}" if row["confidence"] is not None else "-"
-            table.add_row(row["text"], row["predicted"] or "-", confidence, row["decision"], row["label"])
+            table.add_row(escape(row["text"]), escape(row["predicted"] or "-"), confidence, row["decision"],
+                          escape(str(row["label"])))
         console.print(table)
         accepted = sum(row["decision"] == "accept" for row in rows)
         console.print(f"{accepted} pre-annotations accepted, {len(rows) - accepted} corrected")
@@ -840,10 +871,12 @@ def main() -> None:
         err_console.print("interrupted")
         sys.exit(130)
     except click.ClickException as exc:
+        if isinstance(exc, click.NoSuchOption) and exc.option_name == "--db":
+            exc.message = exc.message.rstrip(".") + ": --db goes before the command, bertanno --db FILE_OR_URL COMMAND …"
         exc.show()
         sys.exit(exc.exit_code)
     except BertannoError as exc:
-        err_console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        err_console.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         err_console.print("interrupted")

@@ -41,8 +41,11 @@ def test_store_mistakes_are_sentences(tmp_path):
                               timeout=120)
 
     result = run("import", "nobody", str(tmp_path / "x.csv"))
-    assert result.returncode == 1 and "no project named 'nobody'" in result.stderr and "bertanno init" in result.stderr
+    assert result.returncode == 1 and "no database at" in result.stderr and "bertanno init" in result.stderr
+    assert not (tmp_path / "team.db").exists()
     run("init", "p", "--task", "sentiment")
+    result = run("import", "nobody", str(tmp_path / "x.csv"))
+    assert result.returncode == 1 and "no project named 'nobody'" in result.stderr and "bertanno init" in result.stderr
     result = run("init", "p", "--task", "sentiment")
     assert result.returncode == 1 and "exists already" in result.stderr
     bad = tmp_path / "bad.csv"

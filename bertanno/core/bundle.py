@@ -94,6 +94,7 @@ def refuse_remote_code(directory: Path, trust_remote_code: bool) -> None:
 
 
 def _load_weights(directory: Path, task: Task, trust_remote_code: bool, new_head: bool = False, **config_overrides):
+    from safetensors import SafetensorError
     from transformers import AutoConfig
 
     refuse_remote_code(directory, trust_remote_code)
@@ -108,6 +109,9 @@ def _load_weights(directory: Path, task: Task, trust_remote_code: bool, new_head
             f"cannot load the model weights in {directory}: its pickled checkpoint holds objects other than tensors, "
             "which could run code, so it was refused (weights_only loading). Ask for a safetensors file."
         ) from None
+    except SafetensorError as exc:
+        raise BertannoError(f"the model weights in {directory} are damaged or truncated ({exc}); train the version "
+                            "again, or restore the folder from a copy") from None
     except (OSError, ValueError, RuntimeError) as exc:
         raise BertannoError(f"cannot load the model weights in {directory}: {exc}") from None
 

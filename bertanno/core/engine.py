@@ -12,6 +12,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from bertanno.core.bundle import ModelBundle
+from bertanno.errors import BertannoError
 from bertanno.plugins.families import PredictStats, ServedModel
 from bertanno.plugins.task import Encoded, Example, Prediction, Task
 
@@ -19,10 +20,34 @@ MODEL_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 __all__ = ["PredictStats", "Predictor", "predict_payloads", "score_model"]
 
 
+def check_device(name: str | None) -> None:
+    """Raise ``BertannoError`` with a sentence when ``name`` (``cpu``, ``cuda``, ``cuda:1``, ``mps``…) is no
+    device torch knows or none this machine has; ``None`` (choose one) always passes."""
+    if not name:
+        return
+    import torch
+
+    try:
+        device = torch.device(name)
+    except (RuntimeError, ValueError):
+        raise BertannoError(f"--device {name!r} is no device; use cpu, cuda, cuda:N or mps") from None
+    if device.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise BertannoError(f"--device {name}: this machine has no CUDA GPU that torch can use (torch "
+                                f"{torch.__version__}); leave --device out, or use cpu")
+        if device.index is not None and device.index >= count:
+            raise BertannoError(f"--device {name}: this machine has {count} GPU(s), cuda:0 to cuda:{count - 1}")
+    if device.type == "mps" and not (hasattr(torch.backends, "mps") and torch.backends.mps.is_available()):
+        raise BertannoError(f"--device {name}: Apple's MPS is not available here; use cpu")
+
+
 def pick_device(preferred: str | None = None):
+    """The torch device for ``preferred`` (checked by ``check_device``), or a GPU when there is one."""
     import torch
 
     if preferred:
+        check_device(preferred)
         return torch.device(preferred)
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 

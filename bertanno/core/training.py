@@ -22,7 +22,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from bertanno.core.bundle import ModelBundle
-from bertanno.core.engine import Predictor, pad_batch, score_model
+from bertanno.core.engine import Predictor, check_device, pad_batch, score_model
 from bertanno.errors import BertannoError
 from bertanno.plugins.task import Example
 
@@ -59,6 +59,7 @@ class TrainConfig:
             raise BertannoError(f"--lr must be a positive number, got {self.learning_rate}")
         if self.patience < 1:
             raise BertannoError(f"--patience must be at least 1, got {self.patience}")
+        check_device(self.device)
 
     @property
     def lr(self) -> float:

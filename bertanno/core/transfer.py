@@ -156,6 +156,9 @@ def export_project(store: Store, project_name: str, format_name: str, output: st
     if format_name == "hf":
         if output is None:
             raise BertannoError("a Hugging Face dataset is a directory: give one with -o")
+        if Path(output).exists() and not Path(output).is_dir():
+            raise BertannoError(f"{output} is a file; a Hugging Face dataset is written as a directory: give a "
+                                "new directory with -o")
         save_hf_dataset(task, [example for _, example in rows], Path(output))
         return ExportReport(len(rows))
     file_format = plugins.formats.get(format_name)
@@ -179,8 +182,27 @@ def export_project(store: Store, project_name: str, format_name: str, output: st
     if output is None:
         report.text = stream.getvalue()
     else:
-        Path(output).write_text(stream.getvalue(), encoding="utf-8", newline="")
+        write_output(Path(output), stream.getvalue())
     return report
+
+
+def check_output(path: Path) -> None:
+    """Raise ``BertannoError`` when ``path`` cannot be an output file: it is a directory, or its folder does
+    not exist. Checked before long work, so that the work is not lost at the end."""
+    if path.is_dir():
+        raise BertannoError(f"{path} is a directory: give a file name with -o")
+    if not path.parent.is_dir():
+        raise BertannoError(f"cannot write {path}: the folder {path.parent} does not exist")
+
+
+def write_output(path: Path, text: str) -> None:
+    """Write ``text`` as UTF-8 to ``path``; ``BertannoError`` with a sentence when it cannot be written (a
+    directory, a folder that does not exist, no permission, a full disk)."""
+    check_output(path)
+    try:
+        path.write_text(text, encoding="utf-8", newline="")
+    except OSError as exc:
+        raise BertannoError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def save_hf_dataset(task: Task, examples: list[Example], directory: Path) -> None:

@@ -19,7 +19,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bertanno.errors import BertannoError
@@ -36,6 +36,22 @@ class StoreError(BertannoError):
 
 def default_url() -> str:
     return os.environ.get(DB_ENV) or f"sqlite:///{DEFAULT_FILE}"
+
+
+def missing_sqlite_file(url: str | None) -> Path | None:
+    """The file of an SQLite ``url`` (a plain path counts as one; ``None``: the default) when it does not
+    exist yet; ``None`` for a file that exists, an in-memory database or another kind of database."""
+    url = url or default_url()
+    if "://" not in url:
+        return None if Path(url).exists() else Path(url)
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:" \
+            or parsed.database.startswith("file:"):
+        return None
+    return None if Path(parsed.database).exists() else Path(parsed.database)
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -131,7 +147,7 @@ def migrate_to_head(engine: Engine) -> Path | None:
     try:
         current = current_revision(engine)
         has_tables = bool(inspect(engine).get_table_names())
-    except OperationalError as exc:
+    except DatabaseError as exc:  # OperationalError (cannot open), or a file that is not a database
         raise StoreError(f"cannot open the database {engine.url.render_as_string(hide_password=True)}: "
                          f"{exc.orig}") from None
     if current == head:

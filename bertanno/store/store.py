@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Iterator
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from bertanno.store.database import migrate_to_head, open_engine, session_factory
+from bertanno.store.database import StoreError, migrate_to_head, open_engine, session_factory
 
 
 class Store:
@@ -27,9 +28,15 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        """One committed unit of work: everything in it is stored, or nothing is."""
-        with self._sessions() as session, session.begin():
-            yield session
+        """One committed unit of work: everything in it is stored, or nothing is.
+
+        Raises ``StoreError`` with a sentence when the database refuses the work (read-only, locked too long,
+        the disk full, the server gone): nothing of the unit is stored."""
+        try:
+            with self._sessions() as session, session.begin():
+                yield session
+        except OperationalError as exc:
+            raise StoreError(refusal(self.url, exc)) from None
 
     @property
     def url(self) -> str:
@@ -37,3 +44,15 @@ class Store:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def refusal(url: str, exc: OperationalError) -> str:
+    """The sentence for a database that refused work, with what to do for the common causes."""
+    reason = str(exc.orig).strip()
+    hint = ""
+    if "readonly" in reason or "read-only" in reason:
+        hint = ("; the database file, or its folder (SQLite writes -wal and -shm files beside it), is read-only: "
+                "make both writable, or give another database with --db")
+    elif "locked" in reason:
+        hint = "; another process holds it: try again when it has finished"
+    return f"the database {url} refused the change: {reason}{hint}; nothing of it was stored"

@@ -60,7 +60,8 @@ def lists():
     for column in ("name", "terms", "description", "from"):
         table.add_column(column)
     for name, entry in loaded.vocabularies.items():
-        table.add_row(name, str(len(read_term_list(entry.value.path).terms)), entry.value.description, entry.plugin)
+        table.add_row(escape(name), str(len(read_term_list(entry.value.path).terms)), escape(entry.value.description),
+                      escape(entry.plugin))
     cli.console.print(table)
 
 
@@ -254,7 +255,7 @@ def mine(ctx, corpus, project, min_count, max_length, top, output):
     for column in ("term", "count", "source", "tokens today"):
         table.add_column(column)
     for candidate in found:
-        table.add_row(candidate.term, str(candidate.count), candidate.source, str(candidate.pieces))
+        table.add_row(escape(candidate.term), str(candidate.count), escape(candidate.source), str(candidate.pieces))
     cli.console.print(table)
 
 
