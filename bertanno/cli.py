@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -79,23 +80,24 @@ def cli(ctx, db):
     """Annotate Chinese domain text with BERT-family models in the loop.
 
     \b
-    Typical flow:
+    Example, a typical flow:
       bertanno init reviews --task sentiment --labels negative,positive
-      bertanno import reviews reviews.csv  items, and gold labels if the file has them
-      bertanno annotate reviews            accept or correct, one item at a time (? for keys)
-      bertanno train reviews               fine-tune on the annotations: a new model version
-      bertanno retrain reviews             the same, unattended and gated (see: schedule)
-      bertanno export reviews --format jsonl -o reviews.jsonl
-      bertanno vocab add reviews medical   teach the model domain terms (bertanno vocab --help)
-      bertanno pretrain zh-mini --corpus DIR   pretrain a small Chinese BERT on unlabelled text
-      bertanno predict MODEL FILE          pre-annotate a file with a model or a saved version
-      bertanno models                      which domain models are known and available here
-      bertanno plugins                     tasks, models, formats and where they come from
-      bertanno demo                        everything end to end on bundled data, offline
+      bertanno import reviews reviews.csv   items, and gold labels if any
+      bertanno annotate reviews             accept or correct (? for keys)
+      bertanno train reviews                fine-tune: a new model version
+      bertanno retrain reviews              the same, unattended and gated
+      bertanno export reviews -o reviews.jsonl
+      bertanno vocab add reviews medical    teach the model domain terms
+      bertanno pretrain zh-mini --corpus DIR   pretrain a small Chinese BERT
+      bertanno predict MODEL FILE           pre-annotate a file
+      bertanno models                       domain models known and here
+      bertanno plugins                      tasks, models, formats, origins
+      bertanno demo                         end to end on bundled data
 
-    Models are aliases (bert-base-chinese, medbert, lawformer), Hugging Face hub ids, or
-    local directories. Nothing is downloaded when HF_HUB_OFFLINE=1. Everything is stored in
-    one database: a SQLite file here by default, PostgreSQL for a team (--db).
+    Models are aliases (bert-base-chinese, medbert, lawformer), Hugging Face
+    hub ids, or local directories. Nothing is downloaded when HF_HUB_OFFLINE=1.
+    Everything is stored in one database: a SQLite file here by default,
+    PostgreSQL for a team (--db, before the command).
     """
     _quiet_libraries()
     ctx.obj = {"db": db}
@@ -127,6 +129,11 @@ def models(check, as_json, trust_remote_code):
     """List the domain model aliases and whether their weights are on this machine.
 
     With --check, load the model (alias, hub id or directory) and report what it is.
+
+    \b
+    Examples:
+      bertanno models
+      bertanno models --check medbert
     """
     from bertanno.core import model_info
 
@@ -174,9 +181,14 @@ def models(check, as_json, trust_remote_code):
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def plugins(as_json):
-    """List loaded plugins: their hooks, versions, where they come from and what they register.
+    """List loaded plugins: their hooks, versions, origins and what they register.
 
-    BERTANNO_LOAD_PLUGINS=a,b loads only the named entry-point plugins ("" loads none).
+    BERTANNO_LOAD_PLUGINS=a,b loads only the named entry-point plugins ("" loads
+    none).
+
+    \b
+    Example:
+      BERTANNO_LOAD_PLUGINS=topics bertanno plugins --json
     """
     from bertanno.plugins.manager import get_plugins
 
@@ -235,7 +247,7 @@ def init(ctx, project, task_name, labels, model, zero_shot, gazetteer, label_map
     """Create PROJECT: one task, one label set, one domain model.
 
     With --zero-shot, a model that needs no training serves the first pre-annotations (version
-    z001, the champion until a trained model beats it on the evaluation split); with --gazetteer,
+    z001, the champion until the gate promotes a trained model); with --gazetteer,
     typed term lists do (version g001, longest-leftmost matches).
 
     \b
@@ -245,7 +257,7 @@ def init(ctx, project, task_name, labels, model, zero_shot, gazetteer, label_map
       bertanno init news --task ner --labels person,place \\
           --zero-shot lac --map PER=person,LOC=place
       bertanno init clinic --task ner --labels disease,drug --gazetteer medical
-      bertanno init records --task ner --labels disease,symptom,drug --model medbert
+      bertanno init records --task ner --labels disease,drug --model medbert
     """
     from bertanno.core.hub import model_reference
     from bertanno.core.project_setup import create_project
@@ -287,7 +299,12 @@ def init(ctx, project, task_name, labels, model, zero_shot, gazetteer, label_map
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_context
 def projects(ctx, as_json):
-    """List the projects in the database with their item and annotation counts."""
+    """List the projects in the database with their item and annotation counts.
+
+    \b
+    Example:
+      bertanno --db team.db projects
+    """
     from bertanno.store.projects import project_summaries
 
     store = open_store(ctx)
@@ -325,10 +342,10 @@ def import_(ctx, project, file, format_name, options, skip_bad, split):
 
     \b
     Examples:
-      bertanno import reviews waimai_10k.csv --option label_map=0=negative,1=positive
+      bertanno import reviews waimai.csv --option label_map=0=negative,1=positive
       bertanno import reviews gold.jsonl --split eval
       bertanno import records train.txt --format conll
-      bertanno import pairs dev.txt --format tsv --option columns=text,text_b,label
+      bertanno import pairs dev.txt --option columns=text,text_b,label
     """
     from bertanno.core.transfer import import_file
 
@@ -536,18 +553,29 @@ def retrain(ctx, project, min_new, tolerance, min_eval, watch, every, **options)
 
 @cli.command()
 @click.argument("project")
-@click.option("--every", default="1h", show_default=True, help="How often: 30m, 1h, 1d …")
-@click.option("--min-new", default=50, show_default=True)
+@click.option("--every", default="1h", show_default=True,
+              help="How often: 30m, 1h, 1d … (cron rounds what it cannot repeat exactly, and says so).")
+@click.option("--min-new", default=50, show_default=True,
+              help="Each run trains only when this many new decisions exist since the champion.")
 @click.pass_context
 def schedule(ctx, project, every, min_new):
-    """Print a crontab line and systemd units that run retrain for PROJECT every --every."""
-    from bertanno.core.scheduling import schedule_files
+    """Print a crontab line and systemd units that run retrain for PROJECT every
+    --every.
+
+    \b
+    Example:
+      bertanno schedule reviews --every 6h --min-new 100
+    """
+    from bertanno.core.scheduling import cron_note, parse_every, schedule_files
     from bertanno.store.projects import get_project
 
     with open_store(ctx).transaction() as session:
         get_project(session, project)  # refused with a sentence when there is no such project
 
     files = schedule_files(project, every, ctx.find_root().obj["db"], ["--min-new", str(min_new)], Path.cwd())
+    note = cron_note(parse_every(every))
+    if note:
+        err_console.print(f"[yellow]note:[/] {note}", highlight=False)
     console.print("[bold]crontab -e[/], then add:")
     click.echo(files.pop("crontab"))
     for name, content in files.items():
@@ -562,7 +590,13 @@ def schedule(ctx, project, every, min_new):
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_context
 def versions(ctx, project, as_json):
-    """List PROJECT's model versions with their scores on the evaluation split and status."""
+    """List PROJECT's model versions with their scores on the evaluation split
+    and status.
+
+    \b
+    Example:
+      bertanno versions reviews --json
+    """
     from bertanno.core.bundle import record_family_name
     from bertanno.store.projects import get_project
     from bertanno.store.versions import list_versions
@@ -595,7 +629,13 @@ def versions(ctx, project, as_json):
 @click.argument("version")
 @click.pass_context
 def promote(ctx, project, version):
-    """Make VERSION the champion of PROJECT by hand, and re-predict undecided items with it."""
+    """Make VERSION the champion of PROJECT by hand, and re-predict undecided
+    items with it.
+
+    \b
+    Example:
+      bertanno promote reviews v002
+    """
     from bertanno.core.project_training import promote as promote_version
 
     console.print(promote_version(open_store(ctx), project, version))
@@ -605,7 +645,12 @@ def promote(ctx, project, version):
 @click.argument("project")
 @click.pass_context
 def rollback(ctx, project):
-    """Give the champion role back to the version that held it before."""
+    """Give the champion role back to the version that held it before.
+
+    \b
+    Example:
+      bertanno rollback reviews
+    """
     from bertanno.core.project_training import rollback as rollback_version
 
     console.print(rollback_version(open_store(ctx), project))
@@ -620,7 +665,13 @@ def rollback(ctx, project):
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_context
 def evaluate(ctx, project, version, file, format_name, options, as_json):
-    """Score VERSION (default: the champion) on the frozen evaluation split or on --file."""
+    """Score VERSION (default: the champion) on the evaluation split or on --file.
+
+    \b
+    Examples:
+      bertanno evaluate reviews
+      bertanno evaluate reviews v002 --file test.tsv --json
+    """
     from bertanno.core.project_training import evaluate as evaluate_version
 
     scores = evaluate_version(open_store(ctx), project, version, file, format_name, parse_options(options))
@@ -651,19 +702,24 @@ def annotate(ctx, project, annotator, order, model_dir, no_predict_ahead, decisi
 
     \b
     Keys:
-      Enter / a  accept          1-9  choose that label        c  correct (NER: span editor)
-      x          reject          s    skip                     u  undo (back through the session)
-      q, Ctrl-C, Ctrl-D  quit    ?    all keys and the span editor's commands
+      Enter / a  accept        1-9  choose that label    c  correct (NER: spans)
+      x          reject        s    skip                 u  undo, step by step
+      q, Ctrl-C, Ctrl-D  quit  ?    all keys and the span editor's commands
     \b
-    Every decision is committed before the next item is shown; quitting at any moment
-    loses nothing, and the next run resumes at the first undecided item. Two annotators
-    on one project never get the same item. With --decisions, each line is what you would
-    type for one item: a, x, s, u, q, 2, "c positive", or for NER "c + 北京:LOC; - 1".
+    Every decision is committed before the next item is shown; quitting at any
+    moment loses nothing, and the next run resumes at the first undecided item.
+    Two annotators on one project never get the same item. With --decisions,
+    each line is what you would type for one item: a, x, s, u, q, 2,
+    "c positive", or for NER "c + 北京:LOC; - 1".
 
-    While you annotate, a fast model (linear for sentences and pairs, crf for NER) is
-    refitted in the background every --live-every decisions and gated like any version;
-    when it becomes the champion it pre-annotates the next items. The header says which
-    model serves and its score on the evaluation split.
+    While you annotate, a fast model (linear for sentences and pairs, crf for
+    NER) is refitted in the background every --live-every decisions and gated
+    like any version; when it becomes the champion it pre-annotates the next
+    items. The header says which model serves and its score.
+
+    \b
+    Example:
+      bertanno annotate reviews --order uncertain --annotator li
     """
     from bertanno.core.session import AnnotationSession, session_predictor
     from bertanno.core.terminal import parse_keymap
@@ -672,7 +728,9 @@ def annotate(ctx, project, annotator, order, model_dir, no_predict_ahead, decisi
     store = open_store(ctx)
     if decisions is None and not sys.stdin.isatty():
         raise BertannoError("no terminal to annotate in: give --decisions FILE (one key sequence per item, - for stdin)")
-    predictor, version = session_predictor(store, project, model_dir)
+    with err_console.status(f"loading {escape(model_dir) if model_dir else 'the champion of ' + project} "
+                            "(a transformer takes some seconds) …"):
+        predictor, version = session_predictor(store, project, model_dir)
     session = AnnotationSession(store, project, annotator, order, predictor, version, not no_predict_ahead,
                                 live_every=None if model_dir else live_every)
     if predictor is None:
@@ -780,16 +838,25 @@ def demo(directory, scripted, items, epochs):
     """The main job end to end on bundled ChnSentiCorp reviews, offline.
 
     \b
-    1. a project in a SQLite file (DIR/bertanno.db); 1,200 labelled reviews and 200 new ones;
-       with bertanno[snownlp] installed, SnowNLP pre-annotates them before any training
-    2. a model trained on the labelled ones: bert-base-chinese if its weights are on this
-       machine, else a small Chinese BERT (2 x 128) from random weights, a few minutes on CPU
-    3. the new reviews pre-annotated by the champion (the trained model only if it beats
-       SnowNLP on the evaluation split), most uncertain first
-    4. the annotation session: the real one in a terminal; without one (or --scripted) a
-       short session that accepts right pre-annotations and corrects wrong ones
+    1. a project in a SQLite file (DIR/bertanno.db): 1,200 labelled reviews
+       and 200 new ones; with bertanno[snownlp] installed, SnowNLP
+       pre-annotates them before any training
+    2. a model trained on the labelled ones: bert-base-chinese if its weights
+       are on this machine, else a small Chinese BERT (2 x 128) from random
+       weights
+    3. the new reviews pre-annotated by the champion (the trained model,
+       unless the gate finds it confidently worse than SnowNLP on the
+       evaluation split), most uncertain first
+    4. the annotation session: the real one in a terminal; without one (or
+       --scripted) a short session that accepts right pre-annotations and
+       corrects wrong ones
     5. the decisions exported as JSONL
-    Safe to run again: nothing is imported twice and the trained model is kept.
+    It takes about two minutes on 2 CPU cores with the small model. Safe to
+    run again: nothing is imported twice and the trained model is kept.
+
+    \b
+    Example:
+      bertanno demo --dir /tmp/bertanno-demo --scripted
     """
     from bertanno.core import demo as job
     from bertanno.core.session import default_annotator
@@ -808,10 +875,12 @@ def demo(directory, scripted, items, epochs):
     if setup.outcome is not None:
         outcome = setup.outcome
         if setup.first_version:
-            verdict = "takes over from" if outcome.decision == "promoted" else "does not beat"
+            verdict = "takes over from" if outcome.decision == "promoted" else "does not take over from"
             console.print(f"{outcome.version} ({format_scores(outcome.metrics)}) {verdict} {setup.first_version} "
                           f"({job.ZERO_SHOT}: {format_scores(outcome.champion_metrics)}) on the same evaluation split: "
                           f"{setup.champion} serves the session")
+            if outcome.gate is not None:
+                console.print(f"gate: {outcome.gate.describe()}", highlight=False)
         else:
             console.print(f"{outcome.message}; evaluation split: {format_scores(outcome.metrics)}")
     else:
@@ -837,7 +906,17 @@ def demo(directory, scripted, items, epochs):
     path = job.export(setup, directory)
     setup.store.close()
     console.print(f"human decisions exported to {path}")
-    console.print(f"go on: bertanno --db sqlite:///{setup.database} annotate {job.PROJECT}")
+    go_on = shlex.join([*entry_point(), "--db", str(setup.database.resolve()), "annotate", job.PROJECT])
+    console.print(f"go on: {escape(go_on)}", highlight=False, soft_wrap=True)
+
+
+def entry_point() -> list[str]:
+    """How this bertanno was started, as a command that works from any directory: the installed script's
+    absolute path, or ``PYTHON -m bertanno``."""
+    script = Path(sys.argv[0])
+    if script.name == "bertanno" and script.exists():
+        return [str(script.absolute())]
+    return [sys.executable, "-m", "bertanno"]
 
 
 def _quiet_libraries() -> None:

@@ -121,6 +121,9 @@ def test_pairs_show_both_texts(tmp_path, make_bundle):
     child = spawn(db, "p", "--annotator", "tester", "--model", str(model))
     assert shown(child) == 1
     assert "花呗怎么还款" in child.before and "花呗如何还钱" in child.before  # one above the other
+    child.send("?")                       # the keys, styled, not their markup
+    child.expect(r"Span editor \(NER\)")
+    assert "[bold]" not in child.before and "Keys" in child.before
     child.send("a")
     assert shown(child) == 2
     child.send("1")

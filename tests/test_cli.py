@@ -82,12 +82,13 @@ def test_demo_runs_end_to_end_offline_and_again(tmp_path):
 
     first = demo("--epochs", "1", "--items", "5")
     assert first.returncode == 0, first.stderr
-    assert "1182 labelled reviews and 191 new ones added (27 already there)"  # repeats in the samples in first.stdout
+    assert "1182 labelled reviews and 191 new ones added (27 already there)" in first.stdout  # the samples repeat some
     assert "trained here from random weights" in first.stdout
     snownlp = importlib.util.find_spec("snownlp") is not None  # a test dependency: bertanno[snownlp]
     if snownlp:  # SnowNLP pre-annotates before training; one epoch from random weights cannot beat it
         assert "before any training, z001 (snownlp" in first.stdout and "pre-annotated 191 reviews" in first.stdout
-        assert "v001 (accuracy" in first.stdout and "does not beat z001 (snownlp: accuracy" in first.stdout
+        assert "v001 (accuracy" in first.stdout and "does not take over from z001 (snownlp: accuracy" in first.stdout
+        assert "gate: accuracy: candidate" in first.stdout
         assert "z001 serves the session" in first.stdout
     else:
         assert "v001 is the champion" in first.stdout
@@ -124,3 +125,34 @@ def test_demo_runs_end_to_end_offline_and_again(tmp_path):
     child.expect(pexpect.EOF)
     child.close()
     assert len((tmp_path / "demo" / "demo-reviews.jsonl").read_text(encoding="utf-8").splitlines()) == 9
+
+
+def _command_paths(group, prefix=()):
+    import click
+
+    yield prefix
+    for name, command in sorted(group.commands.items()):
+        if isinstance(command, click.Group):
+            yield from _command_paths(command, prefix + (name,))
+        else:
+            yield prefix + (name,)
+
+
+def test_every_help_fits_80_columns_and_has_an_example():
+    from rich.cells import cell_len
+
+    checked = 0
+    for path in _command_paths(cli):
+        text = CliRunner().invoke(cli, [*path, "--help"], terminal_width=80).output
+        wide = [line for line in text.splitlines() if cell_len(line) > 80]
+        assert not wide, (path, wide)
+        assert "Example" in text, path
+        checked += 1
+    assert checked > 20
+
+
+def test_demo_says_how_to_go_on_from_any_directory(tmp_path):
+    from bertanno.cli import entry_point
+
+    command = entry_point()
+    assert Path(command[0]).is_absolute()

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from bertanno.core.bundle import load_version, save_version
 from bertanno.core.project_training import (evaluate, new_decisions_since, promote, retrain_project, rollback,
                                             train_project)
-from bertanno.core.scheduling import cron_schedule, parse_every, schedule_files, watch
+from bertanno.core.scheduling import cron_note, cron_schedule, parse_every, schedule_files, watch
 from bertanno.core.training import TrainConfig
 from bertanno.core.transfer import import_file
 from bertanno.errors import BertannoError
@@ -249,6 +249,12 @@ def test_scheduling_helpers():
     with pytest.raises(BertannoError, match="--every takes a duration"):
         parse_every("hourly")
     assert cron_schedule(1800) == "*/30 * * * *" and cron_schedule(7200) == "0 */2 * * *"
+    assert cron_note(1800) is None and cron_note(86400) is None
+    # what cron cannot repeat exactly is rounded to the nearest interval it can, and said
+    for every, expression, interval in (("90m", "0 */2 * * *", "2h"), ("7h", "0 */8 * * *", "8h"),
+                                    ("2d", "0 3 * * *", "1d"), ("45s", "*/1 * * * *", "1m"), ("9m", "*/10 * * * *", "10m")):
+        assert cron_schedule(parse_every(every)) == expression
+        assert f"cannot repeat every {every} exactly: the crontab line runs every {interval}" in cron_note(parse_every(every))
     files = schedule_files("reviews", "1h", "sqlite:///team.db", ["--min-new", "50"], Path("/srv/ann"))
     assert files["crontab"].startswith("0 */1 * * * cd /srv/ann && ") and "retrain reviews --min-new 50" in files["crontab"]
     assert "OnUnitActiveSec=3600s" in files["bertanno-retrain-reviews.timer"]

@@ -50,6 +50,7 @@ def place(tmp_path, monkeypatch, capsys, version):
 
     (tmp_path / "reviews.jsonl").write_text(SENTIMENT, encoding="utf-8")
     (tmp_path / "new.jsonl").write_text('{"text": "新的一条"}\n', encoding="utf-8")
+    (tmp_path / "spans.conll").write_text("张 B-PER\n三 I-PER\n\n", encoding="utf-8")
     (tmp_path / "gbk.txt").write_bytes("好吃".encode("gbk"))
     (tmp_path / "not-a-db.txt").write_text("hello\n", encoding="utf-8")
     (tmp_path / "a-file").write_text("x", encoding="utf-8")
@@ -81,6 +82,7 @@ CASES = {
     "import: unknown option": ["import", "p", "reviews.jsonl", "--option", "colums=text"],
     "import: unknown project": ["import", "nope", "reviews.jsonl"],
     "import: unknown format": ["import", "p", "reviews.jsonl", "--format", "xml"],
+    "import: a format of another task": ["import", "p", "spans.conll"],
     # export
     "export: a folder that does not exist": ["export", "p", "-o", "no-folder/out.jsonl"],
     "export: a directory": ["export", "p", "-o", "a-folder"],

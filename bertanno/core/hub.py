@@ -82,7 +82,7 @@ def probe_hub(endpoint: str, repo_id: str) -> str | None:
 def _remedies(spec: ModelSpec) -> str:
     return (
         "To provide it:\n"
-        f"  - on a machine with access, download it (huggingface-cli download {spec.hub_id} --local-dir DIR),\n"
+        f"  - on a machine with access, download it (hf download {spec.hub_id} --local-dir DIR),\n"
         "    copy DIR to this machine and give that directory instead of the name\n"
         "  - or point at a mirror: export HF_ENDPOINT=https://your-mirror\n"
         f"  - or fill the cache directory ({hub_cache()}, set by HF_HOME / HF_HUB_CACHE) with its snapshot"

@@ -77,6 +77,13 @@ def guess_format(path: str | Path, kind: str, plugins: Plugins) -> FileFormat:
         candidates.sort(key=lambda f: (verdicts[f.name] is not True, f.name == "txt"))  # plain text: last resort
     if not candidates:
         usable = ", ".join(f.name for f in formats if kind in f.kinds)
+        others = [f for f in formats if suffix in f.extensions]
+        if others:
+            names = " or ".join(sorted(f.name for f in others))
+            kinds = ", ".join(sorted({k for f in others for k in f.kinds}))
+            raise BertannoError(f"{path} looks like {names}, which carries {kinds} examples, but this task needs "
+                                f"{kind} examples (formats for them: {usable}); is it the right file for this "
+                                "project?")
         raise BertannoError(f"cannot tell the format of {path}; pass --format (one of: {usable})")
     return candidates[0]
 

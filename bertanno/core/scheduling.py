@@ -22,14 +22,41 @@ def parse_every(text: str) -> int:
     return int(match[1]) * UNITS[match[2]]
 
 
+CRON_INTERVALS = ([minutes * 60 for minutes in (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30)]
+                  + [hours * 3600 for hours in (1, 2, 3, 4, 6, 8, 12)] + [86400, 7 * 86400])
+"""The intervals a crontab line repeats exactly: minutes and hours that divide the hour and the day, a day,
+a week (``*/7`` in the hour field, say, runs at 0, 7, 14 and 21 h: a 3-hour gap at midnight)."""
+
+
+def cron_interval(seconds: int) -> int:
+    """The interval of ``CRON_INTERVALS`` nearest to ``seconds`` (by ratio), which the crontab line uses."""
+    return min(CRON_INTERVALS, key=lambda interval: max(interval, seconds) / min(interval, seconds))
+
+
 def cron_schedule(seconds: int) -> str:
-    minutes = max(1, seconds // 60)
-    if minutes < 60:
-        return f"*/{minutes} * * * *"
-    hours = minutes // 60
-    if hours < 24:
-        return f"0 */{hours} * * *"
-    return "0 3 * * *"
+    """The five crontab fields that run every ``cron_interval(seconds)`` seconds."""
+    interval = cron_interval(seconds)
+    if interval < 3600:
+        return f"*/{interval // 60} * * * *"
+    if interval < 86400:
+        return f"0 */{interval // 3600} * * *"
+    return "0 3 * * *" if interval == 86400 else "0 3 * * 0"
+
+
+def describe_seconds(seconds: int) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def cron_note(seconds: int) -> str | None:
+    """A sentence when the crontab line cannot repeat every ``seconds`` exactly and rounds; ``None`` otherwise."""
+    interval = cron_interval(seconds)
+    if interval == seconds:
+        return None
+    return (f"cron cannot repeat every {describe_seconds(seconds)} exactly: the crontab line runs every "
+            f"{describe_seconds(interval)}; the systemd timer keeps {describe_seconds(seconds)}")
 
 
 def retrain_command(project: str, db: str | None, options: list[str]) -> str:

@@ -24,19 +24,22 @@ KEYS = {  # the default keymap; --keys / BERTANNO_KEYS change it
     "help": ("?",),
 }
 HELP = """[bold]Keys[/]
-  Enter / a   accept the pre-annotation          1-9   choose that label (classification, pairs)
+  Enter / a   accept the pre-annotation      1-9  choose that label
   c           correct: type a label, or edit spans (NER)
-  x           reject the pre-annotation          s     skip (comes back in another session)
+  x           reject the pre-annotation      s    skip (comes back later)
   u           undo, as many steps as this session has made
   q / Ctrl-C / Ctrl-D   quit (every decision is already saved)
   ?           this help
 
-[bold]Span editor (NER)[/]: one command per line, the result is shown before it is saved
-  + 北京:LOC      add the first free occurrence of 北京     + 北京#2:LOC   its second occurrence
-  + 3-5:LOC       add characters 3 to 5 (end exclusive, see the ruler)
-  - 2             delete span 2                             t 2 ORG       change span 2's type
-  [2  ]2          move span 2's start left / end right      {2  }2        move its start right / end left
-  Enter           save                                      !             cancel"""
+[bold]Span editor (NER)[/]: one command per line, shown before it is saved
+  + 北京:LOC     add the first free occurrence of 北京
+  + 北京#2:LOC   add its second occurrence
+  + 3-5:LOC      add characters 3 to 5 (end exclusive, see the ruler)
+  - 2            delete span 2
+  t 2 ORG        change span 2's type
+  [2  ]2         move span 2's start left / its end right
+  {2  }2         move span 2's start right / its end left
+  Enter          save                       !    cancel"""
 
 
 def parse_keymap(text: str | None) -> dict[str, tuple[str, ...]]:
@@ -153,8 +156,8 @@ class Screen:
         if current.prediction is None:
             parts.append(Text("no pre-annotation: choose a label or correct (c)", style="yellow"))
         parts.append(Text("Enter accept · c correct · x reject · s skip · u undo · q quit · ? keys", style="dim"))
-        if message:
-            parts.append(Text(message, style="red"))
+        if message:  # the help is bertanno's own markup; any other message may quote data: plain text
+            parts.append(Text.from_markup(message) if message == HELP else Text(message, style="red"))
         self.console.clear()
         self.console.print(Group(*parts))
 

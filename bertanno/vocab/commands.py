@@ -17,18 +17,19 @@ def vocab():
     """Teach a project's model the domain's own terms, and see what that changes.
 
     \b
-    Typical flow (NER on medical text):
-      bertanno vocab lists                          built-in term lists (medical, legal) and plugins'
-      bertanno vocab mine --project clinic -o mine.txt   candidate terms to review
-      bertanno vocab add clinic medical mine.txt    every model of the project gets these terms
-      bertanno vocab check clinic "新冠病毒是一种新型冠状病毒"   tokens before / after
-      bertanno vocab stats clinic                   tokens per text, term hits, entity conflicts
-      bertanno vocab adapt clinic notes.txt         masked-LM training on unlabelled domain text
-      bertanno train clinic                         fine-tune with the terms (and the adapted model)
+    Example, a typical flow (NER on medical text):
+      bertanno vocab lists                     built-in lists and plugins'
+      bertanno vocab mine --project clinic -o mine.txt   candidates
+      bertanno vocab add clinic medical mine.txt   every model gets these
+      bertanno vocab check clinic "新冠病毒是一种新型冠状病毒"   tokens
+      bertanno vocab stats clinic              tokens per text, term hits
+      bertanno vocab adapt clinic notes.txt    masked-LM on domain text
+      bertanno train clinic                    fine-tune with the terms
 
-    Term list files: UTF-8, one term per line, # comments, optional TAB category TAB frequency.
-    A term becomes one token; its embedding starts as the mean of its characters' embeddings.
-    Removing a list (vocab remove) makes the next trained version tokenize as before.
+    Term list files: UTF-8, one term per line, # comments, optional TAB
+    category TAB frequency. A term becomes one token; its embedding starts as
+    the mean of its characters' embeddings. Removing a list (vocab remove)
+    makes the next trained version tokenize as before.
     """
 
 
@@ -51,7 +52,12 @@ def _print_changes(changes, verb: str) -> None:
 
 @vocab.command()
 def lists():
-    """The named term lists: built in (medical, legal) and from plugins."""
+    """The named term lists: built in (medical, legal) and from plugins.
+
+    \b
+    Example:
+      bertanno vocab lists
+    """
     from bertanno.plugins.manager import get_plugins
     from bertanno.vocab.terms import read_term_list
 
@@ -75,10 +81,15 @@ def lists():
 def add(ctx, project, term_lists, char_level):
     """Extend PROJECT's models with the terms of each LIST (a list name or a file).
 
-    Terms already in the project or already one token of the base vocabulary are skipped and
-    counted. The next `bertanno train` builds a version with the terms; its directory and the
-    store record exactly which terms, in which order (their token ids), so it always reloads
-    with its own vocabulary.
+    Terms already in the project or already one token of the base vocabulary
+    are skipped and counted. The next `bertanno train` builds a version with
+    the terms; its directory and the store record exactly which terms, in which
+    order (their token ids), so it always reloads with its own vocabulary. It
+    needs the project model's tokenizer on this machine (not its weights).
+
+    \b
+    Example:
+      bertanno vocab add clinic medical my-terms.txt
     """
     from bertanno.vocab.project import add_lists, describe
     from bertanno.vocab.terms import load_term_list
@@ -103,7 +114,13 @@ def add(ctx, project, term_lists, char_level):
 @click.option("--all", "remove_all", is_flag=True, help="Remove every term.")
 @click.pass_context
 def remove(ctx, project, term_lists, remove_all):
-    """Remove the terms of each LIST from PROJECT; the next version trained tokenizes without them."""
+    """Remove the terms of each LIST from PROJECT; the next version trained
+    tokenizes without them.
+
+    \b
+    Example:
+      bertanno vocab remove clinic my-terms.txt
+    """
     from bertanno.vocab.project import describe, remove_lists
     from bertanno.vocab.terms import load_term_list
 
@@ -124,7 +141,13 @@ def remove(ctx, project, term_lists, remove_all):
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_context
 def show(ctx, project, show_terms, as_json):
-    """PROJECT's domain terms, their hash, the adapted model and the NER tokenization."""
+    """PROJECT's domain terms, their hash, the adapted model and the NER
+    tokenization.
+
+    \b
+    Example:
+      bertanno vocab show clinic --terms
+    """
     from dataclasses import asdict
 
     from bertanno.vocab.project import describe
@@ -149,8 +172,12 @@ def show(ctx, project, show_terms, as_json):
 def check(ctx, project, text):
     """Show TEXT's tokens and ids with PROJECT's model as it comes and with the project's terms.
 
-    Each token is printed as surface:id; added domain terms are highlighted, and a line wraps
-    at the terminal's width, so long texts stay readable.
+    Each token is printed as surface:id; added domain terms are highlighted,
+    and a line wraps at the terminal's width, so long texts stay readable.
+
+    \b
+    Example:
+      bertanno vocab check clinic "高血压病史十年"
     """
     from rich.text import Text
 
@@ -178,8 +205,13 @@ def check(ctx, project, text):
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_context
 def stats(ctx, project, char_level, examples, as_json):
-    """What PROJECT's terms change over its items: tokens per text, term hits, and annotated
-    entities that an added term would swallow (NER)."""
+    """What PROJECT's terms change over its items: tokens per text, term hits,
+    and annotated entities that an added term would swallow (NER).
+
+    \b
+    Example:
+      bertanno vocab stats clinic --json
+    """
     from bertanno.vocab.inspection import project_stats
 
     result = project_stats(cli.open_store(ctx), project, char_level, examples)
@@ -222,9 +254,14 @@ def stats(ctx, project, char_level, examples, as_json):
 def mine(ctx, corpus, project, min_count, max_length, top, output):
     """Propose candidate terms from CORPUS (one text per line, or JSONL) and/or a project.
 
-    Candidates are annotated entity surfaces and recurring strings of Chinese characters that
-    the tokenizer splits into several tokens today, ranked; nothing is added until you run
-    `bertanno vocab add` on the (reviewed) output.
+    Candidates are annotated entity surfaces and recurring strings of Chinese
+    characters that the tokenizer splits into several tokens today, ranked;
+    nothing is added until you run `bertanno vocab add` on the (reviewed)
+    output.
+
+    \b
+    Example:
+      bertanno vocab mine notes.txt --project clinic -o candidates.txt
     """
     from bertanno.core.bundle import load_tokenizer
     from bertanno.core.scratch import SKELETON_DIR
@@ -277,9 +314,13 @@ def adapt(ctx, project, corpus, epochs, batch_size, learning_rate, max_length, m
     """Masked-LM training of PROJECT's model (with its terms) on unlabelled domain text: CORPUS
     (one text per line, or JSONL) or, without it, the project's own items.
 
-    Listed terms are masked whole. The adapted model is saved beside the project's versions and
-    training starts from it from then on; the masked-LM loss on held-out text, before and after,
-    says whether it learnt anything.
+    Listed terms are masked whole. The adapted model is saved beside the
+    project's versions and training starts from it from then on; the masked-LM
+    loss on held-out text, before and after, says whether it learnt anything.
+
+    \b
+    Example:
+      bertanno vocab adapt clinic notes.txt --epochs 2
     """
     import random
 
