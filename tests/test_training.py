@@ -135,6 +135,35 @@ def test_a_stale_lock_is_recovered_and_a_live_one_respected(project):
     assert outcome.decision == "promoted"
 
 
+def test_every_training_holds_the_project_lock_and_version_names_are_unique(project, tmp_path):
+    """Issue 'the house's seams', part 5: a manual train of a project another process is training is refused
+    with a sentence (and writes nothing), retrain skips, and the schema refuses a second v001."""
+    from click.testing import CliRunner
+    from sqlalchemy.exc import IntegrityError
+
+    from bertanno.cli import cli
+    from bertanno.core.project_training import TrainingBusy
+    from bertanno.store.versions import add_version
+
+    host = socket.gethostname()
+    with project.transaction() as session:
+        session.add(Lock(name="train:reviews", owner=f"{host}:{os.getppid()}", acquired_at=utcnow()))
+    with pytest.raises(TrainingBusy, match="another training of reviews is running"):
+        train_project(project, "reviews", TrainConfig(**FAST))
+    result = CliRunner().invoke(cli, ["--db", project.url, "train", "reviews", "--epochs", "1"])
+    assert result.exit_code == 1 and "another training of reviews is running" in str(result.exception)
+    busy = retrain_project(project, "reviews", TrainConfig(**FAST), min_new=0, tolerance=0.0)
+    assert busy.decision == "skipped" and "another training" in busy.message
+    with project.transaction() as session:
+        project_id = get_project(session, "reviews").id
+        assert runs(session, project_id) == []  # nothing started
+        session.get(Lock, "train:reviews").owner = f"{host}:999999999"  # its process is gone: taken over
+    assert train_project(project, "reviews", TrainConfig(**FAST)).version == "v001"
+    with pytest.raises(IntegrityError):
+        with project.transaction() as session:
+            add_version(session, project_id, "v001", str(tmp_path), "x", {}, {}, None)
+
+
 def test_rollback_restores_the_previous_champions_predictions(project, tmp_path):
     unlabelled = tmp_path / "new.txt"
     unlabelled.write_text("第九十家店很好\n第九十一家店太差\n第九十二家店满意\n", encoding="utf-8")

@@ -197,6 +197,10 @@ def fit_family(family_name: str, task: Task, training: list[Example], directory:
     return Fitted(directory, family.load(directory, fields, task), log=str(record))
 
 
+class TrainingBusy(BertannoError):
+    """Another process is training the same project."""
+
+
 def train_project(store: Store, project_name: str, config: TrainConfig, trigger: str = "manual", start: str = "base",
                   tolerance: float = 0.0, promote: bool = True, models_dir: Path | None = None,
                   plugins: Plugins | None = None,
@@ -207,7 +211,30 @@ def train_project(store: Store, project_name: str, config: TrainConfig, trigger:
     on the evaluation split as it is now; promote it unless the paired bootstrap says it is confidently
     worse by more than ``tolerance`` (``bertanno.core.gate``). With fewer than ``min_eval`` evaluation items
     the point estimates decide against a trained champion, a zero-shot champion keeps serving, and the verdict
-    says the split is too small to judge with a test."""
+    says the split is too small to judge with a test.
+
+    Every training of a project, manual, unattended or live, holds the project's ``train:PROJECT`` lock (in
+    the database, so across processes and machines): ``TrainingBusy`` when another process holds it.
+    """
+    lock_name = f"train:{project_name}"
+    with store.transaction() as session:
+        get_project(session, project_name)
+        busy = locks.acquire(session, lock_name)
+    if busy:
+        raise TrainingBusy(f"another training of {project_name} is running ({busy}); try again when it has "
+                           "finished")
+    try:
+        return _train_locked(store, project_name, config, trigger, start, tolerance, promote, models_dir, plugins,
+                             on_step, on_epoch, min_eval, family)
+    finally:
+        with store.transaction() as session:
+            locks.release(session, lock_name)
+
+
+def _train_locked(store: Store, project_name: str, config: TrainConfig, trigger: str, start: str, tolerance: float,
+                  promote: bool, models_dir: Path | None, plugins: Plugins | None, on_step: Callable | None,
+                  on_epoch: Callable | None, min_eval: int, family: str) -> RunOutcome:
+    """``train_project`` once its lock is held."""
     plugins = plugins or get_plugins()
     prefix = plugins.family(family).version_prefix
     with store.transaction() as session:
@@ -301,6 +328,8 @@ def retrain_project(store: Store, project_name: str, config: TrainConfig, min_ne
         return train_project(store, project_name, config, trigger="retrain", tolerance=tolerance,
                              models_dir=models_dir, plugins=plugins, on_step=on_step, on_epoch=on_epoch,
                              min_eval=min_eval)
+    except TrainingBusy as exc:
+        return RunOutcome("skipped", str(exc))
     finally:
         with store.transaction() as session:
             locks.release(session, lock_name)
