@@ -156,3 +156,20 @@ def test_demo_says_how_to_go_on_from_any_directory(tmp_path):
 
     command = entry_point()
     assert Path(command[0]).is_absolute()
+
+
+def test_every_option_of_every_command_has_help():
+    import click
+
+    missing, checked = [], 0
+    for path in _command_paths(cli):
+        command, context = cli, click.Context(cli)
+        for name in path:
+            command = command.get_command(context, name)
+            context = click.Context(command, parent=context)
+        for param in command.params:
+            if isinstance(param, click.Option) and not param.hidden:
+                checked += 1
+                if not param.help:
+                    missing.append((path, param.opts))
+    assert checked > 80 and not missing, missing

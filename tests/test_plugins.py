@@ -254,3 +254,27 @@ def test_builtins_come_through_the_same_hooks(plugins):
     assert builtin["bertanno.plugins.builtin.ner"].hooks == ["register_tasks"]
     assert builtin["bertanno.plugins.builtin.models"].registers == {"models": ["bert-base-chinese", "lawformer", "medbert"]}
     assert Path(builtin["bertanno.plugins.builtin.formats"].source).name == "__init__.py"
+
+
+def test_every_hook_is_documented_and_tested():
+    """datasette-style: the hooks are read from the hookspecs, not from a list kept here; each has a docstring,
+    a row in the README's hook table, and a test that names it (outside this one)."""
+    import inspect
+    from pathlib import Path
+
+    from bertanno.plugins import hookspecs
+
+    hooks = [name for name, function in inspect.getmembers(hookspecs, inspect.isfunction)
+             if hasattr(function, "bertanno_spec")]
+    assert len(hooks) >= 8
+    tests = Path(__file__).parent
+    readme = (tests.parent / "README.md").read_text(encoding="utf-8")
+    this = Path(__file__).read_text(encoding="utf-8").split("def test_every_hook_is_documented_and_tested")[0]
+    others = this + "".join(path.read_text(encoding="utf-8") for path in tests.glob("test_*.py")
+                            if path.name != Path(__file__).name)
+    for name in hooks:
+        function = getattr(hookspecs, name)
+        assert inspect.getdoc(function), name
+        signature = f"`{name}({', '.join(inspect.signature(function).parameters)})`"
+        assert signature in readme, signature
+        assert name in others, f"no test names the hook {name}"

@@ -360,7 +360,7 @@ def adapt(ctx, project, corpus, epochs, batch_size, learning_rate, max_length, m
 @click.option("--batch-size", default=32, show_default=True, help="Sequences per step.")
 @click.option("--lr", "learning_rate", default=5e-4, show_default=True, type=float,
               help="Peak learning rate (linear warm-up, then linear decay to 0 at --steps).")
-@click.option("--warmup-steps", default=500, show_default=True)
+@click.option("--warmup-steps", default=500, show_default=True, help="Steps of linear warm-up to the peak --lr.")
 @click.option("--steps", default=20_000, show_default=True,
               help="Optimizer steps in all; the schedule's length. A resumed run keeps it.")
 @click.option("--hours", type=float, help="Stop this run after so many hours; the model so far is written and "
@@ -371,7 +371,8 @@ def adapt(ctx, project, corpus, epochs, batch_size, learning_rate, max_length, m
 @click.option("--terms", "term_lists", multiple=True, metavar="LIST",
               help="Mask these terms whole (a built-in list name or a file). Repeatable.")
 @click.option("--resume", is_flag=True, help="Continue the run whose checkpoints are in OUTPUT.checkpoints/.")
-@click.option("--seed", default=13, show_default=True)
+@click.option("--seed", default=13, show_default=True,
+              help="New weights, masking and the order of the packed sequences (resume with the same one).")
 @click.option("--device", help="cpu, cuda … (default: a GPU when there is one; bf16 there).")
 def pretrain(output, corpus, from_model, layers, hidden, max_length, batch_size, learning_rate, warmup_steps, steps,
              hours, checkpoint_minutes, eval_steps, term_lists, resume, seed, device):
