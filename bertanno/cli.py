@@ -103,6 +103,11 @@ def cli(ctx, db):
     ctx.obj = {"db": db}
 
 
+def _dash_is_stdout(ctx, param, value: Path | None) -> Path | None:
+    """``-o -`` means standard output, as ``None`` (no file) does."""
+    return None if value is not None and str(value) == "-" else value
+
+
 def open_store(ctx: click.Context, create: bool = False):
     """The database of ``--db`` (or ``BERTANNO_DB``, or bertanno.db here). Only ``create`` (init) makes a new
     SQLite file: any other command given a file that does not exist says so instead of leaving an empty one."""
@@ -370,7 +375,7 @@ def import_(ctx, project, file, format_name, options, skip_bad, split):
 @click.option("--format", "format_name", default="jsonl", show_default=True,
               help="jsonl (lossless), conll (character BIO), csv, tsv, txt (texts only), hf (a datasets "
                    "directory), or a plugin's format: see bertanno plugins.")
-@click.option("-o", "--output", type=click.Path(path_type=Path),
+@click.option("-o", "--output", type=click.Path(path_type=Path), callback=_dash_is_stdout,
               help="File (directory for hf); default or -: standard output.")
 @click.option("--only", type=click.Choice(["all", "human", "corrected", "accepted"]), default="all", show_default=True,
               help="all: gold imports and human decisions; human: people only; corrected / accepted: those decisions.")
@@ -389,8 +394,6 @@ def export(ctx, project, format_name, output, only, provenance):
     """
     from bertanno.core.transfer import export_project
 
-    if output is not None and str(output) == "-":
-        output = None
     report = export_project(open_store(ctx), project, format_name, output, only, provenance)
     if report.text is not None:
         click.echo(report.text, nl=False)
@@ -767,7 +770,8 @@ def _run_session(session, decisions=None, keys=None) -> None:
 @click.option("--option", "options", multiple=True, metavar="KEY=VALUE",
               help="Format option, repeatable: columns=text,label  label_map=0=negative,1=positive  end=inclusive")
 @click.option("--skip-bad", is_flag=True, help="Skip rows that cannot be read instead of stopping.")
-@click.option("-o", "--output", type=click.Path(path_type=Path), help="Write JSONL here (default or -: standard output).")
+@click.option("-o", "--output", type=click.Path(path_type=Path), callback=_dash_is_stdout,
+              help="Write JSONL here (default or -: standard output).")
 @click.option("--device", help="cpu, cuda, cuda:1 … (default: a GPU when there is one).")
 @click.option("--token-budget", default=8192, show_default=True, help="Padded tokens per batch.")
 @click.option("--trust-remote-code", is_flag=True, help="Allow code shipped inside the model directory to run.")
@@ -787,8 +791,6 @@ def predict(model, file, task_name, labels, format_name, options, skip_bad, outp
     from bertanno.core.transfer import check_output
     from bertanno.plugins.manager import get_plugins
 
-    if output is not None and str(output) == "-":
-        output = None
     if output is not None:
         check_output(output)
     plugins = get_plugins()

@@ -28,15 +28,13 @@ HELP = """[bold]Keys[/]
   c           correct: type a label, or edit spans (NER)
   x           reject the pre-annotation      s    skip (comes back later)
   u           undo, as many steps as this session has made
-  q / Ctrl-C / Ctrl-D   quit (every decision is already saved)
-  ?           this help
+  q / Ctrl-C / Ctrl-D   quit (every decision is saved)   ?  this help
 
 [bold]Span editor (NER)[/]: one command per line, shown before it is saved
   + 北京:LOC     add the first free occurrence of 北京
   + 北京#2:LOC   add its second occurrence
   + 3-5:LOC      add characters 3 to 5 (end exclusive, see the ruler)
-  - 2            delete span 2
-  t 2 ORG        change span 2's type
+  - 2            delete span 2              t 2 ORG  change its type
   [2  ]2         move span 2's start left / its end right
   {2  }2         move span 2's start right / its end left
   Enter          save                       !    cancel"""

@@ -97,8 +97,9 @@ class Task(ABC):
     def __init__(self, labels: Sequence[str] | None = None, **config: Any):
         labels = tuple(str(label) for label in (labels or self.default_labels))
         for label in labels:
-            if not_text(label) is not None:
-                raise BertannoError(f"label {label!r}, {not_text(label)}")
+            problem = not_text(label)
+            if problem is not None:
+                raise BertannoError(f"label {label!r}, {problem}")
             if not label or label != label.strip() or any(mark in label for mark in "\t\r\n"):
                 raise BertannoError(f"label {label!r}: a label is one line without tabs and without leading or "
                                     "trailing whitespace (every file format must be able to carry it)")

@@ -47,7 +47,7 @@ def parse_terms(lines, name: str, source: str) -> TermList:
             continue
         fields = [part.strip() for part in line.split("\t")]
         text = fields[0]
-        problem = not_text(line.replace("\t", " "))
+        problem = not_text(line)  # tabs separate the fields and are text
         if problem is None and (not text or any(ch.isspace() for ch in text)):
             problem = "a term is one word without spaces, e.g. 高血压 or 高血压<TAB>DISEASE"
         if problem is None and len(fields) > 3:
