@@ -152,7 +152,7 @@ def test_every_help_fits_80_columns_and_has_an_example():
 
 
 def test_demo_says_how_to_go_on_from_any_directory(tmp_path):
-    from bertanno.cli import entry_point
+    from bertanno.cli.common import entry_point
 
     command = entry_point()
     assert Path(command[0]).is_absolute()

@@ -1,4 +1,4 @@
-"""``bertanno vocab …``: the domain-vocabulary commands (parsing and rendering only; the work is in vocab/)."""
+"""``bertanno vocab …``: the domain-vocabulary commands (parsing and rendering; the work is in vocab/)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-import bertanno.cli as cli  # its helpers, read at call time (bertanno.cli adds this group when it loads)
+from bertanno import hookimpl
+from bertanno.cli.common import console, err_console, open_store, progress_bar
 
 
 @click.group()
@@ -43,11 +44,11 @@ def _print_changes(changes, verb: str) -> None:
                          f"(e.g. {', '.join(change.single_token[:3])})")
         if change.duplicates:
             parts.append(f"{change.duplicates} duplicate line(s) skipped")
-        cli.console.print(f"{change.name}: {change.read} terms read; " + "; ".join(parts))
+        console.print(f"{change.name}: {change.read} terms read; " + "; ".join(parts))
         for line, why in change.malformed[:5]:
-            cli.err_console.print(f"  [yellow]{change.source}:{line}: not a term line, skipped:[/] {escape(why)}")
+            err_console.print(f"  [yellow]{change.source}:{line}: not a term line, skipped:[/] {escape(why)}")
         if len(change.malformed) > 5:
-            cli.err_console.print(f"  … and {len(change.malformed) - 5} more malformed line(s)")
+            err_console.print(f"  … and {len(change.malformed) - 5} more malformed line(s)")
 
 
 @vocab.command()
@@ -68,7 +69,7 @@ def lists():
     for name, entry in loaded.vocabularies.items():
         table.add_row(escape(name), str(len(read_term_list(entry.value.path).terms)), escape(entry.value.description),
                       escape(entry.plugin))
-    cli.console.print(table)
+    console.print(table)
 
 
 @vocab.command()
@@ -96,16 +97,16 @@ def add(ctx, project, term_lists, char_level):
 
     if not term_lists and char_level is None:
         raise click.UsageError("name at least one LIST (see: bertanno vocab lists), or --char-level/--term-tokens")
-    store = cli.open_store(ctx)
+    store = open_store(ctx)
     changes, note = add_lists(store, project, [load_term_list(name) for name in term_lists], char_level)
     if char_level is not None:
-        cli.console.print(f"{project}: NER tags on " + ("characters; added terms are not used for tagging" if char_level
+        console.print(f"{project}: NER tags on " + ("characters; added terms are not used for tagging" if char_level
                                                    else "the tokenizer's tokens, added terms included"))
     _print_changes(changes, "added")
     if note:
-        cli.err_console.print(f"[yellow]{note}[/]")
+        err_console.print(f"[yellow]{note}[/]")
     summary = describe(store, project)
-    cli.console.print(f"{project} now has {len(summary.terms)} domain term(s); retrain to use them: bertanno train {project}")
+    console.print(f"{project} now has {len(summary.terms)} domain term(s); retrain to use them: bertanno train {project}")
 
 
 @vocab.command()
@@ -126,12 +127,12 @@ def remove(ctx, project, term_lists, remove_all):
 
     if bool(term_lists) == remove_all:
         raise click.UsageError("name the lists to remove, or --all")
-    store = cli.open_store(ctx)
+    store = open_store(ctx)
     changes, note = remove_lists(store, project, None if remove_all else [load_term_list(n) for n in term_lists])
     _print_changes(changes, "removed")
     if note:
-        cli.err_console.print(f"[yellow]{note}[/]")
-    cli.console.print(f"{project} now has {len(describe(store, project).terms)} domain term(s); "
+        err_console.print(f"[yellow]{note}[/]")
+    console.print(f"{project} now has {len(describe(store, project).terms)} domain term(s); "
                   f"train from the base model to drop them: bertanno train {project} --from base")
 
 
@@ -152,17 +153,17 @@ def show(ctx, project, show_terms, as_json):
 
     from bertanno.vocab.project import describe
 
-    summary = describe(cli.open_store(ctx), project)
+    summary = describe(open_store(ctx), project)
     if as_json:
         click.echo(json.dumps(asdict(summary), ensure_ascii=False, indent=2))
         return
-    cli.console.print(f"{project}: {len(summary.terms)} term(s)" + (f" from {summary.name}" if summary.name else "")
+    console.print(f"{project}: {len(summary.terms)} term(s)" + (f" from {summary.name}" if summary.name else "")
                   + (f", hash {summary.hash[:12]}" if summary.hash else ""))
-    cli.console.print(f"base model: {summary.model}" + (f"; domain-adapted: {summary.adapted_model}" if summary.adapted_model else ""))
+    console.print(f"base model: {summary.model}" + (f"; domain-adapted: {summary.adapted_model}" if summary.adapted_model else ""))
     if summary.char_level:
-        cli.console.print("NER tags on characters (--char-level)")
+        console.print("NER tags on characters (--char-level)")
     if show_terms:
-        cli.console.print("\n".join(summary.terms))
+        console.print("\n".join(summary.terms))
 
 
 @vocab.command()
@@ -185,16 +186,16 @@ def check(ctx, project, text):
 
     if not text.strip():
         raise click.UsageError("TEXT is empty: give the sentence to tokenize, e.g. \"新冠病毒是一种新型冠状病毒\"")
-    before, after = extended_tokenizer(cli.open_store(ctx), project)
+    before, after = extended_tokenizer(open_store(ctx), project)
     for title, tokenizer in (("before", before), ("after", after)):
         found = pieces(tokenizer, text)
         added = sum(piece.added for piece in found)
-        cli.console.print(f"[bold]{title}[/]: {len(found)} tokens" + (f", {added} of them domain terms" if added else ""))
+        console.print(f"[bold]{title}[/]: {len(found)} tokens" + (f", {added} of them domain terms" if added else ""))
         line = Text("  ")
         for piece in found:
             line.append(piece.surface, style="bold green" if piece.added else "")
             line.append(f":{piece.token_id} ", style="dim")
-        cli.console.print(line)
+        console.print(line)
 
 
 @vocab.command()
@@ -214,7 +215,7 @@ def stats(ctx, project, char_level, examples, as_json):
     """
     from bertanno.vocab.inspection import project_stats
 
-    result = project_stats(cli.open_store(ctx), project, char_level, examples)
+    result = project_stats(open_store(ctx), project, char_level, examples)
     if as_json:
         click.echo(json.dumps({
             "texts": result.texts, "tokens_per_text_before": result.per_text_before,
@@ -225,21 +226,21 @@ def stats(ctx, project, char_level, examples, as_json):
         }, ensure_ascii=False, indent=2))
         return
     change = (result.per_text_after / result.per_text_before - 1) if result.per_text_before else 0.0
-    cli.console.print(f"{result.texts} texts: {result.per_text_before:.1f} tokens per text before, "
+    console.print(f"{result.texts} texts: {result.per_text_before:.1f} tokens per text before, "
                   f"{result.per_text_after:.1f} after ({change:+.1%})")
-    cli.console.print(f"{len(result.term_occurrences)} of {result.terms} terms occur, "
+    console.print(f"{len(result.term_occurrences)} of {result.terms} terms occur, "
                   f"{sum(result.term_occurrences.values())} times in all"
                   + ("; most often: " + ", ".join(f"{t} {n}" for t, n in result.term_occurrences.most_common(8))
                      if result.term_occurrences else ""))
     if result.spans:
         how = "character-level tags" if result.char_level else "term tokens"
-        cli.console.print(f"{result.spans} annotated entities; {result.conflicts} cut by an added term ({how})")
+        console.print(f"{result.spans} annotated entities; {result.conflicts} cut by an added term ({how})")
         for conflict in result.examples:
             start, end, label = conflict.span
-            cli.console.print(f"  {conflict.text[start:end]}:{label} at {start}-{end} in “{conflict.text[max(0, start - 10):end + 10]}”"
+            console.print(f"  {conflict.text[start:end]}:{label} at {start}-{end} in “{conflict.text[max(0, start - 10):end + 10]}”"
                           f" → tokens {conflict.tokens}")
         if result.conflicts and not result.char_level:
-            cli.console.print(f"fix: remove the offending terms, or tag characters: bertanno vocab add {project} --char-level")
+            console.print(f"fix: remove the offending terms, or tag characters: bertanno vocab add {project} --char-level")
 
 
 @vocab.command()
@@ -274,7 +275,7 @@ def mine(ctx, corpus, project, min_count, max_length, top, output):
         raise click.UsageError("give a CORPUS file, --project, or both")
     texts, entities, exclude = [], [], set()
     if project:
-        store = cli.open_store(ctx)
+        store = open_store(ctx)
         texts, entities = project_corpus(store, project)
         summary = describe(store, project)
         tokenizer, exclude = base_tokenizer(summary.model), set(summary.terms)
@@ -286,14 +287,14 @@ def mine(ctx, corpus, project, min_count, max_length, top, output):
     if output:
         write_term_list([Term(c.term, c.source, c.count) for c in found], output,
                         f"candidates mined by bertanno from {len(texts)} texts: review, then bertanno vocab add PROJECT {output}")
-        cli.console.print(f"{len(found)} candidates written to {output}; review them, then: bertanno vocab add PROJECT {output}")
+        console.print(f"{len(found)} candidates written to {output}; review them, then: bertanno vocab add PROJECT {output}")
         return
     table = Table(title=f"{len(found)} candidate terms from {len(texts)} texts")
     for column in ("term", "count", "source", "tokens today"):
         table.add_column(column)
     for candidate in found:
         table.add_row(escape(candidate.term), str(candidate.count), escape(candidate.source), str(candidate.pieces))
-    cli.console.print(table)
+    console.print(table)
 
 
 @vocab.command()
@@ -325,11 +326,12 @@ def adapt(ctx, project, corpus, epochs, batch_size, learning_rate, max_length, m
     import random
 
     from bertanno.core.project_training import next_adapted_directory
-    from bertanno.vocab.adapt import AdaptConfig, adapt as adapt_model
+    from bertanno.vocab.adapt import AdaptConfig
+    from bertanno.vocab.adapt import adapt as adapt_model
     from bertanno.vocab.corpus import project_corpus, read_corpus
     from bertanno.vocab.project import describe, set_adapted_model
 
-    store = cli.open_store(ctx)
+    store = open_store(ctx)
     summary = describe(store, project)
     texts = read_corpus(corpus) if corpus else project_corpus(store, project)[0]
     if max_texts and len(texts) > max_texts:
@@ -337,90 +339,19 @@ def adapt(ctx, project, corpus, epochs, batch_size, learning_rate, max_length, m
     directory = next_adapted_directory(store, project, models_dir)
     config = AdaptConfig(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, max_length=max_length,
                          seed=seed, device=device)
-    with cli._progress("masked-LM steps") as advance:
+    with progress_bar("masked-LM steps") as advance:
         result = adapt_model(summary.model, summary.terms, texts, directory, config, advance)
     set_adapted_model(store, project, str(result.directory.resolve()))
-    cli.console.print(f"adapted on {result.texts} texts in {result.steps} steps ({result.seconds:.0f} s); "
+    console.print(f"adapted on {result.texts} texts in {result.steps} steps ({result.seconds:.0f} s); "
                   f"held-out masked-LM loss {result.loss_before:.3f} → {result.loss_after:.3f}"
                   + (f", on term tokens {result.term_loss_before:.3f} → {result.term_loss_after:.3f}"
                      if result.term_loss_before is not None and result.term_loss_after is not None else ""))
-    cli.console.print(f"saved to {result.directory}; {project} trains from it now: bertanno train {project}")
+    console.print(f"saved to {result.directory}; {project} trains from it now: bertanno train {project}")
 
 
-@click.command()
-@click.argument("output", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--corpus", "corpus", multiple=True, required=True, type=click.Path(path_type=Path),
-              help="A text file (one paragraph per line, or JSONL with a text field) or a directory of them. "
-                   "Repeatable.")
-@click.option("--from", "from_model", metavar="MODEL",
-              help="Continue pretraining this model (alias, hub id or directory) instead of starting from scratch.")
-@click.option("--layers", default=4, show_default=True, help="Transformer layers of a new model.")
-@click.option("--hidden", default=256, show_default=True, help="Hidden size of a new model (heads: hidden/64).")
-@click.option("--max-length", default=128, show_default=True, help="Tokens per packed sequence.")
-@click.option("--batch-size", default=32, show_default=True, help="Sequences per step.")
-@click.option("--lr", "learning_rate", default=5e-4, show_default=True, type=float,
-              help="Peak learning rate (linear warm-up, then linear decay to 0 at --steps).")
-@click.option("--warmup-steps", default=500, show_default=True, help="Steps of linear warm-up to the peak --lr.")
-@click.option("--steps", default=20_000, show_default=True,
-              help="Optimizer steps in all; the schedule's length. A resumed run keeps it.")
-@click.option("--hours", type=float, help="Stop this run after so many hours; the model so far is written and "
-                                          "--resume continues.")
-@click.option("--checkpoint-minutes", default=10.0, show_default=True, help="How often a checkpoint is written.")
-@click.option("--eval-steps", default=500, show_default=True,
-              help="Held-out masked-LM loss and accuracy every this many steps.")
-@click.option("--terms", "term_lists", multiple=True, metavar="LIST",
-              help="Mask these terms whole (a built-in list name or a file). Repeatable.")
-@click.option("--resume", is_flag=True, help="Continue the run whose checkpoints are in OUTPUT.checkpoints/.")
-@click.option("--seed", default=13, show_default=True,
-              help="New weights, masking and the order of the packed sequences (resume with the same one).")
-@click.option("--device", help="cpu, cuda … (default: a GPU when there is one; bf16 there).")
-def pretrain(output, corpus, from_model, layers, hidden, max_length, batch_size, learning_rate, warmup_steps, steps,
-             hours, checkpoint_minutes, eval_steps, term_lists, resume, seed, device):
-    """Pretrain a Chinese BERT as a masked language model on unlabelled text; write it to OUTPUT.
 
-    From scratch (the bert-base-chinese vocabulary, --layers x --hidden) or --from a model. The
-    corpus is streamed and packed into full sequences; 15 % of the tokens are masked (80/10/10),
-    listed terms as a whole; one line in 200 is held out and scored every --eval-steps.
-    Checkpoints go to OUTPUT.checkpoints/ every --checkpoint-minutes and on Ctrl-C; --resume
-    continues from the newest, seeing exactly what an uninterrupted run would have seen. OUTPUT
-    is written (with a model card, README.md) only when a run stops, and swapped in whole.
-
-    \b
-    Examples:
-      bertanno pretrain zh-mini --corpus corpus/ --steps 40000 --hours 2
-      bertanno pretrain zh-mini --corpus corpus/ --steps 40000 --hours 2 --resume
-      bertanno pretrain clinic-bert --from bert-base-chinese \\
-          --corpus notes.txt --terms medical --steps 2000
-    Use the result as any model: bertanno init P --task T --model ./zh-mini
-    """
-    from bertanno.plugins.manager import get_plugins
-    from bertanno.vocab.pretrain import PretrainConfig, pretrain as run_pretraining
-    from bertanno.vocab.terms import load_term_list
-
-    terms: list[str] = []
-    for source in term_lists:
-        terms += [t for t in load_term_list(source, get_plugins()).texts if t not in terms]
-    config = PretrainConfig(layers=layers, hidden=hidden, max_length=max_length, batch_size=batch_size,
-                            learning_rate=learning_rate, warmup_steps=warmup_steps, steps=steps, hours=hours,
-                            checkpoint_minutes=checkpoint_minutes, eval_steps=eval_steps, seed=seed, device=device)
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    columns = ("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-               TextColumn("{task.fields[rate]:>7} tok/s  loss {task.fields[loss]}"))
-    with Progress(*columns, console=cli.err_console, transient=True) as progress:
-        task_id = progress.add_task("pretraining", total=steps, rate="-", loss="-")
-
-        def on_step(step, total, info):
-            loss = f"{info['loss']:.3f}" if info.get("loss") is not None else "-"
-            progress.update(task_id, completed=step, total=total, rate=f"{info['tokens_per_second']:,.0f}", loss=loss)
-            if "held_out" in info:
-                scores = info["held_out"]
-                progress.console.print(f"step {step:,}: held-out masked-LM loss {scores['loss']:.3f}, "
-                                       f"accuracy {scores['accuracy']:.3f}")
-
-        result = run_pretraining(output, corpus, config, from_model, terms, resume, on_step)
-    state = "finished" if result.finished else f"stopped at step {result.steps:,} of {result.total_steps:,}"
-    cli.console.print(f"{state}: {result.tokens_seen:,} tokens seen, {result.seconds / 60:.1f} min this run; "
-                      f"model and card in {result.directory}")
-    if not result.finished:
-        cli.console.print(f"continue with: bertanno pretrain {output} --corpus … --steps {result.total_steps} --resume")
+@hookimpl
+def register_commands(cli):
+    """The built-in commands come in through the same hook as a plugin's."""
+    for command in (vocab,):
+        cli.add_command(command)

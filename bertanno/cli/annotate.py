@@ -1,0 +1,96 @@
+"""``bertanno annotate``: the terminal session."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from rich.markup import escape
+
+from bertanno import hookimpl
+from bertanno.cli.common import console, err_console, open_store
+from bertanno.errors import BertannoError
+
+
+@click.command()
+@click.argument("project")
+@click.option("--annotator", help="Your name in the records (default: your user name).")
+@click.option("--order", type=click.Choice(["sequential", "uncertain", "random"]), default="sequential",
+              show_default=True, help="uncertain: the items the model is least sure of first.")
+@click.option("--model", "model_dir", type=click.Path(file_okay=False),
+              help="A saved version to pre-annotate with (default: the project's champion, if any).")
+@click.option("--no-predict-ahead", is_flag=True, help="Predict each item when it is shown, not ahead in batches.")
+@click.option("--live-every", default=20, show_default=True, metavar="N",
+              help="Refit the fast live model every N decisions (0: never). Not with --model.")
+@click.option("--decisions", type=click.File("r", encoding="utf-8"),
+              help="No terminal: read one key sequence per item from this file (- for stdin).")
+@click.option("--keys", "keymap", envvar="BERTANNO_KEYS", show_envvar=True, metavar="ACTION=KEY …",
+              help='Change the keymap, e.g. "accept=y reject=n skip=k" (actions: accept reject skip undo correct quit help).')
+@click.pass_context
+def annotate(ctx, project, annotator, order, model_dir, no_predict_ahead, decisions, keymap, live_every):
+    """Accept or correct the model's pre-annotations of PROJECT, one item at a time.
+
+    \b
+    Keys:
+      Enter / a  accept        1-9  choose that label    c  correct (NER: spans)
+      x          reject        s    skip                 u  undo, step by step
+      q, Ctrl-C, Ctrl-D  quit  ?    all keys and the span editor's commands
+    \b
+    Every decision is committed before the next item is shown; quitting at any
+    moment loses nothing, and the next run resumes at the first undecided item.
+    Two annotators on one project never get the same item. With --decisions,
+    each line is what you would type for one item: a, x, s, u, q, 2,
+    "c positive", or for NER "c + 北京:LOC; - 1".
+
+    While you annotate, a fast model (linear for sentences and pairs, crf for
+    NER) is refitted in the background every --live-every decisions and gated
+    like any version; when it becomes the champion it pre-annotates the next
+    items. The header says which model serves and its score.
+
+    \b
+    Example:
+      bertanno annotate reviews --order uncertain --annotator li
+    """
+    from bertanno.core.session import AnnotationSession, session_predictor
+    from bertanno.core.terminal import parse_keymap
+
+    keys = parse_keymap(keymap)
+    store = open_store(ctx)
+    if decisions is None and not sys.stdin.isatty():
+        raise BertannoError("no terminal to annotate in: give --decisions FILE (one key sequence per item, - for stdin)")
+    with err_console.status(f"loading {escape(model_dir) if model_dir else 'the champion of ' + project} "
+                            "(a transformer takes some seconds) …"):
+        predictor, version = session_predictor(store, project, model_dir)
+    session = AnnotationSession(store, project, annotator, order, predictor, version, not no_predict_ahead,
+                                live_every=None if model_dir else live_every)
+    if predictor is None:
+        later = (f"a {session.live.family.name} model takes over after {live_every} decisions" if session.live
+                 else f"then bertanno train {project}")
+        err_console.print(f"project {project} has no model yet: annotate by hand; {later}")
+    run_session(session, decisions, keys)
+
+
+def run_session(session, decisions=None, keys=None) -> None:
+    """The terminal session (or the scripted one with ``decisions``); says what was saved, however it ends."""
+    from bertanno.core.terminal import run_interactive, run_scripted
+
+    try:
+        if decisions is not None:
+            run_scripted(session, decisions, lambda line: console.print(line, highlight=False), keys)
+        else:
+            run_interactive(session, console, click.getchar, keys)
+    except (KeyboardInterrupt, EOFError):
+        pass
+    finally:
+        session.close()
+    counts = session.counts
+    console.print(f"\nsaved: {counts['accept']} accepted, {counts['correct']} corrected, {counts['reject']} rejected, "
+                  f"{counts['skip']} skipped (annotator {session.annotator})")
+
+
+
+@hookimpl
+def register_commands(cli):
+    """The built-in commands come in through the same hook as a plugin's."""
+    for command in (annotate,):
+        cli.add_command(command)

@@ -1,0 +1,113 @@
+"""``bertanno models`` and ``bertanno plugins``: what this installation has."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+
+import click
+from rich.markup import escape
+from rich.table import Table
+
+from bertanno import __version__, hookimpl
+from bertanno.cli.common import console, err_console
+
+
+@click.command()
+@click.option("--check", "check", metavar="NAME_OR_PATH", help="Resolve and load one model, and say whether it can.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--trust-remote-code", is_flag=True, help="Allow code shipped inside the model directory to run.")
+def models(check, as_json, trust_remote_code):
+    """List the domain model aliases and whether their weights are on this machine.
+
+    With --check, load the model (alias, hub id or directory) and report what it is.
+
+    \b
+    Examples:
+      bertanno models
+      bertanno models --check medbert
+    """
+    from bertanno.core import model_info
+
+    if check:
+        report = model_info.check_model(check, trust_remote_code=trust_remote_code)
+        if as_json:
+            click.echo(json.dumps(report, ensure_ascii=False, indent=2))
+        else:
+            console.print(f"[green]✓[/] {check} loads: {report['architecture']}, {report['layers']} layers x "
+                          f"{report['hidden']}, {report['parameters'] / 1e6:.1f}M parameters, up to "
+                          f"{report['max_length']} tokens\n  weights: {report['weights_dir']}\n"
+                          f"  tokenizer: {report['tokenizer_dir']} ({report['vocab_size']} entries)")
+        return
+    rows = model_info.list_models()
+    if as_json:
+        click.echo(json.dumps({"aliases": rows, "families": model_info.list_families()}, ensure_ascii=False, indent=2))
+        return
+    table = Table(title="Domain model aliases")
+    table.add_column("alias", no_wrap=True)
+    table.add_column("hub id", overflow="fold", max_width=24)
+    table.add_column("max tokens", max_width=7)
+    table.add_column("available here", max_width=9)
+    table.add_column("what it is", ratio=1, min_width=15)
+    for row in rows:
+        available = "[green]yes[/]" if row["available"] else "[yellow]no[/]"
+        table.add_row(escape(row["name"]), escape(row["hub_id"]), str(row["max_length"]), available,
+                      escape(row["description"]))
+    console.print(table)
+    console.print("Any hub id or local directory works too. Check one with: bertanno models --check NAME_OR_PATH")
+    families = Table(title="Model families (what serves pre-annotations)")
+    families.add_column("family", no_wrap=True)
+    families.add_column("serves", max_width=10)
+    families.add_column("labels", max_width=14)
+    families.add_column("ready here", max_width=24)
+    families.add_column("what it is", ratio=1, min_width=16)
+    for row in model_info.list_families():
+        ready = "[green]yes[/]" if row["ready"] else f"[yellow]no[/]: {escape(row['install'])}"
+        labels = ", ".join(row["labels"]) or ("its term lists' types" if row["configured"] else "the project's")
+        families.add_row(escape(row["name"]), ", ".join(row["example_kinds"]), escape(labels),
+                         ready, escape(f"{row['description']}\n{row['origin']}"))
+    console.print(families)
+    console.print("A zero-shot family serves a new project from its first item: bertanno init P --zero-shot FAMILY")
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def plugins(as_json):
+    """List loaded plugins: their hooks, versions, origins and what they register.
+
+    BERTANNO_LOAD_PLUGINS=a,b loads only the named entry-point plugins ("" loads
+    none).
+
+    \b
+    Example:
+      BERTANNO_LOAD_PLUGINS=topics bertanno plugins --json
+    """
+    from bertanno.plugins.manager import get_plugins
+
+    loaded = get_plugins()
+    rows = [asdict(info) for info in loaded.info()]
+    problems = [{"plugin": p.plugin, "problem": p.message} for p in loaded.problems]
+    if as_json:
+        click.echo(json.dumps({"plugins": rows, "problems": problems}, ensure_ascii=False, indent=2))
+        return
+    table = Table(title="Plugins")
+    for column in ("plugin", "version", "hooks", "registers"):
+        table.add_column(column)
+    table.add_column("from", overflow="fold")
+    for row in rows:
+        registers = "\n".join(f"{kind}: {', '.join(names)}" for kind, names in row["registers"].items())
+        name = row["name"].rpartition(".")[2] if row["builtin"] else row["distribution"] or row["name"]
+        version = __version__ + " (built-in)" if row["builtin"] else row["version"] or "-"
+        table.add_row(escape(name), escape(str(version)), "\n".join(row["hooks"]), escape(registers),
+                      escape(row["source"]))
+    console.print(table)
+    for problem in problems:
+        err_console.print(f"[red]plugin {escape(problem['plugin'])}:[/] {escape(problem['problem'])}")
+
+
+
+@hookimpl
+def register_commands(cli):
+    """The built-in commands come in through the same hook as a plugin's."""
+    for command in (models, plugins,):
+        cli.add_command(command)

@@ -1,0 +1,128 @@
+"""What every command shares: the consoles, opening the store, progress bars, option parsers."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from bertanno.errors import BertannoError
+
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
+
+SHOWN_REFUSALS = 10
+
+
+def parse_options(pairs: tuple[str, ...]) -> dict[str, str]:
+    options = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{pair!r}: write KEY=VALUE", param_hint="--option")
+        options[key.strip()] = value
+    return options
+
+
+def format_scores(metrics: dict) -> str:
+    """Headline scores on one line; per-type scores (``f1/PER``) are left to --json."""
+    return ", ".join(f"{name} {value:.4f}" for name, value in metrics.items() if "/" not in name)
+
+
+def parse_labels(text: str | None) -> list[str] | None:
+    """``"a, b"`` -> ``["a", "b"]``; ``None`` (not given) -> ``None`` (the task's default labels)."""
+    if text is None:
+        return None
+    labels = [label.strip() for label in text.split(",") if label.strip()]
+    if not labels:
+        raise click.BadParameter(f"{text!r} names no label; write them comma-separated, e.g. negative,positive",
+                                 param_hint="--labels")
+    return labels
+
+
+class progress_bar:
+    """A rich progress bar on stderr whose ``advance(done, total)`` fits the engine's callback."""
+
+    def __init__(self, description: str):
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+        self.progress = Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                                 TimeRemainingColumn(), console=err_console, transient=True)
+        self.description = description
+
+    def __enter__(self):
+        self.progress.start()
+        self.task_id = self.progress.add_task(self.description, total=None)
+
+        def advance(done: int, total: int) -> None:
+            self.progress.update(self.task_id, completed=done, total=total)
+
+        return advance
+
+    def __exit__(self, *exc):
+        self.progress.stop()
+
+
+class training_progress(progress_bar):
+    """A progress bar with loss and time left, and a line per epoch."""
+
+    def __enter__(self):
+        self.progress.start()
+        self.task_id = self.progress.add_task(self.description, total=None)
+
+        def on_step(step, total, loss):
+            loss_text = f" loss {loss:.4f}" if loss is not None else ""
+            self.progress.update(self.task_id, completed=step, total=total, description=self.description + loss_text)
+
+        def on_epoch(record):
+            scores = format_scores({k: v for k, v in record.items() if k not in ("epoch", "loss")})
+            self.progress.console.print(f"epoch {record['epoch']}: loss {record['loss'] or 0:.4f}; validation {scores}")
+
+        return on_step, on_epoch
+
+
+def dash_is_stdout(ctx, param, value: Path | None) -> Path | None:
+    """``-o -`` means standard output, as ``None`` (no file) does."""
+    return None if value is not None and str(value) == "-" else value
+
+
+def open_store(ctx: click.Context, create: bool = False):
+    """The database of ``--db`` (or ``BERTANNO_DB``, or bertanno.db here). Only ``create`` (init) makes a new
+    SQLite file: any other command given a file that does not exist says so instead of leaving an empty one."""
+    from bertanno.store import Store
+    from bertanno.store.database import missing_sqlite_file
+
+    url = ctx.find_root().obj["db"]
+    missing = missing_sqlite_file(url)
+    if missing is not None and not create:
+        given = "given with --db or BERTANNO_DB" if url else "the default, in this directory"
+        raise BertannoError(f"no database at {missing.resolve()} ({given}); create a project there first with "
+                            "bertanno init, or point --db at the database that has your projects")
+    store = Store.open(url)
+    if store.backup:
+        err_console.print(f"upgraded the database schema; the old database was copied to {store.backup}")
+    return store
+
+
+def entry_point() -> list[str]:
+    """How this bertanno was started, as a command that works from any directory: the installed script's
+    absolute path, or ``PYTHON -m bertanno``."""
+    script = Path(sys.argv[0])
+    if script.name == "bertanno" and script.exists():
+        return [str(script.absolute())]
+    return [sys.executable, "-m", "bertanno"]
+
+
+def quiet_libraries() -> None:
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    try:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()  # bertanno shows its own progress
+    except ImportError:
+        pass
+

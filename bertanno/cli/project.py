@@ -1,0 +1,222 @@
+"""Projects and their data: ``init``, ``projects``, ``import``, ``export``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from rich.markup import escape
+from rich.table import Table
+
+from bertanno import hookimpl
+from bertanno.cli.common import (
+    SHOWN_REFUSALS,
+    console,
+    dash_is_stdout,
+    err_console,
+    open_store,
+    parse_labels,
+    parse_options,
+)
+
+
+def parse_label_map(pairs: tuple[str, ...]) -> dict[str, str]:
+    """``("PER=person,LOC=place", "ORG=hospital")`` -> ``{"PER": "person", "LOC": "place", "ORG": "hospital"}``."""
+    mapping: dict[str, str] = {}
+    for pair in (part.strip() for text in pairs for part in text.split(",")):
+        if not pair:
+            continue
+        source, sep, target = (side.strip() for side in pair.partition("="))
+        if not sep or not source or not target:
+            raise click.BadParameter(f"{pair!r}: write FAMILY_LABEL=PROJECT_LABEL, e.g. PER=person", param_hint="--map")
+        if source in mapping and mapping[source] != target:
+            raise click.BadParameter(f"{source} is mapped twice ({mapping[source]}, {target})", param_hint="--map")
+        mapping[source] = target
+    return mapping
+
+
+@click.command()
+@click.argument("project")
+@click.option("--task", "task_name", required=True, help="sentiment, ner, pair, or a plugin's task (bertanno plugins).")
+@click.option("--labels", help="Comma-separated label set (entity types for ner). Default: the task's own.")
+@click.option("--model", default="bert-base-chinese", show_default=True, help="Domain model: alias, hub id or directory.")
+@click.option("--zero-shot", "zero_shot", metavar="FAMILY",
+              help="A model family that pre-annotates from the first item, before any training: snownlp "
+                   "(sentiment), lac (person, place, organisation, time), or a plugin's (bertanno models).")
+@click.option("--gazetteer", "gazetteer", multiple=True, metavar="LIST",
+              help="NER: pre-annotate the terms of typed term lists (term<TAB>TYPE; built-in medical, legal, or a "
+                   "file) from the first item. Repeatable.")
+@click.option("--map", "label_map", multiple=True, metavar="FAMILY_LABEL=LABEL,…",
+              help="With --zero-shot or --gazetteer: which project label each of the family's labels (a list's "
+                   "entity types) becomes (same-named labels map themselves). Repeatable.")
+@click.pass_context
+def init(ctx, project, task_name, labels, model, zero_shot, gazetteer, label_map):
+    """Create PROJECT: one task, one label set, one domain model.
+
+    With --zero-shot, a model that needs no training serves the first pre-annotations (version
+    z001, the champion until the gate promotes a trained model); with --gazetteer,
+    typed term lists do (version g001, longest-leftmost matches).
+
+    \b
+    Examples:
+      bertanno init reviews --task sentiment --labels negative,positive
+      bertanno init reviews --task sentiment --zero-shot snownlp
+      bertanno init news --task ner --labels person,place \\
+          --zero-shot lac --map PER=person,LOC=place
+      bertanno init clinic --task ner --labels disease,drug --gazetteer medical
+      bertanno init records --task ner --labels disease,drug --model medbert
+    """
+    from bertanno.core.hub import model_reference
+    from bertanno.core.project_setup import create_project
+    from bertanno.plugins.manager import get_plugins
+
+    mapping = parse_label_map(label_map)
+    if mapping and not (zero_shot or gazetteer):
+        raise click.UsageError("--map maps a zero-shot family's labels; name the family with --zero-shot or "
+                               "give --gazetteer")
+    task = get_plugins().task(task_name, labels=parse_labels(labels))
+    model = model_reference(model)
+    from bertanno.store.database import missing_sqlite_file
+
+    new_file = missing_sqlite_file(ctx.find_root().obj["db"])
+    store = open_store(ctx, create=True)
+    try:
+        created = create_project(store, project, task, model, zero_shot, mapping, gazetteer=list(gazetteer))
+    except BaseException:
+        if new_file is not None:  # a database made for this project alone: leave nothing behind
+            store.close()
+            for leftover in (new_file, *(new_file.with_name(new_file.name + end) for end in ("-wal", "-shm"))):
+                leftover.unlink(missing_ok=True)
+        raise
+    console.print(f"created project [bold]{project}[/]: task {task.name}, labels {escape(', '.join(task.labels))}, "
+                  f"model {escape(model)} (in {escape(store.url)})")
+    if created.champion:
+        mapped = ", ".join(source if source == target else f"{source}→{target}"
+                           for source, target in created.label_map.items())
+        console.print(f"{created.champion} ({created.family}) pre-annotates from the first item: {escape(mapped)}")
+        if created.ignored:
+            console.print(f"[yellow]not pre-annotated: {escape(', '.join(created.ignored))}[/] (no project label; "
+                          f"map them with --map {escape(created.ignored[0])}=LABEL)")
+        if created.cannot_produce:
+            console.print(f"[yellow]{created.family} never proposes {escape(', '.join(created.cannot_produce))}[/]: "
+                          "those labels are yours to add until a trained model takes over")
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+def projects(ctx, as_json):
+    """List the projects in the database with their item and annotation counts.
+
+    \b
+    Example:
+      bertanno --db team.db projects
+    """
+    from bertanno.store.projects import project_summaries
+
+    store = open_store(ctx)
+    with store.transaction() as session:
+        rows = project_summaries(session)
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    table = Table(title=f"Projects in {store.url}")
+    for column in ("project", "task", "labels", "model", "items", "annotated"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(row["name"], row["task"], escape(", ".join(row["labels"])), escape(row["model"]),
+                      str(row["items"]), str(row["annotated"]))
+    console.print(table)
+
+
+@click.command(name="import")
+@click.argument("project")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--format", "format_name", help="Input format (default: guessed from the file).")
+@click.option("--option", "options", multiple=True, metavar="KEY=VALUE",
+              help="Format option, repeatable: columns=text,label  label_map=0=negative,1=positive  end=inclusive")
+@click.option("--skip-bad", is_flag=True, help="Import the good rows and report the bad ones (default: import nothing).")
+@click.option("--split", type=click.Choice(["eval"]),
+              help="eval: a gold evaluation file; its items are never trained on.")
+@click.pass_context
+def import_(ctx, project, file, format_name, options, skip_bad, split):
+    """Add the items of FILE to PROJECT; labels in the file become gold annotations.
+
+    Re-importing adds nothing twice: items are matched on their normalised text. The import
+    is all or nothing unless --skip-bad is given. With --split eval the file is a gold
+    evaluation set: every row needs a label, and its items are never trained on (the gate
+    scores every new version on them).
+
+    \b
+    Examples:
+      bertanno import reviews waimai.csv --option label_map=0=negative,1=positive
+      bertanno import reviews gold.jsonl --split eval
+      bertanno import records train.txt --format conll
+      bertanno import pairs dev.txt --option columns=text,text_b,label
+    """
+    from bertanno.core.transfer import import_file
+
+    report = import_file(open_store(ctx), project, file, format_name, parse_options(options), skip_bad,
+                         split=split)
+    for error in report.errors:
+        err_console.print(f"[yellow]skipped[/] {escape(str(file))}:{error.line}: {escape(error.message)}")
+    console.print(f"{file}: {report.read} items read, {report.added} added, {report.duplicates} already there, "
+                  f"{report.labelled} gold labels stored" + (f", {len(report.errors)} bad rows skipped" if report.errors else ""))
+    if report.conflicts:
+        err_console.print(f"[yellow]{report.conflicts} repeated text(s) carry a label other than the one kept[/] "
+                          "(the first stays; review them with bertanno export --provenance)")
+    if split:
+        console.print(f"{report.evaluation} items in the evaluation split")
+    if report.kept_in_training:
+        err_console.print(f"[yellow]{report.kept_in_training} item(s) of the file are already in the training split[/] "
+                          "(a version may have trained on them); they stay there")
+
+
+@click.command()
+@click.argument("project")
+@click.option("--format", "format_name", default="jsonl", show_default=True,
+              help="jsonl (lossless), conll (character BIO), csv, tsv, txt (texts only), hf (a datasets "
+                   "directory), or a plugin's format: see bertanno plugins.")
+@click.option("-o", "--output", type=click.Path(path_type=Path), callback=dash_is_stdout,
+              help="File (directory for hf); default or -: standard output.")
+@click.option("--only", type=click.Choice(["all", "human", "corrected", "accepted"]), default="all", show_default=True,
+              help="all: gold imports and human decisions; human: people only; corrected / accepted: those decisions.")
+@click.option("--provenance", is_flag=True, help="Add who decided what, when, and from which file (jsonl: in meta).")
+@click.pass_context
+def export(ctx, project, format_name, output, only, provenance):
+    """Write PROJECT's annotations: the standing label of every annotated item.
+
+    Every format reads back what it writes. An item a format cannot carry (a line
+    break in a CoNLL text, a tab in a TSV text, nested spans in CoNLL) is left out
+    and named with the reason; jsonl carries everything.
+
+    \b
+    Example:
+      bertanno export reviews --format csv -o reviews.csv
+    """
+    from bertanno.core.transfer import export_project
+
+    report = export_project(open_store(ctx), project, format_name, output, only, provenance)
+    if report.text is not None:
+        click.echo(report.text, nl=False)
+    err_console.print(f"{report.written} annotated items exported" + (f" to {output}" if output else ""),
+                      highlight=False)
+    if report.refused:
+        err_console.print(f"[yellow]{len(report.refused)} item(s) not written: {format_name} cannot carry them[/] "
+                          "(jsonl carries everything):", highlight=False)
+        for item_id, why in report.refused[:SHOWN_REFUSALS]:
+            err_console.print(f"  item {item_id}: {escape(why)}", highlight=False)
+        if len(report.refused) > SHOWN_REFUSALS:
+            err_console.print(f"  … and {len(report.refused) - SHOWN_REFUSALS} more", highlight=False)
+    if report.labels_not_written:
+        err_console.print(f"[yellow]{format_name} carries texts only: {report.labels_not_written} label(s) not "
+                          "written[/]", highlight=False)
+
+
+
+@hookimpl
+def register_commands(cli):
+    """The built-in commands come in through the same hook as a plugin's."""
+    for command in (init, projects, import_, export,):
+        cli.add_command(command)

@@ -1,0 +1,274 @@
+"""Model versions: ``train``, ``retrain``, ``schedule``, ``versions``, ``promote``, ``rollback``, ``evaluate``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from bertanno import hookimpl
+from bertanno.cli.common import console, err_console, format_scores, open_store, parse_options, training_progress
+
+
+def training_options(function):
+    """The options train and retrain share."""
+    options = [
+        click.option("--mode", type=click.Choice(["full", "frozen", "lora"]), default="full", show_default=True,
+                     help="full fine-tuning; frozen encoder with a trained head (features cached); LoRA adapters."),
+        click.option("--epochs", default=3, show_default=True, help="Most epochs; stops early when validation stalls."),
+        click.option("--batch-size", default=16, show_default=True, help="Examples per training step."),
+        click.option("--lr", "learning_rate", type=float, help="Learning rate (default: 2e-5 full, 2e-4 frozen / LoRA)."),
+        click.option("--patience", default=2, show_default=True, help="Epochs without improvement before stopping."),
+        click.option("--seed", default=42, show_default=True,
+                     help="New layers, shuffling and the validation split (the evaluation split is fixed per project)."),
+        click.option("--device", help="cpu, cuda … (default: a GPU when there is one)."),
+        click.option("--models-dir", type=click.Path(file_okay=False, path_type=Path), envvar="BERTANNO_MODELS",
+                     show_envvar=True, help="Where versions are saved (default: ./bertanno-models)."),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def gate_options(function):
+    """The promotion gate's options, shared by train and retrain."""
+    from bertanno.core.gate import MIN_ITEMS
+
+    function = click.option("--min-eval", default=MIN_ITEMS, show_default=True,
+                            help="Evaluation items the gate needs before it may refuse a new version.")(function)
+    return click.option("--tolerance", default=0.0, show_default=True,
+                        help="Promote unless the new version is confidently worse than the champion by more than "
+                             "this (headline metric, 95 % paired-bootstrap interval).")(function)
+
+
+def _train_config(mode, epochs, batch_size, learning_rate, patience, seed, device, models_dir):
+    from bertanno.core.training import TrainConfig
+
+    cache = (models_dir or Path("bertanno-models")) / ".feature-cache"
+    return TrainConfig(mode=mode, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
+                       patience=patience, seed=seed, device=device, cache_dir=cache)
+
+
+def _report_outcome(outcome) -> None:
+    console.print(outcome.message)
+    if outcome.metrics:
+        console.print(f"evaluation split: {format_scores(outcome.metrics)}")
+    if outcome.champion_metrics and outcome.decision != "skipped":
+        console.print(f"previous champion: {format_scores(outcome.champion_metrics)}")
+    if outcome.gate is not None:
+        console.print(f"gate: {outcome.gate.describe()}")
+    if outcome.result and outcome.result.unexpressible:
+        err_console.print(f"[yellow]{outcome.result.unexpressible} annotated span(s) could not be expressed as "
+                          "BIO tags with this tokenizer and were left out of training[/]")
+
+
+@click.command()
+@click.argument("project")
+@training_options
+@click.option("--from", "start", type=click.Choice(["base", "champion"]), default="base", show_default=True,
+              help="Start from the project's base model or from its current champion.")
+@click.option("--no-promote", is_flag=True, help="Keep the new version as a candidate whatever its score.")
+@click.option("--family", default="transformer", show_default=True,
+              help="What to train: the project's transformer, or a fast family that trains in seconds: linear "
+                   "(sentences, pairs), crf (NER). The training options above apply to the transformer.")
+@gate_options
+@click.pass_context
+def train(ctx, project, start, no_promote, family, tolerance, min_eval, **options):
+    """Fine-tune PROJECT's model on its annotations and save a new version.
+
+    Trains on gold imports and human decisions (corrected labels; rejected pre-annotations are
+    left out), never on the evaluation split: about 10 % of the labelled items of each label,
+    chosen once per item (seeded) and growing with the project, plus any gold file imported with
+    --split eval. The new version and the champion (whatever its family) are scored on that split;
+    the new one becomes the champion unless a paired bootstrap says it is confidently worse (95 %
+    interval of the difference below -TOLERANCE). Below --min-eval evaluation items the split is
+    too small for the test: the point estimates decide against a trained champion, and a
+    zero-shot champion keeps serving. Ctrl-C stops cleanly and keeps the best
+    epoch so far.
+    """
+    from bertanno.core.project_training import train_project
+
+    config = _train_config(**options)
+    with training_progress(f"training {project}") as (on_step, on_epoch):
+        outcome = train_project(open_store(ctx), project, config, start=start, promote=not no_promote,
+                                models_dir=options["models_dir"], on_step=on_step, on_epoch=on_epoch,
+                                tolerance=tolerance, min_eval=min_eval, family=family)
+    _report_outcome(outcome)
+
+
+@click.command()
+@click.argument("project")
+@training_options
+@click.option("--min-new", default=50, show_default=True, help="Train only when this many new decisions exist.")
+@gate_options
+@click.option("--watch", is_flag=True, help="Keep running: check again every --every.")
+@click.option("--every", default="1h", show_default=True, help="With --watch: 30m, 1h, 1d …")
+@click.pass_context
+def retrain(ctx, project, min_new, tolerance, min_eval, watch, every, **options):
+    """The unattended loop: retrain PROJECT when enough new corrections exist, promote unless the
+    new model is confidently worse on the evaluation split (the gate of bertanno train --help).
+
+    Does nothing (exit 0, one line saying why) below --min-new new decisions; never runs twice at
+    once (a lock in the database; a killed run's lock is recovered); records every run. Safe to
+    run from cron every few minutes: see bertanno schedule.
+    """
+    from bertanno.core.project_training import retrain_project
+    from bertanno.core.scheduling import parse_every
+    from bertanno.core.scheduling import watch as watch_loop
+
+    config = _train_config(**options)
+    store = open_store(ctx)
+    parse_every(every)
+
+    def once():
+        with training_progress(f"retraining {project}") as (on_step, on_epoch):
+            outcome = retrain_project(store, project, config, min_new, tolerance, options["models_dir"],
+                                      on_step=on_step, on_epoch=on_epoch, min_eval=min_eval)
+        _report_outcome(outcome)
+
+    if watch:
+        console.print(f"checking {project} every {every}; Ctrl-C stops")
+        watch_loop(every, once)
+    else:
+        once()
+
+
+@click.command()
+@click.argument("project")
+@click.option("--every", default="1h", show_default=True,
+              help="How often: 30m, 1h, 1d … (cron rounds what it cannot repeat exactly, and says so).")
+@click.option("--min-new", default=50, show_default=True,
+              help="Each run trains only when this many new decisions exist since the champion.")
+@click.pass_context
+def schedule(ctx, project, every, min_new):
+    """Print a crontab line and systemd units that run retrain for PROJECT every
+    --every.
+
+    \b
+    Example:
+      bertanno schedule reviews --every 6h --min-new 100
+    """
+    from bertanno.core.scheduling import cron_note, parse_every, schedule_files
+    from bertanno.store.projects import get_project
+
+    with open_store(ctx).transaction() as session:
+        get_project(session, project)  # refused with a sentence when there is no such project
+
+    files = schedule_files(project, every, ctx.find_root().obj["db"], ["--min-new", str(min_new)], Path.cwd())
+    note = cron_note(parse_every(every))
+    if note:
+        err_console.print(f"[yellow]note:[/] {note}", highlight=False)
+    console.print("[bold]crontab -e[/], then add:")
+    click.echo(files.pop("crontab"))
+    for name, content in files.items():
+        console.print(f"\n[bold]~/.config/systemd/user/{name}[/]")
+        click.echo(content, nl=False)
+    unit = next(iter(files)).removesuffix(".service")
+    console.print(f"\nthen: systemctl --user daemon-reload && systemctl --user enable --now {unit}.timer")
+
+
+@click.command()
+@click.argument("project")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+def versions(ctx, project, as_json):
+    """List PROJECT's model versions with their scores on the evaluation split
+    and status.
+
+    \b
+    Example:
+      bertanno versions reviews --json
+    """
+    from bertanno.core.bundle import record_family_name
+    from bertanno.store.projects import get_project
+    from bertanno.store.versions import list_versions
+
+    store = open_store(ctx)
+    with store.transaction() as session:
+        rows = [{"name": v.name, "status": v.status, "metrics": v.metrics, "created": v.created_at.isoformat(),
+                 "directory": v.directory, "trained_on": len(v.training_snapshot.get("annotation_ids", [])),
+                 "family": record_family_name(v.training_snapshot), "mode": v.training_snapshot.get("mode")}
+                for v in list_versions(session, get_project(session, project).id)]
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    if not rows:
+        console.print(f"project {project} has no model versions yet; train one: bertanno train {project}")
+        return
+    table = Table(title=f"Model versions of {project}")
+    for column in ("version", "family", "status", "scores (evaluation split)", "trained on", "mode", "created"):
+        table.add_column(column)
+    for row in rows:
+        scores = format_scores(row["metrics"]) or "not scored yet"
+        style = "bold green" if row["status"] == "champion" else None
+        table.add_row(row["name"], row["family"], row["status"], scores, str(row["trained_on"]), row["mode"] or "-",
+                      row["created"][:16], style=style)
+    console.print(table)
+
+
+@click.command()
+@click.argument("project")
+@click.argument("version")
+@click.pass_context
+def promote(ctx, project, version):
+    """Make VERSION the champion of PROJECT by hand, and re-predict undecided
+    items with it.
+
+    \b
+    Example:
+      bertanno promote reviews v002
+    """
+    from bertanno.core.project_training import promote as promote_version
+
+    console.print(promote_version(open_store(ctx), project, version))
+
+
+@click.command()
+@click.argument("project")
+@click.pass_context
+def rollback(ctx, project):
+    """Give the champion role back to the version that held it before.
+
+    \b
+    Example:
+      bertanno rollback reviews
+    """
+    from bertanno.core.project_training import rollback as rollback_version
+
+    console.print(rollback_version(open_store(ctx), project))
+
+
+@click.command()
+@click.argument("project")
+@click.argument("version", required=False)
+@click.option("--file", type=click.Path(dir_okay=False, path_type=Path), help="A labelled file instead of the evaluation split.")
+@click.option("--format", "format_name", help="Format of --file (default: guessed).")
+@click.option("--option", "options", multiple=True, metavar="KEY=VALUE", help="Format option, repeatable.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+def evaluate(ctx, project, version, file, format_name, options, as_json):
+    """Score VERSION (default: the champion) on the evaluation split or on --file.
+
+    \b
+    Examples:
+      bertanno evaluate reviews
+      bertanno evaluate reviews v002 --file test.tsv --json
+    """
+    from bertanno.core.project_training import evaluate as evaluate_version
+
+    scores = evaluate_version(open_store(ctx), project, version, file, format_name, parse_options(options))
+    if as_json:
+        click.echo(json.dumps(scores, indent=2))
+    else:
+        for name, value in scores.items():
+            console.print(f"{name:>16}  {value:.4f}")
+
+
+
+@hookimpl
+def register_commands(cli):
+    """The built-in commands come in through the same hook as a plugin's."""
+    for command in (train, retrain, schedule, versions, promote, rollback, evaluate,):
+        cli.add_command(command)

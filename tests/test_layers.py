@@ -1,0 +1,68 @@
+"""The house's layers (issue 'the house at its seams'): imports only go downwards, nothing imports the CLI,
+and the built-in commands come in through the same hook as a plugin's."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+from pathlib import Path
+
+import pluggy
+
+import bertanno
+from bertanno.cli import COMMAND_MODULES, cli
+from bertanno.plugins import hookspecs
+
+PACKAGE = Path(bertanno.__file__).parent
+
+
+def imports_of(path: Path) -> set[str]:
+    """Every ``bertanno…`` module a file imports, at any depth of the file (lazy imports count)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("bertanno"):
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names if alias.name.startswith("bertanno"))
+    return found
+
+
+def package_of(path: Path) -> str:
+    parts = path.relative_to(PACKAGE).with_suffix("").parts
+    return parts[0] if len(parts) > 1 else "bertanno." + parts[0]
+
+
+def test_nothing_outside_the_cli_package_imports_it():
+    offenders = []
+    for path in PACKAGE.rglob("*.py"):
+        if package_of(path) in ("cli", "bertanno.__main__"):
+            continue
+        offenders += [f"{path.relative_to(PACKAGE)}: {name}" for name in imports_of(path)
+                      if name == "bertanno.cli" or name.startswith("bertanno.cli.")]
+    assert offenders == []
+
+
+def test_the_library_packages_hold_no_click_code():
+    for package in ("core", "store", "plugins", "vocab"):
+        for path in (PACKAGE / package).rglob("*.py"):
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            names = {alias.name for node in ast.walk(tree) if isinstance(node, (ast.Import, ast.ImportFrom))
+                     for alias in node.names} | {node.module for node in ast.walk(tree)
+                                                 if isinstance(node, ast.ImportFrom) and node.module}
+            assert "click" not in names, path
+
+
+def test_every_builtin_command_comes_through_register_commands():
+    """The group's commands are exactly what the command modules' hooks add to an empty group."""
+    import click
+
+    manager = pluggy.PluginManager(hookspecs.PROJECT_NAME)
+    manager.add_hookspecs(hookspecs)
+    for name in COMMAND_MODULES:
+        module = importlib.import_module(name)
+        assert hasattr(module.register_commands, "bertanno_impl"), f"{name}.register_commands is not a hookimpl"
+        manager.register(module, name=name)
+    group = click.Group("empty")
+    manager.hook.register_commands(cli=group)
+    assert sorted(group.commands) == sorted(cli.commands)
+    assert len(group.commands) >= 18  # every family adds at least one command; vocab is one group
