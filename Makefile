@@ -1,11 +1,11 @@
-# Two commands on a fresh machine: `make demo` and `make test`. Nothing else is needed before them.
+# Two commands on a fresh machine: `make demo` and `make test` (`make test-all` adds the slow tests). Nothing else is needed before them.
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 # The CPU build of PyTorch. Where this exact wheel is not at hand, a normal torch install is used.
 TORCH  ?= torch==2.13.0
 
-.PHONY: demo test install clean
+.PHONY: demo test test-all install clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +19,12 @@ install: $(BIN)/.installed
 demo: install
 	HF_HUB_OFFLINE=1 $(BIN)/bertanno demo
 
+# The quick suite (under 4 minutes on 2 cores): everything but the tests marked slow.
 test: install
+	$(BIN)/python -m pytest -q -m "not slow"
+
+# Everything, the slow end-to-end tests included: what CI runs.
+test-all: install
 	$(BIN)/python -m pytest -q
 
 clean:

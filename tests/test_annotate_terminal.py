@@ -5,6 +5,7 @@ import os
 import sys
 
 import pexpect
+import pytest
 from sqlalchemy import select
 
 from bertanno.core.bundle import save_version
@@ -47,6 +48,7 @@ def standing(store):
                 for a in session.scalars(select(Annotation).where(Annotation.source == "human").order_by(Annotation.id))]
 
 
+@pytest.mark.slow
 def test_sentiment_keys_undo_ctrl_c_and_resume(tmp_path, make_bundle):
     texts = ["很好吃", "送餐太慢", "一般般", "还会再来", "包装破了"]
     db, store = setup(tmp_path, "sentiment", ["negative", "positive"], [{"text": t} for t in texts])
@@ -114,6 +116,7 @@ def test_ner_span_editing_on_chinese_text(tmp_path):
     assert standing(store) == [(1, "correct", [[0, 2, "PER"], [3, 5, "LOC"]], False), (2, "skip", None, False)]
 
 
+@pytest.mark.slow
 def test_pairs_show_both_texts(tmp_path, make_bundle):
     db, store = setup(tmp_path, "pair", ["no_match", "match"],
                       [{"text": "花呗怎么还款", "text_b": "花呗如何还钱"}, {"text": "借呗额度", "text_b": "今天天气"}])
@@ -133,6 +136,7 @@ def test_pairs_show_both_texts(tmp_path, make_bundle):
     assert [(i, p) for i, _, p, _ in standing(store)][1] == (2, "no_match")
 
 
+@pytest.mark.slow
 def test_no_terminal_and_no_decisions_is_a_sentence(tmp_path):
     import subprocess
 
@@ -148,6 +152,7 @@ def test_no_terminal_and_no_decisions_is_a_sentence(tmp_path):
     assert "Enter / a  accept" in help_text and "u  undo" in help_text
 
 
+@pytest.mark.slow
 def test_sessions_with_predict_ahead_running_exit_cleanly(tmp_path, make_bundle):
     """201 items, predict-ahead busy in the background, then quit: the thread is joined, exit status 0."""
     import subprocess

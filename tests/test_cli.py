@@ -39,6 +39,7 @@ def test_models_check_loads_a_local_directory(make_bundle, tmp_path):
     assert report["architecture"] == "bert" and report["layers"] == 2 and report["vocab_size"] == 21128
 
 
+@pytest.mark.slow
 def test_predict_writes_jsonl_and_reports_truncation(make_bundle, tmp_path):
     version = save_version(make_bundle(task="sentiment"), tmp_path / "v1")
     data = tmp_path / "reviews.txt"
@@ -63,6 +64,7 @@ def test_mistakes_get_a_sentence_not_a_traceback(args, message):
     assert message in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_bad_rows_stop_predict_with_line_numbers(make_bundle, tmp_path):
     version = save_version(make_bundle(task="sentiment"), tmp_path / "v1")
     data = tmp_path / "x.csv"
@@ -73,6 +75,7 @@ def test_bad_rows_stop_predict_with_line_numbers(make_bundle, tmp_path):
     assert result.returncode == 0 and len(result.stdout.splitlines()) == 1 and "skipped" in result.stderr
 
 
+@pytest.mark.slow
 def test_demo_runs_end_to_end_offline_and_again(tmp_path):
     def demo(*extra):
         return subprocess.run([sys.executable, "-m", "bertanno", "demo", "--dir", str(tmp_path / "demo"), *extra],

@@ -1,5 +1,6 @@
 import json
 
+import pytest
 from click.testing import CliRunner
 
 from bertanno.cli import cli
@@ -30,6 +31,7 @@ def test_the_database_comes_from_the_environment(tmp_path, monkeypatch):
     assert result.exit_code == 0 and (tmp_path / "env.db").exists()
 
 
+@pytest.mark.slow
 def test_store_mistakes_are_sentences(tmp_path):
     import subprocess
     import sys

@@ -45,6 +45,7 @@ def test_waimai(plugins):
     ("train", 50658, 17615, 36517, 20571, 6),
     ("dev", 4631, 1973, 2877, 1331, 11),
 ])
+@pytest.mark.slow
 def test_msra(plugins, split, sentences, per, loc, org, orphans):
     result = read(plugins, f"msra_ner/peopledaily.zip/{split}.txt", "ner", ["PER", "LOC", "ORG"])
     assert len(result.examples) == sentences

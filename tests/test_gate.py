@@ -123,6 +123,7 @@ def shuffle_training_labels(store):
             annotation.payload = label
 
 
+@pytest.mark.slow
 def test_a_candidate_trained_on_shuffled_labels_is_refused(reviews):
     first = train_project(reviews, "reviews", TrainConfig(**FAST))
     assert first.decision == "promoted" and first.gate.items == 60

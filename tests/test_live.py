@@ -6,6 +6,7 @@ import sys
 import time
 
 import pexpect
+import pytest
 
 from bertanno.core.session import AnnotationSession
 from bertanno.core.transfer import import_file
@@ -73,6 +74,7 @@ def test_a_refit_that_cannot_train_yet_is_a_sentence_and_the_session_goes_on(tmp
     session.close()
 
 
+@pytest.mark.slow
 def test_pre_annotations_appear_after_the_first_decisions_in_a_terminal(tmp_path):
     db, _ = unlabelled_project(tmp_path)
     env = dict(os.environ, COLUMNS="110", LINES="40", TERM="xterm", BERTANNO_MODELS=str(tmp_path / "m"))

@@ -52,6 +52,7 @@ def test_the_environment_variable_keeps_it_out(installed):
     assert all(p["distribution"] != "bertanno-topics" for p in listing["plugins"])
 
 
+@pytest.mark.slow
 def test_its_task_runs_end_to_end_like_a_built_in(installed, tmp_path, monkeypatch):
     from bertanno.core.bundle import save_version
     from bertanno.core.scratch import build_random_bundle

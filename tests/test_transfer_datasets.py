@@ -27,6 +27,7 @@ BAD_ROWS = {"waimai_10k/waimai_10k.csv": [4552]}
 
 
 @pytest.mark.parametrize("path, task, labels, format_name, options", DATASETS, ids=[d[0].split("/")[0] for d in DATASETS])
+@pytest.mark.slow
 def test_jsonl_export_round_trips(tmp_path, plugins, path, task, labels, format_name, options):
     source = require(RAW / path)
     store = Store.open(f"sqlite:///{tmp_path / 'db.sqlite'}")
