@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from sqlalchemy import select
 
 from bertanno.core.bundle import DEFAULT_FAMILY, is_version_dir, record_family_name, save_version
 from bertanno.core.hub import resolve_model
@@ -26,9 +25,9 @@ from bertanno.core.transfer import ImportReport, export_project, import_file
 from bertanno.errors import BertannoError
 from bertanno.plugins.manager import get_plugins
 from bertanno.store import Store
+from bertanno.store.annotations import session_decisions
 from bertanno.store.predictions import latest_predictions
 from bertanno.store.projects import find_project, get_project
-from bertanno.store.schema import Annotation, Item
 from bertanno.store.versions import champion, list_versions
 
 SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
@@ -145,8 +144,7 @@ def scripted_session(setup: DemoSetup, items: int = 12) -> list[dict]:
 
 def stored_decisions(store: Store, session_id: str) -> list[dict]:
     with store.transaction() as session:
-        rows = session.execute(select(Annotation, Item.text).join(Item, Item.id == Annotation.item_id)
-                               .where(Annotation.session_id == session_id).order_by(Annotation.id)).all()
+        rows = [(annotation, item.text) for annotation, item in session_decisions(session, session_id)]
         predicted = latest_predictions(session, [annotation.item_id for annotation, _ in rows])
         return [{"text": text, "predicted": predicted[a.item_id].payload if a.item_id in predicted else None,
                  "confidence": predicted[a.item_id].confidence if a.item_id in predicted else None,

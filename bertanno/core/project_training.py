@@ -11,25 +11,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from sqlalchemy import func, select
-
 from bertanno.core.bundle import DEFAULT_FAMILY, load_base, load_version, save_version, write_version_record
 from bertanno.core.engine import Predictor, predict_payloads, score_model
 from bertanno.core.gate import MIN_ITEMS, GateVerdict, decide
+from bertanno.core.project import item_example, project_task
 from bertanno.core.project_predictions import predict_project
 from bertanno.core.reading import read_examples
 from bertanno.core.serving import load_served, record_family
 from bertanno.core.training import TrainConfig, TrainResult, train
-from bertanno.core.transfer import project_task
 from bertanno.errors import BertannoError
 from bertanno.plugins.families import ServedModel
 from bertanno.plugins.manager import Plugins, get_plugins
 from bertanno.plugins.task import Example, Task
 from bertanno.store import Store, locks
-from bertanno.store.annotations import current_annotations, standing
-from bertanno.store.items import assign_split, item_splits
+from bertanno.store.annotations import current_annotations, human_decisions_since, latest_human_decision
+from bertanno.store.items import assign_split, item_splits, project_items
 from bertanno.store.projects import get_project
-from bertanno.store.schema import Annotation, Item, ModelVersion, Project
+from bertanno.store.schema import ModelVersion, Project
 from bertanno.store.versions import (add_version, champion, finish_run, get_version, make_champion, next_version_name,
                                      previous_champion, set_metrics, start_run)
 from bertanno.store.vocabularies import project_vocabulary, save_vocabulary
@@ -123,27 +121,21 @@ def project_data(session, project: Project, task: Task) -> tuple[list[tuple[int,
     """(annotation id, example) pairs to train on, and the evaluation examples."""
     held_out = evaluation_items(session, project, task)
     labelled = current_annotations(session, project.id)
-    items = {item.id: item for item in session.scalars(select(Item).where(Item.project_id == project.id))}
+    items = {item.id: item for item in project_items(session, project.id)}
     training, evaluation = [], []
     for item_id in sorted(labelled):
-        item, annotation = items[item_id], labelled[item_id]
-        example = Example(item.text, item.text_b, task.payload_from_json(annotation.payload))
+        example = item_example(items[item_id], task, labelled[item_id], meta={})
         if item_id in held_out:
             evaluation.append(example)
         else:
-            training.append((annotation.id, example))
+            training.append((labelled[item_id].id, example))
     return training, evaluation
 
 
-def latest_human_decision(session, project_id: int) -> int:
-    return session.scalar(select(func.max(Annotation.id)).where(
-        Annotation.project_id == project_id, Annotation.source == "human")) or 0
-
-
 def new_decisions_since(session, project_id: int, version: ModelVersion | None) -> int:
+    """Standing human decisions made after ``version`` was trained (all of them when there is no version)."""
     since = (version.training_snapshot or {}).get("last_human_decision", 0) if version else 0
-    return session.scalar(select(func.count()).select_from(Annotation).where(
-        Annotation.project_id == project_id, Annotation.source == "human", Annotation.id > since, *standing())) or 0
+    return human_decisions_since(session, project_id, since)
 
 
 def split_validation(training: list[tuple[int, Example]], seed: int) -> tuple[list[Example], list[Example]]:
@@ -373,7 +365,7 @@ def champion_model(store: Store, project_name: str, plugins: Plugins | None = No
 def repredict(store: Store, project_name: str, plugins: Plugins | None = None) -> int:
     """Pre-annotate the undecided items with the champion; returns how many."""
     model, name = champion_model(store, project_name, plugins)
-    return predict_project(store, project_name, model, name, undecided_only=True).examples
+    return predict_project(store, project_name, model, name, undecided_only=True, plugins=plugins).examples
 
 
 def promote(store: Store, project_name: str, version_name: str, plugins: Plugins | None = None) -> str:

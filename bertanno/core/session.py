@@ -14,13 +14,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import func, select
-
 from bertanno.core.bundle import record_family_name
 from bertanno.core.live import LiveTrainer, live_family
+from bertanno.core.project import item_example, open_project
 from bertanno.core.project_training import champion_model
 from bertanno.core.serving import load_served
-from bertanno.core.transfer import project_task
 from bertanno.errors import BertannoError
 from bertanno.plugins.families import ServedModel
 from bertanno.plugins.manager import Plugins, get_plugins
@@ -28,11 +26,8 @@ from bertanno.plugins.task import Example, Prediction
 from bertanno.store import Store
 from bertanno.store import annotations as annotations_q
 from bertanno.store import queue
-from bertanno.store.predictions import add_predictions, latest_predictions
-from bertanno.store.projects import get_project
+from bertanno.store.predictions import latest_predictions
 from bertanno.store.versions import version_named
-from bertanno.store.schema import Annotation, Item
-from bertanno.store.schema import Prediction as StoredPrediction
 
 AHEAD_BATCH = 32
 
@@ -73,12 +68,11 @@ class AnnotationSession:
         self.session_id = queue.new_session_id()
         self.plugins = plugins or get_plugins()
         self.predictor, self.model_version = predictor, model_version
+        self.project = open_project(store, project_name, self.plugins)
+        self.project_id, self.task = self.project.id, self.project.task
+        self.total = self.project.item_count()
         with store.transaction() as session:
-            project = get_project(session, project_name)
-            self.project_id = project.id
-            self.task = project_task(project, self.plugins)
-            self.total = session.scalar(select(func.count()).select_from(Item).where(Item.project_id == project.id))
-            queue.reclaim_stale(session, project.id, self.annotator)  # a crashed session's item comes back now
+            queue.reclaim_stale(session, self.project_id, self.annotator)  # a crashed session's item comes back now
         if not self.total:
             raise BertannoError(f"project {project_name!r} has no items yet; add some with: bertanno import {project_name} FILE")
         self.counts = {"accept": 0, "correct": 0, "reject": 0, "skip": 0}
@@ -135,7 +129,7 @@ class AnnotationSession:
                 self.current = None
                 return None
             stored = latest_predictions(session, [item.id]).get(item.id)
-            example = Example(item.text, item.text_b, meta=dict(item.meta or {}))
+            example = item_example(item)
         prediction, prediction_id = None, None
         if stored is not None and (self.model_version is None or stored.model_version == self.model_version):
             prediction = Prediction(self.task.payload_from_json(stored.payload), stored.confidence)
@@ -215,25 +209,11 @@ class AnnotationSession:
 
     def _store_predictions(self, item_ids: list[int], predictions: list[Prediction],
                            version: str | None = None) -> list[int]:
-        rows = [{"item_id": item_id, "model_version": version or self.model_version or "unnamed",
-                 "payload": self.task.payload_to_json(p.payload), "confidence": p.confidence}
-                for item_id, p in zip(item_ids, predictions)]
-        with self.store.transaction() as session:
-            add_predictions(session, rows)
-            stored = latest_predictions(session, item_ids)
-        return [stored[item_id].id for item_id in item_ids]
+        return self.project.save_predictions(item_ids, predictions, version or self.model_version or "unnamed")
 
     def _unpredicted(self) -> list[tuple[int, Example]]:
-        """The next undecided items, in queue order, with no prediction from this model version."""
-        with self.store.transaction() as session:
-            predicted = select(StoredPrediction.item_id).where(StoredPrediction.model_version == (self.model_version or "unnamed"))
-            decided = select(Annotation.item_id).where(Annotation.project_id == self.project_id,
-                                                       Annotation.undone_at.is_(None))
-            rows = session.execute(
-                select(Item.id, Item.text, Item.text_b).where(Item.project_id == self.project_id,
-                                                              Item.id.not_in(predicted), Item.id.not_in(decided))
-                .order_by(Item.id).limit(AHEAD_BATCH)).all()
-        return [(item_id, Example(text, text_b)) for item_id, text, text_b in rows]
+        """The next undecided items, in item order, with no prediction from this model version."""
+        return self.project.items(undecided=True, unpredicted_by=self.model_version or "unnamed", limit=AHEAD_BATCH)
 
     def _predict_ahead(self) -> None:
         while not self._stop.is_set():

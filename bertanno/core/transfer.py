@@ -6,18 +6,16 @@ import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import select
-
+from bertanno.core.project import open_project
 from bertanno.core.reading import read_examples
 from bertanno.errors import BertannoError
 from bertanno.plugins.manager import Plugins, get_plugins
 from bertanno.plugins.specs import RowError
 from bertanno.plugins.task import Example, Task
 from bertanno.store import Store
-from bertanno.store.annotations import Selection, current_annotations, record_imports
+from bertanno.store.annotations import current_annotations, record_imports
 from bertanno.store.items import add_items, assign_split, existing_hashes, input_hash, item_splits
 from bertanno.store.projects import get_project
-from bertanno.store.schema import Item, Project
 
 
 @dataclass
@@ -37,10 +35,6 @@ class ImportReport:
     them), which stay there."""
 
 
-def project_task(project: Project, plugins: Plugins | None = None) -> Task:
-    return (plugins or get_plugins()).task(project.task, labels=project.labels, **(project.config or {}))
-
-
 SPLITS = ("eval",)
 
 
@@ -56,15 +50,18 @@ def import_file(store: Store, project_name: str, path: str | Path, format_name: 
     """
     if split is not None and split not in SPLITS:
         raise BertannoError(f"--split must be one of {', '.join(SPLITS)}")
+    handle = open_project(store, project_name, plugins)
+    task = handle.task
+    # The whole file is read and checked before the write transaction opens: a long parse never holds the
+    # database's write lock (annotators keep deciding meanwhile).
+    result = read_examples(path, task, format_name, options, skip_bad, handle.plugins)
+    if split == "eval":
+        unlabelled = [e.meta.get("line", "?") for e in result.examples if e.payload is None]
+        if unlabelled:
+            raise BertannoError(f"{path}: an evaluation file needs a label on every row; line {unlabelled[0]} "
+                                f"has none ({len(unlabelled)} such row(s))")
     with store.transaction() as session:
         project = get_project(session, project_name)
-        task = project_task(project, plugins)
-        result = read_examples(path, task, format_name, options, skip_bad, plugins)
-        if split == "eval":
-            unlabelled = [e.meta.get("line", "?") for e in result.examples if e.payload is None]
-            if unlabelled:
-                raise BertannoError(f"{path}: an evaluation file needs a label on every row; line {unlabelled[0]} "
-                                    f"has none ({len(unlabelled)} such row(s))")
         report = ImportReport(read=len(result.examples), errors=result.errors)
         known = existing_hashes(session, project.id)
         standing = {item_id: a.payload for item_id, a in current_annotations(session, project.id).items()}
@@ -110,24 +107,10 @@ def import_file(store: Store, project_name: str, path: str | Path, format_name: 
 
 def annotated_examples(store: Store, project_name: str, only: str = "all", provenance: bool = False,
                        plugins: Plugins | None = None) -> tuple[Task, list[tuple[int, Example]]]:
-    """The project's items with their standing annotation, in item order, as ``(item id, example)``."""
-    selection = Selection(only)
-    with store.transaction() as session:
-        project = get_project(session, project_name)
-        task = project_task(project, plugins)
-        standing = current_annotations(session, project.id, selection)
-        examples = []
-        for item in session.scalars(select(Item).where(Item.project_id == project.id).order_by(Item.id)):
-            annotation = standing.get(item.id)
-            if annotation is None:
-                continue
-            meta = dict(item.meta or {})
-            if provenance:
-                meta["provenance"] = {"source": annotation.source, "decision": annotation.decision,
-                                      "annotator": annotation.annotator, "annotated_at": annotation.created_at.isoformat(),
-                                      "item_source": item.source}
-            examples.append((item.id, Example(item.text, item.text_b, task.payload_from_json(annotation.payload), meta)))
-    return task, examples
+    """The project's task, and its items with their standing annotation in item order as ``(item id, example)``
+    (``ProjectHandle.annotated``)."""
+    project = open_project(store, project_name, plugins)
+    return project.task, project.annotated(only, provenance)
 
 
 @dataclass

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from bertanno.store.database import StoreError
-from bertanno.store.schema import DECISIONS, Annotation, AnnotationEvent, Lease, utcnow
+from bertanno.store.schema import DECISIONS, Annotation, AnnotationEvent, Item, Lease, utcnow
 
 IMPORT_ANNOTATOR = "import"
 
@@ -89,8 +89,40 @@ class Selection:
 
 
 def standing():
-    """The conditions of a decision that stands: not undone, not a skip."""
+    """The conditions of a decision that stands: not undone, not a skip. A standing reject decides its item
+    (nobody is asked again) but gives it no label (see ``current_annotations``)."""
     return Annotation.undone_at.is_(None), Annotation.decision != "skip"
+
+
+def decided_items(project_id: int, skipped_by: str | None = None):
+    """The one definition of a decided item: the ids (a subquery) of the project's items with a standing
+    decision. The queue's documented variant, ``skipped_by=SESSION_ID``, also counts that session's own
+    skips, so that a skip hides an item from the session that skipped it and from no one else."""
+    if skipped_by is None:
+        return select(Annotation.item_id).where(Annotation.project_id == project_id, *standing())
+    return select(Annotation.item_id).where(
+        Annotation.project_id == project_id,
+        Annotation.undone_at.is_(None),
+        or_(Annotation.decision != "skip", Annotation.session_id == skipped_by),
+    )
+
+
+def latest_human_decision(session: Session, project_id: int) -> int:
+    """The id of the project's newest human annotation, 0 when there is none (a version records it)."""
+    return session.scalar(select(func.max(Annotation.id)).where(
+        Annotation.project_id == project_id, Annotation.source == "human")) or 0
+
+
+def human_decisions_since(session: Session, project_id: int, since: int) -> int:
+    """How many standing human decisions have an annotation id above ``since``."""
+    return session.scalar(select(func.count()).select_from(Annotation).where(
+        Annotation.project_id == project_id, Annotation.source == "human", Annotation.id > since, *standing())) or 0
+
+
+def session_decisions(session: Session, session_id: str) -> list[tuple[Annotation, Item]]:
+    """Every annotation one annotation session made, oldest first, with its item."""
+    return list(session.execute(select(Annotation, Item).join(Item, Item.id == Annotation.item_id)
+                                .where(Annotation.session_id == session_id).order_by(Annotation.id)).all())
 
 
 def current_annotations(session: Session, project_id: int, selection: Selection = Selection()) -> dict[int, Annotation]:

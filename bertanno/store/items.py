@@ -6,10 +6,11 @@ import hashlib
 import re
 import unicodedata
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
-from bertanno.store.schema import Item
+from bertanno.store.annotations import decided_items
+from bertanno.store.schema import Item, Prediction
 
 WHITESPACE = re.compile(r"\s+")
 
@@ -49,3 +50,21 @@ def assign_split(session: Session, item_ids: list[int], split: str) -> None:
     ids = sorted(item_ids)
     for start in range(0, len(ids), 500):  # bounded IN lists: SQLite caps bound parameters
         session.execute(update(Item).where(Item.id.in_(ids[start:start + 500])).values(split=split))
+
+
+def project_items(session: Session, project_id: int, *, undecided: bool = False, unpredicted_by: str | None = None,
+                  limit: int | None = None) -> list[Item]:
+    """The project's items in id order: all of them, or only the ``undecided`` ones (no standing decision,
+    ``annotations.decided_items``), or only those with no prediction from model version ``unpredicted_by``;
+    at most ``limit``."""
+    query = select(Item).where(Item.project_id == project_id)
+    if undecided:
+        query = query.where(Item.id.not_in(decided_items(project_id)))
+    if unpredicted_by is not None:
+        query = query.where(Item.id.not_in(select(Prediction.item_id).where(Prediction.model_version == unpredicted_by)))
+    return list(session.scalars(query.order_by(Item.id).limit(limit)))
+
+
+def count_items(session: Session, project_id: int) -> int:
+    """How many items the project has."""
+    return session.scalar(select(func.count()).select_from(Item).where(Item.project_id == project_id)) or 0

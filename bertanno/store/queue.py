@@ -9,27 +9,18 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import delete, exists, func, or_, select, update
+from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bertanno.store import locks
-from bertanno.store.annotations import standing
+from bertanno.store.annotations import decided_items
 from bertanno.store.database import StoreError
 from bertanno.store.schema import Annotation, Item, Lease, Prediction, utcnow
 
 ORDERS = ("sequential", "uncertain", "random")
 CANDIDATES_PER_TRY = 32
 DEFAULT_LEASE_SECONDS = 15 * 60
-
-
-def _decided(project_id: int, session_id: str):
-    """Items with a standing annotation; a skip only hides the item from the session that skipped it."""
-    return select(Annotation.item_id).where(
-        Annotation.project_id == project_id,
-        Annotation.undone_at.is_(None),
-        or_(Annotation.decision != "skip", Annotation.session_id == session_id),
-    )
 
 
 def _ordered(query, project_id: int, order: str):
@@ -71,7 +62,7 @@ def next_item(session: Session, project_id: int, annotator: str, session_id: str
     now = utcnow()
     expires = now + timedelta(seconds=lease_seconds)
     session.execute(delete(Lease).where(Lease.project_id == project_id, Lease.expires_at < now))
-    decided = _decided(project_id, session_id)
+    decided = decided_items(project_id, skipped_by=session_id)
     held = session.scalar(
         select(Item).join(Lease, Lease.item_id == Item.id)
         .where(Lease.session_id == session_id, Item.project_id == project_id, Item.id.not_in(decided))
@@ -126,9 +117,8 @@ def release(session: Session, session_id: str) -> int:
 
 def remaining(session: Session, project_id: int) -> int:
     """Items with no standing decision."""
-    decided = select(Annotation.item_id).where(Annotation.project_id == project_id, *standing())
     return session.scalar(select(func.count()).select_from(Item)
-                          .where(Item.project_id == project_id, Item.id.not_in(decided))) or 0
+                          .where(Item.project_id == project_id, Item.id.not_in(decided_items(project_id)))) or 0
 
 
 def release_item(session: Session, item_id: int, session_id: str) -> None:

@@ -5,15 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from sqlalchemy import select
 
 from bertanno.core.reading import open_text
-from bertanno.core.transfer import project_task
+from bertanno.core.project import open_project
 from bertanno.plugins.manager import Plugins
 from bertanno.store import Store
-from bertanno.store.annotations import current_annotations
-from bertanno.store.projects import get_project
-from bertanno.store.schema import Item
 
 
 def read_corpus(path: str | Path) -> list[str]:
@@ -39,14 +35,10 @@ def read_corpus(path: str | Path) -> list[str]:
 def project_corpus(store: Store, project_name: str,
                    plugins: Plugins | None = None) -> tuple[list[str], list[tuple[str, str]]]:
     """The project's texts, and (surface, type) for every entity its standing annotations mark."""
-    with store.transaction() as session:
-        project = get_project(session, project_name)
-        task = project_task(project, plugins)
-        rows = list(session.execute(select(Item.id, Item.text, Item.text_b).where(Item.project_id == project.id)))
-        texts = [t for _, text, text_b in rows for t in (text, text_b) if t]
-        entities = []
-        if task.head == "token":
-            by_id = {item_id: text for item_id, text, _ in rows}
-            for item_id, annotation in current_annotations(session, project.id).items():
-                entities += [(by_id[item_id][s:e], label) for s, e, label in task.payload_from_json(annotation.payload)]
+    project = open_project(store, project_name, plugins)
+    texts = [t for _, example in project.items() for t in (example.text, example.text_b) if t]
+    entities = []
+    if project.task.head == "token":
+        for _, example in project.annotated():
+            entities += [(example.text[s:e], label) for s, e, label in example.payload]
     return texts, entities

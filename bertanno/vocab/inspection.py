@@ -6,16 +6,13 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
 
-from bertanno.core.transfer import project_task
+from bertanno.core.project import open_project
 from bertanno.plugins.bio import spans_to_tags
 from bertanno.plugins.manager import Plugins
 from bertanno.plugins.task import Span
 from bertanno.store import Store
-from bertanno.store.annotations import current_annotations
 from bertanno.store.projects import get_project
-from bertanno.store.schema import Item
 from bertanno.store.vocabularies import project_vocabulary
 from bertanno.vocab.extend import added_terms, extend_tokenizer
 from bertanno.vocab.project import base_tokenizer
@@ -91,14 +88,10 @@ def conflicts_in(text: str, spans: list[Span], before: list[tuple[int, int]],
 def project_stats(store: Store, project_name: str, char_level: bool | None = None, examples: int = 5,
                   plugins: Plugins | None = None) -> VocabularyStats:
     before, after = extended_tokenizer(store, project_name, plugins)
-    with store.transaction() as session:
-        project = get_project(session, project_name)
-        task = project_task(project, plugins)
-        items = list(session.execute(select(Item.id, Item.text, Item.text_b).where(Item.project_id == project.id)
-                                     .order_by(Item.id)))
-        spans = {item_id: task.payload_from_json(annotation.payload)
-                 for item_id, annotation in current_annotations(session, project.id).items()} \
-            if task.head == "token" else {}
+    project = open_project(store, project_name, plugins)
+    task = project.task
+    items = [(item_id, example.text, example.text_b) for item_id, example in project.items()]
+    spans = {item_id: example.payload for item_id, example in project.annotated()} if task.head == "token" else {}
     stats = VocabularyStats(char_level=bool(char_level if char_level is not None else getattr(task, "char_level", False)))
     model_tokenizer = before if stats.char_level else after
     added = {after.convert_tokens_to_ids(term): term for term in added_terms(after)}

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from bertanno.core.bundle import is_version_dir, load_tokenizer
 from bertanno.core.hub import resolve_model
-from bertanno.core.transfer import project_task
+from bertanno.core.project import project_task
 from bertanno.errors import BertannoError
 from bertanno.plugins.manager import Plugins, get_plugins
 from bertanno.plugins.task import without_added_terms
