@@ -30,10 +30,10 @@ RESULTS = REPO / "benchmarks" / "results"
 def run(store_url: str, model_dir: Path, items: int, think: float, predict_ahead: bool) -> list[float]:
     from rich.console import Console
 
-    from bertanno.core.engine import Predictor
+    from bertanno.app.session import AnnotationSession
+    from bertanno.app.terminal import Screen
     from bertanno.core.bundle import load_version
-    from bertanno.core.session import AnnotationSession
-    from bertanno.core.terminal import Screen
+    from bertanno.core.engine import Predictor
     from bertanno.store import Store
 
     store = Store.open(store_url)
@@ -60,8 +60,8 @@ def run_live(store_url: str, gold: dict, items: int, think: float, every: int = 
     """Latencies while the live model refits; returns them and how many refits finished."""
     from rich.console import Console
 
-    from bertanno.core.session import AnnotationSession
-    from bertanno.core.terminal import Screen
+    from bertanno.app.session import AnnotationSession
+    from bertanno.app.terminal import Screen
     from bertanno.store import Store
 
     store = Store.open(store_url)
@@ -106,8 +106,8 @@ def main(argv=None) -> dict:
     use_threads(args.threads)
 
     from bertanno.core.bundle import save_version
-    from bertanno.core.scratch import build_random_bundle
     from bertanno.core.reading import read_examples
+    from bertanno.core.scratch import build_random_bundle
     from bertanno.core.transfer import import_file
     from bertanno.plugins.manager import get_plugins
     from bertanno.store import Store

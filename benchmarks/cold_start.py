@@ -59,12 +59,12 @@ def key_of(example) -> tuple:
 
 
 def run_scenario(name: str, task_name: str, scenario: str, data, args, folder: Path) -> list[dict]:
-    from bertanno.core.engine import score_model
-    from bertanno.core.project_setup import create_project
-    from bertanno.core.project_training import champion_model, train_project
-    from bertanno.core.scratch import build_random_bundle
+    from bertanno.app.project_setup import create_project
+    from bertanno.app.project_training import champion_model, train_project
+    from bertanno.app.session import AnnotationSession
     from bertanno.core.bundle import save_version
-    from bertanno.core.session import AnnotationSession
+    from bertanno.core.engine import score_model
+    from bertanno.core.scratch import build_random_bundle
     from bertanno.core.training import TrainConfig
     from bertanno.core.transfer import import_file
     from bertanno.plugins.manager import get_plugins

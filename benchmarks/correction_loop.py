@@ -36,8 +36,8 @@ def main(argv=None) -> list[dict]:
     args = parser.parse_args(argv)
     use_threads(args.threads)
 
+    from bertanno.app.project_training import evaluate, retrain_project
     from bertanno.core.bundle import save_version
-    from bertanno.core.project_training import evaluate, retrain_project
     from bertanno.core.reading import read_examples
     from bertanno.core.scratch import build_random_bundle
     from bertanno.core.training import TrainConfig

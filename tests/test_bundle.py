@@ -2,12 +2,12 @@ import json
 
 import pytest
 import torch
+from conftest import MODELS, require
 
 from bertanno.core.bundle import load_bundle, load_tokenizer, load_version, save_version
 from bertanno.core.engine import Predictor, pad_batch
 from bertanno.errors import BertannoError
 from bertanno.plugins.task import Example
-from conftest import MODELS, require
 
 TEXTS = [Example("新冠病毒是一种新型冠状病毒"), Example("高血压患者要少吃盐"), Example("脑梗塞")]
 

@@ -4,9 +4,9 @@ import json
 from collections import Counter
 
 import pytest
+from conftest import RAW, require
 
 from bertanno.core.reading import BadRowsError, read_examples
-from conftest import RAW, require
 
 CMED_TYPES = "body crowd department disease drug feature physiology symptom test time treatment".split()
 CAIL_TYPES = "NHCS NHVI NCSM NCGV NCSP NASI NATS NT NS NO".split()

@@ -6,11 +6,12 @@ import types
 
 import pytest
 from click.testing import CliRunner
+from test_training import BAD, FAST, GOOD, sentiment_lines, tiny_base  # noqa: F401  (fixture)
 
 from bertanno import hookimpl
+from bertanno.app.project_setup import create_project
+from bertanno.app.project_training import champion_model, evaluate, train_project
 from bertanno.cli import cli
-from bertanno.core.project_setup import create_project
-from bertanno.core.project_training import champion_model, evaluate, train_project
 from bertanno.core.serving import load_served
 from bertanno.core.training import TrainConfig
 from bertanno.core.transfer import import_file
@@ -22,8 +23,6 @@ from bertanno.plugins.task import Prediction
 from bertanno.store import Store
 from bertanno.store.projects import get_project
 from bertanno.store.versions import champion, list_versions
-
-from test_training import BAD, FAST, GOOD, sentiment_lines, tiny_base  # noqa: F401  (fixture)
 
 
 class WordModel:

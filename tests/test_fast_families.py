@@ -7,17 +7,16 @@ import random
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from test_training import sentiment_lines
 
+from bertanno.app.project_training import champion_model, train_project
 from bertanno.cli import cli
-from bertanno.core.project_training import champion_model, train_project
 from bertanno.core.training import TrainConfig
 from bertanno.core.transfer import import_file
 from bertanno.errors import BertannoError
 from bertanno.plugins.task import Example
 from bertanno.store import Store
 from bertanno.store.projects import create_project
-
-from test_training import sentiment_lines
 
 CONFIG = TrainConfig(epochs=1)
 

@@ -7,10 +7,11 @@ import random
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
+from test_training import FAST, sentiment_lines, tiny_base  # noqa: F401  (fixture)
 
+from bertanno.app.project_training import train_project
 from bertanno.cli import cli
 from bertanno.core.gate import decide, paired_bootstrap
-from bertanno.core.project_training import train_project
 from bertanno.core.training import TrainConfig
 from bertanno.core.transfer import import_file
 from bertanno.errors import BertannoError
@@ -19,8 +20,6 @@ from bertanno.store.annotations import record_decision
 from bertanno.store.projects import create_project, get_project
 from bertanno.store.schema import Annotation, Item, TrainingRun
 from bertanno.store.versions import champion
-
-from test_training import FAST, sentiment_lines, tiny_base  # noqa: F401  (fixture)
 
 SENTIMENT = get_plugins().task("sentiment")
 

@@ -66,3 +66,40 @@ def test_every_builtin_command_comes_through_register_commands():
     manager.hook.register_commands(cli=group)
     assert sorted(group.commands) == sorted(cli.commands)
     assert len(group.commands) >= 18  # every family adds at least one command; vocab is one group
+
+
+# What each layer may import (DESIGN.md: errors <- store/, plugins/ <- core/ <- vocab/ and app/ <- cli/);
+# "bertanno" is the package's own __init__ (hookimpl, __version__), which imports only errors and plugins.
+ALLOWED = {
+    "bertanno.errors": set(),
+    "store": {"bertanno.errors"},
+    "plugins": {"bertanno.errors", "bertanno"},
+    "bertanno": {"bertanno.errors", "plugins"},
+    "core": {"bertanno.errors", "bertanno", "store", "plugins"},
+    "vocab": {"bertanno.errors", "bertanno", "store", "plugins", "core"},
+    "app": {"bertanno.errors", "bertanno", "store", "plugins", "core", "vocab"},
+    "cli": {"bertanno.errors", "bertanno", "store", "plugins", "core", "vocab", "app"},
+    "bertanno.__main__": {"cli"},
+}
+
+
+def layer_of(module: str) -> str:
+    """``bertanno.core.bundle`` -> ``core``; ``bertanno.errors`` -> itself; ``bertanno`` -> ``bertanno``."""
+    parts = module.split(".")
+    if len(parts) == 1:
+        return "bertanno"
+    return module if (PACKAGE / (parts[1] + ".py")).exists() else parts[1]
+
+
+def test_imports_only_go_down_the_layers():
+    wrong = []
+    for path in PACKAGE.rglob("*.py"):
+        if "migrations" in path.parts:
+            continue  # Alembic's scripts: store-level by place, they import the schema
+        here = package_of(path)
+        here = "bertanno" if here == "bertanno.__init__" else here
+        for name in imports_of(path):
+            there = layer_of(name)
+            if there != here and there not in ALLOWED[here]:
+                wrong.append(f"{path.relative_to(PACKAGE)} ({here}) imports {name} ({there})")
+    assert wrong == []

@@ -8,7 +8,7 @@ import time
 import pexpect
 import pytest
 
-from bertanno.core.session import AnnotationSession
+from bertanno.app.session import AnnotationSession
 from bertanno.core.transfer import import_file
 from bertanno.store import Store
 from bertanno.store.projects import create_project

@@ -8,9 +8,8 @@ import bertanno.core.transfer as transfer
 from bertanno.core.project import open_project
 from bertanno.core.project_predictions import predict_project
 from bertanno.plugins.task import Prediction
-from bertanno.store import Store, StoreError
+from bertanno.store import Store, StoreError, queue
 from bertanno.store import annotations as annotations_q
-from bertanno.store import queue
 from bertanno.store.projects import create_project
 
 

@@ -6,9 +6,9 @@ import time
 import pytest
 from sqlalchemy import select
 
+from bertanno.app.session import AnnotationSession
+from bertanno.app.terminal import SpanEditor, run_scripted
 from bertanno.core.engine import Predictor
-from bertanno.core.session import AnnotationSession
-from bertanno.core.terminal import SpanEditor, run_scripted
 from bertanno.core.transfer import import_file
 from bertanno.errors import BertannoError
 from bertanno.plugins.task import Example, Span
@@ -182,7 +182,7 @@ def test_the_span_editor(plugins):
 
 
 def test_the_keymap_is_configurable(store):
-    from bertanno.core.terminal import parse_keymap
+    from bertanno.app.terminal import parse_keymap
 
     keymap = parse_keymap("accept=y reject=n,skip=k")
     assert keymap["accept"] == ("y", "\r", "\n") and keymap["skip"] == ("k",) and keymap["undo"] == ("u",)

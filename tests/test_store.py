@@ -8,9 +8,8 @@ from sqlalchemy import func, select, update
 
 from bertanno.core.reading import BadRowsError
 from bertanno.core.transfer import export_project, import_file
-from bertanno.store import StoreError
+from bertanno.store import StoreError, queue
 from bertanno.store import annotations as annotations_q
-from bertanno.store import queue
 from bertanno.store.database import current_revision, head_revision
 from bertanno.store.projects import create_project, get_project, project_summaries
 from bertanno.store.schema import Annotation, AnnotationEvent, Item, Lease, utcnow

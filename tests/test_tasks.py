@@ -1,11 +1,11 @@
 import numpy as np
 import pytest
+from conftest import RAW, require
 
 from bertanno.core.engine import Predictor
 from bertanno.core.reading import read_examples
 from bertanno.plugins.bio import spans_to_tags, tags_to_spans
 from bertanno.plugins.task import Example, Prediction, Span
-from conftest import RAW, require
 
 
 def test_pair_encoding_puts_segment_ids_in_the_right_places(make_bundle):

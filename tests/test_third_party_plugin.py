@@ -54,10 +54,11 @@ def test_the_environment_variable_keeps_it_out(installed):
 
 @pytest.mark.slow
 def test_its_task_runs_end_to_end_like_a_built_in(installed, tmp_path, monkeypatch):
+    from conftest import MODELS, require
+
     from bertanno.core.bundle import save_version
     from bertanno.core.scratch import build_random_bundle
     from bertanno.plugins.manager import Plugins
-    from conftest import MODELS, require
 
     monkeypatch.setenv("BERTANNO_LOAD_PLUGINS", "topics")
     loaded = Plugins()

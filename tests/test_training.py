@@ -10,9 +10,15 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
+from bertanno.app.project_training import (
+    evaluate,
+    new_decisions_since,
+    promote,
+    retrain_project,
+    rollback,
+    train_project,
+)
 from bertanno.core.bundle import load_version, save_version
-from bertanno.core.project_training import (evaluate, new_decisions_since, promote, retrain_project, rollback,
-                                            train_project)
 from bertanno.core.scheduling import cron_note, cron_schedule, parse_every, schedule_files, watch
 from bertanno.core.training import TrainConfig
 from bertanno.core.transfer import import_file
@@ -141,8 +147,8 @@ def test_every_training_holds_the_project_lock_and_version_names_are_unique(proj
     from click.testing import CliRunner
     from sqlalchemy.exc import IntegrityError
 
+    from bertanno.app.project_training import TrainingBusy
     from bertanno.cli import cli
-    from bertanno.core.project_training import TrainingBusy
     from bertanno.store.versions import add_version
 
     host = socket.gethostname()

@@ -3,14 +3,14 @@
 import json
 
 import pytest
+from conftest import RAW, require
+from test_datasets import CAIL_TYPES, CMED_TYPES
 
 from bertanno.core.reading import read_examples
 from bertanno.core.transfer import export_project, import_file
 from bertanno.store import Store
 from bertanno.store.items import input_hash
 from bertanno.store.projects import create_project
-from conftest import RAW, require
-from test_datasets import CAIL_TYPES, CMED_TYPES
 
 DATASETS = [
     ("chnsenticorp/chnsenticorp.zip/test.tsv", "sentiment", ["0", "1"], None, {}),

@@ -8,9 +8,9 @@ import pytest
 import torch
 from click.testing import CliRunner
 
+from bertanno.app.project_training import train_project
 from bertanno.cli import cli
 from bertanno.core.bundle import load_version, save_version
-from bertanno.core.project_training import train_project
 from bertanno.core.training import TrainConfig
 from bertanno.core.transfer import import_file
 from bertanno.errors import BertannoError
@@ -279,8 +279,9 @@ def test_adapt_trains_the_terms_then_training_starts_from_the_adapted_model(ner_
 
 
 def load_version_rows(directory):
-    from safetensors.torch import load_file
     from pathlib import Path
+
+    from safetensors.torch import load_file
 
     weights = load_file(str(Path(directory) / "model.safetensors"))
     return next(v for k, v in weights.items() if k.endswith("word_embeddings.weight"))

@@ -51,8 +51,8 @@ def annotate(ctx, project, annotator, order, model_dir, no_predict_ahead, decisi
     Example:
       bertanno annotate reviews --order uncertain --annotator li
     """
-    from bertanno.core.session import AnnotationSession, session_predictor
-    from bertanno.core.terminal import parse_keymap
+    from bertanno.app.session import AnnotationSession, session_predictor
+    from bertanno.app.terminal import parse_keymap
 
     keys = parse_keymap(keymap)
     store = open_store(ctx)
@@ -72,7 +72,7 @@ def annotate(ctx, project, annotator, order, model_dir, no_predict_ahead, decisi
 
 def run_session(session, decisions=None, keys=None) -> None:
     """The terminal session (or the scripted one with ``decisions``); says what was saved, however it ends."""
-    from bertanno.core.terminal import run_interactive, run_scripted
+    from bertanno.app.terminal import run_interactive, run_scripted
 
     try:
         if decisions is not None:

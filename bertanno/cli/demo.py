@@ -47,8 +47,8 @@ def demo(directory, scripted, items, epochs):
     Example:
       bertanno demo --dir /tmp/bertanno-demo --scripted
     """
-    from bertanno.core import demo as job
-    from bertanno.core.session import default_annotator
+    from bertanno.app import demo as job
+    from bertanno.app.session import default_annotator
 
     with training_progress("training the demo model") as (on_step, on_epoch):
         setup = job.prepare(directory, epochs, on_step, on_epoch)

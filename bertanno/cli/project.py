@@ -67,8 +67,8 @@ def init(ctx, project, task_name, labels, model, zero_shot, gazetteer, label_map
       bertanno init clinic --task ner --labels disease,drug --gazetteer medical
       bertanno init records --task ner --labels disease,drug --model medbert
     """
+    from bertanno.app.project_setup import create_project
     from bertanno.core.hub import model_reference
-    from bertanno.core.project_setup import create_project
     from bertanno.plugins.manager import get_plugins
 
     mapping = parse_label_map(label_map)

@@ -325,7 +325,7 @@ def adapt(ctx, project, corpus, epochs, batch_size, learning_rate, max_length, m
     """
     import random
 
-    from bertanno.core.project_training import next_adapted_directory
+    from bertanno.app.project_training import next_adapted_directory
     from bertanno.vocab.adapt import AdaptConfig
     from bertanno.vocab.adapt import adapt as adapt_model
     from bertanno.vocab.corpus import project_corpus, read_corpus

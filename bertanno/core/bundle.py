@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from bertanno.errors import BertannoError
 from bertanno.core.hub import ModelSource, resolve_model
+from bertanno.errors import BertannoError
 from bertanno.plugins.manager import Plugins, get_plugins
 from bertanno.plugins.task import Task
 

@@ -10,8 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bertanno.core.bundle import (DEFAULT_FAMILY, read_version_record, record_family_name, version_task,
-                                  write_version_record)
+from bertanno.core.bundle import (
+    DEFAULT_FAMILY,
+    read_version_record,
+    record_family_name,
+    version_task,
+    write_version_record,
+)
 from bertanno.errors import BertannoError
 from bertanno.plugins.families import ModelFamily, ServedModel
 from bertanno.plugins.manager import Plugins, get_plugins

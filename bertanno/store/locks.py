@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 
 from bertanno.store.schema import Lock, utcnow
 
-
 HOST_CHARACTERS = 20
 """How much of the host name a process token keeps (session ids must fit 64 characters)."""
 

@@ -11,7 +11,6 @@ from bertanno.store.annotations import standing
 from bertanno.store.database import StoreError
 from bertanno.store.schema import Annotation, Item, Project
 
-
 NAME = re.compile(r"^\w[\w.-]{0,99}$")
 """Project names: letters (Chinese included), digits, ``_``, ``-`` and ``.``, starting with a letter, digit or
 ``_``, at most 100 characters. They name folders, so nothing that could climb out of one."""

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-
 from bertanno.core.project import open_project
 from bertanno.plugins.bio import spans_to_tags
 from bertanno.plugins.manager import Plugins

@@ -24,7 +24,6 @@ from bertanno.vocab.extend import plan_extension
 from bertanno.vocab.terms import TermList, vocabulary_hash
 
 
-
 @dataclass
 class ProjectVocabulary:
     project: str

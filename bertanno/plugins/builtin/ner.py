@@ -13,8 +13,16 @@ from rich.text import Text
 from bertanno.errors import BertannoError
 from bertanno.plugins.bio import OUTSIDE, SPECIAL, char_offsets, spans_to_tags, tags_to_spans
 from bertanno.plugins.hookspecs import hookimpl
-from bertanno.plugins.task import (Encoded, Example, Prediction, Span, Task, encode_token_windows, softmax,
-                                   without_added_terms)
+from bertanno.plugins.task import (
+    Encoded,
+    Example,
+    Prediction,
+    Span,
+    Task,
+    encode_token_windows,
+    softmax,
+    without_added_terms,
+)
 
 PALETTE = ("red", "green", "blue", "magenta", "yellow", "cyan", "bright_red", "bright_green", "bright_blue",
            "bright_magenta", "bright_yellow", "bright_cyan")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Iterable, Iterator, TextIO
 
-from bertanno.plugins.bio import char_offsets, split_tag, spans_to_tags, tags_to_spans
+from bertanno.plugins.bio import char_offsets, spans_to_tags, split_tag, tags_to_spans
 from bertanno.plugins.specs import FileFormat, RowError
 from bertanno.plugins.task import Example, Span
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from typing import Callable
 
-from bertanno.core.project_training import RunOutcome, train_project
+from bertanno.app.project_training import RunOutcome, train_project
 from bertanno.core.training import TrainConfig
 from bertanno.errors import BertannoError
 from bertanno.plugins.families import ModelFamily

@@ -12,14 +12,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-
+from bertanno.app.project_setup import create_project
+from bertanno.app.project_training import RunOutcome, repredict, train_project
+from bertanno.app.session import AnnotationSession, session_predictor
 from bertanno.core.bundle import DEFAULT_FAMILY, is_version_dir, record_family_name, save_version
 from bertanno.core.hub import resolve_model
-from bertanno.core.project_setup import create_project
-from bertanno.core.project_training import RunOutcome, repredict, train_project
 from bertanno.core.reading import read_examples
 from bertanno.core.scratch import build_random_bundle
-from bertanno.core.session import AnnotationSession, session_predictor
 from bertanno.core.training import TrainConfig
 from bertanno.core.transfer import ImportReport, export_project, import_file
 from bertanno.errors import BertannoError

@@ -14,18 +14,17 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bertanno.app.live import LiveTrainer, live_family
+from bertanno.app.project_training import champion_model
 from bertanno.core.bundle import record_family_name
-from bertanno.core.live import LiveTrainer, live_family
 from bertanno.core.project import item_example, open_project
-from bertanno.core.project_training import champion_model
 from bertanno.core.serving import load_served
 from bertanno.errors import BertannoError
 from bertanno.plugins.families import ServedModel
 from bertanno.plugins.manager import Plugins, get_plugins
 from bertanno.plugins.task import Example, Prediction
-from bertanno.store import Store
+from bertanno.store import Store, queue
 from bertanno.store import annotations as annotations_q
-from bertanno.store import queue
 from bertanno.store.predictions import latest_predictions
 from bertanno.store.versions import version_named
 

@@ -28,8 +28,17 @@ from bertanno.store.annotations import current_annotations, human_decisions_sinc
 from bertanno.store.items import assign_split, item_splits, project_items
 from bertanno.store.projects import get_project
 from bertanno.store.schema import ModelVersion, Project
-from bertanno.store.versions import (add_version, champion, finish_run, get_version, make_champion, next_version_name,
-                                     previous_champion, set_metrics, start_run)
+from bertanno.store.versions import (
+    add_version,
+    champion,
+    finish_run,
+    get_version,
+    make_champion,
+    next_version_name,
+    previous_champion,
+    set_metrics,
+    start_run,
+)
 from bertanno.store.vocabularies import project_vocabulary, save_vocabulary
 from bertanno.vocab.extend import apply_vocabulary
 from bertanno.vocab.terms import vocabulary_hash

@@ -10,7 +10,7 @@ from rich.console import Console, Group
 from rich.panel import Panel
 from rich.text import Text
 
-from bertanno.core.session import AnnotationSession
+from bertanno.app.session import AnnotationSession
 from bertanno.errors import BertannoError
 from bertanno.plugins.task import Example, Span, not_text
 
