@@ -20,7 +20,7 @@ from bertanno.app.project_training import (
 )
 from bertanno.core.bundle import load_version, save_version
 from bertanno.core.scheduling import cron_note, cron_schedule, parse_every, schedule_files, watch
-from bertanno.core.training import TrainConfig
+from bertanno.core.training import TrainConfig, training_defaults
 from bertanno.core.transfer import import_file
 from bertanno.errors import BertannoError
 from bertanno.store import Store
@@ -303,11 +303,38 @@ def test_training_from_the_command_line(project, tmp_path):
 
     db = f"sqlite:///{tmp_path / 'db.sqlite'}"
     runner = CliRunner()
-    result = runner.invoke(cli, ["--db", db, "train", "reviews", "--epochs", "2", "--lr", "3e-3", "--batch-size", "8"])
+    result = runner.invoke(cli, ["--db", db, "train", "reviews", "--epochs", "2"])
     assert result.exit_code == 0, result.output
+    # the numbers not given come from the rule for the base model (random weights here), said before training
+    assert ("training with lr 0.001, 2 epochs, batch 32; --lr, --batch-size by the rule for random weights (a "
+            "model trained from scratch needs a large step)") in result.stderr
     assert "v001 is the champion" in result.stdout and "evaluation split: accuracy" in result.stdout
     listing = runner.invoke(cli, ["--db", db, "versions", "reviews", "--json"])
     assert [(v["name"], v["status"]) for v in json.loads(listing.stdout)] == [("v001", "champion")]
     result = runner.invoke(cli, ["--db", db, "retrain", "reviews", "--min-new", "10"])
     assert result.exit_code == 0 and "retraining starts at 10" in result.stdout
     assert "crontab" in runner.invoke(cli, ["--db", db, "schedule", "reviews", "--every", "30m"]).stdout
+
+
+def test_training_defaults_follow_how_the_weights_came_to_be_and_the_width(make_bundle, tiny_base, plugins):
+    from types import SimpleNamespace
+
+    from bertanno.core.bundle import load_base
+
+    def bundle(pretrained, hidden):
+        return SimpleNamespace(pretrained=pretrained, model=SimpleNamespace(config=SimpleNamespace(hidden_size=hidden)))
+
+    numbers = lambda rule: (rule.learning_rate, rule.epochs, rule.batch_size)  # noqa: E731
+    assert numbers(training_defaults(bundle(True, 768))) == (2e-5, 3, 16)
+    assert numbers(training_defaults(bundle(True, 1024))) == (2e-5, 3, 16)
+    assert numbers(training_defaults(bundle(True, 256))) == (1e-4, 4, 32)
+    assert numbers(training_defaults(bundle(False, 768))) == (1e-3, 4, 32)
+    assert training_defaults(bundle(True, 768), "lora").learning_rate == 2e-4
+    assert training_defaults(bundle(False, 128), "frozen").learning_rate == 1e-3
+    # random weights stay known as such through a saved directory used as a base model
+    task = plugins.task("sentiment", labels=["negative", "positive"])
+    assert make_bundle(task="sentiment", layers=1, hidden=32).pretrained is False
+    assert load_base(tiny_base, task, plugins).pretrained is False
+    filled, rule = TrainConfig(epochs=2).for_model(load_base(tiny_base, task, plugins))
+    assert (filled.learning_rate, filled.epochs, filled.batch_size) == (1e-3, 2, 32) and rule.kind == "random weights"
+    assert TrainConfig(epochs=2, learning_rate=5e-5, batch_size=8).for_model(bundle(False, 32))[0].learning_rate == 5e-5

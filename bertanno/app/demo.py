@@ -103,10 +103,9 @@ def prepare(directory: str | Path, epochs: int | None = None, on_step: Callable 
     if not trained:
         if first_name is not None:  # a zero-shot champion pre-annotates before any training
             first_served = repredict(store, PROJECT, plugins)
-        if epochs is None:
-            epochs = 2 if pretrained else 4
-        config = (TrainConfig(epochs=epochs, batch_size=16, seed=0) if pretrained else
-                  TrainConfig(epochs=epochs, batch_size=32, learning_rate=1e-3, patience=2, seed=0))
+        if epochs is None and pretrained:
+            epochs = 2  # the demo's two minutes; a model from random weights takes the rule's 4
+        config = TrainConfig(epochs=epochs, seed=0)  # the rest by the model (core.training.training_defaults)
         outcome = train_project(store, PROJECT, config, models_dir=directory / "models", on_step=on_step,
                                 on_epoch=on_epoch, plugins=plugins)
         if outcome.decision not in ("promoted", "kept") or (outcome.decision == "kept" and first_name is None):

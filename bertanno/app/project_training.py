@@ -171,15 +171,25 @@ class Fitted:
 
 def fit_transformer(task: Task, training: list[tuple[int, Example]], config: TrainConfig, start_from: str | None,
                     start_model: str, terms: list[str], directory: Path, metadata: dict, plugins: Plugins,
-                    on_step=None, on_epoch=None) -> Fitted:
-    """Fine-tune the project's domain model (or the champion, ``start_from``) with its terms; save the version."""
+                    on_step=None, on_epoch=None, on_plan=None) -> Fitted:
+    """Fine-tune the project's domain model (or the champion, ``start_from``) with its terms; save the version.
+    Unset numbers of ``config`` come from ``training_defaults`` for the model; ``on_plan(line)`` hears them
+    before training starts."""
     bundle = load_version(start_from, plugins) if start_from else load_base(start_model, task, plugins)
     apply_vocabulary(bundle, terms)
+    given = config
+    config, rule = config.for_model(bundle)
+    if on_plan is not None:
+        defaulted = [name for name, value in (("--lr", given.learning_rate), ("--epochs", given.epochs),
+                                              ("--batch-size", given.batch_size)) if value is None]
+        why = (f"; {', '.join(defaulted)} by the rule for {rule.kind} ({rule.source})" if defaulted else " (as given)")
+        on_plan(f"training with {config.describe()}{why}")
     train_examples, validation = split_validation(training, config.seed)
     result = train(bundle, train_examples, validation, config, on_step=on_step, on_epoch=on_epoch)
     save_version(result.bundle, directory, metadata)
-    return Fitted(directory, Predictor(result.bundle, device=config.device), result.interrupted,
-                  "\n".join(str(record) for record in result.history), list(bundle.added_terms), result)
+    log = "\n".join([f"config: {config.describe()} (rule: {rule.kind})", *(str(record) for record in result.history)])
+    return Fitted(directory, Predictor(result.bundle, device=config.device), result.interrupted, log,
+                  list(bundle.added_terms), result)
 
 
 def fit_family(family_name: str, task: Task, training: list[Example], directory: Path, metadata: dict,
@@ -206,7 +216,8 @@ def train_project(store: Store, project_name: str, config: TrainConfig, trigger:
                   tolerance: float = 0.0, promote: bool = True, models_dir: Path | None = None,
                   plugins: Plugins | None = None,
                   on_step: Callable | None = None, on_epoch: Callable | None = None,
-                  min_eval: int = MIN_ITEMS, family: str = DEFAULT_FAMILY) -> RunOutcome:
+                  min_eval: int = MIN_ITEMS, family: str = DEFAULT_FAMILY,
+                  on_plan: Callable[[str], None] | None = None) -> RunOutcome:
     """Train a candidate of ``family`` (the project's transformer by default; ``linear``, ``crf`` or a
     plugin's trainable family) on the project's annotations, and score it and the champion (of any family)
     on the evaluation split as it is now; promote it unless the paired bootstrap says it is confidently
@@ -216,6 +227,7 @@ def train_project(store: Store, project_name: str, config: TrainConfig, trigger:
 
     Every training of a project, manual, unattended or live, holds the project's ``train:PROJECT`` lock (in
     the database, so across processes and machines): ``TrainingBusy`` when another process holds it.
+    ``on_plan(line)`` hears the learning rate, epochs and batch size a transformer trains with, and why.
     """
     lock_name = f"train:{project_name}"
     with store.transaction() as session:
@@ -226,7 +238,7 @@ def train_project(store: Store, project_name: str, config: TrainConfig, trigger:
                            "finished")
     try:
         return _train_locked(store, project_name, config, trigger, start, tolerance, promote, models_dir, plugins,
-                             on_step, on_epoch, min_eval, family)
+                             on_step, on_epoch, min_eval, family, on_plan)
     finally:
         with store.transaction() as session:
             locks.release(session, lock_name)
@@ -234,7 +246,7 @@ def train_project(store: Store, project_name: str, config: TrainConfig, trigger:
 
 def _train_locked(store: Store, project_name: str, config: TrainConfig, trigger: str, start: str, tolerance: float,
                   promote: bool, models_dir: Path | None, plugins: Plugins | None, on_step: Callable | None,
-                  on_epoch: Callable | None, min_eval: int, family: str) -> RunOutcome:
+                  on_epoch: Callable | None, min_eval: int, family: str, on_plan: Callable | None) -> RunOutcome:
     """``train_project`` once its lock is held."""
     plugins = plugins or get_plugins()
     prefix = plugins.family(family).version_prefix
@@ -275,7 +287,7 @@ def _train_locked(store: Store, project_name: str, config: TrainConfig, trigger:
                                                           plugins, task)
         if family == DEFAULT_FAMILY:
             fitted = fit_transformer(task, training, config, start_from, start_model, terms, directory, metadata,
-                                     plugins, on_step, on_epoch)
+                                     plugins, on_step, on_epoch, on_plan)
         else:
             fitted = fit_family(family, task, [example for _, example in training], directory, metadata, plugins)
             base_model = family
@@ -312,7 +324,7 @@ def _train_locked(store: Store, project_name: str, config: TrainConfig, trigger:
 
 def retrain_project(store: Store, project_name: str, config: TrainConfig, min_new: int, tolerance: float,
                     models_dir: Path | None = None, plugins: Plugins | None = None, on_step=None,
-                    on_epoch=None, min_eval: int = MIN_ITEMS) -> RunOutcome:
+                    on_epoch=None, min_eval: int = MIN_ITEMS, on_plan=None) -> RunOutcome:
     """The unattended job: only when enough new decisions exist, never two at once."""
     lock_name = f"retrain:{project_name}"
     with store.transaction() as session:
@@ -327,7 +339,7 @@ def retrain_project(store: Store, project_name: str, config: TrainConfig, min_ne
         return RunOutcome("skipped", f"another retrain is running: {busy}")
     try:
         return train_project(store, project_name, config, trigger="retrain", tolerance=tolerance,
-                             models_dir=models_dir, plugins=plugins, on_step=on_step, on_epoch=on_epoch,
+                             models_dir=models_dir, plugins=plugins, on_step=on_step, on_epoch=on_epoch, on_plan=on_plan,
                              min_eval=min_eval)
     except TrainingBusy as exc:
         return RunOutcome("skipped", str(exc))

@@ -17,9 +17,10 @@ def training_options(function):
     options = [
         click.option("--mode", type=click.Choice(["full", "frozen", "lora"]), default="full", show_default=True,
                      help="full fine-tuning; frozen encoder with a trained head (features cached); LoRA adapters."),
-        click.option("--epochs", default=3, show_default=True, help="Most epochs; stops early when validation stalls."),
-        click.option("--batch-size", default=16, show_default=True, help="Examples per training step."),
-        click.option("--lr", "learning_rate", type=float, help="Learning rate (default: 2e-5 full, 2e-4 frozen / LoRA)."),
+        click.option("--epochs", type=int,
+                     help="Most epochs; stops early when validation stalls (default: by the model, below)."),
+        click.option("--batch-size", type=int, help="Examples per step (default: by the model)."),
+        click.option("--lr", "learning_rate", type=float, help="Learning rate (default: by the model, below)."),
         click.option("--patience", default=2, show_default=True, help="Epochs without improvement before stopping."),
         click.option("--seed", default=42, show_default=True,
                      help="New layers, shuffling and the validation split (the evaluation split is fixed per project)."),
@@ -87,6 +88,18 @@ def train(ctx, project, start, no_promote, family, tolerance, min_eval, **option
     too small for the test: the point estimates decide against a trained champion, and a
     zero-shot champion keeps serving. Ctrl-C stops cleanly and keeps the best
     epoch so far.
+
+    \b
+    Defaults by the model (printed before training; --lr, --epochs,
+    --batch-size override them):
+      pretrained, hidden >= 768   lr 2e-5, 3 epochs, batch 16 (BERT paper)
+      pretrained, narrower        lr 1e-4, 4 epochs, batch 32 (compact BERTs)
+      random weights              lr 1e-3, 4 epochs, batch 32
+    LoRA and --mode frozen take lr 2e-4 on pretrained weights.
+
+    \b
+    Example:
+      bertanno train reviews --family linear
     """
     from bertanno.app.project_training import train_project
 
@@ -94,7 +107,7 @@ def train(ctx, project, start, no_promote, family, tolerance, min_eval, **option
     with training_progress(f"training {project}") as (on_step, on_epoch):
         outcome = train_project(open_store(ctx), project, config, start=start, promote=not no_promote,
                                 models_dir=options["models_dir"], on_step=on_step, on_epoch=on_epoch,
-                                tolerance=tolerance, min_eval=min_eval, family=family)
+                                tolerance=tolerance, min_eval=min_eval, family=family, on_plan=err_console.print)
     _report_outcome(outcome)
 
 
@@ -125,7 +138,8 @@ def retrain(ctx, project, min_new, tolerance, min_eval, watch, every, **options)
     def once():
         with training_progress(f"retraining {project}") as (on_step, on_epoch):
             outcome = retrain_project(store, project, config, min_new, tolerance, options["models_dir"],
-                                      on_step=on_step, on_epoch=on_epoch, min_eval=min_eval)
+                                      on_step=on_step, on_epoch=on_epoch, min_eval=min_eval,
+                                      on_plan=err_console.print)
         _report_outcome(outcome)
 
     if watch:

@@ -35,6 +35,14 @@ class ModelBundle:
     base_model: str
     added_terms: list[str] = field(default_factory=list)
     metadata: dict = field(default_factory=dict)
+    pretrained: bool = True
+    """Whether the encoder's weights come from pretraining. False for weights that started random
+    (``core.scratch``) and for every version trained from them: training defaults differ (``training_defaults``)."""
+
+
+def record_pretrained(record: dict) -> bool:
+    """A version record's ``pretrained`` (records older than the field: not from ``random:`` weights)."""
+    return bool(record.get("pretrained", not str(record.get("base_model", "")).startswith("random:")))
 
 
 def max_input_length(config, limit: int | None = None) -> int:
@@ -125,7 +133,9 @@ def load_base(
     model = _load_weights(source.weights_dir, task, trust_remote_code, new_head=True, **label_config(task))
     tokenizer = load_tokenizer(source.tokenizer_dir, spec.tokenizer_class if spec else "bert")
     limit = spec.max_length if spec else None
-    return ModelBundle(model, tokenizer, task, max_input_length(model.config, limit), spec.hub_id if spec else str(name_or_path))
+    pretrained = record_pretrained(read_version_record(source.weights_dir)) if is_version_dir(source.weights_dir) else True
+    return ModelBundle(model, tokenizer, task, max_input_length(model.config, limit),
+                       spec.hub_id if spec else str(name_or_path), pretrained=pretrained)
 
 
 def library_versions() -> dict[str, str]:
@@ -150,6 +160,7 @@ def save_version(bundle: ModelBundle, directory: str | Path, metadata: dict | No
         "base_model": bundle.base_model,
         "max_length": bundle.max_length,
         "added_terms": list(bundle.added_terms),
+        "pretrained": bundle.pretrained,
         "libraries": library_versions(),
         **(metadata or {}),
     })
@@ -207,7 +218,7 @@ def load_version(directory: str | Path, plugins: Plugins | None = None, trust_re
     model = _load_weights(directory, task, trust_remote_code)
     tokenizer = load_tokenizer(directory)
     return ModelBundle(model, tokenizer, task, int(record["max_length"]), record["base_model"],
-                       list(record.get("added_terms", [])), record)
+                       list(record.get("added_terms", [])), record, record_pretrained(record))
 
 
 def load_bundle(name_or_path: str, task: Task | None = None, plugins: Plugins | None = None,

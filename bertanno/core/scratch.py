@@ -46,4 +46,5 @@ def build_random_bundle(
     model = head_class(task).from_config(config)
     model.eval()
     tokenizer = load_tokenizer(source_dir)
-    return ModelBundle(model, tokenizer, task, max_input_length(config, max_length), f"random:{source_dir.name}")
+    return ModelBundle(model, tokenizer, task, max_input_length(config, max_length), f"random:{source_dir.name}",
+                       pretrained=False)
