@@ -50,7 +50,9 @@ def test_predict_writes_jsonl_and_reports_truncation(make_bundle, tmp_path):
     assert result.returncode == 0, result.stderr
     rows = [json.loads(line) for line in output.read_text(encoding="utf-8").splitlines()]
     assert [row["text"][:3] for row in rows] == ["很好吃", "太太太", "送餐太"]
-    assert all(row["prediction"] in ("negative", "positive") for row in rows)
+    assert all(row["label"] in ("negative", "positive") for row in rows)
+    assert all(row["meta"]["prediction"]["model"] == "v1" and 0 <= row["meta"]["prediction"]["confidence"] <= 1
+               for row in rows)
     assert "1 item(s) were longer than 512 tokens and were truncated" in result.stderr
 
 

@@ -102,3 +102,60 @@ def test_import_reads_the_whole_file_before_it_takes_the_write_lock(tmp_path, mo
     assert transfer.import_file(store, "reviews", data).added == 1
     store.close()
     assert writable_while_parsing == [True]
+
+
+@pytest.mark.parametrize("task_name, labels, texts", [
+    ("sentiment", ["negative", "positive"], ["很好吃", "送餐太慢了"]),
+    ("ner", ["PER", "LOC"], ["张三在北京工作", "李四去了上海"]),
+])
+def test_what_predict_writes_import_reads_back_as_pre_annotations(store, tmp_path, make_bundle, plugins, task_name,
+                                                                   labels, texts):
+    from bertanno.app.session import AnnotationSession
+    from bertanno.core.engine import Predictor
+    from bertanno.core.reading import read_examples
+    from bertanno.store.annotations import current_annotations
+    from bertanno.store.predictions import latest_predictions
+
+    bundle = make_bundle(task=task_name, labels=labels)
+    source = tmp_path / "texts.txt"
+    source.write_text("\n".join(texts) + "\n", encoding="utf-8")
+    examples = read_examples(source, bundle.task, plugins=plugins).examples
+    predictions, _ = Predictor(bundle).predict(examples)
+    written = tmp_path / "predictions.jsonl"
+    written.write_text(transfer.predictions_jsonl(bundle.task, examples, predictions, "v7", plugins), encoding="utf-8")
+
+    with store.transaction() as session:
+        create_project(session, "p", task_name, labels, "bert-base-chinese")
+    report = transfer.import_file(store, "p", written, plugins=plugins)
+    assert (report.added, report.predictions, report.labelled) == (2, 2, 0)  # pre-annotations, never gold
+    project = open_project(store, "p", plugins)
+    ids = [item_id for item_id, _ in project.items()]
+    with store.transaction() as session:
+        assert current_annotations(session, project.id) == {}
+        stored = latest_predictions(session, ids)
+        assert [stored[i].model_version for i in ids] == ["v7", "v7"]
+        assert [project.task.payload_from_json(stored[i].payload) for i in ids] == [p.payload for p in predictions]
+        assert [stored[i].confidence for i in ids] == [round(p.confidence, 4) for p in predictions]
+    # a project without a model of its own shows them in the session, and accepting one stores it
+    session = AnnotationSession(store, "p", "li", predict_ahead=False, plugins=plugins)
+    current = session.next()
+    assert current.prediction.payload == predictions[0].payload
+    session.decide("accept")
+    session.close()
+    [(item_id, accepted)] = project.annotated()
+    assert item_id == ids[0] and accepted.payload == predictions[0].payload
+    # importing the same predictions again adds no item, only the predictions again
+    again = transfer.import_file(store, "p", written, plugins=plugins)
+    assert (again.added, again.duplicates, again.predictions) == (0, 2, 2)
+
+
+def test_a_malformed_prediction_is_a_sentence(store, tmp_path):
+    with store.transaction() as session:
+        create_project(session, "p", "sentiment", ["negative", "positive"], "bert-base-chinese")
+    data = tmp_path / "bad.jsonl"
+    data.write_text('{"text": "好", "label": "positive", "meta": {"prediction": {"confidence": 7}}}\n', encoding="utf-8")
+    with pytest.raises(transfer.BertannoError, match=r"bad.jsonl:1: meta.prediction must be"):
+        transfer.import_file(store, "p", data)
+    with store.transaction() as session:
+        from bertanno.store.items import count_items
+        assert count_items(session, open_project(store, "p").id) == 0

@@ -73,8 +73,8 @@ def test_its_task_runs_end_to_end_like_a_built_in(installed, tmp_path, monkeypat
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert [row["text"] for row in rows] == ["高血压吃什么药", "糖尿病人饮食要注意什么"]
     for row in rows:
-        assert isinstance(row["prediction"], list) and set(row["prediction"]) <= set(task.labels)
-        assert 0.0 <= row["confidence"] <= 1.0
+        assert isinstance(row["labels"], list) and set(row["labels"]) <= set(task.labels)
+        assert 0.0 <= row["meta"]["prediction"]["confidence"] <= 1.0
     # without the plugin, the saved version says which task is missing instead of crashing
     missing = bertanno("predict", str(version), str(data), load="")
     assert missing.returncode == 1 and "unknown task 'topics'" in missing.stderr and "Traceback" not in missing.stderr

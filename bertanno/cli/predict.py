@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 
 import click
@@ -33,15 +31,18 @@ def predict(model, file, task_name, labels, format_name, options, skip_bad, outp
     """Pre-annotate FILE with MODEL and write one JSON line per item.
 
     MODEL is a saved version directory, or a base model (alias, hub id, directory) with --task.
+    Each line is bertanno's jsonl with the predicted label (or spans) and, in meta.prediction,
+    the model and its confidence; bertanno import reads it back as pre-annotations.
 
     \b
     Example:
       bertanno predict runs/v3 reviews.txt -o predictions.jsonl
+      bertanno import reviews predictions.jsonl
     """
     from bertanno.core.bundle import is_version_dir, load_bundle
     from bertanno.core.engine import Predictor
     from bertanno.core.reading import read_examples
-    from bertanno.core.transfer import check_output
+    from bertanno.core.transfer import check_output, predictions_jsonl, write_output
     from bertanno.plugins.manager import get_plugins
 
     if output is not None:
@@ -59,17 +60,12 @@ def predict(model, file, task_name, labels, format_name, options, skip_bad, outp
     predictor = Predictor(bundle, device=device, token_budget=token_budget)
     with progress_bar("predicting") as advance:
         predictions, stats = predictor.predict(result.examples, progress=advance)
-    out = open(output, "w", encoding="utf-8") if output else sys.stdout
-    try:
-        for example, prediction in zip(result.examples, predictions):
-            record = {"text": example.text, "prediction": bundle.task.payload_to_json(prediction.payload),
-                      "confidence": round(prediction.confidence, 4)}
-            if example.text_b is not None:
-                record["text_b"] = example.text_b
-            out.write(json.dumps(record, ensure_ascii=False) + "\n")
-    finally:
-        if output:
-            out.close()
+    name = Path(model).name if is_version_dir(model) else model
+    text = predictions_jsonl(bundle.task, result.examples, predictions, name, plugins)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        write_output(output, text)
     _report_stats(stats, bundle.max_length)
 
 

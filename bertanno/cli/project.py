@@ -146,7 +146,8 @@ def import_(ctx, project, file, format_name, options, skip_bad, split):
     Re-importing adds nothing twice: items are matched on their normalised text. The import
     is all or nothing unless --skip-bad is given. With --split eval the file is a gold
     evaluation set: every row needs a label, and its items are never trained on (the gate
-    scores every new version on them).
+    scores every new version on them). The output of bertanno predict goes in as
+    pre-annotations, never as gold.
 
     \b
     Examples:
@@ -166,6 +167,8 @@ def import_(ctx, project, file, format_name, options, skip_bad, split):
     if report.conflicts:
         err_console.print(f"[yellow]{report.conflicts} repeated text(s) carry a label other than the one kept[/] "
                           "(the first stays; review them with bertanno export --provenance)")
+    if report.predictions:
+        console.print(f"{report.predictions} predicted label(s) stored as pre-annotations (not as gold)")
     if split:
         console.print(f"{report.evaluation} items in the evaluation split")
     if report.kept_in_training:

@@ -5,16 +5,18 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Sequence
 
 from bertanno.core.project import open_project
 from bertanno.core.reading import read_examples
 from bertanno.errors import BertannoError
 from bertanno.plugins.manager import Plugins, get_plugins
 from bertanno.plugins.specs import RowError
-from bertanno.plugins.task import Example, Task
+from bertanno.plugins.task import Example, Prediction, Task
 from bertanno.store import Store
 from bertanno.store.annotations import current_annotations, record_imports
 from bertanno.store.items import add_items, assign_split, existing_hashes, input_hash, item_splits
+from bertanno.store.predictions import add_predictions
 from bertanno.store.projects import get_project
 
 
@@ -33,6 +35,50 @@ class ImportReport:
     kept_in_training: int = 0
     """With ``split="eval"``: items of the file already in the training split (a version may have trained on
     them), which stay there."""
+    predictions: int = 0
+    """Rows written by ``bertanno predict`` (``meta.prediction``): stored as pre-annotations, not as gold."""
+
+
+PREDICTION_META = "prediction"
+"""The meta key of a row that holds a model's prediction: ``{"model": NAME, "confidence": 0..1}``."""
+
+
+def prediction_examples(examples: Sequence[Example], predictions: Sequence[Prediction],
+                        model_name: str) -> list[Example]:
+    """Each example with its prediction as payload and ``meta["prediction"] = {"model", "confidence"}``: what
+    ``bertanno predict`` writes (in jsonl) and what ``import_file`` stores back as pre-annotations."""
+    return [Example(example.text, example.text_b, prediction.payload,
+                    {**{k: v for k, v in example.meta.items() if k != "line"},
+                     PREDICTION_META: {"model": model_name, "confidence": round(float(prediction.confidence), 4)}})
+            for example, prediction in zip(examples, predictions)]
+
+
+def predictions_jsonl(task: Task, examples: Sequence[Example], predictions: Sequence[Prediction], model_name: str,
+                      plugins: Plugins | None = None) -> str:
+    """The predictions as JSON lines, written by the registry's ``jsonl`` format (``prediction_examples``):
+    ``bertanno import`` reads them back as pre-annotations."""
+    stream = io.StringIO()
+    (plugins or get_plugins()).formats.get("jsonl").write(prediction_examples(examples, predictions, model_name),
+                                                          stream, {"kind": task.example_kind})
+    return stream.getvalue()
+
+
+def _split_prediction(example: Example, path: str | Path) -> tuple[Example, tuple[str, float] | None]:
+    """``(the example without label and prediction meta, (model, confidence))`` for a predicted row; the
+    example itself and ``None`` for any other. Raises ``BertannoError`` for a malformed prediction."""
+    found = example.meta.get(PREDICTION_META)
+    if found is None:
+        return example, None
+    line = example.meta.get("line", "?")
+    confidence = found.get("confidence") if isinstance(found, dict) else None
+    if not isinstance(confidence, (int, float)) or isinstance(confidence, bool) or not 0 <= confidence <= 1:
+        raise BertannoError(f"{path}:{line}: meta.prediction must be {{\"model\": NAME, \"confidence\": 0..1}}, "
+                            f"got {found!r}")
+    if example.payload is None:
+        raise BertannoError(f"{path}:{line}: a predicted row needs its predicted label")
+    model = str(found.get("model") or f"import:{Path(path).name}")
+    meta = {k: v for k, v in example.meta.items() if k != PREDICTION_META}
+    return Example(example.text, example.text_b, None, meta), (model, float(confidence))
 
 
 SPLITS = ("eval",)
@@ -47,6 +93,9 @@ def import_file(store: Store, project_name: str, path: str | Path, format_name: 
     items join the evaluation split (never trained on), except items already in the training split, which
     stay there and are counted. Raises ``BertannoError`` for rows of another task, unknown labels (the
     format's row errors) and, with ``split="eval"``, rows without a label.
+
+    Rows that carry a model's prediction (``meta.prediction``, as ``bertanno predict`` writes them) add their
+    items and store the prediction as the item's pre-annotation under the model's name; never as gold.
     """
     if split is not None and split not in SPLITS:
         raise BertannoError(f"--split must be one of {', '.join(SPLITS)}")
@@ -55,6 +104,13 @@ def import_file(store: Store, project_name: str, path: str | Path, format_name: 
     # The whole file is read and checked before the write transaction opens: a long parse never holds the
     # database's write lock (annotators keep deciding meanwhile).
     result = read_examples(path, task, format_name, options, skip_bad, handle.plugins)
+    predicted: list[tuple[str, str, object, float]] = []  # (input hash, model, payload, confidence)
+    for index, example in enumerate(result.examples):
+        stripped, prediction = _split_prediction(example, path)
+        if prediction is not None:
+            predicted.append((input_hash(example.text, example.text_b), prediction[0],
+                              task.payload_to_json(example.payload), prediction[1]))
+            result.examples[index] = stripped
     if split == "eval":
         unlabelled = [e.meta.get("line", "?") for e in result.examples if e.payload is None]
         if unlabelled:
@@ -95,6 +151,11 @@ def import_file(store: Store, project_name: str, path: str | Path, format_name: 
         labelled = [(item_id, payload) for item_id, payload in zip(ids, payloads) if payload is not None]
         report.added = len(ids)
         report.labelled = record_imports(session, project.id, labelled + late_labels, str(path))
+        if predicted:
+            item_of = {**known, **{row["input_hash"]: item_id for row, item_id in zip(rows, ids)}}
+            add_predictions(session, [{"item_id": item_of[digest], "model_version": model, "payload": payload,
+                                       "confidence": confidence} for digest, model, payload, confidence in predicted])
+            report.predictions = len(predicted)
         if split == "eval":
             splits = item_splits(session, project.id)
             mentioned = set(ids) | {known[input_hash(e.text, e.text_b)] for e in result.examples
