@@ -83,6 +83,8 @@ CASES = {
     "import: unknown project": ["import", "nope", "reviews.jsonl"],
     "import: unknown format": ["import", "p", "reviews.jsonl", "--format", "xml"],
     "import: a format of another task": ["import", "p", "spans.conll"],
+    "import: a directory that is no dataset": ["import", "p", "a-folder"],
+    "import: a directory format on a file": ["import", "p", "a-file", "--format", "hf"],
     # export
     "export: a folder that does not exist": ["export", "p", "-o", "no-folder/out.jsonl"],
     "export: a directory": ["export", "p", "-o", "a-folder"],

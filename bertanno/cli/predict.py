@@ -14,7 +14,7 @@ from bertanno.errors import BertannoError
 
 @click.command()
 @click.argument("model")
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("file", type=click.Path(path_type=Path))
 @click.option("--task", "task_name", help="Task of a base model (a saved version knows its own).")
 @click.option("--labels", help="Comma-separated label set for a base model, e.g. negative,positive.")
 @click.option("--format", "format_name", help="Input format (default: guessed from the file).")

@@ -132,7 +132,7 @@ def projects(ctx, as_json):
 
 @click.command(name="import")
 @click.argument("project")
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("file", type=click.Path(path_type=Path))
 @click.option("--format", "format_name", help="Input format (default: guessed from the file).")
 @click.option("--option", "options", multiple=True, metavar="KEY=VALUE",
               help="Format option, repeatable: columns=text,label  label_map=0=negative,1=positive  end=inclusive")
@@ -155,6 +155,7 @@ def import_(ctx, project, file, format_name, options, skip_bad, split):
       bertanno import reviews gold.jsonl --split eval
       bertanno import records train.txt --format conll
       bertanno import pairs dev.txt --option columns=text,text_b,label
+      bertanno import records saved-dataset/   a Hugging Face dataset (hf)
     """
     from bertanno.core.transfer import import_file
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import io
 import zipfile
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, TextIO
@@ -67,6 +67,12 @@ def guess_format(path: str | Path, kind: str, plugins: Plugins) -> FileFormat:
     """The registered format for ``path``'s extension that carries ``kind``; sniffed when several match."""
     suffix = Path(path).suffix.lower()
     formats = [entry.value for _, entry in plugins.formats.items()]
+    if Path(path).is_dir():
+        readers = sorted((f for f in formats if f.directory and kind in f.kinds), key=lambda f: f.name)
+        if not readers:
+            raise BertannoError(f"{path} is a directory, and no format for {kind} examples reads one; give a file")
+        return readers[0]
+    formats = [f for f in formats if not f.directory]
     candidates = [f for f in formats if suffix in f.extensions and kind in f.kinds]
     if len(candidates) > 1:
         with open_text(path) as stream:
@@ -148,8 +154,11 @@ def read_examples(
             raise BertannoError(f"format {file_format.name!r} has no option {', '.join(unknown)}; its options: {known}")
     mapping = parse_label_map(options.pop("label_map", ""))
     result = ReadResult(examples=[])
-    with open_text(path) as stream:
-        for row in file_format.read(stream, options):
+    if file_format.directory != Path(path).is_dir():
+        raise BertannoError(f"format {file_format.name!r} reads a directory, and {path} is not one" if
+                            file_format.directory else f"{path} is a directory; format {file_format.name!r} reads a file")
+    with nullcontext(Path(path)) if file_format.directory else open_text(path) as source:
+        for row in file_format.read(source, options):
             if isinstance(row, RowError):
                 result.errors.append(row)
                 continue

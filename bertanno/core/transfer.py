@@ -197,17 +197,15 @@ def export_project(store: Store, project_name: str, format_name: str, output: st
     """
     plugins = plugins or get_plugins()
     task, rows = annotated_examples(store, project_name, only, provenance, plugins)
-    if format_name == "hf":
-        if output is None:
-            raise BertannoError("a Hugging Face dataset is a directory: give one with -o")
-        if Path(output).exists() and not Path(output).is_dir():
-            raise BertannoError(f"{output} is a file; a Hugging Face dataset is written as a directory: give a "
-                                "new directory with -o")
-        save_hf_dataset(task, [example for _, example in rows], Path(output))
-        return ExportReport(len(rows))
     file_format = plugins.formats.get(format_name)
     if file_format.write is None or task.example_kind not in file_format.kinds:
         raise BertannoError(f"format {format_name!r} cannot write {task.example_kind} examples")
+    if file_format.directory:
+        if output is None:
+            raise BertannoError(f"format {format_name!r} writes a directory: give one with -o")
+        if Path(output).exists() and not Path(output).is_dir():
+            raise BertannoError(f"{output} is a file; format {format_name!r} writes a directory: give a new "
+                                "directory with -o")
     report, carried = ExportReport(0), []
     for item_id, example in rows:
         why = file_format.cannot_carry(example, task.example_kind) if file_format.cannot_carry else None
@@ -217,6 +215,10 @@ def export_project(store: Store, project_name: str, format_name: str, output: st
             report.refused.append((item_id, why))
     if not file_format.carries_labels:
         report.labels_not_written = sum(example.payload is not None for example in carried)
+    if file_format.directory:
+        file_format.write(carried, Path(output), {"kind": task.example_kind})
+        report.written = len(carried)
+        return report
     stream = io.StringIO()
     try:
         file_format.write(carried, stream, {"kind": task.example_kind})
@@ -247,22 +249,3 @@ def write_output(path: Path, text: str) -> None:
         path.write_text(text, encoding="utf-8", newline="")
     except OSError as exc:
         raise BertannoError(f"cannot write {path}: {exc.strerror or exc}") from None
-
-
-def save_hf_dataset(task: Task, examples: list[Example], directory: Path) -> None:
-    try:
-        from datasets import Dataset
-    except ImportError:
-        raise BertannoError("exporting a Hugging Face dataset needs the datasets package: "
-                            "pip install 'bertanno[hf]'") from None
-    records = []
-    for example in examples:
-        record = {"text": example.text}
-        if task.example_kind == "pair":
-            record["text_b"] = example.text_b
-        if task.example_kind == "spans":
-            record["spans"] = [{"start": s, "end": e, "label": label} for s, e, label in example.payload or []]
-        else:
-            record["label"] = example.payload
-        records.append(record)
-    Dataset.from_list(records).save_to_disk(str(directory))

@@ -76,3 +76,6 @@ class FileFormat:
     the writer may assume it is only given examples this accepts. ``None``: the format carries everything."""
     carries_labels: bool = True
     """``False`` for a format of bare texts (``txt``): an export says that the labels were not written."""
+    directory: bool = False
+    """``True`` for a format stored as a directory (``hf``, a saved Hugging Face dataset): ``read(path, options)``
+    and ``write(examples, path, options)`` get the directory's ``Path`` instead of a text stream."""
