@@ -159,3 +159,20 @@ def test_a_malformed_prediction_is_a_sentence(store, tmp_path):
     with store.transaction() as session:
         from bertanno.store.items import count_items
         assert count_items(session, open_project(store, "p").id) == 0
+
+
+def test_training_data_holds_out_a_stable_tenth_of_each_label(store, tmp_path):
+    with store.transaction() as session:
+        create_project(session, "split", "sentiment", ["negative", "positive"], "bert-base-chinese")
+    data = tmp_path / "labelled.csv"
+    data.write_text("label,review\n" + "".join(f"{'positive' if n % 4 else 'negative'},第{n}条评论\n" for n in range(40)),
+                    encoding="utf-8")
+    transfer.import_file(store, "split", data)
+    project = open_project(store, "split")
+    training, evaluation = project.training_data()
+    assert len(training) + len(evaluation) == 40
+    assert sorted(e.payload for e in evaluation) == ["negative", "positive", "positive", "positive"]  # 10 % each
+    assert {e.text for e in evaluation}.isdisjoint(e.text for _, e in training)
+    again_training, again_evaluation = project.training_data()
+    assert [e.text for e in again_evaluation] == [e.text for e in evaluation]  # items never move
+    assert [annotation_id for annotation_id, _ in again_training] == [annotation_id for annotation_id, _ in training]

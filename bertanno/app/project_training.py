@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import random
 import time
-from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -14,7 +13,7 @@ from typing import Callable
 from bertanno.core.bundle import DEFAULT_FAMILY, load_base, load_version, save_version, write_version_record
 from bertanno.core.engine import Predictor, predict_payloads, score_model
 from bertanno.core.gate import MIN_ITEMS, GateVerdict, decide
-from bertanno.core.project import item_example, project_task
+from bertanno.core.project import MIN_STRATUM, project_task, training_data
 from bertanno.core.project_predictions import predict_project
 from bertanno.core.reading import read_examples
 from bertanno.core.serving import load_served, record_family
@@ -24,8 +23,7 @@ from bertanno.plugins.families import ServedModel
 from bertanno.plugins.manager import Plugins, get_plugins
 from bertanno.plugins.task import Example, Task
 from bertanno.store import Store, locks
-from bertanno.store.annotations import current_annotations, human_decisions_since, latest_human_decision
-from bertanno.store.items import assign_split, item_splits, project_items
+from bertanno.store.annotations import human_decisions_since, latest_human_decision
 from bertanno.store.projects import get_project
 from bertanno.store.schema import ModelVersion, Project
 from bertanno.store.versions import (
@@ -43,10 +41,6 @@ from bertanno.store.vocabularies import project_vocabulary, save_vocabulary
 from bertanno.vocab.extend import apply_vocabulary
 from bertanno.vocab.terms import vocabulary_hash
 
-EVAL_FRACTION = 0.1
-MIN_STRATUM = 3
-"""A label (stratum) with this many labelled items gives at least one of them to the evaluation split."""
-EVAL_SEED = 20261122
 VALIDATION_FRACTION = 0.1
 MODELS_ENV = "BERTANNO_MODELS"
 
@@ -90,61 +84,11 @@ def models_root() -> Path:
     return Path(os.environ.get(MODELS_ENV, "bertanno-models"))
 
 
-def stratum(task: Task, payload) -> str:
-    """What the evaluation split is stratified by: the label, or whether an item has entities."""
-    if task.head == "token":
-        return "entities" if payload else "none"
-    return repr(sorted(payload)) if isinstance(payload, list) else str(payload)
-
-
-def evaluation_items(session, project: Project, task: Task) -> set[int]:
-    """The project's evaluation split, grown to cover every labelled item: each labelled item not yet
-    assigned joins ``eval`` or ``train`` once and for all, so that within each stratum (label, or whether
-    an item has entities) about ``EVAL_FRACTION`` of the items are evaluation items. Items never move, so
-    nothing a version trained on can join the split later; imported gold evaluation items
-    (``import --split eval``) count towards the share."""
-    assigned = {item_id: split for item_id, split in item_splits(session, project.id).items() if split}
-    labelled = current_annotations(session, project.id)
-    groups: dict[str, list[int]] = defaultdict(list)
-    for item_id, annotation in sorted(labelled.items()):
-        groups[stratum(task, annotation.payload)].append(item_id)
-    generator = random.Random(EVAL_SEED)
-    joins: dict[str, list[int]] = {"eval": [], "train": []}
-    for key in sorted(groups):
-        members = groups[key]
-        new = [item_id for item_id in members if item_id not in assigned]
-        if not new:
-            continue
-        generator.shuffle(new)
-        present = sum(assigned.get(item_id) == "eval" for item_id in members)
-        target = round(len(members) * EVAL_FRACTION) or (1 if len(members) >= MIN_STRATUM else 0)
-        take = min(len(new), max(0, target - present))
-        joins["eval"] += new[:take]
-        joins["train"] += new[take:]
-    for split, ids in joins.items():
-        assign_split(session, ids, split)
-    return {item_id for item_id, split in assigned.items() if split == "eval"} | set(joins["eval"])
-
-
-def project_data(session, project: Project, task: Task) -> tuple[list[tuple[int, Example]], list[Example]]:
-    """(annotation id, example) pairs to train on, and the evaluation examples."""
-    held_out = evaluation_items(session, project, task)
-    labelled = current_annotations(session, project.id)
-    items = {item.id: item for item in project_items(session, project.id)}
-    training, evaluation = [], []
-    for item_id in sorted(labelled):
-        example = item_example(items[item_id], task, labelled[item_id], meta={})
-        if item_id in held_out:
-            evaluation.append(example)
-        else:
-            training.append((labelled[item_id].id, example))
-    return training, evaluation
-
-
 def new_decisions_since(session, project_id: int, version: ModelVersion | None) -> int:
     """Standing human decisions made after ``version`` was trained (all of them when there is no version)."""
     since = (version.training_snapshot or {}).get("last_human_decision", 0) if version else 0
     return human_decisions_since(session, project_id, since)
+
 
 
 def split_validation(training: list[tuple[int, Example]], seed: int) -> tuple[list[Example], list[Example]]:
@@ -253,7 +197,7 @@ def _train_locked(store: Store, project_name: str, config: TrainConfig, trigger:
     with store.transaction() as session:
         project = get_project(session, project_name)
         task = project_task(project, plugins)
-        training, evaluation = project_data(session, project, task)
+        training, evaluation = training_data(session, project.id, task)
         task.check_trainable([example for _, example in training])
         if not evaluation:
             raise BertannoError(f"nothing to evaluate a new version on: the evaluation split is empty (a label needs "
@@ -419,7 +363,7 @@ def evaluate(store: Store, project_name: str, version_name: str | None = None, f
         if version is None:
             raise BertannoError(f"project {project_name!r} has no champion; name a version")
         examples = (read_examples(file, task, format_name, options, plugins=plugins).examples if file
-                    else project_data(session, project, task)[1])
+                    else training_data(session, project.id, task)[1])
         name, directory = version.name, version.directory
     labelled = [e for e in examples if e.payload is not None]
     if not labelled:

@@ -6,17 +6,27 @@ The queries live in ``store/``; this module turns their rows into the task's ``E
 
 from __future__ import annotations
 
+import random
+from collections import defaultdict
 from dataclasses import dataclass
 from typing import Sequence
+
+from sqlalchemy.orm import Session
 
 from bertanno.plugins.manager import Plugins, get_plugins
 from bertanno.plugins.task import Example, Prediction, Task
 from bertanno.store import Store
 from bertanno.store.annotations import Selection, current_annotations
-from bertanno.store.items import count_items, project_items
+from bertanno.store.items import assign_split, count_items, item_splits, project_items
 from bertanno.store.predictions import add_predictions, latest_predictions
 from bertanno.store.projects import get_project
 from bertanno.store.schema import Annotation, Item, Project
+
+EVAL_FRACTION = 0.1
+"""The share of each stratum's labelled items held out for evaluation."""
+MIN_STRATUM = 3
+"""A label (stratum) with this many labelled items gives at least one of them to the evaluation split."""
+EVAL_SEED = 20261122
 
 
 def project_task(project: Project, plugins: Plugins | None = None) -> Task:
@@ -31,6 +41,58 @@ def item_example(item: Item, task: Task | None = None, annotation: Annotation | 
     """An item row as an ``Example``; with ``annotation`` (and the ``task`` that reads its payload), labelled."""
     payload = None if annotation is None else task.payload_from_json(annotation.payload)
     return Example(item.text, item.text_b, payload, dict(item.meta or {}) if meta is None else meta)
+
+
+def stratum(task: Task, payload) -> str:
+    """What the evaluation split is stratified by: the label, or whether an item has entities."""
+    if task.head == "token":
+        return "entities" if payload else "none"
+    return repr(sorted(payload)) if isinstance(payload, list) else str(payload)
+
+
+def evaluation_items(session: Session, project_id: int, task: Task) -> set[int]:
+    """The project's evaluation split, grown to cover every labelled item: each labelled item not yet
+    assigned joins ``eval`` or ``train`` once and for all, so that within each stratum (label, or whether
+    an item has entities) about ``EVAL_FRACTION`` of the items are evaluation items. Items never move, so
+    nothing a version trained on can join the split later; imported gold evaluation items
+    (``import --split eval``) count towards the share."""
+    assigned = {item_id: split for item_id, split in item_splits(session, project_id).items() if split}
+    labelled = current_annotations(session, project_id)
+    groups: dict[str, list[int]] = defaultdict(list)
+    for item_id, annotation in sorted(labelled.items()):
+        groups[stratum(task, annotation.payload)].append(item_id)
+    generator = random.Random(EVAL_SEED)
+    joins: dict[str, list[int]] = {"eval": [], "train": []}
+    for key in sorted(groups):
+        members = groups[key]
+        new = [item_id for item_id in members if item_id not in assigned]
+        if not new:
+            continue
+        generator.shuffle(new)
+        present = sum(assigned.get(item_id) == "eval" for item_id in members)
+        target = round(len(members) * EVAL_FRACTION) or (1 if len(members) >= MIN_STRATUM else 0)
+        take = min(len(new), max(0, target - present))
+        joins["eval"] += new[:take]
+        joins["train"] += new[take:]
+    for split, ids in joins.items():
+        assign_split(session, ids, split)
+    return {item_id for item_id, split in assigned.items() if split == "eval"} | set(joins["eval"])
+
+
+def training_data(session: Session, project_id: int, task: Task) -> tuple[list[tuple[int, Example]], list[Example]]:
+    """``(annotation id, example)`` pairs to train on, and the evaluation examples: every item with a standing
+    label, on the side of the evaluation split (``evaluation_items``, grown first) it belongs to."""
+    held_out = evaluation_items(session, project_id, task)
+    labelled = current_annotations(session, project_id)
+    items = {item.id: item for item in project_items(session, project_id)}
+    training, evaluation = [], []
+    for item_id in sorted(labelled):
+        example = item_example(items[item_id], task, labelled[item_id], meta={})
+        if item_id in held_out:
+            evaluation.append(example)
+        else:
+            training.append((labelled[item_id].id, example))
+    return training, evaluation
 
 
 @dataclass(frozen=True)
@@ -83,6 +145,11 @@ class ProjectHandle:
                                           "annotated_at": annotation.created_at.isoformat(), "item_source": item.source}
                 examples.append((item.id, item_example(item, self.task, annotation, meta)))
         return examples
+
+    def training_data(self) -> tuple[list[tuple[int, Example]], list[Example]]:
+        """``(annotation id, example)`` pairs to train on and the evaluation examples (module ``training_data``)."""
+        with self.store.transaction() as session:
+            return training_data(session, self.id, self.task)
 
     def save_predictions(self, item_ids: Sequence[int], predictions: Sequence[Prediction],
                          version: str) -> list[int]:
