@@ -158,7 +158,7 @@ def read_examples(
         raise BertannoError(f"format {file_format.name!r} reads a directory, and {path} is not one" if
                             file_format.directory else f"{path} is a directory; format {file_format.name!r} reads a file")
     with nullcontext(Path(path)) if file_format.directory else open_text(path) as source:
-        for row in file_format.read(source, options):
+        for row in file_format.read(source, {**options, "kind": task.example_kind}):
             if isinstance(row, RowError):
                 result.errors.append(row)
                 continue

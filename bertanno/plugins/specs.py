@@ -55,7 +55,7 @@ class FileFormat:
     ``kinds`` names the example kinds the format carries: ``text`` (one text and a
     label), ``pair`` (two texts and a label), ``spans`` (a text and entity spans).
     Readers yield one item per row: an ``Example`` (its ``meta["line"]`` set) or a
-    ``RowError``.
+    ``RowError``. Readers and writers get the ``--option`` values and ``kind``, the task's example kind.
     """
 
     name: str

@@ -1,11 +1,12 @@
-"""Built-in file formats: CSV/TSV, character-per-line CoNLL, JSON lines, plain text, a Hugging Face dataset."""
+"""Built-in file formats: CSV/TSV, character-per-line CoNLL, JSON lines, plain text, a Hugging Face
+dataset, doccano's JSONL and CSV."""
 
-from bertanno.plugins.builtin.formats import conll, hf, jsonl, tabular, text
+from bertanno.plugins.builtin.formats import conll, doccano, hf, jsonl, tabular, text
 from bertanno.plugins.hookspecs import hookimpl
 
 
 @hookimpl
 def register_formats(register):
-    for module in (tabular, conll, jsonl, text, hf):
+    for module in (tabular, conll, jsonl, text, hf, doccano):
         for file_format in module.FORMATS:
             register(file_format)

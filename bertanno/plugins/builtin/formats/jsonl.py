@@ -163,6 +163,22 @@ def write_jsonl(examples: Iterable[Example], stream: TextIO, options: dict) -> N
         stream.write(json.dumps(example_to_record(example, options.get("kind")), ensure_ascii=False) + "\n")
 
 
+def _looks_like_jsonl(lines: list[str]) -> bool:
+    """A JSON object per line, unless ``label`` (or ``labels``) holds ``[start, end, type]`` lists or ``label`` a
+    list of names: that is doccano's shape, which this reader would misread."""
+    if not lines or not lines[0].lstrip().startswith("{"):
+        return False
+    try:
+        record = json.loads(lines[0])
+    except json.JSONDecodeError:
+        return True  # a broken first line: jsonl reports it with its line number
+    if not isinstance(record, dict):
+        return True
+    label, labels = record.get("label"), record.get("labels")
+    doccano = isinstance(label, list) or (isinstance(labels, list) and any(isinstance(x, list) for x in labels))
+    return not doccano
+
+
 FORMATS = (
     FileFormat(
         name="jsonl",
@@ -171,7 +187,7 @@ FORMATS = (
         read=read_jsonl,
         write=write_jsonl,
         extensions=(".jsonl", ".json"),
-        sniff=lambda lines: bool(lines) and lines[0].lstrip().startswith("{"),
+        sniff=_looks_like_jsonl,
         options=("end", "mention_case"),
     ),
 )
