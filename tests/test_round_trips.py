@@ -46,7 +46,7 @@ LABELS = st.lists(LABEL_CHARS, min_size=1, max_size=6).map("".join).map(str.stri
 FORMATS = {"sentiment": ["jsonl", "csv", "tsv", "txt", "doccano", "doccano-csv"], "pair": ["jsonl", "csv", "tsv"],
            "ner": ["jsonl", "conll", "txt", "doccano"]}
 CASES = [(task, name) for task, names in FORMATS.items() for name in names]
-PROJECT_CASES = CASES + [(task, "hf") for task in FORMATS]  # a directory format: through a project only
+PROJECT_CASES = CASES + [(task, "hf") for task in FORMATS] + [("ner", "brat")]  # directory formats: via a project
 SCALE = int(os.environ.get("BERTANNO_HYPOTHESIS_SCALE", "1"))
 
 
@@ -128,10 +128,12 @@ def test_what_each_format_refuses_and_why(plugins):
 
 def contents(path: Path) -> object:
     """What an export holds: a file's bytes, or a saved dataset's rows."""
-    if path.is_dir():
+    if (path / "dataset_info.json").is_file():
         from datasets import load_from_disk
 
         return load_from_disk(str(path)).to_list()
+    if path.is_dir():
+        return {entry.name: entry.read_bytes() for entry in sorted(path.iterdir())}
     return path.read_bytes()
 
 

@@ -18,6 +18,8 @@ SHOWN_REFUSALS = 10
 
 
 def parse_options(pairs: tuple[str, ...]) -> dict[str, str]:
+    """``("columns=text,label", "end=inclusive")`` -> ``{"columns": "text,label", "end": "inclusive"}``; a pair
+    without ``=`` is a ``click.BadParameter``."""
     options = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
@@ -117,6 +119,7 @@ def entry_point() -> list[str]:
 
 
 def quiet_libraries() -> None:
+    """transformers' warnings and progress bars off (bertanno shows its own), tokenizers' threads quiet."""
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     try:
         from transformers.utils import logging as hf_logging

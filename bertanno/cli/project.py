@@ -168,6 +168,8 @@ def import_(ctx, project, file, format_name, options, skip_bad, split):
     if report.conflicts:
         err_console.print(f"[yellow]{report.conflicts} repeated text(s) carry a label other than the one kept[/] "
                           "(the first stays; review them with bertanno export --provenance)")
+    for note in report.notes:
+        err_console.print(f"[yellow]note[/] {escape(str(file))}: {escape(note.message)}", highlight=False)
     if report.predictions:
         console.print(f"{report.predictions} predicted label(s) stored as pre-annotations (not as gold)")
     if split:

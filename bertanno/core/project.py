@@ -110,6 +110,7 @@ class ProjectHandle:
 
     @property
     def labels(self) -> list[str]:
+        """The project's label set (entity types for NER), in its order."""
         return list(self.task.labels)
 
     def item_count(self) -> int:

@@ -14,7 +14,7 @@ from typing import Iterator, TextIO
 
 from bertanno.errors import BertannoError
 from bertanno.plugins.manager import Plugins, get_plugins
-from bertanno.plugins.specs import FileFormat, RowError
+from bertanno.plugins.specs import FileFormat, RowError, RowNote
 from bertanno.plugins.task import Example, Span, Task, check_text
 
 SNIFF_LINES = 5
@@ -25,6 +25,8 @@ SHOWN_ERRORS = 10
 class ReadResult:
     examples: list[Example]
     errors: list[RowError] = field(default_factory=list)
+    notes: list[RowNote] = field(default_factory=list)
+    """What the format left out without refusing a row (``RowNote``), for the reader to report."""
 
 
 class BadRowsError(BertannoError):
@@ -68,10 +70,15 @@ def guess_format(path: str | Path, kind: str, plugins: Plugins) -> FileFormat:
     suffix = Path(path).suffix.lower()
     formats = [entry.value for _, entry in plugins.formats.items()]
     if Path(path).is_dir():
-        readers = sorted((f for f in formats if f.directory and kind in f.kinds), key=lambda f: f.name)
+        readers = [f for f in formats if f.directory and kind in f.kinds]
         if not readers:
             raise BertannoError(f"{path} is a directory, and no format for {kind} examples reads one; give a file")
-        return readers[0]
+        names = sorted(entry.name for entry in Path(path).iterdir())
+        recognised = [f for f in readers if f.sniff is not None and f.sniff(names)]
+        if len(recognised) == 1 or len(readers) == 1:
+            return (recognised or readers)[0]
+        raise BertannoError(f"cannot tell which directory format {path} is; pass --format (one of: "
+                            f"{', '.join(sorted(f.name for f in readers))})")
     formats = [f for f in formats if not f.directory]
     candidates = [f for f in formats if suffix in f.extensions and kind in f.kinds]
     if len(candidates) > 1:
@@ -161,6 +168,9 @@ def read_examples(
         for row in file_format.read(source, {**options, "kind": task.example_kind}):
             if isinstance(row, RowError):
                 result.errors.append(row)
+                continue
+            if isinstance(row, RowNote):
+                result.notes.append(row)
                 continue
             _relabel(row, mapping)
             try:

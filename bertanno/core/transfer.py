@@ -11,7 +11,7 @@ from bertanno.core.project import open_project
 from bertanno.core.reading import read_examples
 from bertanno.errors import BertannoError
 from bertanno.plugins.manager import Plugins, get_plugins
-from bertanno.plugins.specs import RowError
+from bertanno.plugins.specs import RowError, RowNote
 from bertanno.plugins.task import Example, Prediction, Task
 from bertanno.store import Store
 from bertanno.store.annotations import current_annotations, record_imports
@@ -35,6 +35,8 @@ class ImportReport:
     kept_in_training: int = 0
     """With ``split="eval"``: items of the file already in the training split (a version may have trained on
     them), which stay there."""
+    notes: list[RowNote] = field(default_factory=list)
+    """What the format left out without refusing a row (brat's relations, say)."""
     predictions: int = 0
     """Rows written by ``bertanno predict`` (``meta.prediction``): stored as pre-annotations, not as gold."""
 
@@ -118,7 +120,7 @@ def import_file(store: Store, project_name: str, path: str | Path, format_name: 
                                 f"has none ({len(unlabelled)} such row(s))")
     with store.transaction() as session:
         project = get_project(session, project_name)
-        report = ImportReport(read=len(result.examples), errors=result.errors)
+        report = ImportReport(read=len(result.examples), errors=result.errors, notes=result.notes)
         known = existing_hashes(session, project.id)
         standing = {item_id: a.payload for item_id, a in current_annotations(session, project.id).items()}
         kept = {digest: standing.get(item_id) for digest, item_id in known.items()}  # digest -> label kept

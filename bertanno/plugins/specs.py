@@ -43,6 +43,15 @@ class RowError:
     message: str
 
 
+@dataclass(frozen=True)
+class RowNote:
+    """Something a reader left out of a row without refusing it (brat's relation lines, say): reported, not
+    an error."""
+
+    line: int
+    message: str
+
+
 Reader = Callable[[TextIO, dict], Iterator["Example | RowError"]]
 Writer = Callable[[Iterable[Example], TextIO, dict], None]
 Carrier = Callable[[Example, str], "str | None"]
@@ -66,7 +75,8 @@ class FileFormat:
     extensions: tuple[str, ...] = field(default=())
     sniff: Callable[[list[str]], bool] | None = None
     """Given the first non-blank lines, whether they look like this format (breaks ties between formats
-    that share an extension, such as ``.txt``)."""
+    that share an extension, such as ``.txt``). A directory format is given the names of the directory's
+    files instead."""
     options: tuple[str, ...] | None = None
     """The ``--option`` keys the reader understands (``label_map`` is understood by every format); any other
     key is refused with a sentence naming these. ``None``: the format does not say, nothing is checked."""

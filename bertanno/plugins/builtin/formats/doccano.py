@@ -18,7 +18,7 @@ import csv
 import json
 from typing import Any, Iterable, Iterator, TextIO
 
-from bertanno.plugins.builtin.formats.jsonl import BadRecord, SpanRules, _span
+from bertanno.plugins.builtin.formats.jsonl import BadRecord, SpanRules, _span, json_lines
 from bertanno.plugins.specs import FileFormat, RowError
 from bertanno.plugins.task import Example
 
@@ -77,15 +77,7 @@ def read_doccano(stream: TextIO, options: dict) -> Iterator[Example | RowError]:
         yield RowError(0, f"option empty must be unlabelled or no-entities, got {empty!r}")
         return
     annotated = empty == "no-entities" and options.get("kind") == "spans"
-    for number, raw in enumerate(stream, start=1):
-        if not raw.strip():
-            continue
-        try:
-            yield record_to_example(json.loads(raw), number, annotated)
-        except json.JSONDecodeError as exc:
-            yield RowError(number, f"not valid JSON: {exc.msg} at column {exc.colno}")
-        except BadRecord as exc:
-            yield RowError(number, str(exc))
+    yield from json_lines(stream, lambda record, line: record_to_example(record, line, annotated))
 
 
 def example_to_record(example: Example, kind: str | None) -> dict:
@@ -104,6 +96,7 @@ def example_to_record(example: Example, kind: str | None) -> dict:
 
 
 def write_doccano(examples: Iterable[Example], stream: TextIO, options: dict) -> None:
+    """One doccano object per line (``example_to_record``); ``options["kind"]`` is the task's example kind."""
     for example in examples:
         stream.write(json.dumps(example_to_record(example, options.get("kind")), ensure_ascii=False) + "\n")
 
@@ -133,6 +126,8 @@ def looks_like_doccano(lines: list[str]) -> bool:
 # -- CSV ------------------------------------------------------------------------------------------------------
 
 def read_doccano_csv(stream: TextIO, options: dict) -> Iterator[Example | RowError]:
+    """Rows of a CSV with a ``text`` column and a ``label`` column (names joined with ``#``); ``id`` kept in
+    meta; a row with more fields than the header names is a row error."""
     reader = csv.DictReader(stream)
     fields = [name.strip().lower() for name in reader.fieldnames or []]
     if "text" not in fields:
@@ -162,6 +157,7 @@ def write_doccano_csv(examples: Iterable[Example], stream: TextIO, options: dict
 
 
 def doccano_csv_cannot_carry(example: Example, kind: str) -> str | None:
+    """A label holding ``#`` or outer spaces (the reader splits and strips), and an empty label list."""
     names = example.payload if isinstance(example.payload, list) else [example.payload] * (example.payload is not None)
     for name in names:
         if MULTIPLE in name or name != name.strip():

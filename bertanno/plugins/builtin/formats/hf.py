@@ -79,6 +79,7 @@ FORMATS = (
         kinds=frozenset({"text", "pair", "spans"}),
         read=read_dataset,
         write=write_dataset,
+        sniff=lambda names: "dataset_info.json" in names or "dataset_dict.json" in names,
         options=(),
         directory=True,
     ),

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Iterable, Iterator, TextIO
+from typing import Any, Callable, Iterable, Iterator, TextIO
 
 from bertanno.plugins.specs import FileFormat, RowError
 from bertanno.plugins.task import Example, Span
@@ -126,17 +126,24 @@ def record_to_example(record: Any, line: int, rules: SpanRules) -> Example:
     return Example(text=text, text_b=text_b, payload=payload, meta=meta)
 
 
-def read_jsonl(stream: TextIO, options: dict) -> Iterator[Example | RowError]:
-    rules = SpanRules.from_options(options)
+def json_lines(stream: TextIO, convert: Callable[[Any, int], Example]) -> Iterator[Example | RowError]:
+    """``convert(record, line)`` for each non-blank line's JSON value; invalid JSON and ``BadRecord`` become
+    ``RowError``s with the line number. Shared by every JSON-lines layout (jsonl, doccano)."""
     for number, raw in enumerate(stream, start=1):
         if not raw.strip():
             continue
         try:
-            yield record_to_example(json.loads(raw), number, rules)
+            yield convert(json.loads(raw), number)
         except json.JSONDecodeError as exc:
             yield RowError(number, f"not valid JSON: {exc.msg} at column {exc.colno}")
         except BadRecord as exc:
             yield RowError(number, str(exc))
+
+
+def read_jsonl(stream: TextIO, options: dict) -> Iterator[Example | RowError]:
+    """bertanno's layouts and the ChineseBLUE and CAIL span layouts (module docstring), one object per line."""
+    rules = SpanRules.from_options(options)
+    yield from json_lines(stream, lambda record, line: record_to_example(record, line, rules))
 
 
 def example_to_record(example: Example, kind: str | None = None) -> dict:
