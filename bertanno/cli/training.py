@@ -18,9 +18,11 @@ def training_options(function):
         click.option("--mode", type=click.Choice(["full", "frozen", "lora"]), default="full", show_default=True,
                      help="full fine-tuning; frozen encoder with a trained head (features cached); LoRA adapters."),
         click.option("--epochs", type=int,
-                     help="Most epochs; stops early when validation stalls (default: by the model, below)."),
+                     help="Most epochs; stops early when validation stalls (default: by the model; bertanno "
+                          "train --help)."),
         click.option("--batch-size", type=int, help="Examples per step (default: by the model)."),
-        click.option("--lr", "learning_rate", type=float, help="Learning rate (default: by the model, below)."),
+        click.option("--lr", "learning_rate", type=float,
+                     help="Learning rate (default: by the model; bertanno train --help)."),
         click.option("--patience", default=2, show_default=True, help="Epochs without improvement before stopping."),
         click.option("--seed", default=42, show_default=True,
                      help="New layers, shuffling and the validation split (the evaluation split is fixed per project)."),
