@@ -278,3 +278,34 @@ def test_every_hook_is_documented_and_tested():
         signature = f"`{name}({', '.join(inspect.signature(function).parameters)})`"
         assert signature in readme, signature
         assert name in others, f"no test names the hook {name}"
+
+
+def test_the_format_listing_shows_every_format_with_what_it_carries_and_refuses(plugins):
+    from bertanno.core.transfer import list_formats
+
+    loaded = Plugins(load_entrypoints=False, extra=[plugin("pipes", register_formats=lambda register: register(
+        FileFormat(name="pipe", description="text|label", kinds=frozenset({"text"}), read=read_pipe,
+                   extensions=(".pipe",))))])
+    rows = {row["name"]: row for row in list_formats(loaded)}
+    assert {"jsonl", "csv", "tsv", "txt", "conll", "hf", "doccano", "doccano-csv", "brat"} <= set(rows)
+    assert rows["pipe"]["plugin"] == "pipes" and rows["pipe"]["writes"] is False
+    assert rows["jsonl"]["pre_annotations"] and rows["jsonl"]["refuses"] == ""
+    assert rows["brat"]["directory"] and "line break" in rows["brat"]["refuses"]
+    assert rows["txt"]["labels"] is False and rows["doccano-csv"]["extensions"] == []
+    assert rows["csv"]["options"][0] == "label_map"
+    # every built-in format that writes and refuses something says what
+    for row in rows.values():
+        if row["plugin"].startswith("bertanno.") and row["writes"]:
+            spec = loaded.formats.get(row["name"])
+            assert (spec.cannot_carry is None) == (row["refuses"] == ""), row["name"]
+
+
+def test_the_formats_command_renders_the_listing():
+    import json
+
+    from bertanno.cli import cli
+
+    result = CliRunner().invoke(cli, ["formats"], env={"COLUMNS": "100"})
+    assert result.exit_code == 0 and "doccano-csv" in result.output and "--format only" in result.output
+    listing = json.loads(CliRunner().invoke(cli, ["formats", "--json"]).output)
+    assert any(row["name"] == "brat" and row["directory"] for row in listing)

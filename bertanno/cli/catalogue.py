@@ -1,4 +1,4 @@
-"""``bertanno models`` and ``bertanno plugins``: what this installation has."""
+"""``bertanno models``, ``bertanno plugins`` and ``bertanno formats``: what this installation has."""
 
 from __future__ import annotations
 
@@ -106,8 +106,47 @@ def plugins(as_json):
 
 
 
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def formats(as_json):
+    """List the file formats import and export know: what each carries and refuses.
+
+    Built-in formats and plugins' formats alike. "recognised" says how import
+    picks a format without --format: by extension, by the file's content, or by
+    the files in a directory. "predictions": rows written by bertanno predict
+    come in as pre-annotations.
+
+    \b
+    Example:
+      bertanno formats --json
+    """
+    from bertanno.core.transfer import list_formats
+
+    rows = list_formats()
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    table = Table(title="File formats (import reads, export writes)")
+    table.add_column("format", no_wrap=True)
+    table.add_column("kinds", max_width=10)
+    table.add_column("recognised", max_width=16)
+    table.add_column("carries", max_width=16)
+    table.add_column("refuses on export", ratio=1, min_width=16)
+    for row in rows:
+        shape = "a directory" if row["directory"] else ", ".join(row["extensions"]) or "--format only"
+        recognised = shape + (" + content" if row["sniffs"] and not row["directory"] else "")
+        carries = ", ".join(part for part, present in (("labels", row["labels"]), ("meta", row["meta"]),
+                                                       ("predictions", row["pre_annotations"])) if present)
+        refuses = "cannot write" if not row["writes"] else row["refuses"] or "nothing"
+        name = row["name"] if row["plugin"].startswith("bertanno.") else f"{row['name']} ({row['plugin']})"
+        table.add_row(escape(name), ", ".join(row["kinds"]), escape(recognised), carries or "texts only",
+                      escape(refuses))
+    console.print(table)
+    console.print("Every format takes --option label_map=…; the others: bertanno import --help")
+
+
 @hookimpl
 def register_commands(cli):
     """The built-in commands come in through the same hook as a plugin's."""
-    for command in (models, plugins,):
+    for command in (models, plugins, formats):
         cli.add_command(command)

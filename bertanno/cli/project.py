@@ -224,5 +224,5 @@ def export(ctx, project, format_name, output, only, provenance):
 @hookimpl
 def register_commands(cli):
     """The built-in commands come in through the same hook as a plugin's."""
-    for command in (init, projects, import_, export,):
+    for command in (init, projects, import_, export):
         cli.add_command(command)

@@ -286,5 +286,5 @@ def evaluate(ctx, project, version, file, format_name, options, as_json):
 @hookimpl
 def register_commands(cli):
     """The built-in commands come in through the same hook as a plugin's."""
-    for command in (train, retrain, schedule, versions, promote, rollback, evaluate,):
+    for command in (train, retrain, schedule, versions, promote, rollback, evaluate):
         cli.add_command(command)

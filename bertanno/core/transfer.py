@@ -86,6 +86,25 @@ def _split_prediction(example: Example, path: str | Path) -> tuple[Example, tupl
 SPLITS = ("eval",)
 
 
+def list_formats(plugins: Plugins | None = None) -> list[dict]:
+    """Every registered file format, for ``bertanno formats``: its name, the plugin that registered it, the
+    example kinds it carries, whether it reads and writes, file or directory, how it is recognised, its options,
+    whether it carries labels and item meta (so pre-annotations), and what its writer refuses."""
+    plugins = plugins or get_plugins()
+    rows = []
+    for name, entry in plugins.formats.items():
+        spec = entry.value
+        rows.append({
+            "name": name, "plugin": entry.plugin, "description": spec.description, "kinds": sorted(spec.kinds),
+            "reads": True, "writes": spec.write is not None, "directory": spec.directory,
+            "extensions": list(spec.extensions), "sniffs": spec.sniff is not None,
+            "options": ["label_map", *spec.options] if spec.options is not None else None,
+            "labels": spec.carries_labels, "pre_annotations": spec.keeps_meta, "meta": spec.keeps_meta,
+            "refuses": spec.refuses if spec.cannot_carry is not None else "",
+        })
+    return rows
+
+
 def import_file(store: Store, project_name: str, path: str | Path, format_name: str | None = None,
                 options: dict | None = None, skip_bad: bool = False, plugins: Plugins | None = None,
                 split: str | None = None) -> ImportReport:

@@ -86,6 +86,11 @@ class FileFormat:
     the writer may assume it is only given examples this accepts. ``None``: the format carries everything."""
     carries_labels: bool = True
     """``False`` for a format of bare texts (``txt``): an export says that the labels were not written."""
+    refuses: str = ""
+    """What ``cannot_carry`` refuses, in a few words, for ``bertanno formats`` (empty: nothing)."""
+    keeps_meta: bool = False
+    """Whether an item's meta (ids, provenance, a model's prediction) is written and read back; rows that carry
+    a prediction (``meta.prediction``) come in as pre-annotations."""
     directory: bool = False
     """``True`` for a format stored as a directory (``hf``, a saved Hugging Face dataset): ``read(path, options)``
     and ``write(examples, path, options)`` get the directory's ``Path`` instead of a text stream."""

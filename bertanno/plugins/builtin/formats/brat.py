@@ -145,6 +145,7 @@ FORMATS = (
         sniff=lambda names: any(name.endswith((".ann", ".txt")) for name in names),
         options=("empty",),
         cannot_carry=brat_cannot_carry,
+        refuses="an entity across a line break; a type with a space; an annotated item without entities",
         directory=True,
     ),
 )

@@ -119,5 +119,6 @@ FORMATS = (
         sniff=_looks_like_conll,
         options=(),
         cannot_carry=conll_cannot_carry,
+        refuses="a line break in a text or U+FEFF at its start; nested or overlapping spans; a label with a space",
     ),
 )

@@ -178,6 +178,8 @@ FORMATS = (
         sniff=looks_like_doccano,
         options=("empty",),
         cannot_carry=doccano_cannot_carry,
+        refuses="an annotated NER item without entities; an empty label list",
+        keeps_meta=True,
     ),
     FileFormat(
         name="doccano-csv",
@@ -185,9 +187,9 @@ FORMATS = (
         kinds=frozenset({"text"}),
         read=read_doccano_csv,
         write=write_doccano_csv,
-        extensions=(".csv",),
-        sniff=lambda lines: False,  # the same header as bertanno's csv: chosen with --format doccano-csv
+        # the same header as bertanno's csv: no extension of its own, chosen with --format doccano-csv
         options=(),
         cannot_carry=doccano_csv_cannot_carry,
+        refuses="a label with # or outer spaces; an empty label list",
     ),
 )

@@ -81,6 +81,7 @@ FORMATS = (
         write=write_dataset,
         sniff=lambda names: "dataset_info.json" in names or "dataset_dict.json" in names,
         options=(),
+        keeps_meta=True,
         directory=True,
     ),
 )

@@ -196,5 +196,6 @@ FORMATS = (
         extensions=(".jsonl", ".json"),
         sniff=_looks_like_jsonl,
         options=("end", "mention_case"),
+        keeps_meta=True,
     ),
 )

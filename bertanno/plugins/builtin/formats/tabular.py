@@ -157,6 +157,7 @@ FORMATS = (
         extensions=(".csv",),
         options=ROLES + ("columns",),
         cannot_carry=csv_cannot_carry,
+        refuses="a label with outer spaces; a list of labels",
     ),
     FileFormat(
         name="tsv",
@@ -168,6 +169,7 @@ FORMATS = (
         sniff=_looks_tabbed,
         options=ROLES + ("columns",),
         cannot_carry=tsv_cannot_carry,
+        refuses="a tab or line break in a text or label; a label with outer spaces; a list of labels",
     ),
     FileFormat(
         name="cail-argmine",

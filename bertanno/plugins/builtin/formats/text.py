@@ -41,6 +41,7 @@ FORMATS = (
         sniff=lambda lines: True,
         options=(),
         cannot_carry=lines_cannot_carry,
+        refuses="a line break in a text; a text starting with U+FEFF (labels are not written)",
         carries_labels=False,
     ),
 )
