@@ -11,7 +11,7 @@ from bertanno.core.project import open_project
 from bertanno.core.reading import read_examples
 from bertanno.errors import BertannoError
 from bertanno.plugins.manager import Plugins, get_plugins
-from bertanno.plugins.specs import RowError, RowNote
+from bertanno.plugins.specs import ANNOTATOR_META, PREDICTION_META, RowError, RowNote
 from bertanno.plugins.task import Example, Prediction, Task
 from bertanno.store import Store
 from bertanno.store.annotations import current_annotations, record_imports
@@ -41,8 +41,6 @@ class ImportReport:
     """Rows written by ``bertanno predict`` (``meta.prediction``): stored as pre-annotations, not as gold."""
 
 
-PREDICTION_META = "prediction"
-"""The meta key of a row that holds a model's prediction: ``{"model": NAME, "confidence": 0..1}``."""
 
 
 def prediction_examples(examples: Sequence[Example], predictions: Sequence[Prediction],
@@ -143,8 +141,8 @@ def import_file(store: Store, project_name: str, path: str | Path, format_name: 
         known = existing_hashes(session, project.id)
         standing = {item_id: a.payload for item_id, a in current_annotations(session, project.id).items()}
         kept = {digest: standing.get(item_id) for digest, item_id in known.items()}  # digest -> label kept
-        rows, payloads, new_rows = [], [], {}
-        late_labels = []  # (item_id, label) for stored items that had none
+        rows, payloads, annotators, new_rows = [], [], [], {}
+        late_labels = []  # (item_id, label, annotator) for stored items that had none
         for example in result.examples:
             digest = input_hash(example.text, example.text_b)
             payload = None if example.payload is None else task.payload_to_json(example.payload)
@@ -156,8 +154,9 @@ def import_file(store: Store, project_name: str, path: str | Path, format_name: 
                     kept[digest] = payload
                     if digest in new_rows:
                         payloads[new_rows[digest]] = payload
+                        annotators[new_rows[digest]] = example.meta.get(ANNOTATOR_META)
                     else:
-                        late_labels.append((known[digest], payload))
+                        late_labels.append((known[digest], payload, example.meta.get(ANNOTATOR_META)))
                 elif payload != kept[digest]:
                     report.conflicts += 1
                 continue
@@ -168,8 +167,10 @@ def import_file(store: Store, project_name: str, path: str | Path, format_name: 
             rows.append({"text": example.text, "text_b": example.text_b, "meta": meta, "input_hash": digest,
                          "source": f"{Path(path).name}:{line}" if line else Path(path).name})
             payloads.append(payload)
+            annotators.append(example.meta.get(ANNOTATOR_META))
         ids = add_items(session, project.id, rows)
-        labelled = [(item_id, payload) for item_id, payload in zip(ids, payloads) if payload is not None]
+        labelled = [(item_id, payload, who) for item_id, payload, who in zip(ids, payloads, annotators)
+                    if payload is not None]
         report.added = len(ids)
         report.labelled = record_imports(session, project.id, labelled + late_labels, str(path))
         if predicted:

@@ -35,6 +35,14 @@ class VocabularySpec:
     description: str = ""
 
 
+PREDICTION_META = "prediction"
+"""The meta key of a row that holds a model's prediction, ``{"model": NAME, "confidence": 0..1}``: import stores
+it as the item's pre-annotation, never as gold (``bertanno predict`` writes such rows)."""
+ANNOTATOR_META = "annotator"
+"""The meta key naming who made a row's label (Label Studio's ``completed_by``): import records it as the gold
+label's annotator."""
+
+
 @dataclass(frozen=True)
 class RowError:
     """A row of an input file that could not be turned into an example."""

@@ -13,21 +13,24 @@ from bertanno.store.schema import DECISIONS, Annotation, AnnotationEvent, Item, 
 IMPORT_ANNOTATOR = "import"
 
 
-def record_imports(session: Session, project_id: int, labelled: list[tuple[int, object]], source: str) -> int:
-    """Gold labels from a file: one ``import`` annotation and one event per item."""
+def record_imports(session: Session, project_id: int, labelled: list[tuple[int, object, str | None]],
+                   source: str) -> int:
+    """Gold labels from a file: one ``import`` annotation and one event per ``(item id, payload, annotator)``;
+    the annotator is the one the file names (Label Studio's ``completed_by``), else ``import``."""
     if not labelled:
         return 0
     now = utcnow()
+    rows = [(item_id, payload, annotator or IMPORT_ANNOTATOR) for item_id, payload, annotator in labelled]
     result = session.execute(
         insert(Annotation).returning(Annotation.id, Annotation.item_id, sort_by_parameter_order=True),
-        [{"project_id": project_id, "item_id": item_id, "annotator": IMPORT_ANNOTATOR, "session_id": IMPORT_ANNOTATOR,
+        [{"project_id": project_id, "item_id": item_id, "annotator": annotator, "session_id": IMPORT_ANNOTATOR,
           "decision": "accept", "payload": payload, "source": "import", "created_at": now}
-         for item_id, payload in labelled],
+         for item_id, payload, annotator in rows],
     )
     session.execute(insert(AnnotationEvent), [
         {"project_id": project_id, "item_id": row.item_id, "annotation_id": row.id, "kind": "import",
-         "annotator": IMPORT_ANNOTATOR, "data": {"file": source}, "created_at": now}
-        for row in result
+         "annotator": annotator, "data": {"file": source}, "created_at": now}
+        for row, (_, _, annotator) in zip(result, rows)
     ])
     return len(labelled)
 

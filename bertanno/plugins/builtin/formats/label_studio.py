@@ -1,0 +1,189 @@
+"""Label Studio's JSON export, read and written: a JSON array of tasks.
+
+A task (Label Studio's export documentation): ``{"id", "data": {"text": …}, "annotations": [{"completed_by",
+"result": [...], "was_cancelled"}], "predictions": [{"model_version", "score", "result": [...]}]}``. A
+result of type ``labels`` is a span, ``{"value": {"start", "end", "text", "labels": [TYPE]}}``, end
+exclusive; one of type ``choices`` is a class, ``{"value": {"choices": [NAME, …]}}``.
+
+Read: the task's first annotation that was not cancelled becomes the gold label, with ``completed_by`` as
+its annotator (``meta["annotator"]``); later annotations of the same task are counted in a note (agreement
+between them is not computed here). A prediction becomes a pre-annotation (``meta["prediction"]`` with its
+``model_version`` and ``score``), never gold. A span whose ``text`` differs from the task text at its
+offsets (Label Studio's known offset bug around emoji, whose offsets count UTF-16 units) is a row error
+naming both, unless ``--option offsets=repair``: then the span is moved to the occurrence of its text
+nearest to the given offsets. For pairs, ``text_b`` is the task's second text field (``--option text_b=FIELD``).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Iterable, Iterator, TextIO
+
+from bertanno.plugins.specs import ANNOTATOR_META, PREDICTION_META, FileFormat, RowError, RowNote
+from bertanno.plugins.task import Example, Span
+
+
+class BadTask(ValueError):
+    pass
+
+
+def _texts(data: Any, options: dict) -> tuple[str, str | None]:
+    if not isinstance(data, dict):
+        raise BadTask("no data: a Label Studio task has a 'data' object")
+    fields = [(key, value) for key, value in data.items() if isinstance(value, str)]
+    wanted = options.get("text", "text")
+    key = wanted if isinstance(data.get(wanted), str) else (fields[0][0] if fields else None)
+    if key is None:
+        raise BadTask(f"no text in data (fields: {', '.join(data) or 'none'}); name it with --option text=FIELD")
+    text, text_b = data[key], None
+    if options.get("kind") == "pair":
+        name = options.get("text_b")
+        others = [value for other, value in fields if other != key]
+        text_b = data.get(name) if name else (others[0] if others else None)
+        if not isinstance(text_b, str):
+            raise BadTask("a pair needs a second text field in data; name it with --option text_b=FIELD")
+    return text, text_b
+
+
+def _nearest(text: str, surface: str, start: int) -> int | None:
+    found, position = [], text.find(surface)
+    while position != -1:
+        found.append(position)
+        position = text.find(surface, position + 1)
+    return min(found, key=lambda p: abs(p - start)) if found else None
+
+
+def _payload(results: Any, text: str, repair: bool) -> Any:
+    """The spans (sorted) or the class(es) of one annotation's or prediction's ``result`` list."""
+    if not isinstance(results, list):
+        raise BadTask("'result' must be a list")
+    spans, choices = [], []
+    for result in results:
+        value = result.get("value") if isinstance(result, dict) else None
+        if not isinstance(value, dict):
+            raise BadTask(f"a result needs a 'value' object, got {result!r}")
+        if "labels" in value:
+            start, end, labels, surface = value.get("start"), value.get("end"), value.get("labels"), value.get("text")
+            if not (isinstance(start, int) and isinstance(end, int) and isinstance(labels, list) and labels):
+                raise BadTask(f"a labels result needs whole start and end and a label, got {value!r}")
+            if isinstance(surface, str) and text[start:end] != surface:
+                moved = _nearest(text, surface, start) if repair else None
+                if moved is None:
+                    raise BadTask(f"span {start}..{end} is {text[start:end]!r} in the text but Label Studio says "
+                                  f"{surface!r} (its offsets count UTF-16 units around emoji); --option "
+                                  "offsets=repair moves it to the nearest occurrence of its text")
+                start, end = moved, moved + len(surface)
+            if not 0 <= start < end <= len(text):
+                raise BadTask(f"span {start}..{end} is outside the text of length {len(text)}")
+            spans += [Span(start, end, str(label)) for label in labels]
+        elif "choices" in value:
+            if not isinstance(value["choices"], list) or not value["choices"]:
+                raise BadTask(f"a choices result needs a non-empty list, got {value!r}")
+            choices += [str(choice) for choice in value["choices"]]
+    if spans and choices:
+        raise BadTask("spans and choices in one annotation: bertanno's tasks carry one or the other")
+    if choices:
+        return choices[0] if len(choices) == 1 else choices
+    return sorted(set(spans))
+
+
+def _annotator(annotation: dict) -> str | None:
+    who = annotation.get("completed_by")
+    if isinstance(who, dict):
+        who = who.get("email") or who.get("id")
+    return None if who is None else str(who)
+
+
+def read_label_studio(stream: TextIO, options: dict) -> Iterator[Example | RowError | RowNote]:
+    """One example per task (its first annotation, else unlabelled), plus one per prediction; ``meta["line"]``
+    is the task's position in the array, from 1."""
+    repair = options.get("offsets", "check") == "repair"
+    try:
+        tasks = json.load(stream)
+    except json.JSONDecodeError as exc:
+        yield RowError(exc.lineno, f"not valid JSON: {exc.msg} at column {exc.colno}")
+        return
+    if not isinstance(tasks, list):
+        yield RowError(1, "Label Studio's JSON export is an array of tasks; this file holds "
+                          f"{type(tasks).__name__}")
+        return
+    several = 0
+    for number, task in enumerate(tasks, start=1):
+        try:
+            if not isinstance(task, dict):
+                raise BadTask(f"a task must be an object, got {type(task).__name__}")
+            text, text_b = _texts(task.get("data"), options)
+            meta = {"line": number, **({"id": task["id"]} if "id" in task else {})}
+            annotations = [a for a in task.get("annotations") or [] if isinstance(a, dict) and not a.get("was_cancelled")]
+            several += len(annotations) > 1
+            examples = []
+            if annotations:
+                first = annotations[0]
+                who = _annotator(first)
+                examples.append(Example(text, text_b, _payload(first.get("result"), text, repair),
+                                        {**meta, **({ANNOTATOR_META: who} if who else {})}))
+            else:
+                examples.append(Example(text, text_b, None, dict(meta)))
+            for prediction in task.get("predictions") or []:
+                if not isinstance(prediction, dict):
+                    raise BadTask("a prediction must be an object")
+                score = prediction.get("score")
+                score = min(1.0, max(0.0, float(score))) if isinstance(score, (int, float)) else 0.0
+                model = str(prediction.get("model_version") or "label-studio")
+                examples.append(Example(text, text_b, _payload(prediction.get("result"), text, repair),
+                                        {**meta, PREDICTION_META: {"model": model, "confidence": score}}))
+        except BadTask as exc:
+            yield RowError(number, f"task {task.get('id', number) if isinstance(task, dict) else number}: {exc}")
+            continue
+        yield from examples
+    if several:
+        yield RowNote(0, f"{several} task(s) have several annotations: the first is kept as gold (with its "
+                         "annotator), the others are left out")
+
+
+def _results(example: Example, kind: str) -> list[dict]:
+    payload = example.payload
+    if payload is None:
+        return []
+    if kind == "spans":
+        return [{"value": {"start": s, "end": e, "text": example.text[s:e], "labels": [label]},
+                 "from_name": "label", "to_name": "text", "type": "labels"} for s, e, label in payload]
+    choices = list(payload) if isinstance(payload, list) else [payload]
+    return [{"value": {"choices": choices}, "from_name": "choice", "to_name": "text", "type": "choices"}]
+
+
+def write_label_studio(examples: Iterable[Example], stream: TextIO, options: dict) -> None:
+    """A JSON array of tasks, one annotation each (``completed_by`` from ``meta["annotator"]`` when known)."""
+    kind = options.get("kind", "text")
+    tasks = []
+    for number, example in enumerate(examples, start=1):
+        data = {"text": example.text, **({"text_b": example.text_b} if example.text_b is not None else {})}
+        annotation: dict[str, Any] = {"result": _results(example, kind)}
+        if example.meta.get(ANNOTATOR_META) is not None:
+            annotation["completed_by"] = example.meta[ANNOTATOR_META]
+        tasks.append({"id": example.meta.get("id", number), "data": data, "annotations": [annotation]})
+    stream.write(json.dumps(tasks, ensure_ascii=False, indent=1) + "\n")
+
+
+def label_studio_cannot_carry(example: Example, kind: str) -> str | None:
+    """An annotated item without entities or with an empty label list reads back as unannotated."""
+    if not example.payload:
+        return "an empty annotation reads back as an unannotated task in Label Studio's layout; use jsonl"
+    return None
+
+
+FORMATS = (
+    FileFormat(
+        name="label-studio",
+        description="Label Studio JSON export: tasks with data.text, annotations (spans or choices; the annotator "
+                    "kept), predictions read as pre-annotations",
+        kinds=frozenset({"text", "pair", "spans"}),
+        read=read_label_studio,
+        write=write_label_studio,
+        extensions=(".json",),
+        sniff=lambda lines: bool(lines) and lines[0].lstrip().startswith("["),
+        options=("text", "text_b", "offsets"),
+        cannot_carry=label_studio_cannot_carry,
+        refuses="an annotated item without entities or labels",
+    ),
+)
