@@ -14,7 +14,7 @@ from bertanno.store import Store
 from bertanno.store.projects import create_project
 from bertanno.store.schema import Annotation
 
-TIMEOUT = 60
+TIMEOUT = 120  # seconds: a loaded 2-core machine can spend one SQLite busy wait (30 s) on a Ctrl-C
 
 
 def spawn(db, *args):
