@@ -45,10 +45,6 @@ class TrainingDefaults:
     source: str
     """Where the numbers come from."""
 
-    def describe(self) -> str:
-        """``random weights: lr 0.001, 4 epochs, batch 32 (why)``."""
-        return f"{self.kind}: lr {self.learning_rate:g}, {self.epochs} epochs, batch {self.batch_size} ({self.source})"
-
 
 def training_defaults(bundle: ModelBundle, mode: str = "full") -> TrainingDefaults:
     """The documented rule for a model's training defaults, by how its weights came to be and its width:

@@ -41,8 +41,6 @@ class ImportReport:
     """Rows written by ``bertanno predict`` (``meta.prediction``): stored as pre-annotations, not as gold."""
 
 
-
-
 def prediction_examples(examples: Sequence[Example], predictions: Sequence[Prediction],
                         model_name: str) -> list[Example]:
     """Each example with its prediction as payload and ``meta["prediction"] = {"model", "confidence"}``: what
@@ -123,12 +121,12 @@ def import_file(store: Store, project_name: str, path: str | Path, format_name: 
     # The whole file is read and checked before the write transaction opens: a long parse never holds the
     # database's write lock (annotators keep deciding meanwhile).
     result = read_examples(path, task, format_name, options, skip_bad, handle.plugins)
+    digests = [input_hash(example.text, example.text_b) for example in result.examples]  # once per row
     predicted: list[tuple[str, str, object, float]] = []  # (input hash, model, payload, confidence)
-    for index, example in enumerate(result.examples):
+    for index, (example, digest) in enumerate(zip(result.examples, digests)):
         stripped, prediction = _split_prediction(example, path)
         if prediction is not None:
-            predicted.append((input_hash(example.text, example.text_b), prediction[0],
-                              task.payload_to_json(example.payload), prediction[1]))
+            predicted.append((digest, prediction[0], task.payload_to_json(example.payload), prediction[1]))
             result.examples[index] = stripped
     if split == "eval":
         unlabelled = [e.meta.get("line", "?") for e in result.examples if e.payload is None]
@@ -143,8 +141,7 @@ def import_file(store: Store, project_name: str, path: str | Path, format_name: 
         kept = {digest: standing.get(item_id) for digest, item_id in known.items()}  # digest -> label kept
         rows, payloads, annotators, new_rows = [], [], [], {}
         late_labels = []  # (item_id, label, annotator) for stored items that had none
-        for example in result.examples:
-            digest = input_hash(example.text, example.text_b)
+        for example, digest in zip(result.examples, digests):
             payload = None if example.payload is None else task.payload_to_json(example.payload)
             if digest in kept:
                 report.duplicates += 1
@@ -180,8 +177,7 @@ def import_file(store: Store, project_name: str, path: str | Path, format_name: 
             report.predictions = len(predicted)
         if split == "eval":
             splits = item_splits(session, project.id)
-            mentioned = set(ids) | {known[input_hash(e.text, e.text_b)] for e in result.examples
-                                    if input_hash(e.text, e.text_b) in known}
+            mentioned = set(ids) | {known[digest] for digest in digests if digest in known}
             staying = {item_id for item_id in mentioned if splits.get(item_id) == "train"}
             assign_split(session, sorted(mentioned - staying), "eval")
             report.evaluation, report.kept_in_training = len(mentioned - staying), len(staying)
