@@ -25,6 +25,23 @@ def test_init_import_export_from_the_command_line(tmp_path):
                         "model": "bert-base-chinese", "items": 2, "annotated": 2}]
 
 
+def test_export_takes_its_format_from_the_output_extension(tmp_path):
+    db = f"sqlite:///{tmp_path / 'team.db'}"
+    data = tmp_path / "reviews.csv"
+    data.write_text("label,review\n1,好吃\n0,太慢\n", encoding="utf-8")
+    invoke(db, "init", "reviews", "--task", "sentiment", "--labels", "0,1")
+    invoke(db, "import", "reviews", str(data))
+    invoke(db, "export", "reviews", "-o", str(tmp_path / "out.csv"))
+    assert (tmp_path / "out.csv").read_text(encoding="utf-8").splitlines()[0] == "text,label"
+    invoke(db, "export", "reviews", "-o", str(tmp_path / "out.json"))  # jsonl among several: jsonl
+    assert json.loads((tmp_path / "out.json").read_text(encoding="utf-8").splitlines()[0])["label"] == "1"
+    invoke(db, "export", "reviews", "-o", str(tmp_path / "out"))  # no extension: jsonl
+    assert (tmp_path / "out").read_text(encoding="utf-8").startswith("{")
+    ambiguous = CliRunner().invoke(cli, ["--db", db, "export", "reviews", "-o", str(tmp_path / "out.txt")])
+    assert ambiguous.exit_code != 0 and "(tsv, txt); pass --format" in str(ambiguous.exception)
+    assert not (tmp_path / "out.txt").exists()
+
+
 def test_the_database_comes_from_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("BERTANNO_DB", f"sqlite:///{tmp_path / 'env.db'}")
     result = CliRunner().invoke(cli, ["init", "x", "--task", "ner"])

@@ -287,7 +287,7 @@ def test_the_format_listing_shows_every_format_with_what_it_carries_and_refuses(
         FileFormat(name="pipe", description="text|label", kinds=frozenset({"text"}), read=read_pipe,
                    extensions=(".pipe",))))])
     rows = {row["name"]: row for row in list_formats(loaded)}
-    assert {"jsonl", "csv", "tsv", "txt", "conll", "hf", "doccano", "doccano-csv", "brat"} <= set(rows)
+    assert {"jsonl", "csv", "tsv", "txt", "conll", "hf", "doccano", "doccano-csv", "brat", "webanno-tsv"} <= set(rows)
     assert rows["pipe"]["plugin"] == "pipes" and rows["pipe"]["writes"] is False
     assert rows["jsonl"]["pre_annotations"] and rows["jsonl"]["refuses"] == ""
     assert rows["brat"]["directory"] and "line break" in rows["brat"]["refuses"]

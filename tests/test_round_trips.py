@@ -44,7 +44,8 @@ LABEL_CHARS = st.one_of(CJK, st.sampled_from(list("ABCxyz-_:/,，。!？ ()（�
 LABELS = st.lists(LABEL_CHARS, min_size=1, max_size=6).map("".join).map(str.strip).filter(bool)
 
 FORMATS = {"sentiment": ["jsonl", "csv", "tsv", "txt", "doccano", "doccano-csv", "label-studio"],
-           "pair": ["jsonl", "csv", "tsv", "label-studio"], "ner": ["jsonl", "conll", "txt", "doccano", "label-studio"]}
+           "pair": ["jsonl", "csv", "tsv", "label-studio"],
+           "ner": ["jsonl", "conll", "txt", "doccano", "label-studio", "webanno-tsv"]}
 CASES = [(task, name) for task, names in FORMATS.items() for name in names]
 PROJECT_CASES = CASES + [(task, "hf") for task in FORMATS] + [("ner", "brat")]  # directory formats: via a project
 SCALE = int(os.environ.get("BERTANNO_HYPOTHESIS_SCALE", "1"))

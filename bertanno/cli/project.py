@@ -181,9 +181,10 @@ def import_(ctx, project, file, format_name, options, skip_bad, split):
 
 @click.command()
 @click.argument("project")
-@click.option("--format", "format_name", default="jsonl", show_default=True,
+@click.option("--format", "format_name",
               help="jsonl (lossless), conll (character BIO), csv, tsv, txt (texts only), hf (a datasets "
-                   "directory), or a plugin's format: see bertanno plugins.")
+                   "directory), doccano, label-studio, brat, webanno-tsv, or a plugin's: see bertanno formats. "
+                   "Default: the one format that writes -o's extension for this task, else jsonl.")
 @click.option("-o", "--output", type=click.Path(path_type=Path), callback=dash_is_stdout,
               help="File (directory for hf); default or -: standard output.")
 @click.option("--only", type=click.Choice(["all", "human", "corrected", "accepted"]), default="all", show_default=True,
@@ -199,11 +200,16 @@ def export(ctx, project, format_name, output, only, provenance):
 
     \b
     Example:
-      bertanno export reviews --format csv -o reviews.csv
+      bertanno export reviews -o reviews.csv          # csv, from the extension
+      bertanno export clinic --format brat -o for-brat/
     """
-    from bertanno.core.transfer import export_project
+    from bertanno.core.project import open_project
+    from bertanno.core.transfer import export_format_for, export_project
 
-    report = export_project(open_store(ctx), project, format_name, output, only, provenance)
+    store = open_store(ctx)
+    if format_name is None:
+        format_name = export_format_for(output, open_project(store, project).task.example_kind)
+    report = export_project(store, project, format_name, output, only, provenance)
     if report.text is not None:
         click.echo(report.text, nl=False)
     err_console.print(f"{report.written} annotated items exported" + (f" to {output}" if output else ""),

@@ -204,6 +204,25 @@ class ExportReport:
     """Items whose label was left out because the format carries bare texts (``txt``)."""
 
 
+def export_format_for(output: str | Path | None, kind: str, plugins: Plugins | None = None) -> str:
+    """The format an export to ``output`` takes when none is named: the one format that writes ``kind``
+    examples and lists ``output``'s extension (``.conll`` for NER: ``conll``; ``.tsv``: ``tsv`` for classes,
+    ``webanno-tsv`` for spans); ``jsonl`` for standard output, a name without extension, or when ``jsonl`` is
+    among several. Raises ``BertannoError`` naming the candidates when several others match."""
+    suffix = Path(output).suffix.lower() if output is not None else ""
+    if not suffix:
+        return "jsonl"
+    plugins = plugins or get_plugins()
+    writers = sorted(f.name for _, entry in plugins.formats.items() for f in [entry.value]
+                     if f.write is not None and kind in f.kinds and suffix in f.extensions)
+    if len(writers) == 1:
+        return writers[0]
+    if not writers or "jsonl" in writers:
+        return "jsonl"
+    raise BertannoError(f"{output}: several formats write {suffix} files for {kind} examples "
+                        f"({', '.join(writers)}); pass --format")
+
+
 def export_project(store: Store, project_name: str, format_name: str, output: str | Path | None, only: str = "all",
                    provenance: bool = False, plugins: Plugins | None = None) -> ExportReport:
     """Write the standing annotation of every annotated item to ``output`` (a file; a directory for ``hf``),

@@ -43,6 +43,17 @@ ANNOTATOR_META = "annotator"
 label's annotator."""
 
 
+def empty_is_annotated(options: dict) -> bool:
+    """The ``empty`` option of the standoff and span formats (doccano, brat, WebAnno TSV): whether an item that
+    carries no entity is an annotated item without entities (``empty=no-entities``) or, the default
+    (``empty=unlabelled``), an item nobody annotated, which is what those tools write for untouched texts.
+    Raises ``ValueError`` (a sentence) for any other value."""
+    empty = options.get("empty", "unlabelled")
+    if empty not in ("unlabelled", "no-entities"):
+        raise ValueError(f"option empty must be unlabelled or no-entities, got {empty!r}")
+    return empty == "no-entities"
+
+
 @dataclass(frozen=True)
 class RowError:
     """A row of an input file that could not be turned into an example."""

@@ -16,7 +16,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from bertanno.plugins.specs import FileFormat, RowError, RowNote
+from bertanno.plugins.specs import FileFormat, RowError, RowNote, empty_is_annotated
 from bertanno.plugins.task import Example, Span
 
 TEXT_BOUND = re.compile(r"^(T\d+)\t(\S+) (\d+ \d+(?:;\d+ \d+)*)\t(.*)$")
@@ -67,9 +67,10 @@ def parse_annotations(text: str, lines: Iterable[str], name: str) -> tuple[list[
 def read_brat(directory: Path, options: dict) -> Iterator[Example | RowError | RowNote]:
     """One example per ``.txt`` file, in name order; ``meta["line"]`` is the document's position from 1 and
     ``meta["brat_document"]`` its name."""
-    empty = options.get("empty", "unlabelled")
-    if empty not in ("unlabelled", "no-entities"):
-        yield RowError(0, f"option empty must be unlabelled or no-entities, got {empty!r}")
+    try:
+        annotated = empty_is_annotated(options)
+    except ValueError as exc:
+        yield RowError(0, str(exc))
         return
     documents = sorted(directory.glob("*.txt"))
     if not documents:
@@ -95,7 +96,7 @@ def read_brat(directory: Path, options: dict) -> Iterator[Example | RowError | R
             yield RowError(number, str(exc))
             continue
         skipped_total += skipped
-        payload = spans if spans or empty == "no-entities" else None
+        payload = spans if spans or annotated else None
         yield Example(text, payload=payload, meta=meta)
     if skipped_total:
         counted = ", ".join(f"{count} {kind}" for kind, count in sorted(skipped_total.items()))

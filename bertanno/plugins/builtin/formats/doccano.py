@@ -19,7 +19,7 @@ import json
 from typing import Any, Iterable, Iterator, TextIO
 
 from bertanno.plugins.builtin.formats.jsonl import BadRecord, SpanRules, _span, json_lines
-from bertanno.plugins.specs import FileFormat, RowError
+from bertanno.plugins.specs import FileFormat, RowError, empty_is_annotated
 from bertanno.plugins.task import Example
 
 LABEL_KEYS = ("label", "labels")
@@ -37,10 +37,10 @@ def _is_span_list(value: Any) -> bool:
     return isinstance(value, list) and bool(value) and all(isinstance(entry, list) for entry in value)
 
 
-def record_to_example(record: Any, line: int, empty_is_annotated: bool = False) -> Example:
+def record_to_example(record: Any, line: int, annotated_when_empty: bool = False) -> Example:
     """One doccano JSONL object as an example: spans for ``[[start, end, type], …]``, a label (one name) or a
     list of names for classification. doccano writes ``[]`` for a text nobody labelled and for a text without
-    entities alike: it reads as unlabelled unless ``empty_is_annotated`` (then: annotated, no entities).
+    entities alike: it reads as unlabelled unless ``annotated_when_empty`` (then: annotated, no entities).
     Raises ``BadRecord`` naming what is wrong."""
     if not isinstance(record, dict):
         raise BadRecord(f"expected a JSON object (doccano writes one per line), got {type(record).__name__}")
@@ -65,18 +65,18 @@ def record_to_example(record: Any, line: int, empty_is_annotated: bool = False) 
     if not all(isinstance(name, str) and name for name in value):
         raise BadRecord(f"'{key}' must list label names or [start, end, type] spans, got {value!r}")
     if not value:  # doccano writes [] for a text nobody labelled, and for a text without entities
-        return Example(text, payload=[] if empty_is_annotated else None, meta=meta)
+        return Example(text, payload=[] if annotated_when_empty else None, meta=meta)
     return Example(text, payload=value[0] if len(value) == 1 else list(value), meta=meta)
 
 
 def read_doccano(stream: TextIO, options: dict) -> Iterator[Example | RowError]:
     """Option ``empty=no-entities``: for NER, ``"label": []`` is an annotated text without entities (default:
     an unlabelled text, which is what doccano writes for a text nobody annotated)."""
-    empty = options.get("empty", "unlabelled")
-    if empty not in ("unlabelled", "no-entities"):
-        yield RowError(0, f"option empty must be unlabelled or no-entities, got {empty!r}")
+    try:
+        annotated = empty_is_annotated(options) and options.get("kind") == "spans"
+    except ValueError as exc:
+        yield RowError(0, str(exc))
         return
-    annotated = empty == "no-entities" and options.get("kind") == "spans"
     yield from json_lines(stream, lambda record, line: record_to_example(record, line, annotated))
 
 
