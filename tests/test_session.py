@@ -7,7 +7,8 @@ import pytest
 from sqlalchemy import select
 
 from bertanno.app.session import AnnotationSession
-from bertanno.app.terminal import SpanEditor, run_scripted
+from bertanno.app.terminal import run_scripted
+from bertanno.plugins.span_editing import SpanEditor
 from bertanno.core.engine import Predictor
 from bertanno.core.transfer import import_file
 from bertanno.errors import BertannoError
@@ -172,13 +173,20 @@ def test_the_span_editor(plugins):
     editor.apply("t 3 ORG")
     assert editor.spans[2] == Span(6, 10, "ORG")
     editor.apply("- 1")
-    editor.apply("{2")
+    editor.apply("{3")  # spans keep their numbers: the ORG span is still 3
     assert editor.spans == [Span(3, 5, "PER"), Span(7, 10, "ORG")]
-    for bad, message in [("+ 上海:LOC", "does not occur"), ("+ 张三:CITY", "not in the label set"),
-                         ("- 9", "no span '9'"), ("+ 5-8:LOC", "overlaps"), ("zap", "unknown command")]:
+    for bad, message in [("+ 上海:LOC", "fewer than 1"), ("+ 张三:CITY", "not in the label set"),
+                         ("- 9", "no span '9'; the spans are numbered 2, 3"),
+                         ("+ 5-8:LOC", r"'在北京' \[5-8\] overlaps span 3 '京大学' \[7-10 ORG\]; remove it first \(- 3\)"),
+                         ("+ 北京:LOC", "overlaps span 3"), ("zap", "unknown command")]:
         with pytest.raises(ValueError, match=message):
             editor.apply(bad)
     assert editor.spans == [Span(3, 5, "PER"), Span(7, 10, "ORG")]
+    editor.apply("+ 张三:PER")  # the first occurrence that is not a span of its own
+    editor.apply("- 2,4")
+    assert editor.spans == [Span(7, 10, "ORG")]
+    editor.apply("- all")
+    assert editor.spans == []
 
 
 def test_the_keymap_is_configurable(store):

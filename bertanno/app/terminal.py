@@ -12,7 +12,8 @@ from rich.text import Text
 
 from bertanno.app.session import AnnotationSession
 from bertanno.errors import BertannoError
-from bertanno.plugins.task import Example, Span, not_text
+from bertanno.plugins.span_editing import SpanEditor
+from bertanno.plugins.task import not_text
 
 KEYS = {  # the default keymap; --keys / BERTANNO_KEYS change it
     "accept": ("\r", "\n", "a"),
@@ -34,7 +35,7 @@ HELP = """[bold]Keys[/]
   + 北京:LOC     add the first free occurrence of 北京
   + 北京#2:LOC   add its second occurrence
   + 3-5:LOC      add characters 3 to 5 (end exclusive, see the ruler)
-  - 2            delete span 2              t 2 ORG  change its type
+  - 2            delete span 2 (- 2-4, - 2,5, - all)   t 2 ORG  change its type
   [2  ]2         move span 2's start left / its end right
   {2  }2         move span 2's start right / its end left
   Enter          save                       !    cancel"""
@@ -62,75 +63,13 @@ def parse_keymap(text: str | None) -> dict[str, tuple[str, ...]]:
     return keymap
 
 
-class SpanEditor:
-    """Keyboard-only editing of a list of spans over one text."""
-
-    def __init__(self, task, example: Example, spans):
-        self.task, self.example = task, example
-        self.spans: list[Span] = sorted(Span(*s) for s in spans or [])
-
-    def _index(self, text: str) -> int:
-        if not text.strip().isdigit() or not 1 <= int(text) <= len(self.spans):
-            raise ValueError(f"no span {text.strip()!r}; spans are numbered 1 to {len(self.spans)}")
-        return int(text) - 1
-
-    def _occurrence(self, surface: str, nth: int) -> int:
-        start, found = -1, 0
-        while True:
-            start = self.example.text.find(surface, start + 1)
-            if start < 0:
-                raise ValueError(f"{surface!r} does not occur {nth} time(s) in the text")
-            if not any(s.start < start + len(surface) and start < s.end for s in self.spans):
-                found += 1
-                if found == nth:
-                    return start
-
-    def apply(self, command: str) -> None:
-        """One editor command; raises ``ValueError`` with a hint when it cannot be done."""
-        command = command.strip()
-        if command.startswith("+"):
-            target, _, label = command[1:].strip().rpartition(":")
-            if not target or not label:
-                raise ValueError("add a span with + TEXT:TYPE or + START-END:TYPE")
-            start_end = target.split("-")
-            if len(start_end) == 2 and all(part.isdigit() for part in start_end):
-                span = Span(int(start_end[0]), int(start_end[1]), label)
-            else:
-                surface, _, nth = target.partition("#")
-                start = self._occurrence(surface, int(nth) if nth.isdigit() else 1)
-                span = Span(start, start + len(surface), label)
-            self._check([*self.spans, span])
-        elif command.startswith("-"):
-            del self.spans[self._index(command[1:])]
-        elif command.startswith("t "):
-            number, _, label = command[2:].strip().partition(" ")
-            index = self._index(number)
-            self._check([*self.spans[:index], self.spans[index]._replace(label=label.strip()), *self.spans[index + 1:]])
-        elif command[:1] in "[]{}" and command:
-            index = self._index(command[1:])
-            span = self.spans[index]
-            moved = {"[": span._replace(start=span.start - 1), "]": span._replace(end=span.end + 1),
-                     "{": span._replace(start=span.start + 1), "}": span._replace(end=span.end - 1)}[command[0]]
-            if moved.start >= moved.end:
-                raise ValueError("a span needs at least one character")
-            self._check([*self.spans[:index], moved, *self.spans[index + 1:]])
-        else:
-            raise ValueError(f"unknown command {command!r}; ? shows the span editor's commands")
-
-    def _check(self, spans: list[Span]) -> None:
-        self.task.validate(Example(self.example.text, payload=spans))
-        ordered = sorted(spans)
-        for before, after in zip(ordered, ordered[1:]):
-            if after.start < before.end:
-                raise ValueError(f"{self.example.text[after.start:after.end]!r} overlaps "
-                                 f"{self.example.text[before.start:before.end]!r}")
-        self.spans = ordered
-
-    def listing(self) -> Text:
-        if not self.spans:
-            return Text("(no entities)", style="dim")
-        return Text("  ").join(Text(f"{n}:{self.example.text[s.start:s.end]}[{s.start}-{s.end}]:{s.label}",
-                                    style=self.task.colour(s.label)) for n, s in enumerate(self.spans, start=1))
+def span_listing(editor: SpanEditor) -> Text:
+    """The editor's spans with their numbers, in text order, each in its label's colour."""
+    if not editor.spans:
+        return Text("(no entities)", style="dim")
+    text = editor.example.text
+    return Text("  ").join(Text(f"{n}:{text[s.start:s.end]}[{s.start}-{s.end}]:{s.label}",
+                                style=editor.task.colour(s.label)) for n, s in editor.items())
 
 
 @dataclass
@@ -213,7 +152,7 @@ class Driver:
         editor = SpanEditor(task, current.example, current.prediction.payload if current.prediction else [])
         message = ""
         while True:
-            self.show(message, extra=Group(Text("editing:", style="bold"), editor.listing()))
+            self.show(message, extra=Group(Text("editing:", style="bold"), span_listing(editor)))
             command = self.read_line("span> ")
             if not command.strip():
                 return editor.spans

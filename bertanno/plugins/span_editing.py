@@ -1,0 +1,142 @@
+"""Editing a list of entity spans over one text: the model behind the span editor of the annotation screen and
+of the plain terminal session. Spans keep the number they got when they appeared (from 1, in text order for
+the spans an item starts with, then in the order they are added): deleting span 2 leaves span 3 as 3, so a
+command typed from what the screen showed always means the span it showed.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from bertanno.plugins.task import Example, Span
+
+
+class SpanEditor:
+    """Numbered spans over ``example.text``, checked by ``task.validate`` and kept free of overlaps (which BIO
+    cannot express). Every change raises ``ValueError`` with a sentence and leaves the spans as they were when
+    it cannot be made."""
+
+    def __init__(self, task, example: Example, spans: Iterable | None):
+        self.task, self.example = task, example
+        self.numbered: dict[int, Span] = {n: Span(*s) for n, s in enumerate(sorted(Span(*s) for s in spans or ()),
+                                                                            start=1)}
+        self.next_number = len(self.numbered) + 1
+
+    @property
+    def spans(self) -> list[Span]:
+        """The spans in text order."""
+        return sorted(self.numbered.values())
+
+    def items(self) -> list[tuple[int, Span]]:
+        """``(number, span)`` in text order."""
+        return sorted(self.numbered.items(), key=lambda pair: pair[1])
+
+    def describe(self, number: int) -> str:
+        """``2 上海 [4-6 LOC]``: a span as the screen names it."""
+        span = self.numbered[number]
+        return f"{number} {self.example.text[span.start:span.end]!r} [{span.start}-{span.end} {span.label}]"
+
+    # -- changes --------------------------------------------------------------------------------------------------
+    def add(self, span: Span) -> int:
+        """Add ``span``; returns its number. Raises ``ValueError`` naming the span it would overlap."""
+        self._check(span)
+        number, self.next_number = self.next_number, self.next_number + 1
+        self.numbered[number] = span
+        return number
+
+    def remove(self, numbers: Iterable[int]) -> None:
+        """Remove the spans with these numbers (all or none)."""
+        numbers = list(numbers)
+        for number in numbers:
+            self._number(str(number))
+        for number in numbers:
+            del self.numbered[number]
+
+    def replace(self, number: int, span: Span) -> None:
+        """Change span ``number`` (its label or its boundaries), keeping its number."""
+        self._check(span, ignore=number)
+        self.numbered[number] = span
+
+    def at(self, offset: int) -> int | None:
+        """The number of the span covering character ``offset``, or ``None``."""
+        return next((n for n, s in self.numbered.items() if s.start <= offset < s.end), None)
+
+    def apply(self, command: str) -> None:
+        """One line command: ``+ START-END:TYPE``, ``+ SURFACE:TYPE`` (``SURFACE#2`` its second occurrence),
+        ``- N``, ``- N-M``, ``- N,M``, ``- all``, ``t N TYPE``, ``[N ]N {N }N`` (move a boundary by one).
+        Raises ``ValueError`` with a hint when it cannot be done."""
+        command = command.strip()
+        if command.startswith("+"):
+            target, _, label = command[1:].strip().rpartition(":")
+            if not target or not label:
+                raise ValueError("add a span with + TEXT:TYPE or + START-END:TYPE")
+            start_end = target.split("-")
+            if len(start_end) == 2 and all(part.isdigit() for part in start_end):
+                self.add(Span(int(start_end[0]), int(start_end[1]), label.strip()))
+            else:
+                surface, _, nth = target.partition("#")
+                start = self._occurrence(surface, int(nth) if nth.isdigit() else 1)
+                self.add(Span(start, start + len(surface), label.strip()))
+        elif command.startswith("-"):
+            self.remove(self._numbers(command[1:]))
+        elif command.startswith("t "):
+            number, _, label = command[2:].strip().partition(" ")
+            index = self._number(number)
+            self.replace(index, self.numbered[index]._replace(label=label.strip()))
+        elif command[:1] in "[]{}" and command:
+            index = self._number(command[1:])
+            span = self.numbered[index]
+            moved = {"[": span._replace(start=span.start - 1), "]": span._replace(end=span.end + 1),
+                     "{": span._replace(start=span.start + 1), "}": span._replace(end=span.end - 1)}[command[0]]
+            if moved.start >= moved.end:
+                raise ValueError("a span needs at least one character")
+            self.replace(index, moved)
+        else:
+            raise ValueError(f"unknown command {command!r}; ? shows the span editor's commands")
+
+    # -- helpers --------------------------------------------------------------------------------------------------
+    def _number(self, text: str) -> int:
+        text = text.strip()
+        if not text.isdigit() or int(text) not in self.numbered:
+            shown = ", ".join(str(n) for n, _ in self.items()) or "none"
+            raise ValueError(f"no span {text!r}; the spans are numbered {shown}")
+        return int(text)
+
+    def _numbers(self, text: str) -> list[int]:
+        text = text.strip()
+        if text == "all":
+            return list(self.numbered)
+        numbers: list[int] = []
+        for part in filter(None, (p.strip() for p in text.replace(" ", ",").split(","))):
+            first, dash, last = part.partition("-")
+            if dash and first.isdigit() and last.isdigit():
+                numbers += [self._number(str(n)) for n in range(int(first), int(last) + 1) if n in self.numbered]
+            else:
+                numbers.append(self._number(part))
+        if not numbers:
+            raise ValueError("remove spans with - N, - N-M, - N,M or - all")
+        return numbers
+
+    def _occurrence(self, surface: str, nth: int) -> int:
+        """The start of the ``nth`` occurrence of ``surface`` that is not already a span of its own."""
+        start, found = -1, 0
+        while True:
+            start = self.example.text.find(surface, start + 1)
+            if start < 0 or not surface:
+                raise ValueError(f"{surface!r} occurs fewer than {nth} time(s) in the text")
+            if not any(s.start == start and s.end == start + len(surface) for s in self.numbered.values()):
+                found += 1
+                if found == nth:
+                    return start
+
+    def _check(self, span: Span, ignore: int | None = None) -> None:
+        text = self.example.text
+        if not 0 <= span.start < span.end <= len(text):
+            raise ValueError(f"{span.start}-{span.end} is outside the text (0-{len(text)})")
+        others = {n: s for n, s in self.numbered.items() if n != ignore}
+        self.task.validate(Example(text, payload=sorted([*others.values(), span])))
+        for number, other in sorted(others.items(), key=lambda pair: pair[1]):
+            if span.start < other.end and other.start < span.end:
+                verb = "is already span" if (other.start, other.end) == (span.start, span.end) else "overlaps span"
+                raise ValueError(f"{text[span.start:span.end]!r} [{span.start}-{span.end}] {verb} "
+                                 f"{self.describe(number)}; remove it first (- {number})")
