@@ -101,3 +101,48 @@ def store(db_url):
     opened = Store.open(db_url)
     yield opened
     opened.close()
+
+
+class Terminal:
+    """The real console script in a pseudo-terminal, its output fed to a VT100 emulator (pyte): what a person's
+    terminal would show, cell by cell."""
+
+    def __init__(self, args, columns=80, rows=24, env=None):
+        import os
+        import sys
+
+        import pexpect
+        import pyte
+
+        self.screen = pyte.Screen(columns, rows)
+        self.stream = pyte.ByteStream(self.screen)
+        env = dict(os.environ, TERM="xterm-256color", COLUMNS=str(columns), LINES=str(rows), **(env or {}))
+        self.child = pexpect.spawn(sys.executable, ["-m", "bertanno", *args], env=env, dimensions=(rows, columns))
+        self.seen: list[str] = []
+
+    def wait_for(self, predicate, timeout=120.0) -> bool:
+        import time
+
+        import pexpect
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                self.stream.feed(self.child.read_nonblocking(65536, timeout=0.2))
+            except pexpect.TIMEOUT:
+                pass
+            except pexpect.EOF:
+                return predicate(self.lines())
+            self.seen.extend(self.lines())
+            if predicate(self.lines()):
+                return True
+        return False
+
+    def lines(self) -> list[str]:
+        """The rows as text, a double-width character once (pyte's ``display`` fails on one in the last
+        column)."""
+        buffer, columns = self.screen.buffer, self.screen.columns
+        return ["".join(buffer[y][x].data for x in range(columns)) for y in range(self.screen.lines)]
+
+    def send(self, keys: str) -> None:
+        self.child.send(keys)

@@ -1,4 +1,5 @@
-"""The real program in a pseudo-terminal: keys in, decisions in the database, Ctrl-C and resume."""
+"""The real program in a pseudo-terminal, on the line-by-line screen (--plain): keys in, decisions in the
+database, Ctrl-C and resume. The full screen is tested in test_annotation_app.py."""
 
 import json
 import os
@@ -19,7 +20,7 @@ TIMEOUT = 120  # seconds: a loaded 2-core machine can spend one SQLite busy wait
 
 def spawn(db, *args):
     env = dict(os.environ, COLUMNS="110", LINES="40", TERM="xterm")
-    return pexpect.spawn(sys.executable, ["-m", "bertanno", "--db", db, "annotate", *args], env=env,
+    return pexpect.spawn(sys.executable, ["-m", "bertanno", "--db", db, "annotate", "--plain", *args], env=env,
                          encoding="utf-8", timeout=TIMEOUT, dimensions=(40, 110))
 
 

@@ -118,18 +118,16 @@ def test_demo_runs_end_to_end_offline_and_again(tmp_path):
     import os
 
     import pexpect
+    from conftest import Terminal
 
-    child = pexpect.spawn(sys.executable, ["-m", "bertanno", "demo", "--dir", str(tmp_path / "demo")],
-                          env=dict(os.environ, HF_HUB_OFFLINE="1", COLUMNS="110", TERM="xterm"),
-                          encoding="utf-8", timeout=120, dimensions=(40, 110))
-    child.expect("opening the annotation session")
-    child.expect("Enter accept")
-    child.send("\r")
-    child.expect("Enter accept")
-    child.send("q")
-    child.expect("saved: ")
-    child.expect(pexpect.EOF)
-    child.close()
+    terminal = Terminal(["demo", "--dir", str(tmp_path / "demo")], columns=110, rows=40,
+                        env={"HF_HUB_OFFLINE": "1"})
+    assert terminal.wait_for(lambda lines: "Enter/a accept" in "".join(lines)), "\n".join(terminal.lines())
+    terminal.send("\r")
+    assert terminal.wait_for(lambda lines: "✓1" in "".join(lines)), "\n".join(terminal.lines())
+    terminal.send("q")
+    assert terminal.wait_for(lambda lines: any("saved: 1 accepted" in line for line in lines))
+    terminal.child.expect(pexpect.EOF, timeout=60)
     assert len((tmp_path / "demo" / "demo-reviews.jsonl").read_text(encoding="utf-8").splitlines()) == 9
     # retrain with every training default: the rule for random weights must beat chance clearly (it once stayed
     # at 0.48 with the pretrained encoder's learning rate)

@@ -2,12 +2,11 @@
 first item (in a real terminal), with a sentence for every list that cannot serve."""
 
 import json
-import os
-import sys
 
 import pexpect
 import pytest
 from click.testing import CliRunner
+from conftest import Terminal
 
 from bertanno.cli import cli
 from bertanno.plugins.builtin.gazetteer_family import automaton, match_spans
@@ -71,16 +70,13 @@ def test_a_gazetteer_project_shows_term_spans_on_the_first_item_in_a_terminal(tm
     data = tmp_path / "notes.txt"
     data.write_text("患者有高血压病史，近日头痛。\n", encoding="utf-8")
     assert CliRunner().invoke(cli, ["--db", db, "import", "p", str(data)]).exit_code == 0
-    env = dict(os.environ, COLUMNS="110", LINES="40", TERM="xterm")
-    child = pexpect.spawn(sys.executable, ["-m", "bertanno", "--db", db, "annotate", "p"], env=env,
-                          encoding="utf-8", timeout=60, dimensions=(40, 110))
-    child.expect("item 1")
-    child.expect("Enter accept")
-    screen = child.before
-    assert "高血压" in screen and "disease" in screen and "symptom" in screen
-    child.send("\r")
-    child.expect("every item is decided")
-    child.expect(pexpect.EOF)
+    terminal = Terminal(["--db", db, "annotate", "p"], columns=110, rows=40)
+    assert terminal.wait_for(lambda lines: "1 高血压 [3-6] disease" in "".join(lines)), "\n".join(terminal.lines())
+    assert "2 头痛 [11-13] symptom" in "".join(terminal.lines())
+    terminal.send("\r")
+    assert terminal.wait_for(lambda lines: "all done" in "".join(lines))
+    terminal.send("q")
+    terminal.child.expect(pexpect.EOF, timeout=60)
     exported = CliRunner().invoke(cli, ["--db", db, "export", "p"]).output
     row = json.loads(exported.splitlines()[0])
     assert row["spans"] == [[3, 6, "disease"], [11, 13, "symptom"]]  # accepted as pre-annotated: 高血压, 头痛

@@ -1,12 +1,12 @@
 """The live model: refitted in the background every N decisions, gated, and serving the next items of
 the same session; a refit that cannot train yet is a sentence, and the session goes on."""
 
-import os
-import sys
+import re
 import time
 
 import pexpect
 import pytest
+from conftest import Terminal
 
 from bertanno.app.session import AnnotationSession
 from bertanno.core.transfer import import_file
@@ -77,20 +77,23 @@ def test_a_refit_that_cannot_train_yet_is_a_sentence_and_the_session_goes_on(tmp
 @pytest.mark.slow
 def test_pre_annotations_appear_after_the_first_decisions_in_a_terminal(tmp_path):
     db, _ = unlabelled_project(tmp_path)
-    env = dict(os.environ, COLUMNS="110", LINES="40", TERM="xterm", BERTANNO_MODELS=str(tmp_path / "m"))
-    child = pexpect.spawn(sys.executable, ["-m", "bertanno", "--db", db, "annotate", "p", "--live-every", "4"],
-                          env=env, encoding="utf-8", timeout=60, dimensions=(40, 110))
-    served = False
+    terminal = Terminal(["--db", db, "annotate", "p", "--live-every", "4"], columns=110, rows=40,
+                        env={"BERTANNO_MODELS": str(tmp_path / "m")})
+    served, shown = False, None
+
+    def next_item(lines):
+        found = re.search(r"item (\d+) ·", "".join(lines))  # a new item, its text drawn (the label keys under it)
+        return found is not None and found.group(1) != shown and "[1] negative" in "".join(lines)
+
     for decided in range(16):
-        child.expect(r"item \d+")
-        header = child.before
-        child.expect("Enter accept")
-        screen = header + child.before
+        assert terminal.wait_for(next_item, timeout=60), "\n".join(terminal.lines())
+        screen = "\n".join(terminal.lines())
+        shown = re.search(r"item (\d+) ·", screen).group(1)
         if "l001 (linear" in screen and "→" in screen:
             served = decided >= 4
             break
         time.sleep(0.5)  # a person's pace: the refit runs meanwhile
-        child.send("2" if any(word in screen for word in GOOD) else "1")  # 1 negative, 2 positive
-    assert served, "the live model never pre-annotated an item"
-    child.send("q")
-    child.expect(pexpect.EOF)
+        terminal.send("2" if any(word in screen for word in GOOD) else "1")  # 1 negative, 2 positive
+    assert served, "the live model never pre-annotated an item:\n" + "\n".join(terminal.lines())
+    terminal.send("q")
+    terminal.child.expect(pexpect.EOF, timeout=60)

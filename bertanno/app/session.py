@@ -12,6 +12,7 @@ import getpass
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Any
 from pathlib import Path
 
 from bertanno.app.live import LiveTrainer, live_family
@@ -38,6 +39,9 @@ class Current:
     prediction: Prediction | None
     prediction_id: int | None
     shown_at: float = field(default_factory=time.perf_counter)
+    restored: Any = None
+    """The person's own annotation of the item when an undo brought it back (a correction: their spans or
+    label, not the model's), else ``None``."""
 
 
 def session_predictor(store: Store, project_name: str, model: str | None = None,
@@ -77,6 +81,7 @@ class AnnotationSession:
         self.counts = {"accept": 0, "correct": 0, "reject": 0, "skip": 0}
         self.started = time.perf_counter()
         self.current: Current | None = None
+        self._restored: dict[int, Any] = {}  # item id -> the annotation an undo withdrew
         self._model_lock = threading.Lock()
         self._stop = threading.Event()
         self._ahead = None
@@ -135,7 +140,7 @@ class AnnotationSession:
             prediction_id = stored.id
         elif self.predictor is not None:
             prediction, prediction_id = self._predict_now(item.id, example)
-        self.current = Current(item.id, example, prediction, prediction_id)
+        self.current = Current(item.id, example, prediction, prediction_id, restored=self._restored.pop(item.id, None))
         return self.current
 
     def decide(self, decision: str, payload=None) -> None:
@@ -176,6 +181,8 @@ class AnnotationSession:
                 queue.release_item(session, self.current.item_id, self.session_id)
             queue.hold(session, self.project_id, annotation.item_id, self.annotator, self.session_id)
             self.counts[annotation.decision] -= 1
+            if annotation.decision in ("accept", "correct") and annotation.payload is not None:
+                self._restored[annotation.item_id] = self.task.payload_from_json(annotation.payload)
         return True
 
     def close(self) -> None:

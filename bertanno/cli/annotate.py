@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -24,17 +25,25 @@ from bertanno.errors import BertannoError
               help="Refit the fast live model every N decisions (0: never). Not with --model.")
 @click.option("--decisions", type=click.File("r", encoding="utf-8"),
               help="No terminal: read one key sequence per item from this file (- for stdin).")
+@click.option("--plain", is_flag=True,
+              help="The line-by-line screen instead of the full-screen one (for a terminal that cannot draw a "
+                   "full screen, or a screen reader); chosen by itself when TERM is dumb.")
 @click.option("--keys", "keymap", envvar="BERTANNO_KEYS", show_envvar=True, metavar="ACTION=KEY …",
               help='Change the keymap, e.g. "accept=y reject=n skip=k" (actions: accept reject skip undo correct quit help).')
 @click.pass_context
-def annotate(ctx, project, annotator, order, model_dir, no_predict_ahead, decisions, keymap, live_every):
+def annotate(ctx, project, annotator, order, model_dir, no_predict_ahead, decisions, plain, keymap, live_every):
     """Accept or correct the model's pre-annotations of PROJECT, one item at a time.
 
     \b
     Keys:
-      Enter / a  accept        1-9  choose that label    c  correct (NER: spans)
-      x          reject        s    skip                 u  undo, step by step
-      q, Ctrl-C, Ctrl-D  quit  ?    all keys and the span editor's commands
+      Enter / a  accept        1-9  choose that label    x  reject
+      s          skip          u    undo, step by step   ?  all keys
+      q, Ctrl-C, Ctrl-D  quit
+    NER, full screen: arrows move a cursor through the text, shift+arrows
+    select, 1-9 label the selection (on a span: change its type), d removes
+    the span under the cursor, Tab jumps between spans, w selects the word,
+    [ ] { } move a span's ends, : takes a line command (+ 北京:LOC, - 2).
+    With --plain, c opens the line editor for spans.
     \b
     Every decision is committed before the next item is shown; quitting at any
     moment loses nothing, and the next run resumes at the first undecided item.
@@ -67,18 +76,24 @@ def annotate(ctx, project, annotator, order, model_dir, no_predict_ahead, decisi
         later = (f"a {session.live.family.name} model takes over after {live_every} decisions" if session.live
                  else f"then bertanno train {project}")
         err_console.print(f"project {project} has no model yet: annotate by hand; {later}")
-    run_session(session, decisions, keys)
+    plain = plain or os.environ.get("TERM", "") in ("dumb", "")
+    run_session(session, decisions, keys, plain)
 
 
-def run_session(session, decisions=None, keys=None) -> None:
-    """The terminal session (or the scripted one with ``decisions``); says what was saved, however it ends."""
-    from bertanno.app.terminal import run_interactive, run_scripted
+def run_session(session, decisions=None, keys=None, plain: bool = False) -> None:
+    """The full-screen session (the line-by-line one with ``plain``, the scripted one with ``decisions``);
+    says what was saved, however it ends."""
+    from bertanno.app.terminal import KEYS, run_interactive, run_scripted
 
     try:
         if decisions is not None:
             run_scripted(session, decisions, lambda line: console.print(line, highlight=False), keys)
-        else:
+        elif plain:
             run_interactive(session, console, click.getchar, keys)
+        else:
+            from bertanno.app.screen import AnnotationApp
+
+            AnnotationApp(session, keys or KEYS).run()
     except (KeyboardInterrupt, EOFError):
         pass
     finally:

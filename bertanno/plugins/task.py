@@ -160,6 +160,15 @@ class Task(ABC):
     def render(self, example: Example, prediction: Prediction | None):
         """A rich renderable showing the item with its pre-annotation."""
 
+    def item_view(self, example: Example, prediction: Prediction | None, restored: Any = None):
+        """The Textual widget that shows the item on the annotation screen and corrects it (see
+        ``bertanno.plugins.widgets``). ``restored`` is the person's own annotation of the item when an undo
+        brought it back. Default: ``LabelView``, the text as ``render`` draws it and one key per label;
+        token-level tasks return ``SpanView``."""
+        from bertanno.plugins.widgets.labels import LabelView
+
+        return LabelView(self, example, prediction, restored)
+
     @abstractmethod
     def parse_correction(self, typed: str, example: Example) -> Any:
         """Turn what the person typed into a payload; raise ``ValueError`` with a hint if it is not valid."""

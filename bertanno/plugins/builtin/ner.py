@@ -180,6 +180,12 @@ class NerTask(Task):
         parts.append(Text("  ").join(Text(f"■ {label}", style=self.colour(label)) for label in self.labels))
         return Group(*parts)
 
+    def item_view(self, example: Example, prediction: Prediction | None, restored: Any = None):
+        """The span editor: a character cursor, selections, label keys (``SpanView``)."""
+        from bertanno.plugins.widgets.spans import SpanView
+
+        return SpanView(self, example, prediction, restored)
+
     def parse_correction(self, typed: str, example: Example) -> list[Span]:
         """``START-END:TYPE`` or ``SURFACE:TYPE`` items separated by spaces; empty means no entities.
 

@@ -1,0 +1,169 @@
+"""The annotation app: a header that never scrolls away (project, progress, the model serving and its score),
+the task's item view in the middle (``Task.item_view``), a message line and the keys at the bottom.
+
+Every decision is committed (``AnnotationSession.decide``) before the next item is shown; undo brings back the
+person's own annotation; after the last item an all-done view stays, from which undo still works. Ctrl-C is a
+key here like q: the session ends between two keys, never inside a store transaction.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.cells import cell_len
+from rich.text import Text
+from textual.app import App
+from textual.binding import Binding
+from textual.containers import Container
+from textual.widgets import Static
+
+from bertanno.app.screen.done import DoneView
+from bertanno.app.screen.help import HelpScreen, help_text
+from bertanno.app.session import AnnotationSession
+from bertanno.errors import BertannoError
+from bertanno.plugins.widgets import Decided, character_key
+
+ACTIONS = {"accept": "accept", "reject": "decide('reject')", "skip": "decide('skip')", "undo": "undo",
+           "quit": "quit_session", "help": "help"}
+
+
+def key_names(keys: tuple[str, ...]) -> str:
+    """Textual's comma-separated key names for a keymap entry (``("\\r", "a")`` -> ``enter,a``)."""
+    return ",".join(dict.fromkeys(character_key(key) for key in keys))
+
+
+def shown_keys(keys: tuple[str, ...]) -> str:
+    return "/".join(dict.fromkeys("Enter" if key in ("\r", "\n") else key for key in keys))
+
+
+class AnnotationApp(App[None]):
+    """Runs an ``AnnotationSession`` full screen. ``keymap``: action -> keys (``bertanno.app.terminal.KEYS``)."""
+
+    CSS = """
+    #header { dock: top; height: auto; padding: 0 1; background: $primary-background; }
+    #item { height: 1fr; }
+    #message { height: auto; max-height: 3; padding: 0 1; }
+    #keys { dock: bottom; height: auto; padding: 0 1; background: $panel; color: $text-muted; }
+    """
+    ENABLE_COMMAND_PALETTE = False
+    BINDINGS = [Binding("ctrl+c,ctrl+d,ctrl+q", "quit_session", show=False, priority=True)]
+    """Ctrl-C is a key like q, even in a prompt: the session ends between two keys, with everything saved."""
+
+    def __init__(self, session: AnnotationSession, keymap: dict[str, tuple[str, ...]]):
+        super().__init__()
+        self.session, self.keymap = session, keymap
+        self.view: Any = None
+        for action, keys in keymap.items():
+            if action in ACTIONS and action != "correct":
+                self.bind(key_names(keys), ACTIONS[action], show=False)
+
+    def compose(self):
+        yield Static(id="header")
+        yield Container(id="item")
+        yield Static(id="message")
+        yield Static(id="keys")
+
+    def on_mount(self) -> None:
+        self.show_next()
+        if self.session.live is not None:
+            self.set_interval(2.0, self._show_header)
+
+    # -- what is on screen ------------------------------------------------------------------------------------------
+    def _keys_line(self) -> Text:
+        keys = self.keymap
+        parts = [(shown_keys(keys["accept"]), "accept"), *getattr(self.view, "KEYS", ()),
+                 (shown_keys(keys["reject"]), "reject"), (shown_keys(keys["skip"]), "skip"),
+                 (shown_keys(keys["undo"]), "undo"), (shown_keys(keys["quit"]), "quit"),
+                 (shown_keys(keys["help"]), "keys")]
+        width = max(self.size.width - 2, 20)
+        line, used = Text(), 0
+        for key, what in parts:  # wrapped here, between pairs, never inside one
+            size = cell_len(f"{key} {what}  ")
+            if used and used + size - 2 > width:
+                line.append("\n")
+                used = 0
+            line.append(key, style="bold")
+            line.append(f" {what}  ")
+            used += size
+        return line
+
+    def on_resize(self) -> None:
+        self.query_one("#keys", Static).update(self._keys_line())
+
+    def _show_header(self) -> None:
+        session = self.session
+        progress = session.progress()
+        counts = progress["session"]
+        header = Text.assemble(
+            (session.project_name, "bold"), f" · {session.task.name} · ",
+            ("no model yet" if session.model_version is None else f"model {session.serving}"), " · ",
+            (f"{progress['done']}/{progress['total']} done", "bold"), f" · {progress['per_minute']:.1f}/min · ",
+            (f"✓{counts['accept']} ✎{counts['correct']} ✗{counts['reject']} ↷{counts['skip']}", "cyan"))
+        current = session.current
+        if current is not None:
+            header.append(f"\nitem {current.item_id} · ")
+            if current.prediction is None:
+                header.append("no pre-annotation: choose a label or mark the spans", style="yellow")
+            else:
+                header.append(f"pre-annotation {current.prediction.confidence:.0%} sure")
+        if session.live is not None:
+            header.append(f"\nlive: {session.live.status()}", style="dim")
+        self.query_one("#header", Static).update(header)
+
+    def say(self, message: str = "", style: str = "yellow") -> None:
+        self.query_one("#message", Static).update(Text(message, style=style))
+
+    def show_next(self) -> None:
+        """Put the next item (or the all-done view) on screen."""
+        container = self.query_one("#item", Container)
+        container.remove_children()
+        current = self.session.next()
+        if current is None:
+            self.view = None
+            container.mount(DoneView(shown_keys(self.keymap["undo"]), shown_keys(self.keymap["quit"])))
+        else:
+            self.view = self.session.task.item_view(current.example, current.prediction, current.restored)
+            container.mount(self.view)
+            if self.view.can_focus:
+                self.view.focus()
+        self._show_header()
+        self.query_one("#keys", Static).update(self._keys_line())
+
+    # -- decisions -----------------------------------------------------------------------------------------------
+    def decide(self, decision: str, payload: Any = None) -> None:
+        if self.session.current is None:
+            self.say("every item is decided; u undoes the last decision")
+            return
+        try:
+            self.session.decide(decision, payload)
+        except (BertannoError, ValueError) as exc:
+            self.say(str(exc))
+            return
+        self.say()
+        self.show_next()
+
+    def action_accept(self) -> None:
+        if self.view is None:
+            return
+        decision, payload = self.view.accepted()
+        self.decide(decision, payload)
+
+    def action_decide(self, decision: str) -> None:
+        self.decide(decision)
+
+    def on_decided(self, message: Decided) -> None:
+        message.stop()
+        self.decide(message.decision, message.payload)
+
+    def action_undo(self) -> None:
+        if self.session.undo():
+            self.say("undone: the item is back as you left it", style="green")
+            self.show_next()
+        else:
+            self.say("nothing to undo in this session")
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(help_text(self.keymap, getattr(self.view, "HELP", ""))))
+
+    def action_quit_session(self) -> None:
+        self.exit()

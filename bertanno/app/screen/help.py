@@ -1,0 +1,56 @@
+"""``?``: the keys, formatted, over the current item; any key closes it."""
+
+from __future__ import annotations
+
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from rich.text import Text
+
+def help_text(keymap: dict[str, tuple[str, ...]], view_help: str = "") -> Text:
+    """The help as a person reads it: the keys of this keymap, then the item view's own keys (``view_help``:
+    a title line, then the keys)."""
+    def keys(action: str) -> str:
+        return " / ".join(dict.fromkeys("Enter" if key in ("\r", "\n") else key for key in keymap[action]))
+
+    text = Text("Keys\n", style="bold")
+    rows = [(keys("accept"), "accept the pre-annotation (or what the item shows)"), ("1-9", "choose that label"),
+            (keys("reject"), "reject the pre-annotation"), (keys("skip"), "skip: it comes back later"),
+            (keys("undo"), "undo, as many steps as this session made, your own labels and spans back"),
+            (keys("quit") + " / Ctrl-C", "quit: every decision is already saved"), (keys("help"), "this help")]
+    for key, what in rows:
+        text.append(f"  {key:<18}", style="bold cyan")
+        text.append(f" {what}\n")
+    if view_help:
+        title, _, body = view_help.strip("\n").partition("\n")
+        text.append(f"\n{title}\n", style="bold")
+        text.append(body + "\n")
+    text.append("\n↑ ↓ scroll · any other key closes this help", style="dim")
+    return text
+
+
+class HelpScreen(ModalScreen[None]):
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen > VerticalScroll { width: 100%; max-width: 100; height: auto; max-height: 90%;
+                                  border: round $accent; background: $surface; padding: 0 1; }
+    """
+
+    def __init__(self, text: Text):
+        super().__init__()
+        self.text = text
+
+    def compose(self):
+        with VerticalScroll():
+            yield Static(self.text)
+
+    def on_key(self, event) -> None:
+        event.stop()
+        scroll = self.query_one(VerticalScroll)
+        moves = {"up": scroll.scroll_up, "down": scroll.scroll_down, "pageup": scroll.scroll_page_up,
+                 "pagedown": scroll.scroll_page_down}
+        if event.key in moves:
+            moves[event.key](animate=False)
+        else:
+            self.dismiss()

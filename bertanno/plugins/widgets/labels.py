@@ -1,0 +1,87 @@
+"""The item view of a label task (sentences, pairs, a third party's classes): the whole text, wrapped, the
+pre-annotation with its confidence, and one key per label (1-9)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Group
+from rich.text import Text
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.widgets import Input, Static
+
+from bertanno.plugins.widgets import Decided
+
+
+class LabelView(VerticalScroll, can_focus=True):
+    """``task.render`` in a scrollable pane (no character is cut: rich wraps by cells, CJK at two), and the
+    digit keys choose a label at once. ``restored``: the person's own label, after an undo."""
+
+    DEFAULT_CSS = """
+    LabelView { height: 1fr; padding: 0 1; }
+    LabelView #label-input { display: none; }
+    LabelView #label-input.open { display: block; }
+    """
+    HELP = """
+Labels
+  1-9                choose that label (a multi-label task: that one label)
+  c                  type the label, or what the task takes (topics: symptom drug)
+  ↑ ↓                scroll a long text"""
+    """The view's own keys for the help screen (a title line, then the keys); the app lists the common ones."""
+    KEYS = (("1-9", "label"), ("c", "type"))
+    """``(key, what)`` pairs for the key line at the bottom of the screen."""
+
+    def __init__(self, task, example, prediction, restored: Any = None, **kwargs):
+        super().__init__(**kwargs)
+        self.item_task, self.example, self.prediction, self.restored = task, example, prediction, restored
+        for number, label in enumerate(task.labels[:9], start=1):
+            self._bindings.bind(str(number), f"choose({number})", description=label, show=False)
+
+    def compose(self):
+        parts = [self.item_task.render(self.example, self.prediction)]
+        if self.restored is not None:
+            parts.append(Text(f"your decision before the undo: {self.restored}", style="bold magenta"))
+        yield Static(Group(*parts), id="item-text")
+        yield Static(id="label-message")
+        yield Input(placeholder="a label, its number, or what this task takes (Enter decides, Esc closes)",
+                    id="label-input")
+
+    def action_choose(self, number: int) -> None:
+        self._decide(str(number))
+
+    def action_type(self) -> None:
+        prompt = self.query_one("#label-input", Input)
+        prompt.add_class("open")
+        prompt.focus()
+
+    def _decide(self, typed: str) -> None:
+        try:
+            payload = self.item_task.parse_correction(typed, self.example)
+        except ValueError as exc:
+            self.query_one("#label-message", Static).update(Text(str(exc), style="yellow"))
+            return
+        self.post_message(Decided("correct", payload))
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        typed = event.value.strip()
+        event.input.value = ""
+        event.input.remove_class("open")
+        self.focus()
+        if typed:
+            self._decide(typed)
+
+    def on_key(self, event) -> None:
+        prompt = self.query_one("#label-input", Input)
+        if event.key == "escape" and prompt.has_focus:
+            event.stop()
+            prompt.remove_class("open")
+            self.focus()
+
+    def accepted(self) -> tuple[str, Any]:
+        """Accept: the pre-annotation as it is."""
+        return "accept", None
+
+    BINDINGS = [Binding("up", "scroll_up", show=False), Binding("down", "scroll_down", show=False),
+                Binding("c", "type", "type a label", show=False)]

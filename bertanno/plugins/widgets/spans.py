@@ -1,0 +1,362 @@
+"""The item view of a span task (NER, or a third party's token-level task): the text with a character cursor,
+every span drawn in its label's colour as it is edited, the numbered span list and a status line.
+
+Keys (the help screen lists them): arrows move the cursor, shift+arrows select, 1-9 label the selection (or,
+on a span, change its type), d / Delete remove the span under the cursor (or every span in the selection),
+Tab / Shift+Tab jump between spans, w selects the word under the cursor (jieba), ``[ ] { }`` move the start or
+end of the span under the cursor, r brings back the pre-annotation, Esc drops the selection, ``:`` opens the
+line-command prompt (``+ 3-5:LOC``, ``+ 北京:LOC``, ``- 2``, ``- all``, ``t 2 ORG``).
+
+The text is wrapped by this widget, one character at a time by its cell width (two for CJK and emoji), so no
+character is ever cut and the cursor's row is known; only the rows on screen are drawn (Textual's line API),
+so a long text opens at once.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from typing import Any, Callable
+
+from rich.cells import cell_len
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.geometry import Size
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+from textual.widgets import Input, Static
+
+from bertanno.plugins.span_editing import SpanEditor
+from bertanno.plugins.task import Span
+from bertanno.plugins.widgets import Decided  # noqa: F401  (the message a widget may post)
+
+HELP = """
+Span editing
+  ← → ↑ ↓ Home End   move the cursor        shift+arrows   select
+  1-9                label the selection (on a span: change its type)
+  d / Delete         remove the span under the cursor (or those in the selection)
+  Tab / Shift+Tab    next / previous span   w   select the word (jieba)
+  [ ]                move the span's start left / its end right
+  { }                move the span's start right / its end left
+  r                  back to the pre-annotation   Esc   drop the selection
+  :                  a line command: + 3-5:LOC  + 北京:LOC  + 北京#2:LOC
+                     - 2  - 2-4  - all  t 2 ORG
+  Enter / a          save the spans shown (unchanged: accept)"""
+CURSOR = Style(reverse=True, bold=True)
+SELECTED = Style(bgcolor="grey42", color="white")
+
+
+def display_character(character: str) -> str:
+    """What a cell shows for ``character``: a space for line ends, tabs and other control characters."""
+    return " " if character in "\r\n\t" or ord(character) < 32 or ord(character) == 127 else character
+
+
+def wrap_offsets(text: str, width: int) -> list[tuple[int, int]]:
+    """``(start, end)`` character ranges of the rows ``text`` takes at ``width`` cells: a row ends after a line
+    break (which it includes) or before the character that would not fit. Always at least one row."""
+    rows, start, used, width = [], 0, 0, max(width, 2)
+    for index, character in enumerate(text):
+        cells = 1 if character in "\r\n\t" or ord(character) < 32 else cell_len(character)
+        if used + cells > width and index > start:
+            rows.append((start, index))
+            start, used = index, 0
+        used += cells
+        if character == "\n":
+            rows.append((start, index + 1))
+            start, used = index + 1, 0
+    rows.append((start, len(text)))
+    return rows
+
+
+class SpanText(ScrollView, can_focus=True):
+    """The text with its spans and the cursor; edits go through a ``SpanEditor``."""
+
+    DEFAULT_CSS = "SpanText { height: 1fr; padding: 0 1; }"
+    BINDINGS = [
+        Binding("left", "move(-1)", "←", show=False), Binding("right", "move(1)", "→", show=False),
+        Binding("up", "row(-1)", show=False), Binding("down", "row(1)", show=False),
+        Binding("home", "row_edge(0)", show=False), Binding("end", "row_edge(1)", show=False),
+        Binding("shift+left", "move(-1, True)", show=False), Binding("shift+right", "move(1, True)", show=False),
+        Binding("shift+up", "row(-1, True)", show=False), Binding("shift+down", "row(1, True)", show=False),
+        Binding("tab", "jump(1)", "next span", show=False), Binding("shift+tab", "jump(-1)", show=False),
+        Binding("d,delete,backspace", "remove", "remove span"), Binding("w", "word", "word"),
+        Binding("left_square_bracket", "boundary('[')", show=False),
+        Binding("right_square_bracket", "boundary(']')", show=False),
+        Binding("left_curly_bracket", "boundary('{')", show=False),
+        Binding("right_curly_bracket", "boundary('}')", show=False),
+        Binding("escape", "unselect", show=False), Binding("r", "reset", "reset"),
+    ]
+
+    def __init__(self, editor: SpanEditor, on_change: Callable[[str | None], None], initial: list[Span], **kwargs):
+        super().__init__(**kwargs)
+        self.editor, self.on_change, self.initial = editor, on_change, initial
+        self.text = editor.example.text
+        self.cursor, self.anchor = 0, None
+        self.rows: list[tuple[int, int]] = [(0, len(self.text))]
+        self.row_starts = [0]
+        self._owners: dict[int, tuple[int, Style]] = {}
+        for number, label in enumerate(editor.task.labels[:9], start=1):
+            self._bindings.bind(str(number), f"label({number})", description=label, show=False)
+        self._index_spans()
+
+    # -- layout ---------------------------------------------------------------------------------------------------
+    def on_resize(self) -> None:
+        self.rows = wrap_offsets(self.text, self.scrollable_content_region.width)
+        self.row_starts = [start for start, _ in self.rows]
+        self.virtual_size = Size(self.scrollable_content_region.width, len(self.rows))
+        self._show_cursor()
+        self.on_change(None)
+
+    def row_of(self, offset: int) -> int:
+        return max(bisect_right(self.row_starts, offset) - 1, 0)
+
+    def render_line(self, y: int) -> Strip:
+        index = self.scroll_offset.y + y
+        width = self.scrollable_content_region.width
+        if index >= len(self.rows):
+            return Strip.blank(width, self.rich_style)
+        start, end = self.rows[index]
+        selection = self.selection()
+        segments = []
+        for offset in range(start, end):
+            style = self._owners.get(offset, (0, Style()))[1]
+            if selection and selection[0] <= offset < selection[1]:
+                style += SELECTED
+            if offset == self.cursor:
+                style += CURSOR
+            segments.append(Segment(display_character(self.text[offset]), style))
+        return Strip(segments).adjust_cell_length(width, self.rich_style)
+
+    # -- state ----------------------------------------------------------------------------------------------------
+    def selection(self) -> tuple[int, int] | None:
+        """``(start, end)`` of the selection, end exclusive: from the anchor to the cursor, both included."""
+        if self.anchor is None:
+            return None
+        return min(self.anchor, self.cursor), max(self.anchor, self.cursor) + 1
+
+    def _index_spans(self) -> None:
+        """Which span covers each character, and its style: the label's colour, every other span of a run
+        underlined so that two adjacent spans of one type are seen as two."""
+        self._owners = {}
+        for position, (number, span) in enumerate(self.editor.items()):
+            colour = self.editor.task.colour(span.label) if hasattr(self.editor.task, "colour") else "cyan"
+            style = Style(color="black", bgcolor=colour, underline=position % 2 == 1)
+            for offset in range(span.start, span.end):
+                self._owners[offset] = (number, style)
+
+    def _changed(self, message: str = "") -> None:
+        self._index_spans()
+        self._show_cursor()
+        self.refresh()
+        self.on_change(message)
+
+    def _show_cursor(self) -> None:
+        row, height = self.row_of(self.cursor), self.scrollable_content_region.height
+        if height <= 0:
+            return
+        if row < self.scroll_offset.y:
+            self.scroll_to(y=row, animate=False, immediate=True)
+        elif row >= self.scroll_offset.y + height:
+            self.scroll_to(y=row - height + 1, animate=False, immediate=True)
+
+    def _edit(self, change: Callable[[], Any], done: str | Callable[[], str]) -> None:
+        """Apply ``change`` to the editor; show ``done`` (a sentence, or what makes one) or why it failed."""
+        try:
+            change()
+        except ValueError as exc:
+            self._changed(str(exc))
+            return
+        self.anchor = None
+        self._changed(done() if callable(done) else done)
+
+    # -- actions --------------------------------------------------------------------------------------------------
+    def action_move(self, step: int, select: bool = False) -> None:
+        if select and self.anchor is None:
+            self.anchor = self.cursor
+        elif not select:
+            self.anchor = None
+        self.cursor = min(max(self.cursor + step, 0), max(len(self.text) - 1, 0))
+        self._changed()
+
+    def action_row(self, step: int, select: bool = False) -> None:
+        row = self.row_of(self.cursor)
+        target = min(max(row + step, 0), len(self.rows) - 1)
+        column = self.cursor - self.rows[row][0]
+        start, end = self.rows[target]
+        self.action_move(min(start + column, max(end - 1, start)) - self.cursor, select)
+
+    def action_row_edge(self, edge: int) -> None:
+        start, end = self.rows[self.row_of(self.cursor)]
+        self.action_move((start if edge == 0 else max(end - 1, start)) - self.cursor)
+
+    def action_jump(self, step: int) -> None:
+        spans = self.editor.spans
+        if not spans:
+            self._changed("no spans to jump to")
+            return
+        starts = [span.start for span in spans]
+        ahead = [s for s in starts if s > self.cursor] if step > 0 else [s for s in starts if s < self.cursor]
+        self.anchor = None
+        self.cursor = (ahead[0] if step > 0 else ahead[-1]) if ahead else (starts[0] if step > 0 else starts[-1])
+        self._changed()
+
+    def action_label(self, number: int) -> None:
+        label = self.editor.task.labels[number - 1]
+        selection = self.selection()
+        under = self.editor.at(self.cursor)
+        if selection is None and under is not None:
+            span = self.editor.numbered[under]
+            self._edit(lambda: self.editor.replace(under, span._replace(label=label)),
+                       f"span {under} is now {label}")
+            return
+        start, end = selection or (self.cursor, self.cursor + 1)
+        self._edit(lambda: self.editor.add(Span(start, end, label)), f"{self.text[start:end]!r} [{start}-{end}] is {label}")
+
+    def action_remove(self) -> None:
+        selection = self.selection()
+        if selection is not None:
+            numbers = [n for n, s in self.editor.items() if s.start < selection[1] and selection[0] < s.end]
+        else:
+            numbers = [n for n in [self.editor.at(self.cursor)] if n is not None]
+        if not numbers:
+            self._changed("no span here to remove")
+            return
+        self._edit(lambda: self.editor.remove(numbers), "removed span " + ", ".join(map(str, numbers)))
+
+    def action_boundary(self, key: str) -> None:
+        number = self.editor.at(self.cursor)
+        if number is None:
+            self._changed("put the cursor on a span to move its start ([ {) or end (] })")
+            return
+        self._edit(lambda: self.editor.apply(f"{key}{number}"), lambda: f"span {self.editor.describe(number)}")
+
+    def action_word(self) -> None:
+        start, end = word_around(self.text, self.cursor)
+        self.anchor, self.cursor = start, max(end - 1, start)
+        self._changed(f"selected {self.text[start:end]!r}: a label key (1-9) marks it")
+
+    def action_unselect(self) -> None:
+        self.anchor = None
+        self._changed()
+
+    def action_reset(self) -> None:
+        self.editor.numbered = {n: s for n, s in enumerate(sorted(self.initial), start=1)}
+        self.editor.next_number = len(self.editor.numbered) + 1
+        self.anchor = None
+        self._changed("back to the pre-annotation")
+
+
+def word_around(text: str, offset: int) -> tuple[int, int]:
+    """The ``(start, end)`` of the jieba word holding character ``offset`` (jieba: the standard Chinese
+    segmenter, ``jieba.tokenize``); the character alone when jieba is not installed."""
+    if not text:
+        return 0, 0
+    offset = min(offset, len(text) - 1)
+    try:
+        import jieba
+    except ImportError:
+        return offset, offset + 1
+    line_start = text.rfind("\n", 0, offset) + 1
+    line_end = text.find("\n", offset)
+    line_end = len(text) if line_end < 0 else line_end
+    for _, start, end in jieba.tokenize(text[line_start:line_end]):
+        if line_start + start <= offset < line_start + end:
+            return line_start + start, line_start + end
+    return offset, offset + 1
+
+
+class SpanView(Vertical):
+    """The span editor: ``SpanText``, a status line (cursor offset, selection, the span under the cursor, the
+    last message), the numbered spans, and the ``:`` command prompt. ``restored``: the person's own spans,
+    after an undo; otherwise the pre-annotation's."""
+
+    DEFAULT_CSS = """
+    SpanView { height: 1fr; }
+    SpanView #span-status { height: 1; padding: 0 1; background: $panel; }
+    SpanView #span-list { height: auto; max-height: 4; padding: 0 1; overflow-y: auto; }
+    SpanView #span-command { display: none; }
+    SpanView #span-command.open { display: block; }
+    """
+    BINDINGS = [Binding("colon", "command", ": command")]
+    HELP = HELP
+    KEYS = (("←→ shift", "select"), ("1-9", "label"), ("d", "remove"), (":", "command"))
+
+    def __init__(self, task, example, prediction, restored: Any = None, **kwargs):
+        super().__init__(**kwargs)
+        self.item_task, self.example, self.prediction = task, example, prediction
+        self.predicted = sorted(Span(*s) for s in (prediction.payload if prediction is not None else []) or [])
+        start = restored if restored is not None else self.predicted
+        self.editor = SpanEditor(task, example, start)
+        self.message = "your spans from before the undo" if restored is not None else ""
+
+    def compose(self):
+        yield SpanText(self.editor, self._changed, list(self.editor.spans), id="span-text")
+        yield Static(id="span-status")
+        yield Static(id="span-list")
+        yield Input(placeholder="+ 3-5:LOC · + 北京:LOC · - 2 · - all · t 2 ORG   (Enter runs, Esc closes)",
+                    id="span-command")
+
+    def on_mount(self) -> None:
+        self.query_one(SpanText).focus()
+        self._changed(self.message)
+
+    def _changed(self, message: str | None = "") -> None:
+        """Redraw the status line and the span list; ``message``: what the last key did (``None``: keep it)."""
+        if message is None:
+            message = self.message
+        self.message = message
+        text = self.query_one(SpanText)
+        row = text.row_of(text.cursor)
+        status = Text(f"offset {text.cursor} · row {row + 1}/{len(text.rows)}")
+        selection = text.selection()
+        if selection:
+            status.append(f" · selected {selection[0]}-{selection[1]}")
+        under = self.editor.at(text.cursor)
+        if under is not None:
+            status.append(f" · on span {under}", style="bold")
+        if message:
+            status.append(f" · {message}", style="yellow")
+        self.query_one("#span-status", Static).update(status)
+        listing = Text()
+        for number, span in self.editor.items():
+            colour = self.item_task.colour(span.label) if hasattr(self.item_task, "colour") else "cyan"
+            listing.append(f"{number} {self.example.text[span.start:span.end]} [{span.start}-{span.end}] ",
+                           style=Style(color=colour))
+            listing.append(f"{span.label}  ", style=Style(color=colour, bold=True))
+        self.query_one("#span-list", Static).update(listing or Text("(no entities)", style="dim"))
+
+    def action_command(self) -> None:
+        prompt = self.query_one("#span-command", Input)
+        prompt.add_class("open")
+        prompt.focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        command = event.value.strip()
+        event.input.value = ""
+        text = self.query_one(SpanText)
+        if command:
+            text._edit(lambda: self.editor.apply(command), f"done: {command}")
+        self._close_prompt()
+
+    def on_key(self, event) -> None:
+        prompt = self.query_one("#span-command", Input)
+        if event.key == "escape" and prompt.has_focus:
+            event.stop()
+            self._close_prompt()
+
+    def _close_prompt(self) -> None:
+        self.query_one("#span-command", Input).remove_class("open")
+        self.query_one(SpanText).focus()
+
+    @property
+    def prompt_open(self) -> bool:
+        return self.query_one("#span-command", Input).has_class("open")
+
+    def accepted(self) -> tuple[str, Any]:
+        """Accept: the pre-annotation when the spans are unchanged, else a correction with the spans shown."""
+        if self.prediction is not None and self.editor.spans == self.predicted:
+            return "accept", None
+        return "correct", self.editor.spans

@@ -1,0 +1,226 @@
+"""The full-screen annotation app (issue 'the annotation screen'), driven with Textual's pilot: keys in, the
+store holds exactly what was decided, and what is on the screen is what a person sees (every character of a
+long text, at 80×24 and 120×40)."""
+
+import asyncio
+import json
+
+import pytest
+from conftest import Terminal
+from sqlalchemy import select
+
+from bertanno.app.screen import AnnotationApp
+from bertanno.app.session import AnnotationSession
+from bertanno.app.terminal import KEYS
+from bertanno.core.transfer import import_file
+from bertanno.plugins.task import Span
+from bertanno.plugins.widgets.spans import wrap_offsets
+from bertanno.store.projects import create_project
+from bertanno.store.schema import Annotation
+
+LONG_REVIEW = "这家店的菜量很足，" * 60 + "但是服务是错的。"
+NER_TEXT = ("患者张三，男，65岁，因胸闷气促3天入院。\r\n既往冠心病史10年，NT-proBNP 4580 pg/mL，"
+            "在北京协和医院就诊😀，𠮷野家对面。") * 6
+
+
+def make_project(store, tmp_path, task, labels, rows, name="p"):
+    with store.transaction() as session:
+        create_project(session, name, task, labels, "bert-base-chinese")
+    data = tmp_path / f"{name}.jsonl"
+    data.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
+    import_file(store, name, data)
+
+
+def standing(store):
+    with store.transaction() as session:
+        return [(a.item_id, a.decision, a.payload) for a in session.scalars(
+            select(Annotation).where(Annotation.source == "human", Annotation.undone_at.is_(None))
+            .order_by(Annotation.id))]
+
+
+def screen_lines(app) -> list[str]:
+    """The screen as a person reads it: one string per row (a double-width character once)."""
+    return ["".join(segment.text for segment in strip) for strip in app.screen._compositor.render_strips()]
+
+
+def run(session, keys, size=(80, 24), probe=None, plugins=None):
+    """Press ``keys`` (a list; a tuple ``("probe",)`` calls ``probe(app)``) in the app, then quit."""
+    app = AnnotationApp(session, KEYS)
+    seen = []
+
+    async def drive():
+        async with app.run_test(size=size) as pilot:
+            await pilot.pause()
+            for key in keys:
+                if key == "probe":
+                    seen.append(probe(app))
+                else:
+                    await pilot.press("space" if key == " " else key)
+                    await pilot.pause()
+            await pilot.press("q")
+            await pilot.pause()
+
+    asyncio.run(drive())
+    session.close()
+    return seen
+
+
+def test_sentiment_keys_label_reject_skip_undo_and_the_all_done_view(store, tmp_path):
+    make_project(store, tmp_path, "sentiment", ["negative", "positive"],
+                 [{"text": "很好吃"}, {"text": "送餐太慢"}, {"text": "一般般"}])
+    session = AnnotationSession(store, "p", "tester", predict_ahead=False)
+    seen = run(session, ["2", "x", "1", "probe", "u", "probe", "c", *"negative", "enter", "probe"],
+               probe=lambda app: "\n".join(screen_lines(app)))
+    assert "all done" in seen[0] and "u undo" in seen[0]
+    assert "送餐太慢" not in seen[0]
+    assert "your decision before the undo: negative" in seen[1]        # undo brings back the person's label
+    assert "all done" in seen[2]
+    assert standing(store) == [(1, "correct", "positive"), (2, "reject", None), (3, "correct", "negative")]
+
+
+def test_a_long_review_is_shown_whole_and_the_header_stays(store, tmp_path):
+    make_project(store, tmp_path, "sentiment", ["negative", "positive"], [{"text": LONG_REVIEW}])
+    for size in [(80, 24), (120, 40)]:
+        session = AnnotationSession(store, "p", "tester", predict_ahead=False)
+        [lines] = run(session, ["end", "probe"], size=size, probe=screen_lines)
+        assert lines[0].startswith(" p · sentiment")                      # the header, after scrolling
+        assert "但是服务是错的。" in "".join(line.strip() for line in lines)  # the last words, uncut
+
+
+def test_pairs_show_both_texts_in_full(store, tmp_path):
+    text, text_b = "花呗怎么还款" * 50, "借呗额度提升" * 50
+    make_project(store, tmp_path, "pair", ["no_match", "match"], [{"text": text, "text_b": text_b}])
+    session = AnnotationSession(store, "p", "tester", predict_ahead=False)
+    [lines] = run(session, ["probe", "1"], size=(120, 40), probe=screen_lines)
+    joined = "".join(line.strip() for line in lines)
+    assert text in joined.replace("A  ", "") and text_b in joined.replace("B  ", "")
+    assert standing(store) == [(1, "correct", "no_match")]
+
+
+class FixedModel:
+    """A served model that proposes the same spans for every text."""
+
+    def __init__(self, spans):
+        self.spans = spans
+
+    def predict(self, examples):
+        from bertanno.plugins.task import Prediction
+
+        return [Prediction([s for s in self.spans if s.end <= len(e.text)], 0.8) for e in examples], None
+
+
+def test_ner_spans_are_edited_with_the_cursor_and_stored_exactly(store, tmp_path):
+    text = "张三在北京大学工作，李四去了上海。"
+    make_project(store, tmp_path, "ner", ["PER", "LOC", "ORG"], [{"text": text}, {"text": "王五"}])
+    # the model: 张三 PER (right), 北京 LOC (boundary wrong: 北京大学), 上海 PER (type wrong), 李四 missing
+    model = FixedModel([Span(0, 2, "PER"), Span(3, 5, "LOC"), Span(14, 16, "PER")])
+    session = AnnotationSession(store, "p", "tester", predictor=model, model_version="m", predict_ahead=False)
+    keys = ["tab", "]", "]", "3",                 # on span 2 (北京): widen its end twice, make it ORG
+            "tab", "2",                           # on span 3 (上海): make it LOC
+            *["left"] * 4, "shift+right", "1",    # 李四: select two characters, PER
+            "probe", "enter",                     # save: a correction
+            "probe", "u", "probe"]                # undo: the corrected spans come back, not the model's
+    seen = run(session, keys, probe=lambda app: [list(app.view.editor.spans) if app.view else None,
+                                                  "\n".join(screen_lines(app))])
+    expected = [Span(0, 2, "PER"), Span(3, 7, "ORG"), Span(10, 12, "PER"), Span(14, 16, "LOC")]
+    assert seen[0][0] == expected
+    assert "4 李四 [10-12] PER" in seen[0][1]       # spans keep the numbers they got
+    assert seen[1][0] == [Span(0, 2, "PER")]          # the next item, with the model's spans
+    assert seen[2][0] == expected                     # undo: the person's spans
+    assert "your spans from before the undo" in seen[2][1]
+    with store.transaction() as db:
+        undone = db.scalars(select(Annotation).where(Annotation.undone_at.is_not(None))).all()
+    assert [a.payload for a in undone] == [[[s.start, s.end, s.label] for s in expected]]
+
+
+def test_ner_overlap_is_explained_and_the_command_prompt_works(store, tmp_path):
+    make_project(store, tmp_path, "ner", ["PER", "LOC"], [{"text": "张三在北京工作"}])
+    model = FixedModel([Span(3, 5, "LOC")])
+    session = AnnotationSession(store, "p", "tester", predictor=model, model_version="m", predict_ahead=False)
+    status = lambda app: str(app.view.query_one("#span-status").render())  # noqa: E731
+    seen = run(session, ["right", "right", "shift+right", "shift+right", "1", "probe",
+                         "colon", *"+ 张三:PER", "enter", "probe", "colon", *"- all", "enter", "probe", "enter"],
+               probe=lambda app: (status(app), list(app.view.editor.spans)))
+    assert "overlaps span 1 '北京' [3-5 LOC]; remove it first (- 1)" in seen[0][0]
+    assert seen[1][1] == [Span(0, 2, "PER"), Span(3, 5, "LOC")]
+    assert seen[2][1] == []
+    assert standing(store) == [(1, "correct", [])]
+
+
+def test_the_cursor_offset_is_right_on_every_row_of_a_long_multiline_text(store, tmp_path):
+    make_project(store, tmp_path, "ner", ["PER", "LOC"], [{"text": NER_TEXT}])
+    session = AnnotationSession(store, "p", "tester", predict_ahead=False)
+    keys = ["down"] * 9 + ["right"] * 30 + ["probe"]
+    [(cursor, rows, lines)] = run(session, keys, probe=lambda app: (
+        app.view.query_one("SpanText").cursor, app.view.query_one("SpanText").rows, screen_lines(app)))
+    start, end = rows[9]
+    assert cursor == start + 30 < end                             # nine rows down, thirty characters on
+    assert f"offset {cursor} · row 10/{len(rows)}" in "\n".join(lines)
+    assert lines[0].startswith(" p · ner")                        # the header did not scroll away
+
+
+@pytest.mark.parametrize("width", [20, 38, 78, 118])
+def test_wrapping_never_cuts_or_loses_a_character(width):
+    from rich.cells import cell_len
+
+    rows = wrap_offsets(NER_TEXT, width)
+    assert "".join(NER_TEXT[start:end] for start, end in rows) == NER_TEXT
+    for start, end in rows:
+        cells = sum(1 if c in "\r\n\t" else cell_len(c) for c in NER_TEXT[start:end])
+        assert cells <= width
+
+
+def test_the_help_is_formatted_and_lists_the_span_keys(store, tmp_path):
+    make_project(store, tmp_path, "ner", ["PER", "LOC"], [{"text": "张三在北京工作"}])
+    session = AnnotationSession(store, "p", "tester", predict_ahead=False)
+    [small, large] = run(session, ["question_mark", *["down"] * 12, "probe", "x", "question_mark",
+                                   "probe"], size=(80, 24), probe=lambda app: "\n".join(screen_lines(app)))
+    assert "Span editing" in small and "[bold]" not in small and "- all" in small  # scrolled down with ↓
+    assert "Enter / a " in large and "Enter / Enter" not in large
+
+
+def test_a_third_party_multi_label_task_is_corrected_on_screen(store, tmp_path):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent / "plugins" / "bertanno-topics"))
+    try:
+        import bertanno_topics
+    finally:
+        sys.path.pop(0)
+    from bertanno.plugins.manager import Plugins
+
+    plugins = Plugins(load_entrypoints=False, extra=[bertanno_topics])
+    with store.transaction() as session:
+        create_project(session, "t", "topics", ["symptom", "drug", "diet"], "bert-base-chinese")
+    data = tmp_path / "t.jsonl"
+    data.write_text(json.dumps({"text": "头痛，吃了布洛芬"}, ensure_ascii=False) + "\n", encoding="utf-8")
+    import_file(store, "t", data, plugins=plugins)
+    session = AnnotationSession(store, "t", "tester", predict_ahead=False, plugins=plugins)
+    run(session, ["c", *"symptom, drug", "enter"])
+    assert standing(store) == [(1, "correct", ["symptom", "drug"])]
+
+
+@pytest.mark.slow
+def test_the_console_script_shows_every_character_of_a_long_text_at_80x24(tmp_path):
+    from bertanno.store import Store
+
+    db = f"sqlite:///{tmp_path / 'pty.db'}"
+    store = Store.open(db)
+    make_project(store, tmp_path, "ner", ["PER", "LOC"], [{"text": NER_TEXT}])
+    store.close()
+    terminal = Terminal(["--db", db, "annotate", "p", "--annotator", "pty"])
+    assert terminal.wait_for(lambda lines: "offset 0" in "".join(lines)), "\n".join(terminal.lines())
+    assert terminal.lines()[0].startswith(" p · ner")
+    rows = wrap_offsets(NER_TEXT, 78)
+    for row in range(2, len(rows) + 1):                    # down to the last row
+        terminal.send("\x1b[B")
+        assert terminal.wait_for(lambda lines: f"row {row}/{len(rows)}" in "".join(lines), timeout=30)
+    assert terminal.lines()[0].startswith(" p · ner")     # the header never scrolled away
+    shown = "\n".join(terminal.seen)
+    for start, end in rows:
+        row = "".join(" " if c in "\r\n" else c for c in NER_TEXT[start:end]).rstrip()
+        assert row in shown.replace("\u00a0", " "), f"row {start}-{end} never appeared: {row!r}"
+    terminal.send("\x03")                                  # Ctrl-C: a key here, the session ends cleanly
+    assert terminal.wait_for(lambda lines: any("saved: 0 accepted" in line for line in lines), timeout=60)
+    terminal.child.expect(__import__("pexpect").EOF, timeout=60)
