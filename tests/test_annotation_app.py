@@ -159,6 +159,17 @@ def test_the_cursor_offset_is_right_on_every_row_of_a_long_multiline_text(store,
     assert lines[0].startswith(" p · ner")                        # the header did not scroll away
 
 
+def test_rows_on_screen_are_whole_when_the_text_needs_a_scrollbar(store, tmp_path):
+    make_project(store, tmp_path, "ner", ["PER", "LOC"], [{"text": NER_TEXT * 3}])
+    session = AnnotationSession(store, "p", "tester", predict_ahead=False)
+    [(rows, lines)] = run(session, ["probe"], probe=lambda app: (app.view.query_one("SpanText").rows,
+                                                                  screen_lines(app)))
+    assert len(rows) > 24                                       # it scrolls
+    screen = "\n".join(lines)
+    for start, end in rows[:12]:                                # the rows on screen: not one character cut
+        assert "".join(" " if c in "\r\n" else c for c in (NER_TEXT * 3)[start:end]).rstrip() in screen
+
+
 @pytest.mark.parametrize("width", [20, 38, 78, 118])
 def test_wrapping_never_cuts_or_loses_a_character(width):
     from rich.cells import cell_len
@@ -212,7 +223,7 @@ def test_the_console_script_shows_every_character_of_a_long_text_at_80x24(tmp_pa
     terminal = Terminal(["--db", db, "annotate", "p", "--annotator", "pty"])
     assert terminal.wait_for(lambda lines: "offset 0" in "".join(lines)), "\n".join(terminal.lines())
     assert terminal.lines()[0].startswith(" p · ner")
-    rows = wrap_offsets(NER_TEXT, 78)
+    rows = wrap_offsets(NER_TEXT, 76)  # 80 columns less the padding (2) and the scrollbar's gutter (2)
     for row in range(2, len(rows) + 1):                    # down to the last row
         terminal.send("\x1b[B")
         assert terminal.wait_for(lambda lines: f"row {row}/{len(rows)}" in "".join(lines), timeout=30)

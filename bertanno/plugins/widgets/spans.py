@@ -73,7 +73,9 @@ def wrap_offsets(text: str, width: int) -> list[tuple[int, int]]:
 class SpanText(ScrollView, can_focus=True):
     """The text with its spans and the cursor; edits go through a ``SpanEditor``."""
 
-    DEFAULT_CSS = "SpanText { height: 1fr; padding: 0 1; }"
+    DEFAULT_CSS = "SpanText { height: 1fr; padding: 0 1; scrollbar-gutter: stable; }"
+    """The scrollbar's column is kept even when the text fits: the rows are wrapped to a width that never changes
+    under them (a scrollbar appearing later would cut the last character of each row)."""
     BINDINGS = [
         Binding("left", "move(-1)", "←", show=False), Binding("right", "move(1)", "→", show=False),
         Binding("up", "row(-1)", show=False), Binding("down", "row(1)", show=False),
