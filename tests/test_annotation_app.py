@@ -235,3 +235,29 @@ def test_the_console_script_shows_every_character_of_a_long_text_at_80x24(tmp_pa
     terminal.send("\x03")                                  # Ctrl-C: a key here, the session ends cleanly
     assert terminal.wait_for(lambda lines: any("saved: 0 accepted" in line for line in lines), timeout=60)
     terminal.child.expect(__import__("pexpect").EOF, timeout=60)
+
+
+def test_a_third_party_token_level_task_is_corrected_with_the_span_editor(store, tmp_path):
+    from bertanno import hookimpl
+    from bertanno.plugins.builtin.ner import NerTask
+    from bertanno.plugins.manager import Plugins
+
+    class SymptomTask(NerTask):
+        name = "symptoms"
+        description = "Symptom mentions, a third party's token-level task."
+        default_labels = ("SYM",)
+
+    class Plugin:
+        @hookimpl
+        def register_tasks(self, register):
+            register(SymptomTask)
+
+    plugins = Plugins(load_entrypoints=False, extra=[Plugin()])
+    with store.transaction() as session:
+        create_project(session, "s", "symptoms", ["SYM"], "bert-base-chinese")
+    data = tmp_path / "s.jsonl"
+    data.write_text(json.dumps({"text": "头痛三天，伴恶心"}, ensure_ascii=False) + "\n", encoding="utf-8")
+    import_file(store, "s", data, plugins=plugins)
+    session = AnnotationSession(store, "s", "tester", predict_ahead=False, plugins=plugins)
+    run(session, ["shift+right", "1", *["right"] * 5, "shift+right", "1", "enter"])
+    assert standing(store) == [(1, "correct", [[0, 2, "SYM"], [6, 8, "SYM"]])]

@@ -124,8 +124,8 @@ class Driver:
             session.decide("reject")
         elif key in keys["accept"]:
             session.decide("accept")
-        elif key.isdigit() and task.head == "sequence":
-            session.decide("correct", task.parse_correction(key, session.current.example))
+        elif task.key_correction(key, session.current.example) is not None:
+            session.decide("correct", task.key_correction(key, session.current.example))
         elif key in keys["correct"]:
             payload = self.correction()
             if payload is None:
@@ -137,7 +137,8 @@ class Driver:
 
     def correction(self):
         task, current = self.session.task, self.session.current
-        if task.head != "token":
+        editor = task.span_editor(current.example, current.prediction.payload if current.prediction else [])
+        if editor is None:
             labels = ", ".join(f"{i} {label}" for i, label in enumerate(task.labels, start=1))
             while True:
                 typed = self.read_line(f"label ({labels}; empty cancels): ").strip()
@@ -149,7 +150,6 @@ class Driver:
                     if self.strict:
                         raise
                     self.show(str(exc))
-        editor = SpanEditor(task, current.example, current.prediction.payload if current.prediction else [])
         message = ""
         while True:
             self.show(message, extra=Group(Text("editing:", style="bold"), span_listing(editor)))

@@ -37,13 +37,15 @@ def annotate(ctx, project, annotator, order, model_dir, no_predict_ahead, decisi
     \b
     Keys:
       Enter / a  accept        1-9  choose that label    x  reject
-      s          skip          u    undo, step by step   ?  all keys
+      s          skip          u  undo, step by step     ?  all keys
       q, Ctrl-C, Ctrl-D  quit
+
     NER, full screen: arrows move a cursor through the text, shift+arrows
     select, 1-9 label the selection (on a span: change its type), d removes
     the span under the cursor, Tab jumps between spans, w selects the word,
     [ ] { } move a span's ends, : takes a line command (+ 北京:LOC, - 2).
     With --plain, c opens the line editor for spans.
+
     \b
     Every decision is committed before the next item is shown; quitting at any
     moment loses nothing, and the next run resumes at the first undecided item.

@@ -43,13 +43,6 @@ def item_example(item: Item, task: Task | None = None, annotation: Annotation | 
     return Example(item.text, item.text_b, payload, dict(item.meta or {}) if meta is None else meta)
 
 
-def stratum(task: Task, payload) -> str:
-    """What the evaluation split is stratified by: the label, or whether an item has entities."""
-    if task.head == "token":
-        return "entities" if payload else "none"
-    return repr(sorted(payload)) if isinstance(payload, list) else str(payload)
-
-
 def evaluation_items(session: Session, project_id: int, task: Task) -> set[int]:
     """The project's evaluation split, grown to cover every labelled item: each labelled item not yet
     assigned joins ``eval`` or ``train`` once and for all, so that within each stratum (label, or whether
@@ -60,7 +53,7 @@ def evaluation_items(session: Session, project_id: int, task: Task) -> set[int]:
     labelled = current_annotations(session, project_id)
     groups: dict[str, list[int]] = defaultdict(list)
     for item_id, annotation in sorted(labelled.items()):
-        groups[stratum(task, annotation.payload)].append(item_id)
+        groups[task.stratum(annotation.payload)].append(item_id)
     generator = random.Random(EVAL_SEED)
     joins: dict[str, list[int]] = {"eval": [], "train": []}
     for key in sorted(groups):

@@ -78,6 +78,10 @@ class ClassificationTask(Task):
         parts.append(Text(keys, style="dim"))
         return Group(*parts)
 
+    def key_correction(self, key: str, example: Example) -> Any:
+        """A digit chooses that label (1 the first)."""
+        return self.parse_correction(key, example) if key.isdigit() else None
+
     def parse_correction(self, typed: str, example: Example) -> Any:
         typed = typed.strip()
         if typed in self.labels:

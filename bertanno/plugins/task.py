@@ -160,6 +160,27 @@ class Task(ABC):
     def render(self, example: Example, prediction: Prediction | None):
         """A rich renderable showing the item with its pre-annotation."""
 
+    def stratum(self, payload: Any) -> str:
+        """What the evaluation split is stratified by for this annotation: by default the label (a sorted list
+        of labels for a multi-label task); span tasks: whether the item has entities."""
+        return repr(sorted(payload)) if isinstance(payload, list) else str(payload)
+
+    def entity_spans(self, example: Example) -> list:
+        """The entity spans an annotated example marks (``Span`` items), for the vocabulary tools that learn
+        from entity surfaces; ``[]`` for a task without spans."""
+        return []
+
+    def key_correction(self, key: str, example: Example) -> Any:
+        """The annotation one key gives on the line-by-line screen (a digit choosing a label), or ``None``
+        when the key means nothing to this task. Default: none."""
+        return None
+
+    def span_editor(self, example: Example, spans: Any):
+        """A ``SpanEditor`` over ``spans`` when this task is corrected span by span (the plain screen's line
+        editor and the full screen's ``SpanView`` edit through it), else ``None``: corrected by typing a
+        label (``parse_correction``)."""
+        return None
+
     def item_view(self, example: Example, prediction: Prediction | None, restored: Any = None):
         """The Textual widget that shows the item on the annotation screen and corrects it (see
         ``bertanno.plugins.widgets``). ``restored`` is the person's own annotation of the item when an undo

@@ -37,7 +37,6 @@ def project_corpus(store: Store, project_name: str,
     project = open_project(store, project_name, plugins)
     texts = [t for _, example in project.items() for t in (example.text, example.text_b) if t]
     entities = []
-    if project.task.head == "token":
-        for _, example in project.annotated():
-            entities += [(example.text[s:e], label) for s, e, label in example.payload]
+    for _, example in project.annotated():
+        entities += [(example.text[s:e], label) for s, e, label in project.task.entity_spans(example)]
     return texts, entities

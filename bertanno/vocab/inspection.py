@@ -90,7 +90,7 @@ def project_stats(store: Store, project_name: str, char_level: bool | None = Non
     project = open_project(store, project_name, plugins)
     task = project.task
     items = [(item_id, example.text, example.text_b) for item_id, example in project.items()]
-    spans = {item_id: example.payload for item_id, example in project.annotated()} if task.head == "token" else {}
+    spans = {item_id: task.entity_spans(example) for item_id, example in project.annotated()}
     stats = VocabularyStats(char_level=bool(char_level if char_level is not None else getattr(task, "char_level", False)))
     model_tokenizer = before if stats.char_level else after
     added = {after.convert_tokens_to_ids(term): term for term in added_terms(after)}

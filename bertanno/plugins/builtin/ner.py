@@ -180,6 +180,18 @@ class NerTask(Task):
         parts.append(Text("  ").join(Text(f"■ {label}", style=self.colour(label)) for label in self.labels))
         return Group(*parts)
 
+    def stratum(self, payload: Any) -> str:
+        """Whether the item has entities: the evaluation split keeps items without any in proportion."""
+        return "entities" if payload else "none"
+
+    def entity_spans(self, example: Example) -> list[Span]:
+        return list(example.payload or [])
+
+    def span_editor(self, example: Example, spans: Any):
+        from bertanno.plugins.span_editing import SpanEditor
+
+        return SpanEditor(self, example, spans)
+
     def item_view(self, example: Example, prediction: Prediction | None, restored: Any = None):
         """The span editor: a character cursor, selections, label keys (``SpanView``)."""
         from bertanno.plugins.widgets.spans import SpanView

@@ -290,7 +290,7 @@ class SpanView(Vertical):
         self.item_task, self.example, self.prediction = task, example, prediction
         self.predicted = sorted(Span(*s) for s in (prediction.payload if prediction is not None else []) or [])
         start = restored if restored is not None else self.predicted
-        self.editor = SpanEditor(task, example, start)
+        self.editor = task.span_editor(example, start)
         self.message = "your spans from before the undo" if restored is not None else ""
 
     def compose(self):
