@@ -1,9 +1,10 @@
-"""Key press to next item in the annotation session, with and without predict-ahead.
+"""Key press to next item in the annotation session, with and without predict-ahead, through the real app.
 
 A bert-base-chinese-architecture classifier (random weights, full size, the real cost) pre-annotates
-ChnSentiCorp dev reviews. A simulated person accepts each item after ``--think`` seconds; the time
-measured is from the decision (the key press) to the next item drawn on a screen: the decision
-committed, the next item leased, its pre-annotation ready, the screen rendered.
+ChnSentiCorp dev reviews. A simulated person presses a key on each item after ``--think`` seconds in the
+full-screen app (``AnnotationApp``, headless, driven by Textual's pilot); the time measured is from the key
+press to the app idle with the next item on screen: the decision committed, the next item leased, its
+pre-annotation ready, the item view mounted and drawn. A last measurement opens one item of 1 MB of text.
 
     python -m benchmarks.annotate_latency [--items 200] [--think 0.5] [--only-live]
 
@@ -15,7 +16,6 @@ label of the review), so refits run during the measured key presses.
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import statistics
 import tempfile
@@ -27,11 +27,37 @@ from benchmarks.common import MODELS, RAW, REPO, machine_facts, use_threads
 RESULTS = REPO / "benchmarks" / "results"
 
 
-def run(store_url: str, model_dir: Path, items: int, think: float, predict_ahead: bool) -> list[float]:
-    from rich.console import Console
+def drive(session, items: int, think: float, key_for) -> list[float]:
+    """Run the real annotation app (``AnnotationApp``, headless at 100×30) and press ``key_for(current)`` on each
+    item after ``think`` seconds; each latency is from the key press until the next item is mounted and the
+    app is idle again (its screen drawn)."""
+    import asyncio
 
+    from bertanno.app.screen import AnnotationApp
+    from bertanno.app.terminal import KEYS
+
+    latencies: list[float] = []
+
+    async def run_app():
+        app = AnnotationApp(session, KEYS)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.pause()
+            for _ in range(items):
+                await asyncio.sleep(think)
+                key = key_for(session.current)
+                pressed = time.perf_counter()
+                await pilot.press(key)
+                await pilot.pause()
+                if session.current is None:
+                    break
+                latencies.append(time.perf_counter() - pressed)
+
+    asyncio.run(run_app())
+    return latencies
+
+
+def run(store_url: str, model_dir: Path, items: int, think: float, predict_ahead: bool) -> list[float]:
     from bertanno.app.session import AnnotationSession
-    from bertanno.app.terminal import Screen
     from bertanno.core.bundle import load_version
     from bertanno.core.engine import Predictor
     from bertanno.store import Store
@@ -39,18 +65,7 @@ def run(store_url: str, model_dir: Path, items: int, think: float, predict_ahead
     store = Store.open(store_url)
     session = AnnotationSession(store, "latency", "simulated", predictor=Predictor(load_version(model_dir)),
                                 model_version=f"bench-{predict_ahead}", predict_ahead=predict_ahead)
-    screen = Screen(Console(file=io.StringIO(), width=100, force_terminal=True), session)
-    latencies = []
-    session.next()
-    screen.show()
-    for _ in range(items):
-        time.sleep(think)
-        pressed = time.perf_counter()
-        session.decide("accept")
-        if session.next() is None:
-            break
-        screen.show()
-        latencies.append(time.perf_counter() - pressed)
+    latencies = drive(session, items, think, lambda current: "enter")
     session.close()
     store.close()
     return latencies
@@ -58,35 +73,60 @@ def run(store_url: str, model_dir: Path, items: int, think: float, predict_ahead
 
 def run_live(store_url: str, gold: dict, items: int, think: float, every: int = 20) -> tuple[list[float], int]:
     """Latencies while the live model refits; returns them and how many refits finished."""
-    from rich.console import Console
-
     from bertanno.app.session import AnnotationSession
-    from bertanno.app.terminal import Screen
     from bertanno.store import Store
 
     store = Store.open(store_url)
     session = AnnotationSession(store, "latency", "simulated", predict_ahead=True, live_every=every)
-    screen = Screen(Console(file=io.StringIO(), width=100, force_terminal=True), session)
-    latencies, served = [], set()
-    session.next()
-    screen.show()
-    for _ in range(items):
-        time.sleep(think)
-        pressed = time.perf_counter()
-        current = session.current
+    served = set()
+
+    def key_for(current):
+        served.add(session.model_version)
         want = gold[current.example.text]
         if current.prediction is not None and current.prediction.payload == want:
-            session.decide("accept")
-        else:
-            session.decide("correct", want)
-        if session.next() is None:
-            break
-        screen.show()
-        latencies.append(time.perf_counter() - pressed)
-        served.add(session.model_version)
+            return "enter"
+        return str(session.task.labels.index(want) + 1)
+
+    latencies = drive(session, items, think, key_for)
     session.close()
     store.close()
     return latencies, len(served - {None})
+
+
+def open_huge(folder: Path, megabytes: float = 1.0) -> dict:
+    """Seconds from starting the app to its first idle screen with one item of ``megabytes`` MB of text, for a
+    label task and for NER."""
+    import asyncio
+
+    from bertanno.app.screen import AnnotationApp
+    from bertanno.app.session import AnnotationSession
+    from bertanno.app.terminal import KEYS
+    from bertanno.core.transfer import import_file
+    from bertanno.store import Store
+    from bertanno.store.projects import create_project
+
+    line = "患者张三，男，65岁，NT-proBNP 4580 pg/mL，在北京协和医院就诊。"
+    text = line * int(megabytes * 1_000_000 / len(line.encode("utf-8")))
+    timings = {"characters": len(text), "megabytes_utf8": round(len(text.encode("utf-8")) / 1e6, 2)}
+    for task, labels in (("sentiment", ["0", "1"]), ("ner", ["PER", "LOC"])):
+        store = Store.open(f"sqlite:///{folder / f'huge-{task}.db'}")
+        with store.transaction() as db:
+            create_project(db, "huge", task, labels, "bert-base-chinese")
+        data = folder / f"huge-{task}.jsonl"
+        data.write_text(json.dumps({"text": text}, ensure_ascii=False) + "\n", encoding="utf-8")
+        import_file(store, "huge", data)
+        session = AnnotationSession(store, "huge", "simulated", predict_ahead=False)
+
+        async def first_screen():
+            started = time.perf_counter()
+            async with AnnotationApp(session, KEYS).run_test(size=(100, 30)) as pilot:
+                await pilot.pause()
+                return time.perf_counter() - started
+
+        timings[f"{task}_seconds"] = round(asyncio.run(first_screen()), 2)
+        session.close()
+        store.close()
+    return timings
 
 
 def summary(latencies: list[float]) -> dict:
@@ -148,6 +188,8 @@ def main(argv=None) -> dict:
             key = "predict_ahead" if predict_ahead else "no_predict_ahead"
             results[key] = summary(run(url, model, args.items, args.think, predict_ahead))
             print(key, json.dumps(results[key]), flush=True)
+        results["open_1mb_text"] = open_huge(folder)
+        print("open_1mb_text", json.dumps(results["open_1mb_text"]), flush=True)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "annotate_latency.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
     return results

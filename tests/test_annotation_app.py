@@ -14,7 +14,7 @@ from bertanno.app.session import AnnotationSession
 from bertanno.app.terminal import KEYS
 from bertanno.core.transfer import import_file
 from bertanno.plugins.task import Span
-from bertanno.plugins.widgets.spans import wrap_offsets
+from bertanno.plugins.widgets.text import wrap_offsets
 from bertanno.store.projects import create_project
 from bertanno.store.schema import Annotation
 
@@ -85,6 +85,16 @@ def test_a_long_review_is_shown_whole_and_the_header_stays(store, tmp_path):
         [lines] = run(session, ["end", "probe"], size=size, probe=screen_lines)
         assert lines[0].startswith(" p · sentiment")                      # the header, after scrolling
         assert "但是服务是错的。" in "".join(line.strip() for line in lines)  # the last words, uncut
+
+
+def test_a_megabyte_review_opens_and_scrolls_to_its_last_words(store, tmp_path):
+    text = "这家店的菜量很足，" * 40_000 + "但是服务是错的。"
+    make_project(store, tmp_path, "sentiment", ["negative", "positive"], [{"text": text}])
+    session = AnnotationSession(store, "p", "tester", predict_ahead=False)
+    [first, last] = run(session, ["probe", "end", "probe", "2"], probe=lambda app: "".join(screen_lines(app)))
+    assert "这家店的菜量很足" in first and "但是服务是错的。" not in first
+    assert "但是服务是错的。" in last and "[1] negative" in last
+    assert standing(store) == [(1, "correct", "positive")]
 
 
 def test_pairs_show_both_texts_in_full(store, tmp_path):

@@ -11,7 +11,13 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Input, Static
 
+from bertanno.plugins.task import Example
 from bertanno.plugins.widgets import Decided
+from bertanno.plugins.widgets.text import WrappedText
+
+LONG_TEXT = 20_000
+"""Characters (both texts of a pair together) above which the text is drawn row by row instead of by
+``task.render``: rich would wrap a megabyte for seconds before the first screen."""
 
 
 class LabelView(VerticalScroll, can_focus=True):
@@ -21,6 +27,7 @@ class LabelView(VerticalScroll, can_focus=True):
     DEFAULT_CSS = """
     LabelView { height: 1fr; padding: 0 1; }
     LabelView #label-input { display: none; }
+    LabelView .long-text { height: 1fr; padding: 0; }
     LabelView #label-input.open { display: block; }
     """
     HELP = """
@@ -39,7 +46,14 @@ Labels
             self._bindings.bind(str(number), f"choose({number})", description=label, show=False)
 
     def compose(self):
-        parts = [self.item_task.render(self.example, self.prediction)]
+        example = self.example
+        if len(example.text) + len(example.text_b or "") > LONG_TEXT:
+            # A very long text: drawn row by row (WrappedText), the task's view of the rest under it.
+            yield WrappedText(example.text, classes="long-text")
+            if example.text_b:
+                yield WrappedText(example.text_b, classes="long-text")
+            example = Example("", "" if example.text_b is not None else None, example.payload, example.meta)
+        parts = [self.item_task.render(example, self.prediction)]
         if self.restored is not None:
             parts.append(Text(f"your decision before the undo: {self.restored}", style="bold magenta"))
         yield Static(Group(*parts), id="item-text")
@@ -83,5 +97,14 @@ Labels
         """Accept: the pre-annotation as it is."""
         return "accept", None
 
-    BINDINGS = [Binding("up", "scroll_up", show=False), Binding("down", "scroll_down", show=False),
+    BINDINGS = [Binding("up", "scroll_text(-1)", show=False), Binding("down", "scroll_text(1)", show=False),
+                Binding("pageup", "scroll_text(-20)", show=False), Binding("pagedown", "scroll_text(20)", show=False),
+                Binding("home", "scroll_text(-1000000000)", show=False),
+                Binding("end", "scroll_text(1000000000)", show=False),
                 Binding("c", "type", "type a label", show=False)]
+
+    def action_scroll_text(self, rows: int) -> None:
+        """Scroll the text: the long-text pane when there is one, else this view."""
+        panes = self.query(WrappedText)
+        target = panes.first() if panes else self
+        target.scroll_to(y=max(target.scroll_offset.y + rows, 0), animate=False)

@@ -14,23 +14,18 @@ so a long text opens at once.
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from typing import Any, Callable
 
-from rich.cells import cell_len
-from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.geometry import Size
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widgets import Input, Static
 
 from bertanno.plugins.span_editing import SpanEditor
 from bertanno.plugins.task import Span
-from bertanno.plugins.widgets import Decided  # noqa: F401  (the message a widget may post)
+from bertanno.plugins.widgets.text import WrappedText
 
 HELP = """
 Span editing
@@ -45,37 +40,14 @@ Span editing
                      - 2  - 2-4  - all  t 2 ORG
   Enter / a          save the spans shown (unchanged: accept)"""
 CURSOR = Style(reverse=True, bold=True)
+UNMARKED = (0, Style())
 SELECTED = Style(bgcolor="grey42", color="white")
 
 
-def display_character(character: str) -> str:
-    """What a cell shows for ``character``: a space for line ends, tabs and other control characters."""
-    return " " if character in "\r\n\t" or ord(character) < 32 or ord(character) == 127 else character
-
-
-def wrap_offsets(text: str, width: int) -> list[tuple[int, int]]:
-    """``(start, end)`` character ranges of the rows ``text`` takes at ``width`` cells: a row ends after a line
-    break (which it includes) or before the character that would not fit. Always at least one row."""
-    rows, start, used, width = [], 0, 0, max(width, 2)
-    for index, character in enumerate(text):
-        cells = 1 if character in "\r\n\t" or ord(character) < 32 else cell_len(character)
-        if used + cells > width and index > start:
-            rows.append((start, index))
-            start, used = index, 0
-        used += cells
-        if character == "\n":
-            rows.append((start, index + 1))
-            start, used = index + 1, 0
-    rows.append((start, len(text)))
-    return rows
-
-
-class SpanText(ScrollView, can_focus=True):
+class SpanText(WrappedText, can_focus=True):
     """The text with its spans and the cursor; edits go through a ``SpanEditor``."""
 
     DEFAULT_CSS = "SpanText { height: 1fr; padding: 0 1; scrollbar-gutter: stable; }"
-    """The scrollbar's column is kept even when the text fits: the rows are wrapped to a width that never changes
-    under them (a scrollbar appearing later would cut the last character of each row)."""
     BINDINGS = [
         Binding("left", "move(-1)", "←", show=False), Binding("right", "move(1)", "→", show=False),
         Binding("up", "row(-1)", show=False), Binding("down", "row(1)", show=False),
@@ -92,12 +64,10 @@ class SpanText(ScrollView, can_focus=True):
     ]
 
     def __init__(self, editor: SpanEditor, on_change: Callable[[str | None], None], initial: list[Span], **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(editor.example.text, **kwargs)
         self.editor, self.on_change, self.initial = editor, on_change, initial
-        self.text = editor.example.text
         self.cursor, self.anchor = 0, None
-        self.rows: list[tuple[int, int]] = [(0, len(self.text))]
-        self.row_starts = [0]
+        self._selection: tuple[int, int] | None = None
         self._owners: dict[int, tuple[int, Style]] = {}
         for number, label in enumerate(editor.task.labels[:9], start=1):
             self._bindings.bind(str(number), f"label({number})", description=label, show=False)
@@ -105,31 +75,22 @@ class SpanText(ScrollView, can_focus=True):
 
     # -- layout ---------------------------------------------------------------------------------------------------
     def on_resize(self) -> None:
-        self.rows = wrap_offsets(self.text, self.scrollable_content_region.width)
-        self.row_starts = [start for start, _ in self.rows]
-        self.virtual_size = Size(self.scrollable_content_region.width, len(self.rows))
+        self._wrap()
         self._show_cursor()
         self.on_change(None)
 
-    def row_of(self, offset: int) -> int:
-        return max(bisect_right(self.row_starts, offset) - 1, 0)
-
     def render_line(self, y: int) -> Strip:
-        index = self.scroll_offset.y + y
-        width = self.scrollable_content_region.width
-        if index >= len(self.rows):
-            return Strip.blank(width, self.rich_style)
-        start, end = self.rows[index]
-        selection = self.selection()
-        segments = []
-        for offset in range(start, end):
-            style = self._owners.get(offset, (0, Style()))[1]
-            if selection and selection[0] <= offset < selection[1]:
-                style += SELECTED
-            if offset == self.cursor:
-                style += CURSOR
-            segments.append(Segment(display_character(self.text[offset]), style))
-        return Strip(segments).adjust_cell_length(width, self.rich_style)
+        self._selection = self.selection()
+        return super().render_line(y)
+
+    def style_at(self, offset: int) -> Style:
+        """The span's colour, the selection, the cursor."""
+        style = self._owners.get(offset, UNMARKED)[1]
+        if self._selection and self._selection[0] <= offset < self._selection[1]:
+            style += SELECTED
+        if offset == self.cursor:
+            style += CURSOR
+        return style
 
     # -- state ----------------------------------------------------------------------------------------------------
     def selection(self) -> tuple[int, int] | None:
