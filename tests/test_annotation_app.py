@@ -157,6 +157,29 @@ def test_ner_overlap_is_explained_and_the_command_prompt_works(store, tmp_path):
     assert standing(store) == [(1, "correct", [])]
 
 
+def test_the_mouse_clicks_a_character_and_drags_a_selection(store, tmp_path):
+    make_project(store, tmp_path, "ner", ["PER", "LOC"], [{"text": "张三在北京工作"}])
+    session = AnnotationSession(store, "p", "tester", predict_ahead=False)
+    app = AnnotationApp(session, KEYS)
+
+    async def drive():
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            text = app.view.query_one("SpanText")
+            # the text starts one cell in (padding); 北 is the fourth character, cells 7-8 of the row
+            await pilot.mouse_down(text, offset=(7, 0))
+            await pilot.hover(text, offset=(9, 0))
+            await pilot.mouse_up(text, offset=(9, 0))
+            await pilot.pause()
+            assert (text.cursor, text.selection()) == (4, (3, 5))
+            await pilot.press("2", "enter")
+            await pilot.pause()
+
+    asyncio.run(drive())
+    session.close()
+    assert standing(store) == [(1, "correct", [[3, 5, "LOC"]])]
+
+
 def test_the_cursor_offset_is_right_on_every_row_of_a_long_multiline_text(store, tmp_path):
     make_project(store, tmp_path, "ner", ["PER", "LOC"], [{"text": NER_TEXT}])
     session = AnnotationSession(store, "p", "tester", predict_ahead=False)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding
@@ -25,7 +26,7 @@ from textual.widgets import Input, Static
 
 from bertanno.plugins.span_editing import SpanEditor
 from bertanno.plugins.task import Span
-from bertanno.plugins.widgets.text import WrappedText
+from bertanno.plugins.widgets.text import WrappedText, display_character
 
 HELP = """
 Span editing
@@ -38,6 +39,7 @@ Span editing
   r                  back to the pre-annotation   Esc   drop the selection
   :                  a line command: + 3-5:LOC  + 北京:LOC  + 北京#2:LOC
                      - 2  - 2-4  - all  t 2 ORG
+  mouse              a click puts the cursor on a character, a drag selects
   Enter / a          save the spans shown (unchanged: accept)"""
 CURSOR = Style(reverse=True, bold=True)
 UNMARKED = (0, Style())
@@ -91,6 +93,44 @@ class SpanText(WrappedText, can_focus=True):
         if offset == self.cursor:
             style += CURSOR
         return style
+
+    # -- the mouse: a click puts the cursor on a character, a drag selects ------------------------------------------
+    def offset_at(self, event) -> int | None:
+        """The character under a mouse event, or ``None`` outside the text."""
+        where = event.get_content_offset(self)
+        if where is None:
+            return None
+        row = self.scroll_offset.y + where.y
+        if row >= len(self.rows):
+            return None
+        start, end = self.rows[row]
+        used = 0
+        for offset in range(start, end):
+            used += cell_len(display_character(self.text[offset]))
+            if used > where.x:
+                return offset
+        return max(end - 1, start)
+
+    def on_mouse_down(self, event) -> None:
+        offset = self.offset_at(event)
+        if offset is not None:
+            self.focus()
+            self.cursor, self.anchor, self._dragging = offset, None, True
+            self.capture_mouse()
+            self._changed()
+
+    def on_mouse_move(self, event) -> None:
+        if getattr(self, "_dragging", False):
+            offset = self.offset_at(event)
+            if offset is not None and offset != self.cursor:
+                if self.anchor is None:
+                    self.anchor = self.cursor
+                self.cursor = offset
+                self._changed()
+
+    def on_mouse_up(self, event) -> None:
+        self._dragging = False
+        self.release_mouse()
 
     # -- state ----------------------------------------------------------------------------------------------------
     def selection(self) -> tuple[int, int] | None:
