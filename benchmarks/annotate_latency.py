@@ -29,8 +29,9 @@ RESULTS = REPO / "benchmarks" / "results"
 
 def drive(session, items: int, think: float, key_for) -> list[float]:
     """Run the real annotation app (``AnnotationApp``, headless at 100×30) and press ``key_for(current)`` on each
-    item after ``think`` seconds; each latency is from the key press until the next item is mounted and the
-    app is idle again (its screen drawn)."""
+    item after ``think`` seconds; each latency is from the key press until the screen has been refreshed with
+    the next item mounted (``call_after_refresh`` after ``show_next``). The pilot's own wait for an idle process
+    is not timed: it also waits for the predict-ahead thread."""
     import asyncio
 
     from bertanno.app.screen import AnnotationApp
@@ -40,17 +41,27 @@ def drive(session, items: int, think: float, key_for) -> list[float]:
 
     async def run_app():
         app = AnnotationApp(session, KEYS)
+        drawn: dict[str, float] = {}
+        show_next = app.show_next
+
+        def show_and_time() -> None:
+            show_next()
+            app.call_after_refresh(lambda: drawn.__setitem__("at", time.perf_counter()))
+
+        app.show_next = show_and_time
         async with app.run_test(size=(100, 30)) as pilot:
             await pilot.pause()
             for _ in range(items):
                 await asyncio.sleep(think)
                 key = key_for(session.current)
+                drawn.clear()
                 pressed = time.perf_counter()
                 await pilot.press(key)
-                await pilot.pause()
+                while "at" not in drawn:
+                    await asyncio.sleep(0.001)
                 if session.current is None:
                     break
-                latencies.append(time.perf_counter() - pressed)
+                latencies.append(drawn["at"] - pressed)
 
     asyncio.run(run_app())
     return latencies

@@ -78,6 +78,16 @@ def test_sentiment_keys_label_reject_skip_undo_and_the_all_done_view(store, tmp_
     assert standing(store) == [(1, "correct", "positive"), (2, "reject", None), (3, "correct", "negative")]
 
 
+def test_digit_keys_choose_by_position_when_the_labels_are_digits(store, tmp_path):
+    make_project(store, tmp_path, "sentiment", ["0", "1"], [{"text": "很好吃"}, {"text": "太慢"}])
+    session = AnnotationSession(store, "p", "tester", predict_ahead=False)
+    run(session, ["1", "2"])                                  # [1] 0  [2] 1
+    assert standing(store) == [(1, "correct", "0"), (2, "correct", "1")]
+    plain = AnnotationSession(store, "p", "tester")
+    assert plain.task.key_correction("1", None) == "0" and plain.task.key_correction("3", None) is None
+    plain.close()
+
+
 def test_a_long_review_is_shown_whole_and_the_header_stays(store, tmp_path):
     make_project(store, tmp_path, "sentiment", ["negative", "positive"], [{"text": LONG_REVIEW}])
     for size in [(80, 24), (120, 40)]:

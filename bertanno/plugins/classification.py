@@ -79,8 +79,10 @@ class ClassificationTask(Task):
         return Group(*parts)
 
     def key_correction(self, key: str, example: Example) -> Any:
-        """A digit chooses that label (1 the first)."""
-        return self.parse_correction(key, example) if key.isdigit() else None
+        """A digit chooses the label at that position (1 the first), also when the labels are digits."""
+        if key.isdigit() and 1 <= int(key) <= len(self.labels):
+            return self.parse_correction(self.labels[int(key) - 1], example)
+        return None
 
     def parse_correction(self, typed: str, example: Example) -> Any:
         typed = typed.strip()

@@ -62,7 +62,8 @@ Labels
                     id="label-input")
 
     def action_choose(self, number: int) -> None:
-        self._decide(str(number))
+        """Key ``number`` is the label shown as ``[number]``, by position (labels may be digits themselves)."""
+        self._decide(self.item_task.labels[number - 1])
 
     def action_type(self) -> None:
         prompt = self.query_one("#label-input", Input)
