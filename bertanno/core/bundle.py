@@ -102,6 +102,7 @@ def refuse_remote_code(directory: Path, trust_remote_code: bool) -> None:
 
 
 def _load_weights(directory: Path, task: Task, trust_remote_code: bool, new_head: bool = False, **config_overrides):
+    import torch
     from safetensors import SafetensorError
     from transformers import AutoConfig
 
@@ -111,6 +112,7 @@ def _load_weights(directory: Path, task: Task, trust_remote_code: bool, new_head
         return head_class(task).from_pretrained(
             str(directory), config=config, weights_only=True, trust_remote_code=trust_remote_code,
             local_files_only=True, ignore_mismatched_sizes=new_head,
+            dtype=torch.float32,  # weights stored in fp16 (a shipped model) train and predict in fp32
         )
     except pickle.UnpicklingError:
         raise BertannoError(

@@ -123,6 +123,11 @@ def resolve_model(name_or_path: str, plugins: Plugins | None = None, download: b
         spec = plugins.models.get(name_or_path)
     else:
         spec = ModelSpec(name=name_or_path, hub_id=name_or_path, description="a Hugging Face hub model")
+    if spec.directory is not None:  # shipped inside a package
+        if not has_any(spec.directory, WEIGHT_FILES):
+            raise ModelUnavailableError(f"model {spec.name!r} should be shipped in {spec.directory}, which holds no "
+                                        "weights: reinstall the package that registers it")
+        return ModelSource(name_or_path, spec, spec.directory, spec.directory)
     needs = {spec.hub_id: WEIGHT_FILES}
     if spec.tokenizer_id:
         needs[spec.tokenizer_id] = TOKENIZER_FILES

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bertanno.core.bundle import load_base
-from bertanno.core.hub import TOKENIZER_FILES, WEIGHT_FILES, cached_snapshot, resolve_model
+from bertanno.core.hub import TOKENIZER_FILES, WEIGHT_FILES, cached_snapshot, has_any, resolve_model
 from bertanno.plugins.manager import Plugins, get_plugins
 
 
@@ -12,8 +12,11 @@ def list_models(plugins: Plugins | None = None) -> list[dict]:
     rows = []
     for name in plugins.models:
         spec = plugins.models.get(name)
-        weights = cached_snapshot(spec.hub_id, WEIGHT_FILES)
-        tokenizer = cached_snapshot(spec.tokenizer_id, TOKENIZER_FILES) if spec.tokenizer_id else weights
+        if spec.directory is not None:  # shipped inside a package
+            weights = tokenizer = spec.directory if has_any(spec.directory, WEIGHT_FILES) else None
+        else:
+            weights = cached_snapshot(spec.hub_id, WEIGHT_FILES)
+            tokenizer = cached_snapshot(spec.tokenizer_id, TOKENIZER_FILES) if spec.tokenizer_id else weights
         rows.append({
             "name": spec.name, "hub_id": spec.hub_id, "description": spec.description,
             "max_length": spec.max_length, "tokenizer_id": spec.tokenizer_id or spec.hub_id,

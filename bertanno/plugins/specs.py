@@ -24,6 +24,9 @@ class ModelSpec:
     """``bert``: a WordPiece BertTokenizerFast whatever the architecture; ``auto``: AutoTokenizer."""
     architecture: str = "bert"
     notes: str = ""
+    directory: Path | None = None
+    """A model shipped inside a package: the directory holding its weights and tokenizer (``hub_id`` then only
+    names it). Nothing is downloaded; ``bertanno models`` lists it as available offline."""
 
 
 @dataclass(frozen=True)

@@ -74,23 +74,23 @@ def next_item(session: Session, project_id: int, annotator: str, session_id: str
     taken = select(Lease.item_id).where(Lease.project_id == project_id)
     tried: set[int] = set()
     while True:
-        query = select(Item).where(Item.project_id == project_id, Item.id.not_in(decided), Item.id.not_in(taken))
+        query = select(Item.id).where(Item.project_id == project_id, Item.id.not_in(decided), Item.id.not_in(taken))
         if tried:
             query = query.where(Item.id.not_in(tried))
         candidates = list(session.scalars(_ordered(query, project_id, order).limit(CANDIDATES_PER_TRY)))
         if not candidates:
             return None
-        for item in candidates:
-            tried.add(item.id)
-            values = {"item_id": item.id, "project_id": project_id, "annotator": annotator,
+        for item_id in candidates:  # ids only: the one leased is loaded, not all the candidates
+            tried.add(item_id)
+            values = {"item_id": item_id, "project_id": project_id, "annotator": annotator,
                       "session_id": session_id, "expires_at": expires}
             if not _try_lease(session, values):
                 continue
             # Another session may have decided the item between our query and our lease: look again.
-            if session.scalar(select(exists(decided.where(Annotation.item_id == item.id)))):
-                session.execute(delete(Lease).where(Lease.item_id == item.id, Lease.session_id == session_id))
+            if session.scalar(select(exists(decided.where(Annotation.item_id == item_id)))):
+                session.execute(delete(Lease).where(Lease.item_id == item_id, Lease.session_id == session_id))
                 continue
-            return item
+            return session.get(Item, item_id)
 
 
 def new_session_id() -> str:

@@ -116,16 +116,19 @@ class AnnotationApp(App[None]):
     def show_next(self) -> None:
         """Put the next item (or the all-done view) on screen."""
         container = self.query_one("#item", Container)
-        container.remove_children()
         current = self.session.next()
-        if current is None:
-            self.view = None
-            container.mount(DoneView(shown_keys(self.keymap["undo"]), shown_keys(self.keymap["quit"])))
-        else:
-            self.view = self.session.task.item_view(current.example, current.prediction, current.restored)
-            container.mount(self.view)
-            if self.view.can_focus:
-                self.view.focus()
+        reused = (current is not None and self.view is not None and hasattr(self.view, "show_item")
+                  and self.view.show_item(current.example, current.prediction, current.restored))
+        if not reused:
+            container.remove_children()
+            if current is None:
+                self.view = None
+                container.mount(DoneView(shown_keys(self.keymap["undo"]), shown_keys(self.keymap["quit"])))
+            else:
+                self.view = self.session.task.item_view(current.example, current.prediction, current.restored)
+                container.mount(self.view)
+                if self.view.can_focus:
+                    self.view.focus()
         self._show_header()
         self.query_one("#keys", Static).update(self._keys_line())
 

@@ -45,21 +45,41 @@ Labels
         for number, label in enumerate(task.labels[:9], start=1):
             self._bindings.bind(str(number), f"choose({number})", description=label, show=False)
 
-    def compose(self):
+    @staticmethod
+    def is_long(example) -> bool:
+        return len(example.text) + len(example.text_b or "") > LONG_TEXT
+
+    def _item(self) -> Group:
+        """The task's view of the item (of all but a long text, which ``WrappedText`` panes draw)."""
         example = self.example
-        if len(example.text) + len(example.text_b or "") > LONG_TEXT:
-            # A very long text: drawn row by row (WrappedText), the task's view of the rest under it.
-            yield WrappedText(example.text, classes="long-text")
-            if example.text_b:
-                yield WrappedText(example.text_b, classes="long-text")
+        if self.is_long(example):
             example = Example("", "" if example.text_b is not None else None, example.payload, example.meta)
         parts = [self.item_task.render(example, self.prediction)]
         if self.restored is not None:
             parts.append(Text(f"your decision before the undo: {self.restored}", style="bold magenta"))
-        yield Static(Group(*parts), id="item-text")
+        return Group(*parts)
+
+    def compose(self):
+        example = self.example
+        if self.is_long(example):  # drawn row by row, the task's view of the rest under it
+            yield WrappedText(example.text, classes="long-text")
+            if example.text_b:
+                yield WrappedText(example.text_b, classes="long-text")
+        yield Static(self._item(), id="item-text")
         yield Static(id="label-message")
         yield Input(placeholder="a label, its number, or what this task takes (Enter decides, Esc closes)",
                     id="label-input")
+
+    def show_item(self, example, prediction, restored: Any = None) -> bool:
+        """Show the next item in this view instead of a new one (a new view costs several frames); ``False``
+        when it cannot (a long text comes or goes), and the app mounts a new view."""
+        if self.is_long(example) or self.is_long(self.example):
+            return False
+        self.example, self.prediction, self.restored = example, prediction, restored
+        self.query_one("#item-text", Static).update(self._item())
+        self.query_one("#label-message", Static).update("")
+        self.scroll_home(animate=False)
+        return True
 
     def action_choose(self, number: int) -> None:
         """Key ``number`` is the label shown as ``[number]``, by position (labels may be digits themselves)."""
