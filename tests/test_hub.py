@@ -108,3 +108,28 @@ def test_a_cached_config_without_weights_is_not_enough(isolated_hub_cache):
     fake_snapshot(isolated_hub_cache, "trueto/medbert-base-wwm-chinese", ["config.json"])
     with pytest.raises(ModelUnavailableError, match="no snapshot of trueto/medbert-base-wwm-chinese with weights"):
         resolve_model("medbert")
+
+
+def test_a_model_shipped_in_a_package_resolves_without_the_hub_or_says_it_is_missing(tmp_path, monkeypatch):
+    from bertanno import hookimpl
+    from bertanno.plugins.manager import Plugins
+    from bertanno.plugins.specs import ModelSpec
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    shipped = tmp_path / "shipped"
+    shipped.mkdir()
+
+    class Plugin:
+        @hookimpl
+        def register_models(self, register):
+            register(ModelSpec(name="tiny-shipped", hub_id="example/tiny", description="a shipped model",
+                               directory=shipped))
+
+    plugins = Plugins(load_entrypoints=False, extra=[Plugin()])
+    with pytest.raises(ModelUnavailableError, match="should be shipped in .*reinstall"):
+        resolve_model("tiny-shipped", plugins)
+    assert [r["available"] for r in list_models(plugins) if r["name"] == "tiny-shipped"] == [False]
+    (shipped / "model.safetensors").write_bytes(b"")
+    source = resolve_model("tiny-shipped", plugins)
+    assert source.weights_dir == shipped == source.tokenizer_dir
+    assert [r["available"] for r in list_models(plugins) if r["name"] == "tiny-shipped"] == [True]
