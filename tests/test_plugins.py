@@ -252,7 +252,7 @@ def test_tests_do_not_autoload_entry_points():
 def test_builtins_come_through_the_same_hooks(plugins):
     builtin = {info.name: info for info in plugins.info() if info.builtin}
     assert builtin["bertanno.plugins.builtin.ner"].hooks == ["register_tasks"]
-    assert builtin["bertanno.plugins.builtin.models"].registers == {"models": ["bert-base-chinese", "lawformer", "medbert"]}
+    assert builtin["bertanno.plugins.builtin.models"].registers == {"models": ["bert-base-chinese", "lawformer", "medbert", "zh-mini"]}
     assert Path(builtin["bertanno.plugins.builtin.formats"].source).name == "__init__.py"
 
 

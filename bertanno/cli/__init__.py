@@ -49,7 +49,7 @@ def cli(ctx, db):
       bertanno retrain reviews              the same, unattended and gated
       bertanno export reviews -o reviews.jsonl
       bertanno vocab add reviews medical    teach the model domain terms
-      bertanno pretrain zh-mini --corpus DIR   pretrain a small Chinese BERT
+      bertanno pretrain my-bert --corpus DIR   pretrain a small Chinese BERT
       bertanno predict MODEL FILE           pre-annotate a file
       bertanno models                       domain models known and here
       bertanno plugins                      tasks, models, formats, origins

@@ -50,11 +50,11 @@ def pretrain(output, corpus, from_model, layers, hidden, max_length, batch_size,
 
     \b
     Examples:
-      bertanno pretrain zh-mini --corpus corpus/ --steps 40000 --hours 2
-      bertanno pretrain zh-mini --corpus corpus/ --steps 40000 --hours 2 --resume
+      bertanno pretrain my-bert --corpus corpus/ --steps 40000 --hours 2
+      bertanno pretrain my-bert --corpus corpus/ --steps 40000 --hours 2 --resume
       bertanno pretrain clinic-bert --from bert-base-chinese \\
           --corpus notes.txt --terms medical --steps 2000
-    Use the result as any model: bertanno init P --task T --model ./zh-mini
+    Use the result as any model: bertanno init P --task T --model ./my-bert
     """
     from bertanno.plugins.manager import get_plugins
     from bertanno.vocab.pretrain import PretrainConfig
