@@ -70,6 +70,7 @@ class SpanText(WrappedText, can_focus=True):
         self.editor, self.on_change, self.initial = editor, on_change, initial
         self.cursor, self.anchor = 0, None
         self._selection: tuple[int, int] | None = None
+        self._dragging = False
         self._owners: dict[int, tuple[int, Style]] = {}
         for number, label in enumerate(editor.task.labels[:9], start=1):
             self._bindings.bind(str(number), f"label({number})", description=label, show=False)
@@ -120,7 +121,7 @@ class SpanText(WrappedText, can_focus=True):
             self._changed()
 
     def on_mouse_move(self, event) -> None:
-        if getattr(self, "_dragging", False):
+        if self._dragging:
             offset = self.offset_at(event)
             if offset is not None and offset != self.cursor:
                 if self.anchor is None:
@@ -353,10 +354,6 @@ class SpanView(Vertical):
     def _close_prompt(self) -> None:
         self.query_one("#span-command", Input).remove_class("open")
         self.query_one(SpanText).focus()
-
-    @property
-    def prompt_open(self) -> bool:
-        return self.query_one("#span-command", Input).has_class("open")
 
     def accepted(self) -> tuple[str, Any]:
         """Accept: the pre-annotation when the spans are unchanged, else a correction with the spans shown."""
