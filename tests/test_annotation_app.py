@@ -304,3 +304,13 @@ def test_a_third_party_token_level_task_is_corrected_with_the_span_editor(store,
     session = AnnotationSession(store, "s", "tester", predict_ahead=False, plugins=plugins)
     run(session, ["shift+right", "1", *["right"] * 5, "shift+right", "1", "enter"])
     assert standing(store) == [(1, "correct", [[0, 2, "SYM"], [6, 8, "SYM"]])]
+
+
+def test_escape_closes_a_prompt_and_gives_the_keys_back(store, tmp_path):
+    make_project(store, tmp_path, "ner", ["PER", "LOC"], [{"text": "张三在北京工作"}])
+    session = AnnotationSession(store, "p", "tester", predict_ahead=False)
+    seen = run(session, ["colon", *"+ 张三:PER", "escape", "probe", "shift+right", "1", "enter"],
+               probe=lambda app: (app.view.query_one("#span-command").has_class("open"),
+                                  type(app.focused).__name__, list(app.view.editor.spans)))
+    assert seen == [(False, "SpanText", [])]                  # nothing typed in the prompt was applied
+    assert standing(store) == [(1, "correct", [[0, 2, "PER"]])]

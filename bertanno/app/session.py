@@ -12,8 +12,8 @@ import getpass
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 from bertanno.app.live import LiveTrainer, live_family
 from bertanno.app.project_training import champion_model

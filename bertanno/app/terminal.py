@@ -69,7 +69,7 @@ def span_listing(editor: SpanEditor) -> Text:
         return Text("(no entities)", style="dim")
     text = editor.example.text
     return Text("  ").join(Text(f"{n}:{text[s.start:s.end]}[{s.start}-{s.end}]:{s.label}",
-                                style=editor.task.colour(s.label)) for n, s in editor.items())
+                                style=editor.colour(s.label)) for n, s in editor.items())
 
 
 @dataclass

@@ -18,6 +18,10 @@ class SpanEditor:
 
     def __init__(self, task, example: Example, spans: Iterable | None):
         self.task, self.example = task, example
+        self.reset(spans)
+
+    def reset(self, spans: Iterable | None) -> None:
+        """Start over from ``spans``, numbered from 1 in text order."""
         self.numbered: dict[int, Span] = {n: Span(*s) for n, s in enumerate(sorted(Span(*s) for s in spans or ()),
                                                                             start=1)}
         self.next_number = len(self.numbered) + 1
@@ -30,6 +34,11 @@ class SpanEditor:
     def items(self) -> list[tuple[int, Span]]:
         """``(number, span)`` in text order."""
         return sorted(self.numbered.items(), key=lambda pair: pair[1])
+
+    def colour(self, label: str) -> str:
+        """The rich colour a span of ``label`` is drawn in: the task's (``colour``), else cyan."""
+        colour = getattr(self.task, "colour", None)
+        return colour(label) if colour is not None else "cyan"
 
     def describe(self, number: int) -> str:
         """``2 上海 [4-6 LOC]``: a span as the screen names it."""

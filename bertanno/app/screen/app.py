@@ -18,7 +18,7 @@ from textual.containers import Container
 from textual.widgets import Static
 
 from bertanno.app.screen.done import DoneView
-from bertanno.app.screen.help import HelpScreen, help_text
+from bertanno.app.screen.help import HelpScreen, help_text, key_labels
 from bertanno.app.session import AnnotationSession
 from bertanno.errors import BertannoError
 from bertanno.plugins.widgets import Decided, character_key
@@ -33,7 +33,7 @@ def key_names(keys: tuple[str, ...]) -> str:
 
 
 def shown_keys(keys: tuple[str, ...]) -> str:
-    return "/".join(dict.fromkeys("Enter" if key in ("\r", "\n") else key for key in keys))
+    return "/".join(key_labels(keys))
 
 
 class AnnotationApp(App[None]):
@@ -54,7 +54,7 @@ class AnnotationApp(App[None]):
         self.session, self.keymap = session, keymap
         self.view: Any = None
         for action, keys in keymap.items():
-            if action in ACTIONS and action != "correct":
+            if action in ACTIONS:
                 self.bind(key_names(keys), ACTIONS[action], show=False)
 
     def compose(self):
@@ -129,13 +129,13 @@ class AnnotationApp(App[None]):
                 container.mount(self.view)
                 if self.view.can_focus:
                     self.view.focus()
+            self.query_one("#keys", Static).update(self._keys_line())  # the keys depend on the view only
         self._show_header()
-        self.query_one("#keys", Static).update(self._keys_line())
 
     # -- decisions -----------------------------------------------------------------------------------------------
     def decide(self, decision: str, payload: Any = None) -> None:
         if self.session.current is None:
-            self.say("every item is decided; u undoes the last decision")
+            self.say(f"every item is decided; {shown_keys(self.keymap['undo'])} undoes the last decision")
             return
         try:
             self.session.decide(decision, payload)

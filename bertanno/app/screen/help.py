@@ -1,18 +1,23 @@
-"""``?``: the keys, formatted, over the current item; any key closes it."""
+"""``?``: the keys, formatted, over the current item; the arrows scroll it, any other key closes it."""
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from rich.text import Text
+
+def key_labels(keys: tuple[str, ...]) -> list[str]:
+    """A keymap entry as a person reads it, each key once: ``("\r", "\n", "a")`` -> ``["Enter", "a"]``."""
+    return list(dict.fromkeys("Enter" if key in ("\r", "\n") else key for key in keys))
+
 
 def help_text(keymap: dict[str, tuple[str, ...]], view_help: str = "") -> Text:
     """The help as a person reads it: the keys of this keymap, then the item view's own keys (``view_help``:
     a title line, then the keys)."""
     def keys(action: str) -> str:
-        return " / ".join(dict.fromkeys("Enter" if key in ("\r", "\n") else key for key in keymap[action]))
+        return " / ".join(key_labels(keymap[action]))
 
     text = Text("Keys\n", style="bold")
     rows = [(keys("accept"), "accept the pre-annotation (or what the item shows)"), ("1-9", "choose that label"),

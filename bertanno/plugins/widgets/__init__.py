@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from textual.binding import Binding
 from textual.message import Message
+from textual.widgets import Input
 
 
 class Decided(Message):
@@ -29,3 +31,26 @@ def character_key(character: str) -> str:
     if character in ("\r", "\n"):
         return "enter"
     return character if character.isalnum() else _character_to_key(character)
+
+
+class Prompt(Input):
+    """A one-line prompt, hidden until ``open()``: Esc closes it, and closing gives the focus back to what had
+    it. Its owner handles ``Input.Submitted`` and calls ``close()``."""
+
+    DEFAULT_CSS = "Prompt { display: none; } Prompt.open { display: block; }"
+    BINDINGS = [Binding("escape", "close", show=False)]
+
+    def open(self) -> None:
+        self._back = self.app.focused
+        self.add_class("open")
+        self.focus()
+
+    def action_close(self) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.value = ""
+        self.remove_class("open")
+        back = getattr(self, "_back", None)
+        if back is not None and back.is_attached:
+            back.focus()

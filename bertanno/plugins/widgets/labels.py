@@ -12,7 +12,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Input, Static
 
 from bertanno.plugins.task import Example
-from bertanno.plugins.widgets import Decided
+from bertanno.plugins.widgets import Decided, Prompt
 from bertanno.plugins.widgets.text import WrappedText
 
 LONG_TEXT = 20_000
@@ -26,18 +26,21 @@ class LabelView(VerticalScroll, can_focus=True):
 
     DEFAULT_CSS = """
     LabelView { height: 1fr; padding: 0 1; }
-    LabelView #label-input { display: none; }
     LabelView .long-text { height: 1fr; padding: 0; }
-    LabelView #label-input.open { display: block; }
     """
     HELP = """
 Labels
   1-9                choose that label (a multi-label task: that one label)
-  c                  type the label, or what the task takes (topics: symptom drug)
+  c                  type the label, or what the task takes (topics: symptom, drug)
   ↑ ↓                scroll a long text"""
     """The view's own keys for the help screen (a title line, then the keys); the app lists the common ones."""
     KEYS = (("1-9", "label"), ("c", "type"))
     """``(key, what)`` pairs for the key line at the bottom of the screen."""
+    BINDINGS = [Binding("up", "scroll_text(-1)", show=False), Binding("down", "scroll_text(1)", show=False),
+                Binding("pageup", "scroll_text(-20)", show=False), Binding("pagedown", "scroll_text(20)", show=False),
+                Binding("home", "scroll_text(-1000000000)", show=False),
+                Binding("end", "scroll_text(1000000000)", show=False),
+                Binding("c", "type", "type a label", show=False)]
 
     def __init__(self, task, example, prediction, restored: Any = None, **kwargs):
         super().__init__(**kwargs)
@@ -67,8 +70,8 @@ Labels
                 yield WrappedText(example.text_b, classes="long-text")
         yield Static(self._item(), id="item-text")
         yield Static(id="label-message")
-        yield Input(placeholder="a label, its number, or what this task takes (Enter decides, Esc closes)",
-                    id="label-input")
+        yield Prompt(placeholder="a label, its number, or what this task takes (Enter decides, Esc closes)",
+                     id="label-input")
 
     def show_item(self, example, prediction, restored: Any = None) -> bool:
         """Show the next item in this view instead of a new one (a new view costs several frames); ``False``
@@ -86,9 +89,7 @@ Labels
         self._decide(self.item_task.labels[number - 1])
 
     def action_type(self) -> None:
-        prompt = self.query_one("#label-input", Input)
-        prompt.add_class("open")
-        prompt.focus()
+        self.query_one("#label-input", Prompt).open()
 
     def _decide(self, typed: str) -> None:
         try:
@@ -101,28 +102,13 @@ Labels
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         typed = event.value.strip()
-        event.input.value = ""
-        event.input.remove_class("open")
-        self.focus()
+        self.query_one("#label-input", Prompt).close()
         if typed:
             self._decide(typed)
-
-    def on_key(self, event) -> None:
-        prompt = self.query_one("#label-input", Input)
-        if event.key == "escape" and prompt.has_focus:
-            event.stop()
-            prompt.remove_class("open")
-            self.focus()
 
     def accepted(self) -> tuple[str, Any]:
         """Accept: the pre-annotation as it is."""
         return "accept", None
-
-    BINDINGS = [Binding("up", "scroll_text(-1)", show=False), Binding("down", "scroll_text(1)", show=False),
-                Binding("pageup", "scroll_text(-20)", show=False), Binding("pagedown", "scroll_text(20)", show=False),
-                Binding("home", "scroll_text(-1000000000)", show=False),
-                Binding("end", "scroll_text(1000000000)", show=False),
-                Binding("c", "type", "type a label", show=False)]
 
     def action_scroll_text(self, rows: int) -> None:
         """Scroll the text: the long-text pane when there is one, else this view."""

@@ -26,6 +26,7 @@ from textual.widgets import Input, Static
 
 from bertanno.plugins.span_editing import SpanEditor
 from bertanno.plugins.task import Span
+from bertanno.plugins.widgets import Prompt
 from bertanno.plugins.widgets.text import WrappedText, display_character
 
 HELP = """
@@ -36,7 +37,8 @@ Span editing
   Tab / Shift+Tab    next / previous span   w   select the word (jieba)
   [ ]                move the span's start left / its end right
   { }                move the span's start right / its end left
-  r                  back to the pre-annotation   Esc   drop the selection
+  r                  back to the spans the item opened with (after an undo: yours)
+  Esc                drop the selection
   :                  a line command: + 3-5:LOC  + 北京:LOC  + 北京#2:LOC
                      - 2  - 2-4  - all  t 2 ORG
   mouse              a click puts the cursor on a character, a drag selects
@@ -78,7 +80,7 @@ class SpanText(WrappedText, can_focus=True):
 
     # -- layout ---------------------------------------------------------------------------------------------------
     def on_resize(self) -> None:
-        self._wrap()
+        super().on_resize()
         self._show_cursor()
         self.on_change(None)
 
@@ -145,8 +147,7 @@ class SpanText(WrappedText, can_focus=True):
         underlined so that two adjacent spans of one type are seen as two."""
         self._owners = {}
         for position, (number, span) in enumerate(self.editor.items()):
-            colour = self.editor.task.colour(span.label) if hasattr(self.editor.task, "colour") else "cyan"
-            style = Style(color="black", bgcolor=colour, underline=position % 2 == 1)
+            style = Style(color="black", bgcolor=self.editor.colour(span.label), underline=position % 2 == 1)
             for offset in range(span.start, span.end):
                 self._owners[offset] = (number, style)
 
@@ -246,10 +247,9 @@ class SpanText(WrappedText, can_focus=True):
         self._changed()
 
     def action_reset(self) -> None:
-        self.editor.numbered = {n: s for n, s in enumerate(sorted(self.initial), start=1)}
-        self.editor.next_number = len(self.editor.numbered) + 1
+        self.editor.reset(self.initial)
         self.anchor = None
-        self._changed("back to the pre-annotation")
+        self._changed("back to the spans the item opened with")
 
 
 def word_around(text: str, offset: int) -> tuple[int, int]:
@@ -280,8 +280,6 @@ class SpanView(Vertical):
     SpanView { height: 1fr; }
     SpanView #span-status { height: 1; padding: 0 1; background: $panel; }
     SpanView #span-list { height: auto; max-height: 4; padding: 0 1; overflow-y: auto; }
-    SpanView #span-command { display: none; }
-    SpanView #span-command.open { display: block; }
     """
     BINDINGS = [Binding("colon", "command", ": command")]
     HELP = HELP
@@ -289,7 +287,7 @@ class SpanView(Vertical):
 
     def __init__(self, task, example, prediction, restored: Any = None, **kwargs):
         super().__init__(**kwargs)
-        self.item_task, self.example, self.prediction = task, example, prediction
+        self.example, self.prediction = example, prediction
         self.predicted = sorted(Span(*s) for s in (prediction.payload if prediction is not None else []) or [])
         start = restored if restored is not None else self.predicted
         self.editor = task.span_editor(example, start)
@@ -299,8 +297,8 @@ class SpanView(Vertical):
         yield SpanText(self.editor, self._changed, list(self.editor.spans), id="span-text")
         yield Static(id="span-status")
         yield Static(id="span-list")
-        yield Input(placeholder="+ 3-5:LOC · + 北京:LOC · - 2 · - all · t 2 ORG   (Enter runs, Esc closes)",
-                    id="span-command")
+        yield Prompt(placeholder="+ 3-5:LOC · + 北京:LOC · - 2 · - all · t 2 ORG   (Enter runs, Esc closes)",
+                     id="span-command")
 
     def on_mount(self) -> None:
         self.query_one(SpanText).focus()
@@ -325,35 +323,21 @@ class SpanView(Vertical):
         self.query_one("#span-status", Static).update(status)
         listing = Text()
         for number, span in self.editor.items():
-            colour = self.item_task.colour(span.label) if hasattr(self.item_task, "colour") else "cyan"
+            colour = self.editor.colour(span.label)
             listing.append(f"{number} {self.example.text[span.start:span.end]} [{span.start}-{span.end}] ",
                            style=Style(color=colour))
             listing.append(f"{span.label}  ", style=Style(color=colour, bold=True))
         self.query_one("#span-list", Static).update(listing or Text("(no entities)", style="dim"))
 
     def action_command(self) -> None:
-        prompt = self.query_one("#span-command", Input)
-        prompt.add_class("open")
-        prompt.focus()
+        self.query_one("#span-command", Prompt).open()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         command = event.value.strip()
-        event.input.value = ""
-        text = self.query_one(SpanText)
+        self.query_one("#span-command", Prompt).close()
         if command:
-            text._edit(lambda: self.editor.apply(command), f"done: {command}")
-        self._close_prompt()
-
-    def on_key(self, event) -> None:
-        prompt = self.query_one("#span-command", Input)
-        if event.key == "escape" and prompt.has_focus:
-            event.stop()
-            self._close_prompt()
-
-    def _close_prompt(self) -> None:
-        self.query_one("#span-command", Input).remove_class("open")
-        self.query_one(SpanText).focus()
+            self.query_one(SpanText)._edit(lambda: self.editor.apply(command), f"done: {command}")
 
     def accepted(self) -> tuple[str, Any]:
         """Accept: the pre-annotation when the spans are unchanged, else a correction with the spans shown."""

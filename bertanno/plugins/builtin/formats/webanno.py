@@ -97,8 +97,9 @@ def _annotation_id(part: str) -> tuple[str, str | None]:
     return part[:match.start()], match.group(1)
 
 
-def _utf16_length(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
+def _utf16_units(char: str) -> int:
+    """How many UTF-16 code units (Java's ``char``) a character takes: two above the BMP (emoji, 𠀀), else one."""
+    return 2 if ord(char) > 0xFFFF else 1
 
 
 @dataclass
@@ -142,14 +143,14 @@ def parse_header(lines: list[str], layer: str, feature: str) -> Layout:
     return Layout(column, width, others)
 
 
-def _units_to_spans(sentence: Sentence, layout: Layout, start_units: int) -> list[tuple[str, int, int, str]]:
-    """``(id or "", begin, end, label)`` per annotation part found in the sentence's cells, offsets in
+def _units_to_spans(sentence: Sentence, start_units: int) -> list[tuple[str, int, int, str, int]]:
+    """``(id or "", begin, end, label, line)`` per annotation part found in the sentence's cells, offsets in
     characters of the sentence text."""
     text = sentence.text
     boundaries = {0: 0}  # UTF-16 offset within the sentence -> character offset
     units = 0
     for index, char in enumerate(text):
-        units += 2 if ord(char) > 0xFFFF else 1
+        units += _utf16_units(char)
         boundaries[units] = index + 1
     found = []
     for line, begin, end, form, cell in sentence.units:
@@ -157,7 +158,7 @@ def _units_to_spans(sentence: Sentence, layout: Layout, start_units: int) -> lis
         if start is None or stop is None or text[start:stop] != form:
             raise BadSentence(line, f"the token {form!r} at {begin}-{end} is not at that place in the sentence "
                                     f"text {text[:40]!r} (offsets count UTF-16 units from the document start)")
-        if layout.column is None or cell == "_":
+        if cell == "_":  # also every cell when the file lacks the layer (see _sentences)
             continue
         for part in _split_unescaped(cell, "|"):
             value, annotation = _annotation_id(part)
@@ -167,20 +168,19 @@ def _units_to_spans(sentence: Sentence, layout: Layout, start_units: int) -> lis
     return found
 
 
-def sentence_spans(sentence: Sentence, layout: Layout) -> tuple[list[Span], dict[str, int]]:
-    """The sentence's entities, sorted, and the line where each multi-token annotation id appears (to find one
-    that crosses sentences). Raises ``BadSentence``."""
+def sentence_spans(sentence: Sentence) -> tuple[list[Span], set[str]]:
+    """The sentence's entities, sorted, and the ids of its multi-token annotations (to find one that crosses
+    sentences). Raises ``BadSentence``."""
     first_line, first_begin, _, first_form, _ = sentence.units[0]
     position = sentence.text.find(first_form)
     if position < 0:
         raise BadSentence(first_line, f"the token {first_form!r} is not in the sentence text "
                                       f"{sentence.text[:40]!r}")
-    start_units = first_begin - _utf16_length(sentence.text[:position])
-    spans, grouped, lines = [], defaultdict(list), {}
-    for annotation, start, stop, label, line in _units_to_spans(sentence, layout, start_units):
+    start_units = first_begin - sum(map(_utf16_units, sentence.text[:position]))
+    spans, grouped = [], defaultdict(list)
+    for annotation, start, stop, label, line in _units_to_spans(sentence, start_units):
         if annotation:
             grouped[annotation].append((start, stop, label, line))
-            lines.setdefault(annotation, line)
         else:
             spans.append(Span(start, stop, label))
     for annotation, parts in grouped.items():
@@ -188,7 +188,7 @@ def sentence_spans(sentence: Sentence, layout: Layout) -> tuple[list[Span], dict
         if len(labels) > 1:
             raise BadSentence(parts[0][3], f"annotation [{annotation}] has several values: {sorted(labels)}")
         spans.append(Span(min(p[0] for p in parts), max(p[1] for p in parts), labels.pop()))
-    return sorted(set(spans)), lines
+    return sorted(set(spans)), set(grouped)
 
 
 def _parse_token_line(line: str, number: int, width: int) -> tuple[int, int, str, list[str]]:
@@ -231,7 +231,7 @@ def read_webanno(stream: TextIO, options: dict) -> Iterator[Example | RowError |
             results.append(broken[index])
             continue
         try:
-            spans, ids = sentence_spans(sentence, layout)
+            spans, ids = sentence_spans(sentence)
         except BadSentence as exc:
             results.append(RowError(exc.line, str(exc)))
             continue
@@ -306,7 +306,7 @@ def write_webanno(examples: Iterable[Example], stream: TextIO, options: dict) ->
                 cells[index].append((escape_value(label), suffix))
         token, position = 0, offset
         for index, char in enumerate(text):
-            width = 2 if ord(char) > 0xFFFF else 1
+            width = _utf16_units(char)
             if not char.isspace():
                 token += 1
                 entities = cells.get(index)
