@@ -143,3 +143,34 @@ def test_corpus_files_are_interleaved_by_size(tmp_path):
     assert sorted(lines) == sorted(line for line in expected if not held_out(line))
     first = lines[:12]
     assert 2 <= sum(line.startswith("甲") for line in first) <= 4  # a quarter of the corpus, a quarter of any stretch
+
+
+def test_shards_split_the_lines_between_readers(tmp_path):
+    from bertanno.vocab.pretrain import corpus_lines
+
+    (tmp_path / "a.txt").write_text("".join(f"甲{n:03d}\n" for n in range(50)), encoding="utf-8")
+    files = [tmp_path / "a.txt"]
+    whole = list(corpus_lines(files, evaluation=False))
+    parts = [list(corpus_lines(files, evaluation=False, shard=(k, 3))) for k in range(3)]
+    assert sorted(sum(parts, [])) == sorted(whole)  # every line once, in exactly one shard
+    assert [len(p) for p in parts] == [len(whole[k::3]) for k in range(3)] and parts[1] == whole[1::3]
+
+
+def test_data_workers_pack_in_their_own_processes(corpus, tmp_path):
+    from bertanno.vocab.pretrain import WorkerMasking, data_workers
+
+    config = PretrainConfig(**{**TINY, "steps": 4, "eval_steps": 4, "workers": 2})
+    result = pretrain(tmp_path / "w", [corpus], config, on_step=quiet)
+    record = json.loads((tmp_path / "w" / "bertanno-pretrain.json").read_text(encoding="utf-8"))
+    assert result.finished and record["hardware"]["data_workers"] == 2
+    assert "2 data workers" in (tmp_path / "w" / "README.md").read_text(encoding="utf-8")
+    with pytest.raises(BertannoError, match="--workers -1"):
+        data_workers(PretrainConfig(workers=-1), None)
+    import torch
+    assert data_workers(PretrainConfig(), torch.device("cpu")) == 0
+    from bertanno.core.bundle import load_tokenizer
+    from bertanno.core.scratch import SKELETON_DIR
+    tokenizer = load_tokenizer(SKELETON_DIR)
+    sequence = next(iter(PackedSequences([corpus], tokenizer, 32, repeat=False)))
+    one, two = WorkerMasking(tokenizer, 0.15, 13, 0), WorkerMasking(tokenizer, 0.15, 13, 0)
+    assert one([sequence])["labels"].tolist() == two([sequence])["labels"].tolist()  # seeded: reproducible

@@ -36,9 +36,12 @@ from bertanno.cli.common import console, err_console
 @click.option("--resume", is_flag=True, help="Continue the run whose checkpoints are in OUTPUT.checkpoints/.")
 @click.option("--seed", default=13, show_default=True,
               help="New weights, masking and the order of the packed sequences (resume with the same one).")
+@click.option("--workers", type=int, metavar="N",
+              help="Data-loader processes packing and masking the corpus (default: up to 8 on a GPU, none on CPU); "
+                   "resume with the same number.")
 @click.option("--device", help="cpu, cuda … (default: a GPU when there is one; bf16 there).")
 def pretrain(output, corpus, from_model, layers, hidden, max_length, batch_size, learning_rate, warmup_steps, steps,
-             hours, checkpoint_minutes, eval_steps, term_lists, resume, seed, device):
+             hours, checkpoint_minutes, eval_steps, term_lists, resume, seed, workers, device):
     """Pretrain a Chinese BERT as a masked language model on unlabelled text; write it to OUTPUT.
 
     From scratch (the bert-base-chinese vocabulary, --layers x --hidden) or --from a model. The
@@ -66,7 +69,8 @@ def pretrain(output, corpus, from_model, layers, hidden, max_length, batch_size,
         terms += [t for t in load_term_list(source, get_plugins()).texts if t not in terms]
     config = PretrainConfig(layers=layers, hidden=hidden, max_length=max_length, batch_size=batch_size,
                             learning_rate=learning_rate, warmup_steps=warmup_steps, steps=steps, hours=hours,
-                            checkpoint_minutes=checkpoint_minutes, eval_steps=eval_steps, seed=seed, device=device)
+                            checkpoint_minutes=checkpoint_minutes, eval_steps=eval_steps, seed=seed, device=device,
+                            workers=workers)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     columns = ("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),

@@ -12,6 +12,10 @@ Runs are resumable: the Trainer's checkpoints (weights, optimizer, scheduler, RN
 from the newest one, skipping the batches already seen, so an interrupted run ends at the same step as an
 uninterrupted one. The model is written to ``OUTPUT`` only when a run ends, into a temporary directory
 renamed into place, so a half-written directory is never presented as a model.
+
+With ``workers`` > 0 the packing and masking run in that many data-loader processes, each reading every
+``workers``-th corpus line (what a GPU needs: one Python process packs ~130k tokens/s, a small model on a
+GPU trains faster than that). The order of the data then depends on ``workers``: resume with the same number.
 """
 
 from __future__ import annotations
@@ -63,6 +67,8 @@ class PretrainConfig:
     mask_fraction: float = 0.15
     seed: int = 13
     device: str | None = None
+    workers: int | None = None
+    """Data-loader processes; ``None``: up to 8 (one per spare core) on a GPU, 0 (the main process) on CPU."""
 
 
 @dataclass
@@ -154,8 +160,9 @@ def _file_lines(path: Path) -> Iterator[tuple[str, int]]:
             yield line, len(raw.encode("utf-8"))
 
 
-def corpus_lines(files: Sequence[Path], evaluation: bool) -> Iterator[str]:
-    """Non-empty lines of the corpus: the held-out ones (``evaluation``) or all the others.
+def corpus_lines(files: Sequence[Path], evaluation: bool, shard: tuple[int, int] = (0, 1)) -> Iterator[str]:
+    """Non-empty lines of the corpus: the held-out ones (``evaluation``) or all the others; with
+    ``shard=(k, n)`` only the k-th of every n of those lines (0 <= k < n), so n readers split the corpus.
 
     The files are interleaved in proportion to their sizes (the next line always comes from the file
     read least far, as a share of its bytes), so every stretch of training mixes all the sources instead
@@ -165,6 +172,8 @@ def corpus_lines(files: Sequence[Path], evaluation: bool) -> Iterator[str]:
     readers = [_file_lines(path) for path in files]
     read = [0] * len(files)
     active = set(range(len(files)))
+    kept = -1
+    index_of_shard, shards = shard
     while active:
         index = min(active, key=lambda i: (read[i] / sizes[i], i))
         try:
@@ -174,13 +183,16 @@ def corpus_lines(files: Sequence[Path], evaluation: bool) -> Iterator[str]:
             continue
         read[index] += size
         if line and held_out(line) == evaluation:
-            yield line
+            kept += 1
+            if kept % shards == index_of_shard:
+                yield line
 
 
 class PackedSequences:
     """Token sequences of exactly ``max_length`` (``[CLS] … [SEP]``), packed from consecutive corpus lines,
     each with its masking units (whole terms, else single tokens). Iterating restarts the corpus as often as
-    needed (``repeat``); the order is the corpus order, so a run and its resumption see the same data."""
+    needed (``repeat``); the order is the corpus order, so a run and its resumption see the same data.
+    Inside a data-loader worker it reads only that worker's share of the lines (``corpus_lines``' shard)."""
 
     def __init__(self, files: Sequence[Path], tokenizer, max_length: int, terms: Sequence[str] = (),
                  evaluation: bool = False, repeat: bool = True):
@@ -192,9 +204,10 @@ class PackedSequences:
         body = self.max_length - 2
         ids: list[int] = []
         units: list[list[int]] = []
+        shard = _worker_shard()
         while True:
             produced = False
-            for line in corpus_lines(self.files, self.evaluation):
+            for line in corpus_lines(self.files, self.evaluation, shard):
                 encoded = self.tokenizer(line, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
                 offsets = [tuple(o) for o in encoded["offset_mapping"]]
                 base = len(ids)
@@ -213,6 +226,42 @@ class PackedSequences:
         inside = [[p + 1 for p in unit if p < len(body)] for unit in units]
         return {"input_ids": [tokenizer.cls_token_id, *body, tokenizer.sep_token_id],
                 "units": [u for u in inside if u], "term_positions": []}
+
+
+def _worker_shard() -> tuple[int, int]:
+    """(this data-loader worker's index, the number of workers), or (0, 1) outside a worker."""
+    import sys
+
+    if "torch" not in sys.modules:
+        return 0, 1
+    from torch.utils.data import get_worker_info
+
+    info = get_worker_info()
+    return (info.id, info.num_workers) if info else (0, 1)
+
+
+class WorkerMasking:
+    """The data collator: BERT masking then padding, with a random generator per data-loader worker (seeded
+    ``seed`` + the worker's index), so the workers do not repeat one another's masking pattern."""
+
+    def __init__(self, tokenizer, fraction: float, seed: int, pad_id: int):
+        self.tokenizer, self.fraction, self.seed, self.pad_id = tokenizer, fraction, seed, pad_id
+        self.generators: dict[int, random.Random] = {}
+
+    def __call__(self, batch: list[dict]) -> dict:
+        worker = _worker_shard()[0]
+        generator = self.generators.setdefault(worker, random.Random(self.seed + worker))
+        return collate([mask_units(e, self.tokenizer, self.fraction, generator) for e in batch], self.pad_id)
+
+
+def data_workers(config: PretrainConfig, device) -> int:
+    """``config.workers``, or the default: on a GPU one per spare core up to 8, on CPU none (the main process
+    packs far faster than a CPU trains)."""
+    if config.workers is not None:
+        if config.workers < 0:
+            raise BertannoError(f"--workers {config.workers}: give 0 (the main process) or more")
+        return config.workers
+    return min(8, max(0, (os.cpu_count() or 1) - 1)) if device.type != "cpu" else 0
 
 
 # -- the model -------------------------------------------------------------------------------------------------------
@@ -234,7 +283,9 @@ def new_model(layers: int, hidden: int, seed: int):
 
 
 def existing_model(name: str, plugins=None):
-    """A model (alias, hub id or directory) with its masked-LM head, to continue pretraining."""
+    """A model (alias, hub id or directory) with its masked-LM head, to continue pretraining; in fp32 whatever
+    the precision on disk (zh-mini is stored in fp16: training fp16 master weights diverges at once)."""
+    import torch
     from transformers import AutoModelForMaskedLM
 
     source = resolve_model(name, plugins)
@@ -242,7 +293,7 @@ def existing_model(name: str, plugins=None):
     tokenizer = load_tokenizer(source.tokenizer_dir, source.spec.tokenizer_class if source.spec else "bert")
     try:
         model = AutoModelForMaskedLM.from_pretrained(str(source.weights_dir), weights_only=True,
-                                                     local_files_only=True)
+                                                     local_files_only=True, dtype=torch.float32)
     except (OSError, ValueError, RuntimeError) as exc:
         raise BertannoError(f"cannot load {name} as a masked language model: {exc}") from None
     return model, tokenizer
@@ -337,8 +388,8 @@ def pretrain(output: str | Path, corpus: Sequence[str | Path], config: PretrainC
         raise BertannoError(f"--max-length {config.max_length} exceeds the model's "
                             f"{model.config.max_position_embeddings} positions")
     device = torch.device(config.device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    generator = random.Random(config.seed)
     pad_id = tokenizer.pad_token_id or 0
+    workers = data_workers(config, device)
     training = _stream(PackedSequences(files, tokenizer, config.max_length, terms))
     held_out_sequences = []
     for sequence in PackedSequences(files, tokenizer, config.max_length, terms, evaluation=True, repeat=False):
@@ -389,12 +440,11 @@ def pretrain(output: str | Path, corpus: Sequence[str | Path], config: PretrainC
         learning_rate=config.learning_rate, weight_decay=config.weight_decay, warmup_steps=config.warmup_steps,
         lr_scheduler_type="linear", save_strategy="no", save_total_limit=2, eval_strategy="no", report_to="none",
         disable_tqdm=True, seed=config.seed, use_cpu=device.type == "cpu", remove_unused_columns=False,
-        dataloader_num_workers=0, logging_steps=10, bf16=device.type == "cuda" and torch.cuda.is_bf16_supported(),
+        dataloader_num_workers=workers, logging_steps=10, bf16=device.type == "cuda" and torch.cuda.is_bf16_supported(),
     )
     trainer = _masked_only_trainer()(
         model=model, args=arguments, train_dataset=training, callbacks=[Steering()], processing_class=tokenizer,
-        data_collator=lambda batch: collate([mask_units(e, tokenizer, config.mask_fraction, generator)
-                                             for e in batch], pad_id),
+        data_collator=WorkerMasking(tokenizer, config.mask_fraction, config.seed, pad_id),
     )
     trainer.remove_callback(PrinterCallback)
 
@@ -420,7 +470,8 @@ def pretrain(output: str | Path, corpus: Sequence[str | Path], config: PretrainC
         "from_model": from_model, "terms": len(terms), "config": asdict(config),
         "parameters": sum(p.numel() for p in model.parameters()),
         "hardware": {"device": str(device), "threads": torch.get_num_threads(), "cpu": platform.processor()
-                     or platform.machine(), "cpus": os.cpu_count()},
+                     or platform.machine(), "cpus": os.cpu_count(), "data_workers": workers,
+                     "gpu": torch.cuda.get_device_name(device) if device.type == "cuda" else None},
         "evaluations": _all_evaluations(output, evaluations),
     }
     record["seconds"] = _total_seconds(output, seconds)
@@ -502,7 +553,7 @@ the bert-base-chinese vocabulary, sequences of {config['max_length']} tokens.
 
 - Steps: {record['steps']:,} of {record['total_steps']:,} ({'finished' if record['finished'] else 'unfinished: resume with --resume'})
 - Tokens seen: {record['tokens_seen']:,} (batch {config['batch_size']} x {config['max_length']} packed tokens per step)
-- Time: {record['seconds'] / 3600:.2f} h on {record['hardware']['device']} ({record['hardware']['cpus']} CPUs, {record['hardware']['threads']} threads)
+- Time: {record['seconds'] / 3600:.2f} h on {record['hardware'].get('gpu') or record['hardware']['device']} ({record['hardware']['cpus']} CPUs, {record['hardware']['threads']} threads, {record['hardware'].get('data_workers', 0)} data workers)
 - Learning rate {config['learning_rate']} (linear decay, {config['warmup_steps']} warm-up steps), weight decay {config['weight_decay']}, seed {config['seed']}
 - Masking: {config['mask_fraction']:.0%} of tokens, 80/10/10, whole terms for {record['terms']} listed terms
 - Held out: {record['held_out']}; {held_out}
