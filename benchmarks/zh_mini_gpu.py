@@ -39,7 +39,8 @@ def run_one(args) -> None:
     """One pretraining run (a child process): prints progress, writes ``rate.json`` with steps/s."""
     from bertanno.vocab.pretrain import PretrainConfig, pretrain
 
-    spec = {**RUNS[args.name], **({"batch_size": args.batch_size} if args.batch_size else {})}
+    spec = {**RUNS[args.name], **({"batch_size": args.batch_size} if args.batch_size else {}),
+            **({"learning_rate": args.lr} if args.lr else {})}
     config = PretrainConfig(layers=spec.get("layers", 4), hidden=spec.get("hidden", 256),
                             batch_size=spec["batch_size"], learning_rate=spec["learning_rate"],
                             warmup_steps=max(10, int(spec["warmup"] * args.steps)), steps=args.steps,
@@ -65,10 +66,10 @@ def run_one(args) -> None:
 
 
 def launch(name: str, output: Path, corpus: list[str], steps: int, hours: float, workers: int, log: Path,
-           batch_size: int | None):
+           batch_size: int | None, lr: float | None):
     command = [sys.executable, "-m", "benchmarks.zh_mini_gpu", "one", name, str(output), "--steps", str(steps),
                "--hours", str(hours), "--workers", str(workers), *[a for c in corpus for a in ("--corpus", c)],
-               *(["--batch-size", str(batch_size)] if batch_size else [])]
+               *(["--batch-size", str(batch_size)] if batch_size else []), *(["--lr", str(lr)] if lr else [])]
     return subprocess.Popen(command, stdout=open(log, "a"), stderr=subprocess.STDOUT)
 
 
@@ -110,6 +111,7 @@ def main(argv=None) -> None:
         parser.add_argument("--workers", type=int, required=True)
         parser.add_argument("--corpus", action="append", required=True)
         parser.add_argument("--batch-size", type=int)
+        parser.add_argument("--lr", type=float)
         return run_one(parser.parse_args(argv[1:]))
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", action="append", required=True)
@@ -121,13 +123,14 @@ def main(argv=None) -> None:
     parser.add_argument("--export-minutes", type=float, default=1.0)
     parser.add_argument("--probe-steps", type=int, default=PROBE_STEPS)
     parser.add_argument("--batch-size", type=int, help="override every run's batch (a CPU smoke test)")
+    parser.add_argument("--lr", type=float, help="override every run's peak learning rate")
     args = parser.parse_args(argv)
     deadline = time.time() + args.minutes * 60
     names = args.runs.split(",")
     args.out.mkdir(parents=True, exist_ok=True)
     logs = {n: args.out / f"{n}.log" for n in names}
     probes = {n: launch(n, args.work / f"probe-{n}", args.corpus, args.probe_steps, 1.0, args.workers,
-                        logs[n], args.batch_size)
+                        logs[n], args.batch_size, args.lr)
               for n in names}
     rates = {}
     for name, process in probes.items():
@@ -146,7 +149,7 @@ def main(argv=None) -> None:
             print(f"run {name}: too little time left for a run worth having", flush=True)
             continue
         runs[name] = launch(name, args.work / name, args.corpus, steps, (left - 10) / 3600, args.workers,
-                            logs[name], args.batch_size)
+                            logs[name], args.batch_size, args.lr)
     for name, process in runs.items():
         code = process.wait()
         model_dir = args.work / name

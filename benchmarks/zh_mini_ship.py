@@ -1,13 +1,15 @@
-"""Put a ``bertanno pretrain`` checkpoint of zh-mini into the package: fp16 safetensors in shards under 16 MiB,
-the tokenizer, and the model card (what it is, what it read and under which licences, how far it trained, its
-held-out masked-LM accuracy, how to rebuild it).
+"""Put a zh-mini model into the package: fp16 safetensors in shards under 16 MiB, the tokenizer, and the model
+card (what it is, what it read and under which licences, each training stage, its held-out masked-LM accuracy,
+how to rebuild it).
 
-    python -m benchmarks.zh_mini_ship CHECKPOINT --hours H [--out bertanno/data/models/zh-mini]
+    python -m benchmarks.zh_mini_ship MODEL [--stages benchmarks/zh_mini_stages.json] [--out bertanno/data/models/zh-mini]
 
-CHECKPOINT is a checkpoint folder of the run (``zh-mini.checkpoints/checkpoint-N``) or its finished model;
-``--hours`` is the run's total time (the checkpoints do not record wall time: take it from the run logs).
-The rebuild: ``python -m benchmarks.zh_mini_corpus DIR`` prints the ``bertanno pretrain`` command; run it
-(with ``--resume`` after a stop) until it ends, then this.
+MODEL is a checkpoint folder of a ``bertanno pretrain`` run (``zh-mini.checkpoints/checkpoint-N``, its
+evaluations in ``trainer_state.json``) or a finished model folder (its evaluations in
+``bertanno-pretrain.json``), e.g. one that ``benchmarks.zh_mini_gpu`` brought back from a GPU lease.
+The stages file lists every training stage that led to it, in order (where it ran, from what, steps, batch,
+learning rate, hours, held-out accuracy at its end): the checkpoints do not record wall time or earlier
+stages, so they are written down there, from the run logs, when a stage ends.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from benchmarks.common import REPO, machine_facts
+from benchmarks.common import REPO
 from bertanno.vocab.pretrain import HELD_OUT_MODULUS
 
 OUT = REPO / "bertanno" / "data" / "models" / "zh-mini"
@@ -34,41 +36,56 @@ LICENCES = {
 }
 
 
-def held_out(checkpoint: Path) -> tuple[int, list[dict]]:
-    """The step reached and every held-out evaluation, from the trainer state the checkpoint keeps."""
-    state = json.loads((checkpoint / "trainer_state.json").read_text(encoding="utf-8"))
+def held_out(model: Path) -> tuple[int, list[dict]]:
+    """The step reached and every held-out evaluation, from a checkpoint's trainer state or a finished model's
+    pretrain record."""
+    record = model / "bertanno-pretrain.json"
+    if record.exists():
+        data = json.loads(record.read_text(encoding="utf-8"))
+        return int(data["steps"]), data["evaluations"]
+    state = json.loads((model / "trainer_state.json").read_text(encoding="utf-8"))
     evaluations = [entry["held_out"] for entry in state["log_history"] if "held_out" in entry]
     return int(state["global_step"]), evaluations
 
 
-def card(config: dict, step: int, total_steps: int, evaluations: list[dict], hours: float, batch: int,
-         max_length: int, parameters: int, shards: list[str]) -> str:
+def card(config: dict, stages: list[dict], evaluations: list[dict], parameters: int, shards: list[str]) -> str:
     last = evaluations[-1]
+    every = max(1, len(evaluations) // 6)
     rows = "\n".join(f"| {e['step']:,} | {e['loss']:.3f} | {e['accuracy']:.3f} |"
-                     for e in evaluations if e["step"] % 1000 == 0 or e is last)
-    facts = machine_facts(2)
+                     for i, e in enumerate(evaluations) if i % every == every - 1 or e is last)
+    tokens = sum(stage["steps"] * stage["batch"] * stage["max_length"] for stage in stages)
+    stage_rows = "\n".join(
+        f"| {n} | {stage['where']} | {stage['from']} | {stage['steps']:,} x {stage['batch']} x {stage['max_length']} "
+        f"= {stage['steps'] * stage['batch'] * stage['max_length'] / 1e6:.1f} M | {stage['learning_rate']:g}, "
+        f"{stage['warmup_steps']} warm-up steps, {stage['schedule']} | {stage['hours']:.2f} h | "
+        f"{stage['held_out_accuracy']:.3f} (step {stage['held_out_step']:,}) |"
+        for n, stage in enumerate(stages, 1))
+    commands = "\n".join(f"{stage['command']}" for stage in stages)
     licences = "\n".join(f"- `{name}`: {what}" for name, what in LICENCES.items())
     return f"""# zh-mini
 
-bertanno's own small Chinese BERT, pretrained by `bertanno pretrain` from random weights on licence-clean
-Chinese text: {config['num_hidden_layers']} layers x {config['hidden_size']} hidden, {config['num_attention_heads']}
-heads, {parameters / 1e6:.1f} M parameters, the bert-base-chinese vocabulary ({config['vocab_size']:,} WordPiece
-tokens), masked-LM head kept (so `bertanno pretrain --from zh-mini` continues it). Weights stored in fp16
-({len(shards)} safetensors shards under 16 MiB), loaded in fp32.
+bertanno's own small Chinese BERT, pretrained by bertanno's masked-LM pretraining (`bertanno pretrain`) from
+random weights on licence-clean Chinese text: {config['num_hidden_layers']} layers x {config['hidden_size']}
+hidden, {config['num_attention_heads']} heads, {parameters / 1e6:.1f} M parameters, the bert-base-chinese
+vocabulary ({config['vocab_size']:,} WordPiece tokens), masked-LM head kept (so `bertanno pretrain --from
+zh-mini` continues it). Weights stored in fp16 ({len(shards)} safetensors shards under 16 MiB), loaded in fp32.
 
-It is what bertanno can use offline when no larger model is on the machine. It is small and young; how much
-it helps each task, next to random weights and the classical baselines, is measured in bertanno's
+It is what bertanno can use offline when no larger model is on the machine. It is small; how much it helps
+each task, next to random weights and the classical baselines, is measured in bertanno's
 `benchmarks/RESULTS.md`. A real bert-base-chinese, medbert or Lawformer is better wherever one can be had.
 
 ## Training
 
-- Steps: {step:,} of a {total_steps:,}-step schedule (learning rate 5e-4, linear decay, 500 warm-up steps,
-  weight decay 0.01, seed 13); batch {batch} x {max_length} packed tokens: **{step * batch * max_length:,} tokens seen**
-- Masking: BERT's (15 % of the tokens; 80 % [MASK], 10 % random, 10 % kept)
-- Time: about {hours:.1f} h on {facts['cpu_count']} CPU cores ({facts['cpu']}, torch {facts['torch']}), niced,
-  sharing the machine with development work; no GPU
-- Held out: 1 line in {HELD_OUT_MODULUS} of the corpus (by CRC32 of the line), never trained on: masked-LM loss **{last['loss']:.3f}**,
-  accuracy **{last['accuracy']:.3f}** (share of masked tokens predicted exactly) at step {last['step']:,}
+**{tokens:,} tokens seen** in {len(stages)} stages, sequences of packed corpus lines, masking BERT's (15 % of
+the tokens; 80 % [MASK], 10 % random, 10 % kept), AdamW with weight decay 0.01, seed 13:
+
+| stage | where | from | steps x batch x tokens | learning rate | time | held-out accuracy |
+|---|---|---|---|---|---|---|
+{stage_rows}
+
+Held out: 1 line in {HELD_OUT_MODULUS} of the corpus (by CRC32 of the line), never trained on; the same 128
+sequences in every stage. At the end: masked-LM loss **{last['loss']:.3f}**, accuracy **{last['accuracy']:.3f}**
+(share of masked tokens predicted exactly). The last stage's evaluations:
 
 | step | held-out loss | held-out accuracy |
 |---|---|---|
@@ -85,10 +102,13 @@ Left out: news transcripts (research use only), a weekly web digest (no licence)
 
 ## Rebuild
 
+`python -m benchmarks.zh_mini_corpus DIR` writes `DIR/train-splits.txt` and prints the corpus list; then the
+stages in order (each continues the previous one's model; on a CPU alone, `bertanno pretrain` with
+`--resume` across sessions gets there too, far more slowly):
+
 ```
-python -m benchmarks.zh_mini_corpus DIR     # writes DIR/train-splits.txt, prints the pretrain command
-bertanno pretrain zh-mini --corpus … --steps {total_steps} --eval-steps 250 [--hours H] [--resume]
-python -m benchmarks.zh_mini_ship zh-mini.checkpoints/checkpoint-N --hours H
+{commands}
+python -m benchmarks.zh_mini_ship MODEL --stages benchmarks/zh_mini_stages.json
 ```
 """
 
@@ -96,11 +116,9 @@ python -m benchmarks.zh_mini_ship zh-mini.checkpoints/checkpoint-N --hours H
 def main(argv=None) -> Path:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("checkpoint", type=Path)
-    parser.add_argument("--hours", type=float, required=True, help="the run's total wall time, from its logs")
+    parser.add_argument("--stages", type=Path, default=REPO / "benchmarks" / "zh_mini_stages.json",
+                        help="the training stages that led to MODEL, in order")
     parser.add_argument("--out", type=Path, default=OUT)
-    parser.add_argument("--batch-size", type=int, default=32, help="the run's --batch-size (default: pretrain's)")
-    parser.add_argument("--max-length", type=int, default=128, help="the run's --max-length (default: pretrain's)")
-    parser.add_argument("--total-steps", type=int, default=20_000, help="the run's --steps")
     args = parser.parse_args(argv)
 
     import torch
@@ -109,6 +127,9 @@ def main(argv=None) -> Path:
     model = BertForMaskedLM.from_pretrained(str(args.checkpoint), dtype=torch.float32)
     tokenizer = BertTokenizerFast.from_pretrained(str(args.checkpoint))
     step, evaluations = held_out(args.checkpoint)
+    stages = json.loads(args.stages.read_text(encoding="utf-8"))
+    if stages[-1]["steps"] != step:
+        raise SystemExit(f"the last stage in {args.stages} has {stages[-1]['steps']} steps, the model {step}")
     staging = Path(tempfile.mkdtemp(prefix=".zh-mini-", dir=args.out.parent if args.out.parent.exists() else None))
     model.half().save_pretrained(str(staging), safe_serialization=True, max_shard_size=SHARD)
     tokenizer.save_pretrained(str(staging))
@@ -117,9 +138,8 @@ def main(argv=None) -> Path:
     if too_big:
         raise SystemExit(f"shards of 16 MiB or more: {too_big}")
     config = json.loads((staging / "config.json").read_text(encoding="utf-8"))
-    (staging / "README.md").write_text(card(config, step, args.total_steps, evaluations, args.hours,
-                                            args.batch_size, args.max_length,
-                                            sum(p.numel() for p in model.parameters()), shards), encoding="utf-8")
+    (staging / "README.md").write_text(card(config, stages, evaluations, sum(p.numel() for p in model.parameters()),
+                                            shards), encoding="utf-8")
     if args.out.exists():
         shutil.rmtree(args.out)
     args.out.parent.mkdir(parents=True, exist_ok=True)
