@@ -132,6 +132,7 @@ def main(argv=None) -> Path:
         raise SystemExit(f"the last stage in {args.stages} has {stages[-1]['steps']} steps, the model {step}")
     staging = Path(tempfile.mkdtemp(prefix=".zh-mini-", dir=args.out.parent if args.out.parent.exists() else None))
     model.half().save_pretrained(str(staging), safe_serialization=True, max_shard_size=SHARD)
+    tokenizer.model_max_length = stages[-1]["max_length"]  # its pretraining length: inputs stop there
     tokenizer.save_pretrained(str(staging))
     shards = sorted(p.name for p in staging.glob("*.safetensors"))
     too_big = [p.name for p in staging.glob("*.safetensors") if p.stat().st_size >= 16 * 2**20]

@@ -48,6 +48,7 @@ def test_pretrain_writes_a_model_a_project_can_use(corpus, tmp_path):
     assert AutoModelForMaskedLM.from_pretrained(str(tmp_path / "mini")).config.num_hidden_layers == 1
     bundle = load_base(str(tmp_path / "mini"), get_plugins().task("sentiment"))  # a base model for any project
     assert bundle.tokenizer("高血压")["input_ids"][1:-1] == bundle.tokenizer.convert_tokens_to_ids(list("高血压"))
+    assert bundle.max_length == 32  # its --max-length: positions past it were never trained
     assert not list(tmp_path.glob(".mini.writing-*"))
 
 

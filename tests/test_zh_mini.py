@@ -60,3 +60,20 @@ def test_pretraining_continues_zh_mini_in_fp32_without_forgetting(tmp_path):
                             held_out_sequences=8, learning_rate=1e-5)
     result = pretrain(tmp_path / "more", [corpus], config, from_model="zh-mini", on_step=lambda *a: None)
     assert result.evaluations[-1]["accuracy"] > 0.1  # fp16 master weights fell to ~0.002 here (0.25 in fp32)
+
+
+def test_inputs_stop_at_the_length_it_was_pretrained_at(plugins, tmp_path):
+    """zh-mini saw 128-token sequences: positions past them are untrained noise, so inputs stop there; a model of
+    one's own from ``bertanno pretrain`` records its --max-length in the tokenizer the same way."""
+    from bertanno.core.bundle import load_base
+    from bertanno.core.scratch import build_random_bundle
+    from bertanno.vocab.pretrain import new_model
+
+    task = plugins.task("sentiment", labels=["negative", "positive"])
+    assert load_base("zh-mini", task, plugins).max_length == 128
+    model, tokenizer = new_model(1, 64, 0)
+    tokenizer.model_max_length = 96
+    model.save_pretrained(str(tmp_path / "own"))
+    tokenizer.save_pretrained(str(tmp_path / "own"))
+    assert load_base(str(tmp_path / "own"), task, plugins).max_length == 96
+    assert build_random_bundle(task=task, layers=1, hidden=64, seed=0).max_length == 512  # untouched elsewhere

@@ -53,6 +53,14 @@ def max_input_length(config, limit: int | None = None) -> int:
     return min(positions, limit) if limit else positions
 
 
+def trained_length(tokenizer) -> int | None:
+    """The input length the model was pretrained at, from its tokenizer's ``model_max_length`` (the Hugging Face
+    field for it; ``bertanno pretrain`` writes its ``--max-length`` there), or ``None`` when the tokenizer leaves it
+    unset (transformers' stand-in is a huge number). Positions past it were never trained, so inputs stop there."""
+    length = getattr(tokenizer, "model_max_length", None)
+    return int(length) if isinstance(length, int) and 0 < length < 1_000_000 else None
+
+
 def head_class(task: Task):
     from transformers import AutoModelForSequenceClassification, AutoModelForTokenClassification
 
@@ -134,7 +142,8 @@ def load_base(
     spec = source.spec
     model = _load_weights(source.weights_dir, task, trust_remote_code, new_head=True, **label_config(task))
     tokenizer = load_tokenizer(source.tokenizer_dir, spec.tokenizer_class if spec else "bert")
-    limit = spec.max_length if spec else None
+    own = trained_length(tokenizer) if source.tokenizer_dir == source.weights_dir else None  # not a borrowed one's
+    limit = min(filter(None, (spec.max_length if spec else None, own)), default=None)
     pretrained = record_pretrained(read_version_record(source.weights_dir)) if is_version_dir(source.weights_dir) else True
     return ModelBundle(model, tokenizer, task, max_input_length(model.config, limit),
                        spec.hub_id if spec else str(name_or_path), pretrained=pretrained)

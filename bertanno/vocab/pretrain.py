@@ -520,6 +520,7 @@ def write_model(model, tokenizer, output: Path, record: dict) -> None:
     staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.writing-", dir=output.parent))
     try:
         model.save_pretrained(str(staging), safe_serialization=True)
+        tokenizer.model_max_length = record["config"]["max_length"]  # positions past it were never trained
         tokenizer.save_pretrained(str(staging))
         (staging / RECORD_FILE).write_text(json.dumps(record, ensure_ascii=False, indent=2), encoding="utf-8")
         (staging / CARD_FILE).write_text(model_card(output.name, record), encoding="utf-8")

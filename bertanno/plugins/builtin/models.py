@@ -13,7 +13,7 @@ BUILTIN_MODELS = (
         hub_id="bertanno/zh-mini",
         description="bertanno's own small Chinese BERT (4 x 256), pretrained on licence-clean legal, medical and "
                     "science text; shipped in the package, works offline",
-        max_length=512,
+        max_length=128,  # its pretraining length (also its tokenizer's model_max_length)
         directory=SHIPPED / "zh-mini",
         notes="see its model card: bertanno/data/models/zh-mini/README.md",
     ),
