@@ -78,6 +78,28 @@ def test_sentiment_keys_label_reject_skip_undo_and_the_all_done_view(store, tmp_
     assert standing(store) == [(1, "correct", "positive"), (2, "reject", None), (3, "correct", "negative")]
 
 
+def test_once_an_item_is_drawn_the_next_one_is_leased_ahead(store, tmp_path):
+    import time
+
+    from bertanno.store.schema import Lease
+
+    make_project(store, tmp_path, "sentiment", ["negative", "positive"],
+                 [{"text": "很好吃"}, {"text": "送餐太慢"}, {"text": "一般般"}])
+    session = AnnotationSession(store, "p", "tester", predict_ahead=False)
+
+    def leased(app):  # the fetch runs in a thread: wait for it (a few ms) but not forever
+        for _ in range(250):
+            with store.transaction() as db:
+                held = sorted(lease.item_id for lease in db.scalars(select(Lease)))
+            if len(held) == 2:
+                break
+            time.sleep(0.02)
+        return held
+
+    assert run(session, ["probe", "2", "probe"], probe=leased) == [[1, 2], [2, 3]]
+    assert standing(store) == [(1, "correct", "positive")]
+
+
 def test_digit_keys_choose_by_position_when_the_labels_are_digits(store, tmp_path):
     make_project(store, tmp_path, "sentiment", ["0", "1"], [{"text": "很好吃"}, {"text": "太慢"}])
     session = AnnotationSession(store, "p", "tester", predict_ahead=False)

@@ -57,6 +57,40 @@ def test_decide_undo_and_resume_without_a_model(store):
     assert decisions(store) == [(1, "correct", "positive", False), (2, "skip", None, True), (2, "correct", "negative", False)]
 
 
+def test_fetch_ahead_leases_the_next_item_so_a_key_press_only_commits(store, monkeypatch):
+    from bertanno.store import queue
+    from bertanno.store.schema import Lease
+
+    session = AnnotationSession(store, "reviews", "tester")
+    other = AnnotationSession(store, "reviews", "colleague")
+    session.next()
+    session.fetch_ahead()
+    with store.transaction() as db:
+        assert sorted(lease.item_id for lease in db.scalars(select(Lease))) == [1, 2]  # on screen, and the next
+    assert other.next().example.text == "一般般"  # a colleague never gets the item leased ahead
+    calls = []
+    monkeypatch.setattr(queue, "next_item", lambda *a, **k: calls.append(a) or None)
+    session.decide("correct", "positive")
+    assert session.next().example.text == "送餐太慢" and not calls  # served from the fetch, no queue query
+    monkeypatch.undo()
+    session.fetch_ahead()
+    session.fetch_ahead()  # a second call while one is fetched does nothing
+    assert session.undo() and session.next().example.text == "很好吃"  # the undone item, not the one fetched
+    assert session.current.restored == "positive"
+    session.decide("correct", "negative")
+    assert session.next().example.text == "送餐太慢"  # the item fetched ahead went back to the queue
+    session.fetch_ahead()
+    session.model_version = "v9"  # a new model serves: what was fetched for the old one is not used
+    monkeypatch.setattr(queue, "next_item", lambda *a, **k: calls.append(k) or None)
+    session.decide("skip")
+    assert session.next() is None and calls and calls[0].get("exclude") is None
+    monkeypatch.undo()
+    session.close()
+    other.close()
+    with store.transaction() as db:
+        assert list(db.scalars(select(Lease))) == []  # close hands back everything, the fetch ahead included
+
+
 def test_an_empty_or_unknown_project_is_a_sentence(tmp_path):
     store = Store.open(f"sqlite:///{tmp_path / 'db.sqlite'}")
     with store.transaction() as session:

@@ -1,6 +1,9 @@
 """An annotation session: items drawn from the project's queue, shown with their pre-annotation,
 each decision committed before the next item appears; undo walks back through the session.
 
+Fetch-ahead: while the person looks at an item, the next one is leased and loaded (``fetch_ahead``, which the
+full-screen app runs in a thread once the item is drawn), so a key press only commits its decision.
+
 Predict-ahead: a background thread pre-annotates the items the queue will serve next, in
 batches, and stores the predictions, so moving on never waits for the model. An item with no
 prediction yet is predicted on the spot (or shown without one when the project has no model).
@@ -83,6 +86,8 @@ class AnnotationSession:
         self.current: Current | None = None
         self._restored: dict[int, Any] = {}  # item id -> the annotation an undo withdrew
         self._model_lock = threading.Lock()
+        self._fetch_lock = threading.Lock()
+        self._ahead_item: tuple[Current | None, str | None] | None = None  # (item leased ahead, the model then)
         self._stop = threading.Event()
         self._ahead = None
         self._predict_ahead_wanted = predict_ahead
@@ -126,11 +131,41 @@ class AnnotationSession:
 
     # -- the queue ------------------------------------------------------------------------------------------------
     def next(self) -> Current | None:
-        """The next item for this session (the one it holds, after a restart), or ``None`` when all are done."""
+        """The next item for this session (the one it holds, after a restart), or ``None`` when all are done.
+        An item leased ahead by ``fetch_ahead`` is served at once if it is still good: fetched for the model that
+        serves now, and well inside its lease (else the queue is asked again, which renews or replaces it)."""
+        with self._fetch_lock:
+            ahead, self._ahead_item = self._ahead_item, None
+        fresh = (ahead is not None and ahead[1] == self.model_version
+                 and time.perf_counter() - ahead[0].shown_at < queue.DEFAULT_LEASE_SECONDS / 2)
+        current = ahead[0] if fresh else self._fetch()
+        if current is not None:
+            current.shown_at = time.perf_counter()
+            current.restored = self._restored.pop(current.item_id, None)
+        self.current = current
+        return current
+
+    def fetch_ahead(self) -> None:
+        """Lease and load the item after the current one now, in the person's thinking time, so that the next
+        key press only has to commit its decision (``next`` then serves it). Safe from another thread; does
+        nothing without a current item, or when one is already fetched."""
+        with self._fetch_lock:
+            current = self.current
+            if current is None or self._ahead_item is not None or self._stop.is_set():
+                return
+            try:
+                fetched = self._fetch(exclude=current.item_id)
+            except Exception:  # only a head start: next() fetches again on the main thread and reports the error
+                return
+            self._ahead_item = (fetched, self.model_version) if fetched is not None else None
+
+    def _fetch(self, exclude: int | None = None) -> Current | None:
+        """Lease the next item (not ``exclude``) and load it with its pre-annotation (predicted now if the
+        model serving has none stored for it)."""
         with self.store.transaction() as session:
-            item = queue.next_item(session, self.project_id, self.annotator, self.session_id, self.order)
+            item = queue.next_item(session, self.project_id, self.annotator, self.session_id, self.order,
+                                   exclude=exclude)
             if item is None:
-                self.current = None
                 return None
             stored = latest_predictions(session, [item.id]).get(item.id)
             example = item_example(item)
@@ -140,8 +175,7 @@ class AnnotationSession:
             prediction_id = stored.id
         elif self.predictor is not None:
             prediction, prediction_id = self._predict_now(item.id, example)
-        self.current = Current(item.id, example, prediction, prediction_id, restored=self._restored.pop(item.id, None))
-        return self.current
+        return Current(item.id, example, prediction, prediction_id)
 
     def decide(self, decision: str, payload=None) -> None:
         """Commit a decision about the current item (accept keeps the pre-annotation)."""
@@ -173,7 +207,11 @@ class AnnotationSession:
 
     def undo(self) -> bool:
         """Withdraw this session's last decision; its item is shown again next. ``False`` if nothing to undo."""
+        with self._fetch_lock:  # the item leased ahead goes back: the undone one comes next
+            ahead, self._ahead_item = self._ahead_item, None
         with self.store.transaction() as session:
+            if ahead is not None and ahead[0] is not None:
+                queue.release_item(session, ahead[0].item_id, self.session_id)
             annotation = annotations_q.undo_last(session, self.session_id)
             if annotation is None:
                 return False
@@ -194,7 +232,8 @@ class AnnotationSession:
             self._ahead.join()
         if self.live is not None:
             self.live.wait()
-        with self.store.transaction() as session:
+        with self._fetch_lock, self.store.transaction() as session:  # after a fetch ahead in flight
+            self._ahead_item = None
             queue.release(session, self.session_id)
 
     # -- progress ---------------------------------------------------------------------------------------------------

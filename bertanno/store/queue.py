@@ -57,15 +57,17 @@ def _try_lease(session: Session, values: dict) -> bool:
 
 
 def next_item(session: Session, project_id: int, annotator: str, session_id: str, order: str = "sequential",
-              lease_seconds: int = DEFAULT_LEASE_SECONDS) -> Item | None:
-    """The next item for this session, leased to it; ``None`` when every item is decided or taken."""
+              lease_seconds: int = DEFAULT_LEASE_SECONDS, exclude: int | None = None) -> Item | None:
+    """The next item for this session, leased to it; ``None`` when every item is decided or taken. ``exclude``:
+    an item this session holds that is not wanted (the one on screen, when leasing the one after it)."""
     now = utcnow()
     expires = now + timedelta(seconds=lease_seconds)
     session.execute(delete(Lease).where(Lease.project_id == project_id, Lease.expires_at < now))
     decided = decided_items(project_id, skipped_by=session_id)
     held = session.scalar(
         select(Item).join(Lease, Lease.item_id == Item.id)
-        .where(Lease.session_id == session_id, Item.project_id == project_id, Item.id.not_in(decided))
+        .where(Lease.session_id == session_id, Item.project_id == project_id, Item.id.not_in(decided),
+               Item.id != (exclude if exclude is not None else -1))
         .order_by(Item.id).limit(1)
     )
     if held is not None:  # resuming: the item this session already holds

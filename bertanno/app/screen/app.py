@@ -8,6 +8,7 @@ key here like q: the session ends between two keys, never inside a store transac
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from rich.cells import cell_len
@@ -131,6 +132,11 @@ class AnnotationApp(App[None]):
                     self.view.focus()
             self.query_one("#keys", Static).update(self._keys_line())  # the keys depend on the view only
         self._show_header()
+        if current is not None:  # once this item is drawn, lease the next one while the person reads
+            self.call_after_refresh(self._fetch_ahead)
+
+    def _fetch_ahead(self) -> None:
+        threading.Thread(target=self.session.fetch_ahead, name="fetch-ahead", daemon=True).start()
 
     # -- decisions -----------------------------------------------------------------------------------------------
     def decide(self, decision: str, payload: Any = None) -> None:
