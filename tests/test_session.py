@@ -235,3 +235,28 @@ def test_the_keymap_is_configurable(store):
     run_scripted(session, io.StringIO("c positive\nk\nq\n"), lambda line: None, parse_keymap("skip=k"))
     assert [d[1] for d in decisions(store)] == ["correct", "skip"]
     session.close()
+
+
+@pytest.mark.skipif(not __import__("sys").platform.startswith("linux"), reason="per-thread nice values are Linux's")
+def test_background_threads_run_below_the_screen(store, make_bundle, monkeypatch):
+    import os
+    import threading
+
+    from bertanno.app import background, session as session_module
+
+    seen = {}
+
+    def lowered():
+        background.yield_to_the_screen()
+        seen["thread"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    worker = threading.Thread(target=lowered)
+    worker.start()
+    worker.join()
+    main = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    assert seen["thread"] == max(main, background.BACKGROUND_NICENESS)  # (root may lower it; no one else raises)
+    calls = []
+    monkeypatch.setattr(session_module, "yield_to_the_screen", lambda: calls.append(threading.current_thread().name))
+    session = AnnotationSession(store, "reviews", "tester", predictor=Predictor(make_bundle()), model_version="v1")
+    session.close()
+    assert calls == ["predict-ahead"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from typing import Callable
 
+from bertanno.app.background import yield_to_the_screen
 from bertanno.app.project_training import RunOutcome, train_project
 from bertanno.core.training import TrainConfig
 from bertanno.errors import BertannoError
@@ -61,6 +62,7 @@ class LiveTrainer:
             self._thread.start()
 
     def _refit(self) -> None:
+        yield_to_the_screen()
         try:
             outcome = train_project(self.store, self.project_name, TrainConfig(), trigger="live",
                                     family=self.family.name, models_dir=self.models_dir, plugins=self.plugins)

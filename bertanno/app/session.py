@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bertanno.app.background import yield_to_the_screen
 from bertanno.app.live import LiveTrainer, live_family
 from bertanno.app.project_training import champion_model
 from bertanno.core.bundle import record_family_name
@@ -261,6 +262,7 @@ class AnnotationSession:
         return self.project.items(undecided=True, unpredicted_by=self.model_version or "unnamed", limit=AHEAD_BATCH)
 
     def _predict_ahead(self) -> None:
+        yield_to_the_screen()
         while not self._stop.is_set():
             batch = self._unpredicted()
             if not batch:
