@@ -175,6 +175,28 @@ def test_ner_spans_are_edited_with_the_cursor_and_stored_exactly(store, tmp_path
     assert [a.payload for a in undone] == [[[s.start, s.end, s.label] for s in expected]]
 
 
+def test_shift_w_snaps_to_whole_word_pieces(store, tmp_path):
+    text = "患者NT-proBNP 4580，在北京协和医院"
+    make_project(store, tmp_path, "ner", ["TEST", "VALUE", "ORG"], [{"text": text}])
+    session = AnnotationSession(store, "p", "tester", predict_ahead=False)
+    keys = [*["right"] * 7, "W", "1",                  # on the B of proBNP: the word pieces pro ##bn ##p, whole
+            *["right"] * 5, "W", "2",                  # on the 0 of 4580: 45 ##80
+            *["right"] * 5, "shift+right", "W", "3",   # 协和 selected: Chinese characters are pieces already
+            "probe"]
+    [spans] = run(session, keys, probe=lambda app: list(app.view.editor.spans))
+    assert [(text[s.start:s.end], s.label) for s in spans] == [("proBNP", "TEST"), ("4580", "VALUE"), ("协和", "ORG")]
+
+
+def test_word_pieces_around_keeps_lines_and_spaces_apart():
+    from bertanno.plugins.widgets.spans import word_pieces_around
+
+    text = "心率 120次/分\r\nBNP升高"
+    assert text[slice(*word_pieces_around(text, 4, 5))] == "120"
+    assert text[slice(*word_pieces_around(text, 2, 3))] == " "          # no piece covers a space
+    assert text[slice(*word_pieces_around(text, 12, 13))] == "BNP"      # the second line, CRLF before it
+    assert word_pieces_around("", 0, 0) == (0, 0)
+
+
 def test_ner_overlap_is_explained_and_the_command_prompt_works(store, tmp_path):
     make_project(store, tmp_path, "ner", ["PER", "LOC"], [{"text": "张三在北京工作"}])
     model = FixedModel([Span(3, 5, "LOC")])

@@ -91,6 +91,33 @@ def test_fetch_ahead_leases_the_next_item_so_a_key_press_only_commits(store, mon
         assert list(db.scalars(select(Lease))) == []  # close hands back everything, the fetch ahead included
 
 
+def test_progress_counts_once_per_fetch_and_follows_decisions_and_undos(store, monkeypatch):
+    from bertanno.store import queue
+
+    session = AnnotationSession(store, "reviews", "tester")
+    colleague = AnnotationSession(store, "reviews", "colleague")
+    session.next()
+    session.fetch_ahead()
+    colleague.next()
+    colleague.decide("correct", "negative")       # seen from the next fetch on
+    counted = []
+    real = queue.remaining
+    monkeypatch.setattr(queue, "remaining", lambda *a: counted.append(1) or real(*a))
+    assert session.progress()["done"] == 0 and not counted   # the count fetch_ahead made
+    session.decide("correct", "positive")
+    assert session.progress()["done"] == 1 and not counted   # kept up by the decision itself
+    session.next()
+    session.decide("skip")
+    assert session.progress()["done"] == 1                   # a skip decides nothing
+    assert session.undo() and session.progress()["done"] == 1
+    assert session.undo() and session.progress()["done"] == 0 and not counted
+    session.next()
+    session.fetch_ahead()
+    assert session.progress()["done"] == 1 and counted == [1]  # the colleague's decision, counted afresh
+    session.close()
+    colleague.close()
+
+
 def test_an_empty_or_unknown_project_is_a_sentence(tmp_path):
     store = Store.open(f"sqlite:///{tmp_path / 'db.sqlite'}")
     with store.transaction() as session:

@@ -88,6 +88,7 @@ class AnnotationSession:
         self._restored: dict[int, Any] = {}  # item id -> the annotation an undo withdrew
         self._model_lock = threading.Lock()
         self._fetch_lock = threading.Lock()
+        self._remaining: int | None = None  # undecided items, counted by fetch_ahead, kept by decide and undo
         self._ahead_item: tuple[Current | None, str | None] | None = None  # (item leased ahead, the model then)
         self._stop = threading.Event()
         self._ahead = None
@@ -159,6 +160,8 @@ class AnnotationSession:
             except Exception:  # only a head start: next() fetches again on the main thread and reports the error
                 return
             self._ahead_item = (fetched, self.model_version) if fetched is not None else None
+            with self.store.transaction() as session:  # the progress count, refreshed off the key press's path
+                self._remaining = queue.remaining(session, self.project_id)
 
     def _fetch(self, exclude: int | None = None) -> Current | None:
         """Lease the next item (not ``exclude``) and load it with its pre-annotation (predicted now if the
@@ -195,11 +198,13 @@ class AnnotationSession:
                 decision = "accept"
         duration = int((time.perf_counter() - current.shown_at) * 1000)
         stored_payload = None if payload is None else self.task.payload_to_json(payload)
-        with self.store.transaction() as session:
+        with self._fetch_lock, self.store.transaction() as session:  # after a fetch ahead (and its count) in flight
             annotation = annotations_q.record_decision(
                 session, self.project_id, current.item_id, self.annotator, self.session_id, decision, stored_payload,
                 current.prediction_id, duration)
             saved = {"id": annotation.id, "decision": decision, "payload": stored_payload, "annotator": self.annotator}
+            if self._remaining is not None and decision != "skip":
+                self._remaining -= 1
         self.counts[decision] += 1
         if self.live is not None and decision != "skip":
             self.live.decided()
@@ -208,10 +213,9 @@ class AnnotationSession:
 
     def undo(self) -> bool:
         """Withdraw this session's last decision; its item is shown again next. ``False`` if nothing to undo."""
-        with self._fetch_lock:  # the item leased ahead goes back: the undone one comes next
+        with self._fetch_lock, self.store.transaction() as session:  # (after a fetch ahead in flight)
             ahead, self._ahead_item = self._ahead_item, None
-        with self.store.transaction() as session:
-            if ahead is not None and ahead[0] is not None:
+            if ahead is not None:  # the item leased ahead goes back: the undone one comes next
                 queue.release_item(session, ahead[0].item_id, self.session_id)
             annotation = annotations_q.undo_last(session, self.session_id)
             if annotation is None:
@@ -220,6 +224,8 @@ class AnnotationSession:
                 queue.release_item(session, self.current.item_id, self.session_id)
             queue.hold(session, self.project_id, annotation.item_id, self.annotator, self.session_id)
             self.counts[annotation.decision] -= 1
+            if self._remaining is not None and annotation.decision != "skip":
+                self._remaining += 1
             if annotation.decision in ("accept", "correct") and annotation.payload is not None:
                 self._restored[annotation.item_id] = self.task.payload_from_json(annotation.payload)
         return True
@@ -239,8 +245,13 @@ class AnnotationSession:
 
     # -- progress ---------------------------------------------------------------------------------------------------
     def progress(self) -> dict:
-        with self.store.transaction() as session:
-            remaining = queue.remaining(session, self.project_id)
+        """Items done of all (everyone's standing decisions), this session's counts and pace. The count is the
+        one ``fetch_ahead`` made, kept up by this session's own decisions and undos (so a colleague's decisions
+        show from the next item on); without a fetch ahead it is counted now."""
+        remaining = self._remaining
+        if remaining is None:
+            with self.store.transaction() as session:
+                remaining = queue.remaining(session, self.project_id)
         done = sum(self.counts.values()) - self.counts["skip"]
         minutes = (time.perf_counter() - self.started) / 60
         return {"done": self.total - remaining, "total": self.total, "session": dict(self.counts),

@@ -3,7 +3,8 @@ every span drawn in its label's colour as it is edited, the numbered span list a
 
 Keys (the help screen lists them): arrows move the cursor, shift+arrows select, 1-9 label the selection (or,
 on a span, change its type), d / Delete remove the span under the cursor (or every span in the selection),
-Tab / Shift+Tab jump between spans, w selects the word under the cursor (jieba), ``[ ] { }`` move the start or
+Tab / Shift+Tab jump between spans, w selects the word under the cursor (jieba), W snaps the selection (or the
+cursor) to BERT word pieces (a word's ``##`` pieces taken whole), ``[ ] { }`` move the start or
 end of the span under the cursor, r brings back the pre-annotation, Esc drops the selection, ``:`` opens the
 line-command prompt (``+ 3-5:LOC``, ``+ 北京:LOC``, ``- 2``, ``- all``, ``t 2 ORG``).
 
@@ -14,6 +15,8 @@ so a long text opens at once.
 
 from __future__ import annotations
 
+from functools import lru_cache
+from pathlib import Path
 from typing import Any, Callable
 
 from rich.cells import cell_len
@@ -34,7 +37,7 @@ Span editing
   ← → ↑ ↓ Home End   move the cursor        shift+arrows   select
   1-9                label the selection (on a span: change its type)
   d / Delete         remove the span under the cursor (or those in the selection)
-  Tab / Shift+Tab    next / previous span   w   select the word (jieba)
+  Tab / Shift+Tab    next / previous span   w word (jieba)  W word pieces
   [ ]                move the span's start left / its end right
   { }                move the span's start right / its end left
   r                  back to the spans the item opened with (after an undo: yours)
@@ -60,6 +63,7 @@ class SpanText(WrappedText, can_focus=True):
         Binding("shift+up", "row(-1, True)", show=False), Binding("shift+down", "row(1, True)", show=False),
         Binding("tab", "jump(1)", "next span", show=False), Binding("shift+tab", "jump(-1)", show=False),
         Binding("d,delete,backspace", "remove", "remove span"), Binding("w", "word", "word"),
+        Binding("W", "word_piece", "word piece", show=False),
         Binding("left_square_bracket", "boundary('[')", show=False),
         Binding("right_square_bracket", "boundary(']')", show=False),
         Binding("left_curly_bracket", "boundary('{')", show=False),
@@ -242,6 +246,13 @@ class SpanText(WrappedText, can_focus=True):
         self.anchor, self.cursor = start, max(end - 1, start)
         self._changed(f"selected {self.text[start:end]!r}: a label key (1-9) marks it")
 
+    def action_word_piece(self) -> None:
+        low, high = (min(self.anchor, self.cursor), max(self.anchor, self.cursor) + 1) if self.anchor is not None \
+            else (self.cursor, self.cursor + 1)
+        start, end = word_pieces_around(self.text, low, high)
+        self.anchor, self.cursor = start, max(end - 1, start)
+        self._changed(f"selected {self.text[start:end]!r} (whole word pieces): a label key (1-9) marks it")
+
     def action_unselect(self) -> None:
         self.anchor = None
         self._changed()
@@ -269,6 +280,43 @@ def word_around(text: str, offset: int) -> tuple[int, int]:
         if line_start + start <= offset < line_start + end:
             return line_start + start, line_start + end
     return offset, offset + 1
+
+
+VOCABULARY = Path(__file__).resolve().parent.parent.parent / "data" / "bert-base-chinese"
+"""The bert-base-chinese WordPiece vocabulary shipped with bertanno (the family's: medbert's and Lawformer's
+tokenizers split Chinese text the same way)."""
+
+
+@lru_cache(maxsize=1)
+def _word_piece_tokenizer():
+    from transformers import BertTokenizerFast
+
+    return BertTokenizerFast(vocab_file=str(VOCABULARY / "vocab.txt"), do_lower_case=True)
+
+
+def word_pieces_around(text: str, start: int, end: int) -> tuple[int, int]:
+    """``(start, end)`` widened to whole BERT word pieces: the characters ``start:end`` plus the rest of every
+    word they touch, a word being a piece and the ``##`` pieces that continue it (so ``proBNP`` of ``NT-proBNP``
+    and ``4580`` are taken whole; a Chinese character is its own piece). Characters no piece covers (spaces)
+    stay as they are. Offsets are code points; each line is tokenized on its own."""
+    if not text:
+        return 0, 0
+    start, end = max(0, min(start, len(text) - 1)), max(1, min(end, len(text)))
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", end - 1)
+    line_end = len(text) if line_end < 0 else line_end
+    encoded = _word_piece_tokenizer()(text[line_start:line_end], add_special_tokens=False,
+                                       return_offsets_mapping=True, verbose=False)
+    words: list[list[int]] = []
+    for token, (a, b) in zip(encoded.tokens(), encoded["offset_mapping"]):
+        if token.startswith("##") and words and words[-1][1] == line_start + a:
+            words[-1][1] = line_start + b
+        else:
+            words.append([line_start + a, line_start + b])
+    for a, b in words:
+        if a < end and b > start:  # a word the selection touches: take it whole
+            start, end = min(start, a), max(end, b)
+    return start, end
 
 
 class SpanView(Vertical):
