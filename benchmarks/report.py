@@ -291,6 +291,26 @@ def correction_loop_section(header: dict, rows: list[dict]) -> list[str]:
     return lines + [""]
 
 
+def zh_mini_quality_section(header: dict, rows: list[dict], suite_rows: list[dict]) -> list[str]:
+    suite = {row["dataset"]: row for row in suite_rows}
+    bases = list(dict.fromkeys(row["base"] for row in rows))
+    lines = ["## zh-mini in the quality suite", "",
+             f"Command: `{header['command']}` (started {header['started']}; resumable, one dataset and base at a "
+             "time). The quality suite's recipe, sample and seeds (its bertanno column's settings above), from the "
+             "shipped zh-mini and from random weights of zh-mini's shape (4 x 256); the suite's own 2 x 128 column "
+             "and its classical baseline on the identical examples beside them.", "",
+             "| dataset | task | random 2 x 128 (suite) | " + " | ".join(bases) + " | classical, same examples |",
+             "|---|---|---|" + "---|" * len(bases) + "---|"]
+    for dataset in dict.fromkeys(row["dataset"] for row in rows):
+        mine = {row["base"]: row for row in rows if row["dataset"] == dataset}
+        task = next(iter(mine.values()))["task"]
+        own = suite.get(dataset, {})
+        cells = [_score(mine[b]["bertanno_full"], task) if b in mine else "–" for b in bases]
+        lines.append(f"| {dataset} | {task} | {_score(own.get('bertanno_full'), task)} | " + " | ".join(cells)
+                     + f" | {_score(own.get('baseline_same_train'), task)} |")
+    return lines + [""]
+
+
 def zh_mini_demo_section(header: dict, rows: list[dict]) -> list[str]:
     lines = ["## zh-mini on the demo", "",
              f"Command: `python -m benchmarks.zh_mini_demo --runs {header.get('settings', {}).get('runs', '')}` "
@@ -323,6 +343,7 @@ def write_report() -> list[Path]:
     cold_header, cold_rows = _jsonl(RESULTS / "cold_start.jsonl")
     loop_header, loop_rows = _jsonl(RESULTS / "correction_loop.jsonl")
     demo_header, demo_rows = _jsonl(RESULTS / "zh_mini_demo.jsonl")
+    zh_header, zh_rows = _jsonl(RESULTS / "quality_zh_mini.jsonl")
     lines = ["# bertanno benchmark results", "",
              "Written by `python -m benchmarks report` from the files in `benchmarks/results/` (rerun a suite with "
              "`python -m benchmarks run --suite quality|speed`). Every model here starts from **random weights**: no "
@@ -340,6 +361,8 @@ def write_report() -> list[Path]:
         lines += cold_start_section(cold_header, cold_rows)
     if loop_rows:
         lines += correction_loop_section(loop_header, loop_rows)
+    if zh_rows:
+        lines += zh_mini_quality_section(zh_header, zh_rows, quality_rows)
     if demo_rows:
         lines += zh_mini_demo_section(demo_header, demo_rows)
     REPORT.write_text("\n".join(lines).rstrip() + "\n", encoding="utf-8")

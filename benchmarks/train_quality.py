@@ -24,8 +24,9 @@ from benchmarks.datasets import NAMES, load
 RESULTS = REPO / "benchmarks" / "results"
 
 
-def run_one(name: str, args, data=None) -> dict:
-    """Train and score bertanno on one dataset; ``data`` saves a second read when the caller has it loaded."""
+def run_one(name: str, args, data=None, base=None) -> dict:
+    """Train and score bertanno on one dataset; ``data`` saves a second read when the caller has it loaded;
+    ``base(task)`` gives the model to start from (default: random weights, ``--layers`` x ``--hidden``)."""
     from bertanno.core.scratch import build_random_bundle
     from bertanno.core.training import TrainConfig, score, train
     from bertanno.plugins.manager import get_plugins
@@ -42,6 +43,8 @@ def run_one(name: str, args, data=None) -> dict:
     test = test[: args.max_test]
 
     def bundle():
+        if base is not None:
+            return base(task)
         return build_random_bundle(MODELS / "bert-base-chinese", task, layers=args.layers, hidden=args.hidden,
                                    max_length=args.max_length, seed=0)
 

@@ -1,0 +1,84 @@
+"""The quality suite's bertanno column from zh-mini, next to the same architecture from random weights.
+
+    python -m benchmarks.zh_mini_quality [--datasets a,b] [--bases zh-mini,random-4x256] [quality suite options]
+
+For each shared dataset and each base: ``train`` with the quality suite's recipe and sample (``benchmarks.quality``
+options and seeds: the same training examples, validation split, test sample, epochs, learning rates and 128
+tokens as the suite's own column, so the classical baselines of ``results/quality.jsonl`` score the identical
+examples), from ``zh-mini`` (pretrained, shipped) or from random weights of zh-mini's own shape (4 x 256).
+Rows are appended to ``benchmarks/results/quality_zh_mini.jsonl`` one (dataset, base) at a time and a rerun skips
+the pairs already there, so a long run can stop and resume (run it niced in the background).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+from benchmarks.common import MODELS, REPO, machine_facts, use_threads
+
+RESULTS = REPO / "benchmarks" / "results"
+PATH = RESULTS / "quality_zh_mini.jsonl"
+BASES = ("zh-mini", "random-4x256")
+
+
+def base_factory(name: str, max_length: int):
+    from bertanno.core.bundle import load_base
+    from bertanno.core.scratch import build_random_bundle
+    from bertanno.plugins.manager import get_plugins
+
+    if name == "zh-mini":
+        return lambda task: load_base("zh-mini", task, get_plugins())
+    if name == "random-4x256":
+        return lambda task: build_random_bundle(MODELS / "bert-base-chinese", task, layers=4, hidden=256,
+                                                max_length=max_length, seed=0)
+    raise SystemExit(f"unknown base {name!r}: one of {', '.join(BASES)}")
+
+
+def main(argv=None) -> list[dict]:
+    import argparse
+
+    from benchmarks import quality
+    from benchmarks.datasets import load
+    from benchmarks.train_quality import run_one
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    extra = argparse.ArgumentParser(add_help=False)
+    extra.add_argument("--bases", default=",".join(BASES))
+    mine, rest = extra.parse_known_args(argv)
+    args = quality.options(rest)
+    use_threads(args.threads)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    done = set()
+    if PATH.exists():
+        lines = [json.loads(line) for line in PATH.read_text(encoding="utf-8").splitlines() if line.strip()]
+        done = {(row["dataset"], row["base"]) for row in lines[1:]}
+    else:
+        header = {"suite": "quality_zh_mini", "command": "python -m benchmarks.zh_mini_quality " + " ".join(argv),
+                  "started": time.strftime("%Y-%m-%d %H:%M"), "machine": machine_facts(args.threads),
+                  "settings": {**vars(args), "bases": mine.bases}}
+        PATH.write_text(json.dumps(header, ensure_ascii=False) + "\n", encoding="utf-8")
+    rows = []
+    for name in args.datasets.split(","):
+        data = None
+        for base in mine.bases.split(","):
+            if (name, base) in done:
+                continue
+            data = data or load(name)
+            settings = args
+            if data.task == "ner":
+                settings = argparse.Namespace(**{**vars(args), "epochs": args.ner_epochs, "lr": args.ner_lr})
+            row = run_one(name, settings, data, base_factory(base, args.max_length))
+            row.pop("examples")
+            row.update({"base": base, "bertanno_settings": {"epochs": settings.epochs, "lr": settings.lr,
+                                                            "patience": args.patience}})
+            with open(PATH, "a", encoding="utf-8") as stream:
+                stream.write(json.dumps(row, ensure_ascii=False) + "\n")
+            rows.append(row)
+            print(json.dumps(row, ensure_ascii=False), flush=True)
+    return rows
+
+
+if __name__ == "__main__":
+    main()
