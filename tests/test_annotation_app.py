@@ -185,6 +185,10 @@ def test_shift_w_snaps_to_whole_word_pieces(store, tmp_path):
             "probe"]
     [spans] = run(session, keys, probe=lambda app: list(app.view.editor.spans))
     assert [(text[s.start:s.end], s.label) for s in spans] == [("proBNP", "TEST"), ("4580", "VALUE"), ("协和", "ORG")]
+    from bertanno.plugins.widgets import spans as spans_module
+
+    spans_module._warming[0].join(timeout=60)  # the segmenters were loaded ahead, once, off the screen's thread
+    assert spans_module._word_piece_tokenizer.cache_info().currsize == 1 and len(spans_module._warming) == 1
 
 
 def test_word_pieces_around_keeps_lines_and_spaces_apart():

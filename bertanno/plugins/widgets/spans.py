@@ -15,6 +15,7 @@ so a long text opens at once.
 
 from __future__ import annotations
 
+import threading
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable
@@ -319,6 +320,29 @@ def word_pieces_around(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
+_warming: list[threading.Thread] = []
+
+
+def warm_up_segmenters() -> None:
+    """Load jieba's dictionary and the word-piece tokenizer in a background thread, once per process, while the
+    person reads the first item: the first w or W would otherwise wait a second or two for them."""
+    if _warming:
+        return
+
+    def load() -> None:
+        try:
+            import jieba
+
+            jieba.setLogLevel(60)  # its "Building prefix dict" lines would land on the screen
+            jieba.initialize()
+        except ImportError:
+            pass
+        _word_piece_tokenizer()
+
+    _warming.append(threading.Thread(target=load, name="warm-up-segmenters", daemon=True))
+    _warming[0].start()
+
+
 class SpanView(Vertical):
     """The span editor: ``SpanText``, a status line (cursor offset, selection, the span under the cursor, the
     last message), the numbered spans, and the ``:`` command prompt. ``restored``: the person's own spans,
@@ -351,6 +375,7 @@ class SpanView(Vertical):
     def on_mount(self) -> None:
         self.query_one(SpanText).focus()
         self._changed(self.message)
+        warm_up_segmenters()
 
     def _changed(self, message: str | None = "") -> None:
         """Redraw the status line and the span list; ``message``: what the last key did (``None``: keep it)."""
