@@ -173,6 +173,9 @@ def test_ner_spans_are_edited_with_the_cursor_and_stored_exactly(store, tmp_path
     with store.transaction() as db:
         undone = db.scalars(select(Annotation).where(Annotation.undone_at.is_not(None))).all()
     assert [a.payload for a in undone] == [[[s.start, s.end, s.label] for s in expected]]
+    assert undone[0].keystrokes == 13  # every key on the item, whichever widget took it
+    assert undone[0].edit == {"kind": "corrected", "added": 1, "boundary moved": 1, "type changed": 2}
+    assert undone[0].shown_version == "m" and undone[0].active_ms >= 0
 
 
 def test_shift_w_snaps_to_whole_word_pieces(store, tmp_path):

@@ -34,6 +34,9 @@ from bertanno.store.predictions import latest_predictions
 from bertanno.store.versions import version_named
 
 AHEAD_BATCH = 32
+IDLE_LIMIT_SECONDS = 60.0
+"""A pause between two keys longer than this is not counted as time spent on the item (a break, a phone call,
+a session left open overnight)."""
 
 
 @dataclass
@@ -46,6 +49,10 @@ class Current:
     restored: Any = None
     """The person's own annotation of the item when an undo brought it back (a correction: their spans or
     label, not the model's), else ``None``."""
+    keystrokes: int = 0
+    active: float = 0.0
+    """Seconds spent on the item so far: the pauses between its keys, each one over the idle limit cut out."""
+    last_key_at: float | None = None
 
 
 def session_predictor(store: Store, project_name: str, model: str | None = None,
@@ -67,10 +74,14 @@ def default_annotator() -> str:
 class AnnotationSession:
     def __init__(self, store: Store, project_name: str, annotator: str | None = None, order: str = "sequential",
                  predictor: ServedModel | None = None, model_version: str | None = None, predict_ahead: bool = True,
-                 plugins: Plugins | None = None, live_every: int | None = None, models_dir=None):
+                 plugins: Plugins | None = None, live_every: int | None = None, models_dir=None,
+                 idle_limit: float = IDLE_LIMIT_SECONDS):
         if order not in queue.ORDERS:
             raise BertannoError(f"--order must be one of {', '.join(queue.ORDERS)}")
         self.store, self.project_name, self.order = store, project_name, order
+        if idle_limit <= 0:
+            raise BertannoError(f"the idle limit must be a positive number of seconds, got {idle_limit}")
+        self.idle_limit = idle_limit
         self.annotator = annotator or default_annotator()
         self.session_id = queue.new_session_id()
         self.plugins = plugins or get_plugins()
@@ -93,7 +104,7 @@ class AnnotationSession:
         self._stop = threading.Event()
         self._ahead = None
         self._predict_ahead_wanted = predict_ahead
-        self.serving = self._describe_serving(model_version)
+        self.serving, self.serving_family = self._describe_serving(model_version)
         self.live = None
         if live_every:
             family = live_family(self.task, self.plugins)
@@ -107,28 +118,29 @@ class AnnotationSession:
             self._ahead = threading.Thread(target=self._predict_ahead, name="predict-ahead", daemon=True)
             self._ahead.start()
 
-    def _describe_serving(self, name: str | None) -> str:
-        """Which model serves the pre-annotations, and its score on the evaluation split when it has one."""
+    def _describe_serving(self, name: str | None) -> tuple[str, str | None]:
+        """Which model serves the pre-annotations, with its score on the evaluation split when it has one, and
+        its family (``None`` for a model that is not a version of this project)."""
         if name is None:
-            return "no model"
+            return "no model", None
         with self.store.transaction() as session:
             version = version_named(session, self.project_id, name)
             if version is None:
-                return name
+                return name, None
             family = record_family_name(version.training_snapshot)
             metrics = dict(version.metrics or {})
         score = next(((metric, value) for metric, value in metrics.items() if "/" not in metric), None)
         scored = f", {score[0]} {score[1]:.2f}" if score else ""
-        return f"{name} ({family}{scored})"
+        return f"{name} ({family}{scored})", family
 
     def serve_champion(self) -> None:
         """Serve the project's champion from the next item on (called when a live refit is promoted)."""
         model, name = champion_model(self.store, self.project_name, self.plugins, required=False)
         if model is None:
             return
-        serving = self._describe_serving(name)
+        serving, family = self._describe_serving(name)
         with self._model_lock:
-            self.predictor, self.model_version, self.serving = model, name, serving
+            self.predictor, self.model_version, self.serving, self.serving_family = model, name, serving, family
         self._start_predicting_ahead()
 
     # -- the queue ------------------------------------------------------------------------------------------------
@@ -142,10 +154,25 @@ class AnnotationSession:
                  and time.perf_counter() - ahead[0].shown_at < queue.DEFAULT_LEASE_SECONDS / 2)
         current = ahead[0] if fresh else self._fetch()
         if current is not None:
-            current.shown_at = time.perf_counter()
+            current.shown_at = current.last_key_at = time.perf_counter()
+            current.keystrokes, current.active = 0, 0.0
             current.restored = self._restored.pop(current.item_id, None)
         self.current = current
         return current
+
+    def touch(self, keys: int = 1, at: float | None = None) -> None:
+        """``keys`` key presses on the current item (``at``: when, ``time.perf_counter`` seconds; a monotonic
+        clock, so a wall clock set back changes nothing): counted, and the pause since the previous one added
+        to the item's active time unless it is longer than the idle limit."""
+        current = self.current
+        if current is None:
+            return
+        now = time.perf_counter() if at is None else at
+        pause = now - (current.last_key_at if current.last_key_at is not None else current.shown_at)
+        if 0 <= pause <= self.idle_limit:
+            current.active += pause
+        current.last_key_at = max(now, current.last_key_at or now)
+        current.keystrokes += keys
 
     def fetch_ahead(self) -> None:
         """Lease and load the item after the current one now, in the person's thinking time, so that the next
@@ -198,10 +225,11 @@ class AnnotationSession:
                 decision = "accept"
         duration = int((time.perf_counter() - current.shown_at) * 1000)
         stored_payload = None if payload is None else self.task.payload_to_json(payload)
+        how = self._how(current, decision, payload)
         with self._fetch_lock, self.store.transaction() as session:  # after a fetch ahead (and its count) in flight
             annotation = annotations_q.record_decision(
                 session, self.project_id, current.item_id, self.annotator, self.session_id, decision, stored_payload,
-                current.prediction_id, duration)
+                current.prediction_id, duration, how)
             saved = {"id": annotation.id, "decision": decision, "payload": stored_payload, "annotator": self.annotator}
             if self._remaining is not None and decision != "skip":
                 self._remaining -= 1
@@ -210,6 +238,20 @@ class AnnotationSession:
             self.live.decided()
         self.plugins.notify("annotation_saved", project=self.project_name, item={"id": current.item_id,
                             "text": current.example.text}, annotation=saved)
+
+    def _how(self, current: Current, decision: str, payload) -> dict:
+        """How a decision was made: active time, keystrokes, what was shown, and the edit relative to it."""
+        shown = current.prediction
+        if decision in ("reject", "skip"):
+            edit = {"kind": "rejected" if decision == "reject" else "skipped"}
+        elif shown is None:
+            edit = {"kind": "labelled"}
+        else:
+            changes = self.task.edit_summary(shown.payload, payload)
+            edit = {"kind": "corrected" if changes else "accepted", **changes}
+        return {"active_ms": int(current.active * 1000), "keystrokes": current.keystrokes,
+                "shown_version": (self.model_version or "unnamed") if shown is not None else None,
+                "shown_family": self.serving_family if shown is not None else None, "edit": edit}
 
     def undo(self) -> bool:
         """Withdraw this session's last decision; its item is shown again next. ``False`` if nothing to undo."""

@@ -112,6 +112,7 @@ class Driver:
     def key(self, key: str) -> str | None:
         """Handle one key for the current item; returns a message for the screen, or ``"quit"``."""
         session, task, keys = self.session, self.session.task, self.keys
+        session.touch()
         if key in keys["quit"]:
             return "quit"
         if key in keys["help"]:
@@ -135,13 +136,19 @@ class Driver:
             return f"unknown key {key!r}; ? shows the keys"
         return None
 
+    def _typed(self, prompt: str) -> str:
+        """A typed line; each of its characters and its Enter count as keystrokes on the item."""
+        line = self.read_line(prompt)
+        self.session.touch(len(line.rstrip("\r\n")) + 1)
+        return line
+
     def correction(self):
         task, current = self.session.task, self.session.current
         editor = task.span_editor(current.example, current.prediction.payload if current.prediction else [])
         if editor is None:
             labels = ", ".join(f"{i} {label}" for i, label in enumerate(task.labels, start=1))
             while True:
-                typed = self.read_line(f"label ({labels}; empty cancels): ").strip()
+                typed = self._typed(f"label ({labels}; empty cancels): ").strip()
                 if not typed:
                     return None
                 try:
@@ -153,7 +160,7 @@ class Driver:
         message = ""
         while True:
             self.show(message, extra=Group(Text("editing:", style="bold"), span_listing(editor)))
-            command = self.read_line("span> ")
+            command = self._typed("span> ")
             if not command.strip():
                 return editor.spans
             if command.strip() == "!":
@@ -207,7 +214,7 @@ def run_scripted(session: AnnotationSession, lines: Iterable[str], echo: Callabl
             break
         key, _, rest = line.strip().partition(" ")
         keys = keymap or KEYS
-        queued = [part for part in rest.split(";") if part.strip()] if key in keys["correct"] else []
+        queued = [part.strip() for part in rest.split(";") if part.strip()] if key in keys["correct"] else []
         driver = Driver(session, lambda prompt: queued.pop(0) if queued else "", lambda *a, **k: None, strict=True,
                         keymap=keys)
         item_id = session.current.item_id

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from bertanno.plugins.manager import Plugins, get_plugins
 from bertanno.plugins.task import Example, Prediction, Task
 from bertanno.store import Store
-from bertanno.store.annotations import Selection, current_annotations
+from bertanno.store.annotations import DECISION_RECORD, Selection, current_annotations
 from bertanno.store.items import assign_split, count_items, item_splits, project_items
 from bertanno.store.predictions import add_predictions, latest_predictions
 from bertanno.store.projects import get_project
@@ -123,7 +123,8 @@ class ProjectHandle:
     def annotated(self, only: str = "all", provenance: bool = False) -> list[tuple[int, Example]]:
         """``(item id, example)`` for every item with a standing label (``store.annotations.current_annotations``
         under ``Selection(only)``), in item order. The item's meta is kept; ``provenance`` adds
-        ``meta["provenance"]``: source, decision, annotator, time, and the file the item came from."""
+        ``meta["provenance"]``: source, decision, annotator, time, the file the item came from, and how a person's
+        decision was made (``DECISION_RECORD``: active time, keystrokes, what was shown, the edit)."""
         selection = Selection(only)
         with self.store.transaction() as session:
             standing = current_annotations(session, self.id, selection)
@@ -136,7 +137,9 @@ class ProjectHandle:
                 if provenance:
                     meta["provenance"] = {"source": annotation.source, "decision": annotation.decision,
                                           "annotator": annotation.annotator,
-                                          "annotated_at": annotation.created_at.isoformat(), "item_source": item.source}
+                                          "annotated_at": annotation.created_at.isoformat(), "item_source": item.source,
+                                          **{field: getattr(annotation, field) for field in DECISION_RECORD
+                                             if getattr(annotation, field) is not None}}
                 examples.append((item.id, item_example(item, self.task, annotation, meta)))
         return examples
 

@@ -165,6 +165,16 @@ class Task(ABC):
         of labels for a multi-label task); span tasks: whether the item has entities."""
         return repr(sorted(payload)) if isinstance(payload, list) else str(payload)
 
+    def edit_summary(self, shown: Any, final: Any) -> dict[str, int]:
+        """What the person changed in the pre-annotation ``shown`` to reach ``final`` (both payloads), as counts:
+        a single label ``{"label changed": 1}``, a label list (multi-label) ``{"added": n, "removed": m}``;
+        ``{}`` when nothing changed. Span tasks count spans (``NerTask``)."""
+        if isinstance(shown, list) or isinstance(final, list):
+            before, after = set(map(repr, shown or [])), set(map(repr, final or []))
+            counts = {"added": len(after - before), "removed": len(before - after)}
+            return {k: v for k, v in counts.items() if v}
+        return {"label changed": 1} if shown != final else {}
+
     def entity_spans(self, example: Example) -> list:
         """The entity spans an annotated example marks (``Span`` items), for the vocabulary tools that learn
         from entity surfaces; ``[]`` for a task without spans."""

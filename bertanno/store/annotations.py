@@ -35,15 +35,20 @@ def record_imports(session: Session, project_id: int, labelled: list[tuple[int, 
     return len(labelled)
 
 
+DECISION_RECORD = ("active_ms", "keystrokes", "shown_version", "shown_family", "edit")
+"""The annotation columns that say how a person's decision was made (``record_decision``'s ``how``)."""
+
+
 def record_decision(session: Session, project_id: int, item_id: int, annotator: str, session_id: str,
                     decision: str, payload: object = None, prediction_id: int | None = None,
-                    duration_ms: int | None = None) -> Annotation:
-    """A person's decision, its event, and the release of the item's lease, in the caller's transaction."""
+                    duration_ms: int | None = None, how: dict | None = None) -> Annotation:
+    """A person's decision, its event, and the release of the item's lease, in the caller's transaction.
+    ``how``: how it was made (``active_ms``, ``keystrokes``, ``shown_version``, ``shown_family``, ``edit``)."""
     if decision not in DECISIONS:
         raise StoreError(f"decision must be one of {', '.join(DECISIONS)}, got {decision!r}")
     annotation = Annotation(project_id=project_id, item_id=item_id, annotator=annotator, session_id=session_id,
                             decision=decision, payload=payload, prediction_id=prediction_id, source="human",
-                            duration_ms=duration_ms)
+                            duration_ms=duration_ms, **(how or {}))
     session.add(annotation)
     session.flush()
     session.add(AnnotationEvent(project_id=project_id, item_id=item_id, annotation_id=annotation.id, kind="decision",

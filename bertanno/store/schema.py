@@ -87,8 +87,19 @@ class Annotation(Base):
     prediction_id: Mapped[int | None] = mapped_column(ForeignKey("predictions.id", ondelete="SET NULL"), nullable=True)
     source: Mapped[str] = mapped_column(String(16), default="human")
     duration_ms: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """Wall time from the item shown to the decision."""
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     undone_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    active_ms: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """Time spent on the item: ``duration_ms`` with every pause between keys longer than the idle limit cut out."""
+    keystrokes: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    shown_version: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    """The model version whose pre-annotation was on screen (``None``: nothing was shown)."""
+    shown_family: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    """Its model family (transformer, linear, crf, gazetteer, a zero-shot family …)."""
+    edit: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    """The decision relative to what was shown: ``kind`` (accepted, corrected, labelled, rejected, skipped)
+    and the task's counts of what changed (``Task.edit_summary``)."""
 
 
 class AnnotationEvent(Base):

@@ -13,6 +13,7 @@ from typing import Any
 
 from rich.cells import cell_len
 from rich.text import Text
+from textual import events
 from textual.app import App
 from textual.binding import Binding
 from textual.containers import Container
@@ -134,6 +135,11 @@ class AnnotationApp(App[None]):
         self._show_header()
         if current is not None:  # once this item is drawn, lease the next one while the person reads
             self.call_after_refresh(self._fetch_ahead)
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key) and not event.is_forwarded:  # each key once (it bubbles back up here)
+            self.session.touch()
+        await super().on_event(event)
 
     def _fetch_ahead(self) -> None:
         threading.Thread(target=self.session.fetch_ahead, name="fetch-ahead", daemon=True).start()

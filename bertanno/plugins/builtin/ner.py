@@ -184,6 +184,28 @@ class NerTask(Task):
         """Whether the item has entities: the evaluation split keeps items without any in proportion."""
         return "entities" if payload else "none"
 
+    def edit_summary(self, shown: Any, final: Any) -> dict[str, int]:
+        """Span by span: a shown span kept as it was counts nothing; one whose characters stay but whose type
+        changed counts ``type changed``; one that overlaps a final span with other edges ``boundary moved``
+        (and ``type changed`` too if the type differs); a shown span that overlaps nothing final was
+        ``removed``, a final span that overlaps nothing shown was ``added``. Pairs are matched greedily in
+        text order."""
+        before = [s for s in (shown or []) if s not in (final or [])]
+        after = [s for s in (final or []) if s not in (shown or [])]
+        counts = {"added": 0, "removed": 0, "boundary moved": 0, "type changed": 0}
+        for old in before:
+            partner = next((new for new in after if new.start < old.end and old.start < new.end), None)
+            if partner is None:
+                counts["removed"] += 1
+                continue
+            after.remove(partner)
+            if (partner.start, partner.end) != (old.start, old.end):
+                counts["boundary moved"] += 1
+            if partner.label != old.label:
+                counts["type changed"] += 1
+        counts["added"] += len(after)
+        return {k: v for k, v in counts.items() if v}
+
     def entity_spans(self, example: Example) -> list[Span]:
         return list(example.payload or [])
 

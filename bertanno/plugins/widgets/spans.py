@@ -375,7 +375,7 @@ class SpanView(Vertical):
     def on_mount(self) -> None:
         self.query_one(SpanText).focus()
         self._changed(self.message)
-        warm_up_segmenters()
+        self.set_timer(0.5, warm_up_segmenters)  # once the item is on screen: loading first would delay it
 
     def _changed(self, message: str | None = "") -> None:
         """Redraw the status line and the span list; ``message``: what the last key did (``None``: keep it)."""

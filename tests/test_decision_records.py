@@ -1,0 +1,97 @@
+"""Every decision records how it was made (issue 'prove the help', part 1): active time with idle pauses cut
+out, keystrokes, the model version and family that was shown, and the edit relative to it."""
+
+import pytest
+from sqlalchemy import select
+
+from bertanno.app.session import AnnotationSession
+from bertanno.app.terminal import run_scripted
+from bertanno.core.transfer import import_file
+from bertanno.errors import BertannoError
+from bertanno.plugins.task import Prediction, Span
+from bertanno.store.projects import create_project
+from bertanno.store.schema import Annotation
+
+
+class FixedModel:
+    """A served model that proposes the same spans (or label) for every text."""
+
+    def __init__(self, payload):
+        self.payload = payload
+
+    def predict(self, examples):
+        fits = (lambda e: [s for s in self.payload if s.end <= len(e.text)]) if isinstance(self.payload, list) \
+            else (lambda e: self.payload)
+        return [Prediction(fits(e), 0.8) for e in examples], None
+
+
+def project(store, tmp_path, task, labels, texts):
+    with store.transaction() as session:
+        create_project(session, "p", task, labels, "bert-base-chinese")
+    data = tmp_path / "items.txt"
+    data.write_text("\n".join(texts) + "\n", encoding="utf-8")
+    import_file(store, "p", data)
+
+
+def records(store):
+    with store.transaction() as session:
+        return [(a.decision, a.keystrokes, a.shown_version, a.shown_family, a.edit, a.active_ms)
+                for a in session.scalars(select(Annotation).order_by(Annotation.id))]
+
+
+def test_a_scripted_session_records_the_exact_edits_and_keystrokes(store, tmp_path):
+    project(store, tmp_path, "ner", ["PER", "LOC", "ORG"], ["张三在北京大学工作，李四去了上海。", "王五", "赵六"])
+    model = FixedModel([Span(0, 2, "PER"), Span(3, 5, "LOC"), Span(14, 16, "PER")])
+    session = AnnotationSession(store, "p", "tester", predictor=model, model_version="v7", predict_ahead=False)
+    # 北京 -> 北京大学 (boundary), 上海 PER -> LOC (type), 李四 added; then an accept, a reject
+    commands = ["]2", "]2", "t 3 LOC", "+ 李四:PER"]
+    run_scripted(session, ["c " + "; ".join(commands), "a", "x"], lambda line: None)
+    session.close()
+    [first, second, third] = records(store)
+    assert first[:5] == ("correct", 1 + sum(len(c) + 1 for c in commands) + 1, "v7", None,
+                         {"kind": "corrected", "added": 1, "boundary moved": 1, "type changed": 1})
+    assert second[:5] == ("accept", 1, "v7", None, {"kind": "accepted"})
+    assert third[:5] == ("reject", 1, "v7", None, {"kind": "rejected"})
+    assert all(isinstance(row[5], int) and row[5] >= 0 for row in (first, second, third))
+    from bertanno.core.project import open_project
+
+    [(_, corrected), (_, accepted)] = open_project(store, "p").annotated(provenance=True)
+    assert corrected.meta["provenance"]["edit"] == first[4] and accepted.meta["provenance"]["keystrokes"] == 1
+
+
+def test_without_a_model_nothing_was_shown_and_skips_are_recorded(store, tmp_path):
+    project(store, tmp_path, "sentiment", ["negative", "positive"], ["很好吃", "太慢"])
+    session = AnnotationSession(store, "p", "tester", predict_ahead=False)
+    run_scripted(session, ["2", "s"], lambda line: None)
+    session.close()
+    assert [row[:5] for row in records(store)] == [("correct", 1, None, None, {"kind": "labelled"}),
+                                                   ("skip", 1, None, None, {"kind": "skipped"})]
+
+
+def test_pauses_over_the_idle_limit_are_cut_out(store, tmp_path):
+    project(store, tmp_path, "sentiment", ["negative", "positive"], ["很好吃"])
+    session = AnnotationSession(store, "p", "tester", predict_ahead=False, idle_limit=60)
+    current = session.next()
+    shown = current.shown_at
+    session.touch(at=shown + 2.0)      # 2 s reading
+    session.touch(at=shown + 200.0)    # a 198 s break: cut out
+    session.touch(at=shown + 201.5)    # 1.5 s more
+    session.touch(at=shown + 150.0)    # a clock out of order: no negative time
+    assert current.keystrokes == 4 and current.active == pytest.approx(3.5)
+    session.decide("correct", "positive")
+    session.close()
+    assert records(store)[0][5] == 3500
+    with pytest.raises(BertannoError, match="idle limit"):
+        AnnotationSession(store, "p", "tester", idle_limit=0)
+
+
+def test_the_tasks_count_their_own_edits(plugins):
+    ner = plugins.task("ner", labels=["PER", "LOC"])
+    shown = [Span(0, 2, "PER"), Span(3, 5, "LOC"), Span(7, 9, "LOC")]
+    final = [Span(0, 2, "LOC"), Span(3, 6, "PER"), Span(10, 12, "PER")]
+    assert ner.edit_summary(shown, final) == {"added": 1, "removed": 1, "boundary moved": 1, "type changed": 2}
+    assert ner.edit_summary(shown, shown) == {} and ner.edit_summary([], [Span(0, 1, "PER")]) == {"added": 1}
+    sentiment = plugins.task("sentiment", labels=["negative", "positive"])
+    assert sentiment.edit_summary("negative", "positive") == {"label changed": 1}
+    assert sentiment.edit_summary("negative", "negative") == {}
+    assert sentiment.edit_summary(["a", "b"], ["b", "c", "d"]) == {"added": 2, "removed": 1}  # a label list
