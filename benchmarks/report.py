@@ -128,17 +128,25 @@ def speed_section(speed: dict) -> list[str]:
     if latency:
         ahead, without = latency["predict_ahead"], latency["no_predict_ahead"]
         lines += ["### Annotation session", "",
-                  "Key press to the next item on screen (decision committed, next item leased, pre-annotation ready, "
-                  "screen rendered), bert-base-chinese architecture, a simulated annotator: "
+                  "Key press to the next item on screen, measured through the real full-screen app (Textual, headless "
+                  "at 100×30, driven by its pilot; from the key to the screen refreshed with the next item: decision "
+                  "committed and recorded, next item served, pre-annotation ready, item view updated and drawn), "
+                  "bert-base-chinese architecture, a simulated annotator who looks at each item for 0.5 s, the "
+                  "background pretraining paused. The next item is leased and loaded while the person reads "
+                  "(fetch-ahead) and background prediction runs at nice 10: "
                   f"with predict-ahead median **{ahead['median_ms']} ms**, p95 {ahead['p95_ms']} ms; "
-                  f"predicting each item when shown: median {without['median_ms']} ms, p95 {without['p95_ms']} ms "
-                  f"({ahead['items']} items each)."]
+                  f"without predict-ahead (each item predicted during the fetch ahead): median {without['median_ms']} "
+                  f"ms, p95 {without['p95_ms']} ms ({ahead['items']} items each)."]
         live = latency.get("live_refitting")
         if live:
             lines[-1] += (f" With no transformer and the live linear model refitted in the background every 20 "
                           f"decisions during the session ({live['items']} items, {live['models_served']} models "
-                          f"served in turn): median **{live['median_ms']} ms**, p95 {live['p95_ms']} ms "
-                          "(`python -m benchmarks.annotate_latency --only-live`).")
+                          f"served in turn): median **{live['median_ms']} ms**, p95 {live['p95_ms']} ms.")
+        huge = latency.get("open_1mb_text")
+        if huge:
+            lines[-1] += (f" Opening one item of 1 MB of text ({huge['characters']:,} characters): "
+                          f"{huge['sentiment_seconds']} s for a sentiment item, {huge['ner_seconds']} s for an NER item.")
+        lines[-1] += " (`python -m benchmarks.annotate_latency --items 100`.)"
         lines.append("")
     return lines
 
@@ -346,9 +354,11 @@ def write_report() -> list[Path]:
     zh_header, zh_rows = _jsonl(RESULTS / "quality_zh_mini.jsonl")
     lines = ["# bertanno benchmark results", "",
              "Written by `python -m benchmarks report` from the files in `benchmarks/results/` (rerun a suite with "
-             "`python -m benchmarks run --suite quality|speed`). Every model here starts from **random weights**: no "
-             "pretrained weights are reachable on these machines, so quality numbers are what small models trained "
-             "here on 2 CPU cores reach, and speed numbers use the real architectures at their real cost.", ""]
+             "`python -m benchmarks run --suite quality|speed`). No hub weights are reachable on these machines: "
+             "every model here starts from **random weights** except in the zh-mini sections, whose model bertanno "
+             "pretrained itself (its model card, `bertanno/data/models/zh-mini/README.md`, says on what and how "
+             "far). Quality numbers are what small models trained here on 2 CPU cores reach; speed numbers use the "
+             "real architectures at their real cost.", ""]
     if quality_rows:
         lines += quality_section(quality_header, quality_rows)
     if speed:

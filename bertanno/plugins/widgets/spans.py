@@ -324,8 +324,9 @@ _warming: list[threading.Thread] = []
 
 
 def warm_up_segmenters() -> None:
-    """Load jieba's dictionary and the word-piece tokenizer in a background thread, once per process, while the
-    person reads the first item: the first w or W would otherwise wait a second or two for them."""
+    """Load jieba's dictionary and the word-piece tokenizer in a background thread, once per process, from the
+    first key on a span item (the cursor moving towards a word): the first w or W would otherwise wait a second
+    or two for them."""
     if _warming:
         return
 
@@ -375,7 +376,9 @@ class SpanView(Vertical):
     def on_mount(self) -> None:
         self.query_one(SpanText).focus()
         self._changed(self.message)
-        self.set_timer(0.5, warm_up_segmenters)  # once the item is on screen: loading first would delay it
+
+    def on_key(self) -> None:
+        warm_up_segmenters()  # at the first key, not at mount: loading them would delay a long item's first screen
 
     def _changed(self, message: str | None = "") -> None:
         """Redraw the status line and the span list; ``message``: what the last key did (``None``: keep it)."""
