@@ -95,3 +95,20 @@ def test_the_tasks_count_their_own_edits(plugins):
     assert sentiment.edit_summary("negative", "positive") == {"label changed": 1}
     assert sentiment.edit_summary("negative", "negative") == {}
     assert sentiment.edit_summary(["a", "b"], ["b", "c", "d"]) == {"added": 2, "removed": 1}  # a label list
+
+
+def test_the_idle_limit_is_an_annotate_option(tmp_path):
+    from click.testing import CliRunner
+
+    from bertanno.cli import cli
+
+    db = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    (tmp_path / "items.txt").write_text("很好吃\n太慢\n", encoding="utf-8")
+    runner = CliRunner()
+    assert runner.invoke(cli, ["--db", db, "init", "p", "--task", "sentiment"]).exit_code == 0
+    assert runner.invoke(cli, ["--db", db, "import", "p", str(tmp_path / "items.txt")]).exit_code == 0
+    bad = runner.invoke(cli, ["--db", db, "annotate", "p", "--decisions", "-", "--idle-limit", "0"], input="2\n")
+    assert bad.exit_code == 2 and "--idle-limit" in bad.output and "Traceback" not in bad.output
+    good = runner.invoke(cli, ["--db", db, "annotate", "p", "--decisions", "-", "--idle-limit", "30"], input="2\n")
+    assert good.exit_code == 0, good.output
+    assert "--idle-limit" in runner.invoke(cli, ["annotate", "--help"]).output

@@ -100,7 +100,7 @@ class AnnotationSession:
         self._model_lock = threading.Lock()
         self._fetch_lock = threading.Lock()
         self._remaining: int | None = None  # undecided items, counted by fetch_ahead, kept by decide and undo
-        self._ahead_item: tuple[Current | None, str | None] | None = None  # (item leased ahead, the model then)
+        self._ahead_item: tuple[Current, str | None] | None = None  # (the item leased ahead, the model then)
         self._stop = threading.Event()
         self._ahead = None
         self._predict_ahead_wanted = predict_ahead

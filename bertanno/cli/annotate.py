@@ -28,10 +28,15 @@ from bertanno.errors import BertannoError
 @click.option("--plain", is_flag=True,
               help="The line-by-line screen instead of the full-screen one (for a terminal that cannot draw a "
                    "full screen, or a screen reader); chosen by itself when TERM is dumb.")
+@click.option("--idle-limit", default=60.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
+              metavar="SECONDS",
+              help="A pause between keys longer than this is not counted as time on the item (each decision "
+                   "records its active time, keystrokes, what was shown and the edit).")
 @click.option("--keys", "keymap", envvar="BERTANNO_KEYS", show_envvar=True, metavar="ACTION=KEY …",
               help='Change the keymap, e.g. "accept=y reject=n skip=k" (actions: accept reject skip undo correct quit help).')
 @click.pass_context
-def annotate(ctx, project, annotator, order, model_dir, no_predict_ahead, decisions, plain, keymap, live_every):
+def annotate(ctx, project, annotator, order, model_dir, no_predict_ahead, decisions, plain, keymap, live_every,
+             idle_limit):
     """Accept or correct the model's pre-annotations of PROJECT, one item at a time.
 
     \b
@@ -43,7 +48,8 @@ def annotate(ctx, project, annotator, order, model_dir, no_predict_ahead, decisi
     NER, full screen: arrows move a cursor through the text, shift+arrows
     select, 1-9 label the selection (on a span: change its type), d removes
     the span under the cursor, Tab jumps between spans, w selects the word,
-    [ ] { } move a span's ends, : takes a line command (+ 北京:LOC, - 2).
+    W widens the selection to whole word pieces, [ ] { } move a span's ends,
+    : takes a line command (+ 北京:LOC, - 2).
     With --plain, c opens the line editor for spans.
 
     \b
@@ -73,7 +79,7 @@ def annotate(ctx, project, annotator, order, model_dir, no_predict_ahead, decisi
                             "(a transformer takes some seconds) …"):
         predictor, version = session_predictor(store, project, model_dir)
     session = AnnotationSession(store, project, annotator, order, predictor, version, not no_predict_ahead,
-                                live_every=None if model_dir else live_every)
+                                live_every=None if model_dir else live_every, idle_limit=idle_limit)
     if predictor is None:
         later = (f"a {session.live.family.name} model takes over after {live_every} decisions" if session.live
                  else f"then bertanno train {project}")
