@@ -100,6 +100,20 @@ def test_once_an_item_is_drawn_the_next_one_is_leased_ahead(store, tmp_path):
     assert standing(store) == [(1, "correct", "positive")]
 
 
+def test_a_blind_control_item_shows_no_pre_annotation(store, tmp_path):
+    from sqlalchemy import update
+
+    from bertanno.store.schema import Project
+
+    make_project(store, tmp_path, "ner", ["PER", "LOC"], [{"text": "张三在北京工作"}])
+    with store.transaction() as db:  # every item blind, for the test (init allows up to 0.5)
+        db.execute(update(Project).values(blind_share=1.0))
+    model = FixedModel([Span(0, 2, "PER"), Span(3, 5, "LOC")])
+    session = AnnotationSession(store, "p", "tester", predictor=model, model_version="m", predict_ahead=False)
+    [screen] = run(session, ["probe"], probe=lambda app: "\n".join(screen_lines(app)))
+    assert "no pre-annotation" in screen and "张三 [0-2]" not in screen and "(no entities)" in screen
+
+
 def test_digit_keys_choose_by_position_when_the_labels_are_digits(store, tmp_path):
     make_project(store, tmp_path, "sentiment", ["0", "1"], [{"text": "很好吃"}, {"text": "太慢"}])
     session = AnnotationSession(store, "p", "tester", predict_ahead=False)

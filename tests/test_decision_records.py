@@ -112,3 +112,58 @@ def test_the_idle_limit_is_an_annotate_option(tmp_path):
     good = runner.invoke(cli, ["--db", db, "annotate", "p", "--decisions", "-", "--idle-limit", "30"], input="2\n")
     assert good.exit_code == 0, good.output
     assert "--idle-limit" in runner.invoke(cli, ["annotate", "--help"]).output
+
+
+def test_blind_controls_are_predicted_recorded_and_never_shown(store, tmp_path):
+    from bertanno.core.project import open_project
+
+    with store.transaction() as session:
+        create_project(session, "b", "sentiment", ["negative", "positive"], "bert-base-chinese", blind_share=0.5)
+    data = tmp_path / "items.txt"
+    data.write_text("".join(f"第{n}条评论很好\n" for n in range(40)), encoding="utf-8")
+    import_file(store, "b", data)
+    handle = open_project(store, "b")
+    expected = {item_id for item_id, _ in handle.items() if handle.is_blind(item_id)}
+    assert 0 < len(expected) < 40 and handle.is_blind(min(expected)) == open_project(store, "b").is_blind(min(expected))
+    session = AnnotationSession(store, "b", "tester", predictor=FixedModel("positive"), model_version="v1",
+                                predict_ahead=False)
+    blind = set()
+    while session.next() is not None:
+        current = session.current
+        if current.blind:
+            blind.add(current.item_id)
+            assert current.prediction is None and current.prediction_id is not None  # computed, not shown
+            with pytest.raises(BertannoError, match="no pre-annotation to accept"):
+                session.decide("accept")
+            session.decide("correct", "negative")
+        else:
+            assert current.prediction.payload == "positive"
+            session.decide("accept")
+    session.close()
+    assert blind == expected
+    with store.transaction() as db:
+        rows = db.scalars(select(Annotation).where(Annotation.blind.is_(True))).all()
+    assert {a.item_id for a in rows} == expected
+    assert all(a.shown_version is None and a.edit == {"kind": "labelled"} and a.prediction_id for a in rows)
+
+
+def test_the_blind_share_is_checked(store, tmp_path):
+    from click.testing import CliRunner
+
+    from bertanno.cli import cli
+    from bertanno.store.database import StoreError
+
+    with store.transaction() as session, pytest.raises(StoreError, match="from 0 to 0.5"):
+        create_project(session, "x", "sentiment", ["a", "b"], "bert-base-chinese", blind_share=0.7)
+    db = f"sqlite:///{tmp_path / 'cli.sqlite'}"
+    runner = CliRunner()
+    refused = runner.invoke(cli, ["--db", db, "init", "p", "--task", "sentiment", "--blind-share", "0.7"])
+    assert refused.exit_code == 2 and "--blind-share" in refused.output
+    assert runner.invoke(cli, ["--db", db, "init", "p", "--task", "sentiment", "--blind-share", "0.1"]).exit_code == 0
+    from bertanno.core.project import open_project
+    from bertanno.store import Store
+
+    opened = Store.open(db)
+    assert open_project(opened, "p").blind_share == pytest.approx(0.1)
+    opened.close()
+    assert "--blind-share" in runner.invoke(cli, ["init", "--help"]).output

@@ -64,15 +64,17 @@ class CreatedProject:
 
 def create_project(store: Store, name: str, task: Task, model: str, zero_shot: str | None = None,
                    label_map: dict[str, str] | None = None, models_dir: Path | None = None,
-                   plugins: Plugins | None = None, gazetteer: list[str] | None = None) -> CreatedProject:
+                   plugins: Plugins | None = None, gazetteer: list[str] | None = None,
+                   blind_share: float = 0.0) -> CreatedProject:
     """Create project ``name`` for ``task`` on domain model ``model``.
 
     With ``zero_shot`` (a zero-shot model family such as ``snownlp`` or ``lac``), or ``gazetteer`` (term
     lists with entity types: names or files), the family becomes the
     project's first champion under its label map (family label -> project label): everything is
     checked before anything is written, and the project and its champion are written in one
-    transaction. Raises ``BertannoError`` (unknown or uninstalled family, labels that do not fit, a
-    project of that name) and writes nothing then.
+    transaction. ``blind_share`` of the items are served as blind controls, without a pre-annotation
+    (``AnnotationSession``). Raises ``BertannoError`` (unknown or uninstalled family, labels that do not fit, a
+    project of that name, a blind share outside 0 to 0.5) and writes nothing then.
     """
     plugins = plugins or get_plugins()
     options = None
@@ -83,7 +85,7 @@ def create_project(store: Store, name: str, task: Task, model: str, zero_shot: s
     plan = plan_zero_shot(task, zero_shot, label_map, plugins, options) if zero_shot else None
     created = CreatedProject(name, task, model)
     with store.transaction() as session:
-        project = store_project(session, name, task.name, list(task.labels), model)
+        project = store_project(session, name, task.name, list(task.labels), model, blind_share=blind_share)
         if plan is None:
             return created
         version_name = next_version_name(session, project.id, plan.family.version_prefix)

@@ -53,6 +53,8 @@ class Current:
     active: float = 0.0
     """Seconds spent on the item so far: the pauses between its keys, each one over the idle limit cut out."""
     last_key_at: float | None = None
+    blind: bool = False
+    """A blind control: its pre-annotation (``prediction_id``) exists but is not shown (``prediction`` is None)."""
 
 
 def session_predictor(store: Store, project_name: str, model: str | None = None,
@@ -206,6 +208,8 @@ class AnnotationSession:
             prediction_id = stored.id
         elif self.predictor is not None:
             prediction, prediction_id = self._predict_now(item.id, example)
+        if self.project.is_blind(item.id):  # predicted and recorded, never shown
+            return Current(item.id, example, None, prediction_id, blind=True)
         return Current(item.id, example, prediction, prediction_id)
 
     def decide(self, decision: str, payload=None) -> None:
@@ -251,7 +255,8 @@ class AnnotationSession:
             edit = {"kind": "corrected" if changes else "accepted", **changes}
         return {"active_ms": int(current.active * 1000), "keystrokes": current.keystrokes,
                 "shown_version": (self.model_version or "unnamed") if shown is not None else None,
-                "shown_family": self.serving_family if shown is not None else None, "edit": edit}
+                "shown_family": self.serving_family if shown is not None else None, "edit": edit,
+                "blind": current.blind}
 
     def undo(self) -> bool:
         """Withdraw this session's last decision; its item is shown again next. ``False`` if nothing to undo."""

@@ -50,8 +50,11 @@ def parse_label_map(pairs: tuple[str, ...]) -> dict[str, str]:
 @click.option("--map", "label_map", multiple=True, metavar="FAMILY_LABEL=LABEL,…",
               help="With --zero-shot or --gazetteer: which project label each of the family's labels (a list's "
                    "entity types) becomes (same-named labels map themselves). Repeatable.")
+@click.option("--blind-share", default=0.0, show_default=True, type=click.FloatRange(0, 0.5), metavar="FRACTION",
+              help="Serve this share of items (chosen at random per item, at most 0.5) without any pre-annotation: "
+                   "blind controls that show how much the model saves and whether it sways the annotators.")
 @click.pass_context
-def init(ctx, project, task_name, labels, model, zero_shot, gazetteer, label_map):
+def init(ctx, project, task_name, labels, model, zero_shot, gazetteer, label_map, blind_share):
     """Create PROJECT: one task, one label set, one domain model.
 
     With --zero-shot, a model that needs no training serves the first pre-annotations (version
@@ -82,7 +85,8 @@ def init(ctx, project, task_name, labels, model, zero_shot, gazetteer, label_map
     new_file = missing_sqlite_file(ctx.find_root().obj["db"])
     store = open_store(ctx, create=True)
     try:
-        created = create_project(store, project, task, model, zero_shot, mapping, gazetteer=list(gazetteer))
+        created = create_project(store, project, task, model, zero_shot, mapping, gazetteer=list(gazetteer),
+                                 blind_share=blind_share)
     except BaseException:
         if new_file is not None:  # a database made for this project alone: leave nothing behind
             store.close()

@@ -6,6 +6,7 @@ The queries live in ``store/``; this module turns their rows into the task's ``E
 
 from __future__ import annotations
 
+import hashlib
 import random
 from collections import defaultdict
 from dataclasses import dataclass
@@ -100,6 +101,16 @@ class ProjectHandle:
     model: str
     task: Task
     plugins: Plugins
+    blind_share: float = 0.0
+
+    def is_blind(self, item_id: int) -> bool:
+        """Whether the item is a blind control, served without its pre-annotation: a draw fixed per project and
+        item (the first 8 bytes of SHA-256 of the project's uid and the item id, as a number in [0, 1)) below
+        ``blind_share``, so every session and annotator gets the same items blind and a rerun reproduces them."""
+        if self.blind_share <= 0:
+            return False
+        digest = hashlib.sha256(f"{self.uid}:{item_id}".encode()).digest()
+        return int.from_bytes(digest[:8], "big") / 2**64 < self.blind_share
 
     @property
     def labels(self) -> list[str]:
@@ -166,4 +177,4 @@ def open_project(store: Store, name: str, plugins: Plugins | None = None) -> Pro
     with store.transaction() as session:
         project = get_project(session, name)
         return ProjectHandle(store, project.id, project.uid, project.name, project.model,
-                             project_task(project, plugins), plugins)
+                             project_task(project, plugins), plugins, project.blind_share or 0.0)

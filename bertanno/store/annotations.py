@@ -35,7 +35,7 @@ def record_imports(session: Session, project_id: int, labelled: list[tuple[int, 
     return len(labelled)
 
 
-DECISION_RECORD = ("active_ms", "keystrokes", "shown_version", "shown_family", "edit")
+DECISION_RECORD = ("active_ms", "keystrokes", "shown_version", "shown_family", "edit", "blind")
 """The annotation columns that say how a person's decision was made (``record_decision``'s ``how``)."""
 
 
@@ -43,7 +43,7 @@ def record_decision(session: Session, project_id: int, item_id: int, annotator: 
                     decision: str, payload: object = None, prediction_id: int | None = None,
                     duration_ms: int | None = None, how: dict | None = None) -> Annotation:
     """A person's decision, its event, and the release of the item's lease, in the caller's transaction.
-    ``how``: how it was made (``active_ms``, ``keystrokes``, ``shown_version``, ``shown_family``, ``edit``)."""
+    ``how``: how it was made (``DECISION_RECORD``: active time, keystrokes, what was shown, the edit, blind)."""
     if decision not in DECISIONS:
         raise StoreError(f"decision must be one of {', '.join(DECISIONS)}, got {decision!r}")
     annotation = Annotation(project_id=project_id, item_id=item_id, annotator=annotator, session_id=session_id,

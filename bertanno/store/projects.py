@@ -24,12 +24,19 @@ def check_name(name: str) -> str:
     return name
 
 
+MAX_BLIND_SHARE = 0.5
+
+
 def create_project(session: Session, name: str, task: str, labels: list[str], model: str,
-                   config: dict | None = None) -> Project:
+                   config: dict | None = None, blind_share: float = 0.0) -> Project:
+    """A new project; ``blind_share`` (0 to ``MAX_BLIND_SHARE``) of its items are served as blind controls."""
     check_name(name)
+    if not 0.0 <= blind_share <= MAX_BLIND_SHARE:
+        raise StoreError(f"the blind share is a fraction from 0 to {MAX_BLIND_SHARE}, got {blind_share}")
     if find_project(session, name) is not None:
         raise StoreError(f"a project named {name!r} exists already")
-    project = Project(name=name, task=task, labels=list(labels), model=model, config=dict(config or {}))
+    project = Project(name=name, task=task, labels=list(labels), model=model, config=dict(config or {}),
+                      blind_share=blind_share)
     session.add(project)
     session.flush()
     return project

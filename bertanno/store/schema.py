@@ -38,6 +38,8 @@ class Project(Base):
     """The domain terms every model of the project is extended with (``bertanno vocab add``)."""
     adapted_model: Mapped[str | None] = mapped_column(String(2000), nullable=True)
     """A directory of ``model`` after domain-adaptive masked-LM training; training starts from it when set."""
+    blind_share: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    """The share of items served as blind controls: no pre-annotation shown (``bertanno init --blind-share``)."""
     uid: Mapped[str] = mapped_column(String(32), default=lambda: uuid.uuid4().hex)
     """A random id, unique across databases: recorded in every model version of the project (and in the name of
     its models folder), and checked when a version is loaded for the project."""
@@ -97,6 +99,8 @@ class Annotation(Base):
     """The model version whose pre-annotation was on screen (``None``: nothing was shown)."""
     shown_family: Mapped[str | None] = mapped_column(String(64), nullable=True)
     """Its model family (transformer, linear, crf, gazetteer, a zero-shot family …)."""
+    blind: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    """A blind control: the item was served without its pre-annotation (``prediction_id`` is the one hidden)."""
     edit: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     """The decision relative to what was shown: ``kind`` (accepted, corrected, labelled, rejected, skipped)
     and the task's counts of what changed (``Task.edit_summary``)."""
