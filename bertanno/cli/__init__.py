@@ -28,6 +28,7 @@ COMMAND_MODULES = (
     "bertanno.cli.predict",
     "bertanno.cli.vocab",
     "bertanno.cli.pretrain",
+    "bertanno.cli.stats",
     "bertanno.cli.demo",
 )
 

@@ -8,7 +8,7 @@ from sqlalchemy import delete, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from bertanno.store.database import StoreError
-from bertanno.store.schema import DECISIONS, Annotation, AnnotationEvent, Item, Lease, utcnow
+from bertanno.store.schema import DECISIONS, Annotation, AnnotationEvent, Item, Lease, Prediction, utcnow
 
 IMPORT_ANNOTATOR = "import"
 
@@ -150,3 +150,18 @@ def current_annotations(session: Session, project_id: int, selection: Selection 
 def events(session: Session, project_id: int) -> list[AnnotationEvent]:
     return list(session.scalars(select(AnnotationEvent).where(AnnotationEvent.project_id == project_id)
                                 .order_by(AnnotationEvent.id)))
+
+
+def decision_records(session: Session, project_id: int) -> list[dict]:
+    """Every standing decision a person made in the project (not undone), oldest first, with how it was made
+    (``DECISION_RECORD``) and the payload of the prediction that was shown, or hidden on a blind item
+    (``predicted``; ``None`` when there was none): what ``bertanno stats`` reads."""
+    rows = session.execute(
+        select(Annotation, Prediction.payload)
+        .outerjoin(Prediction, Prediction.id == Annotation.prediction_id)
+        .where(Annotation.project_id == project_id, Annotation.source == "human", Annotation.undone_at.is_(None))
+        .order_by(Annotation.id)
+    ).all()
+    return [{"item_id": a.item_id, "annotator": a.annotator, "decision": a.decision, "payload": a.payload,
+             "created_at": a.created_at, "predicted": predicted,
+             **{field: getattr(a, field) for field in DECISION_RECORD}} for a, predicted in rows]

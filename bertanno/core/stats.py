@@ -1,0 +1,137 @@
+"""Whether the model in the loop helps: ``bertanno stats`` from the decision records.
+
+Every figure comes from the standing human decisions (``store.annotations.decision_records``): acceptance and
+the edit mix per model version (or annotator, label, day), seconds per item with and without a pre-annotation,
+items per hour, the corrections the model needs most, and the blind controls (items served without a
+pre-annotation, ``init --blind-share``): time saved per item (median, pre-annotated against blind, with a
+percentile-bootstrap 95 % interval; Efron & Tibshirani 1993, ch. 13) and anchoring (how often the final decision
+equals the model's prediction when it was shown, against when it was hidden; Berzak et al., EMNLP 2016, and
+South et al., J Biomed Inform 2014, on people anchoring on what a tool shows them). A figure from fewer than
+``MIN_ITEMS`` items is reported as too few to judge.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from collections import Counter, defaultdict
+from typing import Any
+
+from bertanno.core.project import open_project
+from bertanno.plugins.manager import Plugins
+from bertanno.store import Store
+from bertanno.store.annotations import decision_records
+
+MIN_ITEMS = 20
+"""Items each side needs before a comparison (time saved, anchoring) is judged."""
+BOOTSTRAP_SAMPLES = 2000
+GROUPINGS = ("version", "annotator", "label", "day")
+EDIT_COUNTS = ("label changed", "added", "removed", "boundary moved", "type changed")
+
+
+def _median(values: list[float]) -> float | None:
+    return statistics.median(values) if values else None
+
+
+def _same(a: Any, b: Any) -> bool:
+    return json.dumps(a, sort_keys=True, ensure_ascii=False) == json.dumps(b, sort_keys=True, ensure_ascii=False)
+
+
+def _group_key(record: dict, by: str) -> str:
+    if by == "version":
+        return record["shown_version"] or ("(blind)" if record["blind"] else "(nothing shown)")
+    if by == "annotator":
+        return record["annotator"]
+    if by == "day":
+        return record["created_at"].date().isoformat()
+    payload = record["payload"]
+    return payload if isinstance(payload, str) else "(no single label)" if payload is None else "(spans or labels)"
+
+
+def median_difference_interval(a: list[float], b: list[float], samples: int = BOOTSTRAP_SAMPLES,
+                               seed: int = 0) -> tuple[float, float]:
+    """Percentile-bootstrap 95 % interval of ``median(a) - median(b)``: both groups resampled with replacement
+    ``samples`` times (numpy, seeded), the 2.5th and 97.5th percentiles of the differences."""
+    import numpy as np
+
+    generator = np.random.default_rng(seed)
+    left, right = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    differences = (np.median(generator.choice(left, (samples, len(left))), axis=1)
+                   - np.median(generator.choice(right, (samples, len(right))), axis=1))
+    low, high = np.percentile(differences, [2.5, 97.5])
+    return float(low), float(high)
+
+
+def group_figures(records: list[dict]) -> dict:
+    """Counts of each kind of decision, acceptance rate (accepted unchanged of all shown pre-annotations that were
+    accepted or corrected), the summed edit counts, median seconds and keystrokes per item, items per hour of
+    active time."""
+    kinds = Counter((r["edit"] or {}).get("kind", "unrecorded") for r in records)
+    shown = kinds["accepted"] + kinds["corrected"]
+    edits = Counter()
+    for record in records:
+        edits.update({k: v for k, v in (record["edit"] or {}).items() if k in EDIT_COUNTS})
+    seconds = [r["active_ms"] / 1000 for r in records if r["active_ms"] is not None]
+    keys = [r["keystrokes"] for r in records if r["keystrokes"] is not None]
+    return {"decisions": len(records), **{kind: kinds[kind] for kind in
+                                          ("accepted", "corrected", "labelled", "rejected", "skipped")},
+            "acceptance_rate": kinds["accepted"] / shown if shown else None, "edits": dict(edits),
+            "median_seconds": _median(seconds), "keystrokes_per_item": sum(keys) / len(keys) if keys else None,
+            "items_per_hour": len(seconds) / (sum(seconds) / 3600) if seconds and sum(seconds) > 0 else None}
+
+
+def blind_figures(records: list[dict]) -> dict:
+    """Pre-annotated against blind items: time saved per item and anchoring, judged when each side has
+    ``MIN_ITEMS``. Skips and items the model never predicted are left out."""
+    decided = [r for r in records if r["decision"] != "skip" and r["active_ms"] is not None]
+    shown = [r for r in decided if r["shown_version"] is not None and not r["blind"]]
+    blind = [r for r in decided if r["blind"]]
+    result: dict = {"items_shown": len(shown), "items_blind": len(blind), "min_items": MIN_ITEMS}
+    if len(shown) < MIN_ITEMS or len(blind) < MIN_ITEMS:
+        result["judged"] = False
+        result["note"] = (f"too few to judge: {len(shown)} pre-annotated and {len(blind)} blind items "
+                          f"(each side needs {MIN_ITEMS}; init --blind-share serves blind items)")
+        return result
+    shown_seconds = [r["active_ms"] / 1000 for r in shown]
+    blind_seconds = [r["active_ms"] / 1000 for r in blind]
+    low, high = median_difference_interval(blind_seconds, shown_seconds)
+    with_prediction = [r for r in blind if r["predicted"] is not None]
+    result.update({
+        "judged": True, "median_seconds_shown": _median(shown_seconds), "median_seconds_blind": _median(blind_seconds),
+        "time_saved_seconds": _median(blind_seconds) - _median(shown_seconds), "time_saved_ci95": [low, high],
+        "agreement_shown": sum(_same(r["payload"], r["predicted"]) for r in shown) / len(shown),
+        "agreement_blind": (sum(_same(r["payload"], r["predicted"]) for r in with_prediction) / len(with_prediction)
+                            if with_prediction else None),
+    })
+    return result
+
+
+def project_stats(store: Store, project: str, by: str = "version", plugins: Plugins | None = None) -> dict:
+    """All of ``bertanno stats``: ``groups`` (by ``version``, ``annotator``, ``label`` or ``day``), ``seconds per
+    item`` with and without a pre-annotation, ``corrected_most`` (model label -> person's label, label tasks),
+    ``blind``. Raises ``BertannoError`` for an unknown project or grouping (a project without decisions gives
+    zero counts and a note)."""
+    from bertanno.errors import BertannoError
+
+    if by not in GROUPINGS:
+        raise BertannoError(f"--by must be one of {', '.join(GROUPINGS)}, got {by!r}")
+    handle = open_project(store, project, plugins)
+    with store.transaction() as session:
+        records = decision_records(session, handle.id)
+    groups: dict[str, list[dict]] = defaultdict(list)
+    for record in records:
+        groups[_group_key(record, by)].append(record)
+    with_help = [r["active_ms"] / 1000 for r in records if r["shown_version"] and r["active_ms"] is not None]
+    without = [r["active_ms"] / 1000 for r in records if not r["shown_version"] and r["active_ms"] is not None
+               and r["decision"] != "skip"]
+    confusion = Counter((r["predicted"], r["payload"]) for r in records
+                        if (r["edit"] or {}).get("kind") == "corrected" and isinstance(r["predicted"], str)
+                        and isinstance(r["payload"], str))
+    return {"project": handle.name, "task": handle.task.name, "by": by, "decisions": len(records),
+            "note": None if records else "no decisions yet: annotate first (bertanno annotate)",
+            "overall": group_figures(records), "groups": {key: group_figures(rows) for key, rows in groups.items()},
+            "seconds_per_item": {"with_pre_annotation": _median(with_help), "items_with": len(with_help),
+                                 "without_pre_annotation": _median(without), "items_without": len(without)},
+            "corrected_most": [{"model": model, "person": person, "count": count}
+                               for (model, person), count in confusion.most_common(10)],
+            "blind": blind_figures(records)}
