@@ -131,6 +131,7 @@ def scripted_session(setup: DemoSetup, items: int = 12) -> list[dict]:
             if current is None:
                 break
             gold = setup.gold[current.example.text.strip()]
+            session.touch()  # one key: Enter to accept, or the label's digit
             if current.prediction is not None and current.prediction.payload == gold:
                 session.decide("accept")
             else:

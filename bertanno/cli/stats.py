@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import click
+from rich import box
 from rich.table import Table
 
 from bertanno import hookimpl
@@ -50,22 +51,27 @@ def stats(ctx, project, by, as_json):
     overall, seconds = figures["overall"], figures["seconds_per_item"]
     rate = overall["acceptance_rate"]
     console.print(f"[bold]{project}[/] · {figures['task']} · {figures['decisions']} decisions · acceptance "
-                  f"{_number(None if rate is None else rate * 100, 0, ' %')} · "
-                  f"seconds per item: {_number(seconds['with_pre_annotation'])} with a pre-annotation "
-                  f"({seconds['items_with']}), {_number(seconds['without_pre_annotation'])} without "
+                  f"{_number(None if rate is None else rate * 100, 0, ' %')}")
+    console.print(f"seconds per item: {_number(seconds['with_pre_annotation'])} with a pre-annotation "
+                  f"({seconds['items_with']} items), {_number(seconds['without_pre_annotation'])} without "
                   f"({seconds['items_without']})")
-    table = Table(title=f"by {by}")
-    for column in (by, "decisions", "accepted", "corrected", "labelled", "rejected", "skipped", "acceptance",
-                   "edits", "s/item", "keys/item", "items/h"):
-        table.add_column(column, justify="left" if column in (by, "edits") else "right")
+    table = Table(title=f"by {by}", box=box.SIMPLE_HEAD, padding=(0, 1))
+    for column in (by, "decisions", "accepted", "s/item", "keys/item", "items/h"):
+        table.add_column(column, justify="left" if column in (by, "decisions") else "right")
+    edits = []
     for key, group in sorted(figures["groups"].items()):
-        edits = ", ".join(f"{name} {count}" for name, count in group["edits"].items()) or "–"
+        counts = (f"{group['decisions']}: ✓{group['accepted']} ✎{group['corrected']} ✗{group['rejected']} "
+                  f"↷{group['skipped']}" + (f" +{group['labelled']}" if group["labelled"] else ""))
         rate = group["acceptance_rate"]
-        table.add_row(key, str(group["decisions"]), str(group["accepted"]), str(group["corrected"]),
-                      str(group["labelled"]), str(group["rejected"]), str(group["skipped"]),
-                      _number(None if rate is None else rate * 100, 0, " %"), edits, _number(group["median_seconds"]),
-                      _number(group["keystrokes_per_item"]), _number(group["items_per_hour"], 0))
+        table.add_row(key, counts, _number(None if rate is None else rate * 100, 0, " %"),
+                      _number(group["median_seconds"]), _number(group["keystrokes_per_item"]),
+                      _number(group["items_per_hour"], 0))
+        if group["edits"]:
+            edits.append(f"{key}: " + ", ".join(f"{name} {count}" for name, count in group["edits"].items()))
     console.print(table)
+    console.print("✓ accepted  ✎ corrected  ✗ rejected  ↷ skipped  + labelled with nothing shown")
+    for line in edits:
+        console.print(f"edits of {line}")
     if figures["corrected_most"]:
         console.print("corrected most (model → person): " + ", ".join(
             f"{row['model']} → {row['person']} {row['count']}" for row in figures["corrected_most"]))
