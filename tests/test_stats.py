@@ -39,7 +39,7 @@ def decided(store, tmp_path):
                                                           {"kind": "labelled"}, True)
             how = {"active_ms": seconds * 1000, "keystrokes": 1, "shown_version": None if blind else "v1",
                    "shown_family": None if blind else "transformer", "edit": edit, "blind": blind}
-            record_decision(session, project_id, item_id, "li" if item_id % 2 else "wang", "s1", decision, payload,
+            record_decision(session, project_id, item_id, "li" if item_id % 2 else "[red]wang", "s1", decision, payload,
                             prediction.id, seconds * 1000, how)
     return store
 
@@ -59,7 +59,7 @@ def test_the_figures_match_the_hand_counts(decided):
     assert control["time_saved_ci95"][0] <= 4 <= control["time_saved_ci95"][1]
     assert control["agreement_shown"] == pytest.approx(20 / 25) and control["agreement_blind"] == pytest.approx(15 / 25)
     by_annotator = project_stats(decided, "p", by="annotator")["groups"]
-    assert by_annotator["li"]["decisions"] == by_annotator["wang"]["decisions"] == 25
+    assert by_annotator["li"]["decisions"] == by_annotator["[red]wang"]["decisions"] == 25
     assert set(project_stats(decided, "p", by="label")["groups"]) == {"positive", "negative"}
     with pytest.raises(BertannoError, match="--by must be one of"):
         project_stats(decided, "p", by="week")
@@ -85,3 +85,5 @@ def test_the_stats_command(decided, tmp_path):
     data = json.loads(runner.invoke(cli, ["--db", url, "stats", "p", "--json", "--by", "day"]).output)
     assert data["by"] == "day" and data["blind"]["items_blind"] == 25
     assert "--blind-share" in runner.invoke(cli, ["stats", "--help"]).output
+    names = runner.invoke(cli, ["--db", url, "stats", "p", "--by", "annotator"], terminal_width=120).output
+    assert "[red]wang" in names  # a name is shown as written, never read as markup

@@ -6,6 +6,7 @@ import json
 
 import click
 from rich import box
+from rich.markup import escape
 from rich.table import Table
 
 from bertanno import hookimpl
@@ -50,7 +51,7 @@ def stats(ctx, project, by, as_json):
         return
     overall, seconds = figures["overall"], figures["seconds_per_item"]
     rate = overall["acceptance_rate"]
-    console.print(f"[bold]{project}[/] · {figures['task']} · {figures['decisions']} decisions · acceptance "
+    console.print(f"[bold]{escape(project)}[/] · {escape(figures['task'])} · {figures['decisions']} decisions · acceptance "
                   f"{_number(None if rate is None else rate * 100, 0, ' %')}")
     console.print(f"seconds per item: {_number(seconds['with_pre_annotation'])} with a pre-annotation "
                   f"({seconds['items_with']} items), {_number(seconds['without_pre_annotation'])} without "
@@ -63,7 +64,7 @@ def stats(ctx, project, by, as_json):
         counts = (f"{group['decisions']}: ✓{group['accepted']} ✎{group['corrected']} ✗{group['rejected']} "
                   f"↷{group['skipped']}" + (f" +{group['labelled']}" if group["labelled"] else ""))
         rate = group["acceptance_rate"]
-        table.add_row(key, counts, _number(None if rate is None else rate * 100, 0, " %"),
+        table.add_row(escape(key), counts, _number(None if rate is None else rate * 100, 0, " %"),
                       _number(group["median_seconds"]), _number(group["keystrokes_per_item"]),
                       _number(group["items_per_hour"], 0))
         if group["edits"]:
@@ -71,10 +72,10 @@ def stats(ctx, project, by, as_json):
     console.print(table)
     console.print("✓ accepted  ✎ corrected  ✗ rejected  ↷ skipped  + labelled with nothing shown")
     for line in edits:
-        console.print(f"edits of {line}")
+        console.print(f"edits of {escape(line)}")
     if figures["corrected_most"]:
-        console.print("corrected most (model → person): " + ", ".join(
-            f"{row['model']} → {row['person']} {row['count']}" for row in figures["corrected_most"]))
+        console.print("corrected most (model → person): " + escape(", ".join(
+            f"{row['model']} → {row['person']} {row['count']}" for row in figures["corrected_most"])))
     blind = figures["blind"]
     if not blind["judged"]:
         console.print(f"blind controls: {blind['note']}")
