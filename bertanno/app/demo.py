@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from bertanno import DATA_DIR
 from bertanno.app.project_setup import create_project
 from bertanno.app.project_training import RunOutcome, repredict, train_project
 from bertanno.app.session import AnnotationSession, session_predictor
@@ -29,7 +30,7 @@ from bertanno.store.predictions import latest_predictions
 from bertanno.store.projects import find_project, get_project
 from bertanno.store.versions import champion, list_versions
 
-SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
+SAMPLES = DATA_DIR / "samples"
 TRAIN_SAMPLE = SAMPLES / "chnsenticorp_train_sample.tsv"
 NEW_SAMPLE = SAMPLES / "chnsenticorp_dev_sample.tsv"
 PROJECT = "demo-reviews"

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bertanno import BERT_BASE_CHINESE_DIR
 from bertanno.core.bundle import ModelBundle, head_class, label_config, load_tokenizer, max_input_length
 from bertanno.plugins.task import Task
 
-SKELETON_DIR = Path(__file__).resolve().parent.parent / "data" / "bert-base-chinese"
+SKELETON_DIR = BERT_BASE_CHINESE_DIR
 
 
 def build_random_bundle(

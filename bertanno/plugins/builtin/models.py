@@ -1,11 +1,10 @@
 """Built-in domain model aliases."""
 
-from pathlib import Path
-
+from bertanno import DATA_DIR
 from bertanno.plugins.hookspecs import hookimpl
 from bertanno.plugins.specs import ModelSpec
 
-SHIPPED = Path(__file__).resolve().parent.parent.parent / "data" / "models"
+SHIPPED = DATA_DIR / "models"
 
 BUILTIN_MODELS = (
     ModelSpec(

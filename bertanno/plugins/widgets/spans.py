@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import threading
 from functools import lru_cache
-from pathlib import Path
 from typing import Any, Callable
 
 from rich.cells import cell_len
@@ -28,6 +27,7 @@ from textual.containers import Vertical
 from textual.strip import Strip
 from textual.widgets import Input, Static
 
+from bertanno import BERT_BASE_CHINESE_DIR
 from bertanno.plugins.span_editing import SpanEditor
 from bertanno.plugins.task import Span
 from bertanno.plugins.widgets import Prompt
@@ -283,16 +283,13 @@ def word_around(text: str, offset: int) -> tuple[int, int]:
     return offset, offset + 1
 
 
-VOCABULARY = Path(__file__).resolve().parent.parent.parent / "data" / "bert-base-chinese"
-"""The bert-base-chinese WordPiece vocabulary shipped with bertanno (the family's: medbert's and Lawformer's
-tokenizers split Chinese text the same way)."""
-
-
 @lru_cache(maxsize=1)
 def _word_piece_tokenizer():
+    """bert-base-chinese's WordPiece tokenizer, from the vocabulary shipped with bertanno (the family's: medbert's
+    and Lawformer's tokenizers split Chinese text the same way)."""
     from transformers import BertTokenizerFast
 
-    return BertTokenizerFast(vocab_file=str(VOCABULARY / "vocab.txt"), do_lower_case=True)
+    return BertTokenizerFast(vocab_file=str(BERT_BASE_CHINESE_DIR / "vocab.txt"), do_lower_case=True)
 
 
 def word_pieces_around(text: str, start: int, end: int) -> tuple[int, int]:
