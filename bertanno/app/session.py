@@ -170,10 +170,10 @@ class AnnotationSession:
         if current is None:
             return
         now = time.perf_counter() if at is None else at
-        pause = now - (current.last_key_at if current.last_key_at is not None else current.shown_at)
-        if 0 <= pause <= self.idle_limit:
-            current.active += pause
-        current.last_key_at = max(now, current.last_key_at or now)
+        previous = current.last_key_at if current.last_key_at is not None else current.shown_at
+        if 0 <= now - previous <= self.idle_limit:
+            current.active += now - previous
+        current.last_key_at = max(now, previous)
         current.keystrokes += keys
 
     def fetch_ahead(self) -> None:

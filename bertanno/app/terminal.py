@@ -125,8 +125,8 @@ class Driver:
             session.decide("reject")
         elif key in keys["accept"]:
             session.decide("accept")
-        elif task.key_correction(key, session.current.example) is not None:
-            session.decide("correct", task.key_correction(key, session.current.example))
+        elif (chosen := task.key_correction(key, session.current.example)) is not None:
+            session.decide("correct", chosen)
         elif key in keys["correct"]:
             payload = self.correction()
             if payload is None:

@@ -19,6 +19,7 @@ from bertanno.cli.common import (
     parse_labels,
     parse_options,
 )
+from bertanno.store.projects import MAX_BLIND_SHARE
 
 
 def parse_label_map(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -50,7 +51,8 @@ def parse_label_map(pairs: tuple[str, ...]) -> dict[str, str]:
 @click.option("--map", "label_map", multiple=True, metavar="FAMILY_LABEL=LABEL,…",
               help="With --zero-shot or --gazetteer: which project label each of the family's labels (a list's "
                    "entity types) becomes (same-named labels map themselves). Repeatable.")
-@click.option("--blind-share", default=0.0, show_default=True, type=click.FloatRange(0, 0.5), metavar="FRACTION",
+@click.option("--blind-share", default=0.0, show_default=True, type=click.FloatRange(0, MAX_BLIND_SHARE),
+              metavar="FRACTION",
               help="Serve this share of items (chosen at random per item, at most 0.5) without any pre-annotation: "
                    "blind controls that show how much the model saves and whether it sways the annotators.")
 @click.pass_context

@@ -17,6 +17,10 @@ def _number(value, digits: int = 1, suffix: str = "") -> str:
     return "–" if value is None else f"{value:.{digits}f}{suffix}"
 
 
+def _percent(share: float | None) -> str:
+    return _number(None if share is None else share * 100, 0, " %")
+
+
 @click.command()
 @click.argument("project")
 @click.option("--by", type=click.Choice(["version", "annotator", "label", "day"]), default="version",
@@ -52,7 +56,7 @@ def stats(ctx, project, by, as_json):
     overall, seconds = figures["overall"], figures["seconds_per_item"]
     rate = overall["acceptance_rate"]
     console.print(f"[bold]{escape(project)}[/] · {escape(figures['task'])} · {figures['decisions']} decisions · acceptance "
-                  f"{_number(None if rate is None else rate * 100, 0, ' %')}")
+                  f"{_percent(rate)}")
     console.print(f"seconds per item: {_number(seconds['with_pre_annotation'])} with a pre-annotation "
                   f"({seconds['items_with']} items), {_number(seconds['without_pre_annotation'])} without "
                   f"({seconds['items_without']})")
@@ -64,7 +68,7 @@ def stats(ctx, project, by, as_json):
         counts = (f"{group['decisions']}: ✓{group['accepted']} ✎{group['corrected']} ✗{group['rejected']} "
                   f"↷{group['skipped']}" + (f" +{group['labelled']}" if group["labelled"] else ""))
         rate = group["acceptance_rate"]
-        table.add_row(escape(key), counts, _number(None if rate is None else rate * 100, 0, " %"),
+        table.add_row(escape(key), counts, _percent(rate),
                       _number(group["median_seconds"]), _number(group["keystrokes_per_item"]),
                       _number(group["items_per_hour"], 0))
         if group["edits"]:
@@ -81,12 +85,11 @@ def stats(ctx, project, by, as_json):
         console.print(f"blind controls: {blind['note']}")
         return
     low, high = blind["time_saved_ci95"]
-    agreement_blind = blind["agreement_blind"]
     console.print(f"blind controls ({blind['items_shown']} pre-annotated, {blind['items_blind']} blind items): "
                   f"time saved per item {blind['time_saved_seconds']:.1f} s (95 % interval {low:.1f} … {high:.1f}; "
                   f"median {blind['median_seconds_blind']:.1f} s blind, {blind['median_seconds_shown']:.1f} s shown); "
                   f"agreement with the model {blind['agreement_shown']:.0%} when shown, "
-                  f"{_number(None if agreement_blind is None else agreement_blind * 100, 0, ' %')} when hidden")
+                  f"{_percent(blind['agreement_blind'])} when hidden")
 
 
 @hookimpl

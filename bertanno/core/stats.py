@@ -17,7 +17,9 @@ import statistics
 from collections import Counter, defaultdict
 from typing import Any
 
+from bertanno.core.gate import CONFIDENCE
 from bertanno.core.project import open_project
+from bertanno.errors import BertannoError
 from bertanno.plugins.manager import Plugins
 from bertanno.store import Store
 from bertanno.store.annotations import decision_records
@@ -50,15 +52,17 @@ def _group_key(record: dict, by: str) -> str:
 
 def median_difference_interval(a: list[float], b: list[float], samples: int = BOOTSTRAP_SAMPLES,
                                seed: int = 0) -> tuple[float, float]:
-    """Percentile-bootstrap 95 % interval of ``median(a) - median(b)``: both groups resampled with replacement
-    ``samples`` times (numpy, seeded), the 2.5th and 97.5th percentiles of the differences."""
+    """Percentile-bootstrap interval (the gate's ``CONFIDENCE``, 95 %) of ``median(a) - median(b)``: both groups
+    resampled with replacement ``samples`` times (numpy, seeded), the 2.5th and 97.5th percentiles of the
+    differences."""
     import numpy as np
 
     generator = np.random.default_rng(seed)
     left, right = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     differences = (np.median(generator.choice(left, (samples, len(left))), axis=1)
                    - np.median(generator.choice(right, (samples, len(right))), axis=1))
-    low, high = np.percentile(differences, [2.5, 97.5])
+    tail = (1 - CONFIDENCE) / 2 * 100
+    low, high = np.percentile(differences, [tail, 100 - tail])
     return float(low), float(high)
 
 
@@ -111,8 +115,6 @@ def project_stats(store: Store, project: str, by: str = "version", plugins: Plug
     item`` with and without a pre-annotation, ``corrected_most`` (model label -> person's label, label tasks),
     ``blind``. Raises ``BertannoError`` for an unknown project or grouping (a project without decisions gives
     zero counts and a note)."""
-    from bertanno.errors import BertannoError
-
     if by not in GROUPINGS:
         raise BertannoError(f"--by must be one of {', '.join(GROUPINGS)}, got {by!r}")
     handle = open_project(store, project, plugins)

@@ -248,9 +248,7 @@ class SpanText(WrappedText, can_focus=True):
         self._changed(f"selected {self.text[start:end]!r}: a label key (1-9) marks it")
 
     def action_word_piece(self) -> None:
-        low, high = (min(self.anchor, self.cursor), max(self.anchor, self.cursor) + 1) if self.anchor is not None \
-            else (self.cursor, self.cursor + 1)
-        start, end = word_pieces_around(self.text, low, high)
+        start, end = word_pieces_around(self.text, *(self.selection() or (self.cursor, self.cursor + 1)))
         self.anchor, self.cursor = start, max(end - 1, start)
         self._changed(f"selected {self.text[start:end]!r} (whole word pieces): a label key (1-9) marks it")
 
@@ -264,6 +262,14 @@ class SpanText(WrappedText, can_focus=True):
         self._changed("back to the spans the item opened with")
 
 
+def _line_around(text: str, start: int, end: int) -> tuple[int, int]:
+    """``(start, end)`` of the line (or lines) holding characters ``start:end``, without their newlines: the
+    segmenters read one line at a time."""
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", end - 1)
+    return line_start, len(text) if line_end < 0 else line_end
+
+
 def word_around(text: str, offset: int) -> tuple[int, int]:
     """The ``(start, end)`` of the jieba word holding character ``offset`` (jieba: the standard Chinese
     segmenter, ``jieba.tokenize``); the character alone when jieba is not installed."""
@@ -274,9 +280,7 @@ def word_around(text: str, offset: int) -> tuple[int, int]:
         import jieba
     except ImportError:
         return offset, offset + 1
-    line_start = text.rfind("\n", 0, offset) + 1
-    line_end = text.find("\n", offset)
-    line_end = len(text) if line_end < 0 else line_end
+    line_start, line_end = _line_around(text, offset, offset + 1)
     for _, start, end in jieba.tokenize(text[line_start:line_end]):
         if line_start + start <= offset < line_start + end:
             return line_start + start, line_start + end
@@ -300,9 +304,7 @@ def word_pieces_around(text: str, start: int, end: int) -> tuple[int, int]:
     if not text:
         return 0, 0
     start, end = max(0, min(start, len(text) - 1)), max(1, min(end, len(text)))
-    line_start = text.rfind("\n", 0, start) + 1
-    line_end = text.find("\n", end - 1)
-    line_end = len(text) if line_end < 0 else line_end
+    line_start, line_end = _line_around(text, start, end)
     encoded = _word_piece_tokenizer()(text[line_start:line_end], add_special_tokens=False,
                                        return_offsets_mapping=True, verbose=False)
     words: list[list[int]] = []
