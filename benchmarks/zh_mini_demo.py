@@ -13,7 +13,6 @@ of the 200 new reviews. ``random`` is the demo's own fallback (2 x 128 from rand
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 import tempfile
 import time
@@ -29,24 +28,17 @@ def one_run(spec: str, epochs: int) -> dict:
     from bertanno.store.predictions import latest_predictions
 
     model, _, lr = spec.partition("@")
-    original_base, original_config = demo.base_model, demo.TrainConfig
-    try:
-        if model != "random":
-            demo.base_model = lambda directory: (model, True)
-        if lr:
-            demo.TrainConfig = functools.partial(demo.TrainConfig, learning_rate=float(lr))
-        with tempfile.TemporaryDirectory() as folder:
-            started = time.perf_counter()
-            setup = demo.prepare(folder, epochs=epochs)
-            seconds = time.perf_counter() - started
-            outcome = setup.outcome
-            ids = [item_id for item_id, _ in open_project(setup.store, demo.PROJECT).items(undecided=True)]
-            with setup.store.transaction() as session:
-                confidences = [p.confidence for p in latest_predictions(session, ids).values()
-                               if p.model_version == setup.champion]
-            setup.store.close()
-    finally:
-        demo.base_model, demo.TrainConfig = original_base, original_config
+    with tempfile.TemporaryDirectory() as folder:
+        started = time.perf_counter()
+        setup = demo.prepare(folder, epochs=epochs, model=None if model == "random" else model,
+                             learning_rate=float(lr) if lr else None)
+        seconds = time.perf_counter() - started
+        outcome = setup.outcome
+        ids = [item_id for item_id, _ in open_project(setup.store, demo.PROJECT).items(undecided=True)]
+        with setup.store.transaction() as session:
+            confidences = [p.confidence for p in latest_predictions(session, ids).values()
+                           if p.model_version == setup.champion]
+        setup.store.close()
     metrics = outcome.metrics if outcome is not None else {}
     return {"run": spec, "model": model, "lr": float(lr) if lr else None, "epochs": epochs, "seed": 0,  # the demo's
             "accuracy": round(metrics.get("accuracy", float("nan")), 4),

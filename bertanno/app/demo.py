@@ -72,14 +72,16 @@ def base_model(directory: Path) -> tuple[str, bool]:
 
 
 def prepare(directory: str | Path, epochs: int | None = None, on_step: Callable | None = None,
-            on_epoch: Callable | None = None) -> DemoSetup:
+            on_epoch: Callable | None = None, model: str | None = None,
+            learning_rate: float | None = None) -> DemoSetup:
     """Project, imports, a trained champion and its pre-annotations. Safe to run again: nothing is added
-    twice and an existing champion is kept."""
+    twice and an existing champion is kept. ``model``: a pretrained base model to start from instead of
+    ``base_model``'s choice; ``learning_rate``: instead of the model's rule (benchmarks compare both)."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     database = directory / "bertanno.db"
     store = Store.open(f"sqlite:///{database}")
-    model, pretrained = base_model(directory)
+    model, pretrained = (model, True) if model else base_model(directory)
     plugins = get_plugins()
     task = plugins.task("sentiment", labels=["negative", "positive"])
     with store.transaction() as session:
@@ -106,7 +108,7 @@ def prepare(directory: str | Path, epochs: int | None = None, on_step: Callable 
             first_served = repredict(store, PROJECT, plugins)
         if epochs is None and pretrained:
             epochs = 2  # the demo's two minutes; a model from random weights takes the rule's 4
-        config = TrainConfig(epochs=epochs, seed=0)  # the rest by the model (core.training.training_defaults)
+        config = TrainConfig(epochs=epochs, seed=0, learning_rate=learning_rate)  # the rest by the model
         outcome = train_project(store, PROJECT, config, models_dir=directory / "models", on_step=on_step,
                                 on_epoch=on_epoch, plugins=plugins)
         if outcome.decision not in ("promoted", "kept") or (outcome.decision == "kept" and first_name is None):
