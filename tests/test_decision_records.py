@@ -167,3 +167,24 @@ def test_the_blind_share_is_checked(store, tmp_path):
     assert open_project(opened, "p").blind_share == pytest.approx(0.1)
     opened.close()
     assert "--blind-share" in runner.invoke(cli, ["init", "--help"]).output
+
+
+def test_a_decisions_file_can_give_each_items_time(store, tmp_path):
+    project(store, tmp_path, "sentiment", ["negative", "positive"], ["很好吃", "太慢", "一般"])
+    session = AnnotationSession(store, "p", "tester", predict_ahead=False)
+    run_scripted(session, ["@4.5 2", "@0 1", "s"], lambda line: None)
+    session.close()
+    [first, second, third] = records(store)
+    assert (first[5], second[5]) == (4500, 0)
+    assert third[5] < 4500  # no time given: the time the script took
+
+
+@pytest.mark.parametrize("line, message", [("@soon 2", "not a number of seconds"), ("@-3 2", "from 0 up"),
+                                           ("@nan 2", "from 0 up"), ("@3", "no keys after it")])
+def test_a_bad_time_in_a_decisions_file_names_its_line(store, tmp_path, line, message):
+    project(store, tmp_path, "sentiment", ["negative", "positive"], ["很好吃", "太慢"])
+    session = AnnotationSession(store, "p", "tester", predict_ahead=False)
+    with pytest.raises(BertannoError, match=f"decisions line 2: .*{message}"):
+        run_scripted(session, ["2", line], lambda line: None)
+    session.close()
+    assert len(records(store)) == 1  # the decision before it is kept

@@ -12,6 +12,7 @@ prediction yet is predicted on the spot (or shown without one when the project h
 from __future__ import annotations
 
 import getpass
+import math
 import threading
 import time
 from dataclasses import dataclass, field
@@ -53,6 +54,8 @@ class Current:
     active: float = 0.0
     """Seconds spent on the item so far: the pauses between its keys, each one over the idle limit cut out."""
     last_key_at: float | None = None
+    given_seconds: float | None = None
+    """The item's time as given by a decisions file (``@SECONDS``): recorded instead of the measured time."""
     blind: bool = False
     """A blind control: its pre-annotation (``prediction_id``) exists but is not shown (``prediction`` is None)."""
 
@@ -157,7 +160,7 @@ class AnnotationSession:
         current = ahead[0] if fresh else self._fetch()
         if current is not None:
             current.shown_at = current.last_key_at = time.perf_counter()
-            current.keystrokes, current.active = 0, 0.0
+            current.keystrokes, current.active, current.given_seconds = 0, 0.0, None
             current.restored = self._restored.pop(current.item_id, None)
         self.current = current
         return current
@@ -175,6 +178,16 @@ class AnnotationSession:
             current.active += now - previous
         current.last_key_at = max(now, previous)
         current.keystrokes += keys
+
+    def give_time(self, seconds: float) -> None:
+        """Record ``seconds`` (finite, >= 0) as the current item's active time instead of the time measured: a
+        decisions file's ``@SECONDS`` (a scripted session replaying, or simulating, a person's pace). Raises
+        ``BertannoError`` for a negative or non-finite time or without a current item."""
+        if self.current is None:
+            raise BertannoError("no item to give a time to")
+        if not math.isfinite(seconds) or seconds < 0:
+            raise BertannoError(f"an item's time is a number of seconds from 0 up, got {seconds}")
+        self.current.given_seconds = seconds
 
     def fetch_ahead(self) -> None:
         """Lease and load the item after the current one now, in the person's thinking time, so that the next
@@ -253,7 +266,8 @@ class AnnotationSession:
         else:
             changes = self.task.edit_summary(shown.payload, payload)
             edit = {"kind": "corrected" if changes else "accepted", **changes}
-        return {"active_ms": int(current.active * 1000), "keystrokes": current.keystrokes,
+        seconds = current.active if current.given_seconds is None else current.given_seconds
+        return {"active_ms": round(seconds * 1000), "keystrokes": current.keystrokes,
                 "shown_version": (self.model_version or "unnamed") if shown is not None else None,
                 "shown_family": self.serving_family if shown is not None else None, "edit": edit,
                 "blind": current.blind}

@@ -201,7 +201,8 @@ def run_scripted(session: AnnotationSession, lines: Iterable[str], echo: Callabl
                  keymap: dict[str, tuple[str, ...]] | None = None) -> int:
     """Each line is the key sequence for the current item: ``a``, ``x``, ``s``, ``u``, ``q``, a digit,
     ``c LABEL`` or, for NER, ``c`` followed by span-editor commands separated by ``;``
-    (``c + 北京:LOC; - 1``). Returns how many lines were applied."""
+    (``c + 北京:LOC; - 1``). A line may begin with ``@SECONDS`` (``@4.5 a``): the time the item took, recorded
+    as its active time instead of the time the script took. Returns how many lines were applied."""
     applied = 0
     for number, raw in enumerate(lines, start=1):
         line = raw.rstrip("\r\n")
@@ -209,9 +210,24 @@ def run_scripted(session: AnnotationSession, lines: Iterable[str], echo: Callabl
             continue
         if not_text(line) is not None:
             raise BertannoError(f"decisions line {number}, {not_text(line)}")
+        seconds = None
+        if line.lstrip().startswith("@"):
+            given, _, line = line.lstrip()[1:].partition(" ")
+            try:
+                seconds = float(given)
+            except ValueError:
+                raise BertannoError(f"decisions line {number}: @{given} is not a number of seconds "
+                                    "(write @4.5 a: 4.5 s on the item, then its keys)") from None
+            if not line.strip():
+                raise BertannoError(f"decisions line {number}: @{given} gives the item's time but no keys after it")
         if session.next() is None:
             echo("no items left")
             break
+        if seconds is not None:
+            try:
+                session.give_time(seconds)
+            except BertannoError as exc:
+                raise BertannoError(f"decisions line {number}: {exc}") from None
         key, _, rest = line.strip().partition(" ")
         keys = keymap or KEYS
         queued = [part.strip() for part in rest.split(";") if part.strip()] if key in keys["correct"] else []

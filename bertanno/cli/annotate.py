@@ -24,7 +24,8 @@ from bertanno.errors import BertannoError
 @click.option("--live-every", default=20, show_default=True, metavar="N",
               help="Refit the fast live model every N decisions (0: never). Not with --model.")
 @click.option("--decisions", type=click.File("r", encoding="utf-8"),
-              help="No terminal: read one key sequence per item from this file (- for stdin).")
+              help="No terminal: read one key sequence per item from this file (- for stdin); \"@4.5 a\" also gives "
+                   "the item's time in seconds.")
 @click.option("--plain", is_flag=True,
               help="The line-by-line screen instead of the full-screen one (for a terminal that cannot draw a "
                    "full screen, or a screen reader); chosen by itself when TERM is dumb.")
