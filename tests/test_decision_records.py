@@ -188,3 +188,41 @@ def test_a_bad_time_in_a_decisions_file_names_its_line(store, tmp_path, line, me
         run_scripted(session, ["2", line], lambda line: None)
     session.close()
     assert len(records(store)) == 1  # the decision before it is kept
+
+
+def test_the_blind_share_changes_after_init_and_only_adds_blind_items(store, tmp_path):
+    from bertanno.app.project_setup import set_blind_share
+    from bertanno.core.project import open_project
+    from bertanno.store.database import StoreError
+
+    project(store, tmp_path, "sentiment", ["negative", "positive"], [f"第{n}条" for n in range(60)])
+    assert set_blind_share(store, "p", 0.1) == 0.0
+    few = open_project(store, "p")
+    blind_few = {item_id for item_id, _ in few.items() if few.is_blind(item_id)}
+    assert set_blind_share(store, "p", 0.4) == pytest.approx(0.1)
+    more = open_project(store, "p")
+    blind_more = {item_id for item_id, _ in more.items() if more.is_blind(item_id)}
+    assert more.blind_share == pytest.approx(0.4) and blind_few < blind_more
+    with pytest.raises(StoreError, match="from 0 to 0.5"):
+        set_blind_share(store, "p", 0.6)
+    with pytest.raises(StoreError, match="no project named 'q'"):
+        set_blind_share(store, "q", 0.1)
+    assert open_project(store, "p").blind_share == pytest.approx(0.4)
+
+
+def test_configure_shows_and_changes_the_blind_share(tmp_path):
+    from click.testing import CliRunner
+
+    from bertanno.cli import cli
+
+    db = f"sqlite:///{tmp_path / 'cli.sqlite'}"
+    runner = CliRunner()
+    assert runner.invoke(cli, ["--db", db, "init", "p", "--task", "sentiment"]).exit_code == 0
+    assert "blind share 0\n" in runner.invoke(cli, ["--db", db, "configure", "p"]).output
+    changed = runner.invoke(cli, ["--db", db, "configure", "p", "--blind-share", "0.05"])
+    assert changed.exit_code == 0 and "0 → 0.05" in changed.output and "blind share 0.05" in changed.output
+    refused = runner.invoke(cli, ["--db", db, "configure", "p", "--blind-share", "0.9"])
+    assert refused.exit_code == 2 and "0.9 is not in the range" in refused.output
+    unknown = runner.invoke(cli, ["--db", db, "configure", "nope"])
+    assert "no project named 'nope'" in str(unknown.exception)
+    assert "--blind-share" in runner.invoke(cli, ["configure", "--help"]).output

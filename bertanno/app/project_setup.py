@@ -13,6 +13,7 @@ from bertanno.plugins.manager import Plugins, get_plugins
 from bertanno.plugins.task import Task
 from bertanno.store import Store
 from bertanno.store.projects import create_project as store_project
+from bertanno.store.projects import set_blind_share as store_blind_share
 from bertanno.store.versions import add_version, make_champion, next_version_name
 from bertanno.vocab.terms import load_term_list
 
@@ -99,3 +100,12 @@ def create_project(store: Store, name: str, task: Task, model: str, zero_shot: s
     created.label_map, created.cannot_produce = plan.label_map, plan.cannot_produce
     created.ignored = [label for label in plan.family.source_labels(plan.options) if label not in plan.label_map]
     return created
+
+
+def set_blind_share(store: Store, name: str, share: float) -> float:
+    """Serve ``share`` (0 to ``store.projects.MAX_BLIND_SHARE``) of project ``name``'s items as blind controls from
+    the next item on; returns the share before. The draw per item is fixed (``ProjectHandle.is_blind``), so a larger
+    share keeps every item that was blind blind and adds more; decisions already made keep their record. Raises
+    ``StoreError`` for an unknown project or a share out of range."""
+    with store.transaction() as session:
+        return store_blind_share(session, name, share)

@@ -110,6 +110,38 @@ def init(ctx, project, task_name, labels, model, zero_shot, gazetteer, label_map
 
 
 @click.command()
+@click.argument("project")
+@click.option("--blind-share", type=click.FloatRange(0, MAX_BLIND_SHARE), metavar="FRACTION",
+              help="Serve this share of the items still to decide (at most 0.5) without any pre-annotation: blind "
+                   "controls for bertanno stats. 0 turns them off.")
+@click.pass_context
+def configure(ctx, project, blind_share):
+    """Show PROJECT's settings, or change those that can change after init.
+
+    The blind draw is fixed per item, so raising the share keeps every item
+    that was blind blind and adds more; decisions already made keep what was
+    recorded for them.
+
+    \b
+    Examples:
+      bertanno configure clinic                    the settings
+      bertanno configure clinic --blind-share 0.1  one item in ten blind
+    """
+    from bertanno.app.project_setup import set_blind_share
+    from bertanno.core.project import open_project
+
+    store = open_store(ctx)
+    if blind_share is not None:
+        before = set_blind_share(store, project, blind_share)
+        console.print(f"blind share of {escape(project)}: {before:g} → {blind_share:g} (for sessions opened from now on)",
+                      highlight=False)
+    handle = open_project(store, project)
+    console.print(f"project [bold]{escape(handle.name)}[/]: task {handle.task.name}, labels "
+                  f"{escape(', '.join(handle.labels))}, model {escape(handle.model)}, blind share "
+                  f"{handle.blind_share:g}", highlight=False)
+
+
+@click.command()
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_context
 def projects(ctx, as_json):
@@ -236,5 +268,5 @@ def export(ctx, project, format_name, output, only, provenance):
 @hookimpl
 def register_commands(cli):
     """The built-in commands come in through the same hook as a plugin's."""
-    for command in (init, projects, import_, export):
+    for command in (init, configure, projects, import_, export):
         cli.add_command(command)

@@ -31,8 +31,7 @@ def create_project(session: Session, name: str, task: str, labels: list[str], mo
                    config: dict | None = None, blind_share: float = 0.0) -> Project:
     """A new project; ``blind_share`` (0 to ``MAX_BLIND_SHARE``) of its items are served as blind controls."""
     check_name(name)
-    if not 0.0 <= blind_share <= MAX_BLIND_SHARE:
-        raise StoreError(f"the blind share is a fraction from 0 to {MAX_BLIND_SHARE}, got {blind_share}")
+    check_blind_share(blind_share)
     if find_project(session, name) is not None:
         raise StoreError(f"a project named {name!r} exists already")
     project = Project(name=name, task=task, labels=list(labels), model=model, config=dict(config or {}),
@@ -40,6 +39,23 @@ def create_project(session: Session, name: str, task: str, labels: list[str], mo
     session.add(project)
     session.flush()
     return project
+
+
+def check_blind_share(share: float) -> float:
+    """``share`` if it is a fraction from 0 to ``MAX_BLIND_SHARE``; ``StoreError`` otherwise."""
+    if not 0.0 <= share <= MAX_BLIND_SHARE:
+        raise StoreError(f"the blind share is a fraction from 0 to {MAX_BLIND_SHARE}, got {share}")
+    return share
+
+
+def set_blind_share(session: Session, name: str, share: float) -> float:
+    """Serve ``share`` of project ``name``'s items as blind controls from now on; returns the share before.
+    Decisions already made keep what was recorded for them. Raises ``StoreError`` for an unknown project or a
+    share outside 0 to ``MAX_BLIND_SHARE``."""
+    check_blind_share(share)
+    project = get_project(session, name)
+    before, project.blind_share = project.blind_share or 0.0, share
+    return before
 
 
 def find_project(session: Session, name: str) -> Project | None:
