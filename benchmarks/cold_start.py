@@ -17,7 +17,9 @@ The annotator's think time is taken to be longer than a refit (a person spends s
 each decision, a refit in progress is allowed to finish before the next item is drawn. Reported per 50
 decisions: the share of pre-annotations accepted unchanged, keystrokes per item (accept: 1; a label: 1;
 an NER correction: ``c``, then each span command typed, ``+ START-END:TYPE`` or ``- N``, with its Enter,
-and a final Enter), and the serving model's score on a fixed test sample. Data: the training splits are
+and a final Enter), and the serving model's score on a fixed test sample. After each scenario, ``bertanno
+stats`` of its project per model version (acceptance, edit mix, keystrokes per item) from the decision records
+the simulated annotator left. Data: the training splits are
 the pool (a seeded sample), the test splits the test sample. Writes benchmarks/results/cold_start.jsonl,
 cold_start.png and RESULTS.md.
 """
@@ -104,12 +106,15 @@ def run_scenario(name: str, task_name: str, scenario: str, data, args, folder: P
         want = gold[key_of(current.example)]
         predicted = current.prediction.payload if current.prediction is not None else None
         if predicted is not None and task.payload_to_json(predicted) == task.payload_to_json(want):
+            session.touch(1)
             session.decide("accept")
             window.append((True, 1))
         else:
+            typed = (keystrokes(task, predicted, want) if predicted is not None else
+                     keystrokes(task, [], want) if task.head == "token" else 1)
+            session.touch(typed)
             session.decide("correct", want)
-            window.append((False, keystrokes(task, predicted, want) if predicted is not None else
-                           keystrokes(task, [], want) if task.head == "token" else 1))
+            window.append((False, typed))
         if session.live is not None:
             session.live.wait()
         if scenario == "d" and decided % 200 == 0:
@@ -125,8 +130,21 @@ def run_scenario(name: str, task_name: str, scenario: str, data, args, folder: P
             print(json.dumps(rows[-1], ensure_ascii=False), flush=True)
             window = []
     session.close()
+    rows.append(stats_row(store, name, scenario))
+    print(json.dumps(rows[-1], ensure_ascii=False), flush=True)
     store.close()
     return rows
+
+
+def stats_row(store, name: str, scenario: str) -> dict:
+    """``bertanno stats`` of the scenario's project, per model version shown (``core.stats.project_stats``): the
+    decision records the simulated annotator left. Its time per item is the machine's, not a person's: left out."""
+    from bertanno.core.stats import project_stats
+
+    figures = project_stats(store, "p", by="version")
+    keep = ("decisions", "accepted", "corrected", "labelled", "acceptance_rate", "edits", "keystrokes_per_item")
+    return {"dataset": name, "scenario": NAMES[scenario], "stats": {
+        version: {key: group[key] for key in keep} for version, group in figures["groups"].items()}}
 
 
 def plot(rows: list[dict]) -> Path:
@@ -135,6 +153,7 @@ def plot(rows: list[dict]) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    rows = [r for r in rows if "stats" not in r]
     names = list(dict.fromkeys(r["dataset"] for r in rows))
     figure, axes = plt.subplots(1, len(names), figsize=(5 * len(names), 3.8), squeeze=False)
     for axis, name in zip(axes[0], names):

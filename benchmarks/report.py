@@ -250,8 +250,25 @@ def zero_shot_section(header: dict, rows: list[dict]) -> list[str]:
     return lines
 
 
+def cold_start_stats(rows: list[dict]) -> list[str]:
+    """The table of ``bertanno stats`` per scenario and model version shown, from the cold-start stats rows."""
+    lines = ["| scenario | shown | decisions | accepted unchanged | corrected | labelled (nothing shown) | edits | "
+             "keystrokes per item |", "|---|---|---|---|---|---|---|---|"]
+    for row in rows:
+        for version, group in row["stats"].items():
+            rate = group["acceptance_rate"]
+            edits = ", ".join(f"{kind} {count}" for kind, count in group["edits"].items()) or "–"
+            accepted = f"{group['accepted']}" + (f" ({rate:.0%})" if rate is not None else "")
+            keys = "–" if group["keystrokes_per_item"] is None else f"{group['keystrokes_per_item']:.1f}"
+            lines.append(f"| {row['scenario']} | {version} | {group['decisions']} | {accepted} | "
+                         f"{group['corrected']} | {group['labelled']} | {edits} | {keys} |")
+    return lines
+
+
 def cold_start_section(header: dict, rows: list[dict]) -> list[str]:
     settings = header["settings"]
+    stats = [r for r in rows if "stats" in r]
+    rows = [r for r in rows if "stats" not in r]
     lines = ["## Cold start: the first decisions of a young project", "",
              f"Command: `{header['command']}` (started {header['started']}). A simulated annotator (gold labels) "
              f"works a fresh project of {settings['pool']} training-split items, most uncertain first, for "
@@ -280,6 +297,13 @@ def cold_start_section(header: dict, rows: list[dict]) -> list[str]:
             lines += ["In (d) no transformer version ever served: the gate kept the live model each time, since no "
                       "transformer candidate (one every 200 decisions) beat it on the evaluation split, so (d) "
                       "equals (c).", ""]
+        mine_stats = [r for r in stats if r["dataset"] == dataset]
+        if mine_stats:
+            lines += [f"`bertanno stats` of each scenario's project (its decision records), per version shown: "
+                      "pre-annotations accepted unchanged (share of those shown), corrected, items labelled with "
+                      "nothing shown, the corrections' edit mix (span counts for NER) and keystrokes per item. The "
+                      "simulated annotator's time is the machine's, not a person's, so no time figures.", "",
+                      *cold_start_stats(mine_stats), ""]
     return lines
 
 

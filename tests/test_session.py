@@ -8,10 +8,10 @@ from sqlalchemy import select
 
 from bertanno.app.session import AnnotationSession
 from bertanno.app.terminal import run_scripted
-from bertanno.plugins.span_editing import SpanEditor
 from bertanno.core.engine import Predictor
 from bertanno.core.transfer import import_file
 from bertanno.errors import BertannoError
+from bertanno.plugins.span_editing import SpanEditor
 from bertanno.plugins.task import Example, Span
 from bertanno.store import Store
 from bertanno.store.projects import create_project
@@ -269,7 +269,8 @@ def test_background_threads_run_below_the_screen(store, make_bundle, monkeypatch
     import os
     import threading
 
-    from bertanno.app import background, session as session_module
+    from bertanno.app import background
+    from bertanno.app import session as session_module
 
     seen = {}
 
