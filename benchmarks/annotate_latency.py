@@ -6,11 +6,12 @@ full-screen app (``AnnotationApp``, headless, driven by Textual's pilot); the ti
 press to the app idle with the next item on screen: the decision committed, the next item leased, its
 pre-annotation ready, the item view mounted and drawn. A last measurement opens one item of 1 MB of text.
 
-    python -m benchmarks.annotate_latency [--items 200] [--think 0.5] [--only-live]
+    python -m benchmarks.annotate_latency [--items 200] [--think 0.5] [--only-live | --only-recording]
 
 A third run measures the same with the live model refitting: no transformer, the live ``linear`` family
 refitted in the background every 20 decisions while the simulated person labels each item (the gold
-label of the review), so refits run during the measured key presses.
+label of the review), so refits run during the measured key presses. ``--only-recording`` measures the decision
+records' overhead instead: one session, blocks of 10 items alternating with recording on and off.
 """
 
 from __future__ import annotations
@@ -80,6 +81,43 @@ def run(store_url: str, model_dir: Path, items: int, think: float, predict_ahead
     session.close()
     store.close()
     return latencies
+
+
+def run_recording(store_url: str, model_dir: Path, items: int, think: float, block: int = 10) -> dict:
+    """Latencies with the decision records on and off in the same session (predict-ahead, bert-base): blocks of
+    ``block`` items alternate. Off, ``AnnotationSession.touch`` does nothing and ``_how`` records nothing (the
+    annotation columns keep their defaults); on, both are the real ones. Returns ``{"on": [...], "off": [...]}``."""
+    from unittest import mock
+
+    from bertanno.app.session import AnnotationSession
+    from bertanno.core.bundle import load_version
+    from bertanno.core.engine import Predictor
+    from bertanno.store import Store
+
+    recording = {"on": True}
+    real_touch, real_how = AnnotationSession.touch, AnnotationSession._how
+
+    def touch(self, *args, **kwargs):
+        return real_touch(self, *args, **kwargs) if recording["on"] else None
+
+    def how(self, *args, **kwargs):
+        return real_how(self, *args, **kwargs) if recording["on"] else {}
+
+    store = Store.open(store_url)
+    modes: list[bool] = []
+
+    def key_for(current):
+        recording["on"] = (len(modes) // block) % 2 == 0
+        modes.append(recording["on"])
+        return "enter"
+
+    with mock.patch.object(AnnotationSession, "touch", touch), mock.patch.object(AnnotationSession, "_how", how):
+        session = AnnotationSession(store, "latency", "simulated", predictor=Predictor(load_version(model_dir)),
+                                    model_version="bench-recording", predict_ahead=True)
+        latencies = drive(session, items, think, key_for)
+        session.close()
+    store.close()
+    return {"on": [t for t, on in zip(latencies, modes) if on], "off": [t for t, on in zip(latencies, modes) if not on]}
 
 
 def run_live(store_url: str, gold: dict, items: int, think: float, every: int = 20) -> tuple[list[float], int]:
@@ -153,6 +191,8 @@ def main(argv=None) -> dict:
     parser.add_argument("--think", type=float, default=0.5, help="seconds the simulated person looks at an item")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--only-live", action="store_true", help="measure only the run with the live model")
+    parser.add_argument("--only-recording", action="store_true",
+                        help="measure only the decision records' overhead: recording on and off, same session")
     args = parser.parse_args(argv)
     use_threads(args.threads)
 
@@ -166,7 +206,8 @@ def main(argv=None) -> dict:
 
     task = get_plugins().task("sentiment", labels=["0", "1"])
     path = RESULTS / "annotate_latency.json"
-    results = json.loads(path.read_text(encoding="utf-8")) if args.only_live and path.exists() else {}
+    partial = args.only_live or args.only_recording
+    results = json.loads(path.read_text(encoding="utf-8")) if partial and path.exists() else {}
     results.update({"machine": machine_facts(args.threads), "settings": vars(args)})
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
@@ -179,13 +220,26 @@ def main(argv=None) -> dict:
         pool.write_text("".join(e.text + "\n" for e in texts), encoding="utf-8")
         import_file(store, "latency", pool)
         store.close()
+        model = save_version(build_random_bundle(MODELS / "bert-base-chinese", task, seed=0), folder / "bert-base")
+        recording_url = f"sqlite:///{folder / 'recording.db'}"
+        store = Store.open(recording_url)
+        with store.transaction() as session:
+            create_project(session, "latency", "sentiment", ["0", "1"], str(model))
+        import_file(store, "latency", pool)
+        store.close()
+        if not args.only_live:
+            split = run_recording(recording_url, model, args.items, args.think)
+            results["recording"] = {"on": summary(split["on"]), "off": summary(split["off"]), "block": 10}
+            print("recording", json.dumps(results["recording"]), flush=True)
+        if args.only_recording:
+            path.write_text(json.dumps(results, indent=2), encoding="utf-8")
+            return results
         latencies, refits = run_live(url, {e.text: e.payload for e in texts}, args.items, args.think)
         results["live_refitting"] = {**summary(latencies), "models_served": refits}
         print("live_refitting", json.dumps(results["live_refitting"]), flush=True)
         if args.only_live:
             path.write_text(json.dumps(results, indent=2), encoding="utf-8")
             return results
-        model = save_version(build_random_bundle(MODELS / "bert-base-chinese", task, seed=0), folder / "bert-base")
         texts = read_examples(RAW / "chnsenticorp/chnsenticorp.zip/dev.tsv", task).examples[: 2 * args.items + 2]
         for predict_ahead in (True, False):
             url = f"sqlite:///{folder / f'{predict_ahead}.db'}"

@@ -146,6 +146,14 @@ def speed_section(speed: dict) -> list[str]:
         if huge:
             lines[-1] += (f" Opening one item of 1 MB of text ({huge['characters']:,} characters): "
                           f"{huge['sentiment_seconds']} s for a sentiment item, {huge['ner_seconds']} s for an NER item.")
+        recording = latency.get("recording")
+        if recording:
+            on, off = recording["on"], recording["off"]
+            lines[-1] += (f" The decision records' cost (active time, keystrokes, what was shown, the edit), measured "
+                          f"in one session with blocks of {recording['block']} items alternating: recording on median "
+                          f"{on['median_ms']} ms, p95 {on['p95_ms']} ms ({on['items']} items); off median "
+                          f"{off['median_ms']} ms, p95 {off['p95_ms']} ms ({off['items']} items) "
+                          "(`--only-recording`).")
         lines[-1] += " (`python -m benchmarks.annotate_latency --items 100`.)"
         lines.append("")
     return lines
@@ -299,7 +307,7 @@ def cold_start_section(header: dict, rows: list[dict]) -> list[str]:
                       "equals (c).", ""]
         mine_stats = [r for r in stats if r["dataset"] == dataset]
         if mine_stats:
-            lines += [f"`bertanno stats` of each scenario's project (its decision records), per version shown: "
+            lines += ["`bertanno stats` of each scenario's project (its decision records), per version shown: "
                       "pre-annotations accepted unchanged (share of those shown), corrected, items labelled with "
                       "nothing shown, the corrections' edit mix (span counts for NER) and keystrokes per item. The "
                       "simulated annotator's time is the machine's, not a person's, so no time figures.", "",
