@@ -14,7 +14,7 @@ from bertanno.core.bundle import DEFAULT_FAMILY, load_base, load_version, save_v
 from bertanno.core.engine import Predictor, predict_payloads, score_model
 from bertanno.core.gate import MIN_ITEMS, GateVerdict, decide
 from bertanno.core.project import MIN_STRATUM, project_task, training_data
-from bertanno.core.project_predictions import predict_project
+from bertanno.core.project_predictions import CHUNK_SIZE, BulkPrediction, predict_project
 from bertanno.core.reading import read_examples
 from bertanno.core.serving import load_served, record_family
 from bertanno.core.training import TrainConfig, TrainResult, train
@@ -327,10 +327,23 @@ def champion_model(store: Store, project_name: str, plugins: Plugins | None = No
     return load_served(directory, plugins, task, uid), name
 
 
+def pre_annotate(store: Store, project_name: str, model: str | None = None, undecided_only: bool = True,
+                 progress=None, chunk_size: int = CHUNK_SIZE, plugins: Plugins | None = None) -> tuple[str, BulkPrediction]:
+    """Pre-annotate the project's undecided items (all of them without ``undecided_only``) that the model has not
+    predicted yet: ``model`` (a saved version directory of any family, stored under its folder's name) or else
+    the champion. Resumable (``core.project_predictions.predict_project``). Returns the version's name and what
+    was done. Raises ``BertannoError`` when the project has no champion and no ``model`` is given."""
+    if model:
+        served, name = load_served(model, plugins), Path(model).name
+    else:
+        served, name = champion_model(store, project_name, plugins)
+    return name, predict_project(store, project_name, served, name, undecided_only=undecided_only, progress=progress,
+                                 plugins=plugins, chunk_size=chunk_size)
+
+
 def repredict(store: Store, project_name: str, plugins: Plugins | None = None) -> int:
-    """Pre-annotate the undecided items with the champion; returns how many."""
-    model, name = champion_model(store, project_name, plugins)
-    return predict_project(store, project_name, model, name, undecided_only=True, plugins=plugins).examples
+    """Pre-annotate the undecided items with the champion; returns how many it predicted now."""
+    return pre_annotate(store, project_name, plugins=plugins)[1].predicted
 
 
 def promote(store: Store, project_name: str, version_name: str, plugins: Plugins | None = None) -> str:

@@ -46,21 +46,26 @@ def parse_labels(text: str | None) -> list[str] | None:
 
 
 class progress_bar:
-    """A rich progress bar on stderr whose ``advance(done, total)`` fits the engine's callback."""
+    """A rich progress bar on stderr whose ``advance(done, total)`` fits the engine's callback; with ``unit``, the
+    rate too (``12.5 items/s``, rich's own estimate over the last half minute)."""
 
-    def __init__(self, description: str):
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+    def __init__(self, description: str, unit: str | None = None):
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+        rate = [TextColumn("{task.fields[rate]}")] if unit else []
         self.progress = Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-                                 TimeRemainingColumn(), console=err_console, transient=True)
-        self.description = description
+                                 *rate, TimeRemainingColumn(), console=err_console, transient=True)
+        self.description, self.unit = description, unit
 
     def __enter__(self):
         self.progress.start()
-        self.task_id = self.progress.add_task(self.description, total=None)
+        self.task_id = self.progress.add_task(self.description, total=None, rate="")
 
         def advance(done: int, total: int) -> None:
             self.progress.update(self.task_id, completed=done, total=total)
+            if self.unit:
+                speed = self.progress.tasks[0].speed
+                self.progress.update(self.task_id, rate=f"{speed:.1f} {self.unit}/s" if speed else "")
 
         return advance
 

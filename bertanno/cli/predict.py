@@ -78,8 +78,61 @@ def _report_stats(stats, max_length: int) -> None:
 
 
 
+@click.command(name="predict-project")
+@click.argument("project")
+@click.option("--model", "model_dir", type=click.Path(file_okay=False, exists=True),
+              help="A saved version to pre-annotate with (default: the project's champion).")
+@click.option("--all", "everything", is_flag=True, help="Decided items too (default: the undecided ones).")
+@click.option("--chunk-size", default=512, show_default=True, type=click.IntRange(min=1),
+              help="Items predicted and stored per transaction: what a kill can cost.")
+@click.option("--threads", type=click.IntRange(min=1), metavar="N",
+              help="CPU threads for the model (default: all cores).")
+@click.pass_context
+def predict_project(ctx, project, model_dir, everything, chunk_size, threads):
+    """Pre-annotate every undecided item of PROJECT and store the predictions.
+
+    The annotation session then serves them at once, most uncertain first with
+    --order uncertain. Items the model has already predicted are skipped, and
+    each chunk is stored as it finishes, so a run that is killed or stopped with
+    Ctrl-C continues where it stopped when started again.
+
+    \b
+    Examples:
+      bertanno predict-project reviews                 the champion
+      bertanno predict-project reviews --model models/reviews/v004
+    """
+    from bertanno.app.project_training import pre_annotate
+    from bertanno.cli.common import open_store
+
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+    store = open_store(ctx)
+    try:
+        with progress_bar("pre-annotating", unit="items") as advance:
+            name, result = pre_annotate(store, project, model_dir, undecided_only=not everything, progress=advance,
+                                        chunk_size=chunk_size)
+    except KeyboardInterrupt:
+        err_console.print("[yellow]stopped[/]: the chunks finished are stored; run the same command again to "
+                          "continue", highlight=False)
+        raise SystemExit(130) from None
+    stats = result.stats
+    if not result.predicted:
+        err_console.print(f"nothing to do: all {result.already} {'' if everything else 'undecided '}items have "
+                          f"{escape(name)}'s predictions already", highlight=False)
+        return
+    err_console.print(f"{result.predicted} items pre-annotated by {escape(name)} in {stats.seconds:.1f} s "
+                      f"({stats.examples_per_second:.1f} items/s)"
+                      + (f"; {result.already} already had its predictions" if result.already else ""),
+                      highlight=False)
+    if stats.truncated:
+        err_console.print(f"[yellow]{stats.truncated} item(s) were longer than the model's input and were "
+                          "truncated[/]", highlight=False)
+
+
 @hookimpl
 def register_commands(cli):
     """The built-in commands come in through the same hook as a plugin's."""
-    for command in (predict,):
+    for command in (predict, predict_project):
         cli.add_command(command)

@@ -124,13 +124,15 @@ class Predictor:
         return [task.encode(tokenizer, example, max_length) for example in examples]
 
     def predict(
-        self, examples: Sequence[Example], progress: Callable[[int, int], None] | None = None
+        self, examples: Sequence[Example], progress: Callable[[int, int], None] | None = None,
+        encoded: Sequence[Encoded] | None = None,
     ) -> tuple[list[Prediction], PredictStats]:
-        """Predictions in input order. ``progress(done, total)`` is called after each batch, counting windows."""
+        """Predictions in input order. ``progress(done, total)`` is called after each batch, counting windows.
+        ``encoded``: ``encode(examples)`` done beforehand (e.g. in another thread while the model was busy)."""
         import torch
 
         started = time.perf_counter()
-        encoded = self.encode(examples)
+        encoded = self.encode(examples) if encoded is None else encoded
         windows = [(owner, window) for owner, item in enumerate(encoded) for window in item.windows]
         lengths = [len(window["input_ids"]) for _, window in windows]
         logits: list[np.ndarray | None] = [None] * len(windows)

@@ -18,7 +18,7 @@ from bertanno.plugins.manager import Plugins, get_plugins
 from bertanno.plugins.task import Example, Prediction, Task
 from bertanno.store import Store
 from bertanno.store.annotations import DECISION_RECORD, Selection, current_annotations
-from bertanno.store.items import assign_split, count_items, item_splits, project_items
+from bertanno.store.items import assign_split, count_items, item_splits, items_by_id, project_item_ids, project_items
 from bertanno.store.predictions import add_predictions, latest_predictions
 from bertanno.store.projects import get_project
 from bertanno.store.schema import Annotation, Item, Project
@@ -130,6 +130,17 @@ class ProjectHandle:
         with self.store.transaction() as session:
             rows = project_items(session, self.id, undecided=undecided, unpredicted_by=unpredicted_by, limit=limit)
             return [(item.id, item_example(item, meta={})) for item in rows]
+
+    def item_ids(self, *, undecided: bool = False, unpredicted_by: str | None = None) -> list[int]:
+        """The ids ``items`` would return (same filters), in item order, without loading the items."""
+        with self.store.transaction() as session:
+            return project_item_ids(session, self.id, undecided=undecided, unpredicted_by=unpredicted_by)
+
+    def examples_of(self, item_ids: Sequence[int]) -> list[tuple[int, Example]]:
+        """``(item id, unlabelled example)`` of these items, in item order (ids not in the store left out)."""
+        with self.store.transaction() as session:
+            return [(item.id, item_example(item, meta={})) for item in items_by_id(session, list(item_ids))
+                    if item.project_id == self.id]
 
     def annotated(self, only: str = "all", provenance: bool = False) -> list[tuple[int, Example]]:
         """``(item id, example)`` for every item with a standing label (``store.annotations.current_annotations``

@@ -52,17 +52,36 @@ def assign_split(session: Session, item_ids: list[int], split: str) -> None:
         session.execute(update(Item).where(Item.id.in_(ids[start:start + 500])).values(split=split))
 
 
+def _chosen(query, project_id: int, undecided: bool, unpredicted_by: str | None):
+    query = query.where(Item.project_id == project_id)
+    if undecided:
+        query = query.where(Item.id.not_in(decided_items(project_id)))
+    if unpredicted_by is not None:
+        query = query.where(Item.id.not_in(select(Prediction.item_id).where(Prediction.model_version == unpredicted_by)))
+    return query.order_by(Item.id)
+
+
 def project_items(session: Session, project_id: int, *, undecided: bool = False, unpredicted_by: str | None = None,
                   limit: int | None = None) -> list[Item]:
     """The project's items in id order: all of them, or only the ``undecided`` ones (no standing decision,
     ``annotations.decided_items``), or only those with no prediction from model version ``unpredicted_by``;
     at most ``limit``."""
-    query = select(Item).where(Item.project_id == project_id)
-    if undecided:
-        query = query.where(Item.id.not_in(decided_items(project_id)))
-    if unpredicted_by is not None:
-        query = query.where(Item.id.not_in(select(Prediction.item_id).where(Prediction.model_version == unpredicted_by)))
-    return list(session.scalars(query.order_by(Item.id).limit(limit)))
+    return list(session.scalars(_chosen(select(Item), project_id, undecided, unpredicted_by).limit(limit)))
+
+
+def project_item_ids(session: Session, project_id: int, *, undecided: bool = False,
+                     unpredicted_by: str | None = None) -> list[int]:
+    """The ids of the items ``project_items`` would return (same filters), without loading them."""
+    return list(session.scalars(_chosen(select(Item.id), project_id, undecided, unpredicted_by)))
+
+
+def items_by_id(session: Session, item_ids: list[int]) -> list[Item]:
+    """The items with these ids, in id order (missing ids are left out); IN lists of at most 500."""
+    ids = sorted(item_ids)
+    found: list[Item] = []
+    for start in range(0, len(ids), 500):
+        found += session.scalars(select(Item).where(Item.id.in_(ids[start:start + 500])).order_by(Item.id))
+    return found
 
 
 def count_items(session: Session, project_id: int) -> int:
