@@ -311,9 +311,9 @@ def rescore(store: Store, project: Project, name: str, directory: str, evaluatio
 
 
 def champion_model(store: Store, project_name: str, plugins: Plugins | None = None,
-                   required: bool = True) -> tuple[ServedModel | None, str | None]:
-    """The champion loaded through its family, and its name; ``(None, None)`` when there is none and it
-    is not ``required``."""
+                   required: bool = True, precision: str | None = None) -> tuple[ServedModel | None, str | None]:
+    """The champion loaded through its family (with its optimised variant unless ``precision`` is ``full``),
+    and its name; ``(None, None)`` when there is none and it is not ``required``."""
     plugins = plugins or get_plugins()
     with store.transaction() as session:
         project = get_project(session, project_name)
@@ -324,19 +324,21 @@ def champion_model(store: Store, project_name: str, plugins: Plugins | None = No
                 return None, None
             raise BertannoError(f"project {project_name!r} has no champion model yet; train one: bertanno train {project_name}")
         directory, name, uid = reigning.directory, reigning.name, project.uid
-    return load_served(directory, plugins, task, uid), name
+    return load_served(directory, plugins, task, uid, precision), name
 
 
 def pre_annotate(store: Store, project_name: str, model: str | None = None, undecided_only: bool = True,
-                 progress=None, chunk_size: int = CHUNK_SIZE, plugins: Plugins | None = None) -> tuple[str, BulkPrediction]:
+                 progress=None, chunk_size: int = CHUNK_SIZE, plugins: Plugins | None = None,
+                 precision: str | None = None) -> tuple[str, BulkPrediction]:
     """Pre-annotate the project's undecided items (all of them without ``undecided_only``) that the model has not
     predicted yet: ``model`` (a saved version directory of any family, stored under its folder's name) or else
     the champion. Resumable (``core.project_predictions.predict_project``). Returns the version's name and what
-    was done. Raises ``BertannoError`` when the project has no champion and no ``model`` is given."""
+    was done (``precision="full"``: without the version's optimised variant). Raises ``BertannoError`` when the
+    project has no champion and no ``model`` is given."""
     if model:
-        served, name = load_served(model, plugins), Path(model).name
+        served, name = load_served(model, plugins, precision=precision), Path(model).name
     else:
-        served, name = champion_model(store, project_name, plugins)
+        served, name = champion_model(store, project_name, plugins, precision=precision)
     return name, predict_project(store, project_name, served, name, undecided_only=undecided_only, progress=progress,
                                  plugins=plugins, chunk_size=chunk_size)
 

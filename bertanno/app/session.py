@@ -61,12 +61,14 @@ class Current:
 
 
 def session_predictor(store: Store, project_name: str, model: str | None = None,
-                      plugins: Plugins | None = None) -> tuple[ServedModel | None, str | None]:
+                      plugins: Plugins | None = None, precision: str | None = None
+                      ) -> tuple[ServedModel | None, str | None]:
     """The model that pre-annotates: ``model`` (a saved version of any family) if given, else the
-    project's champion; ``(None, None)`` when the project has none."""
+    project's champion; ``(None, None)`` when the project has none. ``precision="full"``: without the version's
+    optimised variant."""
     if model:
-        return load_served(model, plugins), Path(model).name
-    return champion_model(store, project_name, plugins, required=False)
+        return load_served(model, plugins, precision=precision), Path(model).name
+    return champion_model(store, project_name, plugins, required=False, precision=precision)
 
 
 def default_annotator() -> str:

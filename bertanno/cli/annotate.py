@@ -9,7 +9,7 @@ import click
 from rich.markup import escape
 
 from bertanno import hookimpl
-from bertanno.cli.common import console, err_console, open_store
+from bertanno.cli.common import console, err_console, open_store, precision_option
 from bertanno.errors import BertannoError
 
 
@@ -35,9 +35,10 @@ from bertanno.errors import BertannoError
                    "records its active time, keystrokes, what was shown and the edit).")
 @click.option("--keys", "keymap", envvar="BERTANNO_KEYS", show_envvar=True, metavar="ACTION=KEY …",
               help='Change the keymap, e.g. "accept=y reject=n skip=k" (actions: accept reject skip undo correct quit help).')
+@precision_option
 @click.pass_context
 def annotate(ctx, project, annotator, order, model_dir, no_predict_ahead, decisions, plain, keymap, live_every,
-             idle_limit):
+             idle_limit, precision):
     """Accept or correct the model's pre-annotations of PROJECT, one item at a time.
 
     \b
@@ -78,7 +79,7 @@ def annotate(ctx, project, annotator, order, model_dir, no_predict_ahead, decisi
         raise BertannoError("no terminal to annotate in: give --decisions FILE (one key sequence per item, - for stdin)")
     with err_console.status(f"loading {escape(model_dir) if model_dir else 'the champion of ' + project} "
                             "(a transformer takes some seconds) …"):
-        predictor, version = session_predictor(store, project, model_dir)
+        predictor, version = session_predictor(store, project, model_dir, precision=precision)
     session = AnnotationSession(store, project, annotator, order, predictor, version, not no_predict_ahead,
                                 live_every=None if model_dir else live_every, idle_limit=idle_limit)
     if predictor is None:

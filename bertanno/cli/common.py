@@ -134,3 +134,11 @@ def quiet_libraries() -> None:
     except ImportError:
         pass
 
+
+
+def precision_option(function):
+    """``--precision optimized|full``: whether a version serves with its optimised variant (``bertanno optimize``)
+    or as trained; the callback gives ``None`` (the version's choice) or ``"full"``."""
+    return click.option("--precision", type=click.Choice(["optimized", "full"]), default="optimized",
+                        show_default=True, callback=lambda ctx, param, value: None if value == "optimized" else value,
+                        help="optimized: the variant bertanno optimize put in use, if any; full: as trained.")(function)

@@ -8,7 +8,14 @@ import click
 from rich.markup import escape
 
 from bertanno import hookimpl
-from bertanno.cli.common import dash_is_stdout, err_console, parse_labels, parse_options, progress_bar
+from bertanno.cli.common import (
+    dash_is_stdout,
+    err_console,
+    parse_labels,
+    parse_options,
+    precision_option,
+    progress_bar,
+)
 from bertanno.errors import BertannoError
 
 
@@ -26,8 +33,9 @@ from bertanno.errors import BertannoError
 @click.option("--device", help="cpu, cuda, cuda:1 … (default: a GPU when there is one).")
 @click.option("--token-budget", default=8192, show_default=True, help="Padded tokens per batch.")
 @click.option("--trust-remote-code", is_flag=True, help="Allow code shipped inside the model directory to run.")
+@precision_option
 def predict(model, file, task_name, labels, format_name, options, skip_bad, output, device, token_budget,
-            trust_remote_code):
+            trust_remote_code, precision):
     """Pre-annotate FILE with MODEL and write one JSON line per item.
 
     MODEL is a saved version directory, or a base model (alias, hub id, directory) with --task.
@@ -41,6 +49,7 @@ def predict(model, file, task_name, labels, format_name, options, skip_bad, outp
     """
     from bertanno.core.bundle import is_version_dir, load_bundle
     from bertanno.core.engine import Predictor
+    from bertanno.core.optimize import serving_bundle
     from bertanno.core.reading import read_examples
     from bertanno.core.transfer import check_output, predictions_jsonl, write_output
     from bertanno.plugins.manager import get_plugins
@@ -53,7 +62,7 @@ def predict(model, file, task_name, labels, format_name, options, skip_bad, outp
         if not task_name:
             raise BertannoError(f"{model} is a base model: say which task with --task ({', '.join(plugins.tasks)})")
         task = plugins.task(task_name, labels=parse_labels(labels))
-    bundle = load_bundle(model, task, plugins, trust_remote_code)
+    bundle = serving_bundle(load_bundle(model, task, plugins, trust_remote_code), precision)
     result = read_examples(file, bundle.task, format_name, parse_options(options), skip_bad, plugins)
     for error in result.errors:
         err_console.print(f"[yellow]skipped[/] {escape(str(file))}:{error.line}: {escape(error.message)}")
@@ -87,8 +96,9 @@ def _report_stats(stats, max_length: int) -> None:
               help="Items predicted and stored per transaction: what a kill can cost.")
 @click.option("--threads", type=click.IntRange(min=1), metavar="N",
               help="CPU threads for the model (default: all cores).")
+@precision_option
 @click.pass_context
-def predict_project(ctx, project, model_dir, everything, chunk_size, threads):
+def predict_project(ctx, project, model_dir, everything, chunk_size, threads, precision):
     """Pre-annotate every undecided item of PROJECT and store the predictions.
 
     The annotation session then serves them at once, most uncertain first with
@@ -112,7 +122,7 @@ def predict_project(ctx, project, model_dir, everything, chunk_size, threads):
     try:
         with progress_bar("pre-annotating", unit="items") as advance:
             name, result = pre_annotate(store, project, model_dir, undecided_only=not everything, progress=advance,
-                                        chunk_size=chunk_size)
+                                        chunk_size=chunk_size, precision=precision)
     except KeyboardInterrupt:
         err_console.print("[yellow]stopped[/]: the chunks finished are stored; run the same command again to "
                           "continue", highlight=False)

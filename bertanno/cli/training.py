@@ -282,9 +282,63 @@ def evaluate(ctx, project, version, file, format_name, options, as_json):
             console.print(f"{name:>16}  {value:.4f}")
 
 
+@click.command()
+@click.argument("project")
+@click.argument("version", required=False)
+@click.option("--variant", type=click.Choice(["auto", "int8", "full"]), default="auto", show_default=True,
+              help="auto: measure every variant and keep the fastest that passes; int8: PyTorch dynamic int8 "
+                   "quantisation; full: serve as trained again.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+def optimize(ctx, project, version, variant, as_json):
+    """Make VERSION (default: the champion) predict faster on this machine,
+    without changing what it predicts.
+
+    Each variant is measured on the project's evaluation split against the
+    full-precision model: it must give the same label (NER: the same entity
+    spans) on at least 99 % and lose at most 0.5 points of the headline
+    metric, else it is refused with its figures and nothing changes. With
+    auto, the fastest variant that passes and beats full precision is put in
+    use; a variant named alone is put in use when it passes. From then on
+    predict, predict-project and the annotation session use it (--precision
+    full on those commands forces the original).
+
+    \b
+    Examples:
+      bertanno optimize reviews
+      bertanno optimize reviews v003 --variant int8
+      bertanno optimize reviews --variant full     serve as trained again
+    """
+    from bertanno.app.optimizing import VARIANTS
+    from bertanno.app.optimizing import optimize as optimize_version
+
+    variants = tuple(VARIANTS) if variant == "auto" else (variant,)
+    outcome = optimize_version(open_store(ctx), project, version, variants)
+    if as_json:
+        click.echo(json.dumps({"version": outcome.version, "in_use": outcome.in_use, "before": outcome.before,
+                               "variants": [f.as_record() for f in outcome.figures]}, indent=2))
+        return
+    if outcome.figures:
+        first = outcome.figures[0]
+        table = Table(title=f"{outcome.version} on {first.items} evaluation items", title_justify="left")
+        for column in ("variant", "agrees", first.headline, "items/s", "verdict"):
+            table.add_column(column, overflow="fold")
+        for f in outcome.figures:
+            table.add_row(f.variant, f"{f.agreement:.1%}", f"{f.full_score:.4f} → {f.variant_score:.4f}",
+                          f"{f.full_items_per_second:.1f} → {f.variant_items_per_second:.1f}",
+                          ("[green]passes[/]" if f.accepted else "[red]refused[/]: " + f.reason))
+        console.print(table)
+    if outcome.in_use == outcome.before:
+        passed = [f.variant for f in outcome.figures if f.accepted]
+        why = ("" if not outcome.figures else f": {', '.join(passed)} passed but did not beat it" if passed
+               else ": nothing passed the gate")
+        console.print(f"{outcome.version} serves {outcome.in_use} as before{why}")
+    else:
+        console.print(f"{outcome.version} now serves {outcome.in_use} (was {outcome.before})")
+
 
 @hookimpl
 def register_commands(cli):
     """The built-in commands come in through the same hook as a plugin's."""
-    for command in (train, retrain, schedule, versions, promote, rollback, evaluate):
+    for command in (train, retrain, schedule, versions, promote, rollback, evaluate, optimize):
         cli.add_command(command)

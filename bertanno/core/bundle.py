@@ -8,6 +8,7 @@ unless the user passes ``trust_remote_code``.
 from __future__ import annotations
 
 import json
+import os
 import pickle
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -186,6 +187,18 @@ def write_version_record(directory: str | Path, task: Task, fields: dict) -> Pat
               "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), **fields}
     (directory / VERSION_FILE).write_text(json.dumps(record, ensure_ascii=False, indent=2), encoding="utf-8")
     return directory
+
+
+def update_version_record(directory: str | Path, changes: dict) -> dict:
+    """Merge ``changes`` into the ``bertanno.json`` of a version directory (written to a temporary file and
+    renamed over it, so a crash leaves the old record or the new one); returns the new record. Raises
+    ``BertannoError`` as ``read_version_record`` does."""
+    directory = Path(directory)
+    record = {**read_version_record(directory), **changes}
+    temporary = directory / (VERSION_FILE + ".tmp")
+    temporary.write_text(json.dumps(record, ensure_ascii=False, indent=2), encoding="utf-8")
+    os.replace(temporary, directory / VERSION_FILE)
+    return record
 
 
 def is_version_dir(path: str | Path) -> bool:

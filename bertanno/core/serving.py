@@ -31,8 +31,9 @@ def record_family(record: dict, plugins: Plugins | None = None) -> ModelFamily:
 
 
 def load_served(directory: str | Path, plugins: Plugins | None = None, task: Task | None = None,
-                project_uid: str | None = None) -> ServedModel:
-    """Load any version directory through its family, ready to ``predict``.
+                project_uid: str | None = None, precision: str | None = None) -> ServedModel:
+    """Load any version directory through its family, ready to ``predict``; a transformer version with the
+    optimised variant in use (``core.optimize``) unless ``precision`` says otherwise (``full``: as trained).
 
     With ``project_uid`` (loading a project's version), the version's record must name that project (records
     written before projects had ids name none and are accepted).
@@ -47,6 +48,8 @@ def load_served(directory: str | Path, plugins: Plugins | None = None, task: Tas
         raise BertannoError(f"{directory} holds a version of another project ({record.get('project', '?')} "
                             f"{owner[:8]}, not this one's {project_uid[:8]}): was the folder copied or shared "
                             "between databases? Train the project again, or point it at its own models folder")
+    if precision is not None:
+        record = {**record, "variant": precision}
     family = record_family(record, plugins)
     return family.load(Path(directory), record, task or version_task(record, plugins))
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from bertanno.core.bundle import load_version
 from bertanno.core.engine import Predictor
+from bertanno.core.optimize import FULL, serving_bundle
 from bertanno.plugins.families import ModelFamily
 from bertanno.plugins.hookspecs import hookimpl
 from bertanno.plugins.task import EXAMPLE_KINDS, Task
@@ -26,7 +27,9 @@ class TransformerFamily(ModelFamily):
     origin = "the project's domain model, fine-tuned here (bertanno train)"
 
     def load(self, directory: Path, record: dict, task: Task) -> Predictor:
-        return Predictor(load_version(directory, task=task))
+        """The version with the optimised variant its record names as in use (``record["variant"]``; ``full``
+        or none: as trained; ``core.optimize``)."""
+        return Predictor(serving_bundle(load_version(directory, task=task), record.get("variant", FULL)))
 
 
 @hookimpl

@@ -175,6 +175,20 @@ class Task(ABC):
             return {k: v for k, v in counts.items() if v}
         return {"label changed": 1} if shown != final else {}
 
+    def agreement(self, first: Sequence[Any], second: Sequence[Any]) -> float:
+        """How far two models' payloads for the same items agree, from 0 to 1: for single labels the share of
+        items given the same label; for lists (entity spans, multi-label) the units both give over the units
+        either gives, summed over the items (1.0 when neither gives any). The optimisation gate's agreement."""
+        if len(first) != len(second):
+            raise ValueError(f"payloads of {len(first)} and {len(second)} items: not the same items")
+        if any(isinstance(payload, list) for payload in (*first, *second)):
+            both = either = 0
+            for one, other in zip(first, second):
+                left, right = set(map(repr, one or [])), set(map(repr, other or []))
+                both, either = both + len(left & right), either + len(left | right)
+            return both / either if either else 1.0
+        return sum(one == other for one, other in zip(first, second)) / len(first) if first else 1.0
+
     def entity_spans(self, example: Example) -> list:
         """The entity spans an annotated example marks (``Span`` items), for the vocabulary tools that learn
         from entity surfaces; ``[]`` for a task without spans."""

@@ -1,0 +1,145 @@
+"""Optimised versions (issue 'inference at the hardware's limit', part 1): a variant is gated against the full
+model on the evaluation split, recorded in the version, and used by predict, predict-project and the session."""
+
+import json
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+from bertanno.app.optimizing import optimize
+from bertanno.app.session import session_predictor
+from bertanno.cli import cli
+from bertanno.core import optimize as optimize_module
+from bertanno.core.bundle import read_version_record, save_version
+from bertanno.core.optimize import gate_variant, with_variant
+from bertanno.core.serving import load_served
+from bertanno.core.transfer import import_file
+from bertanno.errors import BertannoError
+from bertanno.store import Store
+from bertanno.store.projects import create_project
+from bertanno.store.versions import add_version, make_champion
+
+
+def quantized(model) -> bool:
+    from torch.ao.nn.quantized.dynamic import Linear as DynamicQuantizedLinear
+
+    return any(isinstance(m, DynamicQuantizedLinear) for m in model.modules())
+
+
+def decided_bundle(make_bundle):
+    """A small random model whose classifier always says 'negative' by a wide margin: any faithful variant
+    predicts exactly as it does."""
+    bundle = make_bundle(labels=["negative", "positive"], layers=1, hidden=32)
+    with torch.no_grad():
+        bundle.model.classifier.weight.zero_()
+        bundle.model.classifier.bias.copy_(torch.tensor([4.0, -4.0]))
+    return bundle
+
+
+@pytest.fixture
+def project(tmp_path, make_bundle):
+    url = f"sqlite:///{tmp_path / 'opt.db'}"
+    store = Store.open(url)
+    with store.transaction() as session:
+        created = create_project(session, "p", "sentiment", ["negative", "positive"], "bert-base-chinese")
+    gold = tmp_path / "gold.csv"
+    gold.write_text("text,label\n" + "".join(f"第{n}条，{'太差' if n % 4 else '很好'},"
+                                             f"{'negative' if n % 4 else 'positive'}\n" for n in range(60)),
+                    encoding="utf-8")
+    import_file(store, "p", gold, split="eval")
+    directory = save_version(decided_bundle(make_bundle), tmp_path / "v001")
+    with store.transaction() as session:
+        make_champion(session, add_version(session, created.id, "v001", str(directory), "bert-base-chinese", {}, {}))
+    yield store, url, directory
+    store.close()
+
+
+def test_a_faithful_variant_passes_and_is_used_everywhere(project, tmp_path):
+    store, url, directory = project
+    outcome = optimize(store, "p", variants=("int8",))
+    [figures] = outcome.figures
+    assert figures.accepted and figures.agreement == 1.0 and figures.loss_points == 0.0 and figures.items == 60
+    assert (outcome.before, outcome.in_use) == ("full", "int8")
+    record = read_version_record(directory)
+    assert record["variant"] == "int8" and record["optimized"]["int8"]["accepted"] is True
+    assert quantized(load_served(directory).model)
+    assert not quantized(load_served(directory, precision="full").model)
+    served, name = session_predictor(store, "p")
+    assert name == "v001" and quantized(served.model)
+    texts = tmp_path / "texts.txt"
+    texts.write_text("还行\n", encoding="utf-8")
+    runner = CliRunner()
+    for precision in ("optimized", "full"):
+        result = runner.invoke(cli, ["predict", str(directory), str(texts), "--precision", precision])
+        assert result.exit_code == 0 and json.loads(result.stdout.splitlines()[0])["label"] == "negative"
+    back = runner.invoke(cli, ["--db", url, "optimize", "p", "--variant", "full"])
+    assert back.exit_code == 0 and "now serves full (was int8)" in back.output
+    assert not quantized(load_served(directory).model)
+
+
+def test_a_variant_that_changes_the_predictions_is_refused_with_its_figures(project, monkeypatch):
+    store, url, directory = project
+    real = with_variant
+
+    def unfaithful(bundle, variant):
+        changed = real(bundle, "full")
+        from dataclasses import replace
+
+        model = type(bundle.model)(bundle.model.config)
+        model.load_state_dict(bundle.model.state_dict())
+        with torch.no_grad():
+            model.classifier.bias.copy_(torch.tensor([-4.0, 4.0]))  # always 'positive'
+        return replace(changed, model=model.eval())
+
+    monkeypatch.setattr(optimize_module, "with_variant", unfaithful)
+    result = CliRunner().invoke(cli, ["--db", url, "optimize", "p", "--variant", "int8"])
+    assert result.exit_code == 0, result.output
+    assert "refused: agrees with" in result.output
+    assert "v001 serves full as before: nothing passed the gate" in result.output
+    record = read_version_record(directory)
+    assert record["variant"] == "full" and record["optimized"]["int8"]["accepted"] is False
+    assert record["optimized"]["int8"]["loss_points"] == pytest.approx(50.0)  # accuracy 0.75 -> 0.25
+    as_json = json.loads(CliRunner().invoke(cli, ["--db", url, "optimize", "p", "--variant", "int8", "--json"]).stdout)
+    [figures] = as_json["variants"]
+    assert (figures["agreement"], figures["accepted"], as_json["in_use"]) == (0.0, False, "full")
+    assert figures["reason"].startswith("agrees with full precision on 0.0% (needs 99%); loses 50.00 points")
+
+
+def test_the_gate_needs_an_evaluation_split_and_a_transformer(project, make_bundle, tmp_path):
+    store, url, directory = project
+    with pytest.raises(BertannoError, match="at least 50 labelled evaluation items, the project has 10"):
+        gate_variant(decided_bundle(make_bundle), "int8", [e for e in _examples(10)])
+    with pytest.raises(BertannoError, match="unknown optimisation 'fp4'"):
+        optimize(store, "p", variants=("fp4",))
+    linear = tmp_path / "l001"
+    linear.mkdir()
+    record = {**read_version_record(directory), "family": "linear"}
+    (linear / "bertanno.json").write_text(json.dumps(record), encoding="utf-8")
+    with store.transaction() as session:
+        from bertanno.store.projects import get_project
+
+        add_version(session, get_project(session, "p").id, "l001", str(linear), "-", {}, {})
+    with pytest.raises(BertannoError, match="l001 is a linear model"):
+        optimize(store, "p", "l001")
+    assert "--variant" in CliRunner().invoke(cli, ["optimize", "--help"]).output
+
+
+def _examples(count):
+    from bertanno.plugins.task import Example
+
+    return [Example(f"第{n}条", None, "negative") for n in range(count)]
+
+
+def test_agreement_counts_labels_or_entity_spans(plugins):
+    from bertanno.plugins.task import Span
+
+    sentiment = plugins.task("sentiment", labels=["negative", "positive"])
+    assert sentiment.agreement(["negative", "positive", "positive"], ["negative", "negative", "positive"]) == 2 / 3
+    ner = plugins.task("ner", labels=["PER", "LOC"])
+    full = [[Span(0, 2, "PER"), Span(3, 5, "LOC")], [], [Span(1, 3, "LOC")]]
+    variant = [[Span(0, 2, "PER"), Span(3, 6, "LOC")], [], [Span(1, 3, "LOC")]]
+    assert ner.agreement(full, variant) == 2 / 4  # both give 2 spans, either gives 4
+    assert ner.agreement([[], []], [[], []]) == 1.0
+    with pytest.raises(ValueError, match="not the same items"):
+        ner.agreement(full, variant[:2])
