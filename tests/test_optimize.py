@@ -82,7 +82,7 @@ def test_a_variant_that_changes_the_predictions_is_refused_with_its_figures(proj
     store, url, directory = project
     real = with_variant
 
-    def unfaithful(bundle, variant):
+    def unfaithful(bundle, variant, directory=None):
         changed = real(bundle, "full")
         from dataclasses import replace
 
@@ -143,3 +143,69 @@ def test_agreement_counts_labels_or_entity_spans(plugins):
     assert ner.agreement([[], []], [[], []]) == 1.0
     with pytest.raises(ValueError, match="not the same items"):
         ner.agreement(full, variant[:2])
+
+
+@pytest.mark.parametrize("task, labels", [("sentiment", ["negative", "positive"]), ("ner", ["PER", "LOC"])])
+def test_the_onnx_variant_predicts_as_the_model_does(make_bundle, tmp_path, task, labels):
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    from bertanno.core.engine import Predictor
+    from bertanno.core.optimize import ONNX_FILE, export_onnx_int8
+    from bertanno.plugins.task import Example
+
+    bundle = make_bundle(task=task, labels=labels, layers=1, hidden=32)
+    path = export_onnx_int8(bundle, tmp_path / "onnx-int8")
+    assert path.name == ONNX_FILE and not (tmp_path / "onnx-int8" / "full.onnx").exists()
+    variant = with_variant(bundle, "onnx-int8", tmp_path)
+    examples = [Example("张三在北京大学工作" * k) for k in (1, 3)]
+    full_logits, onnx_logits = [], []
+    for target, model in ((full_logits, bundle), (onnx_logits, variant)):
+        predictor = Predictor(model, device="cpu")
+        batch = predictor.encode(examples)
+        from bertanno.core.engine import pad_batch
+
+        padded = pad_batch([item.windows[0] for item in batch], predictor.pad_token_id, predictor.keep_token_types)
+        with torch.inference_mode():
+            target.append(predictor.model(**padded).logits.float())
+    assert onnx_logits[0].shape == full_logits[0].shape  # batch and length are free in the graph
+    assert torch.allclose(onnx_logits[0], full_logits[0], atol=0.25)  # int8 weights: close, not equal
+
+
+def test_a_corrupted_onnx_file_falls_back_to_full_precision(project, make_bundle):
+    pytest.importorskip("onnxruntime")
+    from bertanno.core.optimize import serving_bundle
+
+    store, url, directory = project
+    (directory / "onnx-int8").mkdir()
+    (directory / "onnx-int8" / "model.onnx").write_bytes(b"not a graph")
+    from bertanno.core.bundle import update_version_record
+
+    update_version_record(directory, {"variant": "onnx-int8"})
+    with pytest.warns(UserWarning, match="onnx-int8 variant of .* does not load.*serving the model as trained"):
+        served = load_served(directory)
+    assert isinstance(served.model, torch.nn.Module)
+    assert serving_bundle(decided_bundle(make_bundle), "full") is not None
+
+
+def test_optimize_puts_the_onnx_variant_in_use_and_auto_skips_what_cannot_be_had(project, monkeypatch):
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    from bertanno.core.optimize import OnnxModel
+
+    store, url, directory = project
+    outcome = optimize(store, "p", variants=("onnx-int8",))
+    assert outcome.figures[0].accepted and outcome.in_use == "onnx-int8"
+    served = load_served(directory)
+    assert isinstance(served.model, OnnxModel)
+    from bertanno.plugins.task import Example
+
+    assert [p.payload for p in served.predict([Example("还行")])[0]] == ["negative"]
+
+    def cannot(bundle, folder):
+        raise BertannoError("the longformer model family could not be exported to ONNX")
+
+    monkeypatch.setattr(optimize_module, "export_onnx_int8", cannot)
+    auto = optimize(store, "p", variants=("int8", "onnx-int8"))
+    assert [f.variant for f in auto.figures] == ["int8"] and "longformer" in auto.skipped["onnx-int8"]
+    with pytest.raises(BertannoError, match="longformer"):
+        optimize(store, "p", variants=("onnx-int8",))

@@ -4,9 +4,10 @@ and put the fastest one that passes the accuracy gate in use (``core.optimize``)
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from bertanno.core.bundle import load_version, read_version_record, record_family_name, update_version_record
-from bertanno.core.optimize import FULL, VARIANTS, GateFigures, check_variant, gate_variant
+from bertanno.core.optimize import FULL, VARIANTS, GateFigures, check_variant, discard_variant, gate_variant
 from bertanno.core.project import project_task, training_data
 from bertanno.errors import BertannoError
 from bertanno.plugins.manager import Plugins, get_plugins
@@ -22,6 +23,8 @@ class OptimizeOutcome:
     in_use: str = FULL
     """The variant the version serves with now (``full``: as trained)."""
     before: str = FULL
+    skipped: dict[str, str] = field(default_factory=dict)
+    """Variants left out of an ``auto`` run, with why (a missing library, a family ONNX cannot export)."""
 
 
 def optimize(store: Store, project_name: str, version_name: str | None = None, variants: tuple[str, ...] = ("int8",),
@@ -52,11 +55,19 @@ def optimize(store: Store, project_name: str, version_name: str | None = None, v
         update_version_record(directory, {"variant": FULL})
         return outcome
     bundle = load_version(directory, plugins, task=task)
-    outcome.figures = [gate_variant(bundle, variant, evaluation) for variant in variants if variant != FULL]
+    for variant in (v for v in variants if v != FULL):
+        try:
+            outcome.figures.append(gate_variant(bundle, variant, evaluation, Path(directory)))
+        except BertannoError as exc:  # a variant this machine or this model family cannot have
+            if len(variants) == 1 or "evaluation items" in str(exc):
+                raise
+            outcome.skipped[variant] = str(exc)
     passing = [f for f in outcome.figures if f.accepted
                and (len(variants) == 1 or f.variant_items_per_second > f.full_items_per_second)]
     best = max(passing, key=lambda f: f.variant_items_per_second, default=None)
     refused = {f.variant for f in outcome.figures if not f.accepted}
+    for variant in refused:
+        discard_variant(variant, Path(directory))
     outcome.in_use = best.variant if best else FULL if outcome.before in refused else outcome.before
     optimized = {**record.get("optimized", {}), **{f.variant: f.as_record() for f in outcome.figures}}
     update_version_record(directory, {"optimized": optimized, "variant": outcome.in_use})

@@ -62,7 +62,7 @@ def predict(model, file, task_name, labels, format_name, options, skip_bad, outp
         if not task_name:
             raise BertannoError(f"{model} is a base model: say which task with --task ({', '.join(plugins.tasks)})")
         task = plugins.task(task_name, labels=parse_labels(labels))
-    bundle = serving_bundle(load_bundle(model, task, plugins, trust_remote_code), precision)
+    bundle = serving_bundle(load_bundle(model, task, plugins, trust_remote_code), precision, Path(model))
     result = read_examples(file, bundle.task, format_name, parse_options(options), skip_bad, plugins)
     for error in result.errors:
         err_console.print(f"[yellow]skipped[/] {escape(str(file))}:{error.line}: {escape(error.message)}")

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from bertanno import hookimpl
@@ -285,9 +286,11 @@ def evaluate(ctx, project, version, file, format_name, options, as_json):
 @click.command()
 @click.argument("project")
 @click.argument("version", required=False)
-@click.option("--variant", type=click.Choice(["auto", "int8", "full"]), default="auto", show_default=True,
+@click.option("--variant", type=click.Choice(["auto", "int8", "onnx-int8", "full"]), default="auto",
+              show_default=True,
               help="auto: measure every variant and keep the fastest that passes; int8: PyTorch dynamic int8 "
-                   "quantisation; full: serve as trained again.")
+                   "quantisation; onnx-int8: ONNX Runtime with int8 weights (pip install 'bertanno[onnx]'); "
+                   "full: serve as trained again.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_context
 def optimize(ctx, project, version, variant, as_json):
@@ -316,7 +319,8 @@ def optimize(ctx, project, version, variant, as_json):
     outcome = optimize_version(open_store(ctx), project, version, variants)
     if as_json:
         click.echo(json.dumps({"version": outcome.version, "in_use": outcome.in_use, "before": outcome.before,
-                               "variants": [f.as_record() for f in outcome.figures]}, indent=2))
+                               "variants": [f.as_record() for f in outcome.figures], "skipped": outcome.skipped},
+                              indent=2))
         return
     if outcome.figures:
         first = outcome.figures[0]
@@ -328,13 +332,17 @@ def optimize(ctx, project, version, variant, as_json):
                           f"{f.full_items_per_second:.1f} → {f.variant_items_per_second:.1f}",
                           ("[green]passes[/]" if f.accepted else "[red]refused[/]: " + f.reason))
         console.print(table)
-    if outcome.in_use == outcome.before:
-        passed = [f.variant for f in outcome.figures if f.accepted]
+    for variant_name, why in outcome.skipped.items():
+        console.print(f"[yellow]{variant_name} not tried[/]: {escape(why)}", highlight=False)
+    passed = [f.variant for f in outcome.figures if f.accepted]
+    if outcome.in_use != outcome.before:
+        console.print(f"{outcome.version} now serves {outcome.in_use} (was {outcome.before})")
+    elif outcome.in_use in passed:
+        console.print(f"{outcome.version} keeps serving {outcome.in_use}: it passes the gate again")
+    else:
         why = ("" if not outcome.figures else f": {', '.join(passed)} passed but did not beat it" if passed
                else ": nothing passed the gate")
         console.print(f"{outcome.version} serves {outcome.in_use} as before{why}")
-    else:
-        console.print(f"{outcome.version} now serves {outcome.in_use} (was {outcome.before})")
 
 
 @hookimpl

@@ -11,13 +11,22 @@ Variants:
   at run time; ``torch.ao.quantization.quantize_dynamic``; Jacob et al., CVPR 2018, for the integer
   arithmetic). The weights on disk stay the version's own: the variant is a recipe applied when the model is
   loaded (about a second for bert-base), so there is no second copy to go stale.
+- ``onnx-int8``: the model exported to ONNX (``torch.onnx.export``, TorchScript exporter, opset 17) and its
+  weights quantised to int8 by ONNX Runtime's own ``quantize_dynamic``; served by ONNX Runtime's CPU provider.
+  Stored in the version as ``onnx-int8/model.onnx``; needs ``pip install 'bertanno[onnx]'``. A family the
+  exporter cannot trace (e.g. Longformer's attention) is refused with a sentence; a file that does not load
+  falls back to full precision with a warning.
 """
 
 from __future__ import annotations
 
+import logging
+import shutil
 import time
 import warnings
 from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from types import SimpleNamespace
 from typing import Sequence
 
 from bertanno.core.bundle import ModelBundle
@@ -25,7 +34,9 @@ from bertanno.errors import BertannoError
 from bertanno.plugins.task import Example
 
 FULL = "full"
-VARIANTS = {"int8": "PyTorch dynamic int8 quantisation of the linear layers (weights int8, activations per batch)"}
+VARIANTS = {"int8": "PyTorch dynamic int8 quantisation of the linear layers (weights int8, activations per batch)",
+            "onnx-int8": "ONNX Runtime, weights quantised to int8 by its quantize_dynamic"}
+ONNX_FILE = "model.onnx"
 MIN_AGREEMENT = 0.99
 """The share of labels (NER: of entity spans, ``Task.agreement``) the variant must give as the full model does."""
 MAX_LOSS_POINTS = 0.5
@@ -41,12 +52,94 @@ def check_variant(variant: str) -> str:
     return variant
 
 
-def with_variant(bundle: ModelBundle, variant: str) -> ModelBundle:
-    """The bundle with ``variant`` applied to its model (``full``: the bundle itself). Raises ``BertannoError``
-    for an unknown variant."""
+class OnnxModel:
+    """An ONNX Runtime session in the place of the transformers model inside a ``Predictor``: called with the
+    padded batch's tensors (``input_ids``, ``attention_mask`` and, when the graph takes them, ``token_type_ids``;
+    ``[batch, length]`` int64), it returns an object whose ``logits`` is a float tensor as the model's are."""
+
+    def __init__(self, path: Path, config, threads: int | None = None):
+        import onnxruntime
+        import torch
+
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads or torch.get_num_threads()
+        self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.inputs = [i.name for i in self.session.get_inputs()]
+        self.config = config
+
+    def to(self, device):
+        return self
+
+    def eval(self):
+        return self
+
+    def __call__(self, **batch):
+        import torch
+
+        feeds = {name: batch[name].cpu().numpy() for name in self.inputs}
+        return SimpleNamespace(logits=torch.from_numpy(self.session.run(["logits"], feeds)[0]))
+
+
+def _input_names(model) -> list[str]:
+    return ["input_ids", "attention_mask"] + (["token_type_ids"] if getattr(model.config, "type_vocab_size", 1) > 1
+                                               else [])
+
+
+def export_onnx_int8(bundle: ModelBundle, folder: Path) -> Path:
+    """Export the bundle's model to ONNX in ``folder`` and quantise its weights to int8 there (ONNX Runtime's
+    ``quantize_dynamic``); returns the quantised file. The full-precision export is removed. Raises
+    ``BertannoError`` naming the model family when the export fails, and with the install line when
+    ``onnxruntime`` or ``onnx`` is missing."""
+    try:
+        import onnx  # noqa: F401  (the quantiser needs it)
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+    except ImportError:
+        raise BertannoError("the onnx-int8 variant needs ONNX Runtime and onnx: pip install 'bertanno[onnx]'") \
+            from None
+    import torch
+
+    folder.mkdir(parents=True, exist_ok=True)
+    model, names = bundle.model.eval(), _input_names(bundle.model)
+    example = {name: torch.ones((2, 8), dtype=torch.long) if name != "token_type_ids"
+               else torch.zeros((2, 8), dtype=torch.long) for name in names}
+    plain = folder / "full.onnx"
+    try:
+        with warnings.catch_warnings(), torch.no_grad():
+            warnings.simplefilter("ignore")
+            per_token = model(**example).logits.ndim == 3  # [batch, length, labels] or [batch, labels]
+            torch.onnx.export(model, (), str(plain), kwargs=example, dynamo=False, input_names=names,
+                              output_names=["logits"], opset_version=17,
+                              dynamic_axes={**{name: {0: "batch", 1: "length"} for name in names},
+                                            "logits": {0: "batch", 1: "length"} if per_token else {0: "batch"}})
+        logging.disable(logging.WARNING)  # the quantiser's advice to pre-process, on the root logger
+        try:
+            quantize_dynamic(str(plain), str(folder / ONNX_FILE), weight_type=QuantType.QInt8)
+        finally:
+            logging.disable(logging.NOTSET)
+    except Exception as exc:
+        shutil.rmtree(folder, ignore_errors=True)
+        family = getattr(model.config, "model_type", type(model).__name__)
+        raise BertannoError(f"the {family} model family could not be exported to ONNX ({type(exc).__name__}: "
+                            f"{str(exc).splitlines()[0] if str(exc) else 'no message'}); the model as trained "
+                            "stays in use") from None
+    plain.unlink(missing_ok=True)
+    return folder / ONNX_FILE
+
+
+def with_variant(bundle: ModelBundle, variant: str, directory: Path | None = None) -> ModelBundle:
+    """The bundle with ``variant`` applied to its model (``full``: the bundle itself). ``onnx-int8`` loads
+    ``directory/onnx-int8/model.onnx`` (``export_onnx_int8`` writes it). Raises ``BertannoError`` for an unknown
+    variant or an ONNX file that is missing or does not load."""
     check_variant(variant)
     if variant == FULL:
         return bundle
+    if variant == "onnx-int8":
+        path = Path(directory or ".") / variant / ONNX_FILE
+        try:
+            return replace(bundle, model=OnnxModel(path, bundle.model.config))
+        except Exception as exc:
+            raise BertannoError(f"the onnx-int8 variant of {directory} does not load ({type(exc).__name__}: "
+                                f"{str(exc).splitlines()[0] if str(exc) else 'no message'})") from None
     import torch
     from torch.ao.quantization import quantize_dynamic
 
@@ -56,13 +149,19 @@ def with_variant(bundle: ModelBundle, variant: str) -> ModelBundle:
     return replace(bundle, model=model)
 
 
-def serving_bundle(bundle: ModelBundle, precision: str | None = None) -> ModelBundle:
+def serving_bundle(bundle: ModelBundle, precision: str | None = None, directory: Path | None = None) -> ModelBundle:
     """The bundle as it should serve: the variant its record names as in use, or ``precision`` when given
-    (``full`` forces the original). A variant this bertanno does not know falls back to full precision."""
+    (``full`` forces the original); ``directory``: the version's, where a stored variant lies. A variant this
+    bertanno does not know, or one that does not load (a corrupted file, ONNX Runtime not installed), falls back
+    to full precision with a warning."""
     variant = precision or bundle.metadata.get("variant", FULL)
-    if variant != FULL and variant not in VARIANTS:
+    if variant == FULL:
         return bundle
-    return with_variant(bundle, variant)
+    try:
+        return with_variant(bundle, variant, directory)
+    except BertannoError as exc:
+        warnings.warn(f"{exc}; serving the model as trained (run bertanno optimize again)", stacklevel=2)
+        return bundle
 
 
 @dataclass
@@ -85,6 +184,18 @@ class GateFigures:
         return asdict(self)
 
 
+def prepare_variant(bundle: ModelBundle, variant: str, directory: Path) -> ModelBundle:
+    """``with_variant``, after writing what the variant stores in the version ``directory`` (ONNX: the export)."""
+    if variant == "onnx-int8":
+        export_onnx_int8(bundle, Path(directory) / variant)
+    return with_variant(bundle, variant, directory)
+
+
+def discard_variant(variant: str, directory: Path) -> None:
+    """Remove what ``prepare_variant`` stored for a refused variant."""
+    shutil.rmtree(Path(directory) / variant, ignore_errors=True)
+
+
 def _timed(bundle: ModelBundle, examples: Sequence[Example]) -> tuple[list, float]:
     from bertanno.core.engine import Predictor
 
@@ -96,7 +207,8 @@ def _timed(bundle: ModelBundle, examples: Sequence[Example]) -> tuple[list, floa
     return [p.payload for p in predictions], len(examples) / seconds if seconds else 0.0
 
 
-def gate_variant(bundle: ModelBundle, variant: str, examples: Sequence[Example]) -> GateFigures:
+def gate_variant(bundle: ModelBundle, variant: str, examples: Sequence[Example],
+                 directory: Path | None = None) -> GateFigures:
     """Predict labelled ``examples`` with the full model and with ``variant`` (on the CPU, timed), and judge:
     accepted when the variant agrees on at least ``MIN_AGREEMENT`` of the labels (``Task.agreement``) and loses
     at most ``MAX_LOSS_POINTS`` of the headline metric. Raises ``BertannoError`` with fewer than ``MIN_ITEMS``
@@ -109,7 +221,7 @@ def gate_variant(bundle: ModelBundle, variant: str, examples: Sequence[Example])
     task = bundle.task
     gold = [e.payload for e in labelled]
     full_payloads, full_speed = _timed(bundle, labelled)
-    variant_payloads, variant_speed = _timed(with_variant(bundle, variant), labelled)
+    variant_payloads, variant_speed = _timed(prepare_variant(bundle, variant, directory or Path(".")), labelled)
     full_metrics, variant_metrics = task.metrics(gold, full_payloads), task.metrics(gold, variant_payloads)
     headline = next(iter(full_metrics))
     agreement = task.agreement(full_payloads, variant_payloads)

@@ -29,7 +29,8 @@ class TransformerFamily(ModelFamily):
     def load(self, directory: Path, record: dict, task: Task) -> Predictor:
         """The version with the optimised variant its record names as in use (``record["variant"]``; ``full``
         or none: as trained; ``core.optimize``)."""
-        return Predictor(serving_bundle(load_version(directory, task=task), record.get("variant", FULL)))
+        return Predictor(serving_bundle(load_version(directory, task=task), record.get("variant", FULL),
+                                        directory))
 
 
 @hookimpl
