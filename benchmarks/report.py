@@ -369,6 +369,31 @@ def zh_mini_demo_section(header: dict, rows: list[dict]) -> list[str]:
     return lines + [""]
 
 
+def optimize_speed_section(result: dict) -> list[str]:
+    """The optimised variants against full precision, the tutorial and ``pipeline()`` (benchmarks.optimize_speed)."""
+    machine = result["machine"]
+    flags = ", ".join(machine.get("cpu_flags", [])) or "none of AVX2, AVX-512, VNNI, AMX"
+    lines = ["## Optimised variants (`bertanno optimize`)", "",
+             f"Command: `python -m benchmarks.optimize_speed --texts {result['settings']['texts']}` (started "
+             f"{result['started']}). Machine: {_machine(machine)}; CPU flags: {flags}. {result['model']}: the real "
+             "cost, not real predictions (the accuracy gate's figures need a trained model). Texts/s on the first "
+             "test texts of each set; × tutorial and × `pipeline()` are ratios measured in the same run "
+             "(sentiment only: both are sentence classifiers).", "",
+             "| dataset | task | texts | mean chars | tutorial | pipeline() | full | int8 | onnx-int8 |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for row in result["rows"]:
+        def cell(variant: str) -> str:
+            text = f"{row[f'{variant}_texts_per_s']}"
+            ratios = [f"{row[key]}× {base}" for base in ("tutorial", "pipeline")
+                      if (key := f"{variant}_x_{base}") in row]
+            return text + (f" ({', '.join(ratios)})" if ratios else "")
+
+        lines.append(f"| {row['dataset']} | {row['task']} | {row['texts']} | {row['mean_characters']} | "
+                     f"{row.get('tutorial_texts_per_s', '–')} | {row.get('pipeline_texts_per_s', '–')} | "
+                     f"{cell('full')} | {cell('int8')} | {cell('onnx-int8')} |")
+    return lines + [""]
+
+
 def write_report() -> list[Path]:
     quality_header, quality_rows = _jsonl(RESULTS / "quality.jsonl")
     speed_path = RESULTS / "speed.json"
@@ -395,6 +420,9 @@ def write_report() -> list[Path]:
         lines += quality_section(quality_header, quality_rows)
     if speed:
         lines += speed_section(speed)
+    optimize_path = RESULTS / "optimize_speed.json"
+    if optimize_path.exists():
+        lines += optimize_speed_section(json.loads(optimize_path.read_text(encoding="utf-8")))
     if vocab_rows:
         lines += vocabulary_section(vocab_header, vocab_rows)
     if zero_rows:

@@ -1,0 +1,111 @@
+"""Inference speed of the optimised variants (``bertanno optimize``) against full precision, the tutorial
+pipeline and transformers' ``pipeline()``, measured in one run on the real bert-base-chinese architecture with
+random weights (the cost is exactly the real model's; the predictions are not).
+
+For each dataset, the same test texts (the first ``--texts``) go through:
+
+- tutorial (sentiment only): batches of 16 padded to 500 tokens under ``torch.no_grad()`` (benchmarks.predict_speed);
+- ``pipeline()`` (sentiment only): transformers' text-classification pipeline, batch size 16, truncation on;
+- bertanno ``full``, ``int8`` and ``onnx-int8``: ``Predictor.predict`` with the variant (``core.optimize``).
+
+Reported: texts/s, × tutorial and × ``pipeline()``, the process's peak resident memory so far, and the CPU's
+instruction-set flags (AVX2 / AVX-512 / VNNI / AMX decide which variant wins).
+
+    python -m benchmarks.optimize_speed [--texts 160] [--datasets chnsenticorp,waimai_10k,chineseblue_cmedqaner,afqmc]
+
+Writes benchmarks/results/optimize_speed.json. Pause background jobs first: the figures are wall-clock rates.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks.common import MODELS, REPO, machine_facts, use_threads
+
+RESULTS = REPO / "benchmarks" / "results"
+DATASETS = ("chnsenticorp", "waimai_10k", "chineseblue_cmedqaner", "afqmc")
+VARIANTS = ("full", "int8", "onnx-int8")
+
+
+def cpu_flags() -> list[str]:
+    """The instruction-set flags that matter for int8 and bf16 inference, from /proc/cpuinfo."""
+    wanted = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "avx_vnni", "amx_bf16", "amx_int8", "amx_tile")
+    try:
+        flags = set(next(line for line in open("/proc/cpuinfo") if line.startswith("flags")).split(":")[1].split())
+    except (OSError, StopIteration):
+        return []
+    return [flag for flag in wanted if flag in flags]
+
+
+def rate(function, count: int) -> float:
+    started = time.perf_counter()
+    function()
+    return count / (time.perf_counter() - started)
+
+
+def measure(name: str, texts: int, folder: Path) -> dict:
+    from benchmarks.datasets import load
+    from benchmarks.predict_speed import tutorial_predict
+    from bertanno.core.engine import Predictor
+    from bertanno.core.optimize import prepare_variant
+    from bertanno.core.scratch import build_random_bundle
+    from bertanno.plugins.manager import get_plugins
+
+    data = load(name)
+    task = get_plugins().task(data.task, labels=data.labels)
+    examples = [e.__class__(e.text, e.text_b, None) for e in data.test[:texts]]
+    bundle = build_random_bundle(MODELS / "bert-base-chinese", task, seed=0)
+    row = {"dataset": name, "task": data.task, "texts": len(examples),
+           "mean_characters": round(sum(len(e.text) + len(e.text_b or "") for e in examples) / len(examples), 1)}
+    if data.task == "sentiment":
+        plain = [e.text for e in examples]
+        tutorial_predict(bundle, plain[:16])
+        row["tutorial_texts_per_s"] = round(rate(lambda: tutorial_predict(bundle, plain[:48]), 48 - 48 % 16), 2)
+        from transformers import pipeline
+
+        classify = pipeline("text-classification", model=bundle.model, tokenizer=bundle.tokenizer, device="cpu")
+        classify(plain[:16], batch_size=16, truncation=True, max_length=512)
+        row["pipeline_texts_per_s"] = round(rate(lambda: classify(plain, batch_size=16, truncation=True,
+                                                                   max_length=512), len(plain)), 2)
+    directory = folder / name
+    directory.mkdir()
+    for variant in VARIANTS:
+        served = prepare_variant(bundle, variant, directory) if variant != "full" else bundle
+        predictor = Predictor(served, device="cpu")
+        predictor.predict(examples[:8])
+        speed = rate(lambda: predictor.predict(examples), len(examples))
+        row[f"{variant}_texts_per_s"] = round(speed, 2)
+        for base in ("tutorial", "pipeline"):
+            if f"{base}_texts_per_s" in row:
+                row[f"{variant}_x_{base}"] = round(speed / row[f"{base}_texts_per_s"], 1)
+        print(name, variant, speed, flush=True)
+    row["peak_rss_mb_so_far"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    return row
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--texts", type=int, default=160)
+    parser.add_argument("--datasets", default=",".join(DATASETS))
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args(argv)
+    use_threads(args.threads)
+    result = {"machine": {**machine_facts(args.threads), "cpu_flags": cpu_flags()}, "settings": vars(args),
+              "started": time.strftime("%Y-%m-%d %H:%M"),
+              "model": "bert-base-chinese architecture (12 x 768), random weights (seed 0)", "rows": []}
+    with tempfile.TemporaryDirectory() as folder:
+        for name in args.datasets.split(","):
+            result["rows"].append(measure(name, args.texts, Path(folder)))
+            RESULTS.mkdir(parents=True, exist_ok=True)
+            (RESULTS / "optimize_speed.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
+    print(json.dumps(result, indent=2))
+    return result
+
+
+if __name__ == "__main__":
+    main()
