@@ -369,6 +369,25 @@ def zh_mini_demo_section(header: dict, rows: list[dict]) -> list[str]:
     return lines + [""]
 
 
+def bulk_section(result: dict) -> list[str]:
+    """``predict-project`` into SQLite per variant, with the kill-and-resume check (benchmarks.bulk_predict)."""
+    settings = result["settings"]
+    lines = ["### Bulk pre-annotation (`bertanno predict-project`)", "",
+             f"Command: `python -m benchmarks.bulk_predict --items {settings['items']}` (started {result['started']}). "
+             f"{settings['items']:,} distinct short reviews (waimai_10k texts, numbered) in a fresh SQLite project, "
+             f"pre-annotated by {result['model']} through the `predict-project` command (a subprocess: its start "
+             "and model load are in the time). The first variant's run was killed with SIGKILL after "
+             f"{settings['kill_after']:g} s and started again.", "",
+             "| variant | items | seconds | items/s | hours for 100,000 | predictions stored | kill and resume |",
+             "|---|---|---|---|---|---|---|"]
+    for row in result["runs"]:
+        killed = (f"killed at {row['killed_after_s']} s with {row['stored_when_killed']} stored; resumed"
+                  if "killed_after_s" in row else "–")
+        lines.append(f"| {row['variant']} | {row['items_predicted']:,} | {row['seconds']} | {row['items_per_s']} | "
+                     f"{row['hours_for_100k']} | {row['predictions_stored']:,} | {killed} |")
+    return lines + [""]
+
+
 def optimize_speed_section(result: dict) -> list[str]:
     """The optimised variants against full precision, the tutorial and ``pipeline()`` (benchmarks.optimize_speed)."""
     machine = result["machine"]
@@ -423,6 +442,9 @@ def write_report() -> list[Path]:
     optimize_path = RESULTS / "optimize_speed.json"
     if optimize_path.exists():
         lines += optimize_speed_section(json.loads(optimize_path.read_text(encoding="utf-8")))
+    bulk_path = RESULTS / "bulk_predict.json"
+    if bulk_path.exists():
+        lines += bulk_section(json.loads(bulk_path.read_text(encoding="utf-8")))
     if vocab_rows:
         lines += vocabulary_section(vocab_header, vocab_rows)
     if zero_rows:
