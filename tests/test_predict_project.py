@@ -63,6 +63,10 @@ def test_chunks_are_stored_prefetched_and_never_repeated(store, tmp_path, make_b
     everything = predict_project(store, "p", predictor, "v1", chunk_size=7)
     assert (everything.predicted, everything.already) == (5, 40)
     assert set(predictions_per_item(store, "v1").values()) == {1}
+    other = predict_project(store, "p", predictor, "v2", chunk_size=50)
+    assert other.predicted == 45
+    back = predict_project(store, "p", predictor, "v1", chunk_size=50)  # after a rollback: v1 is served again
+    assert (back.predicted, back.already) == (45, 0)
     with pytest.raises(ValueError, match="chunk_size"):
         predict_project(store, "p", predictor, "v1", chunk_size=0)
 

@@ -13,7 +13,7 @@ from bertanno.errors import BertannoError
 from bertanno.plugins.manager import Plugins, get_plugins
 from bertanno.store import Store
 from bertanno.store.projects import get_project
-from bertanno.store.versions import champion, get_version
+from bertanno.store.versions import version_or_champion
 
 
 @dataclass
@@ -41,9 +41,7 @@ def optimize(store: Store, project_name: str, version_name: str | None = None, v
     with store.transaction() as session:
         project = get_project(session, project_name)
         task = project_task(project, plugins)
-        version = get_version(session, project.id, version_name) if version_name else champion(session, project.id)
-        if version is None:
-            raise BertannoError(f"project {project_name!r} has no champion yet: name a version, or train one")
+        version = version_or_champion(session, project.id, version_name, project_name)
         name, directory = version.name, version.directory
         evaluation = training_data(session, project.id, task)[1]
     record = read_version_record(directory)

@@ -36,6 +36,7 @@ from bertanno.store.versions import (
     previous_champion,
     set_metrics,
     start_run,
+    version_or_champion,
 )
 from bertanno.store.vocabularies import project_vocabulary, save_vocabulary
 from bertanno.vocab.extend import apply_vocabulary
@@ -374,9 +375,7 @@ def evaluate(store: Store, project_name: str, version_name: str | None = None, f
     with store.transaction() as session:
         project = get_project(session, project_name)
         task = project_task(project, plugins)
-        version = get_version(session, project.id, version_name) if version_name else champion(session, project.id)
-        if version is None:
-            raise BertannoError(f"project {project_name!r} has no champion; name a version")
+        version = version_or_champion(session, project.id, version_name, project_name)
         examples = (read_examples(file, task, format_name, options, plugins=plugins).examples if file
                     else training_data(session, project.id, task)[1])
         name, directory = version.name, version.directory

@@ -131,10 +131,13 @@ class ProjectHandle:
             rows = project_items(session, self.id, undecided=undecided, unpredicted_by=unpredicted_by, limit=limit)
             return [(item.id, item_example(item, meta={})) for item in rows]
 
-    def item_ids(self, *, undecided: bool = False, unpredicted_by: str | None = None) -> list[int]:
-        """The ids ``items`` would return (same filters), in item order, without loading the items."""
+    def item_ids(self, *, undecided: bool = False, unpredicted_by: str | None = None,
+                 latest_not_by: str | None = None) -> list[int]:
+        """The ids ``items`` would return (same filters), in item order, without loading the items;
+        ``latest_not_by``: only items whose latest prediction is not from that version."""
         with self.store.transaction() as session:
-            return project_item_ids(session, self.id, undecided=undecided, unpredicted_by=unpredicted_by)
+            return project_item_ids(session, self.id, undecided=undecided, unpredicted_by=unpredicted_by,
+                                    latest_not_by=latest_not_by)
 
     def examples_of(self, item_ids: Sequence[int]) -> list[tuple[int, Example]]:
         """``(item id, unlabelled example)`` of these items, in item order (ids not in the store left out)."""

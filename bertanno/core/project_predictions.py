@@ -21,7 +21,7 @@ least."""
 @dataclass
 class BulkPrediction:
     """What ``predict_project`` did: ``stats`` of the items it predicted and stored now (summed over chunks), the
-    items it found already predicted by the version (an earlier run's, kept), and its chunks."""
+    items whose latest prediction was the version's already (an earlier run's, kept), and its chunks."""
 
     stats: PredictStats = field(default_factory=PredictStats)
     already: int = 0
@@ -35,16 +35,17 @@ class BulkPrediction:
 def predict_project(store: Store, project_name: str, predictor: ServedModel, version: str,
                     undecided_only: bool = False, progress: Callable[[int, int], None] | None = None,
                     plugins: Plugins | None = None, chunk_size: int = CHUNK_SIZE) -> BulkPrediction:
-    """Predict the project's items (or only the undecided ones: no standing decision) that ``version`` has not
-    predicted yet, and store the results under ``version``, ``chunk_size`` items per transaction, so that a run
-    killed or interrupted keeps the chunks it finished and the next run continues with the rest (no item gets two
-    predictions from one version). While the model predicts a chunk, a second thread reads the next one from the
+    """Predict the project's items (or only the undecided ones: no standing decision) whose latest prediction is
+    not from ``version`` (the one a session serves: after a rollback the old champion predicts again), and store
+    the results under ``version``, ``chunk_size`` items per transaction, so that a run killed or interrupted keeps
+    the chunks it finished and the next run continues with the rest (no item predicted twice in a row by one
+    version). While the model predicts a chunk, a second thread reads the next one from the
     store and tokenises it (a transformer ``Predictor``). ``progress(done, total)`` counts items as batches
     finish. Raises what the store, the model or ``open_project`` raise; chunks stored before stay stored."""
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be at least 1, got {chunk_size}")
     project = open_project(store, project_name, plugins)
-    todo = project.item_ids(undecided=undecided_only, unpredicted_by=version)
+    todo = project.item_ids(undecided=undecided_only, latest_not_by=version)
     result = BulkPrediction(already=len(project.item_ids(undecided=undecided_only)) - len(todo))
     chunks = [todo[start:start + chunk_size] for start in range(0, len(todo), chunk_size)]
     encode = predictor.encode if isinstance(predictor, Predictor) else None

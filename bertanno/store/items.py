@@ -70,9 +70,16 @@ def project_items(session: Session, project_id: int, *, undecided: bool = False,
 
 
 def project_item_ids(session: Session, project_id: int, *, undecided: bool = False,
-                     unpredicted_by: str | None = None) -> list[int]:
-    """The ids of the items ``project_items`` would return (same filters), without loading them."""
-    return list(session.scalars(_chosen(select(Item.id), project_id, undecided, unpredicted_by)))
+                     unpredicted_by: str | None = None, latest_not_by: str | None = None) -> list[int]:
+    """The ids of the items ``project_items`` would return (same filters), without loading them;
+    ``latest_not_by``: only items whose latest prediction (the one a session serves) is not from that version."""
+    query = _chosen(select(Item.id), project_id, undecided, unpredicted_by)
+    if latest_not_by is not None:
+        latest = (select(func.max(Prediction.id)).join(Item, Item.id == Prediction.item_id)
+                  .where(Item.project_id == project_id).group_by(Prediction.item_id))
+        query = query.where(Item.id.not_in(select(Prediction.item_id).where(
+            Prediction.id.in_(latest), Prediction.model_version == latest_not_by)))
+    return list(session.scalars(query))
 
 
 def items_by_id(session: Session, item_ids: list[int]) -> list[Item]:

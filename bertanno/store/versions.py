@@ -55,6 +55,17 @@ def get_version(session: Session, project_id: int, name: str) -> ModelVersion:
     return version
 
 
+def version_or_champion(session: Session, project_id: int, name: str | None, project_name: str) -> ModelVersion:
+    """The version called ``name``, or the champion when ``name`` is ``None``. Raises ``StoreError`` for an unknown
+    name, or when the project has no champion yet."""
+    if name:
+        return get_version(session, project_id, name)
+    reigning = champion(session, project_id)
+    if reigning is None:
+        raise StoreError(f"project {project_name!r} has no champion yet: name a version, or train one")
+    return reigning
+
+
 def make_champion(session: Session, version: ModelVersion, rollback: bool = False) -> ModelVersion | None:
     """Make ``version`` the champion; the one it replaces is retired and returned.
 
