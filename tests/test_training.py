@@ -338,3 +338,27 @@ def test_training_defaults_follow_how_the_weights_came_to_be_and_the_width(make_
     filled, rule = TrainConfig(epochs=2).for_model(load_base(tiny_base, task, plugins))
     assert (filled.learning_rate, filled.epochs, filled.batch_size) == (1e-3, 2, 32) and rule.kind == "random weights"
     assert TrainConfig(epochs=2, learning_rate=5e-5, batch_size=8).for_model(bundle(False, 32))[0].learning_rate == 5e-5
+
+
+def test_retrain_optimize_puts_a_variant_in_use_or_says_why_not(project, tmp_path):
+    from bertanno.cli import cli
+    from bertanno.core.bundle import read_version_record
+
+    db = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    runner = CliRunner()
+    small = runner.invoke(cli, ["--db", db, "retrain", "reviews", "--min-new", "0", "--epochs", "1", "--optimize"])
+    assert small.exit_code == 0, small.output
+    assert "v001 is the champion" in small.stdout  # promoted, then the gate wants more evaluation items
+    assert "not optimised: the optimisation gate needs at least 50 labelled evaluation items" in small.stderr
+    more = tmp_path / "more.jsonl"
+    more.write_text(sentiment_lines(60, seed=1).replace("第", "另"), encoding="utf-8")
+    assert runner.invoke(cli, ["--db", db, "import", "reviews", str(more), "--split", "eval"]).exit_code == 0
+    result = runner.invoke(cli, ["--db", db, "retrain", "reviews", "--min-new", "0", "--epochs", "1", "--tolerance",
+                                 "1", "--optimize", "--min-eval", "1"])
+    assert result.exit_code == 0, result.output
+    assert "v002 is the champion" in result.stdout and "optimised: v002 serves " in result.stdout
+    with project.transaction() as session:
+        directory = [v.directory for v in list_versions(session, get_project(session, "reviews").id)
+                     if v.name == "v002"][0]
+    record = read_version_record(directory)
+    assert set(record["optimized"]) >= {"int8"} and record["variant"] in ("full", *record["optimized"])

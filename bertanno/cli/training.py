@@ -121,8 +121,11 @@ def train(ctx, project, start, no_promote, family, tolerance, min_eval, **option
 @gate_options
 @click.option("--watch", is_flag=True, help="Keep running: check again every --every.")
 @click.option("--every", default="1h", show_default=True, help="With --watch: 30m, 1h, 1d …")
+@click.option("--optimize", "optimize_after", is_flag=True,
+              help="After a promotion, run bertanno optimize on the new champion (the fastest variant that passes "
+                   "its accuracy gate is put in use).")
 @click.pass_context
-def retrain(ctx, project, min_new, tolerance, min_eval, watch, every, **options):
+def retrain(ctx, project, min_new, tolerance, min_eval, watch, every, optimize_after, **options):
     """The unattended loop: retrain PROJECT when enough new corrections exist, promote unless the
     new model is confidently worse on the evaluation split (the gate of bertanno train --help).
 
@@ -144,12 +147,32 @@ def retrain(ctx, project, min_new, tolerance, min_eval, watch, every, **options)
                                       on_step=on_step, on_epoch=on_epoch, min_eval=min_eval,
                                       on_plan=err_console.print)
         _report_outcome(outcome)
+        if optimize_after and outcome.decision == "promoted":
+            _optimize_promoted(store, project, outcome.version)
 
     if watch:
         console.print(f"checking {project} every {every}; Ctrl-C stops")
         watch_loop(every, once)
     else:
         once()
+
+
+def _optimize_promoted(store, project: str, version: str) -> None:
+    """``retrain --optimize``: the new champion through ``bertanno optimize --variant auto``; a version that
+    cannot be optimised (another family, too small an evaluation split) is a note, not a failed run."""
+    from bertanno.app.optimizing import VARIANTS
+    from bertanno.app.optimizing import optimize as optimize_version
+    from bertanno.errors import BertannoError
+
+    try:
+        outcome = optimize_version(store, project, version, tuple(VARIANTS))
+    except BertannoError as exc:
+        err_console.print(f"[yellow]not optimised[/]: {escape(str(exc))}", highlight=False)
+        return
+    chosen = next((f for f in outcome.figures if f.variant == outcome.in_use), None)
+    console.print(f"optimised: {version} serves {outcome.in_use}" +
+                  (f" ({chosen.reason}; {chosen.full_items_per_second:.1f} → {chosen.variant_items_per_second:.1f} "
+                   "items/s)" if chosen else ": no variant passed the gate and beat full precision"), highlight=False)
 
 
 @click.command()
