@@ -388,6 +388,27 @@ def bulk_section(result: dict) -> list[str]:
     return lines + [""]
 
 
+def optimize_gate_section(result: dict) -> list[str]:
+    """The accuracy gate on models fine-tuned here (benchmarks.optimize_gate)."""
+    settings = result["settings"]
+    lines = ["### The accuracy gate on models trained here", "",
+             f"Command: `python -m benchmarks.optimize_gate` (started {result['started']}): {result['model']} on "
+             f"{settings['train']} gold training items for {settings['epochs']} epochs, then `optimize --variant "
+             f"auto` on {settings['eval']} evaluation items. A variant passes with ≥ 99 % agreement (NER: entity "
+             "spans over their union) and ≤ 0.5 points of the headline lost.", "",
+             "| dataset | model as trained | variant | agrees | headline as trained → variant | items/s | verdict |",
+             "|---|---|---|---|---|---|---|"]
+    for row in result["rows"]:
+        headline = next(iter(row["metrics"]))
+        for f in row["variants"]:
+            verdict = "passes" if f["accepted"] else f"refused: {f['reason']}"
+            lines.append(f"| {row['dataset']} | {row['version']}: {headline} {row['metrics'][headline]:.3f} | "
+                         f"{f['variant']} | {f['agreement']:.1%} | {f['full_score']:.4f} → {f['variant_score']:.4f} | "
+                         f"{f['full_items_per_second']:.1f} → {f['variant_items_per_second']:.1f} | {verdict} |")
+        lines.append(f"| {row['dataset']} | | in use after `optimize` | | | | **{row['in_use']}** |")
+    return lines + [""]
+
+
 def optimize_speed_section(result: dict) -> list[str]:
     """The optimised variants against full precision, the tutorial and ``pipeline()`` (benchmarks.optimize_speed)."""
     machine = result["machine"]
@@ -442,6 +463,9 @@ def write_report() -> list[Path]:
     optimize_path = RESULTS / "optimize_speed.json"
     if optimize_path.exists():
         lines += optimize_speed_section(json.loads(optimize_path.read_text(encoding="utf-8")))
+    gate_path = RESULTS / "optimize_gate.json"
+    if gate_path.exists():
+        lines += optimize_gate_section(json.loads(gate_path.read_text(encoding="utf-8")))
     bulk_path = RESULTS / "bulk_predict.json"
     if bulk_path.exists():
         lines += bulk_section(json.loads(bulk_path.read_text(encoding="utf-8")))

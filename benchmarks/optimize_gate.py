@@ -1,0 +1,81 @@
+"""The accuracy gate of ``bertanno optimize`` on models trained here: how far each variant agrees with the model
+as trained, and what it does to the headline metric, on the evaluation split.
+
+For each dataset a fresh project takes ``--train`` training-split items as gold and ``--eval`` test-split items
+as its evaluation split; ``bertanno train`` fine-tunes ``zh-mini`` (bertanno's own pretrained 4 x 256 Chinese
+BERT, shipped in the package) for ``--epochs`` epochs; then ``optimize --variant auto`` gates ``int8`` and
+``onnx-int8`` against it (``app.optimizing.optimize``). Writes benchmarks/results/optimize_gate.json.
+
+    python -m benchmarks.optimize_gate [--datasets chnsenticorp,chineseblue_cmedqaner] [--train 1500] [--eval 300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks.common import REPO, machine_facts, use_threads
+
+RESULTS = REPO / "benchmarks" / "results"
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--datasets", default="chnsenticorp,chineseblue_cmedqaner")
+    parser.add_argument("--train", type=int, default=1500)
+    parser.add_argument("--eval", type=int, default=300)
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args(argv)
+    use_threads(args.threads)
+
+    from benchmarks.datasets import load
+    from bertanno.app.optimizing import VARIANTS, optimize
+    from bertanno.app.project_training import train_project
+    from bertanno.core.training import TrainConfig
+    from bertanno.core.transfer import import_file
+    from bertanno.plugins.builtin.formats.jsonl import write_jsonl
+    from bertanno.plugins.manager import get_plugins
+    from bertanno.store import Store
+    from bertanno.store.projects import create_project
+
+    plugins = get_plugins()
+    result = {"machine": machine_facts(args.threads), "settings": vars(args), "started": time.strftime("%Y-%m-%d %H:%M"),
+              "model": "zh-mini (4 x 256, pretrained here), fine-tuned here", "rows": []}
+    with tempfile.TemporaryDirectory() as folder:
+        folder = Path(folder)
+        for name in args.datasets.split(","):
+            data = load(name)
+            task = plugins.task(data.task, labels=data.labels)
+            store = Store.open(f"sqlite:///{folder / f'{name}.db'}")
+            with store.transaction() as session:
+                create_project(session, name, data.task, list(data.labels), "zh-mini")
+            for split, examples, size in (("train", data.train, args.train), ("eval", data.test, args.eval)):
+                chosen = random.Random(0).sample(examples, min(size, len(examples)))
+                path = folder / f"{name}-{split}.jsonl"
+                with open(path, "w", encoding="utf-8") as stream:
+                    write_jsonl(chosen, stream, {"kind": task.example_kind})
+                import_file(store, name, path, split="eval" if split == "eval" else None)
+            started = time.perf_counter()
+            trained = train_project(store, name, TrainConfig(epochs=args.epochs, seed=0), models_dir=folder / "models",
+                                    plugins=plugins)
+            outcome = optimize(store, name, trained.version, tuple(VARIANTS), plugins)
+            row = {"dataset": name, "task": data.task, "version": trained.version,
+                   "train_seconds": round(time.perf_counter() - started, 1), "metrics": trained.metrics,
+                   "in_use": outcome.in_use, "variants": [f.as_record() for f in outcome.figures],
+                   "skipped": outcome.skipped}
+            result["rows"].append(row)
+            print(json.dumps(row, ensure_ascii=False), flush=True)
+            store.close()
+            RESULTS.mkdir(parents=True, exist_ok=True)
+            (RESULTS / "optimize_gate.json").write_text(json.dumps(result, indent=2, ensure_ascii=False),
+                                                        encoding="utf-8")
+    return result
+
+
+if __name__ == "__main__":
+    main()
