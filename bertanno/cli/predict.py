@@ -11,6 +11,7 @@ from bertanno import hookimpl
 from bertanno.cli.common import (
     dash_is_stdout,
     err_console,
+    open_store,
     parse_labels,
     parse_options,
     precision_option,
@@ -102,9 +103,10 @@ def predict_project(ctx, project, model_dir, everything, chunk_size, threads, pr
     """Pre-annotate every undecided item of PROJECT and store the predictions.
 
     The annotation session then serves them at once, most uncertain first with
-    --order uncertain. Items the model has already predicted are skipped, and
-    each chunk is stored as it finishes, so a run that is killed or stopped with
-    Ctrl-C continues where it stopped when started again.
+    --order uncertain. An item whose latest pre-annotation is already this
+    model's is skipped, and each chunk is stored as it finishes, so a run that
+    is killed or stopped with Ctrl-C continues where it stopped when started
+    again.
 
     \b
     Examples:
@@ -112,7 +114,6 @@ def predict_project(ctx, project, model_dir, everything, chunk_size, threads, pr
       bertanno predict-project reviews --model models/reviews/v004
     """
     from bertanno.app.project_training import pre_annotate
-    from bertanno.cli.common import open_store
 
     if threads:
         import torch
