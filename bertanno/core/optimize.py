@@ -45,6 +45,12 @@ MIN_ITEMS = 50
 """Labelled evaluation items the gate needs before it judges a variant."""
 
 
+def _first_line(exc: Exception) -> str:
+    """``TypeName: the message's first line`` (an exporter's or ONNX Runtime's messages run to pages)."""
+    text = str(exc)
+    return f"{type(exc).__name__}: {text.splitlines()[0] if text else 'no message'}"
+
+
 def check_variant(variant: str) -> str:
     """``variant`` if it is one this bertanno knows (``VARIANTS`` or ``full``); ``BertannoError`` otherwise."""
     if variant != FULL and variant not in VARIANTS:
@@ -119,9 +125,8 @@ def export_onnx_int8(bundle: ModelBundle, folder: Path) -> Path:
     except Exception as exc:
         shutil.rmtree(folder, ignore_errors=True)
         family = getattr(model.config, "model_type", type(model).__name__)
-        raise BertannoError(f"the {family} model family could not be exported to ONNX ({type(exc).__name__}: "
-                            f"{str(exc).splitlines()[0] if str(exc) else 'no message'}); the model as trained "
-                            "stays in use") from None
+        raise BertannoError(f"the {family} model family could not be exported to ONNX ({_first_line(exc)}); "
+                            "the model as trained stays in use") from None
     plain.unlink(missing_ok=True)
     return folder / ONNX_FILE
 
@@ -138,8 +143,8 @@ def with_variant(bundle: ModelBundle, variant: str, directory: Path | None = Non
         try:
             return replace(bundle, model=OnnxModel(path, bundle.model.config))
         except Exception as exc:
-            raise BertannoError(f"the onnx-int8 variant of {directory} does not load ({type(exc).__name__}: "
-                                f"{str(exc).splitlines()[0] if str(exc) else 'no message'})") from None
+            raise BertannoError(f"the onnx-int8 variant of {directory} does not load ({_first_line(exc)})") \
+                from None
     import torch
     from torch.ao.quantization import quantize_dynamic
 
@@ -207,20 +212,38 @@ def _timed(bundle: ModelBundle, examples: Sequence[Example]) -> tuple[list, floa
     return [p.payload for p in predictions], len(examples) / seconds if seconds else 0.0
 
 
-def gate_variant(bundle: ModelBundle, variant: str, examples: Sequence[Example],
-                 directory: Path | None = None) -> GateFigures:
-    """Predict labelled ``examples`` with the full model and with ``variant`` (on the CPU, timed), and judge:
-    accepted when the variant agrees on at least ``MIN_AGREEMENT`` of the labels (``Task.agreement``) and loses
-    at most ``MAX_LOSS_POINTS`` of the headline metric. Raises ``BertannoError`` with fewer than ``MIN_ITEMS``
-    labelled examples or an unknown variant."""
-    check_variant(variant)
+@dataclass
+class Reference:
+    """The model as trained on the gate's items, run once for every variant it is compared with: the labelled
+    examples, its payloads for them and its speed (items per second, CPU)."""
+
+    examples: list[Example]
+    payloads: list
+    items_per_second: float
+
+
+def reference_run(bundle: ModelBundle, examples: Sequence[Example]) -> Reference:
+    """Predict the labelled ``examples`` with the model as trained (timed). Raises ``BertannoError`` with fewer
+    than ``MIN_ITEMS`` labelled examples."""
     labelled = [e for e in examples if e.payload is not None]
     if len(labelled) < MIN_ITEMS:
         raise BertannoError(f"the optimisation gate needs at least {MIN_ITEMS} labelled evaluation items, the "
                             f"project has {len(labelled)}: import gold with --split eval, or annotate more")
+    payloads, speed = _timed(bundle, labelled)
+    return Reference(labelled, payloads, speed)
+
+
+def gate_variant(bundle: ModelBundle, variant: str, examples: Sequence[Example],
+                 directory: Path | None = None, reference: Reference | None = None) -> GateFigures:
+    """Predict labelled ``examples`` with the full model (or take ``reference``, its ``reference_run`` on them)
+    and with ``variant`` (on the CPU, timed), and judge: accepted when the variant agrees on at least
+    ``MIN_AGREEMENT`` of the labels (``Task.agreement``) and loses at most ``MAX_LOSS_POINTS`` of the headline
+    metric. Raises ``BertannoError`` with fewer than ``MIN_ITEMS`` labelled examples or an unknown variant."""
+    check_variant(variant)
+    reference = reference or reference_run(bundle, examples)
+    labelled, full_payloads, full_speed = reference.examples, reference.payloads, reference.items_per_second
     task = bundle.task
     gold = [e.payload for e in labelled]
-    full_payloads, full_speed = _timed(bundle, labelled)
     variant_payloads, variant_speed = _timed(prepare_variant(bundle, variant, directory or Path(".")), labelled)
     full_metrics, variant_metrics = task.metrics(gold, full_payloads), task.metrics(gold, variant_payloads)
     headline = next(iter(full_metrics))
