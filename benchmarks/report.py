@@ -19,6 +19,12 @@ def _jsonl(path: Path) -> tuple[dict, list[dict]]:
     return lines[0], lines[1:]
 
 
+def _json(name: str) -> dict | None:
+    """The results file ``name`` (one JSON object), or ``None`` when that suite has not been run."""
+    path = RESULTS / name
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+
 def _score(metrics, task: str) -> str:
     if not isinstance(metrics, dict):
         return "–"
@@ -436,11 +442,9 @@ def optimize_speed_section(result: dict) -> list[str]:
 
 def write_report() -> list[Path]:
     quality_header, quality_rows = _jsonl(RESULTS / "quality.jsonl")
-    speed_path = RESULTS / "speed.json"
-    speed = json.loads(speed_path.read_text(encoding="utf-8")) if speed_path.exists() else None
-    latency_path = RESULTS / "annotate_latency.json"
-    if speed is not None and latency_path.exists():  # the latest latency run, however it was started
-        latest = json.loads(latency_path.read_text(encoding="utf-8"))
+    speed = _json("speed.json")
+    latest = _json("annotate_latency.json")
+    if speed is not None and latest is not None:  # the latest latency run, however it was started
         speed.setdefault("annotate_latency", {}).update(
             {k: v for k, v in latest.items() if k not in ("machine", "settings")})
     vocab_header, vocab_rows = _jsonl(RESULTS / "vocab_quality.jsonl")
@@ -460,15 +464,10 @@ def write_report() -> list[Path]:
         lines += quality_section(quality_header, quality_rows)
     if speed:
         lines += speed_section(speed)
-    optimize_path = RESULTS / "optimize_speed.json"
-    if optimize_path.exists():
-        lines += optimize_speed_section(json.loads(optimize_path.read_text(encoding="utf-8")))
-    gate_path = RESULTS / "optimize_gate.json"
-    if gate_path.exists():
-        lines += optimize_gate_section(json.loads(gate_path.read_text(encoding="utf-8")))
-    bulk_path = RESULTS / "bulk_predict.json"
-    if bulk_path.exists():
-        lines += bulk_section(json.loads(bulk_path.read_text(encoding="utf-8")))
+    for name, section in (("optimize_speed.json", optimize_speed_section), ("optimize_gate.json", optimize_gate_section),
+                          ("bulk_predict.json", bulk_section)):
+        if (result := _json(name)) is not None:
+            lines += section(result)
     if vocab_rows:
         lines += vocabulary_section(vocab_header, vocab_rows)
     if zero_rows:
