@@ -10,6 +10,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from bertanno.store.annotations import decided_items
+from bertanno.store.predictions import newest_per_item
 from bertanno.store.schema import Item, Prediction
 
 WHITESPACE = re.compile(r"\s+")
@@ -45,11 +46,20 @@ def item_splits(session: Session, project_id: int) -> dict[int, str | None]:
     return dict(session.execute(select(Item.id, Item.split).where(Item.project_id == project_id)).all())
 
 
+IN_LIST_SIZE = 500
+"""Ids bound in one ``IN (...)``: SQLite caps the bound parameters of a statement."""
+
+
+def _id_batches(item_ids: list[int]):
+    """The ids sorted, in lists of at most ``IN_LIST_SIZE``."""
+    ids = sorted(item_ids)
+    return (ids[start:start + IN_LIST_SIZE] for start in range(0, len(ids), IN_LIST_SIZE))
+
+
 def assign_split(session: Session, item_ids: list[int], split: str) -> None:
     """Put items into a split (``eval`` or ``train``)."""
-    ids = sorted(item_ids)
-    for start in range(0, len(ids), 500):  # bounded IN lists: SQLite caps bound parameters
-        session.execute(update(Item).where(Item.id.in_(ids[start:start + 500])).values(split=split))
+    for batch in _id_batches(item_ids):
+        session.execute(update(Item).where(Item.id.in_(batch)).values(split=split))
 
 
 def _chosen(query, project_id: int, undecided: bool, unpredicted_by: str | None):
@@ -75,19 +85,17 @@ def project_item_ids(session: Session, project_id: int, *, undecided: bool = Fal
     ``latest_not_by``: only items whose latest prediction (the one a session serves) is not from that version."""
     query = _chosen(select(Item.id), project_id, undecided, unpredicted_by)
     if latest_not_by is not None:
-        latest = (select(func.max(Prediction.id)).join(Item, Item.id == Prediction.item_id)
-                  .where(Item.project_id == project_id).group_by(Prediction.item_id))
+        latest = newest_per_item(Prediction.item_id.in_(select(Item.id).where(Item.project_id == project_id)))
         query = query.where(Item.id.not_in(select(Prediction.item_id).where(
-            Prediction.id.in_(latest), Prediction.model_version == latest_not_by)))
+            Prediction.id.in_(select(latest.c.id)), Prediction.model_version == latest_not_by)))
     return list(session.scalars(query))
 
 
 def items_by_id(session: Session, item_ids: list[int]) -> list[Item]:
-    """The items with these ids, in id order (missing ids are left out); IN lists of at most 500."""
-    ids = sorted(item_ids)
+    """The items with these ids, in id order (missing ids are left out)."""
     found: list[Item] = []
-    for start in range(0, len(ids), 500):
-        found += session.scalars(select(Item).where(Item.id.in_(ids[start:start + 500])).order_by(Item.id))
+    for batch in _id_batches(item_ids):
+        found += session.scalars(select(Item).where(Item.id.in_(batch)).order_by(Item.id))
     return found
 
 

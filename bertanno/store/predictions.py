@@ -14,8 +14,15 @@ def add_predictions(session: Session, rows: list[dict]) -> None:
         session.execute(insert(Prediction), rows)
 
 
+def newest_per_item(*conditions):
+    """A subquery of ``(item_id, id)``: the newest prediction of each item among those matching ``conditions``,
+    the one a session serves."""
+    return (select(Prediction.item_id, func.max(Prediction.id).label("id"))
+            .where(*conditions).group_by(Prediction.item_id).subquery())
+
+
 def latest_predictions(session: Session, item_ids: list[int]) -> dict[int, Prediction]:
-    newest = (select(Prediction.item_id, func.max(Prediction.id).label("id"))
-              .where(Prediction.item_id.in_(item_ids)).group_by(Prediction.item_id).subquery())
+    """The newest prediction of each of these items (whatever model made it), by item id."""
+    newest = newest_per_item(Prediction.item_id.in_(item_ids))
     rows = session.scalars(select(Prediction).join(newest, Prediction.id == newest.c.id))
     return {prediction.item_id: prediction for prediction in rows}
