@@ -103,7 +103,7 @@ def test_a_variant_that_changes_the_predictions_is_refused_with_its_figures(proj
     as_json = json.loads(CliRunner().invoke(cli, ["--db", url, "optimize", "p", "--variant", "int8", "--json"]).stdout)
     [figures] = as_json["variants"]
     assert (figures["agreement"], figures["accepted"], as_json["in_use"]) == (0.0, False, "full")
-    assert figures["reason"].startswith("agrees with full precision on 0.0% (needs 99%); loses 50.00 points")
+    assert figures["reason"].startswith("agrees with the model as trained on 0.0% (needs 99%); loses 50.00 points")
 
 
 def test_the_gate_needs_an_evaluation_split_and_a_transformer(project, make_bundle, tmp_path):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import random
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -174,6 +175,16 @@ def train_project(store: Store, project_name: str, config: TrainConfig, trigger:
     the database, so across processes and machines): ``TrainingBusy`` when another process holds it.
     ``on_plan(line)`` hears the learning rate, epochs and batch size a transformer trains with, and why.
     """
+    with training_lock(store, project_name):
+        return _train_locked(store, project_name, config, trigger, start, tolerance, promote, models_dir, plugins,
+                             on_step, on_epoch, min_eval, family, on_plan)
+
+
+@contextmanager
+def training_lock(store: Store, project_name: str):
+    """Hold the project's ``train:PROJECT`` lock (in the database, so across processes and machines) for the
+    ``with`` block: every run that makes a version of the project holds it. Raises ``TrainingBusy`` when another
+    process holds it and ``StoreError`` when there is no such project."""
     lock_name = f"train:{project_name}"
     with store.transaction() as session:
         get_project(session, project_name)
@@ -182,8 +193,7 @@ def train_project(store: Store, project_name: str, config: TrainConfig, trigger:
         raise TrainingBusy(f"another training of {project_name} is running ({busy}); try again when it has "
                            "finished")
     try:
-        return _train_locked(store, project_name, config, trigger, start, tolerance, promote, models_dir, plugins,
-                             on_step, on_epoch, min_eval, family, on_plan)
+        yield
     finally:
         with store.transaction() as session:
             locks.release(session, lock_name)

@@ -86,7 +86,8 @@ class training_progress(progress_bar):
 
         def on_epoch(record):
             scores = format_scores({k: v for k, v in record.items() if k not in ("epoch", "loss")})
-            self.progress.console.print(f"epoch {record['epoch']}: loss {record['loss'] or 0:.4f}; validation {scores}")
+            self.progress.console.print(f"epoch {record['epoch']}: loss {record['loss'] or 0:.4f}"
+                                        + (f"; validation {scores}" if scores else ""))
 
         return on_step, on_epoch
 

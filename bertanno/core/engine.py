@@ -123,24 +123,20 @@ class Predictor:
         task, tokenizer, max_length = self.bundle.task, self.bundle.tokenizer, self.bundle.max_length
         return [task.encode(tokenizer, example, max_length) for example in examples]
 
-    def predict(
-        self, examples: Sequence[Example], progress: Callable[[int, int], None] | None = None,
-        encoded: Sequence[Encoded] | None = None,
-    ) -> tuple[list[Prediction], PredictStats]:
-        """Predictions in input order. ``progress(done, total)`` is called after each batch, counting windows.
-        ``encoded``: ``encode(examples)`` done beforehand (e.g. in another thread while the model was busy)."""
+    def window_logits(self, encoded: Sequence[Encoded],
+                      progress: Callable[[int, int], None] | None = None) -> list[np.ndarray]:
+        """The model's float32 logits for every window of ``encoded``, flattened in order (example by example,
+        window by window): ``[window length, labels]`` for a token head, ``[labels]`` for a sequence head.
+        Length-sorted batches under the token budget, inference mode; ``progress(done, total)`` counts windows."""
         import torch
 
-        started = time.perf_counter()
-        encoded = self.encode(examples) if encoded is None else encoded
-        windows = [(owner, window) for owner, item in enumerate(encoded) for window in item.windows]
-        lengths = [len(window["input_ids"]) for _, window in windows]
+        windows = [window for item in encoded for window in item.windows]
+        lengths = [len(window["input_ids"]) for window in windows]
         logits: list[np.ndarray | None] = [None] * len(windows)
-        batches = length_batches(lengths, self.token_budget, self.max_batch_size)
         done = 0
         with torch.inference_mode():
-            for batch_indices in batches:
-                batch = pad_batch([windows[i][1] for i in batch_indices], self.pad_token_id, self.keep_token_types)
+            for batch_indices in length_batches(lengths, self.token_budget, self.max_batch_size):
+                batch = pad_batch([windows[i] for i in batch_indices], self.pad_token_id, self.keep_token_types)
                 output = self.model(**{k: v.to(self.device) for k, v in batch.items()}).logits
                 output = output.float().cpu().numpy()
                 for row, index in enumerate(batch_indices):
@@ -148,16 +144,27 @@ class Predictor:
                 done += len(batch_indices)
                 if progress:
                     progress(done, len(windows))
-        per_example: list[list[np.ndarray]] = [[] for _ in examples]
-        for (owner, _), window_logits in zip(windows, logits):
-            per_example[owner].append(window_logits)
+        return logits
+
+    def predict(
+        self, examples: Sequence[Example], progress: Callable[[int, int], None] | None = None,
+        encoded: Sequence[Encoded] | None = None,
+    ) -> tuple[list[Prediction], PredictStats]:
+        """Predictions in input order. ``progress(done, total)`` is called after each batch, counting windows.
+        ``encoded``: ``encode(examples)`` done beforehand (e.g. in another thread while the model was busy)."""
+        started = time.perf_counter()
+        encoded = self.encode(examples) if encoded is None else encoded
+        logits = iter(self.window_logits(encoded, progress))
+        per_example = [[next(logits) for _ in item.windows] for item in encoded]
         predictions = [
             self.bundle.task.decode(example, item, item_logits)
             for example, item, item_logits in zip(examples, encoded, per_example)
         ]
+        lengths = [len(window["input_ids"]) for item in encoded for window in item.windows]
         stats = PredictStats(
-            examples=len(examples), windows=len(windows), tokens=sum(lengths),
-            truncated=sum(item.truncated for item in encoded), batches=len(batches),
+            examples=len(examples), windows=len(lengths), tokens=sum(lengths),
+            truncated=sum(item.truncated for item in encoded),
+            batches=len(length_batches(lengths, self.token_budget, self.max_batch_size)),
             seconds=time.perf_counter() - started,
         )
         return predictions, stats

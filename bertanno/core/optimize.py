@@ -34,6 +34,9 @@ from bertanno.errors import BertannoError
 from bertanno.plugins.task import Example
 
 FULL = "full"
+STUDENT = "student"
+"""The variant in use when a distilled student predicts for the version (``bertanno distill``; the record's
+``student`` names its folder)."""
 VARIANTS = {"int8": "PyTorch dynamic int8 quantisation of the linear layers (weights int8, activations per batch)",
             "onnx-int8": "ONNX Runtime, weights quantised to int8 by its quantize_dynamic"}
 ONNX_FILE = "model.onnx"
@@ -156,17 +159,32 @@ def with_variant(bundle: ModelBundle, variant: str, directory: Path | None = Non
 
 def serving_bundle(bundle: ModelBundle, precision: str | None = None, directory: Path | None = None) -> ModelBundle:
     """The bundle as it should serve: the variant its record names as in use, or ``precision`` when given
-    (``full`` forces the original); ``directory``: the version's, where a stored variant lies. A variant this
-    bertanno does not know, or one that does not load (a corrupted file, ONNX Runtime not installed), falls back
-    to full precision with a warning."""
+    (``full`` forces the original); ``directory``: the version's, where a stored variant lies. ``student``: the
+    distilled student the record names (``bertanno distill``), with its own variant in use. A variant this
+    bertanno does not know, or one that does not load (a corrupted file, ONNX Runtime not installed, a student
+    folder gone), falls back to full precision with a warning."""
     variant = precision or bundle.metadata.get("variant", FULL)
     if variant == FULL:
         return bundle
     try:
-        return with_variant(bundle, variant, directory)
+        return student_bundle(bundle) if variant == STUDENT else with_variant(bundle, variant, directory)
     except BertannoError as exc:
         warnings.warn(f"{exc}; serving the model as trained (run bertanno optimize again)", stacklevel=2)
         return bundle
+
+
+def student_bundle(bundle: ModelBundle) -> ModelBundle:
+    """The distilled student that serves for ``bundle``'s version (its record's ``student.directory``), loaded with
+    the variant its own record has in use. Raises ``BertannoError`` when the record names no student or the
+    student's folder does not load."""
+    from bertanno.core.bundle import load_version
+
+    directory = (bundle.metadata.get(STUDENT) or {}).get("directory")
+    if not directory:
+        raise BertannoError("the version's record names no distilled student")
+    student = load_version(directory, task=bundle.task)
+    own = student.metadata.get("variant", FULL)
+    return student if own in (FULL, STUDENT) else with_variant(student, own, Path(directory))
 
 
 @dataclass
@@ -201,7 +219,9 @@ def discard_variant(variant: str, directory: Path) -> None:
     shutil.rmtree(Path(directory) / variant, ignore_errors=True)
 
 
-def _timed(bundle: ModelBundle, examples: Sequence[Example]) -> tuple[list, float]:
+def timed_payloads(bundle: ModelBundle, examples: Sequence[Example]) -> tuple[list, float]:
+    """The bundle's payloads for ``examples`` on the CPU, and its speed in items per second (after a warm-up
+    batch of 8, which the first batch's allocations would otherwise slow)."""
     from bertanno.core.engine import Predictor
 
     predictor = Predictor(bundle, device="cpu")
@@ -229,7 +249,7 @@ def reference_run(bundle: ModelBundle, examples: Sequence[Example]) -> Reference
     if len(labelled) < MIN_ITEMS:
         raise BertannoError(f"the optimisation gate needs at least {MIN_ITEMS} labelled evaluation items, the "
                             f"project has {len(labelled)}: import gold with --split eval, or annotate more")
-    payloads, speed = _timed(bundle, labelled)
+    payloads, speed = timed_payloads(bundle, labelled)
     return Reference(labelled, payloads, speed)
 
 
@@ -241,20 +261,27 @@ def gate_variant(bundle: ModelBundle, variant: str, examples: Sequence[Example],
     metric. Raises ``BertannoError`` with fewer than ``MIN_ITEMS`` labelled examples or an unknown variant."""
     check_variant(variant)
     reference = reference or reference_run(bundle, examples)
-    labelled, full_payloads, full_speed = reference.examples, reference.payloads, reference.items_per_second
-    task = bundle.task
-    gold = [e.payload for e in labelled]
-    variant_payloads, variant_speed = _timed(prepare_variant(bundle, variant, directory or Path(".")), labelled)
-    full_metrics, variant_metrics = task.metrics(gold, full_payloads), task.metrics(gold, variant_payloads)
+    payloads, speed = timed_payloads(prepare_variant(bundle, variant, directory or Path(".")), reference.examples)
+    return judge_against(reference, bundle.task, variant, payloads, speed)
+
+
+def judge_against(reference: Reference, task, variant: str, payloads: Sequence, items_per_second: float) -> GateFigures:
+    """The gate's verdict on a faster model (an optimised variant, a distilled student) named ``variant`` whose
+    ``payloads`` for ``reference.examples`` were made at ``items_per_second``: accepted when it agrees with the
+    model as trained on at least ``MIN_AGREEMENT`` of the labels (``Task.agreement``) and loses at most
+    ``MAX_LOSS_POINTS`` of the headline metric."""
+    gold = [e.payload for e in reference.examples]
+    full_metrics, variant_metrics = task.metrics(gold, reference.payloads), task.metrics(gold, payloads)
     headline = next(iter(full_metrics))
-    agreement = task.agreement(full_payloads, variant_payloads)
+    agreement = task.agreement(reference.payloads, payloads)
     loss = (full_metrics[headline] - variant_metrics[headline]) * 100
     problems = []
     if agreement < MIN_AGREEMENT:
-        problems.append(f"agrees with full precision on {agreement:.1%} (needs {MIN_AGREEMENT:.0%})")
+        problems.append(f"agrees with the model as trained on {agreement:.1%} (needs {MIN_AGREEMENT:.0%})")
     if loss > MAX_LOSS_POINTS:
         problems.append(f"loses {loss:.2f} points of {headline} (at most {MAX_LOSS_POINTS})")
     reason = "; ".join(problems) or (f"agrees on {agreement:.1%}, {headline} {'-' if loss > 0 else '+'}"
                                      f"{abs(loss):.2f} points")
-    return GateFigures(variant, len(labelled), headline, agreement, full_metrics[headline], variant_metrics[headline],
-                       loss, full_speed, variant_speed, not problems, reason)
+    return GateFigures(variant, len(reference.examples), headline, agreement, full_metrics[headline],
+                       variant_metrics[headline], loss, reference.items_per_second, items_per_second, not problems,
+                       reason)

@@ -215,12 +215,23 @@ def train(bundle: ModelBundle, examples: Sequence[Example], validation: Sequence
     if not examples:
         raise BertannoError("nothing to train on: the project has no labelled items outside its evaluation split")
     config, _ = config.for_model(bundle)  # a no-op for a config already filled in
+    trainer = {"full": _train_with_trainer, "lora": _train_lora, "frozen": _train_frozen_head}[config.mode]
+    return judged_training(bundle, validation, config, lambda judge: trainer(bundle, examples, config, judge, on_step),
+                           on_epoch)
+
+
+def judged_training(bundle: ModelBundle, validation: Sequence[Example], config: TrainConfig,
+                    fit: Callable[[EpochJudge], tuple[bool, int, float]],
+                    on_epoch: Callable[[dict], None] | None = None) -> TrainResult:
+    """Seed, then run ``fit(judge)`` (which trains ``bundle.model`` in place and returns whether it stopped early,
+    the unexpressible spans and the seconds per epoch) with an ``EpochJudge`` scoring each epoch on ``validation``;
+    keep the best epoch's weights. Ctrl-C during ``fit`` ends it cleanly with the best weights so far
+    (``TrainResult.interrupted``). ``config`` must be filled in (``TrainConfig.for_model``)."""
     set_seed(config.seed)
     judge = EpochJudge(bundle, validation, config.patience, config.device, on_epoch)
-    trainer = {"full": _train_with_trainer, "lora": _train_lora, "frozen": _train_frozen_head}[config.mode]
     interrupted = False
     try:
-        stopped_early, unexpressible, seconds = trainer(bundle, examples, config, judge, on_step)
+        stopped_early, unexpressible, seconds = fit(judge)
     except KeyboardInterrupt:
         interrupted, stopped_early, unexpressible, seconds = True, False, 0, 0.0
     judge.restore_best()
@@ -267,15 +278,17 @@ def _weighted_loss(weights: list[float] | None):
     return compute_loss
 
 
-def _run_trainer(bundle: ModelBundle, model, examples, config: TrainConfig, judge: EpochJudge, on_step):
+def run_trainer(model, windows: list[dict], collate: Callable[[list[dict]], dict], config: TrainConfig,
+                judge: EpochJudge, on_step, trainer_class=None, compute_loss_func=None) -> tuple[bool, float]:
+    """Train ``model`` on ``windows`` with transformers' ``Trainer`` (or ``trainer_class``, a subclass: e.g. one
+    whose ``compute_loss`` reads extra fields of the batch), ``collate`` making each batch, ``judge`` scoring
+    each epoch and stopping early, nothing saved to disk. Returns whether it stopped early and the seconds per
+    epoch. ``config`` must be filled in (``TrainConfig.for_model``)."""
     import time
 
     import torch
     from transformers import PrinterCallback, Trainer, TrainingArguments
 
-    windows, unexpressible = encode_for_training(bundle, examples)
-    keep_token_types = getattr(bundle.model.config, "type_vocab_size", 1) > 1
-    pad_id = bundle.tokenizer.pad_token_id or 0
     use_cpu = config.device == "cpu" or (config.device is None and not torch.cuda.is_available())
     callback = _trainer_callback(judge, on_step)
     with tempfile.TemporaryDirectory(prefix="bertanno-trainer-") as scratch:  # checkpoints are not saved
@@ -298,19 +311,29 @@ def _run_trainer(bundle: ModelBundle, model, examples, config: TrainConfig, judg
             remove_unused_columns=False,
             dataloader_num_workers=0,
         )
-        trainer = Trainer(
+        trainer = (trainer_class or Trainer)(
             model=model,
             args=arguments,
             train_dataset=windows,
-            data_collator=lambda batch: pad_batch(batch, pad_id, keep_token_types, with_labels=True),
+            data_collator=collate,
             callbacks=[callback],
-            compute_loss_func=_weighted_loss(label_weights(bundle, examples) if config.class_weights else None),
+            compute_loss_func=compute_loss_func,
         )
         trainer.remove_callback(PrinterCallback)  # progress goes through on_step, not printed dicts
         started = time.perf_counter()
         trainer.train()
     epochs = max(1, len(judge.history))
-    return callback.stopped_early, unexpressible, (time.perf_counter() - started) / epochs
+    return callback.stopped_early, (time.perf_counter() - started) / epochs
+
+
+def _run_trainer(bundle: ModelBundle, model, examples, config: TrainConfig, judge: EpochJudge, on_step):
+    windows, unexpressible = encode_for_training(bundle, examples)
+    keep_token_types = getattr(bundle.model.config, "type_vocab_size", 1) > 1
+    pad_id = bundle.tokenizer.pad_token_id or 0
+    stopped_early, seconds = run_trainer(
+        model, windows, lambda batch: pad_batch(batch, pad_id, keep_token_types, with_labels=True), config, judge,
+        on_step, compute_loss_func=_weighted_loss(label_weights(bundle, examples) if config.class_weights else None))
+    return stopped_early, unexpressible, seconds
 
 
 def _train_with_trainer(bundle, examples, config, judge, on_step):

@@ -134,6 +134,26 @@ class Task(ABC):
     def decode(self, example: Example, encoded: Encoded, logits: list[np.ndarray]) -> Prediction:
         """Turn the logits of each window of ``encoded`` into a prediction."""
 
+    def soft_target_loss(self, student_logits, teacher_logits, attention_mask, temperature: float):
+        """The distillation loss of a batch (Hinton, Vinyals and Dean 2015, "Distilling the Knowledge in a Neural
+        Network"): the student's outputs against the teacher's, both softened by ``temperature`` and the loss
+        scaled by its square so that its gradients keep their size. Single-label heads: KL divergence of the
+        softmax distributions; multi-label heads: binary cross-entropy against the teacher's sigmoid outputs.
+        Tensors ``[batch, labels]`` (sequence head) or ``[batch, length, labels]`` with ``attention_mask``
+        ``[batch, length]`` choosing the tokens that count (token head); returns a scalar tensor."""
+        import torch.nn.functional as F
+
+        student, teacher = student_logits / temperature, teacher_logits.to(student_logits.dtype) / temperature
+        if self.multi_label:
+            per_unit = F.binary_cross_entropy_with_logits(student, teacher.sigmoid(), reduction="none").sum(-1)
+        else:
+            per_unit = F.kl_div(F.log_softmax(student, -1), F.log_softmax(teacher, -1), reduction="none",
+                                log_target=True).sum(-1)
+        if per_unit.dim() == 2:  # one value per token: only the real tokens count
+            mask = attention_mask.to(per_unit.dtype)
+            return (per_unit * mask).sum() / mask.sum().clamp(min=1) * temperature ** 2
+        return per_unit.mean() * temperature ** 2
+
     @abstractmethod
     def metrics(self, gold: Sequence[Any], predicted: Sequence[Any]) -> dict[str, float]:
         """Score predicted payloads against gold payloads; the first key is the headline metric."""
