@@ -4,9 +4,12 @@ as trained, and what it does to the headline metric, on the evaluation split.
 For each dataset a fresh project takes ``--train`` training-split items as gold and ``--eval`` test-split items
 as its evaluation split; ``bertanno train`` fine-tunes ``zh-mini`` (bertanno's own pretrained 4 x 256 Chinese
 BERT, shipped in the package) for ``--epochs`` epochs; then ``optimize --variant auto`` gates ``int8`` and
-``onnx-int8`` against it (``app.optimizing.optimize``). Writes benchmarks/results/optimize_gate.json.
+``onnx-int8`` against it (``app.optimizing.optimize``), and ``bertanno distill --student N`` trains a student of
+its lowest N layers on the gold items plus ``--unlabelled`` more training-split texts without labels, gated against
+it the same way (``app.distilling.distill_project``). Writes benchmarks/results/optimize_gate.json.
 
     python -m benchmarks.optimize_gate [--datasets chnsenticorp,chineseblue_cmedqaner] [--train 1500] [--eval 300]
+                                       [--unlabelled 3000] [--student 2]
 """
 
 from __future__ import annotations
@@ -29,11 +32,14 @@ def main(argv=None) -> dict:
     parser.add_argument("--train", type=int, default=1500)
     parser.add_argument("--eval", type=int, default=300)
     parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--unlabelled", type=int, default=3000)
+    parser.add_argument("--student", default="2", help="layers of the teacher (or a model) to distil into")
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args(argv)
     use_threads(args.threads)
 
     from benchmarks.datasets import load
+    from bertanno.app.distilling import distill_project
     from bertanno.app.optimizing import VARIANTS, optimize
     from bertanno.app.project_training import train_project
     from bertanno.core.training import TrainConfig
@@ -54,8 +60,10 @@ def main(argv=None) -> dict:
             store = Store.open(f"sqlite:///{folder / f'{name}.db'}")
             with store.transaction() as session:
                 create_project(session, name, data.task, list(data.labels), "zh-mini")
-            for split, examples, size in (("train", data.train, args.train), ("eval", data.test, args.eval)):
-                chosen = random.Random(0).sample(examples, min(size, len(examples)))
+            order = random.Random(0).sample(data.train, min(args.train + args.unlabelled, len(data.train)))
+            unlabelled = [example.__class__(example.text, example.text_b, None) for example in order[args.train:]]
+            for split, chosen in (("train", order[:args.train]), ("eval", random.Random(0).sample(
+                    data.test, min(args.eval, len(data.test)))), ("raw", unlabelled)):
                 path = folder / f"{name}-{split}.jsonl"
                 with open(path, "w", encoding="utf-8") as stream:
                     write_jsonl(chosen, stream, {"kind": task.example_kind})
@@ -64,10 +72,18 @@ def main(argv=None) -> dict:
             trained = train_project(store, name, TrainConfig(epochs=args.epochs, seed=0), models_dir=folder / "models",
                                     plugins=plugins)
             outcome = optimize(store, name, trained.version, tuple(VARIANTS), plugins)
+            distill_started = time.perf_counter()
+            student = distill_project(store, name, args.student, trained.version, TrainConfig(seed=0),
+                                      models_dir=folder / "models", plugins=plugins)
             row = {"dataset": name, "task": data.task, "version": trained.version,
                    "train_seconds": round(time.perf_counter() - started, 1), "metrics": trained.metrics,
                    "in_use": outcome.in_use, "variants": [f.as_record() for f in outcome.figures],
-                   "skipped": outcome.skipped}
+                   "skipped": outcome.skipped,
+                   "student": {"version": student.version, "started_from": student.student, "texts": student.texts,
+                               "unlabelled": student.unlabelled, "metrics": student.metrics,
+                               "gate": student.figures.as_record(), "in_use": student.in_use,
+                               "epochs": len(student.result.history),
+                               "seconds": round(time.perf_counter() - distill_started, 1)}}
             result["rows"].append(row)
             print(json.dumps(row, ensure_ascii=False), flush=True)
             store.close()

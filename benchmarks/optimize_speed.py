@@ -6,7 +6,10 @@ For each dataset, the same test texts (the first ``--texts``) go through:
 
 - tutorial (sentiment only): batches of 16 padded to 500 tokens under ``torch.no_grad()`` (benchmarks.predict_speed);
 - ``pipeline()`` (sentiment only): transformers' text-classification pipeline, batch size 16, truncation on;
-- bertanno ``full``, ``int8`` and ``onnx-int8``: ``Predictor.predict`` with the variant (``core.optimize``).
+- bertanno ``full``, ``int8`` and ``onnx-int8``: ``Predictor.predict`` with the variant (``core.optimize``);
+- ``student-3`` and ``student-3+onnx-int8``: a distilled student of the model's lowest 3 layers
+  (``core.distill.student_from_layers``, what ``bertanno distill --student 3`` starts from), as trained and with
+  the ONNX int8 variant on top (``bertanno optimize PROJECT s001``).
 
 Reported: texts/s, × tutorial and × ``pipeline()``, the process's peak resident memory so far, and the CPU's
 instruction-set flags (AVX2 / AVX-512 / VNNI / AMX decide which variant wins).
@@ -29,7 +32,8 @@ from benchmarks.common import MODELS, REPO, machine_facts, use_threads
 
 RESULTS = REPO / "benchmarks" / "results"
 DATASETS = ("chnsenticorp", "waimai_10k", "chineseblue_cmedqaner", "afqmc")
-VARIANTS = ("full", "int8", "onnx-int8")
+VARIANTS = ("full", "int8", "onnx-int8", "student-3", "student-3+onnx-int8")
+STUDENT_LAYERS = 3
 
 
 def cpu_flags() -> list[str]:
@@ -51,6 +55,7 @@ def rate(function, count: int) -> float:
 def measure(name: str, texts: int, folder: Path) -> dict:
     from benchmarks.datasets import load
     from benchmarks.predict_speed import tutorial_predict
+    from bertanno.core.distill import student_from_layers
     from bertanno.core.engine import Predictor
     from bertanno.core.optimize import prepare_variant
     from bertanno.core.scratch import build_random_bundle
@@ -74,8 +79,12 @@ def measure(name: str, texts: int, folder: Path) -> dict:
                                                                    max_length=512), len(plain)), 2)
     directory = folder / name
     directory.mkdir()
+    student = student_from_layers(bundle, STUDENT_LAYERS)
     for variant in VARIANTS:
-        served = prepare_variant(bundle, variant, directory) if variant != "full" else bundle
+        model, _, optimised = variant.partition("+")
+        base = student if model.startswith("student") else bundle
+        optimised = optimised or (model if model in ("int8", "onnx-int8") else "full")
+        served = prepare_variant(base, optimised, directory / variant) if optimised != "full" else base
         predictor = Predictor(served, device="cpu")
         predictor.predict(examples[:8])
         speed = rate(lambda: predictor.predict(examples), len(examples))

@@ -412,6 +412,13 @@ def optimize_gate_section(result: dict) -> list[str]:
                          f"{f['variant']} | {f['agreement']:.1%} | {f['full_score']:.4f} → {f['variant_score']:.4f} | "
                          f"{f['full_items_per_second']:.1f} → {f['variant_items_per_second']:.1f} | {verdict} |")
         lines.append(f"| {row['dataset']} | | in use after `optimize` | | | | **{row['in_use']}** |")
+        if "student" in row:
+            f, student = row["student"]["gate"], row["student"]
+            verdict = "passes" if f["accepted"] else f"refused: {f['reason']}"
+            lines.append(f"| {row['dataset']} | | distilled {student['version']} ({student['started_from']}; "
+                         f"{student['texts']} texts, {student['unlabelled']} unlabelled) | {f['agreement']:.1%} | "
+                         f"{f['full_score']:.4f} → {f['variant_score']:.4f} | {f['full_items_per_second']:.1f} → "
+                         f"{f['variant_items_per_second']:.1f} | {verdict} |")
     return lines + [""]
 
 
@@ -419,14 +426,18 @@ def optimize_speed_section(result: dict) -> list[str]:
     """The optimised variants against full precision, the tutorial and ``pipeline()`` (benchmarks.optimize_speed)."""
     machine = result["machine"]
     flags = ", ".join(machine.get("cpu_flags", [])) or "none of AVX2, AVX-512, VNNI, AMX"
+    columns = [variant for variant in ("full", "int8", "onnx-int8", "student-3", "student-3+onnx-int8")
+               if f"{variant}_texts_per_s" in result["rows"][0]]
     lines = ["## Optimised variants (`bertanno optimize`)", "",
              f"Command: `python -m benchmarks.optimize_speed --texts {result['settings']['texts']}` (started "
              f"{result['started']}). Machine: {_machine(machine)}; CPU flags: {flags}. {result['model']}: the real "
              "cost, not real predictions (the accuracy gate's figures need a trained model). Texts/s on the first "
              "test texts of each set; × tutorial and × `pipeline()` are ratios measured in the same run "
              "(sentiment only: both are sentence classifiers).", "",
-             "| dataset | task | texts | mean chars | tutorial | pipeline() | full | int8 | onnx-int8 |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "`student-3`: the lowest 3 of the 12 layers, what `bertanno distill --student 3` starts from; "
+             "`+onnx-int8`: that student optimised in turn.", "",
+             "| dataset | task | texts | mean chars | tutorial | pipeline() | " + " | ".join(columns) + " |",
+             "|---|---|---|---|---|---|" + "---|" * len(columns)]
     for row in result["rows"]:
         def cell(variant: str) -> str:
             text = f"{row[f'{variant}_texts_per_s']}"
@@ -436,7 +447,7 @@ def optimize_speed_section(result: dict) -> list[str]:
 
         lines.append(f"| {row['dataset']} | {row['task']} | {row['texts']} | {row['mean_characters']} | "
                      f"{row.get('tutorial_texts_per_s', '–')} | {row.get('pipeline_texts_per_s', '–')} | "
-                     f"{cell('full')} | {cell('int8')} | {cell('onnx-int8')} |")
+                     + " | ".join(cell(variant) for variant in columns) + " |")
     return lines + [""]
 
 

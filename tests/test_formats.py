@@ -82,7 +82,8 @@ def test_json_spans_inclusive_ends_and_mismatches(tmp_path, plugins):
 @pytest.mark.parametrize("task_name, examples", [
     ("sentiment", [Example("好吃", payload="positive", meta={"id": "a1"}), Example("未标注")]),
     ("pair", [Example("花呗", text_b="借呗", payload="match")]),
-    ("ner", [Example("张三在北京", payload=[Span(0, 2, "PER"), Span(3, 5, "LOC")]), Example("无实体", payload=[])]),
+    ("ner", [Example("张三在北京", payload=[Span(0, 2, "PER"), Span(3, 5, "LOC")]), Example("无实体", payload=[]),
+             Example("未标注")]),
 ])
 def test_jsonl_export_is_lossless(tmp_path, plugins, task_name, examples):
     task = plugins.task(task_name)

@@ -2,7 +2,7 @@
 
 Layouts recognised per line:
 - ``{"text", "label"}``, ``{"text", "labels": [...]}``, ``{"text_a" | "text", "text_b", "label"}``
-- ``{"text", "spans": [[start, end, label] | {"start", "end", "label", "text"?}]}``
+- ``{"text", "spans": [[start, end, label] | {"start", "end", "label", "text"?}]}`` (``"spans": null``: unlabelled)
 - ChineseBLUE: ``{"text", "mention_data": [{"mention", "type", "offset"}]}``
 - CAIL2021: ``{"context", "entities": [{"label", "span": ["start;end", ...]}]}``
 
@@ -110,7 +110,7 @@ def record_to_example(record: Any, line: int, rules: SpanRules) -> Example:
     if "id" in record:
         meta["id"] = record["id"]
     if "spans" in record:
-        payload = _native_spans(text, record["spans"] or [], rules)
+        payload = None if record["spans"] is None else _native_spans(text, record["spans"], rules)
     elif "mention_data" in record:
         payload = _chineseblue_spans(text, record["mention_data"] or [], rules)
     elif "entities" in record:
@@ -147,14 +147,15 @@ def read_jsonl(stream: TextIO, options: dict) -> Iterator[Example | RowError]:
 
 
 def example_to_record(example: Example, kind: str | None = None) -> dict:
-    """The lossless record of an example. ``kind="spans"`` keeps an empty span list a span list."""
+    """The lossless record of an example. ``kind="spans"`` keeps an empty span list a span list (annotated: no
+    entities) and writes an unlabelled example's as ``null``, as an unlabelled ``label`` is."""
     record: dict[str, Any] = {"text": example.text}
     if example.text_b is not None:
         record["text_b"] = example.text_b
     payload = example.payload
     looks_like_spans = isinstance(payload, list) and bool(payload) and not isinstance(payload[0], str)
     if kind == "spans" or (kind is None and looks_like_spans):
-        record["spans"] = [[s, e, label] for s, e, label in payload or ()]
+        record["spans"] = None if payload is None else [[s, e, label] for s, e, label in payload]
     elif isinstance(payload, list):
         record["labels"] = payload
     else:
