@@ -17,9 +17,10 @@ from bertanno.store.schema import Annotation, AnnotationEvent, Lease
 WORKER = Path(__file__).with_name("store_worker.py")
 
 
-def fill(store, tmp_path, count):
+def fill(store, tmp_path, count, overlap=1):
     with store.transaction() as session:
-        create_project(session, "reviews", "sentiment", ["negative", "positive"], "bert-base-chinese")
+        create_project(session, "reviews", "sentiment", ["negative", "positive"], "bert-base-chinese",
+                       overlap=overlap)
     path = tmp_path / "items.txt"
     path.write_text("".join(f"第{i}条评论\n" for i in range(count)), encoding="utf-8")
     import_file(store, "reviews", path)
@@ -71,3 +72,20 @@ def test_a_killed_writer_loses_no_acknowledged_decision(store, db_url, tmp_path)
     assert set(acknowledged) <= stored
     assert len(stored) - len(acknowledged) <= 2  # at most the decisions committed but not yet printed
     assert events == len(stored)  # a decision and its event are committed together or not at all
+
+
+def test_with_overlap_each_item_goes_to_k_different_processes(store, db_url, tmp_path):
+    fill(store, tmp_path, 40, overlap=2)
+    workers = [start_worker(db_url, f"annotator-{n}", pause=0.003) for n in range(3)]
+    outputs = [worker.communicate(timeout=240) for worker in workers]
+    for worker, (_, stderr) in zip(workers, outputs):
+        assert worker.returncode == 0, stderr
+    decided = [acks(stdout) for stdout, _ in outputs]
+    assert sum(map(bool, decided)) >= 2, "at least two workers must have drawn items for the test to mean anything"
+    for mine in decided:
+        assert len(mine) == len(set(mine))  # never the same item twice to one annotator
+    everything = [item for mine in decided for item in mine]
+    assert len(everything) == 80 and all(everything.count(item) == 2 for item in set(everything))
+    with store.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(Annotation)) == 80  # none lost
+        assert session.scalar(select(func.count()).select_from(Lease)) == 0

@@ -14,6 +14,7 @@ from bertanno.plugins.task import Task
 from bertanno.store import Store
 from bertanno.store.projects import create_project as store_project
 from bertanno.store.projects import set_blind_share as store_blind_share
+from bertanno.store.projects import set_team as store_team
 from bertanno.store.versions import add_version, make_champion, next_version_name
 from bertanno.vocab.terms import load_term_list
 
@@ -66,7 +67,7 @@ class CreatedProject:
 def create_project(store: Store, name: str, task: Task, model: str, zero_shot: str | None = None,
                    label_map: dict[str, str] | None = None, models_dir: Path | None = None,
                    plugins: Plugins | None = None, gazetteer: list[str] | None = None,
-                   blind_share: float = 0.0) -> CreatedProject:
+                   blind_share: float = 0.0, overlap: int = 1, settle: str = "unanimous") -> CreatedProject:
     """Create project ``name`` for ``task`` on domain model ``model``.
 
     With ``zero_shot`` (a zero-shot model family such as ``snownlp`` or ``lac``), or ``gazetteer`` (term
@@ -74,8 +75,10 @@ def create_project(store: Store, name: str, task: Task, model: str, zero_shot: s
     project's first champion under its label map (family label -> project label): everything is
     checked before anything is written, and the project and its champion are written in one
     transaction. ``blind_share`` of the items are served as blind controls, without a pre-annotation
-    (``AnnotationSession``). Raises ``BertannoError`` (unknown or uninstalled family, labels that do not fit, a
-    project of that name, a blind share outside 0 to 0.5) and writes nothing then.
+    (``AnnotationSession``); each item is judged by ``overlap`` different annotators, settled by the ``settle``
+    rule (``store.annotations.settled``). Raises ``BertannoError`` (unknown or uninstalled family, labels that do
+    not fit, a project of that name, a blind share outside 0 to 0.5, an overlap outside 1 to 10) and writes
+    nothing then.
     """
     plugins = plugins or get_plugins()
     options = None
@@ -86,7 +89,8 @@ def create_project(store: Store, name: str, task: Task, model: str, zero_shot: s
     plan = plan_zero_shot(task, zero_shot, label_map, plugins, options) if zero_shot else None
     created = CreatedProject(name, task, model)
     with store.transaction() as session:
-        project = store_project(session, name, task.name, list(task.labels), model, blind_share=blind_share)
+        project = store_project(session, name, task.name, list(task.labels), model, blind_share=blind_share,
+                                overlap=overlap, settle=settle)
         if plan is None:
             return created
         version_name = next_version_name(session, project.id, plan.family.version_prefix)
@@ -109,3 +113,12 @@ def set_blind_share(store: Store, name: str, share: float) -> float:
     ``StoreError`` for an unknown project or a share out of range."""
     with store.transaction() as session:
         return store_blind_share(session, name, share)
+
+
+def set_team(store: Store, name: str, overlap: int | None = None, settle: str | None = None) -> tuple[int, str]:
+    """Judge each of project ``name``'s items by ``overlap`` different annotators and settle their decisions by
+    ``settle`` (``unanimous`` or ``majority``) from the next item served on; ``None`` keeps a setting. Returns the
+    overlap and rule before. Raises ``StoreError`` as ``store.projects.set_team`` does (values out of range, an
+    overlap above the number of people who have worked on the project)."""
+    with store.transaction() as session:
+        return store_team(session, name, overlap, settle)

@@ -19,7 +19,8 @@ from bertanno.cli.common import (
     parse_labels,
     parse_options,
 )
-from bertanno.store.projects import MAX_BLIND_SHARE
+from bertanno.store.projects import MAX_BLIND_SHARE, MAX_OVERLAP
+from bertanno.store.schema import SETTLE_RULES
 
 
 def parse_label_map(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -35,6 +36,15 @@ def parse_label_map(pairs: tuple[str, ...]) -> dict[str, str]:
             raise click.BadParameter(f"{source} is mapped twice ({mapping[source]}, {target})", param_hint="--map")
         mapping[source] = target
     return mapping
+
+
+def team_options(function):
+    """--overlap and --settle, shared by init and configure."""
+    function = click.option("--settle", type=click.Choice(SETTLE_RULES),
+                            help="How the overlapping decisions settle an item (default unanimous: all agree; "
+                                 "majority: more than half); otherwise a review decides.")(function)
+    return click.option("--overlap", type=click.IntRange(1, MAX_OVERLAP), metavar="K",
+                        help="Serve each item to K different annotators (default 1).")(function)
 
 
 @click.command()
@@ -55,8 +65,9 @@ def parse_label_map(pairs: tuple[str, ...]) -> dict[str, str]:
               metavar="FRACTION",
               help="Serve this share of items (chosen at random per item, at most 0.5) without any pre-annotation: "
                    "blind controls that show how much the model saves and whether it sways the annotators.")
+@team_options
 @click.pass_context
-def init(ctx, project, task_name, labels, model, zero_shot, gazetteer, label_map, blind_share):
+def init(ctx, project, task_name, labels, model, zero_shot, gazetteer, label_map, blind_share, overlap, settle):
     """Create PROJECT: one task, one label set, one domain model.
 
     With --zero-shot, a model that needs no training serves the first pre-annotations (version
@@ -88,7 +99,7 @@ def init(ctx, project, task_name, labels, model, zero_shot, gazetteer, label_map
     store = open_store(ctx, create=True)
     try:
         created = create_project(store, project, task, model, zero_shot, mapping, gazetteer=list(gazetteer),
-                                 blind_share=blind_share)
+                                 blind_share=blind_share, overlap=overlap or 1, settle=settle or "unanimous")
     except BaseException:
         if new_file is not None:  # a database made for this project alone: leave nothing behind
             store.close()
@@ -114,23 +125,36 @@ def init(ctx, project, task_name, labels, model, zero_shot, gazetteer, label_map
 @click.option("--blind-share", type=click.FloatRange(0, MAX_BLIND_SHARE), metavar="FRACTION",
               help="Serve this share of the items still to decide (at most 0.5) without any pre-annotation: blind "
                    "controls for bertanno stats. 0 turns them off.")
+@team_options
 @click.pass_context
-def configure(ctx, project, blind_share):
+def configure(ctx, project, blind_share, overlap, settle):
     """Show PROJECT's settings, or change those that can change after init.
 
     The blind draw is fixed per item, so raising the share keeps every item
     that was blind blind and adds more; decisions already made keep what was
     recorded for them.
 
+    With --overlap K each item is served to K different annotators (never
+    twice to one of them) and counts for training once it is settled: all K
+    agree (--settle unanimous), more than half agree (--settle majority), or
+    a review decides. An overlap above the number of people who have worked
+    on the project is refused.
+
     \b
     Examples:
       bertanno configure clinic                    the settings
       bertanno configure clinic --blind-share 0.1  one item in ten blind
+      bertanno configure clinic --overlap 2        two annotators per item
     """
-    from bertanno.app.project_setup import set_blind_share
+    from bertanno.app.project_setup import set_blind_share, set_team
     from bertanno.core.project import open_project
 
     store = open_store(ctx)
+    if overlap is not None or settle is not None:
+        before = set_team(store, project, overlap, settle)
+        handle = open_project(store, project)
+        console.print(f"team of {escape(project)}: overlap {before[0]} → {handle.overlap}, settle {before[1]} → "
+                      f"{handle.settle} (for items served from now on)", highlight=False)
     if blind_share is not None:
         before = set_blind_share(store, project, blind_share)
         console.print(f"blind share of {escape(project)}: {before:g} → {blind_share:g} (for sessions opened from now on)",
@@ -138,7 +162,7 @@ def configure(ctx, project, blind_share):
     handle = open_project(store, project)
     console.print(f"project [bold]{escape(handle.name)}[/]: task {handle.task.name}, labels "
                   f"{escape(', '.join(handle.labels))}, model {escape(handle.model)}, blind share "
-                  f"{handle.blind_share:g}", highlight=False)
+                  f"{handle.blind_share:g}, overlap {handle.overlap} ({handle.settle})", highlight=False)
 
 
 @click.command()
@@ -225,12 +249,18 @@ def import_(ctx, project, file, format_name, options, skip_bad, split):
                    "Default: the one format that writes -o's extension for this task, else jsonl.")
 @click.option("-o", "--output", type=click.Path(path_type=Path), callback=dash_is_stdout,
               help="File (directory for hf); default or -: standard output.")
-@click.option("--only", type=click.Choice(["all", "human", "corrected", "accepted"]), default="all", show_default=True,
-              help="all: gold imports and human decisions; human: people only; corrected / accepted: those decisions.")
-@click.option("--provenance", is_flag=True, help="Add who decided what, when, and from which file (jsonl: in meta).")
+@click.option("--only", type=click.Choice(["all", "human", "corrected", "accepted", "disagreements"]), default="all",
+              show_default=True,
+              help="all: gold imports and human decisions; human: people only; corrected / accepted: those decisions; "
+                   "disagreements: items a team decided without settling them, unlabelled, each annotator's decision "
+                   "in meta.decisions (jsonl), for a review outside bertanno.")
+@click.option("--provenance", is_flag=True, help="Add who decided what, when, and from which file (jsonl: in meta); "
+                                                 "for an item several annotators decided, each one's decision.")
 @click.pass_context
 def export(ctx, project, format_name, output, only, provenance):
-    """Write PROJECT's annotations: the standing label of every annotated item.
+    """Write PROJECT's annotations: the standing label of every annotated item
+    (with an overlap: the settled one; items still waiting for agreement or a
+    review are left out, see --only disagreements).
 
     Every format reads back what it writes. An item a format cannot carry (a line
     break in a CoNLL text, a tab in a TSV text, nested spans in CoNLL) is left out
@@ -250,7 +280,8 @@ def export(ctx, project, format_name, output, only, provenance):
     report = export_project(store, project, format_name, output, only, provenance)
     if report.text is not None:
         click.echo(report.text, nl=False)
-    err_console.print(f"{report.written} annotated items exported" + (f" to {output}" if output else ""),
+    what = "items awaiting a review" if only == "disagreements" else "annotated items"
+    err_console.print(f"{report.written} {what} exported" + (f" to {output}" if output else ""),
                       highlight=False)
     if report.refused:
         err_console.print(f"[yellow]{len(report.refused)} item(s) not written: {format_name} cannot carry them[/] "

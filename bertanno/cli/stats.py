@@ -1,8 +1,10 @@
-"""``bertanno stats``: whether the model in the loop helps, from the decision records."""
+"""``bertanno stats``, ``agreement`` and ``report``: whether the model in the loop helps, how far the team agrees, and
+the project's progress on a page."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
 from rich import box
@@ -92,8 +94,94 @@ def stats(ctx, project, by, as_json):
                   f"{_percent(blind['agreement_blind'])} when hidden")
 
 
+def _figures(scores: dict) -> str:
+    """``κ 0.62 · 81 %`` or ``span F1 0.74 (overlap 0.85) · 60 %``: the headline figures of a pair."""
+    parts = []
+    if "cohen_kappa" in scores:
+        parts.append(f"κ {scores['cohen_kappa']:.2f}")
+    if "f1_exact" in scores:
+        parts.append(f"span F1 {scores['f1_exact']:.2f} (overlap {scores['f1_overlap']:.2f})")
+    parts.append(f"{scores['percent']:.0%} same")
+    return " · ".join(parts)
+
+
+@click.command()
+@click.argument("project")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output (every figure, per entity type too).")
+@click.pass_context
+def agreement(ctx, project, as_json):
+    """How far PROJECT's annotators agree with each other and with the model.
+
+    On the items two or more annotators decided (configure --overlap K):
+    for each pair, the share of items given the same label and Cohen's
+    kappa (labels), or span F1 with exact and overlapping matches, overall
+    and per entity type (NER); over everyone, Krippendorff's alpha (labels);
+    and for each annotator, the same figures against the model prediction
+    they were shown. Each annotator's latest decision on an item counts;
+    skips and rejects are left out.
+
+    \b
+    Examples:
+      bertanno agreement clinic
+      bertanno agreement clinic --json
+    """
+    from bertanno.core.agreement import project_agreement
+
+    report = project_agreement(open_store(ctx), project)
+    if as_json:
+        click.echo(json.dumps(report.as_json(), ensure_ascii=False, indent=2))
+        return
+    console.print(f"[bold]{escape(report.project)}[/] · {escape(report.task)} · {len(report.annotators)} annotators · "
+                  f"{report.overlapping} items decided by two or more")
+    if "krippendorff_alpha" in report.group:
+        console.print(f"Krippendorff's α (all annotators, nominal): {report.group['krippendorff_alpha']:.3f}")
+    table = Table(title="annotator pairs", box=box.SIMPLE_HEAD, padding=(0, 1), title_justify="left")
+    for column in ("annotators", "items", "agreement"):
+        table.add_column(column, overflow="fold")
+    for pair in report.pairs:
+        table.add_row(f"{escape(pair['first'])} · {escape(pair['second'])}", str(pair["items"]), _figures(pair))
+    console.print(table)
+    if report.model:
+        table = Table(title="each annotator against the model's pre-annotations", box=box.SIMPLE_HEAD,
+                      padding=(0, 1), title_justify="left")
+        for column in ("annotator", "items", "agreement"):
+            table.add_column(column, overflow="fold")
+        for row in report.model:
+            table.add_row(escape(row["annotator"]), str(row["items"]), _figures(row))
+        console.print(table)
+
+
+@click.command()
+@click.argument("project")
+@click.option("-o", "--output", type=click.Path(path_type=Path),
+              help="The folder for report.html and its figures (default: PROJECT-report).")
+@click.pass_context
+def report(ctx, project, output):
+    """Write PROJECT's progress as a web page with figures: one self-contained
+    report.html (open it in any browser, mail it) and each figure as a PNG.
+
+    Items decided over time; each annotator's items per hour and median
+    seconds per item; the settled labels; the annotators' agreement matrix
+    (Cohen's kappa, or span F1 for entities); the model versions' scores on
+    the evaluation split over time, the project's learning curve; and the
+    share of pre-annotations accepted unchanged per model version. Needs
+    matplotlib: pip install 'bertanno[report]'.
+
+    \b
+    Example:
+      bertanno report clinic -o clinic-report/
+    """
+    from bertanno.app.report import project_report
+
+    files = project_report(open_store(ctx), project, output or Path(f"{project}-report"))
+    console.print(f"wrote {escape(str(files.page))} with {len(files.images)} figure(s)", highlight=False)
+    for section in files.sections:
+        if section.figure is None:
+            console.print(f"  {escape(section.title)}: {escape(section.empty)}", highlight=False)
+
+
 @hookimpl
 def register_commands(cli):
     """The built-in commands come in through the same hook as a plugin's."""
-    for command in (stats,):
+    for command in (stats, agreement, report):
         cli.add_command(command)

@@ -17,7 +17,14 @@ from sqlalchemy.orm import Session
 from bertanno.plugins.manager import Plugins, get_plugins
 from bertanno.plugins.task import Example, Prediction, Task
 from bertanno.store import Store
-from bertanno.store.annotations import DECISION_RECORD, Selection, current_annotations
+from bertanno.store.annotations import (
+    DECISION_RECORD,
+    DISAGREEMENTS,
+    Selection,
+    current_annotations,
+    disagreements,
+    people_decisions,
+)
 from bertanno.store.items import assign_split, count_items, item_splits, items_by_id, project_item_ids, project_items
 from bertanno.store.predictions import add_predictions, latest_predictions
 from bertanno.store.projects import get_project
@@ -102,6 +109,10 @@ class ProjectHandle:
     task: Task
     plugins: Plugins
     blind_share: float = 0.0
+    overlap: int = 1
+    """How many different annotators judge each item."""
+    settle: str = "unanimous"
+    """How their decisions settle an item (``store.annotations.settled``)."""
 
     def is_blind(self, item_id: int) -> bool:
         """Whether the item is a blind control, served without its pre-annotation: a draw fixed per project and
@@ -147,12 +158,17 @@ class ProjectHandle:
 
     def annotated(self, only: str = "all", provenance: bool = False) -> list[tuple[int, Example]]:
         """``(item id, example)`` for every item with a standing label (``store.annotations.current_annotations``
-        under ``Selection(only)``), in item order. The item's meta is kept; ``provenance`` adds
-        ``meta["provenance"]``: source, decision, annotator, time, the file the item came from, and how a person's
-        decision was made (``DECISION_RECORD``: active time, keystrokes, what was shown, the edit)."""
+        under ``Selection(only)``: the settled decision of a team's item), in item order. The item's meta is kept;
+        ``provenance`` adds ``meta["provenance"]``: source, decision, annotator, time, the file the item came
+        from, how a person's decision was made (``DECISION_RECORD``: active time, keystrokes, what was shown, the
+        edit) and, for an item several people decided, each one's decision (``decisions``).
+        ``only="disagreements"``: the items waiting for a review instead (``disagreements``)."""
+        if only == DISAGREEMENTS:
+            return self.disagreements()
         selection = Selection(only)
         with self.store.transaction() as session:
             standing = current_annotations(session, self.id, selection)
+            people = people_decisions(session, self.id) if provenance else {}
             examples = []
             for item in project_items(session, self.id):
                 annotation = standing.get(item.id)
@@ -165,8 +181,20 @@ class ProjectHandle:
                                           "annotated_at": annotation.created_at.isoformat(), "item_source": item.source,
                                           **{field: getattr(annotation, field) for field in DECISION_RECORD
                                              if getattr(annotation, field) is not None}}
+                    if len(people.get(item.id, ())) > 1:  # a team's item: every annotator's decision
+                        meta["provenance"]["decisions"] = _decisions(people[item.id])
                 examples.append((item.id, item_example(item, self.task, annotation, meta)))
         return examples
+
+    def disagreements(self) -> list[tuple[int, Example]]:
+        """``(item id, unlabelled example)`` for each item its annotators decided without settling it
+        (``store.annotations.disagreements``), with every annotator's decision in ``meta["decisions"]``
+        (annotator, decision, payload as stored, time): what a review, inside bertanno or outside, settles."""
+        with self.store.transaction() as session:
+            open_items = set(disagreements(session, self.id))
+            people = people_decisions(session, self.id)
+            return [(item.id, item_example(item, meta={**(item.meta or {}), "decisions": _decisions(people[item.id])}))
+                    for item in project_items(session, self.id) if item.id in open_items]
 
     def training_data(self) -> tuple[list[tuple[int, Example]], list[Example]]:
         """``(annotation id, example)`` pairs to train on and the evaluation examples (module ``training_data``)."""
@@ -184,6 +212,11 @@ class ProjectHandle:
         return [stored[item_id].id for item_id in item_ids]
 
 
+def _decisions(annotations: list[Annotation]) -> list[dict]:
+    return [{"annotator": a.annotator, "decision": a.decision, "payload": a.payload,
+             "annotated_at": a.created_at.isoformat()} for a in annotations]
+
+
 def open_project(store: Store, name: str, plugins: Plugins | None = None) -> ProjectHandle:
     """The handle of project ``name``. Raises ``StoreError`` with a sentence when there is no such project and
     ``PluginError`` when its task's plugin is missing."""
@@ -191,4 +224,5 @@ def open_project(store: Store, name: str, plugins: Plugins | None = None) -> Pro
     with store.transaction() as session:
         project = get_project(session, name)
         return ProjectHandle(store, project.id, project.uid, project.name, project.model,
-                             project_task(project, plugins), plugins, project.blind_share or 0.0)
+                             project_task(project, plugins), plugins, project.blind_share or 0.0,
+                             project.overlap or 1, project.settle or "unanimous")

@@ -209,6 +209,45 @@ class Task(ABC):
             return both / either if either else 1.0
         return sum(one == other for one, other in zip(first, second)) / len(first) if first else 1.0
 
+    def pair_agreement(self, first: Sequence[Any], second: Sequence[Any]) -> dict[str, float]:
+        """How two annotators (or an annotator and a model) agree on the same items, given their payloads in the
+        same item order: ``percent`` (the share of items given the same label) and Cohen's kappa
+        (``cohen_kappa``: agreement beyond chance, Cohen 1960, through scikit-learn's ``cohen_kappa_score``;
+        1.0 when both give one and the same label throughout, where kappa is undefined). A list payload
+        (multi-label) counts as one category. Span tasks give span F1 instead (``NerTask``)."""
+        from sklearn.metrics import cohen_kappa_score
+
+        def category(payload: Any) -> str:
+            return repr(sorted(payload)) if isinstance(payload, list) else repr(payload)
+
+        left, right = [category(p) for p in first], [category(p) for p in second]
+        if not left:
+            return {}
+        percent = sum(a == b for a, b in zip(left, right)) / len(left)
+        kappa = 1.0 if len(set(left) | set(right)) == 1 else float(cohen_kappa_score(left, right))
+        return {"percent": percent, "cohen_kappa": kappa}
+
+    def group_agreement(self, units: Sequence[dict[str, Any]]) -> dict[str, float]:
+        """Agreement of all annotators at once over items (``units``: one ``{annotator: payload}`` per item, any
+        number of annotators each): Krippendorff's alpha for nominal data (Krippendorff 2011, "Computing
+        Krippendorff's Alpha-Reliability"; the ``krippendorff`` package), which allows missing judgements.
+        ``{}`` when fewer than two judgements fall on any item."""
+        import krippendorff
+
+        annotators = sorted({name for unit in units for name in unit})
+        values = sorted({repr(payload) for unit in units for payload in unit.values()})
+        if len(annotators) < 2 or not any(len(unit) >= 2 for unit in units):
+            return {}
+        if len(values) == 1:
+            return {"krippendorff_alpha": 1.0}
+        code = {value: index for index, value in enumerate(values)}
+        data = np.full((len(annotators), len(units)), np.nan)
+        for column, unit in enumerate(units):
+            for name, payload in unit.items():
+                data[annotators.index(name), column] = code[repr(payload)]
+        return {"krippendorff_alpha": float(krippendorff.alpha(reliability_data=data,
+                                                               level_of_measurement="nominal"))}
+
     def entity_spans(self, example: Example) -> list:
         """The entity spans an annotated example marks (``Span`` items), for the vocabulary tools that learn
         from entity surfaces; ``[]`` for a task without spans."""

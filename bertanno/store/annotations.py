@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
+from collections import defaultdict
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, insert, or_, select
+from sqlalchemy import case, delete, distinct, func, insert, or_, select, union
 from sqlalchemy.orm import Session
 
 from bertanno.store.database import StoreError
-from bertanno.store.schema import DECISIONS, Annotation, AnnotationEvent, Item, Lease, Prediction, utcnow
+from bertanno.store.schema import DECISIONS, Annotation, AnnotationEvent, Item, Lease, Prediction, Project, utcnow
 
 IMPORT_ANNOTATOR = "import"
+DISAGREEMENTS = "disagreements"
+"""``export --only disagreements``: the items a team decided without settling them, for a review."""
 
 
 def record_imports(session: Session, project_id: int, labelled: list[tuple[int, object, str | None]],
@@ -87,8 +91,8 @@ class Selection:
             raise StoreError(f"--only must be one of {', '.join(self.CHOICES)}, got {self.only!r}")
 
     def admits(self, annotation: Annotation) -> bool:
-        if self.only == "human":
-            return annotation.source == "human"
+        if self.only == "human":  # people's decisions: annotators' and reviewers'
+            return annotation.source in ("human", "review")
         if self.only == "corrected":
             return annotation.decision == "correct"
         if self.only == "accepted":
@@ -102,17 +106,27 @@ def standing():
     return Annotation.undone_at.is_(None), Annotation.decision != "skip"
 
 
-def decided_items(project_id: int, skipped_by: str | None = None):
-    """The one definition of a decided item: the ids (a subquery) of the project's items with a standing
-    decision. The queue's documented variant, ``skipped_by=SESSION_ID``, also counts that session's own
-    skips, so that a skip hides an item from the session that skipped it and from no one else."""
-    if skipped_by is None:
-        return select(Annotation.item_id).where(Annotation.project_id == project_id, *standing())
-    return select(Annotation.item_id).where(
-        Annotation.project_id == project_id,
-        Annotation.undone_at.is_(None),
-        or_(Annotation.decision != "skip", Annotation.session_id == skipped_by),
-    )
+def decided_items(project_id: int, skipped_by: str | None = None, annotator: str | None = None):
+    """The one definition of a decided item: the ids (a subquery) of the project's items that are complete, with
+    standing decisions (not undone, not skips) of as many different annotators as the project's ``overlap``
+    (1, the default: any standing decision), or a standing import or review decision. The queue's variants:
+    ``annotator`` also counts the items that person has decided, so that nobody is served an item twice, and
+    ``skipped_by=SESSION_ID`` that session's own skips, so that a skip hides an item from the session that
+    skipped it and from no one else."""
+    overlap = select(Project.overlap).where(Project.id == project_id).scalar_subquery()
+    complete = (select(Annotation.item_id).where(Annotation.project_id == project_id, *standing())
+                .group_by(Annotation.item_id)
+                .having(or_(func.count(distinct(Annotation.annotator)) >= overlap,
+                            func.max(case((Annotation.source != "human", 1), else_=0)) == 1)))
+    parts = [complete]
+    if annotator is not None:
+        parts.append(select(Annotation.item_id).where(Annotation.project_id == project_id, *standing(),
+                                                      Annotation.annotator == annotator))
+    if skipped_by is not None:
+        parts.append(select(Annotation.item_id).where(Annotation.project_id == project_id,
+                                                      Annotation.undone_at.is_(None), Annotation.decision == "skip",
+                                                      Annotation.session_id == skipped_by))
+    return union(*parts) if len(parts) > 1 else complete
 
 
 def latest_human_decision(session: Session, project_id: int) -> int:
@@ -133,18 +147,85 @@ def session_decisions(session: Session, session_id: str) -> list[tuple[Annotatio
                                 .where(Annotation.session_id == session_id).order_by(Annotation.id)).all())
 
 
+def agreement_key(annotation: Annotation) -> str:
+    """What two decisions must share to agree: the label (payload) they give, written canonically (lists of spans
+    or labels in sorted order, so that order never counts), or that both rejected the pre-annotation."""
+    if annotation.decision == "reject":
+        return "reject"
+
+    def canonical(value):
+        if isinstance(value, list):
+            return sorted((canonical(v) for v in value), key=lambda v: json.dumps(v, sort_keys=True))
+        if isinstance(value, dict):
+            return {k: canonical(v) for k, v in value.items()}
+        return value
+
+    return json.dumps(canonical(annotation.payload), sort_keys=True, ensure_ascii=False)
+
+
+def settled(annotations: list[Annotation], overlap: int, rule: str = "unanimous") -> Annotation | None:
+    """The annotation that settles one item, from its standing decisions (oldest first, skips left out): with
+    ``overlap`` 1 the latest decision, whatever its source; otherwise the latest review or import when there is
+    one, else, once ``overlap``
+    different annotators have decided (each one's latest counts), the latest of them when they all agree
+    (``agreement_key``) or, with ``rule="majority"``, the latest of the more than half who agree; ``None`` while
+    the item waits for more annotators or for a review of their disagreement."""
+    if not annotations or overlap <= 1:
+        return annotations[-1] if annotations else None
+    authoritative = [a for a in annotations if a.source != "human"]
+    if authoritative:
+        return authoritative[-1]
+    latest = {a.annotator: a for a in annotations}
+    if len(latest) < overlap:
+        return None
+    groups: dict[str, list[Annotation]] = defaultdict(list)
+    for annotation in latest.values():
+        groups[agreement_key(annotation)].append(annotation)
+    members = max(groups.values(), key=len)
+    if len(groups) == 1 or (rule == "majority" and 2 * len(members) > len(latest)):
+        return max(members, key=lambda a: a.id)
+    return None
+
+
+def standing_by_item(session: Session, project_id: int) -> dict[int, list[Annotation]]:
+    """Each item's standing decisions (not undone, not skips), oldest first."""
+    grouped: dict[int, list[Annotation]] = defaultdict(list)
+    for annotation in session.scalars(select(Annotation).where(Annotation.project_id == project_id, *standing())
+                                      .order_by(Annotation.id)):
+        grouped[annotation.item_id].append(annotation)
+    return grouped
+
+
+def people_decisions(session: Session, project_id: int) -> dict[int, list[Annotation]]:
+    """Each item's standing decisions by people (annotators, not imports or reviews), each annotator's latest
+    only, oldest first: what a team's export and a review show side by side."""
+    people: dict[int, list[Annotation]] = {}
+    for item_id, decisions in standing_by_item(session, project_id).items():
+        latest = {a.annotator: a for a in decisions if a.source == "human"}
+        if latest:
+            people[item_id] = sorted(latest.values(), key=lambda a: a.id)
+    return people
+
+
 def current_annotations(session: Session, project_id: int, selection: Selection = Selection()) -> dict[int, Annotation]:
-    """Each item's standing annotation: the latest one not undone, skips and rejects excluded
-    (a rejected pre-annotation says what the label is not, not what it is)."""
-    latest: dict[int, Annotation] = {}
-    rows = session.scalars(
-        select(Annotation)
-        .where(Annotation.project_id == project_id, *standing())
-        .order_by(Annotation.id)
-    )
-    for annotation in rows:
-        latest[annotation.item_id] = annotation
-    return {item_id: a for item_id, a in latest.items() if a.decision != "reject" and selection.admits(a)}
+    """Each item's standing annotation, the one that settles it (``settled`` under the project's overlap and
+    rule; overlap 1: the latest one not undone), rejects excluded (a rejected pre-annotation says what the label
+    is not, not what it is) and items not settled left out."""
+    overlap, rule = session.execute(select(Project.overlap, Project.settle).where(Project.id == project_id)).one()
+    chosen = {item_id: settled(annotations, overlap, rule)
+              for item_id, annotations in standing_by_item(session, project_id).items()}
+    return {item_id: a for item_id, a in chosen.items()
+            if a is not None and a.decision != "reject" and selection.admits(a)}
+
+
+def disagreements(session: Session, project_id: int) -> list[int]:
+    """The items that as many annotators as the project's overlap have decided without settling them (they
+    disagree, beyond what the project's rule accepts): what a review walks. Empty with overlap 1."""
+    overlap, rule = session.execute(select(Project.overlap, Project.settle).where(Project.id == project_id)).one()
+    if overlap <= 1:
+        return []
+    return [item_id for item_id, annotations in standing_by_item(session, project_id).items()
+            if len({a.annotator for a in annotations}) >= overlap and settled(annotations, overlap, rule) is None]
 
 
 def events(session: Session, project_id: int) -> list[AnnotationEvent]:

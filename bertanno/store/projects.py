@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from bertanno.store.annotations import standing
 from bertanno.store.database import StoreError
-from bertanno.store.schema import Annotation, Item, Project
+from bertanno.store.schema import SETTLE_RULES, Annotation, Item, Project
 
 NAME = re.compile(r"^\w[\w.-]{0,99}$")
 """Project names: letters (Chinese included), digits, ``_``, ``-`` and ``.``, starting with a letter, digit or
@@ -25,17 +25,21 @@ def check_name(name: str) -> str:
 
 
 MAX_BLIND_SHARE = 0.5
+MAX_OVERLAP = 10
 
 
 def create_project(session: Session, name: str, task: str, labels: list[str], model: str,
-                   config: dict | None = None, blind_share: float = 0.0) -> Project:
-    """A new project; ``blind_share`` (0 to ``MAX_BLIND_SHARE``) of its items are served as blind controls."""
+                   config: dict | None = None, blind_share: float = 0.0, overlap: int = 1,
+                   settle: str = "unanimous") -> Project:
+    """A new project; ``blind_share`` (0 to ``MAX_BLIND_SHARE``) of its items are served as blind controls, and
+    each item is judged by ``overlap`` different annotators whose decisions settle it by the ``settle`` rule."""
     check_name(name)
     check_blind_share(blind_share)
+    check_team(overlap, settle)
     if find_project(session, name) is not None:
         raise StoreError(f"a project named {name!r} exists already")
     project = Project(name=name, task=task, labels=list(labels), model=model, config=dict(config or {}),
-                      blind_share=blind_share)
+                      blind_share=blind_share, overlap=overlap, settle=settle)
     session.add(project)
     session.flush()
     return project
@@ -55,6 +59,42 @@ def set_blind_share(session: Session, name: str, share: float) -> float:
     check_blind_share(share)
     project = get_project(session, name)
     before, project.blind_share = project.blind_share or 0.0, share
+    return before
+
+
+def check_team(overlap: int, settle: str) -> None:
+    """Raise ``StoreError`` unless ``overlap`` is from 1 to ``MAX_OVERLAP`` and ``settle`` is one of
+    ``SETTLE_RULES``."""
+    if not isinstance(overlap, int) or not 1 <= overlap <= MAX_OVERLAP:
+        raise StoreError(f"the overlap is the number of annotators who judge each item, from 1 to {MAX_OVERLAP}; "
+                         f"got {overlap}")
+    if settle not in SETTLE_RULES:
+        raise StoreError(f"the settle rule is one of {', '.join(SETTLE_RULES)}, got {settle!r}")
+
+
+def project_annotators(session: Session, project_id: int) -> list[str]:
+    """The people who have made decisions in the project (annotators and reviewers), sorted."""
+    return sorted(session.scalars(select(Annotation.annotator).distinct().where(
+        Annotation.project_id == project_id, Annotation.source != "import")))
+
+
+def set_team(session: Session, name: str, overlap: int | None = None, settle: str | None = None) -> tuple[int, str]:
+    """Change how many annotators judge each of project ``name``'s items and how their decisions settle it, from
+    the next item served on; returns the overlap and rule before. Decisions already made stay; items that now
+    have too few annotators are served again to others. Raises ``StoreError`` for an unknown project, values out
+    of range (``check_team``), or an overlap above the number of people who have decided items of the project
+    (once anyone has: nobody else could complete the items)."""
+    project = get_project(session, name)
+    before = (project.overlap or 1, project.settle or "unanimous")
+    overlap, settle = before[0] if overlap is None else overlap, before[1] if settle is None else settle
+    check_team(overlap, settle)
+    people = project_annotators(session, project.id)
+    if overlap > 1 and people and overlap > len(people):
+        raise StoreError(f"overlap {overlap} needs {overlap} different annotators per item, but only {len(people)} "
+                         f"ha{'s' if len(people) == 1 else 've'} worked on {name} ({', '.join(people)}): the items "
+                         "would wait for people who never come; start the others' sessions first (bertanno annotate "
+                         f"{name} --annotator NAME) or choose an overlap up to {len(people)}")
+    project.overlap, project.settle = overlap, settle
     return before
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from bertanno.store import locks
 from bertanno.store.annotations import decided_items
 from bertanno.store.database import StoreError
-from bertanno.store.schema import Annotation, Item, Lease, Prediction, utcnow
+from bertanno.store.schema import Item, Lease, Prediction, utcnow
 
 ORDERS = ("sequential", "uncertain", "random")
 CANDIDATES_PER_TRY = 32
@@ -58,12 +58,14 @@ def _try_lease(session: Session, values: dict) -> bool:
 
 def next_item(session: Session, project_id: int, annotator: str, session_id: str, order: str = "sequential",
               lease_seconds: int = DEFAULT_LEASE_SECONDS, exclude: int | None = None) -> Item | None:
-    """The next item for this session, leased to it; ``None`` when every item is decided or taken. ``exclude``:
+    """The next item for this session, leased to it; ``None`` when every item is decided or taken. An item is
+    leased to one session at a time; with overlap K it comes back, once decided, until K different annotators
+    have decided it, never to one of them twice (``decided_items``). ``exclude``:
     an item this session holds that is not wanted (the one on screen, when leasing the one after it)."""
     now = utcnow()
     expires = now + timedelta(seconds=lease_seconds)
     session.execute(delete(Lease).where(Lease.project_id == project_id, Lease.expires_at < now))
-    decided = decided_items(project_id, skipped_by=session_id)
+    decided = decided_items(project_id, skipped_by=session_id, annotator=annotator)
     held = session.scalar(
         select(Item).join(Lease, Lease.item_id == Item.id)
         .where(Lease.session_id == session_id, Item.project_id == project_id, Item.id.not_in(decided),
@@ -89,7 +91,8 @@ def next_item(session: Session, project_id: int, annotator: str, session_id: str
             if not _try_lease(session, values):
                 continue
             # Another session may have decided the item between our query and our lease: look again.
-            if session.scalar(select(exists(decided.where(Annotation.item_id == item_id)))):
+            done = decided.subquery()
+            if session.scalar(select(exists().where(done.c.item_id == item_id))):
                 session.execute(delete(Lease).where(Lease.item_id == item_id, Lease.session_id == session_id))
                 continue
             return session.get(Item, item_id)

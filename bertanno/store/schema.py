@@ -10,7 +10,8 @@ from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Intege
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 DECISIONS = ("accept", "reject", "correct", "skip")
-SOURCES = ("human", "import")
+SOURCES = ("human", "import", "review")
+SETTLE_RULES = ("unanimous", "majority")
 VERSION_STATUSES = ("candidate", "champion", "retired")
 
 
@@ -40,6 +41,11 @@ class Project(Base):
     """A directory of ``model`` after domain-adaptive masked-LM training; training starts from it when set."""
     blind_share: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
     """The share of items served as blind controls: no pre-annotation shown (``bertanno init --blind-share``)."""
+    overlap: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    """How many different annotators judge each item (``init --overlap``); 1: the first decision decides it."""
+    settle: Mapped[str] = mapped_column(String(16), default="unanimous", server_default="unanimous")
+    """How the decisions of ``overlap`` annotators settle an item: ``unanimous`` or ``majority`` (more than half
+    agree); otherwise a review decides (``store.annotations.settled``)."""
     uid: Mapped[str] = mapped_column(String(32), default=lambda: uuid.uuid4().hex)
     """A random id, unique across databases: recorded in every model version of the project (and in the name of
     its models folder), and checked when a version is loaded for the project."""

@@ -146,6 +146,48 @@ class NerTask(Task):
                 scores[f"recall/{label}"] = report[label]["recall"]
         return {key: float(value) for key, value in scores.items()}
 
+    def pair_agreement(self, first: Sequence[Any], second: Sequence[Any]) -> dict[str, float]:
+        """Span-level agreement of two annotators (or an annotator and a model) on the same items: F1 of one's
+        spans against the other's (symmetric), ``f1_exact`` for the same start, end and type, ``f1_overlap``
+        when spans of the same type share at least one character (each span matched once, greedily in text
+        order), per type ``f1_exact/TYPE``; ``percent``: the share of items with exactly the same spans. Span
+        F1 is the usual inter-annotator figure for entities, where kappa's chance agreement is undefined
+        (Hripcsak and Rothschild 2005, "Agreement, the F-measure, and reliability in information retrieval")."""
+        if not first:
+            return {}
+
+        def f1(matched: int, left: int, right: int) -> float:
+            return 1.0 if left + right == 0 else 2 * matched / (left + right)
+
+        exact = overlap = left_total = right_total = same = 0
+        by_type: dict[str, list[int]] = {label: [0, 0, 0] for label in self.labels}
+        for one, other in zip(first, second):
+            left, right = [tuple(s) for s in one or ()], [tuple(s) for s in other or ()]
+            same += set(left) == set(right)
+            left_total, right_total = left_total + len(left), right_total + len(right)
+            exact += len(set(left) & set(right))
+            unmatched = sorted(right)
+            for start, end, label in sorted(left):
+                partner = next((s for s in unmatched if s[2] == label and s[0] < end and start < s[1]), None)
+                if partner is not None:
+                    unmatched.remove(partner)
+                    overlap += 1
+            for start, end, label in set(left) | set(right):
+                counts = by_type.setdefault(label, [0, 0, 0])
+                counts[0] += (start, end, label) in left and (start, end, label) in right
+                counts[1] += (start, end, label) in left
+                counts[2] += (start, end, label) in right
+        scores = {"percent": same / len(first), "f1_exact": f1(exact, left_total, right_total),
+                  "f1_overlap": f1(overlap, left_total, right_total)}
+        for label, (matched, left, right) in by_type.items():
+            if left + right:
+                scores[f"f1_exact/{label}"] = f1(matched, left, right)
+        return scores
+
+    def group_agreement(self, units: Sequence[dict[str, Any]]) -> dict[str, float]:
+        """Entities have no chance-corrected group figure here: ``{}`` (the pairwise span F1 says it)."""
+        return {}
+
     def check_trainable(self, examples: Sequence[Example]) -> None:
         """A tagger needs at least one annotated entity."""
         super().check_trainable(examples)
