@@ -58,6 +58,32 @@ def make_bundle(plugins):
     return make
 
 
+def gold_sentiment_project(tmp_path: Path, bundle, files=()):
+    """A SQLite sentiment project ``p`` with 60 gold evaluation reviews (one in four positive), ``files`` imported
+    after them without a split, and ``bundle`` saved as its champion ``v001``: ``(store, url, version folder)``."""
+    from bertanno.core.bundle import save_version
+    from bertanno.core.transfer import import_file
+    from bertanno.store import Store
+    from bertanno.store.projects import create_project
+    from bertanno.store.versions import add_version, make_champion
+
+    url = f"sqlite:///{tmp_path / 'gold.db'}"
+    store = Store.open(url)
+    with store.transaction() as session:
+        created = create_project(session, "p", "sentiment", ["negative", "positive"], "bert-base-chinese")
+    gold = tmp_path / "gold.csv"
+    gold.write_text("text,label\n" + "".join(f"第{n}条，{'太差' if n % 4 else '很好'},"
+                                             f"{'negative' if n % 4 else 'positive'}\n" for n in range(60)),
+                    encoding="utf-8")
+    import_file(store, "p", gold, split="eval")
+    for path in files:
+        import_file(store, "p", path)
+    directory = save_version(bundle, tmp_path / "v001")
+    with store.transaction() as session:
+        make_champion(session, add_version(session, created.id, "v001", str(directory), "bert-base-chinese", {}, {}))
+    return store, url, directory
+
+
 # -- databases: every store test runs on SQLite and on a real PostgreSQL server ------------------------------------
 
 POSTGRES_URL = os.environ.get("BERTANNO_TEST_POSTGRES_URL")

@@ -8,21 +8,20 @@ import json
 import pytest
 import torch
 from click.testing import CliRunner
+from conftest import gold_sentiment_project
 
 from bertanno.app import distilling
 from bertanno.app.distilling import distill_project
 from bertanno.app.session import session_predictor
 from bertanno.cli import cli
-from bertanno.core.bundle import read_version_record, save_version
+from bertanno.core.bundle import read_version_record
 from bertanno.core.distill import check_same_vocabulary, select_layers, soft_labels, student_from_layers
 from bertanno.core.serving import load_served
 from bertanno.core.training import TrainConfig
-from bertanno.core.transfer import import_file
 from bertanno.errors import BertannoError
 from bertanno.plugins.task import Example
-from bertanno.store import Store
-from bertanno.store.projects import create_project, get_project
-from bertanno.store.versions import add_version, list_versions, make_champion, runs
+from bertanno.store.projects import get_project
+from bertanno.store.versions import list_versions, runs
 
 
 def layers_of(model) -> int:
@@ -41,26 +40,13 @@ def teacher_bundle(make_bundle):
 @pytest.fixture
 def project(tmp_path, make_bundle, monkeypatch):
     monkeypatch.setenv("BERTANNO_MODELS", str(tmp_path / "models"))
-    url = f"sqlite:///{tmp_path / 'distil.db'}"
-    store = Store.open(url)
-    with store.transaction() as session:
-        created = create_project(session, "p", "sentiment", ["negative", "positive"], "bert-base-chinese")
-    gold = tmp_path / "gold.csv"
-    gold.write_text("text,label\n" + "".join(f"第{n}条，{'太差' if n % 4 else '很好'},"
-                                             f"{'negative' if n % 4 else 'positive'}\n" for n in range(60)),
-                    encoding="utf-8")
-    import_file(store, "p", gold, split="eval")
     labelled = tmp_path / "train.csv"
     labelled.write_text("text,label\n" + "".join(f"训练{n}，{'不好' if n % 3 else '不错'},"
                                                  f"{'negative' if n % 3 else 'positive'}\n" for n in range(12)),
                         encoding="utf-8")
-    import_file(store, "p", labelled)
     unlabelled = tmp_path / "raw.txt"
     unlabelled.write_text("".join(f"没有标注的第{n}句\n" for n in range(30)), encoding="utf-8")
-    import_file(store, "p", unlabelled)
-    directory = save_version(teacher_bundle(make_bundle), tmp_path / "v001")
-    with store.transaction() as session:
-        make_champion(session, add_version(session, created.id, "v001", str(directory), "bert-base-chinese", {}, {}))
+    store, url, directory = gold_sentiment_project(tmp_path, teacher_bundle(make_bundle), [labelled, unlabelled])
     yield store, url, directory
     store.close()
 

@@ -6,19 +6,17 @@ import json
 import pytest
 import torch
 from click.testing import CliRunner
+from conftest import gold_sentiment_project
 
 from bertanno.app.optimizing import optimize
 from bertanno.app.session import session_predictor
 from bertanno.cli import cli
 from bertanno.core import optimize as optimize_module
-from bertanno.core.bundle import read_version_record, save_version
+from bertanno.core.bundle import read_version_record
 from bertanno.core.optimize import gate_variant, with_variant
 from bertanno.core.serving import load_served
-from bertanno.core.transfer import import_file
 from bertanno.errors import BertannoError
-from bertanno.store import Store
-from bertanno.store.projects import create_project
-from bertanno.store.versions import add_version, make_champion
+from bertanno.store.versions import add_version
 
 
 def quantized(model) -> bool:
@@ -39,18 +37,7 @@ def decided_bundle(make_bundle):
 
 @pytest.fixture
 def project(tmp_path, make_bundle):
-    url = f"sqlite:///{tmp_path / 'opt.db'}"
-    store = Store.open(url)
-    with store.transaction() as session:
-        created = create_project(session, "p", "sentiment", ["negative", "positive"], "bert-base-chinese")
-    gold = tmp_path / "gold.csv"
-    gold.write_text("text,label\n" + "".join(f"第{n}条，{'太差' if n % 4 else '很好'},"
-                                             f"{'negative' if n % 4 else 'positive'}\n" for n in range(60)),
-                    encoding="utf-8")
-    import_file(store, "p", gold, split="eval")
-    directory = save_version(decided_bundle(make_bundle), tmp_path / "v001")
-    with store.transaction() as session:
-        make_champion(session, add_version(session, created.id, "v001", str(directory), "bert-base-chinese", {}, {}))
+    store, url, directory = gold_sentiment_project(tmp_path, decided_bundle(make_bundle))
     yield store, url, directory
     store.close()
 

@@ -21,13 +21,13 @@ from bertanno.core.bundle import (
 )
 from bertanno.core.distill import TEMPERATURE, check_temperature, distill, select_layers, student_from_layers
 from bertanno.core.optimize import STUDENT, GateFigures, judge_against, reference_run, timed_payloads
-from bertanno.core.project import evaluation_items, item_example, project_task, training_data
+from bertanno.core.project import item_example, project_task, training_data
 from bertanno.core.training import TrainConfig, TrainResult
 from bertanno.errors import BertannoError
 from bertanno.plugins.manager import Plugins, get_plugins
 from bertanno.store import Store
 from bertanno.store.annotations import latest_human_decision
-from bertanno.store.items import project_items
+from bertanno.store.items import item_splits, project_items
 from bertanno.store.projects import get_project
 from bertanno.store.versions import add_version, finish_run, next_version_name, start_run, version_or_champion
 from bertanno.store.vocabularies import save_vocabulary
@@ -84,8 +84,8 @@ def distill_project(store: Store, project_name: str, student: str, teacher_versi
             task = project_task(project, plugins)
             teacher = version_or_champion(session, project.id, teacher_version, project_name)
             teacher_name, teacher_dir = teacher.name, teacher.directory
-            training, evaluation = training_data(session, project.id, task)
-            held_out = evaluation_items(session, project.id, task)
+            training, evaluation = training_data(session, project.id, task)  # assigns every labelled item's split
+            held_out = {item_id for item_id, split in item_splits(session, project.id).items() if split == "eval"}
             texts = [item_example(item, meta={}) for item in project_items(session, project.id)
                      if item.id not in held_out]
             version_name = next_version_name(session, project.id, STUDENT_PREFIX)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from bertanno.core.agreement import agreement_figures
 from bertanno.core.project import open_project
-from bertanno.core.stats import project_stats
+from bertanno.core.stats import grouped_figures
 from bertanno.errors import BertannoError
 from bertanno.plugins.manager import Plugins
 from bertanno.store import Store
@@ -244,9 +244,9 @@ def project_report(store: Store, project_name: str, output: Path, plugins: Plugi
         session.expunge_all()
     annotators, _, pairs, _, _ = agreement_figures(handle.task, records)
     sections = [_decided(pyplot, records),
-                _annotators(pyplot, project_stats(store, project_name, "annotator", plugins)["groups"]),
+                _annotators(pyplot, grouped_figures(records, "annotator")),
                 _labels(pyplot, handle), _agreement(pyplot, pairs, annotators), _versions(pyplot, versions),
-                _acceptance(pyplot, project_stats(store, project_name, "version", plugins)["groups"])]
+                _acceptance(pyplot, grouped_figures(records, "version"))]
     pyplot.close("all")
     output.mkdir(parents=True, exist_ok=True)
     images = []

@@ -128,14 +128,18 @@ class Predictor:
         """The model's float32 logits for every window of ``encoded``, flattened in order (example by example,
         window by window): ``[window length, labels]`` for a token head, ``[labels]`` for a sequence head.
         Length-sorted batches under the token budget, inference mode; ``progress(done, total)`` counts windows."""
+        return self._logits([window for item in encoded for window in item.windows], progress)[0]
+
+    def _logits(self, windows: list[dict], progress) -> tuple[list[np.ndarray], int]:
+        """``window_logits`` of the flattened ``windows``, and how many batches ran."""
         import torch
 
-        windows = [window for item in encoded for window in item.windows]
         lengths = [len(window["input_ids"]) for window in windows]
         logits: list[np.ndarray | None] = [None] * len(windows)
+        batches = length_batches(lengths, self.token_budget, self.max_batch_size)
         done = 0
         with torch.inference_mode():
-            for batch_indices in length_batches(lengths, self.token_budget, self.max_batch_size):
+            for batch_indices in batches:
                 batch = pad_batch([windows[i] for i in batch_indices], self.pad_token_id, self.keep_token_types)
                 output = self.model(**{k: v.to(self.device) for k, v in batch.items()}).logits
                 output = output.float().cpu().numpy()
@@ -144,7 +148,7 @@ class Predictor:
                 done += len(batch_indices)
                 if progress:
                     progress(done, len(windows))
-        return logits
+        return logits, len(batches)
 
     def predict(
         self, examples: Sequence[Example], progress: Callable[[int, int], None] | None = None,
@@ -154,17 +158,18 @@ class Predictor:
         ``encoded``: ``encode(examples)`` done beforehand (e.g. in another thread while the model was busy)."""
         started = time.perf_counter()
         encoded = self.encode(examples) if encoded is None else encoded
-        logits = iter(self.window_logits(encoded, progress))
-        per_example = [[next(logits) for _ in item.windows] for item in encoded]
+        windows = [window for item in encoded for window in item.windows]
+        logits, batches = self._logits(windows, progress)
+        flat = iter(logits)
+        per_example = [[next(flat) for _ in item.windows] for item in encoded]
         predictions = [
             self.bundle.task.decode(example, item, item_logits)
             for example, item, item_logits in zip(examples, encoded, per_example)
         ]
-        lengths = [len(window["input_ids"]) for item in encoded for window in item.windows]
+        lengths = [len(window["input_ids"]) for window in windows]
         stats = PredictStats(
             examples=len(examples), windows=len(lengths), tokens=sum(lengths),
-            truncated=sum(item.truncated for item in encoded),
-            batches=len(length_batches(lengths, self.token_budget, self.max_batch_size)),
+            truncated=sum(item.truncated for item in encoded), batches=batches,
             seconds=time.perf_counter() - started,
         )
         return predictions, stats

@@ -84,6 +84,14 @@ def group_figures(records: list[dict]) -> dict:
             "items_per_hour": len(seconds) / (sum(seconds) / 3600) if seconds and sum(seconds) > 0 else None}
 
 
+def grouped_figures(records: list[dict], by: str) -> dict[str, dict]:
+    """``group_figures`` of the records grouped ``by`` version shown, annotator, label or day."""
+    groups: dict[str, list[dict]] = defaultdict(list)
+    for record in records:
+        groups[_group_key(record, by)].append(record)
+    return {key: group_figures(rows) for key, rows in groups.items()}
+
+
 def blind_figures(records: list[dict]) -> dict:
     """Pre-annotated against blind items: time saved per item and anchoring, judged when each side has
     ``MIN_ITEMS``. Skips and items the model never predicted are left out."""
@@ -120,9 +128,6 @@ def project_stats(store: Store, project: str, by: str = "version", plugins: Plug
     handle = open_project(store, project, plugins)
     with store.transaction() as session:
         records = decision_records(session, handle.id)
-    groups: dict[str, list[dict]] = defaultdict(list)
-    for record in records:
-        groups[_group_key(record, by)].append(record)
     with_help = [r["active_ms"] / 1000 for r in records if r["shown_version"] and r["active_ms"] is not None]
     without = [r["active_ms"] / 1000 for r in records if not r["shown_version"] and r["active_ms"] is not None
                and r["decision"] != "skip"]
@@ -131,7 +136,7 @@ def project_stats(store: Store, project: str, by: str = "version", plugins: Plug
                         and isinstance(r["payload"], str))
     return {"project": handle.name, "task": handle.task.name, "by": by, "decisions": len(records),
             "note": None if records else "no decisions yet: annotate first (bertanno annotate)",
-            "overall": group_figures(records), "groups": {key: group_figures(rows) for key, rows in groups.items()},
+            "overall": group_figures(records), "groups": grouped_figures(records, by),
             "seconds_per_item": {"with_pre_annotation": _median(with_help), "items_with": len(with_help),
                                  "without_pre_annotation": _median(without), "items_without": len(without)},
             "corrected_most": [{"model": model, "person": person, "count": count}

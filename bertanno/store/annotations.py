@@ -187,6 +187,11 @@ def settled(annotations: list[Annotation], overlap: int, rule: str = "unanimous"
     return None
 
 
+def _team(session: Session, project_id: int) -> tuple[int, str]:
+    """The project's overlap and settle rule."""
+    return tuple(session.execute(select(Project.overlap, Project.settle).where(Project.id == project_id)).one())
+
+
 def standing_by_item(session: Session, project_id: int) -> dict[int, list[Annotation]]:
     """Each item's standing decisions (not undone, not skips), oldest first."""
     grouped: dict[int, list[Annotation]] = defaultdict(list)
@@ -211,7 +216,7 @@ def current_annotations(session: Session, project_id: int, selection: Selection 
     """Each item's standing annotation, the one that settles it (``settled`` under the project's overlap and
     rule; overlap 1: the latest one not undone), rejects excluded (a rejected pre-annotation says what the label
     is not, not what it is) and items not settled left out."""
-    overlap, rule = session.execute(select(Project.overlap, Project.settle).where(Project.id == project_id)).one()
+    overlap, rule = _team(session, project_id)
     chosen = {item_id: settled(annotations, overlap, rule)
               for item_id, annotations in standing_by_item(session, project_id).items()}
     return {item_id: a for item_id, a in chosen.items()
@@ -221,7 +226,7 @@ def current_annotations(session: Session, project_id: int, selection: Selection 
 def disagreements(session: Session, project_id: int) -> list[int]:
     """The items that as many annotators as the project's overlap have decided without settling them (they
     disagree, beyond what the project's rule accepts): what a review walks. Empty with overlap 1."""
-    overlap, rule = session.execute(select(Project.overlap, Project.settle).where(Project.id == project_id)).one()
+    overlap, rule = _team(session, project_id)
     if overlap <= 1:
         return []
     return [item_id for item_id, annotations in standing_by_item(session, project_id).items()
