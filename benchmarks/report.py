@@ -394,6 +394,39 @@ def bulk_section(result: dict) -> list[str]:
     return lines + [""]
 
 
+def team_section(result: dict) -> list[str]:
+    """Simulated annotators and the store under a team's load (benchmarks.team)."""
+    noise = ", ".join(f"{name} {rate:.0%}" for name, rate in result["noise"].items())
+    lines = ["### Teams: agreement against known noise, settled decisions, PostgreSQL under load", "",
+             f"Command: `{result['command'].strip()}`. Three simulated annotators with label noise {noise} (NER: "
+             "each gold span gets a boundary or a type error with that probability) decide real items; overlap 3 "
+             "settles by majority, overlap 2 (each pair shares a third of the items) by a simulated reviewer with "
+             f"{result['reviewer_noise']:.0%} noise through `ReviewSession` (what `bertanno review` runs). "
+             "Expected: binary percent agreement 1 - p - q + 2pq and Cohen's kappa from it and the label shares; "
+             "span F1 about (1 - p)(1 - q) (a widened span that runs into the next one drops it, so slightly less); majority of three right with P(at least two right).", "",
+             "| set | overlap | pair | items | measured | expected |", "|---|---|---|---|---|---|"]
+    for row in result["simulation"]:
+        for pair in row["pairs"]:
+            measured = ", ".join(f"{k} {v:.3f}" for k, v in pair["measured"].items())
+            expected = ", ".join(f"{k} {v:.3f}" for k, v in pair["expected"].items())
+            lines.append(f"| {row['dataset']} | {row['overlap']} | {pair['pair']} | {pair['items']} | {measured} | "
+                         f"{expected} |")
+    lines += ["", "| set | overlap, settled by | reviewed | settled vs gold | expected |", "|---|---|---|---|---|"]
+    for row in result["simulation"]:
+        score = (f"accuracy {row['settled_accuracy_vs_gold']:.3f}" if "settled_accuracy_vs_gold" in row
+                 else f"span F1 {row['settled_span_f1_vs_gold']:.3f}")
+        lines.append(f"| {row['dataset']} | {row['overlap']}, {row['settle']} | {row['reviewed']} of "
+                     f"{row['items']} | {score} | {row.get('expected_accuracy', '–')} |")
+    if (load := result.get("postgres_load")) is not None:
+        lines += ["", f"{load['server']}: {load['processes']} annotator processes, overlap 2, {load['items']:,} "
+                  f"items: **{load['decisions_per_s']} decisions/s** ({load['decisions']:,} in {load['seconds']} s), "
+                  f"next item p50 {load['next_item_ms_p50']} ms, **p95 {load['next_item_ms_p95']} ms**; "
+                  f"{load['double_assignments']} double assignments, {load['lost_decisions']} lost decisions, "
+                  f"{load['items_with_two_annotators']:,} items with exactly two annotators, "
+                  f"{load['items_with_more']} with more."]
+    return lines + [""]
+
+
 def optimize_gate_section(result: dict) -> list[str]:
     """The accuracy gate on models fine-tuned here (benchmarks.optimize_gate)."""
     settings = result["settings"]
@@ -476,7 +509,7 @@ def write_report() -> list[Path]:
     if speed:
         lines += speed_section(speed)
     for name, section in (("optimize_speed.json", optimize_speed_section), ("optimize_gate.json", optimize_gate_section),
-                          ("bulk_predict.json", bulk_section)):
+                          ("bulk_predict.json", bulk_section), ("team.json", team_section)):
         if (result := _json(name)) is not None:
             lines += section(result)
     if vocab_rows:

@@ -78,7 +78,57 @@ def default_annotator() -> str:
         return "annotator"
 
 
-class AnnotationSession:
+class ItemTiming:
+    """The time and keystrokes a person spends on the item on screen (``current``), with pauses over
+    ``idle_limit`` seconds (default ``IDLE_LIMIT_SECONDS``) cut out: what an annotation and a review session
+    record with each decision. Raises ``BertannoError`` for a limit that is not a positive number."""
+
+    current: Current | None
+
+    def __init__(self, idle_limit: float | None = None):
+        idle_limit = IDLE_LIMIT_SECONDS if idle_limit is None else idle_limit
+        if not idle_limit > 0:
+            raise BertannoError(f"the idle limit must be a positive number of seconds, got {idle_limit}")
+        self.idle_limit = idle_limit
+
+    @staticmethod
+    def begin(current: Current) -> None:
+        """Start the clock and the key count of an item just put on screen."""
+        current.shown_at = current.last_key_at = time.perf_counter()
+        current.keystrokes, current.active, current.given_seconds = 0, 0.0, None
+
+    def touch(self, keys: int = 1, at: float | None = None) -> None:
+        """``keys`` key presses on the current item (``at``: when, ``time.perf_counter`` seconds; a monotonic
+        clock, so a wall clock set back changes nothing): counted, and the pause since the previous one added
+        to the item's active time unless it is longer than the idle limit."""
+        current = self.current
+        if current is None:
+            return
+        now = time.perf_counter() if at is None else at
+        previous = current.last_key_at if current.last_key_at is not None else current.shown_at
+        if 0 <= now - previous <= self.idle_limit:
+            current.active += now - previous
+        current.last_key_at = max(now, previous)
+        current.keystrokes += keys
+
+    def give_time(self, seconds: float) -> None:
+        """Record ``seconds`` (finite, >= 0) as the current item's active time instead of the time measured: a
+        decisions file's ``@SECONDS`` (a scripted session replaying, or simulating, a person's pace). Raises
+        ``BertannoError`` for a negative or non-finite time or without a current item."""
+        if self.current is None:
+            raise BertannoError("no item to give a time to")
+        if not math.isfinite(seconds) or seconds < 0:
+            raise BertannoError(f"an item's time is a number of seconds from 0 up, got {seconds}")
+        self.current.given_seconds = seconds
+
+    @staticmethod
+    def timing(current: Current) -> dict:
+        """``{"active_ms", "keystrokes"}`` of an item: its active time (the given one, if a script gave one)."""
+        seconds = current.active if current.given_seconds is None else current.given_seconds
+        return {"active_ms": round(seconds * 1000), "keystrokes": current.keystrokes}
+
+
+class AnnotationSession(ItemTiming):
     def __init__(self, store: Store, project_name: str, annotator: str | None = None, order: str = "sequential",
                  predictor: ServedModel | None = None, model_version: str | None = None, predict_ahead: bool = True,
                  plugins: Plugins | None = None, live_every: int | None = None, models_dir=None,
@@ -86,9 +136,7 @@ class AnnotationSession:
         if order not in queue.ORDERS:
             raise BertannoError(f"--order must be one of {', '.join(queue.ORDERS)}")
         self.store, self.project_name, self.order = store, project_name, order
-        if idle_limit <= 0:
-            raise BertannoError(f"the idle limit must be a positive number of seconds, got {idle_limit}")
-        self.idle_limit = idle_limit
+        super().__init__(idle_limit)
         self.annotator = annotator or default_annotator()
         self.session_id = queue.new_session_id()
         self.plugins = plugins or get_plugins()
@@ -161,35 +209,10 @@ class AnnotationSession:
                  and time.perf_counter() - ahead[0].shown_at < queue.DEFAULT_LEASE_SECONDS / 2)
         current = ahead[0] if fresh else self._fetch()
         if current is not None:
-            current.shown_at = current.last_key_at = time.perf_counter()
-            current.keystrokes, current.active, current.given_seconds = 0, 0.0, None
+            self.begin(current)
             current.restored = self._restored.pop(current.item_id, None)
         self.current = current
         return current
-
-    def touch(self, keys: int = 1, at: float | None = None) -> None:
-        """``keys`` key presses on the current item (``at``: when, ``time.perf_counter`` seconds; a monotonic
-        clock, so a wall clock set back changes nothing): counted, and the pause since the previous one added
-        to the item's active time unless it is longer than the idle limit."""
-        current = self.current
-        if current is None:
-            return
-        now = time.perf_counter() if at is None else at
-        previous = current.last_key_at if current.last_key_at is not None else current.shown_at
-        if 0 <= now - previous <= self.idle_limit:
-            current.active += now - previous
-        current.last_key_at = max(now, previous)
-        current.keystrokes += keys
-
-    def give_time(self, seconds: float) -> None:
-        """Record ``seconds`` (finite, >= 0) as the current item's active time instead of the time measured: a
-        decisions file's ``@SECONDS`` (a scripted session replaying, or simulating, a person's pace). Raises
-        ``BertannoError`` for a negative or non-finite time or without a current item."""
-        if self.current is None:
-            raise BertannoError("no item to give a time to")
-        if not math.isfinite(seconds) or seconds < 0:
-            raise BertannoError(f"an item's time is a number of seconds from 0 up, got {seconds}")
-        self.current.given_seconds = seconds
 
     def fetch_ahead(self) -> None:
         """Lease and load the item after the current one now, in the person's thinking time, so that the next
@@ -268,9 +291,7 @@ class AnnotationSession:
         else:
             changes = self.task.edit_summary(shown.payload, payload)
             edit = {"kind": "corrected" if changes else "accepted", **changes}
-        seconds = current.active if current.given_seconds is None else current.given_seconds
-        return {"active_ms": round(seconds * 1000), "keystrokes": current.keystrokes,
-                "shown_version": (self.model_version or "unnamed") if shown is not None else None,
+        return {**self.timing(current), "shown_version": (self.model_version or "unnamed") if shown is not None else None,
                 "shown_family": self.serving_family if shown is not None else None, "edit": edit,
                 "blind": current.blind}
 
@@ -305,6 +326,24 @@ class AnnotationSession:
         with self._fetch_lock, self.store.transaction() as session:  # after a fetch ahead in flight
             self._ahead_item = None
             queue.release(session, self.session_id)
+
+    REJECT_WORD = "reject"
+    """What the reject key does, in the screen's key line."""
+
+    def serving_line(self) -> str:
+        """The header's word on what proposes the annotations: the model serving, with its score."""
+        return "no model yet" if self.model_version is None else f"model {self.serving}"
+
+    def context(self):
+        """What the screen shows beside the item: nothing in an annotation session (a review shows the team's
+        decisions)."""
+        return None
+
+    def item_note(self) -> tuple[str, str]:
+        """A line about the current item for the header, and its style."""
+        if self.current.prediction is None:
+            return "no pre-annotation: choose a label or mark the spans", "yellow"
+        return f"pre-annotation {self.current.prediction.confidence:.0%} sure", ""
 
     # -- progress ---------------------------------------------------------------------------------------------------
     def progress(self) -> dict:

@@ -83,16 +83,19 @@ class Screen:
         counts = progress["session"]
         header = Text.assemble(
             (f"{session.project_name}", "bold"),
-            f" · {session.task.name} · {'no model yet' if session.model_version is None else 'model ' + session.serving} · ",
+            f" · {session.task.name} · {session.serving_line()} · ",
             (f"{progress['done']}/{progress['total']} done", "bold"), f" · {progress['per_minute']:.1f}/min · ",
             (f"✓{counts['accept']} ✎{counts['correct']} ✗{counts['reject']} ↷{counts['skip']}", "cyan"))
         if session.live is not None:
             header = Text.assemble(header, "\n", (f"live: {session.live.status()}", "dim"))
         body = session.task.render(current.example, current.prediction)
-        parts = [header, Panel(body if extra is None else Group(body, extra), title=f"item {current.item_id}")]
-        if current.prediction is None:
-            parts.append(Text("no pre-annotation: choose a label or correct (c)", style="yellow"))
-        parts.append(Text("Enter accept · c correct · x reject · s skip · u undo · q quit · ? keys", style="dim"))
+        context = session.context()
+        parts = [header] + ([Panel(context, title="decisions")] if context is not None else [])
+        parts.append(Panel(body if extra is None else Group(body, extra), title=f"item {current.item_id}"))
+        note, style = session.item_note()
+        parts.append(Text(note, style=style))
+        parts.append(Text(f"Enter accept · c correct · x {session.REJECT_WORD} · s skip · u undo · q quit · ? keys",
+                          style="dim"))
         if message:  # the help is bertanno's own markup; any other message may quote data: plain text
             parts.append(Text.from_markup(message) if message == HELP else Text(message, style="red"))
         self.console.clear()

@@ -90,9 +90,60 @@ def annotate(ctx, project, annotator, order, model_dir, no_predict_ahead, decisi
     run_session(session, decisions, keys, plain)
 
 
-def run_session(session, decisions=None, keys=None, plain: bool = False) -> None:
+@click.command()
+@click.argument("project")
+@click.option("--reviewer", help="Your name in the records (default: your user name).")
+@click.option("--annotators", metavar="NAME,NAME…",
+              help="Only the items each of these annotators decided (default: every disagreement).")
+@click.option("--sample", default=0, show_default=True, type=click.IntRange(min=0), metavar="N",
+              help="Also N items the annotators agreed on, drawn at random and shuffled in, as spot checks.")
+@click.option("--seed", default=0, show_default=True, help="The seed of --sample's draw and order.")
+@click.option("--decisions", type=click.File("r", encoding="utf-8"),
+              help="No terminal: read one key sequence per item from this file (- for stdin), as annotate does.")
+@click.option("--plain", is_flag=True, help="The line-by-line screen instead of the full-screen one.")
+@click.option("--idle-limit", default=60.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
+              metavar="SECONDS", help="A pause between keys longer than this is not counted as time on the item.")
+@click.option("--keys", "keymap", envvar="BERTANNO_KEYS", show_envvar=True, metavar="ACTION=KEY …",
+              help='Change the keymap, as for annotate.')
+@click.pass_context
+def review(ctx, project, reviewer, annotators, sample, seed, decisions, plain, idle_limit, keymap):
+    """Settle the items PROJECT's annotators decided differently, one at a time.
+
+    Each item shows every annotator's decision side by side (for NER, each
+    one's spans over the same ruler, spans not everyone marked reversed) and
+    the model's latest prediction. Your decision settles the item: training
+    and exports use it from then on (it is recorded with source "review").
+
+    \b
+    Keys (as in annotate):
+      Enter / a  accept the proposal: the decision most annotators made
+                 (NER: the spans more than half of them marked)
+      1-9        choose that label     c  correct (type a label, edit spans)
+      x          the item is unusable: decided, with no label
+      s          leave it for later    u  undo, step by step     q  quit
+
+    \b
+    Examples:
+      bertanno review notes --reviewer chen
+      bertanno review notes --annotators li,wang --sample 20
+      bertanno review notes --decisions decisions.txt
+    """
+    from bertanno.app.review import ReviewSession, review_summary
+    from bertanno.app.terminal import parse_keymap
+
+    keys = parse_keymap(keymap)
+    store = open_store(ctx)
+    if decisions is None and not sys.stdin.isatty():
+        raise BertannoError("no terminal to review in: give --decisions FILE (one key sequence per item, - for stdin)")
+    names = [name.strip() for name in (annotators or "").split(",") if name.strip()] or None
+    session = ReviewSession(store, project, reviewer, names, sample, seed, idle_limit=idle_limit)
+    plain = plain or os.environ.get("TERM", "") in ("dumb", "")
+    run_session(session, decisions, keys, plain, summary=review_summary)
+
+
+def run_session(session, decisions=None, keys=None, plain: bool = False, summary=None) -> None:
     """The full-screen session (the line-by-line one with ``plain``, the scripted one with ``decisions``);
-    says what was saved, however it ends."""
+    says what was saved, however it ends (``summary(counts, annotator)``: the line that says it)."""
     from bertanno.app.terminal import KEYS, run_interactive, run_scripted
 
     try:
@@ -109,6 +160,9 @@ def run_session(session, decisions=None, keys=None, plain: bool = False) -> None
     finally:
         session.close()
     counts = session.counts
+    if summary is not None:
+        console.print("\n" + summary(counts, session.annotator))
+        return
     console.print(f"\nsaved: {counts['accept']} accepted, {counts['correct']} corrected, {counts['reject']} rejected, "
                   f"{counts['skip']} skipped (annotator {session.annotator})")
 
@@ -117,5 +171,5 @@ def run_session(session, decisions=None, keys=None, plain: bool = False) -> None
 @hookimpl
 def register_commands(cli):
     """The built-in commands come in through the same hook as a plugin's."""
-    for command in (annotate,):
+    for command in (annotate, review):
         cli.add_command(command)

@@ -180,6 +180,33 @@ class Task(ABC):
     def render(self, example: Example, prediction: Prediction | None):
         """A rich renderable showing the item with its pre-annotation."""
 
+    def decisions_view(self, example: Example, decisions: Sequence[tuple[str, Any]]):
+        """A rich renderable showing several decisions about one item side by side, for a review: ``decisions``
+        is ``(who, payload)`` in the order to show (``payload`` ``None``: they rejected the pre-annotation without
+        giving a label). Rows that differ from the most common decision are highlighted. Default: one line per
+        decision; span tasks draw every decision's spans over one ruler (``NerTask``)."""
+        from rich.table import Table
+        from rich.text import Text
+
+        shown = [(who, "rejected" if payload is None else
+                  ", ".join(map(str, payload)) if isinstance(payload, list) else str(payload))
+                 for who, payload in decisions]
+        common = max(set(text for _, text in shown), key=[text for _, text in shown].count) if shown else None
+        table = Table.grid(padding=(0, 2))
+        for who, text in shown:
+            differs = text != common
+            table.add_row(Text(who, style="bold"), Text(text, style="bold yellow" if differs else "green"),
+                          Text("≠" if differs else "", style="bold yellow"))
+        return table
+
+    def proposal(self, payloads: Sequence[Any]) -> Any:
+        """The decision a review proposes from several annotators' ``payloads`` (at least one; ``None`` for a
+        reject): the most common one, the earliest of those tied. Span tasks vote span by span (``NerTask``)."""
+        if not payloads:
+            raise ValueError("a proposal needs at least one decision")
+        keys = [repr(sorted(p, key=repr)) if isinstance(p, list) else repr(p) for p in payloads]
+        return payloads[max(range(len(keys)), key=lambda i: (keys.count(keys[i]), -i))]
+
     def stratum(self, payload: Any) -> str:
         """What the evaluation split is stratified by for this annotation: by default the label (a sorted list
         of labels for a multi-label task); span tasks: whether the item has entities."""

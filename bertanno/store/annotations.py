@@ -15,6 +15,8 @@ from bertanno.store.schema import DECISIONS, Annotation, AnnotationEvent, Item, 
 IMPORT_ANNOTATOR = "import"
 DISAGREEMENTS = "disagreements"
 """``export --only disagreements``: the items a team decided without settling them, for a review."""
+PEOPLE = ("human", "review")
+"""The sources of decisions people make in bertanno: annotators' (``human``) and reviewers' (``review``)."""
 
 
 def record_imports(session: Session, project_id: int, labelled: list[tuple[int, object, str | None]],
@@ -45,13 +47,16 @@ DECISION_RECORD = ("active_ms", "keystrokes", "shown_version", "shown_family", "
 
 def record_decision(session: Session, project_id: int, item_id: int, annotator: str, session_id: str,
                     decision: str, payload: object = None, prediction_id: int | None = None,
-                    duration_ms: int | None = None, how: dict | None = None) -> Annotation:
+                    duration_ms: int | None = None, how: dict | None = None, source: str = "human") -> Annotation:
     """A person's decision, its event, and the release of the item's lease, in the caller's transaction.
-    ``how``: how it was made (``DECISION_RECORD``: active time, keystrokes, what was shown, the edit, blind)."""
+    ``how``: how it was made (``DECISION_RECORD``: active time, keystrokes, what was shown, the edit, blind).
+    ``source``: ``human`` (an annotator's) or ``review`` (a reviewer's, which settles the item)."""
     if decision not in DECISIONS:
         raise StoreError(f"decision must be one of {', '.join(DECISIONS)}, got {decision!r}")
+    if source not in PEOPLE:
+        raise StoreError(f"a person's decision has the source {' or '.join(PEOPLE)}, got {source!r}")
     annotation = Annotation(project_id=project_id, item_id=item_id, annotator=annotator, session_id=session_id,
-                            decision=decision, payload=payload, prediction_id=prediction_id, source="human",
+                            decision=decision, payload=payload, prediction_id=prediction_id, source=source,
                             duration_ms=duration_ms, **(how or {}))
     session.add(annotation)
     session.flush()
@@ -66,7 +71,8 @@ def undo_last(session: Session, session_id: str) -> Annotation | None:
     """Withdraw the session's latest standing decision; ``None`` when there is nothing left to undo."""
     annotation = session.scalar(
         select(Annotation)
-        .where(Annotation.session_id == session_id, Annotation.undone_at.is_(None), Annotation.source == "human")
+        .where(Annotation.session_id == session_id, Annotation.undone_at.is_(None),
+               Annotation.source.in_(PEOPLE))
         .order_by(Annotation.id.desc()).limit(1)
     )
     if annotation is None:
@@ -92,7 +98,7 @@ class Selection:
 
     def admits(self, annotation: Annotation) -> bool:
         if self.only == "human":  # people's decisions: annotators' and reviewers'
-            return annotation.source in ("human", "review")
+            return annotation.source in PEOPLE
         if self.only == "corrected":
             return annotation.decision == "correct"
         if self.only == "accepted":
@@ -130,15 +136,16 @@ def decided_items(project_id: int, skipped_by: str | None = None, annotator: str
 
 
 def latest_human_decision(session: Session, project_id: int) -> int:
-    """The id of the project's newest human annotation, 0 when there is none (a version records it)."""
+    """The id of the project's newest decision by a person (annotator or reviewer), 0 when there is none (a
+    version records it)."""
     return session.scalar(select(func.max(Annotation.id)).where(
-        Annotation.project_id == project_id, Annotation.source == "human")) or 0
+        Annotation.project_id == project_id, Annotation.source.in_(PEOPLE))) or 0
 
 
 def human_decisions_since(session: Session, project_id: int, since: int) -> int:
-    """How many standing human decisions have an annotation id above ``since``."""
+    """How many standing decisions by people (annotators and reviewers) have an annotation id above ``since``."""
     return session.scalar(select(func.count()).select_from(Annotation).where(
-        Annotation.project_id == project_id, Annotation.source == "human", Annotation.id > since, *standing())) or 0
+        Annotation.project_id == project_id, Annotation.source.in_(PEOPLE), Annotation.id > since, *standing())) or 0
 
 
 def session_decisions(session: Session, session_id: str) -> list[tuple[Annotation, Item]]:
@@ -231,6 +238,27 @@ def disagreements(session: Session, project_id: int) -> list[int]:
         return []
     return [item_id for item_id, annotations in standing_by_item(session, project_id).items()
             if len({a.annotator for a in annotations}) >= overlap and settled(annotations, overlap, rule) is None]
+
+
+def review_items(session: Session, project_id: int, annotators: list[str] | None = None
+                 ) -> tuple[list[int], list[int]]:
+    """What a review walks, as ``(disagreeing, agreeing)`` item ids in item order: the items ``disagreements``
+    names, and those that at least two annotators (as many as the overlap) decided alike, with no review or
+    import yet (the pool of ``review --sample``'s spot checks). ``annotators``: only items that each of these
+    people decided."""
+    overlap, rule = _team(session, project_id)
+    disagreeing, agreeing = [], []
+    for item_id, decisions in sorted(standing_by_item(session, project_id).items()):
+        if any(a.source != "human" for a in decisions):
+            continue  # a review or an import has decided it
+        latest = {a.annotator: a for a in decisions}
+        if len(latest) < max(overlap, 2) or (annotators and not set(annotators) <= set(latest)):
+            continue
+        if len({agreement_key(a) for a in latest.values()}) == 1:
+            agreeing.append(item_id)
+        elif settled(decisions, overlap, rule) is None:
+            disagreeing.append(item_id)
+    return disagreeing, agreeing
 
 
 def events(session: Session, project_id: int) -> list[AnnotationEvent]:

@@ -43,6 +43,7 @@ class AnnotationApp(App[None]):
 
     CSS = """
     #header { dock: top; height: auto; padding: 0 1; background: $primary-background; }
+    #context { height: auto; max-height: 50%; padding: 0 1; border-bottom: solid $primary; }
     #item { height: 1fr; }
     #message { height: auto; max-height: 3; padding: 0 1; }
     #keys { dock: bottom; height: auto; padding: 0 1; background: $panel; color: $text-muted; }
@@ -61,6 +62,7 @@ class AnnotationApp(App[None]):
 
     def compose(self):
         yield Static(id="header")
+        yield Static(id="context")
         yield Container(id="item")
         yield Static(id="message")
         yield Static(id="keys")
@@ -74,7 +76,7 @@ class AnnotationApp(App[None]):
     def _keys_line(self) -> Text:
         keys = self.keymap
         parts = [(shown_keys(keys["accept"]), "accept"), *getattr(self.view, "KEYS", ()),
-                 (shown_keys(keys["reject"]), "reject"), (shown_keys(keys["skip"]), "skip"),
+                 (shown_keys(keys["reject"]), self.session.REJECT_WORD), (shown_keys(keys["skip"]), "skip"),
                  (shown_keys(keys["undo"]), "undo"), (shown_keys(keys["quit"]), "quit"),
                  (shown_keys(keys["help"]), "keys")]
         width = max(self.size.width - 2, 20)
@@ -98,16 +100,13 @@ class AnnotationApp(App[None]):
         counts = progress["session"]
         header = Text.assemble(
             (session.project_name, "bold"), f" · {session.task.name} · ",
-            ("no model yet" if session.model_version is None else f"model {session.serving}"), " · ",
+            session.serving_line(), " · ",
             (f"{progress['done']}/{progress['total']} done", "bold"), f" · {progress['per_minute']:.1f}/min · ",
             (f"✓{counts['accept']} ✎{counts['correct']} ✗{counts['reject']} ↷{counts['skip']}", "cyan"))
         current = session.current
         if current is not None:
             header.append(f"\nitem {current.item_id} · ")
-            if current.prediction is None:
-                header.append("no pre-annotation: choose a label or mark the spans", style="yellow")
-            else:
-                header.append(f"pre-annotation {current.prediction.confidence:.0%} sure")
+            header.append(*session.item_note())
         if session.live is not None:
             header.append(f"\nlive: {session.live.status()}", style="dim")
         self.query_one("#header", Static).update(header)
@@ -132,6 +131,11 @@ class AnnotationApp(App[None]):
                 if self.view.can_focus:
                     self.view.focus()
             self.query_one("#keys", Static).update(self._keys_line())  # the keys depend on the view only
+        context = self.session.context() if current is not None else None
+        shown = self.query_one("#context", Static)
+        shown.display = context is not None
+        if context is not None:
+            shown.update(context)
         self._show_header()
         if current is not None:  # once this item is drawn, lease the next one while the person reads
             self.call_after_refresh(self._fetch_ahead)

@@ -222,6 +222,24 @@ class NerTask(Task):
         parts.append(Text("  ").join(Text(f"■ {label}", style=self.colour(label)) for label in self.labels))
         return Group(*parts)
 
+    def decisions_view(self, example: Example, decisions: Sequence[tuple[str, Any]]):
+        """Every decision's spans over one ruler: per line of text, the ruler, then the text once per decision
+        with that decision's spans in their type's colour; a span that not every decision marks (same
+        characters, same type) is drawn reversed, and listed first with who marked it. Lines of a long text
+        with no difference fold into one."""
+        rows = [(who, list(payload or [])) for who, payload in decisions]
+        everyone = set.intersection(*(set(spans) for _, spans in rows)) if rows else set()
+        disputed: dict[Span, list[str]] = {}
+        for who, spans in rows:
+            for span in spans:
+                if span not in everyone:
+                    disputed.setdefault(span, []).append(who)
+        listing = [Text(f"{example.text[s.start:s.end]} [{s.start}-{s.end}]:{s.label}  only {', '.join(names)}",
+                        style=f"{self.colour(s.label)}") for s, names in sorted(disputed.items())]
+        legend = Text("  ").join(Text(f"■ {label}", style=self.colour(label)) for label in self.labels)
+        return Group(*(listing or [Text("every decision marks the same spans", style="green")]),
+                     RuledDecisions(example.text, rows, everyone, self.colour), legend)
+
     def stratum(self, payload: Any) -> str:
         """Whether the item has entities: the evaluation split keeps items without any in proportion."""
         return "entities" if payload else "none"
@@ -250,6 +268,17 @@ class NerTask(Task):
 
     def entity_spans(self, example: Example) -> list[Span]:
         return list(example.payload or [])
+
+    def proposal(self, payloads: Sequence[Any]) -> list[Span]:
+        """Span by span: the spans that more than half of the decisions mark (same characters, same type); a
+        reject counts as marking none."""
+        if not payloads:
+            raise ValueError("a proposal needs at least one decision")
+        votes: dict[Span, int] = {}
+        for spans in payloads:
+            for span in set(spans or []):
+                votes[span] = votes.get(span, 0) + 1
+        return sorted(span for span, count in votes.items() if 2 * count > len(payloads))
 
     def span_editor(self, example: Example, spans: Any):
         from bertanno.plugins.span_editing import SpanEditor
@@ -320,6 +349,66 @@ def ruled_lines(text: str, spans, colour, width: int = RULER_WIDTH):
         if end == start:
             break
         start = end
+
+
+class RuledDecisions:
+    """Several decisions' spans over one text, aligned to one ruler (``NerTask.decisions_view``); lines are as
+    wide as the screen it is drawn on, counted in cells (a Chinese character takes two). ``rows``:
+    ``(who, spans)``; ``agreed``: the spans every row marks (the others are drawn reversed). Lines of a long text
+    where every decision is the same fold into one line that says so, so that the differences fit a screen."""
+
+    def __init__(self, text: str, rows: list[tuple[str, list[Span]]], agreed: set, colour):
+        self.text, self.rows, self.agreed, self.colour = text, rows, agreed, colour
+
+    def _lines(self, width: int) -> list[tuple[int, int, int]]:
+        """``(start, end, cells)`` of each line of the text at most ``width`` cells wide."""
+        lines, start = [], 0
+        while start < len(self.text) or start == 0:
+            end, cells = start, 0
+            while end < len(self.text) and cells + cell_len(self.text[end]) <= width:
+                cells += cell_len(self.text[end])
+                end += 1
+            lines.append((start, end, cells))
+            if end == start:
+                break
+            start = end
+        return lines
+
+    def __rich_console__(self, console, options):
+        names = max((cell_len(who) for who, _ in self.rows), default=0)
+        lines = self._lines(max(options.max_width - names - 3, 10))
+        disputed = [s for _, spans in self.rows for s in spans if s not in self.agreed]
+        folded: list[tuple[int, int]] = []
+        for start, end, cells in lines:
+            if len(lines) > 1 and not any(s.start < end and s.end > start for s in disputed):
+                folded.append((start, end))
+                continue
+            if folded:
+                yield self._fold(folded, names)
+                folded = []
+            yield from self._line(start, end, cells, names)
+        if folded:
+            yield self._fold(folded, names)
+
+    def _fold(self, folded: list[tuple[int, int]], names: int) -> Text:
+        return Text(" " * (names + 3) + f"… {folded[0][0]}-{folded[-1][1]}: the same in every decision",
+                    style="dim")
+
+    def _line(self, start: int, end: int, cells: int, names: int):
+        text = self.text
+        ruler, column = [" "] * (cells + 8), 0
+        for index in range(start, end):
+            if index % 5 == 0 and all(c == " " for c in ruler[column:column + len(str(index))]):
+                ruler[column:column + len(str(index))] = str(index)
+            column += cell_len(text[index])
+        yield Text(" " * (names + 3) + "".join(ruler).rstrip(), style="dim")
+        for who, spans in self.rows:
+            line = Text(text[start:end])
+            for span in spans:
+                if span.start < end and span.end > start:
+                    style = f"bold {self.colour(span.label)}" + (" underline" if span in self.agreed else " reverse")
+                    line.stylize(style, max(span.start, start) - start, min(span.end, end) - start)
+            yield Text.assemble((who + " " * (names - cell_len(who)), "bold"), " │ ", line)
 
 
 @hookimpl

@@ -1,0 +1,276 @@
+"""Teams: simulated annotators with known error rates, what `agreement` reports against what their noise implies,
+the accuracy of settled decisions, and the store under a team's concurrent load.
+
+Part 1, simulation (SQLite): three annotators with 5 %, 10 % and 20 % noise decide real items of ChnSentiCorp
+(a wrong label) and cMedQANER (each gold span, with that probability, gets a boundary error or a type error) with
+overlap 3 (majority rule) and overlap 2 (every pair of annotators shares a third of the items; disagreements
+settled by a simulated reviewer with 2 % noise through ``ReviewSession``, the code `bertanno review` runs). The
+expected figures follow from the noise alone:
+
+- two annotators with flip rates p, q on a binary label agree on 1 - p - q + 2pq of the items; Cohen's kappa
+  follows from that and each one's label shares (Cohen 1960);
+- span F1 between two annotators is about (1 - p)(1 - q): a span both left intact matches (two identical
+  errors on one span also match, which adds a little; a widened span that runs into the next one drops it,
+  which takes a little away);
+- the majority of three (binary) is right with probability P(at least two of three right).
+
+Part 2, PostgreSQL under load (``--postgres URL``): 8 annotator processes with overlap 2 decide 5,000 items
+concurrently: decisions per second, p50/p95 latency of drawing the next item, and the checks that no annotator
+was served an item twice and no acknowledged decision was lost.
+
+    python -m benchmarks.team [--items 1000] [--postgres URL] [--processes 8] [--load-items 5000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import random
+import tempfile
+import time
+from itertools import combinations
+from pathlib import Path
+
+from benchmarks.common import REPO, machine_facts
+
+NOISE = {"ann": 0.05, "bob": 0.10, "cy": 0.20}
+REVIEWER_NOISE = 0.02
+RESULT = REPO / "benchmarks" / "results" / "team.json"
+
+
+# -- part 1: simulated annotators ----------------------------------------------------------------------------------
+def noisy_label(gold: str, labels: list[str], p: float, rng: random.Random) -> str:
+    return rng.choice([label for label in labels if label != gold]) if rng.random() < p else gold
+
+
+def noisy_spans(text: str, gold, labels: list[str], p: float, rng: random.Random):
+    """Each gold span, with probability ``p``: half the time a boundary error (its end one character further or
+    nearer, kept inside the text and non-empty), half the time a type error (another type)."""
+    from bertanno.plugins.task import Span
+
+    spans = []
+    for span in gold:
+        if rng.random() < p:
+            if rng.random() < 0.5:
+                end = span.end + 1 if (span.end < len(text) and rng.random() < 0.5) or span.end - span.start == 1 \
+                    else span.end - 1
+                span = Span(span.start, min(end, len(text)), span.label)
+            else:
+                span = Span(span.start, span.end, rng.choice([label for label in labels if label != span.label]))
+        spans.append(span)
+    # a boundary error may now overlap the next span: keep the spans apart as any annotation would
+    kept = []
+    for span in sorted(spans):
+        if not kept or span.start >= kept[-1].end:
+            kept.append(span)
+    return kept
+
+
+def expected_binary(p: float, q: float, share: float) -> dict:
+    """Percent agreement and Cohen's kappa two annotators with flip rates ``p``, ``q`` reach on a binary label
+    whose first value has the share ``share``."""
+    observed = 1 - p - q + 2 * p * q
+    first_p = share * (1 - p) + (1 - share) * p
+    first_q = share * (1 - q) + (1 - share) * q
+    chance = first_p * first_q + (1 - first_p) * (1 - first_q)
+    return {"percent": observed, "cohen_kappa": (observed - chance) / (1 - chance)}
+
+
+def majority_right(rates: list[float]) -> float:
+    """P(at least two of three annotators right), binary labels."""
+    a, b, c = (1 - r for r in rates)
+    return a * b * c + a * b * (1 - c) + a * (1 - b) * c + (1 - a) * b * c
+
+
+def simulate(dataset, items: int, overlap: int, seed: int = 0) -> dict:
+    from bertanno.app.review import ReviewSession
+    from bertanno.core.agreement import project_agreement
+    from bertanno.store import Store
+    from bertanno.store.annotations import current_annotations, disagreements, record_decision
+    from bertanno.store.items import add_items, input_hash, project_item_ids
+    from bertanno.store.projects import create_project
+
+    rng = random.Random(seed)
+    examples = [e for e in dataset.test + dataset.train if e.payload is not None][:items]
+    labels = dataset.labels
+    ner = dataset.task == "ner"
+    with tempfile.TemporaryDirectory() as folder:
+        store = Store.open(f"sqlite:///{Path(folder) / 'team.db'}")
+        with store.transaction() as session:
+            project = create_project(session, "team", dataset.task, labels, "bert-base-chinese", overlap=overlap,
+                                     settle="majority" if overlap == 3 else "unanimous")
+            add_items(session, project.id, [{"text": e.text, "text_b": e.text_b, "meta": {},
+                                             "input_hash": input_hash(e.text, e.text_b)} for e in examples])
+            ids = project_item_ids(session, project.id)
+        task = dataset_task(dataset)
+        gold = dict(zip(ids, examples))
+        names = list(NOISE)
+        with store.transaction() as session:
+            for index, (item_id, example) in enumerate(gold.items()):
+                deciders = names if overlap == 3 else list(combinations(names, 2))[index % 3]
+                for name in deciders:
+                    payload = (noisy_spans(example.text, example.payload, labels, NOISE[name], rng) if ner
+                               else noisy_label(example.payload, labels, NOISE[name], rng))
+                    record_decision(session, project.id, item_id, name, f"s-{name}", "correct",
+                                    task.payload_to_json(payload))
+        report = project_agreement(store, "team")
+        with store.transaction() as session:
+            unsettled = len(disagreements(session, project.id))
+        reviewed = 0
+        if unsettled:
+            review = ReviewSession(store, "team", "reviewer")
+            while (current := review.next()) is not None:
+                truth = gold[current.item_id].payload
+                payload = (noisy_spans(current.example.text, truth, labels, REVIEWER_NOISE, rng) if ner
+                           else noisy_label(truth, labels, REVIEWER_NOISE, rng))
+                review.decide("correct", payload)
+                reviewed += 1
+        with store.transaction() as session:
+            settled = current_annotations(session, project.id)
+            right = sum(task.payload_from_json(a.payload) == gold[i].payload for i, a in settled.items()
+                        if not ner) if not ner else None
+            if ner:
+                predicted = [task.payload_from_json(settled[i].payload) if i in settled else [] for i in ids]
+                span_f1 = task.metrics([gold[i].payload for i in ids], predicted)["f1"]
+        store.close()
+    share = sum(e.payload == labels[0] for e in examples) / len(examples) if not ner else None
+    pairs = []
+    for pair in report.pairs:
+        p, q = NOISE[pair["first"]], NOISE[pair["second"]]
+        expected = (expected_binary(p, q, share) if not ner else {"f1_exact": (1 - p) * (1 - q)})
+        measured = {k: round(v, 4) for k, v in pair.items() if k in ("percent", "cohen_kappa", "f1_exact",
+                                                                      "f1_overlap")}
+        pairs.append({"pair": f"{pair['first']} ({p:.0%}) / {pair['second']} ({q:.0%})", "items": pair["items"],
+                      "measured": measured, "expected": {k: round(v, 4) for k, v in expected.items()}})
+    result = {"dataset": dataset.name, "task": dataset.task, "items": len(examples), "overlap": overlap,
+              "settle": "majority" if overlap == 3 else "unanimous + review", "pairs": pairs,
+              "group": {k: round(v, 4) for k, v in report.group.items()},
+              "unsettled_before_review": unsettled, "reviewed": reviewed, "settled_items": len(settled)}
+    if ner:
+        result["settled_span_f1_vs_gold"] = round(span_f1, 4)
+    else:
+        result["settled_accuracy_vs_gold"] = round(right / len(settled), 4)
+        rates = list(NOISE.values())
+        if overlap == 3:
+            result["expected_accuracy"] = round(majority_right(rates), 4)
+        else:  # a pair agrees and is right, or disagrees and the reviewer is right
+            pair_rates = list(combinations(rates, 2))
+            result["expected_accuracy"] = round(sum(
+                (1 - p) * (1 - q) + (p * (1 - q) + q * (1 - p)) * (1 - REVIEWER_NOISE) for p, q in pair_rates) / 3, 4)
+    return result
+
+
+def dataset_task(dataset):
+    from bertanno.plugins.manager import get_plugins
+
+    return get_plugins().task(dataset.task, labels=dataset.labels)
+
+
+# -- part 2: PostgreSQL under a team's load ------------------------------------------------------------------------
+def annotator_process(url: str, project: str, name: str, started, output) -> None:
+    """One annotator: draw, decide, repeat until the queue is empty; reports each draw's latency and each
+    acknowledged (committed) decision."""
+    from bertanno.store import Store
+    from bertanno.store.annotations import record_decision
+    from bertanno.store.projects import get_project
+    from bertanno.store.queue import new_session_id, next_item
+
+    store = Store.open(url)
+    session_id = new_session_id()
+    with store.transaction() as session:
+        project_id = get_project(session, project).id
+    started.wait()
+    latencies, acked, rng = [], [], random.Random(name)
+    while True:
+        begin = time.perf_counter()
+        with store.transaction() as session:
+            item = next_item(session, project_id, name, session_id)
+        latencies.append(time.perf_counter() - begin)
+        if item is None:
+            break
+        with store.transaction() as session:
+            record_decision(session, project_id, item.id, name, session_id, "correct", rng.choice(["0", "1"]))
+        acked.append(item.id)
+    store.close()
+    output.put((name, latencies, acked))
+
+
+def load(url: str, processes: int, items: int) -> dict:
+    from sqlalchemy import func, select
+
+    from bertanno.store import Store
+    from bertanno.store.items import add_items, input_hash
+    from bertanno.store.projects import create_project
+    from bertanno.store.schema import Annotation
+
+    store = Store.open(url)
+    name = f"load-{int(time.time())}"
+    with store.transaction() as session:
+        project = create_project(session, name, "sentiment", ["0", "1"], "bert-base-chinese", overlap=2)
+        add_items(session, project.id, [{"text": f"第{n}条评论", "text_b": None, "meta": {},
+                                         "input_hash": input_hash(f"第{n}条评论")} for n in range(items)])
+        project_id = project.id
+    context = multiprocessing.get_context("spawn")
+    started, output = context.Event(), context.Queue()
+    workers = [context.Process(target=annotator_process, args=(url, name, f"annotator-{n}", started, output))
+               for n in range(processes)]
+    for worker in workers:
+        worker.start()
+    time.sleep(3.0)  # every process has opened its connection
+    begin = time.perf_counter()
+    started.set()
+    results = [output.get() for _ in workers]
+    elapsed = time.perf_counter() - begin
+    for worker in workers:
+        worker.join()
+    latencies = sorted(x for _, lat, _ in results for x in lat)
+    acked = [(name, item) for name, _, items_acked in results for item in items_acked]
+    with store.transaction() as session:
+        rows = session.execute(select(Annotation.annotator, Annotation.item_id).where(
+            Annotation.project_id == project_id, Annotation.undone_at.is_(None))).all()
+        per_item = dict(session.execute(select(Annotation.item_id, func.count(func.distinct(Annotation.annotator)))
+                                        .where(Annotation.project_id == project_id).group_by(Annotation.item_id)).all())
+        server = session.execute(select(func.version())).scalar()
+    stored = {(a, i) for a, i in rows}
+    store.close()
+    return {"server": server.split(",")[0], "processes": processes, "items": items, "overlap": 2,
+            "decisions": len(rows), "seconds": round(elapsed, 2), "decisions_per_s": round(len(rows) / elapsed, 1),
+            "next_item_ms_p50": round(1000 * latencies[len(latencies) // 2], 2),
+            "next_item_ms_p95": round(1000 * latencies[int(len(latencies) * 0.95)], 2),
+            "double_assignments": len(rows) - len(stored),
+            "lost_decisions": sum(pair not in stored for pair in acked),
+            "items_with_two_annotators": sum(count == 2 for count in per_item.values()),
+            "items_with_more": sum(count > 2 for count in per_item.values())}
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--items", type=int, default=1000, help="items per simulated dataset")
+    parser.add_argument("--postgres", metavar="URL", help="run the load part against this PostgreSQL server")
+    parser.add_argument("--processes", type=int, default=8)
+    parser.add_argument("--load-items", type=int, default=5000)
+    args = parser.parse_args(argv)
+
+    from benchmarks.datasets import load as load_dataset
+
+    shown = ["URL" if arg == args.postgres else arg for arg in argv or []]
+    result = {"command": "python -m benchmarks.team " + " ".join(shown), "machine": machine_facts(threads=0),
+              "noise": NOISE, "reviewer_noise": REVIEWER_NOISE, "simulation": []}
+    for name in ("chnsenticorp", "chineseblue_cmedqaner"):
+        dataset = load_dataset(name)
+        for overlap in (3, 2):
+            row = simulate(dataset, args.items, overlap)
+            print(json.dumps(row, ensure_ascii=False), flush=True)
+            result["simulation"].append(row)
+    if args.postgres:
+        result["postgres_load"] = load(args.postgres, args.processes, args.load_items)
+        print(json.dumps(result["postgres_load"]), flush=True)
+    RESULT.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    return result
+
+
+if __name__ == "__main__":
+    import sys
+
+    main(sys.argv[1:])

@@ -1,0 +1,245 @@
+"""The review session (issue 'Teams', part 3): a reviewer walks the items a team decided differently, sees each
+decision side by side with the model's, and settles each one (source ``review``), undo included; scripted with
+--decisions, full screen through the annotation app, and bad input refused with a sentence."""
+
+import asyncio
+
+import pytest
+from click.testing import CliRunner
+from conftest import Terminal
+from rich.console import Console
+from sqlalchemy import select
+
+from bertanno.app.review import ReviewSession
+from bertanno.app.screen import AnnotationApp
+from bertanno.app.terminal import KEYS
+from bertanno.cli import cli
+from bertanno.core.transfer import import_file
+from bertanno.plugins.task import Example, Span
+from bertanno.store.annotations import current_annotations, disagreements, record_decision
+from bertanno.store.items import project_item_ids
+from bertanno.store.projects import create_project
+from bertanno.store.schema import Annotation
+
+NER_TEXT = "患者张三因头痛三天到北京协和医院就诊，" * 4
+
+
+def team(store, tmp_path, decisions, task="sentiment", labels=("negative", "positive"), texts=None, overlap=2):
+    """A project of ``overlap`` with one item per text; ``decisions``: ``{annotator: [payload per item]}``
+    (``None``: that annotator did not decide the item; ``"reject"``: rejected it)."""
+    texts = texts or [f"第{i}条评论" for i in range(len(next(iter(decisions.values()))))]
+    with store.transaction() as session:
+        project_id = create_project(session, "team", task, list(labels), "bert-base-chinese", overlap=overlap).id
+    path = tmp_path / "items.txt"
+    path.write_text("".join(text + "\n" for text in texts), encoding="utf-8")
+    import_file(store, "team", path)
+    with store.transaction() as session:
+        item_ids = project_item_ids(session, project_id)
+        for annotator, payloads in decisions.items():
+            for item_id, payload in zip(item_ids, payloads):
+                if payload is not None:
+                    record_decision(session, project_id, item_id, annotator, f"s-{annotator}",
+                                    "reject" if payload == "reject" else "correct",
+                                    None if payload == "reject" else payload)
+    return project_id, item_ids
+
+
+def reviews(store):
+    with store.transaction() as session:
+        return [(a.item_id, a.decision, a.payload, a.annotator) for a in session.scalars(
+            select(Annotation).where(Annotation.source == "review", Annotation.undone_at.is_(None))
+            .order_by(Annotation.id))]
+
+
+def review(db_url, *args, input=None):
+    return CliRunner().invoke(cli, ["--db", db_url, "review", "team", *args], input=input)
+
+
+def test_a_scripted_review_settles_each_disagreement(store, db_url, tmp_path):
+    project_id, (first, second, agreed) = team(store, tmp_path, {
+        "ann": ["positive", "negative", "positive"], "bob": ["negative", "positive", "positive"]})
+    with store.transaction() as session:
+        assert disagreements(session, project_id) == [first, second]
+    result = review(db_url, "--reviewer", "chen", "--decisions", "-", input="a\n2\n")
+    assert result.exit_code == 0, result.output + str(result.exception)
+    assert f"item {first}: a" in result.output and f"item {second}: 2" in result.output
+    assert "1 proposals accepted, 1 decided otherwise" in result.output
+    # a tie: the proposal is the earliest decision (ann's); 2 chooses the second label
+    assert reviews(store) == [(first, "accept", "positive", "chen"), (second, "correct", "positive", "chen")]
+    with store.transaction() as session:
+        assert disagreements(session, project_id) == []
+        settled = current_annotations(session, project_id)
+        assert {i: (a.payload, a.source) for i, a in settled.items()} == {
+            first: ("positive", "review"), second: ("positive", "review"), agreed: ("positive", "human")}
+    assert "no disagreements to review" in str(review(db_url, "--decisions", "-", input="a\n").exception)
+
+
+def test_undo_brings_the_item_back_as_the_reviewer_left_it(store, db_url, tmp_path):
+    project_id, (first, second) = team(store, tmp_path, {"ann": ["positive", "negative"],
+                                                          "bob": ["negative", "positive"]})
+    result = review(db_url, "--decisions", "-", input="2\nu\n1\nx\n")
+    assert result.exit_code == 0, result.output + str(result.exception)
+    assert reviews(store)[0][:3] == (first, "correct", "negative")
+    assert reviews(store)[1][:3] == (second, "reject", None)
+    with store.transaction() as session:
+        assert session.scalar(select(Annotation).where(Annotation.source == "review",
+                                                       Annotation.undone_at.is_not(None))).payload == "positive"
+        settled = current_annotations(session, project_id)
+        assert set(settled) == {first}  # a reviewer's reject decides the item without a label
+        assert disagreements(session, project_id) == []
+
+
+def test_a_spot_check_sample_adds_agreed_items(store, db_url, tmp_path):
+    project_id, items = team(store, tmp_path, {"ann": ["positive", "negative", "positive", "negative"],
+                                               "bob": ["negative", "negative", "positive", "negative"]})
+    session = ReviewSession(store, "team", "chen", sample=2, seed=3)
+    assert session.total == 3 and len(session.spot_checks) == 2 and session.spot_checks <= set(items[1:])
+    shown = []
+    while (current := session.next()) is not None:
+        shown.append(current.item_id)
+        note, _ = session.item_note()
+        assert ("spot check" in note) == (current.item_id in session.spot_checks)
+        session.decide("accept")
+    assert sorted(shown) == sorted([items[0], *session.spot_checks])
+    assert ReviewSession(store, "team", sample=10).total == 1  # reviewed items are not drawn again
+
+
+def test_bad_input_is_a_sentence_and_writes_nothing(store, db_url, tmp_path):
+    team(store, tmp_path, {"ann": ["positive"], "bob": ["negative"]})
+    result = review(db_url, "--annotators", "ann,zoe", "--decisions", "-", input="a\n")
+    assert result.exit_code != 0 and "nobody named 'zoe'" in str(result.exception)
+    assert "its annotators: ann, bob" in str(result.exception)
+    result = review(db_url, "--decisions", "-", input="c neutral\n")
+    assert result.exit_code != 0 and "'neutral' is not a label" in str(result.exception)
+    result = review(db_url, "--decisions", "-", input="7\n")
+    assert result.exit_code != 0 and "unknown key '7'" in str(result.exception)
+    assert reviews(store) == []
+    result = CliRunner().invoke(cli, ["--db", db_url, "review", "team"], input="")
+    assert result.exit_code != 0 and "no terminal to review in" in str(result.exception)
+
+
+def test_a_single_annotator_project_says_how_to_get_a_second_opinion(store, db_url, tmp_path):
+    team(store, tmp_path, {"ann": ["positive"]}, overlap=1)
+    result = review(db_url, "--decisions", "-", input="a\n")
+    assert "no disagreements to review" in str(result.exception) and "--overlap 2" in str(result.exception)
+
+
+def test_ner_proposal_votes_span_by_span(plugins):
+    task = plugins.task("ner", ["SYM", "LOC", "PER"])
+    a, b, c = Span(2, 4, "PER"), Span(5, 7, "SYM"), Span(10, 16, "LOC")
+    assert task.proposal([[a, b], [a, c], [a, b, c]]) == [a, b, c]
+    assert task.proposal([[a, b], [c]]) == []  # two annotators: only what both marked
+    assert task.proposal([[a], None, [a]]) == [a]  # a reject marks nothing
+    labels = plugins.task("sentiment", ["negative", "positive"])
+    assert labels.proposal(["positive", "negative", "negative"]) == "negative"
+    assert labels.proposal(["positive", "negative"]) == "positive"  # tied: the earliest
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_ner_decisions_stand_on_one_ruler_with_differences_reversed(plugins, width):
+    task = plugins.task("ner", ["SYM", "LOC", "PER"])
+    example = Example(NER_TEXT)
+    ann = [Span(2, 4, "PER"), Span(5, 7, "SYM")]
+    bob = [Span(2, 4, "PER"), Span(10, 16, "LOC")]
+    console = Console(width=width, record=True, color_system="truecolor")
+    console.print(task.decisions_view(example, [("ann", ann), ("bob", bob), ("model v001 80%", ann)]))
+    lines = console.export_text(clear=False).splitlines()
+    rows = [line for line in lines if "│" in line]
+    assert all(len(line) <= width for line in lines)  # cell widths: each line fits the screen
+    assert [line.split("│")[0].strip() for line in rows[:3]] == ["ann", "bob", "model v001 80%"]
+    for start in range(0, len(rows), 3):  # the three decisions show the same characters, one above the other
+        assert len({line.split("│", 1)[1] for line in rows[start:start + 3]}) == 1
+    shown = rows[0].split("│ ", 1)[1]  # the differences are all in the first line; the rest folds into one
+    assert len(rows) == 3 and NER_TEXT.startswith(shown)
+    assert f"… {len(shown)}-{len(NER_TEXT)}: the same in every decision" in "\n".join(lines)
+    assert lines.index("头痛 [5-7]:SYM  only ann, model v001 80%") < lines.index(rows[0])  # differences first
+    assert "头痛 [5-7]:SYM  only ann, model v001 80%" in lines and "北京协和医院 [10-16]:LOC  only bob" in lines
+    styled = console.export_html(inline_styles=True)
+    assert "text-decoration: underline" in styled  # the agreed span
+    assert styled.count("头痛") >= 1 and "北京协和医院" in styled
+
+
+def ner_team(store, tmp_path):
+    return team(store, tmp_path, {"ann": [[[2, 4, "PER"], [5, 7, "SYM"]]], "bob": [[[2, 4, "PER"], [10, 16, "LOC"]]]},
+                task="ner", labels=("SYM", "LOC", "PER"), texts=[NER_TEXT])
+
+
+def test_a_scripted_ner_review_corrects_the_proposal(store, db_url, tmp_path):
+    project_id, [item] = ner_team(store, tmp_path)
+    result = review(db_url, "--decisions", "-", input="c + 头痛:SYM; + 北京协和医院:LOC\n")
+    assert result.exit_code == 0, result.output + str(result.exception)
+    assert reviews(store)[0][:3] == (item, "correct", [[2, 4, "PER"], [5, 7, "SYM"], [10, 16, "LOC"]])
+
+
+def screen_text(app) -> str:
+    return "\n".join("".join(segment.text for segment in strip) for strip in app.screen._compositor.render_strips())
+
+
+def drive(session, keys, size):
+    app, seen = AnnotationApp(session, KEYS), []
+
+    async def go():
+        async with app.run_test(size=size) as pilot:
+            await pilot.pause()
+            seen.append(screen_text(app))
+            for key in keys:
+                await pilot.press(key)
+                await pilot.pause()
+                seen.append(screen_text(app))
+            await pilot.press("q")
+            await pilot.pause()
+
+    asyncio.run(go())
+    session.close()
+    return seen
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+def test_the_full_screen_review_shows_the_decisions_and_takes_the_annotate_keys(store, tmp_path, size):
+    _, (first, second) = team(store, tmp_path, {"ann": ["positive", "negative"], "bob": ["negative", "positive"]})
+    seen = drive(ReviewSession(store, "team", "chen"), ["1", "u", "enter", "enter"], size)
+    assert "proposal: the decision of 1 of 2 annotators" in seen[0]
+    assert "ann" in seen[0] and "bob" in seen[0] and "≠" in seen[0]
+    assert "undone" in seen[2]
+    assert "all done" in seen[-1]
+    assert [r[:3] for r in reviews(store)] == [(first, "accept", "positive"), (second, "accept", "negative")]
+
+
+def test_the_full_screen_ner_review_edits_from_the_proposal(store, tmp_path):
+    _, [item] = ner_team(store, tmp_path)
+    seen = drive(ReviewSession(store, "team", "chen"), ["enter"], (120, 40))
+    assert "only bob" in seen[0] and "only ann" in seen[0]
+    assert seen[0].count("患者张三因头痛三天") >= 3  # each decision's line, and the editable text
+    assert reviews(store) == [(item, "accept", [[2, 4, "PER"]], "chen")]
+
+
+@pytest.mark.slow
+def test_the_console_script_reviews_in_a_real_terminal(tmp_path):
+    from bertanno.store import Store
+
+    db = f"sqlite:///{tmp_path / 'pty.db'}"
+    store = Store.open(db)
+    team(store, tmp_path, {"ann": ["positive"], "bob": ["negative"]})
+    store.close()
+    terminal = Terminal(["--db", db, "review", "team", "--reviewer", "pty"])
+    assert terminal.wait_for(lambda lines: all(part in "".join(lines) for part in (
+        "review by pty", "proposal", "x unusable", "ann", "bob"))), "\n".join(terminal.lines())
+    terminal.send("1")
+    assert terminal.wait_for(lambda lines: "all done" in "".join(lines), timeout=30)
+    terminal.send("\x03")
+    assert terminal.wait_for(lambda lines: any("reviewed: 0 proposals accepted, 1 decided otherwise" in line
+                                               for line in lines), timeout=60), "\n".join(terminal.seen[-30:])
+    terminal.child.expect(__import__("pexpect").EOF, timeout=60)
+
+
+def test_a_difference_late_in_a_long_text_is_shown_and_the_agreeing_start_folded(plugins):
+    task = plugins.task("ner", ["SYM", "LOC", "PER"])
+    end = len(NER_TEXT)
+    console = Console(width=80, record=True)
+    console.print(task.decisions_view(Example(NER_TEXT), [("ann", [Span(2, 4, "PER"), Span(end - 2, end, "SYM")]),
+                                                          ("bob", [Span(2, 4, "PER")])]))
+    lines = console.export_text().splitlines()
+    rows = [line.split("│ ", 1)[1] for line in lines if "│" in line]
+    assert lines[0] == f"{NER_TEXT[end - 2:]} [{end - 2}-{end}]:SYM  only ann"
+    assert len(rows) == 2 and NER_TEXT.endswith(rows[0]) and rows[0] == rows[1]
+    assert f"… 0-{end - len(rows[0])}: the same in every decision" in "\n".join(lines)
