@@ -243,3 +243,27 @@ def test_a_difference_late_in_a_long_text_is_shown_and_the_agreeing_start_folded
     assert lines[0] == f"{NER_TEXT[end - 2:]} [{end - 2}-{end}]:SYM  only ann"
     assert len(rows) == 2 and NER_TEXT.endswith(rows[0]) and rows[0] == rows[1]
     assert f"… 0-{end - len(rows[0])}: the same in every decision" in "\n".join(lines)
+
+
+@pytest.mark.slow
+def test_the_console_script_reviews_ner_spans_in_a_real_terminal(tmp_path):
+    from bertanno.store import Store
+
+    db = f"sqlite:///{tmp_path / 'pty.db'}"
+    store = Store.open(db)
+    ner_team(store, tmp_path)
+    store.close()
+    terminal = Terminal(["--db", db, "review", "team", "--reviewer", "pty"])
+    assert terminal.wait_for(lambda lines: all(part in "".join(lines) for part in (
+        "only ann", "only bob", "the same in every decision", "张三 [2-4] PER"))), "\n".join(terminal.lines())
+    rows = [line for line in terminal.lines() if "│" in line]
+    assert [row.split("│")[0].strip() for row in rows] == ["ann", "bob"]
+    assert rows[0].split("│")[1] == rows[1].split("│")[1]  # the same characters, one above the other
+    terminal.send("\r")  # accept the proposal: the span both marked
+    assert terminal.wait_for(lambda lines: "all done" in "".join(lines), timeout=30)
+    terminal.send("q")
+    assert terminal.wait_for(lambda lines: any("reviewed: 1 proposals accepted" in line for line in lines), timeout=60)
+    terminal.child.expect(__import__("pexpect").EOF, timeout=60)
+    store = Store.open(db)
+    assert reviews(store) == [(1, "accept", [[2, 4, "PER"]], "pty")]
+    store.close()
