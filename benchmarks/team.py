@@ -88,11 +88,17 @@ def simulate(dataset, items: int, overlap: int, seed: int = 0) -> dict:
     from bertanno.core.agreement import project_agreement
     from bertanno.store import Store
     from bertanno.store.annotations import current_annotations, disagreements, record_decision
-    from bertanno.store.items import add_items, input_hash, project_item_ids
+    from bertanno.store.items import add_items, project_item_ids
     from bertanno.store.projects import create_project
 
     rng = random.Random(seed)
-    examples = [e for e in dataset.test + dataset.train if e.payload is not None][:items]
+    from bertanno.store.items import input_hash
+
+    unique: dict = {}
+    for example in dataset.test + dataset.train:  # a text that occurs twice is one item: the first
+        if example.payload is not None:
+            unique.setdefault(input_hash(example.text, example.text_b), example)
+    examples = list(unique.values())[:items]
     labels = dataset.labels
     ner = dataset.task == "ner"
     with tempfile.TemporaryDirectory() as folder:

@@ -82,7 +82,7 @@ class ReviewSession(ItemTiming):
         while self._walk:
             item_id = self._walk.pop(0)
             with self.store.transaction() as session:
-                decisions = annotations_q.standing_by_item(session, self.project_id).get(item_id, [])
+                decisions = annotations_q.standing_by_item(session, self.project_id, [item_id]).get(item_id, [])
                 if any(a.source != "human" for a in decisions):
                     continue
                 [item] = items_by_id(session, [item_id])

@@ -30,6 +30,7 @@ COMMAND_MODULES = (
     "bertanno.cli.pretrain",
     "bertanno.cli.stats",
     "bertanno.cli.demo",
+    "bertanno.cli.doctor",
 )
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -87,7 +88,9 @@ def main() -> None:
     """The console script: plugin commands added, then errors turned into one red line and an exit status."""
     try:
         _add_plugin_commands()
-        cli.main(standalone_mode=False)
+        status = cli.main(standalone_mode=False)  # a command's ctx.exit(N) comes back as N
+        if isinstance(status, int) and status:
+            sys.exit(status)
     except click.exceptions.Abort:
         err_console.print("interrupted")
         sys.exit(130)

@@ -199,11 +199,13 @@ def _team(session: Session, project_id: int) -> tuple[int, str]:
     return tuple(session.execute(select(Project.overlap, Project.settle).where(Project.id == project_id)).one())
 
 
-def standing_by_item(session: Session, project_id: int) -> dict[int, list[Annotation]]:
-    """Each item's standing decisions (not undone, not skips), oldest first."""
+def standing_by_item(session: Session, project_id: int, item_ids: list[int] | None = None
+                     ) -> dict[int, list[Annotation]]:
+    """Each item's standing decisions (not undone, not skips), oldest first; ``item_ids``: of these items only."""
     grouped: dict[int, list[Annotation]] = defaultdict(list)
-    for annotation in session.scalars(select(Annotation).where(Annotation.project_id == project_id, *standing())
-                                      .order_by(Annotation.id)):
+    chosen = [] if item_ids is None else [Annotation.item_id.in_(item_ids)]
+    for annotation in session.scalars(select(Annotation).where(Annotation.project_id == project_id, *standing(),
+                                                               *chosen).order_by(Annotation.id)):
         grouped[annotation.item_id].append(annotation)
     return grouped
 

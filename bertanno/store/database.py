@@ -124,16 +124,54 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
                 raw.execute("PRAGMA foreign_keys=ON")
 
 
+POOL_SETTINGS = {  # environment variable -> (create_engine argument, default, what it is)
+    "BERTANNO_DB_POOL_SIZE": ("pool_size", 5, "connections each process keeps open"),
+    "BERTANNO_DB_MAX_OVERFLOW": ("max_overflow", 10, "connections it may open beyond those at a peak"),
+    "BERTANNO_DB_POOL_TIMEOUT": ("pool_timeout", 30, "seconds to wait for a free connection"),
+    "BERTANNO_DB_POOL_RECYCLE": ("pool_recycle", 1800, "seconds after which a connection is replaced"),
+    "BERTANNO_DB_CONNECT_TIMEOUT": ("connect_timeout", 10, "seconds to wait for the server to answer"),
+}
+"""The connection settings of a database server (PostgreSQL), each from its environment variable: SQLAlchemy's
+``QueuePool`` arguments and the driver's connect timeout. SQLite (one file, no server) uses none of them."""
+
+
+def pool_settings() -> dict[str, int]:
+    """The connection settings in force (``POOL_SETTINGS``' defaults, or the environment's whole numbers).
+    Raises ``StoreError`` naming the variable for a value that is not a whole number from 0 (1 for sizes and
+    timeouts)."""
+    settings = {}
+    for variable, (name, default, _) in POOL_SETTINGS.items():
+        value = os.environ.get(variable, "").strip()
+        try:
+            number = int(value) if value else default
+        except ValueError:
+            number = -1
+        if number < (0 if name == "max_overflow" else 1):
+            raise StoreError(f"{variable} is a whole number of "
+                             f"{'connections' if 'size' in name or 'overflow' in name else 'seconds'} "
+                             f"({POOL_SETTINGS[variable][2]}), got {value!r}")
+        settings[name] = number
+    return settings
+
+
 def open_engine(url: str | None = None) -> Engine:
     """An engine for ``url`` (default: ``$BERTANNO_DB`` or ``sqlite:///bertanno.db``); not yet migrated.
-    A plain file path (no ``://``) means an SQLite database in that file. Raises ``StoreError`` for a URL
-    SQLAlchemy cannot use."""
+    A plain file path (no ``://``) means an SQLite database in that file. A server's connections follow
+    ``pool_settings`` (a ``connect_timeout`` in the URL wins). Raises ``StoreError`` for a URL SQLAlchemy cannot
+    use or a bad setting."""
     url = url or default_url()
     if "://" not in url:
         url = f"sqlite:///{url}"
     try:
         parsed = make_url(url)
-        engine = create_engine(parsed, pool_pre_ping=parsed.get_backend_name() != "sqlite")
+        options = {}
+        if parsed.get_backend_name() != "sqlite":
+            settings = pool_settings()
+            timeout = settings.pop("connect_timeout")
+            options = {"pool_pre_ping": True, **settings}
+            if parsed.get_backend_name() == "postgresql" and "connect_timeout" not in parsed.query:
+                options["connect_args"] = {"connect_timeout": timeout}
+        engine = create_engine(parsed, **options)
     except (ArgumentError, NoSuchModuleError, ValueError) as exc:
         raise StoreError(f"cannot use the database URL {url!r}: {exc}") from None
     if engine.dialect.name == "sqlite":
