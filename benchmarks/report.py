@@ -418,7 +418,9 @@ def team_section(result: dict) -> list[str]:
         lines.append(f"| {row['dataset']} | {row['overlap']}, {row['settle']} | {row['reviewed']} of "
                      f"{row['items']} | {score} | {row.get('expected_accuracy', '–')} |")
     if (load := result.get("postgres_load")) is not None:
-        lines += ["", f"{load['server']}: {load['processes']} annotator processes, overlap 2, {load['items']:,} "
+        lines += ["", f"Command: `{result.get('load_command', result['command']).strip()}`, on this 2-core machine with "
+                  "nothing else running (the 8 processes share its 2 cores with the server). "
+                  f"{load['server']}: {load['processes']} annotator processes, overlap 2, {load['items']:,} "
                   f"items: **{load['decisions_per_s']} decisions/s** ({load['decisions']:,} in {load['seconds']} s), "
                   f"next item p50 {load['next_item_ms_p50']} ms, **p95 {load['next_item_ms_p95']} ms**; "
                   f"{load['double_assignments']} double assignments, {load['lost_decisions']} lost decisions, "

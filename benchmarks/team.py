@@ -256,6 +256,8 @@ def main(argv=None) -> dict:
     parser.add_argument("--postgres", metavar="URL", help="run the load part against this PostgreSQL server")
     parser.add_argument("--processes", type=int, default=8)
     parser.add_argument("--load-items", type=int, default=5000)
+    parser.add_argument("--load-only", action="store_true",
+                        help="run only the PostgreSQL part; keep the simulation of the last results file")
     args = parser.parse_args(argv)
 
     from benchmarks.datasets import load as load_dataset
@@ -263,7 +265,12 @@ def main(argv=None) -> dict:
     shown = ["URL" if arg == args.postgres else arg for arg in argv or []]
     result = {"command": "python -m benchmarks.team " + " ".join(shown), "machine": machine_facts(threads=0),
               "noise": NOISE, "reviewer_noise": REVIEWER_NOISE, "simulation": []}
-    for name in ("chnsenticorp", "chineseblue_cmedqaner"):
+    if args.load_only:
+        if not args.postgres:
+            parser.error("--load-only needs --postgres URL")
+        result = json.loads(RESULT.read_text(encoding="utf-8"))
+        result["load_command"] = "python -m benchmarks.team " + " ".join(shown)
+    for name in () if args.load_only else ("chnsenticorp", "chineseblue_cmedqaner"):
         dataset = load_dataset(name)
         for overlap in (3, 2):
             row = simulate(dataset, args.items, overlap)

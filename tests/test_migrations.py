@@ -49,6 +49,9 @@ def test_an_old_database_is_upgraded_with_nothing_lost(db_url, tmp_path):
             assert connection.execute(text("SELECT count(*) FROM annotation_events")).scalar() == 1
             assert connection.execute(text("SELECT count(*) FROM leases")).scalar() == 0  # a table of 0002
             assert len(connection.execute(text("SELECT uid FROM projects")).scalar()) == 32  # 0006 gives each an id
+            # 0011 counts each item's annotators from the annotations already there: the item stays decided
+            assert connection.execute(text("SELECT annotators FROM items")).scalar() == 1
+            assert not connection.execute(text("SELECT authoritative FROM items")).scalar()
             if db_url.startswith("sqlite"):  # off while migrating (a rebuilt table must not cascade), on again
                 assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
     finally:

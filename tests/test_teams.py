@@ -267,3 +267,30 @@ def test_the_report_refuses_a_file_as_its_folder(store, db_url, tmp_path):
     result = CliRunner().invoke(cli, ["--db", db_url, "report", "team", "-o", str(target)])
     assert result.exit_code == 1 and "is a file" in str(result.exception)
     assert target.read_text(encoding="utf-8") == "mine"
+
+
+def test_each_items_row_keeps_count_of_its_decisions(store, tmp_path):
+    from bertanno.store.annotations import undo_last
+    from bertanno.store.schema import Item
+
+    project_id = team_project(store, tmp_path, count=1)
+    item = serve(store, project_id, "ann")
+
+    def state():
+        with store.transaction() as session:
+            row = session.get(Item, item)
+            return row.annotators, row.authoritative
+
+    decide(store, project_id, item, "ann", "positive")
+    decide(store, project_id, item, "ann", "negative")  # the same person again: still one annotator
+    assert state() == (1, False)
+    decide(store, project_id, item, "bob", "positive")
+    assert state() == (2, False)
+    with store.transaction() as session:
+        undo_last(session, "session-bob")
+    assert state() == (1, False) and serve(store, project_id, "bob") == item  # undone: it comes back
+    decide(store, project_id, item, "cy", None, decision="skip")
+    assert state() == (1, False)  # a skip decides nothing
+    with store.transaction() as session:
+        record_decision(session, project_id, item, "chen", "review-1", "correct", "negative", source="review")
+    assert state() == (1, True) and serve(store, project_id, "dan") is None

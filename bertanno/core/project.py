@@ -136,7 +136,7 @@ class ProjectHandle:
     def items(self, *, undecided: bool = False, unpredicted_by: str | None = None,
               limit: int | None = None) -> list[tuple[int, Example]]:
         """``(item id, unlabelled example)`` in item order; ``undecided``: only items with no standing decision
-        (``store.annotations.decided_items``); ``unpredicted_by``: only items that model version has not
+        (``store.annotations.undecided``); ``unpredicted_by``: only items that model version has not
         predicted; at most ``limit``."""
         with self.store.transaction() as session:
             rows = project_items(session, self.id, undecided=undecided, unpredicted_by=unpredicted_by, limit=limit)

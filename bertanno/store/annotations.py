@@ -6,7 +6,7 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass
 
-from sqlalchemy import case, delete, distinct, func, insert, or_, select, union
+from sqlalchemy import and_, delete, distinct, exists, func, insert, not_, select, update
 from sqlalchemy.orm import Session
 
 from bertanno.store.database import StoreError
@@ -38,6 +38,7 @@ def record_imports(session: Session, project_id: int, labelled: list[tuple[int, 
          "annotator": annotator, "data": {"file": source}, "created_at": now}
         for row, (_, _, annotator) in zip(result, rows)
     ])
+    refresh_items(session, [item_id for item_id, _, _ in rows])
     return len(labelled)
 
 
@@ -64,6 +65,7 @@ def record_decision(session: Session, project_id: int, item_id: int, annotator: 
                                 annotator=annotator, session_id=session_id,
                                 data={"decision": decision, "payload": payload}))
     session.execute(delete(Lease).where(Lease.item_id == item_id, Lease.session_id == session_id))
+    refresh_items(session, [item_id])
     return annotation
 
 
@@ -81,6 +83,8 @@ def undo_last(session: Session, session_id: str) -> Annotation | None:
     session.add(AnnotationEvent(project_id=annotation.project_id, item_id=annotation.item_id,
                                 annotation_id=annotation.id, kind="undo", annotator=annotation.annotator,
                                 session_id=session_id, data={"decision": annotation.decision}))
+    session.flush()
+    refresh_items(session, [annotation.item_id])
     return annotation
 
 
@@ -112,27 +116,43 @@ def standing():
     return Annotation.undone_at.is_(None), Annotation.decision != "skip"
 
 
-def decided_items(project_id: int, skipped_by: str | None = None, annotator: str | None = None):
-    """The one definition of a decided item: the ids (a subquery) of the project's items that are complete, with
-    standing decisions (not undone, not skips) of as many different annotators as the project's ``overlap``
-    (1, the default: any standing decision), or a standing import or review decision. The queue's variants:
-    ``annotator`` also counts the items that person has decided, so that nobody is served an item twice, and
+def undecided(project_id: int, skipped_by: str | None = None, annotator: str | None = None):
+    """The one definition of an undecided item, as a condition on ``Item`` rows of the project: not complete, that
+    is without standing decisions (not undone, not skips) of as many different annotators as the project's
+    ``overlap`` (1, the default: any standing decision) and without a standing import or review decision (the
+    item's ``annotators`` and ``authoritative``, which ``refresh_items`` keeps). The queue's variants:
+    ``annotator`` also leaves out the items that person has decided, so that nobody is served an item twice, and
     ``skipped_by=SESSION_ID`` that session's own skips, so that a skip hides an item from the session that
-    skipped it and from no one else."""
+    skipped it and from no one else. ``not_(undecided(…))``: decided."""
     overlap = select(Project.overlap).where(Project.id == project_id).scalar_subquery()
-    complete = (select(Annotation.item_id).where(Annotation.project_id == project_id, *standing())
-                .group_by(Annotation.item_id)
-                .having(or_(func.count(distinct(Annotation.annotator)) >= overlap,
-                            func.max(case((Annotation.source != "human", 1), else_=0)) == 1)))
-    parts = [complete]
+    conditions = [Item.authoritative.is_(False), Item.annotators < overlap]
     if annotator is not None:
-        parts.append(select(Annotation.item_id).where(Annotation.project_id == project_id, *standing(),
-                                                      Annotation.annotator == annotator))
+        conditions.append(~exists().where(Annotation.item_id == Item.id, *standing(),
+                                          Annotation.annotator == annotator))
     if skipped_by is not None:
-        parts.append(select(Annotation.item_id).where(Annotation.project_id == project_id,
-                                                      Annotation.undone_at.is_(None), Annotation.decision == "skip",
-                                                      Annotation.session_id == skipped_by))
-    return union(*parts) if len(parts) > 1 else complete
+        conditions.append(~exists().where(Annotation.item_id == Item.id, Annotation.undone_at.is_(None),
+                                          Annotation.decision == "skip", Annotation.session_id == skipped_by))
+    return and_(*conditions)
+
+
+def is_decided(session: Session, project_id: int, item_id: int, skipped_by: str | None = None,
+               annotator: str | None = None) -> bool:
+    """Whether one item is decided (``undecided``'s variants), reading that item's row and annotations only."""
+    return bool(session.scalar(select(exists().where(
+        Item.id == item_id, not_(undecided(project_id, skipped_by, annotator))))))
+
+
+def refresh_items(session: Session, item_ids: list[int]) -> None:
+    """Bring the decision state of these items (``Item.annotators``, ``Item.authoritative``) up to date with their
+    annotations, in the caller's transaction: after every decision, undo and import."""
+    people = (select(func.count(distinct(Annotation.annotator)))
+              .where(Annotation.item_id == Item.id, *standing(), Annotation.source == "human").scalar_subquery())
+    authority = exists().where(Annotation.item_id == Item.id, *standing(), Annotation.source != "human")
+    ids = sorted(set(item_ids))
+    for start in range(0, len(ids), 500):
+        session.execute(update(Item).where(Item.id.in_(ids[start:start + 500]))
+                        .values(annotators=people, authoritative=authority)
+                        .execution_options(synchronize_session=False))
 
 
 def latest_human_decision(session: Session, project_id: int) -> int:

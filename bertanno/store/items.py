@@ -9,7 +9,7 @@ import unicodedata
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
-from bertanno.store.annotations import decided_items
+from bertanno.store.annotations import undecided as undecided_condition
 from bertanno.store.predictions import newest_per_item
 from bertanno.store.schema import Item, Prediction
 
@@ -65,7 +65,7 @@ def assign_split(session: Session, item_ids: list[int], split: str) -> None:
 def _chosen(query, project_id: int, undecided: bool, unpredicted_by: str | None):
     query = query.where(Item.project_id == project_id)
     if undecided:
-        query = query.where(Item.id.not_in(decided_items(project_id)))
+        query = query.where(undecided_condition(project_id))
     if unpredicted_by is not None:
         query = query.where(Item.id.not_in(select(Prediction.item_id).where(Prediction.model_version == unpredicted_by)))
     return query.order_by(Item.id)
@@ -74,7 +74,7 @@ def _chosen(query, project_id: int, undecided: bool, unpredicted_by: str | None)
 def project_items(session: Session, project_id: int, *, undecided: bool = False, unpredicted_by: str | None = None,
                   limit: int | None = None) -> list[Item]:
     """The project's items in id order: all of them, or only the ``undecided`` ones (no standing decision,
-    ``annotations.decided_items``), or only those with no prediction from model version ``unpredicted_by``;
+    ``annotations.undecided``), or only those with no prediction from model version ``unpredicted_by``;
     at most ``limit``."""
     return list(session.scalars(_chosen(select(Item), project_id, undecided, unpredicted_by).limit(limit)))
 

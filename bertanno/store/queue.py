@@ -9,12 +9,12 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import delete, exists, func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bertanno.store import locks
-from bertanno.store.annotations import decided_items
+from bertanno.store.annotations import is_decided, undecided
 from bertanno.store.database import StoreError
 from bertanno.store.schema import Item, Lease, Prediction, utcnow
 
@@ -60,25 +60,25 @@ def next_item(session: Session, project_id: int, annotator: str, session_id: str
               lease_seconds: int = DEFAULT_LEASE_SECONDS, exclude: int | None = None) -> Item | None:
     """The next item for this session, leased to it; ``None`` when every item is decided or taken. An item is
     leased to one session at a time; with overlap K it comes back, once decided, until K different annotators
-    have decided it, never to one of them twice (``decided_items``). ``exclude``:
+    have decided it, never to one of them twice (``undecided``). ``exclude``:
     an item this session holds that is not wanted (the one on screen, when leasing the one after it)."""
     now = utcnow()
     expires = now + timedelta(seconds=lease_seconds)
     session.execute(delete(Lease).where(Lease.project_id == project_id, Lease.expires_at < now))
-    decided = decided_items(project_id, skipped_by=session_id, annotator=annotator)
-    held = session.scalar(
-        select(Item).join(Lease, Lease.item_id == Item.id)
-        .where(Lease.session_id == session_id, Item.project_id == project_id, Item.id.not_in(decided),
-               Item.id != (exclude if exclude is not None else -1))
-        .order_by(Item.id).limit(1)
-    )
-    if held is not None:  # resuming: the item this session already holds
-        session.execute(update(Lease).where(Lease.item_id == held.id).values(expires_at=expires))
-        return held
+    def decided(item_id: int) -> bool:  # one item's row and annotations read, not the project's
+        return is_decided(session, project_id, item_id, skipped_by=session_id, annotator=annotator)
+
+    for held in session.scalars(select(Lease.item_id).where(  # resuming: the item this session already holds
+            Lease.session_id == session_id, Lease.project_id == project_id,
+            Lease.item_id != (exclude if exclude is not None else -1)).order_by(Lease.item_id)):
+        if not decided(held):
+            session.execute(update(Lease).where(Lease.item_id == held).values(expires_at=expires))
+            return session.get(Item, held)
     taken = select(Lease.item_id).where(Lease.project_id == project_id)
     tried: set[int] = set()
     while True:
-        query = select(Item.id).where(Item.project_id == project_id, Item.id.not_in(decided), Item.id.not_in(taken))
+        query = select(Item.id).where(Item.project_id == project_id, undecided(project_id, session_id, annotator),
+                                      Item.id.not_in(taken))
         if tried:
             query = query.where(Item.id.not_in(tried))
         candidates = list(session.scalars(_ordered(query, project_id, order).limit(CANDIDATES_PER_TRY)))
@@ -91,8 +91,7 @@ def next_item(session: Session, project_id: int, annotator: str, session_id: str
             if not _try_lease(session, values):
                 continue
             # Another session may have decided the item between our query and our lease: look again.
-            done = decided.subquery()
-            if session.scalar(select(exists().where(done.c.item_id == item_id))):
+            if decided(item_id):
                 session.execute(delete(Lease).where(Lease.item_id == item_id, Lease.session_id == session_id))
                 continue
             return session.get(Item, item_id)
@@ -123,7 +122,7 @@ def release(session: Session, session_id: str) -> int:
 def remaining(session: Session, project_id: int) -> int:
     """Items with no standing decision."""
     return session.scalar(select(func.count()).select_from(Item)
-                          .where(Item.project_id == project_id, Item.id.not_in(decided_items(project_id)))) or 0
+                          .where(Item.project_id == project_id, undecided(project_id))) or 0
 
 
 def release_item(session: Session, item_id: int, session_id: str) -> None:

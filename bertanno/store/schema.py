@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timezone
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 DECISIONS = ("accept", "reject", "correct", "skip")
@@ -53,7 +53,8 @@ class Project(Base):
 
 class Item(Base):
     __tablename__ = "items"
-    __table_args__ = (UniqueConstraint("project_id", "input_hash", name="uq_items_project_hash"),)
+    __table_args__ = (UniqueConstraint("project_id", "input_hash", name="uq_items_project_hash"),
+                      Index("ix_items_project_queue", "project_id", "id"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
@@ -65,6 +66,11 @@ class Item(Base):
     split: Mapped[str | None] = mapped_column(String(16), nullable=True)
     """``eval`` (the evaluation split: never trained on) or ``train``, chosen once per item when it is first
     labelled and a model is trained or evaluated; ``NULL`` until then."""
+    annotators: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """How many different annotators have a standing decision (not undone, not a skip) on the item: kept by
+    ``store.annotations`` with every decision, undo and import, read by the queue (``undecided``)."""
+    authoritative: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """Whether a standing review or import decision settles the item, whatever the annotators said."""
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
@@ -83,7 +89,8 @@ class Annotation(Base):
     """One decision about one item. Rows are never changed except ``undone_at`` (set by undo)."""
 
     __tablename__ = "annotations"
-    __table_args__ = (Index("ix_annotations_project_item", "project_id", "item_id"),)
+    __table_args__ = (Index("ix_annotations_project_item", "project_id", "item_id"),
+                      Index("ix_annotations_project_annotator", "project_id", "annotator"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
