@@ -429,6 +429,21 @@ def team_section(result: dict) -> list[str]:
     return lines + [""]
 
 
+def scale_section(result: dict) -> list[str]:
+    """PostgreSQL taking a bulk write while annotators decide (benchmarks.scale)."""
+    load = result["postgres_bulk_and_annotators"]
+    return ["### PostgreSQL: a bulk write of predictions while annotators decide", "",
+            f"Command: `{result['command'].strip()}`, on this 2-core machine (the server, the annotator processes "
+            f"and the writer share its 2 cores). {load['server']}: {load['annotators']} annotator processes "
+            f"(overlap 2, {load['think_s']} s on each item, then the decision and the next item) on "
+            f"{load['items']:,} items, while one process writes predictions in batches of {load['batch']}: "
+            f"**{load['predictions_per_s']:,} predictions/s** ({load['predictions_written']:,} in "
+            f"{load['seconds']} s); the annotators' key to next item p50 {load['key_to_next_ms_p50']} ms, "
+            f"**p95 {load['key_to_next_ms_p95']} ms**, slowest {load['key_to_next_ms_max']} ms (goal: p95 under "
+            f"50 ms); {load['decisions']:,} decisions, {load['lost_decisions']} lost, "
+            f"{load['double_assignments']} double assignments.", ""]
+
+
 def optimize_gate_section(result: dict) -> list[str]:
     """The accuracy gate on models fine-tuned here (benchmarks.optimize_gate)."""
     settings = result["settings"]
@@ -511,7 +526,8 @@ def write_report() -> list[Path]:
     if speed:
         lines += speed_section(speed)
     for name, section in (("optimize_speed.json", optimize_speed_section), ("optimize_gate.json", optimize_gate_section),
-                          ("bulk_predict.json", bulk_section), ("team.json", team_section)):
+                          ("bulk_predict.json", bulk_section), ("team.json", team_section),
+                          ("scale.json", scale_section)):
         if (result := _json(name)) is not None:
             lines += section(result)
     if vocab_rows:

@@ -174,9 +174,10 @@ def dataset_task(dataset):
 
 
 # -- part 2: PostgreSQL under a team's load ------------------------------------------------------------------------
-def annotator_process(url: str, project: str, name: str, started, output) -> None:
-    """One annotator: draw, decide, repeat until the queue is empty; reports each draw's latency and each
-    acknowledged (committed) decision."""
+def annotator_process(url: str, project: str, name: str, started, output, think: float = 0.0) -> None:
+    """One annotator: draw, (think ``think`` seconds,) decide, repeat until the queue is empty. Reports each draw's
+    latency, each key-to-next-item latency (the decision committed and the next item drawn, as a key press in
+    ``annotate`` does) and each acknowledged (committed) decision."""
     from bertanno.store import Store
     from bertanno.store.annotations import record_decision
     from bertanno.store.projects import get_project
@@ -187,19 +188,31 @@ def annotator_process(url: str, project: str, name: str, started, output) -> Non
     with store.transaction() as session:
         project_id = get_project(session, project).id
     started.wait()
-    latencies, acked, rng = [], [], random.Random(name)
+    latencies, key_to_next, acked, rng = [], [], [], random.Random(name)
+    key_pressed = None
     while True:
         begin = time.perf_counter()
         with store.transaction() as session:
             item = next_item(session, project_id, name, session_id)
-        latencies.append(time.perf_counter() - begin)
+        now = time.perf_counter()
+        latencies.append(now - begin)
+        if key_pressed is not None:
+            key_to_next.append(now - key_pressed)
         if item is None:
             break
+        time.sleep(think)
+        key_pressed = time.perf_counter()
         with store.transaction() as session:
             record_decision(session, project_id, item.id, name, session_id, "correct", rng.choice(["0", "1"]))
         acked.append(item.id)
     store.close()
-    output.put((name, latencies, acked))
+    output.put((name, latencies, acked, key_to_next))
+
+
+def percentile(values: list[float], share: float) -> float:
+    """The ``share`` quantile of ``values`` (nearest rank), in milliseconds."""
+    ordered = sorted(values)
+    return round(1000 * ordered[min(len(ordered) - 1, int(len(ordered) * share))], 2) if ordered else 0.0
 
 
 def load(url: str, processes: int, items: int) -> dict:
@@ -230,8 +243,8 @@ def load(url: str, processes: int, items: int) -> dict:
     elapsed = time.perf_counter() - begin
     for worker in workers:
         worker.join()
-    latencies = sorted(x for _, lat, _ in results for x in lat)
-    acked = [(name, item) for name, _, items_acked in results for item in items_acked]
+    latencies = sorted(x for _, lat, _, _ in results for x in lat)
+    acked = [(name, item) for name, _, items_acked, _ in results for item in items_acked]
     with store.transaction() as session:
         rows = session.execute(select(Annotation.annotator, Annotation.item_id).where(
             Annotation.project_id == project_id, Annotation.undone_at.is_(None))).all()
@@ -242,8 +255,7 @@ def load(url: str, processes: int, items: int) -> dict:
     store.close()
     return {"server": server.split(",")[0], "processes": processes, "items": items, "overlap": 2,
             "decisions": len(rows), "seconds": round(elapsed, 2), "decisions_per_s": round(len(rows) / elapsed, 1),
-            "next_item_ms_p50": round(1000 * latencies[len(latencies) // 2], 2),
-            "next_item_ms_p95": round(1000 * latencies[int(len(latencies) * 0.95)], 2),
+            "next_item_ms_p50": percentile(latencies, 0.5), "next_item_ms_p95": percentile(latencies, 0.95),
             "double_assignments": len(rows) - len(stored),
             "lost_decisions": sum(pair not in stored for pair in acked),
             "items_with_two_annotators": sum(count == 2 for count in per_item.values()),

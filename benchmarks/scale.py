@@ -1,0 +1,123 @@
+"""Beyond one machine, the store part: PostgreSQL taking a bulk write of predictions while annotators keep deciding.
+
+A project of ``--items`` items with overlap 2; ``--annotators`` processes decide items as people do (``--think``
+seconds on each, then the decision committed and the next item drawn: a key press in ``annotate``), while one
+more process writes predictions for every item in batches of ``--batch`` rows, round after round, as
+``predict-project`` does, until the annotators are done. Measured: the predictions written per second, the
+annotators' key-to-next-item latency (p50, p95; the goal: p95 under 50 ms), and that no decision was lost
+and no item served twice to one annotator.
+
+    python -m benchmarks.scale --postgres URL [--annotators 4] [--items 2000] [--think 0.5] [--batch 500]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import time
+
+from benchmarks.common import REPO, machine_facts
+from benchmarks.team import annotator_process, percentile
+
+RESULT = REPO / "benchmarks" / "results" / "scale.json"
+
+
+def bulk_writer(url: str, project: str, batch: int, started, stop, output) -> None:
+    """Write a prediction for every item of the project, ``batch`` rows per transaction, round after round, until
+    ``stop`` is set; reports the rows written and the seconds spent."""
+    from sqlalchemy import select
+
+    from bertanno.store import Store
+    from bertanno.store.predictions import add_predictions
+    from bertanno.store.projects import get_project
+    from bertanno.store.schema import Item
+
+    store = Store.open(url)
+    with store.transaction() as session:
+        project_id = get_project(session, project).id
+        item_ids = list(session.scalars(select(Item.id).where(Item.project_id == project_id).order_by(Item.id)))
+    started.wait()
+    written, begin, round_number = 0, time.perf_counter(), 0
+    while not stop.is_set():
+        round_number += 1
+        for start in range(0, len(item_ids), batch):
+            if stop.is_set():
+                break
+            rows = [{"item_id": item_id, "model_version": f"bulk-{round_number}", "payload": "1",
+                     "confidence": 0.9} for item_id in item_ids[start:start + batch]]
+            with store.transaction() as session:
+                add_predictions(session, rows)
+            written += len(rows)
+    output.put(("writer", written, time.perf_counter() - begin))
+    store.close()
+
+
+def load_with_bulk_writes(url: str, annotators: int, items: int, think: float, batch: int) -> dict:
+    from sqlalchemy import func, select
+
+    from bertanno.store import Store
+    from bertanno.store.items import add_items, input_hash
+    from bertanno.store.projects import create_project
+    from bertanno.store.schema import Annotation
+
+    store = Store.open(url)
+    name = f"scale-{int(time.time())}"
+    with store.transaction() as session:
+        project = create_project(session, name, "sentiment", ["0", "1"], "bert-base-chinese", overlap=2)
+        add_items(session, project.id, [{"text": f"第{n}条病历", "text_b": None, "meta": {},
+                                         "input_hash": input_hash(f"第{n}条病历")} for n in range(items)])
+        project_id = project.id
+    context = multiprocessing.get_context("spawn")
+    started, stop, output, writer_output = context.Event(), context.Event(), context.Queue(), context.Queue()
+    people = [context.Process(target=annotator_process, args=(url, name, f"annotator-{n}", started, output, think))
+              for n in range(annotators)]
+    writer = context.Process(target=bulk_writer, args=(url, name, batch, started, stop, writer_output))
+    for process in (*people, writer):
+        process.start()
+    time.sleep(3.0)
+    begin = time.perf_counter()
+    started.set()
+    results = [output.get() for _ in people]
+    elapsed = time.perf_counter() - begin
+    stop.set()
+    _, written, writer_seconds = writer_output.get()
+    for process in (*people, writer):
+        process.join()
+    key_to_next = [x for *_, keys in results for x in keys]
+    acked = {(who, item) for who, _, mine, _ in results for item in mine}
+    with store.transaction() as session:
+        rows = session.execute(select(Annotation.annotator, Annotation.item_id).where(
+            Annotation.project_id == project_id)).all()
+        server = session.execute(select(func.version())).scalar()
+    store.close()
+    stored = [(who, item) for who, item in rows]
+    return {"server": server.split(",")[0], "annotators": annotators, "items": items, "overlap": 2,
+            "think_s": think, "batch": batch, "seconds": round(elapsed, 1), "decisions": len(rows),
+            "predictions_written": written, "predictions_per_s": round(written / writer_seconds),
+            "key_to_next_ms_p50": percentile(key_to_next, 0.5), "key_to_next_ms_p95": percentile(key_to_next, 0.95),
+            "key_to_next_ms_max": percentile(key_to_next, 1.0),
+            "lost_decisions": len(acked - set(stored)), "double_assignments": len(stored) - len(set(stored))}
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--postgres", metavar="URL", required=True)
+    parser.add_argument("--annotators", type=int, default=4)
+    parser.add_argument("--items", type=int, default=2000)
+    parser.add_argument("--think", type=float, default=0.5)
+    parser.add_argument("--batch", type=int, default=500)
+    args = parser.parse_args(argv)
+    shown = ["URL" if arg == args.postgres else arg for arg in argv or []]
+    result = {"command": "python -m benchmarks.scale " + " ".join(shown), "machine": machine_facts(threads=0),
+              "postgres_bulk_and_annotators": load_with_bulk_writes(args.postgres, args.annotators, args.items,
+                                                                    args.think, args.batch)}
+    print(json.dumps(result["postgres_bulk_and_annotators"]), flush=True)
+    RESULT.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    return result
+
+
+if __name__ == "__main__":
+    import sys
+
+    main(sys.argv[1:])
