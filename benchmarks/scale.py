@@ -18,7 +18,7 @@ import multiprocessing
 import time
 
 from benchmarks.common import REPO, machine_facts
-from benchmarks.team import annotator_process, percentile
+from benchmarks.team import annotator_process, load_project, percentile
 
 RESULT = REPO / "benchmarks" / "results" / "scale.json"
 
@@ -56,18 +56,9 @@ def bulk_writer(url: str, project: str, batch: int, started, stop, output) -> No
 def load_with_bulk_writes(url: str, annotators: int, items: int, think: float, batch: int) -> dict:
     from sqlalchemy import func, select
 
-    from bertanno.store import Store
-    from bertanno.store.items import add_items, input_hash
-    from bertanno.store.projects import create_project
     from bertanno.store.schema import Annotation
 
-    store = Store.open(url)
-    name = f"scale-{int(time.time())}"
-    with store.transaction() as session:
-        project = create_project(session, name, "sentiment", ["0", "1"], "bert-base-chinese", overlap=2)
-        add_items(session, project.id, [{"text": f"第{n}条病历", "text_b": None, "meta": {},
-                                         "input_hash": input_hash(f"第{n}条病历")} for n in range(items)])
-        project_id = project.id
+    store, name, project_id = load_project(url, "scale", items)
     context = multiprocessing.get_context("spawn")
     started, stop, output, writer_output = context.Event(), context.Event(), context.Queue(), context.Queue()
     people = [context.Process(target=annotator_process, args=(url, name, f"annotator-{n}", started, output, think))

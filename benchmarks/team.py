@@ -178,10 +178,13 @@ def annotator_process(url: str, project: str, name: str, started, output, think:
     """One annotator: draw, (think ``think`` seconds,) decide, repeat until the queue is empty. Reports each draw's
     latency, each key-to-next-item latency (the decision committed and the next item drawn, as a key press in
     ``annotate`` does) and each acknowledged (committed) decision."""
+    from sqlalchemy import func, select
+
     from bertanno.store import Store
     from bertanno.store.annotations import record_decision
     from bertanno.store.projects import get_project
     from bertanno.store.queue import new_session_id, next_item
+    from bertanno.store.schema import Lease
 
     store = Store.open(url)
     session_id = new_session_id()
@@ -199,7 +202,13 @@ def annotator_process(url: str, project: str, name: str, started, output, think:
         if key_pressed is not None:
             key_to_next.append(now - key_pressed)
         if item is None:
-            break
+            with store.transaction() as session:  # held by another annotator: it may come back for a second one
+                others = session.scalar(select(func.count()).select_from(Lease).where(Lease.project_id == project_id))
+            if not others:
+                break
+            time.sleep(0.02)
+            key_pressed = None  # the wait at the end of the queue is no key press's
+            continue
         time.sleep(think)
         key_pressed = time.perf_counter()
         with store.transaction() as session:
@@ -215,21 +224,27 @@ def percentile(values: list[float], share: float) -> float:
     return round(1000 * ordered[min(len(ordered) - 1, int(len(ordered) * share))], 2) if ordered else 0.0
 
 
-def load(url: str, processes: int, items: int) -> dict:
-    from sqlalchemy import func, select
-
+def load_project(url: str, prefix: str, items: int):
+    """A new sentiment project with overlap 2 and ``items`` numbered texts: ``(store, name, project id)``."""
     from bertanno.store import Store
     from bertanno.store.items import add_items, input_hash
     from bertanno.store.projects import create_project
-    from bertanno.store.schema import Annotation
 
     store = Store.open(url)
-    name = f"load-{int(time.time())}"
+    name = f"{prefix}-{int(time.time())}"
     with store.transaction() as session:
         project = create_project(session, name, "sentiment", ["0", "1"], "bert-base-chinese", overlap=2)
         add_items(session, project.id, [{"text": f"第{n}条评论", "text_b": None, "meta": {},
                                          "input_hash": input_hash(f"第{n}条评论")} for n in range(items)])
-        project_id = project.id
+        return store, name, project.id
+
+
+def load(url: str, processes: int, items: int) -> dict:
+    from sqlalchemy import func, select
+
+    from bertanno.store.schema import Annotation
+
+    store, name, project_id = load_project(url, "load", items)
     context = multiprocessing.get_context("spawn")
     started, output = context.Event(), context.Queue()
     workers = [context.Process(target=annotator_process, args=(url, name, f"annotator-{n}", started, output))

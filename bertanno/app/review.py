@@ -142,13 +142,7 @@ class ReviewSession(ItemTiming):
         ``reject``: the item is unusable, decided without a label; ``skip``: left for later). Raises
         ``BertannoError`` without a current item or a proposal to accept, ``ValueError`` for a payload the task
         does not accept (a label outside the set)."""
-        current = self.current
-        if current is None:
-            raise BertannoError("no item to decide on")
-        if decision == "accept" and payload is None:
-            if current.prediction is None:
-                raise BertannoError("there is no proposal to accept: choose a label or correct it")
-            payload = current.prediction.payload
+        current, payload = self.current, self.accepted_payload(decision, payload, "proposal")
         if decision in ("reject", "skip"):
             payload = None
         if decision in ("accept", "correct"):

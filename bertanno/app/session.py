@@ -121,6 +121,18 @@ class ItemTiming:
             raise BertannoError(f"an item's time is a number of seconds from 0 up, got {seconds}")
         self.current.given_seconds = seconds
 
+    def accepted_payload(self, decision: str, payload: Any, shown: str) -> Any:
+        """The payload of a decision about the current item: an accept without one takes what was shown (the
+        ``shown``: a pre-annotation, a proposal). Raises ``BertannoError`` without a current item, or for an accept
+        of nothing shown."""
+        if self.current is None:
+            raise BertannoError("no item to decide on")
+        if decision == "accept" and payload is None:
+            if self.current.prediction is None:
+                raise BertannoError(f"there is no {shown} to accept: choose a label or correct it")
+            return self.current.prediction.payload
+        return payload
+
     @staticmethod
     def timing(current: Current) -> dict:
         """``{"active_ms", "keystrokes"}`` of an item: its active time (the given one, if a script gave one)."""
@@ -252,13 +264,7 @@ class AnnotationSession(ItemTiming):
 
     def decide(self, decision: str, payload=None) -> None:
         """Commit a decision about the current item (accept keeps the pre-annotation)."""
-        current = self.current
-        if current is None:
-            raise BertannoError("no item to decide on")
-        if decision == "accept" and payload is None:
-            if current.prediction is None:
-                raise BertannoError("there is no pre-annotation to accept: choose a label or correct it")
-            payload = current.prediction.payload
+        current, payload = self.current, self.accepted_payload(decision, payload, "pre-annotation")
         if decision == "reject":
             payload = current.prediction.payload if current.prediction else None
         if decision in ("accept", "correct"):
