@@ -8,6 +8,10 @@ annotators' key-to-next-item latency (p50, p95; the goal: p95 under 50 ms), and 
 and no item served twice to one annotator.
 
     python -m benchmarks.scale --postgres URL [--annotators 4] [--items 2000] [--think 0.5] [--batch 500]
+        [--rates 0,2000]
+
+The writer runs once as fast as it can (a worst case: it takes a core from the annotators) and once paced at
+2,000 rows/s (what a cluster of model workers delivers: one CPU predicts 20-65 texts/s, a GPU a few thousand).
 """
 
 from __future__ import annotations
@@ -23,9 +27,10 @@ from benchmarks.team import annotator_process, load_project, percentile
 RESULT = REPO / "benchmarks" / "results" / "scale.json"
 
 
-def bulk_writer(url: str, project: str, batch: int, started, stop, output) -> None:
+def bulk_writer(url: str, project: str, batch: int, started, stop, output, rate: float = 0.0) -> None:
     """Write a prediction for every item of the project, ``batch`` rows per transaction, round after round, until
-    ``stop`` is set; reports the rows written and the seconds spent."""
+    ``stop`` is set, at most ``rate`` rows per second (0: as fast as it can); reports the rows written and the
+    seconds spent."""
     from sqlalchemy import select
 
     from bertanno.store import Store
@@ -49,11 +54,13 @@ def bulk_writer(url: str, project: str, batch: int, started, stop, output) -> No
             with store.transaction() as session:
                 add_predictions(session, rows)
             written += len(rows)
+            if rate:  # paced like a cluster of model workers that predict ``rate`` items a second
+                time.sleep(max(0.0, begin + written / rate - time.perf_counter()))
     output.put(("writer", written, time.perf_counter() - begin))
     store.close()
 
 
-def load_with_bulk_writes(url: str, annotators: int, items: int, think: float, batch: int) -> dict:
+def load_with_bulk_writes(url: str, annotators: int, items: int, think: float, batch: int, rate: float = 0.0) -> dict:
     from sqlalchemy import func, select
 
     from bertanno.store.schema import Annotation
@@ -63,7 +70,7 @@ def load_with_bulk_writes(url: str, annotators: int, items: int, think: float, b
     started, stop, output, writer_output = context.Event(), context.Event(), context.Queue(), context.Queue()
     people = [context.Process(target=annotator_process, args=(url, name, f"annotator-{n}", started, output, think))
               for n in range(annotators)]
-    writer = context.Process(target=bulk_writer, args=(url, name, batch, started, stop, writer_output))
+    writer = context.Process(target=bulk_writer, args=(url, name, batch, started, stop, writer_output, rate))
     for process in (*people, writer):
         process.start()
     time.sleep(3.0)
@@ -84,7 +91,7 @@ def load_with_bulk_writes(url: str, annotators: int, items: int, think: float, b
     store.close()
     stored = [(who, item) for who, item in rows]
     return {"server": server.split(",")[0], "annotators": annotators, "items": items, "overlap": 2,
-            "think_s": think, "batch": batch, "seconds": round(elapsed, 1), "decisions": len(rows),
+            "think_s": think, "batch": batch, "writer_rate_limit": rate or None, "seconds": round(elapsed, 1), "decisions": len(rows),
             "predictions_written": written, "predictions_per_s": round(written / writer_seconds),
             "key_to_next_ms_p50": percentile(key_to_next, 0.5), "key_to_next_ms_p95": percentile(key_to_next, 0.95),
             "key_to_next_ms_max": percentile(key_to_next, 1.0),
@@ -98,12 +105,16 @@ def main(argv=None) -> dict:
     parser.add_argument("--items", type=int, default=2000)
     parser.add_argument("--think", type=float, default=0.5)
     parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--rates", default="0,2000", metavar="R,R…",
+                        help="the writer's pace in rows/s, one run each (0: as fast as it can)")
     args = parser.parse_args(argv)
     shown = ["URL" if arg == args.postgres else arg for arg in argv or []]
     result = {"command": "python -m benchmarks.scale " + " ".join(shown), "machine": machine_facts(threads=0),
-              "postgres_bulk_and_annotators": load_with_bulk_writes(args.postgres, args.annotators, args.items,
-                                                                    args.think, args.batch)}
-    print(json.dumps(result["postgres_bulk_and_annotators"]), flush=True)
+              "postgres_bulk_and_annotators": []}
+    for rate in (float(value) for value in args.rates.split(",")):
+        row = load_with_bulk_writes(args.postgres, args.annotators, args.items, args.think, args.batch, rate)
+        print(json.dumps(row), flush=True)
+        result["postgres_bulk_and_annotators"].append(row)
     RESULT.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     return result
 

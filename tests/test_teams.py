@@ -294,3 +294,28 @@ def test_each_items_row_keeps_count_of_its_decisions(store, tmp_path):
     with store.transaction() as session:
         record_decision(session, project_id, item, "chen", "review-1", "correct", "negative", source="review")
     assert state() == (1, True) and serve(store, project_id, "dan") is None
+
+
+def test_two_decisions_of_one_item_at_once_are_both_counted(store, tmp_path):
+    import threading
+    import time as clock
+
+    from bertanno.store.schema import Item
+
+    project_id = team_project(store, tmp_path, count=1, overlap=3)
+    item = serve(store, project_id, "ann")
+    first_in = threading.Event()
+
+    def slow_first():
+        with store.transaction() as session:
+            record_decision(session, project_id, item, "ann", "session-ann", "correct", "positive")
+            first_in.set()
+            clock.sleep(0.5)  # still uncommitted while the second decision counts
+
+    thread = threading.Thread(target=slow_first)
+    thread.start()
+    first_in.wait(10)
+    decide(store, project_id, item, "bob", "negative")
+    thread.join()
+    with store.transaction() as session:
+        assert session.get(Item, item).annotators == 2

@@ -144,12 +144,16 @@ def is_decided(session: Session, project_id: int, item_id: int, skipped_by: str 
 
 def refresh_items(session: Session, item_ids: list[int]) -> None:
     """Bring the decision state of these items (``Item.annotators``, ``Item.authoritative``) up to date with their
-    annotations, in the caller's transaction: after every decision, undo and import."""
+    annotations, in the caller's transaction: after every decision, undo and import. The rows are locked first (in
+    id order), so that on PostgreSQL two transactions deciding one item count each other's decision: the second
+    waits for the first to commit, then counts in a statement that sees it (SQLite runs one writer at a time)."""
     people = (select(func.count(distinct(Annotation.annotator)))
               .where(Annotation.item_id == Item.id, *standing(), Annotation.source == "human").scalar_subquery())
     authority = exists().where(Annotation.item_id == Item.id, *standing(), Annotation.source != "human")
     ids = sorted(set(item_ids))
     for start in range(0, len(ids), 500):
+        session.execute(select(Item.id).where(Item.id.in_(ids[start:start + 500])).order_by(Item.id)
+                        .with_for_update())
         session.execute(update(Item).where(Item.id.in_(ids[start:start + 500]))
                         .values(annotators=people, authoritative=authority)
                         .execution_options(synchronize_session=False))
