@@ -175,3 +175,18 @@ def test_data_workers_pack_in_their_own_processes(corpus, tmp_path):
     sequence = next(iter(PackedSequences([corpus], tokenizer, 32, repeat=False)))
     one, two = WorkerMasking(tokenizer, 0.15, 13, 0), WorkerMasking(tokenizer, 0.15, 13, 0)
     assert one([sequence])["labels"].tolist() == two([sequence])["labels"].tolist()  # seeded: reproducible
+
+
+def test_a_checkpoint_killed_while_written_is_passed_over(tmp_path):
+    from bertanno.vocab.pretrain import CHECKPOINT_FILES, checkpoint_root, latest_checkpoint
+
+    output = tmp_path / "model"
+    root = checkpoint_root(output)
+    for step, files in ((5, CHECKPOINT_FILES), (7, ("config.json", "model.safetensors"))):
+        (root / f"checkpoint-{step}").mkdir(parents=True)
+        for name in files:
+            (root / f"checkpoint-{step}" / name).write_text("{}")
+    assert latest_checkpoint(output) == root / "checkpoint-5"  # step 7 lacks its trainer state and optimizer
+    for name in CHECKPOINT_FILES:
+        (root / "checkpoint-7" / name).write_text("{}")
+    assert latest_checkpoint(output) == root / "checkpoint-7"

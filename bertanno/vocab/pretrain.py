@@ -351,9 +351,17 @@ def checkpoint_root(output: Path) -> Path:
     return output.parent / f"{output.name}.checkpoints"
 
 
+CHECKPOINT_FILES = ("trainer_state.json", "optimizer.pt", "scheduler.pt")
+"""What a whole Trainer checkpoint holds besides the weights; one killed while it was written lacks some."""
+
+
 def latest_checkpoint(output: Path) -> Path | None:
+    """The newest whole checkpoint of the run writing ``output`` (``OUTPUT.checkpoints/checkpoint-STEP``), or
+    ``None``. A checkpoint without all of ``CHECKPOINT_FILES`` (the process was killed while writing it) is passed
+    over: the run resumes from the one before."""
     root = checkpoint_root(output)
-    found = [p for p in root.glob("checkpoint-*") if p.name.split("-")[-1].isdigit()] if root.exists() else []
+    found = [p for p in root.glob("checkpoint-*") if p.name.split("-")[-1].isdigit()
+             and all((p / name).exists() for name in CHECKPOINT_FILES)] if root.exists() else []
     return max(found, key=lambda p: int(p.name.split("-")[-1]), default=None)
 
 
