@@ -82,34 +82,26 @@ class ReviewSession(ItemTiming):
         while self._walk:
             item_id = self._walk.pop(0)
             with self.store.transaction() as session:
-                decisions = annotations_q.standing_by_item(session, self.project_id, [item_id]).get(item_id, [])
-                if any(a.source != "human" for a in decisions):
-                    continue
                 [item] = items_by_id(session, [item_id])
+                if item.authoritative:  # a review or an import has decided it
+                    continue
+                people = annotations_q.people_decisions(session, self.project_id, [item_id]).get(item_id, [])
                 stored = latest_predictions(session, [item_id]).get(item_id)
-            latest = {a.annotator: a for a in decisions}
-            people = sorted(latest.values(), key=lambda a: a.id)
             payloads = [None if a.decision == "reject" else self.task.payload_from_json(a.payload) for a in people]
             self._decisions = [(a.annotator, p) for a, p in zip(people, payloads)]
             if stored is not None:
                 self._decisions.append((f"model {stored.model_version} {stored.confidence:.0%}",
                                         self.task.payload_from_json(stored.payload)))
             proposal = self.task.proposal(payloads)
-            self._agreeing = sum(annotations_q.agreement_key(a) == self._key(proposal) for a in people)
+            key = annotations_q.decision_key("reject" if proposal is None else "accept",
+                                             None if proposal is None else self.task.payload_to_json(proposal))
+            self._agreeing = sum(annotations_q.agreement_key(a) == key for a in people)
             example = item_example(item)
             self.current = Current(item_id, example, None if proposal is None else Prediction(
                 proposal, self._agreeing / len(people)), None, restored=self._restored.pop(item_id, None))
             self.begin(self.current)
             return self.current
         return None
-
-    def _key(self, payload: Any) -> str:
-        """The agreement key a decision with this payload would have (``None``: a reject)."""
-        from bertanno.store.schema import Annotation
-
-        if payload is None:
-            return "reject"
-        return annotations_q.agreement_key(Annotation(decision="accept", payload=self.task.payload_to_json(payload)))
 
     REJECT_WORD = "unusable"
 
@@ -185,10 +177,8 @@ class ReviewSession(ItemTiming):
 
     def progress(self) -> dict:
         """Items reviewed in this session of all in the walk, this session's counts and pace."""
-        done = sum(self.counts.values()) - self.counts["skip"]
-        minutes = (time.perf_counter() - self.started) / 60
-        return {"done": done, "total": self.total, "session": dict(self.counts),
-                "per_minute": done / minutes if minutes > 0 else 0.0}
+        return {"done": self.decided(), "total": self.total, "session": dict(self.counts),
+                "per_minute": self.per_minute()}
 
 
 def review_summary(counts: dict[str, int], reviewer: str) -> str:

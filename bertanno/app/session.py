@@ -84,6 +84,10 @@ class ItemTiming:
     record with each decision. Raises ``BertannoError`` for a limit that is not a positive number."""
 
     current: Current | None
+    counts: dict[str, int]
+    """This session's decisions by kind: accept, correct, reject, skip."""
+    started: float
+    """When the session started (``time.perf_counter`` seconds)."""
 
     def __init__(self, idle_limit: float | None = None):
         idle_limit = IDLE_LIMIT_SECONDS if idle_limit is None else idle_limit
@@ -132,6 +136,15 @@ class ItemTiming:
                 raise BertannoError(f"there is no {shown} to accept: choose a label or correct it")
             return self.current.prediction.payload
         return payload
+
+    def decided(self) -> int:
+        """This session's decisions, skips left out."""
+        return sum(self.counts.values()) - self.counts["skip"]
+
+    def per_minute(self) -> float:
+        """This session's pace: decisions (skips left out) per minute since it started."""
+        minutes = (time.perf_counter() - self.started) / 60
+        return self.decided() / minutes if minutes > 0 else 0.0
 
     @staticmethod
     def timing(current: Current) -> dict:
@@ -297,7 +310,8 @@ class AnnotationSession(ItemTiming):
         else:
             changes = self.task.edit_summary(shown.payload, payload)
             edit = {"kind": "corrected" if changes else "accepted", **changes}
-        return {**self.timing(current), "shown_version": (self.model_version or "unnamed") if shown is not None else None,
+        return {**self.timing(current),
+                "shown_version": (self.model_version or "unnamed") if shown is not None else None,
                 "shown_family": self.serving_family if shown is not None else None, "edit": edit,
                 "blind": current.blind}
 
@@ -360,10 +374,8 @@ class AnnotationSession(ItemTiming):
         if remaining is None:
             with self.store.transaction() as session:
                 remaining = queue.remaining(session, self.project_id)
-        done = sum(self.counts.values()) - self.counts["skip"]
-        minutes = (time.perf_counter() - self.started) / 60
         return {"done": self.total - remaining, "total": self.total, "session": dict(self.counts),
-                "per_minute": done / minutes if minutes > 0 else 0.0}
+                "per_minute": self.per_minute()}
 
     # -- the model ----------------------------------------------------------------------------------------------------
     def _predict_now(self, item_id: int, example: Example) -> tuple[Prediction, int]:

@@ -204,7 +204,7 @@ class Task(ABC):
         reject): the most common one, the earliest of those tied. Span tasks vote span by span (``NerTask``)."""
         if not payloads:
             raise ValueError("a proposal needs at least one decision")
-        keys = [repr(sorted(p, key=repr)) if isinstance(p, list) else repr(p) for p in payloads]
+        keys = [payload_category(p) for p in payloads]
         return payloads[max(range(len(keys)), key=lambda i: (keys.count(keys[i]), -i))]
 
     def stratum(self, payload: Any) -> str:
@@ -244,10 +244,7 @@ class Task(ABC):
         (multi-label) counts as one category. Span tasks give span F1 instead (``NerTask``)."""
         from sklearn.metrics import cohen_kappa_score
 
-        def category(payload: Any) -> str:
-            return repr(sorted(payload)) if isinstance(payload, list) else repr(payload)
-
-        left, right = [category(p) for p in first], [category(p) for p in second]
+        left, right = [payload_category(p) for p in first], [payload_category(p) for p in second]
         if not left:
             return {}
         percent = sum(a == b for a, b in zip(left, right)) / len(left)
@@ -262,7 +259,7 @@ class Task(ABC):
         import krippendorff
 
         annotators = sorted({name for unit in units for name in unit})
-        values = sorted({repr(payload) for unit in units for payload in unit.values()})
+        values = sorted({payload_category(payload) for unit in units for payload in unit.values()})
         if len(annotators) < 2 or not any(len(unit) >= 2 for unit in units):
             return {}
         if len(values) == 1:
@@ -271,7 +268,7 @@ class Task(ABC):
         data = np.full((len(annotators), len(units)), np.nan)
         for column, unit in enumerate(units):
             for name, payload in unit.items():
-                data[annotators.index(name), column] = code[repr(payload)]
+                data[annotators.index(name), column] = code[payload_category(payload)]
         return {"krippendorff_alpha": float(krippendorff.alpha(reliability_data=data,
                                                                level_of_measurement="nominal"))}
 
@@ -313,6 +310,12 @@ class Task(ABC):
 
     def describe(self) -> dict:
         return {"task": self.name, "labels": list(self.labels), "config": dict(self.config)}
+
+
+def payload_category(payload: Any) -> str:
+    """One payload as one category, for counting agreement: a list (labels of a multi-label task) in sorted
+    order, so that two orders of the same labels are the same category."""
+    return repr(sorted(payload, key=repr)) if isinstance(payload, list) else repr(payload)
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:

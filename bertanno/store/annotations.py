@@ -179,9 +179,15 @@ def session_decisions(session: Session, session_id: str) -> list[tuple[Annotatio
 
 
 def agreement_key(annotation: Annotation) -> str:
-    """What two decisions must share to agree: the label (payload) they give, written canonically (lists of spans
-    or labels in sorted order, so that order never counts), or that both rejected the pre-annotation."""
-    if annotation.decision == "reject":
+    """What two decisions must share to agree (``decision_key`` of the annotation's decision and payload)."""
+    return decision_key(annotation.decision, annotation.payload)
+
+
+def decision_key(decision: str, payload: object) -> str:
+    """What two decisions must share to agree: the label (``payload``, as stored) they give, written canonically
+    (lists of spans or labels in sorted order, so that order never counts), or that both rejected the
+    pre-annotation."""
+    if decision == "reject":
         return "reject"
 
     def canonical(value):
@@ -191,7 +197,7 @@ def agreement_key(annotation: Annotation) -> str:
             return {k: canonical(v) for k, v in value.items()}
         return value
 
-    return json.dumps(canonical(annotation.payload), sort_keys=True, ensure_ascii=False)
+    return json.dumps(canonical(payload), sort_keys=True, ensure_ascii=False)
 
 
 def settled(annotations: list[Annotation], overlap: int, rule: str = "unanimous") -> Annotation | None:
@@ -234,11 +240,12 @@ def standing_by_item(session: Session, project_id: int, item_ids: list[int] | No
     return grouped
 
 
-def people_decisions(session: Session, project_id: int) -> dict[int, list[Annotation]]:
+def people_decisions(session: Session, project_id: int, item_ids: list[int] | None = None
+                     ) -> dict[int, list[Annotation]]:
     """Each item's standing decisions by people (annotators, not imports or reviews), each annotator's latest
-    only, oldest first: what a team's export and a review show side by side."""
+    only, oldest first: what a team's export and a review show side by side. ``item_ids``: of these items only."""
     people: dict[int, list[Annotation]] = {}
-    for item_id, decisions in standing_by_item(session, project_id).items():
+    for item_id, decisions in standing_by_item(session, project_id, item_ids).items():
         latest = {a.annotator: a for a in decisions if a.source == "human"}
         if latest:
             people[item_id] = sorted(latest.values(), key=lambda a: a.id)

@@ -68,9 +68,10 @@ def next_item(session: Session, project_id: int, annotator: str, session_id: str
     def decided(item_id: int) -> bool:  # one item's row and annotations read, not the project's
         return is_decided(session, project_id, item_id, skipped_by=session_id, annotator=annotator)
 
-    for held in session.scalars(select(Lease.item_id).where(  # resuming: the item this session already holds
-            Lease.session_id == session_id, Lease.project_id == project_id,
-            Lease.item_id != (exclude if exclude is not None else -1)).order_by(Lease.item_id)):
+    held_items = list(session.scalars(select(Lease.item_id).where(
+        Lease.session_id == session_id, Lease.project_id == project_id,
+        Lease.item_id != (exclude if exclude is not None else -1)).order_by(Lease.item_id)))
+    for held in held_items:  # resuming: the item this session already holds
         if not decided(held):
             session.execute(update(Lease).where(Lease.item_id == held).values(expires_at=expires))
             return session.get(Item, held)

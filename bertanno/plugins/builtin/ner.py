@@ -323,32 +323,46 @@ class NerTask(Task):
         return [Span(int(s), int(e), str(label)) for s, e, label in value or ()]
 
 
+def cell_lines(text: str, width: int) -> list[tuple[int, int, int]]:
+    """``(start, end, cells)`` of each line of ``text`` cut at most ``width`` terminal cells wide (a Chinese
+    character takes two); an empty text is one empty line."""
+    lines, start = [], 0
+    while start < len(text) or start == 0:
+        end, cells = start, 0
+        while end < len(text) and cells + cell_len(text[end]) <= width:
+            cells += cell_len(text[end])
+            end += 1
+        lines.append((start, end, cells))
+        if end == start:
+            break
+        start = end
+    return lines
+
+
+def ruler(text: str, start: int, end: int, cells: int) -> str:
+    """The character offsets of ``text[start:end]`` (``cells`` wide) every 5 characters, each mark standing under
+    the character it numbers however wide the characters before it are."""
+    marks, column = [" "] * (cells + 8), 0
+    for index in range(start, end):
+        if index % 5 == 0 and all(c == " " for c in marks[column:column + len(str(index))]):
+            marks[column:column + len(str(index))] = str(index)
+        column += cell_len(text[index])
+    return "".join(marks).rstrip()
+
+
 def ruled_lines(text: str, spans, colour, width: int = RULER_WIDTH):
     """The text in lines of at most ``width`` terminal cells, each over a ruler of character offsets.
 
     Widths are counted in cells (a Chinese character takes two), so the ruler's marks stand under
     the characters they number however wide each one is.
     """
-    start = 0
-    while start < len(text) or start == 0:
-        end, cells = start, 0
-        while end < len(text) and cells + cell_len(text[end]) <= width:
-            cells += cell_len(text[end])
-            end += 1
+    for start, end, cells in cell_lines(text, width):
         line = Text(text[start:end])
         for s, e, label in spans:
             if s < end and e > start:
                 line.stylize(f"bold {colour(label)} underline", max(s, start) - start, min(e, end) - start)
-        ruler, column = [" "] * (cells + 8), 0
-        for index in range(start, end):
-            if index % 5 == 0 and all(c == " " for c in ruler[column:column + len(str(index))]):
-                ruler[column:column + len(str(index))] = str(index)
-            column += cell_len(text[index])
         yield line
-        yield Text("".join(ruler).rstrip(), style="dim")
-        if end == start:
-            break
-        start = end
+        yield Text(ruler(text, start, end, cells), style="dim")
 
 
 class RuledDecisions:
@@ -360,23 +374,9 @@ class RuledDecisions:
     def __init__(self, text: str, rows: list[tuple[str, list[Span]]], agreed: set, colour):
         self.text, self.rows, self.agreed, self.colour = text, rows, agreed, colour
 
-    def _lines(self, width: int) -> list[tuple[int, int, int]]:
-        """``(start, end, cells)`` of each line of the text at most ``width`` cells wide."""
-        lines, start = [], 0
-        while start < len(self.text) or start == 0:
-            end, cells = start, 0
-            while end < len(self.text) and cells + cell_len(self.text[end]) <= width:
-                cells += cell_len(self.text[end])
-                end += 1
-            lines.append((start, end, cells))
-            if end == start:
-                break
-            start = end
-        return lines
-
     def __rich_console__(self, console, options):
         names = max((cell_len(who) for who, _ in self.rows), default=0)
-        lines = self._lines(max(options.max_width - names - 3, 10))
+        lines = cell_lines(self.text, max(options.max_width - names - 3, 10))
         disputed = [s for _, spans in self.rows for s in spans if s not in self.agreed]
         folded: list[tuple[int, int]] = []
         for start, end, cells in lines:
@@ -396,12 +396,7 @@ class RuledDecisions:
 
     def _line(self, start: int, end: int, cells: int, names: int):
         text = self.text
-        ruler, column = [" "] * (cells + 8), 0
-        for index in range(start, end):
-            if index % 5 == 0 and all(c == " " for c in ruler[column:column + len(str(index))]):
-                ruler[column:column + len(str(index))] = str(index)
-            column += cell_len(text[index])
-        yield Text(" " * (names + 3) + "".join(ruler).rstrip(), style="dim")
+        yield Text(" " * (names + 3) + ruler(text, start, end, cells), style="dim")
         for who, spans in self.rows:
             line = Text(text[start:end])
             for span in spans:
