@@ -95,3 +95,18 @@ def test_a_server_that_never_answers_is_a_sentence_within_the_timeout(silent_ser
     result = CliRunner().invoke(cli, ["--db", url, "projects"], env={"BERTANNO_DB_CONNECT_TIMEOUT": "2"})
     assert time.perf_counter() - started < 10
     assert result.exit_code != 0 and f"cannot open the database {url}" in str(result.exception)
+
+
+def test_a_database_whose_driver_is_missing_is_a_sentence(tmp_path):
+    url = "mysql://someone@127.0.0.1/annotations"  # SQLAlchemy knows MySQL; its driver is not installed here
+    pytest.importorskip("sqlalchemy.dialects.mysql")
+    try:
+        __import__("MySQLdb")
+        pytest.skip("a MySQL driver is installed")
+    except ImportError:
+        pass
+    result = doctor(url, "--json")
+    assert result.exit_code == 1 and "its driver is not installed" in verdicts(result)["url"]["detail"]
+    result = CliRunner().invoke(cli, ["--db", url, "projects"])
+    assert result.exit_code != 0 and "its driver is not installed" in str(result.exception)
+    assert "bertanno[postgres]" in str(result.exception)

@@ -174,6 +174,9 @@ def open_engine(url: str | None = None) -> Engine:
         engine = create_engine(parsed, **options)
     except (ArgumentError, NoSuchModuleError, ValueError) as exc:
         raise StoreError(f"cannot use the database URL {url!r}: {exc}") from None
+    except ImportError as exc:  # the dialect is known, its driver is not installed
+        raise StoreError(f"cannot use the database URL {url!r}: its driver is not installed ({exc}); for "
+                         "PostgreSQL: pip install 'bertanno[postgres]'") from None
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine)
     return engine

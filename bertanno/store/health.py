@@ -13,7 +13,7 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.exc import DatabaseError, InterfaceError, OperationalError
 
-from bertanno.store.database import current_revision, head_revision, open_engine, pool_settings
+from bertanno.store.database import StoreError, current_revision, head_revision, open_engine, pool_settings
 
 MIN_POSTGRES = 12
 """The oldest PostgreSQL the store is tested against is 15; 12 is the oldest with every feature the migrations
@@ -44,9 +44,7 @@ def check_database(url: str | None = None, round_trips: int = 20) -> list[Check]
     ``SELECT 1`` round trips on one connection, in milliseconds."""
     try:
         engine = open_engine(url)
-    except DatabaseError as exc:
-        return [Check("url", False, str(exc))]
-    except Exception as exc:  # StoreError: a URL SQLAlchemy cannot use, a driver not installed
+    except StoreError as exc:  # a URL SQLAlchemy cannot use, a driver not installed, a bad pool setting
         return [Check("url", False, str(exc))]
     shown = engine.url.render_as_string(hide_password=True)
     checks = [Check("url", True, f"{shown} ({engine.dialect.name}, driver {engine.driver})")]
