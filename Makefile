@@ -4,6 +4,8 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 # The CPU build of PyTorch. Where this exact wheel is not at hand, a normal torch install is used.
 TORCH  ?= torch==2.13.0
+# The extras installed with the package: CI adds ray (make test-all EXTRAS=test,ray); without it the Ray tests skip.
+EXTRAS ?= test
 
 .PHONY: demo test test-all install clean
 
@@ -11,7 +13,7 @@ $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet "$(TORCH)" || $(BIN)/python -m pip install --quiet torch
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[$(EXTRAS)]'
 	touch $@
 
 install: $(BIN)/.installed

@@ -430,7 +430,39 @@ def team_section(result: dict) -> list[str]:
 
 
 def scale_section(result: dict) -> list[str]:
-    """PostgreSQL taking a bulk write while annotators decide (benchmarks.scale)."""
+    """Bulk pre-annotation on Ray, and PostgreSQL taking a bulk write while annotators decide (benchmarks.scale)."""
+    lines = ray_lines(result) if result.get("ray_bulk") else []
+    if not result.get("postgres_bulk_and_annotators"):
+        return lines
+    return lines + postgres_lines(result)
+
+
+def ray_lines(result: dict) -> list[str]:
+    runs = result["ray_bulk"]
+    local = next((run for run in runs if run["engine"] == "local"), None)
+    lines = ["### Bulk pre-annotation on Ray Data at equal cores", "",
+             f"Command: `{result['ray_command'].strip()}`, on this 2-core machine: {runs[0]['items']:,} distinct "
+             "waimai_10k / ChnSentiCorp texts into a SQLite project, a 4 x 256 classifier (zh-mini's shape, random "
+             "weights). `local` is `predict-project` in one process; `ray` a local Ray instance, the predictions "
+             "stored by the driver in chunks.", "",
+             "| run | actors x threads | items | seconds (Ray start) | items/s | vs one process |", "|---|---|---|---|---|---|"]
+    for run in runs:
+        shape = f"{run['actors']} x {run['threads_each']}" if run["actors"] else f"1 process x {run['threads_each']}"
+        versus = f"{run['items_per_s'] / local['items_per_s']:.2f}x" if local else "–"
+        lines.append(f"| {run['run']} | {shape} | {run['predicted']:,} | {run['seconds']} ({run['ray_start_s']}) | "
+                     f"{run['items_per_s']} | {versus} |")
+    best = max((run for run in runs if run["actors"]), key=lambda run: run["items_per_s"] / run["actors"],
+               default=None)
+    writes = [row["predictions_per_s"] for row in result.get("postgres_bulk_and_annotators") or []]
+    if best and writes:
+        per_actor = best["items_per_s"] / best["actors"]
+        lines += ["", f"On N machines of A actors each: items/s = min(N x A x {per_actor:.1f}, {max(writes):,}) "
+                      f"(per-actor rate of `{best['run']}` here; the store's write rate on PostgreSQL, below): the "
+                      f"store stops being the limit past {max(writes) / per_actor:,.0f} actors of this size."]
+    return lines + [""]
+
+
+def postgres_lines(result: dict) -> list[str]:
     runs = result["postgres_bulk_and_annotators"]
     runs = runs if isinstance(runs, list) else [runs]
     first = runs[0]

@@ -88,6 +88,7 @@ def test_sentiment_keys_undo_ctrl_c_and_resume(tmp_path, make_bundle):
     assert len(standing(store)) == 5
 
 
+@pytest.mark.slow
 def test_ner_span_editing_on_chinese_text(tmp_path):
     db, store = setup(tmp_path, "ner", ["PER", "LOC"], [{"text": "张三在北京工作"}, {"text": "李四去了上海"}])
     child = spawn(db, "p", "--annotator", "tester")

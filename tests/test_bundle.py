@@ -19,6 +19,7 @@ def logits_of(bundle, examples):
         return bundle.model.eval()(**batch).logits
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("task", ["sentiment", "ner", "pair"])
 def test_save_then_load_reproduces_identical_logits(make_bundle, tmp_path, task):
     bundle = make_bundle(task=task)

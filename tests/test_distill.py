@@ -112,6 +112,7 @@ def test_the_soft_target_loss_is_least_when_the_student_gives_the_teachers_outpu
     assert student.grad.abs().max().item() < 1e-6  # the teacher's outputs are the minimum
 
 
+@pytest.mark.slow
 def test_a_faithful_student_is_saved_scored_and_predicts_in_the_teachers_place(project, tmp_path):
     store, url, teacher_dir = project
     steps = []

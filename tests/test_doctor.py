@@ -84,6 +84,7 @@ def silent_server():
     listener.close()
 
 
+@pytest.mark.slow
 def test_a_server_that_never_answers_is_a_sentence_within_the_timeout(silent_server):
     pytest.importorskip("psycopg")
     url = f"postgresql+psycopg://nobody@127.0.0.1:{silent_server}/none"

@@ -180,6 +180,7 @@ def first_item_session(tmp_path, monkeypatch, task_args, lines, family_args):
     return [json.loads(line) for line in exported.splitlines() if line.startswith("{")], Store.open(db)
 
 
+@pytest.mark.slow
 def test_snownlp_pre_annotates_the_first_item(tmp_path, monkeypatch):
     pytest.importorskip("snownlp", reason="the snownlp extra is not installed: pip install 'bertanno[snownlp]'")
     rows, store = first_item_session(tmp_path, monkeypatch, ["--task", "sentiment", "--labels", "neg,pos"],

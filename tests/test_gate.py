@@ -137,6 +137,7 @@ def test_a_candidate_trained_on_shuffled_labels_is_refused(reviews):
     assert gates[1]["promote"] is False and gates[1]["items"] == 60 and gates[1]["low"] <= gates[1]["delta"]
 
 
+@pytest.mark.slow
 def test_the_correction_loop_situation_promotes_the_better_model(store, tiny_base, tmp_path):  # noqa: F811
     """The old gate's failure: a 20-item split, a chance-level v001, a clearly better v002 refused."""
     new_project(store, "loop", tiny_base, tmp_path, 200)

@@ -63,6 +63,7 @@ def test_types_map_onto_labels_and_the_rest_are_named(tmp_path, monkeypatch):
     assert both.exit_code != 0 and "not both" in str(both.exception)
 
 
+@pytest.mark.slow
 def test_a_gazetteer_project_shows_term_spans_on_the_first_item_in_a_terminal(tmp_path, monkeypatch):
     monkeypatch.setenv("BERTANNO_MODELS", str(tmp_path / "models"))
     db, result = init(tmp_path, "--labels", "disease,symptom", "--gazetteer", "medical")

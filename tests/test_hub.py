@@ -61,6 +61,7 @@ def test_absent_model_offline_fails_fast_with_places_and_remedies():
     assert "Traceback" not in message
 
 
+@pytest.mark.slow
 def test_a_hub_that_never_answers_does_not_hang_the_command(silent_server):
     completed, seconds = run_cli("models", "--check", "lawformer",
                                  env_overrides={"HF_HUB_OFFLINE": None, "HF_ENDPOINT": silent_server})

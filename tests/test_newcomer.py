@@ -109,6 +109,7 @@ def test_a_version_is_never_written_outside_the_models_folder(tmp_path):
             version_directory(tmp_path, Project(name=name, uid=project.uid), version)
 
 
+@pytest.mark.slow
 def test_projects_of_one_name_in_two_databases_never_share_or_serve_a_version(tmp_path, tiny_base):  # noqa: F811
     """Issue 'the newcomer's defects', part 2: a version is tied to its database and project."""
     from bertanno.app.project_training import champion_model

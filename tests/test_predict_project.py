@@ -71,6 +71,7 @@ def test_chunks_are_stored_prefetched_and_never_repeated(store, tmp_path, make_b
         predict_project(store, "p", predictor, "v1", chunk_size=0)
 
 
+@pytest.mark.slow
 def test_a_killed_run_resumes_without_predicting_an_item_twice(tmp_path, make_bundle):
     url = f"sqlite:///{tmp_path / 'bulk.db'}"
     store = Store.open(url)

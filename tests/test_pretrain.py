@@ -52,6 +52,7 @@ def test_pretrain_writes_a_model_a_project_can_use(corpus, tmp_path):
     assert not list(tmp_path.glob(".mini.writing-*"))
 
 
+@pytest.mark.slow
 def test_an_interrupted_run_resumes_to_the_same_step_and_weights(corpus, tmp_path):
     from safetensors.torch import load_file
 

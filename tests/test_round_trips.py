@@ -138,6 +138,7 @@ def contents(path: Path) -> object:
     return path.read_bytes()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("task_name, format_name", PROJECT_CASES, ids=[f"{t}-{f}" for t, f in PROJECT_CASES])
 def test_export_import_export_through_a_project(plugins, tmp_path_factory, task_name, format_name):
     file_format = plugins.formats.get(format_name)

@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from bertanno.core.transfer import import_file
@@ -36,6 +37,7 @@ def acks(output: str) -> list[int]:
     return [int(line.split()[1]) for line in output.splitlines() if line.startswith("ack ")]
 
 
+@pytest.mark.slow
 def test_two_processes_never_receive_the_same_item(store, db_url, tmp_path):
     fill(store, tmp_path, 80)
     workers = [start_worker(db_url, f"annotator-{n}", pause=0.005) for n in range(2)]
@@ -51,6 +53,7 @@ def test_two_processes_never_receive_the_same_item(store, db_url, tmp_path):
         assert session.scalar(select(func.count()).select_from(Lease)) == 0
 
 
+@pytest.mark.slow
 def test_a_killed_writer_loses_no_acknowledged_decision(store, db_url, tmp_path):
     fill(store, tmp_path, 2000)
     worker = start_worker(db_url, "crashy")
@@ -74,6 +77,7 @@ def test_a_killed_writer_loses_no_acknowledged_decision(store, db_url, tmp_path)
     assert events == len(stored)  # a decision and its event are committed together or not at all
 
 
+@pytest.mark.slow
 def test_with_overlap_each_item_goes_to_k_different_processes(store, db_url, tmp_path):
     fill(store, tmp_path, 40, overlap=2)
     workers = [start_worker(db_url, f"annotator-{n}", pause=0.003) for n in range(3)]

@@ -33,6 +33,7 @@ def bertanno(*args, load=None):
                           timeout=300)
 
 
+@pytest.mark.slow
 def test_plugins_lists_the_installed_plugin_with_hooks_and_version(installed):
     result = bertanno("plugins", "--json")
     assert result.returncode == 0, result.stderr

@@ -66,6 +66,7 @@ def project(tmp_path, tiny_base, monkeypatch):
     store.close()
 
 
+@pytest.mark.slow
 def test_train_makes_a_champion_scored_on_a_frozen_split_it_never_saw(project):
     outcome = train_project(project, "reviews", TrainConfig(**FAST))
     assert outcome.decision == "promoted" and outcome.version == "v001"
@@ -85,6 +86,7 @@ def test_train_makes_a_champion_scored_on_a_frozen_split_it_never_saw(project):
         assert set(session.scalars(select(Item.id).where(Item.split == "eval"))) == evaluation
 
 
+@pytest.mark.slow
 def test_a_worse_candidate_is_not_promoted(project):
     train_project(project, "reviews", TrainConfig(**FAST))
 
@@ -114,6 +116,7 @@ def decide(store, count, label="positive"):
             record_decision(session, project_id, item_id, "ann", "s1", "correct", label)
 
 
+@pytest.mark.slow
 def test_retrain_waits_for_enough_new_decisions_then_trains(project):
     train_project(project, "reviews", TrainConfig(**FAST))
     skipped = retrain_project(project, "reviews", TrainConfig(**FAST), min_new=5, tolerance=0.05)
@@ -129,6 +132,7 @@ def test_retrain_waits_for_enough_new_decisions_then_trains(project):
         assert session.get(Lock, "retrain:reviews") is None  # released
 
 
+@pytest.mark.slow
 def test_a_stale_lock_is_recovered_and_a_live_one_respected(project):
     host = socket.gethostname()
     with project.transaction() as session:
@@ -141,6 +145,7 @@ def test_a_stale_lock_is_recovered_and_a_live_one_respected(project):
     assert outcome.decision == "promoted"
 
 
+@pytest.mark.slow
 def test_every_training_holds_the_project_lock_and_version_names_are_unique(project, tmp_path):
     """Issue 'the house's seams', part 5: a manual train of a project another process is training is refused
     with a sentence (and writes nothing), retrain skips, and the schema refuses a second v001."""
@@ -170,6 +175,7 @@ def test_every_training_holds_the_project_lock_and_version_names_are_unique(proj
             add_version(session, project_id, "v001", str(tmp_path), "x", {}, {}, None)
 
 
+@pytest.mark.slow
 def test_rollback_restores_the_previous_champions_predictions(project, tmp_path):
     unlabelled = tmp_path / "new.txt"
     unlabelled.write_text("第九十家店很好\n第九十一家店太差\n第九十二家店满意\n", encoding="utf-8")
@@ -193,6 +199,7 @@ def test_rollback_restores_the_previous_champions_predictions(project, tmp_path)
         rollback(project, "reviews")
 
 
+@pytest.mark.slow
 def test_plugins_hear_of_every_new_champion(project):
     from bertanno import hookimpl
     from bertanno.plugins.manager import Plugins
@@ -212,6 +219,7 @@ def test_plugins_hear_of_every_new_champion(project):
     assert heard == [("reviews", "v001"), ("reviews", "v002"), ("reviews", "v001")]
 
 
+@pytest.mark.slow
 def test_evaluate_on_the_split_and_on_a_file(project, tmp_path):
     outcome = train_project(project, "reviews", TrainConfig(**FAST))
     assert evaluate(project, "reviews") == outcome.metrics
@@ -340,6 +348,7 @@ def test_training_defaults_follow_how_the_weights_came_to_be_and_the_width(make_
     assert TrainConfig(epochs=2, learning_rate=5e-5, batch_size=8).for_model(bundle(False, 32))[0].learning_rate == 5e-5
 
 
+@pytest.mark.slow
 def test_retrain_optimize_puts_a_variant_in_use_or_says_why_not(project, tmp_path):
     from bertanno.cli import cli
     from bertanno.core.bundle import read_version_record

@@ -16,6 +16,7 @@ from bertanno.core.engine import Predictor, predict_payloads, score_model
 from bertanno.core.gate import MIN_ITEMS, GateVerdict, decide
 from bertanno.core.project import MIN_STRATUM, project_task, training_data
 from bertanno.core.project_predictions import CHUNK_SIZE, BulkPrediction, predict_project
+from bertanno.core.ray_predictions import ModelSource, RayJob, predict_project_on_ray
 from bertanno.core.reading import read_examples
 from bertanno.core.serving import load_served, record_family
 from bertanno.core.training import TrainConfig, TrainResult, train
@@ -321,31 +322,51 @@ def rescore(store: Store, project: Project, name: str, directory: str, evaluatio
     return metrics, payloads
 
 
+def champion_directory(store: Store, project_name: str, required: bool = True
+                       ) -> tuple[str | None, str | None, str | None]:
+    """The champion's version directory, its name and the project's uid; ``(None, None, uid)`` when there is
+    none and it is not ``required`` (else ``BertannoError`` naming the train command)."""
+    with store.transaction() as session:
+        project = get_project(session, project_name)
+        reigning = champion(session, project.id)
+        if reigning is None:
+            if not required:
+                return None, None, project.uid
+            raise BertannoError(f"project {project_name!r} has no champion model yet; train one: bertanno train {project_name}")
+        return reigning.directory, reigning.name, project.uid
+
+
 def champion_model(store: Store, project_name: str, plugins: Plugins | None = None,
                    required: bool = True, precision: str | None = None) -> tuple[ServedModel | None, str | None]:
     """The champion loaded through its family (with its optimised variant unless ``precision`` is ``full``),
     and its name; ``(None, None)`` when there is none and it is not ``required``."""
     plugins = plugins or get_plugins()
+    directory, name, uid = champion_directory(store, project_name, required)
+    if directory is None:
+        return None, None
     with store.transaction() as session:
-        project = get_project(session, project_name)
-        task = project_task(project, plugins)
-        reigning = champion(session, project.id)
-        if reigning is None:
-            if not required:
-                return None, None
-            raise BertannoError(f"project {project_name!r} has no champion model yet; train one: bertanno train {project_name}")
-        directory, name, uid = reigning.directory, reigning.name, project.uid
+        task = project_task(get_project(session, project_name), plugins)
     return load_served(directory, plugins, task, uid, precision), name
 
 
 def pre_annotate(store: Store, project_name: str, model: str | None = None, undecided_only: bool = True,
                  progress=None, chunk_size: int = CHUNK_SIZE, plugins: Plugins | None = None,
-                 precision: str | None = None) -> tuple[str, BulkPrediction]:
+                 precision: str | None = None, ray: RayJob | None = None) -> tuple[str, BulkPrediction]:
     """Pre-annotate the project's undecided items (all of them without ``undecided_only``) that the model has not
     predicted yet: ``model`` (a saved version directory of any family, stored under its folder's name) or else
     the champion. Resumable (``core.project_predictions.predict_project``). Returns the version's name and what
-    was done (``precision="full"``: without the version's optimised variant). Raises ``BertannoError`` when the
-    project has no champion and no ``model`` is given."""
+    was done (``precision="full"``: without the version's optimised variant). With ``ray``, the same on a Ray
+    actor pool (``core.ray_predictions``; the directory must be readable on every Ray node). Raises
+    ``BertannoError`` when the project has no champion and no ``model`` is given."""
+    if ray is not None:
+        if model:
+            directory, name, uid = str(Path(model).resolve()), Path(model).name, None
+        else:
+            directory, name, uid = champion_directory(store, project_name)
+        source = ModelSource(str(Path(directory).resolve()), uid, precision)
+        return name, predict_project_on_ray(store, project_name, source, name, address=ray.address,
+                                            actors=ray.actors, threads=ray.threads, undecided_only=undecided_only,
+                                            progress=progress, plugins=plugins, chunk_size=chunk_size)
     if model:
         served, name = load_served(model, plugins, precision=precision), Path(model).name
     else:

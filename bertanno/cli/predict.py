@@ -97,9 +97,14 @@ def _report_stats(stats, max_length: int) -> None:
               help="Items predicted and stored per transaction: what a kill can cost.")
 @click.option("--threads", type=click.IntRange(min=1), metavar="N",
               help="CPU threads for the model (default: all cores).")
+@click.option("--ray", "ray_address", is_flag=False, flag_value="local", metavar="[ADDRESS]",
+              help="Run on Ray Data (pip install 'bertanno[ray]'): --ray alone starts a local Ray instance, "
+                   "--ray HOST:6379 or ray://HOST:10001 joins that cluster.")
+@click.option("--actors", type=click.IntRange(min=1), metavar="N",
+              help="With --ray: models loaded at once, one per actor (default: the cluster's CPUs / --threads).")
 @precision_option
 @click.pass_context
-def predict_project(ctx, project, model_dir, everything, chunk_size, threads, precision):
+def predict_project(ctx, project, model_dir, everything, chunk_size, threads, ray_address, actors, precision):
     """Pre-annotate every undecided item of PROJECT and store the predictions.
 
     The annotation session then serves them at once, most uncertain first with
@@ -112,10 +117,22 @@ def predict_project(ctx, project, model_dir, everything, chunk_size, threads, pr
     Examples:
       bertanno predict-project reviews                 the champion
       bertanno predict-project reviews --model models/reviews/v004
+      bertanno predict-project reviews --ray           on a local Ray instance
+      bertanno predict-project reviews --ray ray-head:6379 --threads 4
+                                                       on a cluster: one model per
+                                                       4 CPUs on every node
+
+    With --ray the model's folder must be readable at the same path on every
+    Ray node (storage they all mount) and bertanno installed there; the
+    predictions come back to this process, which stores them in chunks.
     """
     from bertanno.app.project_training import pre_annotate
+    from bertanno.core.ray_predictions import RayJob
 
-    if threads:
+    if actors and not ray_address:
+        raise click.UsageError("--actors sizes a Ray actor pool: add --ray")
+    job = RayJob(None if ray_address == "local" else ray_address, actors, threads or 1) if ray_address else None
+    if threads and not job:
         import torch
 
         torch.set_num_threads(threads)
@@ -123,7 +140,7 @@ def predict_project(ctx, project, model_dir, everything, chunk_size, threads, pr
     try:
         with progress_bar("pre-annotating", unit="items") as advance:
             name, result = pre_annotate(store, project, model_dir, undecided_only=not everything, progress=advance,
-                                        chunk_size=chunk_size, precision=precision)
+                                        chunk_size=chunk_size, precision=precision, ray=job)
     except KeyboardInterrupt:
         err_console.print("[yellow]stopped[/]: the chunks finished are stored; run the same command again to "
                           "continue", highlight=False)

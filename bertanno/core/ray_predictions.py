@@ -1,0 +1,242 @@
+"""Bulk pre-annotation on Ray Data: the project's served model in a pool of Ray actors, one model per actor,
+the predictions written back to the store by the driver in chunks, so that a job that is stopped or loses a
+worker continues without predicting an item twice.
+
+The engine is Ray's own (``ray.data``: blocks, an actor pool, retries of a task whose actor died); bertanno
+adds what is the project's: which items are still to do, the model every actor loads (the same
+``load_served`` as a local run, with the version's optimised variant), and idempotent writes. Optional:
+``pip install 'bertanno[ray]'``.
+
+Shape of a job: the driver reads the ids still to do (``ProjectHandle.item_ids(latest_not_by=version)``), then
+windows of ``WINDOW`` items at a time: their examples (pickled) become a ``ray.data`` dataset, the actor pool
+predicts batches of ``batch_size``, and the driver stores what comes back ``chunk_size`` items per
+transaction. Throughput on N machines is bounded by ``min(actors x per-actor items/s, store write rate)``
+(``benchmarks.scale`` measures both).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import pickle
+import re
+import socket
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+from bertanno.core.project import open_project
+from bertanno.core.project_predictions import CHUNK_SIZE, BulkPrediction
+from bertanno.core.serving import load_served
+from bertanno.errors import BertannoError
+from bertanno.plugins.manager import Plugins
+from bertanno.store import Store
+
+RAY_EXTRA = "pip install 'bertanno[ray]'"
+WINDOW = 50_000
+"""Items handed to Ray per dataset: bounds the driver's memory; each window loads the model once per actor."""
+BATCH_SIZE = 64
+"""Items per actor call (each call is one Ray task: the unit a dead actor's replacement redoes)."""
+CONNECT_TIMEOUT = 10.0
+"""Seconds to wait for a cluster address to answer before saying it cannot be reached."""
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """Where every actor loads the model from: a version directory that each Ray node can read (the same
+    machine, or storage all nodes mount), the project it must belong to, and the precision to serve."""
+
+    directory: str
+    project_uid: str | None = None
+    precision: str | None = None
+
+
+@dataclass(frozen=True)
+class RayJob:
+    """How a job runs on Ray: the cluster ``address`` (None: a local Ray instance), the actor pool's size (None:
+    the cluster's CPUs divided by ``threads``) and each actor's torch threads (= its Ray CPUs)."""
+
+    address: str | None = None
+    actors: int | None = None
+    threads: int = 1
+
+
+def require_ray():
+    """The ``ray`` module with Ray Data. Raises ``BertannoError`` naming the extra when it is not installed."""
+    try:
+        import ray
+        import ray.data  # noqa: F401  (Ray Data ships as the ray[data] extra)
+    except ImportError:
+        raise BertannoError(f"Ray is not installed: {RAY_EXTRA}") from None
+    return ray
+
+
+def check_reachable(address: str, timeout: float = CONNECT_TIMEOUT) -> None:
+    """Open a TCP connection to a ``host:port`` or ``ray://host:port`` address within ``timeout`` seconds,
+    so that an unreachable cluster is a sentence instead of Ray's minute of retries. ``auto`` and addresses
+    without a port are left to Ray. Raises ``BertannoError``."""
+    target = address.split("://", 1)[-1]
+    host, _, port = target.rpartition(":")
+    if not host or not port.isdigit():
+        return
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
+            pass
+    except OSError as error:
+        raise BertannoError(f"the Ray cluster at {address} cannot be reached ({error.strerror or error}; waited "
+                            f"up to {timeout:.0f} s): is `ray start --head` running there, and is the port "
+                            "open from this machine?") from None
+
+
+@contextlib.contextmanager
+def _stderr_silenced():
+    """File descriptor 2 pointed at /dev/null for the block (C++ code writes there, not to ``sys.stderr``)."""
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def connect(address: str | None, num_cpus: int | None = None) -> bool:
+    """Join the Ray cluster at ``address`` (``host:6379``, ``ray://host:10001`` or ``auto``), or start a local
+    Ray instance with ``num_cpus`` CPUs (default: all) when ``address`` is None; an instance this process has
+    already started is reused. Returns whether this call started it (and so should shut it down).
+    Raises ``BertannoError`` when Ray is missing or the address cannot be reached."""
+    ray = require_ray()
+    if ray.is_initialized():
+        return False
+    if address:
+        check_reachable(address)
+    os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "fatal")  # Ray's C++ warnings would break the progress bar
+    for name in ("ray", "ray.data"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    options = dict(include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
+    try:
+        with _stderr_silenced():  # Ray's C++ core prints a line of its own as it starts, whatever the level
+            if address:
+                ray.init(address=address, **options)
+            else:
+                ray.init(num_cpus=num_cpus, **options)
+    except (ConnectionError, RuntimeError, ValueError) as error:
+        where = f"the Ray cluster at {address}" if address else "a local Ray instance"
+        raise BertannoError(f"could not connect to {where}: {error}") from None
+    return True
+
+
+class _PredictActor:
+    """One model per Ray actor: loads the version once, then predicts batches of pickled examples."""
+
+    def __init__(self, source: ModelSource, threads: int):
+        import torch
+
+        torch.set_num_threads(max(1, threads))
+        if not os.path.isdir(source.directory):
+            raise BertannoError(f"the model directory {source.directory} is not on Ray node "
+                                f"{socket.gethostname()}: put the project's models folder on storage every "
+                                "node mounts")
+        self.served = load_served(source.directory, project_uid=source.project_uid, precision=source.precision)
+
+    def __call__(self, batch: dict) -> dict:
+        import numpy as np
+
+        examples = [pickle.loads(blob) for blob in batch["example"]]
+        predictions, stats = self.served.predict(examples)
+        truncated = np.zeros(len(examples), dtype=np.int64)
+        if len(examples):
+            truncated[0] = stats.truncated  # the batch's count in its first row: the column sums to the total
+        return {"item_id": batch["item_id"],
+                "prediction": np.array([pickle.dumps(p) for p in predictions], dtype=object),
+                "truncated": truncated}
+
+
+_WORKER_SENTENCE = re.compile(r"bertanno\.errors\.\w+: (?P<sentence>[^\n]+)")
+
+
+def _model_error(error: Exception) -> Exception:
+    """The bertanno sentence inside a Ray error (a model that would not load in an actor, raised in the actor's
+    creation task and carried back as text in Ray's ``ActorDiedError``), else ``error`` itself."""
+    seen: Exception | None = error
+    while seen is not None:
+        if isinstance(seen, BertannoError):
+            return BertannoError(f"a Ray worker could not serve the model: {seen}")
+        seen = getattr(seen, "cause", None) if isinstance(getattr(seen, "cause", None), BaseException) \
+            else seen.__cause__
+    found = _WORKER_SENTENCE.search(str(error))
+    if found:
+        return BertannoError(f"a Ray worker could not serve the model: {found['sentence']}")
+    return error
+
+
+def predict_project_on_ray(store: Store, project_name: str, source: ModelSource, version: str, *,
+                           address: str | None = None, actors: int | None = None, threads: int = 1,
+                           undecided_only: bool = True, progress: Callable[[int, int], None] | None = None,
+                           plugins: Plugins | None = None, chunk_size: int = CHUNK_SIZE,
+                           batch_size: int = BATCH_SIZE, window: int = WINDOW) -> BulkPrediction:
+    """Predict the project's items (only the undecided ones with ``undecided_only``) whose latest prediction is
+    not from ``version``, on a Ray actor pool of ``actors`` actors (default: the cluster's CPUs divided by
+    ``threads``, the torch threads and Ray CPUs of each actor), and store the results under ``version`` in
+    chunks of ``chunk_size`` items: a stopped job keeps the chunks stored and the next run does only the rest;
+    an actor that dies is replaced by Ray and its batch redone, and an item that comes back twice is stored once.
+    ``address``: see ``connect``. ``progress(done, total)`` counts stored items.
+
+    Raises ``BertannoError`` when Ray is missing, the cluster cannot be reached, or the model cannot load in a
+    worker (nothing of that window stored); ``ValueError`` for sizes below 1; what the store raises."""
+    for name, value in (("chunk_size", chunk_size), ("batch_size", batch_size), ("window", window),
+                        ("threads", threads)):
+        if value < 1:
+            raise ValueError(f"{name} must be at least 1, got {value}")
+    project = open_project(store, project_name, plugins)
+    todo = project.item_ids(undecided=undecided_only, latest_not_by=version)
+    result = BulkPrediction(already=len(project.item_ids(undecided=undecided_only)) - len(todo))
+    if not todo:
+        return result
+    started_here = connect(address)
+    ray = require_ray()
+    try:
+        context = ray.data.DataContext.get_current()
+        context.enable_progress_bars = False
+        context.max_consecutive_actor_init_deaths = 1
+        pool_size = actors or max(1, int(ray.cluster_resources().get("CPU", 1) // threads))
+        started, done = time.perf_counter(), 0
+        if progress:
+            progress(0, len(todo))
+        for start in range(0, len(todo), window):
+            rows = [{"item_id": item_id, "example": pickle.dumps(example)}
+                    for item_id, example in project.examples_of(todo[start:start + window])]
+            dataset = ray.data.from_items(rows, override_num_blocks=max(1, min(len(rows) // batch_size,
+                                                                               pool_size * 4)))
+            predicted = dataset.map_batches(
+                _PredictActor, fn_constructor_kwargs={"source": source, "threads": threads},
+                compute=ray.data.ActorPoolStrategy(size=pool_size), batch_size=batch_size, num_cpus=threads,
+                batch_format="numpy")
+            stored: set[int] = set()
+            try:
+                for batch in predicted.iter_batches(batch_size=chunk_size, batch_format="numpy"):
+                    ids, predictions = [], []
+                    for item_id, blob in zip(batch["item_id"].tolist(), batch["prediction"]):
+                        if item_id not in stored:
+                            stored.add(item_id)
+                            ids.append(item_id)
+                            predictions.append(pickle.loads(blob))
+                    project.save_predictions(ids, predictions, version)
+                    done += len(ids)
+                    result.chunks += 1
+                    result.stats.examples += len(ids)
+                    result.stats.truncated += int(batch["truncated"].sum())
+                    if progress:
+                        progress(done, len(todo))
+            except Exception as error:  # Ray wraps a worker's exception in its own task error
+                raised = _model_error(error)
+                if raised is error:
+                    raise
+                raise raised from None
+        result.stats.seconds = time.perf_counter() - started
+        return result
+    finally:
+        if started_here:
+            ray.shutdown()
