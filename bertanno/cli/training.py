@@ -29,6 +29,9 @@ def training_options(function):
         click.option("--seed", default=42, show_default=True,
                      help="New layers, shuffling and the validation split (the evaluation split is fixed per project)."),
         click.option("--device", help="cpu, cuda … (default: a GPU when there is one)."),
+        click.option("--processes", type=click.IntRange(min=1), default=1, show_default=True, metavar="N",
+                     help="Data-parallel training processes (torch's launcher, as accelerate launch uses): one per "
+                          "GPU, or N shares of the CPU cores (gloo). The batch is split between them."),
         click.option("--models-dir", type=click.Path(file_okay=False, path_type=Path), envvar="BERTANNO_MODELS",
                      show_envvar=True, help="Where versions are saved (default: ./bertanno-models)."),
     ]
@@ -48,12 +51,12 @@ def gate_options(function):
                              "this (headline metric, 95 % paired-bootstrap interval).")(function)
 
 
-def _train_config(mode, epochs, batch_size, learning_rate, patience, seed, device, models_dir):
+def _train_config(mode, epochs, batch_size, learning_rate, patience, seed, device, models_dir, processes=1):
     from bertanno.core.training import TrainConfig
 
     cache = (models_dir or Path("bertanno-models")) / ".feature-cache"
     return TrainConfig(mode=mode, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
-                       patience=patience, seed=seed, device=device, cache_dir=cache)
+                       patience=patience, seed=seed, device=device, cache_dir=cache, processes=processes)
 
 
 def _report_outcome(outcome) -> None:

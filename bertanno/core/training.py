@@ -22,6 +22,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from bertanno.core.bundle import ModelBundle
+from bertanno.core.distributed import train_in_processes, world_size
 from bertanno.core.engine import Predictor, check_device, pad_batch, score_model
 from bertanno.errors import BertannoError
 from bertanno.plugins.task import Example
@@ -87,6 +88,8 @@ class TrainConfig:
     device: str | None = None
     cache_dir: Path | None = None
     """Where the frozen mode keeps encoder features between runs."""
+    processes: int = 1
+    """Data-parallel training processes (``core.distributed``): one per GPU, or per share of the CPU cores."""
 
     def __post_init__(self):
         if self.mode not in MODES:
@@ -100,6 +103,8 @@ class TrainConfig:
         if self.patience < 1:
             raise BertannoError(f"--patience must be at least 1, got {self.patience}")
         check_device(self.device)
+        if self.processes < 1:
+            raise BertannoError(f"--processes must be at least 1, got {self.processes}")
 
     def for_model(self, bundle: ModelBundle) -> tuple["TrainConfig", TrainingDefaults]:
         """This config with every unset number taken from ``training_defaults(bundle, mode)``, and the rule."""
@@ -215,6 +220,8 @@ def train(bundle: ModelBundle, examples: Sequence[Example], validation: Sequence
     if not examples:
         raise BertannoError("nothing to train on: the project has no labelled items outside its evaluation split")
     config, _ = config.for_model(bundle)  # a no-op for a config already filled in
+    if config.processes > 1 and world_size() == 1:  # the caller of a multi-process job; its workers train below
+        return train_in_processes(bundle, examples, validation, config, on_step, on_epoch)
     trainer = {"full": _train_with_trainer, "lora": _train_lora, "frozen": _train_frozen_head}[config.mode]
     return judged_training(bundle, validation, config, lambda judge: trainer(bundle, examples, config, judge, on_step),
                            on_epoch)
@@ -273,6 +280,8 @@ def _weighted_loss(weights: list[float] | None):
     def compute_loss(outputs, labels, num_items_in_batch=None):
         loss = torch.nn.functional.cross_entropy(outputs.logits, labels,
                                                  weight=torch.tensor(weights, device=outputs.logits.device))
+        if num_items_in_batch is not None:  # the Trainer's contract: this rank's share of the whole step's mean
+            loss = loss * (labels.numel() / num_items_in_batch)  # (1 in one process; it then multiplies by ranks)
         return loss
 
     return compute_loss
@@ -290,12 +299,13 @@ def run_trainer(model, windows: list[dict], collate: Callable[[list[dict]], dict
     from transformers import PrinterCallback, Trainer, TrainingArguments
 
     use_cpu = config.device == "cpu" or (config.device is None and not torch.cuda.is_available())
+    ranks = world_size()  # > 1 in a worker of core.distributed: each rank takes its share of the batch
     callback = _trainer_callback(judge, on_step)
     with tempfile.TemporaryDirectory(prefix="bertanno-trainer-") as scratch:  # checkpoints are not saved
         arguments = TrainingArguments(
             output_dir=scratch,
             num_train_epochs=config.epochs,
-            per_device_train_batch_size=config.batch_size,
+            per_device_train_batch_size=max(1, config.batch_size // ranks),
             learning_rate=config.lr,
             weight_decay=config.weight_decay,
             warmup_steps=config.warmup_ratio,
@@ -310,6 +320,10 @@ def run_trainer(model, windows: list[dict], collate: Callable[[list[dict]], dict
             use_cpu=use_cpu,
             remove_unused_columns=False,
             dataloader_num_workers=0,
+            ddp_backend=("gloo" if use_cpu else "nccl") if ranks > 1 else None,
+            # each rank's loss is the mean over its share and DDP averages the gradients: the step's mean, as in
+            # one process (averaging tokens across devices would scale a model's own mean loss by the ranks)
+            average_tokens_across_devices=False,
         )
         trainer = (trainer_class or Trainer)(
             model=model,
