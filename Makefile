@@ -27,7 +27,7 @@ test: install
 
 # Everything, the slow end-to-end tests included: what CI runs.
 test-all: install
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=25
 
 clean:
 	rm -rf $(VENV) bertanno-demo *.egg-info

@@ -11,7 +11,8 @@ For each dataset, the same test texts (the first ``--texts``) go through:
   (``core.distill.student_from_layers``, what ``bertanno distill --student 3`` starts from), as trained and with
   the ONNX int8 variant on top (``bertanno optimize PROJECT s001``).
 
-Reported: texts/s, × tutorial and × ``pipeline()``, the process's peak resident memory so far, and the CPU's
+Reported: texts/s, × tutorial and × ``pipeline()``, each variant's peak resident memory when served alone (a fresh
+process loads the saved version as ``predict`` does and predicts the same texts: ``peak_rss_mb``), and the CPU's
 instruction-set flags (AVX2 / AVX-512 / VNNI / AMX decide which variant wins).
 
     python -m benchmarks.optimize_speed [--texts 160] [--datasets chnsenticorp,waimai_10k,chineseblue_cmedqaner,afqmc]
@@ -52,6 +53,37 @@ def rate(function, count: int) -> float:
     return count / (time.perf_counter() - started)
 
 
+def served_peak_memory(bundle, variant: str, directory: Path, examples) -> int:
+    """Peak resident memory (MiB) of a fresh process that loads ``bundle`` saved with ``variant`` in use, as
+    ``bertanno predict`` does, and predicts ``examples``."""
+    import pickle
+    import subprocess
+    import sys
+
+    from bertanno.core.bundle import save_version, update_version_record
+    from bertanno.core.optimize import prepare_variant
+
+    save_version(bundle, directory)
+    if variant != "full":
+        prepare_variant(bundle, variant, directory)
+    update_version_record(directory, {"variant": variant})
+    (directory / "texts.pickle").write_bytes(pickle.dumps(list(examples)))
+    probe = subprocess.run([sys.executable, "-m", "benchmarks.optimize_speed", "--probe", str(directory)],
+                           capture_output=True, text=True, check=True, cwd=REPO)
+    return int(probe.stdout.split()[-1])
+
+
+def probe(directory: Path) -> None:
+    """The child of ``served_peak_memory``: load, predict, print the peak RSS in MiB."""
+    import pickle
+
+    from bertanno.core.serving import load_served
+
+    served = load_served(directory)
+    served.predict(pickle.loads((directory / "texts.pickle").read_bytes()))
+    print(round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
+
+
 def measure(name: str, texts: int, folder: Path) -> dict:
     from benchmarks.datasets import load
     from benchmarks.predict_speed import tutorial_predict
@@ -89,6 +121,7 @@ def measure(name: str, texts: int, folder: Path) -> dict:
         predictor.predict(examples[:8])
         speed = rate(lambda: predictor.predict(examples), len(examples))
         row[f"{variant}_texts_per_s"] = round(speed, 2)
+        row[f"{variant}_peak_rss_mb"] = served_peak_memory(base, optimised, directory / f"{variant}-alone", examples)
         for base in ("tutorial", "pipeline"):
             if f"{base}_texts_per_s" in row:
                 row[f"{variant}_x_{base}"] = round(speed / row[f"{base}_texts_per_s"], 1)
@@ -102,8 +135,11 @@ def main(argv=None) -> dict:
     parser.add_argument("--texts", type=int, default=160)
     parser.add_argument("--datasets", default=",".join(DATASETS))
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--probe", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     use_threads(args.threads)
+    if args.probe:
+        return probe(args.probe)
     result = {"machine": {**machine_facts(args.threads), "cpu_flags": cpu_flags()}, "settings": vars(args),
               "started": time.strftime("%Y-%m-%d %H:%M"),
               "model": "bert-base-chinese architecture (12 x 768), random weights (seed 0)", "rows": []}

@@ -456,9 +456,14 @@ def ray_lines(result: dict) -> list[str]:
     writes = [row["predictions_per_s"] for row in result.get("postgres_bulk_and_annotators") or []]
     if best and writes:
         per_actor = best["items_per_s"] / best["actors"]
-        lines += ["", f"On N machines of A actors each: items/s = min(N x A x {per_actor:.1f}, {max(writes):,}) "
-                      f"(per-actor rate of `{best['run']}` here; the store's write rate on PostgreSQL, below): the "
-                      f"store stops being the limit past {max(writes) / per_actor:,.0f} actors of this size."]
+        overhead = [1 - run["items_per_s"] / local["items_per_s"] for run in runs if run["actors"] and local]
+        lines += ["", (f"Ray's overhead at equal cores: {min(overhead):.0%}–{max(overhead):.0%} here (starting Ray, "
+                       "a model load per actor, and the driver pickling items and storing predictions on the same "
+                       "2 cores). " if overhead else "")
+                  + f"On N machines of A actors each: items/s = min(N x A x {per_actor:.1f}, {max(writes):,}) "
+                    f"(the per-actor rate of `{best['run']}` here, an actor of {best['threads_each']} threads, and "
+                    f"the store's write rate on PostgreSQL, below): past about {max(writes) / per_actor:,.0f} "
+                    "such actors the store, not the model, is the limit."]
     return lines + [""]
 
 
@@ -479,6 +484,22 @@ def postgres_lines(result: dict) -> list[str]:
         lines.append(f"| {pace} | {run['predictions_per_s']:,} | {run['key_to_next_ms_p50']} ms | "
                      f"**{run['key_to_next_ms_p95']} ms** | {run['key_to_next_ms_max']} ms | {run['decisions']:,} | "
                      f"{run['lost_decisions']} | {run['double_assignments']} |")
+    return lines + [""]
+
+
+def distributed_train_section(result: dict) -> list[str]:
+    """Training samples/s by process count (benchmarks.distributed_train)."""
+    runs = result["runs"]
+    single = next((run for run in runs if run["processes"] == 1), None)
+    lines = ["### Training in several processes", "",
+             f"Command: `{result['command'].strip()}`: one epoch of {runs[0]['items']:,} ChnSentiCorp training "
+             f"reviews, {result['model']}, the same global batch at each count; the time includes launching the "
+             f"ranks. Machine: {result['machine'].get('cpu', '?')}.", "",
+             "| processes | seconds | samples/s | vs one process | epoch inside the ranks (s) |", "|---|---|---|---|---|"]
+    for run in runs:
+        versus = f"{run['samples_per_s'] / single['samples_per_s']:.2f}x" if single else "–"
+        lines.append(f"| {run['processes']} | {run['seconds']} | {run['samples_per_s']} | {versus} | "
+                     f"{run['seconds_per_epoch_in_ranks']} |")
     return lines + [""]
 
 
@@ -536,6 +557,14 @@ def optimize_speed_section(result: dict) -> list[str]:
         lines.append(f"| {row['dataset']} | {row['task']} | {row['texts']} | {row['mean_characters']} | "
                      f"{row.get('tutorial_texts_per_s', '–')} | {row.get('pipeline_texts_per_s', '–')} | "
                      + " | ".join(cell(variant) for variant in columns) + " |")
+    memory = [row for row in result["rows"] if f"{columns[0]}_peak_rss_mb" in row]
+    if memory:
+        lines += ["", "Peak resident memory (MiB) of a fresh process that loads the saved version with the variant "
+                      "in use, as `bertanno predict` does, and predicts the same texts:", "",
+                  "| dataset | " + " | ".join(columns) + " |", "|---|" + "---|" * len(columns)]
+        for row in memory:
+            lines.append(f"| {row['dataset']} | " + " | ".join(str(row.get(f"{variant}_peak_rss_mb", "–"))
+                                                          for variant in columns) + " |")
     return lines + [""]
 
 
@@ -565,7 +594,7 @@ def write_report() -> list[Path]:
         lines += speed_section(speed)
     for name, section in (("optimize_speed.json", optimize_speed_section), ("optimize_gate.json", optimize_gate_section),
                           ("bulk_predict.json", bulk_section), ("team.json", team_section),
-                          ("scale.json", scale_section)):
+                          ("scale.json", scale_section), ("distributed_train.json", distributed_train_section)):
         if (result := _json(name)) is not None:
             lines += section(result)
     if vocab_rows:
