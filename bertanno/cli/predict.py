@@ -34,9 +34,16 @@ from bertanno.errors import BertannoError
 @click.option("--device", help="cpu, cuda, cuda:1 … (default: a GPU when there is one).")
 @click.option("--token-budget", default=8192, show_default=True, help="Padded tokens per batch.")
 @click.option("--trust-remote-code", is_flag=True, help="Allow code shipped inside the model directory to run.")
+@click.option("--ray", "ray_address", is_flag=False, flag_value="local", metavar="[ADDRESS]",
+              help="Run on Ray Data (pip install 'bertanno[ray]'; MODEL a saved version): --ray alone starts a "
+                   "local Ray instance, --ray HOST:6379 joins a cluster; -o names a folder of JSONL shards.")
+@click.option("--actors", type=click.IntRange(min=1), metavar="N",
+              help="With --ray: models loaded at once, one per actor (default: the cluster's CPUs / --threads).")
+@click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True, metavar="N",
+              help="With --ray: CPU threads (and Ray CPUs) of each actor.")
 @precision_option
 def predict(model, file, task_name, labels, format_name, options, skip_bad, output, device, token_budget,
-            trust_remote_code, precision):
+            trust_remote_code, ray_address, actors, threads, precision):
     """Pre-annotate FILE with MODEL and write one JSON line per item.
 
     MODEL is a saved version directory, or a base model (alias, hub id, directory) with --task.
@@ -47,6 +54,12 @@ def predict(model, file, task_name, labels, format_name, options, skip_bad, outp
     Example:
       bertanno predict runs/v3 reviews.txt -o predictions.jsonl
       bertanno import reviews predictions.jsonl
+      bertanno predict runs/v3 archive.csv --ray -o predictions/    shards
+                                     part-00000.jsonl … of 512 rows each
+
+    With --ray a shard is written whole once all its rows are back, and a
+    shard already in the folder is kept: run the same command again after a
+    stop and only the missing shards are predicted.
     """
     from bertanno.core.bundle import is_version_dir, load_bundle
     from bertanno.core.engine import Predictor
@@ -55,6 +68,11 @@ def predict(model, file, task_name, labels, format_name, options, skip_bad, outp
     from bertanno.core.transfer import check_output, predictions_jsonl, write_output
     from bertanno.plugins.manager import get_plugins
 
+    if ray_address:
+        return _predict_on_ray(model, file, format_name, options, skip_bad, output, ray_address, actors, threads,
+                               precision)
+    if actors:
+        raise click.UsageError("--actors sizes a Ray actor pool: add --ray")
     if output is not None:
         check_output(output)
     plugins = get_plugins()
@@ -77,6 +95,37 @@ def predict(model, file, task_name, labels, format_name, options, skip_bad, outp
     else:
         write_output(output, text)
     _report_stats(stats, bundle.max_length)
+
+
+def _predict_on_ray(model, file, format_name, options, skip_bad, output, address, actors, threads, precision):
+    """``predict --ray``: the file's rows in JSONL shards under the folder ``output``."""
+    from bertanno.core.bundle import is_version_dir, read_version_record, version_task
+    from bertanno.core.ray_predictions import ModelSource, predict_files_on_ray
+    from bertanno.core.reading import read_examples
+    from bertanno.plugins.manager import get_plugins
+
+    if not is_version_dir(model):
+        raise BertannoError(f"{model} is not a saved version: with --ray every actor loads a version folder "
+                            "(bertanno train saves one; a base model predicts without --ray)")
+    if output is None:
+        raise click.UsageError("with --ray, name a folder for the JSONL shards with -o")
+    plugins = get_plugins()
+    task = version_task(read_version_record(model), plugins)
+    result = read_examples(file, task, format_name, parse_options(options), skip_bad, plugins)
+    for error in result.errors:
+        err_console.print(f"[yellow]skipped[/] {escape(str(file))}:{error.line}: {escape(error.message)}")
+    source = ModelSource(str(Path(model).resolve()), None, precision)
+    with progress_bar("predicting on Ray", unit="items") as advance:
+        done = predict_files_on_ray(result.examples, source, output, Path(model).name, address=None if address ==
+                                    "local" else address, actors=actors, threads=threads, progress=advance,
+                                    plugins=plugins)
+    kept = f"; {len(done.kept)} shard(s) already there kept" if done.kept else ""
+    rate = f" in {done.seconds:.1f} s ({done.predicted / done.seconds:.1f} items/s)" if done.seconds else ""
+    err_console.print(f"{done.predicted} items predicted{rate}: {len(done.written)} shard(s) written to "
+                      f"{escape(str(output))}{kept}", highlight=False)
+    if done.truncated:
+        err_console.print(f"[yellow]{done.truncated} item(s) were longer than the model's input and were "
+                          "truncated[/]", highlight=False)
 
 
 def _report_stats(stats, max_length: int) -> None:

@@ -24,13 +24,16 @@ import re
 import socket
 import time
 from dataclasses import dataclass
-from typing import Callable
+from pathlib import Path
+from typing import Callable, Sequence
 
+from bertanno.core.bundle import read_version_record, version_task
 from bertanno.core.project import open_project
 from bertanno.core.project_predictions import CHUNK_SIZE, BulkPrediction
 from bertanno.core.serving import load_served
 from bertanno.errors import BertannoError
 from bertanno.plugins.manager import Plugins
+from bertanno.plugins.task import Example
 from bertanno.store import Store
 
 RAY_EXTRA = "pip install 'bertanno[ray]'"
@@ -152,7 +155,7 @@ class _PredictActor:
         truncated = np.zeros(len(examples), dtype=np.int64)
         if len(examples):
             truncated[0] = stats.truncated  # the batch's count in its first row: the column sums to the total
-        return {"item_id": batch["item_id"],
+        return {"key": batch["key"],
                 "prediction": np.array([pickle.dumps(p) for p in predictions], dtype=object),
                 "truncated": truncated}
 
@@ -175,6 +178,58 @@ def _model_error(error: Exception) -> Exception:
     return error
 
 
+@contextlib.contextmanager
+def _ray_session(address: str | None, threads: int, actors: int | None):
+    """Connected (``connect``) for the block, Ray Data quiet, and the actor pool's size; shuts down a Ray
+    instance that it started."""
+    started_here = connect(address)
+    ray = require_ray()
+    try:
+        context = ray.data.DataContext.get_current()
+        context.enable_progress_bars = False
+        context.max_consecutive_actor_init_deaths = 1  # a model that will not load fails the job, not forever
+        yield ray, actors or max(1, int(ray.cluster_resources().get("CPU", 1) // threads))
+    finally:
+        if started_here:
+            ray.shutdown()
+
+
+def _predicted_batches(ray, rows: list[dict], source: ModelSource, pool_size: int, threads: int, batch_size: int,
+                       chunk_size: int):
+    """Predict ``rows`` (``{"key": int, "example": pickled Example}``) on an actor pool; yields
+    ``(keys, predictions, truncated)`` about ``chunk_size`` rows at a time, each key once (a batch redone after an
+    actor died is not passed on twice). Raises ``BertannoError`` with the worker's sentence when the model does
+    not load in an actor."""
+    pool_size = min(pool_size, len(rows))  # no actor without work: each loads a model
+    blocks = min(len(rows), max(pool_size, min(-(-len(rows) // batch_size), pool_size * 4)))
+    dataset = ray.data.from_items(rows, override_num_blocks=blocks)
+    predicted = dataset.map_batches(
+        _PredictActor, fn_constructor_kwargs={"source": source, "threads": threads},
+        compute=ray.data.ActorPoolStrategy(size=pool_size), batch_size=batch_size, num_cpus=threads,
+        batch_format="numpy")
+    seen: set[int] = set()
+    try:
+        for batch in predicted.iter_batches(batch_size=chunk_size, batch_format="numpy"):
+            keys, predictions = [], []
+            for key, blob in zip(batch["key"].tolist(), batch["prediction"]):
+                if key not in seen:
+                    seen.add(key)
+                    keys.append(key)
+                    predictions.append(pickle.loads(blob))
+            yield keys, predictions, int(batch["truncated"].sum())
+    except Exception as error:  # Ray wraps a worker's exception in its own task error
+        raised = _model_error(error)
+        if raised is error:
+            raise
+        raise raised from None
+
+
+def _check_sizes(**sizes: int) -> None:
+    for name, value in sizes.items():
+        if value < 1:
+            raise ValueError(f"{name} must be at least 1, got {value}")
+
+
 def predict_project_on_ray(store: Store, project_name: str, source: ModelSource, version: str, *,
                            address: str | None = None, actors: int | None = None, threads: int = 1,
                            undecided_only: bool = True, progress: Callable[[int, int], None] | None = None,
@@ -189,57 +244,100 @@ def predict_project_on_ray(store: Store, project_name: str, source: ModelSource,
 
     Raises ``BertannoError`` when Ray is missing, the cluster cannot be reached, or the model cannot load in a
     worker (nothing of that window stored); ``ValueError`` for sizes below 1; what the store raises."""
-    for name, value in (("chunk_size", chunk_size), ("batch_size", batch_size), ("window", window),
-                        ("threads", threads)):
-        if value < 1:
-            raise ValueError(f"{name} must be at least 1, got {value}")
+    _check_sizes(chunk_size=chunk_size, batch_size=batch_size, window=window, threads=threads)
     project = open_project(store, project_name, plugins)
     todo = project.item_ids(undecided=undecided_only, latest_not_by=version)
     result = BulkPrediction(already=len(project.item_ids(undecided=undecided_only)) - len(todo))
     if not todo:
         return result
-    started_here = connect(address)
-    ray = require_ray()
-    try:
-        context = ray.data.DataContext.get_current()
-        context.enable_progress_bars = False
-        context.max_consecutive_actor_init_deaths = 1
-        pool_size = actors or max(1, int(ray.cluster_resources().get("CPU", 1) // threads))
+    with _ray_session(address, threads, actors) as (ray, pool_size):
         started, done = time.perf_counter(), 0
         if progress:
             progress(0, len(todo))
         for start in range(0, len(todo), window):
-            rows = [{"item_id": item_id, "example": pickle.dumps(example)}
+            rows = [{"key": item_id, "example": pickle.dumps(example)}
                     for item_id, example in project.examples_of(todo[start:start + window])]
-            dataset = ray.data.from_items(rows, override_num_blocks=max(1, min(len(rows) // batch_size,
-                                                                               pool_size * 4)))
-            predicted = dataset.map_batches(
-                _PredictActor, fn_constructor_kwargs={"source": source, "threads": threads},
-                compute=ray.data.ActorPoolStrategy(size=pool_size), batch_size=batch_size, num_cpus=threads,
-                batch_format="numpy")
-            stored: set[int] = set()
-            try:
-                for batch in predicted.iter_batches(batch_size=chunk_size, batch_format="numpy"):
-                    ids, predictions = [], []
-                    for item_id, blob in zip(batch["item_id"].tolist(), batch["prediction"]):
-                        if item_id not in stored:
-                            stored.add(item_id)
-                            ids.append(item_id)
-                            predictions.append(pickle.loads(blob))
-                    project.save_predictions(ids, predictions, version)
-                    done += len(ids)
-                    result.chunks += 1
-                    result.stats.examples += len(ids)
-                    result.stats.truncated += int(batch["truncated"].sum())
-                    if progress:
-                        progress(done, len(todo))
-            except Exception as error:  # Ray wraps a worker's exception in its own task error
-                raised = _model_error(error)
-                if raised is error:
-                    raise
-                raise raised from None
+            for ids, predictions, truncated in _predicted_batches(ray, rows, source, pool_size, threads, batch_size,
+                                                                  chunk_size):
+                project.save_predictions(ids, predictions, version)
+                done += len(ids)
+                result.chunks += 1
+                result.stats.examples += len(ids)
+                result.stats.truncated += truncated
+                if progress:
+                    progress(done, len(todo))
         result.stats.seconds = time.perf_counter() - started
+    return result
+
+
+@dataclass
+class ShardedPrediction:
+    """What ``predict_files_on_ray`` did: the shards written now, those already complete from an earlier run,
+    the items predicted now, and the texts truncated to the model's length."""
+
+    written: list[Path]
+    kept: list[Path]
+    predicted: int
+    truncated: int
+    seconds: float
+
+
+def shard_name(index: int) -> str:
+    """``part-00003.jsonl``: shard ``index`` holds input rows ``index * chunk_size`` onwards, in input order."""
+    return f"part-{index:05d}.jsonl"
+
+
+def predict_files_on_ray(examples: Sequence[Example], source: ModelSource, output: Path, model_name: str, *,
+                         address: str | None = None, actors: int | None = None, threads: int = 1,
+                         chunk_size: int = CHUNK_SIZE, batch_size: int = BATCH_SIZE,
+                         progress: Callable[[int, int], None] | None = None,
+                         plugins: Plugins | None = None) -> ShardedPrediction:
+    """Predict ``examples`` (read from the input files, in order) on a Ray actor pool and write the predictions
+    as the registry's ``jsonl`` (``core.transfer.predictions_jsonl``: ``bertanno import`` reads them back) in
+    shards of ``chunk_size`` rows under the folder ``output``, each written whole (a temporary file renamed)
+    once all its rows are back. A shard already there is kept and its rows are not predicted again, so a stopped
+    job continues where it stopped. ``progress(done, total)`` counts the rows of this run.
+
+    Raises ``BertannoError`` when ``output`` is a file, Ray is missing, the cluster cannot be reached or the model
+    cannot load in a worker; ``ValueError`` for sizes below 1."""
+    from bertanno.core.transfer import predictions_jsonl
+
+    _check_sizes(chunk_size=chunk_size, batch_size=batch_size, threads=threads)
+    output = Path(output)
+    if output.exists() and not output.is_dir():
+        raise BertannoError(f"{output} is a file: with --ray, -o names a folder for the JSONL shards")
+    output.mkdir(parents=True, exist_ok=True)
+    shards = range((len(examples) + chunk_size - 1) // chunk_size)
+    kept = [output / shard_name(index) for index in shards if (output / shard_name(index)).exists()]
+    todo = [index for index in shards if not (output / shard_name(index)).exists()]
+    rows = [{"key": row, "example": pickle.dumps(examples[row])}
+            for index in todo for row in range(index * chunk_size, min(len(examples), (index + 1) * chunk_size))]
+    result = ShardedPrediction([], kept, 0, 0, 0.0)
+    if not rows:
         return result
-    finally:
-        if started_here:
-            ray.shutdown()
+    task = version_task(read_version_record(source.directory), plugins)  # for writing: the record, not the model
+    waiting: dict[int, dict[int, object]] = {index: {} for index in todo}
+    started = time.perf_counter()
+    with _ray_session(address, threads, actors) as (ray, pool_size):
+        if progress:
+            progress(0, len(rows))
+        for keys, predictions, truncated in _predicted_batches(ray, rows, source, pool_size, threads, batch_size,
+                                                               chunk_size):
+            result.predicted += len(keys)
+            result.truncated += truncated
+            for row, prediction in zip(keys, predictions):
+                index = row // chunk_size
+                waiting[index][row] = prediction
+                first, last = index * chunk_size, min(len(examples), (index + 1) * chunk_size)
+                if len(waiting[index]) == last - first:
+                    done = waiting.pop(index)
+                    text = predictions_jsonl(task, examples[first:last], [done[r] for r in range(first, last)],
+                                             model_name, plugins)
+                    partial = output / (shard_name(index) + ".partial")
+                    partial.write_text(text, encoding="utf-8", newline="")
+                    partial.replace(output / shard_name(index))
+                    result.written.append(output / shard_name(index))
+            if progress:
+                progress(result.predicted, len(rows))
+    result.seconds = time.perf_counter() - started
+    return result
