@@ -1,6 +1,6 @@
-"""Bulk pre-annotation on Ray Data: the project's served model in a pool of Ray actors, one model per actor,
-the predictions written back to the store by the driver in chunks, so that a job that is stopped or loses a
-worker continues without predicting an item twice.
+"""Bulk pre-annotation on Ray Data: a served model in a pool of Ray actors, one model per actor, the
+predictions written back by the driver (to the store in chunks, or to JSONL shards), so that a job that is
+stopped or loses a worker continues without predicting an item twice.
 
 The engine is Ray's own (``ray.data``: blocks, an actor pool, retries of a task whose actor died); bertanno
 adds what is the project's: which items are still to do, the model every actor loads (the same
@@ -10,8 +10,9 @@ adds what is the project's: which items are still to do, the model every actor l
 Shape of a job: the driver reads the ids still to do (``ProjectHandle.item_ids(latest_not_by=version)``), then
 windows of ``WINDOW`` items at a time: their examples (pickled) become a ``ray.data`` dataset, the actor pool
 predicts batches of ``batch_size``, and the driver stores what comes back ``chunk_size`` items per
-transaction. Throughput on N machines is bounded by ``min(actors x per-actor items/s, store write rate)``
-(``benchmarks.scale`` measures both).
+transaction. Files (``predict_files_on_ray``) go the same way into JSONL shards, each written whole.
+Throughput on N machines is bounded by ``min(actors x per-actor items/s, store write rate)`` (``benchmarks.scale``
+measures both).
 """
 
 from __future__ import annotations

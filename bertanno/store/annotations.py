@@ -110,6 +110,13 @@ class Selection:
         return True
 
 
+def _of_item():
+    """An annotation of the ``Item`` row at hand, by its project too, so that the (project, item) index of
+    annotations serves the correlated subquery (on the item id alone SQLite scans every annotation per item:
+    importing waimai_10k's 12,000 rows took 19 s in ``refresh_items``)."""
+    return Annotation.project_id == Item.project_id, Annotation.item_id == Item.id
+
+
 def standing():
     """The conditions of a decision that stands: not undone, not a skip. A standing reject decides its item
     (nobody is asked again) but gives it no label (see ``current_annotations``)."""
@@ -127,10 +134,10 @@ def undecided(project_id: int, skipped_by: str | None = None, annotator: str | N
     overlap = select(Project.overlap).where(Project.id == project_id).scalar_subquery()
     conditions = [Item.authoritative.is_(False), Item.annotators < overlap]
     if annotator is not None:
-        conditions.append(~exists().where(Annotation.item_id == Item.id, *standing(),
+        conditions.append(~exists().where(*_of_item(), *standing(),
                                           Annotation.annotator == annotator))
     if skipped_by is not None:
-        conditions.append(~exists().where(Annotation.item_id == Item.id, Annotation.undone_at.is_(None),
+        conditions.append(~exists().where(*_of_item(), Annotation.undone_at.is_(None),
                                           Annotation.decision == "skip", Annotation.session_id == skipped_by))
     return and_(*conditions)
 
@@ -148,8 +155,8 @@ def refresh_items(session: Session, item_ids: list[int]) -> None:
     id order), so that on PostgreSQL two transactions deciding one item count each other's decision: the second
     waits for the first to commit, then counts in a statement that sees it (SQLite runs one writer at a time)."""
     people = (select(func.count(distinct(Annotation.annotator)))
-              .where(Annotation.item_id == Item.id, *standing(), Annotation.source == "human").scalar_subquery())
-    authority = exists().where(Annotation.item_id == Item.id, *standing(), Annotation.source != "human")
+              .where(*_of_item(), *standing(), Annotation.source == "human").scalar_subquery())
+    authority = exists().where(*_of_item(), *standing(), Annotation.source != "human")
     ids = sorted(set(item_ids))
     for start in range(0, len(ids), 500):
         session.execute(select(Item.id).where(Item.id.in_(ids[start:start + 500])).order_by(Item.id)
