@@ -322,17 +322,21 @@ def rescore(store: Store, project: Project, name: str, directory: str, evaluatio
     return metrics, payloads
 
 
-def champion_directory(store: Store, project_name: str, required: bool = True
-                       ) -> tuple[str | None, str | None, str | None]:
-    """The champion's version directory, its name and the project's uid; ``(None, None, uid)`` when there is
-    none and it is not ``required`` (else ``BertannoError`` naming the train command)."""
+def _reigning(session, project_name: str, required: bool) -> tuple[Project, ModelVersion | None]:
+    """The project row and its champion row (None when there is none and it is not ``required``, else
+    ``BertannoError`` naming the train command)."""
+    project = get_project(session, project_name)
+    reigning = champion(session, project.id)
+    if reigning is None and required:
+        raise BertannoError(f"project {project_name!r} has no champion model yet; train one: bertanno train {project_name}")
+    return project, reigning
+
+
+def champion_directory(store: Store, project_name: str) -> tuple[str, str, str]:
+    """The champion's version directory, its name and the project's uid; ``BertannoError`` naming the train
+    command when there is no champion."""
     with store.transaction() as session:
-        project = get_project(session, project_name)
-        reigning = champion(session, project.id)
-        if reigning is None:
-            if not required:
-                return None, None, project.uid
-            raise BertannoError(f"project {project_name!r} has no champion model yet; train one: bertanno train {project_name}")
+        project, reigning = _reigning(session, project_name, required=True)
         return reigning.directory, reigning.name, project.uid
 
 
@@ -341,11 +345,12 @@ def champion_model(store: Store, project_name: str, plugins: Plugins | None = No
     """The champion loaded through its family (with its optimised variant unless ``precision`` is ``full``),
     and its name; ``(None, None)`` when there is none and it is not ``required``."""
     plugins = plugins or get_plugins()
-    directory, name, uid = champion_directory(store, project_name, required)
-    if directory is None:
-        return None, None
     with store.transaction() as session:
-        task = project_task(get_project(session, project_name), plugins)
+        project, reigning = _reigning(session, project_name, required)
+        if reigning is None:
+            return None, None
+        task = project_task(project, plugins)
+        directory, name, uid = reigning.directory, reigning.name, project.uid
     return load_served(directory, plugins, task, uid, precision), name
 
 
@@ -359,10 +364,7 @@ def pre_annotate(store: Store, project_name: str, model: str | None = None, unde
     actor pool (``core.ray_predictions``; the directory must be readable on every Ray node). Raises
     ``BertannoError`` when the project has no champion and no ``model`` is given."""
     if ray is not None:
-        if model:
-            directory, name, uid = str(Path(model).resolve()), Path(model).name, None
-        else:
-            directory, name, uid = champion_directory(store, project_name)
+        directory, name, uid = (model, Path(model).name, None) if model else champion_directory(store, project_name)
         source = ModelSource(str(Path(directory).resolve()), uid, precision)
         return name, predict_project_on_ray(store, project_name, source, name, address=ray.address,
                                             actors=ray.actors, threads=ray.threads, undecided_only=undecided_only,

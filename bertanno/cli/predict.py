@@ -116,9 +116,9 @@ def _predict_on_ray(model, file, format_name, options, skip_bad, output, address
         err_console.print(f"[yellow]skipped[/] {escape(str(file))}:{error.line}: {escape(error.message)}")
     source = ModelSource(str(Path(model).resolve()), None, precision)
     with progress_bar("predicting on Ray", unit="items") as advance:
-        done = predict_files_on_ray(result.examples, source, output, Path(model).name, address=None if address ==
-                                    "local" else address, actors=actors, threads=threads, progress=advance,
-                                    plugins=plugins)
+        done = predict_files_on_ray(result.examples, task, source, output, Path(model).name,
+                                    address=None if address == "local" else address, actors=actors, threads=threads,
+                                    progress=advance, plugins=plugins)
     kept = f"; {len(done.kept)} shard(s) already there kept" if done.kept else ""
     rate = f" in {done.seconds:.1f} s ({done.predicted / done.seconds:.1f} items/s)" if done.seconds else ""
     err_console.print(f"{done.predicted} items predicted{rate}: {len(done.written)} shard(s) written to "

@@ -87,7 +87,7 @@ def train_in_processes(bundle: ModelBundle, examples: Sequence[Example], validat
         outcome = folder / "result.json"
         if interrupted and not outcome.exists():
             raise KeyboardInterrupt  # the launcher stopped the ranks before rank 0 wrote anything back
-        if process.returncode != 0 and not (interrupted and outcome.exists()):
+        if process.returncode != 0 and not interrupted:
             shown = "\n".join(line for line in tail if line.strip())
             raise BertannoError(f"training in {processes} processes failed (exit {process.returncode}); the "
                                 f"workers' last lines:\n{shown}")

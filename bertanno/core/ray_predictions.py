@@ -28,13 +28,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
-from bertanno.core.bundle import read_version_record, version_task
 from bertanno.core.project import open_project
 from bertanno.core.project_predictions import CHUNK_SIZE, BulkPrediction
 from bertanno.core.serving import load_served
 from bertanno.errors import BertannoError
 from bertanno.plugins.manager import Plugins
-from bertanno.plugins.task import Example
+from bertanno.plugins.task import Example, Task
 from bertanno.store import Store
 
 RAY_EXTRA = "pip install 'bertanno[ray]'"
@@ -288,16 +287,17 @@ def shard_name(index: int) -> str:
     return f"part-{index:05d}.jsonl"
 
 
-def predict_files_on_ray(examples: Sequence[Example], source: ModelSource, output: Path, model_name: str, *,
+def predict_files_on_ray(examples: Sequence[Example], task: Task, source: ModelSource, output: Path,
+                         model_name: str, *,
                          address: str | None = None, actors: int | None = None, threads: int = 1,
                          chunk_size: int = CHUNK_SIZE, batch_size: int = BATCH_SIZE,
                          progress: Callable[[int, int], None] | None = None,
                          plugins: Plugins | None = None) -> ShardedPrediction:
-    """Predict ``examples`` (read from the input files, in order) on a Ray actor pool and write the predictions
-    as the registry's ``jsonl`` (``core.transfer.predictions_jsonl``: ``bertanno import`` reads them back) in
-    shards of ``chunk_size`` rows under the folder ``output``, each written whole (a temporary file renamed)
-    once all its rows are back. A shard already there is kept and its rows are not predicted again, so a stopped
-    job continues where it stopped. ``progress(done, total)`` counts the rows of this run.
+    """Predict ``examples`` (read from the input files, in order, for ``task``: the version's) on a Ray actor pool
+    and write the predictions as the registry's ``jsonl`` (``core.transfer.predictions_jsonl``: ``bertanno
+    import`` reads them back) in shards of ``chunk_size`` rows under the folder ``output``, each written whole
+    (a temporary file renamed) once all its rows are back. A shard already there is kept and its rows are not
+    predicted again, so a stopped job continues where it stopped. ``progress(done, total)`` counts the rows of this run.
 
     Raises ``BertannoError`` when ``output`` is a file, Ray is missing, the cluster cannot be reached or the model
     cannot load in a worker; ``ValueError`` for sizes below 1."""
@@ -316,7 +316,6 @@ def predict_files_on_ray(examples: Sequence[Example], source: ModelSource, outpu
     result = ShardedPrediction([], kept, 0, 0, 0.0)
     if not rows:
         return result
-    task = version_task(read_version_record(source.directory), plugins)  # for writing: the record, not the model
     waiting: dict[int, dict[int, object]] = {index: {} for index in todo}
     started = time.perf_counter()
     with _ray_session(address, threads, actors) as (ray, pool_size):

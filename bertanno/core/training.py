@@ -280,8 +280,6 @@ def _weighted_loss(weights: list[float] | None):
     def compute_loss(outputs, labels, num_items_in_batch=None):
         loss = torch.nn.functional.cross_entropy(outputs.logits, labels,
                                                  weight=torch.tensor(weights, device=outputs.logits.device))
-        if num_items_in_batch is not None:  # the Trainer's contract: this rank's share of the whole step's mean
-            loss = loss * (labels.numel() / num_items_in_batch)  # (1 in one process; it then multiplies by ranks)
         return loss
 
     return compute_loss
