@@ -194,9 +194,14 @@ class AnnotationSession(ItemTiming):
         self._start_predicting_ahead()
 
     def _start_predicting_ahead(self) -> None:
-        if self.predictor is not None and self._predict_ahead_wanted and self._ahead is None:
-            self._ahead = threading.Thread(target=self._predict_ahead, name="predict-ahead", daemon=True)
-            self._ahead.start()
+        # under the model lock and published only once started: a live refit calls this from its own thread
+        # while close() may be reading self._ahead, and nothing starts once the session is stopping
+        with self._model_lock:
+            if (self.predictor is not None and self._predict_ahead_wanted and self._ahead is None
+                    and not self._stop.is_set()):
+                ahead = threading.Thread(target=self._predict_ahead, name="predict-ahead", daemon=True)
+                ahead.start()
+                self._ahead = ahead
 
     def _describe_serving(self, name: str | None) -> tuple[str, str | None]:
         """Which model serves the pre-annotations, with its score on the evaluation split when it has one, and
@@ -339,8 +344,10 @@ class AnnotationSession(ItemTiming):
         finishes and is recorded), then hand back this session's items. Nothing runs after it returns, so the
         process exits cleanly."""
         self._stop.set()
-        if self._ahead is not None:
-            self._ahead.join()
+        with self._model_lock:
+            ahead = self._ahead
+        if ahead is not None:
+            ahead.join()
         if self.live is not None:
             self.live.wait()
         with self._fetch_lock, self.store.transaction() as session:  # after a fetch ahead in flight
