@@ -145,7 +145,7 @@ def _report_stats(stats, max_length: int) -> None:
 @click.option("--chunk-size", default=512, show_default=True, type=click.IntRange(min=1),
               help="Items predicted and stored per transaction: what a kill can cost.")
 @click.option("--threads", type=click.IntRange(min=1), metavar="N",
-              help="CPU threads for the model (default: all cores).")
+              help="CPU threads for the model (default: all cores; with --ray: each actor's, default 1).")
 @click.option("--ray", "ray_address", is_flag=False, flag_value="local", metavar="[ADDRESS]",
               help="Run on Ray Data (pip install 'bertanno[ray]'): --ray alone starts a local Ray instance, "
                    "--ray HOST:6379 or ray://HOST:10001 joins that cluster.")

@@ -297,7 +297,8 @@ def predict_files_on_ray(examples: Sequence[Example], task: Task, source: ModelS
     and write the predictions as the registry's ``jsonl`` (``core.transfer.predictions_jsonl``: ``bertanno
     import`` reads them back) in shards of ``chunk_size`` rows under the folder ``output``, each written whole
     (a temporary file renamed) once all its rows are back. A shard already there is kept and its rows are not
-    predicted again, so a stopped job continues where it stopped. ``progress(done, total)`` counts the rows of this run.
+    predicted again, so a stopped job continues where it stopped. ``progress(done, total)`` counts the rows of
+    this run.
 
     Raises ``BertannoError`` when ``output`` is a file, Ray is missing, the cluster cannot be reached or the model
     cannot load in a worker; ``ValueError`` for sizes below 1."""
