@@ -1,13 +1,15 @@
 """The demo's project fine-tuned from zh-mini against the demo's own model from random weights.
 
-    python -m benchmarks.zh_mini_demo [--runs random,zh-mini@1e-4,zh-mini@2e-4] [--epochs 4]
+    python -m benchmarks.zh_mini_demo [--runs random,zh-mini@1e-4,zh-mini@2e-4:8:16] [--epochs 4] [--append]
 
 Each run builds the demo project (``bertanno demo``'s 1,200 labelled ChnSentiCorp reviews and 200 new ones) in a
 fresh directory with the given base model, trains one version (``train_project``: the training split, early
 stopping on the validation split, the gate against the zero-shot champion when SnowNLP is installed) and records
 its accuracy on the demo's evaluation split, how long training took, and the mean confidence of its pre-annotations
 of the 200 new reviews. ``random`` is the demo's own fallback (2 x 128 from random weights, lr by the rule: 1e-3);
-``MODEL@LR`` fine-tunes MODEL at that learning rate. Results: ``benchmarks/results/zh_mini_demo.jsonl``.
+``MODEL@LR`` fine-tunes MODEL at that learning rate, ``MODEL@LR:EPOCHS:BATCH`` also with that many epochs
+(instead of ``--epochs``) and that batch size (instead of the model's rule). Results:
+``benchmarks/results/zh_mini_demo.jsonl`` (``--append``: added to the runs already there).
 """
 
 from __future__ import annotations
@@ -27,11 +29,13 @@ def one_run(spec: str, epochs: int) -> dict:
     from bertanno.core.project import open_project
     from bertanno.store.predictions import latest_predictions
 
-    model, _, lr = spec.partition("@")
+    model, _, settings = spec.partition("@")
+    lr, epochs_given, batch = (settings.split(":") + ["", ""])[:3]
+    epochs = int(epochs_given) if epochs_given else epochs
     with tempfile.TemporaryDirectory() as folder:
         started = time.perf_counter()
         setup = demo.prepare(folder, epochs=epochs, model=None if model == "random" else model,
-                             learning_rate=float(lr) if lr else None)
+                             learning_rate=float(lr) if lr else None, batch_size=int(batch) if batch else None)
         seconds = time.perf_counter() - started
         outcome = setup.outcome
         ids = [item_id for item_id, _ in open_project(setup.store, demo.PROJECT).items(undecided=True)]
@@ -40,7 +44,10 @@ def one_run(spec: str, epochs: int) -> dict:
                            if p.model_version == setup.champion]
         setup.store.close()
     metrics = outcome.metrics if outcome is not None else {}
-    return {"run": spec, "model": model, "lr": float(lr) if lr else None, "epochs": epochs, "seed": 0,  # the demo's
+    return {"run": spec, "model": model, "lr": float(lr) if lr else None, "epochs": epochs,
+            "batch_size": int(batch) if batch else None,
+            "epochs_run": len(outcome.result.history) if outcome is not None and outcome.result else None,
+            "seed": 0,  # the demo's
             "accuracy": round(metrics.get("accuracy", float("nan")), 4),
             "macro_f1": round(metrics.get("macro_f1", float("nan")), 4),
             "decision": outcome.decision if outcome is not None else None, "champion": setup.champion,
@@ -53,12 +60,13 @@ def main(argv=None) -> list[dict]:
     parser.add_argument("--runs", default="random,zh-mini@1e-4,zh-mini@2e-4,zh-mini@5e-5")
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--append", action="store_true", help="add to the runs in the results file")
     args = parser.parse_args(argv)
     use_threads(args.threads)
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / "zh_mini_demo.jsonl"
     rows = []
-    with open(path, "w", encoding="utf-8") as out:
+    with open(path, "a" if args.append else "w", encoding="utf-8") as out:
         out.write(json.dumps({"machine": machine_facts(args.threads), "settings": vars(args),
                               "date": time.strftime("%Y-%m-%d")}) + "\n")
         for spec in args.runs.split(","):

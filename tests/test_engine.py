@@ -66,3 +66,41 @@ def test_lawformer_loads_with_the_bert_tokenizer_and_windows_a_long_text(make_bu
     assert stats.windows == len(encoded.windows) and stats.truncated == 0
     for start, end, label in prediction.payload:
         assert 0 <= start < end <= len(text) and label in ("NHCS", "NS")
+
+
+def test_the_gpu_predicts_in_half_precision_and_the_cpu_in_float32():
+    import torch
+
+    from bertanno.core.engine import inference_dtype
+
+    assert inference_dtype(torch.device("cpu")) == torch.float32
+    assert inference_dtype(torch.device("cuda"), bf16_supported=True) == torch.bfloat16
+    assert inference_dtype(torch.device("cuda:1"), bf16_supported=False) == torch.float16
+
+
+def test_the_gpu_token_budget_follows_free_memory_within_its_bounds():
+    from bertanno.core.engine import CPU_TOKEN_BUDGET, GPU_MAX_TOKEN_BUDGET, memory_token_budget
+
+    gib = 2 ** 30
+    one = memory_token_budget(768, 4 * gib)
+    assert CPU_TOKEN_BUDGET < one < GPU_MAX_TOKEN_BUDGET
+    assert memory_token_budget(768, 8 * gib) in (2 * one, 2 * one + 1)  # proportional to the free memory
+    assert memory_token_budget(768, 4 * gib, dtype_bytes=4) in (one // 2, one // 2 + 1)  # and to the value size
+    assert memory_token_budget(768, 4 * gib, share=0.25) in (one // 2, one // 2 + 1)
+    assert memory_token_budget(1536, 4 * gib) in (one // 2, one // 2 + 1)  # inversely to the width
+    assert memory_token_budget(768, 2 ** 20) == CPU_TOKEN_BUDGET  # a nearly full GPU still takes a CPU-sized batch
+    assert memory_token_budget(128, 140 * gib) == GPU_MAX_TOKEN_BUDGET
+
+
+def test_the_cpu_predictor_keeps_float32_and_the_cpu_batch_sizes(make_bundle):
+    import torch
+
+    from bertanno.core.engine import CPU_MAX_BATCH_SIZE, CPU_TOKEN_BUDGET
+
+    bundle = make_bundle(labels=["negative", "positive"], layers=1, hidden=32)
+    predictor = Predictor(bundle, device="cpu")
+    assert (predictor.dtype, predictor.token_budget, predictor.max_batch_size) == \
+        (torch.float32, CPU_TOKEN_BUDGET, CPU_MAX_BATCH_SIZE)
+    assert Predictor(bundle, device="cpu", token_budget=100, max_batch_size=2).token_budget == 100
+    assert bundle.model.config._attn_implementation == "sdpa"  # PyTorch's fused attention, on the GPU too
+    assert next(bundle.model.parameters()).dtype == torch.float32

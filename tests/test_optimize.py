@@ -196,3 +196,14 @@ def test_optimize_puts_the_onnx_variant_in_use_and_auto_skips_what_cannot_be_had
     assert [f.variant for f in auto.figures] == ["int8"] and "longformer" in auto.skipped["onnx-int8"]
     with pytest.raises(BertannoError, match="longformer"):
         optimize(store, "p", variants=("onnx-int8",))
+
+
+def test_on_a_gpu_the_cpu_int8_variants_give_way_to_the_full_model(make_bundle, tmp_path, monkeypatch):
+    import bertanno.core.engine as engine
+    from bertanno.core.optimize import serving_bundle
+
+    bundle = decided_bundle(make_bundle)
+    assert quantized(serving_bundle(bundle, "int8", tmp_path, device="cpu").model)
+    monkeypatch.setattr(engine, "pick_device", lambda device=None: torch.device("cuda"))
+    assert serving_bundle(bundle, "int8", tmp_path) is bundle  # half precision on the GPU instead
+    assert serving_bundle(bundle, "onnx-int8", tmp_path / "nowhere") is bundle  # not even looked for

@@ -51,6 +51,29 @@ def test_pretrain_writes_a_model_a_project_can_use(corpus, tmp_path):
     assert bundle.max_length == 32  # its --max-length: positions past it were never trained
     assert not list(tmp_path.glob(".mini.writing-*"))
 
+    # continued at twice the length, positions 32-63 start as copies of 0-31 (Longformer's start), not random
+    pretrain(tmp_path / "longer", [corpus], PretrainConfig(**{**TINY, "max_length": 64, "steps": 1}),
+             from_model=str(tmp_path / "mini"), on_step=quiet)
+    positions = AutoModelForMaskedLM.from_pretrained(str(tmp_path / "longer")).bert.embeddings.position_embeddings
+    before = AutoModelForMaskedLM.from_pretrained(str(tmp_path / "mini")).bert.embeddings.position_embeddings
+    moved = (positions.weight[32:64] - before.weight[:32]).abs().max()
+    assert moved < 0.01 < (before.weight[32:64] - before.weight[:32]).abs().max()  # one small step from the copy
+
+
+def test_copy_positions_repeats_the_trained_block():
+    import torch
+    from transformers import BertConfig, BertForMaskedLM
+
+    from bertanno.vocab.pretrain import copy_positions
+
+    model = BertForMaskedLM(BertConfig(vocab_size=50, hidden_size=8, num_hidden_layers=1, num_attention_heads=2,
+                                       intermediate_size=16, max_position_embeddings=10))
+    table = model.bert.embeddings.position_embeddings.weight
+    first = table[:4].detach().clone()
+    assert copy_positions(model, 4) == 6
+    assert torch.equal(table[4:8], first) and torch.equal(table[8:10], first[:2])
+    assert copy_positions(model, 10) == 0 and copy_positions(model, 0) == 0
+
 
 @pytest.mark.slow
 def test_an_interrupted_run_resumes_to_the_same_step_and_weights(corpus, tmp_path):

@@ -73,10 +73,11 @@ def base_model(directory: Path) -> tuple[str, bool]:
 
 def prepare(directory: str | Path, epochs: int | None = None, on_step: Callable | None = None,
             on_epoch: Callable | None = None, model: str | None = None,
-            learning_rate: float | None = None) -> DemoSetup:
+            learning_rate: float | None = None, batch_size: int | None = None) -> DemoSetup:
     """Project, imports, a trained champion and its pre-annotations. Safe to run again: nothing is added
     twice and an existing champion is kept. ``model``: a pretrained base model to start from instead of
-    ``base_model``'s choice; ``learning_rate``: instead of the model's rule (benchmarks compare both)."""
+    ``base_model``'s choice; ``learning_rate``, ``batch_size``: instead of the model's rule (benchmarks compare
+    both)."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     database = directory / "bertanno.db"
@@ -108,7 +109,8 @@ def prepare(directory: str | Path, epochs: int | None = None, on_step: Callable 
             first_served = repredict(store, PROJECT, plugins)
         if epochs is None and pretrained:
             epochs = 2  # the demo's two minutes; a model from random weights takes the rule's 4
-        config = TrainConfig(epochs=epochs, seed=0, learning_rate=learning_rate)  # the rest by the model
+        config = TrainConfig(epochs=epochs, seed=0, learning_rate=learning_rate,
+                             batch_size=batch_size)  # the rest by the model
         outcome = train_project(store, PROJECT, config, models_dir=directory / "models", on_step=on_step,
                                 on_epoch=on_epoch, plugins=plugins)
         if outcome.decision not in ("promoted", "kept") or (outcome.decision == "kept" and first_name is None):

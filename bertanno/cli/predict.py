@@ -32,7 +32,8 @@ from bertanno.errors import BertannoError
 @click.option("-o", "--output", type=click.Path(path_type=Path), callback=dash_is_stdout,
               help="Write JSONL here (default or -: standard output).")
 @click.option("--device", help="cpu, cuda, cuda:1 … (default: a GPU when there is one).")
-@click.option("--token-budget", default=8192, show_default=True, help="Padded tokens per batch.")
+@click.option("--token-budget", type=click.IntRange(min=1), metavar="N",
+              help="Padded tokens per batch (default: 8192 on the CPU; on a GPU, sized by its free memory).")
 @click.option("--trust-remote-code", is_flag=True, help="Allow code shipped inside the model directory to run.")
 @click.option("--ray", "ray_address", is_flag=False, flag_value="local", metavar="[ADDRESS]",
               help="Run on Ray Data (pip install 'bertanno[ray]'; MODEL a saved version): --ray alone starts a "
@@ -62,7 +63,7 @@ def predict(model, file, task_name, labels, format_name, options, skip_bad, outp
     stop and only the missing shards are predicted.
     """
     from bertanno.core.bundle import is_version_dir, load_bundle
-    from bertanno.core.engine import Predictor
+    from bertanno.core.engine import Predictor, check_device
     from bertanno.core.optimize import serving_bundle
     from bertanno.core.reading import read_examples
     from bertanno.core.transfer import check_output, predictions_jsonl, write_output
@@ -81,7 +82,8 @@ def predict(model, file, task_name, labels, format_name, options, skip_bad, outp
         if not task_name:
             raise BertannoError(f"{model} is a base model: say which task with --task ({', '.join(plugins.tasks)})")
         task = plugins.task(task_name, labels=parse_labels(labels))
-    bundle = serving_bundle(load_bundle(model, task, plugins, trust_remote_code), precision, Path(model))
+    check_device(device)
+    bundle = serving_bundle(load_bundle(model, task, plugins, trust_remote_code), precision, Path(model), device)
     result = read_examples(file, bundle.task, format_name, parse_options(options), skip_bad, plugins)
     for error in result.errors:
         err_console.print(f"[yellow]skipped[/] {escape(str(file))}:{error.line}: {escape(error.message)}")

@@ -16,7 +16,8 @@ from bertanno.cli.common import console, err_console
               help="A text file (one paragraph per line, or JSONL with a text field) or a directory of them. "
                    "Repeatable.")
 @click.option("--from", "from_model", metavar="MODEL",
-              help="Continue pretraining this model (alias, hub id or directory) instead of starting from scratch.")
+              help="Continue pretraining this model (alias, hub id or directory) instead of starting from scratch; "
+                   "past the length it was pretrained at, its positions start as copies of the trained ones.")
 @click.option("--layers", default=4, show_default=True, help="Transformer layers of a new model.")
 @click.option("--hidden", default=256, show_default=True, help="Hidden size of a new model (heads: hidden/64).")
 @click.option("--max-length", default=128, show_default=True, help="Tokens per packed sequence.")

@@ -157,26 +157,34 @@ def with_variant(bundle: ModelBundle, variant: str, directory: Path | None = Non
     return replace(bundle, model=model)
 
 
-def serving_bundle(bundle: ModelBundle, precision: str | None = None, directory: Path | None = None) -> ModelBundle:
+def serving_bundle(bundle: ModelBundle, precision: str | None = None, directory: Path | None = None,
+                   device: str | None = None) -> ModelBundle:
     """The bundle as it should serve: the variant its record names as in use, or ``precision`` when given
     (``full`` forces the original); ``directory``: the version's, where a stored variant lies. ``student``: the
     distilled student the record names (``bertanno distill``), with its own variant in use. A variant this
     bertanno does not know, or one that does not load (a corrupted file, ONNX Runtime not installed, a student
-    folder gone), falls back to full precision with a warning."""
+    folder gone), falls back to full precision with a warning. The int8 variants are CPU kernels: when the model
+    will run on a GPU (``device``, or ``pick_device``'s choice without it) the model serves unquantised, in the
+    GPU's half precision (``Predictor``)."""
+    from bertanno.core.engine import pick_device
+
     variant = precision or bundle.metadata.get("variant", FULL)
     if variant == FULL:
         return bundle
+    on_cpu = pick_device(device).type == "cpu"
     try:
-        return student_bundle(bundle) if variant == STUDENT else with_variant(bundle, variant, directory)
+        if variant == STUDENT:
+            return student_bundle(bundle, on_cpu)
+        return with_variant(bundle, variant, directory) if on_cpu else bundle
     except BertannoError as exc:
         warnings.warn(f"{exc}; serving the model as trained (run bertanno optimize again)", stacklevel=2)
         return bundle
 
 
-def student_bundle(bundle: ModelBundle) -> ModelBundle:
+def student_bundle(bundle: ModelBundle, on_cpu: bool = True) -> ModelBundle:
     """The distilled student that serves for ``bundle``'s version (its record's ``student.directory``), loaded with
-    the variant its own record has in use. Raises ``BertannoError`` when the record names no student or the
-    student's folder does not load."""
+    the variant its own record has in use (``on_cpu`` false: without it, as ``serving_bundle`` on a GPU). Raises
+    ``BertannoError`` when the record names no student or the student's folder does not load."""
     from bertanno.core.bundle import load_version
 
     directory = (bundle.metadata.get(STUDENT) or {}).get("directory")
@@ -184,7 +192,7 @@ def student_bundle(bundle: ModelBundle) -> ModelBundle:
         raise BertannoError("the version's record names no distilled student")
     student = load_version(directory, task=bundle.task)
     own = student.metadata.get("variant", FULL)
-    return student if own in (FULL, STUDENT) else with_variant(student, own, Path(directory))
+    return student if own in (FULL, STUDENT) or not on_cpu else with_variant(student, own, Path(directory))
 
 
 @dataclass

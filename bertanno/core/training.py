@@ -297,6 +297,10 @@ def run_trainer(model, windows: list[dict], collate: Callable[[list[dict]], dict
     from transformers import PrinterCallback, Trainer, TrainingArguments
 
     use_cpu = config.device == "cpu" or (config.device is None and not torch.cuda.is_available())
+    # on a GPU: mixed precision, bf16 where the GPU has it (float32 master weights either way); on the CPU float32,
+    # since bf16 without AVX-512-BF16/AMX is emulated (Predictor's note)
+    on_cuda = not use_cpu and (config.device or "cuda").startswith("cuda")
+    bf16 = on_cuda and torch.cuda.is_bf16_supported()
     ranks = world_size()  # > 1 in a worker of core.distributed: each rank takes its share of the batch
     callback = _trainer_callback(judge, on_step)
     with tempfile.TemporaryDirectory(prefix="bertanno-trainer-") as scratch:  # checkpoints are not saved
@@ -316,6 +320,8 @@ def run_trainer(model, windows: list[dict], collate: Callable[[list[dict]], dict
             disable_tqdm=True,
             seed=config.seed,
             use_cpu=use_cpu,
+            bf16=bf16,
+            fp16=on_cuda and not bf16,
             remove_unused_columns=False,
             dataloader_num_workers=0,
             ddp_backend=("gloo" if use_cpu else "nccl") if ranks > 1 else None,

@@ -299,6 +299,25 @@ def existing_model(name: str, plugins=None):
     return model, tokenizer
 
 
+def copy_positions(model, trained: int) -> int:
+    """Set the position embeddings past the first ``trained`` (positions pretraining never reached) to copies of
+    the trained ones, block after block: position p takes the vector of p mod ``trained``. Longformer's start for
+    longer inputs (Beltagy et al. 2020, "Longformer", section 5: RoBERTa's 512 positions copied to 4,096, which
+    kept the masked-LM loss near the short model's from the first step, where random positions did not). Returns
+    how many rows were set: 0 when the model has no absolute position table or nothing lies past ``trained``."""
+    import torch
+
+    table = getattr(getattr(model.base_model, "embeddings", None), "position_embeddings", None)
+    if table is None or not 0 < trained < table.num_embeddings:
+        return 0
+    with torch.no_grad():
+        weight = table.weight
+        for start in range(trained, weight.shape[0], trained):
+            rows = min(trained, weight.shape[0] - start)
+            weight[start:start + rows] = weight[:rows]
+    return weight.shape[0] - trained
+
+
 def check_terms(tokenizer, terms: Sequence[str]) -> None:
     """Terms must be written with characters the vocabulary knows, or whole-term masking masks [UNK]s."""
     unknown = tokenizer.unk_token_id
@@ -371,7 +390,9 @@ def pretrain(output: str | Path, corpus: Sequence[str | Path], config: PretrainC
     """Pretrain (or continue pretraining) a masked LM on ``corpus`` and write it to ``output``.
 
     ``on_step(step, total, info)`` is called after every optimizer step; ``info`` has ``loss`` and
-    ``tokens_per_second`` (this invocation's), and after an evaluation ``held_out``. Raises
+    ``tokens_per_second`` (this invocation's), and after an evaluation ``held_out``. A ``from_model`` continued
+    at a ``max_length`` past its tokenizer's (the length it was pretrained at) starts its untrained positions as
+    copies of the trained ones (``copy_positions``). Raises
     ``BertannoError`` for bad corpora, terms that do not fit the model, an existing run without
     ``resume`` or ``resume`` without a run, and a full disk.
     """
@@ -389,6 +410,8 @@ def pretrain(output: str | Path, corpus: Sequence[str | Path], config: PretrainC
                             "continue it with --resume, or delete that directory to start over")
     if from_model:
         model, tokenizer = existing_model(from_model, plugins)
+        if tokenizer.model_max_length < config.max_length:  # it stops at the length it was pretrained at
+            copy_positions(model, tokenizer.model_max_length)
     else:
         model, tokenizer = new_model(config.layers, config.hidden, config.seed)
     check_terms(tokenizer, terms)
