@@ -144,7 +144,7 @@ def test_without_ray_the_sentence_names_the_extra(monkeypatch, tmp_path, make_bu
     no_folder = runner.invoke(cli, ["predict", str(version), str(tmp_path / "x.db"), "--ray"])
     assert no_folder.exit_code == 2 and "with --ray, name a folder for the JSONL shards with -o" in no_folder.output
     usage = runner.invoke(cli, ["--db", url, "predict-project", "p", "--actors", "2"])
-    assert usage.exit_code == 2 and "--actors sizes a Ray actor pool: add --ray" in usage.output
+    assert usage.exit_code == 2 and "--actors and --gpus size a Ray actor pool: add --ray" in usage.output
     assert "--ray [ADDRESS]" in runner.invoke(cli, ["predict-project", "--help"]).output
 
 
@@ -160,3 +160,22 @@ class socket_closed_port:
 
     def __exit__(self, *exc):
         return False
+
+
+def test_gpu_actors_on_a_cluster_without_gpus_are_a_sentence_not_a_wait(local_ray, tmp_path, make_bundle):
+    url = f"sqlite:///{tmp_path / 'g.db'}"
+    store = Store.open(url)
+    make_project(store, tmp_path, 5)
+    store.close()
+    model = tmp_path / "v1"
+    save_version(make_bundle(labels=["negative", "positive"], layers=1, hidden=32), model)
+    runner = CliRunner()
+    started = time.perf_counter()
+    result = runner.invoke(cli, ["--db", url, "predict-project", "p", "--model", str(model), "--ray", "--gpus", "1"])
+    assert result.exit_code == 1 and time.perf_counter() - started < 60
+    assert "--gpus 1: each actor asks for 1 GPU, and the Ray cluster has 0" in str(result.exception)
+    store = Store.open(url)
+    assert predictions_per_item(store, "v1") == {}
+    store.close()
+    alone = runner.invoke(cli, ["--db", url, "predict-project", "p", "--model", str(model), "--gpus", "0.5"])
+    assert alone.exit_code == 2 and "--actors and --gpus size a Ray actor pool: add --ray" in alone.output

@@ -367,7 +367,8 @@ def pre_annotate(store: Store, project_name: str, model: str | None = None, unde
         directory, name, uid = (model, Path(model).name, None) if model else champion_directory(store, project_name)
         source = ModelSource(str(Path(directory).resolve()), uid, precision)
         return name, predict_project_on_ray(store, project_name, source, name, address=ray.address,
-                                            actors=ray.actors, threads=ray.threads, undecided_only=undecided_only,
+                                            actors=ray.actors, threads=ray.threads, gpus=ray.gpus,
+                                            undecided_only=undecided_only,
                                             progress=progress, plugins=plugins, chunk_size=chunk_size)
     if model:
         served, name = load_served(model, plugins, precision=precision), Path(model).name

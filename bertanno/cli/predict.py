@@ -20,6 +20,13 @@ from bertanno.cli.common import (
 from bertanno.errors import BertannoError
 
 
+def gpus_option(function):
+    """``--gpus F``: each Ray actor's GPUs (both commands that run on Ray take it)."""
+    return click.option("--gpus", type=click.FloatRange(min=0, min_open=True), metavar="F",
+                        help="With --ray: GPUs of each actor (1, or 0.5 to put two models on a GPU); the pool "
+                             "defaults to the cluster's GPUs / F. An actor's model runs on its GPU in bf16.")(function)
+
+
 @click.command()
 @click.argument("model")
 @click.argument("file", type=click.Path(path_type=Path))
@@ -42,9 +49,10 @@ from bertanno.errors import BertannoError
               help="With --ray: models loaded at once, one per actor (default: the cluster's CPUs / --threads).")
 @click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True, metavar="N",
               help="With --ray: CPU threads (and Ray CPUs) of each actor.")
+@gpus_option
 @precision_option
 def predict(model, file, task_name, labels, format_name, options, skip_bad, output, device, token_budget,
-            trust_remote_code, ray_address, actors, threads, precision):
+            trust_remote_code, ray_address, actors, threads, gpus, precision):
     """Pre-annotate FILE with MODEL and write one JSON line per item.
 
     MODEL is a saved version directory, or a base model (alias, hub id, directory) with --task.
@@ -71,9 +79,9 @@ def predict(model, file, task_name, labels, format_name, options, skip_bad, outp
 
     if ray_address:
         return _predict_on_ray(model, file, format_name, options, skip_bad, output, ray_address, actors, threads,
-                               precision)
-    if actors:
-        raise click.UsageError("--actors sizes a Ray actor pool: add --ray")
+                               gpus, precision)
+    if actors or gpus:
+        raise click.UsageError("--actors and --gpus size a Ray actor pool: add --ray")
     if output is not None:
         check_output(output)
     plugins = get_plugins()
@@ -99,7 +107,8 @@ def predict(model, file, task_name, labels, format_name, options, skip_bad, outp
     _report_stats(stats, bundle.max_length)
 
 
-def _predict_on_ray(model, file, format_name, options, skip_bad, output, address, actors, threads, precision):
+def _predict_on_ray(model, file, format_name, options, skip_bad, output, address, actors, threads, gpus,
+                    precision):
     """``predict --ray``: the file's rows in JSONL shards under the folder ``output``."""
     from bertanno.core.bundle import is_version_dir, read_version_record, version_task
     from bertanno.core.ray_predictions import ModelSource, predict_files_on_ray
@@ -120,7 +129,7 @@ def _predict_on_ray(model, file, format_name, options, skip_bad, output, address
     with progress_bar("predicting on Ray", unit="items") as advance:
         done = predict_files_on_ray(result.examples, task, source, output, Path(model).name,
                                     address=None if address == "local" else address, actors=actors, threads=threads,
-                                    progress=advance, plugins=plugins)
+                                    gpus=gpus or 0.0, progress=advance, plugins=plugins)
     kept = f"; {len(done.kept)} shard(s) already there kept" if done.kept else ""
     rate = f" in {done.seconds:.1f} s ({done.predicted / done.seconds:.1f} items/s)" if done.seconds else ""
     err_console.print(f"{done.predicted} items predicted{rate}: {len(done.written)} shard(s) written to "
@@ -153,9 +162,10 @@ def _report_stats(stats, max_length: int) -> None:
                    "--ray HOST:6379 or ray://HOST:10001 joins that cluster.")
 @click.option("--actors", type=click.IntRange(min=1), metavar="N",
               help="With --ray: models loaded at once, one per actor (default: the cluster's CPUs / --threads).")
+@gpus_option
 @precision_option
 @click.pass_context
-def predict_project(ctx, project, model_dir, everything, chunk_size, threads, ray_address, actors, precision):
+def predict_project(ctx, project, model_dir, everything, chunk_size, threads, ray_address, actors, gpus, precision):
     """Pre-annotate every undecided item of PROJECT and store the predictions.
 
     The annotation session then serves them at once, most uncertain first with
@@ -172,6 +182,8 @@ def predict_project(ctx, project, model_dir, everything, chunk_size, threads, ra
       bertanno predict-project reviews --ray ray-head:6379 --threads 4
                                                        on a cluster: one model per
                                                        4 CPUs on every node
+      bertanno predict-project reviews --ray ray-head:6379 --gpus 1
+                                                       one model per GPU
 
     With --ray the model's folder must be readable at the same path on every
     Ray node (storage they all mount) and bertanno installed there; the
@@ -180,9 +192,10 @@ def predict_project(ctx, project, model_dir, everything, chunk_size, threads, ra
     from bertanno.app.project_training import pre_annotate
     from bertanno.core.ray_predictions import RayJob
 
-    if actors and not ray_address:
-        raise click.UsageError("--actors sizes a Ray actor pool: add --ray")
-    job = RayJob(None if ray_address == "local" else ray_address, actors, threads or 1) if ray_address else None
+    if (actors or gpus) and not ray_address:
+        raise click.UsageError("--actors and --gpus size a Ray actor pool: add --ray")
+    job = RayJob(None if ray_address == "local" else ray_address, actors, threads or 1, gpus or 0.0) \
+        if ray_address else None
     if threads and not job:
         import torch
 

@@ -61,11 +61,13 @@ class ModelSource:
 @dataclass(frozen=True)
 class RayJob:
     """How a job runs on Ray: the cluster ``address`` (None: a local Ray instance), the actor pool's size (None:
-    the cluster's CPUs divided by ``threads``) and each actor's torch threads (= its Ray CPUs)."""
+    the cluster's CPUs divided by ``threads``, or its GPUs divided by ``gpus``), each actor's torch threads (= its
+    Ray CPUs) and its GPUs (0: a CPU actor; 0.5: two actors share a GPU)."""
 
     address: str | None = None
     actors: int | None = None
     threads: int = 1
+    gpus: float = 0.0
 
 
 def require_ray():
@@ -179,24 +181,32 @@ def _model_error(error: Exception) -> Exception:
 
 
 @contextlib.contextmanager
-def _ray_session(address: str | None, threads: int, actors: int | None):
+def _ray_session(address: str | None, threads: int, actors: int | None, gpus: float = 0.0):
     """Connected (``connect``) for the block, Ray Data quiet, and the actor pool's size; shuts down a Ray
-    instance that it started."""
+    instance that it started. Raises ``BertannoError`` when ``gpus`` per actor asks for more GPUs than the cluster
+    has (Ray would wait for them for ever)."""
     started_here = connect(address)
     ray = require_ray()
     try:
+        resources = ray.cluster_resources()
+        if gpus and resources.get("GPU", 0) < gpus:
+            raise BertannoError(f"--gpus {gpus:g}: each actor asks for {gpus:g} GPU, and the Ray cluster has "
+                                f"{resources.get('GPU', 0):g} (start its nodes with their GPUs, or leave --gpus out "
+                                "for CPU actors)")
         context = ray.data.DataContext.get_current()
         context.enable_progress_bars = False
         context.max_consecutive_actor_init_deaths = 1  # a model that will not load fails the job, not forever
-        yield ray, actors or max(1, int(ray.cluster_resources().get("CPU", 1) // threads))
+        fitting = resources.get("GPU", 0) // gpus if gpus else resources.get("CPU", 1) // threads
+        yield ray, actors or max(1, int(fitting))
     finally:
         if started_here:
             ray.shutdown()
 
 
 def _predicted_batches(ray, rows: list[dict], source: ModelSource, pool_size: int, threads: int, batch_size: int,
-                       chunk_size: int):
-    """Predict ``rows`` (``{"key": int, "example": pickled Example}``) on an actor pool; yields
+                       chunk_size: int, gpus: float = 0.0):
+    """Predict ``rows`` (``{"key": int, "example": pickled Example}``) on an actor pool of ``threads`` CPUs and
+    ``gpus`` GPUs each (an actor given a GPU sees only it, and ``Predictor`` runs there in half precision); yields
     ``(keys, predictions, truncated)`` about ``chunk_size`` rows at a time, each key once (a batch redone after an
     actor died is not passed on twice). Raises ``BertannoError`` with the worker's sentence when the model does
     not load in an actor."""
@@ -206,7 +216,7 @@ def _predicted_batches(ray, rows: list[dict], source: ModelSource, pool_size: in
     predicted = dataset.map_batches(
         _PredictActor, fn_constructor_kwargs={"source": source, "threads": threads},
         compute=ray.data.ActorPoolStrategy(size=pool_size), batch_size=batch_size, num_cpus=threads,
-        batch_format="numpy")
+        batch_format="numpy", **({"num_gpus": gpus} if gpus else {}))
     seen: set[int] = set()
     try:
         for batch in predicted.iter_batches(batch_size=chunk_size, batch_format="numpy"):
@@ -232,25 +242,28 @@ def _check_sizes(**sizes: int) -> None:
 
 def predict_project_on_ray(store: Store, project_name: str, source: ModelSource, version: str, *,
                            address: str | None = None, actors: int | None = None, threads: int = 1,
+                           gpus: float = 0.0,
                            undecided_only: bool = True, progress: Callable[[int, int], None] | None = None,
                            plugins: Plugins | None = None, chunk_size: int = CHUNK_SIZE,
                            batch_size: int = BATCH_SIZE, window: int = WINDOW) -> BulkPrediction:
     """Predict the project's items (only the undecided ones with ``undecided_only``) whose latest prediction is
     not from ``version``, on a Ray actor pool of ``actors`` actors (default: the cluster's CPUs divided by
-    ``threads``, the torch threads and Ray CPUs of each actor), and store the results under ``version`` in
+    ``threads``, the torch threads and Ray CPUs of each actor; with ``gpus`` per actor, the cluster's GPUs divided
+    by it), and store the results under ``version`` in
     chunks of ``chunk_size`` items: a stopped job keeps the chunks stored and the next run does only the rest;
     an actor that dies is replaced by Ray and its batch redone, and an item that comes back twice is stored once.
     ``address``: see ``connect``. ``progress(done, total)`` counts stored items.
 
-    Raises ``BertannoError`` when Ray is missing, the cluster cannot be reached, or the model cannot load in a
-    worker (nothing of that window stored); ``ValueError`` for sizes below 1; what the store raises."""
+    Raises ``BertannoError`` when Ray is missing, the cluster cannot be reached or has fewer GPUs than an actor
+    asks for, or the model cannot load in a worker (nothing of that window stored); ``ValueError`` for sizes below
+    1; what the store raises."""
     _check_sizes(chunk_size=chunk_size, batch_size=batch_size, window=window, threads=threads)
     project = open_project(store, project_name, plugins)
     todo = project.item_ids(undecided=undecided_only, latest_not_by=version)
     result = BulkPrediction(already=len(project.item_ids(undecided=undecided_only)) - len(todo))
     if not todo:
         return result
-    with _ray_session(address, threads, actors) as (ray, pool_size):
+    with _ray_session(address, threads, actors, gpus) as (ray, pool_size):
         started, done = time.perf_counter(), 0
         if progress:
             progress(0, len(todo))
@@ -258,7 +271,7 @@ def predict_project_on_ray(store: Store, project_name: str, source: ModelSource,
             rows = [{"key": item_id, "example": pickle.dumps(example)}
                     for item_id, example in project.examples_of(todo[start:start + window])]
             for ids, predictions, truncated in _predicted_batches(ray, rows, source, pool_size, threads, batch_size,
-                                                                  chunk_size):
+                                                                  chunk_size, gpus):
                 project.save_predictions(ids, predictions, version)
                 done += len(ids)
                 result.chunks += 1
@@ -290,7 +303,7 @@ def shard_name(index: int) -> str:
 def predict_files_on_ray(examples: Sequence[Example], task: Task, source: ModelSource, output: Path,
                          model_name: str, *,
                          address: str | None = None, actors: int | None = None, threads: int = 1,
-                         chunk_size: int = CHUNK_SIZE, batch_size: int = BATCH_SIZE,
+                         gpus: float = 0.0, chunk_size: int = CHUNK_SIZE, batch_size: int = BATCH_SIZE,
                          progress: Callable[[int, int], None] | None = None,
                          plugins: Plugins | None = None) -> ShardedPrediction:
     """Predict ``examples`` (read from the input files, in order, for ``task``: the version's) on a Ray actor pool
@@ -300,8 +313,9 @@ def predict_files_on_ray(examples: Sequence[Example], task: Task, source: ModelS
     predicted again, so a stopped job continues where it stopped. ``progress(done, total)`` counts the rows of
     this run.
 
-    Raises ``BertannoError`` when ``output`` is a file, Ray is missing, the cluster cannot be reached or the model
-    cannot load in a worker; ``ValueError`` for sizes below 1."""
+    Raises ``BertannoError`` when ``output`` is a file, Ray is missing, the cluster cannot be reached or has fewer
+    GPUs than an actor asks for (``gpus``, as in ``predict_project_on_ray``), or the model cannot load in a
+    worker; ``ValueError`` for sizes below 1."""
     from bertanno.core.transfer import predictions_jsonl
 
     _check_sizes(chunk_size=chunk_size, batch_size=batch_size, threads=threads)
@@ -319,11 +333,11 @@ def predict_files_on_ray(examples: Sequence[Example], task: Task, source: ModelS
         return result
     waiting: dict[int, dict[int, object]] = {index: {} for index in todo}
     started = time.perf_counter()
-    with _ray_session(address, threads, actors) as (ray, pool_size):
+    with _ray_session(address, threads, actors, gpus) as (ray, pool_size):
         if progress:
             progress(0, len(rows))
         for keys, predictions, truncated in _predicted_batches(ray, rows, source, pool_size, threads, batch_size,
-                                                               chunk_size):
+                                                               chunk_size, gpus):
             result.predicted += len(keys)
             result.truncated += truncated
             for row, prediction in zip(keys, predictions):
