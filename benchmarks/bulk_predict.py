@@ -3,11 +3,15 @@ the kill-and-resume check.
 
 ``--items`` waimai_10k texts (then ChnSentiCorp training texts, cycled; each numbered so that every item is distinct) are
 imported into a fresh SQLite project whose champion is a bert-base-chinese-architecture classifier with random
-weights (the real cost). Each variant (``full``, ``int8``, ``onnx-int8``: ``core.optimize``) then pre-annotates
-every item through ``predict-project`` as a subprocess; the first variant's run is killed (SIGKILL) after
-``--kill-after`` seconds and started again, and the store is checked for items predicted twice.
+weights (the real cost). Each variant (``full``, ``int8``, ``onnx-int8``: ``core.optimize``; ``student``: the
+distilled student's architecture, ``--student-layers`` of the teacher's 12 layers taken as ``bertanno distill``
+takes them, untrained, since its speed does not depend on its weights; ``student-onnx-int8``: that student with its
+own onnx-int8 variant in use) then pre-annotates every item through ``predict-project`` as a subprocess; the first
+variant's run is killed (SIGKILL) after ``--kill-after`` seconds and started again, and the store is checked for
+items predicted twice.
 
-    python -m benchmarks.bulk_predict [--items 3000] [--variants full,int8,onnx-int8] [--kill-after 60]
+    python -m benchmarks.bulk_predict [--items 3000] [--variants full,int8,onnx-int8,student,student-onnx-int8]
+        [--kill-after 60] [--student-layers 3]
 
 Writes benchmarks/results/bulk_predict.json. Pause background jobs first.
 """
@@ -71,12 +75,14 @@ def run(url: str, directory: Path, kill_after: float | None = None) -> tuple[flo
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=3000)
-    parser.add_argument("--variants", default="full,int8,onnx-int8")
+    parser.add_argument("--variants", default="full,int8,onnx-int8,student,student-onnx-int8")
     parser.add_argument("--kill-after", type=float, default=60.0)
+    parser.add_argument("--student-layers", type=int, default=3)
     args = parser.parse_args(argv)
 
     from bertanno.core.bundle import save_version, update_version_record
-    from bertanno.core.optimize import prepare_variant
+    from bertanno.core.distill import student_from_layers
+    from bertanno.core.optimize import STUDENT, prepare_variant
     from bertanno.core.scratch import build_random_bundle
     from bertanno.core.transfer import import_file
     from bertanno.plugins.manager import get_plugins
@@ -86,7 +92,8 @@ def main(argv=None) -> dict:
     task = get_plugins().task("sentiment", labels=["negative", "positive"])
     result = {"machine": machine_facts(os.cpu_count()), "settings": vars(args),
               "started": time.strftime("%Y-%m-%d %H:%M"),
-              "model": "bert-base-chinese architecture (12 x 768), random weights (seed 0)", "runs": []}
+              "model": "bert-base-chinese architecture (12 x 768), random weights (seed 0)",
+              "student": f"{args.student_layers} of its 12 layers (core.distill.select_layers)", "runs": []}
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
         data = folder / "items.txt"
@@ -100,9 +107,18 @@ def main(argv=None) -> dict:
             import_file(store, "p", data)
             store.close()
             directory = save_version(bundle, folder / variant)
-            if variant != "full":
-                prepare_variant(bundle, variant, directory)
-            update_version_record(directory, {"variant": variant})
+            if variant.startswith(STUDENT):
+                student = student_from_layers(bundle, args.student_layers)
+                student_dir = save_version(student, folder / f"{variant}-student")
+                own = variant.removeprefix(STUDENT).lstrip("-") or "full"
+                if own != "full":
+                    prepare_variant(student, own, student_dir)
+                update_version_record(student_dir, {"variant": own})
+                update_version_record(directory, {"variant": STUDENT, STUDENT: {"directory": str(student_dir)}})
+            else:
+                if variant != "full":
+                    prepare_variant(bundle, variant, directory)
+                update_version_record(directory, {"variant": variant})
             row = {"variant": variant, "items": args.items}
             seconds, killed = run(url, directory, args.kill_after if index == 0 else None)
             if killed:
