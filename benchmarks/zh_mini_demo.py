@@ -18,6 +18,7 @@ import argparse
 import json
 import tempfile
 import time
+from pathlib import Path
 
 from benchmarks.common import REPO, machine_facts, use_threads
 
@@ -26,6 +27,7 @@ RESULTS = REPO / "benchmarks" / "results"
 
 def one_run(spec: str, epochs: int) -> dict:
     import bertanno.app.demo as demo
+    from bertanno.app.project_training import champion_directory
     from bertanno.core.project import open_project
     from bertanno.store.predictions import latest_predictions
 
@@ -38,6 +40,9 @@ def one_run(spec: str, epochs: int) -> dict:
                              learning_rate=float(lr) if lr else None, batch_size=int(batch) if batch else None)
         seconds = time.perf_counter() - started
         outcome = setup.outcome
+        config = Path(champion_directory(setup.store, demo.PROJECT)[0]) / "config.json"
+        pooling = json.loads(config.read_text(encoding="utf-8")).get("bertanno_pooling", "cls") \
+            if config.exists() else None  # None: a champion of another family (zero-shot)
         ids = [item_id for item_id, _ in open_project(setup.store, demo.PROJECT).items(undecided=True)]
         with setup.store.transaction() as session:
             confidences = [p.confidence for p in latest_predictions(session, ids).values()
@@ -45,7 +50,7 @@ def one_run(spec: str, epochs: int) -> dict:
         setup.store.close()
     metrics = outcome.metrics if outcome is not None else {}
     return {"run": spec, "model": model, "lr": float(lr) if lr else None, "epochs": epochs,
-            "batch_size": int(batch) if batch else None,
+            "batch_size": int(batch) if batch else None, "pooling": pooling,
             "epochs_run": len(outcome.result.history) if outcome is not None and outcome.result else None,
             "seed": 0,  # the demo's
             "accuracy": round(metrics.get("accuracy", float("nan")), 4),

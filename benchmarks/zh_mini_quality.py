@@ -72,7 +72,9 @@ def main(argv=None) -> list[dict]:
             row = run_one(name, settings, data, base_factory(base, args.max_length))
             row.pop("examples")
             row.update({"base": base, "bertanno_settings": {"epochs": settings.epochs, "lr": settings.lr,
-                                                            "patience": args.patience}})
+                                                            "patience": args.patience},
+                        # core.pooling: zh-mini's sentence and pair heads pool by the mean since 2026-12-01
+                        "pooling": "mean" if base == "zh-mini" and data.task != "ner" else "[CLS]"})
             with open(PATH, "a", encoding="utf-8") as stream:
                 stream.write(json.dumps(row, ensure_ascii=False) + "\n")
             rows.append(row)

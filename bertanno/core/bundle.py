@@ -111,18 +111,26 @@ def refuse_remote_code(directory: Path, trust_remote_code: bool) -> None:
 
 
 def _load_weights(directory: Path, task: Task, trust_remote_code: bool, new_head: bool = False, **config_overrides):
+    """The model in ``directory`` with ``task``'s head (``new_head``: a fresh one for a base model). A BERT whose
+    checkpoint had no pooler (masked-LM pretraining only), or whose config records it, pools by the mean of its
+    token vectors (``core.pooling``). Raises ``BertannoError`` for weights that are unsafe, damaged or missing."""
     import torch
     from safetensors import SafetensorError
     from transformers import AutoConfig
 
+    from bertanno.core.pooling import pooler_missing, use_mean_pooling, wants_mean_pooling
+
     refuse_remote_code(directory, trust_remote_code)
     try:
         config = AutoConfig.from_pretrained(str(directory), trust_remote_code=trust_remote_code, **config_overrides)
-        return head_class(task).from_pretrained(
+        model, loading = head_class(task).from_pretrained(
             str(directory), config=config, weights_only=True, trust_remote_code=trust_remote_code,
-            local_files_only=True, ignore_mismatched_sizes=new_head,
+            local_files_only=True, ignore_mismatched_sizes=new_head, output_loading_info=True,
             dtype=torch.float32,  # weights stored in fp16 (a shipped model) train and predict in fp32
         )
+        if wants_mean_pooling(config) or (new_head and pooler_missing(loading["missing_keys"])):
+            use_mean_pooling(model)  # a masked-LM-only checkpoint: no trained pooler, no trained [CLS]
+        return model
     except pickle.UnpicklingError:
         raise BertannoError(
             f"cannot load the model weights in {directory}: its pickled checkpoint holds objects other than tensors, "

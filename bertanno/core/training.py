@@ -414,7 +414,8 @@ def encoder_features(bundle: ModelBundle, windows: list[dict], batch_size: int =
 
 def _cache_key(bundle: ModelBundle, examples: Sequence[Example]) -> str:
     digest = hashlib.sha256()
-    digest.update(json.dumps([bundle.base_model, bundle.max_length, bundle.metadata.get("created")]).encode())
+    digest.update(json.dumps([bundle.base_model, bundle.max_length, bundle.metadata.get("created"),
+                              getattr(bundle.model.config, "bertanno_pooling", None)]).encode())  # which features
     for parameter in list(bundle.model.base_model.parameters())[:3]:  # which weights, cheaply
         digest.update(parameter.detach().float().cpu().numpy().tobytes()[:4096])
     for example in examples:
