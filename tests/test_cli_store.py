@@ -4,6 +4,7 @@ import pytest
 from click.testing import CliRunner
 
 from bertanno.cli import cli
+from bertanno.core.hub import default_model
 
 
 def invoke(db, *args):
@@ -14,7 +15,8 @@ def test_init_import_export_from_the_command_line(tmp_path):
     db = f"sqlite:///{tmp_path / 'team.db'}"
     data = tmp_path / "reviews.csv"
     data.write_text("label,review\n1,好吃\n0,太慢\n", encoding="utf-8")
-    assert "created project reviews" in invoke(db, "init", "reviews", "--task", "sentiment", "--labels", "negative,positive").output
+    created = invoke(db, "init", "reviews", "--task", "sentiment", "--labels", "negative,positive").output
+    assert "created project reviews" in created and f"model: {default_model()[1]}" in " ".join(created.split())
     result = invoke(db, "import", "reviews", str(data), "--option", "label_map=0=negative,1=positive")
     assert "2 items read, 2 added, 0 already there, 2 gold labels stored" in result.output
     assert "0 added, 2 already there" in invoke(db, "import", "reviews", str(data), "--option", "label_map=0=negative,1=positive").output
@@ -22,7 +24,7 @@ def test_init_import_export_from_the_command_line(tmp_path):
     assert [json.loads(line)["label"] for line in exported.stdout.splitlines()] == ["positive", "negative"]
     listing = json.loads(invoke(db, "projects", "--json").stdout)
     assert listing == [{"name": "reviews", "task": "sentiment", "labels": ["negative", "positive"],
-                        "model": "bert-base-chinese", "items": 2, "annotated": 2}]
+                        "model": default_model()[0], "items": 2, "annotated": 2}]
 
 
 def test_export_takes_its_format_from_the_output_extension(tmp_path):

@@ -134,3 +134,13 @@ def test_a_model_shipped_in_a_package_resolves_without_the_hub_or_says_it_is_mis
     source = resolve_model("tiny-shipped", plugins)
     assert source.weights_dir == shipped == source.tokenizer_dir
     assert [r["available"] for r in list_models(plugins) if r["name"] == "tiny-shipped"] == [True]
+
+
+def test_the_default_model_is_bert_base_chinese_when_present_else_the_shipped_zh_mini(isolated_hub_cache):
+    from bertanno.core.hub import default_model
+
+    name, reason = default_model()  # an empty hub cache: nothing to use but what ships
+    assert name == "zh-mini" and "bert-base-chinese's weights are not on this machine" in reason
+    assert resolve_model(name).weights_dir.is_dir()  # and it is there, offline
+    fake_snapshot(isolated_hub_cache, "google-bert/bert-base-chinese", ["config.json", "model.safetensors"])
+    assert default_model() == ("bert-base-chinese", "bert-base-chinese's weights are on this machine")

@@ -51,7 +51,8 @@ def team_options(function):
 @click.argument("project")
 @click.option("--task", "task_name", required=True, help="sentiment, ner, pair, or a plugin's task (bertanno plugins).")
 @click.option("--labels", help="Comma-separated label set (entity types for ner). Default: the task's own.")
-@click.option("--model", default="bert-base-chinese", show_default=True, help="Domain model: alias, hub id or directory.")
+@click.option("--model", help="Domain model: alias, hub id or directory (default: bert-base-chinese when its weights "
+                               "are on this machine, else zh-mini, shipped with bertanno).")
 @click.option("--zero-shot", "zero_shot", metavar="FAMILY",
               help="A model family that pre-annotates from the first item, before any training: snownlp "
                    "(sentiment), lac (person, place, organisation, time), or a plugin's (bertanno models).")
@@ -84,14 +85,18 @@ def init(ctx, project, task_name, labels, model, zero_shot, gazetteer, label_map
       bertanno init records --task ner --labels disease,drug --model medbert
     """
     from bertanno.app.project_setup import create_project
-    from bertanno.core.hub import model_reference
+    from bertanno.core.hub import default_model, model_reference
     from bertanno.plugins.manager import get_plugins
 
     mapping = parse_label_map(label_map)
     if mapping and not (zero_shot or gazetteer):
         raise click.UsageError("--map maps a zero-shot family's labels; name the family with --zero-shot or "
                                "give --gazetteer")
-    task = get_plugins().task(task_name, labels=parse_labels(labels))
+    plugins = get_plugins()
+    task = plugins.task(task_name, labels=parse_labels(labels))
+    chosen = None
+    if model is None:
+        model, chosen = default_model(plugins)
     model = model_reference(model)
     from bertanno.store.database import missing_sqlite_file
 
@@ -108,6 +113,8 @@ def init(ctx, project, task_name, labels, model, zero_shot, gazetteer, label_map
         raise
     console.print(f"created project [bold]{project}[/]: task {task.name}, labels {escape(', '.join(task.labels))}, "
                   f"model {escape(model)} (in {escape(store.url)})")
+    if chosen:
+        console.print(f"model: {escape(chosen)}", highlight=False)
     if created.champion:
         mapped = ", ".join(source if source == target else f"{source}→{target}"
                            for source, target in created.label_map.items())

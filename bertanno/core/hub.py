@@ -166,3 +166,22 @@ def _download(spec: ModelSpec, repos: list[str], allowed: bool) -> dict[str, Pat
     raise ModelUnavailableError(
         f"model {spec.name!r}{hub} is not available on this machine.\nLooked in:\n" + "\n".join(looked) + "\n" + _remedies(spec)
     )
+
+
+PREFERRED_MODEL = "bert-base-chinese"
+OFFLINE_MODEL = "zh-mini"
+
+
+def default_model(plugins: Plugins | None = None) -> tuple[str, str]:
+    """The base model a project gets when none is named, and why: ``bert-base-chinese`` when its weights are on
+    this machine (the hub cache or a local directory; nothing is downloaded to decide), else ``zh-mini``, the
+    4 x 256 encoder shipped inside bertanno, so that a machine without the hub still starts from a pretrained
+    model. Returns ``(name, reason)``, the reason a sentence for the user."""
+    try:
+        resolve_model(PREFERRED_MODEL, plugins, download=False)
+        return PREFERRED_MODEL, f"{PREFERRED_MODEL}'s weights are on this machine"
+    except BertannoError:
+        return OFFLINE_MODEL, (f"{PREFERRED_MODEL}'s weights are not on this machine, so the project starts from "
+                               f"{OFFLINE_MODEL}, the small Chinese encoder shipped with bertanno (4 layers x 256, "
+                               f"pretrained by bertanno pretrain); --model {PREFERRED_MODEL} fetches the larger "
+                               "one when the hub is reachable")
