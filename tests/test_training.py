@@ -335,7 +335,7 @@ def test_training_defaults_follow_how_the_weights_came_to_be_and_the_width(make_
     numbers = lambda rule: (rule.learning_rate, rule.epochs, rule.batch_size)  # noqa: E731
     assert numbers(training_defaults(bundle(True, 768))) == (2e-5, 3, 16)
     assert numbers(training_defaults(bundle(True, 1024))) == (2e-5, 3, 16)
-    assert numbers(training_defaults(bundle(True, 256))) == (1e-4, 4, 32)
+    assert numbers(training_defaults(bundle(True, 256))) == (2e-4, 4, 32)
     assert numbers(training_defaults(bundle(False, 768))) == (1e-3, 4, 32)
     assert training_defaults(bundle(True, 768), "lora").learning_rate == 2e-4
     assert training_defaults(bundle(False, 128), "frozen").learning_rate == 1e-3

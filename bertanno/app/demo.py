@@ -1,7 +1,7 @@
 """The main job end to end on bundled data, offline: a project in a local SQLite file (served by SnowNLP
 from the first item when ``bertanno[snownlp]`` is installed), a model trained on
-1,200 labelled reviews (a real bert-base-chinese when one is on this machine, else a small Chinese BERT
-built from the bundled config and vocabulary), 200 new reviews pre-annotated by the champion, then the annotation
+1,200 labelled reviews (bert-base-chinese when its weights are on this machine, else zh-mini, the small encoder
+shipped with bertanno: ``core.hub.default_model``), 200 new reviews pre-annotated by the champion, then the annotation
 session: in a terminal the real one, without one a short scripted session that decides like a careful
 annotator (accepts right pre-annotations, corrects wrong ones from the sample's labels)."""
 
@@ -16,10 +16,9 @@ from bertanno import DATA_DIR
 from bertanno.app.project_setup import create_project
 from bertanno.app.project_training import RunOutcome, repredict, train_project
 from bertanno.app.session import AnnotationSession, session_predictor
-from bertanno.core.bundle import DEFAULT_FAMILY, is_version_dir, record_family_name, save_version
-from bertanno.core.hub import resolve_model
+from bertanno.core.bundle import DEFAULT_FAMILY, record_family_name
+from bertanno.core.hub import PREFERRED_MODEL, default_model
 from bertanno.core.reading import read_examples
-from bertanno.core.scratch import build_random_bundle
 from bertanno.core.training import TrainConfig
 from bertanno.core.transfer import ImportReport, export_project, import_file
 from bertanno.errors import BertannoError
@@ -44,7 +43,8 @@ class DemoSetup:
     store: Store
     database: Path
     model: str
-    pretrained: bool
+    reason: str
+    """Why ``model``: ``default_model``'s sentence, or that it was asked for."""
     imported: list[ImportReport]
     outcome: RunOutcome | None
     champion: str
@@ -56,37 +56,25 @@ class DemoSetup:
     """How many reviews it pre-annotated."""
 
 
-def base_model(directory: Path) -> tuple[str, bool]:
-    """bert-base-chinese when its weights are on this machine, else a small random Chinese BERT saved once."""
-    try:
-        resolve_model("bert-base-chinese", download=False)
-        return "bert-base-chinese", True
-    except BertannoError:
-        pass
-    small = directory / "models" / "small-chinese-bert"
-    if not is_version_dir(small):
-        task = get_plugins().task("sentiment", labels=["negative", "positive"])
-        save_version(build_random_bundle(task=task, layers=2, hidden=128, seed=0), small,
-                     {"note": "random weights from the bundled bert-base-chinese config, 2 layers x 128"})
-    return str(small.resolve()), False
-
-
 def prepare(directory: str | Path, epochs: int | None = None, on_step: Callable | None = None,
             on_epoch: Callable | None = None, model: str | None = None,
-            learning_rate: float | None = None, batch_size: int | None = None) -> DemoSetup:
+            learning_rate: float | None = None, batch_size: int | None = None, seed: int = 0) -> DemoSetup:
     """Project, imports, a trained champion and its pre-annotations. Safe to run again: nothing is added
     twice and an existing champion is kept. ``model``: a pretrained base model to start from instead of
-    ``base_model``'s choice; ``learning_rate``, ``batch_size``: instead of the model's rule (benchmarks compare
-    both)."""
+    ``base_model``'s choice; ``learning_rate``, ``batch_size``: instead of the model's rule, ``seed``: the
+    training's (benchmarks compare them)."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     database = directory / "bertanno.db"
     store = Store.open(f"sqlite:///{database}")
-    model, pretrained = (model, True) if model else base_model(directory)
     plugins = get_plugins()
+    model, reason = (model, "asked for") if model else default_model(plugins)
     task = plugins.task("sentiment", labels=["negative", "positive"])
     with store.transaction() as session:
-        exists = find_project(session, PROJECT) is not None
+        existing = find_project(session, PROJECT)
+        if existing is not None:  # a second run: the project keeps the model it was made with
+            model, reason = existing.model, "the demo project's model since its first run"
+        exists = existing is not None
     zero_shot = ZERO_SHOT if plugins.family(ZERO_SHOT).missing() is None else None
     if not exists:
         create_project(store, PROJECT, task, model, zero_shot, models_dir=directory / "models", plugins=plugins)
@@ -107,9 +95,9 @@ def prepare(directory: str | Path, epochs: int | None = None, on_step: Callable 
     if not trained:
         if first_name is not None:  # a zero-shot champion pre-annotates before any training
             first_served = repredict(store, PROJECT, plugins)
-        if epochs is None and pretrained:
-            epochs = 2  # the demo's two minutes; a model from random weights takes the rule's 4
-        config = TrainConfig(epochs=epochs, seed=0, learning_rate=learning_rate,
+        if epochs is None and model == PREFERRED_MODEL:
+            epochs = 2  # the demo's two minutes on bert-base; zh-mini takes its rule's 4
+        config = TrainConfig(epochs=epochs, seed=seed, learning_rate=learning_rate,
                              batch_size=batch_size)  # the rest by the model
         outcome = train_project(store, PROJECT, config, models_dir=directory / "models", on_step=on_step,
                                 on_epoch=on_epoch, plugins=plugins)
@@ -117,7 +105,7 @@ def prepare(directory: str | Path, epochs: int | None = None, on_step: Callable 
             raise BertannoError(f"the demo's training did not produce a champion: {outcome.message}")
     with store.transaction() as session:
         name = champion(session, get_project(session, PROJECT).id).name
-    return DemoSetup(store, database, model, pretrained, imported, outcome, name,
+    return DemoSetup(store, database, model, reason, imported, outcome, name,
                      {e.text.replace("\n", " ").strip(): e.payload for e in new_reviews},
                      first_name if first_served else None, first_served)
 

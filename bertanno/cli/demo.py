@@ -22,7 +22,7 @@ from bertanno.cli.common import console, entry_point, format_scores, training_pr
               help="A short scripted session instead of the real one (default: scripted when there is no terminal).")
 @click.option("--items", default=12, show_default=True, help="Reviews the scripted session decides.")
 @click.option("--epochs", type=click.IntRange(min=1),
-              help="Training epochs (default: 4 for the small model, 2 for bert-base-chinese).")
+              help="Training epochs (default: 2 for bert-base-chinese, else the model's rule: 4 for zh-mini).")
 def demo(directory, scripted, items, epochs):
     """The main job end to end on bundled ChnSentiCorp reviews, offline.
 
@@ -31,8 +31,8 @@ def demo(directory, scripted, items, epochs):
        and 200 new ones; with bertanno[snownlp] installed, SnowNLP
        pre-annotates them before any training
     2. a model trained on the labelled ones: bert-base-chinese if its weights
-       are on this machine, else a small Chinese BERT (2 x 128) from random
-       weights
+       are on this machine, else zh-mini, the small Chinese encoder shipped
+       with bertanno (4 x 256, pretrained by bertanno pretrain)
     3. the new reviews pre-annotated by the champion (the trained model,
        unless the gate finds it confidently worse than SnowNLP on the
        evaluation split), most uncertain first
@@ -40,7 +40,7 @@ def demo(directory, scripted, items, epochs):
        --scripted) a short session that accepts right pre-annotations and
        corrects wrong ones
     5. the decisions exported as JSONL
-    It takes about two minutes on 2 CPU cores with the small model. Safe to
+    It takes about two minutes on 2 CPU cores with zh-mini. Safe to
     run again: nothing is imported twice and the trained model is kept.
 
     \b
@@ -55,12 +55,10 @@ def demo(directory, scripted, items, epochs):
     train_file, new_file = setup.imported
     console.print(f"project {job.PROJECT} in {setup.database}: {train_file.added} labelled reviews and "
                   f"{new_file.added} new ones added ({train_file.duplicates + new_file.duplicates} already there)")
-    kind = ("bert-base-chinese (pretrained, found on this machine)" if setup.pretrained else
-            "a small Chinese BERT, 2 layers x 128, trained here from random weights (no pretrained weights found)")
     if setup.first_version:
         console.print(f"before any training, {setup.first_version} ({job.ZERO_SHOT}, a zero-shot model inside its "
                       f"package) pre-annotated {setup.first_served} reviews")
-    console.print(f"model: {kind}")
+    console.print(f"model: {escape(setup.model)} ({escape(setup.reason)})", highlight=False)
     if setup.outcome is not None:
         outcome = setup.outcome
         if setup.first_version:

@@ -100,7 +100,7 @@ def train(ctx, project, start, no_promote, family, tolerance, min_eval, **option
     Defaults by the model (printed before training; --lr, --epochs,
     --batch-size override them):
       pretrained, hidden >= 768   lr 2e-5, 3 epochs, batch 16 (BERT paper)
-      pretrained, narrower        lr 1e-4, 4 epochs, batch 32 (compact BERTs)
+      pretrained, narrower        lr 2e-4, 4 epochs, batch 32 (zh-mini)
       random weights              lr 1e-3, 4 epochs, batch 32
     LoRA and --mode frozen take lr 2e-4 on pretrained weights.
 
