@@ -4,10 +4,11 @@ A project in a fresh SQLite file holds the ChnSentiCorp training texts without l
 simulated person (the gold labels) works the queue, most uncertain first once predictions
 exist: accepting a pre-annotation that matches gold, correcting one that does not. After 200,
 400 and 800 decisions ``retrain`` runs (``--min-new`` the batch size), and the champion is scored
-on the official test split. The base model is a small randomly initialised Chinese BERT
-(no pretrained weights here).
+on the official test split. The base model (``--base``) is a small randomly initialised Chinese BERT
+(``random``: ``--layers`` x ``--hidden``, lr 1e-3 by the rule) or a model by name (``zh-mini``: the shipped
+one, lr by its rule unless ``--lr``).
 
-    python -m benchmarks.correction_loop [--steps 200,400,800]
+    python -m benchmarks.correction_loop [--steps 200,400,800] [--base random|zh-mini] [--output FILE]
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ def main(argv=None) -> list[dict]:
     parser.add_argument("--steps", default="200,400,800")
     parser.add_argument("--pool", type=int, default=1500, help="unlabelled training texts in the project")
     parser.add_argument("--epochs", type=int, default=5)
-    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--lr", type=float, help="default: the base model's rule (1e-3 from random weights)")
+    parser.add_argument("--base", default="random", help="random, or a model: alias, hub id or directory")
     parser.add_argument("--layers", type=int, default=2)
     parser.add_argument("--hidden", type=int, default=128)
     parser.add_argument("--threads", type=int, default=2)
@@ -57,11 +59,12 @@ def main(argv=None) -> list[dict]:
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
-        base = save_version(build_random_bundle(MODELS / "bert-base-chinese", task, layers=args.layers,
-                                                hidden=args.hidden, max_length=128, seed=0), folder / "base")
+        base = str(save_version(build_random_bundle(MODELS / "bert-base-chinese", task, layers=args.layers,
+                                                    hidden=args.hidden, max_length=128, seed=0), folder / "base")) \
+            if args.base == "random" else args.base
         store = Store.open(f"sqlite:///{folder / 'loop.db'}")
         with store.transaction() as session:
-            project_id = create_project(session, "loop", "sentiment", ["0", "1"], str(base)).id
+            project_id = create_project(session, "loop", "sentiment", ["0", "1"], base).id
         pool = folder / "pool.txt"
         pool.write_text("".join(e.text.replace("\n", " ") + "\n" for e in train), encoding="utf-8")
         import_file(store, "loop", pool)
@@ -85,7 +88,7 @@ def main(argv=None) -> list[dict]:
             outcome = retrain_project(store, "loop", config, min_new=batch, tolerance=0.0, models_dir=folder / "models")
             seconds = time.perf_counter() - started
             scores = evaluate(store, "loop", outcome.version, str(test_file))
-            row = {"decisions": done, "accepted_pre_annotations": accepted, "version": outcome.version,
+            row = {"base": args.base, "decisions": done, "accepted_pre_annotations": accepted, "version": outcome.version,
                    "decision": outcome.decision, "test_accuracy": round(scores["accuracy"], 4),
                    "test_macro_f1": round(scores["macro_f1"], 4), "retrain_seconds": round(seconds, 1),
                    "gate": outcome.gate.describe() if outcome.gate else None}

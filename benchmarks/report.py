@@ -321,20 +321,27 @@ def cold_start_section(header: dict, rows: list[dict]) -> list[str]:
     return lines
 
 
-def correction_loop_section(header: dict, rows: list[dict]) -> list[str]:
-    settings = header.get("settings", {})
+def correction_loop_section(runs: list[tuple[dict, list[dict]]]) -> list[str]:
+    """The correction loop from each base model (benchmarks.correction_loop: one results file per base)."""
     lines = ["## The correction loop on ChnSentiCorp", "",
-             f"Command: `python -m benchmarks.correction_loop` ({settings.get('pool')} unlabelled training reviews, "
-             f"a {settings.get('layers')} x {settings.get('hidden')} Chinese BERT from random weights, "
-             f"{settings.get('epochs')} epochs at lr {settings.get('lr')}). A simulated annotator (gold labels) works "
-             "the queue, most uncertain first; `retrain` runs after each batch and the gate decides on the evaluation "
-             "split as it has grown; the champion's test accuracy is on the official test split.", "",
-             "| decisions | pre-annotations accepted so far | version | decision | test accuracy | gate |",
-             "|---|---|---|---|---|---|"]
-    for row in rows:
-        lines.append(f"| {row['decisions']} | {row['accepted_pre_annotations']} | {row['version']} | {row['decision']} | "
-                     f"{row['test_accuracy']:.3f} | {row.get('gate') or '–'} |")
-    return lines + [""]
+             "A simulated annotator (gold labels) works the queue, most uncertain first; `retrain` runs after each "
+             "batch and the gate decides on the evaluation split as it has grown; the champion's test accuracy is on "
+             "the official test split.", ""]
+    for header, rows in runs:
+        settings = header.get("settings", {})
+        base = settings.get("base", "random")
+        model = (f"a {settings.get('layers')} x {settings.get('hidden')} Chinese BERT from random weights"
+                 if base == "random" else f"{base}")
+        lr = settings.get("lr") or "by the rule"
+        lines += [f"Command: `python -m benchmarks.correction_loop --base {base}` ({settings.get('pool')} unlabelled "
+                  f"training reviews, {model}, {settings.get('epochs')} epochs at lr {lr}).", "",
+                  "| base | decisions | pre-annotations accepted so far | version | decision | test accuracy | gate |",
+                  "|---|---|---|---|---|---|---|"]
+        for row in rows:
+            lines.append(f"| {base} | {row['decisions']} | {row['accepted_pre_annotations']} | {row['version']} | "
+                         f"{row['decision']} | {row['test_accuracy']:.3f} | {row.get('gate') or '–'} |")
+        lines.append("")
+    return lines
 
 
 def zh_mini_quality_section(header: dict, rows: list[dict], suite_rows: list[dict]) -> list[str]:
@@ -597,7 +604,8 @@ def write_report() -> list[Path]:
     vocab_header, vocab_rows = _jsonl(RESULTS / "vocab_quality.jsonl")
     zero_header, zero_rows = _jsonl(RESULTS / "zero_shot.jsonl")
     cold_header, cold_rows = _jsonl(RESULTS / "cold_start.jsonl")
-    loop_header, loop_rows = _jsonl(RESULTS / "correction_loop.jsonl")
+    loops = [loop for loop in (_jsonl(RESULTS / "correction_loop.jsonl"), _jsonl(RESULTS / "correction_loop_zh_mini.jsonl"))
+             if loop[1]]
     demo_header, demo_rows = _jsonl(RESULTS / "zh_mini_demo.jsonl")
     zh_header, zh_rows = _jsonl(RESULTS / "quality_zh_mini.jsonl")
     lines = ["# bertanno benchmark results", "",
@@ -622,8 +630,8 @@ def write_report() -> list[Path]:
         lines += zero_shot_section(zero_header, zero_rows)
     if cold_rows:
         lines += cold_start_section(cold_header, cold_rows)
-    if loop_rows:
-        lines += correction_loop_section(loop_header, loop_rows)
+    if loops:
+        lines += correction_loop_section(loops)
     if zh_rows:
         lines += zh_mini_quality_section(zh_header, zh_rows, quality_rows)
     if demo_rows:
