@@ -60,9 +60,9 @@ def prepare(directory: str | Path, epochs: int | None = None, on_step: Callable 
             on_epoch: Callable | None = None, model: str | None = None,
             learning_rate: float | None = None, batch_size: int | None = None, seed: int = 0) -> DemoSetup:
     """Project, imports, a trained champion and its pre-annotations. Safe to run again: nothing is added
-    twice and an existing champion is kept. ``model``: a pretrained base model to start from instead of
-    ``base_model``'s choice; ``learning_rate``, ``batch_size``: instead of the model's rule, ``seed``: the
-    training's (benchmarks compare them)."""
+    twice and an existing champion is kept. ``model``: a base model to start from instead of
+    ``core.hub.default_model``'s choice; ``learning_rate``, ``batch_size``: instead of the model's rule, ``seed``:
+    the training's (benchmarks compare them)."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     database = directory / "bertanno.db"
