@@ -58,7 +58,7 @@ def demo(directory, scripted, items, epochs):
     if setup.first_version:
         console.print(f"before any training, {setup.first_version} ({job.ZERO_SHOT}, a zero-shot model inside its "
                       f"package) pre-annotated {setup.first_served} reviews")
-    console.print(f"model: {escape(setup.model)} ({escape(setup.reason)})", highlight=False)
+    console.print(f"model: {escape(setup.model)} ({escape(setup.reason)})", highlight=False, soft_wrap=False)
     if setup.outcome is not None:
         outcome = setup.outcome
         if setup.first_version:

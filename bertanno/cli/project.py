@@ -114,7 +114,7 @@ def init(ctx, project, task_name, labels, model, zero_shot, gazetteer, label_map
     console.print(f"created project [bold]{project}[/]: task {task.name}, labels {escape(', '.join(task.labels))}, "
                   f"model {escape(model)} (in {escape(store.url)})")
     if chosen:
-        console.print(f"model: {escape(chosen)}", highlight=False)
+        console.print(f"model: {escape(chosen)}", highlight=False, soft_wrap=False)  # word-wrapped: a long sentence
     if created.champion:
         mapped = ", ".join(source if source == target else f"{source}→{target}"
                            for source, target in created.label_map.items())
