@@ -28,7 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.common import MODELS, RAW, REPO, machine_facts
+from benchmarks.common import MODELS, RAW, REPO, machine_facts, save_with_variant
 
 RESULTS = REPO / "benchmarks" / "results"
 
@@ -82,7 +82,7 @@ def main(argv=None) -> dict:
 
     from bertanno.core.bundle import save_version, update_version_record
     from bertanno.core.distill import student_from_layers
-    from bertanno.core.optimize import STUDENT, prepare_variant
+    from bertanno.core.optimize import FULL, STUDENT
     from bertanno.core.scratch import build_random_bundle
     from bertanno.core.transfer import import_file
     from bertanno.plugins.manager import get_plugins
@@ -106,19 +106,14 @@ def main(argv=None) -> dict:
                 create_project(session, "p", "sentiment", ["negative", "positive"], "bert-base-chinese")
             import_file(store, "p", data)
             store.close()
-            directory = save_version(bundle, folder / variant)
             if variant.startswith(STUDENT):
-                student = student_from_layers(bundle, args.student_layers)
-                student_dir = save_version(student, folder / f"{variant}-student")
-                own = variant.removeprefix(STUDENT).lstrip("-") or "full"
-                if own != "full":
-                    prepare_variant(student, own, student_dir)
-                update_version_record(student_dir, {"variant": own})
+                directory = save_version(bundle, folder / variant)
+                student_dir = save_with_variant(student_from_layers(bundle, args.student_layers),
+                                                folder / f"{variant}-student",
+                                                variant.removeprefix(STUDENT).lstrip("-") or FULL)
                 update_version_record(directory, {"variant": STUDENT, STUDENT: {"directory": str(student_dir)}})
             else:
-                if variant != "full":
-                    prepare_variant(bundle, variant, directory)
-                update_version_record(directory, {"variant": variant})
+                directory = save_with_variant(bundle, folder / variant, variant)
             row = {"variant": variant, "items": args.items}
             seconds, killed = run(url, directory, args.kill_after if index == 0 else None)
             if killed:

@@ -71,3 +71,16 @@ def peak_memory(interval: float = 0.01):
     finally:
         done.set()
         sampler.join()
+
+
+def save_with_variant(bundle, directory: Path, variant: str) -> Path:
+    """``bundle`` saved as a version in ``directory`` with ``variant`` (``full``, ``int8``, ``onnx-int8``) prepared
+    there and recorded as the one in use, as ``bertanno optimize`` leaves a version; returns the directory."""
+    from bertanno.core.bundle import save_version, update_version_record
+    from bertanno.core.optimize import FULL, prepare_variant
+
+    directory = save_version(bundle, directory)
+    if variant != FULL:
+        prepare_variant(bundle, variant, directory)
+    update_version_record(directory, {"variant": variant})
+    return directory

@@ -29,7 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.common import MODELS, REPO, machine_facts, use_threads
+from benchmarks.common import MODELS, REPO, machine_facts, save_with_variant, use_threads
 
 RESULTS = REPO / "benchmarks" / "results"
 DATASETS = ("chnsenticorp", "waimai_10k", "chineseblue_cmedqaner", "afqmc")
@@ -60,13 +60,7 @@ def served_peak_memory(bundle, variant: str, directory: Path, examples) -> int:
     import subprocess
     import sys
 
-    from bertanno.core.bundle import save_version, update_version_record
-    from bertanno.core.optimize import prepare_variant
-
-    save_version(bundle, directory)
-    if variant != "full":
-        prepare_variant(bundle, variant, directory)
-    update_version_record(directory, {"variant": variant})
+    save_with_variant(bundle, directory, variant)
     (directory / "texts.pickle").write_bytes(pickle.dumps(list(examples)))
     probe = subprocess.run([sys.executable, "-m", "benchmarks.optimize_speed", "--probe", str(directory)],
                            capture_output=True, text=True, check=True, cwd=REPO)

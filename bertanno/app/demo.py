@@ -68,15 +68,16 @@ def prepare(directory: str | Path, epochs: int | None = None, on_step: Callable 
     database = directory / "bertanno.db"
     store = Store.open(f"sqlite:///{database}")
     plugins = get_plugins()
-    model, reason = (model, "asked for") if model else default_model(plugins)
     task = plugins.task("sentiment", labels=["negative", "positive"])
     with store.transaction() as session:
         existing = find_project(session, PROJECT)
-        if existing is not None:  # a second run: the project keeps the model it was made with
-            model, reason = existing.model, "the demo project's model since its first run"
-        exists = existing is not None
+        existing_model = existing.model if existing is not None else None
+    if existing_model is not None:  # a second run: the project keeps the model it was made with
+        model, reason = existing_model, "the demo project's model since its first run"
+    else:
+        model, reason = (model, "asked for") if model else default_model(plugins)
     zero_shot = ZERO_SHOT if plugins.family(ZERO_SHOT).missing() is None else None
-    if not exists:
+    if existing_model is None:
         create_project(store, PROJECT, task, model, zero_shot, models_dir=directory / "models", plugins=plugins)
     options = {"label_map": LABELS}
     new_reviews = read_examples(NEW_SAMPLE, task, "tsv", options).examples

@@ -59,7 +59,7 @@ def use_mean_pooling(model) -> bool:
     if type(encoder) not in (BertModel, MeanPooledBertModel) or getattr(encoder, "pooler", None) is None:
         return False
     encoder.__class__ = MeanPooledBertModel
-    model.config.__setattr__(POOLING_KEY, MEAN)
+    setattr(model.config, POOLING_KEY, MEAN)
     return True
 
 

@@ -324,8 +324,9 @@ def predict_files_on_ray(examples: Sequence[Example], task: Task, source: ModelS
         raise BertannoError(f"{output} is a file: with --ray, -o names a folder for the JSONL shards")
     output.mkdir(parents=True, exist_ok=True)
     shards = range((len(examples) + chunk_size - 1) // chunk_size)
-    kept = [output / shard_name(index) for index in shards if (output / shard_name(index)).exists()]
-    todo = [index for index in shards if not (output / shard_name(index)).exists()]
+    present = {index for index in shards if (output / shard_name(index)).exists()}
+    kept = [output / shard_name(index) for index in sorted(present)]
+    todo = [index for index in shards if index not in present]
     rows = [{"key": row, "example": pickle.dumps(examples[row])}
             for index in todo for row in range(index * chunk_size, min(len(examples), (index + 1) * chunk_size))]
     result = ShardedPrediction([], kept, 0, 0, 0.0)

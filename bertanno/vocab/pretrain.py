@@ -34,7 +34,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
-from bertanno.core.bundle import load_tokenizer, refuse_remote_code
+from bertanno.core.bundle import load_tokenizer, refuse_remote_code, trained_length
 from bertanno.core.hub import resolve_model
 from bertanno.core.scratch import SKELETON_DIR
 from bertanno.errors import BertannoError
@@ -410,8 +410,9 @@ def pretrain(output: str | Path, corpus: Sequence[str | Path], config: PretrainC
                             "continue it with --resume, or delete that directory to start over")
     if from_model:
         model, tokenizer = existing_model(from_model, plugins)
-        if tokenizer.model_max_length < config.max_length:  # it stops at the length it was pretrained at
-            copy_positions(model, tokenizer.model_max_length)
+        trained = trained_length(tokenizer)
+        if trained and trained < config.max_length:  # it stops at the length it was pretrained at
+            copy_positions(model, trained)
     else:
         model, tokenizer = new_model(config.layers, config.hidden, config.seed)
     check_terms(tokenizer, terms)
