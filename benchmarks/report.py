@@ -344,21 +344,36 @@ def correction_loop_section(runs: list[tuple[dict, list[dict]]]) -> list[str]:
     return lines
 
 
+def _zh_mini_cell(row: dict, task: str, several: bool) -> str:
+    """One zh-mini quality score, with its learning rate when ``several`` rates ran on its dataset, and the pooling of a
+    sentence or pair head that ran before mean pooling (core.pooling) existed."""
+    notes = [f"lr {row['bertanno_settings']['lr']:g}"] if several else []
+    if task != "ner" and row["base"] == "zh-mini" and row.get("pooling") is None:
+        notes.append("[CLS] pooling")
+    return _score(row["bertanno_full"], task) + (f" ({', '.join(notes)})" if notes else "")
+
+
 def zh_mini_quality_section(header: dict, rows: list[dict], suite_rows: list[dict]) -> list[str]:
     suite = {row["dataset"]: row for row in suite_rows}
     bases = list(dict.fromkeys(row["base"] for row in rows))
+    commands = list(dict.fromkeys([header["command"]] + [row["command"] for row in rows if "command" in row]))
     lines = ["## zh-mini in the quality suite", "",
-             f"Command: `{header['command']}` (started {header['started']}; resumable, one dataset and base at a "
-             "time). The quality suite's recipe, sample and seeds (its bertanno column's settings above), from the "
+             f"Command{'s' if len(commands) > 1 else ''}: {'; '.join(f'`{c}`' for c in commands)} (the first started "
+             f"{header['started']}; resumable, one dataset, base and learning rate at a time). The quality suite's "
+             "recipe, sample and seeds (its bertanno column's settings above), from the "
              "shipped zh-mini and from random weights of zh-mini's shape (4 x 256); the suite's own 2 x 128 column "
              "and its classical baseline on the identical examples beside them.", "",
              "| dataset | task | random 2 x 128 (suite) | " + " | ".join(bases) + " | classical, same examples |",
              "|---|---|---|" + "---|" * len(bases) + "---|"]
     for dataset in dict.fromkeys(row["dataset"] for row in rows):
-        mine = {row["base"]: row for row in rows if row["dataset"] == dataset}
-        task = next(iter(mine.values()))["task"]
+        mine: dict[str, list[dict]] = {}
+        for row in rows:
+            if row["dataset"] == dataset:
+                mine.setdefault(row["base"], []).append(row)
+        task = next(iter(mine.values()))[0]["task"]
         own = suite.get(dataset, {})
-        cells = [_score(mine[b]["bertanno_full"], task) if b in mine else "–" for b in bases]
+        cells = [" / ".join(_zh_mini_cell(row, task, len({r["bertanno_settings"]["lr"] for r in mine[b]}) > 1)
+                            for row in mine[b]) if b in mine else "–" for b in bases]
         lines.append(f"| {dataset} | {task} | {_score(own.get('bertanno_full'), task)} | " + " | ".join(cells)
                      + f" | {_score(own.get('baseline_same_train'), task)} |")
     return lines + [""]
@@ -401,12 +416,23 @@ def zh_mini_demo_section(header: dict, rows: list[dict]) -> list[str]:
     return lines + [""]
 
 
+def _bulk_texts(settings: dict) -> str:
+    """Which reviews a bulk run pre-annotated (benchmarks.bulk_predict.texts)."""
+    if settings.get("texts", "mixed") == "waimai" or settings["items"] <= 11_987:
+        return "waimai_10k's short reviews, cycled and numbered"
+    return "waimai_10k's short reviews, then ChnSentiCorp's long training reviews, cycled and numbered"
+
+
 def bulk_section(result: dict) -> list[str]:
     """``predict-project`` into SQLite per variant, with the kill-and-resume check (benchmarks.bulk_predict)."""
     settings = result["settings"]
-    lines = ["### Bulk pre-annotation (`bertanno predict-project`)", "",
-             f"Command: `python -m benchmarks.bulk_predict --items {settings['items']}` (started {result['started']}). "
-             f"{settings['items']:,} distinct short reviews (waimai_10k texts, numbered) in a fresh SQLite project, "
+    texts = f" --texts {settings['texts']}" if settings.get("texts", "mixed") != "mixed" else ""
+    output = settings.get("output", "bulk_predict.json")
+    output = f" --output {output}" if output != "bulk_predict.json" else ""
+    lines = [f"### Bulk pre-annotation (`bertanno predict-project`), {settings['items']:,} items", "",
+             f"Command: `python -m benchmarks.bulk_predict --items {settings['items']} --variants {settings['variants']}"
+             f" --kill-after {settings['kill_after']:g}{texts}{output}` (started {result['started']}). "
+             f"{settings['items']:,} distinct reviews ({_bulk_texts(settings)}) in a fresh SQLite project, "
              f"pre-annotated by {result['model']} through the `predict-project` command (a subprocess: its start "
              "and model load are in the time). The first variant's run was killed with SIGKILL after "
              f"{settings['kill_after']:g} s and started again.", "",
@@ -620,7 +646,8 @@ def write_report() -> list[Path]:
     if speed:
         lines += speed_section(speed)
     for name, section in (("optimize_speed.json", optimize_speed_section), ("optimize_gate.json", optimize_gate_section),
-                          ("bulk_predict.json", bulk_section), ("team.json", team_section),
+                          ("bulk_predict.json", bulk_section), ("bulk_predict_100k.json", bulk_section),
+                          ("team.json", team_section),
                           ("scale.json", scale_section), ("distributed_train.json", distributed_train_section)):
         if (result := _json(name)) is not None:
             lines += section(result)
