@@ -435,7 +435,12 @@ def bulk_section(result: dict) -> list[str]:
              f"{settings['items']:,} distinct reviews ({_bulk_texts(settings)}) in a fresh SQLite project, "
              f"pre-annotated by {result['model']} through the `predict-project` command (a subprocess: its start "
              "and model load are in the time). The first variant's run was killed with SIGKILL after "
-             f"{settings['kill_after']:g} s and started again.", "",
+             f"{settings['kill_after']:g} s and started again."
+             + (f" `student`: {result['student']}, the student `bertanno distill --student "
+                f"{settings.get('student_layers', 3)}` starts from, untrained (its speed does not depend on its "
+                "weights), served in the teacher's place as a passing student is; `student-onnx-int8`: that student "
+                "with its ONNX Runtime int8 variant in use."
+                if any(row["variant"].startswith("student") for row in result["runs"]) else ""), "",
              "| variant | items | seconds | items/s | hours for 100,000 | predictions stored | kill and resume |",
              "|---|---|---|---|---|---|---|"]
     for row in result["runs"]:
