@@ -16,6 +16,7 @@ process loads the saved version as ``predict`` does and predicts the same texts:
 instruction-set flags (AVX2 / AVX-512 / VNNI / AMX decide which variant wins).
 
     python -m benchmarks.optimize_speed [--texts 160] [--datasets chnsenticorp,waimai_10k,chineseblue_cmedqaner,afqmc]
+    python -m benchmarks.optimize_speed --memory-only     (the peak memory again, into the existing file's rows)
 
 Writes benchmarks/results/optimize_speed.json. Pause background jobs first: the figures are wall-clock rates.
 """
@@ -75,7 +76,50 @@ def probe(directory: Path) -> None:
 
     served = load_served(directory)
     served.predict(pickle.loads((directory / "texts.pickle").read_bytes()))
-    print(round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
+    print(own_peak_memory())
+
+
+def own_peak_memory() -> int:
+    """This process image's peak resident memory in MiB: ``VmHWM`` of /proc/self/status, the high-water mark of
+    its own address space. Not ``getrusage``'s ``ru_maxrss``, which a child started by fork and exec inherits
+    from its parent (Linux keeps it across execve: getrusage(2)), so every probe read at least the parent's peak."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024)
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+
+
+def variant_parts(variant: str) -> tuple[bool, str]:
+    """(served by the student, the optimised variant in use) for a column of ``VARIANTS``."""
+    model, _, optimised = variant.partition("+")
+    return model.startswith("student"), optimised or (model if model in ("int8", "onnx-int8") else "full")
+
+
+def memory_only(args) -> dict:
+    """Each variant's peak memory (``served_peak_memory``) written into the rows of the existing results file,
+    the rates left as measured (memory does not depend on a quiet machine)."""
+    from benchmarks.datasets import load
+    from bertanno.core.distill import student_from_layers
+    from bertanno.core.scratch import build_random_bundle
+    from bertanno.plugins.manager import get_plugins
+
+    path = RESULTS / "optimize_speed.json"
+    result = json.loads(path.read_text(encoding="utf-8"))
+    with tempfile.TemporaryDirectory() as folder:
+        for row in result["rows"]:
+            data = load(row["dataset"])
+            task = get_plugins().task(data.task, labels=data.labels)
+            examples = [e.__class__(e.text, e.text_b, None) for e in data.test[:row["texts"]]]
+            bundle = build_random_bundle(MODELS / "bert-base-chinese", task, seed=0)
+            student = student_from_layers(bundle, STUDENT_LAYERS)
+            for variant in VARIANTS:
+                by_student, optimised = variant_parts(variant)
+                row[f"{variant}_peak_rss_mb"] = served_peak_memory(
+                    student if by_student else bundle, optimised, Path(folder) / row["dataset"] / variant, examples)
+                print(row["dataset"], variant, row[f"{variant}_peak_rss_mb"], flush=True)
+    result["memory_measured"] = time.strftime("%Y-%m-%d %H:%M")
+    path.write_text(json.dumps(result, indent=2), encoding="utf-8")
+    return result
 
 
 def measure(name: str, texts: int, folder: Path) -> dict:
@@ -107,9 +151,8 @@ def measure(name: str, texts: int, folder: Path) -> dict:
     directory.mkdir()
     student = student_from_layers(bundle, STUDENT_LAYERS)
     for variant in VARIANTS:
-        model, _, optimised = variant.partition("+")
-        base = student if model.startswith("student") else bundle
-        optimised = optimised or (model if model in ("int8", "onnx-int8") else "full")
+        by_student, optimised = variant_parts(variant)
+        base = student if by_student else bundle
         served = prepare_variant(base, optimised, directory / variant) if optimised != "full" else base
         predictor = Predictor(served, device="cpu")
         predictor.predict(examples[:8])
@@ -130,10 +173,14 @@ def main(argv=None) -> dict:
     parser.add_argument("--datasets", default=",".join(DATASETS))
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--probe", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--memory-only", action="store_true",
+                        help="measure only each variant's peak memory, into the existing results file's rows")
     args = parser.parse_args(argv)
     use_threads(args.threads)
     if args.probe:
         return probe(args.probe)
+    if args.memory_only:
+        return memory_only(args)
     result = {"machine": {**machine_facts(args.threads), "cpu_flags": cpu_flags()}, "settings": vars(args),
               "started": time.strftime("%Y-%m-%d %H:%M"),
               "model": "bert-base-chinese architecture (12 x 768), random weights (seed 0)", "rows": []}

@@ -616,8 +616,10 @@ def optimize_speed_section(result: dict) -> list[str]:
                      + " | ".join(cell(variant) for variant in columns) + " |")
     memory = [row for row in result["rows"] if f"{columns[0]}_peak_rss_mb" in row]
     if memory:
-        lines += ["", "Peak resident memory (MiB) of a fresh process that loads the saved version with the variant "
-                      "in use, as `bertanno predict` does, and predicts the same texts:", "",
+        when = (f" (`--memory-only`, {result['memory_measured']})" if result.get("memory_measured") else "")
+        lines += ["", "Peak resident memory (MiB: the process's `VmHWM`) of a fresh process that loads the saved "
+                      "version with the variant in use, as `bertanno predict` does, and predicts the same texts"
+                      f"{when}; int8 quantises after loading the fp32 weights, so its peak holds both:", "",
                   "| dataset | " + " | ".join(columns) + " |", "|---|" + "---|" * len(columns)]
         for row in memory:
             lines.append(f"| {row['dataset']} | " + " | ".join(str(row.get(f"{variant}_peak_rss_mb", "–"))
