@@ -5,8 +5,9 @@
 
 ``run`` writes benchmarks/results/{quality.jsonl,speed.json,optimize_speed.json} (the speed suite runs
 ``benchmarks.optimize_speed`` after its own part: the int8, ONNX Runtime int8 and distilled-student columns), then
-RESULTS.md and PNG plots, and says where they are. Every run records the machine (CPU count, torch and transformers versions), the settings
-and the seeds. Data come from ../shared/data/raw/ (or $BERTANNO_SHARED); nothing needs a network.
+RESULTS.md and PNG plots, and says where they are. Every run records the machine (CPU count, torch and
+transformers versions), the settings and the seeds. Data come from ../shared/data/raw/ (or $BERTANNO_SHARED);
+nothing needs a network.
 
 Quality options: --datasets a,b --max-train 20000 --max-test 2000 --epochs 8 --patience 3 --lr 2e-4
                  --ner-epochs 20 --ner-lr 3e-3 --layers 2 --hidden 128 --crf-full-limit 6000

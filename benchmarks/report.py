@@ -345,8 +345,8 @@ def correction_loop_section(runs: list[tuple[dict, list[dict]]]) -> list[str]:
 
 
 def _zh_mini_cell(row: dict, task: str, several: bool) -> str:
-    """One zh-mini quality score, with its learning rate when ``several`` rates ran on its dataset, and the pooling of a
-    sentence or pair head that ran before mean pooling (core.pooling) existed."""
+    """One zh-mini quality score, with its learning rate when ``several`` rates ran on its dataset, and the pooling
+    of a sentence or pair head that ran before mean pooling (core.pooling) existed."""
     notes = [f"lr {row['bertanno_settings']['lr']:g}"] if several else []
     if task != "ner" and row["base"] == "zh-mini" and row.get("pooling") is None:
         notes.append("[CLS] pooling")
@@ -430,8 +430,8 @@ def bulk_section(result: dict) -> list[str]:
     output = settings.get("output", "bulk_predict.json")
     output = f" --output {output}" if output != "bulk_predict.json" else ""
     lines = [f"### Bulk pre-annotation (`bertanno predict-project`), {settings['items']:,} items", "",
-             f"Command: `python -m benchmarks.bulk_predict --items {settings['items']} --variants {settings['variants']}"
-             f" --kill-after {settings['kill_after']:g}{texts}{output}` (started {result['started']}). "
+             f"Command: `python -m benchmarks.bulk_predict --items {settings['items']} "
+             f"--variants {settings['variants']} --kill-after {settings['kill_after']:g}{texts}{output}` (started {result['started']}). "
              f"{settings['items']:,} distinct reviews ({_bulk_texts(settings)}) in a fresh SQLite project, "
              f"pre-annotated by {result['model']} through the `predict-project` command (a subprocess: its start "
              "and model load are in the time). The first variant's run was killed with SIGKILL after "
