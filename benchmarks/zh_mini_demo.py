@@ -42,6 +42,7 @@ def random_model(folder: Path) -> str:
 def one_run(spec: str, epochs: int) -> dict:
     import bertanno.app.demo as demo
     from bertanno.app.project_training import champion_directory
+    from bertanno.core.pooling import POOLING_KEY
     from bertanno.core.project import open_project
     from bertanno.store.predictions import latest_predictions
 
@@ -56,7 +57,7 @@ def one_run(spec: str, epochs: int) -> dict:
         seconds = time.perf_counter() - started
         outcome = setup.outcome
         config = Path(champion_directory(setup.store, demo.PROJECT)[0]) / "config.json"
-        pooling = json.loads(config.read_text(encoding="utf-8")).get("bertanno_pooling", "cls") \
+        pooling = json.loads(config.read_text(encoding="utf-8")).get(POOLING_KEY, "cls") \
             if config.exists() else None  # None: a champion of another family (zero-shot)
         ids = [item_id for item_id, _ in open_project(setup.store, demo.PROJECT).items(undecided=True)]
         with setup.store.transaction() as session:

@@ -417,9 +417,11 @@ def encoder_features(bundle: ModelBundle, windows: list[dict], batch_size: int =
 
 
 def _cache_key(bundle: ModelBundle, examples: Sequence[Example]) -> str:
+    from bertanno.core.pooling import POOLING_KEY
+
     digest = hashlib.sha256()
     digest.update(json.dumps([bundle.base_model, bundle.max_length, bundle.metadata.get("created"),
-                              getattr(bundle.model.config, "bertanno_pooling", None)]).encode())  # which features
+                              getattr(bundle.model.config, POOLING_KEY, None)]).encode())  # which features
     for parameter in list(bundle.model.base_model.parameters())[:3]:  # which weights, cheaply
         digest.update(parameter.detach().float().cpu().numpy().tobytes()[:4096])
     for example in examples:
