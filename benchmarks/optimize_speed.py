@@ -104,6 +104,8 @@ def memory_only(args) -> dict:
     from bertanno.plugins.manager import get_plugins
 
     path = RESULTS / "optimize_speed.json"
+    if not path.exists():
+        raise SystemExit(f"--memory-only fills in the rows of {path}, which is not there: run without it first")
     result = json.loads(path.read_text(encoding="utf-8"))
     with tempfile.TemporaryDirectory() as folder:
         for row in result["rows"]:
