@@ -24,9 +24,11 @@ from benchmarks.datasets import NAMES, load
 RESULTS = REPO / "benchmarks" / "results"
 
 
-def run_one(name: str, args, data=None, base=None) -> dict:
+def run_one(name: str, args, data=None, base=None, checkpoints: Path | None = None) -> dict:
     """Train and score bertanno on one dataset; ``data`` saves a second read when the caller has it loaded;
-    ``base(task)`` gives the model to start from (default: random weights, ``--layers`` x ``--hidden``)."""
+    ``base(task)`` gives the model to start from (default: random weights, ``--layers`` x ``--hidden``);
+    ``checkpoints``: a folder for a checkpoint after each epoch of the full fine-tuning, resumed from when one is
+    there (``TrainConfig.checkpoint_dir``: a killed run continues where it was)."""
     from bertanno.core.scratch import build_random_bundle
     from bertanno.core.training import TrainConfig, score, train
     from bertanno.plugins.manager import get_plugins
@@ -53,7 +55,7 @@ def run_one(name: str, args, data=None, base=None) -> dict:
     started = time.perf_counter()
     full = train(bundle(), train_examples, validation,
                  TrainConfig(mode="full", epochs=args.epochs, learning_rate=args.lr, batch_size=32,
-                             patience=getattr(args, "patience", 2)))
+                             patience=getattr(args, "patience", 2), checkpoint_dir=checkpoints))
     row["bertanno_full"] = score(full.bundle, test)
     row["bertanno_seconds_per_epoch"] = round(full.seconds_per_epoch, 1)
     row["bertanno_epochs_run"] = len(full.history)

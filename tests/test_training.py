@@ -371,3 +371,46 @@ def test_retrain_optimize_puts_a_variant_in_use_or_says_why_not(project, tmp_pat
                      if v.name == "v002"][0]
     record = read_version_record(directory)
     assert set(record["optimized"]) >= {"int8"} and record["variant"] in ("full", *record["optimized"])
+
+
+@pytest.mark.slow  # 11 s
+def test_a_killed_training_resumes_from_its_last_epoch_to_the_same_result(plugins, tmp_path):
+    from conftest import MODELS, require
+    from test_distributed import separable
+
+    from bertanno.core.scratch import build_random_bundle
+    from bertanno.core.training import JUDGE_FILE, last_checkpoint, train
+
+    training, validation = separable(96, 0, 0), separable(32, 1000, 1)
+
+    def run(checkpoints, stop_at=None):
+        bundle = build_random_bundle(require(MODELS / "bert-base-chinese"),
+                                     plugins.task("sentiment", labels=["negative", "positive"]), layers=1, hidden=32)
+        steps = []
+
+        def on_step(step, total, loss):
+            steps.append(step)
+            if step == stop_at:
+                raise KeyboardInterrupt  # as Ctrl-C; a kill leaves the same folder behind
+
+        config = TrainConfig(epochs=4, batch_size=16, learning_rate=3e-3, patience=4, seed=0, device="cpu",
+                             checkpoint_dir=checkpoints)
+        return train(bundle, training, validation, config, on_step=on_step), steps
+
+    whole, _ = run(None)
+    cut, steps = run(tmp_path / "run", stop_at=15)  # 6 steps an epoch: killed in the third
+    assert cut.interrupted and steps[-1] == 15 and last_checkpoint(tmp_path / "run").name == "checkpoint-12"
+    (tmp_path / "run" / "checkpoint-14").mkdir()  # a checkpoint cut off while saving: no judge file, not resumed
+    resumed, steps = run(tmp_path / "run")
+    assert steps[0] == 13 and steps[-1] == 24  # the third epoch again, from its start
+    assert [e["epoch"] for e in resumed.history] == [1, 2, 3, 4] and not resumed.interrupted
+    for a, b in zip(whole.history, resumed.history):
+        assert a["accuracy"] == b["accuracy"] and abs(a["loss"] - b["loss"]) < 1e-4, (whole.history, resumed.history)
+    assert resumed.best_epoch == whole.best_epoch and resumed.seconds_per_epoch > 0
+    for name, weight in whole.bundle.model.state_dict().items():
+        assert (weight - resumed.bundle.model.state_dict()[name]).abs().max() < 1e-4, name
+    assert (last_checkpoint(tmp_path / "run") / JUDGE_FILE).is_file()
+    again, steps = run(tmp_path / "run")  # an ended run resumes as ended: nothing trained, the same best epoch
+    assert steps == [] and again.history == resumed.history and again.best_epoch == resumed.best_epoch
+    with pytest.raises(BertannoError, match="full fine-tuning in one process"):
+        TrainConfig(mode="lora", checkpoint_dir=tmp_path / "run")

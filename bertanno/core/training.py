@@ -8,6 +8,7 @@ Ctrl-C stops cleanly with the best weights so far.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import json
@@ -94,6 +95,10 @@ class TrainConfig:
     """Where the frozen mode keeps encoder features between runs."""
     processes: int = 1
     """Data-parallel training processes (``core.distributed``): one per GPU, or per share of the CPU cores."""
+    checkpoint_dir: Path | None = None
+    """Full fine-tuning in one process only: keep a checkpoint here after each epoch (weights, optimizer, scheduler,
+    random states and the judge's best epoch) and, when one is there, resume from it, so a killed run loses at
+    most the epoch it was in. A run that ended resumes as ended. The caller removes the folder when done."""
 
     def __post_init__(self):
         if self.mode not in MODES:
@@ -109,6 +114,8 @@ class TrainConfig:
         check_device(self.device)
         if self.processes < 1:
             raise BertannoError(f"--processes must be at least 1, got {self.processes}")
+        if self.checkpoint_dir is not None and (self.mode != "full" or self.processes > 1):
+            raise BertannoError("checkpoints between epochs are kept for full fine-tuning in one process only")
 
     def for_model(self, bundle: ModelBundle) -> tuple["TrainConfig", TrainingDefaults]:
         """This config with every unset number taken from ``training_defaults(bundle, mode)``, and the rule."""
@@ -216,6 +223,15 @@ class EpochJudge:
         if self.best_state is not None:
             self.bundle.model.load_state_dict(self.best_state)
 
+    def state(self) -> dict:
+        """What a resumed run needs of the judge (``TrainConfig.checkpoint_dir``): tensors, numbers and lists."""
+        return {"history": self.history, "best_score": self.best_score, "best_state": self.best_state,
+                "best_epoch": self.best_epoch, "best_scores": self.best_scores}
+
+    def load_state(self, state: dict) -> None:
+        self.history, self.best_score, self.best_state = state["history"], state["best_score"], state["best_state"]
+        self.best_epoch, self.best_scores = state["best_epoch"], state["best_scores"]
+
 
 def train(bundle: ModelBundle, examples: Sequence[Example], validation: Sequence[Example], config: TrainConfig,
           on_step: Callable[[int, int, float | None], None] | None = None,
@@ -253,12 +269,25 @@ def judged_training(bundle: ModelBundle, validation: Sequence[Example], config: 
 
 # -- full fine-tuning and LoRA: transformers' Trainer -------------------------------------------------------------
 
+JUDGE_FILE = "bertanno_judge.pt"
+"""Beside each epoch's checkpoint of transformers' Trainer: the judge's state, written after the checkpoint, so a
+checkpoint folder without it was cut off while saving and is not resumed from."""
+
+
 def _trainer_callback(judge: EpochJudge, on_step):
+    import os
+    import time
+
     from transformers import TrainerCallback
 
     class JudgeEachEpoch(TrainerCallback):
         last_loss: float | None = None
         stopped_early = False
+        seconds_before = 0.0  # training seconds of the runs this one resumes
+        started = 0.0
+
+        def on_train_begin(self, args, state, control, **kwargs):
+            self.started = time.perf_counter()
 
         def on_log(self, args, state, control, logs=None, **kwargs):
             if logs and "loss" in logs:
@@ -273,7 +302,24 @@ def _trainer_callback(judge: EpochJudge, on_step):
                 self.stopped_early = True
                 control.should_training_stop = True
 
+        def on_save(self, args, state, control, **kwargs):
+            import torch
+
+            folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+            saved = {**judge.state(), "stopped_early": self.stopped_early, "last_loss": self.last_loss,
+                     "ended": self.stopped_early or state.global_step >= state.max_steps,
+                     "seconds": self.seconds_before + time.perf_counter() - self.started}
+            torch.save(saved, folder / (JUDGE_FILE + ".partial"))
+            os.replace(folder / (JUDGE_FILE + ".partial"), folder / JUDGE_FILE)
+
     return JudgeEachEpoch()
+
+
+def last_checkpoint(folder: Path) -> Path | None:
+    """The latest complete epoch checkpoint in ``folder`` (``TrainConfig.checkpoint_dir``), or ``None``."""
+    complete = [path for path in Path(folder).glob("checkpoint-*")
+                if path.name.split("-")[-1].isdigit() and (path / JUDGE_FILE).is_file()]
+    return max(complete, key=lambda path: int(path.name.split("-")[-1]), default=None)
 
 
 def _weighted_loss(weights: list[float] | None):
@@ -293,8 +339,9 @@ def run_trainer(model, windows: list[dict], collate: Callable[[list[dict]], dict
                 judge: EpochJudge, on_step, trainer_class=None, compute_loss_func=None) -> tuple[bool, float]:
     """Train ``model`` on ``windows`` with transformers' ``Trainer`` (or ``trainer_class``, a subclass: e.g. one
     whose ``compute_loss`` reads extra fields of the batch), ``collate`` making each batch, ``judge`` scoring
-    each epoch and stopping early, nothing saved to disk. Returns whether it stopped early and the seconds per
-    epoch. ``config`` must be filled in (``TrainConfig.for_model``)."""
+    each epoch and stopping early; nothing saved to disk unless ``config.checkpoint_dir`` is set (then a checkpoint
+    after each epoch, and a resume from the last one there). Returns whether it stopped early and the seconds per
+    epoch (over all the runs a resumed one continues). ``config`` must be filled in (``TrainConfig.for_model``)."""
     import time
 
     import torch
@@ -307,9 +354,22 @@ def run_trainer(model, windows: list[dict], collate: Callable[[list[dict]], dict
     bf16 = on_cuda and torch.cuda.is_bf16_supported()
     ranks = world_size()  # > 1 in a worker of core.distributed: each rank takes its share of the batch
     callback = _trainer_callback(judge, on_step)
-    with tempfile.TemporaryDirectory(prefix="bertanno-trainer-") as scratch:  # checkpoints are not saved
+    resume = None
+    if config.checkpoint_dir is not None:
+        Path(config.checkpoint_dir).mkdir(parents=True, exist_ok=True)
+        resume = last_checkpoint(config.checkpoint_dir)
+        if resume is not None:
+            saved = torch.load(resume / JUDGE_FILE, weights_only=True)
+            judge.load_state(saved)
+            callback.stopped_early, callback.last_loss = saved["stopped_early"], saved["last_loss"]
+            callback.seconds_before = saved["seconds"]
+            if saved["ended"]:  # the run had finished: nothing left to train
+                return callback.stopped_early, saved["seconds"] / max(1, len(judge.history))
+    with contextlib.ExitStack() as stack:
+        # without a checkpoint folder, the Trainer's output goes to a scratch folder and nothing is saved
+        output = config.checkpoint_dir or stack.enter_context(tempfile.TemporaryDirectory(prefix="bertanno-trainer-"))
         arguments = TrainingArguments(
-            output_dir=scratch,
+            output_dir=str(output),
             num_train_epochs=config.epochs,
             per_device_train_batch_size=max(1, config.batch_size // ranks),
             learning_rate=config.lr,
@@ -317,7 +377,8 @@ def run_trainer(model, windows: list[dict], collate: Callable[[list[dict]], dict
             warmup_steps=config.warmup_ratio,
             lr_scheduler_type="linear",
             train_sampling_strategy="group_by_length",
-            save_strategy="no",
+            save_strategy="epoch" if config.checkpoint_dir else "no",
+            save_total_limit=2,  # the newest may be cut off by a kill while saving: keep the one before it
             eval_strategy="no",
             logging_steps=max(1, len(windows) // config.batch_size // 10),
             report_to="none",
@@ -342,10 +403,9 @@ def run_trainer(model, windows: list[dict], collate: Callable[[list[dict]], dict
             compute_loss_func=compute_loss_func,
         )
         trainer.remove_callback(PrinterCallback)  # progress goes through on_step, not printed dicts
-        started = time.perf_counter()
-        trainer.train()
+        trainer.train(resume_from_checkpoint=str(resume) if resume else None)
     epochs = max(1, len(judge.history))
-    return callback.stopped_early, (time.perf_counter() - started) / epochs
+    return callback.stopped_early, (callback.seconds_before + time.perf_counter() - callback.started) / epochs
 
 
 def _run_trainer(bundle: ModelBundle, model, examples, config: TrainConfig, judge: EpochJudge, on_step):
