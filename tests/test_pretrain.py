@@ -214,3 +214,34 @@ def test_a_checkpoint_killed_while_written_is_passed_over(tmp_path):
     for name in CHECKPOINT_FILES:
         (root / "checkpoint-7" / name).write_text("{}")
     assert latest_checkpoint(output) == root / "checkpoint-7"
+
+
+@pytest.mark.slow
+def test_a_full_disk_is_a_sentence_and_leaves_no_model_presented_as_finished(corpus, tmp_path, monkeypatch):
+    import errno
+
+    import transformers
+
+    def disk_full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    config = PretrainConfig(**{**TINY, "steps": 4, "checkpoint_minutes": 0.0})  # a checkpoint at every step
+    with monkeypatch.context() as patch:
+        patch.setattr(transformers.Trainer, "_save_checkpoint", disk_full)
+        with pytest.raises(BertannoError, match="is the disk full.*run again with --resume"):
+            pretrain(tmp_path / "out", [corpus], config, on_step=quiet)
+    assert not (tmp_path / "out").exists()
+    save = transformers.PreTrainedModel.save_pretrained
+
+    def full_for_the_model(self, directory, *args, **kwargs):  # checkpoints written, the finished model is not
+        if ".writing-" in str(directory):
+            disk_full()
+        return save(self, directory, *args, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(transformers.PreTrainedModel, "save_pretrained", full_for_the_model)
+        with pytest.raises(BertannoError, match="cannot write the model.*checkpoints are intact"):
+            pretrain(tmp_path / "out", [corpus], config, on_step=quiet)
+    assert not (tmp_path / "out").exists() and not list(tmp_path.glob(".out.writing-*"))
+    finished = pretrain(tmp_path / "out", [corpus], config, resume=True, on_step=quiet)
+    assert finished.finished and (tmp_path / "out" / "model.safetensors").is_file()
