@@ -379,6 +379,25 @@ def zh_mini_quality_section(header: dict, rows: list[dict], suite_rows: list[dic
     return lines + [""]
 
 
+def zh_mini_speed_section(result: dict) -> list[str]:
+    """zh-mini's prediction speed next to bert-base's (benchmarks.zh_mini_speed)."""
+    settings = result["settings"]
+    lines = ["## zh-mini's speed", "",
+             f"Command: `python -m benchmarks.zh_mini_speed` (started {result['started']}). Machine: "
+             f"{_machine(result['machine'])}. The first {settings['texts']} test texts of each set through "
+             "`Predictor.predict` (what `bertanno predict` runs), the best of "
+             f"{settings['repeats']} passes: bert-base-chinese's architecture (12 x 768, random weights: its real "
+             "cost), the shipped zh-mini (4 x 256) in full precision, and zh-mini with the ONNX int8 variant "
+             "(`bertanno optimize`).", "",
+             "| dataset | task | mean chars | bert-base texts/s | zh-mini texts/s | × bert-base | zh-mini+onnx-int8 "
+             "texts/s | × bert-base |", "|---|---|---|---|---|---|---|---|"]
+    for row in result["rows"]:
+        lines.append(f"| {row['dataset']} | {row['task']} | {row['mean_characters']} | {row['bert-base_texts_per_s']} "
+                     f"| {row['zh-mini_texts_per_s']} | **{row['zh-mini_x_bert-base']}x** | "
+                     f"{row['zh-mini+onnx-int8_texts_per_s']} | **{row['zh-mini+onnx-int8_x_bert-base']}x** |")
+    return lines + [""]
+
+
 def zh_mini_demo_section(header: dict, rows: list[dict]) -> list[str]:
     """The demo's project trained from zh-mini and from random weights (benchmarks.zh_mini_demo; appended runs)."""
     headers = [header] + [row for row in rows if "run" not in row]
@@ -668,6 +687,8 @@ def write_report() -> list[Path]:
         lines += correction_loop_section(loops)
     if zh_rows:
         lines += zh_mini_quality_section(zh_header, zh_rows, quality_rows)
+    if (zh_speed := _json("zh_mini_speed.json")) is not None:
+        lines += zh_mini_speed_section(zh_speed)
     if demo_rows:
         lines += zh_mini_demo_section(demo_header, demo_rows)
     REPORT.write_text("\n".join(lines).rstrip() + "\n", encoding="utf-8")
