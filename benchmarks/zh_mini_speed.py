@@ -24,44 +24,30 @@ import time
 from pathlib import Path
 
 from benchmarks.common import MODELS, REPO, machine_facts, use_threads
+from benchmarks.optimize_speed import mean_characters, rate, unlabelled_test
 
 RESULTS = REPO / "benchmarks" / "results"
 DATASETS = ("chnsenticorp", "waimai_10k", "chineseblue_cmedqaner", "afqmc")
-MODELS_MEASURED = ("bert-base", "zh-mini", "zh-mini+onnx-int8")
-
-
-def best_rate(function, count: int, repeats: int) -> float:
-    """Texts per second of the fastest of ``repeats`` calls of ``function`` (which predicts ``count`` texts)."""
-    fastest = float("inf")
-    for _ in range(repeats):
-        started = time.perf_counter()
-        function()
-        fastest = min(fastest, time.perf_counter() - started)
-    return count / fastest
 
 
 def measure(name: str, texts: int, repeats: int, folder: Path) -> dict:
-    from benchmarks.datasets import load
     from bertanno.core.bundle import load_base
     from bertanno.core.engine import Predictor
     from bertanno.core.optimize import prepare_variant
     from bertanno.core.scratch import build_random_bundle
     from bertanno.plugins.manager import get_plugins
 
-    data = load(name)
-    task = get_plugins().task(data.task, labels=data.labels)
-    examples = [e.__class__(e.text, e.text_b, None) for e in data.test[:texts]]
+    data, task, examples = unlabelled_test(name, texts)
     zh_mini = load_base("zh-mini", task, get_plugins())
     bundles = {"bert-base": build_random_bundle(MODELS / "bert-base-chinese", task, seed=0), "zh-mini": zh_mini,
                "zh-mini+onnx-int8": prepare_variant(zh_mini, "onnx-int8", folder / name)}
-    row = {"dataset": name, "task": data.task, "texts": len(examples),
-           "mean_characters": round(sum(len(e.text) + len(e.text_b or "") for e in examples) / len(examples), 1)}
+    row = {"dataset": name, "task": data.task, "texts": len(examples), "mean_characters": mean_characters(examples)}
     for model, bundle in bundles.items():
         predictor = Predictor(bundle, device="cpu")
         predictor.predict(examples[:8])
-        row[f"{model}_texts_per_s"] = round(best_rate(lambda: predictor.predict(examples), len(examples), repeats), 2)
+        row[f"{model}_texts_per_s"] = round(rate(lambda: predictor.predict(examples), len(examples), repeats), 2)
         print(name, model, row[f"{model}_texts_per_s"], flush=True)
-    for model in MODELS_MEASURED[1:]:
+    for model in list(bundles)[1:]:
         row[f"{model}_x_bert-base"] = round(row[f"{model}_texts_per_s"] / row["bert-base_texts_per_s"], 1)
     return row
 

@@ -289,6 +289,10 @@ def _trainer_callback(judge: EpochJudge, on_step):
         def on_train_begin(self, args, state, control, **kwargs):
             self.started = time.perf_counter()
 
+        def seconds(self) -> float:
+            """Training seconds so far, the resumed runs' included."""
+            return self.seconds_before + time.perf_counter() - self.started
+
         def on_log(self, args, state, control, logs=None, **kwargs):
             if logs and "loss" in logs:
                 self.last_loss = float(logs["loss"])
@@ -308,7 +312,7 @@ def _trainer_callback(judge: EpochJudge, on_step):
             folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
             saved = {**judge.state(), "stopped_early": self.stopped_early, "last_loss": self.last_loss,
                      "ended": self.stopped_early or state.global_step >= state.max_steps,
-                     "seconds": self.seconds_before + time.perf_counter() - self.started}
+                     "seconds": self.seconds()}
             torch.save(saved, folder / (JUDGE_FILE + ".partial"))
             os.replace(folder / (JUDGE_FILE + ".partial"), folder / JUDGE_FILE)
 
@@ -342,8 +346,6 @@ def run_trainer(model, windows: list[dict], collate: Callable[[list[dict]], dict
     each epoch and stopping early; nothing saved to disk unless ``config.checkpoint_dir`` is set (then a checkpoint
     after each epoch, and a resume from the last one there). Returns whether it stopped early and the seconds per
     epoch (over all the runs a resumed one continues). ``config`` must be filled in (``TrainConfig.for_model``)."""
-    import time
-
     import torch
     from transformers import PrinterCallback, Trainer, TrainingArguments
 
@@ -405,7 +407,7 @@ def run_trainer(model, windows: list[dict], collate: Callable[[list[dict]], dict
         trainer.remove_callback(PrinterCallback)  # progress goes through on_step, not printed dicts
         trainer.train(resume_from_checkpoint=str(resume) if resume else None)
     epochs = max(1, len(judge.history))
-    return callback.stopped_early, (callback.seconds_before + time.perf_counter() - callback.started) / epochs
+    return callback.stopped_early, callback.seconds() / epochs
 
 
 def _run_trainer(bundle: ModelBundle, model, examples, config: TrainConfig, judge: EpochJudge, on_step):
