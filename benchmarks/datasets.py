@@ -89,7 +89,7 @@ def load(name: str) -> Dataset:
         examples = _read("cail2021_argmine/SMP-CAIL2021-train.csv", "pair", binary)
         train, test = _seeded_split(examples, group=lambda e: e.meta["id"].rsplit("-", 1)[0])
         return Dataset(name, "pair", binary, train, test, "seeded 80/20 by argument", "-")
-    raise KeyError(name)
+    raise SystemExit(f"unknown dataset {name!r}: one of {', '.join(NAMES)}")
 
 
 NAMES = ("chnsenticorp", "waimai_10k", "msra_ner", "chineseblue_cmedqaner", "cail2021_xxcq", "afqmc",
