@@ -1,12 +1,15 @@
 """One entry point for the benchmark suites.
 
     python -m benchmarks run --suite quality|speed|all [suite options]
+    python -m benchmarks run --suite zh-mini [quality options] [--bases zh-mini,random-4x256]
     python -m benchmarks report            rebuild benchmarks/RESULTS.md and the plots from benchmarks/results/
 
 ``run`` writes benchmarks/results/{quality.jsonl,speed.json,optimize_speed.json} (the speed suite runs
 ``benchmarks.optimize_speed`` after its own part: the int8, ONNX Runtime int8 and distilled-student columns), then
-RESULTS.md and PNG plots, and says where they are. Every run records the machine (CPU count, torch and
-transformers versions), the settings and the seeds. Data come from ../shared/data/raw/ (or $BERTANNO_SHARED);
+RESULTS.md and PNG plots, and says where they are. ``--suite zh-mini`` is the quality suite's recipe from
+the shipped zh-mini and from random weights of its shape (``benchmarks.zh_mini_quality``: rows appended to
+quality_zh_mini.jsonl, resumable from epoch checkpoints; many hours on 2 CPU cores, so ``all`` leaves it
+out). Every run records the machine (CPU count, torch and transformers versions), the settings and the seeds. Data come from ../shared/data/raw/ (or $BERTANNO_SHARED);
 nothing needs a network.
 
 Quality options: --datasets a,b --max-train 20000 --max-test 2000 --epochs 8 --patience 3 --lr 2e-4
@@ -71,7 +74,7 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", choices=["run", "report"])
-    parser.add_argument("--suite", choices=["quality", "speed", "all"], default="all")
+    parser.add_argument("--suite", choices=["quality", "speed", "all", "zh-mini"], default="all")
     args, rest = parser.parse_known_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
@@ -81,6 +84,10 @@ def main(argv=None) -> None:
             run_quality(rest)
         if args.suite in ("speed", "all"):
             run_speed(rest)
+        if args.suite == "zh-mini":
+            from benchmarks import zh_mini_quality
+
+            zh_mini_quality.main(rest)
     from benchmarks.report import write_report
 
     for path in write_report():
