@@ -344,12 +344,12 @@ def correction_loop_section(runs: list[tuple[dict, list[dict]]]) -> list[str]:
     return lines
 
 
-def _zh_mini_cell(row: dict, task: str, several: bool) -> str:
-    """One zh-mini quality score, with its learning rate when ``several`` rates ran on its dataset, and the pooling
-    of a sentence or pair head that ran before mean pooling (core.pooling) existed."""
-    notes = [f"lr {row['bertanno_settings']['lr']:g}"] if several else []
-    if task != "ner" and row["base"] == "zh-mini" and row.get("pooling") is None:
-        notes.append("[CLS] pooling")
+def _zh_mini_cell(row: dict, task: str, rows: list[dict]) -> str:
+    """One zh-mini quality score among ``rows`` (its base's on its dataset), with its learning rate when several
+    rates ran, and its pooling when several poolings ran (rows from before core.pooling carry none: [CLS])."""
+    notes = [f"lr {row['bertanno_settings']['lr']:g}"] if len({r["bertanno_settings"]["lr"] for r in rows}) > 1 else []
+    if task != "ner" and len({r.get("pooling", "[CLS]") for r in rows}) > 1:
+        notes.append(f"{row.get('pooling', '[CLS]')} pooling")
     return _score(row["bertanno_full"], task) + (f" ({', '.join(notes)})" if notes else "")
 
 
@@ -372,8 +372,8 @@ def zh_mini_quality_section(header: dict, rows: list[dict], suite_rows: list[dic
                 mine.setdefault(row["base"], []).append(row)
         task = next(iter(mine.values()))[0]["task"]
         own = suite.get(dataset, {})
-        cells = [" / ".join(_zh_mini_cell(row, task, len({r["bertanno_settings"]["lr"] for r in mine[b]}) > 1)
-                            for row in mine[b]) if b in mine else "–" for b in bases]
+        cells = [" / ".join(_zh_mini_cell(row, task, mine[b]) for row in mine[b]) if b in mine else "–"
+                 for b in bases]
         lines.append(f"| {dataset} | {task} | {_score(own.get('bertanno_full'), task)} | " + " | ".join(cells)
                      + f" | {_score(own.get('baseline_same_train'), task)} |")
     return lines + ["", *_zh_mini_wins(rows, suite, bases), ""]
