@@ -383,7 +383,7 @@ def _zh_mini_wins(rows: list[dict], suite: dict[str, dict], bases: list[str]) ->
     """One sentence: on how many sets zh-mini's last run (its own settings: rows rerun at them come later) beats each
     other column, by accuracy for sentiment, entity F1 for NER and the positive class's F1 for pairs (their
     accuracy rewards answering the majority class)."""
-    key = {"sentiment": "accuracy", "ner": "f1", "pair": "f1"}
+    key = {**{task: metric for task, (metric, _) in HEADLINE.items()}, "pair": "f1"}
     last = {(row["dataset"], row["base"]): row for row in rows}
     mine = {dataset: row for (dataset, base), row in last.items() if base == "zh-mini"}
     if not mine:
