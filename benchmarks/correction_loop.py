@@ -85,13 +85,15 @@ def main(argv=None) -> list[dict]:
                                         predicted.id if predicted else None)
             done = target
             started = time.perf_counter()
-            outcome = retrain_project(store, "loop", config, min_new=batch, tolerance=0.0, models_dir=folder / "models")
+            plans: list[str] = []
+            outcome = retrain_project(store, "loop", config, min_new=batch, tolerance=0.0, models_dir=folder / "models",
+                                      on_plan=plans.append)
             seconds = time.perf_counter() - started
             scores = evaluate(store, "loop", outcome.version, str(test_file))
             row = {"base": args.base, "decisions": done, "accepted_pre_annotations": accepted, "version": outcome.version,
                    "decision": outcome.decision, "test_accuracy": round(scores["accuracy"], 4),
                    "test_macro_f1": round(scores["macro_f1"], 4), "retrain_seconds": round(seconds, 1),
-                   "gate": outcome.gate.describe() if outcome.gate else None}
+                   "gate": outcome.gate.describe() if outcome.gate else None, "training": "; ".join(plans)}
             rows.append(row)
             print(json.dumps(row), flush=True)
         store.close()

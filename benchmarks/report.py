@@ -333,8 +333,11 @@ def correction_loop_section(runs: list[tuple[dict, list[dict]]]) -> list[str]:
         model = (f"a {settings.get('layers')} x {settings.get('hidden')} Chinese BERT from random weights"
                  if base == "random" else f"{base}")
         lr = settings.get("lr") or "by the rule"
+        # rows since the plan was recorded say what the rule gave: "training with lr 0.0002, 5 epochs, batch 32; ..."
+        plan = rows[0].get("training", "").removeprefix("training with ").split(";")[0] if rows else ""
+        recipe = plan or f"{settings.get('epochs')} epochs at lr {lr}"
         lines += [f"Command: `python -m benchmarks.correction_loop --base {base}` ({settings.get('pool')} unlabelled "
-                  f"training reviews, {model}, {settings.get('epochs')} epochs at lr {lr}).", "",
+                  f"training reviews, {model}, {recipe}).", "",
                   "| base | decisions | pre-annotations accepted so far | version | decision | test accuracy | gate |",
                   "|---|---|---|---|---|---|---|"]
         for row in rows:
