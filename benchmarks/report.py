@@ -382,34 +382,86 @@ def zh_mini_quality_section(header: dict, rows: list[dict], suite_rows: list[dic
     return lines + ["", *_zh_mini_wins(rows, suite, bases), ""]
 
 
-def _zh_mini_wins(rows: list[dict], suite: dict[str, dict], bases: list[str]) -> list[str]:
-    """One sentence: on how many sets zh-mini's last run (its own settings: rows rerun at them come later) beats each
-    other column, by accuracy for sentiment, entity F1 for NER and the positive class's F1 for pairs (their
-    accuracy rewards answering the majority class). Another base is taken at zh-mini's learning rate where it ran
-    at it (the same recipe), else at its last run."""
-    key = {**{task: metric for task, (metric, _) in HEADLINE.items()}, "pair": "f1"}
-    last = {(row["dataset"], row["base"]): row for row in rows}
+def zh_mini_compared(rows: list[dict], suite: dict[str, dict], bases: list[str]) -> dict[str, dict]:
+    """zh-mini's last run on each set (its own settings: rows rerun at them come later) and the scores it is
+    compared with: ``{dataset: {"task": t, "zh-mini": scores, "random 2 x 128": …, base: …, "classical": …}}``, each
+    score a ``bertanno_full``-style dict or ``None`` where that column has not run. Another base of
+    ``benchmarks.zh_mini_quality`` counts only at zh-mini's learning rate (the same recipe; its last run there);
+    the 2 x 128 column and the classical baseline are the quality suite's (``suite``, by dataset)."""
     at_lr = {(row["dataset"], row["base"], row["bertanno_settings"]["lr"]): row for row in rows}
-    mine = {dataset: row for (dataset, base), row in last.items() if base == "zh-mini"}
-    if not mine:
+    mine = {row["dataset"]: row for row in rows if row["base"] == "zh-mini"}
+    compared = {}
+    for dataset, row in mine.items():
+        lr = row["bertanno_settings"]["lr"]
+        others = {b: at_lr.get((dataset, b, lr), {}).get("bertanno_full") for b in bases if b != "zh-mini"}
+        compared[dataset] = {"task": row["task"], "zh-mini": row["bertanno_full"],
+                             "random 2 x 128": suite.get(dataset, {}).get("bertanno_full"), **others,
+                             "classical": suite.get(dataset, {}).get("baseline_same_train")}
+    return compared
+
+
+def _zh_mini_wins(rows: list[dict], suite: dict[str, dict], bases: list[str]) -> list[str]:
+    """One sentence: on how many sets zh-mini's last run beats each other column (``zh_mini_compared``), by
+    accuracy for sentiment, entity F1 for NER and the positive class's F1 for pairs (their accuracy rewards
+    answering the majority class)."""
+    key = {**{task: metric for task, (metric, _) in HEADLINE.items()}, "pair": "f1"}
+    compared = zh_mini_compared(rows, suite, bases)
+    if not compared:
         return []
-
-    def other(dataset: str, base: str) -> dict:
-        lr = mine[dataset]["bertanno_settings"]["lr"]
-        return at_lr.get((dataset, base, lr), last[(dataset, base)])["bertanno_full"]
-
-    others = {"random 2 x 128": {d: suite.get(d, {}).get("bertanno_full") for d in mine},
-              **{b: {d: other(d, b) for d in mine if (d, b) in last} for b in bases if b != "zh-mini"},
-              "classical": {d: suite.get(d, {}).get("baseline_same_train") for d in mine}}
+    columns = [column for column in next(iter(compared.values())) if column not in ("task", "zh-mini")]
     counts = []
-    for column, scores in others.items():
-        pairs = [(mine[d], other) for d, other in scores.items() if isinstance(other, dict)]
-        won = sum(row["bertanno_full"][key[row["task"]]] > other[key[row["task"]]] for row, other in pairs)
+    for column in columns:
+        pairs = [(sets["zh-mini"], sets[column], key[sets["task"]]) for sets in compared.values()
+                 if isinstance(sets[column], dict)]
+        won = sum(mine[metric] > other[metric] for mine, other, metric in pairs)
         counts.append(f"{column} on {won} of {len(pairs)}")
     return ["zh-mini's last run on each set (its own settings: mean pooling, and lr 2e-4 for NER, where rerun; "
-            "random 4 x 256 at the same learning rate where it ran at it) beats "
+            "random 4 x 256 at the same learning rate) beats "
             + "; ".join(counts) + " (accuracy for sentiment, entity F1 for NER, the positive class's F1 for pairs, "
             "whose accuracy rewards answering the majority class)."]
+
+
+def zh_mini_card_section() -> list[str]:
+    """The model card's section on downstream quality: ``zh_mini_compared`` on the rows of
+    ``results/quality_zh_mini.jsonl`` and the quality suite's, one line per set, the headline metric of each
+    task (the positive class's F1 for pairs). Empty when zh-mini has not run."""
+    header, rows = _jsonl(RESULTS / "quality_zh_mini.jsonl")
+    suite = {row["dataset"]: row for row in _jsonl(RESULTS / "quality.jsonl")[1]}
+    bases = list(dict.fromkeys(row["base"] for row in rows))
+    compared = zh_mini_compared(rows, suite, bases)
+    if not compared:
+        return []
+    metric = {"sentiment": ("accuracy", "accuracy"), "ner": ("f1", "entity F1"), "pair": ("f1", "F1 of the positive class")}
+    others = [b for b in bases if b != "zh-mini"]
+
+    def cell(scores, task):
+        return f"{scores[metric[task][0]]:.3f}" if isinstance(scores, dict) else "not run yet"
+
+    settings = header.get("settings", {})
+    mine = {row["dataset"]: row for row in rows if row["base"] == "zh-mini"}  # the last run on each set, as compared
+    recipes = "; ".join(dict.fromkeys(
+        f"{row['task']}: {row['bertanno_settings']['epochs']} epochs at most, lr {row['bertanno_settings']['lr']:g}"
+        + (f", {row['pooling']} pooling" if row.get("pooling") and row["task"] != "ner" else "")
+        for row in mine.values()))
+    lines = [ZH_MINI_CARD_HEADING, "",
+             f"Fine-tuned by bertanno's quality benchmark (`python -m benchmarks.zh_mini_quality`) on 2 CPU cores: at "
+             f"most {settings.get('max_train', 20000):,} training examples a set, {settings.get('max_length', 128)} "
+             f"tokens ({recipes}), early stopping on a validation "
+             "split; scored on each set's test split (a seeded sample of at most "
+             f"{settings.get('max_test', 2000):,}). Beside it: the same recipe from random weights of zh-mini's shape "
+             "(pooling by [CLS], its pooler trained with it), "
+             "and a classical model on the identical examples (character 1-3-gram TF-IDF + logistic regression; a "
+             "CRF over character features for NER). One seed each.", "",
+             "| set | task | metric | zh-mini | " + " | ".join(f"{b}, same recipe" for b in others)
+             + " | classical |", "|---|---|---|---|" + "---|" * len(others) + "---|"]
+    for dataset, sets in compared.items():
+        task = sets["task"]
+        lines.append(f"| {dataset} | {task} | {metric[task][1]} | {cell(sets['zh-mini'], task)} | "
+                     + " | ".join(cell(sets[b], task) for b in others) + f" | {cell(sets['classical'], task)} |")
+    return lines + [""]
+
+
+ZH_MINI_CARD_HEADING = "## Fine-tuned on eight Chinese sets"
 
 
 def zh_mini_speed_section(result: dict) -> list[str]:

@@ -3,6 +3,7 @@ card (what it is, what it read and under which licences, each training stage, it
 how to rebuild it).
 
     python -m benchmarks.zh_mini_ship MODEL [--stages benchmarks/zh_mini_stages.json] [--out bertanno/data/models/zh-mini]
+    python -m benchmarks.zh_mini_ship --card-only [--out bertanno/data/models/zh-mini]
 
 MODEL is a checkpoint folder of a ``bertanno pretrain`` run (``zh-mini.checkpoints/checkpoint-N``, its
 evaluations in ``trainer_state.json``) or a finished model folder (its evaluations in
@@ -10,6 +11,10 @@ evaluations in ``trainer_state.json``) or a finished model folder (its evaluatio
 The stages file lists every training stage that led to it, in order (where it ran, from what, steps, batch,
 learning rate, hours, held-out accuracy at its end): the checkpoints do not record wall time or earlier
 stages, so they are written down there, from the run logs, when a stage ends.
+
+The card's downstream section (``benchmarks.report.zh_mini_card_section``: zh-mini fine-tuned on the eight shared
+sets beside random weights and the classical baselines) comes from ``benchmarks/results/``; ``--card-only``
+rewrites that section of the shipped card in place when new rows land, leaving the weights alone.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import tempfile
 from pathlib import Path
 
 from benchmarks.common import REPO
+from benchmarks.report import ZH_MINI_CARD_HEADING, zh_mini_card_section
 from bertanno.vocab.pretrain import HELD_OUT_MODULUS
 
 OUT = REPO / "bertanno" / "data" / "models" / "zh-mini"
@@ -91,6 +97,7 @@ sequences in every stage. At the end: masked-LM loss **{last['loss']:.3f}**, acc
 |---|---|---|
 {rows}
 
+{chr(10).join(zh_mini_card_section())}
 ## Data and licences
 
 Only text whose licence allows shipping weights trained on it:
@@ -113,13 +120,34 @@ python -m benchmarks.zh_mini_ship MODEL --stages benchmarks/zh_mini_stages.json
 """
 
 
+def with_card_section(card_text: str) -> str:
+    """``card_text`` with its downstream section (from ``ZH_MINI_CARD_HEADING`` to the next ``## `` heading) replaced
+    by ``zh_mini_card_section()``, or that section put before ``## Data and licences`` when the card has none."""
+    section = "\n".join(zh_mini_card_section())
+    if ZH_MINI_CARD_HEADING in card_text:
+        start = card_text.index(ZH_MINI_CARD_HEADING)
+        end = card_text.find("\n## ", start + len(ZH_MINI_CARD_HEADING))
+        return card_text[:start] + section + (card_text[end + 1:] if end >= 0 else "")
+    start = card_text.index("## Data and licences")
+    return card_text[:start] + section + "\n" + card_text[start:]
+
+
 def main(argv=None) -> Path:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("checkpoint", type=Path)
+    parser.add_argument("checkpoint", type=Path, nargs="?", help="the model to ship (not with --card-only)")
+    parser.add_argument("--card-only", action="store_true",
+                        help="rewrite the shipped card's downstream section from benchmarks/results/ and stop")
     parser.add_argument("--stages", type=Path, default=REPO / "benchmarks" / "zh_mini_stages.json",
                         help="the training stages that led to MODEL, in order")
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)
+    if args.card_only:
+        readme = args.out / "README.md"
+        readme.write_text(with_card_section(readme.read_text(encoding="utf-8")), encoding="utf-8")
+        print(f"{readme}: downstream section rewritten")
+        return args.out
+    if args.checkpoint is None:
+        parser.error("MODEL is required unless --card-only")
 
     import torch
     from transformers import BertForMaskedLM, BertTokenizerFast
