@@ -63,7 +63,8 @@ def card(config: dict, stages: list[dict], evaluations: list[dict], parameters: 
     stage_rows = "\n".join(
         f"| {n} | {stage['where']} | {stage['from']} | {stage['steps']:,} x {stage['batch']} x {stage['max_length']} "
         f"= {stage['steps'] * stage['batch'] * stage['max_length'] / 1e6:.1f} M | {stage['learning_rate']:g}, "
-        f"{stage['warmup_steps']} warm-up steps, {stage['schedule']} | {stage['hours']:.2f} h | "
+        f"{stage['warmup_steps']} warm-up steps, {stage['schedule']} | {stage['hours']:.2f} h "
+        f"({stage['steps'] * stage['batch'] * stage['max_length'] / (stage['hours'] * 3600):,.0f} tokens/s) | "
         f"{stage['held_out_accuracy']:.3f} (step {stage['held_out_step']:,}) |"
         for n, stage in enumerate(stages, 1))
     commands = "\n".join(f"{stage['command']}" for stage in stages)
@@ -85,7 +86,7 @@ each task, next to random weights and the classical baselines, is measured in be
 **{tokens:,} tokens seen** in {len(stages)} stages, sequences of packed corpus lines, masking BERT's (15 % of
 the tokens; 80 % [MASK], 10 % random, 10 % kept), AdamW with weight decay 0.01, seed 13:
 
-| stage | where | from | steps x batch x tokens | learning rate | time | held-out accuracy |
+| stage | where | from | steps x batch x tokens | learning rate | time (throughput) | held-out accuracy |
 |---|---|---|---|---|---|---|
 {stage_rows}
 
