@@ -134,7 +134,7 @@ def with_card_section(card_text: str) -> str:
 
 
 def main(argv=None) -> Path:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("checkpoint", type=Path, nargs="?", help="the model to ship (not with --card-only)")
     parser.add_argument("--card-only", action="store_true",
                         help="rewrite the shipped card's downstream section from benchmarks/results/ and stop")
