@@ -389,6 +389,11 @@ accuracy rewards answering the majority class (AFQMC's random models reach 0.70 
 ZH_MINI_CARD_HEADING = "## Fine-tuned on eight Chinese sets"
 
 
+def _zh_mini_last(rows: list[dict]) -> dict[str, dict]:
+    """zh-mini's last row on each dataset: its own settings, since rows rerun at them come later."""
+    return {row["dataset"]: row for row in rows if row["base"] == "zh-mini"}
+
+
 def zh_mini_compared(rows: list[dict], suite: dict[str, dict], bases: list[str]) -> dict[str, dict]:
     """zh-mini's last run on each set (its own settings: rows rerun at them come later) and the scores it is
     compared with: ``{dataset: {"task": t, "zh-mini": scores, "random 2 x 128": …, base: …, "classical": …}}``, each
@@ -396,9 +401,8 @@ def zh_mini_compared(rows: list[dict], suite: dict[str, dict], bases: list[str])
     ``benchmarks.zh_mini_quality`` counts only at zh-mini's learning rate (the same recipe; its last run there);
     the 2 x 128 column and the classical baseline are the quality suite's (``suite``, by dataset)."""
     at_lr = {(row["dataset"], row["base"], row["bertanno_settings"]["lr"]): row for row in rows}
-    mine = {row["dataset"]: row for row in rows if row["base"] == "zh-mini"}
     compared = {}
-    for dataset, row in mine.items():
+    for dataset, row in _zh_mini_last(rows).items():
         lr = row["bertanno_settings"]["lr"]
         others = {b: at_lr.get((dataset, b, lr), {}).get("bertanno_full") for b in bases if b != "zh-mini"}
         compared[dataset] = {"task": row["task"], "zh-mini": row["bertanno_full"],
@@ -443,11 +447,10 @@ def zh_mini_card_section() -> list[str]:
         return f"{scores[ZH_MINI_METRIC[task][0]]:.3f}" if isinstance(scores, dict) else "not run yet"
 
     settings = header.get("settings", {})
-    mine = {row["dataset"]: row for row in rows if row["base"] == "zh-mini"}  # the last run on each set, as compared
     recipes = "; ".join(dict.fromkeys(
         f"{row['task']}: {row['bertanno_settings']['epochs']} epochs at most, lr {row['bertanno_settings']['lr']:g}"
         + (f", {row['pooling']} pooling" if row.get("pooling") and row["task"] != "ner" else "")
-        for row in mine.values()))
+        for row in _zh_mini_last(rows).values()))
     lines = [ZH_MINI_CARD_HEADING, "",
              f"Fine-tuned by bertanno's quality benchmark (`python -m benchmarks.zh_mini_quality`) on 2 CPU cores: at "
              f"most {settings.get('max_train', 20000):,} training examples a set, {settings.get('max_length', 128)} "

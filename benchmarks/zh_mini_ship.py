@@ -54,17 +54,22 @@ def held_out(model: Path) -> tuple[int, list[dict]]:
     return int(state["global_step"]), evaluations
 
 
+def stage_tokens(stage: dict) -> int:
+    """Tokens a training stage saw: steps x sequences per step x tokens per sequence (packed, so all real)."""
+    return stage["steps"] * stage["batch"] * stage["max_length"]
+
+
 def card(config: dict, stages: list[dict], evaluations: list[dict], parameters: int, shards: list[str]) -> str:
     last = evaluations[-1]
     every = max(1, len(evaluations) // 6)
     rows = "\n".join(f"| {e['step']:,} | {e['loss']:.3f} | {e['accuracy']:.3f} |"
                      for i, e in enumerate(evaluations) if i % every == every - 1 or e is last)
-    tokens = sum(stage["steps"] * stage["batch"] * stage["max_length"] for stage in stages)
+    tokens = sum(stage_tokens(stage) for stage in stages)
     stage_rows = "\n".join(
         f"| {n} | {stage['where']} | {stage['from']} | {stage['steps']:,} x {stage['batch']} x {stage['max_length']} "
-        f"= {stage['steps'] * stage['batch'] * stage['max_length'] / 1e6:.1f} M | {stage['learning_rate']:g}, "
+        f"= {stage_tokens(stage) / 1e6:.1f} M | {stage['learning_rate']:g}, "
         f"{stage['warmup_steps']} warm-up steps, {stage['schedule']} | {stage['hours']:.2f} h "
-        f"({stage['steps'] * stage['batch'] * stage['max_length'] / (stage['hours'] * 3600):,.0f} tokens/s) | "
+        f"({stage_tokens(stage) / (stage['hours'] * 3600):,.0f} tokens/s) | "
         f"{stage['held_out_accuracy']:.3f} (step {stage['held_out_step']:,}) |"
         for n, stage in enumerate(stages, 1))
     commands = "\n".join(f"{stage['command']}" for stage in stages)
