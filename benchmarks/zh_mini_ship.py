@@ -149,6 +149,8 @@ def main(argv=None) -> Path:
     args = parser.parse_args(argv)
     if args.card_only:
         readme = args.out / "README.md"
+        if not readme.is_file():
+            parser.error(f"no model card at {readme}: ship a model there first")
         readme.write_text(with_card_section(readme.read_text(encoding="utf-8")), encoding="utf-8")
         print(f"{readme}: downstream section rewritten")
         return args.out
