@@ -126,16 +126,19 @@ python -m benchmarks.zh_mini_ship MODEL --stages benchmarks/zh_mini_stages.json
 """
 
 
-def with_card_section(card_text: str) -> str:
+def with_card_section(card_text: str, section: list[str] | None = None) -> str:
     """``card_text`` with its downstream section (from ``ZH_MINI_CARD_HEADING`` to the next ``## `` heading) replaced
-    by ``zh_mini_card_section()``, or that section put before ``## Data and licences`` when the card has none."""
-    section = "\n".join(zh_mini_card_section())
+    by ``section`` (lines; ``zh_mini_card_section()`` when None), or that section put before ``## Data and
+    licences`` when the card has none; an empty section removes the old one. The section ends with one blank line
+    before the next heading, so that a second replacement gives the same text."""
+    lines = zh_mini_card_section() if section is None else section
+    block = "\n".join(lines).rstrip("\n") + "\n\n" if lines else ""
     if ZH_MINI_CARD_HEADING in card_text:
         start = card_text.index(ZH_MINI_CARD_HEADING)
         end = card_text.find("\n## ", start + len(ZH_MINI_CARD_HEADING))
-        return card_text[:start] + section + (card_text[end + 1:] if end >= 0 else "")
+        return card_text[:start] + block + (card_text[end + 1:] if end >= 0 else "")
     start = card_text.index("## Data and licences")
-    return card_text[:start] + section + "\n" + card_text[start:]
+    return card_text[:start] + block + card_text[start:]
 
 
 def main(argv=None) -> Path:
