@@ -74,7 +74,7 @@ def card(config: dict, stages: list[dict], evaluations: list[dict], parameters: 
         for n, stage in enumerate(stages, 1))
     commands = "\n".join(f"{stage['command']}" for stage in stages)
     licences = "\n".join(f"- `{name}`: {what}" for name, what in LICENCES.items())
-    return f"""# zh-mini
+    return with_card_section(f"""# zh-mini
 
 bertanno's own small Chinese BERT, pretrained by bertanno's masked-LM pretraining (`bertanno pretrain`) from
 random weights on licence-clean Chinese text: {config['num_hidden_layers']} layers x {config['hidden_size']}
@@ -103,7 +103,6 @@ sequences in every stage. At the end: masked-LM loss **{last['loss']:.3f}**, acc
 |---|---|---|
 {rows}
 
-{chr(10).join(zh_mini_card_section())}
 ## Data and licences
 
 Only text whose licence allows shipping weights trained on it:
@@ -123,7 +122,7 @@ stages in order (each continues the previous one's model; on a CPU alone, `berta
 {commands}
 python -m benchmarks.zh_mini_ship MODEL --stages benchmarks/zh_mini_stages.json
 ```
-"""
+""")
 
 
 def with_card_section(card_text: str, section: list[str] | None = None) -> str:
