@@ -89,3 +89,40 @@ def test_ner_states_at_80x24(snap_compare, tmp_path, press, name):
     finally:
         session.close()
         store.close()
+
+
+def review_app(tmp_path):
+    """A review of one clinical record that ann corrected to two entities, bob rejected and eve marked a
+    symptom on: no majority (the review must not settle it with spans nobody gave)."""
+    from bertanno.app.review import ReviewSession
+    from bertanno.store.annotations import record_decision
+    from bertanno.store.items import project_item_ids
+
+    store = Store.open(f"sqlite:///{tmp_path / 'review.db'}")
+    text = "患者有2型糖尿病，口服二甲双胍治疗。" * 8
+    with store.transaction() as session:
+        project_id = create_project(session, "clinic", "ner", ["disease", "symptom", "drug"], "bert-base-chinese",
+                                    overlap=3).id
+    data = tmp_path / "record.txt"
+    data.write_text(text + "\n", encoding="utf-8")
+    import_file(store, "clinic", data)
+    with store.transaction() as session:
+        [item] = project_item_ids(session, project_id)
+        for who, decision, payload in [("ann", "correct", [[3, 8, "disease"], [11, 15, "drug"]]),
+                                       ("bob", "reject", None), ("eve", "correct", [[0, 2, "symptom"]])]:
+            record_decision(session, project_id, item, who, f"s-{who}", decision, payload)
+    review = ReviewSession(store, "clinic", "chen")
+    progress = review.progress
+    review.progress = lambda: {**progress(), "per_minute": 0.0}  # the pace depends on the clock: pinned
+    return AnnotationApp(review, KEYS), review, store
+
+
+@pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
+@pytest.mark.parametrize("press", [[], ["enter"], ["v", "3"]], ids=["no-majority", "choose", "union-chosen"])
+def test_a_review_without_a_majority(snap_compare, tmp_path, press, size):
+    app, review, store = review_app(tmp_path)
+    try:
+        assert snap_compare(app, press=press, terminal_size=size)
+    finally:
+        review.close()
+        store.close()

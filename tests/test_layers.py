@@ -70,15 +70,18 @@ def test_every_builtin_command_comes_through_register_commands():
 
 # What each layer may import (DESIGN.md: errors <- store/, plugins/ <- core/ <- vocab/ and app/ <- cli/);
 # "bertanno" is the package's own __init__ (hookimpl, __version__), which imports only errors and plugins.
+BOTTOM = {"bertanno.errors", "bertanno.files"}
+"""The bottom layer: the error type and whole-or-nothing file writing (``files`` imports only ``errors``)."""
 ALLOWED = {
     "bertanno.errors": set(),
-    "store": {"bertanno.errors"},
-    "plugins": {"bertanno.errors", "bertanno"},
-    "bertanno": {"bertanno.errors", "plugins"},
-    "core": {"bertanno.errors", "bertanno", "store", "plugins"},
-    "vocab": {"bertanno.errors", "bertanno", "store", "plugins", "core"},
-    "app": {"bertanno.errors", "bertanno", "store", "plugins", "core", "vocab"},
-    "cli": {"bertanno.errors", "bertanno", "store", "plugins", "core", "vocab", "app"},
+    "bertanno.files": {"bertanno.errors"},
+    "store": BOTTOM,
+    "plugins": BOTTOM | {"bertanno"},
+    "bertanno": BOTTOM | {"plugins"},
+    "core": BOTTOM | {"bertanno", "store", "plugins"},
+    "vocab": BOTTOM | {"bertanno", "store", "plugins", "core"},
+    "app": BOTTOM | {"bertanno", "store", "plugins", "core", "vocab"},
+    "cli": BOTTOM | {"bertanno", "store", "plugins", "core", "vocab", "app"},
     "bertanno.__main__": {"cli"},
 }
 

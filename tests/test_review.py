@@ -60,11 +60,14 @@ def test_a_scripted_review_settles_each_disagreement(store, db_url, tmp_path):
         "ann": ["positive", "negative", "positive"], "bob": ["negative", "positive", "positive"]})
     with store.transaction() as session:
         assert disagreements(session, project_id) == [first, second]
-    result = review(db_url, "--reviewer", "chen", "--decisions", "-", input="a\n2\n")
+    result = review(db_url, "--reviewer", "chen", "--decisions", "-", input="a\n")
+    assert result.exit_code != 0 and "no majority to accept" in str(result.exception)  # two that differ
+    assert reviews(store) == []
+    result = review(db_url, "--reviewer", "chen", "--decisions", "-", input="v 1\n2\n")
     assert result.exit_code == 0, result.output + str(result.exception)
-    assert f"item {first}: a" in result.output and f"item {second}: 2" in result.output
+    assert f"item {first}: v" in result.output and f"item {second}: 2" in result.output
     assert "1 proposals accepted, 1 decided otherwise" in result.output
-    # a tie: the proposal is the earliest decision (ann's); 2 chooses the second label
+    # no majority of two: v 1 settles with ann's version; 2 chooses the second label
     assert reviews(store) == [(first, "accept", "positive", "chen"), (second, "correct", "positive", "chen")]
     with store.transaction() as session:
         assert disagreements(session, project_id) == []
@@ -99,6 +102,8 @@ def test_a_spot_check_sample_adds_agreed_items(store, db_url, tmp_path):
         shown.append(current.item_id)
         note, _ = session.item_note()
         assert ("spot check" in note) == (current.item_id in session.spot_checks)
+        if session.choices():  # the disagreement: no majority of two, so a version is chosen
+            session.choose(1)
         session.decide("accept")
     assert sorted(shown) == sorted([items[0], *session.spot_checks])
     assert ReviewSession(store, "team", sample=10).total == 1  # reviewed items are not drawn again
@@ -124,15 +129,26 @@ def test_a_single_annotator_project_says_how_to_get_a_second_opinion(store, db_u
     assert "no disagreements to review" in str(result.exception) and "--overlap 2" in str(result.exception)
 
 
-def test_ner_proposal_votes_span_by_span(plugins):
+def test_a_proposal_holds_only_what_a_strict_majority_of_three_or_more_gave(plugins):
     task = plugins.task("ner", ["SYM", "LOC", "PER"])
     a, b, c = Span(2, 4, "PER"), Span(5, 7, "SYM"), Span(10, 16, "LOC")
-    assert task.proposal([[a, b], [a, c], [a, b, c]]) == [a, b, c]
-    assert task.proposal([[a, b], [c]]) == []  # two annotators: only what both marked
-    assert task.proposal([[a], None, [a]]) == [a]  # a reject marks nothing
+    assert task.proposal([[a, b], [a, c], [a, b, c]]) == [a, b, c]  # each span by two of three
+    assert task.proposal([[a, b], [a, b]]) == [a, b]  # everyone the same
+    assert task.proposal([[a, b], [c]]) is None  # two that differ: no majority, never their intersection
+    assert task.proposal([[a, b, c], [a, b]]) is None
+    assert task.proposal([[a, b]], 2) is None  # one gave spans, one rejected: a reject is not a vote for none
+    assert task.proposal([[a], [a]], 3) == [a]  # two of three gave it, the third rejected
+    assert task.proposal([[a], [b], [c]]) is None  # contested: no majority for or against
+    assert task.proposal([[], [], [a]]) == []  # a majority marked nothing
+    assert task.proposal([[a], [b], []]) is None  # "nothing" by one of three is no majority
+    assert task.proposal([[], []]) == []
     labels = plugins.task("sentiment", ["negative", "positive"])
     assert labels.proposal(["positive", "negative", "negative"]) == "negative"
-    assert labels.proposal(["positive", "negative"]) == "positive"  # tied: the earliest
+    assert labels.proposal(["positive", "negative"]) is None  # two that differ: the reviewer chooses
+    assert labels.proposal(["positive"], 2) is None  # the other rejected
+    assert labels.proposal(["positive", "positive"], 3) == "positive"  # 2 of 3 gave it, the third rejected
+    assert labels.proposal(["positive", "negative"], 3) is None  # 1 of 3 each
+
 
 
 @pytest.mark.parametrize("width", [80, 120])
@@ -164,9 +180,9 @@ def ner_team(store, tmp_path):
                 task="ner", labels=("SYM", "LOC", "PER"), texts=[NER_TEXT])
 
 
-def test_a_scripted_ner_review_corrects_the_proposal(store, db_url, tmp_path):
+def test_a_scripted_ner_review_gives_its_own_spans(store, db_url, tmp_path):
     project_id, [item] = ner_team(store, tmp_path)
-    result = review(db_url, "--decisions", "-", input="c + 头痛:SYM; + 北京协和医院:LOC\n")
+    result = review(db_url, "--decisions", "-", input="c + 张三:PER; + 头痛:SYM; + 北京协和医院:LOC\n")
     assert result.exit_code == 0, result.output + str(result.exception)
     assert reviews(store)[0][:3] == (item, "correct", [[2, 4, "PER"], [5, 7, "SYM"], [10, 16, "LOC"]])
 
@@ -197,20 +213,24 @@ def drive(session, keys, size):
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)])
 def test_the_full_screen_review_shows_the_decisions_and_takes_the_annotate_keys(store, tmp_path, size):
     _, (first, second) = team(store, tmp_path, {"ann": ["positive", "negative"], "bob": ["negative", "positive"]})
-    seen = drive(ReviewSession(store, "team", "chen"), ["1", "u", "enter", "enter"], size)
-    assert "proposal: the decision of 1 of 2 annotators" in seen[0]
-    assert "ann" in seen[0] and "bob" in seen[0] and "≠" in seen[0]
+    seen = drive(ReviewSession(store, "team", "chen"), ["1", "u", "enter", "1", "enter", "v", "2", "enter"], size)
+    assert "no majority among the 2 annotators" in seen[0]
+    assert "ann" in seen[0] and "bob" in seen[0] and "≠" in seen[0] and "v choose" in seen[0]
     assert "undone" in seen[2]
+    assert "No majority: settle with which version?" in seen[3]  # Enter asks instead of settling
+    assert "1  ann's version" in seen[3] and "2  bob's version" in seen[3]
+    assert "chosen: ann's version" in seen[4]
     assert "all done" in seen[-1]
-    assert [r[:3] for r in reviews(store)] == [(first, "accept", "positive"), (second, "accept", "negative")]
+    assert [r[:3] for r in reviews(store)] == [(first, "accept", "positive"), (second, "accept", "positive")]
 
 
 def test_the_full_screen_ner_review_edits_from_the_proposal(store, tmp_path):
     _, [item] = ner_team(store, tmp_path)
-    seen = drive(ReviewSession(store, "team", "chen"), ["enter"], (120, 40))
+    seen = drive(ReviewSession(store, "team", "chen"), ["enter", "3", "enter"], (120, 40))
     assert "only bob" in seen[0] and "only ann" in seen[0]
     assert seen[0].count("患者张三因头痛三天") >= 3  # each decision's line, and the editable text
-    assert reviews(store) == [(item, "accept", [[2, 4, "PER"]], "chen")]
+    assert "3  the union of every version  张三:PER, 头痛:SYM, 北京协和医院:LOC" in seen[1]
+    assert reviews(store) == [(item, "accept", [[2, 4, "PER"], [5, 7, "SYM"], [10, 16, "LOC"]], "chen")]
 
 
 @pytest.mark.slow
@@ -223,7 +243,7 @@ def test_the_console_script_reviews_in_a_real_terminal(tmp_path):
     store.close()
     terminal = Terminal(["--db", db, "review", "team", "--reviewer", "pty"])
     assert terminal.wait_for(lambda lines: all(part in "".join(lines) for part in (
-        "review by pty", "proposal", "x unusable", "ann", "bob"))), "\n".join(terminal.lines())
+        "review by pty", "no majority", "x unusable", "ann", "bob"))), "\n".join(terminal.lines())
     terminal.send("1")
     assert terminal.wait_for(lambda lines: "all done" in "".join(lines), timeout=30)
     terminal.send("\x03")
@@ -255,15 +275,103 @@ def test_the_console_script_reviews_ner_spans_in_a_real_terminal(tmp_path):
     store.close()
     terminal = Terminal(["--db", db, "review", "team", "--reviewer", "pty"])
     assert terminal.wait_for(lambda lines: all(part in "".join(lines) for part in (
-        "only ann", "only bob", "the same in every decision", "张三 [2-4] PER"))), "\n".join(terminal.lines())
+        "only ann", "only bob", "the same in every decision", "no majority"))), "\n".join(terminal.lines())
     rows = [line for line in terminal.lines() if "│" in line]
     assert [row.split("│")[0].strip() for row in rows] == ["ann", "bob"]
     assert rows[0].split("│")[1] == rows[1].split("│")[1]  # the same characters, one above the other
-    terminal.send("\r")  # accept the proposal: the span both marked
-    assert terminal.wait_for(lambda lines: "all done" in "".join(lines), timeout=30)
+    terminal.send("\r")  # two versions that differ: Enter asks which one settles the item
+    assert terminal.wait_for(lambda lines: "No majority: settle with which version?" in "".join(lines),
+                             timeout=30), "\n".join(terminal.lines())
+    terminal.send("1")
+    assert terminal.wait_for(lambda lines: "chosen: ann's version" in "".join(lines), timeout=30), \
+        "\n".join(terminal.lines())
+    terminal.send("\r")
+    assert terminal.wait_for(lambda lines: "all done" in "".join(lines), timeout=30), "\n".join(terminal.lines())
     terminal.send("q")
     assert terminal.wait_for(lambda lines: any("reviewed: 1 proposals accepted" in line for line in lines), timeout=60)
     terminal.child.expect(__import__("pexpect").EOF, timeout=60)
     store = Store.open(db)
-    assert reviews(store) == [(1, "accept", [[2, 4, "PER"]], "pty")]
+    assert reviews(store) == [(1, "accept", [[2, 4, "PER"], [5, 7, "SYM"]], "pty")]
     store.close()
+
+
+RECORD = "患者有2型糖尿病，口服二甲双胍治疗。"
+DIABETES, METFORMIN = [3, 8, "disease"], [11, 15, "drug"]
+
+
+def clinical_team(store, tmp_path, decisions):
+    return team(store, tmp_path, decisions, task="ner", labels=("disease", "symptom", "drug"), texts=[RECORD])
+
+
+def test_a_correction_and_a_reject_never_settle_as_no_entities(store, db_url, tmp_path):
+    """The issue's first case: ann corrected the record to two entities, bob rejected it. The review proposes
+    nothing (a reject is not a vote for "no entities"), draws bob as rejecting, and Enter settles nothing."""
+    _, [item] = clinical_team(store, tmp_path, {"ann": [[DIABETES, METFORMIN]], "bob": ["reject"]})
+    session = ReviewSession(store, "team", "chen")
+    current = session.next()
+    assert current.prediction is None and [what for what, _ in session.choices()] == ["ann's version"]
+    console = Console(width=80, record=True)
+    console.print(session.context())
+    assert "bob rejected the item: unusable" in console.export_text()
+    session.close()
+    result = review(db_url, "--decisions", "-", input="a\n")
+    assert result.exit_code != 0 and "no majority to accept" in str(result.exception)
+    assert reviews(store) == []
+    seen = drive(ReviewSession(store, "team", "chen"), ["enter", "escape", "enter"], (80, 24))
+    assert "No majority" in seen[1] and reviews(store) == []  # Esc closes the choice, Enter asks again
+    assert "No majority" in seen[3]
+    result = review(db_url, "--decisions", "-", input="v 1\n")
+    assert result.exit_code == 0, result.output + str(result.exception)
+    assert [r[:3] for r in reviews(store)] == [(item, "accept", [DIABETES, METFORMIN])]
+
+
+def test_three_diseases_and_two_of_them_are_not_settled_as_their_intersection(store, db_url, tmp_path):
+    """The issue's second case: ann marked three diseases, bob accepted two of them. No proposal; the union and
+    each version are offered; the edit records which was chosen."""
+    three = [[0, 2, "disease"], DIABETES, [11, 15, "disease"]]
+    _, [item] = clinical_team(store, tmp_path, {"ann": [three], "bob": [[DIABETES, [11, 15, "disease"]]]})
+    session = ReviewSession(store, "team", "chen")
+    session.next()
+    assert session.current.prediction is None
+    assert [what for what, _ in session.choices()] == ["ann's version", "bob's version", "the union of every version"]
+    session.choose(1)
+    session.decide("accept")
+    session.close()
+    with store.transaction() as db:
+        stored = db.scalar(select(Annotation).where(Annotation.source == "review"))
+        assert stored.payload == three and stored.edit["chosen"] == "ann's version"
+
+
+def test_every_annotator_rejecting_is_agreed_on_as_unusable(store, tmp_path):
+    _, [first, _] = team(store, tmp_path, {"ann": ["reject", "positive"], "bob": ["reject", "negative"],
+                                           "eve": ["positive", "negative"]}, overlap=3)
+    session = ReviewSession(store, "team", "chen", sample=0)
+    shown = session.next()
+    assert shown.item_id == first and session.rejected_by_all is False and shown.prediction is None
+    assert session.choices() == [("eve's version", "positive")]  # 2 rejects, 1 label: no majority for a label
+
+
+def test_the_help_and_the_footer_use_the_same_words_for_x(store, tmp_path):
+    team(store, tmp_path, {"ann": ["positive"], "bob": ["negative"]})
+    seen = drive(ReviewSession(store, "team", "chen"), ["question_mark"], (120, 40))
+    assert "x unusable" in seen[0]
+    assert "unusable: decided, no label" in seen[1] and "reject the pre-annotation" not in seen[1]
+    assert "no majority: choose an annotator's version" in seen[1]
+
+
+def test_majority_settling_outside_review_never_settles_with_what_nobody_gave(store, tmp_path):
+    from bertanno.store.annotations import settled
+
+    _, items = team(store, tmp_path, {"ann": ["positive", "positive", "reject"],
+                                      "bob": ["negative", "positive", "reject"],
+                                      "eve": ["reject", "negative", "positive"]}, overlap=3)
+    with store.transaction() as session:
+        from bertanno.store.annotations import standing_by_item
+        by_item = standing_by_item(session, items and session.scalar(select(Annotation.project_id)))
+        rules = {item: settled(by_item[item], 3, "majority") for item in items}
+    assert rules[items[0]] is None  # positive, negative, reject: no strict majority
+    assert rules[items[1]].payload == "positive"  # 2 of 3
+    assert rules[items[2]].decision == "reject"  # 2 of 3 marked it unusable: decided, no label
+    for item, chosen in rules.items():
+        if chosen is not None:
+            assert chosen.annotator in {"ann", "bob", "eve"}  # always one person's own decision

@@ -115,26 +115,31 @@ def test_decisions_undo_and_the_event_log(store, tmp_path):
 
 def test_export_filters_and_jsonl_round_trips(store, tmp_path):
     project_id = make_project(store)
-    import_file(store, "reviews", write(tmp_path, "reviews.csv", REVIEWS))
+    import_file(store, "reviews", write(tmp_path, "reviews.csv", REVIEWS + ",送到时还是热的\n"))
     with store.transaction() as session:
         unlabelled = session.scalar(select(Item.id).where(Item.text == "还没吃"))
+        other = session.scalar(select(Item.id).where(Item.text == "送到时还是热的"))
         labelled = session.scalar(select(Item.id).where(Item.text == "送餐太慢了"))
         annotations_q.record_decision(session, project_id, unlabelled, "ann", "s1", "correct", "negative")
-        annotations_q.record_decision(session, project_id, labelled, "ann", "s1", "accept", "negative")
+        annotations_q.record_decision(session, project_id, other, "ann", "s1", "accept", "positive")
+        with pytest.raises(annotations_q.ItemTaken):  # the file's gold label decided it: nobody was served it
+            with session.begin_nested():
+                annotations_q.record_decision(session, project_id, labelled, "ann", "s1", "accept", "negative")
     report = export_project(store, "reviews", "jsonl", None)
     count, exported = report.written, report.text
     records = [json.loads(line) for line in exported.splitlines()]
-    assert count == 4 and [r["text"] for r in records] == ["很快，好吃", "送餐太慢了", "还没吃", "味道不错"]
+    assert count == 5 and [r["text"] for r in records] == ["很快，好吃", "送餐太慢了", "还没吃", "味道不错",
+                                                           "送到时还是热的"]
     assert export_project(store, "reviews", "jsonl", None, only="corrected").written == 1
     assert export_project(store, "reviews", "jsonl", None, only="accepted").written == 1
     assert export_project(store, "reviews", "jsonl", None, only="human").written == 2
     with_provenance = export_project(store, "reviews", "jsonl", None, only="human", provenance=True).text
-    provenance = json.loads(with_provenance.splitlines()[1])["meta"]["provenance"]
+    provenance = json.loads(with_provenance.splitlines()[0])["meta"]["provenance"]
     assert provenance["decision"] == "correct" and provenance["annotator"] == "ann"
     # import the export into a new project: the same items and labels
     make_project(store, "copy")
     path = write(tmp_path, "export.jsonl", exported)
-    assert import_file(store, "copy", path).labelled == 4
+    assert import_file(store, "copy", path).labelled == 5
     assert export_project(store, "copy", "jsonl", None).text == exported
 
 

@@ -2,6 +2,7 @@
 loses nothing it acknowledged."""
 
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -27,9 +28,10 @@ def fill(store, tmp_path, count, overlap=1):
     import_file(store, "reviews", path)
 
 
-def start_worker(url, session_id, pause=0.0):
+def start_worker(url, session_id, pause=0.0, annotator=None, lease=None):
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent))
-    return subprocess.Popen([sys.executable, str(WORKER), url, "reviews", session_id, "--pause", str(pause)],
+    extra = [*(["--annotator", annotator] if annotator else []), *(["--lease", str(lease)] if lease else [])]
+    return subprocess.Popen([sys.executable, str(WORKER), url, "reviews", session_id, "--pause", str(pause), *extra],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
 
 
@@ -93,3 +95,46 @@ def test_with_overlap_each_item_goes_to_k_different_processes(store, db_url, tmp
     with store.transaction() as session:
         assert session.scalar(select(func.count()).select_from(Annotation)) == 80  # none lost
         assert session.scalar(select(func.count()).select_from(Lease)) == 0
+
+
+@pytest.mark.slow
+def test_load_with_kills_and_expiring_leases_loses_and_doubles_nothing(store, db_url, tmp_path):
+    """The load-and-fault check at small size: 4 annotator processes on an overlap-2 project, leases of a fifth
+    of a second (so that items are served again while a slow process still has them open), and a SIGKILL now
+    and then, each killed annotator coming back in a new session. In the end every item has exactly 2 standing
+    decisions of 2 different annotators, every acknowledged decision is stored, and the refused ones are not."""
+    fill(store, tmp_path, 30, overlap=2)
+    chance = random.Random(7)
+    names = [f"annotator-{n}" for n in range(4)]
+    running = {name: start_worker(db_url, f"{name}-0", pause=0.05, annotator=name, lease=0.1) for name in names}
+    acknowledged, taken, kills, finished = [], [], 0, {}
+    deadline = time.monotonic() + 240
+    while running and time.monotonic() < deadline:
+        time.sleep(chance.uniform(0.2, 0.6))
+        if kills < 3:  # kill one worker wherever it is, then start the same annotator in a new session
+            name = chance.choice(sorted(running))
+            worker = running.pop(name)
+            worker.send_signal(signal.SIGKILL)
+            stdout, _ = worker.communicate(timeout=30)
+            acknowledged += [(name, item) for item in acks(stdout)]
+            kills += 1
+            running[name] = start_worker(db_url, f"{name}-{kills}", pause=0.05, annotator=name, lease=0.1)
+            continue
+        for name, worker in list(running.items()):
+            if worker.poll() is not None:
+                stdout, stderr = worker.communicate()
+                assert worker.returncode == 0, stderr
+                acknowledged += [(name, item) for item in acks(stdout)]
+                taken += [line for line in stdout.splitlines() if line.startswith("taken ")]
+                finished[name] = True
+                del running[name]
+    assert not running, "the workers did not finish in time"
+    with store.transaction() as session:
+        rows = session.execute(select(Annotation.item_id, Annotation.annotator).where(
+            Annotation.source == "human", Annotation.undone_at.is_(None), Annotation.decision != "skip")).all()
+    per_item: dict[int, list[str]] = {}
+    for item, annotator in rows:
+        per_item.setdefault(item, []).append(annotator)
+    assert len(per_item) == 30 and all(len(who) == 2 and len(set(who)) == 2 for who in per_item.values())
+    assert set(acknowledged) <= {(annotator, item) for item, annotator in rows}  # nothing acknowledged is lost
+    assert len(rows) == 60  # nothing doubled: 30 items x 2 annotators

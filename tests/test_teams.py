@@ -9,7 +9,14 @@ from click.testing import CliRunner
 from bertanno.cli import cli
 from bertanno.core.project import open_project
 from bertanno.core.transfer import import_file
-from bertanno.store.annotations import current_annotations, disagreements, record_decision, settled
+from bertanno.store.annotations import (
+    ItemTaken,
+    current_annotations,
+    disagreements,
+    record_decision,
+    settled,
+    undo_last,
+)
 from bertanno.store.database import StoreError
 from bertanno.store.projects import create_project, get_project, set_team
 from bertanno.store.queue import next_item, remaining
@@ -92,7 +99,12 @@ def test_overlap_one_is_the_single_annotator_project_it_always_was(store, tmp_pa
     first = serve(store, project_id, "ann")
     decide(store, project_id, first, "ann", "positive")
     assert serve(store, project_id, "bob") != first
-    decide(store, project_id, first, "bob", "negative")  # a later decision replaces the standing one
+    with pytest.raises(ItemTaken):  # decided: nobody else decides it again (before, bob's replaced ann's)
+        decide(store, project_id, first, "bob", "negative")
+    with store.transaction() as session:
+        assert current_annotations(session, project_id)[first].payload == "positive"
+        undo_last(session, "session-ann")
+    decide(store, project_id, first, "ann", "negative")  # after an undo, the latest decision stands
     with store.transaction() as session:
         assert current_annotations(session, project_id)[first].payload == "negative"
 
@@ -270,7 +282,6 @@ def test_the_report_refuses_a_file_as_its_folder(store, db_url, tmp_path):
 
 
 def test_each_items_row_keeps_count_of_its_decisions(store, tmp_path):
-    from bertanno.store.annotations import undo_last
     from bertanno.store.schema import Item
 
     project_id = team_project(store, tmp_path, count=1)
@@ -282,7 +293,8 @@ def test_each_items_row_keeps_count_of_its_decisions(store, tmp_path):
             return row.annotators, row.authoritative
 
     decide(store, project_id, item, "ann", "positive")
-    decide(store, project_id, item, "ann", "negative")  # the same person again: still one annotator
+    with pytest.raises(ItemTaken):  # the same person again: refused, never two decisions of one annotator
+        decide(store, project_id, item, "ann", "negative")
     assert state() == (1, False)
     decide(store, project_id, item, "bob", "positive")
     assert state() == (2, False)

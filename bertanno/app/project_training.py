@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from bertanno import files
 from bertanno.core.bundle import DEFAULT_FAMILY, load_base, load_version, save_version, write_version_record
 from bertanno.core.engine import Predictor, predict_payloads, score_model
 from bertanno.core.gate import MIN_ITEMS, GateVerdict, decide
@@ -149,9 +150,11 @@ def fit_family(family_name: str, task: Task, training: list[Example], directory:
                             f"{DEFAULT_FAMILY}, {trainable})")
     family.check_task(task)
     family.require()
-    record = family.fit(task, training, directory)
-    fields = {"family": family.name, "base_model": family.name, **record, **metadata}
-    write_version_record(directory, task, fields)
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    with files.atomic_directory(directory) as fresh:  # the version whole, or no folder under its name
+        record = family.fit(task, training, fresh)
+        fields = {"family": family.name, "base_model": family.name, **record, **metadata}
+        write_version_record(fresh, task, fields)
     return Fitted(directory, family.load(directory, fields, task), log=str(record))
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from bertanno import files
 from bertanno.core.agreement import agreement_figures
 from bertanno.core.project import open_project
 from bertanno.core.stats import grouped_figures
@@ -248,13 +249,16 @@ def project_report(store: Store, project_name: str, output: Path, plugins: Plugi
                 _labels(pyplot, handle), _agreement(pyplot, pairs, annotators), _versions(pyplot, versions),
                 _acceptance(pyplot, grouped_figures(records, "version"))]
     pyplot.close("all")
-    output.mkdir(parents=True, exist_ok=True)
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise files.cannot_write(output, exc) from None
     images = []
-    for section in sections:
+    for section in sections:  # each file whole or not at all: a failed report leaves the last one's files
         if section.figure is not None:
             path = output / f"{section.key}.png"
-            path.write_bytes(section.figure)
+            files.write_bytes(path, section.figure)
             images.append(path)
     page = output / PAGE
-    page.write_text(_page(handle.name, handle.task.name, sections), encoding="utf-8")
+    files.write_text(page, _page(handle.name, handle.task.name, sections))
     return ReportFiles(page, images, sections)

@@ -3,9 +3,11 @@ of the ones they agreed on), sees each annotator's decision side by side with th
 records the final decision, which settles the item (``source="review"``).
 
 It is driven by the same screens, keys and scripted mode as an annotation session (``bertanno.app.terminal``,
-``bertanno.app.screen``): Enter accepts the proposal (the decision most annotators made, span by span for NER),
-a digit or a correction gives another, x marks the item unusable (decided, no label), s leaves it for later,
-u undoes.
+``bertanno.app.screen``): Enter accepts the proposal (``Task.proposal``: what every annotator gave, or what a
+strict majority of three or more gave, span by span for NER; a reject is never a vote), v chooses an
+annotator's version or their union when there is no proposal, a digit or a correction gives another, x marks
+the item unusable (decided, no label), s leaves it for later, u undoes. Nothing settles an item that no person
+gave: without a majority Enter asks for a choice instead of storing an empty or intersected set.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ class ReviewSession(ItemTiming):
     the disagreements as spot checks. Raises ``BertannoError`` when there is nothing to review."""
 
     live = None
+    CHOOSES = True
 
     def __init__(self, store: Store, project_name: str, reviewer: str | None = None,
                  annotators: list[str] | None = None, sample: int = 0, seed: int = 0,
@@ -73,12 +76,15 @@ class ReviewSession(ItemTiming):
         self._decisions: list[tuple[str, Any]] = []
         self._agreeing = 0
         self._restored: dict[int, Any] = {}
+        self._choices: list[tuple[str, Any]] = []
+        self._chosen: str | None = None
+        self.rejected_by_all = False
 
     # -- the walk ---------------------------------------------------------------------------------------------------
     def next(self) -> Current | None:
         """The next item to review, with the proposal as its pre-annotation, or ``None`` when the walk is done.
         An item that another reviewer settled meanwhile is passed over."""
-        self.current = None
+        self.current, self._chosen = None, None
         while self._walk:
             item_id = self._walk.pop(0)
             with self.store.transaction() as session:
@@ -92,9 +98,17 @@ class ReviewSession(ItemTiming):
             if stored is not None:
                 self._decisions.append((f"model {stored.model_version} {stored.confidence:.0%}",
                                         self.task.payload_from_json(stored.payload)))
-            proposal = self.task.proposal(payloads)
-            key = annotations_q.decision_key("reject" if proposal is None else "accept",
-                                             None if proposal is None else self.task.payload_to_json(proposal))
+            given = [p for p in payloads if p is not None]
+            self.rejected_by_all = not given
+            proposal = None if not given else self.task.proposal(given, len(payloads))
+            self._choices = [(f"{who}'s version", payload) for (who, payload), a in zip(self._decisions, people)
+                             if a.decision != "reject"]
+            union = self.task.union(given) if proposal is None and len(given) > 1 else None
+            if union is not None:
+                self._choices.append(("the union of every version", union))
+            key = (annotations_q.decision_key("reject", None) if self.rejected_by_all else
+                   None if proposal is None else annotations_q.decision_key("accept",
+                                                                             self.task.payload_to_json(proposal)))
             self._agreeing = sum(annotations_q.agreement_key(a) == key for a in people)
             example = item_example(item)
             self.current = Current(item_id, example, None if proposal is None else Prediction(
@@ -103,7 +117,32 @@ class ReviewSession(ItemTiming):
             return self.current
         return None
 
+    def choices(self) -> list[tuple[str, Any]]:
+        """What the reviewer may settle the current item with when there is no proposal: each annotator's version
+        that gave a label (``(\"ann's version\", payload)``, in the order they decided), then, for two or more
+        versions that differ, their union (``Task.union``); empty when there is a proposal to accept."""
+        if self.current is None or self.current.prediction is not None or self.rejected_by_all:
+            return []
+        return list(self._choices)
+
+    def choose(self, number: int) -> Any:
+        """Take choice ``number`` (from 1, in ``choices()``' order) as the current item's proposal: Enter then
+        settles the item with it, and a correction starts from it. Returns its payload. Raises ``BertannoError``
+        when there is nothing to choose or no such choice."""
+        choices = self.choices()
+        if not choices:
+            raise BertannoError("there is nothing to choose between on this item: Enter accepts the proposal")
+        if not 1 <= number <= len(choices):
+            raise BertannoError(f"choose a version from 1 to {len(choices)}: "
+                                + ", ".join(f"{n} {what}" for n, (what, _) in enumerate(choices, start=1)))
+        what, payload = choices[number - 1]
+        self.current.prediction = Prediction(payload, 0.0)
+        self._chosen = what
+        return payload
+
     REJECT_WORD = "unusable"
+    REJECT_HELP = "unusable: decided, no label"
+    """What x does, as the help says it (the footer says ``REJECT_WORD``)."""
 
     def serving_line(self) -> str:
         return f"review by {self.annotator}"
@@ -122,11 +161,23 @@ class ReviewSession(ItemTiming):
         current = self.current
         people = sum(not who.startswith("model ") for who, _ in self._decisions)
         check = "spot check of an agreed item · " if current.item_id in self.spot_checks else ""
+        if self.rejected_by_all:
+            return f"{check}every annotator marked it unusable: Enter agrees, or choose a label or mark the spans", \
+                "yellow"
+        if self._chosen is not None:
+            return f"{check}chosen: {self._chosen}; Enter settles the item with it, or edit it first", "cyan"
         if current.prediction is None:
-            return f"{check}most annotators rejected the pre-annotation: choose a label or mark the spans", "yellow"
+            return (f"{check}no majority among the {people} annotators: press v to choose a version "
+                    f"({self.choice_line()}), or give your own", "yellow")
+        if self._agreeing == people:
+            return f"{check}proposal: the decision of all {people} annotators", ""
         if not self._agreeing:
             return f"{check}proposal: what most of the {people} annotators marked, span by span", ""
         return f"{check}proposal: the decision of {self._agreeing} of {people} annotators", ""
+
+    def choice_line(self) -> str:
+        """The choices as a person reads them: ``1 ann's version · 2 bob's version · 3 the union …``."""
+        return " · ".join(f"{n} {what}" for n, (what, _) in enumerate(self.choices(), start=1))
 
     # -- decisions --------------------------------------------------------------------------------------------------
     def decide(self, decision: str, payload=None) -> None:
@@ -134,6 +185,12 @@ class ReviewSession(ItemTiming):
         ``reject``: the item is unusable, decided without a label; ``skip``: left for later). Raises
         ``BertannoError`` without a current item or a proposal to accept, ``ValueError`` for a payload the task
         does not accept (a label outside the set)."""
+        if decision == "accept" and payload is None and self.rejected_by_all and self.current is not None:
+            decision = "reject"  # every annotator marked it unusable, and the reviewer agrees
+        if (decision == "accept" and payload is None and self.current is not None
+                and self.current.prediction is None and self.choices()):
+            raise BertannoError("no majority to accept: press v to choose a version "
+                                f"({self.choice_line()}), or give your own")
         current, payload = self.current, self.accepted_payload(decision, payload, "proposal")
         if decision in ("reject", "skip"):
             payload = None
@@ -146,7 +203,8 @@ class ReviewSession(ItemTiming):
         changes = self.task.edit_summary(shown, payload) if decision in ("accept", "correct") and shown else {}
         edit = {"kind": {"reject": "rejected", "skip": "skipped"}.get(decision, "corrected" if changes else
                                                                       "accepted" if shown else "labelled"),
-                **changes, "reviewed": [who for who, _ in self._decisions]}
+                **changes, "reviewed": [who for who, _ in self._decisions],
+                **({"chosen": self._chosen} if self._chosen is not None else {})}
         how = {**self.timing(current), "shown_version": None, "shown_family": None, "edit": edit, "blind": False}
         with self.store.transaction() as session:
             annotation = annotations_q.record_decision(

@@ -35,6 +35,8 @@ from bertanno.store.predictions import latest_predictions
 from bertanno.store.versions import version_named
 
 AHEAD_BATCH = 32
+RENEW_SECONDS = 60.0
+"""How often a session renews its leases while a person works (on a key, and on the full screen's timer)."""
 IDLE_LIMIT_SECONDS = 60.0
 """A pause between two keys longer than this is not counted as time spent on the item (a break, a phone call,
 a session left open overnight)."""
@@ -125,6 +127,22 @@ class ItemTiming:
             raise BertannoError(f"an item's time is a number of seconds from 0 up, got {seconds}")
         self.current.given_seconds = seconds
 
+    def renew(self) -> None:
+        """Keep the item on screen this person's (``AnnotationSession.renew``); nothing is leased here."""
+
+    CHOOSES = False
+    """Whether the choose key (v) can pick a version here: in a review."""
+
+    def choices(self) -> list[tuple[str, Any]]:
+        """Versions a person may settle the current item with instead of a proposal (a review without a
+        majority: ``ReviewSession.choices``); an annotation session has none."""
+        return []
+
+    def choose(self, number: int) -> Any:
+        """Take choice ``number`` as the current item's proposal (``ReviewSession.choose``). Raises
+        ``BertannoError`` here: an annotation session has nothing to choose between."""
+        raise BertannoError("there is nothing to choose between here: v chooses a version in a review")
+
     def accepted_payload(self, decision: str, payload: Any, shown: str) -> Any:
         """The payload of a decision about the current item: an accept without one takes what was shown (the
         ``shown``: a pre-annotation, a proposal). Raises ``BertannoError`` without a current item, or for an accept
@@ -182,6 +200,7 @@ class AnnotationSession(ItemTiming):
         self._remaining: int | None = None  # undecided items, counted by fetch_ahead, kept by decide and undo
         self._ahead_item: tuple[Current, str | None] | None = None  # (the item leased ahead, the model then)
         self._stop = threading.Event()
+        self._renewed = time.perf_counter()  # when this session's leases were last renewed
         self._ahead = None
         self._predict_ahead_wanted = predict_ahead
         self.serving, self.serving_family = self._describe_serving(model_version)
@@ -280,8 +299,26 @@ class AnnotationSession(ItemTiming):
             return Current(item.id, example, None, prediction_id, blind=True)
         return Current(item.id, example, prediction, prediction_id)
 
+    def touch(self, keys: int = 1, at: float | None = None) -> None:
+        """A key press (``ItemTiming.touch``), which also renews this session's leases once a minute
+        (``renew``): an item on screen stays this person's while they work on it."""
+        super().touch(keys, at)
+        if time.perf_counter() - self._renewed >= RENEW_SECONDS:
+            self.renew()
+
+    def renew(self) -> None:
+        """Renew the leases this session holds (the item on screen and the one fetched ahead) for another
+        ``queue.DEFAULT_LEASE_SECONDS``: called on keys (at most once a minute) and by the full screen's timer.
+        A lease that expired and went to someone else meanwhile is not taken back: the decision about that
+        item will not count (``record_decision`` raises ``ItemTaken``)."""
+        self._renewed = time.perf_counter()
+        with self.store.transaction() as session:
+            queue.renew(session, self.session_id)
+
     def decide(self, decision: str, payload=None) -> None:
-        """Commit a decision about the current item (accept keeps the pre-annotation)."""
+        """Commit a decision about the current item (accept keeps the pre-annotation). Raises ``ItemTaken``
+        (nothing stored, the current item dropped) when the item stopped being this person's while it was open:
+        its lease expired and it went to someone else, or it was decided meanwhile."""
         current, payload = self.current, self.accepted_payload(decision, payload, "pre-annotation")
         if decision == "reject":
             payload = current.prediction.payload if current.prediction else None
@@ -292,13 +329,19 @@ class AnnotationSession(ItemTiming):
         duration = int((time.perf_counter() - current.shown_at) * 1000)
         stored_payload = None if payload is None else self.task.payload_to_json(payload)
         how = self._how(current, decision, payload)
-        with self._fetch_lock, self.store.transaction() as session:  # after a fetch ahead (and its count) in flight
-            annotation = annotations_q.record_decision(
-                session, self.project_id, current.item_id, self.annotator, self.session_id, decision, stored_payload,
-                current.prediction_id, duration, how)
-            saved = {"id": annotation.id, "decision": decision, "payload": stored_payload, "annotator": self.annotator}
-            if self._remaining is not None and decision != "skip":
-                self._remaining -= 1
+        try:
+            with self._fetch_lock, self.store.transaction() as session:  # after a fetch ahead (and its count)
+                annotation = annotations_q.record_decision(
+                    session, self.project_id, current.item_id, self.annotator, self.session_id, decision,
+                    stored_payload, current.prediction_id, duration, how)
+                saved = {"id": annotation.id, "decision": decision, "payload": stored_payload,
+                         "annotator": self.annotator}
+                if self._remaining is not None and decision != "skip":
+                    self._remaining -= 1
+        except annotations_q.ItemTaken:
+            self.current = None  # nothing stored: the item is someone else's now; the next one comes
+            raise
+        self._renewed = time.perf_counter()  # the decision released this item's lease; the next was leased now
         self.counts[decision] += 1
         if self.live is not None and decision != "skip":
             self.live.decided()
@@ -356,6 +399,8 @@ class AnnotationSession(ItemTiming):
 
     REJECT_WORD = "reject"
     """What the reject key does, in the screen's key line."""
+    REJECT_HELP = "reject the pre-annotation"
+    """What x does, as the help says it (the footer says ``REJECT_WORD``)."""
 
     def serving_line(self) -> str:
         """The header's word on what proposes the annotations: the model serving, with its score."""

@@ -14,6 +14,7 @@ from bertanno.app.session import AnnotationSession
 from bertanno.errors import BertannoError
 from bertanno.plugins.span_editing import SpanEditor
 from bertanno.plugins.task import not_text
+from bertanno.store.annotations import ItemTaken
 
 KEYS = {  # the default keymap; --keys / BERTANNO_KEYS change it
     "accept": ("\r", "\n", "a"),
@@ -21,13 +22,15 @@ KEYS = {  # the default keymap; --keys / BERTANNO_KEYS change it
     "skip": ("s",),
     "undo": ("u",),
     "correct": ("c",),
+    "choose": ("v",),
     "quit": ("q",),
     "help": ("?",),
 }
 HELP = """[bold]Keys[/]
   Enter / a   accept the pre-annotation      1-9  choose that label
   c           correct: type a label, or edit spans (NER)
-  x           reject the pre-annotation      s    skip (comes back later)
+  x           {reject:<30} s    skip (comes back later)
+  v N         review without a majority: settle with version N
   u           undo, as many steps as this session has made
   q / Ctrl-C / Ctrl-D   quit (every decision is saved)   ?  this help
 
@@ -39,6 +42,11 @@ HELP = """[bold]Keys[/]
   [2  ]2         move span 2's start left / its end right
   {2  }2         move span 2's start right / its end left
   Enter          save                       !    cancel"""
+
+
+def plain_help(session) -> str:
+    """The plain screen's help (``HELP``) in the session's own words for x (``REJECT_HELP``)."""
+    return HELP.replace("{reject:<30}", f"{session.REJECT_HELP:<30}")
 
 
 def parse_keymap(text: str | None) -> dict[str, tuple[str, ...]]:
@@ -94,10 +102,11 @@ class Screen:
         parts.append(Panel(body if extra is None else Group(body, extra), title=f"item {current.item_id}"))
         note, style = session.item_note()
         parts.append(Text(note, style=style))
-        parts.append(Text(f"Enter accept · c correct · x {session.REJECT_WORD} · s skip · u undo · q quit · ? keys",
-                          style="dim"))
+        choose = " · v choose a version" if session.choices() else ""
+        parts.append(Text(f"Enter accept · c correct{choose} · x {session.REJECT_WORD} · s skip · u undo · q quit · "
+                          "? keys", style="dim"))
         if message:  # the help is bertanno's own markup; any other message may quote data: plain text
-            parts.append(Text.from_markup(message) if message == HELP else Text(message, style="red"))
+            parts.append(Text.from_markup(message) if message == plain_help(session) else Text(message, style="red"))
         self.console.clear()
         self.console.print(Group(*parts))
 
@@ -119,7 +128,7 @@ class Driver:
         if key in keys["quit"]:
             return "quit"
         if key in keys["help"]:
-            return HELP
+            return plain_help(session)
         if key in keys["undo"]:
             return None if session.undo() else "nothing to undo in this session"
         if key in keys["skip"]:
@@ -128,6 +137,8 @@ class Driver:
             session.decide("reject")
         elif key in keys["accept"]:
             session.decide("accept")
+        elif key in keys.get("choose", ()):
+            return self.choose()
         elif (chosen := task.key_correction(key, session.current.example)) is not None:
             session.decide("correct", chosen)
         elif key in keys["correct"]:
@@ -137,6 +148,21 @@ class Driver:
             session.decide("correct", payload)
         else:
             return f"unknown key {key!r}; ? shows the keys"
+        return None
+
+    def choose(self) -> str | None:
+        """``v N``: settle a review's item with version N of ``session.choices()`` (an annotator's, or their
+        union); returns a message when there is nothing to choose or the number is not a choice."""
+        session = self.session
+        if not session.choices():
+            return "nothing to choose between on this item: Enter accepts the proposal"
+        typed = self._typed(f"version ({session.choice_line()}; empty cancels): ").strip()
+        if not typed:
+            return "choice cancelled"
+        if not typed.isdigit():
+            return f"{typed!r} is not a version number: {session.choice_line()}"
+        session.choose(int(typed))
+        session.decide("accept")
         return None
 
     def _typed(self, prompt: str) -> str:
@@ -169,7 +195,7 @@ class Driver:
             if command.strip() == "!":
                 return None
             if command.strip() == "?":
-                message = HELP
+                message = plain_help(self.session)
                 continue
             try:
                 editor.apply(command)
@@ -204,7 +230,7 @@ def run_scripted(session: AnnotationSession, lines: Iterable[str], echo: Callabl
                  keymap: dict[str, tuple[str, ...]] | None = None) -> int:
     """Each line is the key sequence for the current item: ``a``, ``x``, ``s``, ``u``, ``q``, a digit,
     ``c LABEL`` or, for NER, ``c`` followed by span-editor commands separated by ``;``
-    (``c + 北京:LOC; - 1``). A line may begin with ``@SECONDS`` (``@4.5 a``): the time the item took, recorded
+    (``c + 北京:LOC; - 1``); in a review without a majority, ``v N`` settles with version N. A line may begin with ``@SECONDS`` (``@4.5 a``): the time the item took, recorded
     as its active time instead of the time the script took. Returns how many lines were applied."""
     applied = 0
     for number, raw in enumerate(lines, start=1):
@@ -233,12 +259,17 @@ def run_scripted(session: AnnotationSession, lines: Iterable[str], echo: Callabl
                 raise BertannoError(f"decisions line {number}: {exc}") from None
         key, _, rest = line.strip().partition(" ")
         keys = keymap or KEYS
-        queued = [part.strip() for part in rest.split(";") if part.strip()] if key in keys["correct"] else []
+        typed = key in keys["correct"] or key in keys.get("choose", ())
+        queued = [part.strip() for part in rest.split(";") if part.strip()] if typed else []
         driver = Driver(session, lambda prompt: queued.pop(0) if queued else "", lambda *a, **k: None, strict=True,
                         keymap=keys)
         item_id = session.current.item_id
         try:
             message = driver.key(key)
+        except ItemTaken as exc:  # nothing stored; the session goes on with the next item
+            echo(f"decisions line {number}: {exc}")
+            applied += 1
+            continue
         except ValueError as exc:
             raise BertannoError(f"decisions line {number} ({line.strip()!r}): {exc}") from None
         if message and message != "quit" and not message.startswith("nothing to undo"):

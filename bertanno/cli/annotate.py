@@ -116,11 +116,16 @@ def review(ctx, project, reviewer, annotators, sample, seed, decisions, plain, i
 
     \b
     Keys (as in annotate):
-      Enter / a  accept the proposal: the decision most annotators made
-                 (NER: the spans more than half of them marked)
+      Enter / a  accept the proposal: what every annotator gave, or what a
+                 strict majority of three or more gave (NER: span by span);
+                 with no majority Enter asks which version settles it
+      v N        settle with version N: an annotator's, or their union
       1-9        choose that label     c  correct (type a label, edit spans)
       x          the item is unusable: decided, with no label
       s          leave it for later    u  undo, step by step     q  quit
+
+    A reject is shown as "rejected" and is never a vote for "no entities":
+    the proposal only holds what some annotator gave.
 
     \b
     Examples:

@@ -185,25 +185,46 @@ def _optimize_promoted(store, project: str, version: str) -> None:
               help="How often: 30m, 1h, 1d … (cron rounds what it cannot repeat exactly, and says so).")
 @click.option("--min-new", default=50, show_default=True,
               help="Each run trains only when this many new decisions exist since the champion.")
+@click.option("--env-file", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+              help="Where to write the job's database URL (default: ~/.config/bertanno/retrain-PROJECT.env).")
 @click.pass_context
-def schedule(ctx, project, every, min_new):
+def schedule(ctx, project, every, min_new, env_file):
     """Print a crontab line and systemd units that run retrain for PROJECT every
     --every.
+
+    The database (--db or BERTANNO_DB) is written to an environment file
+    readable by you only (mode 0600), which the crontab line sources and the
+    service reads (EnvironmentFile=): a password never stands on a command
+    line, in ps or in a unit file. Without --db the job uses bertanno.db in
+    this directory; a PostgreSQL password may also come from PGPASSFILE.
 
     \b
     Example:
       bertanno schedule reviews --every 6h --min-new 100
+      bertanno --db postgresql+psycopg://li:PW@db/team schedule reviews
     """
-    from bertanno.core.scheduling import cron_note, parse_every, schedule_files
+    from bertanno import files as written
+    from bertanno.core.scheduling import cron_note, environment_file, environment_text, parse_every, schedule_files
+    from bertanno.store.database import shown_url
     from bertanno.store.projects import get_project
 
     with open_store(ctx).transaction() as session:
         get_project(session, project)  # refused with a sentence when there is no such project
-
-    files = schedule_files(project, every, ctx.find_root().obj["db"], ["--min-new", str(min_new)], Path.cwd())
+    db = ctx.find_root().obj["db"]
+    env_file = (env_file or environment_file(project)).absolute() if db else None
+    if env_file is not None:
+        try:
+            env_file.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise written.cannot_write(env_file, exc) from None
+        written.write_text(env_file, environment_text(db), mode=0o600)
+    files = schedule_files(project, every, db, ["--min-new", str(min_new)], Path.cwd(), env_file)
     note = cron_note(parse_every(every))
     if note:
         err_console.print(f"[yellow]note:[/] {note}", highlight=False)
+    if env_file is not None:
+        err_console.print(f"the database {escape(shown_url(db))} is in {escape(str(env_file))} (mode 0600), "
+                          "which the job reads", highlight=False)
     console.print("[bold]crontab -e[/], then add:")
     click.echo(files.pop("crontab"))
     for name, content in files.items():

@@ -8,12 +8,12 @@ unless the user passes ``trust_remote_code``.
 from __future__ import annotations
 
 import json
-import os
 import pickle
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from bertanno import files
 from bertanno.core.hub import ModelSource, resolve_model
 from bertanno.errors import BertannoError
 from bertanno.plugins.manager import Plugins, get_plugins
@@ -170,20 +170,25 @@ def library_versions() -> dict[str, str]:
 
 
 def save_version(bundle: ModelBundle, directory: str | Path, metadata: dict | None = None) -> Path:
-    """Write a self-contained version directory: safetensors weights, tokenizer, task, labels, metadata."""
+    """Write a self-contained version directory: safetensors weights, tokenizer, task, labels, metadata. It is
+    written whole or not at all (``files.atomic_directory``: a fresh sibling folder renamed into place), so a
+    kill leaves no half-written version under the name. Returns the directory; raises ``BertannoError`` when
+    it cannot be written."""
     directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    bundle.model.save_pretrained(str(directory), safe_serialization=True)
-    bundle.tokenizer.save_pretrained(str(directory))
-    return write_version_record(directory, bundle.task, {
-        "model_labels": bundle.task.model_labels,
-        "base_model": bundle.base_model,
-        "max_length": bundle.max_length,
-        "added_terms": list(bundle.added_terms),
-        "pretrained": bundle.pretrained,
-        "libraries": library_versions(),
-        **(metadata or {}),
-    })
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    with files.atomic_directory(directory) as fresh:
+        bundle.model.save_pretrained(str(fresh), safe_serialization=True)
+        bundle.tokenizer.save_pretrained(str(fresh))
+        write_version_record(fresh, bundle.task, {
+            "model_labels": bundle.task.model_labels,
+            "base_model": bundle.base_model,
+            "max_length": bundle.max_length,
+            "added_terms": list(bundle.added_terms),
+            "pretrained": bundle.pretrained,
+            "libraries": library_versions(),
+            **(metadata or {}),
+        })
+    return directory
 
 
 def write_version_record(directory: str | Path, task: Task, fields: dict) -> Path:
@@ -203,9 +208,7 @@ def update_version_record(directory: str | Path, changes: dict) -> dict:
     ``BertannoError`` as ``read_version_record`` does."""
     directory = Path(directory)
     record = {**read_version_record(directory), **changes}
-    temporary = directory / (VERSION_FILE + ".tmp")
-    temporary.write_text(json.dumps(record, ensure_ascii=False, indent=2), encoding="utf-8")
-    os.replace(temporary, directory / VERSION_FILE)
+    files.write_text(directory / VERSION_FILE, json.dumps(record, ensure_ascii=False, indent=2))
     return record
 
 

@@ -59,22 +59,62 @@ def cron_note(seconds: int) -> str | None:
             f"{describe_seconds(interval)}; the systemd timer keeps {describe_seconds(seconds)}")
 
 
-def retrain_command(project: str, db: str | None, options: list[str]) -> str:
+def retrain_command(project: str, options: list[str]) -> str:
+    """The ``bertanno retrain PROJECT OPTIONS…`` command line, shell-quoted; it never names the database (the
+    scheduled job reads ``BERTANNO_DB`` from its environment file, so no password is on a command line)."""
     executable = Path(sys.executable).with_name("bertanno")
-    parts = [str(executable)] + (["--db", db] if db else []) + ["retrain", project, *options]
+    parts = [str(executable), "retrain", project, *options]
     return " ".join(shlex.quote(part) for part in parts)
 
 
-def schedule_files(project: str, every: str, db: str | None, options: list[str], workdir: Path) -> dict[str, str]:
-    """A crontab line and a systemd service and timer that run ``retrain`` every ``every``."""
+def cron_escaped(line: str) -> str:
+    """A crontab command with ``%`` escaped (cron turns a bare ``%`` into a newline and cuts the command)."""
+    return line.replace("%", "\\%")
+
+
+def systemd_escaped(value: str) -> str:
+    """A unit file setting's value with ``%`` doubled (systemd reads ``%x`` as a specifier)."""
+    return value.replace("%", "%%")
+
+
+def environment_file(project: str) -> Path:
+    """Where ``schedule`` writes the scheduled job's environment (the database URL): ``$XDG_CONFIG_HOME`` (or
+    ``~/.config``) ``/bertanno/retrain-PROJECT.env``."""
+    import os
+
+    config = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    return config / "bertanno" / f"retrain-{re.sub(r'[^A-Za-z0-9_-]', '-', project)}.env"
+
+
+def environment_text(db: str) -> str:
+    """The environment file's content: ``BERTANNO_DB='URL'``, in single quotes, which ``sh`` (the crontab line
+    sources it) and systemd's ``EnvironmentFile=`` (which expands no ``%`` there) both read literally. Raises
+    ``BertannoError`` for a URL with a quote or a line break, which no such file can hold (write ``'`` as
+    ``%27`` in a URL)."""
+    if "'" in db or "\n" in db or "\r" in db:
+        raise BertannoError("the database URL holds a quote or a line break, which the scheduled job's "
+                            "environment file cannot carry: write ' as %27 in the URL")
+    return f"# bertanno retrain's database; readable by its owner only\nBERTANNO_DB='{db}'\n"
+
+
+def schedule_files(project: str, every: str, db: str | None, options: list[str], workdir: Path,
+                   env_file: Path | None = None) -> dict[str, str]:
+    """A crontab line and a systemd service and timer that run ``retrain`` every ``every``. With a database URL
+    (``db``) the line and the units read it from ``env_file`` (whose content ``environment_text`` gives; the
+    caller writes it with mode 0600) instead of naming it: a password never stands on a command line, in
+    ``ps`` or in a unit file. ``%`` is escaped for cron and for systemd."""
     seconds = parse_every(every)
-    command = retrain_command(project, db, options)
+    command = retrain_command(project, options)
     unit = f"bertanno-retrain-{re.sub(r'[^A-Za-z0-9_-]', '-', project)}"
     log = workdir / f"retrain-{project}.log"
+    source = (f"set -a && . {shlex.quote(str(env_file))} && set +a && " if db and env_file else "")
+    environment = f"EnvironmentFile={systemd_escaped(str(env_file))}\n" if db and env_file else ""
     return {
-        "crontab": f"{cron_schedule(seconds)} cd {shlex.quote(str(workdir))} && {command} >> {shlex.quote(str(log))} 2>&1",
-        f"{unit}.service": (f"[Unit]\nDescription=bertanno retrain of project {project}\n\n[Service]\nType=oneshot\n"
-                            f"WorkingDirectory={workdir}\nExecStart={command}\n"),
+        "crontab": cron_escaped(f"{cron_schedule(seconds)} cd {shlex.quote(str(workdir))} && {source}{command} "
+                                f">> {shlex.quote(str(log))} 2>&1"),
+        f"{unit}.service": (f"[Unit]\nDescription=bertanno retrain of project {systemd_escaped(project)}\n\n"
+                            f"[Service]\nType=oneshot\nWorkingDirectory={systemd_escaped(str(workdir))}\n"
+                            f"{environment}ExecStart={systemd_escaped(command)}\n"),
         f"{unit}.timer": (f"[Unit]\nDescription=Run {unit} every {every}\n\n[Timer]\nOnBootSec=5min\n"
                           f"OnUnitActiveSec={seconds}s\nPersistent=true\n\n[Install]\nWantedBy=timers.target\n"),
     }

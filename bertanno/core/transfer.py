@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import io
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
+from bertanno import files
 from bertanno.core.project import open_project
 from bertanno.core.reading import read_examples
 from bertanno.errors import BertannoError
@@ -240,9 +242,7 @@ def export_project(store: Store, project_name: str, format_name: str, output: st
     if file_format.directory:
         if output is None:
             raise BertannoError(f"format {format_name!r} writes a directory: give one with -o")
-        if Path(output).exists() and not Path(output).is_dir():
-            raise BertannoError(f"{output} is a file; format {format_name!r} writes a directory: give a new "
-                                "directory with -o")
+        check_export_folder(Path(output), file_format)
     report, carried = ExportReport(0), []
     for item_id, example in rows:
         why = file_format.cannot_carry(example, task.example_kind) if file_format.cannot_carry else None
@@ -253,7 +253,8 @@ def export_project(store: Store, project_name: str, format_name: str, output: st
     if not file_format.carries_labels:
         report.labels_not_written = sum(example.payload is not None for example in carried)
     if file_format.directory:
-        file_format.write(carried, Path(output), {"kind": task.example_kind})
+        with files.atomic_directory(Path(output)) as fresh:  # swapped in whole, or the old folder stays
+            file_format.write(carried, fresh, {"kind": task.example_kind})
         report.written = len(carried)
         return report
     stream = io.StringIO()
@@ -278,11 +279,27 @@ def check_output(path: Path) -> None:
         raise BertannoError(f"cannot write {path}: the folder {path.parent} does not exist")
 
 
+def check_export_folder(path: Path, file_format) -> None:
+    """Raise ``BertannoError`` when a directory format may not write to ``path``: a file stands there, its
+    folder does not exist, or it is a non-empty folder that is not an earlier export of this format
+    (``FileFormat.exported``), which would otherwise be mixed with or lost under the export."""
+    if path.exists() and not path.is_dir():
+        raise BertannoError(f"{path} is a file; format {file_format.name!r} writes a directory: give a new "
+                            "directory with -o")
+    if not path.parent.is_dir():
+        raise BertannoError(f"cannot write {path}: the folder {path.parent} does not exist")
+    if path.is_dir():
+        names = sorted(str(p.relative_to(path)).replace(os.sep, "/") for p in path.rglob("*") if not p.is_dir())
+        if names and (file_format.exported is None or not file_format.exported(names)):
+            raise BertannoError(f"{path} holds files that are not an earlier {file_format.name} export (such as "
+                                f"{names[0]}): give a new or empty folder with -o (an earlier {file_format.name} "
+                                "export there is replaced whole)")
+
+
 def write_output(path: Path, text: str) -> None:
-    """Write ``text`` as UTF-8 to ``path``; ``BertannoError`` with a sentence when it cannot be written (a
-    directory, a folder that does not exist, no permission, a full disk)."""
+    """Write ``text`` as UTF-8 to ``path`` whole or not at all (``files.write_text``: a temporary file beside it,
+    fsynced, renamed over it; a failure or a kill leaves the old file byte for byte); ``BertannoError`` with a
+    sentence when it cannot be written (a directory, a folder that does not exist, no permission, a full
+    disk)."""
     check_output(path)
-    try:
-        path.write_text(text, encoding="utf-8", newline="")
-    except OSError as exc:
-        raise BertannoError(f"cannot write {path}: {exc.strerror or exc}") from None
+    files.write_text(path, text)

@@ -116,3 +116,7 @@ class FileFormat:
     directory: bool = False
     """``True`` for a format stored as a directory (``hf``, a saved Hugging Face dataset): ``read(path, options)``
     and ``write(examples, path, options)`` get the directory's ``Path`` instead of a text stream."""
+    exported: Callable[[list[str]], bool] | None = None
+    """A directory format: given the names of every file in a non-empty folder (relative, ``/``-separated),
+    whether it is an earlier export of this format, which an export to that folder replaces whole; any other
+    non-empty folder is refused, never mixed with or overwritten. ``None``: only an empty folder is used."""

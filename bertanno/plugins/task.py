@@ -199,13 +199,32 @@ class Task(ABC):
                           Text("≠" if differs else "", style="bold yellow"))
         return table
 
-    def proposal(self, payloads: Sequence[Any]) -> Any:
-        """The decision a review proposes from several annotators' ``payloads`` (at least one; ``None`` for a
-        reject): the most common one, the earliest of those tied. Span tasks vote span by span (``NerTask``)."""
+    def proposal(self, payloads: Sequence[Any], decisions: int | None = None) -> Any:
+        """What a review proposes from several annotators' decisions, or ``None`` when nobody's word carries it.
+        ``payloads``: the labels given (at least one; rejects are left out by the caller: a reject says the item
+        is unusable and is never a vote for a label); ``decisions``: how many decisions there were, rejects
+        included (default ``len(payloads)``). When every decision gave the same payload, that payload; else,
+        among at least three decisions, the payload a strict majority of them gave; else ``None``: two decisions
+        that differ have no majority, and the reviewer chooses. Span tasks vote span by span (``NerTask``).
+        Raises ``ValueError`` without payloads."""
         if not payloads:
             raise ValueError("a proposal needs at least one decision")
+        decisions = len(payloads) if decisions is None else decisions
         keys = [payload_category(p) for p in payloads]
-        return payloads[max(range(len(keys)), key=lambda i: (keys.count(keys[i]), -i))]
+        if len(set(keys)) == 1 and len(keys) == decisions:
+            return payloads[0]
+        if decisions < 3:
+            return None
+        best = max(range(len(keys)), key=lambda i: (keys.count(keys[i]), -i))
+        return payloads[best] if 2 * keys.count(keys[best]) > decisions else None
+
+    def union(self, payloads: Sequence[Any]) -> Any:
+        """Several annotators' payloads joined into one, for a reviewer to start from when they have no
+        majority: for list payloads (multi-label, spans) every unit any of them gave, sorted; ``None`` for a
+        single label, which has no union."""
+        if not payloads or not all(isinstance(p, list) for p in payloads):
+            return None
+        return sorted({unit for payload in payloads for unit in payload})
 
     def stratum(self, payload: Any) -> str:
         """What the evaluation split is stratified by for this annotation: by default the label (a sorted list

@@ -42,6 +42,29 @@ def record_imports(session: Session, project_id: int, labelled: list[tuple[int, 
     return len(labelled)
 
 
+class ItemTaken(StoreError):
+    """A decision that does not count: the item is no longer this annotator's, or another reviewer settled it
+    (``record_decision``)."""
+
+    def __init__(self, item_id: int, settled: bool = False):
+        super().__init__(f"item {item_id} was settled by another reviewer while it was open: your decision is not "
+                         "counted; next item" if settled else
+                         f"item {item_id} was handed to someone else while it was open: it is not counted; "
+                         "next item")
+        self.item_id = item_id
+
+
+def still_theirs(session: Session, project_id: int, item_id: int, annotator: str, session_id: str) -> bool:
+    """Whether a person's decision about the item may still count, read after its row is locked: the item still
+    needs this annotator (not complete under the project's overlap, no review or import settled it, no standing
+    decision of theirs: ``undecided``) and no other session holds a live lease on it (this session's own lease,
+    live or expired, is no obstacle: nobody else took the item meanwhile)."""
+    now = utcnow()
+    taken = session.scalar(select(exists().where(Lease.item_id == item_id, Lease.session_id != session_id,
+                                                 Lease.expires_at >= now)))
+    return not taken and not is_decided(session, project_id, item_id, annotator=annotator)
+
+
 DECISION_RECORD = ("active_ms", "keystrokes", "shown_version", "shown_family", "edit", "blind")
 """The annotation columns that say how a person's decision was made (``record_decision``'s ``how``)."""
 
@@ -51,11 +74,24 @@ def record_decision(session: Session, project_id: int, item_id: int, annotator: 
                     duration_ms: int | None = None, how: dict | None = None, source: str = "human") -> Annotation:
     """A person's decision, its event, and the release of the item's lease, in the caller's transaction.
     ``how``: how it was made (``DECISION_RECORD``: active time, keystrokes, what was shown, the edit, blind).
-    ``source``: ``human`` (an annotator's) or ``review`` (a reviewer's, which settles the item)."""
+    ``source``: ``human`` (an annotator's) or ``review`` (a reviewer's, which settles the item).
+
+    An annotator's decision (not a skip) counts only while the item is still theirs (``still_theirs``), checked
+    with the item's row locked (``refresh_items``' lock, so that two transactions deciding one item see each
+    other): a session whose lease expired while the item was on screen, and whose item was then served to
+    someone else or decided meanwhile, raises ``ItemTaken`` and nothing is stored. So an item never has more
+    standing decisions than the project's overlap, and an annotator never two. A review counts only while no
+    other review or import settled the item (``ItemTaken`` too)."""
     if decision not in DECISIONS:
         raise StoreError(f"decision must be one of {', '.join(DECISIONS)}, got {decision!r}")
     if source not in PEOPLE:
         raise StoreError(f"a person's decision has the source {' or '.join(PEOPLE)}, got {source!r}")
+    if decision != "skip":
+        lock_items(session, [item_id])
+        if source == "human" and not still_theirs(session, project_id, item_id, annotator, session_id):
+            raise ItemTaken(item_id)
+        if source == "review" and session.scalar(select(Item.authoritative).where(Item.id == item_id)):
+            raise ItemTaken(item_id, settled=True)
     annotation = Annotation(project_id=project_id, item_id=item_id, annotator=annotator, session_id=session_id,
                             decision=decision, payload=payload, prediction_id=prediction_id, source=source,
                             duration_ms=duration_ms, **(how or {}))
@@ -158,12 +194,23 @@ def refresh_items(session: Session, item_ids: list[int]) -> None:
               .where(*_of_item(), *standing(), Annotation.source == "human").scalar_subquery())
     authority = exists().where(*_of_item(), *standing(), Annotation.source != "human")
     ids = sorted(set(item_ids))
+    lock_items(session, ids)
     for start in range(0, len(ids), 500):
-        session.execute(select(Item.id).where(Item.id.in_(ids[start:start + 500])).order_by(Item.id)
-                        .with_for_update())
         session.execute(update(Item).where(Item.id.in_(ids[start:start + 500]))
                         .values(annotators=people, authoritative=authority)
                         .execution_options(synchronize_session=False))
+
+
+def lock_items(session: Session, item_ids: list[int]) -> None:
+    """Lock these items' rows until the caller's transaction ends (``SELECT … FOR NO KEY UPDATE`` in id order, so
+    that two transactions never wait on each other in a cycle; SQLite runs one writer at a time already). Two
+    lockers of one item wait for each other, but a lease being inserted for the item (whose foreign key takes
+    a key-share lock on the item's row) does not wait: with ``FOR UPDATE`` a queue that cleared an expired lease
+    and leased the item again deadlocked with a decision releasing that lease."""
+    ids = sorted(set(item_ids))
+    for start in range(0, len(ids), 500):
+        session.execute(select(Item.id).where(Item.id.in_(ids[start:start + 500])).order_by(Item.id)
+                        .with_for_update(key_share=True))
 
 
 def latest_human_decision(session: Session, project_id: int) -> int:

@@ -8,6 +8,7 @@ Before an existing SQLite database is upgraded, a backup copy is written beside 
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 from contextlib import closing
 from datetime import datetime
@@ -34,6 +35,35 @@ class StoreError(BertannoError):
     pass
 
 
+AUTHORITY_SECRET = re.compile(r"^(?P<head>[A-Za-z][A-Za-z0-9+.\-]*://[^/?#@:]*:)(?P<secret>[^/?#]*)(?P<at>@)")
+"""What stands between the user's ``:`` and the host's ``@`` in a URL's authority: a password, however the rest
+of the URL is spelled (used where the URL cannot be parsed)."""
+
+
+def shown_url(url: str | None) -> str:
+    """``url`` as every message shows it: the password masked as ``***``, for any string, parseable or not
+    (``postgresql://li:s3cret@db/x`` -> ``postgresql://li:***@db/x``; whatever stands between the user's ``:``
+    and the last ``@`` of the authority is masked when SQLAlchemy cannot read the URL). The one function
+    every error path uses: a raw URL is never echoed."""
+    if url is None:
+        return default_url()
+    try:
+        parsed = make_url(url) if "://" in url else None
+    except Exception:  # ArgumentError, a bad port (ValueError), anything: fall back to the pattern
+        parsed = None
+    if parsed is not None and parsed.password is not None:
+        return parsed.render_as_string(hide_password=True)
+    authority_end = re.search(r"://[^/?#]*", url)
+    if authority_end and "@" in authority_end.group():
+        head, _, rest = url.partition("://")
+        authority, tail = authority_end.group()[3:], url[authority_end.end():]
+        user, at, host = authority.rpartition("@")
+        if ":" in user:
+            user = user.split(":", 1)[0] + ":***"
+        return f"{head}://{user}{at}{host}{tail}"
+    return url
+
+
 def default_url() -> str:
     return os.environ.get(DB_ENV) or f"sqlite:///{DEFAULT_FILE}"
 
@@ -46,7 +76,7 @@ def missing_sqlite_file(url: str | None) -> Path | None:
         return None if Path(url).exists() else Path(url)
     try:
         parsed = make_url(url)
-    except ArgumentError:
+    except (ArgumentError, ValueError):  # not a URL, a bad port: open_engine says what is wrong
         return None
     if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:" \
             or parsed.database.startswith("file:"):
@@ -162,6 +192,7 @@ def open_engine(url: str | None = None) -> Engine:
     url = url or default_url()
     if "://" not in url:
         url = f"sqlite:///{url}"
+    url = postgresql_driver(url)
     try:
         parsed = make_url(url)
         options = {}
@@ -172,14 +203,46 @@ def open_engine(url: str | None = None) -> Engine:
             if parsed.get_backend_name() == "postgresql" and "connect_timeout" not in parsed.query:
                 options["connect_args"] = {"connect_timeout": timeout}
         engine = create_engine(parsed, **options)
-    except (ArgumentError, NoSuchModuleError, ValueError) as exc:
-        raise StoreError(f"cannot use the database URL {url!r}: {exc}") from None
+    except ValueError as exc:  # a port that is not a number, among others
+        raise StoreError(f"cannot use the database URL {shown_url(url)}: "
+                         f"{bad_port(url) or exc}") from None
+    except (ArgumentError, NoSuchModuleError) as exc:
+        raise StoreError(f"cannot use the database URL {shown_url(url)}: it is not a URL SQLAlchemy knows "
+                         f"({type(exc).__name__}); write it as postgresql+psycopg://USER:PASSWORD@HOST:PORT/NAME "
+                         "or sqlite:///FILE") from None
     except ImportError as exc:  # the dialect is known, its driver is not installed
-        raise StoreError(f"cannot use the database URL {url!r}: its driver is not installed ({exc}); for "
-                         "PostgreSQL: pip install 'bertanno[postgres]'") from None
+        raise StoreError(f"cannot use the database URL {shown_url(url)}: its driver is not installed "
+                         f"({exc.name or 'a module'} is missing); for PostgreSQL use postgresql+psycopg://… and "
+                         "pip install 'bertanno[postgres]'") from None
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine)
     return engine
+
+
+def postgresql_driver(url: str) -> str:
+    """``postgres://…`` (the spelling of PaaS hosts and psql) and a bare ``postgresql://…`` when psycopg2 is not
+    installed are read as ``postgresql+psycopg://…``, the driver bertanno installs; other URLs as given."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    if scheme == "postgres":
+        return f"postgresql+psycopg://{rest}"
+    if scheme == "postgresql":
+        import importlib.util
+
+        if importlib.util.find_spec("psycopg2") is None and importlib.util.find_spec("psycopg") is not None:
+            return f"postgresql+psycopg://{rest}"
+    return url
+
+
+def bad_port(url: str) -> str | None:
+    """A sentence when the URL's port is not a whole number from 1 to 65535; ``None`` otherwise."""
+    authority = re.search(r"://([^/?#]*)", url)
+    host = authority.group(1).rpartition("@")[2] if authority else ""
+    port = host.rsplit(":", 1)[1] if ":" in host and not host.endswith("]") else None
+    if port is None or (port.isdigit() and 1 <= int(port) <= 65535):
+        return None
+    return f"its port {port!r} is not a number from 1 to 65535"
 
 
 def migrate_to_head(engine: Engine) -> Path | None:

@@ -115,6 +115,15 @@ def reclaim_stale(session: Session, project_id: int, annotator: str) -> int:
     return len(gone)
 
 
+def renew(session: Session, session_id: str, lease_seconds: int = DEFAULT_LEASE_SECONDS) -> int:
+    """Extend every lease this session still holds to ``lease_seconds`` from now; returns how many. A lease
+    that expired stays this session's until another session's queue clears it (one lease per item), so it is
+    renewed while its row is there; once cleared, its item may have gone to someone else and is not taken
+    back."""
+    return session.execute(update(Lease).where(Lease.session_id == session_id)
+                           .values(expires_at=utcnow() + timedelta(seconds=lease_seconds))).rowcount
+
+
 def release(session: Session, session_id: str) -> int:
     """Give back every item the session holds (a clean quit)."""
     return session.execute(delete(Lease).where(Lease.session_id == session_id)).rowcount

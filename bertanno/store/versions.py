@@ -93,7 +93,18 @@ def previous_champion(session: Session, project_id: int) -> ModelVersion | None:
     return session.scalar(query.order_by(ModelVersion.promoted_at.desc()).limit(1))
 
 
+INTERRUPTED = "interrupted"
+"""The decision of a run whose process ended before it finished (killed, crashed): set by the next run."""
+
+
 def start_run(session: Session, project_id: int, trigger: str, counts: dict) -> TrainingRun:
+    """A new training run row of the project. Called under the project's training lock, so a run of the
+    project still open is one whose process died (a SIGKILL, a crash): it is closed first as ``interrupted``
+    (not succeeded, finished now), so that no row stays open forever."""
+    session.execute(update(TrainingRun).where(TrainingRun.project_id == project_id,
+                                              TrainingRun.finished_at.is_(None)).values(
+        decision=INTERRUPTED, succeeded=False, finished_at=utcnow(),
+        log="the process ended before this run finished (killed or crashed); closed by the next run"))
     run = TrainingRun(project_id=project_id, trigger=trigger, counts=counts, metrics={}, log="")
     session.add(run)
     session.flush()

@@ -19,14 +19,16 @@ from textual.binding import Binding
 from textual.containers import Container
 from textual.widgets import Static
 
+from bertanno.app.screen.choose import ChooseScreen
 from bertanno.app.screen.done import DoneView
 from bertanno.app.screen.help import HelpScreen, help_text, key_labels
-from bertanno.app.session import AnnotationSession
+from bertanno.app.session import RENEW_SECONDS, AnnotationSession
 from bertanno.errors import BertannoError
 from bertanno.plugins.widgets import Decided, character_key
+from bertanno.store.annotations import ItemTaken
 
 ACTIONS = {"accept": "accept", "reject": "decide('reject')", "skip": "decide('skip')", "undo": "undo",
-           "quit": "quit_session", "help": "help"}
+           "quit": "quit_session", "help": "help", "choose": "choose"}
 
 
 def key_names(keys: tuple[str, ...]) -> str:
@@ -69,13 +71,15 @@ class AnnotationApp(App[None]):
 
     def on_mount(self) -> None:
         self.show_next()
+        self.set_interval(RENEW_SECONDS, self._renew)  # the item on screen stays this person's while it is open
         if self.session.live is not None:
             self.set_interval(2.0, self._show_header)
 
     # -- what is on screen ------------------------------------------------------------------------------------------
     def _keys_line(self) -> Text:
         keys = self.keymap
-        parts = [(shown_keys(keys["accept"]), "accept"), *getattr(self.view, "KEYS", ()),
+        choose = [(shown_keys(keys["choose"]), "choose")] if self.session.CHOOSES and "choose" in keys else []
+        parts = [(shown_keys(keys["accept"]), "accept"), *choose, *getattr(self.view, "KEYS", ()),
                  (shown_keys(keys["reject"]), self.session.REJECT_WORD), (shown_keys(keys["skip"]), "skip"),
                  (shown_keys(keys["undo"]), "undo"), (shown_keys(keys["quit"]), "quit"),
                  (shown_keys(keys["help"]), "keys")]
@@ -145,6 +149,9 @@ class AnnotationApp(App[None]):
             self.session.touch()
         await super().on_event(event)
 
+    def _renew(self) -> None:
+        threading.Thread(target=self.session.renew, name="renew-leases", daemon=True).start()
+
     def _fetch_ahead(self) -> None:
         threading.Thread(target=self.session.fetch_ahead, name="fetch-ahead", daemon=True).start()
 
@@ -155,6 +162,10 @@ class AnnotationApp(App[None]):
             return
         try:
             self.session.decide(decision, payload)
+        except ItemTaken as exc:  # nothing stored; the item is someone else's now: on to the next one
+            self.say(str(exc))
+            self.show_next()
+            return
         except (BertannoError, ValueError) as exc:
             self.say(str(exc))
             return
@@ -164,8 +175,34 @@ class AnnotationApp(App[None]):
     def action_accept(self) -> None:
         if self.view is None:
             return
+        edited = getattr(self.view, "edited", None)
+        if self.session.choices() and not (edited is not None and edited()):
+            self.action_choose()  # no majority and nothing given yet: Enter asks which version settles it
+            return
         decision, payload = self.view.accepted()
         self.decide(decision, payload)
+
+    def action_choose(self) -> None:
+        """A review without a majority: choose an annotator's version (or their union) as the item's proposal;
+        it is put in the item view, where Enter settles the item with it or an edit changes it first."""
+        current, choices = self.session.current, self.session.choices()
+        if current is None or not choices:
+            self.say("nothing to choose between on this item: Enter accepts the proposal")
+            return
+
+        def chosen(number: int | None) -> None:
+            if number is None or self.session.current is not current:
+                return
+            self.session.choose(number)
+            self.query_one("#item", Container).remove_children()
+            self.view = self.session.task.item_view(current.example, current.prediction)
+            self.query_one("#item", Container).mount(self.view)
+            if self.view.can_focus:
+                self.view.focus()
+            self.say(f"{choices[number - 1][0]}: Enter settles the item with it", style="green")
+            self._show_header()
+
+        self.push_screen(ChooseScreen(current.example.text, choices), chosen)
 
     def action_decide(self, decision: str) -> None:
         self.decide(decision)
@@ -182,7 +219,8 @@ class AnnotationApp(App[None]):
             self.say("nothing to undo in this session")
 
     def action_help(self) -> None:
-        self.push_screen(HelpScreen(help_text(self.keymap, getattr(self.view, "HELP", ""))))
+        self.push_screen(HelpScreen(help_text(self.keymap, getattr(self.view, "HELP", ""), self.session.REJECT_HELP,
+                                              choose=self.session.CHOOSES)))
 
     def action_quit_session(self) -> None:
         self.exit()

@@ -13,15 +13,18 @@ def key_labels(keys: tuple[str, ...]) -> list[str]:
     return list(dict.fromkeys("Enter" if key in ("\r", "\n") else key for key in keys))
 
 
-def help_text(keymap: dict[str, tuple[str, ...]], view_help: str = "") -> Text:
+def help_text(keymap: dict[str, tuple[str, ...]], view_help: str = "",
+              reject: str = "reject the pre-annotation", choose: bool = False) -> Text:
     """The help as a person reads it: the keys of this keymap, then the item view's own keys (``view_help``:
-    a title line, then the keys)."""
+    a title line, then the keys). ``reject``: what the reject key does in this session, in the words its
+    footer uses; ``choose``: a review, whose choose key picks a version when there is no majority."""
     def keys(action: str) -> str:
         return " / ".join(key_labels(keymap[action]))
 
     text = Text("Keys\n", style="bold")
     rows = [(keys("accept"), "accept the pre-annotation (or what the item shows)"), ("1-9", "choose that label"),
-            (keys("reject"), "reject the pre-annotation"), (keys("skip"), "skip: it comes back later"),
+            (keys("reject"), reject), (keys("skip"), "skip: it comes back later"),
+            *([(keys("choose"), "no majority: choose an annotator's version or their union")] if choose else []),
             (keys("undo"), "undo, as many steps as this session made, your own labels and spans back"),
             (keys("quit") + " / Ctrl-C", "quit: every decision is already saved"), (keys("help"), "this help")]
     for key, what in rows:

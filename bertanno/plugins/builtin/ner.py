@@ -225,17 +225,21 @@ class NerTask(Task):
     def decisions_view(self, example: Example, decisions: Sequence[tuple[str, Any]]):
         """Every decision's spans over one ruler: per line of text, the ruler, then the text once per decision
         with that decision's spans in their type's colour; a span that not every decision marks (same
-        characters, same type) is drawn reversed, and listed first with who marked it. Lines of a long text
-        with no difference fold into one."""
-        rows = [(who, list(payload or [])) for who, payload in decisions]
-        everyone = set.intersection(*(set(spans) for _, spans in rows)) if rows else set()
+        characters, same type) is drawn reversed, and listed first with who marked it. A decision whose
+        payload is ``None`` rejected the item (unusable): its row says so instead of showing the text, and it
+        marks nothing either way. Lines of a long text with no difference fold into one."""
+        rows = [(who, None if payload is None else list(payload)) for who, payload in decisions]
+        given = [set(spans) for _, spans in rows if spans is not None]
+        everyone = set.intersection(*given) if given else set()
         disputed: dict[Span, list[str]] = {}
         for who, spans in rows:
-            for span in spans:
+            for span in spans or []:
                 if span not in everyone:
                     disputed.setdefault(span, []).append(who)
         listing = [Text(f"{example.text[s.start:s.end]} [{s.start}-{s.end}]:{s.label}  only {', '.join(names)}",
                         style=f"{self.colour(s.label)}") for s, names in sorted(disputed.items())]
+        listing += [Text(f"{who} rejected the item: unusable, no spans given", style="bold yellow")
+                    for who, spans in rows if spans is None]
         legend = Text("  ").join(Text(f"■ {label}", style=self.colour(label)) for label in self.labels)
         return Group(*(listing or [Text("every decision marks the same spans", style="green")]),
                      RuledDecisions(example.text, rows, everyone, self.colour), legend)
@@ -269,16 +273,32 @@ class NerTask(Task):
     def entity_spans(self, example: Example) -> list[Span]:
         return list(example.payload or [])
 
-    def proposal(self, payloads: Sequence[Any]) -> list[Span]:
-        """Span by span: the spans that more than half of the decisions mark (same characters, same type); a
-        reject counts as marking none."""
+    def proposal(self, payloads: Sequence[Any], decisions: int | None = None) -> list[Span] | None:
+        """Span by span (same characters, same type), among the ``decisions`` (default ``len(payloads)``;
+        rejects are not in ``payloads`` and vote for nothing): when every decision marked the same spans, those;
+        else, among at least three decisions, each span marked by a strict majority of them is in and each span
+        left out by a strict majority is out; when some span is neither (contested), or the decisions are two
+        that differ, ``None``: no proposal, the reviewer chooses. The empty set is proposed only when a strict
+        majority marked nothing, never because their marks cancel out. Raises ``ValueError`` without
+        payloads."""
         if not payloads:
             raise ValueError("a proposal needs at least one decision")
-        votes: dict[Span, int] = {}
-        for spans in payloads:
-            for span in set(spans or []):
-                votes[span] = votes.get(span, 0) + 1
-        return sorted(span for span, count in votes.items() if 2 * count > len(payloads))
+        decisions = len(payloads) if decisions is None else decisions
+        marked = [set(spans or []) for spans in payloads]
+        if len(marked) == decisions and all(spans == marked[0] for spans in marked):
+            return sorted(marked[0])
+        if decisions < 3:
+            return None
+        chosen = []
+        for span in set().union(*marked):
+            votes = sum(span in spans for spans in marked)
+            if 2 * votes > decisions:
+                chosen.append(span)
+            elif 2 * (len(marked) - votes) <= decisions:
+                return None  # contested: neither a majority for it nor one against it
+        if not chosen and 2 * sum(not spans for spans in marked) <= decisions:
+            return None
+        return sorted(chosen)
 
     def span_editor(self, example: Example, spans: Any):
         from bertanno.plugins.span_editing import SpanEditor
@@ -368,7 +388,7 @@ def ruled_lines(text: str, spans, colour, width: int = RULER_WIDTH):
 class RuledDecisions:
     """Several decisions' spans over one text, aligned to one ruler (``NerTask.decisions_view``); lines are as
     wide as the screen it is drawn on, counted in cells (a Chinese character takes two). ``rows``:
-    ``(who, spans)``; ``agreed``: the spans every row marks (the others are drawn reversed). Lines of a long text
+    ``(who, spans)`` (``spans`` ``None``: a reject); ``agreed``: the spans every row marks (the others are drawn reversed). Lines of a long text
     where every decision is the same fold into one line that says so, so that the differences fit a screen."""
 
     def __init__(self, text: str, rows: list[tuple[str, list[Span]]], agreed: set, colour):
@@ -377,7 +397,7 @@ class RuledDecisions:
     def __rich_console__(self, console, options):
         names = max((cell_len(who) for who, _ in self.rows), default=0)
         lines = cell_lines(self.text, max(options.max_width - names - 3, 10))
-        disputed = [s for _, spans in self.rows for s in spans if s not in self.agreed]
+        disputed = [s for _, spans in self.rows for s in spans or [] if s not in self.agreed]
         folded: list[tuple[int, int]] = []
         for start, end, cells in lines:
             if len(lines) > 1 and not any(s.start < end and s.end > start for s in disputed):
@@ -398,6 +418,10 @@ class RuledDecisions:
         text = self.text
         yield Text(" " * (names + 3) + ruler(text, start, end, cells), style="dim")
         for who, spans in self.rows:
+            if spans is None:
+                yield Text.assemble((who + " " * (names - cell_len(who)), "bold"), " │ ",
+                                    ("✗ rejected: unusable", "yellow"))
+                continue
             line = Text(text[start:end])
             for span in spans:
                 if span.start < end and span.end > start:

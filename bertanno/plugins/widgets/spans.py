@@ -363,6 +363,7 @@ class SpanView(Vertical):
         self.predicted = sorted(Span(*s) for s in (prediction.payload if prediction is not None else []) or [])
         start = restored if restored is not None else self.predicted
         self.editor = task.span_editor(example, start)
+        self.start = sorted(Span(*s) for s in start or [])
         self.message = "your spans from before the undo" if restored is not None else ""
 
     def compose(self):
@@ -413,6 +414,10 @@ class SpanView(Vertical):
         self.query_one("#span-command", Prompt).close()
         if command:
             self.query_one(SpanText)._edit(lambda: self.editor.apply(command), f"done: {command}")
+
+    def edited(self) -> bool:
+        """Whether the person changed the spans this view opened with."""
+        return sorted(self.editor.spans) != self.start
 
     def accepted(self) -> tuple[str, Any]:
         """Accept: the pre-annotation when the spans are unchanged, else a correction with the spans shown."""

@@ -148,5 +148,6 @@ FORMATS = (
         cannot_carry=brat_cannot_carry,
         refuses="an entity across a line break; a type with a space; an annotated item without entities",
         directory=True,
+        exported=lambda names: all(name.endswith((".txt", ".ann", ".conf")) and "/" not in name for name in names),
     ),
 )

@@ -83,5 +83,7 @@ FORMATS = (
         options=(),
         keeps_meta=True,
         directory=True,
+        exported=lambda names: "dataset_info.json" in names and "state.json" in names
+        and all(name.endswith((".arrow", ".json")) and "/" not in name for name in names),
     ),
 )
