@@ -248,6 +248,29 @@ def test_lora_saves_a_plain_model(project):
     assert type(bundle.model).__name__ == "BertForSequenceClassification" and outcome.version == "v001"
 
 
+def test_ctrl_c_during_train_saves_the_best_epoch_and_exits_130(project, tmp_path, monkeypatch):
+    from contextlib import contextmanager
+
+    import bertanno.cli.training as training_cli
+    from bertanno.cli import cli
+
+    @contextmanager
+    def pressed_ctrl_c(title):
+        def on_step(step, total, loss):
+            if step == 25:
+                raise KeyboardInterrupt
+
+        yield on_step, lambda *args, **kwargs: None
+
+    monkeypatch.setattr(training_cli, "training_progress", pressed_ctrl_c)
+    result = CliRunner().invoke(cli, ["--db", f"sqlite:///{tmp_path / 'db.sqlite'}", "train", "reviews", "--epochs",
+                                      str(FAST["epochs"]), "--batch-size", str(FAST["batch_size"])])
+    assert result.exit_code == 130, result.output
+    assert "saved from the best epoch before the interruption (not promoted)" in result.stdout
+    with project.transaction() as session:
+        assert len(list_versions(session, get_project(session, "reviews").id)) == 1  # what was trained is kept
+
+
 def test_ctrl_c_keeps_the_best_epoch_and_does_not_promote(project):
     def interrupt(step, total, loss):
         if step == 25:

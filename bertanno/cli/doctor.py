@@ -31,6 +31,8 @@ def doctor(ctx, as_json, round_trips):
       pool        PostgreSQL: the connection pool in force (BERTANNO_DB_POOL_SIZE,
                   BERTANNO_DB_MAX_OVERFLOW, BERTANNO_DB_POOL_TIMEOUT,
                   BERTANNO_DB_POOL_RECYCLE, BERTANNO_DB_CONNECT_TIMEOUT)
+      writable    SQLite: whether the file and its folder take writes (a
+                  read-only file opens for reading only: writes are refused)
       journal, disk  SQLite: WAL mode, the file's size and the room left
 
     The exit status is 1 when a check fails. A server that does not answer

@@ -59,6 +59,10 @@ def _train_config(mode, epochs, batch_size, learning_rate, patience, seed, devic
                        patience=patience, seed=seed, device=device, cache_dir=cache, processes=processes)
 
 
+INTERRUPTED_EXIT = 130
+"""The exit status after Ctrl-C (128 + SIGINT, as a shell reports it), also when what was trained is saved."""
+
+
 def _report_outcome(outcome) -> None:
     console.print(outcome.message)
     if outcome.metrics:
@@ -93,8 +97,8 @@ def train(ctx, project, start, no_promote, family, tolerance, min_eval, **option
     the new one becomes the champion unless a paired bootstrap says it is confidently worse (95 %
     interval of the difference below -TOLERANCE). Below --min-eval evaluation items the split is
     too small for the test: the point estimates decide against a trained champion, and a
-    zero-shot champion keeps serving. Ctrl-C stops cleanly and keeps the best
-    epoch so far.
+    zero-shot champion keeps serving. Ctrl-C stops cleanly, keeps the best
+    epoch so far (a candidate, not promoted) and exits with status 130.
 
     \b
     Defaults by the model (printed before training; --lr, --epochs,
@@ -116,6 +120,8 @@ def train(ctx, project, start, no_promote, family, tolerance, min_eval, **option
                                 models_dir=options["models_dir"], on_step=on_step, on_epoch=on_epoch,
                                 tolerance=tolerance, min_eval=min_eval, family=family, on_plan=err_console.print)
     _report_outcome(outcome)
+    if outcome.decision == "interrupted":
+        ctx.exit(INTERRUPTED_EXIT)  # Ctrl-C: the best epoch so far is saved and reported, and the exit says so
 
 
 @click.command()
@@ -151,6 +157,8 @@ def retrain(ctx, project, min_new, tolerance, min_eval, watch, every, optimize_a
                                       on_step=on_step, on_epoch=on_epoch, min_eval=min_eval,
                                       on_plan=err_console.print)
         _report_outcome(outcome)
+        if outcome.decision == "interrupted":
+            ctx.exit(INTERRUPTED_EXIT)  # saved and reported; a watch loop stops here too
         if optimize_after and outcome.decision == "promoted":
             _optimize_promoted(store, project, outcome.version)
 
@@ -447,6 +455,8 @@ def distill(ctx, project, student, teacher_version, temperature, epochs, batch_s
                                "texts": outcome.texts, "unlabelled": outcome.unlabelled, "metrics": outcome.metrics,
                                "gate": f.as_record(), "in_use": outcome.in_use,
                                "interrupted": outcome.interrupted}, indent=2, ensure_ascii=False))
+        if outcome.interrupted:
+            ctx.exit(INTERRUPTED_EXIT)
         return
     console.print(f"{outcome.version} distilled from {outcome.teacher} ({escape(outcome.student)}) on "
                   f"{outcome.texts} texts, {outcome.unlabelled} unlabelled"
@@ -460,6 +470,8 @@ def distill(ctx, project, student, teacher_version, temperature, epochs, batch_s
         console.print(f"{outcome.teacher} now pre-annotates with {outcome.version}")
     else:
         console.print(f"{outcome.teacher} keeps serving as before" + (" (--no-use)" if no_use and f.accepted else ""))
+    if outcome.interrupted:
+        ctx.exit(INTERRUPTED_EXIT)
 
 
 @hookimpl

@@ -82,7 +82,7 @@ class PluginInfo:
 
 
 def _check_name(kind: str, name: Any) -> str:
-    if not isinstance(name, str) or not NAME_PATTERN.match(name):
+    if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
         raise PluginError(f"{kind} name {name!r} must be lowercase letters, digits, '-' or '_', starting with a letter")
     return name
 

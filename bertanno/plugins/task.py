@@ -17,7 +17,7 @@ from bertanno.errors import BertannoError
 
 EXAMPLE_KINDS = frozenset({"text", "pair", "spans"})
 HEADS = frozenset({"sequence", "token"})
-NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_-]*$")
+NAME_PATTERN = re.compile(r"[a-z][a-z0-9_-]*")
 NOT_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 """Characters that are not text: control characters (Unicode category Cc) other than tab, line feed and
 carriage return, and lone surrogate halves (which no UTF-8 file can hold, but a JSON ``\\ud83d`` escape can)."""

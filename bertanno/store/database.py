@@ -35,11 +35,6 @@ class StoreError(BertannoError):
     pass
 
 
-AUTHORITY_SECRET = re.compile(r"^(?P<head>[A-Za-z][A-Za-z0-9+.\-]*://[^/?#@:]*:)(?P<secret>[^/?#]*)(?P<at>@)")
-"""What stands between the user's ``:`` and the host's ``@`` in a URL's authority: a password, however the rest
-of the URL is spelled (used where the URL cannot be parsed)."""
-
-
 def shown_url(url: str | None) -> str:
     """``url`` as every message shows it: the password masked as ``***``, for any string, parseable or not
     (``postgresql://li:s3cret@db/x`` -> ``postgresql://li:***@db/x``; whatever stands between the user's ``:``
@@ -84,12 +79,45 @@ def missing_sqlite_file(url: str | None) -> Path | None:
     return None if Path(parsed.database).exists() else Path(parsed.database)
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def sqlite_read_only(path: Path) -> str | None:
+    """Why an existing SQLite file cannot be written here, as a phrase, or ``None`` when it can: the file
+    cannot be opened for writing (read-only, immutable, a read-only mount: root included), or its folder takes
+    no new file (SQLite writes its -wal and -shm files beside it). Probed by opening, not by permission bits,
+    which root ignores; the probe changes nothing (a temporary file in the folder is removed at once)."""
+    import tempfile
+
+    try:
+        with open(path, "r+b"):
+            pass
+    except OSError as exc:
+        return f"the database file {path} is read-only ({exc.strerror})"
+    try:
+        with tempfile.TemporaryFile(dir=path.parent or "."):
+            pass
+    except OSError as exc:
+        return f"the folder of the database file {path} is read-only ({exc.strerror})"
+    return None
+
+
+def _read_only_url(parsed):
+    """The SQLite URL that opens the same file read-only: ``mode=ro``, and ``immutable=1`` too when no write-ahead
+    log lies beside it (then nothing is written, not even the -shm file, so it opens on a read-only mount);
+    with a -wal file the log is read as well (immutable would ignore what it holds)."""
+    from urllib.parse import quote
+
+    path = Path(parsed.database).resolve()
+    wal = path.with_name(path.name + "-wal")
+    immutable = "" if wal.exists() and wal.stat().st_size else "&immutable=1"
+    return make_url(f"sqlite:///file:{quote(str(path))}?mode=ro{immutable}&uri=true")
+
+
+def _configure_sqlite(engine: Engine, read_only: bool = False) -> None:
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection, _record):
         dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself, below
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
+        if not read_only:  # a read-only file keeps the journal mode it has
+            cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
@@ -97,7 +125,7 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def on_begin(connection):
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def _alembic_config(connection) -> Config:
@@ -202,7 +230,15 @@ def open_engine(url: str | None = None) -> Engine:
             options = {"pool_pre_ping": True, **settings}
             if parsed.get_backend_name() == "postgresql" and "connect_timeout" not in parsed.query:
                 options["connect_args"] = {"connect_timeout": timeout}
+        read_only, given = None, parsed
+        if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:" \
+                and not parsed.database.startswith("file:") and Path(parsed.database).is_file():
+            read_only = sqlite_read_only(Path(parsed.database))
+            if read_only:
+                parsed = _read_only_url(parsed)
         engine = create_engine(parsed, **options)
+        engine.info_read_only = read_only  # why it opened read-only (reads work, a write is refused), or None
+        engine.info_given_url = given  # the URL as given (a read-only SQLite file is opened through a file: URI)
     except ValueError as exc:  # a port that is not a number, among others
         raise StoreError(f"cannot use the database URL {shown_url(url)}: "
                          f"{bad_port(url) or exc}") from None
@@ -215,7 +251,7 @@ def open_engine(url: str | None = None) -> Engine:
                          f"({exc.name or 'a module'} is missing); for PostgreSQL use postgresql+psycopg://… and "
                          "pip install 'bertanno[postgres]'") from None
     if engine.dialect.name == "sqlite":
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, bool(read_only))
     return engine
 
 
@@ -245,6 +281,12 @@ def bad_port(url: str) -> str | None:
     return f"its port {port!r} is not a number from 1 to 65535"
 
 
+def given_url(engine: Engine) -> str:
+    """The engine's URL as the person gave it, password masked (a read-only SQLite file is opened through a
+    ``file:`` URI, which is not what they wrote)."""
+    return getattr(engine, "info_given_url", engine.url).render_as_string(hide_password=True)
+
+
 def migrate_to_head(engine: Engine) -> Path | None:
     """Bring the schema to head; returns the backup written before upgrading an older SQLite database."""
     head = head_revision()
@@ -252,12 +294,16 @@ def migrate_to_head(engine: Engine) -> Path | None:
         current = current_revision(engine)
         has_tables = bool(inspect(engine).get_table_names())
     except DatabaseError as exc:  # OperationalError (cannot open), or a file that is not a database
-        raise StoreError(f"cannot open the database {engine.url.render_as_string(hide_password=True)}: "
+        raise StoreError(f"cannot open the database {given_url(engine)}: "
                          f"{exc.orig}") from None
     if current == head:
         return None
+    read_only = getattr(engine, "info_read_only", None)
+    if read_only:
+        raise StoreError(f"{read_only}: bertanno can read it only once its schema is at this bertanno's revision "
+                         f"({current or 'no tables'}, needs {head}); make it writable to upgrade it")
     if current is None and has_tables:
-        raise StoreError(f"{engine.url.render_as_string(hide_password=True)} holds tables that bertanno did not "
+        raise StoreError(f"{given_url(engine)} holds tables that bertanno did not "
                          "create; use another database or an empty one")
     script = ScriptDirectory.from_config(_alembic_config(None))
     if current is not None and current not in {rev.revision for rev in script.walk_revisions()}:

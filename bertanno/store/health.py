@@ -13,7 +13,7 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.exc import DatabaseError, InterfaceError, OperationalError
 
-from bertanno.store.database import StoreError, current_revision, head_revision, open_engine, pool_settings
+from bertanno.store.database import StoreError, current_revision, given_url, head_revision, open_engine, pool_settings
 
 MIN_POSTGRES = 12
 """The oldest PostgreSQL the store is tested against is 15; 12 is the oldest with every feature the migrations
@@ -46,12 +46,12 @@ def check_database(url: str | None = None, round_trips: int = 20) -> list[Check]
         engine = open_engine(url)
     except StoreError as exc:  # a URL SQLAlchemy cannot use, a driver not installed, a bad pool setting
         return [Check("url", False, str(exc))]
-    shown = engine.url.render_as_string(hide_password=True)
+    shown = given_url(engine)
     checks = [Check("url", True, f"{shown} ({engine.dialect.name}, driver {engine.driver})")]
     sqlite = engine.dialect.name == "sqlite"
-    if sqlite and engine.url.database and engine.url.database != ":memory:" \
-            and not Path(engine.url.database).exists():
-        checks.append(Check("database", False, f"no database file at {Path(engine.url.database).resolve()}; "
+    database = engine.info_given_url.database
+    if sqlite and database and database != ":memory:" and not Path(database).exists():
+        checks.append(Check("database", False, f"no database file at {Path(database).resolve()}; "
                                                "bertanno init creates one"))
         return checks
     started = time.perf_counter()
@@ -61,7 +61,7 @@ def check_database(url: str | None = None, round_trips: int = 20) -> list[Check]
             checks.append(Check("connection", True, f"connected in {connected_ms:.0f} ms"))
             checks.append(_version(connection, sqlite))
             checks.append(_latency(connection, round_trips))
-            if sqlite:
+            if sqlite and not getattr(engine, "info_read_only", None):  # opened immutable: no journal to read
                 checks.append(_journal(connection))
     except (OperationalError, InterfaceError) as exc:
         seconds = time.perf_counter() - started
@@ -71,7 +71,10 @@ def check_database(url: str | None = None, round_trips: int = 20) -> list[Check]
         return checks
     checks.append(_schema(engine))
     if sqlite:
-        checks.append(_disk(Path(engine.url.database or ".")))
+        read_only = getattr(engine, "info_read_only", None)
+        checks.append(Check("writable", False, f"{read_only}: reading works, every write will fail")
+                      if read_only else Check("writable", True, "the file and its folder take writes"))
+        checks.append(_disk(Path(engine.info_given_url.database or ".")))
     else:
         checks.append(Check("pool", True, ", ".join(f"{k} {v}" for k, v in pool_settings().items())))
     engine.dispose()

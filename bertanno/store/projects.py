@@ -11,14 +11,14 @@ from bertanno.store.annotations import standing
 from bertanno.store.database import StoreError
 from bertanno.store.schema import SETTLE_RULES, Annotation, Item, Project
 
-NAME = re.compile(r"^\w[\w.-]{0,99}$")
+NAME = re.compile(r"\w[\w.-]{0,99}")
 """Project names: letters (Chinese included), digits, ``_``, ``-`` and ``.``, starting with a letter, digit or
 ``_``, at most 100 characters. They name folders, so nothing that could climb out of one."""
 
 
 def check_name(name: str) -> str:
     """``name`` if it is a valid project name; ``StoreError`` with the rule otherwise."""
-    if not isinstance(name, str) or not NAME.match(name) or ".." in name:
+    if not isinstance(name, str) or not NAME.fullmatch(name) or ".." in name:
         raise StoreError(f"{name!r} cannot name a project: use letters (Chinese included), digits, '_', '-' and "
                          "'.', starting with a letter, digit or '_', at most 100 characters, no '..'")
     return name

@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from bertanno.store.database import StoreError, migrate_to_head, open_engine, session_factory
+from bertanno.store.database import StoreError, given_url, migrate_to_head, open_engine, session_factory
 
 
 class Store:
@@ -36,11 +36,21 @@ class Store:
             with self._sessions() as session, session.begin():
                 yield session
         except OperationalError as exc:
+            read_only = getattr(self.engine, "info_read_only", None)
+            if read_only and "readonly" in str(exc.orig).replace("-", "").replace(" ", ""):
+                raise StoreError(f"{read_only}, so bertanno opened it for reading only: this command writes, and "
+                                 "nothing of it was stored; make the file and its folder writable, or copy the "
+                                 "database to a writable place") from None
             raise StoreError(refusal(self.url, exc)) from None
 
     @property
     def url(self) -> str:
-        return self.engine.url.render_as_string(hide_password=True)
+        return given_url(self.engine)
+
+    @property
+    def read_only(self) -> str | None:
+        """Why this database opened read-only (an SQLite file that cannot be written here), or ``None``."""
+        return getattr(self.engine, "info_read_only", None)
 
     def close(self) -> None:
         self.engine.dispose()
