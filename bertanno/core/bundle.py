@@ -198,7 +198,7 @@ def write_version_record(directory: str | Path, task: Task, fields: dict) -> Pat
     directory.mkdir(parents=True, exist_ok=True)
     record = {"format": VERSION_FORMAT, **task.describe(),
               "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), **fields}
-    (directory / VERSION_FILE).write_text(json.dumps(record, ensure_ascii=False, indent=2), encoding="utf-8")
+    files.write_text(directory / VERSION_FILE, json.dumps(record, ensure_ascii=False, indent=2))
     return directory
 
 
