@@ -66,9 +66,11 @@ def test_choices_and_the_offset_bug(tmp_path, plugins):
         {"value": {"start": 2, "end": 4, "text": "张三", "labels": ["PER"]}, "type": "labels"}]}]}]
     path = write(tmp_path, "emoji.json", shifted)
     with pytest.raises(BadRowsError, match=r"'张三' in the text|Label Studio says '张三'"):
-        read_examples(path, ner, "label-studio", plugins=plugins)
-    [repaired] = read_examples(path, ner, "label-studio", {"offsets": "repair"}, plugins=plugins).examples
+        read_examples(path, ner, "label-studio", {"offsets": "check"}, plugins=plugins)
+    result = read_examples(path, ner, "label-studio", plugins=plugins)  # re-anchored by default, and said
+    [repaired] = result.examples
     assert repaired.payload == [Span(1, 3, "PER")]
+    assert [note.message.split(":")[0] for note in result.notes] == ["1 span(s) re-anchored to their surface text"]
 
 
 @pytest.mark.parametrize("tasks, message", [

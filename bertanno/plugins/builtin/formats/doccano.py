@@ -6,8 +6,16 @@ The layouts, from doccano's import and export documentation:
   end exclusive; doccano before 1.0 wrote the same list under ``labels``;
 - text classification: ``{"text": "很好吃", "label": ["positive"]}``, a list of label names (several for a
   multi-label project; older exports: ``labels``);
+- intent detection: ``{"text": …, "entities": [[start, end, type], …], "cats": [name, …]}``;
+- relation extraction: ``{"text": …, "entities": [{"id", "start_offset", "end_offset", "label"}, …],
+  "relations": [{"id", "from_id", "to_id", "type"}, …]}`` (relations are counted and left out until a project
+  has a relation layer);
 - CSV (text classification): a header with ``text`` and ``label`` (and often ``id``); several labels of one
   text are joined with ``#``.
+
+A file may hold one record per line (JSONL), one JSON array of records (doccano's JSON export), or records
+pretty-printed over several lines (doccano's own export examples). Import projects may rename the text and
+label fields (``column_data``/``column_label``): ``--option text=FIELD --option label=FIELD``.
 
 Any other field (``id``, ``meta``, ``comments``…) is kept in the item's meta and written back.
 """
@@ -18,8 +26,8 @@ import csv
 import json
 from typing import Any, Iterable, Iterator, TextIO
 
-from bertanno.plugins.builtin.formats.jsonl import BadRecord, SpanRules, _span, json_lines
-from bertanno.plugins.specs import FileFormat, RowError, empty_is_annotated
+from bertanno.plugins.builtin.formats.jsonl import BadRecord, SpanRules, _span, first_record, json_lines
+from bertanno.plugins.specs import FileFormat, RowError, RowNote, empty_is_annotated
 from bertanno.plugins.task import Example
 
 LABEL_KEYS = ("label", "labels")
@@ -37,47 +45,132 @@ def _is_span_list(value: Any) -> bool:
     return isinstance(value, list) and bool(value) and all(isinstance(entry, list) for entry in value)
 
 
-def record_to_example(record: Any, line: int, annotated_when_empty: bool = False) -> Example:
-    """One doccano JSONL object as an example: spans for ``[[start, end, type], …]``, a label (one name) or a
-    list of names for classification. doccano writes ``[]`` for a text nobody labelled and for a text without
-    entities alike: it reads as unlabelled unless ``annotated_when_empty`` (then: annotated, no entities).
-    Raises ``BadRecord`` naming what is wrong."""
+LEFT_OUT = {
+    "relations": "relation(s) left out: this project has no relation layer",
+    "cats": "categor(ies) (cats) left out: this is an entity project",
+    "entities": "entity span(s) left out: this is a classification project",
+}
+"""Why a part of a doccano record a project cannot hold is left out, each counted in the import's summary."""
+
+
+def _entity(text: str, entry: Any) -> tuple[Any, Any]:
+    """``(id, span)`` of one doccano entity: ``[start, end, type]`` (sequence labelling, intent detection) or
+    ``{"id", "start_offset", "end_offset", "label"}`` (relation extraction)."""
+    if isinstance(entry, list):
+        if len(entry) != 3:
+            raise BadRecord(f"a doccano span is [start, end, type], got {entry!r}")
+        return None, _span(text, entry[0], entry[1], entry[2], None, SpanRules())
+    if isinstance(entry, dict) and "start_offset" in entry:
+        return entry.get("id"), _span(text, entry.get("start_offset"), entry.get("end_offset"), entry.get("label"),
+                                      None, SpanRules())
+    raise BadRecord(f"a doccano entity is [start, end, type] or {{id, start_offset, end_offset, label}}, "
+                    f"got {entry!r}")
+
+
+def _renamed_columns(record: dict) -> tuple[str, str | None] | None:
+    """A record without ``text`` whose only string field is its text and only other list field its label (the
+    column names a doccano import project chose): ``(text field, label field or None)``, else ``None``."""
+    strings = [key for key, value in record.items() if isinstance(value, str)]
+    lists = [key for key, value in record.items() if isinstance(value, list)
+             and key not in ("entities", "cats", "relations")]
+    if len(strings) != 1 or len(lists) > 1:
+        return None
+    return strings[0], (lists[0] if lists else None)
+
+
+def _list_field(record: dict, key: str) -> list:
+    value = record.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise BadRecord(f"'{key}' must be a list, got {type(value).__name__} {value!r}")
+    return value
+
+
+def record_to_example(record: Any, line: int, annotated_when_empty: bool = False, kind: str | None = None,
+                      columns: tuple[str, str | None] = ("text", None), left_out: dict | None = None) -> Example:
+    """One doccano record as an example, in any of doccano's text layouts: sequence labelling (``label`` as
+    ``[[start, end, type], …]``), classification (``label`` as ``[name, …]``), intent detection (``entities``
+    lists and ``cats``), relation extraction (``entities`` objects with ``start_offset``/``end_offset`` and
+    ``relations``). ``kind``: the project's (``spans`` takes the entities, ``text`` the classes); what it
+    cannot hold (relations, the other layer) is counted per reason in ``left_out`` (``LEFT_OUT``'s keys).
+    ``columns``: the text and label field names (doccano's import lets a project name them, e.g.
+    ``column_data``/``column_label``). doccano writes ``[]`` for a text nobody labelled and for a text without
+    entities alike: it reads as unlabelled unless ``annotated_when_empty``. Raises ``BadRecord`` naming what
+    is wrong."""
     if not isinstance(record, dict):
         raise BadRecord(f"expected a JSON object (doccano writes one per line), got {type(record).__name__}")
-    text = record.get("text")
+    text_key, label_key = columns
+    if text_key == "text" and "text" not in record:
+        renamed = _renamed_columns(record)
+        if renamed is not None:  # doccano's import example names them column_data / column_label
+            text_key, found_label = renamed
+            label_key = label_key or found_label
+            if left_out is not None:
+                left_out[f"renamed:{text_key}:{found_label}"] = left_out.get(f"renamed:{text_key}:{found_label}", 0) + 1
+    text = record.get(text_key)
     if not isinstance(text, str):
-        raise BadRecord("no text: doccano's layout has a string field 'text'")
-    key, value = _labels_of(record)
-    meta = {k: v for k, v in record.items() if k not in ("text", key)}
+        strings = [key for key, value in record.items() if isinstance(value, str)]
+        hint = f"; its string fields: {', '.join(strings)} (name one with --option text=FIELD)" if strings else ""
+        raise BadRecord(f"no text: doccano's layout has a string field '{text_key}'{hint}")
+    if label_key is not None:
+        key, value = (label_key, record[label_key]) if label_key in record else (None, None)
+    else:
+        key, value = _labels_of(record)
+    entities, cats = _list_field(record, "entities"), _list_field(record, "cats")
+    relations = _list_field(record, "relations")
+    meta = {k: v for k, v in record.items() if k not in (text_key, key, "entities", "cats", "relations")}
     meta["line"] = line
-    if value is None:
-        return Example(text, payload=None, meta=meta)
-    if not isinstance(value, list):
+    counts = left_out if left_out is not None else {}
+    if relations:
+        counts["relations"] = counts.get("relations", 0) + len(relations)
+    if value is not None and not isinstance(value, list):
         raise BadRecord(f"'{key}' must be a list: [[start, end, type], …] for spans or [name, …] for classes, "
                         f"got {value!r}")
-    if _is_span_list(value):
-        spans = []
-        for entry in value:
-            if len(entry) != 3:
-                raise BadRecord(f"a doccano span is [start, end, type], got {entry!r}")
-            spans.append(_span(text, entry[0], entry[1], entry[2], None, SpanRules()))
-        return Example(text, payload=sorted(spans), meta=meta)
-    if not all(isinstance(name, str) and name for name in value):
-        raise BadRecord(f"'{key}' must list label names or [start, end, type] spans, got {value!r}")
-    if not value:  # doccano writes [] for a text nobody labelled, and for a text without entities
-        return Example(text, payload=[] if annotated_when_empty else None, meta=meta)
-    return Example(text, payload=value[0] if len(value) == 1 else list(value), meta=meta)
+    spans_given = _is_span_list(value) or "entities" in record
+    if kind == "spans" or (kind is None and spans_given):
+        if cats:
+            counts["cats"] = counts.get("cats", 0) + len(cats)
+        entries = (value if _is_span_list(value) else []) + entities
+        if not entries and value is None and "entities" not in record:
+            return Example(text, payload=None, meta=meta)
+        spans = sorted({_entity(text, entry)[1] for entry in entries})
+        if not spans:  # doccano writes [] for a text nobody labelled, and for a text without entities
+            return Example(text, payload=[] if annotated_when_empty else None, meta=meta)
+        return Example(text, payload=spans, meta=meta)
+    if entities or _is_span_list(value):
+        counts["entities"] = counts.get("entities", 0) + len(entities) + (len(value) if _is_span_list(value) else 0)
+    names = (value if value is not None and not _is_span_list(value) else []) + cats
+    if not all(isinstance(name, str) and name for name in names):
+        raise BadRecord(f"'{key or 'cats'}' must list label names or [start, end, type] spans, got {names!r}")
+    names = list(dict.fromkeys(names))
+    if not names:
+        return Example(text, payload=None, meta=meta)
+    return Example(text, payload=names[0] if len(names) == 1 else names, meta=meta)
 
 
-def read_doccano(stream: TextIO, options: dict) -> Iterator[Example | RowError]:
-    """Option ``empty=no-entities``: for NER, ``"label": []`` is an annotated text without entities (default:
-    an unlabelled text, which is what doccano writes for a text nobody annotated)."""
+def read_doccano(stream: TextIO, options: dict) -> Iterator[Example | RowError | RowNote]:
+    """Every doccano text layout (``record_to_example``), one record per line, a JSON array of them (doccano's
+    JSON export) or pretty-printed records; ends with a note per kind of part left out. Options:
+    ``empty=no-entities`` (for NER, ``"label": []`` is an annotated text without entities; default: an
+    unlabelled text, which is what doccano writes for a text nobody annotated); ``text=FIELD`` and
+    ``label=FIELD`` (the record's text and label fields, as named in doccano's import)."""
     try:
         annotated = empty_is_annotated(options) and options.get("kind") == "spans"
     except ValueError as exc:
         yield RowError(0, str(exc))
         return
-    yield from json_lines(stream, lambda record, line: record_to_example(record, line, annotated))
+    columns, left_out = (options.get("text", "text"), options.get("label")), {}
+    yield from json_lines(stream, lambda record, line: record_to_example(
+        record, line, annotated, options.get("kind"), columns, left_out))
+    for reason, count in left_out.items():
+        if reason.startswith("renamed:"):
+            _, text_field, label_field = reason.split(":", 2)
+            label = f" and {label_field!r} as the label" if label_field != "None" else ""
+            yield RowNote(0, f"{count} record(s) have no 'text': read {text_field!r} as the text{label} (the "
+                             "columns a doccano import names; --option text=FIELD --option label=FIELD choose)")
+        else:
+            yield RowNote(0, f"{count} {LEFT_OUT[reason]}")
 
 
 def example_to_record(example: Example, kind: str | None) -> dict:
@@ -113,14 +206,22 @@ def doccano_cannot_carry(example: Example, kind: str) -> str | None:
 
 
 def looks_like_doccano(lines: list[str]) -> bool:
-    """The first object's ``label``/``labels`` is a list: doccano's shape (bertanno's jsonl has one name in
-    ``label`` and spans in ``spans``)."""
-    try:
-        record = json.loads(lines[0]) if lines else None
-    except json.JSONDecodeError:
+    """The first object (of a line, an array or a pretty-printed object) has doccano's shape: ``label``/``labels``
+    a list (bertanno's jsonl has one name in ``label`` and spans in ``spans``), or ``entities`` as ``[start, end,
+    type]`` lists or objects with ``start_offset``, or ``cats``."""
+    record = first_record(lines)
+    if not isinstance(record, dict) or "spans" in record or "data" in record:
         return False
-    return isinstance(record, dict) and isinstance(_labels_of(record)[1], list) and "spans" not in record \
-        and (record.get("label") is not None or _is_span_list(record.get("labels")))
+    entities = record.get("entities")
+    if entities in (..., [...]) or (isinstance(entities, list) and any(
+            isinstance(e, list) or (isinstance(e, dict) and "start_offset" in e) for e in entities)):
+        return True  # (... : pretty-printed past the lines sniffed; CAIL2021's entities come one record a line)
+    if isinstance(record.get("cats"), list):
+        return True
+    if "text" not in record and _renamed_columns(record) is not None and _renamed_columns(record)[1] is not None:
+        return True  # renamed columns: {"column_data": …, "column_label": [...]}
+    return isinstance(_labels_of(record)[1], list) and (record.get("label") is not None
+                                                       or _is_span_list(record.get("labels")))
 
 
 # -- CSV ------------------------------------------------------------------------------------------------------
@@ -170,13 +271,14 @@ def doccano_csv_cannot_carry(example: Example, kind: str) -> str | None:
 FORMATS = (
     FileFormat(
         name="doccano",
-        description="doccano JSONL: text with label [[start, end, type], …] (sequence labelling) or [name, …]",
+        description="doccano JSONL/JSON: label [[start, end, type], …] or [name, …]; entities and cats (intent); "
+                    "entity objects and relations (relation extraction)",
         kinds=frozenset({"text", "spans"}),
         read=read_doccano,
         write=write_doccano,
         extensions=(".jsonl", ".json"),
         sniff=looks_like_doccano,
-        options=("empty",),
+        options=("empty", "text", "label"),
         cannot_carry=doccano_cannot_carry,
         refuses="an annotated NER item without entities; an empty label list",
         keeps_meta=True,

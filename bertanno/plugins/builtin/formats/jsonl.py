@@ -5,6 +5,10 @@ Layouts recognised per line:
 - ``{"text", "spans": [[start, end, label] | {"start", "end", "label", "text"?}]}`` (``"spans": null``: unlabelled)
 - ChineseBLUE: ``{"text", "mention_data": [{"mention", "type", "offset"}]}``
 - CAIL2021: ``{"context", "entities": [{"label", "span": ["start;end", ...]}]}``
+- Prodigy: any of the above with ``"answer": "accept" | "reject" | "ignore"`` (only ``accept`` is gold), and
+  its choice interface's ``"options"`` with ``"accept": [ids]``
+
+The file may also be one JSON array of such objects, or objects pretty-printed over several lines.
 
 Ends are exclusive unless the option ``end=inclusive`` is given. Where the file states a
 span's surface text, it must equal ``text[start:end]``: a mismatch is an error, never fixed silently.
@@ -14,11 +18,13 @@ JSON lowercases the text but not the mentions); the text is kept as it is.
 
 from __future__ import annotations
 
+import bisect
 import json
+import re
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, TextIO
 
-from bertanno.plugins.specs import FileFormat, RowError
+from bertanno.plugins.specs import FileFormat, RowError, RowNote
 from bertanno.plugins.task import Example, Span
 
 
@@ -93,57 +99,158 @@ def _chineseblue_spans(text: str, mentions: list, rules: SpanRules) -> list[Span
 def _cail_spans(text: str, entities: list, rules: SpanRules) -> list[Span]:
     result = []
     for entity in entities:
-        for position in entity.get("span", []):
+        if not isinstance(entity, dict) or not isinstance(entity.get("span"), list):
+            raise BadRecord(f"an entity of CAIL2021's layout is {{\"label\", \"span\": [\"start;end\", …]}}, got "
+                            f"{entity!r}" + ("; doccano's layout (start_offset, end_offset): --format doccano"
+                                            if isinstance(entity, (dict, list)) else ""))
+        for position in entity["span"]:
             start, _, end = str(position).partition(";")
             result.append(_span(text, start, end, entity.get("label"), None, rules, digits=True))
     return result
 
 
-def record_to_example(record: Any, line: int, rules: SpanRules) -> Example:
+PRODIGY_ANSWERS = ("accept", "reject", "ignore")
+"""Prodigy's ``answer``: only ``accept`` makes the example's label gold; a ``reject`` says what the label is
+not, an ``ignore`` that the annotator skipped it: both come in as unlabelled items, counted in the summary."""
+
+
+def _listed(record: dict, key: str) -> list:
+    value = record[key]
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise BadRecord(f"'{key}' must be a list, got {type(value).__name__} {value!r}")
+    return value
+
+
+def _label_name(value: Any, key: str) -> str:
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise BadRecord(f"'{key}' must be a label name, got {type(value).__name__} {value!r}")
+    return str(value)
+
+
+def record_to_example(record: Any, line: int, rules: SpanRules, answers: dict | None = None) -> Example:
+    """One object of bertanno's layouts (and ChineseBLUE's, CAIL2021's, Prodigy's) as an example. A record
+    with Prodigy's ``answer`` keeps its label only when the answer is ``accept`` (``answers`` counts each
+    answer); Prodigy's choice interface (``options`` and ``accept``, the chosen option ids) gives the label
+    (several: a list). Raises ``BadRecord`` naming what is wrong, a field of the wrong JSON type included."""
     if not isinstance(record, dict):
         raise BadRecord(f"expected a JSON object, got {type(record).__name__}")
     text = record.get("text", record.get("text_a", record.get("context")))
     if not isinstance(text, str):
         raise BadRecord("no text: expected a string field 'text' (or 'text_a', 'context')")
-    meta = dict(record.get("meta") or {})
+    given_meta = record.get("meta")
+    if given_meta is not None and not isinstance(given_meta, dict):
+        raise BadRecord(f"'meta' must be an object, got {type(given_meta).__name__} {given_meta!r}")
+    meta = dict(given_meta or {})
     meta["line"] = line
     if "id" in record:
         meta["id"] = record["id"]
     if "spans" in record:
-        payload = None if record["spans"] is None else _native_spans(text, record["spans"], rules)
+        payload = None if record["spans"] is None else _native_spans(text, _listed(record, "spans"), rules)
     elif "mention_data" in record:
-        payload = _chineseblue_spans(text, record["mention_data"] or [], rules)
+        payload = _chineseblue_spans(text, _listed(record, "mention_data"), rules)
     elif "entities" in record:
-        payload = _cail_spans(text, record["entities"] or [], rules)
+        payload = _cail_spans(text, _listed(record, "entities"), rules)
     elif "labels" in record:
-        payload = [str(label) for label in record["labels"] or []]
+        payload = [_label_name(label, "labels") for label in _listed(record, "labels")]
+    elif "answer" in record and isinstance(record.get("options"), list) and "accept" in record:
+        chosen = [_label_name(choice, "accept") for choice in _listed(record, "accept")]
+        payload = chosen[0] if len(chosen) == 1 else chosen
     else:
         label = record.get("label")
-        payload = None if label is None else str(label)
+        payload = None if label is None else _label_name(label, "label")
+    if "answer" in record:
+        answer = record["answer"]
+        if answer not in PRODIGY_ANSWERS:
+            raise BadRecord(f"Prodigy's 'answer' is accept, reject or ignore, got {answer!r}")
+        if answers is not None:
+            answers[answer] = answers.get(answer, 0) + 1
+        meta["answer"] = answer
+        if answer != "accept":
+            payload = None  # a reject says what the label is not; an ignore, that the annotator skipped it
     text_b = record.get("text_b")
     if text_b is not None and not isinstance(text_b, str):
         raise BadRecord("text_b must be a string")
     return Example(text=text, text_b=text_b, payload=payload, meta=meta)
 
 
-def json_lines(stream: TextIO, convert: Callable[[Any, int], Example]) -> Iterator[Example | RowError]:
-    """``convert(record, line)`` for each non-blank line's JSON value; invalid JSON and ``BadRecord`` become
-    ``RowError``s with the line number. Shared by every JSON-lines layout (jsonl, doccano)."""
-    for number, raw in enumerate(stream, start=1):
-        if not raw.strip():
-            continue
+def json_records(stream: TextIO) -> Iterator[tuple[int, Any] | RowError]:
+    """Every top-level JSON value of a file as ``(line it starts on, value)``, however the tool laid them out:
+    one per line (JSON lines), the elements of one JSON array (doccano's and Label Studio's JSON exports), or
+    objects pretty-printed over several lines one after another (doccano's export examples), a comma between
+    two of them tolerated. Invalid JSON is a ``RowError`` at its line, and reading resumes on the next line
+    (in an array, whose structure is then lost, it stops)."""
+    text = stream.read()
+    starts = [0] + [match.end() for match in re.finditer("\n", text)]
+
+    def line_of(position: int) -> int:
+        return bisect.bisect_right(starts, position)
+
+    decoder, size, position = json.JSONDecoder(), len(text), 0
+    array = text.lstrip().startswith("[")
+    if array:
+        position = text.index("[") + 1
+    while True:
+        while position < size and (text[position].isspace() or text[position] == ","):
+            position += 1
+        if position >= size:
+            if array:
+                yield RowError(line_of(size), "not valid JSON: the array is not closed with ]")
+            return
+        if array and text[position] == "]":
+            rest = text[position + 1:].strip()
+            if rest:
+                yield RowError(line_of(position + 1 + text[position + 1:].index(rest[0])),
+                               "not valid JSON: more after the array's closing ]")
+            return
         try:
-            yield convert(json.loads(raw), number)
+            value, end = decoder.raw_decode(text, position)
         except json.JSONDecodeError as exc:
-            yield RowError(number, f"not valid JSON: {exc.msg} at column {exc.colno}")
+            line = line_of(exc.pos)
+            yield RowError(line, f"not valid JSON: {exc.msg} at column {exc.pos - starts[line - 1] + 1}")
+            if array:
+                return
+            following = text.find("\n", position)
+            position = size if following == -1 else following + 1
+            continue
+        yield line_of(position), value
+        position = end
+
+
+SHAPE_ERRORS = (TypeError, ValueError, AttributeError, KeyError, IndexError)
+"""What a converter raises on a field of a type it does not expect (``"spans": 5``, ``"meta": ["x"]``): a row
+error naming the line, never a traceback."""
+
+
+def json_lines(stream: TextIO, convert: Callable[[Any, int], Example]) -> Iterator[Example | RowError | RowNote]:
+    """``convert(record, line)`` for each JSON value of the file (``json_records``); invalid JSON, ``BadRecord``
+    and a field of an unexpected type become ``RowError``s with the line number. Shared by every JSON layout
+    (jsonl, doccano, Prodigy's)."""
+    for entry in json_records(stream):
+        if isinstance(entry, RowError):
+            yield entry
+            continue
+        number, record = entry
+        try:
+            yield convert(record, number)
         except BadRecord as exc:
             yield RowError(number, str(exc))
+        except SHAPE_ERRORS as exc:
+            yield RowError(number, f"a field holds a value of an unexpected type ({type(exc).__name__}: {exc})")
 
 
-def read_jsonl(stream: TextIO, options: dict) -> Iterator[Example | RowError]:
-    """bertanno's layouts and the ChineseBLUE and CAIL span layouts (module docstring), one object per line."""
-    rules = SpanRules.from_options(options)
-    yield from json_lines(stream, lambda record, line: record_to_example(record, line, rules))
+def read_jsonl(stream: TextIO, options: dict) -> Iterator[Example | RowError | RowNote]:
+    """bertanno's layouts and the ChineseBLUE, CAIL and Prodigy layouts (module docstring), one object per
+    line (or a JSON array of them); ends with a note of Prodigy's answers other than accept."""
+    rules, answers = SpanRules.from_options(options), {}
+    yield from json_lines(stream, lambda record, line: record_to_example(record, line, rules, answers))
+    if answers.get("reject"):
+        yield RowNote(0, f"{answers['reject']} example(s) the annotator rejected in Prodigy (answer reject) came "
+                         "in without a label: a reject says what the label is not")
+    if answers.get("ignore"):
+        yield RowNote(0, f"{answers['ignore']} example(s) the annotator ignored in Prodigy (answer ignore) came in "
+                         "without a label")
 
 
 def example_to_record(example: Example, kind: str | None = None) -> dict:
@@ -171,20 +278,44 @@ def write_jsonl(examples: Iterable[Example], stream: TextIO, options: dict) -> N
         stream.write(json.dumps(example_to_record(example, options.get("kind")), ensure_ascii=False) + "\n")
 
 
-def _looks_like_jsonl(lines: list[str]) -> bool:
-    """A JSON object per line, unless ``label`` (or ``labels``) holds ``[start, end, type]`` lists or ``label`` a
-    list of names: that is doccano's shape, which this reader would misread."""
-    if not lines or not lines[0].lstrip().startswith("{"):
-        return False
+def first_record(lines: list[str]) -> Any:
+    """The first JSON value of a file's first lines (``json_records``' layouts: a line, an array's first
+    element, a pretty-printed object); for an object pretty-printed past the lines given, the keys seen so far,
+    each with ``[...]`` for a list, ``{}`` for an object, ``...`` for any other value; ``None`` when it does not
+    parse."""
+    text = "\n".join(lines).lstrip()
+    if text.startswith("["):
+        text = text[1:].lstrip()
     try:
-        record = json.loads(lines[0])
+        return json.JSONDecoder().raw_decode(text)[0]
     except json.JSONDecodeError:
-        return True  # a broken first line: jsonl reports it with its line number
+        if not text.startswith("{") or len(lines) < 2:
+            return None
+        # an object pretty-printed past the lines given: its keys so far, a value unknown (...) unless it opens
+        # a list ([...]) or an object ({})
+        return {key: [...] if opening == "[" else {} if opening == "{" else ...
+                for key, opening in re.findall(r'"((?:[^"\\]|\\.)*)"\s*:\s*([\[{]?)', text)}
+
+
+def _looks_like_jsonl(lines: list[str]) -> bool:
+    """A JSON object per line (or an array of them), unless ``label`` (or ``labels``) holds ``[start, end, type]``
+    lists or ``label`` a list of names, or ``entities`` holds doccano's spans, or there are ``cats``: that is
+    doccano's shape, which this reader would misread; a Label Studio task (``data``) is not either."""
+    if not lines or not lines[0].lstrip().startswith(("{", "[")):
+        return False
+    record = first_record(lines)
+    if record is None:
+        return lines[0].lstrip().startswith("{")  # a broken first line: jsonl reports it with its line number
     if not isinstance(record, dict):
         return True
+    if "data" in record:  # a Label Studio task
+        return False
     label, labels = record.get("label"), record.get("labels")
     doccano = isinstance(label, list) or (isinstance(labels, list) and any(isinstance(x, list) for x in labels))
-    return not doccano
+    entities = record.get("entities")
+    doccano_entities = entities in (..., [...]) or (isinstance(entities, list) and any(
+        isinstance(e, list) or (isinstance(e, dict) and "start_offset" in e) for e in entities))
+    return not (doccano or doccano_entities or "cats" in record)
 
 
 FORMATS = (

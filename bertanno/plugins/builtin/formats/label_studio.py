@@ -9,9 +9,11 @@ Read: the task's first annotation that was not cancelled becomes the gold label,
 its annotator (``meta["annotator"]``); later annotations of the same task are counted in a note (agreement
 between them is not computed here). A prediction becomes a pre-annotation (``meta["prediction"]`` with its
 ``model_version`` and ``score``), never gold. A span whose ``text`` differs from the task text at its
-offsets (Label Studio's known offset bug around emoji, whose offsets count UTF-16 units) is a row error
-naming both, unless ``--option offsets=repair``: then the span is moved to the occurrence of its text
-nearest to the given offsets. For pairs, ``text_b`` is the task's second text field (``--option text_b=FIELD``).
+offsets (Label Studio's known offset bug around emoji, whose offsets count UTF-16 units, or a text that
+changed after annotating: label-studio#3078) is moved to the occurrence of its text nearest to the given
+offsets and counted in the summary (``--option offsets=check`` refuses it instead, naming both); a span
+whose text does not occur at all is a row error. Results of controls bertanno does not read (rectangles,
+text areas, ratings, relations …) are left out and counted by type. For pairs, ``text_b`` is the task's second text field (``--option text_b=FIELD``).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import json
 from typing import Any, Iterable, Iterator, TextIO
 
+from bertanno.plugins.builtin.formats.jsonl import SHAPE_ERRORS, first_record
 from bertanno.plugins.specs import ANNOTATOR_META, PREDICTION_META, FileFormat, RowError, RowNote
 from bertanno.plugins.task import Example, Span
 
@@ -53,26 +56,45 @@ def _nearest(text: str, surface: str, start: int) -> int | None:
     return min(found, key=lambda p: abs(p - start)) if found else None
 
 
-def _payload(results: Any, text: str, repair: bool) -> Any:
-    """The spans (sorted) or the class(es) of one annotation's or prediction's ``result`` list."""
+USED_TYPES = ("labels", "choices")
+"""The result types bertanno's tasks read (spans, classes); every other control's results are left out per
+task and counted by type in the import's summary (``rectanglelabels``, ``textarea``, ``rating``, ``relation`` …)."""
+
+
+def _payload(results: Any, text: str, repair: bool, tally: dict | None = None) -> Any:
+    """The spans (sorted) or the class(es) of one annotation's or prediction's ``result`` list; ``None`` when
+    none of its results is of a type bertanno reads (each one left out is counted in ``tally`` under
+    ``"type:NAME"``, each span moved to its surface text under ``"re-anchored"``)."""
     if not isinstance(results, list):
         raise BadTask("'result' must be a list")
-    spans, choices = [], []
+    tally = tally if tally is not None else {}
+    spans, choices, used = [], [], 0
     for result in results:
         value = result.get("value") if isinstance(result, dict) else None
+        kind = result.get("type") if isinstance(result, dict) else None
+        if kind == "relation" or (isinstance(result, dict) and "from_id" in result and "to_id" in result):
+            tally["type:relation"] = tally.get("type:relation", 0) + 1
+            continue
         if not isinstance(value, dict):
             raise BadTask(f"a result needs a 'value' object, got {result!r}")
+        if not ("labels" in value or "choices" in value) or (kind is not None and kind not in USED_TYPES):
+            name = kind or next((key for key in value if key.endswith(("labels", "choices"))), "unknown")
+            tally[f"type:{name}"] = tally.get(f"type:{name}", 0) + 1
+            continue
+        used += 1
         if "labels" in value:
             start, end, labels, surface = value.get("start"), value.get("end"), value.get("labels"), value.get("text")
             if not (isinstance(start, int) and isinstance(end, int) and isinstance(labels, list) and labels):
                 raise BadTask(f"a labels result needs whole start and end and a label, got {value!r}")
             if isinstance(surface, str) and text[start:end] != surface:
-                moved = _nearest(text, surface, start) if repair else None
+                moved = _nearest(text, surface, start) if repair and surface else None
                 if moved is None:
+                    where = ("it does not occur in the text at all" if surface and surface not in text else
+                             "--option offsets=repair moves it to the nearest occurrence of its text")
                     raise BadTask(f"span {start}..{end} is {text[start:end]!r} in the text but Label Studio says "
-                                  f"{surface!r} (its offsets count UTF-16 units around emoji); --option "
-                                  "offsets=repair moves it to the nearest occurrence of its text")
+                                  f"{surface!r}; {where}")
                 start, end = moved, moved + len(surface)
+                tally["re-anchored"] = tally.get("re-anchored", 0) + 1
             if not 0 <= start < end <= len(text):
                 raise BadTask(f"span {start}..{end} is outside the text of length {len(text)}")
             spans += [Span(start, end, str(label)) for label in labels]
@@ -84,6 +106,8 @@ def _payload(results: Any, text: str, repair: bool) -> Any:
         raise BadTask("spans and choices in one annotation: bertanno's tasks carry one or the other")
     if choices:
         return choices[0] if len(choices) == 1 else choices
+    if not used and results:
+        return None  # only results of controls bertanno does not read: no label, not "no entities"
     return sorted(set(spans))
 
 
@@ -97,7 +121,7 @@ def _annotator(annotation: dict) -> str | None:
 def read_label_studio(stream: TextIO, options: dict) -> Iterator[Example | RowError | RowNote]:
     """One example per task (its first annotation, else unlabelled), plus one per prediction; ``meta["line"]``
     is the task's position in the array, from 1."""
-    repair = options.get("offsets", "check") == "repair"
+    repair = options.get("offsets", "repair") == "repair"
     try:
         tasks = json.load(stream)
     except json.JSONDecodeError as exc:
@@ -107,20 +131,23 @@ def read_label_studio(stream: TextIO, options: dict) -> Iterator[Example | RowEr
         yield RowError(1, "Label Studio's JSON export is an array of tasks; this file holds "
                           f"{type(tasks).__name__}")
         return
-    several = 0
+    several, tally = 0, {}
     for number, task in enumerate(tasks, start=1):
         try:
             if not isinstance(task, dict):
                 raise BadTask(f"a task must be an object, got {type(task).__name__}")
             text, text_b = _texts(task.get("data"), options)
             meta = {"line": number, **({"id": task["id"]} if "id" in task else {})}
+            for field in ("annotations", "predictions"):
+                if task.get(field) is not None and not isinstance(task[field], list):
+                    raise BadTask(f"'{field}' must be a list, got {type(task[field]).__name__}")
             annotations = [a for a in task.get("annotations") or [] if isinstance(a, dict) and not a.get("was_cancelled")]
             several += len(annotations) > 1
             examples = []
             if annotations:
                 first = annotations[0]
                 who = _annotator(first)
-                examples.append(Example(text, text_b, _payload(first.get("result"), text, repair),
+                examples.append(Example(text, text_b, _payload(first.get("result"), text, repair, tally),
                                         {**meta, **({ANNOTATOR_META: who} if who else {})}))
             else:
                 examples.append(Example(text, text_b, None, dict(meta)))
@@ -130,12 +157,27 @@ def read_label_studio(stream: TextIO, options: dict) -> Iterator[Example | RowEr
                 score = prediction.get("score")
                 score = min(1.0, max(0.0, float(score))) if isinstance(score, (int, float)) else 0.0
                 model = str(prediction.get("model_version") or "label-studio")
-                examples.append(Example(text, text_b, _payload(prediction.get("result"), text, repair),
-                                        {**meta, PREDICTION_META: {"model": model, "confidence": score}}))
+                predicted = _payload(prediction.get("result"), text, repair, tally)
+                if predicted is not None:
+                    examples.append(Example(text, text_b, predicted,
+                                            {**meta, PREDICTION_META: {"model": model, "confidence": score}}))
         except BadTask as exc:
             yield RowError(number, f"task {task.get('id', number) if isinstance(task, dict) else number}: {exc}")
             continue
+        except SHAPE_ERRORS as exc:
+            yield RowError(number, f"a field holds a value of an unexpected type ({type(exc).__name__}: {exc})")
+            continue
         yield from examples
+    for key, count in sorted(tally.items()):
+        if key == "re-anchored":
+            yield RowNote(0, f"{count} span(s) re-anchored to their surface text: the offsets Label Studio gave "
+                             "pointed at other characters (it counts UTF-16 units around emoji, or the text "
+                             "changed after annotating); --option offsets=check refuses them instead")
+        elif key == "type:relation":
+            yield RowNote(0, f"{count} relation(s) left out: this project has no relation layer")
+        else:
+            yield RowNote(0, f"{count} result(s) of type {key.split(':', 1)[1]} left out: bertanno reads labels "
+                             "(spans) and choices (classes) on text")
     if several:
         yield RowNote(0, f"{several} task(s) have several annotations: the first is kept as gold (with its "
                          "annotator), the others are left out")
@@ -172,6 +214,15 @@ def label_studio_cannot_carry(example: Example, kind: str) -> str | None:
     return None
 
 
+def looks_like_label_studio(lines: list[str]) -> bool:
+    """A JSON array whose first task has ``data`` (Label Studio's JSON export); an array of records without it
+    (doccano's JSON export, bertanno's layouts) is not."""
+    if not lines or not lines[0].lstrip().startswith("["):
+        return False
+    record = first_record(lines)
+    return record is None or (isinstance(record, dict) and "data" in record)
+
+
 FORMATS = (
     FileFormat(
         name="label-studio",
@@ -181,7 +232,7 @@ FORMATS = (
         read=read_label_studio,
         write=write_label_studio,
         extensions=(".json",),
-        sniff=lambda lines: bool(lines) and lines[0].lstrip().startswith("["),
+        sniff=looks_like_label_studio,
         options=("text", "text_b", "offsets"),
         cannot_carry=label_studio_cannot_carry,
         refuses="an annotated item without entities or labels",
