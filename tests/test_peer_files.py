@@ -152,3 +152,81 @@ def test_label_studio_spans_follow_their_text_when_the_text_drifted(tmp_path, pl
 def test_label_studio_fields_of_the_wrong_type_are_row_errors(tmp_path, plugins, task, message):
     with pytest.raises(BadRowsError, match=message):
         read_examples(label_studio(tmp_path, [task]), plugins.task("sentiment"), plugins=plugins)
+
+
+def test_conll_of_label_studios_converter_and_of_conll_2003_keeps_only_tokens_and_tags(tmp_path, plugins):
+    converter = ("-DOCSTART- -X- O\n张 -X- _ B-PER\n三 -X- _ I-PER\n在 -X- _ O\n北 -X- _ B-LOC\n京 -X- _ I-LOC\n\n"
+                 "-DOCSTART- -X- O\n头 -X- _ B-SYM\n痛 -X- _ I-SYM\n")
+    result = read_examples(write(tmp_path, "converter.conll", converter),
+                           plugins.task("ner", labels=["PER", "LOC", "SYM"]), plugins=plugins)
+    assert [(e.text, e.payload) for e in result.examples] == [
+        ("张三在北京", [Span(0, 2, "PER"), Span(3, 5, "LOC")]), ("头痛", [Span(0, 2, "SYM")])]
+    assert [n.message.split(":")[0].split(" (")[0] for n in result.notes] == [
+        "2 document marker(s)", "7 token line(s) have columns between the token and the tag"]
+    words = "EU NNP B-NP B-ORG\nrejects VBZ B-VP O\nGerman JJ B-NP B-MISC\ncall NN I-NP O\n2 CD I-NP O\n国 NN O O\n"
+    [example] = read_examples(write(tmp_path, "words.conll", words), plugins.task("ner", labels=["ORG", "MISC"]),
+                              "conll", plugins=plugins).examples
+    assert example.text == "EU rejects German call 2国"
+    assert example.payload == [Span(0, 2, "ORG"), Span(11, 17, "MISC")]
+
+
+@pytest.mark.parametrize("scheme, lines", [
+    ("IOB1", "张 I-PER\n三 I-PER\n李 B-PER\n四 I-PER\n在 O\n京 I-LOC\n"),
+    ("IOB2", "张 B-PER\n三 I-PER\n李 B-PER\n四 I-PER\n在 O\n京 B-LOC\n"),
+    ("BIOES", "张 B-PER\n三 E-PER\n李 B-PER\n四 E-PER\n在 O\n京 S-LOC\n"),
+    ("BMES", "张 B_PER\n三 E_PER\n李 B_PER\n四 E_PER\n在 O\n京 S_LOC\n"),
+])
+def test_conll_tag_schemes_are_read_without_an_option(tmp_path, plugins, scheme, lines):
+    [example] = read_examples(write(tmp_path, f"{scheme}.conll", lines), plugins.task("ner", labels=["PER", "LOC"]),
+                              plugins=plugins).examples
+    assert example.payload == [Span(0, 2, "PER"), Span(2, 4, "PER"), Span(5, 6, "LOC")]
+
+
+def test_a_brat_annotation_file_that_is_not_utf8_is_a_row_error(tmp_path, plugins):
+    folder = tmp_path / "brat"
+    folder.mkdir()
+    (folder / "a.txt").write_text("张三头痛", encoding="utf-8")
+    (folder / "a.ann").write_bytes("T1\tPER 0 2\t张三\n".encode("gb18030"))
+    with pytest.raises(BadRowsError, match="a.ann is not UTF-8"):
+        read_examples(folder, plugins.task("ner", labels=["PER"]), plugins=plugins)
+
+
+@pytest.mark.parametrize("meta, message", [
+    ({"prediction": {"model": "v1\u0000x", "confidence": 0.5}}, "the prediction's model name"),
+    ({"annotator": "li\u0000"}, "the annotator's name"),
+])
+def test_a_nul_in_a_name_that_becomes_a_column_is_a_row_error(store, tmp_path, meta, message):
+    from bertanno.core.transfer import import_file
+    from bertanno.store.projects import create_project
+
+    with store.transaction() as session:
+        create_project(session, "p", "sentiment", ["negative", "positive"], "bert-base-chinese")
+    path = write(tmp_path, "x.jsonl", json.dumps({"text": "很好", "label": "positive", "meta": meta}) + "\n")
+    with pytest.raises(BadRowsError, match=message):
+        import_file(store, "p", path)
+
+
+SPAN_LAYER = "#FORMAT=WebAnno TSV 3.3\n#T_SP=webanno.custom.Span|value\n\n\n"
+
+
+def test_webanno_tab_in_a_sentence_and_zero_length_annotations_as_inception_writes_them(tmp_path, plugins):
+    # a tab between two tokens, escaped \t in #Text (INCEpTION's Escaping.escapeText), and a zero-length
+    # annotation (a sub-token unit 1-3.1 at 4-4): the sentence is read, the position left out and counted
+    tsv = (SPAN_LAYER + "#Text=头痛\\t发热\n1-1\t0-2\t头痛\tSYM\t\n1-2\t3-5\t发热\tSYM\t\n1-2.1\t5-5\t\tSYM\t\n")
+    result = read_examples(write(tmp_path, "tab.tsv", tsv), plugins.task("ner", labels=["SYM"]), "webanno-tsv",
+                           {"layer": "webanno.custom.Span"}, plugins=plugins)
+    [example] = result.examples
+    assert example.text == "头痛\t发热" and example.payload == [Span(0, 2, "SYM"), Span(3, 5, "SYM")]
+    assert result.notes[0].message.startswith("1 zero-length annotation(s) left out")
+
+
+def test_webanno_writes_text_as_inception_reads_it(tmp_path, plugins, store):
+    from bertanno.core.transfer import export_project, import_file
+    from bertanno.store.projects import create_project
+
+    with store.transaction() as session:
+        create_project(session, "p", "ner", ["SYM"], "bert-base-chinese")
+    import_file(store, "p", write(tmp_path, "x.jsonl", json.dumps({"text": "头痛\t发热\\x", "spans": [[0, 2, "SYM"]]},
+                                                                  ensure_ascii=False) + "\n"))
+    written = export_project(store, "p", "webanno-tsv", None).text
+    assert "#Text=头痛\\t发热\\\\x\n" in written  # \t and a doubled backslash, never \u0009

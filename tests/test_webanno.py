@@ -90,8 +90,11 @@ def test_a_custom_span_layer_is_read_with_the_layer_and_feature_options(tmp_path
 ])
 def test_values_are_escaped_as_webanno_does_and_read_back(text, expected):
     assert escape_value(text) == expected and unescape_value(expected) == text
-    assert escape_text("a\\b\tc\x01") == "a\\\\b\\u0009c\\u0001"
-    assert unescape_text("a\\\\b\\u0009c\\u0001") == "a\\b\tc\x01"
+    # #Text as INCEpTION's Escaping.escapeText writes it (TSV 3.2 on) and reads it back, and 3.1's Java escapes
+    assert escape_text("a\\b\tc\x01\rd") == "a\\\\b\\tc\\\x01\\rd"
+    assert unescape_text("a\\\\b\\tc\\\x01\\rd") == "a\\b\tc\x01\rd"
+    assert unescape_text("a\\u0009b") == "a\\u0009b"  # 3.3 keeps what it does not define, as INCEpTION does
+    assert unescape_text("a\\u0009b\\\\c\\101", minor=1) == "a\tb\\cA"
 
 
 BAD = [

@@ -14,7 +14,7 @@ from typing import Iterator, TextIO
 
 from bertanno.errors import BertannoError
 from bertanno.plugins.manager import Plugins, get_plugins
-from bertanno.plugins.specs import FileFormat, RowError, RowNote
+from bertanno.plugins.specs import ANNOTATOR_META, PREDICTION_META, FileFormat, RowError, RowNote
 from bertanno.plugins.task import Example, Span, Task, check_text
 
 SNIFF_LINES = 5
@@ -133,6 +133,18 @@ def _relabel(example: Example, mapping: dict[str, str]) -> None:
         ]
 
 
+def _check_names(meta: dict) -> None:
+    """The names a row gives that become database columns (its annotator, the model of its prediction) hold
+    only text: a NUL or another control character is a row error here, not a database error (PostgreSQL
+    refuses NUL in text) at the end of the import. Raises ``ValueError``."""
+    annotator = meta.get(ANNOTATOR_META)
+    if annotator is not None:
+        check_text(str(annotator), "the annotator's name")
+    prediction = meta.get(PREDICTION_META)
+    if isinstance(prediction, dict) and prediction.get("model") is not None:
+        check_text(str(prediction["model"]), "the prediction's model name")
+
+
 def read_examples(
     path: str | Path,
     task: Task,
@@ -180,6 +192,7 @@ def read_examples(
                         check_text(value, field_name)
                         if not value.strip():
                             raise ValueError(f"{field_name} is empty or only whitespace")
+                _check_names(row.meta)
                 task.validate(row)
             except ValueError as exc:
                 result.errors.append(RowError(row.meta.get("line", 0), str(exc)))

@@ -95,6 +95,12 @@ def read_brat(directory: Path, options: dict) -> Iterator[Example | RowError | R
         except BadDocument as exc:
             yield RowError(number, str(exc))
             continue
+        except UnicodeDecodeError as exc:
+            yield RowError(number, f"{name}.ann is not UTF-8 ({exc.reason} at byte {exc.start})")
+            continue
+        except OSError as exc:
+            yield RowError(number, f"{name}.ann cannot be read: {exc.strerror or exc}")
+            continue
         skipped_total += skipped
         payload = spans if spans or annotated else None
         yield Example(text, payload=payload, meta=meta)

@@ -1,47 +1,91 @@
-"""Character-per-line CoNLL: ``char TAG`` per line, a blank line between sentences.
+"""CoNLL as the tools and the shared tasks write it: one token per line with its tag in the last column, a blank
+line between sentences.
 
-Tags may be BIO, BIOES or BMES, with ``-`` or ``_`` after the prefix (``B-PER``, ``B_disease``).
-Spans are computed in code points of the concatenated characters.
+- Columns: ``char TAG`` (bertanno's own, character per line), and any number of columns with the token first
+  and the tag last (``EU NNP B-NP B-ORG`` of CoNLL-2003, ``EU -X- _ B-ORG`` of Label Studio's converter); the
+  middle columns are left out. A token that is itself whitespace (a space character of a character-level
+  file) is kept.
+- Tags: BIO (IOB2), IOB1 (an ``I-`` after ``O`` starts an entity, as conlleval reads it), BIOES and BMES, with
+  ``-`` or ``_`` after the prefix (``B-PER``, ``B_disease``); the scheme needs no option.
+- Structure: ``-DOCSTART-`` lines (document boundaries, CoNLL-2003 and the converter) end a sentence and are
+  counted, not read as tokens; CoNLL-U comment lines (``# text = …``) are skipped.
+- Text: a character-level file's tokens are joined as they are; a word-level file's (a token of several
+  characters) with a space between two tokens that end and begin with a Latin letter or digit and none
+  elsewhere (Chinese characters join without one), and the summary says so.
+
+Spans are computed in code points of the joined text.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Iterable, Iterator, TextIO
 
 from bertanno.plugins.bio import char_offsets, spans_to_tags, split_tag, tags_to_spans
-from bertanno.plugins.specs import FileFormat, RowError
+from bertanno.plugins.specs import FileFormat, RowError, RowNote
 from bertanno.plugins.task import Example, Span
 
+DOCSTART = "-DOCSTART-"
+COMMENT = re.compile(r"#\s*[\w.-]+\s*=")
+"""A CoNLL-U comment line (``# sent_id = 3``, ``# text = …``); a character-level line ``# O`` is a token."""
 
-def _split_line(line: str) -> tuple[str, str] | None:
-    """``token TAG`` split at the last space or tab, so a token that is itself whitespace survives."""
+
+def _split_line(line: str) -> tuple[str, str, bool] | None:
+    """``(token, TAG, extra columns?)``: the tag after the last space or tab, the token the first column before
+    it (the whole of it when it is only whitespace: a space character of a character-level file)."""
     cut = max(line.rfind(" "), line.rfind("\t"))
     if cut <= 0 or cut == len(line) - 1:
         return None
-    return line[:cut], line[cut + 1 :]
+    before, tag = line[:cut], line[cut + 1:]
+    if not before.strip():
+        return before, tag, False
+    columns = before.split()
+    return columns[0], tag, len(columns) > 1
 
 
-def read_conll(stream: TextIO, options: dict) -> Iterator[Example | RowError]:
+def _latin(char: str) -> bool:
+    return char.isascii() and char.isalnum()
+
+
+def join_tokens(tokens: list[str]) -> tuple[str, list[tuple[int, int]], int]:
+    """The text of a sentence's tokens, each token's ``(start, end)`` in it, and how many spaces were put in:
+    tokens of one character are joined as they are; word tokens with a space between two that end and begin
+    with a Latin letter or digit (English words, numbers) and none elsewhere (Chinese)."""
+    words = any(len(token) > 1 for token in tokens)
+    text, offsets, spaces = "", [], 0
+    for token in tokens:
+        if words and text and _latin(text[-1]) and _latin(token[0]):
+            text += " "
+            spaces += 1
+        offsets.append((len(text), len(text) + len(token)))
+        text += token
+    return text, offsets, spaces
+
+
+def read_conll(stream: TextIO, options: dict) -> Iterator[Example | RowError | RowNote]:
     tokens: list[str] = []
     tags: list[str] = []
     first_line = 0
     problem: RowError | None = None
+    counts = {"documents": 0, "columns": 0, "spaced": 0, "comments": 0}
 
     def sentence() -> Example | RowError | None:
         if problem is not None:
             return problem
         if not tokens:
             return None
-        offsets, position = [], 0
-        for token in tokens:
-            offsets.append((position, position + len(token)))
-            position += len(token)
-        spans = tags_to_spans(tags, offsets)
-        return Example(text="".join(tokens), payload=spans, meta={"line": first_line})
+        text, offsets, spaces = join_tokens(tokens)
+        counts["spaced"] += bool(spaces)
+        return Example(text=text, payload=tags_to_spans(tags, offsets), meta={"line": first_line})
 
     for number, raw in enumerate(stream, start=1):
         line = raw.rstrip("\r\n")
-        if not line.strip():
+        structure = line.strip().startswith(DOCSTART) or bool(COMMENT.match(line.strip()))
+        if not line.strip() or structure:
+            if line.strip().startswith(DOCSTART):
+                counts["documents"] += 1
+            elif structure:
+                counts["comments"] += 1
             result = sentence()
             if result is not None:
                 yield result
@@ -51,18 +95,29 @@ def read_conll(stream: TextIO, options: dict) -> Iterator[Example | RowError]:
             first_line = number
         parts = _split_line(line)
         if parts is None:
-            problem = problem or RowError(number, f"expected 'CHARACTER TAG', got {line!r}")
+            problem = problem or RowError(number, f"expected 'TOKEN … TAG' (the tag in the last column), got {line!r}")
             continue
         try:
             split_tag(parts[1])
         except ValueError as exc:
-            problem = problem or RowError(number, str(exc))
+            problem = problem or RowError(number, f"{exc} (the tag is the last column)")
             continue
         tokens.append(parts[0])
         tags.append(parts[1])
+        counts["columns"] += parts[2]
     result = sentence()
     if result is not None:
         yield result
+    if counts["documents"]:
+        yield RowNote(0, f"{counts['documents']} document marker(s) ({DOCSTART}) read as boundaries, not as text")
+    if counts["comments"]:
+        yield RowNote(0, f"{counts['comments']} comment line(s) (# key = value) skipped")
+    if counts["columns"]:
+        yield RowNote(0, f"{counts['columns']} token line(s) have columns between the token and the tag: left out "
+                         "(the token is the first column, the tag the last)")
+    if counts["spaced"]:
+        yield RowNote(0, f"{counts['spaced']} sentence(s) of word tokens: their text was rebuilt with a space "
+                         "between Latin words and numbers, none between Chinese characters")
 
 
 def write_conll(examples: Iterable[Example], stream: TextIO, options: dict) -> None:
@@ -96,6 +151,8 @@ def conll_cannot_carry(example: Example, kind: str) -> str | None:
 
 def _looks_like_conll(lines: list[str]) -> bool:
     def ok(line):
+        if line.strip().startswith(DOCSTART) or COMMENT.match(line.strip()):
+            return True
         parts = _split_line(line)
         if parts is None:
             return False
@@ -105,13 +162,15 @@ def _looks_like_conll(lines: list[str]) -> bool:
             return False
         return True
 
-    return bool(lines) and all(ok(line) for line in lines)
+    return bool(lines) and all(ok(line) for line in lines) and not all(
+        line.strip().startswith(DOCSTART) or COMMENT.match(line.strip()) for line in lines)
 
 
 FORMATS = (
     FileFormat(
         name="conll",
-        description="one 'CHARACTER TAG' per line (BIO, BIOES or BMES; B-X or B_X), blank line between sentences",
+        description="one token per line, its tag last (BIO, IOB1, BIOES or BMES; B-X or B_X), blank line between "
+                    "sentences; -DOCSTART- and extra columns understood",
         kinds=frozenset({"spans"}),
         read=read_conll,
         write=write_conll,

@@ -9,7 +9,10 @@ Java's: UTF-16 code units from the start of the document, end exclusive, so an a
 𠀀) counts two. A column holds ``_`` (nothing), ``*`` (an annotation without a value), or values separated by
 ``|``; a value ending ``[N]`` belongs to annotation N, which may cover several tokens, one without ``[N]``
 covers its token only. Reserved characters in values are escaped with a backslash (``\\ [ ] | _ -> ; * \\t
-\\n``); in ``#Text`` and forms, a backslash is doubled and control characters are written ``\\uXXXX``.
+\\n``); ``#Text`` lines are escaped as INCEpTION's ``Escaping.escapeText`` does (TSV 3.2 on: ``\\t``,
+``\\r``, a doubled backslash, a backslash before other control characters; 3.0 and 3.1: Java's escapes such as
+``\\uXXXX``), and token forms are written as they are. A zero-length annotation (a position, INCEpTION's
+``1-5.1 16-16`` unit) is left out and counted.
 
 bertanno reads each sentence as one item: its text, and the entities of one span layer (by default
 ``de.tudarmstadt.ukp.dkpro.core.api.ner.type.NamedEntity``, the label in its ``value`` feature; options
@@ -54,17 +57,37 @@ def unescape_value(value: str) -> str:
     return re.sub(r"\\(->|[\\\[\]|_;tn*])", lambda match: VALUE_UNESCAPES[match.group(1)], value)
 
 
+TEXT_ESCAPES = {**{chr(code): "\\" + chr(code) for code in range(32) if not 7 < code < 14},
+                "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r", "\b": "\\b", "\\": "\\\\"}
+"""INCEpTION's ``Escaping.escapeText`` (TSV 3.2 and later): a backslash before a control character other than
+8-13, the readable ``\\t \\n \\f \\r \\b`` for those, a doubled backslash. (Vertical tab, U+000B, stays
+as it is: INCEpTION maps it to nothing.)"""
+TEXT_UNESCAPES = {escaped: plain for plain, escaped in TEXT_ESCAPES.items()}
+JAVA_ESCAPES = {"b": "\b", "t": "\t", "n": "\n", "f": "\f", "r": "\r", '"': '"', "'": "'", "\\": "\\"}
+
+
 def escape_text(text: str) -> str:
-    """A ``#Text`` line or a token form as TSV 3 writes it: backslashes doubled, control characters other than
-    the line break (which splits ``#Text`` lines) as ``\\uXXXX``."""
-    return re.sub(r"[\\\x00-\x09\x0b-\x1f]",
-                  lambda match: "\\\\" if match.group() == "\\" else f"\\u{ord(match.group()):04x}", text)
+    """A ``#Text`` line as INCEpTION writes it (``TEXT_ESCAPES``); a sentence's line breaks split it into
+    several ``#Text`` lines before this."""
+    return "".join(TEXT_ESCAPES.get(char, char) for char in text)
 
 
-def unescape_text(text: str) -> str:
-    """The inverse of ``escape_text``."""
-    return re.sub(r"\\(\\|u[0-9a-fA-F]{4})",
-                  lambda match: "\\" if match.group(1) == "\\" else chr(int(match.group(1)[1:], 16)), text)
+def unescape_text(text: str, minor: int = 3) -> str:
+    """A ``#Text`` line as INCEpTION reads it: for TSV 3.2 and later the inverse of ``escape_text``, one left to
+    right pass (a backslash before anything else stays); for 3.0 and 3.1 Java's string escapes
+    (``StringEscapeUtils.unescapeJava``: ``\\t``, ``\\uXXXX``, octal ``\\0``-``\\377`` …)."""
+    if minor >= 2:
+        return re.sub(r"\\[\s\S]", lambda match: TEXT_UNESCAPES.get(match.group(), match.group()), text)
+
+    def java(match: re.Match) -> str:
+        body = match.group(1)
+        if body[0] == "u":
+            return chr(int(body.lstrip("u"), 16))
+        if body[0] in "01234567":
+            return chr(int(body, 8))
+        return JAVA_ESCAPES[body]
+
+    return re.sub(r"\\(u+[0-9a-fA-F]{4}|[0-3][0-7]{0,2}|[4-7][0-7]?|[btnfr\"'\\])", java, text)
 
 
 def _split_unescaped(value: str, separator: str) -> list[str]:
@@ -168,17 +191,21 @@ def _units_to_spans(sentence: Sentence, start_units: int) -> list[tuple[str, int
     return found
 
 
-def sentence_spans(sentence: Sentence) -> tuple[list[Span], set[str]]:
-    """The sentence's entities, sorted, and the ids of its multi-token annotations (to find one that crosses
-    sentences). Raises ``BadSentence``."""
+def sentence_spans(sentence: Sentence) -> tuple[list[Span], set[str], int]:
+    """The sentence's entities, sorted, the ids of its multi-token annotations (to find one that crosses
+    sentences), and how many zero-length annotations it holds (INCEpTION's ``1-5.1 16-16`` units: a position,
+    not characters, which a bertanno span cannot be: left out and counted). Raises ``BadSentence``."""
     first_line, first_begin, _, first_form, _ = sentence.units[0]
     position = sentence.text.find(first_form)
     if position < 0:
         raise BadSentence(first_line, f"the token {first_form!r} is not in the sentence text "
                                       f"{sentence.text[:40]!r}")
     start_units = first_begin - sum(map(_utf16_units, sentence.text[:position]))
-    spans, grouped = [], defaultdict(list)
+    spans, grouped, zero_length = [], defaultdict(list), 0
     for annotation, start, stop, label, line in _units_to_spans(sentence, start_units):
+        if start == stop:
+            zero_length += 1
+            continue
         if annotation:
             grouped[annotation].append((start, stop, label, line))
         else:
@@ -188,7 +215,7 @@ def sentence_spans(sentence: Sentence) -> tuple[list[Span], set[str]]:
         if len(labels) > 1:
             raise BadSentence(parts[0][3], f"annotation [{annotation}] has several values: {sorted(labels)}")
         spans.append(Span(min(p[0] for p in parts), max(p[1] for p in parts), labels.pop()))
-    return sorted(set(spans)), set(grouped)
+    return sorted(set(spans)), set(grouped), zero_length
 
 
 def _parse_token_line(line: str, number: int, width: int) -> tuple[int, int, str, list[str]]:
@@ -199,7 +226,7 @@ def _parse_token_line(line: str, number: int, width: int) -> tuple[int, int, str
         raise BadSentence(number, f"expected SENTENCE-TOKEN, BEGIN-END, the token and {width} annotation "
                                   f"column(s) separated by tabs, got {line[:60]!r}")
     begin, end = (int(value) for value in fields[1].split("-"))
-    return begin, end, unescape_text(fields[2]), fields[3:]
+    return begin, end, fields[2], fields[3:]  # INCEpTION writes a token's form as it is in the text
 
 
 def read_webanno(stream: TextIO, options: dict) -> Iterator[Example | RowError | RowNote]:
@@ -217,24 +244,28 @@ def read_webanno(stream: TextIO, options: dict) -> Iterator[Example | RowError |
         yield RowError(1, f"not a WebAnno TSV 3 file: the first line must be '#FORMAT=WebAnno TSV 3.x' "
                           f"(INCEpTION's export 'WebAnno TSV v3.x'), got {found!r}")
         return
+    version = re.match(r"#FORMAT=WebAnno TSV 3\.(\d+)", lines[0])
+    minor = int(version.group(1)) if version else 3
     body = next((index for index, line in enumerate(lines[1:], start=1) if not line.startswith("#T_")), len(lines))
     try:
         layout = parse_header(lines[1:body], layer, feature)
     except BadSentence as exc:
         yield RowError(exc.line, str(exc))
         return
-    sentences, broken = _sentences(lines, body, layout)
+    sentences, broken = _sentences(lines, body, layout, minor)
     results: list[Example | RowError] = []
     where: dict[str, list[int]] = defaultdict(list)  # annotation id -> the sentences it appears in
+    zero_lengths = 0
     for index, sentence in enumerate(sentences):
         if index in broken:
             results.append(broken[index])
             continue
         try:
-            spans, ids = sentence_spans(sentence)
+            spans, ids, zero_length = sentence_spans(sentence)
         except BadSentence as exc:
             results.append(RowError(exc.line, str(exc)))
             continue
+        zero_lengths += zero_length
         for annotation in ids:
             where[annotation].append(index)
         results.append(Example(sentence.text, payload=spans if spans or annotated else None,
@@ -246,12 +277,16 @@ def read_webanno(stream: TextIO, options: dict) -> Iterator[Example | RowError |
                                       f"at lines {lines_at}; bertanno's items are sentences, so an entity must "
                                       "lie within one")
     yield from results
+    if zero_lengths:
+        yield RowNote(0, f"{zero_lengths} zero-length annotation(s) left out: they mark a position between "
+                         "characters, and a bertanno span covers at least one character")
     if layout.other_layers:
         yield RowNote(0, f"left out (bertanno keeps the {layer.rsplit('.', 1)[-1]} layer only): layers "
                          + ", ".join(sorted(set(layout.other_layers))))
 
 
-def _sentences(lines: list[str], body: int, layout: Layout) -> tuple[list[Sentence], dict[int, RowError]]:
+def _sentences(lines: list[str], body: int, layout: Layout, minor: int = 3
+               ) -> tuple[list[Sentence], dict[int, RowError]]:
     """The sentences after the header, and a row error per sentence with a line that could not be read."""
     sentences: list[Sentence] = []
     broken: dict[int, RowError] = {}
@@ -264,7 +299,7 @@ def _sentences(lines: list[str], body: int, layout: Layout) -> tuple[list[Senten
             if current is None or current.units:
                 current = Sentence(number)
                 sentences.append(current)
-            current.text_lines.append(unescape_text(line[len("#Text="):]))
+            current.text_lines.append(unescape_text(line[len("#Text="):], minor))
             continue
         if line.startswith("#"):
             continue  # other sentence metadata (#Sentence.id=…)
@@ -312,7 +347,7 @@ def write_webanno(examples: Iterable[Example], stream: TextIO, options: dict) ->
                 entities = cells.get(index)
                 columns = (["|".join("*" + suffix for _, suffix in entities),
                             "|".join(label + suffix for label, suffix in entities)] if entities else ["_", "_"])
-                stream.write(f"{number}-{token}\t{position}-{position + width}\t{escape_text(char)}\t"
+                stream.write(f"{number}-{token}\t{position}-{position + width}\t{char}\t"
                              + "\t".join(columns[-len(features):]) + "\n")
             position += width
         offset = position + 1  # the line break between sentences
