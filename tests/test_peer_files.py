@@ -230,3 +230,21 @@ def test_webanno_writes_text_as_inception_reads_it(tmp_path, plugins, store):
                                                                   ensure_ascii=False) + "\n"))
     written = export_project(store, "p", "webanno-tsv", None).text
     assert "#Text=头痛\\t发热\\\\x\n" in written  # \t and a doubled backslash, never \u0009
+
+
+def test_the_import_summary_accounts_for_the_whole_file_in_json(tmp_path):
+    from click.testing import CliRunner
+
+    from bertanno.cli import cli
+
+    db = f"sqlite:///{tmp_path / 'x.db'}"
+    runner = CliRunner()
+    runner.invoke(cli, ["--db", db, "init", "re", "--task", "ner", "--labels", "ORG,PER,DATE,LOC"])
+    rows = [{"text": RECORD, "entities": ENTITIES, "relations": RELATIONS},
+            {"text": "任正非在深圳", "entities": [[0, 3, "PER"]]}, {"text": "任正非在深圳", "entities": [[4, 6, "LOC"]]}]
+    path = write(tmp_path, "re.jsonl", "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    result = runner.invoke(cli, ["--db", db, "import", "re", str(path), "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert (summary["read"], summary["added"], summary["gold_labels"], summary["unsettled"]) == (3, 2, 1, 1)
+    assert summary["left_out"] == ["2 relation(s) left out: this project has no relation layer"]

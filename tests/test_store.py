@@ -67,7 +67,12 @@ def test_import_stores_items_and_gold_labels_and_reimport_adds_nothing(store, tm
     variant = write(tmp_path, "variant.csv",
                     "label,review\nnegative, 很快，好吃 \n,味道不错\n,新的一条\npositive,新的一条\nnegative,新的一条\n")
     report = import_file(store, "reviews", variant)
-    assert (report.added, report.duplicates, report.conflicts, report.labelled) == (1, 4, 2, 1)
+    # 很快，好吃 keeps its stored label (a conflict, counted); 新的一条 repeats with two labels: no gold, unsettled
+    assert (report.added, report.duplicates, report.conflicts, report.unsettled, report.labelled) == (1, 4, 1, 1, 0)
+    with store.transaction() as session:
+        stored = session.scalar(select(Item).where(Item.text == "新的一条"))
+        assert [c["label"] for c in stored.meta["conflicting_labels"]] == ["positive", "negative"]
+        assert annotations_q.current_annotations(session, stored.project_id).get(stored.id) is None
     relabel = write(tmp_path, "relabel.csv", "label,review\nnegative,还没吃\n")  # stored without a label
     assert import_file(store, "reviews", relabel).labelled == 1
     with store.transaction() as session:
@@ -75,11 +80,11 @@ def test_import_stores_items_and_gold_labels_and_reimport_adds_nothing(store, tm
         assert [item.text for item in items] == ["很快，好吃", "送餐太慢了", "还没吃", "味道不错", "新的一条"]
         assert items[0].source == "reviews.csv:2"
         imports = session.scalars(select(Annotation).where(Annotation.source == "import")).all()
-        assert sorted(a.payload for a in imports) == ["negative", "negative", "positive", "positive", "positive"]
+        assert sorted(a.payload for a in imports) == ["negative", "negative", "positive", "positive"]
         events = session.scalar(select(func.count()).select_from(AnnotationEvent).where(AnnotationEvent.kind == "import"))
-        assert events == 5
+        assert events == 4
         [summary] = project_summaries(session)
-        assert (summary["items"], summary["annotated"]) == (5, 5)
+        assert (summary["items"], summary["annotated"]) == (5, 4)  # 新的一条 waits for a person
 
 
 def test_import_is_all_or_nothing_unless_told(store, tmp_path):

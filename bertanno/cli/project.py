@@ -208,12 +208,15 @@ def projects(ctx, as_json):
 @click.option("--skip-bad", is_flag=True, help="Import the good rows and report the bad ones (default: import nothing).")
 @click.option("--split", type=click.Choice(["eval"]),
               help="eval: a gold evaluation file; its items are never trained on.")
+@click.option("--json", "as_json", is_flag=True,
+              help="The summary as JSON: the counts, the rows skipped and what was left out, per reason.")
 @click.pass_context
-def import_(ctx, project, file, format_name, options, skip_bad, split):
+def import_(ctx, project, file, format_name, options, skip_bad, split, as_json):
     """Add the items of FILE to PROJECT; labels in the file become gold annotations.
 
     Re-importing adds nothing twice: items are matched on their normalised text. The import
-    is all or nothing unless --skip-bad is given. With --split eval the file is a gold
+    is all or nothing unless --skip-bad is given. The summary accounts for the whole file:
+    what was stored, and per reason what was left out or changed (--json: the same). With --split eval the file is a gold
     evaluation set: every row needs a label, and its items are never trained on (the gate
     scores every new version on them). The output of bertanno predict goes in as
     pre-annotations, never as gold.
@@ -230,13 +233,27 @@ def import_(ctx, project, file, format_name, options, skip_bad, split):
 
     report = import_file(open_store(ctx), project, file, format_name, parse_options(options), skip_bad,
                          split=split)
+    if as_json:
+        click.echo(json.dumps({
+            "file": str(file), "read": report.read, "added": report.added, "already_there": report.duplicates,
+            "gold_labels": report.labelled, "conflicts": report.conflicts, "unsettled": report.unsettled,
+            "predictions": report.predictions, "evaluation": report.evaluation,
+            "kept_in_training": report.kept_in_training,
+            "skipped": [{"line": e.line, "message": e.message} for e in report.errors],
+            "left_out": [note.message for note in report.notes]}, ensure_ascii=False, indent=2))
+        return
     for error in report.errors:
         err_console.print(f"[yellow]skipped[/] {escape(str(file))}:{error.line}: {escape(error.message)}")
     console.print(f"{file}: {report.read} items read, {report.added} added, {report.duplicates} already there, "
                   f"{report.labelled} gold labels stored" + (f", {len(report.errors)} bad rows skipped" if report.errors else ""))
     if report.conflicts:
-        err_console.print(f"[yellow]{report.conflicts} repeated text(s) carry a label other than the one kept[/] "
-                          "(the first stays; review them with bertanno export --provenance)")
+        err_console.print(f"[yellow]{report.conflicts} text(s) already in the project carry another label in the "
+                          "file[/]: the stored one stays (see both with bertanno export --provenance)")
+    if report.unsettled:
+        err_console.print(f"[yellow]{report.unsettled} text(s) repeat in the file with different labels[/]: "
+                          "stored without a gold label, never settled by which row came first (the labels and "
+                          "their lines are in the item's meta.conflicting_labels); decide them in bertanno "
+                          "annotate", highlight=False)
     for note in report.notes:
         err_console.print(f"[yellow]note[/] {escape(str(file))}: {escape(note.message)}", highlight=False)
     if report.predictions:

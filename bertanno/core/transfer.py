@@ -16,7 +16,7 @@ from bertanno.plugins.manager import Plugins, get_plugins
 from bertanno.plugins.specs import ANNOTATOR_META, PREDICTION_META, RowError, RowNote
 from bertanno.plugins.task import Example, Prediction, Task
 from bertanno.store import Store
-from bertanno.store.annotations import current_annotations, record_imports
+from bertanno.store.annotations import current_annotations, decision_key, record_imports
 from bertanno.store.items import add_items, assign_split, existing_hashes, input_hash, item_splits
 from bertanno.store.predictions import add_predictions
 from bertanno.store.projects import get_project
@@ -29,8 +29,11 @@ class ImportReport:
     duplicates: int = 0
     labelled: int = 0
     conflicts: int = 0
-    """Repeated texts whose label differs from the one kept (the first label stays; a text first seen
-    without a label takes the first label that comes)."""
+    """Texts already in the project whose label in the file differs from the one they have (theirs stays)."""
+    unsettled: int = 0
+    """New texts repeated in the file with different labels: stored without a gold label (never settled by
+    which row came first), their labels and lines in the item's ``meta["conflicting_labels"]``, so that a
+    person decides them in ``annotate``."""
     errors: list[RowError] = field(default_factory=list)
     evaluation: int = 0
     """With ``split="eval"``: items of the file now in the evaluation split."""
@@ -143,8 +146,29 @@ def import_file(store: Store, project_name: str, path: str | Path, format_name: 
         kept = {digest: standing.get(item_id) for digest, item_id in known.items()}  # digest -> label kept
         rows, payloads, annotators, new_rows = [], [], [], {}
         late_labels = []  # (item_id, label, annotator) for stored items that had none
+        given: dict[str, list[tuple[object, object]]] = {}  # digest of a new text -> its (line, label)s in the file
+        for example, digest in zip(result.examples, digests):
+            if digest not in known and example.payload is not None:
+                given.setdefault(digest, []).append((example.meta.get("line"), task.payload_to_json(example.payload)))
+        disputed = {digest for digest, labels in given.items()
+                    if len({decision_key("accept", label) for _, label in labels}) > 1}
+        report.unsettled = len(disputed)
         for example, digest in zip(result.examples, digests):
             payload = None if example.payload is None else task.payload_to_json(example.payload)
+            if digest in disputed:  # different labels for one new text: none is gold; a person decides
+                if digest not in kept:
+                    kept[digest] = None
+                    new_rows[digest] = len(rows)
+                    line = example.meta.get("line")
+                    meta = {k: v for k, v in example.meta.items() if k not in ("line", ANNOTATOR_META)}
+                    meta["conflicting_labels"] = [{"line": at, "label": label} for at, label in given[digest]]
+                    rows.append({"text": example.text, "text_b": example.text_b, "meta": meta, "input_hash": digest,
+                                 "source": f"{Path(path).name}:{line}" if line else Path(path).name})
+                    payloads.append(None)
+                    annotators.append(None)
+                else:
+                    report.duplicates += 1
+                continue
             if digest in kept:
                 report.duplicates += 1
                 if payload is None:
