@@ -40,7 +40,7 @@ def test_export_takes_its_format_from_the_output_extension(tmp_path):
     invoke(db, "export", "reviews", "-o", str(tmp_path / "out"))  # no extension: jsonl
     assert (tmp_path / "out").read_text(encoding="utf-8").startswith("{")
     ambiguous = CliRunner().invoke(cli, ["--db", db, "export", "reviews", "-o", str(tmp_path / "out.txt")])
-    assert ambiguous.exit_code != 0 and "(tsv, txt); pass --format" in str(ambiguous.exception)
+    assert ambiguous.exit_code != 0 and "(fasttext, tsv, txt); pass --format" in str(ambiguous.exception)
     assert not (tmp_path / "out.txt").exists()
 
 

@@ -248,3 +248,31 @@ def test_the_import_summary_accounts_for_the_whole_file_in_json(tmp_path):
     summary = json.loads(result.stdout)
     assert (summary["read"], summary["added"], summary["gold_labels"], summary["unsettled"]) == (3, 2, 1, 1)
     assert summary["left_out"] == ["2 relation(s) left out: this project has no relation layer"]
+
+
+def test_doccanos_fasttext_export_is_read_as_labels_and_text(tmp_path, plugins):
+    path = write(tmp_path, "export.txt", "__label__正面 很好吃\n__label__负面 __label__正面 一般\n没有标签的一行\n__label__负面\n")
+    result = read_examples(path, plugins.task("sentiment", labels=["负面", "正面"]), skip_bad=True, plugins=plugins)
+    assert [(e.text, e.payload) for e in result.examples] == [("很好吃", "正面"), ("没有标签的一行", None)]
+    assert [e.line for e in result.errors] == [2, 4]  # two labels for a single-label task; a label without text
+
+
+def test_a_utf16_file_with_its_byte_order_mark_is_read(tmp_path, plugins):
+    path = tmp_path / "excel.csv"
+    path.write_bytes("text,label\r\n很好吃,positive\r\n".encode("utf-16"))
+    [example] = read_examples(path, plugins.task("sentiment"), plugins=plugins).examples
+    assert (example.text, example.payload) == ("很好吃", "positive")
+
+
+def test_a_span_given_twice_is_kept_once_and_said(tmp_path, plugins):
+    path = write(tmp_path, "twice.jsonl", json.dumps({"text": "张三头痛", "label": [[0, 2, "PER"], [0, 2, "PER"]]},
+                                                      ensure_ascii=False) + "\n")
+    result = read_examples(path, plugins.task("ner", labels=["PER"]), plugins=plugins)
+    assert result.examples[0].payload == [Span(0, 2, "PER")]
+    assert result.notes[0].message == "1 span(s) given twice (same characters, same type) kept once"
+
+
+def test_doccanos_image_records_are_refused_by_name_not_read_as_text(tmp_path, plugins):
+    path = write(tmp_path, "images.jsonl", '{"filename": "cat.jpg", "label": ["猫"]}\n')
+    with pytest.raises(BadRowsError, match="names a file \\(filename\\).*bertanno annotates text"):
+        read_examples(path, plugins.task("sentiment", labels=["猫", "狗"]), "doccano", plugins=plugins)

@@ -43,7 +43,7 @@ TEXTS = st.lists(PIECE, min_size=1, max_size=12).map("".join).filter(lambda text
 LABEL_CHARS = st.one_of(CJK, st.sampled_from(list("ABCxyz-_:/,，。!？ ()（）")))
 LABELS = st.lists(LABEL_CHARS, min_size=1, max_size=6).map("".join).map(str.strip).filter(bool)
 
-FORMATS = {"sentiment": ["jsonl", "csv", "tsv", "txt", "doccano", "doccano-csv", "label-studio"],
+FORMATS = {"sentiment": ["jsonl", "csv", "tsv", "txt", "fasttext", "doccano", "doccano-csv", "label-studio"],
            "pair": ["jsonl", "csv", "tsv", "label-studio"],
            "ner": ["jsonl", "conll", "txt", "doccano", "label-studio", "webanno-tsv"]}
 CASES = [(task, name) for task, names in FORMATS.items() for name in names]

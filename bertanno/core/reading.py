@@ -47,12 +47,17 @@ def _split_archive(path: Path) -> tuple[Path, str | None]:
 
 @contextmanager
 def open_text(path: str | Path) -> Iterator[TextIO]:
-    """Open a UTF-8 text file, or a member of a zip archive given as ``archive.zip/member``."""
+    """Open a UTF-8 text file (or UTF-16 with its byte-order mark), or a member of a zip archive given as
+    ``archive.zip/member``. Raises ``BertannoError`` for a missing file or member, or text that is neither."""
     path = Path(path)
     archive, member = _split_archive(path)
     try:
         if member is None:
-            with open(path, encoding="utf-8-sig", newline="") as stream:
+            with open(path, "rb") as probe:
+                start = probe.read(2)
+            # a UTF-16 file says so with its byte-order mark (Excel's "Unicode text", doccano's test files)
+            encoding = "utf-16" if start in (b"\xff\xfe", b"\xfe\xff") else "utf-8-sig"
+            with open(path, encoding=encoding, newline="") as stream:
                 yield stream
         else:
             with zipfile.ZipFile(archive) as zipped, zipped.open(member) as raw:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from typing import Any, Iterable, Iterator, TextIO
 
 from bertanno.plugins.builtin.formats.jsonl import BadRecord, SpanRules, _span, first_record, json_lines
@@ -49,6 +50,7 @@ LEFT_OUT = {
     "relations": "relation(s) left out: this project has no relation layer",
     "cats": "categor(ies) (cats) left out: this is an entity project",
     "entities": "entity span(s) left out: this is a classification project",
+    "duplicates": "span(s) given twice (same characters, same type) kept once",
 }
 """Why a part of a doccano record a project cannot hold is left out, each counted in the import's summary."""
 
@@ -73,9 +75,19 @@ def _renamed_columns(record: dict) -> tuple[str, str | None] | None:
     strings = [key for key, value in record.items() if isinstance(value, str)]
     lists = [key for key, value in record.items() if isinstance(value, list)
              and key not in ("entities", "cats", "relations")]
-    if len(strings) != 1 or len(lists) > 1:
+    if len(strings) != 1 or len(lists) > 1 or _names_a_file(strings[0], record[strings[0]]):
         return None
     return strings[0], (lists[0] if lists else None)
+
+
+MEDIA = re.compile(r"\.(jpe?g|png|gif|bmp|tiff?|webp|wav|mp3|flac|ogg|m4a|mp4|webm|pdf)$", re.IGNORECASE)
+
+
+def _names_a_file(key: str, value: str) -> bool:
+    """A field that names an image, a recording or a URL (doccano's image and speech projects: ``filename``):
+    not a text to annotate."""
+    return key.lower() in ("filename", "file", "image", "audio", "url", "path") or bool(MEDIA.search(value.strip())) \
+        or value.startswith(("http://", "https://", "/data/"))
 
 
 def _list_field(record: dict, key: str) -> list:
@@ -111,6 +123,9 @@ def record_to_example(record: Any, line: int, annotated_when_empty: bool = False
     text = record.get(text_key)
     if not isinstance(text, str):
         strings = [key for key, value in record.items() if isinstance(value, str)]
+        if strings and all(_names_a_file(key, record[key]) for key in strings):
+            raise BadRecord(f"no text: this record names a file ({', '.join(strings)}), as doccano's image and "
+                            "speech projects write; bertanno annotates text")
         hint = f"; its string fields: {', '.join(strings)} (name one with --option text=FIELD)" if strings else ""
         raise BadRecord(f"no text: doccano's layout has a string field '{text_key}'{hint}")
     if label_key is not None:
@@ -134,7 +149,10 @@ def record_to_example(record: Any, line: int, annotated_when_empty: bool = False
         entries = (value if _is_span_list(value) else []) + entities
         if not entries and value is None and "entities" not in record:
             return Example(text, payload=None, meta=meta)
-        spans = sorted({_entity(text, entry)[1] for entry in entries})
+        found = [_entity(text, entry)[1] for entry in entries]
+        spans = sorted(set(found))
+        if len(found) > len(spans):
+            counts["duplicates"] = counts.get("duplicates", 0) + len(found) - len(spans)
         if not spans:  # doccano writes [] for a text nobody labelled, and for a text without entities
             return Example(text, payload=[] if annotated_when_empty else None, meta=meta)
         return Example(text, payload=spans, meta=meta)

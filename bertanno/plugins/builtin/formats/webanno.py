@@ -131,6 +131,8 @@ class Sentence:
     text_lines: list[str] = field(default_factory=list)
     units: list[tuple[int, int, int, str, str]] = field(default_factory=list)
     """``(line, begin, end, form, cell)``: offsets in UTF-16 units of the document, the layer's raw cell."""
+    duplicates: int = 0
+    """Stacked annotations of one type on the same characters as another (``sentence_spans`` counts them)."""
 
     @property
     def text(self) -> str:
@@ -215,7 +217,9 @@ def sentence_spans(sentence: Sentence) -> tuple[list[Span], set[str], int]:
         if len(labels) > 1:
             raise BadSentence(parts[0][3], f"annotation [{annotation}] has several values: {sorted(labels)}")
         spans.append(Span(min(p[0] for p in parts), max(p[1] for p in parts), labels.pop()))
-    return sorted(set(spans)), set(grouped), zero_length
+    unique = sorted(set(spans))
+    sentence.duplicates = len(spans) - len(unique)  # stacked annotations of one type on the same characters
+    return unique, set(grouped), zero_length
 
 
 def _parse_token_line(line: str, number: int, width: int) -> tuple[int, int, str, list[str]]:
@@ -255,7 +259,7 @@ def read_webanno(stream: TextIO, options: dict) -> Iterator[Example | RowError |
     sentences, broken = _sentences(lines, body, layout, minor)
     results: list[Example | RowError] = []
     where: dict[str, list[int]] = defaultdict(list)  # annotation id -> the sentences it appears in
-    zero_lengths = 0
+    zero_lengths = duplicates = 0
     for index, sentence in enumerate(sentences):
         if index in broken:
             results.append(broken[index])
@@ -266,6 +270,7 @@ def read_webanno(stream: TextIO, options: dict) -> Iterator[Example | RowError |
             results.append(RowError(exc.line, str(exc)))
             continue
         zero_lengths += zero_length
+        duplicates += sentence.duplicates
         for annotation in ids:
             where[annotation].append(index)
         results.append(Example(sentence.text, payload=spans if spans or annotated else None,
@@ -277,6 +282,9 @@ def read_webanno(stream: TextIO, options: dict) -> Iterator[Example | RowError |
                                       f"at lines {lines_at}; bertanno's items are sentences, so an entity must "
                                       "lie within one")
     yield from results
+    if duplicates:
+        yield RowNote(0, f"{duplicates} stacked annotation(s) with the same characters and type as another kept "
+                         "once (a bertanno span is one per characters and type)")
     if zero_lengths:
         yield RowNote(0, f"{zero_lengths} zero-length annotation(s) left out: they mark a position between "
                          "characters, and a bertanno span covers at least one character")
