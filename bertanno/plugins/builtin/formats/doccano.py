@@ -228,7 +228,7 @@ def looks_like_doccano(lines: list[str]) -> bool:
     a list (bertanno's jsonl has one name in ``label`` and spans in ``spans``), or ``entities`` as ``[start, end,
     type]`` lists or objects with ``start_offset``, or ``cats``."""
     record = first_record(lines)
-    if not isinstance(record, dict) or "spans" in record or "data" in record:
+    if not isinstance(record, dict) or "spans" in record or "data" in record or "annotation_id" in record:
         return False
     entities = record.get("entities")
     if entities in (..., [...]) or (isinstance(entities, list) and any(

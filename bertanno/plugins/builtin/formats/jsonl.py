@@ -223,6 +223,11 @@ SHAPE_ERRORS = (TypeError, ValueError, AttributeError, KeyError, IndexError)
 error naming the line, never a traceback."""
 
 
+def shape_error(exc: Exception) -> str:
+    """The row error's sentence for one of ``SHAPE_ERRORS``."""
+    return f"a field holds a value of an unexpected type ({type(exc).__name__}: {exc})"
+
+
 def json_lines(stream: TextIO, convert: Callable[[Any, int], Example]) -> Iterator[Example | RowError | RowNote]:
     """``convert(record, line)`` for each JSON value of the file (``json_records``); invalid JSON, ``BadRecord``
     and a field of an unexpected type become ``RowError``s with the line number. Shared by every JSON layout
@@ -237,7 +242,7 @@ def json_lines(stream: TextIO, convert: Callable[[Any, int], Example]) -> Iterat
         except BadRecord as exc:
             yield RowError(number, str(exc))
         except SHAPE_ERRORS as exc:
-            yield RowError(number, f"a field holds a value of an unexpected type ({type(exc).__name__}: {exc})")
+            yield RowError(number, shape_error(exc))
 
 
 def read_jsonl(stream: TextIO, options: dict) -> Iterator[Example | RowError | RowNote]:
@@ -308,7 +313,7 @@ def _looks_like_jsonl(lines: list[str]) -> bool:
         return lines[0].lstrip().startswith("{")  # a broken first line: jsonl reports it with its line number
     if not isinstance(record, dict):
         return True
-    if "data" in record:  # a Label Studio task
+    if "data" in record or {"annotator", "annotation_id", "lead_time"} & set(record):  # a Label Studio task
         return False
     label, labels = record.get("label"), record.get("labels")
     doccano = isinstance(label, list) or (isinstance(labels, list) and any(isinstance(x, list) for x in labels))

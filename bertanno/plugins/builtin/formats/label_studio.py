@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 from typing import Any, Iterable, Iterator, TextIO
 
-from bertanno.plugins.builtin.formats.jsonl import SHAPE_ERRORS, first_record
+from bertanno.plugins.builtin.formats.jsonl import SHAPE_ERRORS, first_record, shape_error
 from bertanno.plugins.specs import ANNOTATOR_META, PREDICTION_META, FileFormat, RowError, RowNote
 from bertanno.plugins.task import Example, Span
 
@@ -131,11 +131,14 @@ def read_label_studio(stream: TextIO, options: dict) -> Iterator[Example | RowEr
         yield RowError(1, "Label Studio's JSON export is an array of tasks; this file holds "
                           f"{type(tasks).__name__}")
         return
-    several, tally = 0, {}
+    several, tally, json_min = 0, {}, 0
     for number, task in enumerate(tasks, start=1):
         try:
             if not isinstance(task, dict):
                 raise BadTask(f"a task must be an object, got {type(task).__name__}")
+            if "data" not in task and MIN_MARKERS & set(task):
+                task = _from_json_min(task, options)
+                json_min += 1
             text, text_b = _texts(task.get("data"), options)
             meta = {"line": number, **({"id": task["id"]} if "id" in task else {})}
             for field in ("annotations", "predictions"):
@@ -165,9 +168,12 @@ def read_label_studio(stream: TextIO, options: dict) -> Iterator[Example | RowEr
             yield RowError(number, f"task {task.get('id', number) if isinstance(task, dict) else number}: {exc}")
             continue
         except SHAPE_ERRORS as exc:
-            yield RowError(number, f"a field holds a value of an unexpected type ({type(exc).__name__}: {exc})")
+            yield RowError(number, shape_error(exc))
             continue
         yield from examples
+    if json_min:
+        yield RowNote(0, f"{json_min} task(s) in Label Studio's JSON-MIN layout: read as one annotation each "
+                         "(its annotator kept)")
     for key, count in sorted(tally.items()):
         if key == "re-anchored":
             yield RowNote(0, f"{count} span(s) re-anchored to their surface text: the offsets Label Studio gave "
@@ -214,13 +220,42 @@ def label_studio_cannot_carry(example: Example, kind: str) -> str | None:
     return None
 
 
+MIN_MARKERS = {"annotator", "annotation_id", "lead_time"}
+"""The fields of a JSON-MIN task that no data field has: Label Studio writes them beside the data and results."""
+MIN_META = MIN_MARKERS | {"id", "created_at", "updated_at"}
+
+
+def _from_json_min(task: dict, options: dict) -> dict:
+    """A JSON-MIN task (``[{"text": …, "label": [{"start", "end", "text", "labels"}], "sentiment": "Positive",
+    "annotator": 1, "annotation_id": 2, "lead_time": 3.5}]``: data fields and each control's results flat) as a
+    task of the full JSON layout with one annotation: a list of objects with ``labels`` is a span result, an
+    object with ``choices`` or, in a classification project, a string field other than the text a choice; the
+    other fields are data."""
+    data, result = {}, []
+    text_key = options.get("text", "text")
+    for key, value in task.items():
+        if key in MIN_META:
+            continue
+        if isinstance(value, list) and value and all(isinstance(v, dict) and "labels" in v for v in value):
+            result += [{"type": "labels", "value": v} for v in value]
+        elif isinstance(value, dict) and isinstance(value.get("choices"), list):
+            result.append({"type": "choices", "value": {"choices": value["choices"]}})
+        elif isinstance(value, str) and key != text_key and options.get("kind") == "text" and text_key in task:
+            result.append({"type": "choices", "value": {"choices": [value]}})
+        else:
+            data[key] = value
+    return {**({"id": task["id"]} if "id" in task else {}), "data": data,
+            "annotations": [{"completed_by": task.get("annotator"), "result": result}] if result else []}
+
+
 def looks_like_label_studio(lines: list[str]) -> bool:
-    """A JSON array whose first task has ``data`` (Label Studio's JSON export); an array of records without it
-    (doccano's JSON export, bertanno's layouts) is not."""
+    """A JSON array whose first task has ``data`` (Label Studio's JSON export) or JSON-MIN's ``annotator`` /
+    ``annotation_id`` / ``lead_time``; an array of records without them (doccano's JSON export, bertanno's
+    layouts) is not."""
     if not lines or not lines[0].lstrip().startswith("["):
         return False
     record = first_record(lines)
-    return record is None or (isinstance(record, dict) and "data" in record)
+    return record is None or (isinstance(record, dict) and ("data" in record or bool(MIN_MARKERS & set(record))))
 
 
 FORMATS = (
