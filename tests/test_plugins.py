@@ -10,6 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from bertanno import hookimpl
+
+REPO = Path(__file__).resolve().parent.parent
 from bertanno.plugins.builtin.sentiment import SentimentTask
 from bertanno.plugins.manager import Plugins
 from bertanno.plugins.specs import FileFormat, ModelSpec, RowError, VocabularySpec
@@ -309,3 +311,25 @@ def test_the_formats_command_renders_the_listing():
     assert result.exit_code == 0 and "doccano-csv" in result.output and "--format only" in result.output
     listing = json.loads(CliRunner().invoke(cli, ["formats", "--json"]).output)
     assert any(row["name"] == "brat" and row["directory"] for row in listing)
+
+
+def test_a_plugin_author_needs_one_import():
+    """Issue 'A codebase a contributor can carry', part 2: everything the README's plugin example and the test
+    plugin use comes from ``bertanno`` itself, as llm's authors write ``import llm``."""
+    import ast
+    import re
+
+    import bertanno
+
+    for name in bertanno.PLUGIN_API:
+        assert getattr(bertanno, name) is not None
+    assert bertanno.Task.__module__ == "bertanno.plugins.task" and bertanno.hookimpl is not None
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    example = re.search(r"```python\n# bertanno_topics.py\n(.*?)```", readme, re.S).group(1)
+    plugin = (REPO / "tests" / "plugins" / "bertanno-topics" / "bertanno_topics.py").read_text(encoding="utf-8")
+    for source in (example, plugin):
+        modules = {node.module for node in ast.walk(ast.parse(source)) if isinstance(node, ast.ImportFrom)}
+        assert not {m for m in modules if m and m.startswith("bertanno.")}, modules
+        names = {alias.name for node in ast.walk(ast.parse(source)) if isinstance(node, ast.ImportFrom)
+                 and node.module == "bertanno" for alias in node.names}
+        assert names <= set(bertanno.PLUGIN_API)

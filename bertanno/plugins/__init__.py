@@ -1,7 +1,6 @@
 """Hookspecs, the plugin manager, and the built-in task plugins.
 
-Plugin authors need ``bertanno.hookimpl``, ``bertanno.plugins.task.Task`` and the
-specs in ``bertanno.plugins.specs``.
+Plugin authors import everything they need from ``bertanno`` itself (``bertanno.PLUGIN_API``).
 """
 
 from bertanno.plugins.manager import Plugins, get_plugins

@@ -11,9 +11,7 @@ import numpy as np
 from rich.text import Text
 
 import bertanno
-from bertanno.plugins.classification import ClassificationTask
-from bertanno.plugins.specs import ModelSpec
-from bertanno.plugins.task import Encoded, Example, Prediction, encode_texts
+from bertanno import ClassificationTask, Encoded, Example, ModelSpec, Prediction, encode_texts
 
 THRESHOLD = 0.5
 
