@@ -44,8 +44,6 @@ BUILTIN_PLUGINS = (
     "bertanno.core.transformer_family",
 )
 
-REGISTRATION_HOOKS = ("register_tasks", "register_models", "register_model_families", "register_vocabularies",
-                      "register_formats")
 
 
 def call_impl(impl, **kwargs):
@@ -152,13 +150,26 @@ def validate_format(spec: Any) -> str:
     return _check_name("format", spec.name)
 
 
-VALIDATORS: dict[str, tuple[str, Callable[[Any], str]]] = {
-    "register_tasks": ("task", validate_task),
-    "register_models": ("model alias", validate_model),
-    "register_model_families": ("model family", validate_family),
-    "register_vocabularies": ("vocabulary", validate_vocabulary),
-    "register_formats": ("format", validate_format),
-}
+@dataclass(frozen=True)
+class Kind:
+    """One kind of thing plugins register: its hook, the ``Plugins`` attribute that holds its registry, what it
+    is called (one, and several in ``bertanno plugins``), and the validator that names it or refuses it."""
+
+    hook: str
+    attribute: str
+    one: str
+    several: str
+    validate: Callable[[Any], str]
+
+
+KINDS = (
+    Kind("register_tasks", "tasks", "task", "tasks", validate_task),
+    Kind("register_models", "models", "model alias", "models", validate_model),
+    Kind("register_model_families", "families", "model family", "model families", validate_family),
+    Kind("register_vocabularies", "vocabularies", "vocabulary", "vocabularies", validate_vocabulary),
+    Kind("register_formats", "formats", "format", "formats", validate_format),
+)
+"""The one table of the registration hooks: everything about a kind is written here once."""
 
 
 class Registry:
@@ -197,6 +208,12 @@ class Registry:
 class Plugins:
     """Everything the loaded plugins registered, plus the problems they caused."""
 
+    tasks: Registry
+    models: Registry
+    families: Registry
+    vocabularies: Registry
+    formats: Registry
+
     def __init__(self, load_entrypoints: bool = True, extra: Iterable[Any] = ()):
         self.pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
         self.pm.add_hookspecs(hookspecs)
@@ -208,11 +225,8 @@ class Plugins:
             self._load_entrypoints()
         for plugin in extra:
             self.pm.register(plugin, name=getattr(plugin, "__name__", None))
-        self.tasks = Registry("task")
-        self.models = Registry("model alias")
-        self.families = Registry("model family")
-        self.vocabularies = Registry("vocabulary")
-        self.formats = Registry("format")
+        for kind in KINDS:  # self.tasks, self.models, self.families, self.vocabularies, self.formats
+            setattr(self, kind.attribute, Registry(kind.one))
         self._collect()
 
     def _load_entrypoints(self) -> None:
@@ -233,15 +247,8 @@ class Plugins:
             self._dists[entry_point.name] = (dist, entry_point.dist.version if entry_point.dist else None)
 
     def _collect(self) -> None:
-        registries = {
-            "register_tasks": self.tasks,
-            "register_models": self.models,
-            "register_model_families": self.families,
-            "register_vocabularies": self.vocabularies,
-            "register_formats": self.formats,
-        }
-        for hook_name, registry in registries.items():
-            _, validate = VALIDATORS[hook_name]
+        for kind in KINDS:
+            hook_name, registry, validate = kind.hook, getattr(self, kind.attribute), kind.validate
             for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
                 plugin_name = impl.plugin_name
 
@@ -280,9 +287,8 @@ class Plugins:
         return self.families.get(name)
 
     def registered_by(self, plugin_name: str) -> dict[str, list[str]]:
-        registries = {"tasks": self.tasks, "models": self.models, "model families": self.families,
-                      "vocabularies": self.vocabularies, "formats": self.formats}
-        found = {kind: registry.names_by_plugin(plugin_name) for kind, registry in registries.items()}
+        """What one plugin registered, by kind (``Kind.several``), kinds it registered nothing of left out."""
+        found = {kind.several: getattr(self, kind.attribute).names_by_plugin(plugin_name) for kind in KINDS}
         return {kind: names for kind, names in found.items() if names}
 
     def info(self) -> list[PluginInfo]:
@@ -311,7 +317,3 @@ def get_plugins() -> Plugins:
         _plugins = Plugins()
     return _plugins
 
-
-def reset_plugins() -> None:
-    global _plugins
-    _plugins = None
