@@ -375,3 +375,10 @@ def test_majority_settling_outside_review_never_settles_with_what_nobody_gave(st
     for item, chosen in rules.items():
         if chosen is not None:
             assert chosen.annotator in {"ann", "bob", "eve"}  # always one person's own decision
+
+
+def test_enter_on_an_item_every_annotator_rejected_agrees_it_is_unusable(store, tmp_path):
+    _, [item] = clinical_team(store, tmp_path, {"ann": ["reject"], "bob": ["reject"]})
+    seen = drive(ReviewSession(store, "team", "chen", sample=1), ["enter"], (80, 24))
+    assert "every annotator marked it unusable" in seen[0]
+    assert [r[:3] for r in reviews(store)] == [(item, "reject", None)]  # unusable, never "no entities"

@@ -176,8 +176,12 @@ class AnnotationApp(App[None]):
         if self.view is None:
             return
         edited = getattr(self.view, "edited", None)
-        if self.session.choices() and not (edited is not None and edited()):
+        untouched = not (edited is not None and edited())
+        if self.session.choices() and untouched:
             self.action_choose()  # no majority and nothing given yet: Enter asks which version settles it
+            return
+        if getattr(self.session, "rejected_by_all", False) and untouched:
+            self.decide("accept")  # every annotator marked it unusable; Enter agrees (never "no entities")
             return
         decision, payload = self.view.accepted()
         self.decide(decision, payload)
