@@ -5,7 +5,7 @@ formats read, every Unicode category, and valid files broken off at any point.
 The properties: reading a file either gives examples (each text a ``str`` without characters that are not text)
 and row errors, or raises ``BertannoError`` with a sentence; never any other exception. Importing it into a
 project either stores the whole valid part or nothing (the item count does not move when it is refused), and
-every stored text equals the text the reader gave. Examples are derandomised (the same every run, so a failure
+every stored text equals the text the reader gave, on SQLite and on PostgreSQL. Examples are derandomised (the same every run, so a failure
 reproduces); ``BERTANNO_HYPOTHESIS_SCALE=20`` runs twenty times as many, randomised. Cases found are kept as
 examples (``@example``) below."""
 
@@ -130,14 +130,20 @@ def test_a_valid_file_broken_off_anywhere_or_spliced_with_any_text(plugins, form
     check_read(plugins, format_name, (valid[:position] + noise + valid[position:]).encode("utf-8", "surrogatepass"))
 
 
-@pytest.fixture(scope="module")
-def projects(tmp_path_factory):
-    store = Store.open(f"sqlite:///{tmp_path_factory.mktemp('fuzz') / 'fuzz.db'}")
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def projects(request, tmp_path_factory):
+    """One project per format, on SQLite and on PostgreSQL (which refuses what SQLite takes, a NUL say)."""
+    from conftest import _postgres_database
+
+    urls = (iter([f"sqlite:///{tmp_path_factory.mktemp('fuzz') / 'fuzz.db'}"]) if request.param == "sqlite"
+            else _postgres_database())
+    store = Store.open(next(urls))
     with store.transaction() as session:
         for format_name, (task_name, _) in FORMATS.items():
             create_project(session, format_name.replace("-", "_"), task_name, TASKS[task_name], "bert-base-chinese")
     yield store
     store.close()
+    next(urls, None)  # drops the PostgreSQL database
 
 
 @pytest.mark.parametrize("format_name", sorted(FORMATS))
