@@ -333,3 +333,23 @@ def test_a_plugin_author_needs_one_import():
         names = {alias.name for node in ast.walk(ast.parse(source)) if isinstance(node, ast.ImportFrom)
                  and node.module == "bertanno" for alias in node.names}
         assert names <= set(bertanno.PLUGIN_API)
+
+
+def test_built_in_commands_come_through_the_one_plugin_manager_and_plugins_hides_built_ins():
+    """Issue 'A codebase a contributor can carry', part 3: the command families are registered in the same
+    manager as every plugin (so ``plugins --all`` lists them), and ``bertanno plugins`` hides built-ins."""
+    import json
+
+    from bertanno.cli import COMMAND_MODULES, cli
+    from bertanno.plugins.manager import get_plugins
+
+    manager = get_plugins().pm
+    assert all(manager.get_plugin(name) is not None for name in COMMAND_MODULES)
+    listed = json.loads(CliRunner().invoke(cli, ["plugins", "--all", "--json"]).output)["plugins"]
+    commands = {row["name"]: row for row in listed if row["name"] in COMMAND_MODULES}
+    assert set(commands) == set(COMMAND_MODULES) and all(row["builtin"] for row in commands.values())
+    assert all("register_commands" in row["hooks"] for row in commands.values())
+    shown = CliRunner().invoke(cli, ["plugins", "--json"])
+    assert json.loads(shown.output)["plugins"] == []  # the test run loads no entry points: nothing but built-ins
+    table = CliRunner().invoke(cli, ["plugins"])
+    assert "built-in plugin(s) not shown: --all lists them" in table.output

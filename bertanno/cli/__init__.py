@@ -11,13 +11,11 @@ import importlib
 import sys
 
 import click
-import pluggy
 from rich.markup import escape
 
 from bertanno import __version__
 from bertanno.cli.common import err_console, quiet_libraries
 from bertanno.errors import BertannoError
-from bertanno.plugins import hookspecs
 
 # The built-in command families, in the order ``bertanno --help`` does not care about (click sorts).
 COMMAND_MODULES = (
@@ -66,28 +64,24 @@ def cli(ctx, db):
     ctx.obj = {"db": db}
 
 
-def _register_builtin_commands(group: click.Group) -> None:
-    """Call the built-in command modules' ``register_commands`` hooks through pluggy, as plugins' are called."""
-    manager = pluggy.PluginManager(hookspecs.PROJECT_NAME)
-    manager.add_hookspecs(hookspecs)
-    for name in COMMAND_MODULES:
-        manager.register(importlib.import_module(name), name=name)
-    manager.hook.register_commands(cli=group)
-
-
-def _add_plugin_commands() -> None:
+def _register_commands(group: click.Group) -> None:
+    """Register the built-in command modules in the one plugin manager (``get_plugins``) beside every other
+    plugin, then call every plugin's ``register_commands``: the built-in commands come in exactly as a
+    plugin's do, and ``bertanno plugins --all`` lists their modules."""
     from bertanno.plugins.manager import get_plugins
 
-    get_plugins().add_commands(cli)
+    plugins = get_plugins()
+    for name in COMMAND_MODULES:
+        plugins.add_builtin(importlib.import_module(name), name)
+    plugins.add_commands(group)
 
 
-_register_builtin_commands(cli)
+_register_commands(cli)
 
 
 def main() -> None:
     """The console script: plugin commands added, then errors turned into one red line and an exit status."""
     try:
-        _add_plugin_commands()
         status = cli.main(standalone_mode=False)  # a command's ctx.exit(N) comes back as N
         if isinstance(status, int) and status:
             sys.exit(status)

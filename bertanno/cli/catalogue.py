@@ -72,20 +72,26 @@ def models(check, as_json, trust_remote_code):
 
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def plugins(as_json):
-    """List loaded plugins: their hooks, versions, origins and what they register.
+@click.option("--all", "show_all", is_flag=True, help="Also bertanno's own built-in plugins.")
+def plugins(as_json, show_all):
+    """List installed plugins: their hooks, versions, origins and what they register.
 
+    bertanno's own tasks, formats, model families and commands come in
+    through the same hooks as built-in plugins; --all lists them too.
     BERTANNO_LOAD_PLUGINS=a,b loads only the named entry-point plugins ("" loads
     none).
 
     \b
-    Example:
+    Examples:
+      bertanno plugins --all
       BERTANNO_LOAD_PLUGINS=topics bertanno plugins --json
     """
     from bertanno.plugins.manager import get_plugins
 
     loaded = get_plugins()
-    rows = [asdict(info) for info in loaded.info()]
+    everything = [asdict(info) for info in loaded.info()]
+    rows = [row for row in everything if show_all or not row["builtin"]]
+    hidden = len(everything) - len(rows)
     problems = [{"plugin": p.plugin, "problem": p.message} for p in loaded.problems]
     if as_json:
         click.echo(json.dumps({"plugins": rows, "problems": problems}, ensure_ascii=False, indent=2))
@@ -100,7 +106,12 @@ def plugins(as_json):
         version = __version__ + " (built-in)" if row["builtin"] else row["version"] or "-"
         table.add_row(escape(name), escape(str(version)), "\n".join(row["hooks"]), escape(registers),
                       escape(row["source"]))
-    console.print(table)
+    if rows:
+        console.print(table)
+    else:
+        console.print("no plugins installed beyond bertanno's own")
+    if hidden:
+        console.print(f"{hidden} built-in plugin(s) not shown: --all lists them", style="dim")
     for problem in problems:
         err_console.print(f"[red]plugin {escape(problem['plugin'])}:[/] {escape(problem['problem'])}")
 

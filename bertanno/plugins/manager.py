@@ -219,6 +219,7 @@ class Plugins:
         self.pm.add_hookspecs(hookspecs)
         self.problems: list[PluginProblem] = []
         self._dists: dict[str, tuple[str, str]] = {}  # plugin name -> (distribution, version)
+        self._builtin: set[str] = set(BUILTIN_PLUGINS)
         for module_name in BUILTIN_PLUGINS:
             self.pm.register(importlib.import_module(module_name), name=module_name)
         if load_entrypoints:
@@ -259,6 +260,13 @@ class Plugins:
                     call_impl(impl, register=register)
                 except Exception as exc:
                     self.problems.append(PluginProblem(plugin_name, f"{hook_name}: {exc}"))
+
+    def add_builtin(self, module: Any, name: str) -> None:
+        """Register one more built-in plugin module (the command line's command families, which this layer
+        cannot import): the same manager as every other plugin, listed as built-in."""
+        if self.pm.get_plugin(name) is None:
+            self.pm.register(module, name=name)
+        self._builtin.add(name)
 
     # -- commands and events ------------------------------------------------------
     def add_commands(self, cli) -> None:
@@ -301,7 +309,7 @@ class Plugins:
                 version=version,
                 hooks=sorted(caller.name for caller in self.pm.get_hookcallers(plugin) or []),
                 source=getattr(plugin, "__file__", None) or repr(plugin),
-                builtin=name in BUILTIN_PLUGINS,
+                builtin=name in self._builtin,
                 registers=self.registered_by(name),
             ))
         return infos
