@@ -13,6 +13,15 @@ from bertanno.cli.common import console, err_console, open_store, precision_opti
 from bertanno.errors import BertannoError
 
 
+def keys_option(function):
+    """``--keys`` / ``BERTANNO_KEYS``, shared by annotate and review; the actions listed are the keymap's own."""
+    from bertanno.app.terminal import KEYS
+
+    return click.option("--keys", "keymap", envvar="BERTANNO_KEYS", show_envvar=True, metavar="ACTION=KEY …",
+                        help='Change the keymap, e.g. "accept=y reject=n skip=k" (actions: '
+                             f'{" ".join(KEYS)}).')(function)
+
+
 @click.command()
 @click.argument("project")
 @click.option("--annotator", help="Your name in the records (default: your user name).")
@@ -33,8 +42,7 @@ from bertanno.errors import BertannoError
               metavar="SECONDS",
               help="A pause between keys longer than this is not counted as time on the item (each decision "
                    "records its active time, keystrokes, what was shown and the edit).")
-@click.option("--keys", "keymap", envvar="BERTANNO_KEYS", show_envvar=True, metavar="ACTION=KEY …",
-              help='Change the keymap, e.g. "accept=y reject=n skip=k" (actions: accept reject skip undo correct quit help).')
+@keys_option
 @precision_option
 @click.pass_context
 def annotate(ctx, project, annotator, order, model_dir, no_predict_ahead, decisions, plain, keymap, live_every,
@@ -103,8 +111,7 @@ def annotate(ctx, project, annotator, order, model_dir, no_predict_ahead, decisi
 @click.option("--plain", is_flag=True, help="The line-by-line screen instead of the full-screen one.")
 @click.option("--idle-limit", default=60.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
               metavar="SECONDS", help="A pause between keys longer than this is not counted as time on the item.")
-@click.option("--keys", "keymap", envvar="BERTANNO_KEYS", show_envvar=True, metavar="ACTION=KEY …",
-              help='Change the keymap, as for annotate.')
+@keys_option
 @click.pass_context
 def review(ctx, project, reviewer, annotators, sample, seed, decisions, plain, idle_limit, keymap):
     """Settle the items PROJECT's annotators decided differently, one at a time.

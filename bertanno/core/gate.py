@@ -77,9 +77,17 @@ def paired_bootstrap(task: Task, gold: Sequence[Any], candidate: Sequence[Any], 
         differences = task.headline_from(ours[samples].sum(axis=1)) - task.headline_from(theirs[samples].sum(axis=1))
     else:  # a task without item statistics: its metrics on every resample (slower, same result)
         differences = np.array([headline(indices, candidate) - headline(indices, champion) for indices in samples])
+    low, high = percentile_interval(differences, confidence)
+    return float(delta), low, high
+
+
+def percentile_interval(resampled: Sequence[float], confidence: float = CONFIDENCE) -> tuple[float, float]:
+    """The percentile-bootstrap interval of a statistic from its resampled values (Efron & Tibshirani 1993,
+    ch. 13): the ``(1 - confidence) / 2`` and ``(1 + confidence) / 2`` quantiles, as ``(low, high)``. The one
+    place both bootstraps (the gate's paired one, ``bertanno stats``' medians) take their interval."""
     tail = (1 - confidence) / 2 * 100
-    low, high = np.percentile(differences, [tail, 100 - tail])
-    return float(delta), float(low), float(high)
+    low, high = np.percentile(np.asarray(resampled, dtype=float), [tail, 100 - tail])
+    return float(low), float(high)
 
 
 def _statistics(task: Task, gold, candidate, champion, delta: float):

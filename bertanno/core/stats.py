@@ -17,7 +17,7 @@ import statistics
 from collections import Counter, defaultdict
 from typing import Any
 
-from bertanno.core.gate import CONFIDENCE
+from bertanno.core.gate import CONFIDENCE, percentile_interval
 from bertanno.core.project import open_project
 from bertanno.errors import BertannoError
 from bertanno.plugins.manager import Plugins
@@ -61,9 +61,7 @@ def median_difference_interval(a: list[float], b: list[float], samples: int = BO
     left, right = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     differences = (np.median(generator.choice(left, (samples, len(left))), axis=1)
                    - np.median(generator.choice(right, (samples, len(right))), axis=1))
-    tail = (1 - CONFIDENCE) / 2 * 100
-    low, high = np.percentile(differences, [tail, 100 - tail])
-    return float(low), float(high)
+    return percentile_interval(differences, CONFIDENCE)
 
 
 def group_figures(records: list[dict]) -> dict:
