@@ -30,6 +30,14 @@ COMMENT = re.compile(r"#\s*[\w.-]+\s*=")
 """A CoNLL-U comment line (``# sent_id = 3``, ``# text = …``); a character-level line ``# O`` is a token."""
 
 
+def _structure(line: str) -> str | None:
+    """``"document"`` for a ``-DOCSTART-`` line, ``"comment"`` for a CoNLL-U comment, ``None`` for any other."""
+    stripped = line.strip()
+    if stripped.startswith(DOCSTART):
+        return "document"
+    return "comment" if COMMENT.match(stripped) else None
+
+
 def _split_line(line: str) -> tuple[str, str, bool] | None:
     """``(token, TAG, extra columns?)``: the tag after the last space or tab, the token the first column before
     it (the whole of it when it is only whitespace: a space character of a character-level file)."""
@@ -80,12 +88,10 @@ def read_conll(stream: TextIO, options: dict) -> Iterator[Example | RowError | R
 
     for number, raw in enumerate(stream, start=1):
         line = raw.rstrip("\r\n")
-        structure = line.strip().startswith(DOCSTART) or bool(COMMENT.match(line.strip()))
+        structure = _structure(line)
         if not line.strip() or structure:
-            if line.strip().startswith(DOCSTART):
-                counts["documents"] += 1
-            elif structure:
-                counts["comments"] += 1
+            if structure:
+                counts[f"{structure}s"] += 1
             result = sentence()
             if result is not None:
                 yield result
@@ -151,7 +157,7 @@ def conll_cannot_carry(example: Example, kind: str) -> str | None:
 
 def _looks_like_conll(lines: list[str]) -> bool:
     def ok(line):
-        if line.strip().startswith(DOCSTART) or COMMENT.match(line.strip()):
+        if _structure(line):
             return True
         parts = _split_line(line)
         if parts is None:
@@ -162,8 +168,7 @@ def _looks_like_conll(lines: list[str]) -> bool:
             return False
         return True
 
-    return bool(lines) and all(ok(line) for line in lines) and not all(
-        line.strip().startswith(DOCSTART) or COMMENT.match(line.strip()) for line in lines)
+    return bool(lines) and all(ok(line) for line in lines) and not all(_structure(line) for line in lines)
 
 
 FORMATS = (

@@ -25,11 +25,12 @@ from __future__ import annotations
 import csv
 import json
 import re
+from collections import Counter
 from typing import Any, Iterable, Iterator, TextIO
 
-from bertanno.plugins.builtin.formats.jsonl import BadRecord, SpanRules, _span, first_record, json_lines
+from bertanno.plugins.builtin.formats.jsonl import BadRecord, SpanRules, _span, first_record, json_lines, listed
 from bertanno.plugins.specs import FileFormat, RowError, RowNote, empty_is_annotated
-from bertanno.plugins.task import Example
+from bertanno.plugins.task import Example, Span
 
 LABEL_KEYS = ("label", "labels")
 MULTIPLE = "#"
@@ -55,16 +56,15 @@ LEFT_OUT = {
 """Why a part of a doccano record a project cannot hold is left out, each counted in the import's summary."""
 
 
-def _entity(text: str, entry: Any) -> tuple[Any, Any]:
-    """``(id, span)`` of one doccano entity: ``[start, end, type]`` (sequence labelling, intent detection) or
+def _entity(text: str, entry: Any) -> Span:
+    """One doccano entity as a span: ``[start, end, type]`` (sequence labelling, intent detection) or
     ``{"id", "start_offset", "end_offset", "label"}`` (relation extraction)."""
     if isinstance(entry, list):
         if len(entry) != 3:
             raise BadRecord(f"a doccano span is [start, end, type], got {entry!r}")
-        return None, _span(text, entry[0], entry[1], entry[2], None, SpanRules())
+        return _span(text, entry[0], entry[1], entry[2], None, SpanRules())
     if isinstance(entry, dict) and "start_offset" in entry:
-        return entry.get("id"), _span(text, entry.get("start_offset"), entry.get("end_offset"), entry.get("label"),
-                                      None, SpanRules())
+        return _span(text, entry.get("start_offset"), entry.get("end_offset"), entry.get("label"), None, SpanRules())
     raise BadRecord(f"a doccano entity is [start, end, type] or {{id, start_offset, end_offset, label}}, "
                     f"got {entry!r}")
 
@@ -90,22 +90,14 @@ def _names_a_file(key: str, value: str) -> bool:
         or value.startswith(("http://", "https://", "/data/"))
 
 
-def _list_field(record: dict, key: str) -> list:
-    value = record.get(key)
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise BadRecord(f"'{key}' must be a list, got {type(value).__name__} {value!r}")
-    return value
-
-
 def record_to_example(record: Any, line: int, annotated_when_empty: bool = False, kind: str | None = None,
-                      columns: tuple[str, str | None] = ("text", None), left_out: dict | None = None) -> Example:
+                      columns: tuple[str, str | None] = ("text", None), left_out: Counter | None = None) -> Example:
     """One doccano record as an example, in any of doccano's text layouts: sequence labelling (``label`` as
     ``[[start, end, type], …]``), classification (``label`` as ``[name, …]``), intent detection (``entities``
     lists and ``cats``), relation extraction (``entities`` objects with ``start_offset``/``end_offset`` and
     ``relations``). ``kind``: the project's (``spans`` takes the entities, ``text`` the classes); what it
-    cannot hold (relations, the other layer) is counted per reason in ``left_out`` (``LEFT_OUT``'s keys).
+    cannot hold (relations, the other layer) is counted per reason in ``left_out`` (``LEFT_OUT``'s keys, and
+    ``("renamed", text field, label field)`` for renamed columns read).
     ``columns``: the text and label field names (doccano's import lets a project name them, e.g.
     ``column_data``/``column_label``). doccano writes ``[]`` for a text nobody labelled and for a text without
     entities alike: it reads as unlabelled unless ``annotated_when_empty``. Raises ``BadRecord`` naming what
@@ -119,7 +111,7 @@ def record_to_example(record: Any, line: int, annotated_when_empty: bool = False
             text_key, found_label = renamed
             label_key = label_key or found_label
             if left_out is not None:
-                left_out[f"renamed:{text_key}:{found_label}"] = left_out.get(f"renamed:{text_key}:{found_label}", 0) + 1
+                left_out["renamed", text_key, found_label] += 1
     text = record.get(text_key)
     if not isinstance(text, str):
         strings = [key for key, value in record.items() if isinstance(value, str)]
@@ -132,32 +124,32 @@ def record_to_example(record: Any, line: int, annotated_when_empty: bool = False
         key, value = (label_key, record[label_key]) if label_key in record else (None, None)
     else:
         key, value = _labels_of(record)
-    entities, cats = _list_field(record, "entities"), _list_field(record, "cats")
-    relations = _list_field(record, "relations")
+    entities, cats = listed(record, "entities"), listed(record, "cats")
+    relations = listed(record, "relations")
     meta = {k: v for k, v in record.items() if k not in (text_key, key, "entities", "cats", "relations")}
     meta["line"] = line
-    counts = left_out if left_out is not None else {}
+    counts = left_out if left_out is not None else Counter()
     if relations:
-        counts["relations"] = counts.get("relations", 0) + len(relations)
+        counts["relations"] += len(relations)
     if value is not None and not isinstance(value, list):
         raise BadRecord(f"'{key}' must be a list: [[start, end, type], …] for spans or [name, …] for classes, "
                         f"got {value!r}")
     spans_given = _is_span_list(value) or "entities" in record
     if kind == "spans" or (kind is None and spans_given):
         if cats:
-            counts["cats"] = counts.get("cats", 0) + len(cats)
+            counts["cats"] += len(cats)
         entries = (value if _is_span_list(value) else []) + entities
         if not entries and value is None and "entities" not in record:
             return Example(text, payload=None, meta=meta)
-        found = [_entity(text, entry)[1] for entry in entries]
+        found = [_entity(text, entry) for entry in entries]
         spans = sorted(set(found))
         if len(found) > len(spans):
-            counts["duplicates"] = counts.get("duplicates", 0) + len(found) - len(spans)
+            counts["duplicates"] += len(found) - len(spans)
         if not spans:  # doccano writes [] for a text nobody labelled, and for a text without entities
             return Example(text, payload=[] if annotated_when_empty else None, meta=meta)
         return Example(text, payload=spans, meta=meta)
     if entities or _is_span_list(value):
-        counts["entities"] = counts.get("entities", 0) + len(entities) + (len(value) if _is_span_list(value) else 0)
+        counts["entities"] += len(entities) + (len(value) if _is_span_list(value) else 0)
     names = (value if value is not None and not _is_span_list(value) else []) + cats
     if not all(isinstance(name, str) and name for name in names):
         raise BadRecord(f"'{key or 'cats'}' must list label names or [start, end, type] spans, got {names!r}")
@@ -178,13 +170,13 @@ def read_doccano(stream: TextIO, options: dict) -> Iterator[Example | RowError |
     except ValueError as exc:
         yield RowError(0, str(exc))
         return
-    columns, left_out = (options.get("text", "text"), options.get("label")), {}
+    columns, left_out = (options.get("text", "text"), options.get("label")), Counter()
     yield from json_lines(stream, lambda record, line: record_to_example(
         record, line, annotated, options.get("kind"), columns, left_out))
     for reason, count in left_out.items():
-        if reason.startswith("renamed:"):
-            _, text_field, label_field = reason.split(":", 2)
-            label = f" and {label_field!r} as the label" if label_field != "None" else ""
+        if isinstance(reason, tuple):  # ("renamed", text field, label field)
+            _, text_field, label_field = reason
+            label = f" and {label_field!r} as the label" if label_field is not None else ""
             yield RowNote(0, f"{count} record(s) have no 'text': read {text_field!r} as the text{label} (the "
                              "columns a doccano import names; --option text=FIELD --option label=FIELD choose)")
         else:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import bisect
 import json
 import re
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, TextIO
 
@@ -114,8 +115,10 @@ PRODIGY_ANSWERS = ("accept", "reject", "ignore")
 not, an ``ignore`` that the annotator skipped it: both come in as unlabelled items, counted in the summary."""
 
 
-def _listed(record: dict, key: str) -> list:
-    value = record[key]
+def listed(record: dict, key: str) -> list:
+    """``record[key]`` when it is a list; ``[]`` when the field is missing or null. Raises ``BadRecord`` for a
+    value of any other type (``"spans": 5``), naming the field."""
+    value = record.get(key)
     if value is None:
         return []
     if not isinstance(value, list):
@@ -129,7 +132,7 @@ def _label_name(value: Any, key: str) -> str:
     return str(value)
 
 
-def record_to_example(record: Any, line: int, rules: SpanRules, answers: dict | None = None) -> Example:
+def record_to_example(record: Any, line: int, rules: SpanRules, answers: Counter | None = None) -> Example:
     """One object of bertanno's layouts (and ChineseBLUE's, CAIL2021's, Prodigy's) as an example. A record
     with Prodigy's ``answer`` keeps its label only when the answer is ``accept`` (``answers`` counts each
     answer); Prodigy's choice interface (``options`` and ``accept``, the chosen option ids) gives the label
@@ -147,15 +150,15 @@ def record_to_example(record: Any, line: int, rules: SpanRules, answers: dict | 
     if "id" in record:
         meta["id"] = record["id"]
     if "spans" in record:
-        payload = None if record["spans"] is None else _native_spans(text, _listed(record, "spans"), rules)
+        payload = None if record["spans"] is None else _native_spans(text, listed(record, "spans"), rules)
     elif "mention_data" in record:
-        payload = _chineseblue_spans(text, _listed(record, "mention_data"), rules)
+        payload = _chineseblue_spans(text, listed(record, "mention_data"), rules)
     elif "entities" in record:
-        payload = _cail_spans(text, _listed(record, "entities"), rules)
+        payload = _cail_spans(text, listed(record, "entities"), rules)
     elif "labels" in record:
-        payload = [_label_name(label, "labels") for label in _listed(record, "labels")]
+        payload = [_label_name(label, "labels") for label in listed(record, "labels")]
     elif "answer" in record and isinstance(record.get("options"), list) and "accept" in record:
-        chosen = [_label_name(choice, "accept") for choice in _listed(record, "accept")]
+        chosen = [_label_name(choice, "accept") for choice in listed(record, "accept")]
         payload = chosen[0] if len(chosen) == 1 else chosen
     else:
         label = record.get("label")
@@ -165,7 +168,7 @@ def record_to_example(record: Any, line: int, rules: SpanRules, answers: dict | 
         if answer not in PRODIGY_ANSWERS:
             raise BadRecord(f"Prodigy's 'answer' is accept, reject or ignore, got {answer!r}")
         if answers is not None:
-            answers[answer] = answers.get(answer, 0) + 1
+            answers[answer] += 1
         meta["answer"] = answer
         if answer != "accept":
             payload = None  # a reject says what the label is not; an ignore, that the annotator skipped it
@@ -248,7 +251,7 @@ def json_lines(stream: TextIO, convert: Callable[[Any, int], Example]) -> Iterat
 def read_jsonl(stream: TextIO, options: dict) -> Iterator[Example | RowError | RowNote]:
     """bertanno's layouts and the ChineseBLUE, CAIL and Prodigy layouts (module docstring), one object per
     line (or a JSON array of them); ends with a note of Prodigy's answers other than accept."""
-    rules, answers = SpanRules.from_options(options), {}
+    rules, answers = SpanRules.from_options(options), Counter()
     yield from json_lines(stream, lambda record, line: record_to_example(record, line, rules, answers))
     if answers.get("reject"):
         yield RowNote(0, f"{answers['reject']} example(s) the annotator rejected in Prodigy (answer reject) came "
