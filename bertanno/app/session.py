@@ -132,6 +132,8 @@ class ItemTiming:
 
     CHOOSES = False
     """Whether the choose key (v) can pick a version here: in a review."""
+    rejected_by_all = False
+    """Whether every annotator marked the current item unusable (a review's item; Enter then agrees)."""
 
     def choices(self) -> list[tuple[str, Any]]:
         """Versions a person may settle the current item with instead of a proposal (a review without a

@@ -211,21 +211,14 @@ def schedule(ctx, project, every, min_new, env_file):
       bertanno schedule reviews --every 6h --min-new 100
       bertanno --db postgresql+psycopg://li:PW@db/team schedule reviews
     """
-    from bertanno import files as written
-    from bertanno.core.scheduling import cron_note, environment_file, environment_text, parse_every, schedule_files
+    from bertanno.core.scheduling import cron_note, environment_file, parse_every, schedule_files, write_environment
     from bertanno.store.database import shown_url
     from bertanno.store.projects import get_project
 
     with open_store(ctx).transaction() as session:
         get_project(session, project)  # refused with a sentence when there is no such project
     db = ctx.find_root().obj["db"]
-    env_file = (env_file or environment_file(project)).absolute() if db else None
-    if env_file is not None:
-        try:
-            env_file.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise written.cannot_write(env_file, exc) from None
-        written.write_text(env_file, environment_text(db), mode=0o600)
+    env_file = write_environment(db, env_file or environment_file(project)) if db else None
     files = schedule_files(project, every, db, ["--min-new", str(min_new)], Path.cwd(), env_file)
     note = cron_note(parse_every(every))
     if note:

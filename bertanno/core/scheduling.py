@@ -97,6 +97,22 @@ def environment_text(db: str) -> str:
     return f"# bertanno retrain's database; readable by its owner only\nBERTANNO_DB='{db}'\n"
 
 
+def write_environment(db: str, path: Path) -> Path:
+    """Write the scheduled job's environment file (``environment_text``) at ``path``, readable by its owner only
+    (mode 0600 from its first byte), whole or not at all, its folder created; returns the absolute path. Raises
+    ``BertannoError`` when it cannot be written or the URL cannot be carried."""
+    from bertanno import files
+
+    path = path.absolute()
+    text = environment_text(db)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise files.cannot_write(path, exc) from None
+    files.write_text(path, text, mode=0o600)
+    return path
+
+
 def schedule_files(project: str, every: str, db: str | None, options: list[str], workdir: Path,
                    env_file: Path | None = None) -> dict[str, str]:
     """A crontab line and a systemd service and timer that run ``retrain`` every ``every``. With a database URL

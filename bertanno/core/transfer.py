@@ -156,19 +156,7 @@ def import_file(store: Store, project_name: str, path: str | Path, format_name: 
         for example, digest in zip(result.examples, digests):
             payload = None if example.payload is None else task.payload_to_json(example.payload)
             if digest in disputed:  # different labels for one new text: none is gold; a person decides
-                if digest not in kept:
-                    kept[digest] = None
-                    new_rows[digest] = len(rows)
-                    line = example.meta.get("line")
-                    meta = {k: v for k, v in example.meta.items() if k not in ("line", ANNOTATOR_META)}
-                    meta["conflicting_labels"] = [{"line": at, "label": label} for at, label in given[digest]]
-                    rows.append({"text": example.text, "text_b": example.text_b, "meta": meta, "input_hash": digest,
-                                 "source": f"{Path(path).name}:{line}" if line else Path(path).name})
-                    payloads.append(None)
-                    annotators.append(None)
-                else:
-                    report.duplicates += 1
-                continue
+                payload = None
             if digest in kept:
                 report.duplicates += 1
                 if payload is None:
@@ -187,6 +175,9 @@ def import_file(store: Store, project_name: str, path: str | Path, format_name: 
             new_rows[digest] = len(rows)
             line = example.meta.get("line")
             meta = {k: v for k, v in example.meta.items() if k != "line"}
+            if digest in disputed:
+                meta.pop(ANNOTATOR_META, None)
+                meta["conflicting_labels"] = [{"line": at, "label": label} for at, label in given[digest]]
             rows.append({"text": example.text, "text_b": example.text_b, "meta": meta, "input_hash": digest,
                          "source": f"{Path(path).name}:{line}" if line else Path(path).name})
             payloads.append(payload)

@@ -50,7 +50,7 @@ def shown_url(url: str | None) -> str:
         return parsed.render_as_string(hide_password=True)
     authority_end = re.search(r"://[^/?#]*", url)
     if authority_end and "@" in authority_end.group():
-        head, _, rest = url.partition("://")
+        head = url.partition("://")[0]
         authority, tail = authority_end.group()[3:], url[authority_end.end():]
         user, at, host = authority.rpartition("@")
         if ":" in user:
@@ -281,6 +281,12 @@ def bad_port(url: str) -> str | None:
     return f"its port {port!r} is not a number from 1 to 65535"
 
 
+def read_only_reason(engine: Engine) -> str | None:
+    """Why ``open_engine`` opened this database read-only (an SQLite file that cannot be written here), or
+    ``None``."""
+    return getattr(engine, "info_read_only", None)
+
+
 def given_url(engine: Engine) -> str:
     """The engine's URL as the person gave it, password masked (a read-only SQLite file is opened through a
     ``file:`` URI, which is not what they wrote)."""
@@ -298,7 +304,7 @@ def migrate_to_head(engine: Engine) -> Path | None:
                          f"{exc.orig}") from None
     if current == head:
         return None
-    read_only = getattr(engine, "info_read_only", None)
+    read_only = read_only_reason(engine)
     if read_only:
         raise StoreError(f"{read_only}: bertanno can read it only once its schema is at this bertanno's revision "
                          f"({current or 'no tables'}, needs {head}); make it writable to upgrade it")

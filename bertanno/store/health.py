@@ -13,7 +13,15 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.exc import DatabaseError, InterfaceError, OperationalError
 
-from bertanno.store.database import StoreError, current_revision, given_url, head_revision, open_engine, pool_settings
+from bertanno.store.database import (
+    StoreError,
+    current_revision,
+    given_url,
+    head_revision,
+    open_engine,
+    pool_settings,
+    read_only_reason,
+)
 
 MIN_POSTGRES = 12
 """The oldest PostgreSQL the store is tested against is 15; 12 is the oldest with every feature the migrations
@@ -61,7 +69,7 @@ def check_database(url: str | None = None, round_trips: int = 20) -> list[Check]
             checks.append(Check("connection", True, f"connected in {connected_ms:.0f} ms"))
             checks.append(_version(connection, sqlite))
             checks.append(_latency(connection, round_trips))
-            if sqlite and not getattr(engine, "info_read_only", None):  # opened immutable: no journal to read
+            if sqlite and not read_only_reason(engine):  # opened immutable: no journal to read
                 checks.append(_journal(connection))
     except (OperationalError, InterfaceError) as exc:
         seconds = time.perf_counter() - started
@@ -71,7 +79,7 @@ def check_database(url: str | None = None, round_trips: int = 20) -> list[Check]
         return checks
     checks.append(_schema(engine))
     if sqlite:
-        read_only = getattr(engine, "info_read_only", None)
+        read_only = read_only_reason(engine)
         checks.append(Check("writable", False, f"{read_only}: reading works, every write will fail")
                       if read_only else Check("writable", True, "the file and its folder take writes"))
         checks.append(_disk(Path(engine.info_given_url.database or ".")))

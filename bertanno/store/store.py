@@ -10,7 +10,14 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from bertanno.store.database import StoreError, given_url, migrate_to_head, open_engine, session_factory
+from bertanno.store.database import (
+    StoreError,
+    given_url,
+    migrate_to_head,
+    open_engine,
+    read_only_reason,
+    session_factory,
+)
 
 
 class Store:
@@ -36,12 +43,7 @@ class Store:
             with self._sessions() as session, session.begin():
                 yield session
         except OperationalError as exc:
-            read_only = getattr(self.engine, "info_read_only", None)
-            if read_only and "readonly" in str(exc.orig).replace("-", "").replace(" ", ""):
-                raise StoreError(f"{read_only}, so bertanno opened it for reading only: this command writes, and "
-                                 "nothing of it was stored; make the file and its folder writable, or copy the "
-                                 "database to a writable place") from None
-            raise StoreError(refusal(self.url, exc)) from None
+            raise StoreError(refusal(self.url, exc, self.read_only)) from None
 
     @property
     def url(self) -> str:
@@ -50,16 +52,20 @@ class Store:
     @property
     def read_only(self) -> str | None:
         """Why this database opened read-only (an SQLite file that cannot be written here), or ``None``."""
-        return getattr(self.engine, "info_read_only", None)
+        return read_only_reason(self.engine)
 
     def close(self) -> None:
         self.engine.dispose()
 
 
-def refusal(url: str, exc: OperationalError) -> str:
-    """The sentence for a database that refused work, with what to do for the common causes."""
+def refusal(url: str, exc: OperationalError, read_only: str | None = None) -> str:
+    """The sentence for a database that refused work, with what to do for the common causes. ``read_only``:
+    why the store opened the file read-only (``read_only_reason``), which explains a refused write."""
     reason = str(exc.orig).strip()
     hint = ""
+    if read_only and "readonly" in reason.replace("-", "").replace(" ", ""):
+        return (f"{read_only}, so bertanno opened it for reading only: this command writes, and nothing of it "
+                "was stored; make the file and its folder writable, or copy the database to a writable place")
     if "readonly" in reason or "read-only" in reason:
         hint = ("; the database file, or its folder (SQLite writes -wal and -shm files beside it), is read-only: "
                 "make both writable, or give another database with --db")

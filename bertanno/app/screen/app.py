@@ -180,7 +180,7 @@ class AnnotationApp(App[None]):
         if self.session.choices() and untouched:
             self.action_choose()  # no majority and nothing given yet: Enter asks which version settles it
             return
-        if getattr(self.session, "rejected_by_all", False) and untouched:
+        if self.session.rejected_by_all and untouched:
             self.decide("accept")  # every annotator marked it unusable; Enter agrees (never "no entities")
             return
         decision, payload = self.view.accepted()
