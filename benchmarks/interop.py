@@ -12,7 +12,10 @@ bertanno stored, and the verdict:
 - ``misread``: more stored than the file holds, or a text not in the file.
 
 Then each project that stored something is exported in the tool's format and imported into a second project:
-``same`` when the second export equals the first.
+``same`` when the second export equals the first. Last, each NER project is exported for the readers other
+tools use, where they are installed, and their reading compared with what bertanno stored, span for span:
+pybrat (``pip install pybrat``) on the brat export, seqeval's ``get_entities`` on the CoNLL export's tags, and
+``datasets.load_from_disk`` on the ``hf`` export. A reader that is not installed is named, not counted.
 
     python -m benchmarks.interop            # the table; writes benchmarks/results/interop.json
 """
@@ -222,8 +225,11 @@ def run_one(tool: str, path: Path, format_name: str | None) -> dict:
     task = "ner" if tool in ("inception", "brat") or (held and "spans" in held["kinds"]) else "sentiment"
     labels = [label for label in (held or {}).get("labels", []) if label and label.strip() == label and
               "\t" not in label and "\n" not in label]
-    labels += [f"other{n}" for n in range(max(0, 2 - len(labels)))]  # a project needs two labels
     options = {}
+    if tool == "inception" and "*" in labels:  # annotations without a value: given one (--option unlabelled)
+        labels = [label if label != "*" else "unlabelled" for label in labels]
+        options["unlabelled"] = "unlabelled"
+    labels += [f"other{n}" for n in range(max(0, 2 - len(labels)))]  # a project needs two labels
     if tool == "inception" and held and held.get("layer") and held["layer"] != NAMED_ENTITY:
         options["layer"] = held["layer"]
     with tempfile.TemporaryDirectory() as folder:
@@ -278,8 +284,83 @@ def run_one(tool: str, path: Path, format_name: str | None) -> dict:
                                      again == exported else "differs")
             except BertannoError as exc:
                 row["round_trip"] = f"refused: {str(exc)[:80]}"
+        if report.added and task == "ner":
+            row["peers"] = peer_readers(store, plugins, records, Path(folder))
         store.close()
     return row
+
+
+def _stored(records: list[dict]) -> Counter:
+    """``(text, ((start, end, label), …))`` per annotated item, as bertanno's JSONL export holds them."""
+    return Counter((r["text"], tuple(sorted(tuple(s) for s in r["spans"])))
+                   for r in records if r.get("spans") is not None)
+
+
+def peer_readers(store, plugins, records: list[dict], folder: Path) -> dict[str, str]:
+    """Per reader of another tool: ``same`` when it reads bertanno's export of the project with the spans
+    bertanno stored (only the items that format carries), ``differs (N items)``, or ``not installed``."""
+    from bertanno.core.transfer import export_project
+    from bertanno.errors import BertannoError
+
+    found = {}
+
+    def compare(name, fmt, target, read):
+        try:
+            written = export_project(store, "a", fmt, target, plugins=plugins)
+        except BertannoError as exc:
+            found[name] = f"export refused: {str(exc)[:60]}"
+            return
+        if not written.written:
+            found[name] = "nothing written (no item the format carries)"
+            return
+        mine, theirs = _stored(records), read(target)
+        if written.refused:  # items the format cannot carry: compare the ones it wrote, and count them
+            mine = Counter({key: n for key, n in mine.items() if key[0] in {k[0] for k in theirs}})
+            if sum(theirs.values()) != written.written:
+                found[name] = f"read {sum(theirs.values())} of {written.written} items"
+                return
+        differing = sum(((mine - theirs) + (theirs - mine)).values())
+        found[name] = "same" if not differing else f"differs ({differing} items)"
+
+    try:
+        from pybrat.parser import BratParser
+
+        def read_brat(target):
+            return Counter((e.text, tuple(sorted((sp.start, sp.end, ent.type) for ent in e.entities
+                                                 for sp in ent.spans)))
+                           for e in BratParser(error="ignore").parse(str(target)))
+        compare("pybrat", "brat", folder / "peer-brat", read_brat)
+    except ImportError:
+        found["pybrat"] = "not installed"
+    try:
+        from seqeval.metrics.sequence_labeling import get_entities
+
+        def read_conll(target):
+            items, chars, tags = Counter(), [], []
+            for line in target.read_text(encoding="utf-8").split("\n"):
+                if line:
+                    char, tag = line.rsplit(" ", 1)
+                    chars.append(char or " ")
+                    tags.append(tag)
+                elif chars:
+                    items[("".join(chars), tuple(sorted((start, end + 1, label) for label, start, end
+                                                        in get_entities(tags))))] += 1
+                    chars, tags = [], []
+            return items
+        compare("seqeval", "conll", folder / "peer.conll", read_conll)
+    except ImportError:
+        found["seqeval"] = "not installed"
+    try:
+        import datasets
+
+        def read_hf(target):
+            return Counter((row["text"], tuple(sorted((s["start"], s["end"], s["label"]) for s in row["spans"])))
+                           for row in datasets.load_from_disk(str(target)))
+        datasets.disable_progress_bars()
+        compare("datasets", "hf", folder / "peer-hf", read_hf)
+    except ImportError:
+        found["datasets"] = "not installed"
+    return found
 
 
 def main() -> list[dict]:

@@ -762,6 +762,18 @@ def interop_section(result: dict) -> list[str]:
         lines.append(f"| {tool} | {len(mine)} | {verdicts['read']} | {verdicts['refused']} | "
                      f"{verdicts['silent loss']} | {verdicts['misread']} | {held} | {stored} | "
                      f"{sum(row['round_trip'] == 'same' for row in trips)} of {len(trips)} |")
+    peers = Counter((name, verdict if verdict in ("same", "not installed") or verdict.startswith("nothing") else
+                     "differs") for row in rows for name, verdict in (row.get("peers") or {}).items())
+    if peers:
+        lines += ["", "The other tools' readers on bertanno's exports of every NER project read above (pybrat on the "
+                  "brat export, seqeval's `get_entities` on the CoNLL export's tags, `datasets.load_from_disk` on the "
+                  "`hf` export), compared span for span with what bertanno stored:", "",
+                  "| reader | the same spans | differs | nothing the format carries | not installed |",
+                  "|---|---|---|---|---|"]
+        for name in sorted({name for name, _ in peers}):
+            lines.append(f"| {name} | {peers[name, 'same']} | {peers[name, 'differs']} | "
+                         f"{sum(n for (r, v), n in peers.items() if r == name and v.startswith('nothing'))} | "
+                         f"{peers[name, 'not installed']} |")
     reasons = Counter(re.sub(r"\d+|'[^']*'|\S*/\S*", "…", row.get("why") or "")[:90]
                       for row in rows if row["verdict"] == "refused")
     lines += ["", "Refusals, by reason (files):", ""]

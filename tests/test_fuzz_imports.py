@@ -5,7 +5,9 @@ formats read, every Unicode category, and valid files broken off at any point.
 The properties: reading a file either gives examples (each text a ``str`` without characters that are not text)
 and row errors, or raises ``BertannoError`` with a sentence; never any other exception. Importing it into a
 project either stores the whole valid part or nothing (the item count does not move when it is refused), and
-every stored text equals the text the reader gave, on SQLite and on PostgreSQL. Examples are derandomised (the same every run, so a failure
+every stored text equals the text the reader gave, on SQLite and on PostgreSQL. ``predict`` on any text writes
+each text as read, once and in order, with every span inside it, or refuses in a sentence; a decisions file of
+any lines is applied or refused in a sentence. Examples are derandomised (the same every run, so a failure
 reproduces); ``BERTANNO_HYPOTHESIS_SCALE=20`` runs twenty times as many, randomised. Cases found are kept as
 examples (``@example``) below."""
 
@@ -205,3 +207,44 @@ def test_a_decisions_file_of_any_lines_is_applied_or_refused_in_a_sentence(proje
         assert str(exc)
     finally:
         session.close()
+
+
+@pytest.fixture(scope="module")
+def ner_version(make_bundle, tmp_path_factory):
+    from bertanno.core.bundle import save_version
+
+    return save_version(make_bundle(task="ner", labels=["PER", "LOC"]), tmp_path_factory.mktemp("fuzz") / "v")
+
+
+@settings_for(15)
+@given(texts=st.lists(ANY_TEXT, min_size=1, max_size=4), as_txt=st.booleans())
+@example(texts=["张三\x00住在北京"], as_txt=False)
+@example(texts=["😀" * 40, "𠮷野家"], as_txt=True)
+@example(texts=["\u0301\u200d", "\r"], as_txt=False)
+def test_predict_on_any_text_writes_each_text_as_read_with_spans_inside_it_or_refuses(plugins, ner_version, texts,
+                                                                                     as_txt):
+    # predict's input (issue 53, part 4): whatever the texts, the command exits 0 with one line per text read,
+    # the text exactly as read and every span inside it, or exits 1 with a sentence; never a traceback
+    from click.testing import CliRunner
+
+    from bertanno.cli import cli
+
+    with tempfile.TemporaryDirectory() as folder:
+        source = Path(folder) / ("in.txt" if as_txt else "in.jsonl")
+        source.write_text("".join((t + "\n") if as_txt else json.dumps({"text": t}) + "\n" for t in texts),
+                          encoding="utf-8")
+        out = Path(folder) / "out.jsonl"
+        result = CliRunner().invoke(cli, ["predict", str(ner_version), str(source), "-o", str(out), "--skip-bad"])
+        assert result.exit_code in (0, 1), result.output
+        assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit), result.output
+        if result.exit_code == 1:
+            assert "Traceback" not in result.output and result.output.strip()
+            return
+        lines = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+        task = plugins.task("ner", labels=["PER", "LOC"])
+        expected = [e.text for e in read_examples(source, task, skip_bad=True, plugins=plugins).examples]
+    assert [line["text"] for line in lines] == expected  # each text read, once, in order, exactly as read
+    for line in lines:
+        for start, end, label in line["spans"]:
+            assert 0 <= start < end <= len(line["text"]) and label in ("PER", "LOC")
+

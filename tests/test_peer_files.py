@@ -218,6 +218,12 @@ def test_webanno_tab_in_a_sentence_and_zero_length_annotations_as_inception_writ
     [example] = result.examples
     assert example.text == "头痛\t发热" and example.payload == [Span(0, 2, "SYM"), Span(3, 5, "SYM")]
     assert result.notes[0].message.startswith("1 zero-length annotation(s) left out")
+    # a zero-length annotation without a value (testZeroLengthSpansWithoutFeatureValues) is left out the same way
+    tsv = SPAN_LAYER + "#Text=头痛\n1-1\t0-2\t头痛\tSYM\t\n1-1.1\t2-2\t\t*\t\n"
+    result = read_examples(write(tmp_path, "bare.tsv", tsv), plugins.task("ner", labels=["SYM"]), "webanno-tsv",
+                           {"layer": "webanno.custom.Span"}, plugins=plugins)
+    assert [e.payload for e in result.examples] == [[Span(0, 2, "SYM")]]
+    assert result.notes[0].message.startswith("1 zero-length annotation(s) left out")
 
 
 def test_webanno_writes_text_as_inception_reads_it(tmp_path, plugins, store):

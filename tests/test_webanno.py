@@ -85,6 +85,31 @@ def test_a_custom_span_layer_is_read_with_the_layer_and_feature_options(tmp_path
                       plugins=plugins)
 
 
+def test_entities_without_a_value_take_the_label_the_unlabelled_option_gives(tmp_path, plugins):
+    # INCEpTION writes ``*`` for an annotation whose feature nobody filled in: one single-token, one multi-token
+    text = "\n".join(HEADER + ["#Text=张三住上海", row("1-1", "0-2", "张三", "_", "_", "*", "*", "_", "_", "_"),
+                              row("1-2", "2-3", "住", "_", "_", "_", "_", "_", "_", "_"),
+                              row("1-3", "3-4", "上", "_", "_", "*[2]", "*[2]", "_", "_", "_"),
+                              row("1-4", "4-5", "海", "_", "_", "*[2]", "*[2]", "_", "_", "_")])
+    task = plugins.task("ner", labels=["ENTITY", "PER"])
+    with pytest.raises(BadRowsError, match="--option unlabelled=LABEL"):
+        read_examples(write(tmp_path, text), task, "webanno-tsv", plugins=plugins)
+    result = read_examples(write(tmp_path, text), task, "webanno-tsv", {"unlabelled": "ENTITY"}, plugins=plugins)
+    assert [e.payload for e in result.examples] == [[Span(0, 2, "ENTITY"), Span(3, 5, "ENTITY")]]
+    assert any("3 entity part(s) without a value labelled 'ENTITY'" in n.message for n in result.notes)
+    with pytest.raises(BadRowsError, match="NOPE"):  # the given label must be one of the project's
+        read_examples(write(tmp_path, text), task, "webanno-tsv", {"unlabelled": "NOPE"}, plugins=plugins)
+    # a custom layer without features (INCEpTION's SimpleSpan): one column of ``*`` per annotation
+    bare = "\n".join(["#FORMAT=WebAnno TSV 3.3", "#T_SP=webanno.custom.SimpleSpan", "", "",
+                      "#Text=头痛三天", row("1-1", "0-2", "头痛", "*"), row("1-2", "2-4", "三天", "_")])
+    with pytest.raises(BadRowsError, match="without a value"):
+        read_examples(write(tmp_path, bare), task, "webanno-tsv", {"layer": "webanno.custom.SimpleSpan"},
+                      plugins=plugins)
+    [example] = read_examples(write(tmp_path, bare), task, "webanno-tsv", {
+        "layer": "webanno.custom.SimpleSpan", "unlabelled": "ENTITY"}, plugins=plugins).examples
+    assert example.payload == [Span(0, 2, "ENTITY")]
+
+
 @pytest.mark.parametrize("text, expected", [
     ("a|b_c[1]\\d->e;f*g\th\ni", "a\\|b\\_c\\[1\\]\\\\d\\->e\\;f\\*g\\th\\ni"),
 ])

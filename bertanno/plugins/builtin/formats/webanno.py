@@ -17,7 +17,9 @@ covers its token only. Reserved characters in values are escaped with a backslas
 bertanno reads each sentence as one item: its text, and the entities of one span layer (by default
 ``de.tudarmstadt.ukp.dkpro.core.api.ner.type.NamedEntity``, the label in its ``value`` feature; options
 ``layer=`` and ``feature=`` pick a custom layer), with offsets in characters of the sentence. Other layers are
-counted and left out with a note; an entity without a value, or one that crosses a sentence, is a row error.
+counted and left out with a note; an entity without a value (INCEpTION's ``*``, a span whose feature nobody
+filled in) is a row error unless ``unlabelled=LABEL`` gives such entities that label (counted in a note), and
+one that crosses a sentence is a row error.
 Written back: one sentence per item, one token per character that is not white space.
 """
 
@@ -133,6 +135,8 @@ class Sentence:
     """``(line, begin, end, form, cell)``: offsets in UTF-16 units of the document, the layer's raw cell."""
     duplicates: int = 0
     """Stacked annotations of one type on the same characters as another (``sentence_spans`` counts them)."""
+    unlabelled: int = 0
+    """Annotation parts without a value that ``--option unlabelled=LABEL`` labelled."""
 
     @property
     def text(self) -> str:
@@ -148,8 +152,10 @@ class Layout:
 
 
 def parse_header(lines: list[str], layer: str, feature: str) -> Layout:
-    """The annotation columns the header declares. Raises ``BadSentence`` for a layer line it cannot read or
-    a chosen layer without the chosen feature."""
+    """The annotation columns the header declares. A chosen layer without features (``#T_SP=webanno.custom.X``
+    alone) is read from its one column, whose cells are ``*``: its entities have no value (``unlabelled=``
+    labels them). Raises ``BadSentence`` for a layer line it cannot read or a chosen layer with features but
+    not the chosen one."""
     width, column, others = 0, None, []
     for number, line in enumerate(lines, start=2):
         kind = line[:6]
@@ -158,19 +164,24 @@ def parse_header(lines: list[str], layer: str, feature: str) -> Layout:
             raise BadSentence(number, f"not a WebAnno TSV 3 header line: {line[:60]!r}")
         features = names[1:] or [""]
         if kind == "#T_SP=" and names[0] == layer:
-            if feature not in features:
+            if not any(names[1:]):  # ``#T_SP=X`` or ``#T_SP=X|``: a layer without features
+                column = width
+            elif feature not in features:
                 raise BadSentence(number, f"the layer {layer} has no feature {feature!r} (it has: "
                                           f"{', '.join(features)}); pick one with --option feature=NAME")
-            column = width + features.index(feature)
+            else:
+                column = width + features.index(feature)
         else:
             others.append(names[0].rsplit(".", 1)[-1])
         width += len(features)
     return Layout(column, width, others)
 
 
-def _units_to_spans(sentence: Sentence, start_units: int) -> list[tuple[str, int, int, str, int]]:
+def _units_to_spans(sentence: Sentence, start_units: int, unlabelled: str | None = None
+                    ) -> list[tuple[str, int, int, str, int]]:
     """``(id or "", begin, end, label, line)`` per annotation part found in the sentence's cells, offsets in
-    characters of the sentence text."""
+    characters of the sentence text; an annotation without a value gets ``unlabelled`` (``BadSentence`` when
+    that is None)."""
     text = sentence.text
     boundaries = {0: 0}  # UTF-16 offset within the sentence -> character offset
     units = 0
@@ -187,16 +198,22 @@ def _units_to_spans(sentence: Sentence, start_units: int) -> list[tuple[str, int
             continue
         for part in _split_unescaped(cell, "|"):
             value, annotation = _annotation_id(part)
-            if value in ("*", ""):
-                raise BadSentence(line, f"the token {form!r} has an entity without a value ({part!r})")
+            if value in ("*", "") and start != stop:  # a zero-length one is left out whatever its value
+                if unlabelled is None:
+                    raise BadSentence(line, f"the token {form!r} has an entity without a value ({part!r}); "
+                                            "--option unlabelled=LABEL gives such entities a label")
+                sentence.unlabelled += 1
+                found.append((annotation or "", start, stop, unlabelled, line))
+                continue
             found.append((annotation or "", start, stop, unescape_value(value), line))
     return found
 
 
-def sentence_spans(sentence: Sentence) -> tuple[list[Span], set[str], int]:
+def sentence_spans(sentence: Sentence, unlabelled: str | None = None) -> tuple[list[Span], set[str], int]:
     """The sentence's entities, sorted, the ids of its multi-token annotations (to find one that crosses
     sentences), and how many zero-length annotations it holds (INCEpTION's ``1-5.1 16-16`` units: a position,
-    not characters, which a bertanno span cannot be: left out and counted). Raises ``BadSentence``."""
+    not characters, which a bertanno span cannot be: left out and counted). An entity without a value is
+    labelled ``unlabelled``. Raises ``BadSentence`` (an entity without a value when ``unlabelled`` is None)."""
     first_line, first_begin, _, first_form, _ = sentence.units[0]
     position = sentence.text.find(first_form)
     if position < 0:
@@ -204,7 +221,7 @@ def sentence_spans(sentence: Sentence) -> tuple[list[Span], set[str], int]:
                                       f"{sentence.text[:40]!r}")
     start_units = first_begin - sum(map(_utf16_units, sentence.text[:position]))
     spans, grouped, zero_length = [], defaultdict(list), 0
-    for annotation, start, stop, label, line in _units_to_spans(sentence, start_units):
+    for annotation, start, stop, label, line in _units_to_spans(sentence, start_units, unlabelled):
         if start == stop:
             zero_length += 1
             continue
@@ -235,8 +252,10 @@ def _parse_token_line(line: str, number: int, width: int) -> tuple[int, int, str
 
 def read_webanno(stream: TextIO, options: dict) -> Iterator[Example | RowError | RowNote]:
     """One example per sentence, in file order; ``meta["line"]`` is the line of its first ``#Text``. Options:
-    ``layer`` (default the NamedEntity layer), ``feature`` (default ``value``), ``empty``."""
+    ``layer`` (default the NamedEntity layer), ``feature`` (default ``value``), ``empty``, ``unlabelled`` (the
+    label of an entity without a value; without it such a sentence is a row error)."""
     layer, feature = options.get("layer", NAMED_ENTITY), options.get("feature", "value")
+    unlabelled = options.get("unlabelled") or None
     try:
         annotated = empty_is_annotated(options)
     except ValueError as exc:
@@ -259,18 +278,19 @@ def read_webanno(stream: TextIO, options: dict) -> Iterator[Example | RowError |
     sentences, broken = _sentences(lines, body, layout, minor)
     results: list[Example | RowError] = []
     where: dict[str, list[int]] = defaultdict(list)  # annotation id -> the sentences it appears in
-    zero_lengths = duplicates = 0
+    zero_lengths = duplicates = given = 0
     for index, sentence in enumerate(sentences):
         if index in broken:
             results.append(broken[index])
             continue
         try:
-            spans, ids, zero_length = sentence_spans(sentence)
+            spans, ids, zero_length = sentence_spans(sentence, unlabelled)
         except BadSentence as exc:
             results.append(RowError(exc.line, str(exc)))
             continue
         zero_lengths += zero_length
         duplicates += sentence.duplicates
+        given += sentence.unlabelled
         for annotation in ids:
             where[annotation].append(index)
         results.append(Example(sentence.text, payload=spans if spans or annotated else None,
@@ -285,6 +305,8 @@ def read_webanno(stream: TextIO, options: dict) -> Iterator[Example | RowError |
     if duplicates:
         yield RowNote(0, f"{duplicates} stacked annotation(s) with the same characters and type as another kept "
                          "once (a bertanno span is one per characters and type)")
+    if given:
+        yield RowNote(0, f"{given} entity part(s) without a value labelled {unlabelled!r} (--option unlabelled)")
     if zero_lengths:
         yield RowNote(0, f"{zero_lengths} zero-length annotation(s) left out: they mark a position between "
                          "characters, and a bertanno span covers at least one character")
@@ -389,7 +411,7 @@ FORMATS = (
         write=write_webanno,
         extensions=(".tsv",),
         sniff=lambda lines: bool(lines) and lines[0].startswith("#FORMAT=WebAnno TSV"),
-        options=("layer", "feature", "empty"),
+        options=("layer", "feature", "empty", "unlabelled"),
         cannot_carry=webanno_cannot_carry,
         refuses="an entity that starts or ends on white space; an annotated item without entities",
     ),
