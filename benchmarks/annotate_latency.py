@@ -197,10 +197,10 @@ def main(argv=None) -> dict:
     use_threads(args.threads)
 
     from bertanno.core.bundle import save_version
+    from bertanno.core.plugins import get_plugins
     from bertanno.core.reading import read_examples
     from bertanno.core.scratch import build_random_bundle
     from bertanno.core.transfer import import_file
-    from bertanno.plugins.manager import get_plugins
     from bertanno.store import Store
     from bertanno.store.projects import create_project
 

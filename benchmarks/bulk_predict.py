@@ -42,8 +42,8 @@ def texts(count: int, source: str = "mixed") -> list[str]:
     """``count`` distinct texts, each prefixed with its number: waimai_10k's 11,987 short reviews, then (``mixed``)
     ChnSentiCorp's 9,600 long training reviews, cycled. ``waimai`` cycles the short reviews alone, so that any
     number of items has the length profile of the first 11,987 (a rate measured on 3,000 holds for 100,000)."""
+    from bertanno.core.plugins import get_plugins
     from bertanno.core.reading import read_examples
-    from bertanno.plugins.manager import get_plugins
 
     task = get_plugins().task("sentiment", labels=["0", "1"])
     pool = [e.text for e in read_examples(RAW / "waimai_10k/waimai_10k.csv", task, skip_bad=True).examples]
@@ -95,9 +95,9 @@ def main(argv=None) -> dict:
     from bertanno.core.bundle import save_version, update_version_record
     from bertanno.core.distill import student_from_layers
     from bertanno.core.optimize import FULL, STUDENT
+    from bertanno.core.plugins import get_plugins
     from bertanno.core.scratch import build_random_bundle
     from bertanno.core.transfer import import_file
-    from bertanno.plugins.manager import get_plugins
     from bertanno.store import Store
     from bertanno.store.projects import create_project
 

@@ -66,10 +66,10 @@ def run_scenario(name: str, task_name: str, scenario: str, data, args, folder: P
     from bertanno.app.session import AnnotationSession
     from bertanno.core.bundle import save_version
     from bertanno.core.engine import score_model
+    from bertanno.core.plugins import get_plugins
     from bertanno.core.scratch import build_random_bundle
     from bertanno.core.training import TrainConfig
     from bertanno.core.transfer import import_file
-    from bertanno.plugins.manager import get_plugins
     from bertanno.store import Store
 
     plugins = get_plugins()

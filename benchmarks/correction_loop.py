@@ -40,11 +40,11 @@ def main(argv=None) -> list[dict]:
 
     from bertanno.app.project_training import evaluate, retrain_project
     from bertanno.core.bundle import save_version
+    from bertanno.core.plugins import get_plugins
     from bertanno.core.reading import read_examples
     from bertanno.core.scratch import build_random_bundle
     from bertanno.core.training import TrainConfig
     from bertanno.core.transfer import import_file
-    from bertanno.plugins.manager import get_plugins
     from bertanno.store import Store
     from bertanno.store.annotations import record_decision
     from bertanno.store.items import input_hash

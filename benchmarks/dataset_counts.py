@@ -19,8 +19,8 @@ CAIL_TYPES = "NHCS NHVI NCSM NCGV NCSP NASI NATS NT NS NO".split()
 
 
 def read(path, task, labels, format_name=None, skip_bad=False, **options):
+    from bertanno.core.plugins import Plugins
     from bertanno.core.reading import read_examples
-    from bertanno.plugins.manager import Plugins
 
     plugins = Plugins(load_entrypoints=False)
     return read_examples(RAW / path, plugins.task(task, labels=labels), format_name, options, skip_bad=skip_bad,

@@ -32,8 +32,8 @@ class Dataset:
 
 
 def _read(path, task, labels, format_name=None, **options):
+    from bertanno.core.plugins import get_plugins
     from bertanno.core.reading import read_examples
-    from bertanno.plugins.manager import get_plugins
 
     # skip_bad: a raw file may hold a row bertanno refuses (waimai_10k line 4552 has a U+0008 control character)
     return read_examples(RAW / path, get_plugins().task(task, labels=labels), format_name, options,

@@ -32,10 +32,10 @@ def main(argv=None) -> dict:
     parser.add_argument("--batch-size", type=int, default=32)
     args = parser.parse_args(argv)
 
+    from bertanno.core.plugins import get_plugins
     from bertanno.core.reading import read_examples
     from bertanno.core.scratch import build_random_bundle
     from bertanno.core.training import TrainConfig, train
-    from bertanno.plugins.manager import get_plugins
 
     task = get_plugins().task("sentiment", labels=["0", "1"])
     examples = read_examples(RAW / "chnsenticorp/chnsenticorp.zip/train.tsv", task).examples[:args.items]

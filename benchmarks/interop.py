@@ -213,9 +213,9 @@ def count(tool: str, path: Path) -> dict | None:
 
 
 def run_one(tool: str, path: Path, format_name: str | None) -> dict:
+    from bertanno.core.plugins import Plugins
     from bertanno.core.transfer import export_project, import_file
     from bertanno.errors import BertannoError
-    from bertanno.plugins.manager import Plugins
     from bertanno.store import Store
     from bertanno.store.projects import create_project
 

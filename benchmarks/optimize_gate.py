@@ -42,10 +42,10 @@ def main(argv=None) -> dict:
     from bertanno.app.distilling import distill_project
     from bertanno.app.optimizing import VARIANTS, optimize
     from bertanno.app.project_training import train_project
+    from bertanno.core.plugins import get_plugins
     from bertanno.core.training import TrainConfig
     from bertanno.core.transfer import import_file
     from bertanno.plugins.builtin.formats.jsonl import write_jsonl
-    from bertanno.plugins.manager import get_plugins
     from bertanno.store import Store
     from bertanno.store.projects import create_project
 

@@ -62,7 +62,7 @@ def unlabelled_test(name: str, texts: int):
     """The shared set ``name``, its task and its first ``texts`` test examples without their annotations (what a
     speed measurement predicts): ``(data, task, examples)``."""
     from benchmarks.datasets import load
-    from bertanno.plugins.manager import get_plugins
+    from bertanno.core.plugins import get_plugins
 
     data = load(name)
     task = get_plugins().task(data.task, labels=data.labels)

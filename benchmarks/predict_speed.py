@@ -44,9 +44,9 @@ def main(argv=None) -> dict:
     args = parser.parse_args(argv)
 
     from bertanno.core.engine import Predictor
+    from bertanno.core.plugins import get_plugins
     from bertanno.core.reading import read_examples
     from bertanno.core.scratch import build_random_bundle
-    from bertanno.plugins.manager import get_plugins
 
     use_threads(args.threads)
     task = get_plugins().task("sentiment", labels=["0", "1"])

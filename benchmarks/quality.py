@@ -42,7 +42,7 @@ def options(argv=None) -> argparse.Namespace:
 def run_dataset(name: str, args) -> dict:
     from benchmarks.baselines import crf, snownlp_sentiment, tfidf_logistic_regression
     from benchmarks.train_quality import run_one
-    from bertanno.plugins.manager import get_plugins
+    from bertanno.core.plugins import get_plugins
 
     data = load(name)
     if data.task == "ner":

@@ -60,9 +60,9 @@ def pipeline_predict(bundle, pipeline_task: str, examples) -> list:
 
 def measure_task(name: str, args) -> dict:
     from bertanno.core.engine import Predictor
+    from bertanno.core.plugins import get_plugins
     from bertanno.core.reading import read_examples
     from bertanno.core.scratch import build_random_bundle
-    from bertanno.plugins.manager import get_plugins
 
     pipeline_task, path, labels, format_options = TASKS[name]
     task = get_plugins().task(name, labels=labels)
@@ -107,8 +107,8 @@ def long_text(length: int) -> str:
 def length_curve(args) -> list[dict]:
     """Seconds per text as the input grows: Lawformer in one pass, bert-base NER in 512-token windows."""
     from bertanno.core.engine import Predictor
+    from bertanno.core.plugins import get_plugins
     from bertanno.core.scratch import build_random_bundle
-    from bertanno.plugins.manager import get_plugins
     from bertanno.plugins.task import Example
 
     plugins = get_plugins()

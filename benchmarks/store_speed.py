@@ -18,8 +18,8 @@ from benchmarks.common import RAW, machine_facts, stopwatch
 
 
 def write_items(path: Path, count: int) -> None:
+    from bertanno.core.plugins import get_plugins
     from bertanno.core.reading import read_examples
-    from bertanno.plugins.manager import get_plugins
 
     task = get_plugins().task("sentiment", labels=["0", "1"])
     texts = [e for e in read_examples(RAW / "chnsenticorp/chnsenticorp.zip/train.tsv", task).examples]

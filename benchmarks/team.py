@@ -168,7 +168,7 @@ def simulate(dataset, items: int, overlap: int, seed: int = 0) -> dict:
 
 
 def dataset_task(dataset):
-    from bertanno.plugins.manager import get_plugins
+    from bertanno.core.plugins import get_plugins
 
     return get_plugins().task(dataset.task, labels=dataset.labels)
 

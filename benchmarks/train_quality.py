@@ -29,9 +29,9 @@ def run_one(name: str, args, data=None, base=None, checkpoints: Path | None = No
     ``base(task)`` gives the model to start from (default: random weights, ``--layers`` x ``--hidden``);
     ``checkpoints``: a folder for a checkpoint after each epoch of the full fine-tuning, resumed from when one is
     there (``TrainConfig.checkpoint_dir``: a killed run continues where it was)."""
+    from bertanno.core.plugins import get_plugins
     from bertanno.core.scratch import build_random_bundle
     from bertanno.core.training import TrainConfig, score, train
-    from bertanno.plugins.manager import get_plugins
 
     data = data if data is not None else load(name)
     task = get_plugins().task(data.task, labels=data.labels)

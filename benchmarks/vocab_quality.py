@@ -32,9 +32,9 @@ def tokens_per_text(tokenizer, texts) -> float:
 
 def run_variant(variant: str, data, args, scratch: Path) -> dict:
     from bertanno.core.bundle import load_base, save_version
+    from bertanno.core.plugins import get_plugins
     from bertanno.core.scratch import build_random_bundle
     from bertanno.core.training import TrainConfig, score, train
-    from bertanno.plugins.manager import get_plugins
     from bertanno.vocab.adapt import AdaptConfig, adapt
     from bertanno.vocab.extend import apply_vocabulary
     from bertanno.vocab.terms import load_term_list

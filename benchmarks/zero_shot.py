@@ -28,7 +28,7 @@ RUNS = (
 
 def run_one(name: str, family_name: str, label_map: dict, max_test: int) -> dict:
     from benchmarks.datasets import load
-    from bertanno.plugins.manager import get_plugins
+    from bertanno.core.plugins import get_plugins
 
     data = load(name)
     plugins = get_plugins()

@@ -31,8 +31,8 @@ def random_model(folder: Path) -> str:
     """The demo's model before zh-mini shipped: 2 x 128 from random weights (bert-base-chinese's config and
     vocabulary), saved as a base model that trains by the random-weights rule (lr 1e-3)."""
     from bertanno.core.bundle import save_version
+    from bertanno.core.plugins import get_plugins
     from bertanno.core.scratch import build_random_bundle
-    from bertanno.plugins.manager import get_plugins
 
     task = get_plugins().task("sentiment", labels=["negative", "positive"])
     return str(save_version(build_random_bundle(task=task, layers=2, hidden=128, seed=0), folder / "small-random",

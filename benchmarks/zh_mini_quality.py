@@ -31,8 +31,8 @@ BASES = ("zh-mini", "random-4x256")
 
 def base_factory(name: str, max_length: int):
     from bertanno.core.bundle import load_base
+    from bertanno.core.plugins import get_plugins
     from bertanno.core.scratch import build_random_bundle
-    from bertanno.plugins.manager import get_plugins
 
     if name == "zh-mini":
         return lambda task: load_base("zh-mini", task, get_plugins())

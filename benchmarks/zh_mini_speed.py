@@ -34,8 +34,8 @@ def measure(name: str, texts: int, repeats: int, folder: Path) -> dict:
     from bertanno.core.bundle import load_base
     from bertanno.core.engine import Predictor
     from bertanno.core.optimize import prepare_variant
+    from bertanno.core.plugins import get_plugins
     from bertanno.core.scratch import build_random_bundle
-    from bertanno.plugins.manager import get_plugins
 
     data, task, examples = unlabelled_test(name, texts)
     zh_mini = load_base("zh-mini", task, get_plugins())

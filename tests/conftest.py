@@ -60,7 +60,7 @@ def isolated_hub_cache(tmp_path_factory, monkeypatch):
 
 @pytest.fixture(scope="session")
 def plugins():
-    from bertanno.plugins.manager import Plugins
+    from bertanno.core.plugins import Plugins
 
     return Plugins(load_entrypoints=False)
 

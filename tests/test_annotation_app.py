@@ -307,7 +307,7 @@ def test_a_third_party_multi_label_task_is_corrected_on_screen(store, tmp_path):
         import bertanno_topics
     finally:
         sys.path.pop(0)
-    from bertanno.plugins.manager import Plugins
+    from bertanno.core.plugins import Plugins
 
     plugins = Plugins(load_entrypoints=False, extra=[bertanno_topics])
     with store.transaction() as session:
@@ -347,8 +347,8 @@ def test_the_console_script_shows_every_character_of_a_long_text_at_80x24(tmp_pa
 
 def test_a_third_party_token_level_task_is_corrected_with_the_span_editor(store, tmp_path):
     from bertanno import hookimpl
+    from bertanno.core.plugins import Plugins
     from bertanno.plugins.builtin.ner import NerTask
-    from bertanno.plugins.manager import Plugins
 
     class SymptomTask(NerTask):
         name = "symptoms"

@@ -12,13 +12,13 @@ from bertanno import hookimpl
 from bertanno.app.project_setup import create_project
 from bertanno.app.project_training import champion_model, evaluate, train_project
 from bertanno.cli import cli
+from bertanno.core.plugins import Plugins
 from bertanno.core.serving import load_served
 from bertanno.core.training import TrainConfig
 from bertanno.core.transfer import import_file
 from bertanno.errors import BertannoError
 from bertanno.plugins.builtin.lac_family import align_words, entity_spans
 from bertanno.plugins.families import ModelFamily, Timer
-from bertanno.plugins.manager import Plugins
 from bertanno.plugins.task import Prediction
 from bertanno.store import Store
 from bertanno.store.projects import get_project

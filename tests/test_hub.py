@@ -113,7 +113,7 @@ def test_a_cached_config_without_weights_is_not_enough(isolated_hub_cache):
 
 def test_a_model_shipped_in_a_package_resolves_without_the_hub_or_says_it_is_missing(tmp_path, monkeypatch):
     from bertanno import hookimpl
-    from bertanno.plugins.manager import Plugins
+    from bertanno.core.plugins import Plugins
     from bertanno.plugins.specs import ModelSpec
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")

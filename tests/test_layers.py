@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import ast
 import importlib
+import importlib.util
+import re
 from pathlib import Path
 
 import pluggy
@@ -17,13 +19,17 @@ PACKAGE = Path(bertanno.__file__).parent
 
 
 def imports_of(path: Path) -> set[str]:
-    """Every ``bertanno…`` module a file imports, at any depth of the file (lazy imports count)."""
+    """Every ``bertanno…`` module a file imports, at any depth of the file (lazy imports count), and every
+    string that names one whole (``"bertanno.plugins.builtin.ner"``: a module loaded by ``importlib``)."""
     found = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("bertanno"):
             found.add(node.module)
         elif isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names if alias.name.startswith("bertanno"))
+        elif (isinstance(node, ast.Constant) and isinstance(node.value, str)
+              and re.fullmatch(r"bertanno(\.\w+)+", node.value) and importlib.util.find_spec(node.value)):
+            found.add(node.value)
     return found
 
 
@@ -92,6 +98,14 @@ def layer_of(module: str) -> str:
     if len(parts) == 1:
         return "bertanno"
     return module if (PACKAGE / (parts[1] + ".py")).exists() else parts[1]
+
+
+def test_a_module_named_in_a_string_counts_as_an_import(tmp_path):
+    # the plugin manager once loaded the engine's transformer family from a string: an upward import the AST
+    # walk did not see
+    path = tmp_path / "m.py"
+    path.write_text('BUILTIN = ("bertanno.core.transformer_family", "bertanno.no_such_module", "bertanno x")\n')
+    assert imports_of(path) == {"bertanno.core.transformer_family"}
 
 
 def test_imports_only_go_down_the_layers():

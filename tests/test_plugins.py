@@ -12,8 +12,8 @@ from click.testing import CliRunner
 from bertanno import hookimpl
 
 REPO = Path(__file__).resolve().parent.parent
+from bertanno.core.plugins import Plugins
 from bertanno.plugins.builtin.sentiment import SentimentTask
-from bertanno.plugins.manager import Plugins
 from bertanno.plugins.specs import FileFormat, ModelSpec, RowError, VocabularySpec
 from bertanno.plugins.task import Example
 
@@ -341,7 +341,7 @@ def test_built_in_commands_come_through_the_one_plugin_manager_and_plugins_hides
     import json
 
     from bertanno.cli import COMMAND_MODULES, cli
-    from bertanno.plugins.manager import get_plugins
+    from bertanno.core.plugins import get_plugins
 
     manager = get_plugins().pm
     assert all(manager.get_plugin(name) is not None for name in COMMAND_MODULES)

@@ -36,7 +36,7 @@ def test_pretrain_writes_a_model_a_project_can_use(corpus, tmp_path):
     from transformers import AutoModelForMaskedLM
 
     from bertanno.core.bundle import load_base
-    from bertanno.plugins.manager import get_plugins
+    from bertanno.core.plugins import get_plugins
 
     result = pretrain(tmp_path / "mini", [corpus], PretrainConfig(**TINY), on_step=quiet)
     assert result.finished and result.steps == 12 and result.tokens_seen == 12 * 4 * 32

@@ -207,7 +207,7 @@ def test_scripted_decisions_and_their_errors(store):
 
 def test_events_are_sent_to_plugins(store):
     from bertanno import hookimpl
-    from bertanno.plugins.manager import Plugins
+    from bertanno.core.plugins import Plugins
 
     seen = []
 

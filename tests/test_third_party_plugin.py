@@ -58,8 +58,8 @@ def test_its_task_runs_end_to_end_like_a_built_in(installed, tmp_path, monkeypat
     from conftest import MODELS, require
 
     from bertanno.core.bundle import save_version
+    from bertanno.core.plugins import Plugins
     from bertanno.core.scratch import build_random_bundle
-    from bertanno.plugins.manager import Plugins
 
     monkeypatch.setenv("BERTANNO_LOAD_PLUGINS", "topics")
     loaded = Plugins()

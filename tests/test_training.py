@@ -209,7 +209,7 @@ def test_rollback_restores_the_previous_champions_predictions(project, tmp_path)
 @pytest.mark.slow
 def test_plugins_hear_of_every_new_champion(project):
     from bertanno import hookimpl
-    from bertanno.plugins.manager import Plugins
+    from bertanno.core.plugins import Plugins
 
     heard = []
 

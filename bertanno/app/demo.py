@@ -18,11 +18,11 @@ from bertanno.app.project_training import RunOutcome, repredict, train_project
 from bertanno.app.session import AnnotationSession, session_predictor
 from bertanno.core.bundle import DEFAULT_FAMILY, record_family_name
 from bertanno.core.hub import PREFERRED_MODEL, default_model
+from bertanno.core.plugins import get_plugins
 from bertanno.core.reading import read_examples
 from bertanno.core.training import TrainConfig
 from bertanno.core.transfer import ImportReport, export_project, import_file
 from bertanno.errors import BertannoError
-from bertanno.plugins.manager import get_plugins
 from bertanno.store import Store
 from bertanno.store.annotations import session_decisions
 from bertanno.store.predictions import latest_predictions

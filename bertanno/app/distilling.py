@@ -21,10 +21,10 @@ from bertanno.core.bundle import (
 )
 from bertanno.core.distill import TEMPERATURE, check_temperature, distill, select_layers, student_from_layers
 from bertanno.core.optimize import STUDENT, GateFigures, judge_against, reference_run, timed_payloads
+from bertanno.core.plugins import Plugins, get_plugins
 from bertanno.core.project import item_example, project_task, training_data
 from bertanno.core.training import TrainConfig, TrainResult
 from bertanno.errors import BertannoError
-from bertanno.plugins.manager import Plugins, get_plugins
 from bertanno.store import Store
 from bertanno.store.annotations import latest_human_decision
 from bertanno.store.items import item_splits, project_items

@@ -11,10 +11,10 @@ from typing import Callable
 
 from bertanno.app.background import yield_to_the_screen
 from bertanno.app.project_training import RunOutcome, train_project
+from bertanno.core.plugins import Plugins
 from bertanno.core.training import TrainConfig
 from bertanno.errors import BertannoError
 from bertanno.plugins.families import ModelFamily
-from bertanno.plugins.manager import Plugins
 from bertanno.plugins.task import Task
 from bertanno.store import Store
 

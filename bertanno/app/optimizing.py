@@ -16,9 +16,9 @@ from bertanno.core.optimize import (
     gate_variant,
     reference_run,
 )
+from bertanno.core.plugins import Plugins, get_plugins
 from bertanno.core.project import project_task, training_data
 from bertanno.errors import BertannoError
-from bertanno.plugins.manager import Plugins, get_plugins
 from bertanno.store import Store
 from bertanno.store.projects import get_project
 from bertanno.store.versions import version_or_champion

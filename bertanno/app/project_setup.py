@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bertanno.app.project_training import version_directory
+from bertanno.core.plugins import Plugins, get_plugins
 from bertanno.core.serving import plan_zero_shot, write_zero_shot_version
 from bertanno.errors import BertannoError
-from bertanno.plugins.manager import Plugins, get_plugins
 from bertanno.plugins.task import Task
 from bertanno.store import Store
 from bertanno.store.projects import create_project as store_project

@@ -15,6 +15,7 @@ from bertanno import files
 from bertanno.core.bundle import DEFAULT_FAMILY, load_base, load_version, save_version, write_version_record
 from bertanno.core.engine import Predictor, predict_payloads, score_model
 from bertanno.core.gate import MIN_ITEMS, GateVerdict, decide
+from bertanno.core.plugins import Plugins, get_plugins
 from bertanno.core.project import MIN_STRATUM, project_task, training_data
 from bertanno.core.project_predictions import CHUNK_SIZE, BulkPrediction, predict_project
 from bertanno.core.ray_predictions import ModelSource, RayJob, predict_project_on_ray
@@ -23,7 +24,6 @@ from bertanno.core.serving import load_served, record_family
 from bertanno.core.training import TrainConfig, TrainResult, train
 from bertanno.errors import BertannoError
 from bertanno.plugins.families import ServedModel
-from bertanno.plugins.manager import Plugins, get_plugins
 from bertanno.plugins.task import Example, Task
 from bertanno.store import Store, locks
 from bertanno.store.annotations import human_decisions_since, latest_human_decision

@@ -20,10 +20,10 @@ from pathlib import Path
 
 from bertanno import files
 from bertanno.core.agreement import agreement_figures
+from bertanno.core.plugins import Plugins
 from bertanno.core.project import open_project
 from bertanno.core.stats import grouped_figures
 from bertanno.errors import BertannoError
-from bertanno.plugins.manager import Plugins
 from bertanno.store import Store
 from bertanno.store.annotations import decision_records
 from bertanno.store.versions import list_versions

@@ -17,9 +17,9 @@ import time
 from typing import Any
 
 from bertanno.app.session import Current, ItemTiming, default_annotator
+from bertanno.core.plugins import Plugins, get_plugins
 from bertanno.core.project import item_example, open_project
 from bertanno.errors import BertannoError
-from bertanno.plugins.manager import Plugins, get_plugins
 from bertanno.plugins.task import Example, Prediction
 from bertanno.store import Store, queue
 from bertanno.store import annotations as annotations_q

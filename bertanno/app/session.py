@@ -23,11 +23,11 @@ from bertanno.app.background import yield_to_the_screen
 from bertanno.app.live import LiveTrainer, live_family
 from bertanno.app.project_training import champion_model
 from bertanno.core.bundle import record_family_name
+from bertanno.core.plugins import Plugins, get_plugins
 from bertanno.core.project import item_example, open_project
 from bertanno.core.serving import load_served
 from bertanno.errors import BertannoError
 from bertanno.plugins.families import ServedModel
-from bertanno.plugins.manager import Plugins, get_plugins
 from bertanno.plugins.task import Example, Prediction
 from bertanno.store import Store, queue
 from bertanno.store import annotations as annotations_q

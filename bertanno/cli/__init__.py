@@ -68,7 +68,7 @@ def _register_commands(group: click.Group) -> None:
     """Register the built-in command modules in the one plugin manager (``get_plugins``) beside every other
     plugin, then call every plugin's ``register_commands``: the built-in commands come in exactly as a
     plugin's do, and ``bertanno plugins --all`` lists their modules."""
-    from bertanno.plugins.manager import get_plugins
+    from bertanno.core.plugins import get_plugins
 
     plugins = get_plugins()
     for name in COMMAND_MODULES:

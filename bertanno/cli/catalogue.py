@@ -86,7 +86,7 @@ def plugins(as_json, show_all):
       bertanno plugins --all
       BERTANNO_LOAD_PLUGINS=topics bertanno plugins --json
     """
-    from bertanno.plugins.manager import get_plugins
+    from bertanno.core.plugins import get_plugins
 
     loaded = get_plugins()
     everything = [asdict(info) for info in loaded.info()]

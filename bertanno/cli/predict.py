@@ -73,9 +73,9 @@ def predict(model, file, task_name, labels, format_name, options, skip_bad, outp
     from bertanno.core.bundle import is_version_dir, load_bundle
     from bertanno.core.engine import Predictor, check_device
     from bertanno.core.optimize import serving_bundle
+    from bertanno.core.plugins import get_plugins
     from bertanno.core.reading import read_examples
     from bertanno.core.transfer import check_output, predictions_jsonl, write_output
-    from bertanno.plugins.manager import get_plugins
 
     if ray_address:
         return _predict_on_ray(model, file, format_name, options, skip_bad, output, ray_address, actors, threads,
@@ -111,9 +111,9 @@ def _predict_on_ray(model, file, format_name, options, skip_bad, output, address
                     precision):
     """``predict --ray``: the file's rows in JSONL shards under the folder ``output``."""
     from bertanno.core.bundle import is_version_dir, read_version_record, version_task
+    from bertanno.core.plugins import get_plugins
     from bertanno.core.ray_predictions import ModelSource, predict_files_on_ray
     from bertanno.core.reading import read_examples
-    from bertanno.plugins.manager import get_plugins
 
     if not is_version_dir(model):
         raise BertannoError(f"{model} is not a saved version: with --ray every actor loads a version folder "

@@ -60,7 +60,7 @@ def pretrain(output, corpus, from_model, layers, hidden, max_length, batch_size,
           --corpus notes.txt --terms medical --steps 2000
     Use the result as any model: bertanno init P --task T --model ./my-bert
     """
-    from bertanno.plugins.manager import get_plugins
+    from bertanno.core.plugins import get_plugins
     from bertanno.vocab.pretrain import PretrainConfig
     from bertanno.vocab.pretrain import pretrain as run_pretraining
     from bertanno.vocab.terms import load_term_list

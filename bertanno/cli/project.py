@@ -86,7 +86,7 @@ def init(ctx, project, task_name, labels, model, zero_shot, gazetteer, label_map
     """
     from bertanno.app.project_setup import create_project
     from bertanno.core.hub import default_model, model_reference
-    from bertanno.plugins.manager import get_plugins
+    from bertanno.core.plugins import get_plugins
 
     mapping = parse_label_map(label_map)
     if mapping and not (zero_shot or gazetteer):

@@ -59,7 +59,7 @@ def lists():
     Example:
       bertanno vocab lists
     """
-    from bertanno.plugins.manager import get_plugins
+    from bertanno.core.plugins import get_plugins
     from bertanno.vocab.terms import read_term_list
 
     loaded = get_plugins()

@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from itertools import combinations
 
+from bertanno.core.plugins import Plugins
 from bertanno.core.project import open_project
 from bertanno.errors import BertannoError
-from bertanno.plugins.manager import Plugins
 from bertanno.plugins.task import Task
 from bertanno.store import Store
 from bertanno.store.annotations import decision_records

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from bertanno import files
 from bertanno.core.hub import ModelSource, resolve_model
+from bertanno.core.plugins import Plugins, get_plugins
 from bertanno.errors import BertannoError
-from bertanno.plugins.manager import Plugins, get_plugins
 from bertanno.plugins.task import Task
 
 VERSION_FILE = "bertanno.json"

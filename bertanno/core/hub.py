@@ -12,8 +12,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from bertanno.core.plugins import Plugins, get_plugins
 from bertanno.errors import BertannoError
-from bertanno.plugins.manager import Plugins, get_plugins
 from bertanno.plugins.specs import ModelSpec
 
 PROBE_TIMEOUT_SECONDS = 3.0

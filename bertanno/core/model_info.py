@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bertanno.core.bundle import load_base
 from bertanno.core.hub import TOKENIZER_FILES, WEIGHT_FILES, cached_snapshot, has_any, resolve_model
-from bertanno.plugins.manager import Plugins, get_plugins
+from bertanno.core.plugins import Plugins, get_plugins
 
 
 def list_models(plugins: Plugins | None = None) -> list[dict]:

@@ -14,7 +14,7 @@ from typing import Sequence
 
 from sqlalchemy.orm import Session
 
-from bertanno.plugins.manager import Plugins, get_plugins
+from bertanno.core.plugins import Plugins, get_plugins
 from bertanno.plugins.task import Example, Prediction, Task
 from bertanno.store import Store
 from bertanno.store.annotations import (

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from bertanno.core.engine import Predictor
+from bertanno.core.plugins import Plugins
 from bertanno.core.project import open_project
 from bertanno.plugins.families import PredictStats, ServedModel
-from bertanno.plugins.manager import Plugins
 from bertanno.store import Store
 
 CHUNK_SIZE = 512

@@ -28,11 +28,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
+from bertanno.core.plugins import Plugins
 from bertanno.core.project import open_project
 from bertanno.core.project_predictions import CHUNK_SIZE, BulkPrediction
 from bertanno.core.serving import load_served
 from bertanno.errors import BertannoError
-from bertanno.plugins.manager import Plugins
 from bertanno.plugins.task import Example, Task
 from bertanno.store import Store
 

@@ -17,9 +17,9 @@ from bertanno.core.bundle import (
     version_task,
     write_version_record,
 )
+from bertanno.core.plugins import Plugins, get_plugins
 from bertanno.errors import BertannoError
 from bertanno.plugins.families import ModelFamily, ServedModel
-from bertanno.plugins.manager import Plugins, get_plugins
 from bertanno.plugins.task import Task
 
 __all__ = ["DEFAULT_FAMILY", "load_served", "plan_zero_shot", "record_family", "write_zero_shot_version"]

@@ -18,9 +18,9 @@ from collections import Counter, defaultdict
 from typing import Any
 
 from bertanno.core.gate import CONFIDENCE, percentile_interval
+from bertanno.core.plugins import Plugins
 from bertanno.core.project import open_project
 from bertanno.errors import BertannoError
-from bertanno.plugins.manager import Plugins
 from bertanno.store import Store
 from bertanno.store.annotations import decision_records
 

@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Sequence
 
 from bertanno import files
+from bertanno.core.plugins import Plugins, get_plugins
 from bertanno.core.project import open_project
 from bertanno.core.reading import read_examples
 from bertanno.errors import BertannoError
-from bertanno.plugins.manager import Plugins, get_plugins
 from bertanno.plugins.specs import ANNOTATOR_META, PREDICTION_META, RowError, RowNote
 from bertanno.plugins.task import Example, Prediction, Task
 from bertanno.store import Store

@@ -40,9 +40,9 @@ BUILTIN_PLUGINS = (
     "bertanno.plugins.builtin.lac_family",
     "bertanno.plugins.builtin.gazetteer_family",
     "bertanno.plugins.builtin.fast_families",
-    # The fine-tuned transformer family is the engine's own; it registers through the same hook.
-    "bertanno.core.transformer_family",
 )
+"""The plugins layer's own built-in modules. The engine's transformer family lives in ``core`` and is added by
+``bertanno.core.plugins``, which every layer above this one loads its plugin set from."""
 
 
 
@@ -214,7 +214,9 @@ class Plugins:
     vocabularies: Registry
     formats: Registry
 
-    def __init__(self, load_entrypoints: bool = True, extra: Iterable[Any] = ()):
+    def __init__(self, load_entrypoints: bool = True, extra: Iterable[Any] = (), builtin: Iterable[Any] = ()):
+        """``builtin``: modules of the layers above registered as built-ins after this layer's own
+        (``bertanno.core.plugins`` passes the transformer family); ``extra``: third-party plugin objects."""
         self.pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
         self.pm.add_hookspecs(hookspecs)
         self.problems: list[PluginProblem] = []
@@ -222,6 +224,9 @@ class Plugins:
         self._builtin: set[str] = set(BUILTIN_PLUGINS)
         for module_name in BUILTIN_PLUGINS:
             self.pm.register(importlib.import_module(module_name), name=module_name)
+        for module in builtin:
+            self.pm.register(module, name=module.__name__)
+            self._builtin.add(module.__name__)
         if load_entrypoints:
             self._load_entrypoints()
         for plugin in extra:
@@ -313,15 +318,3 @@ class Plugins:
                 registers=self.registered_by(name),
             ))
         return infos
-
-
-_plugins: Plugins | None = None
-
-
-def get_plugins() -> Plugins:
-    """The process-wide plugin set, loaded on first use."""
-    global _plugins
-    if _plugins is None:
-        _plugins = Plugins()
-    return _plugins
-

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from bertanno.core.plugins import Plugins
 from bertanno.core.project import open_project
 from bertanno.core.reading import open_text
-from bertanno.plugins.manager import Plugins
 from bertanno.store import Store
 
 

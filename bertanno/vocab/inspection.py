@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from bertanno.core.plugins import Plugins
 from bertanno.core.project import open_project
 from bertanno.plugins.bio import spans_to_tags
-from bertanno.plugins.manager import Plugins
 from bertanno.plugins.task import Span
 from bertanno.store import Store
 from bertanno.store.projects import get_project

@@ -12,9 +12,9 @@ from pathlib import Path
 
 from bertanno.core.bundle import is_version_dir, load_tokenizer
 from bertanno.core.hub import resolve_model
+from bertanno.core.plugins import Plugins, get_plugins
 from bertanno.core.project import project_task
 from bertanno.errors import BertannoError
-from bertanno.plugins.manager import Plugins, get_plugins
 from bertanno.plugins.task import without_added_terms
 from bertanno.store import Store
 from bertanno.store.projects import get_project

@@ -8,8 +8,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bertanno.core.plugins import Plugins, get_plugins
 from bertanno.errors import BertannoError
-from bertanno.plugins.manager import Plugins, get_plugins
 from bertanno.plugins.task import not_text
 
 
