@@ -10,11 +10,11 @@ from conftest import Terminal
 from sqlalchemy import select
 
 from bertanno.app.screen import AnnotationApp
+from bertanno.app.screen.widgets.text import wrap_offsets
 from bertanno.app.session import AnnotationSession
 from bertanno.app.terminal import KEYS
 from bertanno.core.transfer import import_file
 from bertanno.plugins.task import Span
-from bertanno.plugins.widgets.text import wrap_offsets
 from bertanno.store.projects import create_project
 from bertanno.store.schema import Annotation
 
@@ -202,14 +202,14 @@ def test_shift_w_snaps_to_whole_word_pieces(store, tmp_path):
             "probe"]
     [spans] = run(session, keys, probe=lambda app: list(app.view.editor.spans))
     assert [(text[s.start:s.end], s.label) for s in spans] == [("proBNP", "TEST"), ("4580", "VALUE"), ("协和", "ORG")]
-    from bertanno.plugins.widgets import spans as spans_module
+    from bertanno.app.screen.widgets import spans as spans_module
 
     spans_module._warming[0].join(timeout=60)  # the segmenters were loaded ahead, once, off the screen's thread
     assert spans_module._word_piece_tokenizer.cache_info().currsize == 1 and len(spans_module._warming) == 1
 
 
 def test_word_pieces_around_keeps_lines_and_spaces_apart():
-    from bertanno.plugins.widgets.spans import word_pieces_around
+    from bertanno.app.screen.widgets.spans import word_pieces_around
 
     text = "心率 120次/分\r\nBNP升高"
     assert text[slice(*word_pieces_around(text, 4, 5))] == "120"

@@ -108,6 +108,18 @@ def test_a_module_named_in_a_string_counts_as_an_import(tmp_path):
     assert imports_of(path) == {"bertanno.core.transformer_family"}
 
 
+def test_no_task_or_plugin_module_draws_on_a_terminal():
+    # views are out of the tasks (issue 52, part 4): the plugins layer names a view, the app draws it
+    drawing = []
+    for path in (PACKAGE / "plugins").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = ([node.module or ""] if isinstance(node, ast.ImportFrom) else
+                     [alias.name for alias in node.names] if isinstance(node, ast.Import) else [])
+            drawing += [f"{path.relative_to(PACKAGE)}: {name}" for name in names
+                        if name.split(".")[0] in ("textual", "rich", "jieba")]
+    assert drawing == []
+
+
 def test_imports_only_go_down_the_layers():
     wrong = []
     for path in PACKAGE.rglob("*.py"):

@@ -13,8 +13,9 @@ from bertanno import hookimpl
 
 REPO = Path(__file__).resolve().parent.parent
 from bertanno.core.plugins import Plugins
+from bertanno.errors import BertannoError
 from bertanno.plugins.builtin.sentiment import SentimentTask
-from bertanno.plugins.specs import FileFormat, ModelSpec, RowError, VocabularySpec
+from bertanno.plugins.specs import FileFormat, ModelSpec, RowError, ViewSpec, VocabularySpec
 from bertanno.plugins.task import Example
 
 
@@ -160,6 +161,66 @@ def test_a_format_with_unknown_kinds_or_a_duplicate_name_is_refused():
         "formats3", register_formats=lambda register: register(
             FileFormat(name="csv", description="", kinds=frozenset({"text"}), read=read_pipe)))])
     assert "already registered" in problems_of(loaded, "formats3")[0]
+
+
+# -- register_views -------------------------------------------------------------------------------------------------
+
+class MoodTask(SentimentTask):
+    name = "mood"
+    description = "a task drawn with a plugin's view"
+    default_labels = ("calm", "tense")
+    view = "mood"
+
+
+def draw_mood(task, example, prediction):
+    from rich.text import Text
+
+    return Text(f"MOOD «{example.text}» → {prediction.payload if prediction else '?'}")
+
+
+def test_hook_register_views():
+    # a task names a plugin's view: the line screen draws it with the view's render, the full screen puts that
+    # drawing in the label keys widget, a review lists decisions one a line (the view draws none of its own)
+    from rich.console import Console
+
+    from bertanno.app.screen.widgets import item_widget
+    from bertanno.app.screen.widgets.labels import LabelView
+    from bertanno.app.views import render_decisions, render_item, view_for
+    from bertanno.plugins.specs import ViewSpec
+    from bertanno.plugins.task import Prediction
+
+    loaded = Plugins(load_entrypoints=False, extra=[plugin(
+        "moods", register_tasks=lambda register: register(MoodTask),
+        register_views=lambda register: register(ViewSpec("mood", "the mood line", draw_mood)))])
+    assert loaded.problems == [] and loaded.registered_by("moods") == {"tasks": ["mood"], "views": ["mood"]}
+    task = loaded.task("mood")
+    console = Console(width=60, record=True, color_system=None)
+    console.print(render_item(task, Example("今天很平静"), Prediction("calm", 0.9), loaded))
+    console.print(render_decisions(task, Example("今天很平静"), [("ann", "tense"), ("bob", "calm"), ("cy", "calm")],
+                                   loaded))
+    shown = console.export_text()
+    assert "MOOD «今天很平静» → calm" in shown and "ann  tense  ≠" in shown and "bob  calm" in shown
+    session = types.SimpleNamespace(task=task, plugins=loaded)
+    widget = item_widget(session, Example("今天很平静"), Prediction("calm", 0.9))
+    assert isinstance(widget, LabelView) and widget.render_item is draw_mood
+    # a task that reuses a built-in view by name gets it; one that names no registered view is refused by name
+    assert view_for(loaded.task("sentiment"), loaded).name == "labels"
+    assert view_for(loaded.task("ner"), loaded).edits_spans and view_for(loaded.task("pair"), loaded).name == "pair"
+    bare = Plugins(load_entrypoints=False, extra=[plugin("moods", register_tasks=lambda register: register(MoodTask))])
+    with pytest.raises(BertannoError, match="names the view 'mood', which no plugin registers .views: labels, pair"):
+        view_for(bare.task("mood"), bare)
+
+
+@pytest.mark.parametrize("spec, message", [
+    (lambda: ViewSpec("spans", "mine", draw_mood), "one of bertanno's own"),
+    (lambda: ViewSpec("mood", "", "not a function"), "render is not callable"),
+    (lambda: ViewSpec("mood", "", draw_mood, widget=3), "widget is not callable"),
+    (lambda: ViewSpec("Mood View", "", draw_mood), "must be lowercase"),
+    (lambda: "mood", "must be a bertanno.ViewSpec"),
+])
+def test_a_view_with_a_taken_name_or_parts_that_cannot_be_called_is_refused(spec, message):
+    loaded = Plugins(load_entrypoints=False, extra=[plugin("views1", register_views=lambda register: register(spec()))])
+    assert message in problems_of(loaded, "views1")[0]
 
 
 # -- register_commands ----------------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from bertanno.app.review import ReviewSession
 from bertanno.app.screen import AnnotationApp
 from bertanno.app.terminal import KEYS
+from bertanno.app.views import render_decisions
 from bertanno.cli import cli
 from bertanno.core.transfer import import_file
 from bertanno.plugins.task import Example, Span
@@ -158,7 +159,7 @@ def test_ner_decisions_stand_on_one_ruler_with_differences_reversed(plugins, wid
     ann = [Span(2, 4, "PER"), Span(5, 7, "SYM")]
     bob = [Span(2, 4, "PER"), Span(10, 16, "LOC")]
     console = Console(width=width, record=True, color_system="truecolor")
-    console.print(task.decisions_view(example, [("ann", ann), ("bob", bob), ("model v001 80%", ann)]))
+    console.print(render_decisions(task, example, [("ann", ann), ("bob", bob), ("model v001 80%", ann)]))
     lines = console.export_text(clear=False).splitlines()
     rows = [line for line in lines if "│" in line]
     assert all(len(line) <= width for line in lines)  # cell widths: each line fits the screen
@@ -256,7 +257,7 @@ def test_a_difference_late_in_a_long_text_is_shown_and_the_agreeing_start_folded
     task = plugins.task("ner", ["SYM", "LOC", "PER"])
     end = len(NER_TEXT)
     console = Console(width=80, record=True)
-    console.print(task.decisions_view(Example(NER_TEXT), [("ann", [Span(2, 4, "PER"), Span(end - 2, end, "SYM")]),
+    console.print(render_decisions(task, Example(NER_TEXT), [("ann", [Span(2, 4, "PER"), Span(end - 2, end, "SYM")]),
                                                           ("bob", [Span(2, 4, "PER")])]))
     lines = console.export_text().splitlines()
     rows = [line.split("│ ", 1)[1] for line in lines if "│" in line]

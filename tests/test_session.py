@@ -7,11 +7,11 @@ import pytest
 from sqlalchemy import select
 
 from bertanno.app.session import AnnotationSession
+from bertanno.app.span_editing import SpanEditor
 from bertanno.app.terminal import run_scripted
 from bertanno.core.engine import Predictor
 from bertanno.core.transfer import import_file
 from bertanno.errors import BertannoError
-from bertanno.plugins.span_editing import SpanEditor
 from bertanno.plugins.task import Example, Span
 from bertanno.store import Store
 from bertanno.store.projects import create_project

@@ -40,8 +40,8 @@ def test_plugins_lists_the_installed_plugin_with_hooks_and_version(installed):
     listing = json.loads(result.stdout)
     [topics] = [p for p in listing["plugins"] if p["distribution"] == "bertanno-topics"]
     assert topics["version"] == "0.3.1" and not topics["builtin"]
-    assert topics["hooks"] == ["register_models", "register_tasks"]
-    assert topics["registers"] == {"tasks": ["topics"], "models": ["mc-bert"]}
+    assert topics["hooks"] == ["register_models", "register_tasks", "register_views"]
+    assert topics["registers"] == {"tasks": ["topics"], "models": ["mc-bert"], "views": ["topics"]}
     assert topics["source"].endswith("bertanno_topics.py")
     assert listing["problems"] == []
     table = bertanno("plugins")
@@ -76,6 +76,15 @@ def test_its_task_runs_end_to_end_like_a_built_in(installed, tmp_path, monkeypat
     for row in rows:
         assert isinstance(row["labels"], list) and set(row["labels"]) <= set(task.labels)
         assert 0.0 <= row["meta"]["prediction"]["confidence"] <= 1.0
+    # its view draws the item on the line screen (the full screen's label keys widget draws the same)
+    from rich.console import Console
+
+    from bertanno.app.views import render_item
+    from bertanno.plugins.task import Example, Prediction
+
+    console = Console(width=60, record=True, color_system=None)
+    console.print(render_item(task, Example("高血压吃什么药"), Prediction(["drug"], 0.8), loaded))
+    assert "高血压吃什么药\n→ topics: drug" in console.export_text()
     # without the plugin, the saved version says which task is missing instead of crashing
     missing = bertanno("predict", str(version), str(data), load="")
     assert missing.returncode == 1 and "unknown task 'topics'" in missing.stderr and "Traceback" not in missing.stderr

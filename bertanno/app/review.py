@@ -17,6 +17,7 @@ import time
 from typing import Any
 
 from bertanno.app.session import Current, ItemTiming, default_annotator
+from bertanno.app.views import render_decisions
 from bertanno.core.plugins import Plugins, get_plugins
 from bertanno.core.project import item_example, open_project
 from bertanno.errors import BertannoError
@@ -151,10 +152,10 @@ class ReviewSession(ItemTiming):
         """Nothing to fetch ahead: the walk is fixed when the review starts."""
 
     def context(self):
-        """Each annotator's decision and the model's prediction, side by side (``Task.decisions_view``)."""
+        """Each annotator's decision and the model's prediction, side by side (``views.render_decisions``)."""
         if self.current is None:
             return None
-        return self.task.decisions_view(self.current.example, self._decisions)
+        return render_decisions(self.task, self.current.example, self._decisions, self.plugins)
 
     def item_note(self) -> tuple[str, str]:
         """A line about the current item for the header, and its style."""

@@ -11,8 +11,9 @@ from rich.panel import Panel
 from rich.text import Text
 
 from bertanno.app.session import AnnotationSession
+from bertanno.app.span_editing import SpanEditor
+from bertanno.app.views import render_item, view_for
 from bertanno.errors import BertannoError
-from bertanno.plugins.span_editing import SpanEditor
 from bertanno.plugins.task import not_text
 from bertanno.store.annotations import ItemTaken
 
@@ -96,7 +97,7 @@ class Screen:
             (f"✓{counts['accept']} ✎{counts['correct']} ✗{counts['reject']} ↷{counts['skip']}", "cyan"))
         if session.live is not None:
             header = Text.assemble(header, "\n", (f"live: {session.live.status()}", "dim"))
-        body = session.task.render(current.example, current.prediction)
+        body = render_item(session.task, current.example, current.prediction, session.plugins)
         context = session.context()
         parts = [header] + ([Panel(context, title="decisions")] if context is not None else [])
         parts.append(Panel(body if extra is None else Group(body, extra), title=f"item {current.item_id}"))
@@ -173,7 +174,8 @@ class Driver:
 
     def correction(self):
         task, current = self.session.task, self.session.current
-        editor = task.span_editor(current.example, current.prediction.payload if current.prediction else [])
+        editor = (SpanEditor(task, current.example, current.prediction.payload if current.prediction else [])
+                  if view_for(task, self.session.plugins).edits_spans else None)
         if editor is None:
             labels = ", ".join(f"{i} {label}" for i, label in enumerate(task.labels, start=1))
             while True:

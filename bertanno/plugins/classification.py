@@ -8,8 +8,6 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 import numpy as np
-from rich.console import Group
-from rich.text import Text
 
 from bertanno.errors import BertannoError
 from bertanno.plugins.task import Encoded, Example, Prediction, Task, encode_texts, softmax
@@ -67,16 +65,6 @@ class ClassificationTask(Task):
 
     def headline_from(self, totals: np.ndarray) -> np.ndarray:
         return totals[..., 0] / np.maximum(totals[..., 1], 1.0)
-
-    def render(self, example: Example, prediction: Prediction | None):
-        parts = [Text(example.text)]
-        if self.example_kind == "pair":
-            parts = [Text("A  ", style="bold") + Text(example.text), Text("B  ", style="bold") + Text(example.text_b or "")]
-        if prediction is not None:
-            parts.append(Text(f"→ {prediction.payload}  ({prediction.confidence:.0%})", style="bold cyan"))
-        keys = "  ".join(f"[{i}] {label}" for i, label in enumerate(self.labels, start=1))
-        parts.append(Text(keys, style="dim"))
-        return Group(*parts)
 
     def key_correction(self, key: str, example: Example) -> Any:
         """A digit chooses the label at that position (1 the first), also when the labels are digits."""

@@ -41,6 +41,12 @@ def register_formats(register):
 
 
 @hookspec
+def register_views(register):
+    """Register item views of the annotation screens: ``register(ViewSpec(name=..., render=...))``; a task names
+    its view in ``Task.view`` (the built-in ones: ``labels``, ``pair``, ``spans``)."""
+
+
+@hookspec
 def register_commands(cli):
     """Add commands to the ``bertanno`` click group: ``@cli.command() def mycmd(): ...``."""
 

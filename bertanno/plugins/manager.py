@@ -23,7 +23,7 @@ import pluggy
 from bertanno.errors import BertannoError
 from bertanno.plugins import hookspecs
 from bertanno.plugins.families import ModelFamily
-from bertanno.plugins.specs import FileFormat, ModelSpec, VocabularySpec
+from bertanno.plugins.specs import BUILTIN_VIEWS, FileFormat, ModelSpec, ViewSpec, VocabularySpec
 from bertanno.plugins.task import EXAMPLE_KINDS, HEADS, NAME_PATTERN, Task
 
 ENTRY_POINT_GROUP = "bertanno"
@@ -150,6 +150,20 @@ def validate_format(spec: Any) -> str:
     return _check_name("format", spec.name)
 
 
+def validate_view(spec: Any) -> str:
+    if not isinstance(spec, ViewSpec):
+        raise PluginError(f"a view must be a bertanno.ViewSpec, got {spec!r}")
+    name = _check_name("view", spec.name)
+    if name in BUILTIN_VIEWS:
+        raise PluginError(f"view {name!r} is one of bertanno's own ({', '.join(BUILTIN_VIEWS)}): a task reuses it "
+                          "by naming it in Task.view; register yours under another name")
+    for part in ("render", "widget", "decisions"):
+        value = getattr(spec, part)
+        if (value is not None or part == "render") and not callable(value):
+            raise PluginError(f"view {name!r}: {part} is not callable")
+    return name
+
+
 @dataclass(frozen=True)
 class Kind:
     """One kind of thing plugins register: its hook, the ``Plugins`` attribute that holds its registry, what it
@@ -168,6 +182,7 @@ KINDS = (
     Kind("register_model_families", "families", "model family", "model families", validate_family),
     Kind("register_vocabularies", "vocabularies", "vocabulary", "vocabularies", validate_vocabulary),
     Kind("register_formats", "formats", "format", "formats", validate_format),
+    Kind("register_views", "views", "view", "views", validate_view),
 )
 """The one table of the registration hooks: everything about a kind is written here once."""
 
@@ -213,6 +228,7 @@ class Plugins:
     families: Registry
     vocabularies: Registry
     formats: Registry
+    views: Registry
 
     def __init__(self, load_entrypoints: bool = True, extra: Iterable[Any] = (), builtin: Iterable[Any] = ()):
         """``builtin``: modules of the layers above registered as built-ins after this layer's own
@@ -231,7 +247,7 @@ class Plugins:
             self._load_entrypoints()
         for plugin in extra:
             self.pm.register(plugin, name=getattr(plugin, "__name__", None))
-        for kind in KINDS:  # self.tasks, self.models, self.families, self.vocabularies, self.formats
+        for kind in KINDS:  # self.tasks, …, self.formats, self.views
             setattr(self, kind.attribute, Registry(kind.one))
         self._collect()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, TextIO
+from typing import Any, Callable, Iterable, Iterator, TextIO
 
 from bertanno.plugins.task import Example
 
@@ -120,3 +120,28 @@ class FileFormat:
     """A directory format: given the names of every file in a non-empty folder (relative, ``/``-separated),
     whether it is an earlier export of this format, which an export to that folder replaces whole; any other
     non-empty folder is refused, never mixed with or overwritten. ``None``: only an empty folder is used."""
+
+
+BUILTIN_VIEWS = ("labels", "pair", "spans")
+"""The item views the annotation app brings (``bertanno.app.views``): a task names one as ``Task.view``."""
+
+
+@dataclass(frozen=True)
+class ViewSpec:
+    """An item view of the annotation screens, which a task names (``Task.view``, as a Prodigy recipe names its
+    ``view_id``): how one item is drawn and corrected. The plugins layer only holds the spec; the app draws it.
+
+    ``render(task, example, prediction)`` gives a rich renderable of the item and its pre-annotation (the line
+    screen shows it; the full screen's label keys widget draws it). ``widget``: a callable
+    ``(task, example, prediction, restored)`` that returns the Textual widget of the full screen; ``None``
+    reuses the built-in one, the label keys (or, with ``edits_spans``, the span editor). ``decisions(task,
+    example, decisions)``: a rich renderable of several ``(who, payload)`` decisions side by side for a review;
+    ``None``: one line per decision. ``edits_spans``: corrected span by span (the payload is a list of
+    ``Span``), not by typing a label."""
+
+    name: str
+    description: str
+    render: Callable[..., Any]
+    widget: Callable[..., Any] | None = None
+    decisions: Callable[..., Any] | None = None
+    edits_spans: bool = False

@@ -93,6 +93,10 @@ class Task(ABC):
     """``text``, ``pair`` or ``spans``: which file formats can feed this task."""
     default_labels: ClassVar[tuple[str, ...]]
     multi_label: ClassVar[bool] = False
+    view: ClassVar[str] = "labels"
+    """The item view the annotation screens draw and correct it with (as a Prodigy recipe names its
+    ``view_id``): bertanno's ``labels`` (a text and one key per label), ``pair`` or ``spans`` (the span
+    editor; the payload is a list of ``Span``), or one a plugin registers (``register_views``)."""
 
     def __init__(self, labels: Sequence[str] | None = None, **config: Any):
         labels = tuple(str(label) for label in (labels or self.default_labels))
@@ -174,30 +178,6 @@ class Task(ABC):
     def headline_from(self, totals: np.ndarray) -> np.ndarray:
         """The headline metric from column sums of ``item_statistics``: ``totals`` is ``[..., k]``."""
         raise NotImplementedError
-
-    # -- terminal -------------------------------------------------------------
-    @abstractmethod
-    def render(self, example: Example, prediction: Prediction | None):
-        """A rich renderable showing the item with its pre-annotation."""
-
-    def decisions_view(self, example: Example, decisions: Sequence[tuple[str, Any]]):
-        """A rich renderable showing several decisions about one item side by side, for a review: ``decisions``
-        is ``(who, payload)`` in the order to show (``payload`` ``None``: they rejected the pre-annotation without
-        giving a label). Rows that differ from the most common decision are highlighted. Default: one line per
-        decision; span tasks draw every decision's spans over one ruler (``NerTask``)."""
-        from rich.table import Table
-        from rich.text import Text
-
-        shown = [(who, "rejected" if payload is None else
-                  ", ".join(map(str, payload)) if isinstance(payload, list) else str(payload))
-                 for who, payload in decisions]
-        common = max(set(text for _, text in shown), key=[text for _, text in shown].count) if shown else None
-        table = Table.grid(padding=(0, 2))
-        for who, text in shown:
-            differs = text != common
-            table.add_row(Text(who, style="bold"), Text(text, style="bold yellow" if differs else "green"),
-                          Text("≠" if differs else "", style="bold yellow"))
-        return table
 
     def proposal(self, payloads: Sequence[Any], decisions: int | None = None) -> Any:
         """What a review proposes from several annotators' decisions, or ``None`` when nobody's word carries it.
@@ -300,21 +280,6 @@ class Task(ABC):
         """The annotation one key gives on the line-by-line screen (a digit choosing a label), or ``None``
         when the key means nothing to this task. Default: none."""
         return None
-
-    def span_editor(self, example: Example, spans: Any):
-        """A ``SpanEditor`` over ``spans`` when this task is corrected span by span (the plain screen's line
-        editor and the full screen's ``SpanView`` edit through it), else ``None``: corrected by typing a
-        label (``parse_correction``)."""
-        return None
-
-    def item_view(self, example: Example, prediction: Prediction | None, restored: Any = None):
-        """The Textual widget that shows the item on the annotation screen and corrects it (see
-        ``bertanno.plugins.widgets``). ``restored`` is the person's own annotation of the item when an undo
-        brought it back. Default: ``LabelView``, the text as ``render`` draws it and one key per label;
-        token-level tasks return ``SpanView``."""
-        from bertanno.plugins.widgets.labels import LabelView
-
-        return LabelView(self, example, prediction, restored)
 
     @abstractmethod
     def parse_correction(self, typed: str, example: Example) -> Any:

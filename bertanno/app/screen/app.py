@@ -1,5 +1,5 @@
 """The annotation app: a header that never scrolls away (project, progress, the model serving and its score),
-the task's item view in the middle (``Task.item_view``), a message line and the keys at the bottom.
+the task's item view in the middle (``widgets.item_widget``: the widget of the view the task names), a message line and the keys at the bottom.
 
 Every decision is committed (``AnnotationSession.decide``) before the next item is shown; undo brings back the
 person's own annotation; after the last item an all-done view stays, from which undo still works. Ctrl-C is a
@@ -22,9 +22,9 @@ from textual.widgets import Static
 from bertanno.app.screen.choose import ChooseScreen
 from bertanno.app.screen.done import DoneView
 from bertanno.app.screen.help import HelpScreen, help_text, key_labels
+from bertanno.app.screen.widgets import Decided, character_key, item_widget
 from bertanno.app.session import RENEW_SECONDS, AnnotationSession
 from bertanno.errors import BertannoError
-from bertanno.plugins.widgets import Decided, character_key
 from bertanno.store.annotations import ItemTaken
 
 ACTIONS = {"accept": "accept", "reject": "decide('reject')", "skip": "decide('skip')", "undo": "undo",
@@ -130,7 +130,7 @@ class AnnotationApp(App[None]):
                 self.view = None
                 container.mount(DoneView(shown_keys(self.keymap["undo"]), shown_keys(self.keymap["quit"])))
             else:
-                self.view = self.session.task.item_view(current.example, current.prediction, current.restored)
+                self.view = item_widget(self.session, current.example, current.prediction, current.restored)
                 container.mount(self.view)
                 if self.view.can_focus:
                     self.view.focus()
@@ -199,7 +199,7 @@ class AnnotationApp(App[None]):
                 return
             self.session.choose(number)
             self.query_one("#item", Container).remove_children()
-            self.view = self.session.task.item_view(current.example, current.prediction)
+            self.view = item_widget(self.session, current.example, current.prediction)
             self.query_one("#item", Container).mount(self.view)
             if self.view.can_focus:
                 self.view.focus()

@@ -6,9 +6,6 @@ import re
 from typing import Any, Sequence
 
 import numpy as np
-from rich.cells import cell_len
-from rich.console import Group
-from rich.text import Text
 
 from bertanno.errors import BertannoError
 from bertanno.plugins.bio import OUTSIDE, SPECIAL, char_offsets, spans_to_tags, tags_to_spans
@@ -24,9 +21,6 @@ from bertanno.plugins.task import (
     without_added_terms,
 )
 
-PALETTE = ("red", "green", "blue", "magenta", "yellow", "cyan", "bright_red", "bright_green", "bright_blue",
-           "bright_magenta", "bright_yellow", "bright_cyan")
-RULER_WIDTH = 80
 CORRECTION_ITEM = re.compile(r"^(?:(?P<start>\d+)-(?P<end>\d+)|(?P<surface>.+?)):(?P<label>[^:\s]+)$")
 
 
@@ -36,6 +30,7 @@ class NerTask(Task):
     head = "token"
     example_kind = "spans"
     default_labels = ("PER", "LOC", "ORG")
+    view = "spans"
 
     @property
     def model_labels(self) -> list[str]:
@@ -210,40 +205,6 @@ class NerTask(Task):
         denominator = 2 * tp + fp + fn
         return np.divide(2 * tp, denominator, out=np.zeros_like(denominator, dtype=float), where=denominator > 0)
 
-    def colour(self, label: str) -> str:
-        return PALETTE[self.labels.index(label) % len(PALETTE)] if label in self.labels else "white"
-
-    def render(self, example: Example, prediction: Prediction | None):
-        spans = prediction.payload if prediction is not None else example.payload or []
-        parts = [*ruled_lines(example.text, spans, self.colour)]
-        if prediction is not None:
-            found = ", ".join(f"{example.text[s:e]}:{label}" for s, e, label in spans) or "(no entities)"
-            parts.append(Text(f"→ {found}  ({prediction.confidence:.0%})", style="bold cyan"))
-        parts.append(Text("  ").join(Text(f"■ {label}", style=self.colour(label)) for label in self.labels))
-        return Group(*parts)
-
-    def decisions_view(self, example: Example, decisions: Sequence[tuple[str, Any]]):
-        """Every decision's spans over one ruler: per line of text, the ruler, then the text once per decision
-        with that decision's spans in their type's colour; a span that not every decision marks (same
-        characters, same type) is drawn reversed, and listed first with who marked it. A decision whose
-        payload is ``None`` rejected the item (unusable): its row says so instead of showing the text, and it
-        marks nothing either way. Lines of a long text with no difference fold into one."""
-        rows = [(who, None if payload is None else list(payload)) for who, payload in decisions]
-        given = [set(spans) for _, spans in rows if spans is not None]
-        everyone = set.intersection(*given) if given else set()
-        disputed: dict[Span, list[str]] = {}
-        for who, spans in rows:
-            for span in spans or []:
-                if span not in everyone:
-                    disputed.setdefault(span, []).append(who)
-        listing = [Text(f"{example.text[s.start:s.end]} [{s.start}-{s.end}]:{s.label}  only {', '.join(names)}",
-                        style=f"{self.colour(s.label)}") for s, names in sorted(disputed.items())]
-        listing += [Text(f"{who} rejected the item: unusable, no spans given", style="bold yellow")
-                    for who, spans in rows if spans is None]
-        legend = Text("  ").join(Text(f"■ {label}", style=self.colour(label)) for label in self.labels)
-        return Group(*(listing or [Text("every decision marks the same spans", style="green")]),
-                     RuledDecisions(example.text, rows, everyone, self.colour), legend)
-
     def stratum(self, payload: Any) -> str:
         """Whether the item has entities: the evaluation split keeps items without any in proportion."""
         return "entities" if payload else "none"
@@ -300,17 +261,6 @@ class NerTask(Task):
             return None
         return sorted(chosen)
 
-    def span_editor(self, example: Example, spans: Any):
-        from bertanno.plugins.span_editing import SpanEditor
-
-        return SpanEditor(self, example, spans)
-
-    def item_view(self, example: Example, prediction: Prediction | None, restored: Any = None):
-        """The span editor: a character cursor, selections, label keys (``SpanView``)."""
-        from bertanno.plugins.widgets.spans import SpanView
-
-        return SpanView(self, example, prediction, restored)
-
     def parse_correction(self, typed: str, example: Example) -> list[Span]:
         """``START-END:TYPE`` or ``SURFACE:TYPE`` items separated by spaces; empty means no entities.
 
@@ -341,93 +291,6 @@ class NerTask(Task):
 
     def payload_from_json(self, value: Any) -> Any:
         return [Span(int(s), int(e), str(label)) for s, e, label in value or ()]
-
-
-def cell_lines(text: str, width: int) -> list[tuple[int, int, int]]:
-    """``(start, end, cells)`` of each line of ``text`` cut at most ``width`` terminal cells wide (a Chinese
-    character takes two); an empty text is one empty line."""
-    lines, start = [], 0
-    while start < len(text) or start == 0:
-        end, cells = start, 0
-        while end < len(text) and cells + cell_len(text[end]) <= width:
-            cells += cell_len(text[end])
-            end += 1
-        lines.append((start, end, cells))
-        if end == start:
-            break
-        start = end
-    return lines
-
-
-def ruler(text: str, start: int, end: int, cells: int) -> str:
-    """The character offsets of ``text[start:end]`` (``cells`` wide) every 5 characters, each mark standing under
-    the character it numbers however wide the characters before it are."""
-    marks, column = [" "] * (cells + 8), 0
-    for index in range(start, end):
-        if index % 5 == 0 and all(c == " " for c in marks[column:column + len(str(index))]):
-            marks[column:column + len(str(index))] = str(index)
-        column += cell_len(text[index])
-    return "".join(marks).rstrip()
-
-
-def ruled_lines(text: str, spans, colour, width: int = RULER_WIDTH):
-    """The text in lines of at most ``width`` terminal cells, each over a ruler of character offsets.
-
-    Widths are counted in cells (a Chinese character takes two), so the ruler's marks stand under
-    the characters they number however wide each one is.
-    """
-    for start, end, cells in cell_lines(text, width):
-        line = Text(text[start:end])
-        for s, e, label in spans:
-            if s < end and e > start:
-                line.stylize(f"bold {colour(label)} underline", max(s, start) - start, min(e, end) - start)
-        yield line
-        yield Text(ruler(text, start, end, cells), style="dim")
-
-
-class RuledDecisions:
-    """Several decisions' spans over one text, aligned to one ruler (``NerTask.decisions_view``); lines are as
-    wide as the screen it is drawn on, counted in cells (a Chinese character takes two). ``rows``:
-    ``(who, spans)`` (``spans`` ``None``: a reject); ``agreed``: the spans every row marks (the others are drawn reversed). Lines of a long text
-    where every decision is the same fold into one line that says so, so that the differences fit a screen."""
-
-    def __init__(self, text: str, rows: list[tuple[str, list[Span]]], agreed: set, colour):
-        self.text, self.rows, self.agreed, self.colour = text, rows, agreed, colour
-
-    def __rich_console__(self, console, options):
-        names = max((cell_len(who) for who, _ in self.rows), default=0)
-        lines = cell_lines(self.text, max(options.max_width - names - 3, 10))
-        disputed = [s for _, spans in self.rows for s in spans or [] if s not in self.agreed]
-        folded: list[tuple[int, int]] = []
-        for start, end, cells in lines:
-            if len(lines) > 1 and not any(s.start < end and s.end > start for s in disputed):
-                folded.append((start, end))
-                continue
-            if folded:
-                yield self._fold(folded, names)
-                folded = []
-            yield from self._line(start, end, cells, names)
-        if folded:
-            yield self._fold(folded, names)
-
-    def _fold(self, folded: list[tuple[int, int]], names: int) -> Text:
-        return Text(" " * (names + 3) + f"… {folded[0][0]}-{folded[-1][1]}: the same in every decision",
-                    style="dim")
-
-    def _line(self, start: int, end: int, cells: int, names: int):
-        text = self.text
-        yield Text(" " * (names + 3) + ruler(text, start, end, cells), style="dim")
-        for who, spans in self.rows:
-            if spans is None:
-                yield Text.assemble((who + " " * (names - cell_len(who)), "bold"), " │ ",
-                                    ("✗ rejected: unusable", "yellow"))
-                continue
-            line = Text(text[start:end])
-            for span in spans:
-                if span.start < end and span.end > start:
-                    style = f"bold {self.colour(span.label)}" + (" underline" if span in self.agreed else " reverse")
-                    line.stylize(style, max(span.start, start) - start, min(span.end, end) - start)
-            yield Text.assemble((who + " " * (names - cell_len(who)), "bold"), " │ ", line)
 
 
 @hookimpl

@@ -11,6 +11,7 @@ class PairTask(ClassificationTask):
     description = "Sentence-pair matching (match / no match by default; any label set)."
     example_kind = "pair"
     default_labels = ("no_match", "match")
+    view = "pair"
 
     @property
     def positive_label(self) -> str:

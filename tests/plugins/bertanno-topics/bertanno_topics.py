@@ -1,6 +1,7 @@
 """bertanno-topics: an example third-party plugin, written the way the README's "Writing a plugin" says.
 
-It adds a multi-label task (``topics``: any number of topics per text) and a model alias.
+It adds a multi-label task (``topics``: any number of topics per text), the item view it is drawn with
+(``topics``: the text and the chosen topics, the full screen reusing bertanno's label keys), and a model alias.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import numpy as np
 from rich.text import Text
 
 import bertanno
-from bertanno import ClassificationTask, Encoded, Example, ModelSpec, Prediction, encode_texts
+from bertanno import ClassificationTask, Encoded, Example, ModelSpec, Prediction, ViewSpec, encode_texts
 
 THRESHOLD = 0.5
 
@@ -22,6 +23,7 @@ class TopicsTask(ClassificationTask):
     example_kind = "text"
     default_labels = ("symptom", "drug", "diet", "insurance")
     multi_label = True
+    view = "topics"
 
     def model_config(self) -> dict:
         return {"problem_type": "multi_label_classification"}
@@ -55,10 +57,6 @@ class TopicsTask(ClassificationTask):
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
         return {"micro_f1": f1, "precision": precision, "recall": recall}
 
-    def render(self, example: Example, prediction: Prediction | None):
-        shown = ", ".join(prediction.payload) if prediction else "?"
-        return Text(f"{example.text}\n→ {shown}")
-
     def parse_correction(self, typed: str, example: Example) -> list[str]:
         topics = [t.strip() for t in typed.split(",") if t.strip()]
         self.validate(Example(example.text, payload=topics))
@@ -68,6 +66,16 @@ class TopicsTask(ClassificationTask):
 @bertanno.hookimpl
 def register_tasks(register):
     register(TopicsTask)
+
+
+def render_topics(task, example: Example, prediction: Prediction | None):
+    shown = ", ".join(prediction.payload) if prediction else "?"
+    return Text(f"{example.text}\n→ topics: {shown}")
+
+
+@bertanno.hookimpl
+def register_views(register):
+    register(ViewSpec(name="topics", description="the text and its topics", render=render_topics))
 
 
 @bertanno.hookimpl

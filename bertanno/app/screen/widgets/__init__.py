@@ -1,9 +1,10 @@
-"""The task's part of the annotation screen: Textual widgets that show one item and correct it.
+"""The item's part of the annotation screen: Textual widgets that show one item and correct it, one file each.
 
-A task returns one from ``Task.item_view`` (labels: ``labels.LabelView``; spans: ``spans.SpanView``); the app
-(``bertanno.app.screen``) places it under its header, gives it the focus, and asks it what the accept key
-means (``accepted()``). A widget that decides by itself (a label key) posts ``Decided``. Nothing here touches
-the store: the app records what the widget decided.
+``item_widget`` gives the widget of the view the task names (``Task.view``; ``bertanno.app.views``): for the
+``labels`` and ``pair`` views ``labels.LabelView``, for ``spans`` ``spans.SpanView``, for a plugin's view its
+own widget, or the built-in one that fits it. The app (``bertanno.app.screen``) places it under its header,
+gives it the focus, and asks it what the accept key means (``accepted()``). A widget that decides by itself (a
+label key) posts ``Decided``. Nothing here touches the store: the app records what the widget decided.
 """
 
 from __future__ import annotations
@@ -54,3 +55,22 @@ class Prompt(Input):
         back = getattr(self, "_back", None)
         if back is not None and back.is_attached:
             back.focus()
+
+
+def item_widget(session, example, prediction, restored: Any = None):
+    """The Textual widget that shows ``example`` with ``prediction`` for ``session``'s task and corrects it, as
+    the task's view (``views.view_for``) draws it; ``restored``: the person's own annotation after an undo.
+    Raises ``BertannoError`` when the task names a view no plugin registers."""
+    from bertanno.app.views import view_for
+
+    task = session.task
+    view = view_for(task, session.plugins)
+    if view.widget is not None:
+        return view.widget(task, example, prediction, restored)
+    if view.edits_spans:
+        from bertanno.app.screen.widgets.spans import SpanView
+
+        return SpanView(task, example, prediction, restored)
+    from bertanno.app.screen.widgets.labels import LabelView
+
+    return LabelView(task, example, prediction, restored, render=view.render)

@@ -28,10 +28,10 @@ from textual.strip import Strip
 from textual.widgets import Input, Static
 
 from bertanno import BERT_BASE_CHINESE_DIR
-from bertanno.plugins.span_editing import SpanEditor
+from bertanno.app.screen.widgets import Prompt
+from bertanno.app.screen.widgets.text import WrappedText, display_character
+from bertanno.app.span_editing import SpanEditor
 from bertanno.plugins.task import Span
-from bertanno.plugins.widgets import Prompt
-from bertanno.plugins.widgets.text import WrappedText, display_character
 
 HELP = """
 Span editing
@@ -362,7 +362,7 @@ class SpanView(Vertical):
         self.example, self.prediction = example, prediction
         self.predicted = sorted(Span(*s) for s in (prediction.payload if prediction is not None else []) or [])
         start = restored if restored is not None else self.predicted
-        self.editor = task.span_editor(example, start)
+        self.editor = SpanEditor(task, example, start)
         self.start = sorted(Span(*s) for s in start or [])
         self.message = "your spans from before the undo" if restored is not None else ""
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
+from bertanno.app.views.spans import colour
 from bertanno.plugins.task import Example, Span
 
 
@@ -36,9 +37,9 @@ class SpanEditor:
         return sorted(self.numbered.items(), key=lambda pair: pair[1])
 
     def colour(self, label: str) -> str:
-        """The rich colour a span of ``label`` is drawn in: the task's (``colour``), else cyan."""
-        colour = getattr(self.task, "colour", None)
-        return colour(label) if colour is not None else "cyan"
+        """The rich colour a span of ``label`` is drawn in (``views.spans.colour``: by its place in the label
+        set)."""
+        return colour(self.task.labels, label)
 
     def describe(self, number: int) -> str:
         """``2 上海 [4-6 LOC]``: a span as the screen names it."""

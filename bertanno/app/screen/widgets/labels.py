@@ -3,7 +3,7 @@ pre-annotation with its confidence, and one key per label (1-9)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from rich.console import Group
 from rich.text import Text
@@ -11,9 +11,10 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Input, Static
 
+from bertanno.app.screen.widgets import Decided, Prompt
+from bertanno.app.screen.widgets.text import WrappedText
+from bertanno.app.views.labels import render_labels
 from bertanno.plugins.task import Example
-from bertanno.plugins.widgets import Decided, Prompt
-from bertanno.plugins.widgets.text import WrappedText
 
 LONG_TEXT = 20_000
 """Characters (both texts of a pair together) above which the text is drawn row by row instead of by
@@ -21,7 +22,7 @@ LONG_TEXT = 20_000
 
 
 class LabelView(VerticalScroll, can_focus=True):
-    """``task.render`` in a scrollable pane (no character is cut: rich wraps by cells, CJK at two), and the
+    """The view's ``render`` (``render``; default the ``labels`` view's) in a scrollable pane (no character is cut: rich wraps by cells, CJK at two), and the
     digit keys choose a label at once. ``restored``: the person's own label, after an undo."""
 
     DEFAULT_CSS = """
@@ -42,9 +43,10 @@ Labels
                 Binding("end", "scroll_text(1000000000)", show=False),
                 Binding("c", "type", "type a label", show=False)]
 
-    def __init__(self, task, example, prediction, restored: Any = None, **kwargs):
+    def __init__(self, task, example, prediction, restored: Any = None, render: Callable | None = None, **kwargs):
         super().__init__(**kwargs)
         self.item_task, self.example, self.prediction, self.restored = task, example, prediction, restored
+        self.render_item = render or render_labels
         for number, label in enumerate(task.labels[:9], start=1):
             self._bindings.bind(str(number), f"choose({number})", description=label, show=False)
 
@@ -57,7 +59,7 @@ Labels
         example = self.example
         if self.is_long(example):
             example = Example("", "" if example.text_b is not None else None, example.payload, example.meta)
-        parts = [self.item_task.render(example, self.prediction)]
+        parts = [self.render_item(self.item_task, example, self.prediction)]
         if self.restored is not None:
             parts.append(Text(f"your decision before the undo: {self.restored}", style="bold magenta"))
         return Group(*parts)

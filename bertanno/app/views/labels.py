@@ -1,0 +1,51 @@
+"""The ``labels`` and ``pair`` views' drawings: the text (or both texts of a pair), the pre-annotation with its
+confidence and the label keys; and several decisions one line each, for a review."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from bertanno.plugins.task import Example, Prediction
+
+
+def _prediction_and_keys(task, prediction: Prediction | None) -> list[Text]:
+    parts = []
+    if prediction is not None:
+        parts.append(Text(f"→ {prediction.payload}  ({prediction.confidence:.0%})", style="bold cyan"))
+    parts.append(Text("  ".join(f"[{i}] {label}" for i, label in enumerate(task.labels, start=1)), style="dim"))
+    return parts
+
+
+def render_labels(task, example: Example, prediction: Prediction | None):
+    """The text as it is (a pair's two texts as ``render_pair`` draws them), the prediction (``→ positive
+    (87%)``) and the label keys (``[1] negative …``)."""
+    if example.text_b is not None:
+        return render_pair(task, example, prediction)
+    return Group(Text(example.text), *_prediction_and_keys(task, prediction))
+
+
+def render_pair(task, example: Example, prediction: Prediction | None):
+    """Both texts of a pair, marked ``A`` and ``B``, then the prediction and the label keys."""
+    return Group(Text("A  ", style="bold") + Text(example.text), Text("B  ", style="bold") + Text(example.text_b or ""),
+                 *_prediction_and_keys(task, prediction))
+
+
+def decision_lines(task, example: Example, decisions: Sequence[tuple[str, Any]]):
+    """One line per ``(who, payload)`` decision, in the order given (``payload`` ``None``: rejected without a
+    label); a row that differs from the most common decision (on a tie, the first of them) is highlighted and
+    marked ``≠``."""
+    shown = [(who, "rejected" if payload is None else
+              ", ".join(map(str, payload)) if isinstance(payload, list) else str(payload))
+             for who, payload in decisions]
+    texts = [text for _, text in shown]
+    common = max(texts, key=texts.count) if texts else None  # max keeps the first of equals: no set order
+    table = Table.grid(padding=(0, 2))
+    for who, text in shown:
+        differs = text != common
+        table.add_row(Text(who, style="bold"), Text(text, style="bold yellow" if differs else "green"),
+                      Text("≠" if differs else "", style="bold yellow"))
+    return table
