@@ -35,8 +35,8 @@ def drive(session, items: int, think: float, key_for) -> list[float]:
     is not timed: it also waits for the predict-ahead thread."""
     import asyncio
 
+    from bertanno.app.line_screen import KEYS
     from bertanno.app.screen import AnnotationApp
-    from bertanno.app.terminal import KEYS
 
     latencies: list[float] = []
 
@@ -147,10 +147,10 @@ def open_huge(folder: Path, megabytes: float = 1.0) -> dict:
     label task and for NER."""
     import asyncio
 
+    from bertanno.app.line_screen import KEYS
     from bertanno.app.screen import AnnotationApp
     from bertanno.app.session import AnnotationSession
-    from bertanno.app.terminal import KEYS
-    from bertanno.core.transfer import import_file
+    from bertanno.core.import_export import import_file
     from bertanno.store import Store
     from bertanno.store.projects import create_project
 
@@ -197,10 +197,10 @@ def main(argv=None) -> dict:
     use_threads(args.threads)
 
     from bertanno.core.bundle import save_version
+    from bertanno.core.import_export import import_file
     from bertanno.core.plugins import get_plugins
     from bertanno.core.reading import read_examples
     from bertanno.core.scratch import build_random_bundle
-    from bertanno.core.transfer import import_file
     from bertanno.store import Store
     from bertanno.store.projects import create_project
 

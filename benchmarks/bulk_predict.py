@@ -94,10 +94,10 @@ def main(argv=None) -> dict:
 
     from bertanno.core.bundle import save_version, update_version_record
     from bertanno.core.distill import student_from_layers
+    from bertanno.core.import_export import import_file
     from bertanno.core.optimize import FULL, STUDENT
     from bertanno.core.plugins import get_plugins
     from bertanno.core.scratch import build_random_bundle
-    from bertanno.core.transfer import import_file
     from bertanno.store import Store
     from bertanno.store.projects import create_project
 

@@ -61,15 +61,15 @@ def key_of(example) -> tuple:
 
 
 def run_scenario(name: str, task_name: str, scenario: str, data, args, folder: Path) -> list[dict]:
-    from bertanno.app.project_setup import create_project
-    from bertanno.app.project_training import champion_model, train_project
+    from bertanno.app.new_project import create_project
     from bertanno.app.session import AnnotationSession
+    from bertanno.app.training_runs import champion_model, train_project
     from bertanno.core.bundle import save_version
     from bertanno.core.engine import score_model
+    from bertanno.core.import_export import import_file
     from bertanno.core.plugins import get_plugins
     from bertanno.core.scratch import build_random_bundle
     from bertanno.core.training import TrainConfig
-    from bertanno.core.transfer import import_file
     from bertanno.store import Store
 
     plugins = get_plugins()

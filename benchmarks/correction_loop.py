@@ -38,13 +38,13 @@ def main(argv=None) -> list[dict]:
     args = parser.parse_args(argv)
     use_threads(args.threads)
 
-    from bertanno.app.project_training import evaluate, retrain_project
+    from bertanno.app.training_runs import evaluate, retrain_project
     from bertanno.core.bundle import save_version
+    from bertanno.core.import_export import import_file
     from bertanno.core.plugins import get_plugins
     from bertanno.core.reading import read_examples
     from bertanno.core.scratch import build_random_bundle
     from bertanno.core.training import TrainConfig
-    from bertanno.core.transfer import import_file
     from bertanno.store import Store
     from bertanno.store.annotations import record_decision
     from bertanno.store.items import input_hash

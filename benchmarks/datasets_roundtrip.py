@@ -44,7 +44,7 @@ FILES = [
 
 
 def main() -> list[dict]:
-    from bertanno.core.transfer import export_project, import_file
+    from bertanno.core.import_export import export_project, import_file
     from bertanno.store import Store
     from bertanno.store.projects import create_project
 

@@ -213,8 +213,8 @@ def count(tool: str, path: Path) -> dict | None:
 
 
 def run_one(tool: str, path: Path, format_name: str | None) -> dict:
+    from bertanno.core.import_export import export_project, import_file
     from bertanno.core.plugins import Plugins
-    from bertanno.core.transfer import export_project, import_file
     from bertanno.errors import BertannoError
     from bertanno.store import Store
     from bertanno.store.projects import create_project
@@ -299,7 +299,7 @@ def _stored(records: list[dict]) -> Counter:
 def peer_readers(store, plugins, records: list[dict], folder: Path) -> dict[str, str]:
     """Per reader of another tool: ``same`` when it reads bertanno's export of the project with the spans
     bertanno stored (only the items that format carries), ``differs (N items)``, or ``not installed``."""
-    from bertanno.core.transfer import export_project
+    from bertanno.core.import_export import export_project
     from bertanno.errors import BertannoError
 
     found = {}

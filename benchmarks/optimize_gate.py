@@ -41,10 +41,10 @@ def main(argv=None) -> dict:
     from benchmarks.datasets import load
     from bertanno.app.distilling import distill_project
     from bertanno.app.optimizing import VARIANTS, optimize
-    from bertanno.app.project_training import train_project
+    from bertanno.app.training_runs import train_project
+    from bertanno.core.import_export import import_file
     from bertanno.core.plugins import get_plugins
     from bertanno.core.training import TrainConfig
-    from bertanno.core.transfer import import_file
     from bertanno.plugins.builtin.formats.jsonl import write_jsonl
     from bertanno.store import Store
     from bertanno.store.projects import create_project

@@ -116,12 +116,12 @@ def ray_bulk(items: int, runs: list[str]) -> list[dict]:
     from benchmarks.bulk_predict import texts
     from benchmarks.common import MODELS
     from bertanno.core.bundle import save_version
+    from bertanno.core.import_export import import_file
     from bertanno.core.plugins import get_plugins
-    from bertanno.core.project_predictions import predict_project
+    from bertanno.core.pre_annotation import predict_project
     from bertanno.core.ray_predictions import ModelSource, connect, predict_project_on_ray
     from bertanno.core.scratch import build_random_bundle
     from bertanno.core.serving import load_served
-    from bertanno.core.transfer import import_file
     from bertanno.store import Store
     from bertanno.store.projects import create_project
 

@@ -35,7 +35,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--items", type=int, default=100_000)
     args = parser.parse_args(argv)
 
-    from bertanno.core.transfer import export_project, import_file
+    from bertanno.core.import_export import export_project, import_file
     from bertanno.store import Store
     from bertanno.store.projects import create_project
 

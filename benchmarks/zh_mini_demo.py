@@ -41,7 +41,7 @@ def random_model(folder: Path) -> str:
 
 def one_run(spec: str, epochs: int) -> dict:
     import bertanno.app.demo as demo
-    from bertanno.app.project_training import champion_directory
+    from bertanno.app.training_runs import champion_directory
     from bertanno.core.pooling import POOLING_KEY
     from bertanno.core.project import open_project
     from bertanno.store.predictions import latest_predictions

@@ -37,7 +37,7 @@ PIECE = 15 * 2**20
 
 def run_one(args) -> None:
     """One pretraining run (a child process): prints progress, writes ``rate.json`` with steps/s."""
-    from bertanno.vocab.pretrain import PretrainConfig, pretrain
+    from bertanno.pretraining.pretrain import PretrainConfig, pretrain
 
     spec = {**RUNS[args.name], **({"batch_size": args.batch_size} if args.batch_size else {}),
             **({"learning_rate": args.lr} if args.lr else {})}

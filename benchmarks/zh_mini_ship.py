@@ -27,7 +27,7 @@ from pathlib import Path
 
 from benchmarks.common import REPO
 from benchmarks.report import ZH_MINI_CARD_HEADING, zh_mini_card_section
-from bertanno.vocab.pretrain import HELD_OUT_MODULUS
+from bertanno.pretraining.pretrain import HELD_OUT_MODULUS
 
 OUT = REPO / "bertanno" / "data" / "models" / "zh-mini"
 SHARD = "15MB"

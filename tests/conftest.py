@@ -87,7 +87,7 @@ def gold_sentiment_project(tmp_path: Path, bundle, files=()):
     """A SQLite sentiment project ``p`` with 60 gold evaluation reviews (one in four positive), ``files`` imported
     after them without a split, and ``bundle`` saved as its champion ``v001``: ``(store, url, version folder)``."""
     from bertanno.core.bundle import save_version
-    from bertanno.core.transfer import import_file
+    from bertanno.core.import_export import import_file
     from bertanno.store import Store
     from bertanno.store.projects import create_project
     from bertanno.store.versions import add_version, make_champion

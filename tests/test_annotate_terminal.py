@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from bertanno.core.bundle import save_version
-from bertanno.core.transfer import import_file
+from bertanno.core.import_export import import_file
 from bertanno.store import Store
 from bertanno.store.projects import create_project
 from bertanno.store.schema import Annotation

@@ -9,11 +9,11 @@ import pytest
 from conftest import Terminal
 from sqlalchemy import select
 
+from bertanno.app.line_screen import KEYS
 from bertanno.app.screen import AnnotationApp
 from bertanno.app.screen.widgets.text import wrap_offsets
 from bertanno.app.session import AnnotationSession
-from bertanno.app.terminal import KEYS
-from bertanno.core.transfer import import_file
+from bertanno.core.import_export import import_file
 from bertanno.plugins.task import Span
 from bertanno.store.projects import create_project
 from bertanno.store.schema import Annotation

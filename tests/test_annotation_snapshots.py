@@ -1,16 +1,20 @@
-"""Every state a person can see on the annotation screen, pinned as SVG snapshots (pytest-textual-snapshot)
-at 80×24 and 120×40: a 600-character review, a pair of 300-character texts, a 570-character NER text with
-English words, digits, CRLF, emoji and 𠮷 under 12 spans (two adjacent of one type), the help, the all-done
-view. ``pytest --snapshot-update`` rewrites them after a deliberate change; look at the SVGs before committing."""
+"""Every state a person can see on the annotation screen, pinned as SVG snapshots (pytest-textual-snapshot),
+in posting's style: a class per screen, each state named, at 80×24 and 120×40. The items are long on purpose:
+a 600-character review, a pair of 300-character texts, a 570-character NER text with English words, digits,
+CRLF, emoji and 𠮷 under 12 spans (two adjacent of one type). Screens: annotate in each view (labels, pair,
+spans), a selection, the help, all done, a long text scrolled, refused input, a blind control, the live
+model's status, a zero-shot family serving, and the review. ``pytest --snapshot-update`` rewrites them after a
+deliberate change; look at the SVGs before committing."""
 
+import dataclasses
 import json
 
 import pytest
 
+from bertanno.app.line_screen import KEYS
 from bertanno.app.screen import AnnotationApp
-from bertanno.app.session import AnnotationSession
-from bertanno.app.terminal import KEYS
-from bertanno.core.transfer import import_file
+from bertanno.app.session import AnnotationSession, session_predictor
+from bertanno.core.import_export import import_file
 from bertanno.plugins.task import Prediction, Span
 from bertanno.store import Store
 from bertanno.store.projects import create_project
@@ -44,7 +48,7 @@ def ner_spans() -> list[Span]:
     return sorted(spans)
 
 
-def make_app(tmp_path, task, labels, row, payload):
+def make_app(tmp_path, task, labels, row, payload, blind=False, live_every=None):
     store = Store.open(f"sqlite:///{tmp_path / 'snap.db'}")
     with store.transaction() as session:
         create_project(session, "clinic", task, labels, "bert-base-chinese")
@@ -52,7 +56,9 @@ def make_app(tmp_path, task, labels, row, payload):
     data.write_text(json.dumps(row, ensure_ascii=False) + "\n", encoding="utf-8")
     import_file(store, "clinic", data)
     session = AnnotationSession(store, "clinic", "snap", predictor=Fixed(payload), model_version="v001",
-                                predict_ahead=False)
+                                predict_ahead=False, live_every=live_every, models_dir=tmp_path / "models")
+    if blind:  # which items are blind is a draw on the project's random uid: a share of 1 makes this one blind
+        session.project = dataclasses.replace(session.project, blind_share=1.0)
     progress = session.progress
     session.progress = lambda: {**progress(), "per_minute": 12.0}  # the pace depends on the clock: pinned
     return AnnotationApp(session, KEYS), session, store
@@ -65,30 +71,118 @@ CASES = {
 }
 
 
-@pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
-@pytest.mark.parametrize("case", list(CASES))
-def test_an_item_as_it_first_appears(snap_compare, tmp_path, case, size):
-    task, labels, row, payload = CASES[case]
-    app, session, store = make_app(tmp_path, task, labels, row, ner_spans() if payload is None else payload)
+def snapshot(snap_compare, app, session, store, size, press=(), run_before=None):
     try:
-        assert snap_compare(app, terminal_size=size)
+        return snap_compare(app, press=list(press), terminal_size=size, run_before=run_before)
     finally:
         session.close()
         store.close()
 
 
-@pytest.mark.parametrize("press, name", [
-    (["tab", "tab", "right", "shift+right", "shift+right"], "selection"),   # a selection inside span 2
-    (["question_mark"], "help"),
-    (["enter"], "all-done"),
-], ids=["selection", "help", "all-done"])
-def test_ner_states_at_80x24(snap_compare, tmp_path, press, name):
-    app, session, store = make_app(tmp_path, *CASES["ner"][:3], ner_spans())
-    try:
-        assert snap_compare(app, press=press, terminal_size=(80, 24))
-    finally:
-        session.close()
-        store.close()
+BY_SIZE = pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
+
+
+@BY_SIZE
+class TestAnnotate:
+    """The annotation screen of each view, as an item first appears, and while it is worked on."""
+
+    @pytest.mark.parametrize("case", list(CASES))
+    def test_an_item_as_it_first_appears(self, snap_compare, tmp_path, case, size):
+        task, labels, row, payload = CASES[case]
+        app, session, store = make_app(tmp_path, task, labels, row, ner_spans() if payload is None else payload)
+        assert snapshot(snap_compare, app, session, store, size)
+
+    def test_a_selection_inside_a_span(self, snap_compare, tmp_path, size):
+        app, session, store = make_app(tmp_path, *CASES["ner"][:3], ner_spans())
+        assert snapshot(snap_compare, app, session, store, size, ["tab", "tab", "right", "shift+right", "shift+right"])
+
+    def test_a_long_review_scrolled_to_its_end(self, snap_compare, tmp_path, size):
+        # 2,400 characters: more than a screen at either size, so End scrolls and the label keys stay in view
+        app, session, store = make_app(tmp_path, "sentiment", ["negative", "positive"], {"text": REVIEW * 4},
+                                       "negative")
+        assert snapshot(snap_compare, app, session, store, size, ["end"])
+
+    def test_a_long_record_with_the_cursor_on_its_last_span(self, snap_compare, tmp_path, size):
+        app, session, store = make_app(tmp_path, *CASES["ner"][:3], ner_spans())
+        assert snapshot(snap_compare, app, session, store, size, ["shift+tab"])
+
+    def test_the_pair_correction_prompt(self, snap_compare, tmp_path, size):
+        app, session, store = make_app(tmp_path, *CASES["pair"][:3], "no_match")
+        assert snapshot(snap_compare, app, session, store, size, ["c", *"mat"])
+
+
+@BY_SIZE
+class TestRefusedInput:
+    """What a person typed that cannot be taken: the screen says why and keeps the item."""
+
+    def test_a_label_that_is_not_in_the_set(self, snap_compare, tmp_path, size):
+        app, session, store = make_app(tmp_path, *CASES["sentiment"][:3], "negative")
+        assert snapshot(snap_compare, app, session, store, size, ["c", *"neg", "enter"])
+
+    def test_a_span_command_outside_the_text(self, snap_compare, tmp_path, size):
+        app, session, store = make_app(tmp_path, *CASES["ner"][:3], ner_spans())
+        assert snapshot(snap_compare, app, session, store, size, ["colon", *"+ 900-905:LOC", "enter"])
+
+
+@BY_SIZE
+class TestHelp:
+    """``?`` over the item: the keys of the view on screen and the common ones."""
+
+    def test_help_over_the_span_editor(self, snap_compare, tmp_path, size):
+        app, session, store = make_app(tmp_path, *CASES["ner"][:3], ner_spans())
+        assert snapshot(snap_compare, app, session, store, size, ["question_mark"])
+
+    def test_help_over_the_label_keys(self, snap_compare, tmp_path, size):
+        app, session, store = make_app(tmp_path, *CASES["sentiment"][:3], "negative")
+        assert snapshot(snap_compare, app, session, store, size, ["question_mark"])
+
+
+@BY_SIZE
+class TestAllDone:
+    def test_after_the_last_item(self, snap_compare, tmp_path, size):
+        app, session, store = make_app(tmp_path, *CASES["ner"][:3], ner_spans())
+        assert snapshot(snap_compare, app, session, store, size, ["enter"])
+
+
+@BY_SIZE
+class TestServing:
+    """What proposes the annotations, as the header and the item say it."""
+
+    def test_a_blind_control_shows_no_pre_annotation(self, snap_compare, tmp_path, size):
+        app, session, store = make_app(tmp_path, *CASES["sentiment"][:3], "negative", blind=True)
+        assert snapshot(snap_compare, app, session, store, size)
+
+    def test_the_live_model_before_its_first_fit(self, snap_compare, tmp_path, size):
+        app, session, store = make_app(tmp_path, *CASES["sentiment"][:3], "negative", live_every=20)
+        assert snapshot(snap_compare, app, session, store, size)
+
+    def test_a_gazetteer_serving_from_the_first_item(self, snap_compare, tmp_path, size):
+        app, session, store = gazetteer_app(tmp_path)
+        assert snapshot(snap_compare, app, session, store, size)
+
+
+def gazetteer_app(tmp_path):
+    """A NER project whose champion is a gazetteer (``g001``) of three typed terms: what a new project with
+    ``init --gazetteer`` serves before any decision."""
+    from bertanno.app.new_project import create_project as new_project
+    from bertanno.core.plugins import Plugins
+
+    plugins = Plugins(load_entrypoints=False)
+    store = Store.open(f"sqlite:///{tmp_path / 'gazetteer.db'}")
+    terms = tmp_path / "terms.txt"
+    terms.write_text("冠心病\tDIS\n胸闷\tSYM\n北京协和医院\tORG\n", encoding="utf-8")
+    task = plugins.task("ner", labels=["PER", "SYM", "DIS", "ORG"])
+    new_project(store, "clinic", task, "bert-base-chinese", gazetteer=[str(terms)], models_dir=tmp_path / "models",
+                plugins=plugins)
+    data = tmp_path / "items.jsonl"
+    data.write_text(json.dumps({"text": NER_TEXT}, ensure_ascii=False) + "\n", encoding="utf-8")
+    import_file(store, "clinic", data, plugins=plugins)
+    predictor, version = session_predictor(store, "clinic", plugins=plugins)  # the champion, as annotate loads it
+    session = AnnotationSession(store, "clinic", "snap", predictor=predictor, model_version=version,
+                                predict_ahead=False, plugins=plugins)
+    progress = session.progress
+    session.progress = lambda: {**progress(), "per_minute": 12.0}  # the pace depends on the clock: pinned
+    return AnnotationApp(session, KEYS), session, store
 
 
 def review_app(tmp_path):
@@ -117,12 +211,11 @@ def review_app(tmp_path):
     return AnnotationApp(review, KEYS), review, store
 
 
-@pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
-@pytest.mark.parametrize("press", [[], ["enter"], ["v", "3"]], ids=["no-majority", "choose", "union-chosen"])
-def test_a_review_without_a_majority(snap_compare, tmp_path, press, size):
-    app, review, store = review_app(tmp_path)
-    try:
-        assert snap_compare(app, press=press, terminal_size=size)
-    finally:
-        review.close()
-        store.close()
+@BY_SIZE
+class TestReview:
+    """A review of an item three annotators decided three ways: no majority, the choice, the union chosen."""
+
+    @pytest.mark.parametrize("press", [[], ["enter"], ["v", "3"]], ids=["no-majority", "choose", "union-chosen"])
+    def test_a_review_without_a_majority(self, snap_compare, tmp_path, press, size):
+        app, review, store = review_app(tmp_path)
+        assert snapshot(snap_compare, app, review, store, size, press)

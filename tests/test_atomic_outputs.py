@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from bertanno import files
 from bertanno.cli import cli
-from bertanno.core.transfer import export_project, import_file
+from bertanno.core.import_export import export_project, import_file
 from bertanno.errors import BertannoError
 from bertanno.store import Store
 from bertanno.store.projects import create_project
@@ -67,7 +67,7 @@ KILLED = textwrap.dedent("""
     import os, signal, sys
     from pathlib import Path
     from bertanno import files
-    from bertanno.core.transfer import export_project
+    from bertanno.core.import_export import export_project
     from bertanno.store import Store
 
     real = files.os.fsync

@@ -4,9 +4,9 @@ out, keystrokes, the model version and family that was shown, and the edit relat
 import pytest
 from sqlalchemy import select
 
+from bertanno.app.line_screen import run_scripted
 from bertanno.app.session import AnnotationSession
-from bertanno.app.terminal import run_scripted
-from bertanno.core.transfer import import_file
+from bertanno.core.import_export import import_file
 from bertanno.errors import BertannoError
 from bertanno.plugins.task import Prediction, Span
 from bertanno.store.projects import create_project
@@ -191,7 +191,7 @@ def test_a_bad_time_in_a_decisions_file_names_its_line(store, tmp_path, line, me
 
 
 def test_the_blind_share_changes_after_init_and_only_adds_blind_items(store, tmp_path):
-    from bertanno.app.project_setup import set_blind_share
+    from bertanno.app.new_project import set_blind_share
     from bertanno.core.project import open_project
     from bertanno.store.database import StoreError
 

@@ -5,8 +5,8 @@ import json
 
 import pytest
 
+from bertanno.core.import_export import export_project, import_file
 from bertanno.core.reading import BadRowsError, read_examples
-from bertanno.core.transfer import export_project, import_file
 from bertanno.plugins.task import Span
 from bertanno.store.projects import create_project
 

@@ -9,13 +9,13 @@ from click.testing import CliRunner
 from test_training import BAD, FAST, GOOD, sentiment_lines, tiny_base  # noqa: F401  (fixture)
 
 from bertanno import hookimpl
-from bertanno.app.project_setup import create_project
-from bertanno.app.project_training import champion_model, evaluate, train_project
+from bertanno.app.new_project import create_project
+from bertanno.app.training_runs import champion_model, evaluate, train_project
 from bertanno.cli import cli
+from bertanno.core.import_export import import_file
 from bertanno.core.plugins import Plugins
 from bertanno.core.serving import load_served
 from bertanno.core.training import TrainConfig
-from bertanno.core.transfer import import_file
 from bertanno.errors import BertannoError
 from bertanno.plugins.builtin.lac_family import align_words, entity_spans
 from bertanno.plugins.families import ModelFamily, Timer
@@ -83,7 +83,7 @@ def test_builtin_families_come_through_the_hook(plugins):
     assert builtin["bertanno.core.transformer_family"].hooks == ["register_model_families"]
 
 
-def test_a_family_plugin_is_accepted(loaded):
+def test_hook_register_model_families(loaded):
     assert loaded.problems == [] and loaded.family("oracle").zero_shot
 
 

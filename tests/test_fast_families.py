@@ -9,10 +9,10 @@ import pytest
 from click.testing import CliRunner
 from test_training import sentiment_lines
 
-from bertanno.app.project_training import champion_model, train_project
+from bertanno.app.training_runs import champion_model, train_project
 from bertanno.cli import cli
+from bertanno.core.import_export import import_file
 from bertanno.core.training import TrainConfig
-from bertanno.core.transfer import import_file
 from bertanno.errors import BertannoError
 from bertanno.plugins.task import Example
 from bertanno.store import Store

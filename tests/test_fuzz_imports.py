@@ -23,8 +23,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+from bertanno.core.import_export import import_file
 from bertanno.core.reading import read_examples
-from bertanno.core.transfer import import_file
 from bertanno.errors import BertannoError
 from bertanno.plugins.task import NOT_TEXT
 from bertanno.store import Store
@@ -193,8 +193,8 @@ KEYS = st.one_of(st.sampled_from(["a", "x", "s", "u", "q", "1", "2", "9", "c", "
 @example(lines=["\x00"])
 @example(lines=["c \ud800".encode("utf-8", "surrogatepass").decode("utf-8", "replace")])
 def test_a_decisions_file_of_any_lines_is_applied_or_refused_in_a_sentence(projects, lines):
+    from bertanno.app.line_screen import run_scripted
     from bertanno.app.session import AnnotationSession
-    from bertanno.app.terminal import run_scripted
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "items.txt"

@@ -9,12 +9,12 @@ from click.testing import CliRunner
 from sqlalchemy import select
 from test_training import FAST, sentiment_lines, tiny_base  # noqa: F401  (fixture)
 
-from bertanno.app.project_training import train_project
+from bertanno.app.training_runs import train_project
 from bertanno.cli import cli
 from bertanno.core.gate import decide, paired_bootstrap
+from bertanno.core.import_export import import_file
 from bertanno.core.plugins import get_plugins
 from bertanno.core.training import TrainConfig
-from bertanno.core.transfer import import_file
 from bertanno.errors import BertannoError
 from bertanno.store.annotations import record_decision
 from bertanno.store.projects import create_project, get_project

@@ -5,9 +5,9 @@ import json
 
 import pytest
 
+from bertanno.core.import_export import export_project, import_file
 from bertanno.core.project import open_project
 from bertanno.core.reading import BadRowsError, read_examples
-from bertanno.core.transfer import export_project, import_file
 from bertanno.plugins.task import Span
 from bertanno.store.annotations import current_annotations
 from bertanno.store.predictions import latest_predictions

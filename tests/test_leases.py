@@ -9,10 +9,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
+from bertanno.app.line_screen import KEYS, run_scripted
 from bertanno.app.screen import AnnotationApp
 from bertanno.app.session import AnnotationSession
-from bertanno.app.terminal import KEYS, run_scripted
-from bertanno.core.transfer import import_file
+from bertanno.core.import_export import import_file
 from bertanno.store.annotations import ItemTaken, record_decision
 from bertanno.store.items import project_item_ids
 from bertanno.store.projects import create_project

@@ -9,7 +9,7 @@ import pytest
 from conftest import Terminal
 
 from bertanno.app.session import AnnotationSession
-from bertanno.core.transfer import import_file
+from bertanno.core.import_export import import_file
 from bertanno.store import Store
 from bertanno.store.projects import create_project
 

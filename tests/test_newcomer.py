@@ -8,10 +8,10 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 from test_training import FAST, sentiment_lines, tiny_base  # noqa: F401  (fixture)
 
-from bertanno.app.project_training import train_project
+from bertanno.app.training_runs import train_project
 from bertanno.cli import cli
+from bertanno.core.import_export import import_file
 from bertanno.core.training import TrainConfig
-from bertanno.core.transfer import import_file
 from bertanno.errors import BertannoError
 from bertanno.store import Store
 from bertanno.store.projects import create_project
@@ -99,7 +99,7 @@ def test_project_names_of_the_documented_set_are_accepted(tmp_path, name):
 
 
 def test_a_version_is_never_written_outside_the_models_folder(tmp_path):
-    from bertanno.app.project_training import version_directory
+    from bertanno.app.training_runs import version_directory
     from bertanno.store.schema import Project
 
     project = Project(name="p", uid="0123456789abcdef0123456789abcdef")
@@ -112,7 +112,7 @@ def test_a_version_is_never_written_outside_the_models_folder(tmp_path):
 @pytest.mark.slow
 def test_projects_of_one_name_in_two_databases_never_share_or_serve_a_version(tmp_path, tiny_base):  # noqa: F811
     """Issue 'the newcomer's defects', part 2: a version is tied to its database and project."""
-    from bertanno.app.project_training import champion_model
+    from bertanno.app.training_runs import champion_model
 
     models = tmp_path / "models"
     lines = sentiment_lines(40)

@@ -196,7 +196,7 @@ def test_a_brat_annotation_file_that_is_not_utf8_is_a_row_error(tmp_path, plugin
     ({"annotator": "li\u0000"}, "the annotator's name"),
 ])
 def test_a_nul_in_a_name_that_becomes_a_column_is_a_row_error(store, tmp_path, meta, message):
-    from bertanno.core.transfer import import_file
+    from bertanno.core.import_export import import_file
     from bertanno.store.projects import create_project
 
     with store.transaction() as session:
@@ -227,7 +227,7 @@ def test_webanno_tab_in_a_sentence_and_zero_length_annotations_as_inception_writ
 
 
 def test_webanno_writes_text_as_inception_reads_it(tmp_path, plugins, store):
-    from bertanno.core.transfer import export_project, import_file
+    from bertanno.core.import_export import export_project, import_file
     from bertanno.store.projects import create_project
 
     with store.transaction() as session:

@@ -16,7 +16,7 @@ TEXTS = [Example("很好"), Example("房间太小了，服务也一般，不会�
 @pytest.fixture(scope="module")
 def mlm_checkpoint(tmp_path_factory):
     """A checkpoint as ``bertanno pretrain`` writes it: ``BertForMaskedLM``, so no pooler weights."""
-    from bertanno.vocab.pretrain import new_model
+    from bertanno.pretraining.pretrain import new_model
 
     folder = tmp_path_factory.mktemp("mlm")
     model, tokenizer = new_model(1, 64, seed=0)

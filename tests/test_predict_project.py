@@ -14,9 +14,9 @@ from sqlalchemy import func, select
 from bertanno.cli import cli
 from bertanno.core.bundle import save_version
 from bertanno.core.engine import Predictor
+from bertanno.core.import_export import import_file
+from bertanno.core.pre_annotation import predict_project
 from bertanno.core.project import open_project
-from bertanno.core.project_predictions import predict_project
-from bertanno.core.transfer import import_file
 from bertanno.store import Store
 from bertanno.store.projects import create_project
 from bertanno.store.schema import Prediction

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from bertanno.cli import cli
 from bertanno.errors import BertannoError
-from bertanno.vocab.pretrain import HELD_OUT_MODULUS, PackedSequences, PretrainConfig, held_out, pretrain
+from bertanno.pretraining.pretrain import HELD_OUT_MODULUS, PackedSequences, PretrainConfig, held_out, pretrain
 
 TINY = dict(layers=1, hidden=64, steps=12, eval_steps=4, batch_size=4, max_length=32, warmup_steps=2,
             held_out_sequences=8)
@@ -64,7 +64,7 @@ def test_copy_positions_repeats_the_trained_block():
     import torch
     from transformers import BertConfig, BertForMaskedLM
 
-    from bertanno.vocab.pretrain import copy_positions
+    from bertanno.pretraining.pretrain import copy_positions
 
     model = BertForMaskedLM(BertConfig(vocab_size=50, hidden_size=8, num_hidden_layers=1, num_attention_heads=2,
                                        intermediate_size=16, max_position_embeddings=10))
@@ -159,7 +159,7 @@ def test_pretrain_command(corpus, tmp_path):
 
 
 def test_corpus_files_are_interleaved_by_size(tmp_path):
-    from bertanno.vocab.pretrain import corpus_lines
+    from bertanno.pretraining.pretrain import corpus_lines
 
     (tmp_path / "a.txt").write_text("".join(f"甲{n:03d}\n" for n in range(10)), encoding="utf-8")
     (tmp_path / "b.txt").write_text("".join(f"乙{n:03d}\n" for n in range(30)), encoding="utf-8")
@@ -171,7 +171,7 @@ def test_corpus_files_are_interleaved_by_size(tmp_path):
 
 
 def test_shards_split_the_lines_between_readers(tmp_path):
-    from bertanno.vocab.pretrain import corpus_lines
+    from bertanno.pretraining.pretrain import corpus_lines
 
     (tmp_path / "a.txt").write_text("".join(f"甲{n:03d}\n" for n in range(50)), encoding="utf-8")
     files = [tmp_path / "a.txt"]
@@ -182,7 +182,7 @@ def test_shards_split_the_lines_between_readers(tmp_path):
 
 
 def test_data_workers_pack_in_their_own_processes(corpus, tmp_path):
-    from bertanno.vocab.pretrain import WorkerMasking, data_workers
+    from bertanno.pretraining.pretrain import WorkerMasking, data_workers
 
     config = PretrainConfig(**{**TINY, "steps": 4, "eval_steps": 4, "workers": 2})
     result = pretrain(tmp_path / "w", [corpus], config, on_step=quiet)
@@ -202,7 +202,7 @@ def test_data_workers_pack_in_their_own_processes(corpus, tmp_path):
 
 
 def test_a_checkpoint_killed_while_written_is_passed_over(tmp_path):
-    from bertanno.vocab.pretrain import CHECKPOINT_FILES, checkpoint_root, latest_checkpoint
+    from bertanno.pretraining.pretrain import CHECKPOINT_FILES, checkpoint_root, latest_checkpoint
 
     output = tmp_path / "model"
     root = checkpoint_root(output)

@@ -4,9 +4,9 @@ import sqlite3
 
 import pytest
 
-import bertanno.core.transfer as transfer
+import bertanno.core.import_export as transfer
+from bertanno.core.pre_annotation import predict_project
 from bertanno.core.project import open_project
-from bertanno.core.project_predictions import predict_project
 from bertanno.plugins.task import Prediction
 from bertanno.store import Store, StoreError, queue
 from bertanno.store import annotations as annotations_q

@@ -10,12 +10,12 @@ from conftest import Terminal
 from rich.console import Console
 from sqlalchemy import select
 
+from bertanno.app.line_screen import KEYS
 from bertanno.app.review import ReviewSession
 from bertanno.app.screen import AnnotationApp
-from bertanno.app.terminal import KEYS
 from bertanno.app.views import render_decisions
 from bertanno.cli import cli
-from bertanno.core.transfer import import_file
+from bertanno.core.import_export import import_file
 from bertanno.plugins.task import Example, Span
 from bertanno.store.annotations import current_annotations, disagreements, record_decision
 from bertanno.store.items import project_item_ids

@@ -28,8 +28,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from bertanno.core.import_export import annotated_examples, export_project, import_file
 from bertanno.core.reading import read_examples
-from bertanno.core.transfer import annotated_examples, export_project, import_file
 from bertanno.plugins.task import Example, Span
 from bertanno.store import Store
 from bertanno.store.projects import create_project, get_project

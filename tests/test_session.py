@@ -6,11 +6,11 @@ import time
 import pytest
 from sqlalchemy import select
 
+from bertanno.app.line_screen import run_scripted
 from bertanno.app.session import AnnotationSession
 from bertanno.app.span_editing import SpanEditor
-from bertanno.app.terminal import run_scripted
 from bertanno.core.engine import Predictor
-from bertanno.core.transfer import import_file
+from bertanno.core.import_export import import_file
 from bertanno.errors import BertannoError
 from bertanno.plugins.task import Example, Span
 from bertanno.store import Store
@@ -205,7 +205,7 @@ def test_scripted_decisions_and_their_errors(store):
     session.close()
 
 
-def test_events_are_sent_to_plugins(store):
+def test_hook_annotation_saved(store):
     from bertanno import hookimpl
     from bertanno.core.plugins import Plugins
 
@@ -251,7 +251,7 @@ def test_the_span_editor(plugins):
 
 
 def test_the_keymap_is_configurable(store):
-    from bertanno.app.terminal import parse_keymap
+    from bertanno.app.line_screen import parse_keymap
 
     keymap = parse_keymap("accept=y reject=n,skip=k")
     assert keymap["accept"] == ("y", "\r", "\n") and keymap["skip"] == ("k",) and keymap["undo"] == ("u",)

@@ -5,8 +5,8 @@ import json
 import pytest
 from click.testing import CliRunner
 
+from bertanno.core.import_export import import_file
 from bertanno.core.stats import MIN_ITEMS, project_stats
-from bertanno.core.transfer import import_file
 from bertanno.errors import BertannoError
 from bertanno.store.annotations import record_decision
 from bertanno.store.projects import create_project

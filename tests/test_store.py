@@ -6,8 +6,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
+from bertanno.core.import_export import export_project, import_file
 from bertanno.core.reading import BadRowsError
-from bertanno.core.transfer import export_project, import_file
 from bertanno.store import StoreError, queue
 from bertanno.store import annotations as annotations_q
 from bertanno.store.database import current_revision, head_revision

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bertanno.core.transfer import import_file
+from bertanno.core.import_export import import_file
 from bertanno.store.projects import create_project
 from bertanno.store.schema import Annotation, AnnotationEvent, Lease
 

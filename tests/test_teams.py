@@ -7,8 +7,8 @@ import pytest
 from click.testing import CliRunner
 
 from bertanno.cli import cli
+from bertanno.core.import_export import import_file
 from bertanno.core.project import open_project
-from bertanno.core.transfer import import_file
 from bertanno.store.annotations import (
     ItemTaken,
     current_annotations,

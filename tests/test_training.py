@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from bertanno.app.project_training import (
+from bertanno.app.training_runs import (
     evaluate,
     new_decisions_since,
     promote,
@@ -19,9 +19,9 @@ from bertanno.app.project_training import (
     train_project,
 )
 from bertanno.core.bundle import load_version, save_version
+from bertanno.core.import_export import import_file
 from bertanno.core.scheduling import cron_note, cron_schedule, parse_every, schedule_files, watch
 from bertanno.core.training import TrainConfig, training_defaults
-from bertanno.core.transfer import import_file
 from bertanno.errors import BertannoError
 from bertanno.store import Store
 from bertanno.store.annotations import record_decision
@@ -159,7 +159,7 @@ def test_every_training_holds_the_project_lock_and_version_names_are_unique(proj
     from click.testing import CliRunner
     from sqlalchemy.exc import IntegrityError
 
-    from bertanno.app.project_training import TrainingBusy
+    from bertanno.app.training_runs import TrainingBusy
     from bertanno.cli import cli
     from bertanno.store.versions import add_version
 
@@ -207,7 +207,7 @@ def test_rollback_restores_the_previous_champions_predictions(project, tmp_path)
 
 
 @pytest.mark.slow
-def test_plugins_hear_of_every_new_champion(project):
+def test_hook_model_promoted(project):
     from bertanno import hookimpl
     from bertanno.core.plugins import Plugins
 

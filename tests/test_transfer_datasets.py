@@ -6,8 +6,8 @@ import json
 import pytest
 from test_datasets import CAIL_TYPES, CMED_TYPES, raw  # noqa: F401  (raw: the fixture files)
 
+from bertanno.core.import_export import export_project, import_file
 from bertanno.core.reading import read_examples
-from bertanno.core.transfer import export_project, import_file
 from bertanno.store import Store
 from bertanno.store.items import input_hash
 from bertanno.store.projects import create_project

@@ -8,11 +8,11 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from bertanno.app.project_training import train_project
+from bertanno.app.training_runs import train_project
 from bertanno.cli import cli
 from bertanno.core.bundle import load_version, save_version
+from bertanno.core.import_export import import_file
 from bertanno.core.training import TrainConfig
-from bertanno.core.transfer import import_file
 from bertanno.errors import BertannoError
 from bertanno.plugins.task import Example, Span, without_added_terms
 from bertanno.store import Store
@@ -20,10 +20,10 @@ from bertanno.store.projects import create_project, get_project
 from bertanno.store.schema import Vocabulary
 from bertanno.store.versions import list_versions
 from bertanno.vocab.adapt import mask_units, term_units
+from bertanno.vocab.domain_vocabulary import add_lists, describe, remove_lists
 from bertanno.vocab.extend import apply_vocabulary, extend_bundle
 from bertanno.vocab.inspection import project_stats
 from bertanno.vocab.mining import mine, recurring_strings
-from bertanno.vocab.project import add_lists, describe, remove_lists
 from bertanno.vocab.terms import load_term_list, parse_terms, read_term_list
 
 TUTORIAL_TERMS = ["新冠病毒", "高血压", "脑梗塞"]

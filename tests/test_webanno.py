@@ -7,8 +7,8 @@ import pytest
 from click.testing import CliRunner
 
 from bertanno.cli import cli
+from bertanno.core.import_export import export_project, import_file
 from bertanno.core.reading import BadRowsError, read_examples
-from bertanno.core.transfer import export_project, import_file
 from bertanno.plugins.builtin.formats.webanno import escape_text, escape_value, unescape_text, unescape_value
 from bertanno.plugins.task import Span
 from bertanno.store.projects import create_project

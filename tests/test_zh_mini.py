@@ -49,7 +49,7 @@ def test_models_check_reports_it(monkeypatch):
 
 
 def test_pretraining_continues_zh_mini_in_fp32_without_forgetting(tmp_path):
-    from bertanno.vocab.pretrain import PretrainConfig, existing_model, pretrain
+    from bertanno.pretraining.pretrain import PretrainConfig, existing_model, pretrain
 
     model, _ = existing_model("zh-mini")
     assert {p.dtype.__str__() for p in model.parameters()} == {"torch.float32"}  # fp16 on disk
@@ -67,7 +67,7 @@ def test_inputs_stop_at_the_length_it_was_pretrained_at(plugins, tmp_path):
     one's own from ``bertanno pretrain`` records its --max-length in the tokenizer the same way."""
     from bertanno.core.bundle import load_base
     from bertanno.core.scratch import build_random_bundle
-    from bertanno.vocab.pretrain import new_model
+    from bertanno.pretraining.pretrain import new_model
 
     task = plugins.task("sentiment", labels=["negative", "positive"])
     assert load_base("zh-mini", task, plugins).max_length == 128

@@ -13,15 +13,15 @@ from pathlib import Path
 from typing import Callable
 
 from bertanno import DATA_DIR
-from bertanno.app.project_setup import create_project
-from bertanno.app.project_training import RunOutcome, repredict, train_project
+from bertanno.app.new_project import create_project
 from bertanno.app.session import AnnotationSession, session_predictor
+from bertanno.app.training_runs import RunOutcome, repredict, train_project
 from bertanno.core.bundle import DEFAULT_FAMILY, record_family_name
 from bertanno.core.hub import PREFERRED_MODEL, default_model
+from bertanno.core.import_export import ImportReport, export_project, import_file
 from bertanno.core.plugins import get_plugins
 from bertanno.core.reading import read_examples
 from bertanno.core.training import TrainConfig
-from bertanno.core.transfer import ImportReport, export_project, import_file
 from bertanno.errors import BertannoError
 from bertanno.store import Store
 from bertanno.store.annotations import session_decisions

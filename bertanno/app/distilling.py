@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from bertanno.app.project_training import split_validation, training_lock, version_directory
+from bertanno.app.training_runs import split_validation, training_lock, version_directory
 from bertanno.core.bundle import (
     load_base,
     load_version,

@@ -10,7 +10,7 @@ import threading
 from typing import Callable
 
 from bertanno.app.background import yield_to_the_screen
-from bertanno.app.project_training import RunOutcome, train_project
+from bertanno.app.training_runs import RunOutcome, train_project
 from bertanno.core.plugins import Plugins
 from bertanno.core.training import TrainConfig
 from bertanno.errors import BertannoError

@@ -2,7 +2,7 @@
 of the ones they agreed on), sees each annotator's decision side by side with the model's prediction, and
 records the final decision, which settles the item (``source="review"``).
 
-It is driven by the same screens, keys and scripted mode as an annotation session (``bertanno.app.terminal``,
+It is driven by the same screens, keys and scripted mode as an annotation session (``bertanno.app.line_screen``,
 ``bertanno.app.screen``): Enter accepts the proposal (``Task.proposal``: what every annotator gave, or what a
 strict majority of three or more gave, span by span for NER; a reject is never a vote), v chooses an
 annotator's version or their union when there is no proposal, a digit or a correction gives another, x marks

@@ -21,7 +21,7 @@ from typing import Any
 
 from bertanno.app.background import yield_to_the_screen
 from bertanno.app.live import LiveTrainer, live_family
-from bertanno.app.project_training import champion_model
+from bertanno.app.training_runs import champion_model
 from bertanno.core.bundle import record_family_name
 from bertanno.core.plugins import Plugins, get_plugins
 from bertanno.core.project import item_example, open_project

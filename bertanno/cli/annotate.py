@@ -15,7 +15,7 @@ from bertanno.errors import BertannoError
 
 def keys_option(function):
     """``--keys`` / ``BERTANNO_KEYS``, shared by annotate and review; the actions listed are the keymap's own."""
-    from bertanno.app.terminal import KEYS
+    from bertanno.app.line_screen import KEYS
 
     return click.option("--keys", "keymap", envvar="BERTANNO_KEYS", show_envvar=True, metavar="ACTION=KEY …",
                         help='Change the keymap, e.g. "accept=y reject=n skip=k" (actions: '
@@ -78,8 +78,8 @@ def annotate(ctx, project, annotator, order, model_dir, no_predict_ahead, decisi
     Example:
       bertanno annotate reviews --order uncertain --annotator li
     """
+    from bertanno.app.line_screen import parse_keymap
     from bertanno.app.session import AnnotationSession, session_predictor
-    from bertanno.app.terminal import parse_keymap
 
     keys = parse_keymap(keymap)
     store = open_store(ctx)
@@ -140,8 +140,8 @@ def review(ctx, project, reviewer, annotators, sample, seed, decisions, plain, i
       bertanno review notes --annotators li,wang --sample 20
       bertanno review notes --decisions decisions.txt
     """
+    from bertanno.app.line_screen import parse_keymap
     from bertanno.app.review import ReviewSession, review_summary
-    from bertanno.app.terminal import parse_keymap
 
     keys = parse_keymap(keymap)
     store = open_store(ctx)
@@ -156,7 +156,7 @@ def review(ctx, project, reviewer, annotators, sample, seed, decisions, plain, i
 def run_session(session, decisions=None, keys=None, plain: bool = False, summary=None) -> None:
     """The full-screen session (the line-by-line one with ``plain``, the scripted one with ``decisions``);
     says what was saved, however it ends (``summary(counts, annotator)``: the line that says it)."""
-    from bertanno.app.terminal import KEYS, run_interactive, run_scripted
+    from bertanno.app.line_screen import KEYS, run_interactive, run_scripted
 
     try:
         if decisions is not None:

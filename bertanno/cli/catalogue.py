@@ -131,7 +131,7 @@ def formats(as_json):
     Example:
       bertanno formats --json
     """
-    from bertanno.core.transfer import list_formats
+    from bertanno.core.import_export import list_formats
 
     rows = list_formats()
     if as_json:

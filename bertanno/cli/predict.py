@@ -72,10 +72,10 @@ def predict(model, file, task_name, labels, format_name, options, skip_bad, outp
     """
     from bertanno.core.bundle import is_version_dir, load_bundle
     from bertanno.core.engine import Predictor, check_device
+    from bertanno.core.import_export import check_output, predictions_jsonl, write_output
     from bertanno.core.optimize import serving_bundle
     from bertanno.core.plugins import get_plugins
     from bertanno.core.reading import read_examples
-    from bertanno.core.transfer import check_output, predictions_jsonl, write_output
 
     if ray_address:
         return _predict_on_ray(model, file, format_name, options, skip_bad, output, ray_address, actors, threads,
@@ -189,7 +189,7 @@ def predict_project(ctx, project, model_dir, everything, chunk_size, threads, ra
     Ray node (storage they all mount) and bertanno installed there; the
     predictions come back to this process, which stores them in chunks.
     """
-    from bertanno.app.project_training import pre_annotate
+    from bertanno.app.training_runs import pre_annotate
     from bertanno.core.ray_predictions import RayJob
 
     if (actors or gpus) and not ray_address:

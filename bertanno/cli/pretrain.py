@@ -61,8 +61,8 @@ def pretrain(output, corpus, from_model, layers, hidden, max_length, batch_size,
     Use the result as any model: bertanno init P --task T --model ./my-bert
     """
     from bertanno.core.plugins import get_plugins
-    from bertanno.vocab.pretrain import PretrainConfig
-    from bertanno.vocab.pretrain import pretrain as run_pretraining
+    from bertanno.pretraining.pretrain import PretrainConfig
+    from bertanno.pretraining.pretrain import pretrain as run_pretraining
     from bertanno.vocab.terms import load_term_list
 
     terms: list[str] = []

@@ -84,7 +84,7 @@ def init(ctx, project, task_name, labels, model, zero_shot, gazetteer, label_map
       bertanno init clinic --task ner --labels disease,drug --gazetteer medical
       bertanno init records --task ner --labels disease,drug --model medbert
     """
-    from bertanno.app.project_setup import create_project
+    from bertanno.app.new_project import create_project
     from bertanno.core.hub import default_model, model_reference
     from bertanno.core.plugins import get_plugins
 
@@ -153,7 +153,7 @@ def configure(ctx, project, blind_share, overlap, settle):
       bertanno configure clinic --blind-share 0.1  one item in ten blind
       bertanno configure clinic --overlap 2        two annotators per item
     """
-    from bertanno.app.project_setup import set_blind_share, set_team
+    from bertanno.app.new_project import set_blind_share, set_team
     from bertanno.core.project import open_project
 
     store = open_store(ctx)
@@ -229,7 +229,7 @@ def import_(ctx, project, file, format_name, options, skip_bad, split, as_json):
       bertanno import pairs dev.txt --option columns=text,text_b,label
       bertanno import records saved-dataset/   a Hugging Face dataset (hf)
     """
-    from bertanno.core.transfer import import_file
+    from bertanno.core.import_export import import_file
 
     report = import_file(open_store(ctx), project, file, format_name, parse_options(options), skip_bad,
                          split=split)
@@ -295,8 +295,8 @@ def export(ctx, project, format_name, output, only, provenance):
       bertanno export reviews -o reviews.csv          # csv, from the extension
       bertanno export clinic --format brat -o for-brat/
     """
+    from bertanno.core.import_export import export_format_for, export_project
     from bertanno.core.project import open_project
-    from bertanno.core.transfer import export_format_for, export_project
 
     store = open_store(ctx)
     if format_name is None:

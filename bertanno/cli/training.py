@@ -112,7 +112,7 @@ def train(ctx, project, start, no_promote, family, tolerance, min_eval, **option
     Example:
       bertanno train reviews --family linear
     """
-    from bertanno.app.project_training import train_project
+    from bertanno.app.training_runs import train_project
 
     config = _train_config(**options)
     with training_progress(f"training {project}") as (on_step, on_epoch):
@@ -143,7 +143,7 @@ def retrain(ctx, project, min_new, tolerance, min_eval, watch, every, optimize_a
     once (a lock in the database; a killed run's lock is recovered); records every run. Safe to
     run from cron every few minutes: see bertanno schedule.
     """
-    from bertanno.app.project_training import retrain_project
+    from bertanno.app.training_runs import retrain_project
     from bertanno.core.scheduling import parse_every
     from bertanno.core.scheduling import watch as watch_loop
 
@@ -287,7 +287,7 @@ def promote(ctx, project, version):
     Example:
       bertanno promote reviews v002
     """
-    from bertanno.app.project_training import promote as promote_version
+    from bertanno.app.training_runs import promote as promote_version
 
     console.print(promote_version(open_store(ctx), project, version))
 
@@ -302,7 +302,7 @@ def rollback(ctx, project):
     Example:
       bertanno rollback reviews
     """
-    from bertanno.app.project_training import rollback as rollback_version
+    from bertanno.app.training_runs import rollback as rollback_version
 
     console.print(rollback_version(open_store(ctx), project))
 
@@ -323,7 +323,7 @@ def evaluate(ctx, project, version, file, format_name, options, as_json):
       bertanno evaluate reviews
       bertanno evaluate reviews v002 --file test.tsv --json
     """
-    from bertanno.app.project_training import evaluate as evaluate_version
+    from bertanno.app.training_runs import evaluate as evaluate_version
 
     scores = evaluate_version(open_store(ctx), project, version, file, format_name, parse_options(options))
     if as_json:

@@ -92,7 +92,7 @@ def add(ctx, project, term_lists, char_level):
     Example:
       bertanno vocab add clinic medical my-terms.txt
     """
-    from bertanno.vocab.project import add_lists, describe
+    from bertanno.vocab.domain_vocabulary import add_lists, describe
     from bertanno.vocab.terms import load_term_list
 
     if not term_lists and char_level is None:
@@ -122,7 +122,7 @@ def remove(ctx, project, term_lists, remove_all):
     Example:
       bertanno vocab remove clinic my-terms.txt
     """
-    from bertanno.vocab.project import describe, remove_lists
+    from bertanno.vocab.domain_vocabulary import describe, remove_lists
     from bertanno.vocab.terms import load_term_list
 
     if bool(term_lists) == remove_all:
@@ -151,7 +151,7 @@ def show(ctx, project, show_terms, as_json):
     """
     from dataclasses import asdict
 
-    from bertanno.vocab.project import describe
+    from bertanno.vocab.domain_vocabulary import describe
 
     summary = describe(open_store(ctx), project)
     if as_json:
@@ -267,8 +267,8 @@ def mine(ctx, corpus, project, min_count, max_length, top, output):
     from bertanno.core.bundle import load_tokenizer
     from bertanno.core.scratch import SKELETON_DIR
     from bertanno.vocab.corpus import project_corpus, read_corpus
+    from bertanno.vocab.domain_vocabulary import base_tokenizer, describe
     from bertanno.vocab.mining import mine as mine_terms
-    from bertanno.vocab.project import base_tokenizer, describe
     from bertanno.vocab.terms import Term, write_term_list
 
     if corpus is None and project is None:
@@ -325,11 +325,11 @@ def adapt(ctx, project, corpus, epochs, batch_size, learning_rate, max_length, m
     """
     import random
 
-    from bertanno.app.project_training import next_adapted_directory
+    from bertanno.app.training_runs import next_adapted_directory
     from bertanno.vocab.adapt import AdaptConfig
     from bertanno.vocab.adapt import adapt as adapt_model
     from bertanno.vocab.corpus import project_corpus, read_corpus
-    from bertanno.vocab.project import describe, set_adapted_model
+    from bertanno.vocab.domain_vocabulary import describe, set_adapted_model
 
     store = open_store(ctx)
     summary = describe(store, project)

@@ -29,8 +29,8 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from bertanno.core.plugins import Plugins
+from bertanno.core.pre_annotation import CHUNK_SIZE, BulkPrediction
 from bertanno.core.project import open_project
-from bertanno.core.project_predictions import CHUNK_SIZE, BulkPrediction
 from bertanno.core.serving import load_served
 from bertanno.errors import BertannoError
 from bertanno.plugins.task import Example, Task
@@ -307,7 +307,7 @@ def predict_files_on_ray(examples: Sequence[Example], task: Task, source: ModelS
                          progress: Callable[[int, int], None] | None = None,
                          plugins: Plugins | None = None) -> ShardedPrediction:
     """Predict ``examples`` (read from the input files, in order, for ``task``: the version's) on a Ray actor pool
-    and write the predictions as the registry's ``jsonl`` (``core.transfer.predictions_jsonl``: ``bertanno
+    and write the predictions as the registry's ``jsonl`` (``core.import_export.predictions_jsonl``: ``bertanno
     import`` reads them back) in shards of ``chunk_size`` rows under the folder ``output``, each written whole
     (a temporary file renamed) once all its rows are back. A shard already there is kept and its rows are not
     predicted again, so a stopped job continues where it stopped. ``progress(done, total)`` counts the rows of
@@ -316,7 +316,7 @@ def predict_files_on_ray(examples: Sequence[Example], task: Task, source: ModelS
     Raises ``BertannoError`` when ``output`` is a file, Ray is missing, the cluster cannot be reached or has fewer
     GPUs than an actor asks for (``gpus``, as in ``predict_project_on_ray``), or the model cannot load in a
     worker; ``ValueError`` for sizes below 1."""
-    from bertanno.core.transfer import predictions_jsonl
+    from bertanno.core.import_export import predictions_jsonl
 
     _check_sizes(chunk_size=chunk_size, batch_size=batch_size, threads=threads)
     output = Path(output)

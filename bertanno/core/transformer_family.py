@@ -21,7 +21,7 @@ class TransformerFamily(ModelFamily):
     name = "transformer"
     description = "BERT-family encoders (bert-base-chinese, medbert, Lawformer, …) fine-tuned on the project's labels"
     example_kinds = EXAMPLE_KINDS
-    trainable = True  # through bertanno.app.project_training: TrainConfig, the vocabulary, the Trainer
+    trainable = True  # through bertanno.app.training_runs: TrainConfig, the vocabulary, the Trainer
     modules = ("torch", "transformers")
     install = "pip install torch transformers"
     origin = "the project's domain model, fine-tuned here (bertanno train)"

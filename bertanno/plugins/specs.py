@@ -116,6 +116,9 @@ class FileFormat:
     directory: bool = False
     """``True`` for a format stored as a directory (``hf``, a saved Hugging Face dataset): ``read(path, options)``
     and ``write(examples, path, options)`` get the directory's ``Path`` instead of a text stream."""
+    notes: str = ""
+    """A longer account than ``description`` (Markdown): what is read and how, what is left out or refused and
+    which options change that; the README's format table and ``formats --json`` show it."""
     exported: Callable[[list[str]], bool] | None = None
     """A directory format: given the names of every file in a non-empty folder (relative, ``/``-separated),
     whether it is an earlier export of this format, which an export to that folder replaces whole; any other

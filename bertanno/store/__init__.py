@@ -1,4 +1,5 @@
-"""SQLAlchemy schema, migrations and queries (see DESIGN.md, "Store"). Imports nothing from core/.
+"""SQLAlchemy schema, migrations and queries (ARCHITECTURE.md: "Where each concept lives"). Imports nothing
+from core/.
 
 Open one with ``Store.open(url)``; do work in ``with store.transaction() as session:`` and the
 query functions of ``projects``, ``items``, ``annotations``, ``predictions`` and ``queue``.

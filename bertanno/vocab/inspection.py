@@ -13,8 +13,8 @@ from bertanno.plugins.task import Span
 from bertanno.store import Store
 from bertanno.store.projects import get_project
 from bertanno.store.vocabularies import project_vocabulary
+from bertanno.vocab.domain_vocabulary import base_tokenizer
 from bertanno.vocab.extend import added_terms, extend_tokenizer
-from bertanno.vocab.project import base_tokenizer
 
 
 @dataclass(frozen=True)

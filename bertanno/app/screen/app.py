@@ -41,7 +41,7 @@ def shown_keys(keys: tuple[str, ...]) -> str:
 
 
 class AnnotationApp(App[None]):
-    """Runs an ``AnnotationSession`` full screen. ``keymap``: action -> keys (``bertanno.app.terminal.KEYS``)."""
+    """Runs an ``AnnotationSession`` full screen. ``keymap``: action -> keys (``bertanno.app.line_screen.KEYS``)."""
 
     CSS = """
     #header { dock: top; height: auto; padding: 0 1; background: $primary-background; }

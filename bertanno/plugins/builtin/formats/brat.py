@@ -145,6 +145,9 @@ def brat_cannot_carry(example: Example, kind: str) -> str | None:
 FORMATS = (
     FileFormat(
         name="brat",
+        notes=('brat standoff: a folder of `NAME.txt` documents and `NAME.ann` entities (`T` lines), one item per '
+               'document; a discontinuous entity makes its document a bad row; relations, events, attributes and '
+               'notes are counted and left out with a note; recognised as a folder'),
         description="brat standoff: a folder of NAME.txt documents and NAME.ann entities (T lines)",
         kinds=frozenset({"spans"}),
         read=read_brat,

@@ -174,6 +174,7 @@ def _looks_like_conll(lines: list[str]) -> bool:
 FORMATS = (
     FileFormat(
         name="conll",
+        notes=('one `CHARACTER TAG` per line; BIO, BIOES or BMES; `B-X` or `B_X`'),
         description="one token per line, its tag last (BIO, IOB1, BIOES or BMES; B-X or B_X), blank line between "
                     "sentences; -DOCSTART- and extra columns understood",
         kinds=frozenset({"spans"}),

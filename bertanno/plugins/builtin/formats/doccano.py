@@ -281,6 +281,9 @@ def doccano_csv_cannot_carry(example: Example, kind: str) -> str | None:
 FORMATS = (
     FileFormat(
         name="doccano",
+        notes=('doccano\'s JSONL: `{"text", "label": [[start, end, type]]}` (also the older `labels`) or `{"text", '
+               '"label": [names]}`; recognised from its shape; `--option empty=no-entities` reads `[]` as a text '
+               'without entities (default: unlabelled, as doccano writes an unannotated text)'),
         description="doccano JSONL/JSON: label [[start, end, type], …] or [name, …]; entities and cats (intent); "
                     "entity objects and relations (relation extraction)",
         kinds=frozenset({"text", "spans"}),
@@ -295,6 +298,8 @@ FORMATS = (
     ),
     FileFormat(
         name="doccano-csv",
+        notes=("doccano's classification CSV: `id,text,label`, several labels joined with `#`; chosen with `--format"
+               ' doccano-csv`'),
         description="doccano CSV (text classification): id, text, label; several labels joined with #",
         kinds=frozenset({"text"}),
         read=read_doccano_csv,

@@ -75,6 +75,8 @@ def read_dataset(directory: Path, options: dict) -> Iterator[Example | RowError]
 FORMATS = (
     FileFormat(
         name="hf",
+        notes=('a Hugging Face `datasets` directory (`save_to_disk`): `text`, `text_b`, `label` or `spans`, `meta`; '
+               'needs `bertanno[hf]`; a directory is read as this format'),
         description="a Hugging Face datasets directory (save_to_disk): text, text_b, label or spans, meta",
         kinds=frozenset({"text", "pair", "spans"}),
         read=read_dataset,

@@ -329,6 +329,9 @@ def _looks_like_jsonl(lines: list[str]) -> bool:
 FORMATS = (
     FileFormat(
         name="jsonl",
+        notes=('`{"text","label"}`, `{"text","text_b","label"}`, `{"text","spans":[[start,end,label]]}`; also the '
+               'ChineseBLUE (`mention_data`) and CAIL2021 (`entities`) span layouts; `--option end=inclusive`, '
+               '`--option mention_case=ignore`'),
         description="JSON lines: text/label, text_a/text_b/label or text/spans (also ChineseBLUE and CAIL span layouts)",
         kinds=frozenset({"text", "pair", "spans"}),
         read=read_jsonl,

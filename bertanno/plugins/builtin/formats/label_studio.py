@@ -261,6 +261,13 @@ def looks_like_label_studio(lines: list[str]) -> bool:
 FORMATS = (
     FileFormat(
         name="label-studio",
+        notes=("Label Studio's JSON export (an array of tasks): the first annotation that was not cancelled is gold,"
+               ' with `completed_by` as its annotator; predictions come in as pre-annotations with their '
+               '`model_version` and `score`; a span whose `text` differs from the task text at its offsets (Label '
+               "Studio's UTF-16 offsets around emoji, a text edited later) is moved to the nearest occurrence of its"
+               ' text and counted (`--option offsets=check` refuses it); results of other controls are counted and '
+               'left out; also the JSON-MIN export (data and results flat, one annotation a task); `--option '
+               'text=FIELD`, `text_b=FIELD` name the data fields'),
         description="Label Studio JSON export: tasks with data.text, annotations (spans or choices; the annotator "
                     "kept), predictions read as pre-annotations",
         kinds=frozenset({"text", "pair", "spans"}),

@@ -150,6 +150,8 @@ def _looks_tabbed(lines: list[str]) -> bool:
 FORMATS = (
     FileFormat(
         name="csv",
+        notes=('header naming `text`/`text_a`/`review`…, `text_b`, `label`; or `--option text=COL --option '
+               'label=COL`'),
         description="comma-separated, a header naming text / text_b / label columns (or options text=, label=)",
         kinds=frozenset({"text", "pair"}),
         read=lambda stream, options: read_delimited(stream, options, ","),
@@ -161,6 +163,7 @@ FORMATS = (
     ),
     FileFormat(
         name="tsv",
+        notes=('as csv; `--option columns=label,text,text_b` for files without a header'),
         description="tab-separated, a header or the option columns=text,text_b,label for files without one",
         kinds=frozenset({"text", "pair"}),
         read=lambda stream, options: read_delimited(stream, options, "\t"),
@@ -173,6 +176,7 @@ FORMATS = (
     ),
     FileFormat(
         name="cail-argmine",
+        notes=('CAIL2021 argument pairs: one prosecution argument, five candidates, five pairs per row'),
         description="CAIL2021 argument pairs: sc, candidates A-E, answer; five pairs per row",
         kinds=frozenset({"pair"}),
         read=read_argument_pairs,

@@ -83,6 +83,7 @@ def fasttext_cannot_carry(example: Example, kind: str) -> str | None:
 FORMATS = (
     FileFormat(
         name="txt",
+        notes=('one unlabeled text per line'),
         description="one text per line, no labels (input for pre-annotation)",
         kinds=frozenset({"text", "spans"}),
         read=read_lines,
@@ -96,6 +97,8 @@ FORMATS = (
     ),
     FileFormat(
         name="fasttext",
+        notes=("`__label__NAME … TEXT` per line (doccano's text classification export; recognised by its `__label__`"
+               ' words)'),
         description="fastText lines: __label__NAME … then the text (doccano's text classification export)",
         kinds=frozenset({"text"}),
         read=read_fasttext,

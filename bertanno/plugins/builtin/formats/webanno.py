@@ -404,6 +404,12 @@ def webanno_cannot_carry(example: Example, kind: str) -> str | None:
 FORMATS = (
     FileFormat(
         name="webanno-tsv",
+        notes=('WebAnno / INCEpTION TSV 3 (`#FORMAT=WebAnno TSV 3.x`): one item per sentence (`#Text=`), entities of'
+               ' the NamedEntity layer (`--option layer=webanno.custom.X --option feature=NAME` for a custom span '
+               'layer); multi-token ids `[N]`, sub-token units, stacked entities and UTF-16 offsets (an emoji counts'
+               ' two) are read; other layers are counted and left out with a note; an entity without a value '
+               "(INCEpTION's `*`) is a bad row unless `--option unlabelled=LABEL` gives it a label; an entity that "
+               'crosses sentences is a bad row; written with one token per character; recognised from its first line'),
         description="WebAnno / INCEpTION TSV 3: a sentence per item, entities of the NamedEntity layer "
                     "(or --option layer=, feature=)",
         kinds=frozenset({"spans"}),

@@ -1,5 +1,7 @@
-"""The terminal front of an annotation session: the screen, the keys, the span editor, and the
-scripted mode that reads one key sequence per item from a file (how scripts and tests drive it)."""
+"""The line-by-line screen of an annotation session (``annotate --plain``; the full-screen Textual app is
+``bertanno.app.screen``): ``LineScreen``, the keys and their keymap, the span editor's command line, and the
+scripted mode that reads one key sequence per item from a file (how ``--decisions``, scripts and tests drive
+it)."""
 
 from __future__ import annotations
 
@@ -82,7 +84,7 @@ def span_listing(editor: SpanEditor) -> Text:
 
 
 @dataclass
-class Screen:
+class LineScreen:
     console: Console
     session: AnnotationSession
 
@@ -210,7 +212,7 @@ class Driver:
 
 def run_interactive(session: AnnotationSession, console: Console, get_key: Callable[[], str],
                     keymap: dict[str, tuple[str, ...]] | None = None) -> None:
-    screen = Screen(console, session)
+    screen = LineScreen(console, session)
 
     def read_line(prompt: str) -> str:
         return console.input(prompt)

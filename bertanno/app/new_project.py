@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bertanno.app.project_training import version_directory
+from bertanno.app.training_runs import version_directory
 from bertanno.core.plugins import Plugins, get_plugins
 from bertanno.core.serving import plan_zero_shot, write_zero_shot_version
 from bertanno.errors import BertannoError

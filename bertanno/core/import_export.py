@@ -101,7 +101,7 @@ def list_formats(plugins: Plugins | None = None) -> list[dict]:
             "extensions": list(spec.extensions), "sniffs": spec.sniff is not None,
             "options": ["label_map", *spec.options] if spec.options is not None else None,
             "labels": spec.carries_labels, "pre_annotations": spec.keeps_meta, "meta": spec.keeps_meta,
-            "refuses": spec.refuses if spec.cannot_carry is not None else "",
+            "refuses": spec.refuses if spec.cannot_carry is not None else "", "notes": spec.notes,
         })
     return rows
 

@@ -16,8 +16,8 @@ from bertanno.core.bundle import DEFAULT_FAMILY, load_base, load_version, save_v
 from bertanno.core.engine import Predictor, predict_payloads, score_model
 from bertanno.core.gate import MIN_ITEMS, GateVerdict, decide
 from bertanno.core.plugins import Plugins, get_plugins
+from bertanno.core.pre_annotation import CHUNK_SIZE, BulkPrediction, predict_project
 from bertanno.core.project import MIN_STRATUM, project_task, training_data
-from bertanno.core.project_predictions import CHUNK_SIZE, BulkPrediction, predict_project
 from bertanno.core.ray_predictions import ModelSource, RayJob, predict_project_on_ray
 from bertanno.core.reading import read_examples
 from bertanno.core.serving import load_served, record_family
@@ -362,7 +362,7 @@ def pre_annotate(store: Store, project_name: str, model: str | None = None, unde
                  precision: str | None = None, ray: RayJob | None = None) -> tuple[str, BulkPrediction]:
     """Pre-annotate the project's undecided items (all of them without ``undecided_only``) that the model has not
     predicted yet: ``model`` (a saved version directory of any family, stored under its folder's name) or else
-    the champion. Resumable (``core.project_predictions.predict_project``). Returns the version's name and what
+    the champion. Resumable (``core.pre_annotation.predict_project``). Returns the version's name and what
     was done (``precision="full"``: without the version's optimised variant). With ``ray``, the same on a Ray
     actor pool (``core.ray_predictions``; the directory must be readable on every Ray node). Raises
     ``BertannoError`` when the project has no champion and no ``model`` is given."""
