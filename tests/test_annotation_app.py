@@ -39,8 +39,10 @@ def standing(store):
 
 
 def screen_lines(app) -> list[str]:
-    """The screen as a person reads it: one string per row (a double-width character once)."""
-    return ["".join(segment.text for segment in strip) for strip in app.screen._compositor.render_strips()]
+    """The screen as a person reads it: one string per row (a double-width character once; a no-break space, which
+    keeps a legend entry such as ``[1] negative`` on one row, as the space it looks like)."""
+    return ["".join(segment.text for segment in strip).replace("\u00a0", " ")
+            for strip in app.screen._compositor.render_strips()]
 
 
 def run(session, keys, size=(80, 24), probe=None, plugins=None):
@@ -114,14 +116,29 @@ def test_a_blind_control_item_shows_no_pre_annotation(store, tmp_path):
     assert "no pre-annotation" in screen and "张三 [0-2]" not in screen and "(no entities)" in screen
 
 
-def test_digit_keys_choose_by_position_when_the_labels_are_digits(store, tmp_path):
+def test_digit_labels_are_their_own_keys(store, tmp_path):
+    # a pair set labelled 0/1 (issue 45, part 1): pressing 1 stores "1", as the legend shows ([0] 0  [1] 1)
     make_project(store, tmp_path, "sentiment", ["0", "1"], [{"text": "很好吃"}, {"text": "太慢"}])
     session = AnnotationSession(store, "p", "tester", predict_ahead=False)
-    run(session, ["1", "2"])                                  # [1] 0  [2] 1
-    assert standing(store) == [(1, "correct", "0"), (2, "correct", "1")]
+    [legend] = run(session, ["probe", "1", "0"], probe=lambda app: str(app.view.query_one("#label-keys").render()))
+    assert legend.replace("\u00a0", " ") == "[0] 0  [1] 1"
+    assert standing(store) == [(1, "correct", "1"), (2, "correct", "0")]
     plain = AnnotationSession(store, "p", "tester")
-    assert plain.task.key_correction("1", None) == "0" and plain.task.key_correction("3", None) is None
+    assert plain.task.key_correction("1", None) == "1" and plain.task.key_correction("2", None) is None
     plain.close()
+
+
+def test_a_refused_label_keeps_the_box_open_with_what_was_typed(store, tmp_path):
+    # issue 45, part 2: one typo must not decide the item (the next Enter used to accept the model's label)
+    make_project(store, tmp_path, "sentiment", ["negative", "positive"], [{"text": "太慢了"}])
+    session = AnnotationSession(store, "p", "tester", predictor=FixedModel("positive"), model_version="m",
+                                predict_ahead=False)
+    seen = run(session, ["c", *"neg", "enter", "probe", *"ative", "enter"],
+               probe=lambda app: (app.view.query_one("#label-input").has_class("open"),
+                                  app.view.query_one("#label-input").value,
+                                  str(app.view.query_one("#label-message").render())))
+    assert seen == [(True, "neg", "'neg' is not a label; type a label or its key (1 = negative, 2 = positive)")]
+    assert standing(store) == [(1, "correct", "negative")]
 
 
 def test_a_long_review_is_shown_whole_and_the_header_stays(store, tmp_path):
@@ -154,7 +171,7 @@ def test_pairs_show_both_texts_in_full(store, tmp_path):
 
 
 class FixedModel:
-    """A served model that proposes the same spans for every text."""
+    """A served model that proposes the same spans (those inside the text) or the same label for every text."""
 
     def __init__(self, spans):
         self.spans = spans
@@ -162,6 +179,8 @@ class FixedModel:
     def predict(self, examples):
         from bertanno.plugins.task import Prediction
 
+        if isinstance(self.spans, str):
+            return [Prediction(self.spans, 0.8) for _ in examples], None
         return [Prediction([s for s in self.spans if s.end <= len(e.text)], 0.8) for e in examples], None
 
 
@@ -292,7 +311,7 @@ def test_wrapping_never_cuts_or_loses_a_character(width):
 def test_the_help_is_formatted_and_lists_the_span_keys(store, tmp_path):
     make_project(store, tmp_path, "ner", ["PER", "LOC"], [{"text": "张三在北京工作"}])
     session = AnnotationSession(store, "p", "tester", predict_ahead=False)
-    [small, large] = run(session, ["question_mark", *["down"] * 12, "probe", "x", "question_mark",
+    [small, large] = run(session, ["question_mark", *["down"] * 10, "probe", "x", "question_mark",
                                    "probe"], size=(80, 24), probe=lambda app: "\n".join(screen_lines(app)))
     assert "Span editing" in small and "[bold]" not in small and "- all" in small  # scrolled down with ↓
     assert "Enter / a " in large and "Enter / Enter" not in large
@@ -379,3 +398,51 @@ def test_escape_closes_a_prompt_and_gives_the_keys_back(store, tmp_path):
                                   type(app.focused).__name__, list(app.view.editor.spans)))
     assert seen == [(False, "SpanText", [])]                  # nothing typed in the prompt was applied
     assert standing(store) == [(1, "correct", [[0, 2, "PER"]])]
+
+
+# -- issue 45: every label keyed and shown, every span listed, edits undoable -----------------------------------------
+
+def test_u_takes_back_the_edits_on_the_item_first_then_the_item_before(store, tmp_path):
+    make_project(store, tmp_path, "ner", ["PER", "LOC", "ORG"], [{"text": "王五去了广州"}, {"text": "张三在北京工作"}])
+    model = FixedModel([Span(0, 2, "PER"), Span(3, 5, "LOC")])
+    session = AnnotationSession(store, "p", "tester", predictor=model, model_version="m", predict_ahead=False)
+    spans = lambda app: list(app.view.editor.spans)  # noqa: E731
+    seen = run(session, ["enter",                                   # item 1 accepted as the model gave it
+                         "tab", "3", "probe",                       # item 2: 北京 becomes ORG
+                         "d", "probe",                              # then removed
+                         "u", "probe", "u", "probe", "U", "probe",  # back to ORG, back to LOC, redo: ORG
+                         "u", "u", "probe"],                        # nothing left on item 2: item 1 comes back
+               probe=lambda app: (app.session.current.item_id, spans(app)))
+    assert seen == [(2, [Span(0, 2, "PER"), Span(3, 5, "ORG")]), (2, [Span(0, 2, "PER")]),
+                    (2, [Span(0, 2, "PER"), Span(3, 5, "ORG")]), (2, [Span(0, 2, "PER"), Span(3, 5, "LOC")]),
+                    (2, [Span(0, 2, "PER"), Span(3, 5, "ORG")]), (1, [Span(0, 2, "PER"), Span(3, 5, "LOC")])]
+
+
+def test_a_refused_span_command_keeps_the_box_open_with_what_was_typed(store, tmp_path):
+    make_project(store, tmp_path, "ner", ["PER", "LOC"], [{"text": "张三在北京工作"}])
+    session = AnnotationSession(store, "p", "tester", predict_ahead=False)
+    prompt = lambda app: app.view.query_one("#span-command")  # noqa: E731
+    seen = run(session, ["colon", *"+ 北京:LCO", "enter", "probe", "backspace", "backspace", "backspace",
+                         *"LOC", "enter", "probe"],
+               probe=lambda app: (prompt(app).has_class("open"), prompt(app).value, list(app.view.editor.spans)))
+    assert seen[0][:2] == (True, "+ 北京:LCO") and seen[0][2] == []
+    assert seen[1] == (False, "", [Span(3, 5, "LOC")])
+
+
+def test_the_legend_keys_every_label_and_the_span_list_says_what_it_cannot_show(store, tmp_path):
+    labels = ["disease", "symptom", "drug", "test", "value", "body", "time", "dose", "route", "freq"]
+    text = "，".join(f"第{n}项头痛" for n in range(40))
+    starts = [text.index(f"第{n}项头痛") + len(f"第{n}项") for n in range(40)]
+    spans = [Span(start, start + 2, labels[n % 3]) for n, start in enumerate(starts)]
+    make_project(store, tmp_path, "ner", labels, [{"text": text}])
+    session = AnnotationSession(store, "p", "tester", predictor=FixedModel(spans), model_version="m",
+                                predict_ahead=False)
+    seen = run(session, ["probe", *["tab"] * 30, "probe"], size=(80, 24),
+               probe=lambda app: "\n".join(screen_lines(app)))
+    first, later = seen
+    for key, label in enumerate(labels[:9], start=1):
+        assert f"[{key}] {label}" in first
+    assert "freq (typed)" in first                                  # the tenth label has no key: said so
+    assert "▲ 0 more · ▼" in first and "of 40 spans" in first        # the list is cut, and says so
+    assert "on span 30 头痛" in later and "30 头痛" in later.split("▲")[0].split("offset")[-1]
+    assert "▲ 0 more" not in later                                   # scrolled to the span under the cursor

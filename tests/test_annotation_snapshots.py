@@ -106,6 +106,15 @@ class TestAnnotate:
         app, session, store = make_app(tmp_path, *CASES["ner"][:3], ner_spans())
         assert snapshot(snap_compare, app, session, store, size, ["shift+tab"])
 
+    def test_the_span_list_scrolled_to_the_span_under_the_cursor(self, snap_compare, tmp_path, size):
+        app, session, store = make_app(tmp_path, *CASES["ner"][:3], ner_spans())
+        assert snapshot(snap_compare, app, session, store, size, ["shift+tab", "shift+tab"])
+
+    def test_an_edit_undone_within_the_item(self, snap_compare, tmp_path, size):
+        # span 1 made AGE, span 2 removed, then u: the removal is taken back, the type change stays
+        app, session, store = make_app(tmp_path, *CASES["ner"][:3], ner_spans())
+        assert snapshot(snap_compare, app, session, store, size, ["tab", "2", "tab", "d", "u"])
+
     def test_the_pair_correction_prompt(self, snap_compare, tmp_path, size):
         app, session, store = make_app(tmp_path, *CASES["pair"][:3], "no_match")
         assert snapshot(snap_compare, app, session, store, size, ["c", *"mat"])

@@ -14,7 +14,7 @@ from rich.text import Text
 
 from bertanno.app.session import AnnotationSession
 from bertanno.app.span_editing import SpanEditor
-from bertanno.app.views import render_item, view_for
+from bertanno.app.views import item_legend, render_item, view_for
 from bertanno.errors import BertannoError
 from bertanno.plugins.task import not_text
 from bertanno.store.annotations import ItemTaken
@@ -99,7 +99,8 @@ class LineScreen:
             (f"✓{counts['accept']} ✎{counts['correct']} ✗{counts['reject']} ↷{counts['skip']}", "cyan"))
         if session.live is not None:
             header = Text.assemble(header, "\n", (f"live: {session.live.status()}", "dim"))
-        body = render_item(session.task, current.example, current.prediction, session.plugins)
+        body = Group(render_item(session.task, current.example, current.prediction, session.plugins),
+                     item_legend(session.task, session.plugins))
         context = session.context()
         parts = [header] + ([Panel(context, title="decisions")] if context is not None else [])
         parts.append(Panel(body if extra is None else Group(body, extra), title=f"item {current.item_id}"))

@@ -6,6 +6,7 @@ command typed from what the screen showed always means the span it showed.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from typing import Iterable
 
 from bertanno.app.views.spans import colour
@@ -19,13 +20,55 @@ class SpanEditor:
 
     def __init__(self, task, example: Example, spans: Iterable | None):
         self.task, self.example = task, example
-        self.reset(spans)
+        self.history: list[tuple[dict[int, Span], int]] = []
+        """The states before each change, oldest first: ``undo`` goes back through them."""
+        self.future: list[tuple[dict[int, Span], int]] = []
+        """The states ``undo`` left, newest last: ``redo`` comes back through them; a new change clears it."""
+        self._depth = 0
+        self.reset(spans, record=False)
 
-    def reset(self, spans: Iterable | None) -> None:
-        """Start over from ``spans``, numbered from 1 in text order."""
-        self.numbered: dict[int, Span] = {n: Span(*s) for n, s in enumerate(sorted(Span(*s) for s in spans or ()),
-                                                                            start=1)}
-        self.next_number = len(self.numbered) + 1
+    def reset(self, spans: Iterable | None, record: bool = True) -> None:
+        """Start over from ``spans``, numbered from 1 in text order; ``record``: as a change ``undo`` takes
+        back (the item's opening state is not one)."""
+        with self._change(record):
+            self.numbered: dict[int, Span] = {
+                n: Span(*s) for n, s in enumerate(sorted(Span(*s) for s in spans or ()), start=1)}
+            self.next_number = len(self.numbered) + 1
+
+    @contextmanager
+    def _change(self, record: bool = True):
+        """One change, however many steps it takes (a command removes and adds): the state before it is kept
+        for ``undo`` when it changed something and raised nothing; on ``ValueError`` the spans are put back."""
+        outermost = self._depth == 0
+        before = (dict(getattr(self, "numbered", {})), getattr(self, "next_number", 1))
+        self._depth += 1
+        try:
+            yield
+        except ValueError:
+            if outermost:
+                self.numbered, self.next_number = before
+            raise
+        finally:
+            self._depth -= 1
+        if outermost and record and before[0] != self.numbered:
+            self.history.append(before)
+            self.future.clear()
+
+    def undo(self) -> bool:
+        """Take back the last change to the spans; ``False`` when there is none (the item as it opened)."""
+        if not self.history:
+            return False
+        self.future.append((dict(self.numbered), self.next_number))
+        self.numbered, self.next_number = self.history.pop()
+        return True
+
+    def redo(self) -> bool:
+        """Make again the change ``undo`` took back last; ``False`` when there is none."""
+        if not self.future:
+            return False
+        self.history.append((dict(self.numbered), self.next_number))
+        self.numbered, self.next_number = self.future.pop()
+        return True
 
     @property
     def spans(self) -> list[Span]:
@@ -49,23 +92,26 @@ class SpanEditor:
     # -- changes --------------------------------------------------------------------------------------------------
     def add(self, span: Span) -> int:
         """Add ``span``; returns its number. Raises ``ValueError`` naming the span it would overlap."""
-        self._check(span)
-        number, self.next_number = self.next_number, self.next_number + 1
-        self.numbered[number] = span
+        with self._change():
+            self._check(span)
+            number, self.next_number = self.next_number, self.next_number + 1
+            self.numbered[number] = span
         return number
 
     def remove(self, numbers: Iterable[int]) -> None:
         """Remove the spans with these numbers (all or none)."""
         numbers = list(numbers)
-        for number in numbers:
-            self._number(str(number))
-        for number in numbers:
-            del self.numbered[number]
+        with self._change():
+            for number in numbers:
+                self._number(str(number))
+            for number in numbers:
+                del self.numbered[number]
 
     def replace(self, number: int, span: Span) -> None:
         """Change span ``number`` (its label or its boundaries), keeping its number."""
-        self._check(span, ignore=number)
-        self.numbered[number] = span
+        with self._change():
+            self._check(span, ignore=number)
+            self.numbered[number] = span
 
     def at(self, offset: int) -> int | None:
         """The number of the span covering character ``offset``, or ``None``."""
@@ -74,8 +120,12 @@ class SpanEditor:
     def apply(self, command: str) -> None:
         """One line command: ``+ START-END:TYPE``, ``+ SURFACE:TYPE`` (``SURFACE#2`` its second occurrence),
         ``- N``, ``- N-M``, ``- N,M``, ``- all``, ``t N TYPE``, ``[N ]N {N }N`` (move a boundary by one).
-        Raises ``ValueError`` with a hint when it cannot be done."""
-        command = command.strip()
+        Raises ``ValueError`` with a hint when it cannot be done, and changes nothing then; one command is one
+        change for ``undo``."""
+        with self._change():
+            self._apply(command.strip())
+
+    def _apply(self, command: str) -> None:
         if command.startswith("+"):
             target, _, label = command[1:].strip().rpartition(":")
             if not target or not label:

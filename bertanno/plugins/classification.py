@@ -10,7 +10,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from bertanno.errors import BertannoError
-from bertanno.plugins.task import Encoded, Example, Prediction, Task, encode_texts, softmax
+from bertanno.plugins.task import Encoded, Example, Prediction, Task, encode_texts, label_keys, softmax
 
 
 class ClassificationTask(Task):
@@ -67,16 +67,18 @@ class ClassificationTask(Task):
         return totals[..., 0] / np.maximum(totals[..., 1], 1.0)
 
     def key_correction(self, key: str, example: Example) -> Any:
-        """A digit chooses the label at that position (1 the first), also when the labels are digits."""
-        if key.isdigit() and 1 <= int(key) <= len(self.labels):
-            return self.parse_correction(self.labels[int(key) - 1], example)
-        return None
+        """The label ``key`` chooses (``task.label_keys``: a digit by position, or the digit label itself when
+        every label is a digit), or ``None``."""
+        label = dict(label_keys(self.labels)).get(key)
+        return None if label is None else self.parse_correction(label, example)
 
     def parse_correction(self, typed: str, example: Example) -> Any:
+        """A label as typed, or the key that chooses it (``label_keys``); ``ValueError`` naming them otherwise."""
         typed = typed.strip()
         if typed in self.labels:
             return typed
-        if typed.isdigit() and 1 <= int(typed) <= len(self.labels):
-            return self.labels[int(typed) - 1]
-        options = ", ".join(f"{i} = {label}" for i, label in enumerate(self.labels, start=1))
-        raise ValueError(f"{typed!r} is not a label; type a label or its number ({options})")
+        keys = dict(label_keys(self.labels))
+        if typed in keys:
+            return keys[typed]
+        options = ", ".join(f"{key} = {label}" for key, label in label_keys(self.labels))
+        raise ValueError(f"{typed!r} is not a label; type a label or its key ({options})")

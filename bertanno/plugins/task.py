@@ -296,6 +296,15 @@ class Task(ABC):
         return {"task": self.name, "labels": list(self.labels), "config": dict(self.config)}
 
 
+def label_keys(labels: Sequence[str]) -> list[tuple[str, str]]:
+    """``(key, label)`` for the labels one key chooses: when every label is a single digit (a pair set labelled
+    ``0``/``1``), each label's key is the label itself, so pressing 1 gives "1"; otherwise ``1``-``9`` by
+    position, for the first nine (the rest are typed)."""
+    if labels and all(len(label) == 1 and label.isdigit() for label in labels):
+        return [(label, label) for label in labels]
+    return [(str(number), label) for number, label in enumerate(labels[:9], start=1)]
+
+
 def payload_category(payload: Any) -> str:
     """One payload as one category, for counting agreement: a list (labels of a multi-label task) in sorted
     order, so that two orders of the same labels are the same category."""

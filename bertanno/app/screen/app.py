@@ -216,6 +216,11 @@ class AnnotationApp(App[None]):
         self.decide(message.decision, message.payload)
 
     def action_undo(self) -> None:
+        """The last edit on the item on screen first (a span view keeps a history of them); with none left, the
+        previous item's decision."""
+        undo_edit = getattr(self.view, "undo_edit", None)
+        if undo_edit is not None and undo_edit():
+            return
         if self.session.undo():
             self.say("undone: the item is back as you left it", style="green")
             self.show_next()

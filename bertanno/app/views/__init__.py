@@ -49,6 +49,15 @@ def render_item(task, example: Example, prediction: Prediction | None, plugins=N
     return view_for(task, plugins).render(task, example, prediction)
 
 
+def item_legend(task, plugins=None):
+    """The legend of the label keys as the task's view shows it under the item: ``[1] PER  [2] LOC`` in the
+    types' colours for a span view, plain for the others."""
+    from bertanno.app.views.labels import keys_legend
+    from bertanno.app.views.spans import legend
+
+    return legend(task) if view_for(task, plugins).edits_spans else keys_legend(task)
+
+
 def render_decisions(task, example: Example, decisions: Sequence[tuple[str, Any]], plugins=None):
     """Several ``(who, payload)`` decisions about one item side by side, as the task's view draws them (one
     line per decision when the view has no drawing of its own)."""

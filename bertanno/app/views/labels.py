@@ -1,5 +1,6 @@
-"""The ``labels`` and ``pair`` views' drawings: the text (or both texts of a pair), the pre-annotation with its
-confidence and the label keys; and several decisions one line each, for a review."""
+"""The ``labels`` and ``pair`` views' drawings: the text (or both texts of a pair) and the pre-annotation with
+its confidence; the legend of the label keys, which every screen keeps in view; and several decisions one line
+each, for a review."""
 
 from __future__ import annotations
 
@@ -9,15 +10,28 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from bertanno.plugins.task import Example, Prediction
+from bertanno.plugins.task import Example, Prediction, label_keys
 
 
-def _prediction_and_keys(task, prediction: Prediction | None) -> list[Text]:
-    parts = []
-    if prediction is not None:
-        parts.append(Text(f"→ {prediction.payload}  ({prediction.confidence:.0%})", style="bold cyan"))
-    parts.append(Text("  ".join(f"[{i}] {label}" for i, label in enumerate(task.labels, start=1)), style="dim"))
-    return parts
+def _prediction(task, prediction: Prediction | None) -> list[Text]:
+    if prediction is None:
+        return []
+    return [Text(f"→ {prediction.payload}  ({prediction.confidence:.0%})", style="bold cyan")]
+
+
+def keys_legend(task, colour=None) -> Text:
+    """The label keys with their labels, ``[1] negative  [2] positive`` (``task.label_keys``: a digit label is
+    its own key), then the labels no key chooses (typed with ``c``); each label in ``colour(label)`` when given
+    (the span view's colours), else plain. Wraps between entries, never inside one."""
+    keyed = label_keys(task.labels)
+    entries = [(f"[{key}] {label}", label) for key, label in keyed]
+    entries += [(f"{label} (typed)", label) for label in task.labels[len(keyed):]]
+    legend = Text()
+    for index, (entry, label) in enumerate(entries):
+        if index:
+            legend.append("  ")
+        legend.append(entry.replace(" ", "\u00a0"), style=colour(label) if colour else "")
+    return legend
 
 
 def render_labels(task, example: Example, prediction: Prediction | None):
@@ -25,13 +39,13 @@ def render_labels(task, example: Example, prediction: Prediction | None):
     (87%)``) and the label keys (``[1] negative …``)."""
     if example.text_b is not None:
         return render_pair(task, example, prediction)
-    return Group(Text(example.text), *_prediction_and_keys(task, prediction))
+    return Group(Text(example.text), *_prediction(task, prediction))
 
 
 def render_pair(task, example: Example, prediction: Prediction | None):
     """Both texts of a pair, marked ``A`` and ``B``, then the prediction and the label keys."""
     return Group(Text("A  ", style="bold") + Text(example.text), Text("B  ", style="bold") + Text(example.text_b or ""),
-                 *_prediction_and_keys(task, prediction))
+                 *_prediction(task, prediction))
 
 
 def decision_lines(task, example: Example, decisions: Sequence[tuple[str, Any]]):

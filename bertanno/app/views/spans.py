@@ -10,6 +10,7 @@ from rich.cells import cell_len
 from rich.console import Group
 from rich.text import Text
 
+from bertanno.app.views.labels import keys_legend
 from bertanno.plugins.task import Example, Prediction, Span
 
 PALETTE = ("red", "green", "blue", "magenta", "yellow", "cyan", "bright_red", "bright_green", "bright_blue",
@@ -23,20 +24,20 @@ def colour(labels: Sequence[str], label: str) -> str:
     return PALETTE[list(labels).index(label) % len(PALETTE)] if label in labels else "white"
 
 
-def legend(labels: Sequence[str]) -> Text:
-    return Text("  ").join(Text(f"■ {label}", style=colour(labels, label)) for label in labels)
+def legend(task) -> Text:
+    """The label keys with each type in its colour (``labels.keys_legend``)."""
+    return keys_legend(task, lambda label: colour(task.labels, label))
 
 
 def render_spans(task, example: Example, prediction: Prediction | None):
     """The text over its ruler with the prediction's spans (else the example's), the prediction as
-    ``surface:TYPE`` with its confidence, and the colour legend."""
+    ``surface:TYPE`` with its confidence (the screens keep the legend of the keys in view beside it)."""
     paint = lambda label: colour(task.labels, label)  # noqa: E731
     spans = prediction.payload if prediction is not None else example.payload or []
     parts = [*ruled_lines(example.text, spans, paint)]
     if prediction is not None:
         found = ", ".join(f"{example.text[s:e]}:{label}" for s, e, label in spans) or "(no entities)"
         parts.append(Text(f"→ {found}  ({prediction.confidence:.0%})", style="bold cyan"))
-    parts.append(legend(task.labels))
     return Group(*parts)
 
 
@@ -60,7 +61,7 @@ def spans_decisions(task, example: Example, decisions: Sequence[tuple[str, Any]]
     listing += [Text(f"{who} rejected the item: unusable, no spans given", style="bold yellow")
                 for who, spans in rows if spans is None]
     return Group(*(listing or [Text("every decision marks the same spans", style="green")]),
-                 RuledDecisions(example.text, rows, everyone, paint), legend(task.labels))
+                 RuledDecisions(example.text, rows, everyone, paint), legend(task))
 
 
 def cell_lines(text: str, width: int) -> list[tuple[int, int, int]]:

@@ -31,6 +31,7 @@ from bertanno import BERT_BASE_CHINESE_DIR
 from bertanno.app.screen.widgets import Prompt
 from bertanno.app.screen.widgets.text import WrappedText, display_character
 from bertanno.app.span_editing import SpanEditor
+from bertanno.app.views.spans import legend
 from bertanno.plugins.task import Span
 
 HELP = """
@@ -42,6 +43,7 @@ Span editing
   [ ]                move the span's start left / its end right
   { }                move the span's start right / its end left
   r                  back to the spans the item opened with (after an undo: yours)
+  u / U              undo / redo the last edit on this item (u with no edit left: the item before)
   Esc                drop the selection
   :                  a line command: + 3-5:LOC  + 北京:LOC  + 北京#2:LOC
                      - 2  - 2-4  - all  t 2 ORG
@@ -70,6 +72,7 @@ class SpanText(WrappedText, can_focus=True):
         Binding("left_curly_bracket", "boundary('{')", show=False),
         Binding("right_curly_bracket", "boundary('}')", show=False),
         Binding("escape", "unselect", show=False), Binding("r", "reset", "reset"),
+        Binding("U", "redo", "redo", show=False),
     ]
 
     def __init__(self, editor: SpanEditor, on_change: Callable[[str | None], None], initial: list[Span], **kwargs):
@@ -171,15 +174,17 @@ class SpanText(WrappedText, can_focus=True):
         elif row >= self.scroll_offset.y + height:
             self.scroll_to(y=row - height + 1, animate=False, immediate=True)
 
-    def _edit(self, change: Callable[[], Any], done: str | Callable[[], str]) -> None:
-        """Apply ``change`` to the editor; show ``done`` (a sentence, or what makes one) or why it failed."""
+    def _edit(self, change: Callable[[], Any], done: str | Callable[[], str]) -> bool:
+        """Apply ``change`` to the editor; show ``done`` (a sentence, or what makes one) or why it failed, and
+        say which (``False``: refused, nothing changed)."""
         try:
             change()
         except ValueError as exc:
             self._changed(str(exc))
-            return
+            return False
         self.anchor = None
         self._changed(done() if callable(done) else done)
+        return True
 
     # -- actions --------------------------------------------------------------------------------------------------
     def action_move(self, step: int, select: bool = False) -> None:
@@ -259,7 +264,20 @@ class SpanText(WrappedText, can_focus=True):
     def action_reset(self) -> None:
         self.editor.reset(self.initial)
         self.anchor = None
-        self._changed("back to the spans the item opened with")
+        self._changed("back to the spans the item opened with (u takes that back)")
+
+    def undo_edit(self) -> bool:
+        """Take back the last edit on this item (``u``); ``False`` when there is none left."""
+        if not self.editor.undo():
+            return False
+        self._changed("undone the last edit on this item (U redoes it)")
+        return True
+
+    def action_redo(self) -> None:
+        if self.editor.redo():
+            self._changed("redone")
+        else:
+            self._changed("nothing to redo")
 
 
 def _line_around(text: str, start: int, end: int) -> tuple[int, int]:
@@ -350,8 +368,9 @@ class SpanView(Vertical):
 
     DEFAULT_CSS = """
     SpanView { height: 1fr; }
-    SpanView #span-status { height: 1; padding: 0 1; background: $panel; }
-    SpanView #span-list { height: auto; max-height: 4; padding: 0 1; overflow-y: auto; }
+    SpanView #span-status { height: auto; max-height: 2; padding: 0 1; background: $panel; }
+    SpanView #span-keys { height: auto; padding: 0 1; }
+    SpanView #span-list { height: auto; padding: 0 1; }
     """
     BINDINGS = [Binding("colon", "command", ": command")]
     HELP = HELP
@@ -369,6 +388,7 @@ class SpanView(Vertical):
     def compose(self):
         yield SpanText(self.editor, self._changed, list(self.editor.spans), id="span-text")
         yield Static(id="span-status")
+        yield Static(legend(self.editor.task), id="span-keys")
         yield Static(id="span-list")
         yield Prompt(placeholder="+ 3-5:LOC · + 北京:LOC · - 2 · - all · t 2 ORG   (Enter runs, Esc closes)",
                      id="span-command")
@@ -391,29 +411,84 @@ class SpanView(Vertical):
         selection = text.selection()
         if selection:
             status.append(f" · selected {selection[0]}-{selection[1]}")
-        under = self.editor.at(text.cursor)
-        if under is not None:
-            status.append(f" · on span {under}", style="bold")
         if message:
             status.append(f" · {message}", style="yellow")
+        under = self.editor.at(text.cursor)
+        if under is not None:
+            span = self.editor.numbered[under]
+            status.append(f" · on span {under} {self.example.text[span.start:span.end]} [{span.start}-{span.end}] "
+                          f"{span.label}", style="bold")
         self.query_one("#span-status", Static).update(status)
-        listing = Text()
+        self._list_spans(under, text)
+
+    def _list_spans(self, under: int | None, text: "SpanText") -> None:
+        """The numbered spans in as many rows as the screen spares (the text keeps at least half the view, or
+        all it needs), scrolled to the span under the cursor (else the next one after it), with a line that
+        says how many are above and below when they do not all fit."""
+        listing = self.query_one("#span-list", Static)
+        width = max((listing.content_region.width or self.size.width - 2) - 1, 20)  # one cell spare: no rewrap
+        entries = []
         for number, span in self.editor.items():
             colour = self.editor.colour(span.label)
-            listing.append(f"{number} {self.example.text[span.start:span.end]} [{span.start}-{span.end}] ",
-                           style=Style(color=colour))
-            listing.append(f"{span.label}  ", style=Style(color=colour, bold=True))
-        self.query_one("#span-list", Static).update(listing or Text("(no entities)", style="dim"))
+            entry = Text(f"{number} {self.example.text[span.start:span.end]} [{span.start}-{span.end}] ",
+                         style=Style(color=colour))
+            entry.append(span.label, style=Style(color=colour, bold=True))
+            entries.append((number, span, entry))
+        if not entries:
+            listing.styles.height = 1
+            listing.update(Text("(no entities)", style="dim"))
+            return
+        rows: list[list[tuple[int, Span, Text]]] = [[]]
+        used = 0
+        for entry in entries:
+            needed = entry[2].cell_len + (2 if rows[-1] else 0)
+            if rows[-1] and used + needed > width:
+                rows.append([])
+                used, needed = 0, entry[2].cell_len
+            rows[-1].append(entry)
+            used += needed
+        keys_rows = self.query_one("#span-keys", Static).size.height or 1
+        status_rows = self.query_one("#span-status", Static).size.height or 1
+        spare = self.size.height - status_rows - keys_rows - min(len(text.rows), max(3, self.size.height // 2))
+        fits = max(2, spare)
+        if len(rows) <= fits:
+            shown, above, below = rows, [], []
+        else:
+            cursor = text.cursor
+            focus = next((index for index, row in enumerate(rows)
+                          for number, span, _ in row if number == under or span.start >= cursor), len(rows) - 1)
+            first = min(max(focus - (fits - 1) // 2, 0), len(rows) - (fits - 1))
+            shown = rows[first:first + fits - 1]
+            above = [e for row in rows[:first] for e in row]
+            below = [e for row in rows[first + fits - 1:] for e in row]
+        lines = [Text("  ").join(entry for _, _, entry in row) for row in shown]
+        if above or below:
+            lines.append(Text(f"▲ {len(above)} more · ▼ {len(below)} more of {len(entries)} spans "
+                              "(Tab / Shift+Tab reach them)", style="dim"))
+        listing.styles.height = len(lines)
+        listing.update(Text("\n").join(lines))
+
+    def on_resize(self) -> None:
+        self._changed(None)
 
     def action_command(self) -> None:
         self.query_one("#span-command", Prompt).open()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
+        """Run the command; one that cannot be done keeps the box open with what was typed, to mend."""
         event.stop()
         command = event.value.strip()
-        self.query_one("#span-command", Prompt).close()
-        if command:
-            self.query_one(SpanText)._edit(lambda: self.editor.apply(command), f"done: {command}")
+        prompt = self.query_one("#span-command", Prompt)
+        if not command:
+            prompt.close()
+            return
+        if self.query_one(SpanText)._edit(lambda: self.editor.apply(command), f"done: {command}"):
+            prompt.close()
+
+    def undo_edit(self) -> bool:
+        """Take back the last edit on this item; ``False`` when none is left (then ``u`` goes to the item
+        before)."""
+        return self.query_one(SpanText).undo_edit()
 
     def edited(self) -> bool:
         """Whether the person changed the spans this view opened with."""
