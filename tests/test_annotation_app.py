@@ -192,7 +192,7 @@ def test_ner_spans_are_edited_with_the_cursor_and_stored_exactly(store, tmp_path
     session = AnnotationSession(store, "p", "tester", predictor=model, model_version="m", predict_ahead=False)
     keys = ["tab", "]", "]", "3",                 # on span 2 (北京): widen its end twice, make it ORG
             "tab", "2",                           # on span 3 (上海): make it LOC
-            *["left"] * 4, "shift+right", "1",    # 李四: select two characters, PER
+            *["left"] * 4, "shift+right", "shift+right", "1",  # 李四: select two characters, PER
             "probe", "enter",                     # save: a correction
             "probe", "u", "probe"]                # undo: the corrected spans come back, not the model's
     seen = run(session, keys, probe=lambda app: [list(app.view.editor.spans) if app.view else None,
@@ -206,7 +206,7 @@ def test_ner_spans_are_edited_with_the_cursor_and_stored_exactly(store, tmp_path
     with store.transaction() as db:
         undone = db.scalars(select(Annotation).where(Annotation.undone_at.is_not(None))).all()
     assert [a.payload for a in undone] == [[[s.start, s.end, s.label] for s in expected]]
-    assert undone[0].keystrokes == 13  # every key on the item, whichever widget took it
+    assert undone[0].keystrokes == 14  # every key on the item, whichever widget took it
     assert undone[0].edit == {"kind": "corrected", "added": 1, "boundary moved": 1, "type changed": 2}
     assert undone[0].shown_version == "m" and undone[0].active_ms >= 0
 
@@ -215,9 +215,9 @@ def test_shift_w_snaps_to_whole_word_pieces(store, tmp_path):
     text = "患者NT-proBNP 4580，在北京协和医院"
     make_project(store, tmp_path, "ner", ["TEST", "VALUE", "ORG"], [{"text": text}])
     session = AnnotationSession(store, "p", "tester", predict_ahead=False)
-    keys = [*["right"] * 7, "W", "1",                  # on the B of proBNP: the word pieces pro ##bn ##p, whole
-            *["right"] * 5, "W", "2",                  # on the 0 of 4580: 45 ##80
-            *["right"] * 5, "shift+right", "W", "3",   # 协和 selected: Chinese characters are pieces already
+    keys = [*["right"] * 7, "W", "1",                  # on the o of proBNP: the word pieces pro ##bn ##p, whole
+            *["right"] * 4, "W", "2",                  # (the cursor after proBNP) on the 0 of 4580: 45 ##80
+            *["right"] * 4, "shift+right", "shift+right", "W", "3",  # 协和: Chinese characters are pieces already
             "probe"]
     [spans] = run(session, keys, probe=lambda app: list(app.view.editor.spans))
     assert [(text[s.start:s.end], s.label) for s in spans] == [("proBNP", "TEST"), ("4580", "VALUE"), ("协和", "ORG")]
@@ -245,7 +245,7 @@ def test_ner_overlap_is_explained_and_the_command_prompt_works(store, tmp_path):
     seen = run(session, ["right", "right", "shift+right", "shift+right", "1", "probe",
                          "colon", *"+ 张三:PER", "enter", "probe", "colon", *"- all", "enter", "probe", "enter"],
                probe=lambda app: (status(app), list(app.view.editor.spans)))
-    assert "overlaps span 1 '北京' [3-5 LOC]; remove it first (- 1)" in seen[0][0]
+    assert "overlaps 1 '北京' [3-5 LOC]: press 1 again to replace it with '在北' PER" in seen[0][0]
     assert seen[1][1] == [Span(0, 2, "PER"), Span(3, 5, "LOC")]
     assert seen[2][1] == []
     assert standing(store) == [(1, "correct", [])]
@@ -265,7 +265,7 @@ def test_the_mouse_clicks_a_character_and_drags_a_selection(store, tmp_path):
             await pilot.hover(text, offset=(9, 0))
             await pilot.mouse_up(text, offset=(9, 0))
             await pilot.pause()
-            assert (text.cursor, text.selection()) == (4, (3, 5))
+            assert (text.cursor, text.selection()) == (5, (3, 5))  # both characters dragged over, the cursor after
             await pilot.press("2", "enter")
             await pilot.pause()
 
@@ -311,9 +311,10 @@ def test_wrapping_never_cuts_or_loses_a_character(width):
 def test_the_help_is_formatted_and_lists_the_span_keys(store, tmp_path):
     make_project(store, tmp_path, "ner", ["PER", "LOC"], [{"text": "张三在北京工作"}])
     session = AnnotationSession(store, "p", "tester", predict_ahead=False)
-    [small, large] = run(session, ["question_mark", *["down"] * 10, "probe", "x", "question_mark",
-                                   "probe"], size=(80, 24), probe=lambda app: "\n".join(screen_lines(app)))
-    assert "Span editing" in small and "[bold]" not in small and "- all" in small  # scrolled down with ↓
+    [small, lower, large] = run(session, ["question_mark", *["down"] * 8, "probe", *["down"] * 8, "probe", "x",
+                                          "question_mark", "probe"], size=(80, 24),
+                                probe=lambda app: "\n".join(screen_lines(app)))
+    assert "Span editing" in small and "[bold]" not in small and "- all" in lower  # scrolled down with ↓
     assert "Enter / a " in large and "Enter / Enter" not in large
 
 
@@ -386,14 +387,14 @@ def test_a_third_party_token_level_task_is_corrected_with_the_span_editor(store,
     data.write_text(json.dumps({"text": "头痛三天，伴恶心"}, ensure_ascii=False) + "\n", encoding="utf-8")
     import_file(store, "s", data, plugins=plugins)
     session = AnnotationSession(store, "s", "tester", predict_ahead=False, plugins=plugins)
-    run(session, ["shift+right", "1", *["right"] * 5, "shift+right", "1", "enter"])
+    run(session, ["shift+right", "shift+right", "1", *["right"] * 4, "shift+right", "shift+right", "1", "enter"])
     assert standing(store) == [(1, "correct", [[0, 2, "SYM"], [6, 8, "SYM"]])]
 
 
 def test_escape_closes_a_prompt_and_gives_the_keys_back(store, tmp_path):
     make_project(store, tmp_path, "ner", ["PER", "LOC"], [{"text": "张三在北京工作"}])
     session = AnnotationSession(store, "p", "tester", predict_ahead=False)
-    seen = run(session, ["colon", *"+ 张三:PER", "escape", "probe", "shift+right", "1", "enter"],
+    seen = run(session, ["colon", *"+ 张三:PER", "escape", "probe", "shift+right", "shift+right", "1", "enter"],
                probe=lambda app: (app.view.query_one("#span-command").has_class("open"),
                                   type(app.focused).__name__, list(app.view.editor.spans)))
     assert seen == [(False, "SpanText", [])]                  # nothing typed in the prompt was applied
@@ -446,3 +447,57 @@ def test_the_legend_keys_every_label_and_the_span_list_says_what_it_cannot_show(
     assert "▲ 0 more · ▼" in first and "of 40 spans" in first        # the list is cut, and says so
     assert "on span 30 头痛" in later and "30 头痛" in later.split("▲")[0].split("offset")[-1]
     assert "▲ 0 more" not in later                                   # scrolled to the span under the cursor
+
+
+def test_moving_and_selecting_by_words_pages_and_text_edges(store, tmp_path):
+    # issue 45, part 3: jieba's words (高血压 / 患者 / 服用 / 硝苯地平), a long text paged through
+    text = "患者高血压十年，服用硝苯地平控释片。" + "复查血压正常。" * 60
+    make_project(store, tmp_path, "ner", ["disease", "drug"], [{"text": text}])
+    session = AnnotationSession(store, "p", "tester", predict_ahead=False)
+    where = lambda app: (app.view.query_one("SpanText").cursor, app.view.query_one("SpanText").selection())  # noqa
+    seen = run(session, ["ctrl+right", "probe",                       # 患者 -> 高血压
+                         "ctrl+shift+right", "probe",                 # 高血压 selected, as a word
+                         "1", "probe",                                # marked disease
+                         "ctrl+end", "probe", "ctrl+home", "probe",   # the last character, the first
+                         "pagedown", "probe",                         # a screen of rows down
+                         "home", "shift+end", "probe"],               # a whole row selected
+               probe=where)
+    assert seen[0] == (2, None) and seen[1] == (5, (2, 5))
+    assert seen[3] == (len(text) - 1, None) and seen[4] == (0, None)
+    assert seen[5][0] > 100                                           # at 80×24: many rows further
+    start, end = seen[6][1]
+    assert seen[6][0] == end and end - start >= 15                    # to the row's end, its last character in
+
+
+def test_a_selection_is_n_characters_a_stray_digit_marks_nothing_and_d_keeps_the_selection(store, tmp_path):
+    make_project(store, tmp_path, "ner", ["PER", "LOC"], [{"text": "张三在北京工作"}])
+    model = FixedModel([Span(3, 4, "LOC")])                          # 北 alone: a boundary to widen
+    session = AnnotationSession(store, "p", "tester", predictor=model, model_version="m", predict_ahead=False)
+    spans = lambda app: list(app.view.editor.spans)  # noqa: E731
+    seen = run(session, ["1", "probe",                                # nothing selected, not on a span: nothing
+                         "shift+right", "shift+right", "1", "probe",  # two presses, two characters: 张三
+                         "shift+right", "shift+right", "shift+right", "2", "probe",  # 在北京 (after 张三) over 北
+                         "2", "probe",                                # the same key again: replaces it
+                         *["shift+left"] * 3, "d", "probe",           # d removes, the selection stays
+                         "1", "probe"],                               # to be labelled again
+               probe=lambda app: (spans(app), app.view.query_one("SpanText").selection(),
+                                  str(app.view.query_one("#span-status").render())))
+    assert seen[0][0] == [Span(3, 4, "LOC")] and "select the characters first" in seen[0][2]
+    assert seen[1][0] == [Span(0, 2, "PER"), Span(3, 4, "LOC")]
+    assert seen[2][0] == seen[1][0] and "press 2 again to replace it with '在北京' LOC" in seen[2][2]
+    assert seen[3][0] == [Span(0, 2, "PER"), Span(2, 5, "LOC")] and "replaced span 1" in seen[3][2]
+    assert seen[4][:2] == ([Span(0, 2, "PER")], (2, 5))
+    assert seen[5][0] == [Span(0, 2, "PER"), Span(2, 5, "PER")]
+
+
+def test_slash_finds_a_string_and_selects_its_next_occurrence(store, tmp_path):
+    text = "头痛三天，今日头痛加重，伴头晕"
+    make_project(store, tmp_path, "ner", ["SYM"], [{"text": text}])
+    session = AnnotationSession(store, "p", "tester", predict_ahead=False)
+    sel = lambda app: (app.view.query_one("SpanText").selection(), app.view.query_one("#span-find").has_class("open"))  # noqa
+    seen = run(session, ["slash", *"头痛", "enter", "probe",          # the first 头痛 after the cursor: at 0
+                         "slash", *"头痛", "enter", "probe",          # the next one
+                         "1", "slash", *"胸痛", "enter", "probe"],    # not in the text: the box stays open
+               probe=sel)
+    assert seen[0] == ((0, 2), False) and seen[1] == ((7, 9), False)
+    assert seen[2] == (None, True)

@@ -110,6 +110,14 @@ class TestAnnotate:
         app, session, store = make_app(tmp_path, *CASES["ner"][:3], ner_spans())
         assert snapshot(snap_compare, app, session, store, size, ["shift+tab", "shift+tab"])
 
+    def test_a_string_found_and_selected(self, snap_compare, tmp_path, size):
+        app, session, store = make_app(tmp_path, *CASES["ner"][:3], ner_spans())
+        assert snapshot(snap_compare, app, session, store, size, ["slash", *"瑞金", "enter"])
+
+    def test_a_selection_over_a_span_asks_before_replacing_it(self, snap_compare, tmp_path, size):
+        app, session, store = make_app(tmp_path, *CASES["ner"][:3], ner_spans())
+        assert snapshot(snap_compare, app, session, store, size, ["slash", *"冠心病史", "enter", "4"])
+
     def test_an_edit_undone_within_the_item(self, snap_compare, tmp_path, size):
         # span 1 made AGE, span 2 removed, then u: the removal is taken back, the type change stays
         app, session, store = make_app(tmp_path, *CASES["ner"][:3], ner_spans())

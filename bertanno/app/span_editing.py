@@ -113,6 +113,12 @@ class SpanEditor:
             self._check(span, ignore=number)
             self.numbered[number] = span
 
+    def replace_overlapping(self, span: Span) -> int:
+        """Add ``span`` in place of every span it overlaps, as one change; returns its number."""
+        with self._change():
+            self.remove([n for n, s in self.numbered.items() if s.start < span.end and span.start < s.end])
+            return self.add(span)
+
     def at(self, offset: int) -> int | None:
         """The number of the span covering character ``offset``, or ``None``."""
         return next((n for n, s in self.numbered.items() if s.start <= offset < s.end), None)

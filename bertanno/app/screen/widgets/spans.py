@@ -36,9 +36,13 @@ from bertanno.plugins.task import Span
 
 HELP = """
 Span editing
-  ← → ↑ ↓ Home End   move the cursor        shift+arrows   select
-  1-9                label the selection (on a span: change its type)
-  d / Delete         remove the span under the cursor (or those in the selection)
+  ← → ↑ ↓ Home End   move the cursor        shift+arrows   select (N presses: N characters)
+  ctrl+← ctrl+→      the previous / next word (with shift: select by words)
+  PageUp PageDown    a screen up / down     ctrl+Home ctrl+End   the first / last character
+  /                  find a string and select its next occurrence
+  1-9                label the selection (on a span: change its type; over spans: press
+                     again to replace them; with nothing selected: nothing)
+  d / Delete         remove the span under the cursor (or those in the selection, which stays)
   Tab / Shift+Tab    next / previous span   w word (jieba)  W word pieces
   [ ]                move the span's start left / its end right
   { }                move the span's start right / its end left
@@ -50,6 +54,8 @@ Span editing
   mouse              a click puts the cursor on a character, a drag selects
   Enter / a          save the spans shown (unchanged: accept)"""
 CURSOR = Style(reverse=True, bold=True)
+CURSOR_AFTER = Style(underline=True, bold=True)
+"""The cursor while selecting: it stands after the selection's last character, not on one it selects."""
 UNMARKED = (0, Style())
 SELECTED = Style(bgcolor="grey42", color="white")
 
@@ -62,7 +68,14 @@ class SpanText(WrappedText, can_focus=True):
         Binding("left", "move(-1)", "←", show=False), Binding("right", "move(1)", "→", show=False),
         Binding("up", "row(-1)", show=False), Binding("down", "row(1)", show=False),
         Binding("home", "row_edge(0)", show=False), Binding("end", "row_edge(1)", show=False),
+        Binding("shift+home", "row_edge(0, True)", show=False), Binding("shift+end", "row_edge(1, True)", show=False),
+        Binding("ctrl+home", "text_edge(0)", show=False), Binding("ctrl+end", "text_edge(1)", show=False),
+        Binding("pageup", "page(-1)", show=False), Binding("pagedown", "page(1)", show=False),
+        Binding("shift+pageup", "page(-1, True)", show=False), Binding("shift+pagedown", "page(1, True)", show=False),
         Binding("shift+left", "move(-1, True)", show=False), Binding("shift+right", "move(1, True)", show=False),
+        Binding("ctrl+left", "word_jump(-1)", show=False), Binding("ctrl+right", "word_jump(1)", show=False),
+        Binding("ctrl+shift+left", "word_jump(-1, True)", show=False),
+        Binding("ctrl+shift+right", "word_jump(1, True)", show=False),
         Binding("shift+up", "row(-1, True)", show=False), Binding("shift+down", "row(1, True)", show=False),
         Binding("tab", "jump(1)", "next span", show=False), Binding("shift+tab", "jump(-1)", show=False),
         Binding("d,delete,backspace", "remove", "remove span"), Binding("w", "word", "word"),
@@ -81,6 +94,8 @@ class SpanText(WrappedText, can_focus=True):
         self.cursor, self.anchor = 0, None
         self._selection: tuple[int, int] | None = None
         self._dragging = False
+        self._drag_from = 0
+        self._replacing: tuple[tuple[int, int], int] | None = None  # (selection, key) waiting for a second press
         self._owners: dict[int, tuple[int, Style]] = {}
         for number, label in enumerate(editor.task.labels[:9], start=1):
             self._bindings.bind(str(number), f"label({number})", description=label, show=False)
@@ -102,7 +117,7 @@ class SpanText(WrappedText, can_focus=True):
         if self._selection and self._selection[0] <= offset < self._selection[1]:
             style += SELECTED
         if offset == self.cursor:
-            style += CURSOR
+            style += CURSOR if self._selection is None else CURSOR_AFTER
         return style
 
     # -- the mouse: a click puts the cursor on a character, a drag selects ------------------------------------------
@@ -126,17 +141,16 @@ class SpanText(WrappedText, can_focus=True):
         offset = self.offset_at(event)
         if offset is not None:
             self.focus()
-            self.cursor, self.anchor, self._dragging = offset, None, True
+            self.cursor, self.anchor, self._dragging, self._drag_from = offset, None, True, offset
             self.capture_mouse()
             self._changed()
 
     def on_mouse_move(self, event) -> None:
         if self._dragging:
             offset = self.offset_at(event)
-            if offset is not None and offset != self.cursor:
-                if self.anchor is None:
-                    self.anchor = self.cursor
-                self.cursor = offset
+            if offset is not None and offset != self._drag_from:  # the characters dragged over, both ends in
+                start = self._drag_from
+                self.anchor, self.cursor = (start, offset + 1) if offset > start else (start + 1, offset)
                 self._changed()
 
     def on_mouse_up(self, event) -> None:
@@ -145,10 +159,11 @@ class SpanText(WrappedText, can_focus=True):
 
     # -- state ----------------------------------------------------------------------------------------------------
     def selection(self) -> tuple[int, int] | None:
-        """``(start, end)`` of the selection, end exclusive: from the anchor to the cursor, both included."""
-        if self.anchor is None:
+        """``(start, end)`` of the selection, end exclusive: the characters between the anchor and the cursor,
+        as between two carets, so N presses of shift+→ select N characters; ``None`` when empty."""
+        if self.anchor is None or self.anchor == self.cursor:
             return None
-        return min(self.anchor, self.cursor), max(self.anchor, self.cursor) + 1
+        return min(self.anchor, self.cursor), max(self.anchor, self.cursor)
 
     def _index_spans(self) -> None:
         """Which span covers each character, and its style: the label's colour, every other span of a run
@@ -174,26 +189,52 @@ class SpanText(WrappedText, can_focus=True):
         elif row >= self.scroll_offset.y + height:
             self.scroll_to(y=row - height + 1, animate=False, immediate=True)
 
-    def _edit(self, change: Callable[[], Any], done: str | Callable[[], str]) -> bool:
+    def _edit(self, change: Callable[[], Any], done: str | Callable[[], str], keep_selection: bool = False) -> bool:
         """Apply ``change`` to the editor; show ``done`` (a sentence, or what makes one) or why it failed, and
-        say which (``False``: refused, nothing changed)."""
+        say which (``False``: refused, nothing changed). The selection is dropped unless ``keep_selection``."""
         try:
             change()
         except ValueError as exc:
             self._changed(str(exc))
             return False
-        self.anchor = None
+        if not keep_selection:
+            self.anchor = None
+            self.cursor = min(self.cursor, max(len(self.text) - 1, 0))
         self._changed(done() if callable(done) else done)
         return True
 
     # -- actions --------------------------------------------------------------------------------------------------
     def action_move(self, step: int, select: bool = False) -> None:
+        """Move the cursor ``step`` characters; ``select``: extend the selection (the cursor may then stand
+        after the last character, so that it can be selected)."""
+        self._move_to(self.cursor + step, select)
+
+    def _move_to(self, offset: int, select: bool = False) -> None:
         if select and self.anchor is None:
             self.anchor = self.cursor
         elif not select:
             self.anchor = None
-        self.cursor = min(max(self.cursor + step, 0), max(len(self.text) - 1, 0))
+        last = len(self.text) if select else max(len(self.text) - 1, 0)
+        self.cursor = min(max(offset, 0), last)
         self._changed()
+
+    def action_text_edge(self, edge: int) -> None:
+        """Ctrl+Home / Ctrl+End: the first or the last character."""
+        self._move_to(0 if edge == 0 else len(self.text) - 1)
+
+    def action_page(self, step: int, select: bool = False) -> None:
+        """PageUp / PageDown: a screen of rows up or down (shift: selecting)."""
+        self.action_row(step * max(self.scrollable_content_region.height - 1, 1), select)
+
+    def action_word_jump(self, step: int, select: bool = False) -> None:
+        """Ctrl+← / Ctrl+→: to the start of the previous or next word (jieba's words, the project's terms
+        among them when they were added to it); with shift, extending the selection."""
+        starts = word_starts(self.text, self.cursor)
+        if step > 0:
+            target = next((s for s in starts if s > self.cursor), len(self.text) if select else len(self.text) - 1)
+        else:
+            target = next((s for s in reversed(starts) if s < self.cursor), 0)
+        self._move_to(target, select)
 
     def action_row(self, step: int, select: bool = False) -> None:
         row = self.row_of(self.cursor)
@@ -202,9 +243,9 @@ class SpanText(WrappedText, can_focus=True):
         start, end = self.rows[target]
         self.action_move(min(start + column, max(end - 1, start)) - self.cursor, select)
 
-    def action_row_edge(self, edge: int) -> None:
-        start, end = self.rows[self.row_of(self.cursor)]
-        self.action_move((start if edge == 0 else max(end - 1, start)) - self.cursor)
+    def action_row_edge(self, edge: int, select: bool = False) -> None:
+        start, end = self.rows[self.row_of(min(self.cursor, max(len(self.text) - 1, 0)))]
+        self._move_to(start if edge == 0 else (end if select else max(end - 1, start)), select)
 
     def action_jump(self, step: int) -> None:
         spans = self.editor.spans
@@ -218,6 +259,8 @@ class SpanText(WrappedText, can_focus=True):
         self._changed()
 
     def action_label(self, number: int) -> None:
+        """A label key: on a selection, mark it (over existing spans: press the key again to replace them);
+        on a span, change its type; elsewhere, nothing but a hint (a stray key marks no character)."""
         label = self.editor.task.labels[number - 1]
         selection = self.selection()
         under = self.editor.at(self.cursor)
@@ -226,8 +269,22 @@ class SpanText(WrappedText, can_focus=True):
             self._edit(lambda: self.editor.replace(under, span._replace(label=label)),
                        f"span {under} is now {label}")
             return
-        start, end = selection or (self.cursor, self.cursor + 1)
-        self._edit(lambda: self.editor.add(Span(start, end, label)), f"{self.text[start:end]!r} [{start}-{end}] is {label}")
+        if selection is None:
+            self._changed("select the characters first (shift+arrows, ctrl+shift+arrows by words, w a word, "
+                          "/ to find, or drag), then a label key")
+            return
+        start, end = selection
+        overlapped = [n for n, s in self.editor.items() if s.start < end and start < s.end]
+        if overlapped and self._replacing != (selection, number):
+            self._replacing = (selection, number)
+            shown = ", ".join(self.editor.describe(n) for n in overlapped)
+            self._changed(f"overlaps {shown}: press {number} again to replace it with {self.text[start:end]!r} "
+                          f"{label}")
+            return
+        self._replacing = None
+        self._edit(lambda: self.editor.replace_overlapping(Span(start, end, label)),
+                   f"{self.text[start:end]!r} [{start}-{end}] is {label}"
+                   + (f" (replaced span {', '.join(map(str, overlapped))})" if overlapped else ""))
 
     def action_remove(self) -> None:
         selection = self.selection()
@@ -238,7 +295,8 @@ class SpanText(WrappedText, can_focus=True):
         if not numbers:
             self._changed("no span here to remove")
             return
-        self._edit(lambda: self.editor.remove(numbers), "removed span " + ", ".join(map(str, numbers)))
+        self._edit(lambda: self.editor.remove(numbers), "removed span " + ", ".join(map(str, numbers)),
+                   keep_selection=True)  # the selection stays, to be labelled again
 
     def action_boundary(self, key: str) -> None:
         number = self.editor.at(self.cursor)
@@ -249,16 +307,22 @@ class SpanText(WrappedText, can_focus=True):
 
     def action_word(self) -> None:
         start, end = word_around(self.text, self.cursor)
-        self.anchor, self.cursor = start, max(end - 1, start)
+        self.anchor, self.cursor = start, end
         self._changed(f"selected {self.text[start:end]!r}: a label key (1-9) marks it")
+
+    def select(self, start: int, end: int, message: str = "") -> None:
+        """Select characters ``start:end`` (the cursor after them) and say ``message``."""
+        self.anchor, self.cursor = start, end
+        self._changed(message)
 
     def action_word_piece(self) -> None:
         start, end = word_pieces_around(self.text, *(self.selection() or (self.cursor, self.cursor + 1)))
-        self.anchor, self.cursor = start, max(end - 1, start)
+        self.anchor, self.cursor = start, end
         self._changed(f"selected {self.text[start:end]!r} (whole word pieces): a label key (1-9) marks it")
 
     def action_unselect(self) -> None:
         self.anchor = None
+        self.cursor = min(self.cursor, max(len(self.text) - 1, 0))
         self._changed()
 
     def action_reset(self) -> None:
@@ -286,6 +350,41 @@ def _line_around(text: str, start: int, end: int) -> tuple[int, int]:
     line_start = text.rfind("\n", 0, start) + 1
     line_end = text.find("\n", end - 1)
     return line_start, len(text) if line_end < 0 else line_end
+
+
+def word_starts(text: str, offset: int) -> list[int]:
+    """Where the words start on the line holding ``offset`` and on the lines either side (jieba's words; a
+    run of white space or punctuation is not a word), in text order, for Ctrl+← / Ctrl+→; every character
+    when jieba is not installed."""
+    if not text:
+        return []
+    offset = min(max(offset, 0), len(text) - 1)
+    line_start, line_end = _line_around(text, offset, offset + 1)
+    first = text.rfind("\n", 0, max(line_start - 1, 0)) + 1 if line_start else 0
+    last = text.find("\n", line_end + 1)
+    last = len(text) if last < 0 else last
+    try:
+        import jieba
+    except ImportError:
+        return list(range(first, last))
+    starts = []
+    for piece_start in _line_starts(text, first, last):
+        piece_end = text.find("\n", piece_start)
+        piece_end = last if piece_end < 0 or piece_end > last else piece_end
+        for word, start, _ in jieba.tokenize(text[piece_start:piece_end]):
+            if word.strip() and any(ch.isalnum() for ch in word):
+                starts.append(piece_start + start)
+    return starts
+
+
+def _line_starts(text: str, first: int, last: int) -> list[int]:
+    starts, position = [first], first
+    while True:
+        position = text.find("\n", position, last)
+        if position < 0:
+            return starts
+        position += 1
+        starts.append(position)
 
 
 def word_around(text: str, offset: int) -> tuple[int, int]:
@@ -372,9 +471,9 @@ class SpanView(Vertical):
     SpanView #span-keys { height: auto; padding: 0 1; }
     SpanView #span-list { height: auto; padding: 0 1; }
     """
-    BINDINGS = [Binding("colon", "command", ": command")]
+    BINDINGS = [Binding("colon", "command", ": command"), Binding("slash", "find", "/ find")]
     HELP = HELP
-    KEYS = (("←→ shift", "select"), ("1-9", "label"), ("d", "remove"), (":", "command"))
+    KEYS = (("←→ shift", "select"), ("1-9", "label"), ("d", "remove"), (":", "command"), ("/", "find"))
 
     def __init__(self, task, example, prediction, restored: Any = None, **kwargs):
         super().__init__(**kwargs)
@@ -392,6 +491,8 @@ class SpanView(Vertical):
         yield Static(id="span-list")
         yield Prompt(placeholder="+ 3-5:LOC · + 北京:LOC · - 2 · - all · t 2 ORG   (Enter runs, Esc closes)",
                      id="span-command")
+        yield Prompt(placeholder="find: the characters to select (Enter: the next occurrence, Esc closes)",
+                     id="span-find")
 
     def on_mount(self) -> None:
         self.query_one(SpanText).focus()
@@ -474,9 +575,31 @@ class SpanView(Vertical):
     def action_command(self) -> None:
         self.query_one("#span-command", Prompt).open()
 
+    def action_find(self) -> None:
+        self.query_one("#span-find", Prompt).open()
+
+    def find(self, wanted: str) -> bool:
+        """Select the next occurrence of ``wanted`` after the cursor (from the start again after the last);
+        ``False``, and a message, when the text holds none."""
+        text = self.query_one(SpanText)
+        found = [index for index in range(len(self.example.text)) if self.example.text.startswith(wanted, index)]
+        if not found:
+            text._changed(f"{wanted!r} is not in this text")
+            return False
+        start = next((index for index in found if index > text.cursor - (1 if text.selection() is None else 0)),
+                     found[0])
+        text.select(start, start + len(wanted),
+                    f"{wanted!r}: occurrence {found.index(start) + 1} of {len(found)} selected; / Enter finds the next")
+        return True
+
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        """Run the command; one that cannot be done keeps the box open with what was typed, to mend."""
+        """Run the command (or the search); one that cannot be done keeps the box open with what was typed."""
         event.stop()
+        if event.input.id == "span-find":
+            wanted = event.value
+            if not wanted or self.find(wanted):
+                event.input.close()
+            return
         command = event.value.strip()
         prompt = self.query_one("#span-command", Prompt)
         if not command:
