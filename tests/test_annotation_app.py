@@ -311,10 +311,11 @@ def test_wrapping_never_cuts_or_loses_a_character(width):
 def test_the_help_is_formatted_and_lists_the_span_keys(store, tmp_path):
     make_project(store, tmp_path, "ner", ["PER", "LOC"], [{"text": "张三在北京工作"}])
     session = AnnotationSession(store, "p", "tester", predict_ahead=False)
-    [small, lower, large] = run(session, ["question_mark", *["down"] * 8, "probe", *["down"] * 8, "probe", "x",
-                                          "question_mark", "probe"], size=(80, 24),
-                                probe=lambda app: "\n".join(screen_lines(app)))
-    assert "Span editing" in small and "[bold]" not in small and "- all" in lower  # scrolled down with ↓
+    *scrolled, large = run(session, ["question_mark", "probe", *["down"] * 6, "probe", *["down"] * 6, "probe",
+                                     *["down"] * 6, "probe", "x", "question_mark", "probe"], size=(80, 24),
+                           probe=lambda app: "\n".join(screen_lines(app)))
+    assert any("Span editing" in screen for screen in scrolled) and any("- all" in screen for screen in scrolled)
+    assert not any("[bold]" in screen for screen in scrolled)                   # scrolled down with ↓
     assert "Enter / a " in large and "Enter / Enter" not in large
 
 
@@ -501,3 +502,15 @@ def test_slash_finds_a_string_and_selects_its_next_occurrence(store, tmp_path):
                probe=sel)
     assert seen[0] == ((0, 2), False) and seen[1] == ((7, 9), False)
     assert seen[2] == (None, True)
+
+
+def test_star_marks_the_same_text_everywhere_in_the_item_as_one_undoable_change(store, tmp_path):
+    text = "头痛三天，今日头痛加重，伴偏头痛"
+    make_project(store, tmp_path, "ner", ["SYM", "DIS"], [{"text": text}])
+    model = FixedModel([Span(0, 2, "SYM"), Span(13, 16, "DIS")])    # 偏头痛 covers the third 头痛
+    session = AnnotationSession(store, "p", "tester", predictor=model, model_version="m", predict_ahead=False)
+    seen = run(session, ["asterisk", "probe", "u", "probe"],
+               probe=lambda app: (list(app.view.editor.spans), str(app.view.query_one("#span-status").render())))
+    assert seen[0][0] == [Span(0, 2, "SYM"), Span(7, 9, "SYM"), Span(13, 16, "DIS")]
+    assert "1 more '头痛' marked SYM; 1 left: they overlap a span" in seen[0][1]
+    assert seen[1][0] == [Span(0, 2, "SYM"), Span(13, 16, "DIS")]

@@ -119,6 +119,24 @@ class SpanEditor:
             self.remove([n for n, s in self.numbered.items() if s.start < span.end and span.start < s.end])
             return self.add(span)
 
+    def label_occurrences(self, number: int) -> tuple[list[int], int]:
+        """Mark every other occurrence of span ``number``'s text with its type, as one change: ``(the numbers
+        added, how many occurrences were left because they overlap a span)``. Raises ``ValueError`` for an
+        unknown number."""
+        span = self.numbered[self._number(str(number))]
+        surface, added, overlapping = self.example.text[span.start:span.end], [], 0
+        with self._change():
+            start = self.example.text.find(surface)
+            while start >= 0:
+                candidate = Span(start, start + len(surface), span.label)
+                if candidate != span:
+                    if any(s.start < candidate.end and candidate.start < s.end for s in self.numbered.values()):
+                        overlapping += 1
+                    else:
+                        added.append(self.add(candidate))
+                start = self.example.text.find(surface, start + 1)
+        return added, overlapping
+
     def at(self, offset: int) -> int | None:
         """The number of the span covering character ``offset``, or ``None``."""
         return next((n for n, s in self.numbered.items() if s.start <= offset < s.end), None)

@@ -47,6 +47,7 @@ Span editing
   [ ]                move the span's start left / its end right
   { }                move the span's start right / its end left
   r                  back to the spans the item opened with (after an undo: yours)
+  *                  on a span: mark its text everywhere else in the item with its type
   u / U              undo / redo the last edit on this item (u with no edit left: the item before)
   Esc                drop the selection
   :                  a line command: + 3-5:LOC  + 北京:LOC  + 北京#2:LOC
@@ -85,7 +86,7 @@ class SpanText(WrappedText, can_focus=True):
         Binding("left_curly_bracket", "boundary('{')", show=False),
         Binding("right_curly_bracket", "boundary('}')", show=False),
         Binding("escape", "unselect", show=False), Binding("r", "reset", "reset"),
-        Binding("U", "redo", "redo", show=False),
+        Binding("U", "redo", "redo", show=False), Binding("asterisk", "label_all", show=False),
     ]
 
     def __init__(self, editor: SpanEditor, on_change: Callable[[str | None], None], initial: list[Span], **kwargs):
@@ -329,6 +330,24 @@ class SpanText(WrappedText, can_focus=True):
         self.editor.reset(self.initial)
         self.anchor = None
         self._changed("back to the spans the item opened with (u takes that back)")
+
+    def action_label_all(self) -> None:
+        """``*`` on a span: the same text everywhere else in the item gets the same type."""
+        number = self.editor.at(min(self.cursor, max(len(self.text) - 1, 0)))
+        if number is None:
+            self._changed("put the cursor on a span: * marks its text everywhere else in the item")
+            return
+        found: list = []
+
+        def mark() -> None:
+            found.extend(self.editor.label_occurrences(number))
+
+        def said() -> str:
+            added, overlapping = found
+            span = self.editor.numbered[number]
+            words = f"{len(added)} more {self.text[span.start:span.end]!r} marked {span.label}"
+            return words + (f"; {overlapping} left: they overlap a span" if overlapping else "")
+        self._edit(mark, said)
 
     def undo_edit(self) -> bool:
         """Take back the last edit on this item (``u``); ``False`` when there is none left."""
