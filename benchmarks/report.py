@@ -796,17 +796,19 @@ def keystrokes_section(result: dict) -> list[str]:
              f"`python -m benchmarks.keystrokes`: the corrections a NER annotator makes most, on a "
              f"{result['record_characters']}-character clinical record at {result['screen']}, from the same "
              "pre-annotation; the key sequence is the fewest a small planner finds over the editor's keys (Tab / "
-             "Shift+Tab, Ctrl+arrows by words, ↑ ↓ by rows, arrows; Shift+ and Ctrl+Shift+arrows to select; the "
-             "label key, twice over a span it replaces; d), replayed in the real app with Textual's pilot and "
-             "checked against the goal. The Enter that saves the item is not counted. No mouse: a click and a "
-             "drag do any of these in three actions.", "",
+             "Shift+Tab, Ctrl+arrows by words, ↑ ↓ by rows, arrows, `f` and a hint's letters to any word on "
+             "screen; Shift+ and Ctrl+Shift+arrows or `F` and a hint to select; `[ ] { }` on a span; the label "
+             "key, twice over a span it replaces; d), replayed in the real app with Textual's pilot (a hint's "
+             "letters read off the screen) and checked against the goal. The Enter that saves the item is not "
+             "counted. No mouse: a click and a drag do any of these in three actions.", "",
              "| correction | keys now | keys before (hand count) |", "|---|---|---|"]
     for row in result["corrections"]:
         before = next((str(n) for what, n in BEFORE_KEYSTROKES.items() if row["correction"].startswith(what)), "–")
         lines.append(f"| {row['correction']} | {row['keys']} | {before} |")
     lines += ["", f"Median {result['median']} keys, most {result['max']}; the goal was {result['goal']}. "
-              "What is still far: reaching a place in a long text with no span near it costs Tab or row moves "
-              "plus arrows, and jieba's words are one to three characters, so Ctrl+→ moves little.", ""]
+              "What is still far: a hint costs three keys (`f` and two letters: a screen of a long record holds "
+              "more than 26 words), a replacement over a span asks once more, and a split or a merge is two "
+              "edits.", ""]
     return lines
 
 

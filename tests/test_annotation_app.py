@@ -311,8 +311,9 @@ def test_wrapping_never_cuts_or_loses_a_character(width):
 def test_the_help_is_formatted_and_lists_the_span_keys(store, tmp_path):
     make_project(store, tmp_path, "ner", ["PER", "LOC"], [{"text": "张三在北京工作"}])
     session = AnnotationSession(store, "p", "tester", predict_ahead=False)
-    *scrolled, large = run(session, ["question_mark", "probe", *["down"] * 6, "probe", *["down"] * 6, "probe",
-                                     *["down"] * 6, "probe", "x", "question_mark", "probe"], size=(80, 24),
+    *scrolled, large = run(session, ["question_mark", "probe", *[key for _ in range(6) for key in [*["down"] * 6,
+                                                                                              "probe"]],
+                                     "x", "question_mark", "probe"], size=(80, 24),
                            probe=lambda app: "\n".join(screen_lines(app)))
     assert any("Span editing" in screen for screen in scrolled) and any("- all" in screen for screen in scrolled)
     assert not any("[bold]" in screen for screen in scrolled)                   # scrolled down with ↓
@@ -514,3 +515,25 @@ def test_star_marks_the_same_text_everywhere_in_the_item_as_one_undoable_change(
     assert seen[0][0] == [Span(0, 2, "SYM"), Span(7, 9, "SYM"), Span(13, 16, "DIS")]
     assert "1 more '头痛' marked SYM; 1 left: they overlap a span" in seen[0][1]
     assert seen[1][0] == [Span(0, 2, "SYM"), Span(13, 16, "DIS")]
+
+
+def test_f_puts_letters_on_the_words_on_screen_and_F_selects_to_a_word(store, tmp_path):
+    # issue 45, part 3: any word on screen in three keys (f and its letters), a span in seven (f, F, a label)
+    from bertanno.app.screen.widgets.spans import hint_labels, hint_targets
+
+    text = "既往原发性高血压病史10年，长期口服硝苯地平控释片30mg/天。" * 3      # three rows: all on screen
+    make_project(store, tmp_path, "ner", ["disease", "drug"], [{"text": text}])
+    targets = hint_targets(text, 0, len(text))
+    letters = dict(zip(targets, hint_labels(len(targets))))
+    start, end_word = text.index("硝苯"), text.index("片")          # jieba: 硝苯地平 / 控释 / 片
+    assert len(targets) > 26 and len(letters[start]) == 2
+    session = AnnotationSession(store, "p", "tester", predict_ahead=False)
+    widget = lambda app: app.view.query_one("SpanText")  # noqa: E731
+    seen = run(session, ["f", "probe", *letters[start], "probe", "F", *letters[end_word], "2", "probe",
+                         "f", "x", "probe"],
+               probe=lambda app: (widget(app).cursor, widget(app).hints is not None, list(app.view.editor.spans),
+                                  "\n".join(screen_lines(app))))
+    assert seen[0][1] and letters[start] in seen[0][3]            # the letters are drawn over the words
+    assert seen[1][:3] == (start, False, [])                      # f and two letters: on 硝
+    assert seen[2][2] == [Span(start, start + 7, "drug")]         # F and two letters: to the end of 片
+    assert seen[3][1:3] == (False, [Span(start, start + 7, "drug")])  # a letter no hint has: cancelled only

@@ -118,6 +118,10 @@ class TestAnnotate:
         app, session, store = make_app(tmp_path, *CASES["ner"][:3], ner_spans())
         assert snapshot(snap_compare, app, session, store, size, ["slash", *"冠心病史", "enter", "4"])
 
+    def test_jump_hints_over_the_words_on_screen(self, snap_compare, tmp_path, size):
+        app, session, store = make_app(tmp_path, *CASES["ner"][:3], ner_spans())
+        assert snapshot(snap_compare, app, session, store, size, ["f"])
+
     def test_an_edit_undone_within_the_item(self, snap_compare, tmp_path, size):
         # span 1 made AGE, span 2 removed, then u: the removal is taken back, the type change stays
         app, session, store = make_app(tmp_path, *CASES["ner"][:3], ner_spans())

@@ -47,6 +47,8 @@ Span editing
   [ ]                move the span's start left / its end right
   { }                move the span's start right / its end left
   r                  back to the spans the item opened with (after an undo: yours)
+  f  F               letters over every word on screen: type one to jump there (F: select
+                     from the cursor to the end of that word)
   *                  on a span: mark its text everywhere else in the item with its type
   u / U              undo / redo the last edit on this item (u with no edit left: the item before)
   Esc                drop the selection
@@ -55,6 +57,9 @@ Span editing
   mouse              a click puts the cursor on a character, a drag selects
   Enter / a          save the spans shown (unchanged: accept)"""
 CURSOR = Style(reverse=True, bold=True)
+HINT = Style(color="black", bgcolor="yellow", bold=True)
+HINT_LETTERS = "asdfghjklqwertyuiopzxcvbnm"
+"""The letters jump hints are made of, the home row first."""
 CURSOR_AFTER = Style(underline=True, bold=True)
 """The cursor while selecting: it stands after the selection's last character, not on one it selects."""
 UNMARKED = (0, Style())
@@ -87,6 +92,7 @@ class SpanText(WrappedText, can_focus=True):
         Binding("right_curly_bracket", "boundary('}')", show=False),
         Binding("escape", "unselect", show=False), Binding("r", "reset", "reset"),
         Binding("U", "redo", "redo", show=False), Binding("asterisk", "label_all", show=False),
+        Binding("f", "hints(False)", "jump", show=False), Binding("F", "hints(True)", "select to", show=False),
     ]
 
     def __init__(self, editor: SpanEditor, on_change: Callable[[str | None], None], initial: list[Span], **kwargs):
@@ -97,6 +103,10 @@ class SpanText(WrappedText, can_focus=True):
         self._dragging = False
         self._drag_from = 0
         self._replacing: tuple[tuple[int, int], int] | None = None  # (selection, key) waiting for a second press
+        self.hints: dict[str, int] | None = None
+        """While ``f`` or ``F`` waits for letters: hint -> the offset of the word it stands on."""
+        self._hint_typed, self._hint_select = "", False
+        self._hint_at: dict[int, str] = {}
         self._owners: dict[int, tuple[int, Style]] = {}
         for number, label in enumerate(editor.task.labels[:9], start=1):
             self._bindings.bind(str(number), f"label({number})", description=label, show=False)
@@ -112,8 +122,21 @@ class SpanText(WrappedText, can_focus=True):
         self._selection = self.selection()
         return super().render_line(y)
 
+    def shown_at(self, offset: int) -> str:
+        """A jump hint's letters (those not typed yet) over the first character of its word, in that
+        character's cells; else the character."""
+        character = super().shown_at(offset)
+        label = self._hint_at.get(offset) if self.hints is not None else None
+        if label is None or not label.startswith(self._hint_typed):
+            return character
+        left = label[len(self._hint_typed):]
+        return left[:cell_len(character)].ljust(cell_len(character))
+
     def style_at(self, offset: int) -> Style:
-        """The span's colour, the selection, the cursor."""
+        """The span's colour, the selection, the cursor; a jump hint in black on yellow."""
+        label = self._hint_at.get(offset) if self.hints is not None else None
+        if label is not None and label.startswith(self._hint_typed):
+            return HINT
         style = self._owners.get(offset, UNMARKED)[1]
         if self._selection and self._selection[0] <= offset < self._selection[1]:
             style += SELECTED
@@ -331,6 +354,47 @@ class SpanText(WrappedText, can_focus=True):
         self.anchor = None
         self._changed("back to the spans the item opened with (u takes that back)")
 
+    def action_hints(self, select: bool) -> None:
+        """``f``: letters over the first character of every word on screen; typing a word's letters puts the
+        cursor on it. ``F``: the same, and the selection runs from the cursor to the end of that word."""
+        top = self.scroll_offset.y
+        shown = self.rows[top:top + max(self.scrollable_content_region.height, 1)]
+        if not shown or not self.text:
+            return
+        targets = hint_targets(self.text, shown[0][0], shown[-1][1])
+        self.hints = dict(zip(hint_labels(len(targets)), targets))
+        self._hint_at = {offset: label for label, offset in self.hints.items()}
+        self._hint_typed, self._hint_select = "", select
+        self._changed("type the letters over a word to " + ("select to its end" if select else "jump to it")
+                      + " (Esc: cancel)")
+
+    def on_key(self, event) -> None:
+        """While hints are shown, letters choose one and every other key cancels them (and does nothing else)."""
+        if self.hints is None:
+            return
+        event.prevent_default()
+        event.stop()
+        typed = self._hint_typed + (event.character or "")
+        chosen = [label for label in self.hints if label.startswith(typed)] if event.character else []
+        if not chosen:
+            self.hints = None
+            self._changed("jump cancelled")
+            return
+        if typed not in self.hints:
+            self._hint_typed = typed
+            self.refresh()
+            return
+        offset, select = self.hints[typed], self._hint_select
+        self.hints = None
+        if select:
+            if self.anchor is None:
+                self.anchor = self.cursor
+            self.cursor = word_around(self.text, offset)[1]
+            self._changed(f"selected {self.text[min(self.anchor, self.cursor):max(self.anchor, self.cursor)]!r}")
+        else:
+            self.anchor, self.cursor = None, offset
+            self._changed()
+
     def action_label_all(self) -> None:
         """``*`` on a span: the same text everywhere else in the item gets the same type."""
         number = self.editor.at(min(self.cursor, max(len(self.text) - 1, 0)))
@@ -369,6 +433,33 @@ def _line_around(text: str, start: int, end: int) -> tuple[int, int]:
     line_start = text.rfind("\n", 0, start) + 1
     line_end = text.find("\n", end - 1)
     return line_start, len(text) if line_end < 0 else line_end
+
+
+def hint_targets(text: str, start: int, end: int) -> list[int]:
+    """Where the words of ``text[start:end]`` start (jieba's words of each line in it; runs of white space and
+    punctuation are no words), in text order: what ``f`` puts letters on."""
+    try:
+        import jieba
+    except ImportError:
+        return [offset for offset in range(start, end) if text[offset].isalnum()]
+    targets, position = [], start
+    while position < end:
+        line_end = text.find("\n", position, end)
+        line_end = end if line_end < 0 else line_end
+        for word, at, _ in jieba.tokenize(text[position:line_end]):
+            if any(ch.isalnum() for ch in word):
+                targets.append(position + at)
+        position = line_end + 1
+    return targets
+
+
+def hint_labels(count: int) -> list[str]:
+    """``count`` hints, none the beginning of another: one letter each when they are few enough, else two, else
+    three."""
+    labels = list(HINT_LETTERS)
+    while len(labels) < count:
+        labels = [label + letter for label in labels for letter in HINT_LETTERS]
+    return labels[:count]
 
 
 def word_starts(text: str, offset: int) -> list[int]:

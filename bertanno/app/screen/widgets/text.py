@@ -72,6 +72,11 @@ class WrappedText(ScrollView):
     def style_at(self, offset: int) -> Style:
         return PLAIN
 
+    def shown_at(self, offset: int) -> str:
+        """What character ``offset`` is drawn as (``display_character``: control characters made visible); a
+        subclass may draw something else over it, in the same number of cells."""
+        return display_character(self.text[offset])
+
     def render_line(self, y: int) -> Strip:
         self._wrap()  # a first frame may come before the first resize
         index = self.scroll_offset.y + y
@@ -79,6 +84,5 @@ class WrappedText(ScrollView):
         if index >= len(self.rows):
             return Strip.blank(width, self.rich_style)
         start, end = self.rows[index]
-        segments = [Segment(display_character(self.text[offset]), self.style_at(offset))
-                    for offset in range(start, end)]
+        segments = [Segment(self.shown_at(offset), self.style_at(offset)) for offset in range(start, end)]
         return Strip(segments).adjust_cell_length(width, self.rich_style)
