@@ -537,3 +537,35 @@ def test_f_puts_letters_on_the_words_on_screen_and_F_selects_to_a_word(store, tm
     assert seen[1][:3] == (start, False, [])                      # f and two letters: on 硝
     assert seen[2][2] == [Span(start, start + 7, "drug")]         # F and two letters: to the end of 片
     assert seen[3][1:3] == (False, [Span(start, start + 7, "drug")])  # a letter no hint has: cancelled only
+
+
+def test_no_wrapped_row_starts_with_closing_punctuation_or_ends_with_opening():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from bertanno.app.screen.widgets.text import NO_ROW_END, NO_ROW_START
+
+    @settings(max_examples=200, derandomize=True, deadline=None)
+    @given(st.text(alphabet="患者胸闷气促3年AB，。、；：？！）」（「 ", max_size=80), st.integers(4, 30))
+    def check(text, width):
+        rows = wrap_offsets(text, width)
+        assert "".join(text[a:b] for a, b in rows) == text               # nothing lost or doubled
+        for (start, end), (next_start, _) in zip(rows, rows[1:]):
+            punctuation = NO_ROW_START | NO_ROW_END
+            if end - start < 2 or text[end - 1] == "\n" or any(ch in punctuation for ch in text[end - 3:end]):
+                continue  # one character left, a line break, or a run of punctuation: a row may break there
+            assert text[next_start] not in NO_ROW_START, (text, width, rows)
+            assert text[end - 1] not in NO_ROW_END, (text, width, rows)
+
+    check()
+    text = "患者男，62岁，因反复胸闷气促3年，加重伴头痛头晕2天入院。"
+    assert [text[a:b] for a, b in wrap_offsets(text, 20)][:2] == ["患者男，62岁，因反复", "胸闷气促3年，加重伴"]
+
+
+def test_items_are_numbered_by_their_place_in_the_project_not_their_database_id(store, tmp_path):
+    make_project(store, tmp_path, "sentiment", ["negative", "positive"], [{"text": f"旧{n}"} for n in range(5)],
+                 name="old")                                        # ids 1-5 belong to another project
+    make_project(store, tmp_path, "sentiment", ["negative", "positive"], [{"text": "很好吃"}, {"text": "太慢"}])
+    session = AnnotationSession(store, "p", "tester", predict_ahead=False)
+    seen = run(session, ["probe", "1", "probe"], probe=lambda app: "\n".join(screen_lines(app)))
+    assert "item 1/2 ·" in seen[0] and "item 2/2 ·" in seen[1] and "item 6" not in seen[0]

@@ -31,6 +31,7 @@ from bertanno.plugins.families import ServedModel
 from bertanno.plugins.task import Example, Prediction
 from bertanno.store import Store, queue
 from bertanno.store import annotations as annotations_q
+from bertanno.store.items import count_items, item_position
 from bertanno.store.predictions import latest_predictions
 from bertanno.store.versions import version_named
 
@@ -78,6 +79,19 @@ def default_annotator() -> str:
         return getpass.getuser()
     except Exception:  # no user name in some containers
         return "annotator"
+
+
+def item_heading(session) -> str:
+    """``item 3/22``: the place of the item on screen among its project's items (``store.items.
+    item_position``), not its database id; ``session`` an annotation or a review session."""
+    current = session.current
+    cached = getattr(session, "_heading", None)
+    if cached is None or cached[0] != current.item_id:
+        with session.store.transaction() as db:
+            position = item_position(db, session.project_id, current.item_id)
+            total = count_items(db, session.project_id)
+        cached = session._heading = (current.item_id, f"item {position}/{total}")
+    return cached[1]
 
 
 class ItemTiming:

@@ -99,6 +99,13 @@ def items_by_id(session: Session, item_ids: list[int]) -> list[Item]:
     return found
 
 
+def item_position(session: Session, project_id: int, item_id: int) -> int:
+    """Where the item stands in its project, from 1, in the order items were added (ids grow with each
+    import): what a person calls "item 3", not its database id."""
+    return session.scalar(select(func.count()).select_from(Item).where(Item.project_id == project_id,
+                                                                       Item.id <= item_id)) or 0
+
+
 def count_items(session: Session, project_id: int) -> int:
     """How many items the project has."""
     return session.scalar(select(func.count()).select_from(Item).where(Item.project_id == project_id)) or 0

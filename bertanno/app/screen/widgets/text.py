@@ -21,15 +21,31 @@ def display_character(character: str) -> str:
     return " " if character in "\r\n\t" or ord(character) < 32 or ord(character) == 127 else character
 
 
+NO_ROW_START = set("、，。．；：？！）」』》〉】〕〗〙〛”’…‥・～ー々,.;:?!)]}%")
+"""Closing punctuation, which a wrapped row of Chinese never starts with (the line-breaking rules of
+Chinese and Japanese typesetting, W3C's clreq and JIS X 4051)."""
+NO_ROW_END = set("（「『《〈【〔〖〘〚“‘([{")
+"""Opening punctuation, which a wrapped row never ends with."""
+
+
+def _cells(character: str) -> int:
+    return 1 if character in "\r\n\t" or ord(character) < 32 else cell_len(character)
+
+
 def wrap_offsets(text: str, width: int) -> list[tuple[int, int]]:
     """``(start, end)`` character ranges of the rows ``text`` takes at ``width`` cells: a row ends after a line
-    break (which it includes) or before the character that would not fit. Always at least one row."""
+    break (which it includes) or before the character that would not fit, moved up to three characters earlier
+    while the next row would start with closing punctuation (``，`` ``。`` ``）``…) or this one end with opening
+    punctuation (``（`` ``「``…), as long as the row keeps a character. Always at least one row."""
     rows, start, used, width = [], 0, 0, max(width, 2)
     for index, character in enumerate(text):
-        cells = 1 if character in "\r\n\t" or ord(character) < 32 else cell_len(character)
+        cells = _cells(character)
         if used + cells > width and index > start:
-            rows.append((start, index))
-            start, used = index, 0
+            cut = index
+            while cut - 1 > start and index - cut < 3 and (text[cut] in NO_ROW_START or text[cut - 1] in NO_ROW_END):
+                cut -= 1
+            rows.append((start, cut))
+            start, used = cut, sum(_cells(ch) for ch in text[cut:index])
         used += cells
         if character == "\n":
             rows.append((start, index + 1))
