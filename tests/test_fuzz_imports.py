@@ -248,3 +248,16 @@ def test_predict_on_any_text_writes_each_text_as_read_with_spans_inside_it_or_re
         for start, end, label in line["spans"]:
             assert 0 <= start < end <= len(line["text"]) and label in ("PER", "LOC")
 
+
+
+@pytest.mark.slow
+def test_the_properties_hold_over_ten_times_as_many_random_examples():
+    # the slow suite's share of issue 53, part 4: the same properties, randomised, ten times the examples
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not slow", __file__,
+         "-k", "any_bytes or json_values or broken_off or predict_on_any_text"],
+        env={**os.environ, "BERTANNO_HYPOTHESIS_SCALE": "10"}, capture_output=True, text=True, timeout=1200)
+    assert result.returncode == 0, result.stdout[-4000:]
