@@ -217,9 +217,10 @@ class Terminal:
 
     def lines(self) -> list[str]:
         """The rows as text, a double-width character once (pyte's ``display`` fails on one in the last
-        column)."""
+        column), a no-break space as the space it looks like."""
         buffer, columns = self.screen.buffer, self.screen.columns
-        return ["".join(buffer[y][x].data for x in range(columns)) for y in range(self.screen.lines)]
+        return ["".join(buffer[y][x].data for x in range(columns)).replace("\u00a0", " ")
+                for y in range(self.screen.lines)]
 
     def send(self, keys: str) -> None:
         self.child.send(keys)

@@ -82,13 +82,13 @@ def test_pre_annotations_appear_after_the_first_decisions_in_a_terminal(tmp_path
     served, shown = False, None
 
     def next_item(lines):
-        found = re.search(r"item (\d+) ·", "".join(lines))  # a new item, its text drawn (the label keys under it)
+        found = re.search(r"item (\d+)/\d+ ·", "".join(lines))  # a new item, its text drawn (the label keys under it)
         return found is not None and found.group(1) != shown and "[1] negative" in "".join(lines)
 
     for decided in range(16):
         assert terminal.wait_for(next_item, timeout=60), "\n".join(terminal.lines())
         screen = "\n".join(terminal.lines())
-        shown = re.search(r"item (\d+) ·", screen).group(1)
+        shown = re.search(r"item (\d+)/\d+ ·", screen).group(1)
         if "l001 (linear" in screen and "→" in screen:
             served = decided >= 4
             break

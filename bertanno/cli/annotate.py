@@ -42,11 +42,17 @@ def keys_option(function):
               metavar="SECONDS",
               help="A pause between keys longer than this is not counted as time on the item (each decision "
                    "records its active time, keystrokes, what was shown and the edit).")
+@click.option("--web", is_flag=True,
+              help="Serve this same screen in a web browser on localhost (pip install 'bertanno[web]'): each "
+                   "tab that opens http://localhost:PORT is a session of its own. From another machine: "
+                   "ssh -L PORT:localhost:PORT this-host, then open the page there.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535),
+              help="With --web: the port on localhost.")
 @keys_option
 @precision_option
 @click.pass_context
 def annotate(ctx, project, annotator, order, model_dir, no_predict_ahead, decisions, plain, keymap, live_every,
-             idle_limit, precision):
+             idle_limit, precision, web, port):
     """Accept or correct the model's pre-annotations of PROJECT, one item at a time.
 
     \b
@@ -74,16 +80,34 @@ def annotate(ctx, project, annotator, order, model_dir, no_predict_ahead, decisi
     like any version; when it becomes the champion it pre-annotates the next
     items. The header says which model serves and its score.
 
+    With --web the same screen is served to a web browser on localhost.
+
     \b
-    Example:
+    Examples:
       bertanno annotate reviews --order uncertain --annotator li
+      bertanno annotate reviews --web --port 8000
+                            then open http://localhost:8000
     """
     from bertanno.app.line_screen import parse_keymap
     from bertanno.app.session import AnnotationSession, session_predictor
+    from bertanno.app.web import serve_annotation, serving_under_a_browser
 
     keys = parse_keymap(keymap)
     store = open_store(ctx)
-    if decisions is None and not sys.stdin.isatty():
+    if web:
+        if decisions or plain:
+            raise click.UsageError("--web serves the full screen: not with --decisions or --plain")
+        options = [*(["--annotator", annotator] if annotator else []), "--order", order,
+                   *(["--model", model_dir] if model_dir else []), *(["--no-predict-ahead"] if no_predict_ahead else []),
+                   "--live-every", str(live_every), "--idle-limit", str(idle_limit),
+                   *(["--keys", keymap] if keymap else []), *(["--precision", precision] if precision else [])]
+        store.close()
+        err_console.print(f"serving {escape(project)} on http://localhost:{port} (Ctrl-C stops; from another "
+                          f"machine: ssh -L {port}:localhost:{port} this-host)", highlight=False)
+        serve_annotation(project, options, port, ctx.find_root().obj["db"])
+        return
+    browser = serving_under_a_browser()
+    if decisions is None and not sys.stdin.isatty() and not browser:
         raise BertannoError("no terminal to annotate in: give --decisions FILE (one key sequence per item, - for stdin)")
     with err_console.status(f"loading {escape(model_dir) if model_dir else 'the champion of ' + project} "
                             "(a transformer takes some seconds) …"):
@@ -94,7 +118,7 @@ def annotate(ctx, project, annotator, order, model_dir, no_predict_ahead, decisi
         later = (f"a {session.live.family.name} model takes over after {live_every} decisions" if session.live
                  else f"then bertanno train {project}")
         err_console.print(f"project {project} has no model yet: annotate by hand; {later}")
-    plain = plain or os.environ.get("TERM", "") in ("dumb", "")
+    plain = plain or (not browser and os.environ.get("TERM", "") in ("dumb", ""))
     run_session(session, decisions, keys, plain)
 
 
