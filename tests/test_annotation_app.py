@@ -569,3 +569,12 @@ def test_items_are_numbered_by_their_place_in_the_project_not_their_database_id(
     session = AnnotationSession(store, "p", "tester", predict_ahead=False)
     seen = run(session, ["probe", "1", "probe"], probe=lambda app: "\n".join(screen_lines(app)))
     assert "item 1/2 ·" in seen[0] and "item 2/2 ·" in seen[1] and "item 6" not in seen[0]
+
+
+def test_a_skipped_item_comes_back_after_the_others_then_all_done(store, tmp_path):
+    make_project(store, tmp_path, "sentiment", ["negative", "positive"], [{"text": "很好吃"}, {"text": "太慢"}])
+    session = AnnotationSession(store, "p", "tester", predict_ahead=False)
+    item = lambda app: app.session.current.item_id if app.session.current else None  # noqa: E731
+    seen = run(session, ["s", "probe", "1", "probe", "s", "probe"], probe=item)
+    assert seen == [2, 1, None]                  # skipped, the other, the skip again; skipped twice: all done
+    assert standing(store) == [(1, "skip", None), (2, "correct", "negative"), (1, "skip", None)]

@@ -182,14 +182,21 @@ def test_the_queue_gives_two_sessions_different_items_and_expired_leases_come_ba
         assert queue.next_item(session, project_id, "c", "s4").id == second.id
 
 
-def test_a_skip_hides_the_item_only_from_its_session(store, tmp_path):
+def test_a_skip_puts_the_item_after_the_others_for_its_session_only_and_twice_aside(store, tmp_path):
     project_id = make_project(store)
-    import_file(store, "reviews", write(tmp_path, "x.txt", "一\n"))
+    import_file(store, "reviews", write(tmp_path, "x.txt", "一\n二\n"))
     with store.transaction() as session:
-        item = queue.next_item(session, project_id, "a", "s1")
-        annotations_q.record_decision(session, project_id, item.id, "a", "s1", "skip")
-        assert queue.next_item(session, project_id, "a", "s1") is None
-        assert queue.next_item(session, project_id, "b", "s2").id == item.id
+        first = queue.next_item(session, project_id, "a", "s1")
+        annotations_q.record_decision(session, project_id, first.id, "a", "s1", "skip")
+        assert queue.next_item(session, project_id, "b", "s2").id == first.id    # another session: at once
+        queue.release(session, "s2")
+        second = queue.next_item(session, project_id, "a", "s1")
+        assert second.id != first.id                                              # the others first
+        annotations_q.record_decision(session, project_id, second.id, "a", "s1", "correct", "positive")
+        again = queue.next_item(session, project_id, "a", "s1")
+        assert again.id == first.id                                               # then the skip comes back
+        annotations_q.record_decision(session, project_id, first.id, "a", "s1", "skip")
+        assert queue.next_item(session, project_id, "a", "s1") is None            # skipped twice: aside
 
 
 def test_uncertain_order_serves_the_least_confident_first(store, tmp_path):

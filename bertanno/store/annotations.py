@@ -178,6 +178,14 @@ def undecided(project_id: int, skipped_by: str | None = None, annotator: str | N
     return and_(*conditions)
 
 
+def skipped_once_by(session_id: str):
+    """A condition on ``Item`` rows: the session skipped the item once (a standing skip) and no more, so the queue
+    serves it again after every other item, once (``queue.next_item``)."""
+    skips = (select(func.count()).where(*_of_item(), Annotation.undone_at.is_(None), Annotation.decision == "skip",
+                                        Annotation.session_id == session_id).scalar_subquery())
+    return skips == 1
+
+
 def is_decided(session: Session, project_id: int, item_id: int, skipped_by: str | None = None,
                annotator: str | None = None) -> bool:
     """Whether one item is decided (``undecided``'s variants), reading that item's row and annotations only."""

@@ -9,12 +9,12 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bertanno.store import locks
-from bertanno.store.annotations import is_decided, undecided
+from bertanno.store.annotations import is_decided, skipped_once_by, undecided
 from bertanno.store.database import StoreError
 from bertanno.store.schema import Item, Lease, Prediction, utcnow
 
@@ -60,7 +60,8 @@ def next_item(session: Session, project_id: int, annotator: str, session_id: str
               lease_seconds: int = DEFAULT_LEASE_SECONDS, exclude: int | None = None) -> Item | None:
     """The next item for this session, leased to it; ``None`` when every item is decided or taken. An item is
     leased to one session at a time; with overlap K it comes back, once decided, until K different annotators
-    have decided it, never to one of them twice (``undecided``). ``exclude``:
+    have decided it, never to one of them twice (``undecided``). An item the session skipped comes back once,
+    after every other item (a second skip puts it aside for the rest of the session). ``exclude``:
     an item this session holds that is not wanted (the one on screen, when leasing the one after it)."""
     now = utcnow()
     expires = now + timedelta(seconds=lease_seconds)
@@ -75,11 +76,26 @@ def next_item(session: Session, project_id: int, annotator: str, session_id: str
         if not decided(held):
             session.execute(update(Lease).where(Lease.item_id == held).values(expires_at=expires))
             return session.get(Item, held)
+    values = {"project_id": project_id, "annotator": annotator, "session_id": session_id, "expires_at": expires}
+    first = _lease_first(session, project_id, order, undecided(project_id, session_id, annotator), decided, values)
+    if first is not None:
+        return first
+    def decided_again(item_id: int) -> bool:  # the second round: skipped once by this session, else undecided
+        return is_decided(session, project_id, item_id, annotator=annotator)
+
+    return _lease_first(session, project_id, order,
+                        and_(undecided(project_id, annotator=annotator), skipped_once_by(session_id)),
+                        decided_again, values)
+
+
+def _lease_first(session: Session, project_id: int, order: str, condition, decided, values: dict) -> Item | None:
+    """Lease the first item of the project that meets ``condition`` and no other session holds, in ``order``;
+    ``decided(item_id)`` looks again once it is leased (another session may have decided it meanwhile)."""
     taken = select(Lease.item_id).where(Lease.project_id == project_id)
     tried: set[int] = set()
+    session_id = values["session_id"]
     while True:
-        query = select(Item.id).where(Item.project_id == project_id, undecided(project_id, session_id, annotator),
-                                      Item.id.not_in(taken))
+        query = select(Item.id).where(Item.project_id == project_id, condition, Item.id.not_in(taken))
         if tried:
             query = query.where(Item.id.not_in(tried))
         candidates = list(session.scalars(_ordered(query, project_id, order).limit(CANDIDATES_PER_TRY)))
@@ -87,11 +103,8 @@ def next_item(session: Session, project_id: int, annotator: str, session_id: str
             return None
         for item_id in candidates:  # ids only: the one leased is loaded, not all the candidates
             tried.add(item_id)
-            values = {"item_id": item_id, "project_id": project_id, "annotator": annotator,
-                      "session_id": session_id, "expires_at": expires}
-            if not _try_lease(session, values):
+            if not _try_lease(session, {"item_id": item_id, **values}):
                 continue
-            # Another session may have decided the item between our query and our lease: look again.
             if decided(item_id):
                 session.execute(delete(Lease).where(Lease.item_id == item_id, Lease.session_id == session_id))
                 continue
