@@ -230,6 +230,7 @@ def test_the_full_screen_ner_review_edits_from_the_proposal(store, tmp_path):
     seen = drive(ReviewSession(store, "team", "chen"), ["enter", "3", "enter"], (120, 40))
     assert "only bob" in seen[0] and "only ann" in seen[0]
     assert seen[0].count("患者张三因头痛三天") >= 3  # each decision's line, and the editable text
+    assert "no version is proposed; v chooses one" in seen[0] and "(no entities)" not in seen[0]
     assert "3  the union of every version  张三:PER, 头痛:SYM, 北京协和医院:LOC" in seen[1]
     assert reviews(store) == [(item, "accept", [[2, 4, "PER"], [5, 7, "SYM"], [10, 16, "LOC"]], "chen")]
 

@@ -39,6 +39,7 @@ class ReviewSession(ItemTiming):
 
     live = None
     CHOOSES = True
+    UNPROPOSED = "(no spans yet: no version is proposed; v chooses one, or mark the spans)"
 
     def __init__(self, store: Store, project_name: str, reviewer: str | None = None,
                  annotators: list[str] | None = None, sample: int = 0, seed: int = 0,

@@ -146,6 +146,8 @@ class ItemTiming:
 
     CHOOSES = False
     """Whether the choose key (v) can pick a version here: in a review."""
+    UNPROPOSED = "(no entities)"
+    """What a span view's list says when the item opened with nothing proposed and nothing is marked yet."""
     rejected_by_all = False
     """Whether every annotator marked the current item unusable (a review's item; Enter then agrees)."""
 

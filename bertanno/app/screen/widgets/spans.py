@@ -585,9 +585,10 @@ class SpanView(Vertical):
     HELP = HELP
     KEYS = (("←→ shift", "select"), ("1-9", "label"), ("d", "remove"), (":", "command"), ("/", "find"))
 
-    def __init__(self, task, example, prediction, restored: Any = None, **kwargs):
+    def __init__(self, task, example, prediction, restored: Any = None, unproposed: str | None = None, **kwargs):
         super().__init__(**kwargs)
         self.example, self.prediction = example, prediction
+        self.unproposed = unproposed or "(no entities)"  # the list with nothing proposed and nothing marked
         self.predicted = sorted(Span(*s) for s in (prediction.payload if prediction is not None else []) or [])
         start = restored if restored is not None else self.predicted
         self.editor = SpanEditor(task, example, start)
@@ -646,8 +647,9 @@ class SpanView(Vertical):
             entry.append(span.label, style=Style(color=colour, bold=True))
             entries.append((number, span, entry))
         if not entries:
+            opened_empty = self.prediction is None and not self.start
             listing.styles.height = 1
-            listing.update(Text("(no entities)", style="dim"))
+            listing.update(Text(self.unproposed if opened_empty else "(no entities)", style="dim"))
             return
         rows: list[list[tuple[int, Span, Text]]] = [[]]
         used = 0
