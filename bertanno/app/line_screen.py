@@ -12,7 +12,7 @@ from rich.console import Console, Group
 from rich.panel import Panel
 from rich.text import Text
 
-from bertanno.app.session import AnnotationSession, item_heading
+from bertanno.app.session import AnnotationSession
 from bertanno.app.span_editing import SpanEditor
 from bertanno.app.views import item_legend, render_item, view_for
 from bertanno.errors import BertannoError
@@ -103,7 +103,7 @@ class LineScreen:
                      item_legend(session.task, session.plugins))
         context = session.context()
         parts = [header] + ([Panel(context, title="decisions")] if context is not None else [])
-        parts.append(Panel(body if extra is None else Group(body, extra), title=item_heading(session)))
+        parts.append(Panel(body if extra is None else Group(body, extra), title=session.item_heading()))
         note, style = session.item_note()
         parts.append(Text(note, style=style))
         choose = " · v choose a version" if session.choices() else ""

@@ -81,25 +81,14 @@ def default_annotator() -> str:
         return "annotator"
 
 
-def item_heading(session) -> str:
-    """``item 3/22``: the place of the item on screen among its project's items (``store.items.
-    item_position``), not its database id; ``session`` an annotation or a review session."""
-    current = session.current
-    cached = getattr(session, "_heading", None)
-    if cached is None or cached[0] != current.item_id:
-        with session.store.transaction() as db:
-            position = item_position(db, session.project_id, current.item_id)
-            total = count_items(db, session.project_id)
-        cached = session._heading = (current.item_id, f"item {position}/{total}")
-    return cached[1]
-
-
 class ItemTiming:
     """The time and keystrokes a person spends on the item on screen (``current``), with pauses over
     ``idle_limit`` seconds (default ``IDLE_LIMIT_SECONDS``) cut out: what an annotation and a review session
     record with each decision. Raises ``BertannoError`` for a limit that is not a positive number."""
 
     current: Current | None
+    store: Store
+    project_id: int
     counts: dict[str, int]
     """This session's decisions by kind: accept, correct, reject, skip."""
     started: float
@@ -110,6 +99,17 @@ class ItemTiming:
         if not idle_limit > 0:
             raise BertannoError(f"the idle limit must be a positive number of seconds, got {idle_limit}")
         self.idle_limit = idle_limit
+        self._heading: tuple[int, str] | None = None  # (item id, its heading), read once per item
+
+    def item_heading(self) -> str:
+        """``item 3/22``: the place of the item on screen among its project's items (``store.items.
+        item_position``), not its database id."""
+        item_id = self.current.item_id
+        if self._heading is None or self._heading[0] != item_id:
+            with self.store.transaction() as db:
+                heading = f"item {item_position(db, self.project_id, item_id)}/{count_items(db, self.project_id)}"
+            self._heading = (item_id, heading)
+        return self._heading[1]
 
     @staticmethod
     def begin(current: Current) -> None:

@@ -56,18 +56,18 @@ class SpanEditor:
 
     def undo(self) -> bool:
         """Take back the last change to the spans; ``False`` when there is none (the item as it opened)."""
-        if not self.history:
-            return False
-        self.future.append((dict(self.numbered), self.next_number))
-        self.numbered, self.next_number = self.history.pop()
-        return True
+        return self._step(self.history, self.future)
 
     def redo(self) -> bool:
         """Make again the change ``undo`` took back last; ``False`` when there is none."""
-        if not self.future:
+        return self._step(self.future, self.history)
+
+    def _step(self, back_to: list, keep_in: list) -> bool:
+        """Go to the newest state of ``back_to``, keeping the present one in ``keep_in``."""
+        if not back_to:
             return False
-        self.history.append((dict(self.numbered), self.next_number))
-        self.numbered, self.next_number = self.future.pop()
+        keep_in.append((dict(self.numbered), self.next_number))
+        self.numbered, self.next_number = back_to.pop()
         return True
 
     @property

@@ -23,7 +23,7 @@ from bertanno.app.screen.choose import ChooseScreen
 from bertanno.app.screen.done import DoneView
 from bertanno.app.screen.help import HelpScreen, help_text, key_labels
 from bertanno.app.screen.widgets import Decided, character_key, item_widget
-from bertanno.app.session import RENEW_SECONDS, AnnotationSession, item_heading
+from bertanno.app.session import RENEW_SECONDS, AnnotationSession
 from bertanno.errors import BertannoError
 from bertanno.store.annotations import ItemTaken
 
@@ -109,7 +109,7 @@ class AnnotationApp(App[None]):
             (f"✓{counts['accept']} ✎{counts['correct']} ✗{counts['reject']} ↷{counts['skip']}", "cyan"))
         current = session.current
         if current is not None:
-            header.append(f"\n{item_heading(session)} · ")
+            header.append(f"\n{session.item_heading()} · ")
             header.append(*session.item_note())
         if session.live is not None:
             header.append(f"\nlive: {session.live.status()}", style="dim")

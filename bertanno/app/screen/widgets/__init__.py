@@ -70,7 +70,7 @@ def item_widget(session, example, prediction, restored: Any = None):
     if view.edits_spans:
         from bertanno.app.screen.widgets.spans import SpanView
 
-        return SpanView(task, example, prediction, restored, unproposed=getattr(session, "UNPROPOSED", None))
+        return SpanView(task, example, prediction, restored, unproposed=session.UNPROPOSED)
     from bertanno.app.screen.widgets.labels import LabelView
 
     return LabelView(task, example, prediction, restored, render=view.render)

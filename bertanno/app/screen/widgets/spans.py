@@ -223,7 +223,7 @@ class SpanText(WrappedText, can_focus=True):
             return False
         if not keep_selection:
             self.anchor = None
-            self.cursor = min(self.cursor, max(len(self.text) - 1, 0))
+            self.cursor = self.on_character
         self._changed(done() if callable(done) else done)
         return True
 
@@ -232,6 +232,11 @@ class SpanText(WrappedText, can_focus=True):
         """Move the cursor ``step`` characters; ``select``: extend the selection (the cursor may then stand
         after the last character, so that it can be selected)."""
         self._move_to(self.cursor + step, select)
+
+    @property
+    def on_character(self) -> int:
+        """The character the cursor is on: the last one when, selecting, it stands after the text."""
+        return min(self.cursor, max(len(self.text) - 1, 0))
 
     def _move_to(self, offset: int, select: bool = False) -> None:
         if select and self.anchor is None:
@@ -268,7 +273,7 @@ class SpanText(WrappedText, can_focus=True):
         self.action_move(min(start + column, max(end - 1, start)) - self.cursor, select)
 
     def action_row_edge(self, edge: int, select: bool = False) -> None:
-        start, end = self.rows[self.row_of(min(self.cursor, max(len(self.text) - 1, 0)))]
+        start, end = self.rows[self.row_of(self.on_character)]
         self._move_to(start if edge == 0 else (end if select else max(end - 1, start)), select)
 
     def action_jump(self, step: int) -> None:
@@ -346,7 +351,7 @@ class SpanText(WrappedText, can_focus=True):
 
     def action_unselect(self) -> None:
         self.anchor = None
-        self.cursor = min(self.cursor, max(len(self.text) - 1, 0))
+        self.cursor = self.on_character
         self._changed()
 
     def action_reset(self) -> None:
@@ -397,7 +402,7 @@ class SpanText(WrappedText, can_focus=True):
 
     def action_label_all(self) -> None:
         """``*`` on a span: the same text everywhere else in the item gets the same type."""
-        number = self.editor.at(min(self.cursor, max(len(self.text) - 1, 0)))
+        number = self.editor.at(self.on_character)
         if number is None:
             self._changed("put the cursor on a span: * marks its text everywhere else in the item")
             return
@@ -463,38 +468,15 @@ def hint_labels(count: int) -> list[str]:
 
 
 def word_starts(text: str, offset: int) -> list[int]:
-    """Where the words start on the line holding ``offset`` and on the lines either side (jieba's words; a
-    run of white space or punctuation is not a word), in text order, for Ctrl+← / Ctrl+→; every character
-    when jieba is not installed."""
+    """Where the words start on the line holding ``offset`` and on the lines either side (``hint_targets``:
+    jieba's words; a run of white space or punctuation is not a word), in text order, for Ctrl+← / Ctrl+→."""
     if not text:
         return []
     offset = min(max(offset, 0), len(text) - 1)
     line_start, line_end = _line_around(text, offset, offset + 1)
     first = text.rfind("\n", 0, max(line_start - 1, 0)) + 1 if line_start else 0
     last = text.find("\n", line_end + 1)
-    last = len(text) if last < 0 else last
-    try:
-        import jieba
-    except ImportError:
-        return list(range(first, last))
-    starts = []
-    for piece_start in _line_starts(text, first, last):
-        piece_end = text.find("\n", piece_start)
-        piece_end = last if piece_end < 0 or piece_end > last else piece_end
-        for word, start, _ in jieba.tokenize(text[piece_start:piece_end]):
-            if word.strip() and any(ch.isalnum() for ch in word):
-                starts.append(piece_start + start)
-    return starts
-
-
-def _line_starts(text: str, first: int, last: int) -> list[int]:
-    starts, position = [first], first
-    while True:
-        position = text.find("\n", position, last)
-        if position < 0:
-            return starts
-        position += 1
-        starts.append(position)
+    return hint_targets(text, first, len(text) if last < 0 else last)
 
 
 def word_around(text: str, offset: int) -> tuple[int, int]:
