@@ -15,12 +15,11 @@ import time
 
 import pytest
 from click.testing import CliRunner
+from test_not_text import said
 
 from bertanno.cli import cli
 from bertanno.store import Store
 from bertanno.store.schema import Annotation
-
-pytestmark = pytest.mark.slow
 
 
 def free_port() -> int:
@@ -56,6 +55,7 @@ def served(tmp_path):
         server.wait(timeout=30)
 
 
+@pytest.mark.slow
 def test_the_annotation_screen_is_served_on_localhost_and_a_browser_tab_annotates(served, tmp_path):
     import urllib.request
 
@@ -124,9 +124,17 @@ def decided(db: str) -> list[tuple[str, str, str]]:
         store.close()
 
 
-def test_web_refuses_the_line_screen_and_a_decisions_file(tmp_path):
+def test_web_refuses_the_line_screen_an_unknown_project_and_a_port_in_use_in_a_sentence(tmp_path):
     db = f"sqlite:///{tmp_path / 'w.db'}"
     runner = CliRunner()
     assert runner.invoke(cli, ["--db", db, "init", "p", "--task", "sentiment"]).exit_code == 0
     result = runner.invoke(cli, ["--db", db, "annotate", "p", "--web", "--plain"])
     assert result.exit_code == 2 and "--web serves the full screen" in result.output
+    result = runner.invoke(cli, ["--db", db, "annotate", "nosuch", "--web"])
+    assert result.exit_code == 1 and "no project named 'nosuch'" in said(result)
+    with socket.socket() as taken:
+        taken.bind(("localhost", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = runner.invoke(cli, ["--db", db, "annotate", "p", "--web", "--port", str(port)])
+    assert result.exit_code == 1 and f"cannot serve on localhost:{port}" in said(result)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import socket
 import sys
 
 from bertanno.errors import BertannoError
@@ -27,11 +28,16 @@ def annotate_command(project: str, options: list[str]) -> str:
 
 def serve_annotation(project: str, options: list[str], port: int, db_url: str | None) -> None:
     """Serve the annotation screen of ``project`` on ``http://localhost:PORT`` until Ctrl-C. Raises
-    ``BertannoError`` when textual-serve is not installed (``pip install 'bertanno[web]'``)."""
+    ``BertannoError`` when textual-serve is not installed (``pip install 'bertanno[web]'``) or the port is taken."""
     try:
         from textual_serve.server import Server
     except ImportError:
         raise BertannoError("--web needs textual-serve: pip install 'bertanno[web]'") from None
+    with socket.socket() as probe:  # a port in use is a sentence here, not aiohttp's traceback later
+        try:
+            probe.bind((HOST, port))
+        except OSError as exc:
+            raise BertannoError(f"cannot serve on localhost:{port} ({exc.strerror}); choose another with --port")
     if db_url:
         os.environ["BERTANNO_DB"] = db_url  # inherited by each tab's session, not shown on a command line
     Server(annotate_command(project, options), host=HOST, port=port, title=f"bertanno · {project}").serve()

@@ -101,6 +101,9 @@ def annotate(ctx, project, annotator, order, model_dir, no_predict_ahead, decisi
                    *(["--model", model_dir] if model_dir else []), *(["--no-predict-ahead"] if no_predict_ahead else []),
                    "--live-every", str(live_every), "--idle-limit", str(idle_limit),
                    *(["--keys", keymap] if keymap else []), *(["--precision", precision] if precision else [])]
+        from bertanno.core.project import open_project
+
+        open_project(store, project)  # no such project: a sentence now, not a page whose tabs fail
         store.close()
         err_console.print(f"serving {escape(project)} on http://localhost:{port} (Ctrl-C stops; from another "
                           f"machine: ssh -L {port}:localhost:{port} this-host)", highlight=False)
