@@ -471,6 +471,24 @@ def test_moving_and_selecting_by_words_pages_and_text_edges(store, tmp_path):
     assert seen[6][0] == end and end - start >= 15                    # to the row's end, its last character in
 
 
+def test_the_projects_terms_are_words_for_ctrl_arrows(store, tmp_path):
+    # issue 45, part 3: jieba cuts 曲美他嗪缓释片 into 曲美 / 他 / 嗪 / 缓释片; once the project holds it as a term
+    # (bertanno vocab add), one Ctrl+Shift+→ selects it whole
+    from bertanno.store.projects import get_project
+    from bertanno.store.vocabularies import save_vocabulary
+    from bertanno.vocab.terms import vocabulary_hash
+
+    text = "患者服用曲美他嗪缓释片后好转"
+    make_project(store, tmp_path, "ner", ["drug"], [{"text": text}])
+    with store.transaction() as session:
+        terms = ["曲美他嗪缓释片"]
+        get_project(session, "p").vocabulary_id = save_vocabulary(session, "drugs", terms, vocabulary_hash(terms)).id
+    session = AnnotationSession(store, "p", "tester", predict_ahead=False)
+    seen = run(session, ["ctrl+right", "ctrl+right", "ctrl+shift+right", "probe"],   # 患者 -> 服用 -> the term
+               probe=lambda app: app.view.query_one("SpanText").selection())
+    assert seen == [(4, 11)] and text[4:11] == "曲美他嗪缓释片"
+
+
 def test_a_selection_is_n_characters_a_stray_digit_marks_nothing_and_d_keeps_the_selection(store, tmp_path):
     make_project(store, tmp_path, "ner", ["PER", "LOC"], [{"text": "张三在北京工作"}])
     model = FixedModel([Span(3, 4, "LOC")])                          # 北 alone: a boundary to widen

@@ -3,6 +3,7 @@ without pickle, and compete under the same gate as every other family."""
 
 import json
 import random
+import re
 
 import numpy as np
 import pytest
@@ -100,3 +101,7 @@ def test_train_family_on_the_command_line(tmp_path, monkeypatch):
     assert result.exit_code == 0 and "l001 is the champion" in result.output, result.output
     [row] = json.loads(runner.invoke(cli, ["--db", db, "versions", "r", "--json"]).output)
     assert row["family"] == "linear" and row["trained_on"] == 54
+    listing = runner.invoke(cli, ["--db", db, "versions", "r"], env={"COLUMNS": "80"})
+    [line] = [line for line in listing.output.splitlines() if line.startswith(" l001 ")]
+    assert len(line) <= 80 and "acc " in line and "macro F1 " in line, listing.output  # one line, scores and date
+    assert re.search(r" \d\d-\d\d \d\d:\d\d *$", line), line  # MM-DD HH:MM, not a date cut at the edge

@@ -81,3 +81,24 @@ def test_a_gazetteer_project_shows_term_spans_on_the_first_item_in_a_terminal(tm
     exported = CliRunner().invoke(cli, ["--db", db, "export", "p"]).output
     row = json.loads(exported.splitlines()[0])
     assert row["spans"] == [[3, 6, "disease"], [11, 13, "symptom"]]  # accepted as pre-annotated: 高血压, 头痛
+
+
+def test_the_header_says_a_gazetteer_match_carries_no_confidence(tmp_path, monkeypatch):
+    # issue 45: "pre-annotation 100% sure" over term-list matches misled; the family says what its number is
+    from bertanno.app.session import AnnotationSession
+    from bertanno.app.training_runs import champion_model
+    from bertanno.store import Store
+
+    monkeypatch.setenv("BERTANNO_MODELS", str(tmp_path / "models"))
+    db, result = init(tmp_path, "--labels", "disease,symptom", "--gazetteer", "medical")
+    assert result.exit_code == 0, result.output
+    data = tmp_path / "notes.txt"
+    data.write_text("患者有高血压病史，近日头痛。\n", encoding="utf-8")
+    assert CliRunner().invoke(cli, ["--db", db, "import", "p", str(data)]).exit_code == 0
+    store = Store.open(db)
+    predictor, version = champion_model(store, "p")
+    session = AnnotationSession(store, "p", "tester", predictor=predictor, model_version=version, predict_ahead=False)
+    assert session.next() is not None and session.current.prediction is not None
+    note, _ = session.item_note()
+    assert note == "pre-annotation: term-list matches, no confidence" and "sure" not in note
+    session.close()

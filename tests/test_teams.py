@@ -331,3 +331,17 @@ def test_two_decisions_of_one_item_at_once_are_both_counted(store, tmp_path):
     thread.join()
     with store.transaction() as session:
         assert session.get(Item, item).annotators == 2
+
+
+def test_the_agreement_command_prints_per_type_figures_without_json(store, db_url, tmp_path):
+    """Issue 45, part 5: the per entity type span F1 is on the screen, not only in --json."""
+    project_id = team_project(store, tmp_path, overlap=2, count=2, task="ner", labels=["PER", "LOC"])
+    given = {"ann": [[[0, 1, "PER"], [1, 2, "LOC"]], []], "bob": [[[0, 1, "PER"], [1, 3, "LOC"]], []]}
+    for annotator, payloads in given.items():
+        for payload in payloads:
+            decide(store, project_id, serve(store, project_id, annotator), annotator, payload)
+    shown = CliRunner().invoke(cli, ["--db", db_url, "agreement", "team"])
+    assert shown.exit_code == 0, shown.output
+    lines = shown.output.splitlines()
+    assert any("PER" in line and "span F1 1.00" in line for line in lines), shown.output
+    assert any("LOC" in line and "span F1 0.00" in line for line in lines), shown.output

@@ -433,7 +433,20 @@ class AnnotationSession(ItemTiming):
         """A line about the current item for the header, and its style."""
         if self.current.prediction is None:
             return "no pre-annotation: choose a label or mark the spans", "yellow"
+        note = self._confidence_note()
+        if note:
+            return f"pre-annotation: {note}", ""
         return f"pre-annotation {self.current.prediction.confidence:.0%} sure", ""
+
+    def _confidence_note(self) -> str:
+        """The serving family's ``confidence_note`` (a gazetteer's matches carry no probability); empty when its
+        confidence is a probability or the family is not known here."""
+        if getattr(self, "serving_family", None) is None:
+            return ""
+        try:
+            return self.plugins.family(self.serving_family).confidence_note
+        except Exception:  # a family whose plugin is gone: its number is shown as it is
+            return ""
 
     # -- progress ---------------------------------------------------------------------------------------------------
     def progress(self) -> dict:

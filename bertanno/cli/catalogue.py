@@ -6,6 +6,7 @@ import json
 from dataclasses import asdict
 
 import click
+from rich import box
 from rich.markup import escape
 from rich.table import Table
 
@@ -43,28 +44,26 @@ def models(check, as_json, trust_remote_code):
     if as_json:
         click.echo(json.dumps({"aliases": rows, "families": model_info.list_families()}, ensure_ascii=False, indent=2))
         return
-    table = Table(title="Domain model aliases")
-    table.add_column("alias", no_wrap=True)
-    table.add_column("hub id", overflow="fold", max_width=24)
-    table.add_column("max tokens", max_width=7)
-    table.add_column("available here", max_width=9)
-    table.add_column("what it is", ratio=1, min_width=15)
+    table = Table(title="Domain model aliases", box=box.SIMPLE_HEAD, pad_edge=False, title_justify="left")
+    table.add_column("alias · hub id · tokens", overflow="fold", max_width=31)
+    table.add_column("here", no_wrap=True)
+    table.add_column("what it is", ratio=1, min_width=20)
     for row in rows:
         available = "[green]yes[/]" if row["available"] else "[yellow]no[/]"
-        table.add_row(escape(row["name"]), escape(row["hub_id"]), str(row["max_length"]), available,
-                      escape(row["description"]))
+        table.add_row(f"[bold]{escape(row['name'])}[/]\n[dim]{escape(row['hub_id'])}[/]\n{row['max_length']} tokens",
+                      available, escape(row["description"]))
     console.print(table)
     console.print("Any hub id or local directory works too. Check one with: bertanno models --check NAME_OR_PATH")
-    families = Table(title="Model families (what serves pre-annotations)")
-    families.add_column("family", no_wrap=True)
-    families.add_column("serves", max_width=10)
+    families = Table(title="Model families (what serves pre-annotations)", box=box.SIMPLE_HEAD, pad_edge=False,
+                     title_justify="left")
+    families.add_column("family · serves", max_width=16)
     families.add_column("labels", max_width=14)
-    families.add_column("ready here", max_width=24)
-    families.add_column("what it is", ratio=1, min_width=16)
+    families.add_column("ready here", max_width=18)
+    families.add_column("what it is", ratio=1, min_width=20)
     for row in model_info.list_families():
         ready = "[green]yes[/]" if row["ready"] else f"[yellow]no[/]: {escape(row['install'])}"
         labels = ", ".join(row["labels"]) or ("its term lists' types" if row["configured"] else "the project's")
-        families.add_row(escape(row["name"]), ", ".join(row["example_kinds"]), escape(labels),
+        families.add_row(f"[bold]{escape(row['name'])}[/]\n{', '.join(row['example_kinds'])}", escape(labels),
                          ready, escape(f"{row['description']}\n{row['origin']}"))
     console.print(families)
     console.print("A zero-shot family serves a new project from its first item: bertanno init P --zero-shot FAMILY")

@@ -34,6 +34,16 @@ def format_scores(metrics: dict) -> str:
     return ", ".join(f"{name} {value:.4f}" for name, value in metrics.items() if "/" not in name)
 
 
+SHORT_METRICS = {"accuracy": "acc", "macro_f1": "macro F1", "f1": "F1", "precision": "P", "recall": "R"}
+
+
+def short_scores(metrics: dict) -> str:
+    """``acc 0.912 · macro F1 0.908``: headline scores abbreviated to three decimals for narrow tables (80 columns);
+    per-type scores (``f1/PER``) are left to --json."""
+    return " · ".join(f"{SHORT_METRICS.get(name, name)} {value:.3f}" for name, value in metrics.items()
+                      if "/" not in name and isinstance(value, (int, float)))
+
+
 def parse_labels(text: str | None) -> list[str] | None:
     """``"a, b"`` -> ``["a", "b"]``; ``None`` (not given) -> ``None`` (the task's default labels)."""
     if text is None:

@@ -105,6 +105,12 @@ def _figures(scores: dict) -> str:
     return " · ".join(parts)
 
 
+def _per_type(scores: dict) -> list[tuple[str, float]]:
+    """``[("disease", 0.81), ...]``: a pair's exact span F1 per entity type (the ``f1_exact/TYPE`` figures of
+    ``Task.pair_agreement``), in label order as the task gave them; empty for label tasks."""
+    return [(key.split("/", 1)[1], value) for key, value in scores.items() if key.startswith("f1_exact/")]
+
+
 @click.command()
 @click.argument("project")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output (every figure, per entity type too).")
@@ -140,6 +146,8 @@ def agreement(ctx, project, as_json):
         table.add_column(column, overflow="fold")
     for pair in report.pairs:
         table.add_row(f"{escape(pair['first'])} · {escape(pair['second'])}", str(pair["items"]), _figures(pair))
+        for kind, f1 in _per_type(pair):
+            table.add_row(f"  {escape(kind)}", "", f"span F1 {f1:.2f}")
     console.print(table)
     if report.model:
         table = Table(title="each annotator against the model's pre-annotations", box=box.SIMPLE_HEAD,
@@ -148,6 +156,8 @@ def agreement(ctx, project, as_json):
             table.add_column(column, overflow="fold")
         for row in report.model:
             table.add_row(escape(row["annotator"]), str(row["items"]), _figures(row))
+            for kind, f1 in _per_type(row):
+                table.add_row(f"  {escape(kind)}", "", f"span F1 {f1:.2f}")
         console.print(table)
 
 

@@ -7,11 +7,20 @@ import json
 from pathlib import Path
 
 import click
+from rich import box
 from rich.markup import escape
 from rich.table import Table
 
 from bertanno import hookimpl
-from bertanno.cli.common import console, err_console, format_scores, open_store, parse_options, training_progress
+from bertanno.cli.common import (
+    console,
+    err_console,
+    format_scores,
+    open_store,
+    parse_options,
+    short_scores,
+    training_progress,
+)
 
 
 def training_options(function):
@@ -264,15 +273,22 @@ def versions(ctx, project, as_json):
     if not rows:
         console.print(f"project {project} has no model versions yet; train one: bertanno train {project}")
         return
-    table = Table(title=f"Model versions of {project}")
-    for column in ("version", "family", "status", "scores (evaluation split)", "trained on", "mode", "created"):
-        table.add_column(column)
+    table = Table(title=f"Model versions of {project} (scores on the evaluation split)", box=box.SIMPLE_HEAD,
+                  padding=(0, 1), pad_edge=False, title_justify="left")
+    table.add_column("version", no_wrap=True)
+    table.add_column("family", overflow="fold")
+    table.add_column("status", no_wrap=True)
+    table.add_column("scores")
+    table.add_column("items", justify="right", no_wrap=True)
+    table.add_column("created", no_wrap=True)
     for row in rows:
-        scores = format_scores(row["metrics"]) or "not scored yet"
+        scores = short_scores(row["metrics"]) or "not scored yet"
         style = "bold green" if row["status"] == "champion" else None
-        table.add_row(row["name"], row["family"], row["status"], scores, str(row["trained_on"]), row["mode"] or "-",
-                      row["created"][:16], style=style)
+        family = row["family"] + (f" ({row['mode']})" if row["mode"] else "")
+        table.add_row(row["name"], family, row["status"], scores, str(row["trained_on"]),
+                      f"{row['created'][5:10]} {row['created'][11:16]}", style=style)
     console.print(table)
+    console.print("items: the decisions (a student: texts) it was trained on; every figure: --json")
 
 
 @click.command()

@@ -29,6 +29,7 @@ from bertanno.store.items import assign_split, count_items, item_splits, items_b
 from bertanno.store.predictions import add_predictions, latest_predictions
 from bertanno.store.projects import get_project
 from bertanno.store.schema import Annotation, Item, Project
+from bertanno.store.vocabularies import project_vocabulary
 
 EVAL_FRACTION = 0.1
 """The share of each stratum's labelled items held out for evaluation."""
@@ -113,6 +114,8 @@ class ProjectHandle:
     """How many different annotators judge each item."""
     settle: str = "unanimous"
     """How their decisions settle an item (``store.annotations.settled``)."""
+    terms: tuple[str, ...] = ()
+    """The project's domain terms (``bertanno vocab add``), in their list's order."""
 
     def is_blind(self, item_id: int) -> bool:
         """Whether the item is a blind control, served without its pre-annotation: a draw fixed per project and
@@ -223,6 +226,8 @@ def open_project(store: Store, name: str, plugins: Plugins | None = None) -> Pro
     plugins = plugins or get_plugins()
     with store.transaction() as session:
         project = get_project(session, name)
+        vocabulary = project_vocabulary(session, project)
         return ProjectHandle(store, project.id, project.uid, project.name, project.model,
                              project_task(project, plugins), plugins, project.blind_share or 0.0,
-                             project.overlap or 1, project.settle or "unanimous")
+                             project.overlap or 1, project.settle or "unanimous",
+                             tuple(vocabulary.terms) if vocabulary else ())

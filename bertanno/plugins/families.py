@@ -93,6 +93,9 @@ class ModelFamily(ABC):
     """The command that installs what the family needs."""
     origin: ClassVar[str] = ""
     """Where the family's model comes from and under which licence."""
+    confidence_note: ClassVar[str] = ""
+    """What its predictions' confidence means when it is not a probability (the annotation screen says this
+    instead of "N% sure"); empty for a family whose confidence is the model's probability."""
 
     # -- what it needs ----------------------------------------------------------------------------------------------
     def missing(self) -> str | None:

@@ -58,6 +58,7 @@ class GazetteerFamily(ModelFamily):
     partial_map = True
     merge_labels = True
     version_prefix = "g"
+    confidence_note = "term-list matches, no confidence"
     modules = ("ahocorasick",)
     install = "pip install pyahocorasick"
     origin = "the project's own term lists (the built-in medical and legal lists come from training splits)"

@@ -70,7 +70,9 @@ def item_widget(session, example, prediction, restored: Any = None):
     if view.edits_spans:
         from bertanno.app.screen.widgets.spans import SpanView
 
-        return SpanView(task, example, prediction, restored, unproposed=session.UNPROPOSED)
+        project = getattr(session, "project", None)
+        return SpanView(task, example, prediction, restored, unproposed=session.UNPROPOSED,
+                        terms=project.terms if project is not None else ())
     from bertanno.app.screen.widgets.labels import LabelView
 
     return LabelView(task, example, prediction, restored, render=view.render)

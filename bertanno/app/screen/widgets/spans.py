@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 from functools import lru_cache
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from rich.cells import cell_len
 from rich.style import Style
@@ -444,7 +444,7 @@ def hint_targets(text: str, start: int, end: int) -> list[int]:
     """Where the words of ``text[start:end]`` start (jieba's words of each line in it; runs of white space and
     punctuation are no words), in text order: what ``f`` puts letters on."""
     try:
-        import jieba
+        jieba = _jieba()
     except ImportError:
         return [offset for offset in range(start, end) if text[offset].isalnum()]
     targets, position = [], start
@@ -486,7 +486,7 @@ def word_around(text: str, offset: int) -> tuple[int, int]:
         return 0, 0
     offset = min(offset, len(text) - 1)
     try:
-        import jieba
+        jieba = _jieba()
     except ImportError:
         return offset, offset + 1
     line_start, line_end = _line_around(text, offset, offset + 1)
@@ -529,6 +529,33 @@ def word_pieces_around(text: str, start: int, end: int) -> tuple[int, int]:
 
 
 _warming: list[threading.Thread] = []
+_user_words: dict[str, None] = {}  # the project's terms not yet given to jieba, in order
+_user_words_lock = threading.Lock()
+
+
+def use_terms(terms: Sequence[str]) -> None:
+    """Make the project's domain terms (``bertanno vocab add``) words of jieba's user dictionary for this
+    process, so Ctrl+arrows, ``f`` hints and ``w`` treat 急性心肌梗死 or 硝苯地平控释片 as one word. The terms are
+    handed to jieba (``jieba.add_word``, with the frequency ``suggest_freq`` gives so it is cut whole) the next
+    time a word is looked up; terms of one or no character, or holding white space, are left out."""
+    with _user_words_lock:
+        for term in terms:
+            if len(term) > 1 and not any(ch.isspace() for ch in term):
+                _user_words[term] = None
+
+
+def _jieba():
+    """jieba, with the terms of ``use_terms`` added to it first. Raises ``ImportError`` without jieba."""
+    import jieba
+
+    if _user_words:
+        with _user_words_lock:
+            words = list(_user_words)
+            _user_words.clear()
+        jieba.setLogLevel(60)
+        for word in words:
+            jieba.add_word(word)  # its frequency: suggest_freq's, enough for jieba to cut the term whole
+    return jieba
 
 
 def warm_up_segmenters() -> None:
@@ -544,6 +571,7 @@ def warm_up_segmenters() -> None:
 
             jieba.setLogLevel(60)  # its "Building prefix dict" lines would land on the screen
             jieba.initialize()
+            _jieba()  # the project's terms too
         except ImportError:
             pass
         _word_piece_tokenizer()
@@ -567,8 +595,10 @@ class SpanView(Vertical):
     HELP = HELP
     KEYS = (("←→ shift", "select"), ("1-9", "label"), ("d", "remove"), (":", "command"), ("/", "find"))
 
-    def __init__(self, task, example, prediction, restored: Any = None, unproposed: str | None = None, **kwargs):
+    def __init__(self, task, example, prediction, restored: Any = None, unproposed: str | None = None,
+                 terms: Sequence[str] = (), **kwargs):
         super().__init__(**kwargs)
+        use_terms(terms)  # the project's terms: words for Ctrl+arrows, f and w
         self.example, self.prediction = example, prediction
         self.unproposed = unproposed or "(no entities)"  # the list with nothing proposed and nothing marked
         self.predicted = sorted(Span(*s) for s in (prediction.payload if prediction is not None else []) or [])
