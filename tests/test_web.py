@@ -84,16 +84,20 @@ def test_the_annotation_screen_is_served_on_localhost_and_a_browser_tab_annotate
                         await socket_.send_str(json.dumps(["focus"]))        # as the page does when shown
                         await socket_.send_str(json.dumps(["stdin", "2"]))  # the key of "positive"
                         sent = True
-                    if sent and "1/1 done" in shown(seen):                  # decided: the tab is closed
+                    if sent and "1/1 done" in shown(seen):                  # decided, the tab still open:
+                        committed.extend(decided_elsewhere(db))              # another process sees it now
                         break
-        for _ in range(100):  # the tab's session ends with its connection; its decision is in the store
+        for _ in range(100):  # this process's own reader: once the tab's session has ended
             if decided(db):
                 break
             await asyncio.sleep(0.3)
         return seen
 
+    committed: list = []
+
     screen = shown(asyncio.run(tab()))
     assert "item 1/1" in screen and "送餐太慢了" in screen and "negative" in screen  # the screen, as drawn
+    assert committed == [["web", "correct", "positive"]]  # committed before the screen said so, not at the end
     assert decided(db) == [("web", "correct", "positive")]
     # and in a real browser: the page loads and draws (a screenshot a person can look at)
     from test_teams import chromium
@@ -110,6 +114,17 @@ def test_the_annotation_screen_is_served_on_localhost_and_a_browser_tab_annotate
 def shown(output: bytes) -> str:
     """The text a terminal shows for ``output``: its escape sequences (cursor moves, colours) taken out."""
     return re.sub(rb"\x1b\[[0-9;?$<>]*[a-zA-Z]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)", b"", output).decode("utf-8", "replace")
+
+
+def decided_elsewhere(db: str) -> list[list[str]]:
+    """The human decisions as a fresh process reads them (Python's sqlite3, no pooled connection): what a team
+    mate's session or ``bertanno stats`` would see. In this process a reader can see an older state of the
+    file: it holds connections of its own from the CLI calls that made the project."""
+    path = db.removeprefix("sqlite:///")
+    script = ("import json, sqlite3, sys; con = sqlite3.connect(sys.argv[1]); print(json.dumps(con.execute("
+              "\"select annotator, decision, payload from annotations where source = 'human'\").fetchall()))")
+    out = subprocess.run([sys.executable, "-c", script, path], capture_output=True, text=True, timeout=60)
+    return [[annotator, decision, json.loads(payload)] for annotator, decision, payload in json.loads(out.stdout)]
 
 
 def decided(db: str) -> list[tuple[str, str, str]]:
