@@ -102,3 +102,46 @@ def test_the_header_says_a_gazetteer_match_carries_no_confidence(tmp_path, monke
     note, _ = session.item_note()
     assert note == "pre-annotation: term-list matches, no confidence" and "sure" not in note
     session.close()
+
+
+# -- lexicon: the surfaces the team marked, learnt (issue 45, part 4) ------------------------------------------------
+
+def test_the_lexicon_learns_each_marked_surface_with_its_type_and_precision():
+    from bertanno.plugins.builtin.gazetteer_family import learn_lexicon
+    from bertanno.plugins.task import Example
+
+    examples = [Example("服用阿司匹林，血压高", payload=[(2, 6, "drug"), (7, 9, "symptom")]),
+                Example("阿司匹林过敏，血压正常", payload=[(0, 4, "drug")]),   # 血压 unmarked here: 1 of 2
+                Example("头痛，头痛", payload=[(0, 2, "symptom"), (3, 5, "disease")]),  # a tie: the first type
+                Example("在家", payload=[(0, 1, "place")])]                        # one character: not learnt
+    learnt = learn_lexicon(examples)
+    assert learnt == [("头痛", "symptom", 0.5), ("血压", "symptom", 0.5), ("阿司匹林", "drug", 1.0)]
+    examples.append(Example("血压稳定，血压下降", payload=[]))                       # 1 of 4 now: dropped
+    assert [surface for surface, _, _ in learn_lexicon(examples)] == ["头痛", "阿司匹林"]
+
+
+def test_a_lexicon_version_labels_the_same_term_in_new_items_and_says_how_sure(tmp_path, monkeypatch):
+    from bertanno.app.training_runs import champion_model, train_project
+    from bertanno.core.training import TrainConfig
+    from bertanno.plugins.task import Example
+    from bertanno.store import Store
+
+    monkeypatch.setenv("BERTANNO_MODELS", str(tmp_path / "models"))
+    db, result = init(tmp_path, "--labels", "drug,symptom")
+    assert result.exit_code == 0, result.output
+    data = tmp_path / "gold.jsonl"
+    rows = [{"text": "服用阿司匹林后头痛", "spans": [[2, 6, "drug"], [7, 9, "symptom"]]},
+            {"text": "阿司匹林过量", "spans": [[0, 4, "drug"]]}, {"text": "今日头痛加重", "spans": []}] * 4
+    data.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
+    assert CliRunner().invoke(cli, ["--db", db, "import", "p", str(data)]).exit_code == 0
+    held = tmp_path / "eval.jsonl"
+    held.write_text(json.dumps({"text": "阿司匹林与头痛", "spans": [[0, 4, "drug"], [5, 7, "symptom"]]},
+                               ensure_ascii=False) + "\n", encoding="utf-8")
+    assert CliRunner().invoke(cli, ["--db", db, "import", "p", str(held), "--split", "eval"]).exit_code == 0
+    store = Store.open(db)
+    outcome = train_project(store, "p", TrainConfig(), family="lexicon", models_dir=tmp_path / "models")
+    assert outcome.version == "x001" and outcome.decision == "promoted", outcome.message
+    model, name = champion_model(store, "p")
+    [prediction], _ = model.predict([Example("停用阿司匹林，头痛缓解")])
+    assert prediction.payload == [(2, 6, "drug"), (7, 9, "symptom")]
+    assert prediction.confidence == 0.5  # 头痛: marked in 4 of its 8 occurrences

@@ -97,3 +97,33 @@ def test_pre_annotations_appear_after_the_first_decisions_in_a_terminal(tmp_path
     assert served, "the live model never pre-annotated an item:\n" + "\n".join(terminal.lines())
     terminal.send("q")
     terminal.child.expect(pexpect.EOF, timeout=60)
+
+
+def test_a_ner_session_refits_the_crf_and_the_lexicon_each_through_the_gate(tmp_path):
+    # issue 45, part 4: the surfaces the person marked are learnt live (the lexicon family) beside the CRF
+    from bertanno.store.projects import get_project
+    from bertanno.store.versions import list_versions
+
+    store = Store.open(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    with store.transaction() as session:
+        create_project(session, "p", "ner", ["drug", "symptom"], "bert-base-chinese")
+    lines = [f"第{n}天服用阿司匹林后头痛" if n % 2 else f"第{n}天头痛未服药" for n in range(30)]
+    (tmp_path / "items.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    import_file(store, "p", tmp_path / "items.txt")
+
+    def gold_spans(text):
+        return [(text.index(word), text.index(word) + len(word), label)
+                for word, label in (("阿司匹林", "drug"), ("头痛", "symptom")) if word in text]
+
+    session = AnnotationSession(store, "p", "tester", live_every=10, models_dir=tmp_path / "m")
+    assert [family.name for family in session.live.families] == ["crf", "lexicon"]
+    for _ in range(10):
+        current = session.next()
+        session.decide("correct", gold_spans(current.example.text))
+    assert wait_for(lambda: not session.live.running and session.live.last is not None, 60), session.live.status()
+    with store.transaction() as db:
+        names = {v.name for v in list_versions(db, get_project(db, "p").id)}
+    assert {"c001", "x001"} <= names, names
+    current = session.next()
+    assert current.prediction is not None and sorted(current.prediction.payload) == gold_spans(current.example.text)
+    session.close()

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bertanno.app.background import yield_to_the_screen
-from bertanno.app.live import LiveTrainer, live_family
+from bertanno.app.live import LiveTrainer, live_families
 from bertanno.app.training_runs import champion_model
 from bertanno.core.bundle import record_family_name
 from bertanno.core.plugins import Plugins, get_plugins
@@ -224,9 +224,9 @@ class AnnotationSession(ItemTiming):
         self.serving, self.serving_family = self._describe_serving(model_version)
         self.live = None
         if live_every:
-            family = live_family(self.task, self.plugins)
-            if family is not None:
-                self.live = LiveTrainer(store, project_name, family, self.plugins, self.serve_champion,
+            families = live_families(self.task, self.plugins)
+            if families:
+                self.live = LiveTrainer(store, project_name, families, self.plugins, self.serve_champion,
                                         live_every, models_dir)
         self._start_predicting_ahead()
 

@@ -1,4 +1,5 @@
-"""Built-in model family ``gazetteer``: entity spans from typed term lists, before any model exists.
+"""Built-in model families ``gazetteer``: entity spans from typed term lists, before any model exists; and
+``lexicon``: the surfaces the project's annotators marked, learnt with their types (and refitted live).
 
 A version holds its terms and their entity types (``term<TAB>TYPE`` lines of the lists it was made
 from, e.g. the built-in ``medical`` list). Matching is longest-leftmost over an Aho-Corasick automaton
@@ -11,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
+from bertanno.errors import BertannoError
 from bertanno.plugins.families import ModelFamily, predict_each
 from bertanno.plugins.hookspecs import hookimpl
 from bertanno.plugins.task import Example, Prediction, Span, Task
@@ -74,6 +76,90 @@ class GazetteerFamily(ModelFamily):
         return GazetteerEntities(task, record["label_map"], [tuple(t) for t in record["options"]["terms"]])
 
 
+# -- lexicon: the surfaces the team decided, learnt ------------------------------------------------------------------
+
+LEXICON_FILE = "lexicon.json"
+MIN_PRECISION = 0.5
+"""A surface is learnt when at least this share of its occurrences in the training texts is marked, as its
+most frequent type (one occurrence marked of three: left out, as 在 or 中 would be)."""
+
+
+def learn_lexicon(examples: Sequence[Example]) -> list[tuple[str, str, float]]:
+    """``[(surface, type, precision), ...]`` from labelled NER ``examples`` (payloads of ``(start, end, type)``
+    spans): every surface of two characters or more marked at least once, with its most frequent type, kept
+    when its precision — how many of its occurrences in all training texts are marked with that type, over all
+    its occurrences (``str.count``: non-overlapping) — is at least ``MIN_PRECISION``. Ordered by surface."""
+    from collections import Counter, defaultdict
+
+    types: dict[str, Counter] = defaultdict(Counter)
+    for example in examples:
+        for start, end, label, *_ in example.payload or ():
+            surface = example.text[start:end]
+            if len(surface) >= 2 and surface.strip() == surface:
+                types[surface][label] += 1
+    learnt = []
+    for surface, counts in sorted(types.items()):
+        label, marked = counts.most_common(1)[0]
+        occurrences = sum(example.text.count(surface) for example in examples)
+        precision = marked / max(occurrences, marked)
+        if precision >= MIN_PRECISION:
+            learnt.append((surface, label, round(precision, 4)))
+    return learnt
+
+
+class LexiconEntities:
+    """Longest-leftmost matches of the learnt surfaces; a prediction's confidence is the lowest precision of
+    the surfaces it matched (how often such a surface was an entity in training), 0.5 with nothing matched."""
+
+    def __init__(self, task: Task, terms: Sequence[tuple[str, str, float]]):
+        self.task = task
+        self._machine = automaton([(surface, label) for surface, label, _ in terms])
+        self._precision = {surface: precision for surface, _, precision in terms}
+        self._labels = {label: label for label in task.labels}
+
+    def predict(self, examples: Sequence[Example], progress=None):
+        def one(example: Example, stats) -> Prediction:
+            spans = match_spans(self._machine, example.text, self._labels)
+            sure = [self._precision[example.text[s.start:s.end]] for s in spans]
+            return Prediction(spans, min(sure) if sure else 0.5)
+
+        return predict_each(examples, one, progress)
+
+
+class LexiconFamily(ModelFamily):
+    name = "lexicon"
+    description = ("The surfaces the team marked, learnt with their types and matched in new items: the same "
+                   "term labelled everywhere, refitted live (NER)")
+    example_kinds = frozenset({"spans"})
+    version_prefix = "x"
+    trainable = True
+    live = True
+    modules = ("ahocorasick",)
+    install = "pip install pyahocorasick"
+    origin = "learnt here from the project's decided entities"
+
+    def fit(self, task: Task, examples: Sequence[Example], directory: Path) -> dict:
+        import json
+
+        usable = [e for e in examples if e.text]
+        terms = learn_lexicon(usable)
+        if not terms:
+            raise BertannoError("the lexicon needs at least one marked entity of two characters or more")
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / LEXICON_FILE).write_text(json.dumps(terms, ensure_ascii=False), encoding="utf-8")
+        return {"examples": len(usable), "terms": len(terms)}
+
+    def load(self, directory: Path, record: dict, task: Task) -> LexiconEntities:
+        import json
+
+        self.require()
+        path = Path(directory) / LEXICON_FILE
+        if not path.is_file():
+            raise BertannoError(f"cannot load the lexicon in {directory}: {LEXICON_FILE} is missing")
+        return LexiconEntities(task, [tuple(t) for t in json.loads(path.read_text(encoding="utf-8"))])
+
+
 @hookimpl
 def register_model_families(register):
     register(GazetteerFamily())
+    register(LexiconFamily())
