@@ -6,12 +6,15 @@ Each correction starts from the same pre-annotation of the record (a model's spa
 written by hand: the cursor starts at the first character; moving to an offset costs the fewest of Tab /
 Shift+Tab to a span start then arrows, Ctrl+← / Ctrl+→ by jieba's words then arrows, or arrows alone;
 selecting ``start:end`` from there costs the fewest of Shift+→ per character or Ctrl+Shift+→ by words then
-Shift+arrows. ``f`` and a hint's letters (read off the screen when replayed) jump to any word on screen, ``F``
+Shift+arrows; a span's edge moves by ``[ ] { }`` a character or ``< >`` a word at a time, ``m`` merges a span
+with the next one and ``|`` splits it at the cursor. ``f`` and a hint's letters (read off the screen when replayed) jump to any word on screen, ``F``
 and a hint select to the end of that word. Then the sequence is replayed in the app and the spans on screen compared with the goal: a
 sequence that does not reach its goal is a failure of the benchmark, never counted. The Enter that saves the
 item is not counted (every decision has it).
 
-    python -m benchmarks.keystrokes          # the table; writes benchmarks/results/keystrokes.json
+    python -m benchmarks.keystrokes                  # the table; writes benchmarks/results/keystrokes.json
+    python -m benchmarks.keystrokes --terms medical  # the project holds a term list (bertanno vocab add):
+                                                     # its terms are words for Ctrl+arrows, f and F too
 
 Goal (issue 'Correcting entities at the speed of thought', part 7): median ≤ 4 keys, none above 8.
 """
@@ -151,16 +154,45 @@ def plan(remove: list, add: list, spans: list, starts: list[int], rows: list[tup
     boundaries move also by ``[ ] { }`` with the cursor on it, when that is fewer keys."""
     moved = [(old, new) for old in remove for new in add
              if old.label == new.label and old.start < new.end and new.start < old.end]
-    if len(remove) == len(add) == len(moved) == 1:  # one span's boundaries: [ ] { } from a key on it, if fewer
+    general = plan_general(remove, add, spans, starts, rows)
+    if len(remove) == len(add) == len(moved) == 1:  # one span's boundaries: [ ] { } or < > from a key on it
         old, new = moved[0]
         bounds = moves(0, old.start, spans, starts, rows)
-        bounds += (["left_square_bracket"] * (old.start - new.start) if new.start < old.start
+        bounds += (widening(old.start, new.start, -1) if new.start < old.start
                    else ["left_curly_bracket"] * (new.start - old.start))
-        bounds += (["right_square_bracket"] * (new.end - old.end) if new.end > old.end
+        bounds += (widening(old.end, new.end, 1) if new.end > old.end
                    else ["right_curly_bracket"] * (old.end - new.end))
-        general = plan_general(remove, add, spans, starts, rows)
         return min([bounds, general], key=cost)
-    return plan_general(remove, add, spans, starts, rows)
+    ordered = sorted(remove)
+    if (len(remove) == 2 and len(add) == 1 and ordered[0].label == ordered[1].label == add[0].label
+            and (ordered[0].start, ordered[1].end) == (add[0].start, add[0].end)
+            and not any(ordered[0].end <= s.start < ordered[1].start for s in spans if s not in remove)):
+        merge = moves(0, ordered[0].start, spans, starts, rows) + ["m"]   # m: with the next span
+        return min([merge, general], key=cost)
+    parts = sorted(add)
+    if (len(remove) == 1 and len(add) == 2 and parts[0].label == parts[1].label == remove[0].label
+            and (parts[0].start, parts[0].end, parts[1].end) == (remove[0].start, parts[1].start, remove[0].end)):
+        split = moves(0, parts[1].start, spans, starts, rows) + ["vertical_line"]   # |: cut at the cursor
+        return min([split, general], key=cost)
+    return general
+
+
+def widening(edge: int, goal: int, side: int) -> list[str]:
+    """The fewest keys that move a span's edge from ``edge`` out to ``goal`` (``side`` -1: its start, leftwards;
+    1: its end): ``[`` / ``]`` a character at a time, or ``<`` / ``>`` a word at a time (jieba's words, as the
+    editor takes them) then characters."""
+    from bertanno.app.screen.widgets.spans import word_around
+
+    char_key, word_key = ("left_square_bracket", "less_than_sign") if side < 0 else \
+        ("right_square_bracket", "greater_than_sign")
+    options = [[char_key] * abs(goal - edge)]
+    position, words = edge, 0
+    while (position > goal) if side < 0 else (position < goal):
+        position = word_around(RECORD, position - 1)[0] if side < 0 else word_around(RECORD, position)[1]
+        words += 1
+        if position == goal:
+            options.append([word_key] * words)
+    return min(options, key=cost)
 
 
 def plan_general(remove: list, add: list, spans: list, starts: list[int], rows: list[tuple[int, int]]) -> list[str]:
@@ -190,7 +222,7 @@ def plan_general(remove: list, add: list, spans: list, starts: list[int], rows: 
 
 # -- the replay ----------------------------------------------------------------------------------------------------
 
-def replay(keys: list[str], spans: list) -> tuple[list, list[tuple[int, int]], list[str]]:
+def replay(keys: list[str], spans: list, terms: list[str] = ()) -> tuple[list, list[tuple[int, int]], list[str]]:
     """Press ``keys`` in the real app at 80×24 on the record pre-annotated with ``spans``: the spans on screen,
     the text's screen rows ``(start, end)`` and the keys pressed (a hint jump's letters read off the screen)."""
     import asyncio
@@ -210,7 +242,12 @@ def replay(keys: list[str], spans: list) -> tuple[list, list[tuple[int, int]], l
     with tempfile.TemporaryDirectory() as folder:
         store = Store.open(f"sqlite:///{Path(folder) / 'k.db'}")
         with store.transaction() as db:
-            create_project(db, "clinic", "ner", LABELS, "bert-base-chinese")
+            project = create_project(db, "clinic", "ner", LABELS, "bert-base-chinese")
+            if terms:
+                from bertanno.store.vocabularies import save_vocabulary
+                from bertanno.vocab.terms import vocabulary_hash
+
+                project.vocabulary_id = save_vocabulary(db, "terms", list(terms), vocabulary_hash(list(terms))).id
         data = Path(folder) / "record.jsonl"
         data.write_text(json.dumps({"text": RECORD}, ensure_ascii=False) + "\n", encoding="utf-8")
         import_file(store, "clinic", data)
@@ -250,26 +287,38 @@ def replay(keys: list[str], spans: list) -> tuple[list, list[tuple[int, int]], l
     return shown, rows, pressed
 
 
-def main() -> dict:
-    from bertanno.app.screen.widgets.spans import hint_targets
+def main(argv=None) -> dict:
+    import argparse
 
+    from bertanno.app.screen.widgets.spans import hint_targets, use_terms
+
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.keystrokes", description=__doc__.split("\n")[0])
+    parser.add_argument("--terms", metavar="LIST", help="A built-in term list (medical, legal) the project holds.")
+    args = parser.parse_args(argv)
+    terms: list[str] = []
+    if args.terms:
+        from bertanno.vocab.terms import load_term_list
+
+        terms = load_term_list(args.terms).texts
+        use_terms(terms)
     starts = hint_targets(RECORD, 0, len(RECORD))
     spans = pre_annotation()
-    _, screen_rows, _ = replay([], spans)
+    _, screen_rows, _ = replay([], spans, terms)
     rows = []
     for what, remove, add in corrections():
         keys = plan(remove, add, spans, starts, screen_rows)
         goal = sorted([s for s in spans if s not in remove] + add)
-        shown, _, pressed = replay(keys, spans)
+        shown, _, pressed = replay(keys, spans, terms)
         if shown != goal:
             raise SystemExit(f"{what}: the keys {keys} left {shown}, not the goal")
         rows.append({"correction": what, "keys": len(pressed), "sequence": pressed})
         print(f"{len(pressed):>3}  {what}: {' '.join(pressed)}")
     counts = [row["keys"] for row in rows]
-    result = {"record_characters": len(RECORD), "screen": "80x24", "median": statistics.median(counts),
+    result = {"record_characters": len(RECORD), "screen": "80x24", "terms": args.terms or "none",
+              "median": statistics.median(counts),
               "max": max(counts), "goal": "median <= 4, none above 8", "corrections": rows}
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "keystrokes.json").write_text(json.dumps(result, ensure_ascii=False, indent=1) + "\n",
+    (RESULTS / f"keystrokes{'_' + args.terms if args.terms else ''}.json").write_text(json.dumps(result, ensure_ascii=False, indent=1) + "\n",
                                              encoding="utf-8")
     print(f"median {result['median']} keys, most {result['max']} ({len(RECORD)}-character record, 80x24)")
     return result

@@ -471,6 +471,29 @@ def test_moving_and_selecting_by_words_pages_and_text_edges(store, tmp_path):
     assert seen[6][0] == end and end - start >= 15                    # to the row's end, its last character in
 
 
+def test_merge_split_and_widen_by_a_word_are_one_key_each_and_undoable(store, tmp_path):
+    # issue 45, part 7: the corrections that cost most keys — a merge, a split, a widening by a word
+    text = "冠状动脉粥样硬化，头痛头晕，服用阿司匹林肠溶片"
+    make_project(store, tmp_path, "ner", ["disease", "symptom", "drug"], [{"text": text}])
+    model = FixedModel([Span(0, 4, "disease"), Span(4, 8, "disease"), Span(9, 13, "symptom"),
+                        Span(16, 20, "drug")])
+    session = AnnotationSession(store, "p", "tester", predictor=model, model_version="m", predict_ahead=False)
+    spans = lambda app: list(app.view.editor.spans)  # noqa: E731
+    seen = run(session, ["m", "probe",                                # on 冠状动脉: merged with 粥样硬化
+                         "tab", "right", "right", "vertical_line", "probe",   # 头痛|头晕
+                         "tab", "greater_than_sign", "probe",         # 阿司匹林 + the word after it
+                         "u", "u", "u", "probe",                      # each one edit: all three undone
+                         "m", "probe",                                # on the last span: nothing to merge with
+                         "ctrl+home", "vertical_line", "probe"],      # on a span's first character: no split
+               probe=lambda app: (spans(app), str(app.view.query_one("#span-status").render())))
+    assert seen[0][0][0] == Span(0, 8, "disease") and len(seen[0][0]) == 3
+    assert Span(9, 11, "symptom") in seen[1][0] and Span(11, 13, "symptom") in seen[1][0]
+    assert Span(16, 23, "drug") in seen[2][0] and text[16:23] == "阿司匹林肠溶片"
+    assert seen[3][0] == [Span(0, 4, "disease"), Span(4, 8, "disease"), Span(9, 13, "symptom"), Span(16, 20, "drug")]
+    assert "is the last one: nothing after it to merge with" in seen[4][1] and seen[4][0] == seen[3][0]
+    assert "put the cursor inside span" in seen[5][1] and seen[5][0] == seen[3][0]
+
+
 def test_the_projects_terms_are_words_for_ctrl_arrows(store, tmp_path):
     # issue 45, part 3: jieba cuts 曲美他嗪缓释片 into 曲美 / 他 / 嗪 / 缓释片; once the project holds it as a term
     # (bertanno vocab add), one Ctrl+Shift+→ selects it whole

@@ -119,6 +119,31 @@ class SpanEditor:
             self.remove([n for n, s in self.numbered.items() if s.start < span.end and span.start < s.end])
             return self.add(span)
 
+    def merge(self, number: int) -> int:
+        """Join span ``number`` with the next span in text order into one span from the first's start to the
+        second's end, of the first's type, as one change; returns the number it keeps. Raises ``ValueError``
+        when there is no span after it."""
+        span = self.numbered[self._number(str(number))]
+        following = [(n, s) for n, s in self.items() if s.start >= span.end]
+        if not following:
+            raise ValueError(f"span {self.describe(number)} is the last one: nothing after it to merge with")
+        other, after = following[0]
+        with self._change():
+            del self.numbered[other]
+            self.replace(number, Span(span.start, after.end, span.label))
+        return number
+
+    def split(self, number: int, at: int) -> int:
+        """Cut span ``number`` in two at character ``at`` (the second part starts there), both of its type, as
+        one change; returns the second part's number. Raises ``ValueError`` unless ``at`` lies inside it."""
+        span = self.numbered[self._number(str(number))]
+        if not span.start < at < span.end:
+            raise ValueError(f"put the cursor inside span {self.describe(number)}, on the first character of "
+                             "the second part, to split it there")
+        with self._change():
+            self.replace(number, span._replace(end=at))
+            return self.add(Span(at, span.end, span.label))
+
     def label_occurrences(self, number: int) -> tuple[list[int], int]:
         """Mark every other occurrence of span ``number``'s text with its type, as one change: ``(the numbers
         added, how many occurrences were left because they overlap a span)``. Raises ``ValueError`` for an

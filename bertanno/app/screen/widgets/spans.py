@@ -46,6 +46,8 @@ Span editing
   Tab / Shift+Tab    next / previous span   w word (jieba)  W word pieces
   [ ]                move the span's start left / its end right
   { }                move the span's start right / its end left
+  < >                widen the span by the word before it / after it
+  m  |               merge the span with the next one / split it at the cursor
   r                  back to the spans the item opened with (after an undo: yours)
   f  F               letters over every word on screen: type one to jump there (F: select
                      from the cursor to the end of that word)
@@ -90,6 +92,9 @@ class SpanText(WrappedText, can_focus=True):
         Binding("right_square_bracket", "boundary(']')", show=False),
         Binding("left_curly_bracket", "boundary('{')", show=False),
         Binding("right_curly_bracket", "boundary('}')", show=False),
+        Binding("less_than_sign", "widen_by_word(-1)", show=False),
+        Binding("greater_than_sign", "widen_by_word(1)", show=False),
+        Binding("m", "merge", show=False), Binding("vertical_line", "split", show=False),
         Binding("escape", "unselect", show=False), Binding("r", "reset", "reset"),
         Binding("U", "redo", "redo", show=False), Binding("asterisk", "label_all", show=False),
         Binding("f", "hints(False)", "jump", show=False), Binding("F", "hints(True)", "select to", show=False),
@@ -333,6 +338,39 @@ class SpanText(WrappedText, can_focus=True):
             self._changed("put the cursor on a span to move its start ([ {) or end (] })")
             return
         self._edit(lambda: self.editor.apply(f"{key}{number}"), lambda: f"span {self.editor.describe(number)}")
+
+    def action_widen_by_word(self, side: int) -> None:
+        """``<`` / ``>``: widen the span under the cursor by the word before its start / after its end (jieba's
+        words, the project's terms among them)."""
+        number = self.editor.at(self.cursor)
+        if number is None:
+            self._changed("put the cursor on a span to widen it by a word (< left, > right)")
+            return
+        span = self.editor.numbered[number]
+        if (side < 0 and span.start == 0) or (side > 0 and span.end >= len(self.text)):
+            self._changed("the span already reaches the edge of the text")
+            return
+        widened = (span._replace(start=word_around(self.text, span.start - 1)[0]) if side < 0
+                   else span._replace(end=word_around(self.text, span.end)[1]))
+        self._edit(lambda: self.editor.replace(number, widened), lambda: f"span {self.editor.describe(number)}")
+
+    def action_merge(self) -> None:
+        """``m``: join the span under the cursor with the next span (the first's type)."""
+        number = self.editor.at(self.cursor)
+        if number is None:
+            self._changed("put the cursor on a span to merge it with the next one (m)")
+            return
+        self._edit(lambda: self.editor.merge(number), lambda: f"merged into span {self.editor.describe(number)}")
+
+    def action_split(self) -> None:
+        """``|``: cut the span under the cursor in two; the cursor's character starts the second part."""
+        number = self.editor.at(self.cursor)
+        if number is None:
+            self._changed("put the cursor inside a span, on the first character of its second part, to split it (|)")
+            return
+        cursor = self.cursor
+        self._edit(lambda: self.editor.split(number, cursor),
+                   lambda: f"split span {number} at offset {cursor}")
 
     def action_word(self) -> None:
         start, end = word_around(self.text, self.cursor)
