@@ -484,6 +484,7 @@ def test_merge_split_and_widen_by_a_word_are_one_key_each_and_undoable(store, tm
                          "tab", "greater_than_sign", "probe",         # 阿司匹林 + the word after it
                          "u", "u", "u", "probe",                      # each one edit: all three undone
                          "m", "probe",                                # on the last span: nothing to merge with
+                         "shift+tab", "m", "probe",                   # 头痛头晕 ，服用 阿司匹林: not one entity
                          "ctrl+home", "vertical_line", "probe"],      # on a span's first character: no split
                probe=lambda app: (spans(app), str(app.view.query_one("#span-status").render())))
     assert seen[0][0][0] == Span(0, 8, "disease") and len(seen[0][0]) == 3
@@ -491,7 +492,8 @@ def test_merge_split_and_widen_by_a_word_are_one_key_each_and_undoable(store, tm
     assert Span(16, 23, "drug") in seen[2][0] and text[16:23] == "阿司匹林肠溶片"
     assert seen[3][0] == [Span(0, 4, "disease"), Span(4, 8, "disease"), Span(9, 13, "symptom"), Span(16, 20, "drug")]
     assert "is the last one: nothing after it to merge with" in seen[4][1] and seen[4][0] == seen[3][0]
-    assert "put the cursor inside span" in seen[5][1] and seen[5][0] == seen[3][0]
+    assert "'，服用' apart: not one entity" in seen[5][1] and seen[5][0] == seen[3][0]
+    assert "put the cursor inside span" in seen[6][1] and seen[6][0] == seen[3][0]
 
 
 def test_the_projects_terms_are_words_for_ctrl_arrows(store, tmp_path):

@@ -127,6 +127,17 @@ class TestAnnotate:
         app, session, store = make_app(tmp_path, *CASES["ner"][:3], ner_spans())
         assert snapshot(snap_compare, app, session, store, size, ["tab", "2", "tab", "d", "u"])
 
+    def test_a_term_marked_everywhere_in_the_item(self, snap_compare, tmp_path, size):
+        # on 胸闷 (span 3), *: every other 胸闷 of the record marked SYM too, the status says how many
+        app, session, store = make_app(tmp_path, *CASES["ner"][:3], ner_spans())
+        assert snapshot(snap_compare, app, session, store, size, ["tab", "tab", "tab", "asterisk"])
+
+    def test_two_spans_merged_and_one_split(self, snap_compare, tmp_path, size):
+        # 上海 + 瑞金医院 (spans 10, 11) merged by m; then 北京协和医院 (span 9) split after 北京 by |
+        app, session, store = make_app(tmp_path, *CASES["ner"][:3], ner_spans())
+        assert snapshot(snap_compare, app, session, store, size,
+                        ["shift+tab"] * 3 + ["m", "shift+tab", "right", "right", "vertical_line"])
+
     def test_the_pair_correction_prompt(self, snap_compare, tmp_path, size):
         app, session, store = make_app(tmp_path, *CASES["pair"][:3], "no_match")
         assert snapshot(snap_compare, app, session, store, size, ["c", *"mat"])

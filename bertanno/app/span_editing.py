@@ -13,6 +13,12 @@ from bertanno.app.views.spans import colour
 from bertanno.plugins.task import Example, Span
 
 
+MERGE_GAP = 4
+"""The most characters ``SpanEditor.merge`` lets lie between two spans it joins (冠状动脉 + 粥样硬化: none)."""
+MERGE_STOPS = set("\n\r。！？；，、!?;,")
+"""Characters that end a clause: two spans with one of them between are never merged into one."""
+
+
 class SpanEditor:
     """Numbered spans over ``example.text``, checked by ``task.validate`` and kept free of overlaps (which BIO
     cannot express). Every change raises ``ValueError`` with a sentence and leaves the spans as they were when
@@ -122,12 +128,17 @@ class SpanEditor:
     def merge(self, number: int) -> int:
         """Join span ``number`` with the next span in text order into one span from the first's start to the
         second's end, of the first's type, as one change; returns the number it keeps. Raises ``ValueError``
-        when there is no span after it."""
+        when there is no span after it, or when more than ``MERGE_GAP`` characters or a line break or clause
+        punctuation (``MERGE_STOPS``) lie between them: that is two entities, not one cut in two."""
         span = self.numbered[self._number(str(number))]
         following = [(n, s) for n, s in self.items() if s.start >= span.end]
         if not following:
             raise ValueError(f"span {self.describe(number)} is the last one: nothing after it to merge with")
         other, after = following[0]
+        gap = self.example.text[span.end:after.start]
+        if len(gap) > MERGE_GAP or any(ch in MERGE_STOPS for ch in gap):
+            raise ValueError(f"span {number} and the next one ({self.describe(other)}) are {gap!r} apart: not "
+                             "one entity; select the stretch and press its label key to mark it whole")
         with self._change():
             del self.numbered[other]
             self.replace(number, Span(span.start, after.end, span.label))
