@@ -58,7 +58,8 @@ def test_predict_writes_jsonl_and_reports_truncation(make_bundle, tmp_path):
 
 @pytest.mark.parametrize("args, message", [
     (["predict", "medbert", "nothing.txt"], "say which task with --task"),
-    (["predict", "medbert", "nothing.txt", "--task", "sentiment"], "not available on this machine"),
+    (["predict", "medbert", "nothing.txt", "--task", "sentiment", "--untrained"], "not available on this machine"),
+    (["predict", "medbert", "nothing.txt", "--task", "sentiment"], "head was never trained"),
     (["predict", "medbert", "x.txt", "--task", "poetry"], "unknown task 'poetry'"),
 ])
 def test_mistakes_get_a_sentence_not_a_traceback(args, message):
@@ -192,3 +193,33 @@ def test_every_option_of_every_command_has_help():
                 if not param.help:
                     missing.append((path, param.opts))
     assert checked > 80 and not missing, missing
+
+
+def test_a_base_models_untrained_head_predicts_only_when_asked_and_with_a_warning(tmp_path):
+    # issue 46, part 1: zh-mini with a fresh NER head put a span on nearly every character, exit 0, no word
+    data = tmp_path / "notes.txt"
+    data.write_text("患者头痛三天\n", encoding="utf-8")
+    out = tmp_path / "pred.jsonl"
+    refused = run("predict", "zh-mini", str(data), "--task", "ner", "-o", str(out))
+    assert refused.returncode != 0 and "head was never trained" in refused.stderr and not out.exists()
+    timed = run("predict", "zh-mini", str(data), "--task", "ner", "--untrained", "-o", str(out))
+    assert timed.returncode == 0, timed.stderr
+    assert "head is untrained: its predictions are random" in timed.stderr and out.exists()
+
+
+def test_a_model_folder_without_its_tokenizer_files_is_named_as_such(tmp_path):
+    # issue 46, part 5: it was refused as "turns Chinese characters into [UNK]; not a Chinese BERT tokenizer"
+    import shutil
+
+    from bertanno.core.hub import TOKENIZER_FILES
+    from bertanno.core.model_info import check_model
+    from bertanno.errors import BertannoError
+
+    folder = tmp_path / "my-model"
+    shutil.copytree(Path(bertanno.__file__).parent / "data" / "models" / "zh-mini", folder)
+    for name in TOKENIZER_FILES + ("tokenizer_config.json", "special_tokens_map.json"):
+        (folder / name).unlink(missing_ok=True)
+    with pytest.raises(BertannoError) as refused:
+        check_model(str(folder))
+    said = str(refused.value)
+    assert "holds no tokenizer" in said and "vocab.txt" in said and "config.json" in said and "[UNK]" not in said

@@ -83,9 +83,28 @@ def test_init_records_a_model_directory_by_its_absolute_path_and_refuses_a_missi
     db = f"sqlite:///{tmp_path / 'team.db'}"
     (tmp_path / "mymodel").mkdir()
     (tmp_path / "mymodel" / "model.safetensors").write_bytes(b"")
-    invoke(db, "init", "local", "--task", "sentiment", "--model", "./mymodel")
+    invoke(db, "init", "local", "--task", "sentiment", "--model", "./mymodel", "--model-later")  # weights empty
     assert json.loads(invoke(db, "projects", "--json").stdout)[0]["model"] == str(tmp_path / "mymodel")
     for wrong, says in (("./no-such-model", "no model directory at no-such-model"), (".", "holds no model weights")):
         result = CliRunner().invoke(cli, ["--db", db, "init", "other", "--task", "sentiment", "--model", wrong])
         assert says in str(result.exception) and getattr(result.exception, "exit_code", None) == 3, result.output
     assert [row["name"] for row in json.loads(invoke(db, "projects", "--json").stdout)] == ["local"]
+
+
+def test_init_refuses_a_model_that_is_not_here_with_the_diagnosis_unless_model_later(tmp_path, monkeypatch):
+    # issue 46, part 2: the README's first line (--model medbert, offline) created the project silently
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    db = f"sqlite:///{tmp_path / 'p.db'}"
+    for model in ("medbert", "nosuchmodel"):
+        result = CliRunner().invoke(cli, ["--db", db, "init", "records", "--task", "ner", "--labels", "disease",
+                                          "--model", model])
+        assert getattr(result.exception, "exit_code", None) == 3, result.output  # the CLI's exit status
+        said = str(result.exception)
+        assert "HF_HUB_OFFLINE is set" in said and "was not created" in said and "--model-later" in said
+    assert not (tmp_path / "p.db").exists()  # the database made for it is gone too
+    later = CliRunner().invoke(cli, ["--db", db, "init", "records", "--task", "ner", "--labels", "disease",
+                                     "--model", "medbert", "--model-later"])
+    assert later.exit_code == 0 and "created project records" in later.output
+    here = CliRunner().invoke(cli, ["--db", db, "init", "mini", "--task", "ner", "--model", "zh-mini"])
+    assert here.exit_code == 0, here.output  # a model that is here loads and the project is made

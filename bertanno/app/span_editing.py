@@ -12,7 +12,6 @@ from typing import Iterable
 from bertanno.app.views.spans import colour
 from bertanno.plugins.task import Example, Span
 
-
 MERGE_GAP = 4
 """The most characters ``SpanEditor.merge`` lets lie between two spans it joins (冠状动脉 + 粥样硬化: none)."""
 MERGE_STOPS = set("\n\r。！？；，、!?;,")

@@ -49,13 +49,18 @@ def gpus_option(function):
               help="With --ray: models loaded at once, one per actor (default: the cluster's CPUs / --threads).")
 @click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True, metavar="N",
               help="With --ray: CPU threads (and Ray CPUs) of each actor.")
+@click.option("--untrained", is_flag=True,
+              help="With a base model: predict with its task head as it starts, random (speed tests only).")
 @gpus_option
 @precision_option
 def predict(model, file, task_name, labels, format_name, options, skip_bad, output, device, token_budget,
-            trust_remote_code, ray_address, actors, threads, gpus, precision):
+            trust_remote_code, ray_address, actors, threads, gpus, precision, untrained):
     """Pre-annotate FILE with MODEL and write one JSON line per item.
 
-    MODEL is a saved version directory, or a base model (alias, hub id, directory) with --task.
+    MODEL is a saved version directory of any family (bertanno train saves
+    one). A base model (alias, hub id, directory) has a task head nobody
+    trained: its output is random, so it is refused unless --untrained
+    (with --task) says that is what you want, e.g. to time a model.
     Each line is bertanno's jsonl with the predicted label (or spans) and, in meta.prediction,
     the model and its confidence; bertanno import reads it back as pre-annotations.
 
@@ -90,6 +95,13 @@ def predict(model, file, task_name, labels, format_name, options, skip_bad, outp
         if not task_name:
             raise BertannoError(f"{model} is a base model: say which task with --task ({', '.join(plugins.tasks)})")
         task = plugins.task(task_name, labels=parse_labels(labels))
+        if not untrained:
+            raise BertannoError(
+                f"{model} is a base model: its {task.name} head was never trained, so its labels would be random "
+                "guesses. Predict with a trained version (bertanno train PROJECT, then bertanno predict "
+                "MODELS/PROJECT-…/v001 FILE, or bertanno predict-project PROJECT), or add --untrained to time it")
+        err_console.print(f"[yellow]warning[/]: {escape(model)}'s {task.name} head is untrained: its predictions "
+                          "are random; do not import them as pre-annotations", highlight=False)
     check_device(device)
     bundle = serving_bundle(load_bundle(model, task, plugins, trust_remote_code), precision, Path(model), device)
     result = read_examples(file, bundle.task, format_name, parse_options(options), skip_bad, plugins)

@@ -19,6 +19,7 @@ from bertanno.cli.common import (
     parse_labels,
     parse_options,
 )
+from bertanno.errors import BertannoError
 from bertanno.store.projects import MAX_BLIND_SHARE, MAX_OVERLAP
 from bertanno.store.schema import SETTLE_RULES
 
@@ -66,9 +67,12 @@ def team_options(function):
               metavar="FRACTION",
               help="Serve this share of items (chosen at random per item, at most 0.5) without any pre-annotation: "
                    "blind controls that show how much the model saves and whether it sways the annotators.")
+@click.option("--model-later", is_flag=True,
+              help="Create the project even though --model cannot be loaded here yet (download it before training).")
 @team_options
 @click.pass_context
-def init(ctx, project, task_name, labels, model, zero_shot, gazetteer, label_map, blind_share, overlap, settle):
+def init(ctx, project, task_name, labels, model, zero_shot, gazetteer, label_map, blind_share, overlap, settle,
+         model_later):
     """Create PROJECT: one task, one label set, one domain model.
 
     With --zero-shot, a model that needs no training serves the first pre-annotations (version
@@ -96,7 +100,9 @@ def init(ctx, project, task_name, labels, model, zero_shot, gazetteer, label_map
     task = plugins.task(task_name, labels=parse_labels(labels))
     chosen = None
     if model is None:
-        model, chosen = default_model(plugins)
+        model, chosen = default_model(plugins)  # one that is on this machine
+    elif not model_later:
+        check_model_at_init(project, model, plugins)
     model = model_reference(model)
     from bertanno.store.database import missing_sqlite_file
 
@@ -125,6 +131,20 @@ def init(ctx, project, task_name, labels, model, zero_shot, gazetteer, label_map
         if created.cannot_produce:
             console.print(f"[yellow]{created.family} never proposes {escape(', '.join(created.cannot_produce))}[/]: "
                           "those labels are yours to add until a trained model takes over")
+
+
+def check_model_at_init(project: str, model: str, plugins) -> None:
+    """Load ``model`` as ``bertanno models --check`` does; re-raise its refusal (same class and exit code) with
+    what to do about the project."""
+    from bertanno.core.model_info import check_model
+
+    with err_console.status(f"checking that {escape(model)} loads …"):
+        try:
+            check_model(model, plugins)
+        except BertannoError as exc:
+            raise type(exc)(f"{exc}\nproject {project!r} was not created. Create it with a model that is here (leave "
+                            "out --model: zh-mini is shipped), or now and fetch the model before training: add "
+                            "--model-later") from None
 
 
 @click.command()

@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from bertanno import files
-from bertanno.core.hub import ModelSource, resolve_model
+from bertanno.core.hub import TOKENIZER_FILES, ModelSource, resolve_model
 from bertanno.core.plugins import Plugins, get_plugins
 from bertanno.errors import BertannoError
 from bertanno.plugins.task import Task
@@ -79,10 +79,18 @@ def label_config(task: Task) -> dict:
 
 
 def load_tokenizer(directory: Path, tokenizer_class: str = "bert"):
-    """A WordPiece BERT tokenizer when the directory has ``vocab.txt`` (Lawformer included), else AutoTokenizer."""
+    """A WordPiece BERT tokenizer when the directory has ``vocab.txt`` (Lawformer included), else AutoTokenizer.
+    Raises ``BertannoError`` naming the files it looked for when the folder holds none of them, and when the
+    tokenizer cannot load or is not a Chinese one."""
     from transformers import AutoTokenizer, BertTokenizerFast
 
     directory = Path(directory)
+    if directory.is_dir() and not any((directory / name).exists() for name in TOKENIZER_FILES):
+        present = sorted(path.name for path in directory.iterdir())
+        raise BertannoError(
+            f"the model folder {directory} holds no tokenizer: none of {', '.join(TOKENIZER_FILES)} is there (it "
+            f"holds {', '.join(present[:8]) or 'nothing'}{' …' if len(present) > 8 else ''}). Copy the tokenizer "
+            "files (vocab.txt for a Chinese BERT) from where the model came from")
     has_vocab = (directory / "vocab.txt").exists()
     wordpiece = has_vocab and (tokenizer_class == "bert" or not (directory / "tokenizer.json").exists())
     try:
