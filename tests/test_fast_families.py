@@ -105,3 +105,48 @@ def test_train_family_on_the_command_line(tmp_path, monkeypatch):
     [line] = [line for line in listing.output.splitlines() if line.startswith(" l001 ")]
     assert len(line) <= 80 and "acc " in line and "macro F1 " in line, listing.output  # one line, scores and date
     assert re.search(r" \d\d-\d\d \d\d:\d\d *$", line), line  # MM-DD HH:MM, not a date cut at the edge
+
+
+def ner_lines(count: int) -> str:
+    generator = random.Random(1)
+    rows = []
+    for n in range(count):
+        name, city = generator.choice(["张三", "李四", "王五"]), generator.choice(["北京", "上海", "广州"])
+        rows.append(json.dumps({"text": f"{name}昨天去了{city}第{n}次", "spans": [[0, 2, "PER"], [6, 8, "LOC"]]},
+                               ensure_ascii=False))
+    return "\n".join(rows) + "\n"
+
+
+def test_every_family_is_served_by_predict_retrain_and_schedule(tmp_path, monkeypatch):
+    # issue 46, part 3: predict refused a crf version ("not a fine-tuned transformer"); retrain and schedule had
+    # no --family, so a NER team could not schedule the CRF the README recommends for a young project
+    monkeypatch.setenv("BERTANNO_MODELS", str(tmp_path / "models"))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    db = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    (tmp_path / "gold.jsonl").write_text(ner_lines(60), encoding="utf-8")
+    runner = CliRunner()
+    assert runner.invoke(cli, ["--db", db, "init", "e", "--task", "ner", "--labels", "PER,LOC"]).exit_code == 0
+    assert runner.invoke(cli, ["--db", db, "import", "e", str(tmp_path / "gold.jsonl")]).exit_code == 0
+    retrained = runner.invoke(cli, ["--db", db, "retrain", "e", "--family", "crf", "--min-new", "1"])
+    assert retrained.exit_code == 0 and "c001 is the champion" in retrained.output, retrained.output
+    [row] = json.loads(runner.invoke(cli, ["--db", db, "versions", "e", "--json"]).output)
+    (tmp_path / "new.txt").write_text("李四昨天去了广州第99次\n", encoding="utf-8")
+    predicted = runner.invoke(cli, ["predict", row["directory"], str(tmp_path / "new.txt")])
+    assert predicted.exit_code == 0, predicted.output
+    assert json.loads(predicted.stdout.splitlines()[0])["spans"] == [[0, 2, "PER"], [6, 8, "LOC"]]
+    scheduled = runner.invoke(cli, ["--db", db, "schedule", "e", "--family", "crf", "--min-new", "20"])
+    assert scheduled.exit_code == 0 and "retrain e --min-new 20 --family crf" in scheduled.output, scheduled.output
+    wrong = runner.invoke(cli, ["--db", db, "schedule", "e", "--family", "linear"])
+    assert wrong.exit_code != 0 and "task 'ner' is an entity-span task, so it cannot serve it" in str(wrong.exception)
+
+
+def test_train_names_a_family_that_cannot_serve_the_task_before_its_data(tmp_path, monkeypatch):
+    # issue 46, part 6: train e --family linear on a NER project said "training needs at least one annotated entity"
+    monkeypatch.setenv("BERTANNO_MODELS", str(tmp_path / "models"))
+    db = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    runner = CliRunner()
+    assert runner.invoke(cli, ["--db", db, "init", "e", "--task", "ner", "--labels", "PER"]).exit_code == 0
+    refused = runner.invoke(cli, ["--db", db, "train", "e", "--family", "linear"])
+    said = str(refused.exception)
+    assert refused.exit_code != 0 and "the linear model family pre-annotates" in said
+    assert "is an entity-span task" in said and "annotated entity" not in said

@@ -140,16 +140,26 @@ def fit_transformer(task: Task, training: list[tuple[int, Example]], config: Tra
                   list(bundle.added_terms), result)
 
 
-def fit_family(family_name: str, task: Task, training: list[Example], directory: Path, metadata: dict,
-               plugins: Plugins) -> Fitted:
-    """Fit a trainable family (``linear``, ``crf``, a plugin's) on the training examples; save the version."""
-    family = plugins.family(family_name)
+def check_family_trains(family_name: str, task: Task, plugins: Plugins) -> None:
+    """Raise ``BertannoError`` with a sentence unless ``family_name`` is a family that trains and serves
+    ``task`` with its dependencies installed (the transformer always does): checked before any data is read, so
+    ``train --family linear`` on a NER project says so rather than what its data lacks."""
+    family = plugins.family(family_name)  # an unknown name: PluginError, naming the families there are
+    if family_name == DEFAULT_FAMILY:
+        return
     if not family.trainable:
         trainable = ", ".join(name for name in plugins.families if plugins.family(name).trainable)
         raise BertannoError(f"the {family_name} model family does not train (trainable families: "
                             f"{DEFAULT_FAMILY}, {trainable})")
     family.check_task(task)
     family.require()
+
+
+def fit_family(family_name: str, task: Task, training: list[Example], directory: Path, metadata: dict,
+               plugins: Plugins) -> Fitted:
+    """Fit a trainable family (``linear``, ``crf``, a plugin's) on the training examples; save the version."""
+    check_family_trains(family_name, task, plugins)
+    family = plugins.family(family_name)
     directory.parent.mkdir(parents=True, exist_ok=True)
     with files.atomic_directory(directory) as fresh:  # the version whole, or no folder under its name
         record = family.fit(task, training, fresh)
@@ -212,6 +222,7 @@ def _train_locked(store: Store, project_name: str, config: TrainConfig, trigger:
     with store.transaction() as session:
         project = get_project(session, project_name)
         task = project_task(project, plugins)
+        check_family_trains(family, task, plugins)
         training, evaluation = training_data(session, project.id, task)
         task.check_trainable([example for _, example in training])
         if not evaluation:
@@ -283,8 +294,9 @@ def _train_locked(store: Store, project_name: str, config: TrainConfig, trigger:
 
 def retrain_project(store: Store, project_name: str, config: TrainConfig, min_new: int, tolerance: float,
                     models_dir: Path | None = None, plugins: Plugins | None = None, on_step=None,
-                    on_epoch=None, min_eval: int = MIN_ITEMS, on_plan=None) -> RunOutcome:
-    """The unattended job: only when enough new decisions exist, never two at once."""
+                    on_epoch=None, min_eval: int = MIN_ITEMS, on_plan=None, family: str = "transformer") -> RunOutcome:
+    """The unattended job: only when enough new decisions exist, never two at once; trains ``family`` (any
+    trainable family: the transformer, or crf, linear, lexicon, a plugin's)."""
     lock_name = f"retrain:{project_name}"
     with store.transaction() as session:
         project = get_project(session, project_name)
@@ -299,7 +311,7 @@ def retrain_project(store: Store, project_name: str, config: TrainConfig, min_ne
     try:
         return train_project(store, project_name, config, trigger="retrain", tolerance=tolerance,
                              models_dir=models_dir, plugins=plugins, on_step=on_step, on_epoch=on_epoch, on_plan=on_plan,
-                             min_eval=min_eval)
+                             min_eval=min_eval, family=family)
     except TrainingBusy as exc:
         return RunOutcome("skipped", str(exc))
     finally:

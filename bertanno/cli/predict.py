@@ -75,7 +75,7 @@ def predict(model, file, task_name, labels, format_name, options, skip_bad, outp
     shard already in the folder is kept: run the same command again after a
     stop and only the missing shards are predicted.
     """
-    from bertanno.core.bundle import is_version_dir, load_bundle
+    from bertanno.core.bundle import is_version_dir, load_bundle, read_version_record, record_family_name
     from bertanno.core.engine import Predictor, check_device
     from bertanno.core.import_export import check_output, predictions_jsonl, write_output
     from bertanno.core.optimize import serving_bundle
@@ -103,6 +103,8 @@ def predict(model, file, task_name, labels, format_name, options, skip_bad, outp
         err_console.print(f"[yellow]warning[/]: {escape(model)}'s {task.name} head is untrained: its predictions "
                           "are random; do not import them as pre-annotations", highlight=False)
     check_device(device)
+    if task is None and record_family_name(read_version_record(model)) != "transformer":
+        return _predict_with_family(model, file, format_name, options, skip_bad, output, plugins)
     bundle = serving_bundle(load_bundle(model, task, plugins, trust_remote_code), precision, Path(model), device)
     result = read_examples(file, bundle.task, format_name, parse_options(options), skip_bad, plugins)
     for error in result.errors:
@@ -117,6 +119,29 @@ def predict(model, file, task_name, labels, format_name, options, skip_bad, outp
     else:
         write_output(output, text)
     _report_stats(stats, bundle.max_length)
+
+
+def _predict_with_family(model, file, format_name, options, skip_bad, output, plugins) -> None:
+    """``predict`` with a saved version of a family other than the transformer (crf, linear, lexicon, a
+    gazetteer, a zero-shot family, a plugin's): loaded and served through its family, as annotate serves it."""
+    from bertanno.core.bundle import read_version_record, version_task
+    from bertanno.core.import_export import predictions_jsonl, write_output
+    from bertanno.core.reading import read_examples
+    from bertanno.core.serving import load_served
+
+    task = version_task(read_version_record(model), plugins)
+    served = load_served(model, plugins, task)
+    result = read_examples(file, task, format_name, parse_options(options), skip_bad, plugins)
+    for error in result.errors:
+        err_console.print(f"[yellow]skipped[/] {escape(str(file))}:{error.line}: {escape(error.message)}")
+    with progress_bar("predicting") as advance:
+        predictions, _ = served.predict(result.examples, progress=advance)
+    text = predictions_jsonl(task, result.examples, predictions, Path(model).name, plugins)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        write_output(output, text)
+    err_console.print(f"{len(predictions)} item(s) predicted", highlight=False)
 
 
 def _predict_on_ray(model, file, format_name, options, skip_bad, output, address, actors, threads, gpus,

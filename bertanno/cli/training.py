@@ -23,6 +23,14 @@ from bertanno.cli.common import (
 )
 
 
+def family_option(function):
+    """``--family``: which trainable family train, retrain and schedule train."""
+    return click.option("--family", default="transformer", show_default=True,
+                        help="What to train: the project's transformer, or a fast family that trains in seconds: "
+                             "linear (sentences, pairs), crf or lexicon (NER), a plugin's (bertanno models). The "
+                             "training options apply to the transformer.")(function)
+
+
 def training_options(function):
     """The options train and retrain share."""
     options = [
@@ -91,9 +99,7 @@ def _report_outcome(outcome) -> None:
 @click.option("--from", "start", type=click.Choice(["base", "champion"]), default="base", show_default=True,
               help="Start from the project's base model or from its current champion.")
 @click.option("--no-promote", is_flag=True, help="Keep the new version as a candidate whatever its score.")
-@click.option("--family", default="transformer", show_default=True,
-              help="What to train: the project's transformer, or a fast family that trains in seconds: linear "
-                   "(sentences, pairs), crf (NER). The training options above apply to the transformer.")
+@family_option
 @gate_options
 @click.pass_context
 def train(ctx, project, start, no_promote, family, tolerance, min_eval, **options):
@@ -143,14 +149,20 @@ def train(ctx, project, start, no_promote, family, tolerance, min_eval, **option
 @click.option("--optimize", "optimize_after", is_flag=True,
               help="After a promotion, run bertanno optimize on the new champion (the fastest variant that passes "
                    "its accuracy gate is put in use).")
+@family_option
 @click.pass_context
-def retrain(ctx, project, min_new, tolerance, min_eval, watch, every, optimize_after, **options):
+def retrain(ctx, project, min_new, tolerance, min_eval, watch, every, optimize_after, family, **options):
     """The unattended loop: retrain PROJECT when enough new corrections exist, promote unless the
     new model is confidently worse on the evaluation split (the gate of bertanno train --help).
 
     Does nothing (exit 0, one line saying why) below --min-new new decisions; never runs twice at
     once (a lock in the database; a killed run's lock is recovered); records every run. Safe to
     run from cron every few minutes: see bertanno schedule.
+
+    \b
+    Examples:
+      bertanno retrain clinic --min-new 100
+      bertanno retrain clinic --family crf --min-new 20   (young NER project)
     """
     from bertanno.app.training_runs import retrain_project
     from bertanno.core.scheduling import parse_every
@@ -164,7 +176,7 @@ def retrain(ctx, project, min_new, tolerance, min_eval, watch, every, optimize_a
         with training_progress(f"retraining {project}") as (on_step, on_epoch):
             outcome = retrain_project(store, project, config, min_new, tolerance, options["models_dir"],
                                       on_step=on_step, on_epoch=on_epoch, min_eval=min_eval,
-                                      on_plan=err_console.print)
+                                      on_plan=err_console.print, family=family)
         _report_outcome(outcome)
         if outcome.decision == "interrupted":
             ctx.exit(INTERRUPTED_EXIT)  # saved and reported; a watch loop stops here too
@@ -204,8 +216,9 @@ def _optimize_promoted(store, project: str, version: str) -> None:
               help="Each run trains only when this many new decisions exist since the champion.")
 @click.option("--env-file", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
               help="Where to write the job's database URL (default: ~/.config/bertanno/retrain-PROJECT.env).")
+@family_option
 @click.pass_context
-def schedule(ctx, project, every, min_new, env_file):
+def schedule(ctx, project, every, min_new, env_file, family):
     """Print a crontab line and systemd units that run retrain for PROJECT every
     --every.
 
@@ -218,17 +231,22 @@ def schedule(ctx, project, every, min_new, env_file):
     \b
     Example:
       bertanno schedule reviews --every 6h --min-new 100
+      bertanno schedule clinic --every 30m --min-new 20 --family crf
       bertanno --db postgresql+psycopg://li:PW@db/team schedule reviews
     """
+    from bertanno.app.training_runs import check_family_trains
+    from bertanno.core.plugins import get_plugins
+    from bertanno.core.project import open_project
     from bertanno.core.scheduling import cron_note, environment_file, parse_every, schedule_files, write_environment
     from bertanno.store.database import shown_url
-    from bertanno.store.projects import get_project
 
-    with open_store(ctx).transaction() as session:
-        get_project(session, project)  # refused with a sentence when there is no such project
+    plugins = get_plugins()
+    handle = open_project(open_store(ctx), project, plugins)  # no such project: a sentence
+    check_family_trains(family, handle.task, plugins)  # now, not in the first run of the job
     db = ctx.find_root().obj["db"]
     env_file = write_environment(db, env_file or environment_file(project)) if db else None
-    files = schedule_files(project, every, db, ["--min-new", str(min_new)], Path.cwd(), env_file)
+    options = ["--min-new", str(min_new)] + (["--family", family] if family != "transformer" else [])
+    files = schedule_files(project, every, db, options, Path.cwd(), env_file)
     note = cron_note(parse_every(every))
     if note:
         err_console.print(f"[yellow]note:[/] {note}", highlight=False)

@@ -117,9 +117,10 @@ class ModelFamily(ABC):
         """Raise ``BertannoError`` when the family cannot serve ``task`` at all."""
         if task.example_kind not in self.example_kinds:
             kinds = " and ".join(KIND_WORDS.get(kind, kind) for kind in sorted(self.example_kinds))
+            kind = KIND_WORDS.get(task.example_kind, task.example_kind)
+            article = "an" if kind[:1] in "aeiou" else "a"
             raise BertannoError(f"the {self.name} model family pre-annotates {kinds} tasks; task {task.name!r} "
-                                f"is a {KIND_WORDS.get(task.example_kind, task.example_kind)} task, so it cannot "
-                                "serve it")
+                                f"is {article} {kind} task, so it cannot serve it")
 
     def source_labels(self, options: dict | None = None) -> tuple[str, ...]:
         """The labels this family produces with ``options`` (by default its declared ``labels``)."""
