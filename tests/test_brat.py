@@ -73,3 +73,11 @@ def test_export_import_export_through_brat_is_identical(store, tmp_path):
     export_project(store, "b", "brat", tmp_path / "second")
     files = lambda folder: {p.name: p.read_bytes() for p in sorted(folder.iterdir())}  # noqa: E731
     assert files(tmp_path / "second") == files(tmp_path / "first")
+
+
+def test_an_empty_document_is_named_not_numbered(tmp_path, plugins):
+    # issue 46, part 6: import e . named the bad row ".:1"
+    folder = brat_folder(tmp_path / "docs", {"a": ("张三住在上海", None), "notes": ("  \n", None)})
+    with pytest.raises(BadRowsError) as raised:
+        read_examples(folder, plugins.task("ner", labels=["PER"]), "brat", plugins=plugins)
+    assert "notes.txt (document 2 of the folder) holds no text" in str(raised.value)

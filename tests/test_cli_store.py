@@ -108,3 +108,22 @@ def test_init_refuses_a_model_that_is_not_here_with_the_diagnosis_unless_model_l
     assert later.exit_code == 0 and "created project records" in later.output
     here = CliRunner().invoke(cli, ["--db", db, "init", "mini", "--task", "ner", "--model", "zh-mini"])
     assert here.exit_code == 0, here.output  # a model that is here loads and the project is made
+
+
+@pytest.mark.parametrize("task, labels, refused, noted", [
+    ("ner", "B-drug,I-x,O", "entity type 'B-drug' is a BIO tag", None),
+    ("ner", "disease,O", "entity type 'O' is a BIO tag", None),
+    ("ner", "body part,drug", None, "label 'body part' cannot be exported to brat, conll"),
+    ("sentiment", "very good,bad", None, "label 'very good' cannot be exported to fasttext"),
+    ("ner", "disease,drug", None, None),
+])
+def test_init_refuses_labels_formats_misread_and_names_the_formats_that_cannot_carry_one(tmp_path, task, labels,
+                                                                                        refused, noted):
+    # issue 46, part 4: "body part" worked until export --format conll wrote 0 items; B-drug became B-B-drug
+    db = f"sqlite:///{tmp_path / 'p.db'}"
+    result = CliRunner().invoke(cli, ["--db", db, "init", "p", "--task", task, "--labels", labels])
+    if refused:
+        assert result.exit_code != 0 and refused in str(result.exception), result.output
+        return
+    assert result.exit_code == 0, result.output
+    assert (noted in result.output) if noted else ("cannot be exported" not in result.output)

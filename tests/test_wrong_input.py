@@ -158,3 +158,29 @@ def test_user_data_is_never_read_as_markup(place, monkeypatch, capsys):
 def test_db_after_the_command_gets_a_hint(place, monkeypatch, capsys):
     code, out, err = run(["projects", "--db", "t.db"], monkeypatch, capsys, place)
     assert code == 2 and "--db goes before the command" in err
+
+
+@pytest.mark.parametrize("args, says", [
+    (["annotate", "p", "--live-every", "-3", "--decisions", "bad-decisions.txt"], "-3 is not in the range x>=0"),
+    (["annotate", "nosuch"], "no project named 'nosuch'"),
+    (["distill", "p", "--student", "3"], "name the teacher with --teacher VERSION"),
+    (["import", "p", "empty.txt"], "empty.txt holds no items"),
+    (["predict", "a-folder", "reviews.jsonl", "--task", "sentiment"], "a-folder is neither a saved version"),
+], ids=["live-every negative", "annotate unknown project without a terminal", "distill names --teacher",
+        "an empty file", "a data folder as the model"])
+def test_messages_say_what_is_wrong_and_what_to_do(place, monkeypatch, capsys, args, says):
+    # issue 46, part 6: each said something else ("must be at least 1" while 0 is allowed, "no terminal to
+    # annotate in", "name a version", "0 items read" with exit 0, "is a base model")
+    (place / "empty.txt").write_text("", encoding="utf-8")
+    code, out, err = run(["--db", "t.db", *args], monkeypatch, capsys, place)
+    assert code != 0 and says in " ".join(err.split()), (out, err)
+
+
+def test_a_span_number_on_an_item_without_spans_says_there_are_none_yet():
+    from bertanno.app.span_editing import SpanEditor
+    from bertanno.core.plugins import get_plugins
+    from bertanno.plugins.task import Example
+
+    editor = SpanEditor(get_plugins().task("ner", labels=["PER"]), Example("张三在北京"), [])
+    with pytest.raises(ValueError, match="the item has no spans yet"):
+        editor.apply("- 9")  # it said "the spans are numbered none"

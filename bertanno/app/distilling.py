@@ -82,7 +82,8 @@ def distill_project(store: Store, project_name: str, student: str, teacher_versi
         with store.transaction() as session:
             project = get_project(session, project_name)
             task = project_task(project, plugins)
-            teacher = version_or_champion(session, project.id, teacher_version, project_name)
+            teacher = version_or_champion(session, project.id, teacher_version, project_name,
+                                          naming="name the teacher with --teacher VERSION")
             teacher_name, teacher_dir = teacher.name, teacher.directory
             training, evaluation = training_data(session, project.id, task)  # assigns every labelled item's split
             held_out = {item_id for item_id, split in item_splits(session, project.id).items() if split == "eval"}

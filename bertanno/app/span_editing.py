@@ -217,7 +217,10 @@ class SpanEditor:
     def _number(self, text: str) -> int:
         text = text.strip()
         if not text.isdigit() or int(text) not in self.numbered:
-            shown = ", ".join(str(n) for n, _ in self.items()) or "none"
+            if not self.numbered:
+                raise ValueError(f"no span {text!r}: the item has no spans yet (add one with + TEXT:TYPE or "
+                                 "+ START-END:TYPE)")
+            shown = ", ".join(str(n) for n, _ in self.items())
             raise ValueError(f"no span {text!r}; the spans are numbered {shown}")
         return int(text)
 

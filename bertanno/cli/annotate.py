@@ -30,7 +30,7 @@ def keys_option(function):
 @click.option("--model", "model_dir", type=click.Path(file_okay=False),
               help="A saved version to pre-annotate with (default: the project's champion, if any).")
 @click.option("--no-predict-ahead", is_flag=True, help="Predict each item when it is shown, not ahead in batches.")
-@click.option("--live-every", default=20, show_default=True, metavar="N",
+@click.option("--live-every", default=20, show_default=True, metavar="N", type=click.IntRange(min=0),
               help="Refit the fast live model every N decisions (0: never). Not with --model.")
 @click.option("--decisions", type=click.File("r", encoding="utf-8"),
               help="No terminal: read one key sequence per item from this file (- for stdin); \"@4.5 a\" also gives "
@@ -110,6 +110,10 @@ def annotate(ctx, project, annotator, order, model_dir, no_predict_ahead, decisi
         serve_annotation(project, options, port, ctx.find_root().obj["db"])
         return
     browser = serving_under_a_browser()
+    if not browser:
+        from bertanno.core.project import open_project
+
+        open_project(store, project)  # no such project: that sentence first, not "no terminal"
     if decisions is None and not sys.stdin.isatty() and not browser:
         raise BertannoError("no terminal to annotate in: give --decisions FILE (one key sequence per item, - for stdin)")
     with err_console.status(f"loading {escape(model_dir) if model_dir else 'the champion of ' + project} "

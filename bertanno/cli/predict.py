@@ -92,6 +92,10 @@ def predict(model, file, task_name, labels, format_name, options, skip_bad, outp
     plugins = get_plugins()
     task = None
     if not is_version_dir(model):
+        folder = Path(model)
+        if folder.is_dir() and not (folder / "config.json").is_file():
+            raise BertannoError(f"{model} is neither a saved version (no bertanno.json) nor a model folder (no "
+                                "config.json); MODEL comes first, then FILE: bertanno predict MODEL FILE")
         if not task_name:
             raise BertannoError(f"{model} is a base model: say which task with --task ({', '.join(plugins.tasks)})")
         task = plugins.task(task_name, labels=parse_labels(labels))

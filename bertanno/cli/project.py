@@ -90,6 +90,7 @@ def init(ctx, project, task_name, labels, model, zero_shot, gazetteer, label_map
     """
     from bertanno.app.new_project import create_project
     from bertanno.core.hub import default_model, model_reference
+    from bertanno.core.import_export import check_new_labels
     from bertanno.core.plugins import get_plugins
 
     mapping = parse_label_map(label_map)
@@ -98,6 +99,7 @@ def init(ctx, project, task_name, labels, model, zero_shot, gazetteer, label_map
                                "give --gazetteer")
     plugins = get_plugins()
     task = plugins.task(task_name, labels=parse_labels(labels))
+    label_warnings = check_new_labels(task, plugins)  # a label no format can carry: refused here, not at export
     chosen = None
     if model is None:
         model, chosen = default_model(plugins)  # one that is on this machine
@@ -121,6 +123,8 @@ def init(ctx, project, task_name, labels, model, zero_shot, gazetteer, label_map
                   f"model {escape(model)} (in {escape(store.url)})")
     if chosen:
         console.print(f"model: {escape(chosen)}", highlight=False, soft_wrap=False)  # word-wrapped: a long sentence
+    for warning in label_warnings:
+        err_console.print(f"[yellow]note[/]: {escape(warning)}", highlight=False)
     if created.champion:
         mapped = ", ".join(source if source == target else f"{source}→{target}"
                            for source, target in created.label_map.items())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -14,7 +15,7 @@ from bertanno.core.project import open_project
 from bertanno.core.reading import read_examples
 from bertanno.errors import BertannoError
 from bertanno.plugins.specs import ANNOTATOR_META, PREDICTION_META, RowError, RowNote
-from bertanno.plugins.task import Example, Prediction, Task
+from bertanno.plugins.task import Example, Prediction, Span, Task
 from bertanno.store import Store
 from bertanno.store.annotations import current_annotations, decision_key, record_imports
 from bertanno.store.items import add_items, assign_split, existing_hashes, input_hash, item_splits
@@ -106,6 +107,52 @@ def list_formats(plugins: Plugins | None = None) -> list[dict]:
     return rows
 
 
+BIO_TAG = re.compile(r"^(O|[BIESLU]-.*)$")
+
+
+def labels_formats_cannot_carry(task: Task, plugins: Plugins | None = None) -> dict[str, list[str]]:
+    """For each of ``task``'s labels, the formats that write ``task``'s kind of example but cannot carry an item
+    labelled with it (``FileFormat.cannot_carry`` on a two-character item holding that label alone), in the
+    registry's order; formats of bare texts are left out. ``{"body part": ["brat", "conll", …], "drug": []}``."""
+    plugins = plugins or get_plugins()
+    kind = task.example_kind
+    writers = [(name, entry.value) for name, entry in plugins.formats.items()
+               if entry.value.write is not None and kind in entry.value.kinds and entry.value.carries_labels]
+    refused: dict[str, list[str]] = {}
+    for label in task.labels:
+        payload = [Span(0, 1, label)] if kind == "spans" else label
+        probe = Example("甲乙", "丙丁" if kind == "pair" else None, payload)
+        refused[label] = [name for name, spec in writers
+                          if spec.cannot_carry is not None and spec.cannot_carry(probe, kind) is not None]
+    return refused
+
+
+def check_new_labels(task: Task, plugins: Plugins | None = None) -> list[str]:
+    """What a new project's labels mean for the files it will write: raises ``BertannoError`` for an entity type
+    that is a BIO tag (``O``, ``B-drug``: bertanno writes the tags itself, so CoNLL would read ``B-B-drug``) and
+    for a label no format of the task can carry; returns one warning per label some formats cannot carry."""
+    plugins = plugins or get_plugins()
+    if task.example_kind == "spans":
+        tags = [label for label in task.labels if BIO_TAG.match(label)]
+        if tags:
+            example = tags[0][2:] or "drug"
+            raise BertannoError(f"entity type {tags[0]!r} is a BIO tag: name the type itself (e.g. {example!r}); "
+                                "bertanno writes the B-/I- tags and O in CoNLL files itself")
+    writers = {name for name, entry in plugins.formats.items()
+               if entry.value.write is not None and task.example_kind in entry.value.kinds
+               and entry.value.carries_labels}
+    warnings = []
+    for label, formats in labels_formats_cannot_carry(task, plugins).items():
+        if formats and set(formats) >= writers:
+            raise BertannoError(f"label {label!r} cannot be written by any format of a {task.name} project "
+                                f"({', '.join(sorted(writers))}); choose another name")
+        if formats:
+            better = re.sub(r"\s+", "_", label)
+            warnings.append(f"label {label!r} cannot be exported to {', '.join(formats)} (the other formats carry "
+                            f"it); a name such as {better!r} goes everywhere")
+    return warnings
+
+
 def import_file(store: Store, project_name: str, path: str | Path, format_name: str | None = None,
                 options: dict | None = None, skip_bad: bool = False, plugins: Plugins | None = None,
                 split: str | None = None) -> ImportReport:
@@ -126,6 +173,9 @@ def import_file(store: Store, project_name: str, path: str | Path, format_name: 
     # The whole file is read and checked before the write transaction opens: a long parse never holds the
     # database's write lock (annotators keep deciding meanwhile).
     result = read_examples(path, task, format_name, options, skip_bad, handle.plugins)
+    if not result.examples and not result.errors:
+        raise BertannoError(f"{path} holds no items (it is empty, or only blank lines or headers): nothing was "
+                            "imported")
     digests = [input_hash(example.text, example.text_b) for example in result.examples]  # once per row
     predicted: list[tuple[str, str, object, float]] = []  # (input hash, model, payload, confidence)
     for index, (example, digest) in enumerate(zip(result.examples, digests)):

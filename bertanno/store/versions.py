@@ -55,14 +55,16 @@ def get_version(session: Session, project_id: int, name: str) -> ModelVersion:
     return version
 
 
-def version_or_champion(session: Session, project_id: int, name: str | None, project_name: str) -> ModelVersion:
+def version_or_champion(session: Session, project_id: int, name: str | None, project_name: str,
+                        naming: str = "name a version") -> ModelVersion:
     """The version called ``name``, or the champion when ``name`` is ``None``. Raises ``StoreError`` for an unknown
-    name, or when the project has no champion yet."""
+    name, or when the project has no champion yet (``naming``: how the command names a version instead)."""
     if name:
         return get_version(session, project_id, name)
     reigning = champion(session, project_id)
     if reigning is None:
-        raise StoreError(f"project {project_name!r} has no champion yet: name a version, or train one")
+        raise StoreError(f"project {project_name!r} has no champion yet: {naming}, or train one "
+                         f"(bertanno train {project_name})")
     return reigning
 
 

@@ -84,6 +84,10 @@ def read_brat(directory: Path, options: dict) -> Iterator[Example | RowError | R
         except UnicodeDecodeError as exc:
             yield RowError(number, f"{name}.txt is not UTF-8 ({exc.reason} at byte {exc.start})")
             continue
+        if not text.strip():
+            yield RowError(number, f"{document.name} (document {number} of the folder) holds no text, or only "
+                                   "white space")
+            continue
         meta = {"line": number, NAME_META: name}
         annotations = document.with_suffix(".ann")
         if not annotations.is_file():
