@@ -184,3 +184,37 @@ def test_a_span_number_on_an_item_without_spans_says_there_are_none_yet():
     editor = SpanEditor(get_plugins().task("ner", labels=["PER"]), Example("张三在北京"), [])
     with pytest.raises(ValueError, match="the item has no spans yet"):
         editor.apply("- 9")  # it said "the spans are numbered none"
+
+
+def test_long_work_says_where_it_is_and_ctrl_c_says_what_was_kept(place, monkeypatch, capsys):
+    # issue 46, part 7: a 200,000-line import ran 45 s without a word; Ctrl-C said only "interrupted"
+    from bertanno.core import import_export
+    from bertanno.core.reading import PROGRESS_EVERY
+    from bertanno.store import Store
+
+    rows = PROGRESS_EVERY + 10
+    (place / "many.txt").write_text("".join(f"第{n}条评论\n" for n in range(rows)), encoding="utf-8")
+    heard: list[str] = []
+    report = import_export.import_file(Store.open(f"sqlite:///{place / 't.db'}"), "p", place / "many.txt",
+                                       progress=heard.append)
+    assert report.added == rows
+    assert heard[0].endswith(f"{PROGRESS_EVERY:,} rows") and heard[-1].startswith(f"storing {rows:,} items")
+
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(import_export, "import_file", stopped)
+    code, out, err = run(["--db", "t.db", "import", "p", "new.jsonl"], monkeypatch, capsys, place)
+    assert code == 130 and "interrupted: nothing of new.jsonl was imported" in err
+
+
+def test_training_in_a_log_starts_with_what_it_did_not_an_empty_line(place, monkeypatch, capsys):
+    # issue 46, part 7: train, retrain and distill printed an empty first line (rich's bar, off a terminal)
+    (place / "gold.jsonl").write_text("".join(
+        f'{{"text": "第{n}家{"很好吃" if n % 2 else "太难吃"}", "label": "{"positive" if n % 2 else "negative"}"}}\n'
+        for n in range(60)), encoding="utf-8")
+    assert run(["--db", "t.db", "import", "p", "gold.jsonl"], monkeypatch, capsys, place)[0] == 0
+    monkeypatch.setenv("BERTANNO_MODELS", str(place / "models"))
+    code, out, err = run(["--db", "t.db", "train", "p", "--family", "linear"], monkeypatch, capsys, place)
+    assert code == 0, err
+    assert not err.startswith("\n") and not out.startswith("\n") and out.splitlines()[0].strip()

@@ -14,7 +14,7 @@ import click
 from rich.markup import escape
 
 from bertanno import __version__
-from bertanno.cli.common import err_console, quiet_libraries
+from bertanno.cli.common import INTERRUPTED, err_console, quiet_libraries
 from bertanno.errors import BertannoError
 
 # The built-in command families, in the order ``bertanno --help`` does not care about (click sorts).
@@ -86,7 +86,7 @@ def main() -> None:
         if isinstance(status, int) and status:
             sys.exit(status)
     except click.exceptions.Abort:
-        err_console.print("interrupted")
+        err_console.print(f"interrupted: {INTERRUPTED['note']}", highlight=False)
         sys.exit(130)
     except click.ClickException as exc:
         if isinstance(exc, click.NoSuchOption) and exc.option_name == "--db":
@@ -97,6 +97,6 @@ def main() -> None:
         err_console.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
-        err_console.print("interrupted")
+        err_console.print(f"interrupted: {INTERRUPTED['note']}", highlight=False)
         sys.exit(130)
 

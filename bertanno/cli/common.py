@@ -34,6 +34,15 @@ def format_scores(metrics: dict) -> str:
     return ", ".join(f"{name} {value:.4f}" for name, value in metrics.items() if "/" not in name)
 
 
+INTERRUPTED = {"note": "what was stored before is kept; the step in progress was not stored"}
+"""What Ctrl-C leaves, as ``main`` says it: a command that knows better sets it with ``when_interrupted``."""
+
+
+def when_interrupted(note: str) -> None:
+    """Say ``note`` (what is kept and what is not) if Ctrl-C stops this command."""
+    INTERRUPTED["note"] = note
+
+
 SHORT_METRICS = {"accuracy": "acc", "macro_f1": "macro F1", "f1": "F1", "precision": "P", "recall": "R"}
 
 
@@ -68,7 +77,8 @@ class progress_bar:
         self.description, self.unit = description, unit
 
     def __enter__(self):
-        self.progress.start()
+        if err_console.is_terminal:  # a log or a pipe gets no bar (rich would leave an empty line in it)
+            self.progress.start()
         self.task_id = self.progress.add_task(self.description, total=None, rate="")
 
         def advance(done: int, total: int) -> None:
@@ -80,14 +90,16 @@ class progress_bar:
         return advance
 
     def __exit__(self, *exc):
-        self.progress.stop()
+        if self.progress.live.is_started:
+            self.progress.stop()
 
 
 class training_progress(progress_bar):
     """A progress bar with loss and time left, and a line per epoch."""
 
     def __enter__(self):
-        self.progress.start()
+        if err_console.is_terminal:  # a log or a pipe gets the epoch lines, no bar
+            self.progress.start()
         self.task_id = self.progress.add_task(self.description, total=None)
 
         def on_step(step, total, loss):

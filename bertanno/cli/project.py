@@ -18,6 +18,7 @@ from bertanno.cli.common import (
     open_store,
     parse_labels,
     parse_options,
+    when_interrupted,
 )
 from bertanno.errors import BertannoError
 from bertanno.store.projects import MAX_BLIND_SHARE, MAX_OVERLAP
@@ -255,8 +256,10 @@ def import_(ctx, project, file, format_name, options, skip_bad, split, as_json):
     """
     from bertanno.core.import_export import import_file
 
-    report = import_file(open_store(ctx), project, file, format_name, parse_options(options), skip_bad,
-                         split=split)
+    when_interrupted(f"nothing of {file} was imported: an import is stored whole or not at all")
+    with err_console.status(f"reading {escape(str(file))} …") as status:
+        report = import_file(open_store(ctx), project, file, format_name, parse_options(options), skip_bad,
+                             split=split, progress=lambda line: status.update(escape(line)))
     if as_json:
         click.echo(json.dumps({
             "file": str(file), "read": report.read, "added": report.added, "already_there": report.duplicates,

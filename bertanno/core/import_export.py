@@ -7,7 +7,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 from bertanno import files
 from bertanno.core.plugins import Plugins, get_plugins
@@ -155,8 +155,9 @@ def check_new_labels(task: Task, plugins: Plugins | None = None) -> list[str]:
 
 def import_file(store: Store, project_name: str, path: str | Path, format_name: str | None = None,
                 options: dict | None = None, skip_bad: bool = False, plugins: Plugins | None = None,
-                split: str | None = None) -> ImportReport:
-    """All or nothing: every new item and every gold label of the file in one transaction.
+                split: str | None = None, progress: Callable[[str], None] | None = None) -> ImportReport:
+    """All or nothing: every new item and every gold label of the file in one transaction. ``progress(line)``
+    hears what is being done (rows read so far, then the storing).
 
     ``split="eval"`` makes the file a dedicated gold evaluation set: every row must carry a label, and its
     items join the evaluation split (never trained on), except items already in the training split, which
@@ -172,7 +173,8 @@ def import_file(store: Store, project_name: str, path: str | Path, format_name: 
     task = handle.task
     # The whole file is read and checked before the write transaction opens: a long parse never holds the
     # database's write lock (annotators keep deciding meanwhile).
-    result = read_examples(path, task, format_name, options, skip_bad, handle.plugins)
+    result = read_examples(path, task, format_name, options, skip_bad, handle.plugins,
+                           progress=(lambda rows: progress(f"reading {path}: {rows:,} rows")) if progress else None)
     if not result.examples and not result.errors:
         raise BertannoError(f"{path} holds no items (it is empty, or only blank lines or headers): nothing was "
                             "imported")
@@ -188,6 +190,8 @@ def import_file(store: Store, project_name: str, path: str | Path, format_name: 
         if unlabelled:
             raise BertannoError(f"{path}: an evaluation file needs a label on every row; line {unlabelled[0]} "
                                 f"has none ({len(unlabelled)} such row(s))")
+    if progress is not None:
+        progress(f"storing {len(result.examples):,} items of {path} (one transaction: all or nothing)")
     with store.transaction() as session:
         project = get_project(session, project_name)
         report = ImportReport(read=len(result.examples), errors=result.errors, notes=result.notes)

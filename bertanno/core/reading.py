@@ -10,7 +10,7 @@ import zipfile
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, TextIO
+from typing import Callable, Iterator, TextIO
 
 from bertanno.core.plugins import Plugins, get_plugins
 from bertanno.errors import BertannoError
@@ -150,6 +150,10 @@ def _check_names(meta: dict) -> None:
         check_text(str(prediction["model"]), "the prediction's model name")
 
 
+PROGRESS_EVERY = 5000
+"""How many rows ``read_examples`` reads between two calls of its ``progress``."""
+
+
 def read_examples(
     path: str | Path,
     task: Task,
@@ -157,8 +161,10 @@ def read_examples(
     options: dict | None = None,
     skip_bad: bool = False,
     plugins: Plugins | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> ReadResult:
     """Every example of ``path`` valid for ``task``; bad rows raise ``BadRowsError`` unless ``skip_bad``.
+    ``progress(rows)`` hears how many rows were read so far, every ``PROGRESS_EVERY`` rows.
 
     A bad row is one the format cannot read, one whose text is blank or holds a character that is not text (a
     control character other than tab and line breaks, a lone surrogate: ``check_text``), or one
@@ -182,7 +188,9 @@ def read_examples(
         raise BertannoError(f"format {file_format.name!r} reads a directory, and {path} is not one" if
                             file_format.directory else f"{path} is a directory; format {file_format.name!r} reads a file")
     with nullcontext(Path(path)) if file_format.directory else open_text(path) as source:
-        for row in file_format.read(source, {**options, "kind": task.example_kind}):
+        for count, row in enumerate(file_format.read(source, {**options, "kind": task.example_kind}), start=1):
+            if progress is not None and count % PROGRESS_EVERY == 0:
+                progress(count)
             if isinstance(row, RowError):
                 result.errors.append(row)
                 continue
