@@ -15,6 +15,7 @@ from rich.text import Text
 from bertanno.app.session import AnnotationSession
 from bertanno.app.span_editing import SpanEditor
 from bertanno.app.views import item_legend, render_item, view_for
+from bertanno.core.stats import counts_line
 from bertanno.errors import BertannoError
 from bertanno.plugins.task import not_text
 from bertanno.store.annotations import ItemTaken
@@ -91,12 +92,11 @@ class LineScreen:
     def show(self, message: str = "", extra=None) -> None:
         session, current = self.session, self.session.current
         progress = session.progress()
-        counts = progress["session"]
         header = Text.assemble(
             (f"{session.project_name}", "bold"),
             f" · {session.task.name} · {session.serving_line()} · ",
             (f"{progress['done']}/{progress['total']} done", "bold"), f" · {progress['per_minute']:.1f}/min · ",
-            (f"✓{counts['accept']} ✎{counts['correct']} ✗{counts['reject']} ↷{counts['skip']}", "cyan"))
+            (counts_line(session.kinds), "cyan"))
         if session.live is not None:
             header = Text.assemble(header, "\n", (f"live: {session.live.status()}", "dim"))
         body = Group(render_item(session.task, current.example, current.prediction, session.plugins),

@@ -64,6 +64,11 @@ class LiveTrainer:
             self._thread = threading.Thread(target=self._refit, name="live-refit", daemon=True)
             self._thread.start()
 
+    def undone(self) -> None:
+        """A decision was undone: it no longer counts towards the next refit."""
+        with self._lock:
+            self.pending = max(0, self.pending - 1)
+
     def _refit(self) -> None:
         """Train each live family in turn (each through the gate): a later one competes with the earlier one's
         version when that was promoted."""

@@ -22,7 +22,7 @@ from bertanno import files
 from bertanno.core.agreement import agreement_figures
 from bertanno.core.plugins import Plugins
 from bertanno.core.project import open_project
-from bertanno.core.stats import grouped_figures
+from bertanno.core.stats import decided, grouped_figures
 from bertanno.errors import BertannoError
 from bertanno.store import Store
 from bertanno.store.annotations import decision_records
@@ -83,7 +83,7 @@ def _png(figure) -> bytes:
 
 def _decided(pyplot, records: list[dict]) -> Section:
     section = Section("decided", "Items decided over time")
-    times = sorted(r["created_at"] for r in records if r["decision"] != "skip")
+    times = sorted(r["created_at"] for r in decided(records))
     if not times:
         section.empty = "no decisions yet"
         return section

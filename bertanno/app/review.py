@@ -20,6 +20,7 @@ from bertanno.app.session import Current, ItemTiming, default_annotator
 from bertanno.app.views import render_decisions
 from bertanno.core.plugins import Plugins, get_plugins
 from bertanno.core.project import item_example, open_project
+from bertanno.core.stats import decision_kind
 from bertanno.errors import BertannoError
 from bertanno.plugins.task import Example, Prediction
 from bertanno.store import Store, queue
@@ -214,6 +215,7 @@ class ReviewSession(ItemTiming):
                 None, how["active_ms"], how, source="review")
             saved = {"id": annotation.id, "decision": decision, "payload": stored, "annotator": self.annotator}
         self.counts[decision] += 1
+        self.kinds[edit["kind"]] += 1
         self.current = None
         self.plugins.notify("annotation_saved", project=self.project_name,
                             item={"id": current.item_id, "text": current.example.text}, annotation=saved)
@@ -228,6 +230,7 @@ class ReviewSession(ItemTiming):
             self._walk.insert(0, self.current.item_id)
         self._walk.insert(0, annotation.item_id)
         self.counts[annotation.decision] -= 1
+        self.kinds[decision_kind(annotation.edit)] -= 1
         if annotation.decision in ("accept", "correct") and annotation.payload is not None:
             self._restored[annotation.item_id] = self.task.payload_from_json(annotation.payload)
         return True

@@ -15,6 +15,7 @@ import getpass
 import math
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,9 +27,10 @@ from bertanno.core.bundle import record_family_name
 from bertanno.core.plugins import Plugins, get_plugins
 from bertanno.core.project import item_example, open_project
 from bertanno.core.serving import load_served
+from bertanno.core.stats import decision_kind
 from bertanno.errors import BertannoError
 from bertanno.plugins.families import ServedModel
-from bertanno.plugins.task import Example, Prediction
+from bertanno.plugins.task import EVALUATION_ITEMS, Example, Prediction, headline_scores
 from bertanno.store import Store, queue
 from bertanno.store import annotations as annotations_q
 from bertanno.store.items import count_items, item_position
@@ -100,6 +102,8 @@ class ItemTiming:
             raise BertannoError(f"the idle limit must be a positive number of seconds, got {idle_limit}")
         self.idle_limit = idle_limit
         self._heading: tuple[int, str] | None = None  # (item id, its heading), read once per item
+        self.kinds: Counter = Counter()
+        """This session's standing decisions by kind (``core.stats.KINDS``), as ``bertanno stats`` counts them."""
 
     def item_heading(self) -> str:
         """``item 3/22``: the place of the item on screen among its project's items (``store.items.
@@ -251,8 +255,9 @@ class AnnotationSession(ItemTiming):
                 return name, None
             family = record_family_name(version.training_snapshot)
             metrics = dict(version.metrics or {})
-        score = next(((metric, value) for metric, value in metrics.items() if "/" not in metric), None)
-        scored = f", {score[0]} {score[1]:.2f}" if score else ""
+        score = next(iter(headline_scores(metrics).items()), None)
+        items = metrics.get(EVALUATION_ITEMS)
+        scored = (f", {score[0]} {score[1]:.2f}" + (f" on {items}" if items is not None else "")) if score else ""
         return f"{name} ({family}{scored})", family
 
     def serve_champion(self) -> None:
@@ -361,6 +366,7 @@ class AnnotationSession(ItemTiming):
             raise
         self._renewed = time.perf_counter()  # the decision released this item's lease; the next was leased now
         self.counts[decision] += 1
+        self.kinds[how["edit"]["kind"]] += 1
         if self.live is not None and decision != "skip":
             self.live.decided()
         self.plugins.notify("annotation_saved", project=self.project_name, item={"id": current.item_id,
@@ -394,6 +400,9 @@ class AnnotationSession(ItemTiming):
                 queue.release_item(session, self.current.item_id, self.session_id)
             queue.hold(session, self.project_id, annotation.item_id, self.annotator, self.session_id)
             self.counts[annotation.decision] -= 1
+            self.kinds[decision_kind(annotation.edit)] -= 1
+            if self.live is not None and annotation.decision != "skip":
+                self.live.undone()  # the refit countdown counts standing decisions
             if self._remaining is not None and annotation.decision != "skip":
                 self._remaining += 1
             if annotation.decision in ("accept", "correct") and annotation.payload is not None:

@@ -24,7 +24,7 @@ from bertanno.core.serving import load_served, record_family
 from bertanno.core.training import TrainConfig, TrainResult, train
 from bertanno.errors import BertannoError
 from bertanno.plugins.families import ServedModel
-from bertanno.plugins.task import Example, Task
+from bertanno.plugins.task import Example, Task, scored_on
 from bertanno.store import Store, locks
 from bertanno.store.annotations import human_decisions_since, latest_human_decision
 from bertanno.store.projects import get_project
@@ -262,7 +262,7 @@ def _train_locked(store: Store, project_name: str, config: TrainConfig, trigger:
             fitted = fit_family(family, task, [example for _, example in training], directory, metadata, plugins)
             base_model = family
         payloads = predict_payloads(fitted.model, evaluation)
-        metrics = task.metrics(gold, payloads)
+        metrics = scored_on(task.metrics(gold, payloads), len(gold))
         verdict = decide(task, gold, payloads, reigning_payloads, tolerance, min_eval,
                          champion_zero_shot=bool(reigning_family and reigning_family.zero_shot))
     except BaseException as exc:
@@ -331,7 +331,7 @@ def rescore(store: Store, project: Project, name: str, directory: str, evaluatio
     """Score a stored version of ``project`` on ``evaluation`` and record the scores with it; returns the
     scores and the version's payloads, one per evaluation example."""
     payloads = predict_payloads(load_served(directory, plugins, task, project.uid), evaluation)
-    metrics = task.metrics([example.payload for example in evaluation], payloads)
+    metrics = scored_on(task.metrics([example.payload for example in evaluation], payloads), len(evaluation))
     with store.transaction() as session:
         set_metrics(session, get_version(session, project.id, name), metrics)
     return metrics, payloads
@@ -432,5 +432,5 @@ def evaluate(store: Store, project_name: str, version_name: str | None = None, f
     if not labelled:
         raise BertannoError("nothing to evaluate on: no labelled examples")
     if file:
-        return score_model(load_served(directory, plugins, task, project.uid), labelled)
+        return scored_on(score_model(load_served(directory, plugins, task, project.uid), labelled), len(labelled))
     return rescore(store, project, name, directory, labelled, plugins, task)[0]

@@ -21,6 +21,7 @@ from bertanno.cli.common import (
     short_scores,
     training_progress,
 )
+from bertanno.plugins.task import EVALUATION_ITEMS
 
 
 def family_option(function):
@@ -292,21 +293,23 @@ def versions(ctx, project, as_json):
         console.print(f"project {project} has no model versions yet; train one: bertanno train {project}")
         return
     table = Table(title=f"Model versions of {project} (scores on the evaluation split)", box=box.SIMPLE_HEAD,
-                  padding=(0, 1), pad_edge=False, title_justify="left")
-    table.add_column("version", no_wrap=True)
-    table.add_column("family", overflow="fold")
+                  padding=(0, 1), pad_edge=False, collapse_padding=True, title_justify="left")
+    table.add_column("version", overflow="fold")
     table.add_column("status", no_wrap=True)
-    table.add_column("scores")
-    table.add_column("items", justify="right", no_wrap=True)
+    table.add_column("scores", no_wrap=True)
+    table.add_column("on", justify="right", no_wrap=True)
+    table.add_column("trained", justify="right", no_wrap=True)
     table.add_column("created", no_wrap=True)
     for row in rows:
-        scores = short_scores(row["metrics"]) or "not scored yet"
+        metrics = dict(row["metrics"] or {})
+        evaluated = metrics.pop(EVALUATION_ITEMS, None)
+        scores = short_scores(metrics) or "not scored yet"
         style = "bold green" if row["status"] == "champion" else None
-        family = row["family"] + (f" ({row['mode']})" if row["mode"] else "")
-        table.add_row(row["name"], family, row["status"], scores, str(row["trained_on"]),
-                      f"{row['created'][5:10]} {row['created'][11:16]}", style=style)
+        family = row["family"] + (f"/{row['mode']}" if row["mode"] else "")
+        table.add_row(f"{row['name']} {family}", row["status"], scores, "–" if evaluated is None else str(evaluated),
+                      str(row["trained_on"]), f"{row['created'][5:10]} {row['created'][11:16]}", style=style)
     console.print(table)
-    console.print("items: the decisions (a student: texts) it was trained on; every figure: --json")
+    console.print("on: evaluation items scored; trained: decisions (a student: texts) trained on; all: --json")
 
 
 @click.command()
@@ -364,7 +367,10 @@ def evaluate(ctx, project, version, file, format_name, options, as_json):
         click.echo(json.dumps(scores, indent=2))
     else:
         for name, value in scores.items():
-            console.print(f"{name:>16}  {value:.4f}")
+            if name == EVALUATION_ITEMS:
+                console.print(f"{'evaluated on':>16}  {value} items")
+            else:
+                console.print(f"{name:>16}  {value:.4f}")
 
 
 @click.command()

@@ -31,6 +31,29 @@ GROUPINGS = ("version", "annotator", "label", "day")
 EDIT_COUNTS = ("label changed", "added", "removed", "boundary moved", "type changed")
 
 
+KINDS = ("accepted", "corrected", "labelled", "rejected", "skipped")
+"""What a decision did, as every view counts it (``Annotation.edit["kind"]``): the pre-annotation accepted
+unchanged, corrected, an item labelled with nothing shown, rejected, skipped."""
+SYMBOLS = {"accepted": "✓", "corrected": "✎", "labelled": "+", "rejected": "✗", "skipped": "↷"}
+
+
+def decision_kind(edit: dict | None) -> str:
+    """The kind (``KINDS``) of a decision from its recorded edit; ``unrecorded`` for one without (an import)."""
+    return (edit or {}).get("kind", "unrecorded")
+
+
+def decided(records: list[dict]) -> list[dict]:
+    """The records that decide an item: every decision but a skip. The one count of "decisions" every view
+    shows (``stats``, the report's timeline and tables, the annotation screen's header)."""
+    return [record for record in records if record["decision"] != "skip"]
+
+
+def counts_line(kinds: dict) -> str:
+    """``✓3 ✎2 ✗0 ↷1`` (and ``+4`` when items were labelled with nothing shown): ``kinds`` by ``KINDS``."""
+    line = " ".join(f"{SYMBOLS[kind]}{kinds.get(kind, 0)}" for kind in ("accepted", "corrected", "rejected", "skipped"))
+    return line + (f" +{kinds['labelled']}" if kinds.get("labelled") else "")
+
+
 def _median(values: list[float]) -> float | None:
     return statistics.median(values) if values else None
 
@@ -68,15 +91,14 @@ def group_figures(records: list[dict]) -> dict:
     """Counts of each kind of decision, acceptance rate (accepted unchanged of all shown pre-annotations that were
     accepted or corrected), the summed edit counts, median seconds and keystrokes per item, items per hour of
     active time."""
-    kinds = Counter((r["edit"] or {}).get("kind", "unrecorded") for r in records)
+    kinds = Counter(decision_kind(r["edit"]) for r in records)
     shown = kinds["accepted"] + kinds["corrected"]
     edits = Counter()
     for record in records:
         edits.update({k: v for k, v in (record["edit"] or {}).items() if k in EDIT_COUNTS})
     seconds = [r["active_ms"] / 1000 for r in records if r["active_ms"] is not None]
     keys = [r["keystrokes"] for r in records if r["keystrokes"] is not None]
-    return {"decisions": len(records), **{kind: kinds[kind] for kind in
-                                          ("accepted", "corrected", "labelled", "rejected", "skipped")},
+    return {"decisions": len(decided(records)), **{kind: kinds[kind] for kind in KINDS},
             "acceptance_rate": kinds["accepted"] / shown if shown else None, "edits": dict(edits),
             "median_seconds": _median(seconds), "keystrokes_per_item": sum(keys) / len(keys) if keys else None,
             "items_per_hour": len(seconds) / (sum(seconds) / 3600) if seconds and sum(seconds) > 0 else None}
@@ -132,7 +154,7 @@ def project_stats(store: Store, project: str, by: str = "version", plugins: Plug
     confusion = Counter((r["predicted"], r["payload"]) for r in records
                         if (r["edit"] or {}).get("kind") == "corrected" and isinstance(r["predicted"], str)
                         and isinstance(r["payload"], str))
-    return {"project": handle.name, "task": handle.task.name, "by": by, "decisions": len(records),
+    return {"project": handle.name, "task": handle.task.name, "by": by, "decisions": len(decided(records)),
             "note": None if records else "no decisions yet: annotate first (bertanno annotate)",
             "overall": group_figures(records), "groups": grouped_figures(records, by),
             "seconds_per_item": {"with_pre_annotation": _median(with_help), "items_with": len(with_help),

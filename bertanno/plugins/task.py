@@ -64,6 +64,21 @@ class Example:
     meta: dict = field(default_factory=dict)
 
 
+EVALUATION_ITEMS = "evaluation_items"
+"""The key under which a version's stored scores keep how many evaluation items they were computed on."""
+
+
+def headline_scores(metrics: dict) -> dict[str, float]:
+    """``metrics`` without the per-type scores (``f1/PER``) and without ``EVALUATION_ITEMS``: what a one-line
+    view shows, in the task's order (the first is the headline the gate compares)."""
+    return {name: value for name, value in (metrics or {}).items() if "/" not in name and name != EVALUATION_ITEMS}
+
+
+def scored_on(metrics: dict, items: int) -> dict:
+    """``metrics`` with the number of evaluation items they were computed on (``EVALUATION_ITEMS``)."""
+    return {**metrics, EVALUATION_ITEMS: items}
+
+
 @dataclass
 class Prediction:
     """A model's output for one example: the payload it proposes and how sure it is (0..1)."""

@@ -24,6 +24,7 @@ from bertanno.app.screen.done import DoneView
 from bertanno.app.screen.help import HelpScreen, help_text, key_labels
 from bertanno.app.screen.widgets import Decided, character_key, item_widget
 from bertanno.app.session import RENEW_SECONDS, AnnotationSession
+from bertanno.core.stats import counts_line
 from bertanno.errors import BertannoError
 from bertanno.store.annotations import ItemTaken
 
@@ -101,12 +102,11 @@ class AnnotationApp(App[None]):
     def _show_header(self) -> None:
         session = self.session
         progress = session.progress()
-        counts = progress["session"]
         header = Text.assemble(
             (session.project_name, "bold"), f" · {session.task.name} · ",
             session.serving_line(), " · ",
             (f"{progress['done']}/{progress['total']} done", "bold"), f" · {progress['per_minute']:.1f}/min · ",
-            (f"✓{counts['accept']} ✎{counts['correct']} ✗{counts['reject']} ↷{counts['skip']}", "cyan"))
+            (counts_line(session.kinds), "cyan"))
         current = session.current
         if current is not None:
             header.append(f"\n{session.item_heading()} · ")
