@@ -138,3 +138,21 @@ def test_projects_of_one_name_in_two_databases_never_share_or_serve_a_version(tm
 def champion_directory(store) -> Path:
     with store.transaction() as session:
         return Path(session.scalar(select(ModelVersion.directory).where(ModelVersion.status == "champion")))
+
+
+@pytest.mark.parametrize("candidate, promote, says", [
+    (0.83, True, "lower, but by a gap that could be chance (95 % interval of the difference -0.060 … +0.020), so the "
+                 "gate lets v001 take over"),
+    (0.88, True, "v001 takes over and serves the session"),
+    (0.70, False, "v001 is confidently worse, so z001 keeps serving the session"),
+])
+def test_the_demos_headline_says_in_plain_words_which_model_scored_higher(candidate, promote, says):
+    # issue 46, part 9: "v001 (0.83) takes over from z001 (snownlp: 0.85)" read as "v001 is better"
+    from bertanno.app.demo import verdict_in_words
+    from bertanno.app.training_runs import RunOutcome
+    from bertanno.core.gate import GateVerdict
+
+    gate = GateVerdict(promote, "…", "accuracy", candidate, 0.85, candidate - 0.85, -0.06, 0.02, 118, 1000, 0.0)
+    said = verdict_in_words(RunOutcome("promoted" if promote else "kept", "…", "v001", gate=gate), "z001")
+    assert said.startswith(f"v001 scored accuracy {candidate:.3f}, z001 (snownlp) 0.850 on the same 118 evaluation "
+                           "reviews") and says in said

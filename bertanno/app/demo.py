@@ -111,6 +111,26 @@ def prepare(directory: str | Path, epochs: int | None = None, on_step: Callable 
                      first_name if first_served else None, first_served)
 
 
+def verdict_in_words(outcome, first_version: str) -> str:
+    """What the gate did with the demo's trained version against the zero-shot ``first_version``, in words a
+    newcomer reads right: both scores on the same evaluation reviews, and, when the trained one scored lower
+    and still took over, that the gap could be chance (the gate promotes unless a version is confidently
+    worse) rather than a "takes over" that reads as "is better"."""
+    gate, version = outcome.gate, outcome.version
+    if gate is None or gate.champion is None:
+        return f"{version} takes over from {first_version}" if outcome.decision == "promoted" else \
+            f"{version} does not take over from {first_version}: {outcome.message}"
+    scores = (f"{version} scored {gate.metric} {gate.candidate:.3f}, {first_version} ({ZERO_SHOT}) "
+              f"{gate.champion:.3f} on the same {gate.items} evaluation reviews")
+    if outcome.decision != "promoted":
+        return f"{scores}: {version} is confidently worse, so {first_version} keeps serving the session"
+    if gate.candidate >= gate.champion:
+        return f"{scores}: {version} takes over and serves the session"
+    interval = f" (95 % interval of the difference {gate.low:+.3f} … {gate.high:+.3f})" if gate.low is not None else ""
+    return (f"{scores}: lower, but by a gap that could be chance{interval}, so the gate lets {version} take over "
+            f"— unlike {ZERO_SHOT}, it learns from your corrections")
+
+
 def open_session(setup: DemoSetup, annotator: str) -> AnnotationSession:
     predictor, version = session_predictor(setup.store, PROJECT)
     return AnnotationSession(setup.store, PROJECT, annotator, "uncertain", predictor, version)

@@ -62,12 +62,7 @@ def demo(directory, scripted, items, epochs):
     if setup.outcome is not None:
         outcome = setup.outcome
         if setup.first_version:
-            verdict = "takes over from" if outcome.decision == "promoted" else "does not take over from"
-            console.print(f"{outcome.version} ({format_scores(outcome.metrics)}) {verdict} {setup.first_version} "
-                          f"({job.ZERO_SHOT}: {format_scores(outcome.champion_metrics)}) on the same evaluation split: "
-                          f"{setup.champion} serves the session")
-            if outcome.gate is not None:
-                console.print(f"gate: {outcome.gate.describe()}", highlight=False)
+            console.print(job.verdict_in_words(outcome, setup.first_version), highlight=False)
         else:
             console.print(f"{outcome.message}; evaluation split: {format_scores(outcome.metrics)}")
     else:
@@ -93,7 +88,8 @@ def demo(directory, scripted, items, epochs):
     path = job.export(setup, directory)
     setup.store.close()
     console.print(f"human decisions exported to {path}")
-    go_on = shlex.join([*entry_point(), "--db", str(setup.database.resolve()), "annotate", job.PROJECT])
+    go_on = shlex.join([*entry_point(), "--db", str(setup.database.resolve()), "annotate", job.PROJECT,
+                        "--order", "uncertain"])
     console.print(f"go on: {escape(go_on)}", highlight=False, soft_wrap=True)
 
 
