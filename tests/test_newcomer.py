@@ -156,3 +156,32 @@ def test_the_demos_headline_says_in_plain_words_which_model_scored_higher(candid
     said = verdict_in_words(RunOutcome("promoted" if promote else "kept", "…", "v001", gate=gate), "z001")
     assert said.startswith(f"v001 scored accuracy {candidate:.3f}, z001 (snownlp) 0.850 on the same 118 evaluation "
                            "reviews") and says in said
+
+
+def test_two_trainings_with_the_same_seed_give_the_same_model(tmp_path, monkeypatch):
+    # issue 46, part 9: two demo runs with "fixed seeds" gave different epochs and scores: the base model's new
+    # head was drawn before the seed was set
+
+    import numpy as np
+    from safetensors.numpy import load_file
+    from test_training import sentiment_lines
+
+    from bertanno.app.training_runs import train_project
+    from bertanno.core.training import TrainConfig
+    from bertanno.store import Store
+
+    heads, losses = [], []
+    for run in ("a", "b"):
+        monkeypatch.setenv("BERTANNO_MODELS", str(tmp_path / run / "models"))
+        db = f"sqlite:///{tmp_path / run}.db"
+        (tmp_path / "gold.jsonl").write_text(sentiment_lines(40), encoding="utf-8")
+        assert CliRunner().invoke(cli, ["--db", db, "init", "r", "--task", "sentiment", "--model", "zh-mini"]).exit_code == 0
+        assert CliRunner().invoke(cli, ["--db", db, "import", "r", str(tmp_path / "gold.jsonl")]).exit_code == 0
+        store = Store.open(db)
+        outcome = train_project(store, "r", TrainConfig(epochs=1, batch_size=8, seed=3), models_dir=tmp_path / run)
+        losses.append([record["loss"] for record in outcome.result.history])
+        [weights] = (tmp_path / run).glob("r-*/v001/model.safetensors")
+        heads.append({name: array for name, array in load_file(weights).items() if "classifier" in name})
+        store.close()
+    assert losses[0] == losses[1]
+    assert heads[0].keys() == heads[1].keys() and all(np.array_equal(heads[0][k], heads[1][k]) for k in heads[0])

@@ -21,7 +21,7 @@ from bertanno.core.project import MIN_STRATUM, project_task, training_data
 from bertanno.core.ray_predictions import ModelSource, RayJob, predict_project_on_ray
 from bertanno.core.reading import read_examples
 from bertanno.core.serving import load_served, record_family
-from bertanno.core.training import TrainConfig, TrainResult, train
+from bertanno.core.training import TrainConfig, TrainResult, set_seed, train
 from bertanno.errors import BertannoError
 from bertanno.plugins.families import ServedModel
 from bertanno.plugins.task import Example, Task, scored_on
@@ -123,6 +123,7 @@ def fit_transformer(task: Task, training: list[tuple[int, Example]], config: Tra
     """Fine-tune the project's domain model (or the champion, ``start_from``) with its terms; save the version.
     Unset numbers of ``config`` come from ``training_defaults`` for the model; ``on_plan(line)`` hears them
     before training starts."""
+    set_seed(config.seed)  # a base model's new head is drawn here: the same seed, the same head, the same run
     bundle = load_version(start_from, plugins) if start_from else load_base(start_model, task, plugins)
     apply_vocabulary(bundle, terms)
     given = config

@@ -2,10 +2,13 @@
 ``crf`` (entity spans). A young project has few labels; these learn from them at once, and compete with
 the transformer versions under the same gate.
 
-- ``linear``: character 1-3-gram features hashed into 2^18 dimensions (scikit-learn's
-  ``HashingVectorizer``, nothing to store), logistic regression on them; for pairs the features of text a,
-  of text b and their element-wise product (the overlap). Stored as ``linear.npz`` (coefficients,
-  intercepts, classes): no pickle, nothing that runs code when loaded.
+- ``linear``: character 1-3-gram counts hashed into 2^18 dimensions (scikit-learn's ``HashingVectorizer``),
+  weighted as the classical TF-IDF baseline is (sublinear tf ``1 + log tf``, smoothed idf learnt from the
+  training texts, n-grams seen in fewer than two texts dropped, l2 norm), logistic regression on them; for
+  pairs the features of text a, of text b and their element-wise product (the overlap). Stored as
+  ``linear.npz`` (coefficients, intercepts, classes, the idf weights): no pickle, nothing that runs code when
+  loaded. A version saved before the idf weights (no ``idf`` in the file) is served with tf alone, as it was
+  trained.
 - ``crf``: a linear-chain CRF (sklearn-crfsuite, L-BFGS with L1 and L2 penalties of 0.1) over character
   features (the character, its neighbours up to two away, bigrams, character classes); BIO tags per
   character, derived from the spans. Stored in CRFsuite's own model file.
@@ -27,6 +30,8 @@ from bertanno.plugins.task import Example, Prediction, Span, Task, softmax
 
 HASH_FEATURES = 2 ** 18
 LINEAR_FILE = "linear.npz"
+MIN_DF_FROM = 500
+"""Texts from which ``learn_idf`` drops n-grams seen once, as the TF-IDF baseline does."""
 CRF_FILE = "model.crfsuite"
 
 
@@ -36,30 +41,56 @@ def _vectorizer():
     from sklearn.feature_extraction.text import HashingVectorizer
 
     return HashingVectorizer(analyzer="char", ngram_range=(1, 3), n_features=HASH_FEATURES, alternate_sign=False,
-                             norm="l2")
+                             norm=None)
 
 
-def linear_features(examples: Sequence[Example], pairs: bool):
-    """Sparse features ``[examples, 2^18]`` (``[examples, 3 x 2^18]`` for pairs: a, b, a * b)."""
+def _weighted(counts, idf: np.ndarray | None):
+    """Hashed n-gram ``counts`` as the baseline weighs them: ``1 + log tf`` times ``idf`` (``None``: tf alone, a
+    version saved before idf), each row l2-normalised."""
+    from sklearn.preprocessing import normalize
+
+    counts = counts.tocsr(copy=True).astype(np.float64)
+    counts.data = 1.0 + np.log(counts.data)
+    if idf is not None:
+        counts = counts.multiply(idf.reshape(1, -1)).tocsr()
+    return normalize(counts, norm="l2")
+
+
+def learn_idf(texts: Sequence[str]) -> np.ndarray:
+    """Smoothed idf (``log((1 + n) / (1 + df)) + 1``, scikit-learn's) of every hashed n-gram of ``texts``:
+    ``float32 [2^18]``. From ``MIN_DF_FROM`` texts on, an n-gram seen in fewer than two texts gets 0 (the
+    baseline's ``min_df=2``); below, every n-gram counts (a young project's word seen once is all it knows)."""
+    counts = _vectorizer().transform(texts).tocsc()
+    df = np.diff(counts.indptr)
+    idf = (np.log((1 + len(texts)) / (1 + df)) + 1).astype(np.float32)
+    if len(texts) >= MIN_DF_FROM:
+        idf[df < 2] = 0.0
+    return idf
+
+
+def linear_features(examples: Sequence[Example], pairs: bool, idf: np.ndarray | None = None):
+    """Sparse features ``[examples, 2^18]`` (``[examples, 3 x 2^18]`` for pairs: a, b, a * b), weighted by
+    ``_weighted``."""
     from scipy.sparse import hstack
 
     vectorizer = _vectorizer()
-    a = vectorizer.transform([e.text for e in examples])
+    a = _weighted(vectorizer.transform([e.text for e in examples]), idf)
     if not pairs:
         return a
-    b = vectorizer.transform([e.text_b or "" for e in examples])
+    b = _weighted(vectorizer.transform([e.text_b or "" for e in examples]), idf)
     return hstack([a, b, a.multiply(b)]).tocsr()
 
 
 class LinearModel:
-    def __init__(self, task: Task, coef: np.ndarray, intercept: np.ndarray, classes: list[str]):
-        self.task, self.coef, self.intercept, self.classes = task, coef, intercept, classes
+    def __init__(self, task: Task, coef: np.ndarray, intercept: np.ndarray, classes: list[str],
+                 idf: np.ndarray | None = None):
+        self.task, self.coef, self.intercept, self.classes, self.idf = task, coef, intercept, classes, idf
 
     def predict(self, examples: Sequence[Example], progress=None):
         timer = Timer(len(examples))
         if not examples:
             return [], timer.done()
-        scores = linear_features(examples, self.task.example_kind == "pair") @ self.coef.T + self.intercept
+        scores = linear_features(examples, self.task.example_kind == "pair", self.idf) @ self.coef.T + self.intercept
         scores = np.asarray(scores)
         if len(self.classes) == 2:  # scikit-learn's binary form: one column, the second class's log-odds
             scores = np.hstack([np.zeros_like(scores), scores])
@@ -96,10 +127,13 @@ class LinearFamily(ModelFamily):
         counts = Counter(labels).values()
         balanced = "balanced" if max(counts) >= 1.5 * min(counts) else None
         model = LogisticRegression(C=4.0, max_iter=2000, class_weight=balanced)
-        model.fit(linear_features(examples, task.example_kind == "pair"), labels)
+        pairs = task.example_kind == "pair"
+        idf = learn_idf([e.text for e in examples] + ([e.text_b or "" for e in examples] if pairs else []))
+        model.fit(linear_features(examples, pairs, idf), labels)
         directory.mkdir(parents=True, exist_ok=True)
         np.savez_compressed(directory / LINEAR_FILE, coef=model.coef_.astype(np.float32),
-                            intercept=model.intercept_.astype(np.float32), classes=np.array(model.classes_, dtype=str))
+                            intercept=model.intercept_.astype(np.float32), classes=np.array(model.classes_, dtype=str),
+                            idf=idf)
         return {"examples": len(examples), "classes": list(model.classes_)}
 
     def load(self, directory: Path, record: dict, task: Task) -> LinearModel:
@@ -111,7 +145,8 @@ class LinearFamily(ModelFamily):
         foreign = [c for c in classes if c not in task.labels]
         if foreign:
             raise BertannoError(f"{directory}: the linear model predicts {', '.join(foreign)}, not labels of the task")
-        return LinearModel(task, stored["coef"], stored["intercept"], classes)
+        return LinearModel(task, stored["coef"], stored["intercept"], classes,
+                           stored["idf"] if "idf" in stored.files else None)
 
 
 # -- crf ----------------------------------------------------------------------------------------------------------------
