@@ -232,7 +232,8 @@ def test_evaluate_on_the_split_and_on_a_file(project, tmp_path):
     assert evaluate(project, "reviews") == outcome.metrics
     gold = tmp_path / "gold.jsonl"
     gold.write_text(sentiment_lines(20, seed=5), encoding="utf-8")
-    assert set(evaluate(project, "reviews", "v001", str(gold))) == {"accuracy", "macro_f1"}
+    scores = evaluate(project, "reviews", "v001", str(gold))
+    assert set(scores) == {"accuracy", "macro_f1", "evaluation_items"} and scores["evaluation_items"] == 20
 
 
 def test_frozen_mode_computes_features_once(project, tmp_path, monkeypatch):
@@ -352,6 +353,22 @@ def test_training_from_the_command_line(project, tmp_path):
     result = runner.invoke(cli, ["--db", db, "retrain", "reviews", "--min-new", "10"])
     assert result.exit_code == 0 and "retraining starts at 10" in result.stdout
     assert "crontab" in runner.invoke(cli, ["--db", db, "schedule", "reviews", "--every", "30m"]).stdout
+
+
+def test_the_plan_gives_a_small_token_task_many_more_epochs_and_says_why():
+    # issue 47, part 4: one rule (4 epochs) for NER too left zh-mini's token head at F1 0.000 after two epochs
+    from types import SimpleNamespace
+
+    def bundle(head):
+        return SimpleNamespace(pretrained=True, task=SimpleNamespace(head=head),
+                               model=SimpleNamespace(config=SimpleNamespace(hidden_size=256)))
+
+    small, rule = TrainConfig().for_model(bundle("token"), examples=1215)   # 38 steps an epoch at batch 32
+    assert small.epochs == 14 and small.patience == 3 and "1,215 examples of a token task" in rule.source
+    assert TrainConfig().for_model(bundle("token"), examples=100)[0].epochs == 30          # at most 30
+    assert TrainConfig().for_model(bundle("token"), examples=20000)[0].epochs == 4         # the rule's own
+    assert TrainConfig().for_model(bundle("sequence"), examples=1215)[0].epochs == 4       # sentences: the rule
+    assert TrainConfig(epochs=2).for_model(bundle("token"), examples=1215)[0].epochs == 2  # given: as given
 
 
 def test_training_defaults_follow_how_the_weights_came_to_be_and_the_width(make_bundle, tiny_base, plugins):

