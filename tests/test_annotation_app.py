@@ -492,7 +492,7 @@ def test_merge_split_and_widen_by_a_word_are_one_key_each_and_undoable(store, tm
     assert Span(16, 23, "drug") in seen[2][0] and text[16:23] == "阿司匹林肠溶片"
     assert seen[3][0] == [Span(0, 4, "disease"), Span(4, 8, "disease"), Span(9, 13, "symptom"), Span(16, 20, "drug")]
     assert "is the last one: nothing after it to merge with" in seen[4][1] and seen[4][0] == seen[3][0]
-    assert "'，服用' apart: not one entity" in seen[5][1] and seen[5][0] == seen[3][0]
+    assert "not merged: '，服用' between span 3 and span 4" in seen[5][1] and seen[5][0] == seen[3][0]
     assert "put the cursor inside span" in seen[6][1] and seen[6][0] == seen[3][0]
 
 

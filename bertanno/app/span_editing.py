@@ -136,8 +136,9 @@ class SpanEditor:
         other, after = following[0]
         gap = self.example.text[span.end:after.start]
         if len(gap) > MERGE_GAP or any(ch in MERGE_STOPS for ch in gap):
-            raise ValueError(f"span {number} and the next one ({self.describe(other)}) are {gap!r} apart: not "
-                             "one entity; select the stretch and press its label key to mark it whole")
+            between = repr(gap) if len(gap) <= MERGE_GAP else f"{len(gap)} characters"
+            raise ValueError(f"not merged: {between} between span {number} and span {other}; to mark it whole, "
+                             "select the stretch and press a label key")
         with self._change():
             del self.numbered[other]
             self.replace(number, Span(span.start, after.end, span.label))
