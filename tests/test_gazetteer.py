@@ -63,14 +63,20 @@ def test_types_map_onto_labels_and_the_rest_are_named(tmp_path, monkeypatch):
     assert both.exit_code != 0 and "not both" in str(both.exception)
 
 
-@pytest.mark.slow
-def test_a_gazetteer_project_shows_term_spans_on_the_first_item_in_a_terminal(tmp_path, monkeypatch):
+def clinical_notes(tmp_path, monkeypatch) -> str:
+    """A NER project served by the built-in medical gazetteer, one note imported; its database URL."""
     monkeypatch.setenv("BERTANNO_MODELS", str(tmp_path / "models"))
     db, result = init(tmp_path, "--labels", "disease,symptom", "--gazetteer", "medical")
     assert result.exit_code == 0, result.output
     data = tmp_path / "notes.txt"
     data.write_text("患者有高血压病史，近日头痛。\n", encoding="utf-8")
     assert CliRunner().invoke(cli, ["--db", db, "import", "p", str(data)]).exit_code == 0
+    return db
+
+
+@pytest.mark.slow
+def test_a_gazetteer_project_shows_term_spans_on_the_first_item_in_a_terminal(tmp_path, monkeypatch):
+    db = clinical_notes(tmp_path, monkeypatch)
     terminal = Terminal(["--db", db, "annotate", "p"], columns=110, rows=40)
     assert terminal.wait_for(lambda lines: "1 高血压 [3-6] disease" in "".join(lines)), "\n".join(terminal.lines())
     assert "2 头痛 [11-13] symptom" in "".join(terminal.lines())
@@ -89,12 +95,7 @@ def test_the_header_says_a_gazetteer_match_carries_no_confidence(tmp_path, monke
     from bertanno.app.training_runs import champion_model
     from bertanno.store import Store
 
-    monkeypatch.setenv("BERTANNO_MODELS", str(tmp_path / "models"))
-    db, result = init(tmp_path, "--labels", "disease,symptom", "--gazetteer", "medical")
-    assert result.exit_code == 0, result.output
-    data = tmp_path / "notes.txt"
-    data.write_text("患者有高血压病史，近日头痛。\n", encoding="utf-8")
-    assert CliRunner().invoke(cli, ["--db", db, "import", "p", str(data)]).exit_code == 0
+    db = clinical_notes(tmp_path, monkeypatch)
     store = Store.open(db)
     predictor, version = champion_model(store, "p")
     session = AnnotationSession(store, "p", "tester", predictor=predictor, model_version=version, predict_ahead=False)
