@@ -1,4 +1,6 @@
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bertanno.plugins.bio import char_offsets, spans_to_tags, split_tag, tags_to_spans
 from bertanno.plugins.task import Span
@@ -54,3 +56,35 @@ def test_nested_and_uncovered_spans_are_reported():
 def test_not_a_tag():
     with pytest.raises(ValueError):
         split_tag("PER")
+
+
+LABELS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
+
+
+@given(st.lists(st.lists(st.floats(min_value=0.0, max_value=1.0, allow_nan=False), min_size=5, max_size=5),
+                min_size=0, max_size=12))
+def test_constrained_decoding_never_emits_an_invalid_bio_sequence(rows):
+    # issue 47, part 1: the token head's per-token argmax could put I-X after O
+    from bertanno.plugins.bio import constrained_tags, split_tag
+
+    probabilities = [[value + 1e-6 for value in row] for row in rows]
+    tags = [LABELS[i] for i in constrained_tags(LABELS, probabilities)]
+    assert len(tags) == len(rows)
+    for position, tag in enumerate(tags):
+        prefix, kind = split_tag(tag)
+        if prefix == "I":
+            assert position > 0 and split_tag(tags[position - 1])[1] == kind, tags
+
+
+def test_constrained_decoding_keeps_a_valid_argmax_and_repairs_an_invalid_one_by_likelihood():
+    from bertanno.plugins.bio import constrained_tags
+
+    one_hot = lambda *ps: [list(p) for p in ps]  # noqa: E731
+    valid = one_hot([0.1, 0.8, 0.05, 0.03, 0.02], [0.1, 0.05, 0.8, 0.03, 0.02], [0.9, 0.02, 0.02, 0.03, 0.03])
+    assert [LABELS[i] for i in constrained_tags(LABELS, valid)] == ["B-PER", "I-PER", "O"]
+    # O then I-PER (argmax): B-PER is almost as likely as I-PER there, so O B-PER, never O I-PER
+    invalid = one_hot([0.9, 0.02, 0.02, 0.03, 0.03], [0.05, 0.4, 0.45, 0.05, 0.05])
+    assert [LABELS[i] for i in constrained_tags(LABELS, invalid)] == ["O", "B-PER"]
+    # I-LOC right after B-PER (argmax): either B-PER B-LOC or B-PER I-PER, whichever is likelier
+    crossed = one_hot([0.05, 0.85, 0.04, 0.03, 0.03], [0.02, 0.05, 0.3, 0.08, 0.55])
+    assert [LABELS[i] for i in constrained_tags(LABELS, crossed)] == ["B-PER", "I-PER"]

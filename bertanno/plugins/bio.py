@@ -101,3 +101,46 @@ def spans_to_tags(
 def char_offsets(length: int) -> list[tuple[int, int]]:
     """Offsets of a character-level tokenization: one unit per code point."""
     return [(i, i + 1) for i in range(length)]
+
+
+def bio_transitions(labels: Sequence[str]):
+    """``(allowed, first)``: ``allowed[i, j]`` whether tag ``labels[j]`` may follow ``labels[i]`` in IOB2 (an
+    ``I-X`` only after ``B-X`` or ``I-X``), ``first[j]`` whether a sequence may start with it (not an ``I-``).
+    Boolean numpy arrays ``[tags, tags]`` and ``[tags]``."""
+    import numpy as np
+
+    kinds = [split_tag(label) for label in labels]
+    allowed = np.ones((len(labels), len(labels)), dtype=bool)
+    first = np.ones(len(labels), dtype=bool)
+    for j, (prefix, kind) in enumerate(kinds):
+        if prefix == "I":
+            first[j] = False
+            allowed[:, j] = [previous_kind == kind and previous_prefix in ("B", "I")
+                             for previous_prefix, previous_kind in kinds]
+    return allowed, first
+
+
+def constrained_tags(labels: Sequence[str], probabilities) -> list[int]:
+    """The most probable tag sequence that IOB2 allows (Viterbi over ``log probabilities`` with the transitions
+    ``bio_transitions`` forbids at minus infinity, every allowed one at 0): the indexes into ``labels``, one per
+    row of ``probabilities`` (``[tokens, tags]``, each row a distribution). Where the per-token argmax is
+    already a valid sequence it is the result; otherwise an ``I-X`` after ``O`` is never emitted (the decoder
+    chooses the likelier of repairing it as ``B-X`` or as ``O``), as constrained decoding does in AllenNLP
+    (``allowed_transitions``) and in a CRF with masked transitions."""
+    import numpy as np
+
+    emissions = np.log(np.clip(np.asarray(probabilities, dtype=np.float64), 1e-300, 1.0))
+    if len(emissions) == 0:
+        return []
+    allowed, first = bio_transitions(labels)
+    transitions = np.where(allowed, 0.0, -np.inf)
+    score = emissions[0] + np.where(first, 0.0, -np.inf)
+    back = []
+    for row in emissions[1:]:
+        candidates = score[:, None] + transitions
+        back.append(candidates.argmax(axis=0))
+        score = candidates.max(axis=0) + row
+    path = [int(score.argmax())]
+    for pointers in reversed(back):
+        path.append(int(pointers[path[-1]]))
+    return path[::-1]

@@ -8,7 +8,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from bertanno.errors import BertannoError
-from bertanno.plugins.bio import OUTSIDE, SPECIAL, char_offsets, spans_to_tags, tags_to_spans
+from bertanno.plugins.bio import OUTSIDE, SPECIAL, char_offsets, constrained_tags, spans_to_tags, tags_to_spans
 from bertanno.plugins.hookspecs import hookimpl
 from bertanno.plugins.task import (
     Encoded,
@@ -103,8 +103,9 @@ class NerTask(Task):
                     best[offset] = (margin, probabilities[position])
         offsets = sorted(best)
         token_probabilities = [best[o][1] for o in offsets]
-        tags = [self.model_labels[int(p.argmax())] for p in token_probabilities]
-        confidences = [float(p.max()) for p in token_probabilities]
+        chosen = constrained_tags(self.model_labels, token_probabilities)  # never an I-X after O: Viterbi
+        tags = [self.model_labels[index] for index in chosen]
+        confidences = [float(p[index]) for p, index in zip(token_probabilities, chosen)]
         spans = tags_to_spans(tags, offsets)
         span_confidence = [
             float(np.mean([c for o, c in zip(offsets, confidences) if o[0] >= s.start and o[1] <= s.end]))
