@@ -84,3 +84,17 @@ def save_with_variant(bundle, directory: Path, variant: str) -> Path:
         prepare_variant(bundle, variant, directory)
     update_version_record(directory, {"variant": variant})
     return directory
+
+
+def write_rows(name: str, module: str, argv, threads: int, rows: list[dict]) -> dict:
+    """``benchmarks/results/NAME.json``: the command (``python -m MODULE ARGV``), when it started, the machine and
+    the ``rows``; returns what was written."""
+    import json
+    import time
+
+    result = {"command": f"python -m {module} " + " ".join(argv or []), "started": time.strftime("%Y-%m-%d %H:%M"),
+              "machine": machine_facts(threads), "rows": rows}
+    folder = REPO / "benchmarks" / "results"
+    folder.mkdir(exist_ok=True)
+    (folder / f"{name}.json").write_text(json.dumps(result, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    return result

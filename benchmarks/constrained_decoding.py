@@ -17,9 +17,7 @@ import argparse
 import json
 import time
 
-from benchmarks.common import REPO, machine_facts, use_threads
-
-RESULTS = REPO / "benchmarks" / "results"
+from benchmarks.common import use_threads, write_rows
 
 
 def main(argv=None) -> dict:
@@ -74,12 +72,7 @@ def main(argv=None) -> dict:
                "argmax": task.metrics(gold, argmax)["f1"], "constrained": task.metrics(gold, constrained)["f1"]}
         rows.append(row)
         print(json.dumps(row, ensure_ascii=False), flush=True)
-    output = {"command": "python -m benchmarks.constrained_decoding " + " ".join(argv or []),
-              "started": time.strftime("%Y-%m-%d %H:%M"), "machine": machine_facts(args.threads), "rows": rows}
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "constrained_decoding.json").write_text(json.dumps(output, ensure_ascii=False, indent=1) + "\n",
-                                                       encoding="utf-8")
-    return output
+    return write_rows("constrained_decoding", "benchmarks.constrained_decoding", argv, args.threads, rows)
 
 
 if __name__ == "__main__":

@@ -21,9 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.common import REPO, machine_facts
+from benchmarks.common import write_rows
 
-RESULTS = REPO / "benchmarks" / "results"
 SETS = "chnsenticorp,waimai_10k,afqmc,chineseblue_cmedqq,cail2021_argmine"
 
 
@@ -82,12 +81,7 @@ def main(argv=None) -> dict:
                                "seconds": round(time.perf_counter() - started, 1)}
             rows.append(row)
             print(json.dumps(row, ensure_ascii=False), flush=True)
-    result = {"command": "python -m benchmarks.linear_family " + " ".join(argv or []),
-              "started": time.strftime("%Y-%m-%d %H:%M"), "machine": machine_facts(1), "rows": rows}
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "linear_family.json").write_text(json.dumps(result, ensure_ascii=False, indent=1) + "\n",
-                                                encoding="utf-8")
-    return result
+    return write_rows("linear_family", "benchmarks.linear_family", argv, 1, rows)
 
 
 if __name__ == "__main__":
