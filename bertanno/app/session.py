@@ -450,12 +450,9 @@ class AnnotationSession(ItemTiming):
     def _confidence_note(self) -> str:
         """The serving family's ``confidence_note`` (a gazetteer's matches carry no probability); empty when its
         confidence is a probability or the family is not known here."""
-        if getattr(self, "serving_family", None) is None:
-            return ""
-        try:
-            return self.plugins.family(self.serving_family).confidence_note
-        except Exception:  # a family whose plugin is gone: its number is shown as it is
-            return ""
+        if self.serving_family is None or self.serving_family not in self.plugins.families:
+            return ""  # no version of this project serves, or its family's plugin is gone: the number as it is
+        return self.plugins.family(self.serving_family).confidence_note
 
     # -- progress ---------------------------------------------------------------------------------------------------
     def progress(self) -> dict:

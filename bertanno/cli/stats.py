@@ -46,7 +46,7 @@ def stats(ctx, project, by, as_json):
       bertanno stats reviews --by annotator
       bertanno stats reviews --json
     """
-    from bertanno.core.stats import project_stats
+    from bertanno.core.stats import counts_line, project_stats
 
     figures = project_stats(open_store(ctx), project, by)
     if as_json:
@@ -67,8 +67,7 @@ def stats(ctx, project, by, as_json):
         table.add_column(column, justify="left" if column in (by, "decisions") else "right")
     edits = []
     for key, group in sorted(figures["groups"].items()):
-        counts = (f"{group['decisions']}: ✓{group['accepted']} ✎{group['corrected']} ✗{group['rejected']} "
-                  f"↷{group['skipped']}" + (f" +{group['labelled']}" if group["labelled"] else ""))
+        counts = f"{group['decisions']}: {counts_line(group)}"
         rate = group["acceptance_rate"]
         table.add_row(escape(key), counts, _percent(rate),
                       _number(group["median_seconds"]), _number(group["keystrokes_per_item"]),

@@ -110,19 +110,25 @@ def list_formats(plugins: Plugins | None = None) -> list[dict]:
 BIO_TAG = re.compile(r"^(O|[BIESLU]-.*)$")
 
 
+def label_writers(task: Task, plugins: Plugins) -> dict:
+    """``{name: FileFormat}`` of the formats that write ``task``'s kind of example with its labels (formats of bare
+    texts left out), in the registry's order."""
+    return {name: entry.value for name, entry in plugins.formats.items()
+            if entry.value.write is not None and task.example_kind in entry.value.kinds and entry.value.carries_labels}
+
+
 def labels_formats_cannot_carry(task: Task, plugins: Plugins | None = None) -> dict[str, list[str]]:
     """For each of ``task``'s labels, the formats that write ``task``'s kind of example but cannot carry an item
     labelled with it (``FileFormat.cannot_carry`` on a two-character item holding that label alone), in the
     registry's order; formats of bare texts are left out. ``{"body part": ["brat", "conll", …], "drug": []}``."""
     plugins = plugins or get_plugins()
     kind = task.example_kind
-    writers = [(name, entry.value) for name, entry in plugins.formats.items()
-               if entry.value.write is not None and kind in entry.value.kinds and entry.value.carries_labels]
+    writers = label_writers(task, plugins)
     refused: dict[str, list[str]] = {}
     for label in task.labels:
         payload = [Span(0, 1, label)] if kind == "spans" else label
         probe = Example("甲乙", "丙丁" if kind == "pair" else None, payload)
-        refused[label] = [name for name, spec in writers
+        refused[label] = [name for name, spec in writers.items()
                           if spec.cannot_carry is not None and spec.cannot_carry(probe, kind) is not None]
     return refused
 
@@ -138,9 +144,7 @@ def check_new_labels(task: Task, plugins: Plugins | None = None) -> list[str]:
             example = tags[0][2:] or "drug"
             raise BertannoError(f"entity type {tags[0]!r} is a BIO tag: name the type itself (e.g. {example!r}); "
                                 "bertanno writes the B-/I- tags and O in CoNLL files itself")
-    writers = {name for name, entry in plugins.formats.items()
-               if entry.value.write is not None and task.example_kind in entry.value.kinds
-               and entry.value.carries_labels}
+    writers = set(label_writers(task, plugins))
     warnings = []
     for label, formats in labels_formats_cannot_carry(task, plugins).items():
         if formats and set(formats) >= writers:

@@ -152,7 +152,7 @@ def project_stats(store: Store, project: str, by: str = "version", plugins: Plug
     without = [r["active_ms"] / 1000 for r in records if not r["shown_version"] and r["active_ms"] is not None
                and r["decision"] != "skip"]
     confusion = Counter((r["predicted"], r["payload"]) for r in records
-                        if (r["edit"] or {}).get("kind") == "corrected" and isinstance(r["predicted"], str)
+                        if decision_kind(r["edit"]) == "corrected" and isinstance(r["predicted"], str)
                         and isinstance(r["payload"], str))
     return {"project": handle.name, "task": handle.task.name, "by": by, "decisions": len(decided(records)),
             "note": None if records else "no decisions yet: annotate first (bertanno annotate)",
