@@ -138,6 +138,8 @@ def test_every_family_is_served_by_predict_retrain_and_schedule(tmp_path, monkey
     assert scheduled.exit_code == 0 and "retrain e --min-new 20 --family crf" in scheduled.output, scheduled.output
     wrong = runner.invoke(cli, ["--db", db, "schedule", "e", "--family", "linear"])
     assert wrong.exit_code != 0 and "task 'ner' is an entity-span task, so it cannot serve it" in str(wrong.exception)
+    idle = runner.invoke(cli, ["--db", db, "retrain", "e", "--family", "linear", "--min-new", "500"])
+    assert idle.exit_code != 0 and "is an entity-span task" in str(idle.exception)  # said, not "0 new decisions"
 
 
 def test_train_names_a_family_that_cannot_serve_the_task_before_its_data(tmp_path, monkeypatch):

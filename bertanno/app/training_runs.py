@@ -299,8 +299,10 @@ def retrain_project(store: Store, project_name: str, config: TrainConfig, min_ne
     """The unattended job: only when enough new decisions exist, never two at once; trains ``family`` (any
     trainable family: the transformer, or crf, linear, lexicon, a plugin's)."""
     lock_name = f"retrain:{project_name}"
+    plugins = plugins or get_plugins()
     with store.transaction() as session:
         project = get_project(session, project_name)
+        check_family_trains(family, project_task(project, plugins), plugins)  # a wrong --family: said every run
         reigning = champion(session, project.id)
         new = new_decisions_since(session, project.id, reigning)
         if reigning is not None and new < min_new:
