@@ -7,13 +7,14 @@ import os
 import random
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
 from bertanno import files
 from bertanno.core.bundle import DEFAULT_FAMILY, load_base, load_version, save_version, write_version_record
 from bertanno.core.engine import Predictor, predict_payloads, score_model
+from bertanno.core.ensemble import ENSEMBLE, default_members, fit_ensemble
 from bertanno.core.gate import MIN_ITEMS, GateVerdict, decide
 from bertanno.core.plugins import Plugins, get_plugins
 from bertanno.core.pre_annotation import CHUNK_SIZE, BulkPrediction, predict_project
@@ -21,7 +22,7 @@ from bertanno.core.project import MIN_STRATUM, project_task, training_data
 from bertanno.core.ray_predictions import ModelSource, RayJob, predict_project_on_ray
 from bertanno.core.reading import read_examples
 from bertanno.core.serving import load_served, record_family
-from bertanno.core.training import TrainConfig, TrainResult, set_seed, train
+from bertanno.core.training import TrainConfig, TrainResult, chosen_head, set_seed, train
 from bertanno.errors import BertannoError
 from bertanno.plugins.families import ServedModel
 from bertanno.plugins.task import Example, Task, scored_on
@@ -128,7 +129,7 @@ def fit_transformer(task: Task, training: list[tuple[int, Example]], config: Tra
     apply_vocabulary(bundle, terms)
     train_examples, validation = split_validation(training, config.seed)
     given = config
-    config, rule = config.for_model(bundle, examples=len(train_examples))
+    config, rule = replace(config, head=chosen_head(bundle, config.head)).for_model(bundle, len(train_examples))
     if on_plan is not None:
         defaulted = [name for name, value in (("--lr", given.learning_rate), ("--epochs", given.epochs),
                                               ("--batch-size", given.batch_size)) if value is None]
@@ -154,6 +155,12 @@ def check_family_trains(family_name: str, task: Task, plugins: Plugins) -> None:
                             f"{DEFAULT_FAMILY}, {trainable})")
     family.check_task(task)
     family.require()
+    if family_name == ENSEMBLE:
+        members = default_members(task)
+        if not members:
+            raise BertannoError(f"the ensemble family has no members for task {task.name!r}")
+        for member in members:
+            check_family_trains(member, task, plugins)
 
 
 def fit_family(family_name: str, task: Task, training: list[Example], directory: Path, metadata: dict,
@@ -167,6 +174,37 @@ def fit_family(family_name: str, task: Task, training: list[Example], directory:
         fields = {"family": family.name, "base_model": family.name, **record, **metadata}
         write_version_record(fresh, task, fields)
     return Fitted(directory, family.load(directory, fields, task), log=str(record))
+
+
+def fit_ensemble_version(task: Task, training: list[Example], config: TrainConfig, start_model: str, terms: list[str],
+                         directory: Path, metadata: dict, plugins: Plugins, on_step=None, on_epoch=None,
+                         on_plan=None) -> Fitted:
+    """Train an ``ensemble`` version (``core.ensemble``): its default members for the task (the project's
+    transformer, trained from ``start_model`` with ``terms`` by ``config``, and the crf or linear family), each on
+    the folds and then on all ``training``, and the combiner on their out-of-fold predictions; save it whole."""
+    members = default_members(task)
+    for name in members:
+        check_family_trains(name, task, plugins)
+    member_record = {key: value for key, value in metadata.items() if key != "version"}
+    added_terms: list[str] = []
+
+    def transformer(examples: list[Example], folder: Path) -> ServedModel:
+        fitted = fit_transformer(task, list(enumerate(examples)), config, None, start_model, terms, folder,
+                                 member_record, plugins, on_step, on_epoch, on_plan)
+        added_terms[:] = fitted.added_terms
+        return fitted.model
+
+    def family(name: str):
+        return lambda examples, folder: fit_family(name, task, examples, folder, member_record, plugins).model
+
+    fitters = {name: transformer if name == DEFAULT_FAMILY else family(name) for name in members}
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    with files.atomic_directory(directory) as fresh:
+        record = fit_ensemble(task, training, fresh, fitters, seed=config.seed, on_stage=on_plan)
+        fields = {"family": ENSEMBLE, "base_model": start_model, **record, **metadata}
+        write_version_record(fresh, task, fields)
+    return Fitted(directory, plugins.family(ENSEMBLE).load(directory, fields, task), log=str(record),
+                  added_terms=added_terms)
 
 
 class TrainingBusy(BertannoError):
@@ -234,6 +272,8 @@ def _train_locked(store: Store, project_name: str, config: TrainConfig, trigger:
         reigning_name, reigning_dir = (reigning.name, reigning.directory) if reigning else (None, None)
         reigning_family = record_family(reigning.training_snapshot, plugins) if reigning else None
         start_from = reigning.directory if start == "champion" and reigning else None
+        if start_from and family == ENSEMBLE:
+            raise BertannoError("an ensemble trains its members afresh from the base model; leave out --from champion")
         if start_from and reigning_family.name != family:
             raise BertannoError(f"the champion {reigning.name} is not a {family} version, so training cannot "
                                 "start from it; train from the base model instead (--from base)")
@@ -259,6 +299,9 @@ def _train_locked(store: Store, project_name: str, config: TrainConfig, trigger:
         if family == DEFAULT_FAMILY:
             fitted = fit_transformer(task, training, config, start_from, start_model, terms, directory, metadata,
                                      plugins, on_step, on_epoch, on_plan)
+        elif family == ENSEMBLE:
+            fitted = fit_ensemble_version(task, [example for _, example in training], config, start_model, terms,
+                                          directory, metadata, plugins, on_step, on_epoch, on_plan)
         else:
             fitted = fit_family(family, task, [example for _, example in training], directory, metadata, plugins)
             base_model = family

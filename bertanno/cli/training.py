@@ -28,7 +28,8 @@ def family_option(function):
     """``--family``: which trainable family train, retrain and schedule train."""
     return click.option("--family", default="transformer", show_default=True,
                         help="What to train: the project's transformer, or a fast family that trains in seconds: "
-                             "linear (sentences, pairs), crf or lexicon (NER), a plugin's (bertanno models). The "
+                             "linear (sentences, pairs), crf or lexicon (NER), a plugin's (bertanno models); or "
+                             "ensemble: the transformer with crf or linear, stacked on out-of-fold predictions. The "
                              "training options apply to the transformer.")(function)
 
 
@@ -37,6 +38,10 @@ def training_options(function):
     options = [
         click.option("--mode", type=click.Choice(["full", "frozen", "lora"]), default="full", show_default=True,
                      help="full fine-tuning; frozen encoder with a trained head (features cached); LoRA adapters."),
+        click.option("--head", type=click.Choice(["softmax", "crf"]),
+                     help="NER's output layer: softmax (each token's tag on its own, then constrained decoding) or "
+                          "crf (a CRF over the tags, trained by its likelihood; span confidence from its "
+                          "marginals). Default: the start version's, else softmax."),
         click.option("--epochs", type=int,
                      help="Most epochs; stops early when validation stalls (default: by the model; bertanno "
                           "train --help)."),
@@ -69,12 +74,14 @@ def gate_options(function):
                              "this (headline metric, 95 % paired-bootstrap interval).")(function)
 
 
-def _train_config(mode, epochs, batch_size, learning_rate, patience, seed, device, models_dir, processes=1):
+def _train_config(mode, epochs, batch_size, learning_rate, patience, seed, device, models_dir, processes=1,
+                  head=None):
     from bertanno.core.training import TrainConfig
 
     cache = (models_dir or Path("bertanno-models")) / ".feature-cache"
     return TrainConfig(mode=mode, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
-                       patience=patience, seed=seed, device=device, cache_dir=cache, processes=processes)
+                       patience=patience, seed=seed, device=device, cache_dir=cache, processes=processes,
+                       head=head)
 
 
 INTERRUPTED_EXIT = 130

@@ -18,6 +18,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from bertanno.core.bundle import ModelBundle
+from bertanno.core.crf import crf_scores_of
 from bertanno.errors import BertannoError
 from bertanno.plugins.families import PredictStats, ServedModel
 from bertanno.plugins.task import Encoded, Example, Prediction, Task
@@ -166,6 +167,9 @@ class Predictor:
         config = self.model.config
         self.keep_token_types = getattr(config, "type_vocab_size", 1) > 1
         self.pad_token_id = bundle.tokenizer.pad_token_id or 0
+        scores = crf_scores_of(bundle.model) if bundle.task.crf_decoding else None
+        self.decoding = {"crf": scores} if scores else {}
+        """What ``decode`` takes beside the logits: a CRF head's scores (``core.crf``)."""
 
     def _gpu_token_budget(self) -> int:
         import torch
@@ -223,7 +227,7 @@ class Predictor:
         flat = iter(logits)
         per_example = [[next(flat) for _ in item.windows] for item in encoded]
         predictions = [
-            self.bundle.task.decode(example, item, item_logits)
+            self.bundle.task.decode(example, item, item_logits, **self.decoding)
             for example, item, item_logits in zip(examples, encoded, per_example)
         ]
         lengths = [len(window["input_ids"]) for window in windows]

@@ -12,13 +12,14 @@ from bertanno.plugins import manager
 
 
 class Plugins(manager.Plugins):
-    """``bertanno.plugins.manager.Plugins`` with the engine's transformer family registered as a built-in."""
+    """``bertanno.plugins.manager.Plugins`` with the engine's transformer and ensemble families registered as
+    built-ins."""
 
     def __init__(self, load_entrypoints: bool = True, extra: Iterable[Any] = ()):
-        from bertanno.core import transformer_family  # here, not at the top: it imports the engine, which
-        #                                              imports this module
+        from bertanno.core import ensemble, transformer_family  # here, not at the top: they import the engine,
+        #                                                        which imports this module
 
-        super().__init__(load_entrypoints, extra, builtin=(transformer_family,))
+        super().__init__(load_entrypoints, extra, builtin=(transformer_family, ensemble))
 
 
 _plugins: Plugins | None = None

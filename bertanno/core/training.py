@@ -23,6 +23,16 @@ from typing import Callable, Sequence
 import numpy as np
 
 from bertanno.core.bundle import ModelBundle
+from bertanno.core.crf import (
+    CRF_KEY,
+    CRF_LEARNING_RATE,
+    CRF_MODULE,
+    attach_crf,
+    check_head,
+    crf_loss,
+    crf_scores_of,
+    detach_crf,
+)
 from bertanno.core.distributed import train_in_processes, world_size
 from bertanno.core.engine import Predictor, check_device, pad_batch, score_model
 from bertanno.errors import BertannoError
@@ -111,6 +121,10 @@ class TrainConfig:
     """Where the frozen mode keeps encoder features between runs."""
     processes: int = 1
     """Data-parallel training processes (``core.distributed``): one per GPU, or per share of the CPU cores."""
+    head: str | None = None
+    """A token task's output layer (``core.crf.HEADS``): ``softmax`` (each token's tag on its own, constrained
+    Viterbi at decoding) or ``crf`` (a linear-chain CRF trained by its likelihood); ``None``: the start model's
+    (a version trained with a CRF goes on with it), else ``softmax``."""
     checkpoint_dir: Path | None = None
     """Full fine-tuning in one process only: keep a checkpoint here after each epoch (weights, optimizer, scheduler,
     random states and the judge's best epoch) and, when one is there, resume from it, so a killed run loses at
@@ -132,6 +146,14 @@ class TrainConfig:
             raise BertannoError(f"--processes must be at least 1, got {self.processes}")
         if self.checkpoint_dir is not None and (self.mode != "full" or self.processes > 1):
             raise BertannoError("checkpoints between epochs are kept for full fine-tuning in one process only")
+        if self.head is not None:
+            from bertanno.core.crf import HEADS
+
+            if self.head not in HEADS:
+                raise BertannoError(f"--head must be one of {', '.join(HEADS)}, got {self.head!r}")
+            if self.head == "crf" and (self.mode == "frozen" or self.processes > 1):
+                raise BertannoError("--head crf trains with --mode full or lora in one process (the frozen mode "
+                                    "trains sentence heads, and --processes does not carry the CRF's scores yet)")
 
     def for_model(self, bundle: ModelBundle, examples: int | None = None) -> tuple["TrainConfig", TrainingDefaults]:
         """This config with every unset number taken from ``training_defaults(bundle, mode)``, and the rule; with
@@ -151,8 +173,9 @@ class TrainConfig:
                        learning_rate=self.learning_rate or rule.learning_rate), rule
 
     def describe(self) -> str:
-        """``lr 0.001, 4 epochs, batch 32`` (after ``for_model``)."""
-        return f"lr {self.learning_rate:g}, {self.epochs} epochs, batch {self.batch_size}"
+        """``lr 0.001, 4 epochs, batch 32`` (after ``for_model``), ``, crf head`` with a CRF."""
+        head = ", crf head" if self.head == "crf" else ""
+        return f"lr {self.learning_rate:g}, {self.epochs} epochs, batch {self.batch_size}{head}"
 
     @property
     def lr(self) -> float:
@@ -270,8 +293,34 @@ def train(bundle: ModelBundle, examples: Sequence[Example], validation: Sequence
     if config.processes > 1 and world_size() == 1:  # the caller of a multi-process job; its workers train below
         return train_in_processes(bundle, examples, validation, config, on_step, on_epoch)
     trainer = {"full": _train_with_trainer, "lora": _train_lora, "frozen": _train_frozen_head}[config.mode]
-    return judged_training(bundle, validation, config, lambda judge: trainer(bundle, examples, config, judge, on_step),
-                           on_epoch)
+    with_crf = prepare_head(bundle, config.head)
+    try:
+        return judged_training(bundle, validation, config,
+                               lambda judge: trainer(bundle, examples, config, judge, on_step), on_epoch)
+    finally:
+        if with_crf:
+            detach_crf(bundle.model)
+
+
+def chosen_head(bundle: ModelBundle, head: str | None) -> str:
+    """The head ``bundle`` trains with for ``--head`` ``head``: as given, or (``None``) ``crf`` when its model
+    already decodes with a CRF's scores (a version trained with one), else ``softmax``. Raises ``BertannoError``
+    when the task cannot take a CRF (``core.crf.check_head``)."""
+    if head is None:
+        head = "crf" if crf_scores_of(bundle.model) and bundle.task.crf_decoding else "softmax"
+    check_head(head, bundle.task)
+    return head
+
+
+def prepare_head(bundle: ModelBundle, head: str | None) -> bool:
+    """Set ``bundle.model`` up for the head ``chosen_head`` picks: attach a CRF layer (from the scores the model
+    has, or zeros) or drop CRF scores a softmax head must not decode with. Returns whether a CRF trains."""
+    if chosen_head(bundle, head) == "crf":
+        attach_crf(bundle.model, bundle.task.model_labels)
+        return True
+    if getattr(bundle.model.config, CRF_KEY, None):
+        setattr(bundle.model.config, CRF_KEY, None)
+    return False
 
 
 def judged_training(bundle: ModelBundle, validation: Sequence[Example], config: TrainConfig,
@@ -437,13 +486,43 @@ def run_trainer(model, windows: list[dict], collate: Callable[[list[dict]], dict
     return callback.stopped_early, callback.seconds() / epochs
 
 
+def _grouped_trainer():
+    """transformers' Trainer whose AdamW gives the parameters under ``CRF_MODULE`` their own step
+    (``CRF_LEARNING_RATE``, no weight decay); every other parameter as the Trainer groups it."""
+    import torch
+    from transformers import Trainer
+
+    class GroupedTrainer(Trainer):
+        def create_optimizer(self, model=None):
+            if self.optimizer is None:
+                model = self.model if model is None else model
+                decay = set(self.get_decay_parameter_names(model))
+                groups = {"decay": [], "no_decay": [], "crf": []}
+                for name, parameter in model.named_parameters():
+                    if parameter.requires_grad:
+                        kind = "crf" if CRF_MODULE in name.split(".") else "decay" if name in decay else "no_decay"
+                        groups[kind].append(parameter)
+                self.optimizer = torch.optim.AdamW(
+                    [{"params": groups["decay"], "weight_decay": self.args.weight_decay},
+                     {"params": groups["no_decay"], "weight_decay": 0.0},
+                     {"params": groups["crf"], "weight_decay": 0.0, "lr": CRF_LEARNING_RATE}],
+                    lr=self.args.learning_rate, betas=(self.args.adam_beta1, self.args.adam_beta2),
+                    eps=self.args.adam_epsilon)
+            return self.optimizer
+
+    return GroupedTrainer
+
+
 def _run_trainer(bundle: ModelBundle, model, examples, config: TrainConfig, judge: EpochJudge, on_step):
     windows, unexpressible = encode_for_training(bundle, examples)
     keep_token_types = getattr(bundle.model.config, "type_vocab_size", 1) > 1
     pad_id = bundle.tokenizer.pad_token_id or 0
+    crf = getattr(bundle.model, CRF_MODULE, None)
+    loss = crf_loss(crf) if crf is not None else \
+        _weighted_loss(label_weights(bundle, examples) if config.class_weights else None)
     stopped_early, seconds = run_trainer(
         model, windows, lambda batch: pad_batch(batch, pad_id, keep_token_types, with_labels=True), config, judge,
-        on_step, compute_loss_func=_weighted_loss(label_weights(bundle, examples) if config.class_weights else None))
+        on_step, trainer_class=_grouped_trainer() if crf is not None else None, compute_loss_func=loss)
     return stopped_early, unexpressible, seconds
 
 
@@ -458,7 +537,10 @@ def _train_lora(bundle, examples, config, judge, on_step):
         raise BertannoError("LoRA needs the peft package: pip install 'bertanno[lora]'") from None
     task_type = TaskType.TOKEN_CLS if bundle.task.head == "token" else TaskType.SEQ_CLS
     lora = LoraConfig(task_type=task_type, r=8, lora_alpha=16, lora_dropout=0.1, target_modules=["query", "value"])
+    crf = getattr(bundle.model, CRF_MODULE, None)
     peft_model = get_peft_model(bundle.model, lora)
+    if crf is not None:  # the adapter freezes what it does not wrap; the CRF's scores train beside it
+        crf.requires_grad_(True)
     bundle.model = peft_model  # scored through the adapter while training
     try:
         result = _run_trainer(bundle, peft_model, examples, config, judge, on_step)

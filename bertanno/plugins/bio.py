@@ -130,17 +130,67 @@ def constrained_tags(labels: Sequence[str], probabilities) -> list[int]:
     import numpy as np
 
     emissions = np.log(np.clip(np.asarray(probabilities, dtype=np.float64), 1e-300, 1.0))
+    return crf_viterbi(labels, emissions)
+
+
+def crf_scores(labels: Sequence[str], transitions=None, start=None, end=None):
+    """``(transitions, start, end)`` as float64 numpy arrays ``[tags, tags]``, ``[tags]``, ``[tags]`` with what
+    IOB2 forbids (``bio_transitions``) at minus infinity: the learned scores of a CRF head (each ``None``: all 0,
+    plain constrained decoding)."""
+    import numpy as np
+
+    size = len(labels)
+    allowed, first = bio_transitions(labels)
+    transitions = np.zeros((size, size)) if transitions is None else np.asarray(transitions, dtype=np.float64)
+    start = np.zeros(size) if start is None else np.asarray(start, dtype=np.float64)
+    end = np.zeros(size) if end is None else np.asarray(end, dtype=np.float64)
+    if transitions.shape != (size, size) or start.shape != (size,) or end.shape != (size,):
+        raise ValueError(f"CRF scores for {size} tags must be [{size}, {size}], [{size}] and [{size}], got "
+                         f"{list(transitions.shape)}, {list(start.shape)} and {list(end.shape)}")
+    return np.where(allowed, transitions, -np.inf), np.where(first, start, -np.inf), end
+
+
+def crf_viterbi(labels: Sequence[str], emissions, transitions=None, start=None, end=None) -> list[int]:
+    """The best tag sequence of a linear-chain CRF (Lafferty, McCallum and Pereira 2001) whose score is
+    ``start[y0] + sum_t emissions[t, yt] + sum_t transitions[y(t-1), yt] + end[yn]``, over the sequences IOB2
+    allows (``crf_scores``): indexes into ``labels``, one per row of ``emissions`` (``[tokens, tags]``, any
+    real numbers: a CRF head's logits, or log probabilities). ``[]`` for no tokens."""
+    import numpy as np
+
+    emissions = np.asarray(emissions, dtype=np.float64)
     if len(emissions) == 0:
         return []
-    allowed, first = bio_transitions(labels)
-    transitions = np.where(allowed, 0.0, -np.inf)
-    score = emissions[0] + np.where(first, 0.0, -np.inf)
+    transitions, start, end = crf_scores(labels, transitions, start, end)
+    score = emissions[0] + start
     back = []
     for row in emissions[1:]:
         candidates = score[:, None] + transitions
         back.append(candidates.argmax(axis=0))
         score = candidates.max(axis=0) + row
-    path = [int(score.argmax())]
+    path = [int((score + end).argmax())]
     for pointers in reversed(back):
         path.append(int(pointers[path[-1]]))
     return path[::-1]
+
+
+def crf_marginals(labels: Sequence[str], emissions, transitions=None, start=None, end=None):
+    """Each token's posterior distribution over tags under the CRF of ``crf_viterbi`` (forward-backward in log
+    space): ``[tokens, tags]``, each row summing to 1, forbidden tags at 0. What a CRF head says of how sure it
+    is of each token's tag: a span's confidence comes from these."""
+    import numpy as np
+    from scipy.special import logsumexp
+
+    emissions = np.asarray(emissions, dtype=np.float64)
+    if len(emissions) == 0:
+        return np.zeros((0, len(labels)))
+    transitions, start, end = crf_scores(labels, transitions, start, end)
+    forward = np.empty_like(emissions)
+    backward = np.empty_like(emissions)
+    forward[0] = start + emissions[0]
+    for t in range(1, len(emissions)):
+        forward[t] = logsumexp(forward[t - 1][:, None] + transitions, axis=0) + emissions[t]
+    backward[-1] = end
+    for t in range(len(emissions) - 2, -1, -1):
+        backward[t] = logsumexp(transitions + (emissions[t + 1] + backward[t + 1])[None, :], axis=1)
+    total = logsumexp(forward[-1] + end)
+    return np.exp(forward + backward - total)

@@ -108,6 +108,9 @@ class Task(ABC):
     """``text``, ``pair`` or ``spans``: which file formats can feed this task."""
     default_labels: ClassVar[tuple[str, ...]]
     multi_label: ClassVar[bool] = False
+    crf_decoding: ClassVar[bool] = False
+    """Whether ``decode`` takes ``crf=`` (the learned scores of a CRF head, ``bertanno train --head crf``): a token
+    task whose model labels are IOB2 tags."""
     view: ClassVar[str] = "labels"
     """The item view the annotation screens draw and correct it with (as a Prodigy recipe names its
     ``view_id``): bertanno's ``labels`` (a text and one key per label), ``pair`` or ``spans`` (the span
@@ -151,7 +154,8 @@ class Task(ABC):
 
     @abstractmethod
     def decode(self, example: Example, encoded: Encoded, logits: list[np.ndarray]) -> Prediction:
-        """Turn the logits of each window of ``encoded`` into a prediction."""
+        """Turn the logits of each window of ``encoded`` into a prediction. A task with ``crf_decoding`` also
+        takes ``crf=``: ``{"transitions": [[…]], "start": […], "end": […]}`` or ``None``."""
 
     def soft_target_loss(self, student_logits, teacher_logits, attention_mask, temperature: float):
         """The distillation loss of a batch (Hinton, Vinyals and Dean 2015, "Distilling the Knowledge in a Neural

@@ -8,7 +8,16 @@ from typing import Any, Sequence
 import numpy as np
 
 from bertanno.errors import BertannoError
-from bertanno.plugins.bio import OUTSIDE, SPECIAL, char_offsets, constrained_tags, spans_to_tags, tags_to_spans
+from bertanno.plugins.bio import (
+    OUTSIDE,
+    SPECIAL,
+    char_offsets,
+    constrained_tags,
+    crf_marginals,
+    crf_viterbi,
+    spans_to_tags,
+    tags_to_spans,
+)
 from bertanno.plugins.hookspecs import hookimpl
 from bertanno.plugins.task import (
     Encoded,
@@ -31,6 +40,7 @@ class NerTask(Task):
     example_kind = "spans"
     default_labels = ("PER", "LOC", "ORG")
     view = "spans"
+    crf_decoding = True
 
     @property
     def model_labels(self) -> list[str]:
@@ -89,23 +99,33 @@ class NerTask(Task):
                 ]
         return Encoded(windows=windows, truncated=False, unexpressible=unexpressible)
 
-    def decode(self, example: Example, encoded: Encoded, logits: list[np.ndarray]) -> Prediction:
-        # For a token seen by several windows, trust the window where it sits farthest from an edge.
+    def decode(self, example: Example, encoded: Encoded, logits: list[np.ndarray], crf: dict | None = None
+               ) -> Prediction:
+        """Spans from the token head's logits. A token seen by several windows takes the window where it sits
+        farthest from an edge. Without ``crf``: constrained Viterbi over the softmax probabilities (never an
+        ``I-X`` after ``O``), each token's confidence its tag's probability. With ``crf`` (the learned scores of
+        a CRF head, ``core.crf``): Viterbi over the logits and those scores, each token's confidence its tag's
+        marginal probability (forward-backward)."""
         best: dict[tuple[int, int], tuple[int, np.ndarray]] = {}
         for window, window_logits in zip(encoded.windows, logits):
             offsets = window["offset_mapping"]
-            probabilities = softmax(np.asarray(window_logits, dtype=np.float64)[: len(offsets)])
+            rows = np.asarray(window_logits, dtype=np.float64)[: len(offsets)]
             for position, offset in enumerate(offsets):
                 if offset == SPECIAL:
                     continue
                 margin = min(position, len(offsets) - 1 - position)
                 if offset not in best or margin > best[offset][0]:
-                    best[offset] = (margin, probabilities[position])
+                    best[offset] = (margin, rows[position])
         offsets = sorted(best)
-        token_probabilities = [best[o][1] for o in offsets]
-        chosen = constrained_tags(self.model_labels, token_probabilities)  # never an I-X after O: Viterbi
+        token_logits = np.array([best[o][1] for o in offsets]).reshape(len(offsets), len(self.model_labels))
+        if crf:
+            chosen = crf_viterbi(self.model_labels, token_logits, crf["transitions"], crf["start"], crf["end"])
+            sure = crf_marginals(self.model_labels, token_logits, crf["transitions"], crf["start"], crf["end"])
+        else:
+            sure = softmax(token_logits)
+            chosen = constrained_tags(self.model_labels, sure)  # never an I-X after O: Viterbi
         tags = [self.model_labels[index] for index in chosen]
-        confidences = [float(p[index]) for p, index in zip(token_probabilities, chosen)]
+        confidences = [float(p[index]) for p, index in zip(sure, chosen)]
         spans = tags_to_spans(tags, offsets)
         span_confidence = [
             float(np.mean([c for o, c in zip(offsets, confidences) if o[0] >= s.start and o[1] <= s.end]))

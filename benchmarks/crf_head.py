@@ -1,0 +1,91 @@
+"""NER with zh-mini's softmax head against its CRF head (``train --head crf``), beside the classical CRF baseline.
+
+    python -m benchmarks.crf_head [--datasets chineseblue_cmedqaner,cail2021_xxcq,msra_ner] [--train 1500]
+        [--test 1000] [--epochs N] [--heads softmax,crf]
+
+For each shared NER set: the first --train examples of the quality suite's training sample
+(``benchmarks.linear_family.sample``), a tenth of them held out for choosing the epoch; zh-mini fine-tuned once
+per head by ``bertanno train``'s plan for a token task (unless --epochs), seed 42, the same examples and the same
+new classifier for both heads; each scored on the first --test examples of the suite's test sample with the task's
+strict entity F1 (seqeval, IOB2). ``softmax`` decodes by constrained Viterbi over the token probabilities,
+``crf`` by Viterbi over the logits and the learned transitions. ``crf baseline``: the quality suite's
+sklearn-crfsuite model over character features (``benchmarks.baselines.crf``) on the same training examples
+(the held-out tenth included). Each finished row is kept in ``~/.cache/bertanno-runs/crf_head/rows.jsonl``, so a
+killed run resumes where it stopped. Writes ``benchmarks/results/crf_head.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from benchmarks.common import use_threads, write_rows
+
+CHECKPOINTS = Path.home() / ".cache" / "bertanno-runs" / "crf_head"
+
+
+def main(argv=None) -> dict:
+    from benchmarks.baselines import crf as crf_baseline
+    from benchmarks.datasets import load
+    from benchmarks.linear_family import sample
+    from bertanno.core.bundle import load_base
+    from bertanno.core.engine import Predictor
+    from bertanno.core.plugins import get_plugins
+    from bertanno.core.training import TrainConfig, set_seed, train
+
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.crf_head", description=__doc__.split("\n")[0])
+    parser.add_argument("--datasets", default="chineseblue_cmedqaner,cail2021_xxcq,msra_ner")
+    parser.add_argument("--heads", default="softmax,crf")
+    parser.add_argument("--train", type=int, default=1500)
+    parser.add_argument("--test", type=int, default=1000)
+    parser.add_argument("--epochs", type=int)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args(argv)
+    use_threads(args.threads)
+    CHECKPOINTS.mkdir(parents=True, exist_ok=True)
+    done_file = CHECKPOINTS / "rows.jsonl"
+    done = {}
+    if done_file.exists():
+        for line in done_file.read_text(encoding="utf-8").splitlines():
+            row = json.loads(line)
+            done[(row["dataset"], row["head"], row["train"] + row["validation"], row["test"], row["epochs_asked"])] = row
+    plugins = get_plugins()
+    rows = []
+    for name in args.datasets.split(","):
+        data = load(name)
+        task = plugins.task(data.task, labels=data.labels)
+        training, test = sample(data)
+        training, test = training[:args.train], test[:args.test]
+        cut = max(1, len(training) // 10)
+        validation, fitted = training[:cut], training[cut:]
+        gold = [example.payload for example in test]
+        for head in ["crf baseline", *args.heads.split(",")]:
+            key = (name, head, len(training), len(test), args.epochs)
+            if key in done:
+                rows.append(done[key])
+                print(json.dumps(done[key], ensure_ascii=False), "(done before)", flush=True)
+                continue
+            started = time.perf_counter()
+            if head == "crf baseline":
+                f1, plan, best_epoch = crf_baseline(task, training, test)["f1"], "sklearn-crfsuite, 100 iterations", None
+            else:
+                set_seed(42)
+                bundle = load_base("zh-mini", task, plugins)
+                config, _ = TrainConfig(epochs=args.epochs, seed=42, head=head).for_model(bundle, len(fitted))
+                result = train(bundle, fitted, validation, config)
+                predicted = [p.payload for p in Predictor(result.bundle).predict(test)[0]]
+                f1, plan, best_epoch = task.metrics(gold, predicted)["f1"], config.describe(), result.best_epoch
+            row = {"dataset": name, "head": head, "train": len(fitted), "validation": len(validation),
+                   "test": len(test), "epochs_asked": args.epochs, "plan": plan, "best_epoch": best_epoch,
+                   "seconds": round(time.perf_counter() - started, 1), "f1": f1}
+            with done_file.open("a", encoding="utf-8") as handle:
+                handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+            rows.append(row)
+            print(json.dumps(row, ensure_ascii=False), flush=True)
+    return write_rows("crf_head", "benchmarks.crf_head", argv, args.threads, rows)
+
+
+if __name__ == "__main__":
+    main()

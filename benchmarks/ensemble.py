@@ -1,0 +1,139 @@
+"""The ``ensemble`` family against its members, on the same examples: zh-mini, the crf (NER) or linear (sentences,
+pairs) family, and their stacking by a combiner learned on out-of-fold predictions (``core.ensemble``).
+
+    python -m benchmarks.ensemble [--datasets chineseblue_cmedqaner,cail2021_xxcq,msra_ner] [--train 1500]
+        [--test 1000] [--folds 3] [--head softmax|crf] [--epochs N]
+
+For each shared set: the first --train examples of the quality suite's training sample
+(``benchmarks.linear_family.sample``) and its first --test test examples. Members as ``train --family ensemble``
+trains them: zh-mini by ``bertanno train``'s plan (seed 42, a tenth of its training examples held out to choose
+the epoch, ``--head``), the crf or linear family as they train live. Each member is fitted --folds times on all
+folds but one (its predictions on the fold left out are what the combiner learns from), then on all the training
+examples (its predictions on the test examples are what the combiner combines); everything scored with the
+task's own metric on the test examples. Each fit's predictions are kept in ``~/.cache/bertanno-runs/ensemble/``,
+so a killed run resumes at the fit it was in. Writes ``benchmarks/results/ensemble.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks.common import use_threads, write_rows
+
+CHECKPOINTS = Path.home() / ".cache" / "bertanno-runs" / "ensemble"
+
+
+def _to_json(prediction) -> dict:
+    payload = prediction.payload
+    if isinstance(payload, list):
+        payload = [list(span) for span in payload]
+    return {"payload": payload, "confidence": prediction.confidence, "scores": prediction.scores}
+
+
+def _from_json(value: dict, spans: bool):
+    from bertanno.plugins.task import Prediction, Span
+
+    payload = [Span(*span) for span in value["payload"]] if spans else value["payload"]
+    return Prediction(payload, value["confidence"], value["scores"])
+
+
+def cached(path: Path, spans: bool, compute):
+    """``compute()``'s predictions, kept at ``path`` (JSON) and read from there on a later run."""
+    if path.exists():
+        return [_from_json(value, spans) for value in json.loads(path.read_text(encoding="utf-8"))]
+    predictions = compute()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.with_suffix(".partial").write_text(json.dumps([_to_json(p) for p in predictions], ensure_ascii=False),
+                                            encoding="utf-8")
+    path.with_suffix(".partial").replace(path)
+    return predictions
+
+
+def main(argv=None) -> dict:
+    from benchmarks.datasets import load
+    from benchmarks.linear_family import sample
+    from bertanno.core.bundle import load_base
+    from bertanno.core.engine import Predictor
+    from bertanno.core.ensemble import LabelCombiner, SpanCombiner, default_members, out_of_fold
+    from bertanno.core.plugins import get_plugins
+    from bertanno.core.training import TrainConfig, set_seed, train
+
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.ensemble", description=__doc__.split("\n")[0])
+    parser.add_argument("--datasets", default="chineseblue_cmedqaner,cail2021_xxcq,msra_ner")
+    parser.add_argument("--train", type=int, default=1500)
+    parser.add_argument("--test", type=int, default=1000)
+    parser.add_argument("--folds", type=int, default=3)
+    parser.add_argument("--head", choices=["softmax", "crf"], default="softmax")
+    parser.add_argument("--epochs", type=int)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args(argv)
+    use_threads(args.threads)
+    plugins = get_plugins()
+    rows = []
+    for name in args.datasets.split(","):
+        data = load(name)
+        task = plugins.task(data.task, labels=data.labels)
+        spans = task.example_kind == "spans"
+        training, test = sample(data)
+        training, test = training[:args.train], test[:args.test]
+        folder = CHECKPOINTS / f"{name}-{len(training)}-{len(test)}-{args.head}-{args.epochs or 'plan'}-{args.folds}"
+
+        def fit_transformer(examples):
+            set_seed(42)
+            bundle = load_base("zh-mini", task, plugins)
+            cut = max(1, len(examples) // 10)
+            config, _ = TrainConfig(epochs=args.epochs, seed=42, head=args.head if spans else None).for_model(
+                bundle, len(examples) - cut)
+            return Predictor(train(bundle, examples[cut:], examples[:cut], config).bundle)
+
+        def fit_family(family_name):
+            def fit(examples):
+                family = plugins.family(family_name)
+                scratch = Path(tempfile.mkdtemp(prefix="bertanno-ensemble-bench-")) / "v"
+                family.fit(task, examples, scratch)
+                return family.load(scratch, {}, task)
+            return fit
+
+        members = default_members(task)
+        fitters = {member: fit_transformer if member == "transformer" else fit_family(member) for member in members}
+        oof, on_test, seconds = [], [], {}
+        for member, fit in fitters.items():
+            started = time.perf_counter()
+            counter = itertools.count(1)
+
+            def fit_predict(train_part, held, member=member, fit=fit, counter=counter):
+                return cached(folder / f"{member}-fold{next(counter)}.json", spans,
+                              lambda: fit(train_part).predict(held)[0])
+
+            oof.append(out_of_fold(training, args.folds, fit_predict))
+            on_test.append(cached(folder / f"{member}-test.json", spans, lambda fit=fit: fit(training).predict(test)[0]))
+            seconds[member] = round(time.perf_counter() - started, 1)
+            print(f"{name}: {member} done", flush=True)
+        gold = [example.payload for example in test]
+        if spans:
+            with tempfile.TemporaryDirectory() as scratch:
+                combiner = SpanCombiner(members).fit(training, oof, Path(scratch) / "combiner.crfsuite")
+                combined = combiner.predict(test, on_test)
+        else:
+            combined = LabelCombiner(task.labels).fit(training, oof).predict(test, on_test)
+        scores = {member: next(iter(task.metrics(gold, [p.payload for p in predictions]).values()))
+                  for member, predictions in zip(members, on_test)}
+        row = {"dataset": name, "train": len(training), "test": len(test), "folds": args.folds,
+               "head": args.head if spans else None, **scores,
+               "ensemble": next(iter(task.metrics(gold, [p.payload for p in combined]).values())),
+               "out_of_fold": {member: next(iter(task.metrics([e.payload for e in training],
+                                                              [p.payload for p in predictions]).values()))
+                               for member, predictions in zip(members, oof)},
+               "seconds": seconds}
+        rows.append(row)
+        print(json.dumps(row, ensure_ascii=False), flush=True)
+    return write_rows("ensemble", "benchmarks.ensemble", argv, args.threads, rows)
+
+
+if __name__ == "__main__":
+    main()
