@@ -1,7 +1,7 @@
 """NER with zh-mini's softmax head against its CRF head (``train --head crf``), beside the classical CRF baseline.
 
     python -m benchmarks.crf_head [--datasets chineseblue_cmedqaner,cail2021_xxcq,msra_ner] [--train 1500]
-        [--test 1000] [--epochs N] [--heads softmax,crf]
+        [--test 1000] [--epochs N] [--heads softmax,crf] [--layer-decay 0.8]
 
 For each shared NER set: the first --train examples of the quality suite's training sample
 (``benchmarks.linear_family.sample``), a tenth of them held out for choosing the epoch; zh-mini fine-tuned once
@@ -10,7 +10,7 @@ new classifier for both heads; each scored on the first --test examples of the s
 strict entity F1 (seqeval, IOB2). ``softmax`` decodes by constrained Viterbi over the token probabilities,
 ``crf`` by Viterbi over the logits and the learned transitions. ``crf baseline``: the quality suite's
 sklearn-crfsuite model over character features (``benchmarks.baselines.crf``) on the same training examples
-(the held-out tenth included). Each finished row is kept in ``~/.cache/bertanno-runs/crf_head/rows.jsonl``, so a
+(the held-out tenth included). ``--layer-decay``: the transformer's layer-wise learning-rate decay. Each finished row is kept in ``~/.cache/bertanno-runs/crf_head/rows.jsonl``, so a
 killed run resumes where it stopped. Writes ``benchmarks/results/crf_head.json``.
 """
 
@@ -41,6 +41,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--train", type=int, default=1500)
     parser.add_argument("--test", type=int, default=1000)
     parser.add_argument("--epochs", type=int)
+    parser.add_argument("--layer-decay", type=float, default=1.0)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args(argv)
     use_threads(args.threads)
@@ -50,7 +51,8 @@ def main(argv=None) -> dict:
     if done_file.exists():
         for line in done_file.read_text(encoding="utf-8").splitlines():
             row = json.loads(line)
-            done[(row["dataset"], row["head"], row["train"] + row["validation"], row["test"], row["epochs_asked"])] = row
+            done[(row["dataset"], row["head"], row["train"] + row["validation"], row["test"], row["epochs_asked"],
+                  row.get("layer_decay", 1.0))] = row
     plugins = get_plugins()
     rows = []
     for name in args.datasets.split(","):
@@ -62,7 +64,8 @@ def main(argv=None) -> dict:
         validation, fitted = training[:cut], training[cut:]
         gold = [example.payload for example in test]
         for head in ["crf baseline", *args.heads.split(",")]:
-            key = (name, head, len(training), len(test), args.epochs)
+            decay = 1.0 if head == "crf baseline" else args.layer_decay
+            key = (name, head, len(training), len(test), args.epochs, decay)
             if key in done:
                 rows.append(done[key])
                 print(json.dumps(done[key], ensure_ascii=False), "(done before)", flush=True)
@@ -73,12 +76,14 @@ def main(argv=None) -> dict:
             else:
                 set_seed(42)
                 bundle = load_base("zh-mini", task, plugins)
-                config, _ = TrainConfig(epochs=args.epochs, seed=42, head=head).for_model(bundle, len(fitted))
+                config, _ = TrainConfig(epochs=args.epochs, seed=42, head=head,
+                                            layer_decay=args.layer_decay).for_model(bundle, len(fitted))
                 result = train(bundle, fitted, validation, config)
                 predicted = [p.payload for p in Predictor(result.bundle).predict(test)[0]]
                 f1, plan, best_epoch = task.metrics(gold, predicted)["f1"], config.describe(), result.best_epoch
             row = {"dataset": name, "head": head, "train": len(fitted), "validation": len(validation),
-                   "test": len(test), "epochs_asked": args.epochs, "plan": plan, "best_epoch": best_epoch,
+                   "test": len(test), "epochs_asked": args.epochs,
+                   "layer_decay": decay, "plan": plan, "best_epoch": best_epoch,
                    "seconds": round(time.perf_counter() - started, 1), "f1": f1}
             with done_file.open("a", encoding="utf-8") as handle:
                 handle.write(json.dumps(row, ensure_ascii=False) + "\n")

@@ -203,3 +203,35 @@ def test_train_head_crf_from_the_command_line_says_so_in_its_plan(tmp_path, make
     refused = runner.invoke(cli, ["--db", db, "train", "p", "--head", "crf", "--mode", "frozen"])
     assert refused.exit_code != 0 and "--head crf trains with" in str(refused.exception)
     assert "--head [softmax|crf]" in runner.invoke(cli, ["train", "--help"]).output
+
+
+def test_layer_decay_gives_lower_layers_smaller_steps_and_the_crf_its_own(make_bundle, tmp_path):
+    import copy
+
+    from transformers import TrainingArguments
+
+    from bertanno.core.crf import CRF_LEARNING_RATE, attach_crf
+    from bertanno.core.training import _grouped_trainer, learning_rate_scale
+
+    assert learning_rate_scale("bert.encoder.layer.3.output.dense.weight", 4, 0.5) == 0.5
+    assert learning_rate_scale("bert.encoder.layer.0.output.dense.weight", 4, 0.5) == 0.5 ** 4
+    assert learning_rate_scale("bert.embeddings.word_embeddings.weight", 4, 0.5) == 0.5 ** 5
+    assert learning_rate_scale("classifier.weight", 4, 0.5) == 1.0
+    assert learning_rate_scale("bert.encoder.layer.0.output.dense.weight", 4, 1.0) == 1.0
+    bundle = copy.deepcopy(make_bundle(task="ner", labels=["PER", "LOC"], layers=2, hidden=32))
+    attach_crf(bundle.model, bundle.task.model_labels)
+    arguments = TrainingArguments(output_dir=str(tmp_path), learning_rate=1e-3, weight_decay=0.01, use_cpu=True,
+                                  report_to="none")
+    optimizer = _grouped_trainer(0.5)(model=bundle.model, args=arguments).create_optimizer()
+    rate = {id(p): group["lr"] for group in optimizer.param_groups for p in group["params"]}
+    named = dict(bundle.model.named_parameters())
+    assert rate[id(named["classifier.weight"])] == pytest.approx(1e-3)
+    assert rate[id(named["bert.encoder.layer.1.output.dense.weight"])] == pytest.approx(5e-4)
+    assert rate[id(named["bert.encoder.layer.0.output.dense.weight"])] == pytest.approx(2.5e-4)
+    assert rate[id(named["bert.embeddings.word_embeddings.weight"])] == pytest.approx(1.25e-4)
+    assert rate[id(named["bertanno_crf.transitions"])] == CRF_LEARNING_RATE
+    assert sum(len(group["params"]) for group in optimizer.param_groups) == len(named)
+    with pytest.raises(BertannoError, match="--layer-decay must be above 0"):
+        from bertanno.core.training import TrainConfig
+
+        TrainConfig(layer_decay=0)

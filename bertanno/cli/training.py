@@ -42,6 +42,9 @@ def training_options(function):
                      help="NER's output layer: softmax (each token's tag on its own, then constrained decoding) or "
                           "crf (a CRF over the tags, trained by its likelihood; span confidence from its "
                           "marginals). Default: the start version's, else softmax."),
+        click.option("--layer-decay", type=float, default=1.0, show_default=True,
+                     help="Layer-wise learning-rate decay: each encoder layer learns at this factor of the one "
+                          "above it (the head at --lr); 1 for none."),
         click.option("--epochs", type=int,
                      help="Most epochs; stops early when validation stalls (default: by the model; bertanno "
                           "train --help)."),
@@ -75,13 +78,13 @@ def gate_options(function):
 
 
 def _train_config(mode, epochs, batch_size, learning_rate, patience, seed, device, models_dir, processes=1,
-                  head=None):
+                  head=None, layer_decay=1.0):
     from bertanno.core.training import TrainConfig
 
     cache = (models_dir or Path("bertanno-models")) / ".feature-cache"
     return TrainConfig(mode=mode, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
                        patience=patience, seed=seed, device=device, cache_dir=cache, processes=processes,
-                       head=head)
+                       head=head, layer_decay=layer_decay)
 
 
 INTERRUPTED_EXIT = 130

@@ -14,6 +14,7 @@ import hashlib
 import json
 import math
 import random
+import re
 import tempfile
 from collections import Counter
 from dataclasses import dataclass, field, replace
@@ -121,6 +122,9 @@ class TrainConfig:
     """Where the frozen mode keeps encoder features between runs."""
     processes: int = 1
     """Data-parallel training processes (``core.distributed``): one per GPU, or per share of the CPU cores."""
+    layer_decay: float = 1.0
+    """Layer-wise learning-rate decay (``learning_rate_scale``): each encoder layer below the top learns at this
+    factor of the one above; 1: every layer at the same rate."""
     head: str | None = None
     """A token task's output layer (``core.crf.HEADS``): ``softmax`` (each token's tag on its own, constrained
     Viterbi at decoding) or ``crf`` (a linear-chain CRF trained by its likelihood); ``None``: the start model's
@@ -146,6 +150,8 @@ class TrainConfig:
             raise BertannoError(f"--processes must be at least 1, got {self.processes}")
         if self.checkpoint_dir is not None and (self.mode != "full" or self.processes > 1):
             raise BertannoError("checkpoints between epochs are kept for full fine-tuning in one process only")
+        if not 0 < self.layer_decay <= 1:
+            raise BertannoError(f"--layer-decay must be above 0 and at most 1, got {self.layer_decay}")
         if self.head is not None:
             from bertanno.core.crf import HEADS
 
@@ -173,9 +179,11 @@ class TrainConfig:
                        learning_rate=self.learning_rate or rule.learning_rate), rule
 
     def describe(self) -> str:
-        """``lr 0.001, 4 epochs, batch 32`` (after ``for_model``), ``, crf head`` with a CRF."""
+        """``lr 0.001, 4 epochs, batch 32`` (after ``for_model``), then the layer decay when there is one and
+        ``crf head`` with a CRF."""
         head = ", crf head" if self.head == "crf" else ""
-        return f"lr {self.learning_rate:g}, {self.epochs} epochs, batch {self.batch_size}{head}"
+        decay = f", layer decay {self.layer_decay:g}" if self.layer_decay != 1.0 else ""
+        return f"lr {self.learning_rate:g}, {self.epochs} epochs, batch {self.batch_size}{decay}{head}"
 
     @property
     def lr(self) -> float:
@@ -486,9 +494,28 @@ def run_trainer(model, windows: list[dict], collate: Callable[[list[dict]], dict
     return callback.stopped_early, callback.seconds() / epochs
 
 
-def _grouped_trainer():
+LAYER = re.compile(r"(?:^|\.)(?:encoder\.)?layers?\.(\d+)\.")
+
+
+def learning_rate_scale(name: str, layers: int, decay: float) -> float:
+    """Layer-wise learning-rate decay (Howard and Ruder 2018, "Universal Language Model Fine-tuning"; Sun et al.
+    2019, "How to Fine-Tune BERT for Text Classification"): the factor on the learning rate of the parameter
+    ``name`` of an encoder with ``layers`` layers: 1 for the head (classifier, pooler, CRF), ``decay ** (layers -
+    i)`` for layer ``i`` (0 the lowest), ``decay ** (layers + 1)`` for the embeddings. ``decay`` 1: no decay."""
+    if decay == 1.0:
+        return 1.0
+    match = LAYER.search(name)
+    if match:
+        return decay ** (layers - int(match.group(1)))
+    if "embeddings" in name.split("."):
+        return decay ** (layers + 1)
+    return 1.0
+
+
+def _grouped_trainer(layer_decay: float = 1.0):
     """transformers' Trainer whose AdamW gives the parameters under ``CRF_MODULE`` their own step
-    (``CRF_LEARNING_RATE``, no weight decay); every other parameter as the Trainer groups it."""
+    (``CRF_LEARNING_RATE``, no weight decay) and the encoder's layers the step ``learning_rate_scale`` gives them;
+    weight decay as the Trainer groups it (none on biases and LayerNorm)."""
     import torch
     from transformers import Trainer
 
@@ -497,15 +524,20 @@ def _grouped_trainer():
             if self.optimizer is None:
                 model = self.model if model is None else model
                 decay = set(self.get_decay_parameter_names(model))
-                groups = {"decay": [], "no_decay": [], "crf": []}
+                layers = int(getattr(getattr(model, "config", None), "num_hidden_layers", 0) or 0)
+                groups: dict[tuple[float, float], list] = {}
                 for name, parameter in model.named_parameters():
-                    if parameter.requires_grad:
-                        kind = "crf" if CRF_MODULE in name.split(".") else "decay" if name in decay else "no_decay"
-                        groups[kind].append(parameter)
+                    if not parameter.requires_grad:
+                        continue
+                    if CRF_MODULE in name.split("."):
+                        key = (CRF_LEARNING_RATE, 0.0)
+                    else:
+                        key = (self.args.learning_rate * learning_rate_scale(name, layers, layer_decay),
+                               self.args.weight_decay if name in decay else 0.0)
+                    groups.setdefault(key, []).append(parameter)
                 self.optimizer = torch.optim.AdamW(
-                    [{"params": groups["decay"], "weight_decay": self.args.weight_decay},
-                     {"params": groups["no_decay"], "weight_decay": 0.0},
-                     {"params": groups["crf"], "weight_decay": 0.0, "lr": CRF_LEARNING_RATE}],
+                    [{"params": params, "lr": lr, "weight_decay": weight_decay}
+                     for (lr, weight_decay), params in groups.items()],
                     lr=self.args.learning_rate, betas=(self.args.adam_beta1, self.args.adam_beta2),
                     eps=self.args.adam_epsilon)
             return self.optimizer
@@ -522,7 +554,8 @@ def _run_trainer(bundle: ModelBundle, model, examples, config: TrainConfig, judg
         _weighted_loss(label_weights(bundle, examples) if config.class_weights else None)
     stopped_early, seconds = run_trainer(
         model, windows, lambda batch: pad_batch(batch, pad_id, keep_token_types, with_labels=True), config, judge,
-        on_step, trainer_class=_grouped_trainer() if crf is not None else None, compute_loss_func=loss)
+        on_step, trainer_class=_grouped_trainer(config.layer_decay) if crf is not None or config.layer_decay != 1.0
+        else None, compute_loss_func=loss)
     return stopped_early, unexpressible, seconds
 
 
