@@ -1,14 +1,15 @@
 """NER with zh-mini's softmax head against its CRF head (``train --head crf``), beside the classical CRF baseline.
 
     python -m benchmarks.crf_head [--datasets chineseblue_cmedqaner,cail2021_xxcq,msra_ner] [--train 1500]
-        [--test 1000] [--epochs N] [--heads softmax,crf] [--layer-decay 0.8]
+        [--test 1000] [--epochs N] [--heads softmax,crf,crf+lexicon] [--layer-decay 0.8]
 
 For each shared NER set: the first --train examples of the quality suite's training sample
 (``benchmarks.linear_family.sample``), a tenth of them held out for choosing the epoch; zh-mini fine-tuned once
 per head by ``bertanno train``'s plan for a token task (unless --epochs), seed 42, the same examples and the same
 new classifier for both heads; each scored on the first --test examples of the suite's test sample with the task's
 strict entity F1 (seqeval, IOB2). ``softmax`` decodes by constrained Viterbi over the token probabilities,
-``crf`` by Viterbi over the logits and the learned transitions. ``crf baseline``: the quality suite's
+``crf`` by Viterbi over the logits and the learned transitions; ``HEAD+lexicon`` adds the lexicon and character
+features beside the encoder (``train --lexicon-features``). ``crf baseline``: the quality suite's
 sklearn-crfsuite model over character features (``benchmarks.baselines.crf``) on the same training examples
 (the held-out tenth included). ``--layer-decay``: the transformer's layer-wise learning-rate decay. Each finished row is kept in ``~/.cache/bertanno-runs/crf_head/rows.jsonl``, so a
 killed run resumes where it stopped. Writes ``benchmarks/results/crf_head.json``.
@@ -76,8 +77,9 @@ def main(argv=None) -> dict:
             else:
                 set_seed(42)
                 bundle = load_base("zh-mini", task, plugins)
-                config, _ = TrainConfig(epochs=args.epochs, seed=42, head=head,
-                                            layer_decay=args.layer_decay).for_model(bundle, len(fitted))
+                layer, _, extra = head.partition("+")
+                config, _ = TrainConfig(epochs=args.epochs, seed=42, head=layer, layer_decay=args.layer_decay,
+                                        lexicon_features=extra == "lexicon").for_model(bundle, len(fitted))
                 result = train(bundle, fitted, validation, config)
                 predicted = [p.payload for p in Predictor(result.bundle).predict(test)[0]]
                 f1, plan, best_epoch = task.metrics(gold, predicted)["f1"], config.describe(), result.best_epoch

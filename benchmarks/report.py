@@ -870,6 +870,49 @@ def constrained_decoding_section(result: dict) -> list[str]:
     return lines + [""]
 
 
+def crf_head_section(result: dict) -> list[str]:
+    """``python -m benchmarks.crf_head``: zh-mini's NER heads and features beside the classical CRF baseline."""
+    rows = result["rows"]
+    heads = list(dict.fromkeys(row["head"] for row in rows))
+    sets = list(dict.fromkeys(row["dataset"] for row in rows))
+    score = {(row["dataset"], row["head"]): row for row in rows}
+    lines = ["## NER: zh-mini's heads against the classical CRF", "",
+             f"Command: `{result['command'].strip()}` (started {result['started']}). For each shared NER set the "
+             "first N examples of the quality suite's training sample (a tenth of them held out to choose the "
+             "epoch), zh-mini fine-tuned by `bertanno train`'s plan for a token task (seed 42) once per head, scored "
+             "on the suite's test sample with strict entity F1. `softmax`: the token head decoded by constrained "
+             "Viterbi; `crf`: `train --head crf`; `+lexicon`: `train --lexicon-features`; `crf baseline`: "
+             "sklearn-crfsuite over character features on the same training examples.", "",
+             "| set | train | test | " + " | ".join(heads) + " |", "|---|---|---|" + "---|" * len(heads)]
+    for name in sets:
+        first = next(row for row in rows if row["dataset"] == name)
+        cells = [f"{score[(name, head)]['f1']:.4f}" if (name, head) in score else "–" for head in heads]
+        lines.append(f"| {name} | {first['train']:,} | {first['test']:,} | " + " | ".join(cells) + " |")
+    seconds = [f"{head} {sum(r['seconds'] for r in rows if r['head'] == head) / max(1, sum(r['head'] == head for r in rows)):.0f} s"
+               for head in heads]
+    return lines + ["", "Mean training seconds per set (1 thread, niced, beside other work): " + ", ".join(seconds) + ".",
+                    ""]
+
+
+def ensemble_section(result: dict) -> list[str]:
+    """``python -m benchmarks.ensemble``: the ensemble family against its members."""
+    rows = result["rows"]
+    lines = ["## Stacking: the ensemble family against its members", "",
+             f"Command: `{result['command'].strip()}` (started {result['started']}). The first N examples of the "
+             "quality suite's training sample and its test sample; members as `train --family ensemble` trains "
+             "them (zh-mini by the token or sentence plan, the crf or linear family), each fitted on all folds but "
+             "one for the combiner's out-of-fold training data and on all N for the test; the task's headline score "
+             "on the test sample. `out of fold`: each member's score on its out-of-fold predictions of the training "
+             "examples, what the combiner learnt from.", "",
+             "| set | train | folds | members | member scores | ensemble | out of fold |", "|---|---|---|---|---|---|---|"]
+    for row in rows:
+        members = [key for key in row["out_of_fold"]]
+        lines.append(f"| {row['dataset']} | {row['train']:,} | {row['folds']} | {', '.join(members)} | "
+                     + ", ".join(f"{row[m]:.4f}" for m in members) + f" | {row['ensemble']:.4f} | "
+                     + ", ".join(f"{row['out_of_fold'][m]:.4f}" for m in members) + " |")
+    return lines + [""]
+
+
 def write_report() -> list[Path]:
     quality_header, quality_rows = _jsonl(RESULTS / "quality.jsonl")
     speed = _json("speed.json")
@@ -901,7 +944,8 @@ def write_report() -> list[Path]:
                           ("scale.json", scale_section), ("distributed_train.json", distributed_train_section),
                           ("interop.json", interop_section), ("keystrokes.json", keystrokes_section),
                           ("linear_family.json", linear_family_section),
-                          ("constrained_decoding.json", constrained_decoding_section)):
+                          ("constrained_decoding.json", constrained_decoding_section),
+                          ("crf_head.json", crf_head_section), ("ensemble.json", ensemble_section)):
         if (result := _json(name)) is not None:
             lines += section(result)
     if vocab_rows:

@@ -129,7 +129,9 @@ def fit_transformer(task: Task, training: list[tuple[int, Example]], config: Tra
     apply_vocabulary(bundle, terms)
     train_examples, validation = split_validation(training, config.seed)
     given = config
-    config, rule = replace(config, head=chosen_head(bundle, config.head)).for_model(bundle, len(train_examples))
+    features = config.lexicon_features if config.lexicon_features is not None else bundle.token_features is not None
+    config, rule = replace(config, head=chosen_head(bundle, config.head), lexicon_features=features).for_model(
+        bundle, len(train_examples))
     if on_plan is not None:
         defaulted = [name for name, value in (("--lr", given.learning_rate), ("--epochs", given.epochs),
                                               ("--batch-size", given.batch_size)) if value is None]

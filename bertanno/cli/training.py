@@ -42,6 +42,10 @@ def training_options(function):
                      help="NER's output layer: softmax (each token's tag on its own, then constrained decoding) or "
                           "crf (a CRF over the tags, trained by its likelihood; span confidence from its "
                           "marginals). Default: the start version's, else softmax."),
+        click.option("--lexicon-features/--no-lexicon-features", "lexicon_features", default=None,
+                     help="NER: add per-character features beside the encoder (character bigrams, jieba's words, "
+                          "matches of the project's terms), learnt as scores added to each token's tag scores. "
+                          "Default: as the start version has them, else off."),
         click.option("--layer-decay", type=float, default=1.0, show_default=True,
                      help="Layer-wise learning-rate decay: each encoder layer learns at this factor of the one "
                           "above it (the head at --lr); 1 for none."),
@@ -78,13 +82,13 @@ def gate_options(function):
 
 
 def _train_config(mode, epochs, batch_size, learning_rate, patience, seed, device, models_dir, processes=1,
-                  head=None, layer_decay=1.0):
+                  head=None, layer_decay=1.0, lexicon_features=None):
     from bertanno.core.training import TrainConfig
 
     cache = (models_dir or Path("bertanno-models")) / ".feature-cache"
     return TrainConfig(mode=mode, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
                        patience=patience, seed=seed, device=device, cache_dir=cache, processes=processes,
-                       head=head, layer_decay=layer_decay)
+                       head=head, layer_decay=layer_decay, lexicon_features=lexicon_features)
 
 
 INTERRUPTED_EXIT = 130

@@ -16,6 +16,7 @@ from pathlib import Path
 from bertanno import files
 from bertanno.core.hub import TOKENIZER_FILES, ModelSource, resolve_model
 from bertanno.core.plugins import Plugins, get_plugins
+from bertanno.core.token_features import load_features, save_features
 from bertanno.errors import BertannoError
 from bertanno.plugins.task import Task
 
@@ -36,6 +37,9 @@ class ModelBundle:
     base_model: str
     added_terms: list[str] = field(default_factory=list)
     metadata: dict = field(default_factory=dict)
+    token_features: object = None
+    """A token task's feature table (``core.token_features``, numpy ``[buckets, tags]``) when the version was trained
+    with ``--lexicon-features``; its scores are added to the model's logits."""
     pretrained: bool = True
     """Whether the encoder's weights come from pretraining. False for weights that started random
     (``core.scratch``) and for every version trained from them: training defaults differ (``training_defaults``)."""
@@ -187,6 +191,7 @@ def save_version(bundle: ModelBundle, directory: str | Path, metadata: dict | No
     with files.atomic_directory(directory) as fresh:
         bundle.model.save_pretrained(str(fresh), safe_serialization=True)
         bundle.tokenizer.save_pretrained(str(fresh))
+        save_features(bundle.token_features, fresh)
         write_version_record(fresh, bundle.task, {
             "model_labels": bundle.task.model_labels,
             "base_model": bundle.base_model,
@@ -260,8 +265,13 @@ def load_version(directory: str | Path, plugins: Plugins | None = None, trust_re
         raise BertannoError(f"{directory}: the task {task.name!r} now derives other model labels than the saved ones")
     model = _load_weights(directory, task, trust_remote_code)
     tokenizer = load_tokenizer(directory)
+    try:
+        table = load_features(directory, model.config)
+    except (OSError, ValueError) as exc:
+        raise BertannoError(f"the lexicon feature table of {directory} is missing or damaged ({exc}); train the "
+                            "version again, or restore the folder from a copy") from None
     return ModelBundle(model, tokenizer, task, int(record["max_length"]), record["base_model"],
-                       list(record.get("added_terms", [])), record, record_pretrained(record))
+                       list(record.get("added_terms", [])), record, table, record_pretrained(record))
 
 
 def load_bundle(name_or_path: str, task: Task | None = None, plugins: Plugins | None = None,

@@ -66,7 +66,7 @@ def student_from_layers(teacher: ModelBundle, layers: int) -> ModelBundle:
     window = getattr(model.config, "attention_window", None)
     if isinstance(window, list):  # Longformer: one attention window per layer
         model.config.attention_window = [window[index] for index in keep]
-    return replace(teacher, model=model, added_terms=list(teacher.added_terms), metadata={})
+    return replace(teacher, model=model, added_terms=list(teacher.added_terms), metadata={}, token_features=None)
 
 
 def check_same_vocabulary(teacher: ModelBundle, student: ModelBundle, student_name: str) -> None:
@@ -87,6 +87,8 @@ def soft_labels(teacher: ModelBundle, examples: Sequence[Example], max_length: i
     texts = [Example(example.text, example.text_b) for example in examples]
     encoded = predictor.encode(texts)
     logits = predictor.window_logits(encoded, progress)
+    if predictor.token_features is not None:  # the teacher's own scores include its lexicon features
+        logits = [window_logits + scores for window_logits, scores in zip(logits, predictor.feature_scores(texts, encoded))]
     windows = [{key: value for key, value in window.items() if key != "offset_mapping"}
                for item in encoded for window in item.windows]
     for window, window_logits in zip(windows, logits):

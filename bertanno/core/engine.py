@@ -19,6 +19,7 @@ import numpy as np
 
 from bertanno.core.bundle import ModelBundle
 from bertanno.core.crf import crf_scores_of
+from bertanno.core.token_features import feature_logits, features_of, token_feature_ids
 from bertanno.errors import BertannoError
 from bertanno.plugins.families import PredictStats, ServedModel
 from bertanno.plugins.task import Encoded, Example, Prediction, Task
@@ -128,6 +129,8 @@ def pad_batch(windows: Sequence[dict], pad_token_id: int, keep_token_types: bool
     }
     if keep_token_types:
         batch["token_type_ids"] = torch.zeros(size, dtype=torch.long)
+    if "feature_ids" in windows[0]:  # lexicon features while training (core.token_features)
+        batch["feature_ids"] = torch.zeros((*size, len(windows[0]["feature_ids"][0])), dtype=torch.long)
     if with_labels:
         batch["labels"] = torch.full(size, -100, dtype=torch.long) if isinstance(windows[0]["labels"], list) \
             else torch.zeros(len(windows), dtype=torch.long)
@@ -137,6 +140,8 @@ def pad_batch(windows: Sequence[dict], pad_token_id: int, keep_token_types: bool
         batch["attention_mask"][row, :n] = 1
         if keep_token_types and "token_type_ids" in window:
             batch["token_type_ids"][row, :n] = torch.tensor(window["token_type_ids"])
+        if "feature_ids" in batch:
+            batch["feature_ids"][row, :n] = torch.tensor(window["feature_ids"])
         if with_labels:
             labels = window["labels"]
             if isinstance(labels, list):
@@ -170,6 +175,8 @@ class Predictor:
         scores = crf_scores_of(bundle.model) if bundle.task.crf_decoding else None
         self.decoding = {"crf": scores} if scores else {}
         """What ``decode`` takes beside the logits: a CRF head's scores (``core.crf``)."""
+        self.token_features = features_of(bundle) if bundle.task.head == "token" else None
+        """A feature table whose scores are added to each token's logits (``core.token_features``), or ``None``."""
 
     def _gpu_token_budget(self) -> int:
         import torch
@@ -214,6 +221,13 @@ class Predictor:
                     progress(done, len(windows))
         return logits, len(batches)
 
+    def feature_scores(self, examples: Sequence[Example], encoded: Sequence[Encoded]) -> list[np.ndarray]:
+        """The lexicon feature scores (``core.token_features``) to add to each window's logits, flattened as
+        ``window_logits`` flattens them: ``[window length, labels]`` each. Only for a bundle with a feature table."""
+        terms = self.bundle.added_terms
+        return [feature_logits(self.token_features, token_feature_ids(example.text, window["offset_mapping"], terms))
+                for example, item in zip(examples, encoded) for window in item.windows]
+
     def predict(
         self, examples: Sequence[Example], progress: Callable[[int, int], None] | None = None,
         encoded: Sequence[Encoded] | None = None,
@@ -226,6 +240,9 @@ class Predictor:
         logits, batches = self._logits(windows, progress)
         flat = iter(logits)
         per_example = [[next(flat) for _ in item.windows] for item in encoded]
+        if self.token_features is not None:
+            scores = iter(self.feature_scores(examples, encoded))
+            per_example = [[window_logits + next(scores) for window_logits in item_logits] for item_logits in per_example]
         predictions = [
             self.bundle.task.decode(example, item, item_logits, **self.decoding)
             for example, item, item_logits in zip(examples, encoded, per_example)

@@ -36,6 +36,7 @@ from bertanno.core.crf import (
 )
 from bertanno.core.distributed import train_in_processes, world_size
 from bertanno.core.engine import Predictor, check_device, pad_batch, score_model
+from bertanno.core.token_features import FEATURE_LEARNING_RATE, FEATURE_MODULE, detach_features
 from bertanno.errors import BertannoError
 from bertanno.plugins.task import Example
 
@@ -125,6 +126,9 @@ class TrainConfig:
     layer_decay: float = 1.0
     """Layer-wise learning-rate decay (``learning_rate_scale``): each encoder layer below the top learns at this
     factor of the one above; 1: every layer at the same rate."""
+    lexicon_features: bool | None = None
+    """A token task's feature table beside the encoder (``core.token_features``): bigrams, jieba words and term
+    matches; ``None``: as the start model has it (a version trained with one goes on with it), else without."""
     head: str | None = None
     """A token task's output layer (``core.crf.HEADS``): ``softmax`` (each token's tag on its own, constrained
     Viterbi at decoding) or ``crf`` (a linear-chain CRF trained by its likelihood); ``None``: the start model's
@@ -152,6 +156,8 @@ class TrainConfig:
             raise BertannoError("checkpoints between epochs are kept for full fine-tuning in one process only")
         if not 0 < self.layer_decay <= 1:
             raise BertannoError(f"--layer-decay must be above 0 and at most 1, got {self.layer_decay}")
+        if self.lexicon_features and (self.mode != "full" or self.processes > 1):
+            raise BertannoError("--lexicon-features trains with --mode full in one process")
         if self.head is not None:
             from bertanno.core.crf import HEADS
 
@@ -179,11 +185,12 @@ class TrainConfig:
                        learning_rate=self.learning_rate or rule.learning_rate), rule
 
     def describe(self) -> str:
-        """``lr 0.001, 4 epochs, batch 32`` (after ``for_model``), then the layer decay when there is one and
-        ``crf head`` with a CRF."""
+        """``lr 0.001, 4 epochs, batch 32`` (after ``for_model``), then the layer decay when there is one,
+        ``crf head`` with a CRF and ``lexicon features`` with a feature table."""
         head = ", crf head" if self.head == "crf" else ""
         decay = f", layer decay {self.layer_decay:g}" if self.layer_decay != 1.0 else ""
-        return f"lr {self.learning_rate:g}, {self.epochs} epochs, batch {self.batch_size}{decay}{head}"
+        features = ", lexicon features" if self.lexicon_features else ""
+        return f"lr {self.learning_rate:g}, {self.epochs} epochs, batch {self.batch_size}{decay}{head}{features}"
 
     @property
     def lr(self) -> float:
@@ -228,11 +235,17 @@ def score(bundle: ModelBundle, examples: Sequence[Example], device: str | None =
 
 def encode_for_training(bundle: ModelBundle, examples: Sequence[Example]) -> tuple[list[dict], int]:
     """Training windows with labels, and how many spans the tokenizer could not express."""
+    from bertanno.core.token_features import FEATURE_MODULE, token_feature_ids
+
+    with_features = getattr(bundle.model, FEATURE_MODULE, None) is not None
     windows, unexpressible = [], 0
     for example in examples:
         encoded = bundle.task.encode(bundle.tokenizer, example, bundle.max_length, with_labels=True)
         unexpressible += len(encoded.unexpressible)
         for window in encoded.windows:
+            if with_features:
+                window["feature_ids"] = token_feature_ids(example.text, window["offset_mapping"],
+                                                          bundle.added_terms)
             windows.append({k: v for k, v in window.items() if k != "offset_mapping"})
     return windows, unexpressible
 
@@ -302,12 +315,35 @@ def train(bundle: ModelBundle, examples: Sequence[Example], validation: Sequence
         return train_in_processes(bundle, examples, validation, config, on_step, on_epoch)
     trainer = {"full": _train_with_trainer, "lora": _train_lora, "frozen": _train_frozen_head}[config.mode]
     with_crf = prepare_head(bundle, config.head)
+    with_features = prepare_features(bundle, config.lexicon_features)
     try:
         return judged_training(bundle, validation, config,
                                lambda judge: trainer(bundle, examples, config, judge, on_step), on_epoch)
     finally:
         if with_crf:
             detach_crf(bundle.model)
+        if with_features:
+            bundle.token_features = detach_features(bundle.model)
+
+
+def prepare_features(bundle: ModelBundle, wanted: bool | None) -> bool:
+    """Attach a feature table to ``bundle.model`` (``core.token_features``) when ``wanted`` (``None``: when the
+    bundle has one, i.e. a version trained with one) and the task is a token task, starting from the bundle's
+    table or zeros; drop the bundle's table when it is not wanted. Returns whether a table trains."""
+    from bertanno.core.token_features import FEATURES_KEY, attach_features
+
+    if wanted is None:
+        wanted = bundle.token_features is not None
+    if wanted and bundle.task.head != "token":
+        raise BertannoError(f"--lexicon-features adds features per token; task {bundle.task.name!r} has no tokens "
+                            "to tag (they are for ner)")
+    if not wanted:
+        bundle.token_features = None
+        if getattr(bundle.model.config, FEATURES_KEY, None):
+            setattr(bundle.model.config, FEATURES_KEY, None)
+        return False
+    attach_features(bundle.model, len(bundle.task.model_labels), bundle.token_features)
+    return True
 
 
 def chosen_head(bundle: ModelBundle, head: str | None) -> str:
@@ -513,8 +549,8 @@ def learning_rate_scale(name: str, layers: int, decay: float) -> float:
 
 
 def _grouped_trainer(layer_decay: float = 1.0):
-    """transformers' Trainer whose AdamW gives the parameters under ``CRF_MODULE`` their own step
-    (``CRF_LEARNING_RATE``, no weight decay) and the encoder's layers the step ``learning_rate_scale`` gives them;
+    """transformers' Trainer whose AdamW gives the parameters under ``CRF_MODULE`` and ``FEATURE_MODULE`` their own
+    steps (``CRF_LEARNING_RATE``, ``FEATURE_LEARNING_RATE``, no weight decay) and the encoder's layers the step ``learning_rate_scale`` gives them;
     weight decay as the Trainer groups it (none on biases and LayerNorm)."""
     import torch
     from transformers import Trainer
@@ -531,6 +567,8 @@ def _grouped_trainer(layer_decay: float = 1.0):
                         continue
                     if CRF_MODULE in name.split("."):
                         key = (CRF_LEARNING_RATE, 0.0)
+                    elif FEATURE_MODULE in name.split("."):
+                        key = (FEATURE_LEARNING_RATE, 0.0)
                     else:
                         key = (self.args.learning_rate * learning_rate_scale(name, layers, layer_decay),
                                self.args.weight_decay if name in decay else 0.0)
@@ -550,12 +588,12 @@ def _run_trainer(bundle: ModelBundle, model, examples, config: TrainConfig, judg
     keep_token_types = getattr(bundle.model.config, "type_vocab_size", 1) > 1
     pad_id = bundle.tokenizer.pad_token_id or 0
     crf = getattr(bundle.model, CRF_MODULE, None)
+    grouped = crf is not None or config.layer_decay != 1.0 or getattr(bundle.model, FEATURE_MODULE, None) is not None
     loss = crf_loss(crf) if crf is not None else \
         _weighted_loss(label_weights(bundle, examples) if config.class_weights else None)
     stopped_early, seconds = run_trainer(
         model, windows, lambda batch: pad_batch(batch, pad_id, keep_token_types, with_labels=True), config, judge,
-        on_step, trainer_class=_grouped_trainer(config.layer_decay) if crf is not None or config.layer_decay != 1.0
-        else None, compute_loss_func=loss)
+        on_step, trainer_class=_grouped_trainer(config.layer_decay) if grouped else None, compute_loss_func=loss)
     return stopped_early, unexpressible, seconds
 
 
