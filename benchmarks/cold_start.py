@@ -11,7 +11,13 @@ corrects anything else. Scenarios:
 - ``c live``: the live fast family (linear / crf) refitted every ``--every`` decisions, gated;
 - ``z zero-shot + live`` (sentiment): SnowNLP serves z001 first, the live model competes under the gate;
 - ``d live + transformer``: (c) plus a gated transformer retrain every 200 decisions (a 2 x 128 Chinese
-  BERT from random weights, 4 epochs at lr 1e-3, the recipe of the demo).
+  BERT from random weights, 4 epochs at lr 1e-3, the recipe of the demo);
+- ``e live + zh-mini``: (c) plus a gated retrain of the shipped zh-mini every 200 decisions by ``bertanno
+  train``'s own plan (the token plan for NER);
+- ``f live + ensemble``: (c) plus a gated ``train --family ensemble`` (zh-mini by that plan with the crf or
+  linear family, stacked on out-of-fold predictions) every 200 decisions.
+
+``--scenarios e,f --output cold_start_zh_mini`` runs only those and writes their own results file.
 
 The annotator's think time is taken to be longer than a refit (a person spends seconds on an item): after
 each decision, a refit in progress is allowed to finish before the next item is drawn. Reported per 50
@@ -39,8 +45,11 @@ from benchmarks.common import REPO, machine_facts, use_threads
 RESULTS = REPO / "benchmarks" / "results"
 DATASETS = {"chnsenticorp": ("sentiment", ["a", "z", "c", "d"]),
             "chineseblue_cmedqaner": ("ner", ["a", "b", "c", "d"]),
-            "chineseblue_cmedqq": ("pair", ["a", "c", "d"])}
-NAMES = {"a": "a none", "b": "b gazetteer", "c": "c live", "z": "z zero-shot + live", "d": "d live + transformer"}
+            "chineseblue_cmedqq": ("pair", ["a", "c", "d"]),
+            "cail2021_xxcq": ("ner", ["a", "c"])}
+DEFAULT_SETS = "chnsenticorp,chineseblue_cmedqaner,chineseblue_cmedqq"
+NAMES = {"a": "a none", "b": "b gazetteer", "c": "c live", "z": "z zero-shot + live", "d": "d live + transformer",
+         "e": "e live + zh-mini", "f": "f live + ensemble"}
 
 
 def keystrokes(task, predicted, gold) -> int:
@@ -88,14 +97,15 @@ def run_scenario(name: str, task_name: str, scenario: str, data, args, folder: P
         options = {"zero_shot": "snownlp", "label_map": {"negative": "0", "positive": "1"}}
     if scenario == "b":
         options = {"gazetteer": ["medical"]}
-    create_project(store, "p", task, str(base), models_dir=models, plugins=plugins, **options)
+    create_project(store, "p", task, "zh-mini" if scenario in ("e", "f") else str(base), models_dir=models,
+                   plugins=plugins, **options)
     unlabelled = folder / f"{name}-{scenario}.jsonl"
     unlabelled.write_text("".join(json.dumps({"text": e.text, **({"text_b": e.text_b} if e.text_b else {})},
                                              ensure_ascii=False) + "\n" for e in pool), encoding="utf-8")
     import_file(store, "p", unlabelled, "jsonl", plugins=plugins)
     model, version = champion_model(store, "p", plugins, required=False)
     session = AnnotationSession(store, "p", "simulated", "uncertain", model, version, predict_ahead=False,
-                                plugins=plugins, live_every=args.every if scenario in ("c", "z", "d") else None,
+                                plugins=plugins, live_every=args.every if scenario in ("c", "z", "d", "e", "f") else None,
                                 models_dir=models)
     rows, window = [], []
     transformer = TrainConfig(epochs=4, batch_size=32, learning_rate=1e-3, patience=2, seed=0)
@@ -117,8 +127,10 @@ def run_scenario(name: str, task_name: str, scenario: str, data, args, folder: P
             window.append((False, typed))
         if session.live is not None:
             session.live.wait()
-        if scenario == "d" and decided % 200 == 0:
-            train_project(store, "p", transformer, trigger="retrain", models_dir=models, plugins=plugins)
+        if scenario in ("d", "e", "f") and decided % 200 == 0:
+            config = transformer if scenario == "d" else TrainConfig(seed=0)  # zh-mini: bertanno train's own plan
+            train_project(store, "p", config, trigger="retrain", models_dir=models, plugins=plugins,
+                          family="ensemble" if scenario == "f" else "transformer")
             session.serve_champion()
         if decided % 50 == 0:
             served, served_name = champion_model(store, "p", plugins, required=False)
@@ -147,7 +159,7 @@ def stats_row(store, name: str, scenario: str) -> dict:
         version: {key: group[key] for key in keep} for version, group in figures["groups"].items()}}
 
 
-def plot(rows: list[dict]) -> Path:
+def plot(rows: list[dict], name: str = "cold_start") -> Path:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -166,7 +178,7 @@ def plot(rows: list[dict]) -> Path:
         axis.set_ylim(0, 1)
         axis.legend(fontsize=8)
     figure.tight_layout()
-    path = RESULTS / "cold_start.png"
+    path = RESULTS / f"{name}.png"
     figure.savefig(path, dpi=110)
     return path
 
@@ -177,13 +189,15 @@ def main(argv=None) -> None:
     parser.add_argument("--pool", type=int, default=2000)
     parser.add_argument("--every", type=int, default=20)
     parser.add_argument("--test", type=int, default=300)
-    parser.add_argument("--datasets", default=",".join(DATASETS))
+    parser.add_argument("--datasets", default=DEFAULT_SETS)
+    parser.add_argument("--scenarios", help="Only these scenarios (e.g. e,f), where a set has them.")
+    parser.add_argument("--output", default="cold_start", help="Results file name (in benchmarks/results).")
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args(argv)
     use_threads(args.threads)
     from benchmarks.datasets import load
 
-    path = RESULTS / "cold_start.jsonl"
+    path = RESULTS / f"{args.output}.jsonl"
     header = {"suite": "cold_start", "command": " ".join(["python -m benchmarks.cold_start", *sys.argv[1:]]),
               "started": time.strftime("%Y-%m-%d %H:%M"), "machine": machine_facts(args.threads),
               "settings": vars(args)}
@@ -192,13 +206,15 @@ def main(argv=None) -> None:
         stream.write(json.dumps(header, ensure_ascii=False) + "\n")
         for name in args.datasets.split(","):
             task_name, scenarios = DATASETS[name]
+            if args.scenarios:
+                scenarios = [s for s in args.scenarios.split(",") if s in NAMES]
             data = load(name)
             for scenario in scenarios:
                 for row in run_scenario(name, task_name, scenario, data, args, Path(folder)):
                     rows.append(row)
                     stream.write(json.dumps(row, ensure_ascii=False) + "\n")
                     stream.flush()
-    print(f"cold-start results: {path}; plot: {plot(rows)}")
+    print(f"cold-start results: {path}; plot: {plot(rows, args.output)}")
     from benchmarks.report import write_report
 
     write_report()

@@ -280,7 +280,7 @@ def cold_start_stats(rows: list[dict]) -> list[str]:
     return lines
 
 
-def cold_start_section(header: dict, rows: list[dict]) -> list[str]:
+def cold_start_section(header: dict, rows: list[dict], name: str = "cold_start") -> list[str]:
     settings = header["settings"]
     stats = [r for r in rows if "stats" in r]
     rows = [r for r in rows if "stats" not in r]
@@ -291,7 +291,7 @@ def cold_start_section(header: dict, rows: list[dict]) -> list[str]:
              "decisions: share of pre-annotations accepted unchanged (an item shown without one counts as not "
              "accepted), keystrokes per item, and the serving model with its score on a fixed test sample of "
              f"{settings['test']} items. See `benchmarks/cold_start.py` for the scenarios. Plot: "
-             "`benchmarks/results/cold_start.png`.", ""]
+             f"`benchmarks/results/{name}.png`.", ""]
     for dataset in dict.fromkeys(r["dataset"] for r in rows):
         mine = [r for r in rows if r["dataset"] == dataset]
         marks = sorted({r["decisions"] for r in mine})
@@ -913,6 +913,23 @@ def ensemble_section(result: dict) -> list[str]:
     return lines + [""]
 
 
+def adapt_section(result: dict) -> list[str]:
+    """``python -m benchmarks.adapt``: zh-mini fine-tuned as shipped and after task-adaptive pretraining."""
+    lines = ["## Task-adaptive pretraining (`vocab adapt`)", "",
+             f"Command: `{result['command'].strip()}` (started {result['started']}). zh-mini's masked-LM training "
+             "continued on the set's own unlabelled training texts (never its test texts), then zh-mini as shipped "
+             "and adapted fine-tuned on the same first N training examples by `bertanno train`'s plan (seed 42) and "
+             "scored on the suite's test sample with the task's headline metric.", "",
+             "| set | corpus texts | steps | held-out MLM loss | train | shipped | adapted | difference |",
+             "|---|---|---|---|---|---|---|---|"]
+    for row in result["rows"]:
+        shipped, adapted = row["shipped"]["score"], row["adapted"]["score"]
+        lines.append(f"| {row['dataset']} | {row['corpus']:,} | {row['adapt_steps']:,} | "
+                     f"{row['mlm_loss_before']:.3f} → {row['mlm_loss_after']:.3f} | {row['train']:,} | "
+                     f"{shipped:.4f} | {adapted:.4f} | {(adapted - shipped) * 100:+.2f} |")
+    return lines + [""]
+
+
 def write_report() -> list[Path]:
     quality_header, quality_rows = _jsonl(RESULTS / "quality.jsonl")
     speed = _json("speed.json")
@@ -923,6 +940,7 @@ def write_report() -> list[Path]:
     vocab_header, vocab_rows = _jsonl(RESULTS / "vocab_quality.jsonl")
     zero_header, zero_rows = _jsonl(RESULTS / "zero_shot.jsonl")
     cold_header, cold_rows = _jsonl(RESULTS / "cold_start.jsonl")
+    zh_cold_header, zh_cold_rows = _jsonl(RESULTS / "cold_start_zh_mini.jsonl")
     loops = [loop for loop in (_jsonl(RESULTS / "correction_loop.jsonl"), _jsonl(RESULTS / "correction_loop_zh_mini.jsonl"))
              if loop[1]]
     demo_header, demo_rows = _jsonl(RESULTS / "zh_mini_demo.jsonl")
@@ -945,7 +963,8 @@ def write_report() -> list[Path]:
                           ("interop.json", interop_section), ("keystrokes.json", keystrokes_section),
                           ("linear_family.json", linear_family_section),
                           ("constrained_decoding.json", constrained_decoding_section),
-                          ("crf_head.json", crf_head_section), ("ensemble.json", ensemble_section)):
+                          ("crf_head.json", crf_head_section), ("ensemble.json", ensemble_section),
+                          ("adapt.json", adapt_section)):
         if (result := _json(name)) is not None:
             lines += section(result)
     if vocab_rows:
@@ -954,6 +973,8 @@ def write_report() -> list[Path]:
         lines += zero_shot_section(zero_header, zero_rows)
     if cold_rows:
         lines += cold_start_section(cold_header, cold_rows)
+    if zh_cold_rows:
+        lines += cold_start_section(zh_cold_header, zh_cold_rows, "cold_start_zh_mini")
     if loops:
         lines += correction_loop_section(loops)
     if zh_rows:

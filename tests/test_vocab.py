@@ -285,3 +285,70 @@ def load_version_rows(directory):
 
     weights = load_file(str(Path(directory) / "model.safetensors"))
     return next(v for k, v in weights.items() if k.endswith("word_embeddings.weight"))
+
+
+def test_adapt_keeps_checkpoints_with_their_held_out_loss_and_resumes_after_an_interruption(ner_project, tmp_path):
+    from bertanno.errors import BertannoError
+    from bertanno.vocab.adapt import LOSSES_FILE, AdaptConfig, adapt
+
+    model = describe(ner_project, "clinic").model
+    texts = ["新冠病毒感染的患者", "高血压病人需要服药", "脑梗塞的康复训练", "患者无高血压"] * 12
+    folder = tmp_path / "checkpoints"
+    config = AdaptConfig(epochs=2, batch_size=8, learning_rate=1e-3, checkpoint_dir=folder, checkpoint_every=2)
+
+    def stop_at_five(step, total):
+        if step == 5:
+            raise KeyboardInterrupt
+
+    with pytest.raises(BertannoError, match="checkpoint at step 4 is kept: run the same command again"):
+        adapt(model, [], list(texts), tmp_path / "first", config, stop_at_five)
+    assert not (tmp_path / "first").exists()
+    logged = [json.loads(line)["step"] for line in (folder / LOSSES_FILE).read_text().splitlines()]
+    assert logged == [2, 4]
+    steps = []
+    result = adapt(model, [], list(texts), tmp_path / "adapted", config, lambda step, total: steps.append(step))
+    assert result.resumed_from == 4 and steps[0] == 5 and steps[-1] == result.steps
+    assert [point["step"] for point in result.checkpoints][:2] == [2, 4] and result.checkpoints[-1]["loss"] > 0
+    record = json.loads((tmp_path / "adapted" / "bertanno-adapted.json").read_text())
+    assert record["checkpoints"] == result.checkpoints
+    other = AdaptConfig(epochs=2, batch_size=8, learning_rate=5e-4, checkpoint_dir=folder, checkpoint_every=2)
+    assert adapt(model, [], list(texts), tmp_path / "other", other).resumed_from == 0  # another run: afresh
+
+
+def test_adapt_on_the_project_leaves_the_evaluation_split_out(ner_project):
+    from bertanno.core.project import project_task, training_data
+    from bertanno.store.items import evaluation_item_ids
+    from bertanno.store.projects import get_project
+    from bertanno.vocab.corpus import project_corpus
+
+    with ner_project.transaction() as session:  # the labelled items take their split, as training does
+        project = get_project(session, "clinic")
+        training_data(session, project.id, project_task(project))
+    everything, _ = project_corpus(ner_project, "clinic")
+    without, _ = project_corpus(ner_project, "clinic", without_evaluation=True)
+    with ner_project.transaction() as session:
+        held = evaluation_item_ids(session, get_project(session, "clinic").id)
+    assert held and len(without) == len(everything) - len(held)
+
+
+def test_adapt_trains_a_model_stored_in_float16_in_float32(ner_project, tmp_path):
+    import shutil
+    from pathlib import Path
+
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    from bertanno.vocab.adapt import AdaptConfig, adapt
+
+    source = Path(describe(ner_project, "clinic").model)
+    half = tmp_path / "half"
+    shutil.copytree(source, half)
+    weights = load_file(str(half / "model.safetensors"))
+    save_file({k: v.half() if v.is_floating_point() else v for k, v in weights.items()}, str(half / "model.safetensors"),
+              metadata={"format": "pt"})
+    config = json.loads((half / "config.json").read_text())
+    (half / "config.json").write_text(json.dumps({**config, "dtype": "float16"}))  # as zh-mini ships
+    result = adapt(str(half), [], ["新冠病毒感染的患者", "高血压病人需要服药"] * 8, tmp_path / "adapted",
+                   AdaptConfig(epochs=1, batch_size=8, learning_rate=1e-3))
+    saved = load_file(str(result.directory / "model.safetensors"))
+    assert {v.dtype for v in saved.values() if v.is_floating_point()} == {torch.float32}

@@ -85,6 +85,13 @@ def next_adapted_directory(store: Store, project_name: str, models_dir: Path | N
     return version_directory(models_dir, project, f"adapted-{number}")
 
 
+def adapt_checkpoints(store: Store, project_name: str, models_dir: Path | None) -> Path:
+    """Where ``vocab adapt`` keeps the checkpoints of the project's run under way (removed when it ends)."""
+    with store.transaction() as session:
+        project = get_project(session, project_name)
+    return version_directory(models_dir, project, ".adapt-checkpoints")
+
+
 def models_root() -> Path:
     return Path(os.environ.get(MODELS_ENV, "bertanno-models"))
 

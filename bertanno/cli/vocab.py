@@ -310,38 +310,59 @@ def mine(ctx, corpus, project, min_count, max_length, top, output):
 @click.option("--device", help="cpu, cuda … (default: a GPU when there is one).")
 @click.option("--models-dir", type=click.Path(file_okay=False, path_type=Path), envvar="BERTANNO_MODELS",
               show_envvar=True, help="Where the adapted model is saved (default: ./bertanno-models).")
+@click.option("--checkpoint-every", type=click.IntRange(min=1), metavar="STEPS",
+              help="Steps between checkpoints (default: a tenth of the run).")
+@click.option("--nice", "be_nice", is_flag=True,
+              help="Run at a lower CPU priority, so annotating on the same machine stays quick.")
 @click.pass_context
-def adapt(ctx, project, corpus, epochs, batch_size, learning_rate, max_length, max_texts, seed, device, models_dir):
+def adapt(ctx, project, corpus, epochs, batch_size, learning_rate, max_length, max_texts, seed, device, models_dir,
+          checkpoint_every, be_nice):
     """Masked-LM training of PROJECT's model (with its terms) on unlabelled domain text: CORPUS
-    (one text per line, or JSONL) or, without it, the project's own items.
+    (one text per line, or JSONL) or, without it, the project's own items (those of the
+    evaluation split left out: what judges a version is never trained on).
 
     Listed terms are masked whole. The adapted model is saved beside the
     project's versions and training starts from it from then on; the masked-LM
-    loss on held-out text, before and after, says whether it learnt anything.
+    loss on held-out text, before, at each checkpoint and after, says whether it
+    learnt anything. A checkpoint is kept every --checkpoint-every steps: a run
+    killed or stopped with Ctrl-C resumes from its last one when the same
+    command is run again.
 
     \b
-    Example:
+    Examples:
       bertanno vocab adapt clinic notes.txt --epochs 2
+      nohup bertanno vocab adapt clinic --epochs 3 --nice &   (in the background)
     """
+    import os
     import random
+    import shutil
 
-    from bertanno.app.training_runs import next_adapted_directory
+    from bertanno.app.training_runs import adapt_checkpoints, next_adapted_directory
     from bertanno.vocab.adapt import AdaptConfig
     from bertanno.vocab.adapt import adapt as adapt_model
     from bertanno.vocab.corpus import project_corpus, read_corpus
     from bertanno.vocab.domain_vocabulary import describe, set_adapted_model
 
+    if be_nice:
+        os.nice(10)
     store = open_store(ctx)
     summary = describe(store, project)
-    texts = read_corpus(corpus) if corpus else project_corpus(store, project)[0]
+    texts = read_corpus(corpus) if corpus else project_corpus(store, project, without_evaluation=True)[0]
     if max_texts and len(texts) > max_texts:
         texts = random.Random(seed).sample(texts, max_texts)
     directory = next_adapted_directory(store, project, models_dir)
+    checkpoints = adapt_checkpoints(store, project, models_dir)
     config = AdaptConfig(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, max_length=max_length,
-                         seed=seed, device=device)
+                         seed=seed, device=device, checkpoint_dir=checkpoints, checkpoint_every=checkpoint_every)
     with progress_bar("masked-LM steps") as advance:
         result = adapt_model(summary.model, summary.terms, texts, directory, config, advance)
+    shutil.rmtree(checkpoints, ignore_errors=True)
     set_adapted_model(store, project, str(result.directory.resolve()))
+    if result.resumed_from:
+        console.print(f"resumed from the checkpoint at step {result.resumed_from}")
+    if result.checkpoints:
+        console.print("held-out masked-LM loss at each checkpoint: " + ", ".join(
+            f"step {point['step']} {point['loss']:.3f}" for point in result.checkpoints))
     console.print(f"adapted on {result.texts} texts in {result.steps} steps ({result.seconds:.0f} s); "
                   f"held-out masked-LM loss {result.loss_before:.3f} → {result.loss_after:.3f}"
                   + (f", on term tokens {result.term_loss_before:.3f} → {result.term_loss_after:.3f}"

@@ -79,6 +79,11 @@ def project_items(session: Session, project_id: int, *, undecided: bool = False,
     return list(session.scalars(_chosen(select(Item), project_id, undecided, unpredicted_by).limit(limit)))
 
 
+def evaluation_item_ids(session: Session, project_id: int) -> set[int]:
+    """The ids of the project's items in the evaluation split (``Item.split == "eval"``)."""
+    return set(session.scalars(select(Item.id).where(Item.project_id == project_id, Item.split == "eval")))
+
+
 def project_item_ids(session: Session, project_id: int, *, undecided: bool = False,
                      unpredicted_by: str | None = None, latest_not_by: str | None = None) -> list[int]:
     """The ids of the items ``project_items`` would return (same filters), without loading them;

@@ -34,6 +34,35 @@ class AdaptConfig:
     held_out: float = 0.05
     seed: int = 42
     device: str | None = None
+    checkpoint_dir: Path | None = None
+    """Keep a checkpoint here every ``checkpoint_every`` steps (weights, optimizer, schedule) with the held-out
+    masked-LM loss at that step (``LOSSES_FILE``), and resume from the last complete one when the folder holds
+    one from the same run (``RUN_FILE``: model, terms, texts and settings); the caller removes it when done."""
+    checkpoint_every: int | None = None
+    """Steps between checkpoints (default: a tenth of the run's steps, at least 1)."""
+
+
+RUN_FILE = "bertanno-adapt-run.json"
+"""In a checkpoint folder: what run its checkpoints belong to; another run starts afresh."""
+LOSSES_FILE = "losses.jsonl"
+"""In a checkpoint folder: one line per checkpoint, ``{"step", "loss", "term_loss"}`` on the held-out text."""
+DONE_FILE = "bertanno-adapt-step.json"
+"""Beside a checkpoint's own files, written last: the checkpoint is complete."""
+
+
+def last_adapt_checkpoint(folder: Path) -> Path | None:
+    """The latest complete checkpoint (``checkpoint-N`` with ``DONE_FILE``) in ``folder``, or ``None``."""
+    complete = [path for path in Path(folder).glob("checkpoint-*")
+                if path.name.split("-")[-1].isdigit() and (path / DONE_FILE).is_file()]
+    return max(complete, key=lambda path: int(path.name.split("-")[-1]), default=None)
+
+
+def checkpoint_losses(folder: Path) -> list[dict]:
+    """The held-out losses logged at each checkpoint of a run (``LOSSES_FILE``), in step order."""
+    path = Path(folder) / LOSSES_FILE
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 @dataclass
@@ -47,6 +76,10 @@ class AdaptResult:
     term_loss_before: float | None
     term_loss_after: float | None
     added: list[str] = field(default_factory=list)
+    resumed_from: int = 0
+    """The step a resumed run started from (0: from the beginning)."""
+    checkpoints: list[dict] = field(default_factory=list)
+    """The held-out losses at each checkpoint (``LOSSES_FILE``'s lines)."""
 
 
 def term_units(text: str, offsets: Sequence[tuple[int, int]], terms: set[str], longest: int) -> list[list[int]]:
@@ -162,9 +195,19 @@ def held_out_losses(model, examples: list[dict], tokenizer, config: AdaptConfig,
 def adapt(model_name: str, terms: list[str], texts: Sequence[str], output: str | Path,
           config: AdaptConfig = AdaptConfig(), on_step: Callable[[int, int], None] | None = None,
           plugins=None) -> AdaptResult:
-    """Extend ``model_name`` with ``terms``, train it as a masked LM on ``texts``, save it to ``output``."""
+    """Extend ``model_name`` with ``terms``, train it as a masked LM on ``texts``, save it to ``output`` (with
+    ``ADAPTED_FILE``: the run and its held-out losses before, at each checkpoint and after). With
+    ``config.checkpoint_dir`` a killed or interrupted run resumes from its last checkpoint when called again with
+    the same model, terms, texts and settings. Raises ``BertannoError`` for too little text, a model that is no
+    masked LM, and on Ctrl-C (saying whether a checkpoint is kept)."""
     import torch
-    from transformers import AutoModelForMaskedLM, PrinterCallback, Trainer, TrainerCallback, TrainingArguments
+    from transformers import (
+        AutoModelForMaskedLM,
+        PrinterCallback,
+        Trainer,
+        TrainerCallback,
+        TrainingArguments,
+    )
 
     texts = [t for t in texts if t and t.strip()]
     if len(texts) < 2:
@@ -173,7 +216,10 @@ def adapt(model_name: str, terms: list[str], texts: Sequence[str], output: str |
     refuse_remote_code(source.weights_dir, False)
     tokenizer = load_tokenizer(source.tokenizer_dir, source.spec.tokenizer_class if source.spec else "bert")
     try:
-        model = AutoModelForMaskedLM.from_pretrained(str(source.weights_dir), weights_only=True, local_files_only=True)
+        # float32 whatever the weights are stored in: zh-mini ships in float16, and masked-LM training in float16
+        # on the CPU diverged (held-out loss 5.0 -> 586 in 6 steps, measured by benchmarks.adapt)
+        model = AutoModelForMaskedLM.from_pretrained(str(source.weights_dir), weights_only=True, local_files_only=True,
+                                                     dtype=torch.float32)
     except (OSError, ValueError, RuntimeError) as exc:
         raise BertannoError(f"cannot load {model_name} as a masked language model: {exc}") from None
     plan = extend_model(model, tokenizer, terms)
@@ -189,16 +235,44 @@ def adapt(model_name: str, terms: list[str], texts: Sequence[str], output: str |
     pad_id = tokenizer.pad_token_id or 0
     steps_total = math.ceil(len(training) / config.batch_size) * config.epochs
 
+    run = {"model": model_name, "terms": sorted(terms), "texts": len(training), "held_out": len(held_out),
+           "first": texts[cut][:50] if len(texts) > cut else "", "epochs": config.epochs,
+           "batch_size": config.batch_size, "learning_rate": config.learning_rate, "max_length": config.max_length,
+           "seed": config.seed}
+    folder = Path(config.checkpoint_dir) if config.checkpoint_dir else None
+    resume = None
+    if folder is not None:
+        run_file = folder / RUN_FILE
+        if run_file.is_file() and json.loads(run_file.read_text(encoding="utf-8")) == run:
+            resume = last_adapt_checkpoint(folder)
+        else:  # another run's checkpoints, or none: start afresh
+            import shutil
+
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir(parents=True, exist_ok=True)
+            run_file.write_text(json.dumps(run, ensure_ascii=False), encoding="utf-8")
+    every = config.checkpoint_every or max(1, steps_total // 10)
+
     class Progress(TrainerCallback):
         def on_step_end(self, args, state, control, **kwargs):
             if on_step:
                 on_step(state.global_step, steps_total)
 
+        def on_save(self, args, state, control, **kwargs):
+            loss, term_loss = held_out_losses(model, held_out, tokenizer, config, device)
+            model.train()
+            with (folder / LOSSES_FILE).open("a", encoding="utf-8") as log:
+                log.write(json.dumps({"step": state.global_step, "loss": loss, "term_loss": term_loss}) + "\n")
+            (folder / f"checkpoint-{state.global_step}" / DONE_FILE).write_text(
+                json.dumps({"step": state.global_step}), encoding="utf-8")
+
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="bertanno-adapt-") as scratch:
         arguments = TrainingArguments(
-            output_dir=scratch, num_train_epochs=config.epochs, per_device_train_batch_size=config.batch_size,
-            learning_rate=config.learning_rate, weight_decay=0.01, warmup_steps=0.06, save_strategy="no",
+            output_dir=str(folder or scratch), num_train_epochs=config.epochs,
+            per_device_train_batch_size=config.batch_size,
+            learning_rate=config.learning_rate, weight_decay=0.01, warmup_steps=0.06,
+            save_strategy="steps" if folder else "no", save_steps=every, save_total_limit=2,
             eval_strategy="no", report_to="none", disable_tqdm=True, seed=config.seed,
             use_cpu=device.type == "cpu", remove_unused_columns=False, dataloader_num_workers=0,
             logging_steps=max(1, steps_total // 10),
@@ -210,9 +284,12 @@ def adapt(model_name: str, terms: list[str], texts: Sequence[str], output: str |
         )
         trainer.remove_callback(PrinterCallback)
         try:
-            trainer.train()
+            trainer.train(resume_from_checkpoint=str(resume) if resume else None)
         except KeyboardInterrupt:
-            raise BertannoError("domain adaptation interrupted; nothing was saved and the project is unchanged") from None
+            kept = last_adapt_checkpoint(folder) if folder else None
+            raise BertannoError("domain adaptation interrupted; " + (
+                f"its checkpoint at step {kept.name.split('-')[-1]} is kept: run the same command again to resume "
+                "from there" if kept else "nothing was saved and the project is unchanged")) from None
     seconds = time.perf_counter() - started
     loss_after, term_after = held_out_losses(model, held_out, tokenizer, config, device)
 
@@ -221,10 +298,12 @@ def adapt(model_name: str, terms: list[str], texts: Sequence[str], output: str |
     model.save_pretrained(str(output), safe_serialization=True)
     tokenizer.save_pretrained(str(output))
     result = AdaptResult(output, len(training), steps_total, seconds, loss_before, loss_after, term_before,
-                         term_after, plan.added)
+                         term_after, plan.added, int(resume.name.split("-")[-1]) if resume else 0,
+                         checkpoint_losses(folder) if folder else [])
     record = {"base_model": model_name, "terms": added_terms(tokenizer), "texts": len(training),
               "held_out": len(held_out), "epochs": config.epochs, "seed": config.seed, "steps": steps_total,
               "loss_before": loss_before, "loss_after": loss_after, "term_loss_before": term_before,
-              "term_loss_after": term_after}
+              "term_loss_after": term_after,
+              "checkpoints": result.checkpoints}
     (output / ADAPTED_FILE).write_text(json.dumps(record, ensure_ascii=False, indent=2), encoding="utf-8")
     return result

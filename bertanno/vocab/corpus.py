@@ -9,6 +9,7 @@ from bertanno.core.plugins import Plugins
 from bertanno.core.project import open_project
 from bertanno.core.reading import open_text
 from bertanno.store import Store
+from bertanno.store.items import evaluation_item_ids
 
 
 def read_corpus(path: str | Path) -> list[str]:
@@ -31,11 +32,18 @@ def read_corpus(path: str | Path) -> list[str]:
     return texts
 
 
-def project_corpus(store: Store, project_name: str,
-                   plugins: Plugins | None = None) -> tuple[list[str], list[tuple[str, str]]]:
-    """The project's texts, and (surface, type) for every entity its standing annotations mark."""
+def project_corpus(store: Store, project_name: str, plugins: Plugins | None = None,
+                   without_evaluation: bool = False) -> tuple[list[str], list[tuple[str, str]]]:
+    """The project's texts, and (surface, type) for every entity its standing annotations mark.
+    ``without_evaluation``: leave out the texts of the evaluation split's items (what judges a version must not
+    have been trained on, not even without its labels: ``vocab adapt``)."""
     project = open_project(store, project_name, plugins)
-    texts = [t for _, example in project.items() for t in (example.text, example.text_b) if t]
+    left_out = set()
+    if without_evaluation:
+        with store.transaction() as session:
+            left_out = evaluation_item_ids(session, project.id)
+    texts = [t for item_id, example in project.items() if item_id not in left_out
+             for t in (example.text, example.text_b) if t]
     entities = []
     for _, example in project.annotated():
         entities += [(example.text[s:e], label) for s, e, label in project.task.entity_spans(example)]
