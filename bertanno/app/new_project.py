@@ -89,8 +89,8 @@ def create_project(store: Store, name: str, task: Task, model: str, zero_shot: s
     plan = plan_zero_shot(task, zero_shot, label_map, plugins, options) if zero_shot else None
     created = CreatedProject(name, task, model)
     with store.transaction() as session:
-        project = store_project(session, name, task.name, list(task.labels), model, blind_share=blind_share,
-                                overlap=overlap, settle=settle)
+        project = store_project(session, name, task.name, list(task.labels), model, config=dict(task.config),
+                                blind_share=blind_share, overlap=overlap, settle=settle)
         if plan is None:
             return created
         version_name = next_version_name(session, project.id, plan.family.version_prefix)

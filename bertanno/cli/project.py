@@ -51,8 +51,13 @@ def team_options(function):
 
 @click.command()
 @click.argument("project")
-@click.option("--task", "task_name", required=True, help="sentiment, ner, pair, or a plugin's task (bertanno plugins).")
-@click.option("--labels", help="Comma-separated label set (entity types for ner). Default: the task's own.")
+@click.option("--task", "task_name", required=True,
+              help="sentiment, ner, pair, relations, or a plugin's task (bertanno plugins).")
+@click.option("--labels", help="Comma-separated label set (entity types for ner and relations). Default: the task's own.")
+@click.option("--relations", metavar="NAME:HEAD>TAIL,…",
+              help="relations: the relation types and the entity types each joins (quote it: > and | mean something "
+                   "to the shell), e.g. "
+                   "sell_drugs_to:Nh>Nh,traffic_in:Nh>NDR (> directed, - undirected, | any of, * any type).")
 @click.option("--model", help="Domain model: alias, hub id or directory (default: bert-base-chinese when its weights "
                                "are on this machine, else zh-mini, shipped with bertanno).")
 @click.option("--zero-shot", "zero_shot", metavar="FAMILY",
@@ -72,8 +77,8 @@ def team_options(function):
               help="Create the project even though --model cannot be loaded here yet (download it before training).")
 @team_options
 @click.pass_context
-def init(ctx, project, task_name, labels, model, zero_shot, gazetteer, label_map, blind_share, overlap, settle,
-         model_later):
+def init(ctx, project, task_name, labels, relations, model, zero_shot, gazetteer, label_map, blind_share, overlap,
+         settle, model_later):
     """Create PROJECT: one task, one label set, one domain model.
 
     With --zero-shot, a model that needs no training serves the first pre-annotations (version
@@ -88,6 +93,8 @@ def init(ctx, project, task_name, labels, model, zero_shot, gazetteer, label_map
           --zero-shot lac --map PER=person,LOC=place
       bertanno init clinic --task ner --labels disease,drug --gazetteer medical
       bertanno init records --task ner --labels disease,drug --model medbert
+      bertanno init cases --task relations --labels Nh,NDR \\
+          --relations "sell_drugs_to:Nh>Nh,traffic_in:Nh>NDR"
     """
     from bertanno.app.new_project import create_project
     from bertanno.core.hub import default_model, model_reference
@@ -99,7 +106,11 @@ def init(ctx, project, task_name, labels, model, zero_shot, gazetteer, label_map
         raise click.UsageError("--map maps a zero-shot family's labels; name the family with --zero-shot or "
                                "give --gazetteer")
     plugins = get_plugins()
-    task = plugins.task(task_name, labels=parse_labels(labels))
+    if relations is not None and task_name != "relations":
+        raise click.UsageError("--relations gives a relations project its relation types; use it with --task "
+                               "relations")
+    task = plugins.task(task_name, labels=parse_labels(labels),
+                        **({"relations": relations} if relations is not None else {}))
     label_warnings = check_new_labels(task, plugins)  # a label no format can carry: refused here, not at export
     chosen = None
     if model is None:
@@ -122,6 +133,8 @@ def init(ctx, project, task_name, labels, model, zero_shot, gazetteer, label_map
         raise
     console.print(f"created project [bold]{project}[/]: task {task.name}, labels {escape(', '.join(task.labels))}, "
                   f"model {escape(model)} (in {escape(store.url)})")
+    if task.config.get("relations"):
+        console.print(f"relations: {escape(task.config['relations'])}")
     if chosen:
         console.print(f"model: {escape(chosen)}", highlight=False, soft_wrap=False)  # word-wrapped: a long sentence
     for warning in label_warnings:

@@ -33,7 +33,7 @@ from bertanno.plugins.bio import OUTSIDE, char_offsets, spans_to_tags, tags_to_s
 from bertanno.plugins.builtin.fast_families import char_features
 from bertanno.plugins.families import ModelFamily, ServedModel, Timer
 from bertanno.plugins.hookspecs import hookimpl
-from bertanno.plugins.task import EXAMPLE_KINDS, Example, Prediction, Span, Task
+from bertanno.plugins.task import Example, Prediction, Span, Task
 
 ENSEMBLE = "ensemble"
 FOLDS = 3
@@ -275,7 +275,7 @@ class EnsembleFamily(ModelFamily):
     name = ENSEMBLE
     description = ("Stacking: the transformer with the crf (NER) or linear (sentences, pairs) family, combined by a "
                    "model learned on their out-of-fold predictions")
-    example_kinds = EXAMPLE_KINDS
+    example_kinds = frozenset(DEFAULT_MEMBERS)
     version_prefix = "e"
     trainable = True
     modules = ("sklearn_crfsuite",)

@@ -15,7 +15,7 @@ from bertanno.core.project import open_project
 from bertanno.core.reading import read_examples
 from bertanno.errors import BertannoError
 from bertanno.plugins.specs import ANNOTATOR_META, PREDICTION_META, RowError, RowNote
-from bertanno.plugins.task import Example, Prediction, Span, Task
+from bertanno.plugins.task import Example, Prediction, Span, SpanGraph, Task
 from bertanno.store import Store
 from bertanno.store.annotations import current_annotations, decision_key, record_imports
 from bertanno.store.items import add_items, assign_split, existing_hashes, input_hash, item_splits
@@ -126,7 +126,8 @@ def labels_formats_cannot_carry(task: Task, plugins: Plugins | None = None) -> d
     writers = label_writers(task, plugins)
     refused: dict[str, list[str]] = {}
     for label in task.labels:
-        payload = [Span(0, 1, label)] if kind == "spans" else label
+        payload = [Span(0, 1, label)] if kind == "spans" else SpanGraph((Span(0, 1, label),)) \
+            if kind == "relations" else label
         probe = Example("甲乙", "丙丁" if kind == "pair" else None, payload)
         refused[label] = [name for name, spec in writers.items()
                           if spec.cannot_carry is not None and spec.cannot_carry(probe, kind) is not None]
@@ -138,7 +139,7 @@ def check_new_labels(task: Task, plugins: Plugins | None = None) -> list[str]:
     that is a BIO tag (``O``, ``B-drug``: bertanno writes the tags itself, so CoNLL would read ``B-B-drug``) and
     for a label no format of the task can carry; returns one warning per label some formats cannot carry."""
     plugins = plugins or get_plugins()
-    if task.example_kind == "spans":
+    if task.example_kind in ("spans", "relations"):
         tags = [label for label in task.labels if BIO_TAG.match(label)]
         if tags:
             example = tags[0][2:] or "drug"

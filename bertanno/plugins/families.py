@@ -54,7 +54,7 @@ class ServedModel(Protocol):
                 progress: Callable[[int, int], None] | None = None) -> tuple[list[Prediction], PredictStats]: ...
 
 
-KIND_WORDS = {"text": "single-text", "pair": "sentence-pair", "spans": "entity-span"}
+KIND_WORDS = {"text": "single-text", "pair": "sentence-pair", "spans": "entity-span", "relations": "relation"}
 
 
 class FamilyUnavailable(BertannoError):

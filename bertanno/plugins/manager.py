@@ -32,6 +32,7 @@ LOAD_ENV = "BERTANNO_LOAD_PLUGINS"
 BUILTIN_PLUGINS = (
     "bertanno.plugins.builtin.sentiment",
     "bertanno.plugins.builtin.ner",
+    "bertanno.plugins.builtin.relations",
     "bertanno.plugins.builtin.pair",
     "bertanno.plugins.builtin.models",
     "bertanno.plugins.builtin.vocabularies",

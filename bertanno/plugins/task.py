@@ -15,7 +15,7 @@ import numpy as np
 
 from bertanno.errors import BertannoError
 
-EXAMPLE_KINDS = frozenset({"text", "pair", "spans"})
+EXAMPLE_KINDS = frozenset({"text", "pair", "spans", "relations"})
 HEADS = frozenset({"sequence", "token"})
 NAME_PATTERN = re.compile(r"[a-z][a-z0-9_-]*")
 NOT_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
@@ -48,6 +48,23 @@ class Span(NamedTuple):
     start: int
     end: int
     label: str
+
+
+class Relation(NamedTuple):
+    """A typed link from one entity span (``head``) to another (``tail``); an undirected relation is stored with
+    its ends in text order (``Span`` order)."""
+
+    head: Span
+    tail: Span
+    label: str
+
+
+class SpanGraph(NamedTuple):
+    """The annotation of a relations task: entity spans and the relations between them (events: a trigger span
+    with a relation per role to each argument)."""
+
+    spans: tuple[Span, ...] = ()
+    relations: tuple[Relation, ...] = ()
 
 
 @dataclass

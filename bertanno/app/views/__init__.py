@@ -40,6 +40,10 @@ def view_for(task, plugins=None) -> ViewSpec:
         plugins = get_plugins()
     if name in plugins.views:
         return plugins.views.get(name)
+    if name == "relations":
+        raise BertannoError(f"task {task.name!r}: the relations view (entities and the links between them from "
+                            "the keyboard) is not in this version of bertanno yet; import, export, train and "
+                            "evaluate the project meanwhile")
     known = ", ".join([*VIEWS, *plugins.views])
     raise BertannoError(f"task {task.name!r} names the view {name!r}, which no plugin registers (views: {known})")
 

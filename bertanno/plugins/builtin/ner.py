@@ -24,6 +24,7 @@ from bertanno.plugins.task import (
     Example,
     Prediction,
     Span,
+    SpanGraph,
     Task,
     encode_token_windows,
     softmax,
@@ -65,6 +66,9 @@ class NerTask(Task):
         return str(self.config.get("nested", True)).lower() not in {"false", "0", "no"}
 
     def validate(self, example: Example) -> None:
+        if isinstance(example.payload, SpanGraph):
+            raise ValueError("the item holds relations, which a ner project does not keep: import it into a project "
+                             "of the relations task (init --task relations --relations …)")
         for span in example.payload or ():
             start, end, label = span
             if not all(isinstance(o, int) and not isinstance(o, bool) for o in (start, end)):

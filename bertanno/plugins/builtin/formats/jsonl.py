@@ -5,6 +5,9 @@ Layouts recognised per line:
 - ``{"text", "spans": [[start, end, label] | {"start", "end", "label", "text"?}]}`` (``"spans": null``: unlabelled)
 - ChineseBLUE: ``{"text", "mention_data": [{"mention", "type", "offset"}]}``
 - CAIL2021: ``{"context", "entities": [{"label", "span": ["start;end", ...]}]}``
+- relations: ``{"text", "spans": [...], "relations": [[head, tail, type] | {"head", "tail", "label"}]}`` (head and
+  tail index the spans as listed); DUTIR's legal layout ``{"sentText", "entityMentions": [{"start", "end", "text",
+  "label"}], "relationMentions": [{"e1start", "em1Text", "e21start", "em2Text", "label"}]}`` (ends by start offset)
 - Prodigy: any of the above with ``"answer": "accept" | "reject" | "ignore"`` (only ``accept`` is gold), and
   its choice interface's ``"options"`` with ``"accept": [ids]``
 
@@ -26,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, TextIO
 
 from bertanno.plugins.specs import FileFormat, RowError, RowNote
-from bertanno.plugins.task import Example, Span
+from bertanno.plugins.task import Example, Relation, Span, SpanGraph
 
 
 class BadRecord(ValueError):
@@ -81,6 +84,50 @@ def _native_spans(text: str, spans: list, rules: SpanRules) -> list[Span]:
         else:
             raise BadRecord(f"a span must be [start, end, label] or an object, got {span!r}")
     return result
+
+
+def _native_relations(spans: list[Span], relations: list) -> tuple[Relation, ...]:
+    """``[[head, tail, type] | {"head", "tail", "label"}]``, head and tail indexes into ``spans`` as listed."""
+    result = []
+    for relation in relations:
+        if isinstance(relation, dict):
+            head, tail, label = relation.get("head"), relation.get("tail"), relation.get("label")
+        elif isinstance(relation, (list, tuple)) and len(relation) == 3:
+            head, tail, label = relation
+        else:
+            raise BadRecord(f"a relation must be [head, tail, type] or an object, got {relation!r}")
+        if not isinstance(label, str) or not label:
+            raise BadRecord(f"a relation needs a type (a string), got {label!r}")
+        for end in (head, tail):
+            if _whole(end) is None or not 0 <= end < len(spans):
+                raise BadRecord(f"relation {label}: {end!r} is not the index of one of the {len(spans)} spans")
+        result.append(Relation(spans[head], spans[tail], label))
+    return tuple(result)
+
+
+def _dutir_graph(text: str, record: dict, rules: SpanRules) -> SpanGraph:
+    """DUTIR's legal layout: entity mentions with offsets, relations naming their ends by start offset."""
+    spans = [_span(text, m.get("start"), m.get("end"), m.get("label"), m.get("text"), rules)
+             for m in listed(record, "entityMentions")]
+    by_start: dict[int, list[Span]] = {}
+    for span in spans:
+        by_start.setdefault(span.start, []).append(span)
+    relations = []
+    for mention in listed(record, "relationMentions"):
+        ends = []
+        for start_key, text_key in (("e1start", "em1Text"), ("e21start", "em2Text")):
+            start, surface = _whole(mention.get(start_key), digits=True), mention.get(text_key)
+            found = [s for s in by_start.get(start, []) if surface is None or text[s.start:s.end] == surface]
+            if len(found) != 1:
+                raise BadRecord(f"relation {mention.get('label')!r}: {'no' if not found else 'more than one'} entity "
+                                f"mention starts at {mention.get(start_key)!r}"
+                                + (f" with the text {surface!r}" if surface is not None else ""))
+            ends.append(found[0])
+        label = mention.get("label")
+        if not isinstance(label, str) or not label:
+            raise BadRecord(f"a relation mention needs a label, got {label!r}")
+        relations.append(Relation(ends[0], ends[1], label))
+    return SpanGraph(tuple(spans), tuple(relations))
 
 
 def _chineseblue_spans(text: str, mentions: list, rules: SpanRules) -> list[Span]:
@@ -139,9 +186,9 @@ def record_to_example(record: Any, line: int, rules: SpanRules, answers: Counter
     (several: a list). Raises ``BadRecord`` naming what is wrong, a field of the wrong JSON type included."""
     if not isinstance(record, dict):
         raise BadRecord(f"expected a JSON object, got {type(record).__name__}")
-    text = record.get("text", record.get("text_a", record.get("context")))
+    text = record.get("text", record.get("text_a", record.get("context", record.get("sentText"))))
     if not isinstance(text, str):
-        raise BadRecord("no text: expected a string field 'text' (or 'text_a', 'context')")
+        raise BadRecord("no text: expected a string field 'text' (or 'text_a', 'context', 'sentText')")
     given_meta = record.get("meta")
     if given_meta is not None and not isinstance(given_meta, dict):
         raise BadRecord(f"'meta' must be an object, got {type(given_meta).__name__} {given_meta!r}")
@@ -149,8 +196,14 @@ def record_to_example(record: Any, line: int, rules: SpanRules, answers: Counter
     meta["line"] = line
     if "id" in record:
         meta["id"] = record["id"]
-    if "spans" in record:
+    if "spans" in record and "relations" in record:
+        spans = [] if record["spans"] is None else _native_spans(text, listed(record, "spans"), rules)
+        payload = None if record["spans"] is None else SpanGraph(tuple(spans), _native_relations(
+            spans, listed(record, "relations")))
+    elif "spans" in record:
         payload = None if record["spans"] is None else _native_spans(text, listed(record, "spans"), rules)
+    elif "entityMentions" in record:
+        payload = _dutir_graph(text, record, rules)
     elif "mention_data" in record:
         payload = _chineseblue_spans(text, listed(record, "mention_data"), rules)
     elif "entities" in record:
@@ -269,7 +322,16 @@ def example_to_record(example: Example, kind: str | None = None) -> dict:
         record["text_b"] = example.text_b
     payload = example.payload
     looks_like_spans = isinstance(payload, list) and bool(payload) and not isinstance(payload[0], str)
-    if kind == "spans" or (kind is None and looks_like_spans):
+    if kind == "relations" or isinstance(payload, SpanGraph):
+        if payload is None:
+            record["spans"], record["relations"] = None, []
+        else:
+            spans = sorted(tuple(s) for s in payload.spans)
+            index = {span: number for number, span in enumerate(spans)}
+            record["spans"] = [list(s) for s in spans]
+            record["relations"] = sorted([index[tuple(r.head)], index[tuple(r.tail)], r.label]
+                                         for r in payload.relations)
+    elif kind == "spans" or (kind is None and looks_like_spans):
         record["spans"] = None if payload is None else [[s, e, label] for s, e, label in payload]
     elif isinstance(payload, list):
         record["labels"] = payload
@@ -329,11 +391,12 @@ def _looks_like_jsonl(lines: list[str]) -> bool:
 FORMATS = (
     FileFormat(
         name="jsonl",
-        notes=('`{"text","label"}`, `{"text","text_b","label"}`, `{"text","spans":[[start,end,label]]}`; also the '
-               'ChineseBLUE (`mention_data`) and CAIL2021 (`entities`) span layouts; `--option end=inclusive`, '
-               '`--option mention_case=ignore`'),
+        notes=('`{"text","label"}`, `{"text","text_b","label"}`, `{"text","spans":[[start,end,label]]}`, '
+               '`{"text","spans":[…],"relations":[[head,tail,type]]}` (indexes into the spans); also the '
+               'ChineseBLUE (`mention_data`) and CAIL2021 (`entities`) span layouts and the DUTIR relation layout '
+               '(`entityMentions`, `relationMentions`); `--option end=inclusive`, `--option mention_case=ignore`'),
         description="JSON lines: text/label, text_a/text_b/label or text/spans (also ChineseBLUE and CAIL span layouts)",
-        kinds=frozenset({"text", "pair", "spans"}),
+        kinds=frozenset({"text", "pair", "spans", "relations"}),
         read=read_jsonl,
         write=write_jsonl,
         extensions=(".jsonl", ".json"),

@@ -1,0 +1,179 @@
+"""The ``relations`` task: its schema and the errors it gives, validation, strict relation scores checked by hand,
+the review's proposal, edits, agreement, the JSON lines round trip (native and DUTIR's layout), and init."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bertanno.errors import BertannoError
+from bertanno.plugins.builtin.formats.jsonl import read_jsonl, write_jsonl
+from bertanno.plugins.task import Example, Relation, Span, SpanGraph
+
+TEXT = "薛某某容留赵某某吸食甲基苯丙胺"
+SCHEMA = "provide_shelter_for:Nh>Nh,posess:Nh>NDR,knows:Nh-Nh"
+XUE, ZHAO, DRUG = Span(0, 3, "Nh"), Span(5, 8, "Nh"), Span(10, 15, "NDR")
+
+
+@pytest.fixture
+def task(plugins):
+    return plugins.task("relations", labels=["Nh", "NDR"], relations=SCHEMA)
+
+
+def graph(*relations, spans=(XUE, ZHAO, DRUG)):
+    return SpanGraph(tuple(spans), tuple(relations))
+
+
+def test_the_schema_reads_directed_undirected_and_any_and_names_what_is_wrong(plugins, task):
+    assert [t.text() for t in task.relation_types] == ["provide_shelter_for:Nh>Nh", "posess:Nh>NDR", "knows:Nh-Nh"]
+    assert task.allowed_relations(XUE, DRUG) == ["posess"] and task.allowed_relations(DRUG, XUE) == []
+    assert task.allowed_relations(XUE, ZHAO) == ["provide_shelter_for", "knows"]
+    broad = plugins.task("relations", labels=["A", "B", "C"], relations="r:A|B>*,s:C-A")
+    assert broad.allowed_relations(Span(0, 1, "B"), Span(1, 2, "C")) == ["r"]
+    assert broad.allowed_relations(Span(0, 1, "A"), Span(1, 2, "C")) == ["r", "s"]  # s is undirected
+    for schema, fragment in [("sells", "write NAME:HEAD>TAIL"), ("r:Nh>Person", "Person is not an entity type"),
+                             ("r:Nh>Nh,r:Nh>NDR", "named twice"), ("", "needs its relation types")]:
+        with pytest.raises(BertannoError, match=fragment):
+            plugins.task("relations", labels=["Nh", "NDR"], relations=schema)
+
+
+def test_validation_refuses_what_the_schema_forbids(task):
+    task.validate(Example(TEXT, payload=graph(Relation(XUE, ZHAO, "provide_shelter_for"))))
+    for relation, fragment in [(Relation(DRUG, XUE, "posess"), "may not join NDR to Nh"),
+                               (Relation(XUE, Span(9, 10, "Nh"), "knows"), "is not an entity of the item"),
+                               (Relation(XUE, XUE, "knows"), "the same entity"),
+                               (Relation(XUE, ZHAO, "sells"), "not in the schema")]:
+        with pytest.raises(ValueError, match=fragment):
+            task.validate(Example(TEXT, payload=graph(relation)))
+    with pytest.raises(ValueError, match="given twice"):  # undirected: the same relation either way round
+        task.validate(Example(TEXT, payload=graph(Relation(XUE, ZHAO, "knows"), Relation(ZHAO, XUE, "knows"))))
+
+
+def test_relation_scores_are_strict_and_micro_as_counted_by_hand(task):
+    gold = [graph(Relation(XUE, ZHAO, "provide_shelter_for"), Relation(ZHAO, DRUG, "posess")),
+            graph(Relation(XUE, DRUG, "posess"))]
+    predicted = [graph(Relation(XUE, ZHAO, "provide_shelter_for"), Relation(XUE, DRUG, "posess")),  # 1 right, 1 wrong
+                 graph(Relation(XUE, Span(10, 14, "NDR"), "posess"), spans=(XUE, Span(10, 14, "NDR"), ZHAO))]  # tail 1 off
+    # relations: tp 1, fp 2 (XUE>DRUG in item 1, XUE>10-14 in item 2), fn 2: F1 = 2 / (2 + 2 + 2)
+    scores = task.metrics(gold, predicted)
+    assert scores["f1"] == pytest.approx(2 / 6) and scores["precision"] == pytest.approx(1 / 3)
+    assert scores["f1/provide_shelter_for"] == 1.0 and scores["f1/posess"] == 0.0
+    assert scores["entity_f1"] == pytest.approx(2 * 5 / (6 + 6))  # 5 of 6 spans right on both sides
+    statistics = task.item_statistics(gold, predicted)
+    assert task.headline_from(statistics.sum(axis=0)) == pytest.approx(scores["f1"])
+
+
+def test_undirected_relations_compare_either_way_round(task):
+    one, other = graph(Relation(XUE, ZHAO, "knows")), graph(Relation(ZHAO, XUE, "knows"))
+    assert task.metrics([one], [other])["f1"] == 1.0
+    assert task.payload_to_json(one) == task.payload_to_json(other)
+
+
+def test_the_review_proposes_by_majority_relation_by_relation(task):
+    shelter, knows = Relation(XUE, ZHAO, "provide_shelter_for"), Relation(XUE, ZHAO, "knows")
+    assert task.proposal([graph(shelter), graph(shelter)]) == graph(shelter)
+    assert task.proposal([graph(shelter), graph(knows)]) is None  # two decisions that differ
+    assert task.proposal([graph(shelter), graph(shelter), graph(knows)]) == graph(shelter)
+    assert task.proposal([graph(shelter), graph(knows), graph()]) is None  # contested
+    assert task.union([graph(shelter), graph(knows)]) == graph(*sorted([shelter, knows]))
+
+
+def test_edits_and_agreement_count_relations(task):
+    shelter = Relation(XUE, ZHAO, "provide_shelter_for")
+    assert task.edit_summary(graph(shelter), graph(Relation(XUE, ZHAO, "knows"), Relation(XUE, DRUG, "posess"))) == \
+        {"relation type changed": 1, "relation added": 1}
+    assert task.edit_summary(graph(shelter), graph(spans=(XUE, ZHAO))) == {"removed": 1, "relation removed": 1}
+    shorter = Span(5, 7, "Nh")
+    scores = task.pair_agreement([graph(shelter)], [graph(Relation(XUE, shorter, "provide_shelter_for"),
+                                                          spans=(XUE, shorter, DRUG))])
+    assert scores["relation_f1_exact"] == 0.0 and scores["relation_f1_overlap"] == 1.0
+    assert scores["f1_exact"] == pytest.approx(2 / 3) and scores["percent"] == 0.0
+
+
+def test_a_correction_types_entities_then_numbered_relations(task):
+    typed = task.parse_correction("薛某某:Nh 赵某某:Nh 甲基苯丙胺:NDR 1>2:provide_shelter_for 1>3:posess",
+                                  Example(TEXT))
+    assert typed == graph(Relation(XUE, ZHAO, "provide_shelter_for"), Relation(XUE, DRUG, "posess"))
+    with pytest.raises(ValueError, match="no entity 4"):
+        task.parse_correction("薛某某:Nh 1>4:posess", Example(TEXT))
+
+
+spans_strategy = st.lists(st.tuples(st.integers(0, 13), st.integers(1, 3), st.sampled_from(["Nh", "NDR"])),
+                          max_size=5)
+
+
+@settings(max_examples=60, deadline=None)
+@given(raw=spans_strategy, links=st.lists(st.tuples(st.integers(0, 4), st.integers(0, 4)), max_size=6))
+def test_payloads_and_jsonl_round_trip(plugins, raw, links):
+    task = plugins.task("relations", labels=["Nh", "NDR"], relations="rel:*>*,near:*-*")
+    spans = sorted({Span(s, min(s + n, len(TEXT)), label) for s, n, label in raw})
+    relations = {task.normal(Relation(spans[h], spans[t], label))
+                 for (h, t), label in zip(links, ["rel", "near"] * 3) if h < len(spans) and t < len(spans) and h != t}
+    payload = SpanGraph(tuple(spans), tuple(sorted(relations)))
+    assert task.payload_from_json(json.loads(json.dumps(task.payload_to_json(payload)))) == payload
+    stream = io.StringIO()
+    write_jsonl([Example(TEXT, payload=payload)], stream, {"kind": "relations"})
+    [back] = read_jsonl(io.StringIO(stream.getvalue()), {})
+    assert back.payload.spans == tuple(spans) and set(back.payload.relations) == relations
+
+
+def test_dutirs_layout_reads_relations_by_their_ends_start(task):
+    record = {"articleId": 32, "sentText": TEXT,
+              "entityMentions": [{"start": 0, "end": 3, "text": "薛某某", "label": "Nh"},
+                                 {"start": 5, "end": 8, "text": "赵某某", "label": "Nh"}],
+              "relationMentions": [{"e1start": 0, "em1Text": "薛某某", "e21start": 5, "em2Text": "赵某某",
+                                    "label": "provide_shelter_for"}]}
+    [example] = read_jsonl(io.StringIO(json.dumps(record, ensure_ascii=False)), {})
+    assert example.payload == SpanGraph((XUE, ZHAO), (Relation(XUE, ZHAO, "provide_shelter_for"),))
+    task.validate(example)
+    broken = {**record, "relationMentions": [{"e1start": 1, "e21start": 5, "label": "knows"}]}
+    [error] = read_jsonl(io.StringIO(json.dumps(broken, ensure_ascii=False)), {})
+    assert "no entity mention starts at 1" in error.message
+
+
+def test_a_ner_project_refuses_relations_rather_than_dropping_them(plugins):
+    with pytest.raises(ValueError, match="does not keep"):
+        plugins.task("ner", labels=["Nh"]).validate(Example(TEXT, payload=SpanGraph((XUE,), ())))
+
+
+def test_init_import_train_and_export_a_relations_project(tmp_path, make_bundle, monkeypatch):
+    from click.testing import CliRunner
+
+    from bertanno.cli import cli
+    from bertanno.core.bundle import save_version
+
+    monkeypatch.setenv("BERTANNO_MODELS", str(tmp_path / "models"))
+    base = save_version(make_bundle(task="ner", labels=["Nh", "NDR"], layers=1, hidden=32), tmp_path / "base")
+    db = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    runner = CliRunner()
+    created = runner.invoke(cli, ["--db", db, "init", "cases", "--task", "relations", "--labels", "Nh,NDR",
+                                  "--relations", SCHEMA, "--model", str(base)])
+    assert created.exit_code == 0, created.output
+    assert "relations: provide_shelter_for:Nh>Nh,posess:Nh>NDR,knows:Nh-Nh" in created.output
+    assert "--relations" in runner.invoke(cli, ["init", "--help"]).output
+    wrong = runner.invoke(cli, ["--db", db, "init", "x", "--task", "ner", "--relations", SCHEMA])
+    assert wrong.exit_code != 0 and "use it with --task relations" in wrong.output
+    lines = []
+    for n in range(30):
+        name = "薛某" + chr(0x4E00 + n)  # 30 different texts, the same offsets
+        text = f"{name}容留赵某某吸食甲基苯丙胺"
+        lines.append({"text": text, "spans": [[0, 3, "Nh"], [5, 8, "Nh"], [10, 15, "NDR"]],
+                      "relations": [[0, 1, "provide_shelter_for"], [1, 2, "posess"]]})
+    data = tmp_path / "cases.jsonl"
+    data.write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines), encoding="utf-8")
+    imported = runner.invoke(cli, ["--db", db, "import", "cases", str(data)])
+    assert imported.exit_code == 0, imported.output
+    trained = runner.invoke(cli, ["--db", db, "train", "cases", "--epochs", "1", "--lr", "3e-3"])
+    assert trained.exit_code == 0, trained.output
+    out = tmp_path / "out.jsonl"
+    exported = runner.invoke(cli, ["--db", db, "export", "cases", "-o", str(out), "--format", "jsonl"])
+    assert exported.exit_code == 0, exported.output
+    back = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert len(back) == 30 and all(record["relations"] == [[0, 1, "provide_shelter_for"], [1, 2, "posess"]]
+                                   for record in back)
+    refused = runner.invoke(cli, ["--db", db, "export", "cases", "-o", str(tmp_path / "x.conll"), "--format", "conll"])
+    assert refused.exit_code != 0
