@@ -90,9 +90,11 @@ def write_rows(name: str, module: str, argv, threads: int, rows: list[dict]) -> 
     """``benchmarks/results/NAME.json``: the command (``python -m MODULE ARGV``), when it started, the machine and
     the ``rows``; returns what was written."""
     import json
+    import sys
     import time
 
-    result = {"command": f"python -m {module} " + " ".join(argv or []), "started": time.strftime("%Y-%m-%d %H:%M"),
+    argv = sys.argv[1:] if argv is None else argv  # run as python -m MODULE: its own command line
+    result = {"command": f"python -m {module} " + " ".join(argv), "started": time.strftime("%Y-%m-%d %H:%M"),
               "machine": machine_facts(threads), "rows": rows}
     folder = REPO / "benchmarks" / "results"
     folder.mkdir(exist_ok=True)

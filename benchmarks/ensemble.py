@@ -2,7 +2,7 @@
 pairs) family, and their stacking by a combiner learned on out-of-fold predictions (``core.ensemble``).
 
     python -m benchmarks.ensemble [--datasets chineseblue_cmedqaner,cail2021_xxcq,msra_ner] [--train 1500]
-        [--test 1000] [--folds 3] [--head softmax|crf] [--epochs N]
+        [--test 1000] [--folds 3] [--head crf|softmax] [--epochs N]
 
 For each shared set: the first --train examples of the quality suite's training sample
 (``benchmarks.linear_family.sample``) and its first --test test examples. Members as ``train --family ensemble``
@@ -68,7 +68,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--train", type=int, default=1500)
     parser.add_argument("--test", type=int, default=1000)
     parser.add_argument("--folds", type=int, default=3)
-    parser.add_argument("--head", choices=["softmax", "crf"], default="softmax")
+    parser.add_argument("--head", choices=["softmax", "crf"], default="crf")
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args(argv)

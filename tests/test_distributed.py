@@ -84,3 +84,25 @@ def test_the_frozen_mode_is_refused_with_a_sentence(make_bundle):
     config = TrainConfig(mode="frozen", epochs=1, batch_size=8, learning_rate=1e-3, processes=2)
     with pytest.raises(BertannoError, match="use it with --mode full or lora"):
         train(bundle, separable(8, 0, 0), separable(4, 100, 1), config)
+
+
+@pytest.mark.slow
+def test_a_ner_model_trained_in_two_processes_comes_back_with_its_crf_and_feature_table(plugins):
+    from conftest import MODELS, require
+
+    from bertanno.core.crf import CRF_KEY
+    from bertanno.core.engine import Predictor
+    from bertanno.core.scratch import build_random_bundle
+    from bertanno.plugins.task import Span
+
+    bundle = build_random_bundle(require(MODELS / "bert-base-chinese"), plugins.task("ner", labels=["PER", "LOC"]),
+                                 layers=1, hidden=32)
+    examples = [Example(f"张{n % 10}在北京工作", payload=[Span(0, 2, "PER"), Span(3, 5, "LOC")]) for n in range(16)]
+    config = TrainConfig(epochs=1, batch_size=8, learning_rate=3e-3, seed=0, device="cpu", processes=2,
+                         lexicon_features=True)
+    result = train(bundle, examples, examples[:4], config)
+    scores = getattr(result.bundle.model.config, CRF_KEY)  # the default head for ner, trained by the ranks
+    assert scores and abs(sum(map(abs, scores["start"]))) > 0
+    assert result.bundle.token_features is not None and result.bundle.token_features.any()
+    predictor = Predictor(result.bundle, device="cpu")
+    assert predictor.decoding == {"crf": scores} and predictor.token_features is result.bundle.token_features

@@ -39,9 +39,9 @@ def training_options(function):
         click.option("--mode", type=click.Choice(["full", "frozen", "lora"]), default="full", show_default=True,
                      help="full fine-tuning; frozen encoder with a trained head (features cached); LoRA adapters."),
         click.option("--head", type=click.Choice(["softmax", "crf"]),
-                     help="NER's output layer: softmax (each token's tag on its own, then constrained decoding) or "
-                          "crf (a CRF over the tags, trained by its likelihood; span confidence from its "
-                          "marginals). Default: the start version's, else softmax."),
+                     help="NER's output layer: crf (a CRF over the tags, trained by its likelihood; span confidence "
+                          "from its marginals; the default, measured better) or softmax (each token's tag on its "
+                          "own, then constrained decoding)."),
         click.option("--lexicon-features/--no-lexicon-features", "lexicon_features", default=None,
                      help="NER: add per-character features beside the encoder (character bigrams, jieba's words, "
                           "matches of the project's terms), learnt as scores added to each token's tag scores. "

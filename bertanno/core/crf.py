@@ -9,8 +9,9 @@ exported ONNX graph or an int8 model is the same graph as without the CRF, and t
 ``config.json`` (``CRF_KEY``), which every variant keeps.
 
 While training, the layer is a submodule of the model (``CRF_MODULE``), so the Trainer's optimizer, the epoch
-judge's saved best weights and the scoring between epochs all see it; ``detach_crf`` writes its scores into the
-config and removes it before the version is saved.
+judge's saved best weights and the scoring between epochs all see it, and a hook on the model makes the loss of a
+call with labels the CRF's; ``detach_crf`` writes its scores into the config and removes it (and the hook) before
+the version is saved.
 """
 
 from __future__ import annotations
@@ -106,10 +107,22 @@ def check_head(head: str, task) -> None:
 
 def attach_crf(model, labels: Sequence[str]):
     """Give ``model`` (a token classifier for IOB2 ``labels``) a ``LinearChainCrf`` as ``CRF_MODULE``: the scores
-    its config holds (a version trained with a CRF, trained on), or zeros. Returns the layer."""
+    its config holds (a version trained with a CRF, trained on), or zeros; and a hook that, when the model is called
+    with ``labels`` (-100 where a token does not count), replaces the loss it returns by the CRF's negative
+    log-likelihood of them. The loss is computed inside the model's call, so that data-parallel training
+    (``DistributedDataParallel``) sees the CRF's scores used in the forward pass. Returns the layer."""
     saved = getattr(model.config, CRF_KEY, None) or {}
     layer = _module_class()(labels, saved.get("transitions"), saved.get("start"), saved.get("end"))
     setattr(model, CRF_MODULE, layer)
+
+    def crf_loss(_, args, kwargs, output):
+        gold = kwargs.get("labels")
+        if gold is None or getattr(output, "logits", None) is None or output.logits.dim() != 3:
+            return output
+        output.loss = layer.negative_log_likelihood(output.logits, gold, gold != -100)
+        return output
+
+    layer.handles = [model.register_forward_hook(crf_loss, with_kwargs=True)]
     return layer
 
 
@@ -120,6 +133,8 @@ def detach_crf(model) -> None:
     if layer is None:
         return
     setattr(model.config, CRF_KEY, layer.scores())
+    for handle in getattr(layer, "handles", ()):
+        handle.remove()
     delattr(model, CRF_MODULE)
 
 
@@ -130,13 +145,3 @@ def crf_scores_of(model) -> dict | None:
     if layer is not None:
         return layer.scores()
     return getattr(getattr(model, "config", None), CRF_KEY, None) or None
-
-
-def crf_loss(layer):
-    """A ``compute_loss_func`` for transformers' Trainer: the CRF's negative log-likelihood of the batch's gold
-    tags (``labels``, -100 where a token does not count) under the token classifier's logits and ``layer``."""
-
-    def compute_loss(outputs, labels, num_items_in_batch=None):
-        return layer.negative_log_likelihood(outputs.logits, labels, labels != -100)
-
-    return compute_loss

@@ -23,7 +23,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Sequence
 
+import numpy as np
+
 from bertanno.core.bundle import ModelBundle, load_version, save_version
+from bertanno.core.crf import CRF_KEY
+from bertanno.core.token_features import FEATURES_FILE, FEATURES_KEY
 from bertanno.errors import BertannoError
 from bertanno.plugins.task import Example
 
@@ -95,10 +99,21 @@ def train_in_processes(bundle: ModelBundle, examples: Sequence[Example], validat
         import torch
 
         bundle.model.load_state_dict(torch.load(folder / "best.pt", map_location="cpu", weights_only=True))
+        carry_back(bundle, folder, record)
     bundle.model.eval()
     return TrainResult(bundle, record["validation"], record["history"], record["best_epoch"],
                        record["stopped_early"], record["interrupted"] or interrupted, record["unexpressible"],
                        record["seconds_per_epoch"])
+
+
+def carry_back(bundle: ModelBundle, folder: Path, record: dict) -> None:
+    """Give the caller's ``bundle`` what rank 0 trained besides the weights: a CRF head's scores (``core.crf``) and
+    the lexicon feature table (``core.token_features``), or their absence."""
+    setattr(bundle.model.config, CRF_KEY, record.get("crf"))
+    setattr(bundle.model.config, FEATURES_KEY, record.get("token_features"))
+    table = folder / FEATURES_FILE
+    bundle.token_features = np.load(table, allow_pickle=False) if record.get("token_features") and table.exists() \
+        else None
 
 
 def _report(event: dict) -> None:
@@ -122,9 +137,13 @@ def worker(folder: Path) -> None:
         import torch
 
         torch.save(bundle.model.state_dict(), folder / "best.pt")
+        if bundle.token_features is not None:
+            np.save(folder / FEATURES_FILE, bundle.token_features, allow_pickle=False)
         record = {"validation": result.validation, "history": result.history, "best_epoch": result.best_epoch,
                   "stopped_early": result.stopped_early, "interrupted": result.interrupted,
-                  "unexpressible": result.unexpressible, "seconds_per_epoch": result.seconds_per_epoch}
+                  "unexpressible": result.unexpressible, "seconds_per_epoch": result.seconds_per_epoch,
+                  "crf": getattr(bundle.model.config, CRF_KEY, None),
+                  "token_features": getattr(bundle.model.config, FEATURES_KEY, None)}
         (folder / "result.json").write_text(json.dumps(record), encoding="utf-8")
 
 
