@@ -16,6 +16,9 @@ Then each project that stored something is exported in the tool's format and imp
 tools use, where they are installed, and their reading compared with what bertanno stored, span for span:
 pybrat (``pip install pybrat``) on the brat export, seqeval's ``get_entities`` on the CoNLL export's tags, and
 ``datasets.load_from_disk`` on the ``hf`` export. A reader that is not installed is named, not counted.
+Every file that holds relations (doccano's relation extraction files, brat's ``R`` and ``E`` lines) is also
+imported into a ``relations`` project whose schema allows its relation types between any entities, and the
+relations stored are counted against those the file holds (``relations_pass``).
 
     python -m benchmarks.interop            # the table; writes benchmarks/results/interop.json
 """
@@ -212,6 +215,10 @@ def count(tool: str, path: Path) -> dict | None:
     return None
 
 
+class NothingToCarry(Exception):
+    """The export wrote no item: the project holds no annotation the tool's format carries."""
+
+
 def run_one(tool: str, path: Path, format_name: str | None) -> dict:
     from bertanno.core.import_export import export_project, import_file
     from bertanno.core.plugins import Plugins
@@ -275,6 +282,8 @@ def run_one(tool: str, path: Path, format_name: str | None) -> dict:
             target = Path(folder) / f"back{suffix}"
             try:
                 row["exported"] = export_project(store, "a", peer, target, plugins=plugins).written
+                if not row["exported"]:  # every item unlabelled: the tool's file has nothing to carry back
+                    raise NothingToCarry
                 import_file(store, "b", target, peer, {},  # bertanno writes the NamedEntity layer
                             plugins=plugins, skip_bad=True)
                 again = export_project(store, "b", "jsonl", None, plugins=plugins).text
@@ -282,12 +291,79 @@ def run_one(tool: str, path: Path, format_name: str | None) -> dict:
                 row["round_trip"] = ("same" if [json.loads(x) for x in again.splitlines()] ==
                                      [r for r in carried if r.get("spans", r.get("label")) is not None] or
                                      again == exported else "differs")
+            except NothingToCarry:
+                row["round_trip"] = "nothing to carry"
             except BertannoError as exc:
                 row["round_trip"] = f"refused: {str(exc)[:80]}"
         if report.added and task == "ner":
             row["peers"] = peer_readers(store, plugins, records, Path(folder))
         store.close()
+    relations = relations_pass(tool, path, format_name, held)
+    if relations is not None:
+        row["relations"] = relations
     return row
+
+
+def held_relations(tool: str, path: Path) -> tuple[int, list[str]]:
+    """The relations a doccano file or a brat collection holds, counted from the format's definition (brat: an
+    ``R`` line is one, an ``E`` line one per role argument), and their type names (brat roles without their
+    numbering)."""
+    names, total = set(), 0
+    if tool == "doccano" and path.suffix in (".json", ".jsonl"):
+        for record in _json_values(path.read_text(encoding="utf-8")):
+            for relation in (record.get("relations") or []) if isinstance(record, dict) else []:
+                total += 1
+                names.add(str(relation.get("type")))
+    elif tool == "brat":
+        for ann in path.glob("*.ann"):
+            for line in ann.read_text(encoding="utf-8").split("\n"):
+                fields = line.split("\t")
+                if line.startswith("R") and len(fields) > 1:
+                    total += 1
+                    names.add(fields[1].split(" ")[0])
+                elif line.startswith("E") and len(fields) > 1:
+                    for argument in fields[1].split(" ")[1:]:
+                        if argument:
+                            total += 1
+                            names.add(re.sub(r"\d+$", "", argument.partition(":")[0]))
+    return total, sorted(names)
+
+
+def relations_pass(tool: str, path: Path, format_name: str | None, held: dict | None) -> dict | None:
+    """A file that holds relations imported into a ``relations`` project whose schema allows each of its relation
+    types between any entity types: how many relations were stored against how many the file holds, and the
+    verdict (``read``: all of them, or every one left out named in the summary). ``None`` for a file without."""
+    from bertanno.core.import_export import export_project, import_file
+    from bertanno.core.plugins import Plugins
+    from bertanno.errors import BertannoError
+    from bertanno.store import Store
+    from bertanno.store.projects import create_project
+
+    total, names = held_relations(tool, path)
+    if not total:
+        return None
+    plugins = Plugins(load_entrypoints=False)
+    labels = [label for label in (held or {}).get("labels", []) if label and label.strip() == label and
+              not re.search(r"\s", label)] or ["entity"]
+    schema = ",".join(f"{name}:*>*" for name in names)
+    with tempfile.TemporaryDirectory() as folder:
+        store = Store.open(f"sqlite:///{Path(folder) / 'relations.db'}")
+        try:
+            task = plugins.task("relations", labels=labels, relations=schema)
+            with store.transaction() as session:
+                create_project(session, "r", "relations", labels, "bert-base-chinese", config=dict(task.config))
+            report = import_file(store, "r", path, format_name, {}, skip_bad=True, plugins=plugins)
+        except BertannoError as exc:
+            store.close()
+            return {"held": total, "verdict": "refused", "why": str(exc).split("\n")[0][:160]}
+        records = [json.loads(line) for line in export_project(store, "r", "jsonl", None, plugins=plugins).text
+                   .splitlines()]
+        store.close()
+    stored = sum(len(r.get("relations") or []) for r in records)
+    notes = [note.message for note in report.notes] + [error.message[:120] for error in report.errors[:3]]
+    verdict = "read" if stored == total or (stored < total and notes) else "misread" if stored > total \
+        else "silent loss"
+    return {"held": total, "stored": stored, "types": names, "verdict": verdict, "notes": notes}
 
 
 def _stored(records: list[dict]) -> Counter:
@@ -376,6 +452,10 @@ def main() -> list[dict]:
         print(f"{row['verdict']:<11} {row['file'][:90]:<90} spans {held.get('spans', '-')}→{row.get('stored_spans', '-')}"
               f" classes {held.get('classes', '-')}→{row.get('stored_classes', '-')} {row.get('round_trip', '')}")
     print(dict(verdicts))
+    for row in rows:
+        if "relations" in row:
+            found = row["relations"]
+            print(f"relations {found['verdict']:<11} {row['file'][:80]:<80} {found['held']}→{found.get('stored', '-')}")
     return rows
 
 

@@ -749,7 +749,8 @@ def interop_section(result: dict) -> list[str]:
              "definition, not by bertanno's readers. **read**: every span and label stored, each part left out "
              "named in the summary; **refused**: nothing stored, a sentence says why; **silent loss** / "
              "**misread**: fewer / more stored than the file holds with no word. Round trip: exported in the "
-             "tool's format, imported into a second project, the same items and labels.", "",
+             "tool's format, imported into a second project, the same items and labels (a project whose items are all "
+             "unlabelled has nothing to carry and is not counted).", "",
              "| tool | files | read | refused | silent loss | misread | spans in the files | spans stored | "
              "round trips the same |", "|---|---|---|---|---|---|---|---|---|"]
     for tool in sorted({row["tool"] for row in rows}):
@@ -758,7 +759,7 @@ def interop_section(result: dict) -> list[str]:
         read = [row for row in mine if row["verdict"] == "read"]
         held = sum((row.get("held") or {}).get("spans", 0) for row in read)
         stored = sum(row.get("stored_spans") or 0 for row in read)
-        trips = [row for row in mine if row.get("round_trip")]
+        trips = [row for row in mine if row.get("round_trip") and row["round_trip"] != "nothing to carry"]
         lines.append(f"| {tool} | {len(mine)} | {verdicts['read']} | {verdicts['refused']} | "
                      f"{verdicts['silent loss']} | {verdicts['misread']} | {held} | {stored} | "
                      f"{sum(row['round_trip'] == 'same' for row in trips)} of {len(trips)} |")
@@ -774,6 +775,16 @@ def interop_section(result: dict) -> list[str]:
             lines.append(f"| {name} | {peers[name, 'same']} | {peers[name, 'differs']} | "
                          f"{sum(n for (r, v), n in peers.items() if r == name and v.startswith('nothing'))} | "
                          f"{peers[name, 'not installed']} |")
+    with_relations = [row for row in rows if row.get("relations")]
+    if with_relations:
+        lines += ["", "Files that hold relations, also imported into a `relations` project whose schema allows each of "
+                  "their relation types between any entities (brat: an `R` line is one relation, an `E` line one per "
+                  "role argument; the count is the benchmark's, from the format's definition):", "",
+                  "| tool | file | relations in the file | stored | verdict |", "|---|---|---|---|---|"]
+        for row in with_relations:
+            found = row["relations"]
+            lines.append(f"| {row['tool']} | `{row['file']}` | {found['held']} | {found.get('stored', '–')} | "
+                         f"{found['verdict']} |")
     reasons = Counter(re.sub(r"\d+|'[^']*'|\S*/\S*", "…", row.get("why") or "")[:90]
                       for row in rows if row["verdict"] == "refused")
     lines += ["", "Refusals, by reason (files):", ""]

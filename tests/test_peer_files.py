@@ -40,7 +40,8 @@ def test_doccano_relation_extraction_keeps_every_entity_and_counts_the_relations
     result = read_examples(path, ner(plugins), plugins=plugins)  # the format is recognised, not given
     [example] = result.examples
     assert example.payload == ALL_SPANS
-    assert [note.message for note in result.notes] == ["2 relation(s) left out: this project has no relation layer"]
+    assert [note.message for note in result.notes] == [
+        "2 relation(s) left out: this project has no relation layer (a relations project keeps them)"]
 
 
 def test_doccano_intent_detection_in_an_entity_and_in_a_classification_project(tmp_path, plugins):
@@ -253,7 +254,8 @@ def test_the_import_summary_accounts_for_the_whole_file_in_json(tmp_path):
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert (summary["read"], summary["added"], summary["gold_labels"], summary["unsettled"]) == (3, 2, 1, 1)
-    assert summary["left_out"] == ["2 relation(s) left out: this project has no relation layer"]
+    assert summary["left_out"] == [
+        "2 relation(s) left out: this project has no relation layer (a relations project keeps them)"]
 
 
 def test_doccanos_fasttext_export_is_read_as_labels_and_text(tmp_path, plugins):

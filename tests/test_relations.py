@@ -177,3 +177,78 @@ def test_init_import_train_and_export_a_relations_project(tmp_path, make_bundle,
                                    for record in back)
     refused = runner.invoke(cli, ["--db", db, "export", "cases", "-o", str(tmp_path / "x.conll"), "--format", "conll"])
     assert refused.exit_code != 0
+
+
+GOOGLE = ('{"text":"Google was founded on September 4, 1998, by Larry Page and Sergey Brin.","entities":[{"id":0,'
+          '"start_offset":0,"end_offset":6,"label":"ORG"},{"id":1,"start_offset":22,"end_offset":39,"label":"DATE"},'
+          '{"id":2,"start_offset":44,"end_offset":54,"label":"PERSON"},{"id":3,"start_offset":59,"end_offset":70,'
+          '"label":"PERSON"}],"relations":[{"from_id":0,"to_id":1,"type":"foundedAt"},{"from_id":0,"to_id":2,'
+          '"type":"foundedBy"},{"from_id":0,"to_id":3,"type":"foundedBy"}]}')
+"""doccano's own relation extraction import example (backend/data_import/pipeline/examples), as it ships."""
+
+
+def test_doccanos_relation_layout_is_read_whole_by_a_relations_project_and_counted_by_others(plugins):
+    from bertanno.plugins.builtin.formats.doccano import read_doccano
+
+    task = plugins.task("relations", labels=["ORG", "DATE", "PERSON"], relations="foundedAt:ORG>DATE,foundedBy:ORG>PERSON")
+    [example] = read_doccano(io.StringIO(GOOGLE), {"kind": "relations"})
+    task.validate(example)
+    org = Span(0, 6, "ORG")
+    assert [(r.head, r.tail.label, r.label) for r in example.payload.relations] == \
+        [(org, "DATE", "foundedAt"), (org, "PERSON", "foundedBy"), (org, "PERSON", "foundedBy")]
+    rows = list(read_doccano(io.StringIO(GOOGLE), {"kind": "spans"}))
+    assert len(rows[0].payload) == 4 and "3 relation(s) left out" in rows[1].message
+    broken = GOOGLE.replace('"to_id":3', '"to_id":7')
+    [error] = read_doccano(io.StringIO(broken), {"kind": "relations"})
+    assert "its to_id 7 is not the id of one of the record's entities" in error.message
+
+
+@settings(max_examples=40, deadline=None)
+@given(raw=spans_strategy, links=st.lists(st.tuples(st.integers(0, 4), st.integers(0, 4)), max_size=6))
+def test_doccanos_relation_layout_round_trips(raw, links):
+    from bertanno.plugins.builtin.formats.doccano import doccano_cannot_carry, read_doccano, write_doccano
+
+    spans = sorted({Span(s, min(s + n, len(TEXT)), label) for s, n, label in raw})
+    relations = {Relation(spans[h], spans[t], "rel") for h, t in links if h < len(spans) and t < len(spans) and h != t}
+    example = Example(TEXT, payload=SpanGraph(tuple(spans), tuple(sorted(relations))))
+    if doccano_cannot_carry(example, "relations"):
+        assert not spans
+        return
+    stream = io.StringIO()
+    write_doccano([example], stream, {"kind": "relations"})
+    [back] = read_doccano(io.StringIO(stream.getvalue()), {"kind": "relations"})
+    assert back.payload.spans == tuple(spans) and set(back.payload.relations) == relations
+
+
+BRAT_TEXT = "薛某某将甲基苯丙胺卖给赵某某"
+BRAT_ANN = ("T1\tNh 0 3\t薛某某\nT2\tNDR 4 9\t甲基苯丙胺\nT3\tNh 11 14\t赵某某\nT4\tSale 9 11\t卖给\n"
+            "R1\tsell_drugs_to Arg1:T1 Arg2:T3\nE1\tSale:T4 Seller:T1 Buyer:T3 Drug:T2 Drug2:T2\n"
+            "A1\tNegated E1\n#1\tAnnotatorNotes T1\tdefendant\n")
+
+
+def test_brat_relations_and_events_read_whole_and_written_back(tmp_path, plugins):
+    from bertanno.plugins.builtin.formats.brat import read_brat, write_brat
+
+    task = plugins.task("relations", labels=["Nh", "NDR", "Sale"],
+                        relations="sell_drugs_to:Nh>Nh,Seller:Sale>Nh,Buyer:Sale>Nh,Drug:Sale>NDR")
+    folder = tmp_path / "brat"
+    folder.mkdir()
+    (folder / "case.txt").write_text(BRAT_TEXT, encoding="utf-8")
+    (folder / "case.ann").write_text(BRAT_ANN, encoding="utf-8")
+    example, note = read_brat(folder, {"kind": "relations"})
+    xue, drug, zhao, sale = Span(0, 3, "Nh"), Span(4, 9, "NDR"), Span(11, 14, "Nh"), Span(9, 11, "Sale")
+    assert set(example.payload.relations) == {Relation(xue, zhao, "sell_drugs_to"), Relation(sale, xue, "Seller"),
+                                              Relation(sale, zhao, "Buyer"), Relation(sale, drug, "Drug")}
+    assert len(example.payload.relations) == 5  # Drug and Drug2 both: the same link twice, as brat holds it
+    assert note.message == "left out (bertanno keeps entities and relations only): 1 attributes, 1 notes"
+    example = Example(example.text, payload=SpanGraph(example.payload.spans,
+                                                      tuple(sorted(set(example.payload.relations)))), meta=example.meta)
+    task.validate(example)
+    write_brat([example], tmp_path / "out", {"kind": "relations"})
+    [back] = read_brat(tmp_path / "out", {"kind": "relations"})
+    assert back.payload == example.payload
+    [entities, left] = read_brat(folder, {"kind": "spans"})
+    assert len(entities.payload) == 4 and "1 relations" in left.message and "1 events" in left.message
+    (folder / "case.ann").write_text(BRAT_ANN + "R2\tsell_drugs_to Arg1:T1 Arg2:T9\n", encoding="utf-8")
+    [error] = read_brat(folder, {"kind": "relations"})  # a bad document: no note about it
+    assert "T9 names no entity or event" in error.message

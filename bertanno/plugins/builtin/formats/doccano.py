@@ -8,8 +8,8 @@ The layouts, from doccano's import and export documentation:
   multi-label project; older exports: ``labels``);
 - intent detection: ``{"text": …, "entities": [[start, end, type], …], "cats": [name, …]}``;
 - relation extraction: ``{"text": …, "entities": [{"id", "start_offset", "end_offset", "label"}, …],
-  "relations": [{"id", "from_id", "to_id", "type"}, …]}`` (relations are counted and left out until a project
-  has a relation layer);
+  "relations": [{"id", "from_id", "to_id", "type"}, …]}``: read and written whole by a ``relations`` project;
+  another project counts the relations and leaves them out;
 - CSV (text classification): a header with ``text`` and ``label`` (and often ``id``); several labels of one
   text are joined with ``#``.
 
@@ -30,7 +30,7 @@ from typing import Any, Iterable, Iterator, TextIO
 
 from bertanno.plugins.builtin.formats.jsonl import BadRecord, SpanRules, _span, first_record, json_lines, listed
 from bertanno.plugins.specs import FileFormat, RowError, RowNote, empty_is_annotated
-from bertanno.plugins.task import Example, Span
+from bertanno.plugins.task import Example, Relation, Span, SpanGraph
 
 LABEL_KEYS = ("label", "labels")
 MULTIPLE = "#"
@@ -48,7 +48,7 @@ def _is_span_list(value: Any) -> bool:
 
 
 LEFT_OUT = {
-    "relations": "relation(s) left out: this project has no relation layer",
+    "relations": "relation(s) left out: this project has no relation layer (a relations project keeps them)",
     "cats": "categor(ies) (cats) left out: this is an entity project",
     "entities": "entity span(s) left out: this is a classification project",
     "duplicates": "span(s) given twice (same characters, same type) kept once",
@@ -129,6 +129,9 @@ def record_to_example(record: Any, line: int, annotated_when_empty: bool = False
     meta = {k: v for k, v in record.items() if k not in (text_key, key, "entities", "cats", "relations")}
     meta["line"] = line
     counts = left_out if left_out is not None else Counter()
+    if kind == "relations":
+        return Example(text, payload=_graph(text, value if _is_span_list(value) else [], entities, relations),
+                       meta=meta)
     if relations:
         counts["relations"] += len(relations)
     if value is not None and not isinstance(value, list):
@@ -157,6 +160,36 @@ def record_to_example(record: Any, line: int, annotated_when_empty: bool = False
     if not names:
         return Example(text, payload=None, meta=meta)
     return Example(text, payload=names[0] if len(names) == 1 else names, meta=meta)
+
+
+def _graph(text: str, listed_spans: list, entities: list, relations: list) -> SpanGraph | None:
+    """doccano's relation extraction layout as a ``SpanGraph``: the entities (objects with ``id``, or lists), the
+    relations' ``from_id``/``to_id`` naming entity ids; ``None`` for a record with neither (unlabelled, as doccano
+    writes a text nobody annotated). Raises ``BadRecord`` for a relation whose end is no entity's id."""
+    by_id: dict[Any, Span] = {}
+    spans = [_entity(text, entry) for entry in listed_spans]
+    for entry in entities:
+        span = _entity(text, entry)
+        spans.append(span)
+        if isinstance(entry, dict) and "id" in entry:
+            by_id[entry["id"]] = span
+    links = []
+    for relation in relations:
+        if not isinstance(relation, dict):
+            raise BadRecord(f"a doccano relation is an object with from_id, to_id and type, got {relation!r}")
+        ends = []
+        for key in ("from_id", "to_id"):
+            if relation.get(key) not in by_id:
+                raise BadRecord(f"relation {relation.get('type')!r}: its {key} {relation.get(key)!r} is not the id of "
+                                "one of the record's entities")
+            ends.append(by_id[relation[key]])
+        label = relation.get("type")
+        if not isinstance(label, str) or not label:
+            raise BadRecord(f"a doccano relation needs a type (a string), got {label!r}")
+        links.append(Relation(ends[0], ends[1], label))
+    if not spans and not links:
+        return None
+    return SpanGraph(tuple(sorted(set(spans))), tuple(links))
 
 
 def read_doccano(stream: TextIO, options: dict) -> Iterator[Example | RowError | RowNote]:
@@ -189,7 +222,14 @@ def example_to_record(example: Example, kind: str | None) -> dict:
     record: dict[str, Any] = {k: v for k, v in example.meta.items() if k not in ("line", "text", "label")}
     record["text"] = example.text
     payload = example.payload
-    if kind == "spans":
+    if kind == "relations":
+        spans = sorted(tuple(s) for s in (payload.spans if payload is not None else ()))
+        ids = {span: number for number, span in enumerate(spans)}
+        record["entities"] = [{"id": ids[span], "start_offset": span[0], "end_offset": span[1], "label": span[2]}
+                              for span in spans]
+        record["relations"] = [{"id": number, "from_id": ids[tuple(r.head)], "to_id": ids[tuple(r.tail)],
+                                "type": r.label} for number, r in enumerate(payload.relations if payload else ())]
+    elif kind == "spans":
         record["label"] = [[start, end, label] for start, end, label in payload or ()]
     elif payload is None:
         record["label"] = []
@@ -210,6 +250,8 @@ def doccano_cannot_carry(example: Example, kind: str) -> str | None:
     classification item with an empty label list likewise."""
     if kind == "spans" and not example.payload:
         return "doccano writes no entities and no annotation the same way ([]); use jsonl"
+    if kind == "relations" and (example.payload is None or not example.payload.spans):
+        return "doccano writes no entities and no annotation the same way (empty lists); use jsonl"
     if isinstance(example.payload, list) and not example.payload and kind != "spans":
         return "an empty label list reads back as no annotation in doccano's layout; use jsonl"
     return None
@@ -283,10 +325,11 @@ FORMATS = (
         name="doccano",
         notes=('doccano\'s JSONL: `{"text", "label": [[start, end, type]]}` (also the older `labels`) or `{"text", '
                '"label": [names]}`; recognised from its shape; `--option empty=no-entities` reads `[]` as a text '
-               'without entities (default: unlabelled, as doccano writes an unannotated text)'),
+               'without entities (default: unlabelled, as doccano writes an unannotated text); a relations project '
+               'reads and writes `entities` objects with ids and `relations` (`from_id`, `to_id`, `type`)'),
         description="doccano JSONL/JSON: label [[start, end, type], …] or [name, …]; entities and cats (intent); "
                     "entity objects and relations (relation extraction)",
-        kinds=frozenset({"text", "spans"}),
+        kinds=frozenset({"text", "spans", "relations"}),
         read=read_doccano,
         write=write_doccano,
         extensions=(".jsonl", ".json"),
