@@ -252,3 +252,36 @@ def test_brat_relations_and_events_read_whole_and_written_back(tmp_path, plugins
     (folder / "case.ann").write_text(BRAT_ANN + "R2\tsell_drugs_to Arg1:T1 Arg2:T9\n", encoding="utf-8")
     [error] = read_brat(folder, {"kind": "relations"})  # a bad document: no note about it
     assert "T9 names no entity or event" in error.message
+
+
+LS_TASK = [{"id": 7, "data": {"text": TEXT}, "annotations": [{"result": [
+    {"id": "a1", "from_name": "label", "to_name": "text", "type": "labels",
+     "value": {"start": 0, "end": 3, "text": "薛某某", "labels": ["Nh"]}},
+    {"id": "a2", "from_name": "label", "to_name": "text", "type": "labels",
+     "value": {"start": 5, "end": 8, "text": "赵某某", "labels": ["Nh"]}},
+    {"id": "a3", "from_name": "label", "to_name": "text", "type": "labels",
+     "value": {"start": 10, "end": 15, "text": "甲基苯丙胺", "labels": ["NDR"]}},
+    {"from_id": "a1", "to_id": "a2", "type": "relation", "direction": "right", "labels": ["provide_shelter_for"]},
+    {"from_id": "a3", "to_id": "a2", "type": "relation", "direction": "left", "labels": ["posess"]},
+    {"from_id": "a1", "to_id": "a3", "type": "relation", "direction": "right", "labels": []}]}]}]
+"""Label Studio's relations between regions: ``direction`` left goes from ``to_id`` to ``from_id``."""
+
+
+def test_label_studio_relations_between_regions_read_and_written_back(task):
+    from bertanno.plugins.builtin.formats.label_studio import read_label_studio, write_label_studio
+
+    example, note = read_label_studio(io.StringIO(json.dumps(LS_TASK, ensure_ascii=False)), {"kind": "relations"})
+    assert example.payload == graph(Relation(XUE, ZHAO, "provide_shelter_for"), Relation(ZHAO, DRUG, "posess"))
+    assert note.message.startswith("1 relation(s) without a label left out")
+    task.validate(example)
+    stream = io.StringIO()
+    write_label_studio([example], stream, {"kind": "relations"})
+    [back] = read_label_studio(io.StringIO(stream.getvalue()), {"kind": "relations"})
+    assert back.payload.spans == example.payload.spans and set(back.payload.relations) == \
+        set(example.payload.relations)
+    entities, counted = read_label_studio(io.StringIO(json.dumps(LS_TASK, ensure_ascii=False)), {"kind": "spans"})
+    assert len(entities.payload) == 3 and counted.message.startswith("3 relation(s) left out")
+    dangling = json.loads(json.dumps(LS_TASK))
+    dangling[0]["annotations"][0]["result"][3]["to_id"] = "zz"
+    [error] = read_label_studio(io.StringIO(json.dumps(dangling, ensure_ascii=False)), {"kind": "relations"})
+    assert "the region 'zz', which is no labelled span" in error.message

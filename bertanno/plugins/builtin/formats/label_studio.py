@@ -13,7 +13,9 @@ offsets (Label Studio's known offset bug around emoji, whose offsets count UTF-1
 changed after annotating: label-studio#3078) is moved to the occurrence of its text nearest to the given
 offsets and counted in the summary (``--option offsets=check`` refuses it instead, naming both); a span
 whose text does not occur at all is a row error. Results of controls bertanno does not read (rectangles,
-text areas, ratings, relations …) are left out and counted by type. For pairs, ``text_b`` is the task's second text field (``--option text_b=FIELD``).
+text areas, ratings …) are left out and counted by type; relations too, except in a ``relations`` project, which
+reads them between the regions' ids (``direction`` ``left`` reversed) and writes them back. For pairs, ``text_b``
+is the task's second text field (``--option text_b=FIELD``).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from typing import Any, Iterable, Iterator, TextIO
 
 from bertanno.plugins.builtin.formats.jsonl import SHAPE_ERRORS, first_record, shape_error
 from bertanno.plugins.specs import ANNOTATOR_META, PREDICTION_META, FileFormat, RowError, RowNote
-from bertanno.plugins.task import Example, Span
+from bertanno.plugins.task import Example, Relation, Span, SpanGraph
 
 
 class BadTask(ValueError):
@@ -61,19 +63,25 @@ USED_TYPES = ("labels", "choices")
 task and counted by type in the import's summary (``rectanglelabels``, ``textarea``, ``rating``, ``relation`` …)."""
 
 
-def _payload(results: Any, text: str, repair: bool, tally: dict | None = None) -> Any:
+def _payload(results: Any, text: str, repair: bool, tally: dict | None = None, relations: bool = False) -> Any:
     """The spans (sorted) or the class(es) of one annotation's or prediction's ``result`` list; ``None`` when
     none of its results is of a type bertanno reads (each one left out is counted in ``tally`` under
-    ``"type:NAME"``, each span moved to its surface text under ``"re-anchored"``)."""
+    ``"type:NAME"``, each span moved to its surface text under ``"re-anchored"``). With ``relations`` (a relations
+    project): a ``SpanGraph`` of the spans and the ``relation`` results between their regions (``from_id`` to
+    ``to_id``; ``direction`` ``left`` the other way round; one relation per label; one without a label is counted
+    under ``"relation:unlabelled"``)."""
     if not isinstance(results, list):
         raise BadTask("'result' must be a list")
     tally = tally if tally is not None else {}
-    spans, choices, used = [], [], 0
+    spans, choices, used, regions, links = [], [], 0, {}, []
     for result in results:
         value = result.get("value") if isinstance(result, dict) else None
         kind = result.get("type") if isinstance(result, dict) else None
         if kind == "relation" or (isinstance(result, dict) and "from_id" in result and "to_id" in result):
-            tally["type:relation"] = tally.get("type:relation", 0) + 1
+            if relations:
+                links.append(result)
+            else:
+                tally["type:relation"] = tally.get("type:relation", 0) + 1
             continue
         if not isinstance(value, dict):
             raise BadTask(f"a result needs a 'value' object, got {result!r}")
@@ -98,12 +106,30 @@ def _payload(results: Any, text: str, repair: bool, tally: dict | None = None) -
             if not 0 <= start < end <= len(text):
                 raise BadTask(f"span {start}..{end} is outside the text of length {len(text)}")
             spans += [Span(start, end, str(label)) for label in labels]
+            if result.get("id") is not None:
+                regions[result["id"]] = spans[-1]
         elif "choices" in value:
             if not isinstance(value["choices"], list) or not value["choices"]:
                 raise BadTask(f"a choices result needs a non-empty list, got {value!r}")
             choices += [str(choice) for choice in value["choices"]]
     if spans and choices:
         raise BadTask("spans and choices in one annotation: bertanno's tasks carry one or the other")
+    if relations:
+        found = []
+        for link in links:
+            ends = [regions.get(link.get(key)) for key in ("from_id", "to_id")]
+            if None in ends:
+                missing = link.get("from_id") if ends[0] is None else link.get("to_id")
+                raise BadTask(f"a relation joins the region {missing!r}, which is no labelled span of the annotation")
+            if link.get("direction") == "left":
+                ends.reverse()
+            names = link.get("labels") or []
+            if not names:
+                tally["relation:unlabelled"] = tally.get("relation:unlabelled", 0) + 1
+            found += [Relation(ends[0], ends[1], str(name)) for name in names]
+        if not used and not found and results:
+            return None
+        return SpanGraph(tuple(sorted(set(spans))), tuple(found))
     if choices:
         return choices[0] if len(choices) == 1 else choices
     if not used and results:
@@ -122,6 +148,7 @@ def read_label_studio(stream: TextIO, options: dict) -> Iterator[Example | RowEr
     """One example per task (its first annotation, else unlabelled), plus one per prediction; ``meta["line"]``
     is the task's position in the array, from 1."""
     repair = options.get("offsets", "repair") == "repair"
+    relations = options.get("kind") == "relations"
     try:
         tasks = json.load(stream)
     except json.JSONDecodeError as exc:
@@ -150,7 +177,7 @@ def read_label_studio(stream: TextIO, options: dict) -> Iterator[Example | RowEr
             if annotations:
                 first = annotations[0]
                 who = _annotator(first)
-                examples.append(Example(text, text_b, _payload(first.get("result"), text, repair, tally),
+                examples.append(Example(text, text_b, _payload(first.get("result"), text, repair, tally, relations),
                                         {**meta, **({ANNOTATOR_META: who} if who else {})}))
             else:
                 examples.append(Example(text, text_b, None, dict(meta)))
@@ -160,7 +187,7 @@ def read_label_studio(stream: TextIO, options: dict) -> Iterator[Example | RowEr
                 score = prediction.get("score")
                 score = min(1.0, max(0.0, float(score))) if isinstance(score, (int, float)) else 0.0
                 model = str(prediction.get("model_version") or "label-studio")
-                predicted = _payload(prediction.get("result"), text, repair, tally)
+                predicted = _payload(prediction.get("result"), text, repair, tally, relations)
                 if predicted is not None:
                     examples.append(Example(text, text_b, predicted,
                                             {**meta, PREDICTION_META: {"model": model, "confidence": score}}))
@@ -180,7 +207,11 @@ def read_label_studio(stream: TextIO, options: dict) -> Iterator[Example | RowEr
                              "pointed at other characters (it counts UTF-16 units around emoji, or the text "
                              "changed after annotating); --option offsets=check refuses them instead")
         elif key == "type:relation":
-            yield RowNote(0, f"{count} relation(s) left out: this project has no relation layer")
+            yield RowNote(0, f"{count} relation(s) left out: this project has no relation layer (a relations "
+                             "project keeps them)")
+        elif key == "relation:unlabelled":
+            yield RowNote(0, f"{count} relation(s) without a label left out: a relation of a relations project has "
+                             "a type")
         else:
             yield RowNote(0, f"{count} result(s) of type {key.split(':', 1)[1]} left out: bertanno reads labels "
                              "(spans) and choices (classes) on text")
@@ -193,6 +224,13 @@ def _results(example: Example, kind: str) -> list[dict]:
     payload = example.payload
     if payload is None:
         return []
+    if kind == "relations":
+        spans = sorted(tuple(s) for s in payload.spans)
+        ids = {span: f"s{number}" for number, span in enumerate(spans, start=1)}
+        return [{"id": ids[(s, e, label)], "value": {"start": s, "end": e, "text": example.text[s:e], "labels": [label]},
+                 "from_name": "label", "to_name": "text", "type": "labels"} for s, e, label in spans] + \
+               [{"from_id": ids[tuple(r.head)], "to_id": ids[tuple(r.tail)], "type": "relation", "direction": "right",
+                 "labels": [r.label]} for r in payload.relations]
     if kind == "spans":
         return [{"value": {"start": s, "end": e, "text": example.text[s:e], "labels": [label]},
                  "from_name": "label", "to_name": "text", "type": "labels"} for s, e, label in payload]
@@ -215,7 +253,7 @@ def write_label_studio(examples: Iterable[Example], stream: TextIO, options: dic
 
 def label_studio_cannot_carry(example: Example, kind: str) -> str | None:
     """An annotated item without entities or with an empty label list reads back as unannotated."""
-    if not example.payload:
+    if not example.payload or (kind == "relations" and not example.payload.spans):
         return "an empty annotation reads back as an unannotated task in Label Studio's layout; use jsonl"
     return None
 
@@ -265,12 +303,13 @@ FORMATS = (
                ' with `completed_by` as its annotator; predictions come in as pre-annotations with their '
                '`model_version` and `score`; a span whose `text` differs from the task text at its offsets (Label '
                "Studio's UTF-16 offsets around emoji, a text edited later) is moved to the nearest occurrence of its"
-               ' text and counted (`--option offsets=check` refuses it); results of other controls are counted and '
+               ' text and counted (`--option offsets=check` refuses it); a relations project reads and writes '
+               '`relation` results between regions; results of other controls are counted and '
                'left out; also the JSON-MIN export (data and results flat, one annotation a task); `--option '
                'text=FIELD`, `text_b=FIELD` name the data fields'),
         description="Label Studio JSON export: tasks with data.text, annotations (spans or choices; the annotator "
                     "kept), predictions read as pre-annotations",
-        kinds=frozenset({"text", "pair", "spans"}),
+        kinds=frozenset({"text", "pair", "spans", "relations"}),
         read=read_label_studio,
         write=write_label_studio,
         extensions=(".json",),
