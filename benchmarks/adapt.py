@@ -20,40 +20,29 @@ import json
 import time
 from pathlib import Path
 
-from benchmarks.common import use_threads, write_rows
+from benchmarks.common import fit_zh_mini, sample_arguments, samples, use_threads, write_rows
 
 CHECKPOINTS = Path.home() / ".cache" / "bertanno-runs" / "adapt"
 
 
 def main(argv=None) -> dict:
-    from benchmarks.datasets import load
     from benchmarks.linear_family import sample
-    from bertanno.core.bundle import load_base
-    from bertanno.core.engine import Predictor
     from bertanno.core.plugins import get_plugins
-    from bertanno.core.training import TrainConfig, set_seed, train
     from bertanno.vocab.adapt import AdaptConfig, adapt
 
     parser = argparse.ArgumentParser(prog="python -m benchmarks.adapt", description=__doc__.split("\n")[0])
-    parser.add_argument("--datasets", default="chineseblue_cmedqaner,cail2021_xxcq,msra_ner")
-    parser.add_argument("--train", type=int, default=1500)
-    parser.add_argument("--test", type=int, default=1000)
+    sample_arguments(parser)
     parser.add_argument("--corpus", type=int, default=5000)
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--lr", type=float, default=1e-4)
-    parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args(argv)
     use_threads(args.threads)
     plugins = get_plugins()
     rows = []
-    for name in args.datasets.split(","):
-        data = load(name)
-        task = plugins.task(data.task, labels=data.labels)
-        training, test = sample(data)
-        corpus = [t for e in training[:args.corpus] for t in (e.text, e.text_b) if t]
-        labelled, test = training[:args.train], test[:args.test]
-        cut = max(1, len(labelled) // 10)
-        validation, fitted = labelled[:cut], labelled[cut:]
+    for name, task, labelled, test in samples(args, plugins):
+        from benchmarks.datasets import load
+
+        corpus = [t for e in sample(load(name))[0][:args.corpus] for t in (e.text, e.text_b) if t]
         folder = CHECKPOINTS / f"{name}-{len(corpus)}-{args.epochs}-{args.lr:g}"
         model = folder / "model"
         started = time.perf_counter()
@@ -62,24 +51,22 @@ def main(argv=None) -> dict:
                                                             checkpoint_dir=folder / "checkpoints"))
         adapted_record = json.loads((model / "bertanno-adapted.json").read_text(encoding="utf-8"))
         adapt_seconds = round(time.perf_counter() - started, 1)
+        fitted = len(labelled) - max(1, len(labelled) // 10)
         scores = {}
         for start in ("zh-mini", str(model)):
-            key = folder / f"score-{'adapted' if start != 'zh-mini' else 'shipped'}-{len(fitted)}-{len(test)}.json"
+            key = folder / f"score-{'adapted' if start != 'zh-mini' else 'shipped'}-{fitted}-{len(test)}.json"
             if key.is_file():
                 scores[start] = json.loads(key.read_text())
                 continue
-            set_seed(42)
-            bundle = load_base(start, task, plugins)
-            config, _ = TrainConfig(seed=42).for_model(bundle, len(fitted))
-            result = train(bundle, fitted, validation, config)
+            predictor, config, result = fit_zh_mini(task, labelled, plugins, start=start)
             gold = [e.payload for e in test]
-            predicted = [p.payload for p in Predictor(result.bundle).predict(test)[0]]
+            predicted = [p.payload for p in predictor.predict(test)[0]]
             scores[start] = {"score": next(iter(task.metrics(gold, predicted).values())), "plan": config.describe(),
                              "best_epoch": result.best_epoch}
             key.write_text(json.dumps(scores[start]))
         row = {"dataset": name, "corpus": len(corpus), "adapt_epochs": args.epochs, "adapt_lr": args.lr,
                "adapt_steps": adapted_record["steps"], "mlm_loss_before": adapted_record["loss_before"],
-               "mlm_loss_after": adapted_record["loss_after"], "train": len(fitted), "test": len(test),
+               "mlm_loss_after": adapted_record["loss_after"], "train": fitted, "test": len(test),
                "shipped": scores["zh-mini"], "adapted": scores[str(model)], "adapt_seconds": adapt_seconds}
         rows.append(row)
         print(json.dumps(row, ensure_ascii=False), flush=True)

@@ -100,3 +100,47 @@ def write_rows(name: str, module: str, argv, threads: int, rows: list[dict]) -> 
     folder.mkdir(exist_ok=True)
     (folder / f"{name}.json").write_text(json.dumps(result, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     return result
+
+
+NER_SETS = "chineseblue_cmedqaner,cail2021_xxcq,msra_ner"
+"""The three shared NER sets."""
+
+
+def sample_arguments(parser, datasets: str = NER_SETS):
+    """Add the options of a benchmark over the quality suite's samples to ``parser`` (``argparse``):
+    ``--datasets``, ``--train`` (first N training examples, default 1,500), ``--test`` (first N test examples,
+    default 1,000) and ``--threads``. Returns the parser."""
+    parser.add_argument("--datasets", default=datasets)
+    parser.add_argument("--train", type=int, default=1500)
+    parser.add_argument("--test", type=int, default=1000)
+    parser.add_argument("--threads", type=int, default=2)
+    return parser
+
+
+def samples(args, plugins):
+    """For each of ``args.datasets``: ``(name, task, training, test)``, the quality suite's training and test
+    samples (``benchmarks.linear_family.sample``) cut to ``args.train`` and ``args.test`` examples."""
+    from benchmarks.datasets import load
+    from benchmarks.linear_family import sample
+
+    for name in args.datasets.split(","):
+        data = load(name)
+        training, test = sample(data)
+        yield name, plugins.task(data.task, labels=data.labels), training[:args.train], test[:args.test]
+
+
+def fit_zh_mini(task, examples, plugins, start: str = "zh-mini", **settings):
+    """zh-mini (or ``start``, another base model) fine-tuned on ``examples`` as ``bertanno train`` does, seed 42:
+    the first tenth held out to choose the epoch, the plan for the model and task unless ``settings``
+    (``TrainConfig`` fields) say otherwise. Returns ``(Predictor, the filled-in TrainConfig, TrainResult)``."""
+    from bertanno.core.bundle import load_base
+    from bertanno.core.engine import Predictor
+    from bertanno.core.training import TrainConfig, set_seed, train
+
+    cut = max(1, len(examples) // 10)
+    validation, fitted = list(examples[:cut]), list(examples[cut:])
+    set_seed(42)
+    bundle = load_base(start, task, plugins)
+    config, _ = TrainConfig(seed=42, **settings).for_model(bundle, len(fitted))
+    result = train(bundle, fitted, validation, config)
+    return Predictor(result.bundle), config, result

@@ -3,8 +3,8 @@
     python -m benchmarks.constrained_decoding [--datasets chineseblue_cmedqaner,cail2021_xxcq] [--train 1500]
         [--epochs N] [--test 1000]
 
-For each shared NER set: zh-mini fine-tuned once (``bertanno train``'s plan for a token task unless --epochs,
-seed 42) on the first --train examples of the quality suite's training sample (``benchmarks.linear_family.
+For each shared NER set: zh-mini fine-tuned once with the softmax head (``bertanno train``'s plan for a token
+task unless --epochs, seed 42) on the first --train examples of the quality suite's training sample (``benchmarks.linear_family.
 sample``), then its predictions on the first --test examples of the suite's test sample decoded both ways, scored
 with the task's strict entity F1 (seqeval, IOB2). ``argmax`` is the decoder before 2026-12-06: each token's most
 likely tag, spans read back the way conlleval reads them (an I-X after O starts a span). Writes
@@ -17,45 +17,30 @@ import argparse
 import json
 import time
 
-from benchmarks.common import use_threads, write_rows
+from benchmarks.common import fit_zh_mini, sample_arguments, samples, use_threads, write_rows
 
 
 def main(argv=None) -> dict:
     import numpy as np
 
-    from benchmarks.datasets import load
-    from benchmarks.linear_family import sample
-    from bertanno.core.bundle import load_base
-    from bertanno.core.engine import Predictor
     from bertanno.core.plugins import get_plugins
-    from bertanno.core.training import TrainConfig, set_seed, train
     from bertanno.plugins import bio
 
     parser = argparse.ArgumentParser(prog="python -m benchmarks.constrained_decoding",
                                      description=__doc__.split("\n")[0])
-    parser.add_argument("--datasets", default="chineseblue_cmedqaner,cail2021_xxcq")
-    parser.add_argument("--train", type=int, default=1500)
-    parser.add_argument("--test", type=int, default=1000)
+    sample_arguments(parser, "chineseblue_cmedqaner,cail2021_xxcq")
     parser.add_argument("--epochs", type=int)
-    parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args(argv)
     use_threads(args.threads)
     plugins = get_plugins()
     rows = []
-    for name in args.datasets.split(","):
-        data = load(name)
-        task = plugins.task(data.task, labels=data.labels)
-        training, test = sample(data)
-        training, test = training[:args.train], test[:args.test]
-        cut = max(1, len(training) // 10)
-        validation, training = training[:cut], training[cut:]
-        set_seed(42)
-        bundle = load_base("zh-mini", task, plugins)
-        config, rule = TrainConfig(epochs=args.epochs, seed=42).for_model(bundle, examples=len(training))
+    for name, task, training, test in samples(args, plugins):
         started = time.perf_counter()
-        result = train(bundle, training, validation, config)
+        # the softmax head: the decoders compared here read its per-token probabilities (a CRF head decodes by
+        # its own transitions)
+        predictor, config, result = fit_zh_mini(task, training, plugins, epochs=args.epochs, head="softmax")
         seconds = time.perf_counter() - started
-        predictor = Predictor(result.bundle)
+        training = training[max(1, len(training) // 10):]
         gold = [example.payload for example in test]
         constrained = [p.payload for p in predictor.predict(test)[0]]
         original = bio.constrained_tags

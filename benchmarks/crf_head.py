@@ -22,28 +22,20 @@ import json
 import time
 from pathlib import Path
 
-from benchmarks.common import use_threads, write_rows
+from benchmarks.common import fit_zh_mini, sample_arguments, samples, use_threads, write_rows
 
 CHECKPOINTS = Path.home() / ".cache" / "bertanno-runs" / "crf_head"
 
 
 def main(argv=None) -> dict:
     from benchmarks.baselines import crf as crf_baseline
-    from benchmarks.datasets import load
-    from benchmarks.linear_family import sample
-    from bertanno.core.bundle import load_base
-    from bertanno.core.engine import Predictor
     from bertanno.core.plugins import get_plugins
-    from bertanno.core.training import TrainConfig, set_seed, train
 
     parser = argparse.ArgumentParser(prog="python -m benchmarks.crf_head", description=__doc__.split("\n")[0])
-    parser.add_argument("--datasets", default="chineseblue_cmedqaner,cail2021_xxcq,msra_ner")
+    sample_arguments(parser)
     parser.add_argument("--heads", default="softmax,crf")
-    parser.add_argument("--train", type=int, default=1500)
-    parser.add_argument("--test", type=int, default=1000)
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--layer-decay", type=float, default=1.0)
-    parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args(argv)
     use_threads(args.threads)
     CHECKPOINTS.mkdir(parents=True, exist_ok=True)
@@ -56,13 +48,7 @@ def main(argv=None) -> dict:
                   row.get("layer_decay", 1.0))] = row
     plugins = get_plugins()
     rows = []
-    for name in args.datasets.split(","):
-        data = load(name)
-        task = plugins.task(data.task, labels=data.labels)
-        training, test = sample(data)
-        training, test = training[:args.train], test[:args.test]
-        cut = max(1, len(training) // 10)
-        validation, fitted = training[:cut], training[cut:]
+    for name, task, training, test in samples(args, plugins):
         gold = [example.payload for example in test]
         for head in ["crf baseline", *args.heads.split(",")]:
             decay = 1.0 if head == "crf baseline" else args.layer_decay
@@ -75,15 +61,14 @@ def main(argv=None) -> dict:
             if head == "crf baseline":
                 f1, plan, best_epoch = crf_baseline(task, training, test)["f1"], "sklearn-crfsuite, 100 iterations", None
             else:
-                set_seed(42)
-                bundle = load_base("zh-mini", task, plugins)
                 layer, _, extra = head.partition("+")
-                config, _ = TrainConfig(epochs=args.epochs, seed=42, head=layer, layer_decay=args.layer_decay,
-                                        lexicon_features=extra == "lexicon").for_model(bundle, len(fitted))
-                result = train(bundle, fitted, validation, config)
-                predicted = [p.payload for p in Predictor(result.bundle).predict(test)[0]]
+                predictor, config, result = fit_zh_mini(task, training, plugins, epochs=args.epochs, head=layer,
+                                                        layer_decay=args.layer_decay,
+                                                        lexicon_features=extra == "lexicon")
+                predicted = [p.payload for p in predictor.predict(test)[0]]
                 f1, plan, best_epoch = task.metrics(gold, predicted)["f1"], config.describe(), result.best_epoch
-            row = {"dataset": name, "head": head, "train": len(fitted), "validation": len(validation),
+            cut = max(1, len(training) // 10)
+            row = {"dataset": name, "head": head, "train": len(training) - cut, "validation": cut,
                    "test": len(test), "epochs_asked": args.epochs,
                    "layer_decay": decay, "plan": plan, "best_epoch": best_epoch,
                    "seconds": round(time.perf_counter() - started, 1), "f1": f1}

@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.common import use_threads, write_rows
+from benchmarks.common import fit_zh_mini, sample_arguments, samples, use_threads, write_rows
 
 CHECKPOINTS = Path.home() / ".cache" / "bertanno-runs" / "ensemble"
 
@@ -55,41 +55,24 @@ def cached(path: Path, spans: bool, compute):
 
 
 def main(argv=None) -> dict:
-    from benchmarks.datasets import load
-    from benchmarks.linear_family import sample
-    from bertanno.core.bundle import load_base
-    from bertanno.core.engine import Predictor
     from bertanno.core.ensemble import LabelCombiner, SpanCombiner, default_members, out_of_fold
     from bertanno.core.plugins import get_plugins
-    from bertanno.core.training import TrainConfig, set_seed, train
 
     parser = argparse.ArgumentParser(prog="python -m benchmarks.ensemble", description=__doc__.split("\n")[0])
-    parser.add_argument("--datasets", default="chineseblue_cmedqaner,cail2021_xxcq,msra_ner")
-    parser.add_argument("--train", type=int, default=1500)
-    parser.add_argument("--test", type=int, default=1000)
+    sample_arguments(parser)
     parser.add_argument("--folds", type=int, default=3)
     parser.add_argument("--head", choices=["softmax", "crf"], default="crf")
     parser.add_argument("--epochs", type=int)
-    parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args(argv)
     use_threads(args.threads)
     plugins = get_plugins()
     rows = []
-    for name in args.datasets.split(","):
-        data = load(name)
-        task = plugins.task(data.task, labels=data.labels)
+    for name, task, training, test in samples(args, plugins):
         spans = task.example_kind == "spans"
-        training, test = sample(data)
-        training, test = training[:args.train], test[:args.test]
         folder = CHECKPOINTS / f"{name}-{len(training)}-{len(test)}-{args.head}-{args.epochs or 'plan'}-{args.folds}"
 
         def fit_transformer(examples):
-            set_seed(42)
-            bundle = load_base("zh-mini", task, plugins)
-            cut = max(1, len(examples) // 10)
-            config, _ = TrainConfig(epochs=args.epochs, seed=42, head=args.head if spans else None).for_model(
-                bundle, len(examples) - cut)
-            return Predictor(train(bundle, examples[cut:], examples[:cut], config).bundle)
+            return fit_zh_mini(task, examples, plugins, epochs=args.epochs, head=args.head if spans else None)[0]
 
         def fit_family(family_name):
             def fit(examples):

@@ -83,6 +83,30 @@ def make_bundle(plugins):
     return make
 
 
+def cli_ner_project(tmp_path: Path, bundle, examples, labels: str = "PER,LOC"):
+    """A NER project ``p`` made through the command line on ``bundle`` (saved as its base model) with
+    ``examples`` imported from a JSONL file; versions go to ``tmp_path/models`` (``BERTANNO_MODELS`` must point
+    there). Returns ``(CliRunner, database URL)``."""
+    import json
+
+    from click.testing import CliRunner
+
+    from bertanno.cli import cli
+    from bertanno.core.bundle import save_version
+
+    base = save_version(bundle, tmp_path / "base")
+    data = tmp_path / "data.jsonl"
+    data.write_text("".join(json.dumps({"text": e.text, "spans": [list(s) for s in e.payload]}, ensure_ascii=False)
+                            + "\n" for e in examples), encoding="utf-8")
+    db = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    runner = CliRunner()
+    created = runner.invoke(cli, ["--db", db, "init", "p", "--task", "ner", "--labels", labels, "--model", str(base)])
+    assert created.exit_code == 0, created.output
+    imported = runner.invoke(cli, ["--db", db, "import", "p", str(data)])
+    assert imported.exit_code == 0, imported.output
+    return runner, db
+
+
 def gold_sentiment_project(tmp_path: Path, bundle, files=()):
     """A SQLite sentiment project ``p`` with 60 gold evaluation reviews (one in four positive), ``files`` imported
     after them without a split, and ``bundle`` saved as its champion ``v001``: ``(store, url, version folder)``."""

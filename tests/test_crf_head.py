@@ -180,23 +180,13 @@ def test_a_crf_head_is_refused_where_it_cannot_serve(make_bundle):
 
 
 def test_train_head_crf_from_the_command_line_says_so_in_its_plan(tmp_path, make_bundle, monkeypatch):
-    from click.testing import CliRunner
+    from conftest import cli_ner_project
 
     from bertanno.cli import cli
-    from bertanno.core.bundle import save_version
 
-    base = save_version(make_bundle(task="ner", labels=["PER", "LOC"], layers=1, hidden=32), tmp_path / "base")
     monkeypatch.setenv("BERTANNO_MODELS", str(tmp_path / "models"))
-    data = tmp_path / "data.jsonl"
-    import json
-
-    data.write_text("".join(json.dumps({"text": e.text, "spans": [list(s) for s in e.payload]}, ensure_ascii=False)
-                            + "\n" for e in ner_examples(15)), encoding="utf-8")
-    db = f"sqlite:///{tmp_path / 'db.sqlite'}"
-    runner = CliRunner()
-    assert runner.invoke(cli, ["--db", db, "init", "p", "--task", "ner", "--labels", "PER,LOC", "--model",
-                               str(base)]).exit_code == 0
-    assert runner.invoke(cli, ["--db", db, "import", "p", str(data)]).exit_code == 0
+    runner, db = cli_ner_project(tmp_path, make_bundle(task="ner", labels=["PER", "LOC"], layers=1, hidden=32),
+                                 ner_examples(15))
     result = runner.invoke(cli, ["--db", db, "train", "p", "--head", "crf", "--epochs", "1", "--lr", "3e-3"])
     assert result.exit_code == 0, result.output
     assert "crf head" in result.output

@@ -3,7 +3,6 @@ that learn which member to trust, and a version trained, gated and served throug
 
 from __future__ import annotations
 
-import json
 import random
 
 import pytest
@@ -97,23 +96,16 @@ def test_fit_ensemble_refuses_what_it_cannot_combine(tmp_path, plugins):
 
 
 def test_train_family_ensemble_makes_a_gated_version_that_serves(tmp_path, make_bundle, monkeypatch):
-    from click.testing import CliRunner
+    from conftest import cli_ner_project
 
     from bertanno.cli import cli
-    from bertanno.core.bundle import read_version_record, save_version
+    from bertanno.core.bundle import read_version_record
     from bertanno.core.serving import load_served
 
-    base = save_version(make_bundle(task="ner", labels=["PER", "LOC"], layers=1, hidden=32), tmp_path / "base")
     monkeypatch.setenv("BERTANNO_MODELS", str(tmp_path / "models"))
     rng = random.Random(2)
-    data = tmp_path / "data.jsonl"
-    data.write_text("".join(json.dumps({"text": e.text, "spans": [list(s) for s in e.payload]}, ensure_ascii=False)
-                            + "\n" for e in (sentence(rng) for _ in range(40))), encoding="utf-8")
-    db = f"sqlite:///{tmp_path / 'db.sqlite'}"
-    runner = CliRunner()
-    assert runner.invoke(cli, ["--db", db, "init", "p", "--task", "ner", "--labels", "PER,LOC", "--model",
-                               str(base)]).exit_code == 0
-    assert runner.invoke(cli, ["--db", db, "import", "p", str(data)]).exit_code == 0
+    runner, db = cli_ner_project(tmp_path, make_bundle(task="ner", labels=["PER", "LOC"], layers=1, hidden=32),
+                                 [sentence(rng) for _ in range(40)])
     result = runner.invoke(cli, ["--db", db, "train", "p", "--family", "ensemble", "--epochs", "1", "--lr", "3e-3"])
     assert result.exit_code == 0, result.output
     assert "ensemble: transformer, fold 3 of 3" in result.output and "ensemble: crf on all" in result.output
