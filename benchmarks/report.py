@@ -901,8 +901,21 @@ def crf_head_section(result: dict) -> list[str]:
         lines.append(f"| {name} | {first['train']:,} | {first['test']:,} | " + " | ".join(cells) + " |")
     seconds = [f"{head} {sum(r['seconds'] for r in rows if r['head'] == head) / max(1, sum(r['head'] == head for r in rows)):.0f} s"
                for head in heads]
-    return lines + ["", "Mean training seconds per set (1 thread, niced, beside other work): " + ", ".join(seconds) + ".",
-                    ""]
+    lines += ["", "Mean training seconds per set (1 thread, niced, beside other work): " + ", ".join(seconds) + "."]
+    said = []
+    for head in heads:
+        if head in ("crf baseline", "softmax"):
+            continue
+        both = [name for name in sets if (name, head) in score and (name, "softmax") in score]
+        if not both:
+            continue
+        lift = sum(score[(n, head)]["f1"] - score[(n, "softmax")]["f1"] for n in both) / len(both)
+        above = [n for n in both if (n, "crf baseline") in score and score[(n, head)]["f1"] > score[(n, "crf baseline")]["f1"]]
+        said.append(f"`{head}` {lift * 100:+.1f} points of entity F1 over `softmax` on average ({len(both)} set(s)), "
+                    f"above the CRF baseline on {len(above)} of {len(both)}")
+    if said:
+        lines += ["", "What each lever bought: " + "; ".join(said) + "."]
+    return lines + [""]
 
 
 def ensemble_section(result: dict) -> list[str]:

@@ -128,3 +128,12 @@ def test_a_teachers_soft_labels_carry_its_feature_scores(make_bundle):
     for before, after, added in zip(plain, featured, scores):
         assert np.allclose(after["teacher_logits"].astype("f4"), before["teacher_logits"].astype("f4") + added,
                            atol=0.05)  # float16 storage
+
+
+def test_lexicon_features_are_on_by_default_for_ner_in_full_fine_tuning_only(make_bundle):
+    from bertanno.core.training import chosen_features
+
+    ner = make_bundle(task="ner", labels=["PER", "LOC"], layers=1, hidden=32)
+    assert chosen_features(ner, None) and not chosen_features(ner, None, "lora")
+    assert not chosen_features(ner, False) and chosen_features(ner, True, "lora")  # as given (TrainConfig refuses)
+    assert not chosen_features(make_bundle(task="sentiment", layers=1, hidden=32), None)

@@ -22,7 +22,7 @@ from bertanno.core.project import MIN_STRATUM, project_task, training_data
 from bertanno.core.ray_predictions import ModelSource, RayJob, predict_project_on_ray
 from bertanno.core.reading import read_examples
 from bertanno.core.serving import load_served, record_family
-from bertanno.core.training import TrainConfig, TrainResult, chosen_head, set_seed, train
+from bertanno.core.training import TrainConfig, TrainResult, chosen_features, chosen_head, set_seed, train
 from bertanno.errors import BertannoError
 from bertanno.plugins.families import ServedModel
 from bertanno.plugins.task import Example, Task, scored_on
@@ -136,7 +136,7 @@ def fit_transformer(task: Task, training: list[tuple[int, Example]], config: Tra
     apply_vocabulary(bundle, terms)
     train_examples, validation = split_validation(training, config.seed)
     given = config
-    features = config.lexicon_features if config.lexicon_features is not None else bundle.token_features is not None
+    features = chosen_features(bundle, config.lexicon_features, config.mode)
     config, rule = replace(config, head=chosen_head(bundle, config.head), lexicon_features=features).for_model(
         bundle, len(train_examples))
     if on_plan is not None:

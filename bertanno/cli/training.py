@@ -45,7 +45,7 @@ def training_options(function):
         click.option("--lexicon-features/--no-lexicon-features", "lexicon_features", default=None,
                      help="NER: add per-character features beside the encoder (character bigrams, jieba's words, "
                           "matches of the project's terms), learnt as scores added to each token's tag scores. "
-                          "Default: as the start version has them, else off."),
+                          "Default: on for NER with --mode full (measured better)."),
         click.option("--layer-decay", type=float, default=1.0, show_default=True,
                      help="Layer-wise learning-rate decay: each encoder layer learns at this factor of the one "
                           "above it (the head at --lr); 1 for none."),
