@@ -2,12 +2,12 @@
 pairs) family, and their stacking by a combiner learned on out-of-fold predictions (``core.ensemble``).
 
     python -m benchmarks.ensemble [--datasets chineseblue_cmedqaner,cail2021_xxcq,msra_ner] [--train 1500]
-        [--test 1000] [--folds 3] [--head crf|softmax] [--epochs N]
+        [--test 1000] [--folds 3] [--head crf|softmax] [--no-lexicon] [--epochs N]
 
 For each shared set: the first --train examples of the quality suite's training sample
 (``benchmarks.linear_family.sample``) and its first --test test examples. Members as ``train --family ensemble``
 trains them: zh-mini by ``bertanno train``'s plan (seed 42, a tenth of its training examples held out to choose
-the epoch, ``--head``), the crf or linear family as they train live. Each member is fitted --folds times on all
+the epoch, ``--head``, lexicon features unless ``--no-lexicon``), the crf or linear family as they train live. Each member is fitted --folds times on all
 folds but one (its predictions on the fold left out are what the combiner learns from), then on all the training
 examples (its predictions on the test examples are what the combiner combines); everything scored with the
 task's own metric on the test examples. Each fit's predictions are kept in ``~/.cache/bertanno-runs/ensemble/``,
@@ -62,6 +62,8 @@ def main(argv=None) -> dict:
     sample_arguments(parser)
     parser.add_argument("--folds", type=int, default=3)
     parser.add_argument("--head", choices=["softmax", "crf"], default="crf")
+    parser.add_argument("--no-lexicon", action="store_true",
+                        help="NER: train the transformer member without lexicon features (on by default)")
     parser.add_argument("--epochs", type=int)
     args = parser.parse_args(argv)
     use_threads(args.threads)
@@ -69,10 +71,12 @@ def main(argv=None) -> dict:
     rows = []
     for name, task, training, test in samples(args, plugins):
         spans = task.example_kind == "spans"
-        folder = CHECKPOINTS / f"{name}-{len(training)}-{len(test)}-{args.head}-{args.epochs or 'plan'}-{args.folds}"
+        variant = args.head + ("" if args.no_lexicon else "+lexicon")
+        folder = CHECKPOINTS / f"{name}-{len(training)}-{len(test)}-{variant}-{args.epochs or 'plan'}-{args.folds}"
 
         def fit_transformer(examples):
-            return fit_zh_mini(task, examples, plugins, epochs=args.epochs, head=args.head if spans else None)[0]
+            return fit_zh_mini(task, examples, plugins, epochs=args.epochs, head=args.head if spans else None,
+                               lexicon_features=False if args.no_lexicon else None)[0]
 
         def fit_family(family_name):
             def fit(examples):
@@ -107,7 +111,7 @@ def main(argv=None) -> dict:
         scores = {member: next(iter(task.metrics(gold, [p.payload for p in predictions]).values()))
                   for member, predictions in zip(members, on_test)}
         row = {"dataset": name, "train": len(training), "test": len(test), "folds": args.folds,
-               "head": args.head if spans else None, **scores,
+               "head": variant if spans else None, **scores,
                "ensemble": next(iter(task.metrics(gold, [p.payload for p in combined]).values())),
                "out_of_fold": {member: next(iter(task.metrics([e.payload for e in training],
                                                               [p.payload for p in predictions]).values()))
