@@ -121,3 +121,23 @@ def test_train_family_ensemble_makes_a_gated_version_that_serves(tmp_path, make_
     assert "e001" in versions.output
     refused = runner.invoke(cli, ["--db", db, "train", "p", "--family", "ensemble", "--from", "champion"])
     assert refused.exit_code != 0 and "afresh from the base model" in str(refused.exception) + refused.output
+
+
+def test_ctrl_c_in_a_member_stops_the_whole_ensemble_and_leaves_nothing(tmp_path, plugins, monkeypatch):
+    from bertanno.app import training_runs
+    from bertanno.core.training import TrainConfig
+
+    task = plugins.task("ner", labels=["PER", "LOC"])
+    fits = []
+
+    def interrupted(*args, **kwargs):
+        fits.append(args[6])
+        return training_runs.Fitted(args[6], None, interrupted=True)
+
+    monkeypatch.setattr(training_runs, "fit_transformer", interrupted)
+    rng = random.Random(3)
+    with pytest.raises(KeyboardInterrupt):
+        training_runs.fit_ensemble_version(task, [sentence(rng) for _ in range(12)], TrainConfig(epochs=1), "base", [],
+                                           tmp_path / "e001", {"project": "p"}, plugins)
+    assert len(fits) == 1 and not (tmp_path / "e001").exists()
+    assert not any(tmp_path.iterdir())  # no half-written folder beside it either

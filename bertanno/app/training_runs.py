@@ -190,7 +190,8 @@ def fit_ensemble_version(task: Task, training: list[Example], config: TrainConfi
                          on_plan=None) -> Fitted:
     """Train an ``ensemble`` version (``core.ensemble``): its default members for the task (the project's
     transformer, trained from ``start_model`` with ``terms`` by ``config``, and the crf or linear family), each on
-    the folds and then on all ``training``, and the combiner on their out-of-fold predictions; save it whole."""
+    the folds and then on all ``training``, and the combiner on their out-of-fold predictions; save it whole.
+    Ctrl-C during any fit raises ``KeyboardInterrupt`` and leaves no folder behind."""
     members = default_members(task)
     for name in members:
         check_family_trains(name, task, plugins)
@@ -200,6 +201,8 @@ def fit_ensemble_version(task: Task, training: list[Example], config: TrainConfi
     def transformer(examples: list[Example], folder: Path) -> ServedModel:
         fitted = fit_transformer(task, list(enumerate(examples)), config, None, start_model, terms, folder,
                                  member_record, plugins, on_step, on_epoch, on_plan)
+        if fitted.interrupted:  # Ctrl-C stops the whole ensemble, not just this member's fit
+            raise KeyboardInterrupt
         added_terms[:] = fitted.added_terms
         return fitted.model
 
