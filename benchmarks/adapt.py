@@ -20,14 +20,13 @@ import json
 import time
 from pathlib import Path
 
-from benchmarks.common import fit_zh_mini, sample_arguments, samples, use_threads, write_rows
+from benchmarks.common import fit_zh_mini, parse_samples, sample_arguments, samples, write_rows
 
 CHECKPOINTS = Path.home() / ".cache" / "bertanno-runs" / "adapt"
 
 
 def main(argv=None) -> dict:
     from benchmarks.linear_family import sample
-    from bertanno.core.plugins import get_plugins
     from bertanno.vocab.adapt import AdaptConfig, adapt
 
     parser = argparse.ArgumentParser(prog="python -m benchmarks.adapt", description=__doc__.split("\n")[0])
@@ -35,9 +34,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--corpus", type=int, default=5000)
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--lr", type=float, default=1e-4)
-    args = parser.parse_args(argv)
-    use_threads(args.threads)
-    plugins = get_plugins()
+    args, plugins = parse_samples(parser, argv)
     rows = []
     for name, task, labelled, test in samples(args, plugins):
         from benchmarks.datasets import load

@@ -117,6 +117,16 @@ def sample_arguments(parser, datasets: str = NER_SETS):
     return parser
 
 
+def parse_samples(parser, argv):
+    """Parse ``argv`` with ``parser`` (``sample_arguments``' options and the benchmark's own), use ``--threads``
+    torch threads, and return ``(args, the process-wide plugins)``."""
+    from bertanno.core.plugins import get_plugins
+
+    args = parser.parse_args(argv)
+    use_threads(args.threads)
+    return args, get_plugins()
+
+
 def samples(args, plugins):
     """For each of ``args.datasets``: ``(name, task, training, test)``, the quality suite's training and test
     samples (``benchmarks.linear_family.sample``) cut to ``args.train`` and ``args.test`` examples."""

@@ -17,22 +17,19 @@ import argparse
 import json
 import time
 
-from benchmarks.common import fit_zh_mini, sample_arguments, samples, use_threads, write_rows
+from benchmarks.common import fit_zh_mini, parse_samples, sample_arguments, samples, write_rows
 
 
 def main(argv=None) -> dict:
     import numpy as np
 
-    from bertanno.core.plugins import get_plugins
     from bertanno.plugins import bio
 
     parser = argparse.ArgumentParser(prog="python -m benchmarks.constrained_decoding",
                                      description=__doc__.split("\n")[0])
     sample_arguments(parser, "chineseblue_cmedqaner,cail2021_xxcq")
     parser.add_argument("--epochs", type=int)
-    args = parser.parse_args(argv)
-    use_threads(args.threads)
-    plugins = get_plugins()
+    args, plugins = parse_samples(parser, argv)
     rows = []
     for name, task, training, test in samples(args, plugins):
         started = time.perf_counter()

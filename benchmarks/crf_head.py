@@ -22,22 +22,20 @@ import json
 import time
 from pathlib import Path
 
-from benchmarks.common import fit_zh_mini, sample_arguments, samples, use_threads, write_rows
+from benchmarks.common import fit_zh_mini, parse_samples, sample_arguments, samples, write_rows
 
 CHECKPOINTS = Path.home() / ".cache" / "bertanno-runs" / "crf_head"
 
 
 def main(argv=None) -> dict:
     from benchmarks.baselines import crf as crf_baseline
-    from bertanno.core.plugins import get_plugins
 
     parser = argparse.ArgumentParser(prog="python -m benchmarks.crf_head", description=__doc__.split("\n")[0])
     sample_arguments(parser)
     parser.add_argument("--heads", default="softmax,crf")
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--layer-decay", type=float, default=1.0)
-    args = parser.parse_args(argv)
-    use_threads(args.threads)
+    args, plugins = parse_samples(parser, argv)
     CHECKPOINTS.mkdir(parents=True, exist_ok=True)
     done_file = CHECKPOINTS / "rows.jsonl"
     done = {}
@@ -46,7 +44,6 @@ def main(argv=None) -> dict:
             row = json.loads(line)
             done[(row["dataset"], row["head"], row["train"] + row["validation"], row["test"], row["epochs_asked"],
                   row.get("layer_decay", 1.0))] = row
-    plugins = get_plugins()
     rows = []
     for name, task, training, test in samples(args, plugins):
         gold = [example.payload for example in test]

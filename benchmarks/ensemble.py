@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.common import fit_zh_mini, sample_arguments, samples, use_threads, write_rows
+from benchmarks.common import fit_zh_mini, parse_samples, sample_arguments, samples, write_rows
 
 CHECKPOINTS = Path.home() / ".cache" / "bertanno-runs" / "ensemble"
 
@@ -56,7 +56,6 @@ def cached(path: Path, spans: bool, compute):
 
 def main(argv=None) -> dict:
     from bertanno.core.ensemble import LabelCombiner, SpanCombiner, default_members, out_of_fold
-    from bertanno.core.plugins import get_plugins
 
     parser = argparse.ArgumentParser(prog="python -m benchmarks.ensemble", description=__doc__.split("\n")[0])
     sample_arguments(parser)
@@ -65,9 +64,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--no-lexicon", action="store_true",
                         help="NER: train the transformer member without lexicon features (on by default)")
     parser.add_argument("--epochs", type=int)
-    args = parser.parse_args(argv)
-    use_threads(args.threads)
-    plugins = get_plugins()
+    args, plugins = parse_samples(parser, argv)
     rows = []
     for name, task, training, test in samples(args, plugins):
         spans = task.example_kind == "spans"

@@ -838,18 +838,24 @@ def keystrokes_section(result: dict) -> list[str]:
     return lines
 
 
+def section_head(title: str, result: dict, text: str) -> list[str]:
+    """The first lines of a benchmark's section: ``## title``, then the command that wrote ``result`` (its
+    ``command`` and ``started``) followed by ``text``."""
+    return [f"## {title}", "", f"Command: `{result['command'].strip()}` (started {result['started']}). {text}", ""]
+
+
 def linear_family_section(result: dict) -> list[str]:
     """``python -m benchmarks.linear_family``: the live linear family against the TF-IDF baseline."""
     rows = result["rows"]
-    lines = ["## The live linear family against the TF-IDF baseline", "",
-             f"Command: `{result['command'].strip()}` (started {result['started']}). The quality suite's training and "
+    lines = section_head("The live linear family against the TF-IDF baseline", result,
+             "The quality suite's training and "
              "test sample of each shared sentence and pair set, the first N training examples, the identical test "
              "examples; the task's headline score (accuracy). `baseline`: scikit-learn's TfidfVectorizer (character "
              "1-3-grams, sublinear tf, min_df 2) + logistic regression, the column beside bertanno's in the "
              "quality suite; `linear`: the family `annotate` refits live and `train --family linear` trains, "
              "weighted as the baseline since 2026-12-06 (hashed n-grams, sublinear tf, idf from the training texts, "
              "n-grams seen once dropped from 100 texts on); `linear (tf only)`: the family before, hashed counts "
-             "with no idf.", "",
+             "with no idf.") + [
              "| set | N | baseline | linear | linear (tf only) |", "|---|---|---|---|---|"]
     for row in rows:
         lines.append(f"| {row['dataset']} | {row['train']:,} | {row['baseline']['score']:.4f} | "
@@ -868,12 +874,12 @@ def linear_family_section(result: dict) -> list[str]:
 
 def constrained_decoding_section(result: dict) -> list[str]:
     """``python -m benchmarks.constrained_decoding``: one NER model decoded by argmax and by constrained Viterbi."""
-    lines = ["## NER decoding: per-token argmax against constrained Viterbi", "",
-             f"Command: `{result['command'].strip()}` (started {result['started']}). zh-mini fine-tuned once per set "
+    lines = section_head("NER decoding: per-token argmax against constrained Viterbi", result,
+             "zh-mini fine-tuned once per set "
              "with `bertanno train`'s plan for a token task (seed 42) on the quality suite's training sample (first N), "
              "scored on its test sample with strict entity F1 (seqeval, IOB2), the same predictions decoded two ways: "
              "`argmax`, each token's likeliest tag (the decoder before 2026-12-06; an I-X after O starts a span), and "
-             "`constrained`, Viterbi over the same probabilities with the transitions IOB2 forbids masked out.", "",
+             "`constrained`, Viterbi over the same probabilities with the transitions IOB2 forbids masked out.") + [
              "| set | train | test | plan | best epoch | argmax F1 | constrained F1 |", "|---|---|---|---|---|---|---|"]
     for row in result["rows"]:
         lines.append(f"| {row['dataset']} | {row['train']:,} | {row['test']:,} | {row['plan']} | {row['best_epoch']} | "
@@ -887,13 +893,13 @@ def crf_head_section(result: dict) -> list[str]:
     heads = list(dict.fromkeys(row["head"] for row in rows))
     sets = list(dict.fromkeys(row["dataset"] for row in rows))
     score = {(row["dataset"], row["head"]): row for row in rows}
-    lines = ["## NER: zh-mini's heads against the classical CRF", "",
-             f"Command: `{result['command'].strip()}` (started {result['started']}). For each shared NER set the "
+    lines = section_head("NER: zh-mini's heads against the classical CRF", result,
+             "For each shared NER set the "
              "first N examples of the quality suite's training sample (a tenth of them held out to choose the "
              "epoch), zh-mini fine-tuned by `bertanno train`'s plan for a token task (seed 42) once per head, scored "
              "on the suite's test sample with strict entity F1. `softmax`: the token head decoded by constrained "
              "Viterbi; `crf`: `train --head crf`; `+lexicon`: `train --lexicon-features`; `crf baseline`: "
-             "sklearn-crfsuite over character features on the same training examples.", "",
+             "sklearn-crfsuite over character features on the same training examples.") + [
              "| set | train | test | " + " | ".join(heads) + " |", "|---|---|---|" + "---|" * len(heads)]
     for name in sets:
         first = next(row for row in rows if row["dataset"] == name)
@@ -921,13 +927,13 @@ def crf_head_section(result: dict) -> list[str]:
 def ensemble_section(result: dict) -> list[str]:
     """``python -m benchmarks.ensemble``: the ensemble family against its members."""
     rows = result["rows"]
-    lines = ["## Stacking: the ensemble family against its members", "",
-             f"Command: `{result['command'].strip()}` (started {result['started']}). The first N examples of the "
+    lines = section_head("Stacking: the ensemble family against its members", result,
+             "The first N examples of the "
              "quality suite's training sample and its test sample; members as `train --family ensemble` trains "
              "them (zh-mini by the token or sentence plan, the crf or linear family), each fitted on all folds but "
              "one for the combiner's out-of-fold training data and on all N for the test; the task's headline score "
              "on the test sample. `out of fold`: each member's score on its out-of-fold predictions of the training "
-             "examples, what the combiner learnt from.", "",
+             "examples, what the combiner learnt from.") + [
              "| set | train | folds | members | member scores | ensemble | out of fold |", "|---|---|---|---|---|---|---|"]
     for row in rows:
         members = [key for key in row["out_of_fold"]]
@@ -939,11 +945,11 @@ def ensemble_section(result: dict) -> list[str]:
 
 def adapt_section(result: dict) -> list[str]:
     """``python -m benchmarks.adapt``: zh-mini fine-tuned as shipped and after task-adaptive pretraining."""
-    lines = ["## Task-adaptive pretraining (`vocab adapt`)", "",
-             f"Command: `{result['command'].strip()}` (started {result['started']}). zh-mini's masked-LM training "
+    lines = section_head("Task-adaptive pretraining (`vocab adapt`)", result,
+             "zh-mini's masked-LM training "
              "continued on the set's own unlabelled training texts (never its test texts), then zh-mini as shipped "
              "and adapted fine-tuned on the same first N training examples by `bertanno train`'s plan (seed 42) and "
-             "scored on the suite's test sample with the task's headline metric.", "",
+             "scored on the suite's test sample with the task's headline metric.") + [
              "| set | corpus texts | steps | held-out MLM loss | train | shipped | adapted | difference |",
              "|---|---|---|---|---|---|---|---|"]
     for row in result["rows"]:

@@ -96,10 +96,8 @@ def _module_class():
 
 
 def check_head(head: str, task) -> None:
-    """Raise ``BertannoError`` unless ``head`` (``HEADS``) can serve ``task``: a CRF needs a task that decodes
-    IOB2 tags (``Task.crf_decoding``)."""
-    if head not in HEADS:
-        raise BertannoError(f"--head must be one of {', '.join(HEADS)}, got {head!r}")
+    """Raise ``BertannoError`` unless ``head`` (one of ``HEADS``, as ``TrainConfig`` checks) can serve ``task``: a
+    CRF needs a task that decodes IOB2 tags (``Task.crf_decoding``)."""
     if head == "crf" and not getattr(task, "crf_decoding", False):
         raise BertannoError(f"--head crf puts a CRF over BIO tags; task {task.name!r} has no tags to chain (a CRF "
                             "head is for ner)")

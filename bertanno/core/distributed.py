@@ -23,11 +23,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Sequence
 
-import numpy as np
-
 from bertanno.core.bundle import ModelBundle, load_version, save_version
 from bertanno.core.crf import CRF_KEY
-from bertanno.core.token_features import FEATURES_FILE, FEATURES_KEY
+from bertanno.core.token_features import FEATURES_KEY, load_features, save_features
 from bertanno.errors import BertannoError
 from bertanno.plugins.task import Example
 
@@ -111,9 +109,7 @@ def carry_back(bundle: ModelBundle, folder: Path, record: dict) -> None:
     the lexicon feature table (``core.token_features``), or their absence."""
     setattr(bundle.model.config, CRF_KEY, record.get("crf"))
     setattr(bundle.model.config, FEATURES_KEY, record.get("token_features"))
-    table = folder / FEATURES_FILE
-    bundle.token_features = np.load(table, allow_pickle=False) if record.get("token_features") and table.exists() \
-        else None
+    bundle.token_features = load_features(folder, bundle.model.config)
 
 
 def _report(event: dict) -> None:
@@ -137,8 +133,7 @@ def worker(folder: Path) -> None:
         import torch
 
         torch.save(bundle.model.state_dict(), folder / "best.pt")
-        if bundle.token_features is not None:
-            np.save(folder / FEATURES_FILE, bundle.token_features, allow_pickle=False)
+        save_features(bundle.token_features, folder)
         record = {"validation": result.validation, "history": result.history, "best_epoch": result.best_epoch,
                   "stopped_early": result.stopped_early, "interrupted": result.interrupted,
                   "unexpressible": result.unexpressible, "seconds_per_epoch": result.seconds_per_epoch,

@@ -19,7 +19,7 @@ import numpy as np
 
 from bertanno.core.bundle import ModelBundle
 from bertanno.core.crf import crf_scores_of
-from bertanno.core.token_features import feature_logits, features_of, token_feature_ids
+from bertanno.core.token_features import feature_logits, features_of, windows_feature_ids
 from bertanno.errors import BertannoError
 from bertanno.plugins.families import PredictStats, ServedModel
 from bertanno.plugins.task import Encoded, Example, Prediction, Task
@@ -225,8 +225,8 @@ class Predictor:
         """The lexicon feature scores (``core.token_features``) to add to each window's logits, flattened as
         ``window_logits`` flattens them: ``[window length, labels]`` each. Only for a bundle with a feature table."""
         terms = self.bundle.added_terms
-        return [feature_logits(self.token_features, token_feature_ids(example.text, window["offset_mapping"], terms))
-                for example, item in zip(examples, encoded) for window in item.windows]
+        return [feature_logits(self.token_features, ids) for example, item in zip(examples, encoded)
+                for ids in windows_feature_ids(example.text, [w["offset_mapping"] for w in item.windows], terms)]
 
     def predict(
         self, examples: Sequence[Example], progress: Callable[[int, int], None] | None = None,

@@ -30,7 +30,7 @@ import numpy as np
 from bertanno.core.serving import load_served
 from bertanno.errors import BertannoError
 from bertanno.plugins.bio import OUTSIDE, char_offsets, spans_to_tags, tags_to_spans
-from bertanno.plugins.builtin.fast_families import char_features
+from bertanno.plugins.builtin.fast_families import char_features, logistic_predictions
 from bertanno.plugins.families import ModelFamily, ServedModel, Timer
 from bertanno.plugins.hookspecs import hookimpl
 from bertanno.plugins.task import Example, Prediction, Span, Task
@@ -113,14 +113,7 @@ class LabelCombiner:
         return self
 
     def predict(self, examples: Sequence[Example], member_predictions) -> list[Prediction]:
-        from bertanno.plugins.task import softmax
-
-        scores = self.features(member_predictions) @ np.asarray(self.coef).T + np.asarray(self.intercept)
-        if len(self.classes) == 2:  # scikit-learn's binary form: the second class's log-odds
-            scores = np.hstack([np.zeros_like(scores), scores])
-        probabilities = softmax(scores)
-        return [Prediction(self.classes[int(row.argmax())], float(row.max()),
-                           {label: float(p) for label, p in zip(self.classes, row)}) for row in probabilities]
+        return logistic_predictions(self.features(member_predictions), self.coef, self.intercept, self.classes)
 
     def save(self, path: Path) -> None:
         path.write_text(json.dumps({"coef": np.asarray(self.coef).tolist(),

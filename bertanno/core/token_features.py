@@ -24,6 +24,7 @@ from typing import Sequence
 import numpy as np
 
 from bertanno.plugins.bio import SPECIAL
+from bertanno.plugins.builtin.gazetteer_family import automaton, match_spans
 
 BUCKETS = 1 << 16
 """Hashed feature rows (row 0 is padding and stays 0)."""
@@ -36,12 +37,16 @@ FEATURES_FILE = "token_features.npy"
 FEATURE_MODULE = "bertanno_token_features"
 FEATURE_LEARNING_RATE = 1e-2
 """The step of the feature table: it starts at 0, like the CRF's scores (``core.crf.CRF_LEARNING_RATE``)."""
-_segmenters: dict[tuple[str, ...], object] = {}
+TERM = "term"
+"""The one type the term automaton gives its matches."""
+_segmenters: dict[tuple[str, ...], tuple] = {}
 _lock = threading.Lock()
 
 
 def _segmenter(terms: tuple[str, ...]):
-    """A jieba tokenizer of its own (the process-wide one is left alone) with ``terms`` as user words."""
+    """``(jieba tokenizer, term automaton)`` for ``terms``: a jieba tokenizer of its own (the process-wide one is
+    left alone) with the terms as user words, and the gazetteer family's Aho-Corasick automaton over them; made
+    once per term list (one project's at a time)."""
     with _lock:
         if terms not in _segmenters:
             import jieba
@@ -52,7 +57,7 @@ def _segmenter(terms: tuple[str, ...]):
                 if len(term) > 1 and not any(ch.isspace() for ch in term):
                     tokenizer.add_word(term)
             _segmenters.clear()  # one project's terms at a time
-            _segmenters[terms] = tokenizer
+            _segmenters[terms] = (tokenizer, automaton([(term, TERM) for term in terms]))
         return _segmenters[terms]
 
 
@@ -69,12 +74,11 @@ def char_feature_keys(text: str, terms: Sequence[str] = ()) -> list[list[str]]:
     """The feature names of each character of ``text``: ``L:`` and ``R:`` the bigrams ending and starting there,
     ``S:`` its place in its jieba word (B/M/E/S) with the word's length (up to 4), ``W:`` the word when it has
     several characters, ``T:`` its place in the longest leftmost match of ``terms``. One list per character."""
-    terms = tuple(sorted({t for t in terms if t}))
+    segmenter, terms_automaton = _segmenter(tuple(sorted({t for t in terms if t})))
     words = [""] * len(text)
     places = ["S"] * len(text)
     lengths = [1] * len(text)
     position = 0
-    segmenter = _segmenter(terms)
     for line in text.split("\n"):
         for word, start, end in segmenter.tokenize(line):
             for offset in range(start, end):
@@ -83,18 +87,9 @@ def char_feature_keys(text: str, terms: Sequence[str] = ()) -> list[list[str]]:
                 lengths[position + offset] = end - start
         position += len(line) + 1
     in_term = ["O"] * len(text)
-    by_first: dict[str, list[str]] = {}
-    for term in sorted(terms, key=len, reverse=True):
-        by_first.setdefault(term[0], []).append(term)
-    at = 0
-    while at < len(text):
-        match = next((t for t in by_first.get(text[at], ()) if text.startswith(t, at)), None)
-        if match is None:
-            at += 1
-            continue
-        for offset in range(len(match)):
-            in_term[at + offset] = _position(offset, len(match))
-        at += len(match)
+    for start, end, _ in match_spans(terms_automaton, text, {TERM: TERM}):  # longest leftmost
+        for offset in range(start, end):
+            in_term[offset] = _position(offset - start, end - start)
     keys = []
     for i, ch in enumerate(text):
         row = [f"L:{text[i - 1] if i else '<s>'}{ch}", f"R:{ch}{text[i + 1] if i + 1 < len(text) else '</s>'}",
@@ -109,18 +104,28 @@ def token_feature_ids(text: str, offsets: Sequence[tuple[int, int]], terms: Sequ
     """``SLOTS`` hashed feature ids per token of a window (``offsets``: its ``offset_mapping``): its first
     character's features (``char_feature_keys``) and, for a token of several characters, ``K:`` the token; 0
     (padding) in the slots left and for special tokens."""
+    return windows_feature_ids(text, [offsets], terms)[0]
+
+
+def windows_feature_ids(text: str, windows: Sequence[Sequence[tuple[int, int]]],
+                        terms: Sequence[str] = ()) -> list[list[list[int]]]:
+    """``token_feature_ids`` of each window of one text (``windows``: their offset mappings), the text segmented
+    once for all of them."""
     keys = char_feature_keys(text, terms)
-    rows = []
-    for start, end in offsets:
-        if (start, end) == SPECIAL or start >= len(text):
-            rows.append([0] * SLOTS)
-            continue
-        names = list(keys[start])
-        if end - start > 1:
-            names.append(f"K:{text[start:end]}")
-        ids = [_hashed(name) for name in names[:SLOTS]]
-        rows.append(ids + [0] * (SLOTS - len(ids)))
-    return rows
+    result = []
+    for offsets in windows:
+        rows = []
+        for start, end in offsets:
+            if (start, end) == SPECIAL or start >= len(text):
+                rows.append([0] * SLOTS)
+                continue
+            names = list(keys[start])
+            if end - start > 1:
+                names.append(f"K:{text[start:end]}")
+            ids = [_hashed(name) for name in names[:SLOTS]]
+            rows.append(ids + [0] * (SLOTS - len(ids)))
+        result.append(rows)
+    return result
 
 
 def feature_logits(table: np.ndarray, ids: Sequence[Sequence[int]]) -> np.ndarray:

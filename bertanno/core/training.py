@@ -226,17 +226,18 @@ def score(bundle: ModelBundle, examples: Sequence[Example], device: str | None =
 
 def encode_for_training(bundle: ModelBundle, examples: Sequence[Example]) -> tuple[list[dict], int]:
     """Training windows with labels, and how many spans the tokenizer could not express."""
-    from bertanno.core.token_features import FEATURE_MODULE, token_feature_ids
+    from bertanno.core.token_features import FEATURE_MODULE, windows_feature_ids
 
     with_features = getattr(bundle.model, FEATURE_MODULE, None) is not None
     windows, unexpressible = [], 0
     for example in examples:
         encoded = bundle.task.encode(bundle.tokenizer, example, bundle.max_length, with_labels=True)
         unexpressible += len(encoded.unexpressible)
+        if with_features:
+            for window, ids in zip(encoded.windows, windows_feature_ids(
+                    example.text, [w["offset_mapping"] for w in encoded.windows], bundle.added_terms)):
+                window["feature_ids"] = ids
         for window in encoded.windows:
-            if with_features:
-                window["feature_ids"] = token_feature_ids(example.text, window["offset_mapping"],
-                                                          bundle.added_terms)
             windows.append({k: v for k, v in window.items() if k != "offset_mapping"})
     return windows, unexpressible
 
@@ -596,7 +597,7 @@ def _run_trainer(bundle: ModelBundle, model, examples, config: TrainConfig, judg
     crf = getattr(bundle.model, CRF_MODULE, None)
     grouped = crf is not None or config.layer_decay != 1.0 or getattr(bundle.model, FEATURE_MODULE, None) is not None
     # a CRF's loss comes from the model itself (core.crf.attach_crf's hook); class weights are for sentence heads
-    loss = None if crf is not None else _weighted_loss(label_weights(bundle, examples) if config.class_weights else None)
+    loss = _weighted_loss(label_weights(bundle, examples) if config.class_weights else None)
     stopped_early, seconds = run_trainer(
         model, windows, lambda batch: pad_batch(batch, pad_id, keep_token_types, with_labels=True), config, judge,
         on_step, trainer_class=_grouped_trainer(config.layer_decay) if grouped else None, compute_loss_func=loss)

@@ -7,6 +7,7 @@ Spans are the source of truth; tags are derived per tokenizer from each token's
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Sequence
 
 from bertanno.plugins.task import Span
@@ -106,7 +107,13 @@ def char_offsets(length: int) -> list[tuple[int, int]]:
 def bio_transitions(labels: Sequence[str]):
     """``(allowed, first)``: ``allowed[i, j]`` whether tag ``labels[j]`` may follow ``labels[i]`` in IOB2 (an
     ``I-X`` only after ``B-X`` or ``I-X``), ``first[j]`` whether a sequence may start with it (not an ``I-``).
-    Boolean numpy arrays ``[tags, tags]`` and ``[tags]``."""
+    Boolean numpy arrays ``[tags, tags]`` and ``[tags]``, read-only: worked out once per label set (every item a
+    model decodes asks for them)."""
+    return _bio_transitions(tuple(labels))
+
+
+@lru_cache(maxsize=32)
+def _bio_transitions(labels: tuple[str, ...]):
     import numpy as np
 
     kinds = [split_tag(label) for label in labels]
@@ -117,6 +124,7 @@ def bio_transitions(labels: Sequence[str]):
             first[j] = False
             allowed[:, j] = [previous_kind == kind and previous_prefix in ("B", "I")
                              for previous_prefix, previous_kind in kinds]
+    allowed.flags.writeable = first.flags.writeable = False
     return allowed, first
 
 

@@ -81,6 +81,21 @@ def linear_features(examples: Sequence[Example], pairs: bool, idf: np.ndarray | 
     return hstack([a, b, a.multiply(b)]).tocsr()
 
 
+def logistic_predictions(features, coef, intercept, classes: Sequence[str]) -> list[Prediction]:
+    """One ``Prediction`` per row of ``features`` (``[examples, features]``, dense or sparse) from a logistic
+    regression stored as scikit-learn keeps it (``coef`` ``[classes or 1, features]``, ``intercept``): the likeliest
+    class, its probability as the confidence, every class's probability in ``scores``."""
+    scores = np.asarray(features @ np.asarray(coef).T + np.asarray(intercept))
+    if len(classes) == 2:  # scikit-learn's binary form: one column, the second class's log-odds
+        scores = np.hstack([np.zeros_like(scores), scores])
+    predictions = []
+    for row in softmax(scores):
+        best = int(row.argmax())
+        predictions.append(Prediction(classes[best], float(row[best]),
+                                      {label: float(p) for label, p in zip(classes, row)}))
+    return predictions
+
+
 class LinearModel:
     def __init__(self, task: Task, coef: np.ndarray, intercept: np.ndarray, classes: list[str],
                  idf: np.ndarray | None = None):
@@ -90,16 +105,8 @@ class LinearModel:
         timer = Timer(len(examples))
         if not examples:
             return [], timer.done()
-        scores = linear_features(examples, self.task.example_kind == "pair", self.idf) @ self.coef.T + self.intercept
-        scores = np.asarray(scores)
-        if len(self.classes) == 2:  # scikit-learn's binary form: one column, the second class's log-odds
-            scores = np.hstack([np.zeros_like(scores), scores])
-        probabilities = softmax(scores)
-        predictions = []
-        for row in probabilities:
-            best = int(row.argmax())
-            predictions.append(Prediction(self.classes[best], float(row[best]),
-                                          {label: float(p) for label, p in zip(self.classes, row)}))
+        features = linear_features(examples, self.task.example_kind == "pair", self.idf)
+        predictions = logistic_predictions(features, self.coef, self.intercept, self.classes)
         if progress:
             progress(len(examples), len(examples))
         return predictions, timer.done()

@@ -34,6 +34,36 @@ from bertanno.plugins.task import (
 CORRECTION_ITEM = re.compile(r"^(?:(?P<start>\d+)-(?P<end>\d+)|(?P<surface>.+?)):(?P<label>[^:\s]+)$")
 
 
+def pair_f1(matched: int, left: int, right: int) -> float:
+    """The F1 of two annotators' units (spans, relations) with ``matched`` in common out of ``left`` and
+    ``right``: ``2 matched / (left + right)``, symmetric; 1.0 when neither gives any."""
+    return 1.0 if left + right == 0 else 2 * matched / (left + right)
+
+
+def majority_units(marked: Sequence[set], decisions: int | None = None) -> set | None:
+    """What a review proposes, unit by unit (a span, a relation), from the units each decision marked (``marked``,
+    one set per decision that gave a payload; ``decisions`` counts the rejects too, default ``len(marked)``): when
+    every decision marked the same units, those; else, among at least three decisions, each unit marked by a strict
+    majority is in and each one left out by a strict majority is out; ``None`` when a unit is neither
+    (contested), when two decisions differ, or when the units cancel out to none without a majority marking
+    none."""
+    decisions = len(marked) if decisions is None else decisions
+    if len(marked) == decisions and all(units == marked[0] for units in marked):
+        return set(marked[0])
+    if decisions < 3:
+        return None
+    chosen = set()
+    for unit in set().union(*marked):
+        votes = sum(unit in units for units in marked)
+        if 2 * votes > decisions:
+            chosen.add(unit)
+        elif 2 * (len(marked) - votes) <= decisions:
+            return None  # contested: neither a majority for it nor one against it
+    if not chosen and 2 * sum(not units for units in marked) <= decisions:
+        return None
+    return chosen
+
+
 class NerTask(Task):
     name = "ner"
     description = "Named entities as character spans; BIO tags derived per tokenizer; long texts windowed."
@@ -175,10 +205,7 @@ class NerTask(Task):
         (Hripcsak and Rothschild 2005, "Agreement, the F-measure, and reliability in information retrieval")."""
         if not first:
             return {}
-
-        def f1(matched: int, left: int, right: int) -> float:
-            return 1.0 if left + right == 0 else 2 * matched / (left + right)
-
+        f1 = pair_f1
         exact = overlap = left_total = right_total = same = 0
         by_type: dict[str, list[int]] = {label: [0, 0, 0] for label in self.labels}
         for one, other in zip(first, second):
@@ -269,22 +296,8 @@ class NerTask(Task):
         payloads."""
         if not payloads:
             raise ValueError("a proposal needs at least one decision")
-        decisions = len(payloads) if decisions is None else decisions
-        marked = [set(spans or []) for spans in payloads]
-        if len(marked) == decisions and all(spans == marked[0] for spans in marked):
-            return sorted(marked[0])
-        if decisions < 3:
-            return None
-        chosen = []
-        for span in set().union(*marked):
-            votes = sum(span in spans for spans in marked)
-            if 2 * votes > decisions:
-                chosen.append(span)
-            elif 2 * (len(marked) - votes) <= decisions:
-                return None  # contested: neither a majority for it nor one against it
-        if not chosen and 2 * sum(not spans for spans in marked) <= decisions:
-            return None
-        return sorted(chosen)
+        chosen = majority_units([set(spans or []) for spans in payloads], decisions)
+        return None if chosen is None else sorted(chosen)
 
     def parse_correction(self, typed: str, example: Example) -> list[Span]:
         """``START-END:TYPE`` or ``SURFACE:TYPE`` items separated by spaces; empty means no entities.

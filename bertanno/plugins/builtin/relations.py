@@ -21,7 +21,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from bertanno.errors import BertannoError
-from bertanno.plugins.builtin.ner import NerTask
+from bertanno.plugins.builtin.ner import NerTask, majority_units, pair_f1
 from bertanno.plugins.hookspecs import hookimpl
 from bertanno.plugins.task import Encoded, Example, Prediction, Relation, Span, SpanGraph
 
@@ -180,14 +180,14 @@ class RelationsTask(NerTask):
         and type, tail span and type and relation type all equal the gold one's), the headline ``f1``; per type
         ``f1/TYPE``; and the entities' strict F1 as ``ner`` scores them, as ``entity_f1`` (and per type
         ``entity_f1/TYPE``)."""
-        statistics = self.item_statistics(gold, predicted).sum(axis=0)
+        pairs = [(self._relation_sets(g), self._relation_sets(p)) for g, p in zip(gold, predicted)]
+        statistics = self.item_statistics(gold, predicted, pairs).sum(axis=0)
         tp, fp, fn = statistics
         scores = {"f1": float(self.headline_from(statistics)),
                   "precision": float(tp / (tp + fp)) if tp + fp else 0.0,
                   "recall": float(tp / (tp + fn)) if tp + fn else 0.0}
         for name in self.relation_labels:
-            kept = [(set(k for k in self._relation_sets(g) if k[2] == name),
-                     set(k for k in self._relation_sets(p) if k[2] == name)) for g, p in zip(gold, predicted)]
+            kept = [({k for k in g if k[2] == name}, {k for k in p if k[2] == name}) for g, p in pairs]
             hits = sum(len(g & p) for g, p in kept)
             total = sum(len(g) + len(p) for g, p in kept)
             if total:
@@ -197,13 +197,14 @@ class RelationsTask(NerTask):
         scores.update({f"entity_{key}": value for key, value in entities.items()})
         return scores
 
-    def item_statistics(self, gold: Sequence[Any], predicted: Sequence[Any]) -> np.ndarray:
+    def item_statistics(self, gold: Sequence[Any], predicted: Sequence[Any],
+                        pairs: Sequence[tuple[set, set]] | None = None) -> np.ndarray:
         """``[true positives, false positives, false negatives]`` of strict relation matches per item: the headline
-        F1 is ``2tp / (2tp + fp + fn)`` of their column sums (``headline_from``, as ``ner``'s)."""
-        rows = []
-        for gold_payload, predicted_payload in zip(gold, predicted):
-            g, p = self._relation_sets(gold_payload), self._relation_sets(predicted_payload)
-            rows.append([len(g & p), len(p - g), len(g - p)])
+        F1 is ``2tp / (2tp + fp + fn)`` of their column sums (``headline_from``, as ``ner``'s). ``pairs``: each
+        item's gold and predicted relation sets when the caller has them already."""
+        if pairs is None:
+            pairs = [(self._relation_sets(g), self._relation_sets(p)) for g, p in zip(gold, predicted)]
+        rows = [[len(g & p), len(p - g), len(g - p)] for g, p in pairs]
         return np.array(rows, dtype=float).reshape(-1, 3)
 
     def stratum(self, payload: Any) -> str:
@@ -232,9 +233,7 @@ class RelationsTask(NerTask):
             return {}
         scores = super().pair_agreement([list(self.graph(p).spans) for p in first],
                                         [list(self.graph(p).spans) for p in second])
-
-        def f1(matched: int, left: int, right: int) -> float:
-            return 1.0 if left + right == 0 else 2 * matched / (left + right)
+        f1 = pair_f1
 
         def overlaps(a, b) -> bool:
             return a[2] == b[2] and a[0] < b[1] and b[0] < a[1]
@@ -273,22 +272,9 @@ class RelationsTask(NerTask):
         spans = super().proposal([list(g.spans) for g in graphs], decisions)
         if spans is None:
             return None
-        decisions = len(payloads) if decisions is None else decisions
-        marked = [self._relation_sets(g) for g in graphs]
-        if len(marked) == decisions and all(m == marked[0] for m in marked):
-            chosen = marked[0]
-        else:
-            if decisions < 3:
-                return None
-            chosen = set()
-            for key in set().union(*marked):
-                votes = sum(key in m for m in marked)
-                if 2 * votes > decisions:
-                    chosen.add(key)
-                elif 2 * (len(marked) - votes) <= decisions:
-                    return None
-            if not chosen and 2 * sum(not m for m in marked) <= decisions:
-                return None  # no relation only when a majority marked none, never because the marks cancel out
+        chosen = majority_units([self._relation_sets(g) for g in graphs], decisions)
+        if chosen is None:
+            return None
         kept = {tuple(s) for s in spans}
         if any(head not in kept or tail not in kept for head, tail, _ in chosen):
             return None
