@@ -48,10 +48,10 @@ def ner_spans() -> list[Span]:
     return sorted(spans)
 
 
-def make_app(tmp_path, task, labels, row, payload, blind=False, live_every=None):
+def make_app(tmp_path, task, labels, row, payload, blind=False, live_every=None, config=None):
     store = Store.open(f"sqlite:///{tmp_path / 'snap.db'}")
     with store.transaction() as session:
-        create_project(session, "clinic", task, labels, "bert-base-chinese")
+        create_project(session, "clinic", task, labels, "bert-base-chinese", config=config)
     data = tmp_path / "items.jsonl"
     data.write_text(json.dumps(row, ensure_ascii=False) + "\n", encoding="utf-8")
     import_file(store, "clinic", data)
@@ -141,6 +141,29 @@ class TestAnnotate:
     def test_the_pair_correction_prompt(self, snap_compare, tmp_path, size):
         app, session, store = make_app(tmp_path, *CASES["pair"][:3], "no_match")
         assert snapshot(snap_compare, app, session, store, size, ["c", *"mat"])
+
+
+def relations_app(tmp_path):
+    """A relations project on a 602-character judgment passage with 60 entities and 20 relations proposed."""
+    from test_relation_view import LABELS, SCHEMA, long_passage
+
+    text, graph = long_passage()
+    return make_app(tmp_path, "relations", LABELS, {"text": text}, graph, config={"relations": SCHEMA})
+
+
+@BY_SIZE
+class TestRelations:
+    """The relation view: the spans and the numbered relations, a relation being made, a relation focused."""
+
+    def test_a_long_passage_with_twenty_relations(self, snap_compare, tmp_path, size):
+        assert snapshot(snap_compare, *relations_app(tmp_path), size)
+
+    def test_a_relation_waiting_for_its_type(self, snap_compare, tmp_path, size):
+        # l on 赵某甲 (span 1), then span 4 (钱某甲) by its number: the types the schema allows, by number
+        assert snapshot(snap_compare, *relations_app(tmp_path), size, ["tab", "l", "4"])
+
+    def test_the_last_relation_focused(self, snap_compare, tmp_path, size):
+        assert snapshot(snap_compare, *relations_app(tmp_path), size, ["k"])
 
 
 @BY_SIZE

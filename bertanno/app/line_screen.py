@@ -12,6 +12,7 @@ from rich.console import Console, Group
 from rich.panel import Panel
 from rich.text import Text
 
+from bertanno.app.relation_editing import GraphEditor
 from bertanno.app.session import AnnotationSession
 from bertanno.app.span_editing import SpanEditor
 from bertanno.app.views import item_legend, render_item, view_for
@@ -45,6 +46,8 @@ HELP = """[bold]Keys[/]
   - 2            delete span 2 (- 2-4, - 2,5, - all)   t 2 ORG  change its type
   [2  ]2         move span 2's start left / its end right
   {2  }2         move span 2's start right / its end left
+  1>2:sell_to    relations: a relation from span 1 to span 2 (relations projects)
+  -r 3           delete relation r3 (-r 3,4, -r all)   tr 3 TYPE  change its type
   Enter          save                       !    cancel"""
 
 
@@ -76,12 +79,17 @@ def parse_keymap(text: str | None) -> dict[str, tuple[str, ...]]:
 
 
 def span_listing(editor: SpanEditor) -> Text:
-    """The editor's spans with their numbers, in text order, each in its label's colour."""
-    if not editor.spans:
-        return Text("(no entities)", style="dim")
+    """The editor's spans with their numbers, in text order, each in its label's colour; a ``GraphEditor``'s
+    relations after them, one a line (``r1 薛某某 ─sell_drugs_to→ 赵某某``)."""
     text = editor.example.text
-    return Text("  ").join(Text(f"{n}:{text[s.start:s.end]}[{s.start}-{s.end}]:{s.label}",
-                                style=editor.colour(s.label)) for n, s in editor.items())
+    listing = Text("  ").join(Text(f"{n}:{text[s.start:s.end]}[{s.start}-{s.end}]:{s.label}",
+                                   style=editor.colour(s.label)) for n, s in editor.items())
+    if not editor.spans:
+        listing = Text("(no entities)", style="dim")
+    if isinstance(editor, GraphEditor):
+        links = [editor.describe_link(n) for n, _ in editor.link_items()] or ["(no relations)"]
+        listing = Text("\n").join([listing, *(Text(line) for line in links)])
+    return listing
 
 
 @dataclass
@@ -177,8 +185,10 @@ class Driver:
 
     def correction(self):
         task, current = self.session.task, self.session.current
-        editor = (SpanEditor(task, current.example, current.prediction.payload if current.prediction else [])
-                  if view_for(task, self.session.plugins).edits_spans else None)
+        view = view_for(task, self.session.plugins)
+        shown = current.prediction.payload if current.prediction else None
+        editor = (GraphEditor(task, current.example, shown) if view.name == "relations"
+                  else SpanEditor(task, current.example, shown or []) if view.edits_spans else None)
         if editor is None:
             labels = ", ".join(f"{i} {label}" for i, label in enumerate(task.labels, start=1))
             while True:
@@ -196,7 +206,7 @@ class Driver:
             self.show(message, extra=Group(Text("editing:", style="bold"), span_listing(editor)))
             command = self._typed("span> ")
             if not command.strip():
-                return editor.spans
+                return editor.graph if isinstance(editor, GraphEditor) else editor.spans
             if command.strip() == "!":
                 return None
             if command.strip() == "?":

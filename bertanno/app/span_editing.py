@@ -25,9 +25,9 @@ class SpanEditor:
 
     def __init__(self, task, example: Example, spans: Iterable | None):
         self.task, self.example = task, example
-        self.history: list[tuple[dict[int, Span], int]] = []
+        self.history: list[tuple] = []
         """The states before each change, oldest first: ``undo`` goes back through them."""
-        self.future: list[tuple[dict[int, Span], int]] = []
+        self.future: list[tuple] = []
         """The states ``undo`` left, newest last: ``redo`` comes back through them; a new change clears it."""
         self._depth = 0
         self.reset(spans, record=False)
@@ -40,22 +40,37 @@ class SpanEditor:
                 n: Span(*s) for n, s in enumerate(sorted(Span(*s) for s in spans or ()), start=1)}
             self.next_number = len(self.numbered) + 1
 
+    def _state(self) -> tuple:
+        """What ``undo`` keeps of the editor: a copy of the numbered spans and the next number (a subclass that
+        keeps more, such as the relations of ``GraphEditor``, keeps it here too)."""
+        return dict(getattr(self, "numbered", {})), getattr(self, "next_number", 1)
+
+    def _restore(self, state: tuple) -> None:
+        """Put back a state ``_state`` gave."""
+        self.numbered, self.next_number = dict(state[0]), state[1]
+
+    def _settle(self) -> None:
+        """Called at the end of each change that raised nothing, before it is recorded: where a subclass
+        drops what the change left dangling (a relation whose entity was removed)."""
+
     @contextmanager
     def _change(self, record: bool = True):
         """One change, however many steps it takes (a command removes and adds): the state before it is kept
         for ``undo`` when it changed something and raised nothing; on ``ValueError`` the spans are put back."""
         outermost = self._depth == 0
-        before = (dict(getattr(self, "numbered", {})), getattr(self, "next_number", 1))
+        before = self._state()
         self._depth += 1
         try:
             yield
+            if outermost:
+                self._settle()
         except ValueError:
             if outermost:
-                self.numbered, self.next_number = before
+                self._restore(before)
             raise
         finally:
             self._depth -= 1
-        if outermost and record and before[0] != self.numbered:
+        if outermost and record and before != self._state():
             self.history.append(before)
             self.future.clear()
 
@@ -71,8 +86,8 @@ class SpanEditor:
         """Go to the newest state of ``back_to``, keeping the present one in ``keep_in``."""
         if not back_to:
             return False
-        keep_in.append((dict(self.numbered), self.next_number))
-        self.numbered, self.next_number = back_to.pop()
+        keep_in.append(self._state())
+        self._restore(back_to.pop())
         return True
 
     @property

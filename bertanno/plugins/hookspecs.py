@@ -43,7 +43,7 @@ def register_formats(register):
 @hookspec
 def register_views(register):
     """Register item views of the annotation screens: ``register(ViewSpec(name=..., render=...))``; a task names
-    its view in ``Task.view`` (the built-in ones: ``labels``, ``pair``, ``spans``)."""
+    its view in ``Task.view`` (the built-in ones: ``labels``, ``pair``, ``spans``, ``relations``)."""
 
 
 @hookspec

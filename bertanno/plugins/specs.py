@@ -125,7 +125,7 @@ class FileFormat:
     non-empty folder is refused, never mixed with or overwritten. ``None``: only an empty folder is used."""
 
 
-BUILTIN_VIEWS = ("labels", "pair", "spans")
+BUILTIN_VIEWS = ("labels", "pair", "spans", "relations")
 """The item views the annotation app brings (``bertanno.app.views``): a task names one as ``Task.view``."""
 
 

@@ -2,8 +2,8 @@
 (``Task.view``, as a Prodigy recipe names its ``view_id``), so the task keeps its schema and model and the
 screens keep their drawing.
 
-bertanno's own views are ``labels`` (a text and one key per label), ``pair`` (two texts) and ``spans`` (the
-span editor); a plugin adds more through the ``register_views`` hook (a ``bertanno.ViewSpec``). The line screen
+bertanno's own views are ``labels`` (a text and one key per label), ``pair`` (two texts), ``spans`` (the
+span editor) and ``relations`` (the span editor with the links between spans); a plugin adds more through the ``register_views`` hook (a ``bertanno.ViewSpec``). The line screen
 and the review draw ``render`` and ``decisions``; the full screen's widget is ``bertanno.app.screen.widgets``'s
 (``item_widget``).
 """
@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from bertanno.app.views.labels import decision_lines, render_labels, render_pair
+from bertanno.app.views.relations import relations_decisions, render_relations
 from bertanno.app.views.spans import render_spans, spans_decisions
 from bertanno.errors import BertannoError
 from bertanno.plugins.specs import BUILTIN_VIEWS, ViewSpec
@@ -23,6 +24,9 @@ VIEWS = {
     "pair": ViewSpec("pair", "both texts of a pair, the pre-annotation and one key per label", render_pair),
     "spans": ViewSpec("spans", "the span editor: a character cursor, selections, one key per type",
                       render_spans, decisions=spans_decisions, edits_spans=True),
+    "relations": ViewSpec("relations", "the span editor with typed links between spans: a key on the head, the "
+                          "tail, the relation's number", render_relations, decisions=relations_decisions,
+                          edits_spans=True),
 }
 """bertanno's own views, by name (``plugins.specs.BUILTIN_VIEWS`` names them for the plugin validator)."""
 assert tuple(VIEWS) == BUILTIN_VIEWS
@@ -40,10 +44,6 @@ def view_for(task, plugins=None) -> ViewSpec:
         plugins = get_plugins()
     if name in plugins.views:
         return plugins.views.get(name)
-    if name == "relations":
-        raise BertannoError(f"task {task.name!r}: the relations view (entities and the links between them from "
-                            "the keyboard) is not in this version of bertanno yet; import, export, train and "
-                            "evaluate the project meanwhile")
     known = ", ".join([*VIEWS, *plugins.views])
     raise BertannoError(f"task {task.name!r} names the view {name!r}, which no plugin registers (views: {known})")
 

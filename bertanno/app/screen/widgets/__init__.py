@@ -1,7 +1,8 @@
 """The item's part of the annotation screen: Textual widgets that show one item and correct it, one file each.
 
 ``item_widget`` gives the widget of the view the task names (``Task.view``; ``bertanno.app.views``): for the
-``labels`` and ``pair`` views ``labels.LabelView``, for ``spans`` ``spans.SpanView``, for a plugin's view its
+``labels`` and ``pair`` views ``labels.LabelView``, for ``spans`` ``spans.SpanView``, for ``relations``
+``relations.RelationView``, for a plugin's view its
 own widget, or the built-in one that fits it. The app (``bertanno.app.screen``) places it under its header,
 gives it the focus, and asks it what the accept key means (``accepted()``). A widget that decides by itself (a
 label key) posts ``Decided``. Nothing here touches the store: the app records what the widget decided.
@@ -68,11 +69,13 @@ def item_widget(session, example, prediction, restored: Any = None):
     if view.widget is not None:
         return view.widget(task, example, prediction, restored)
     if view.edits_spans:
+        from bertanno.app.screen.widgets.relations import RelationView
         from bertanno.app.screen.widgets.spans import SpanView
 
         project = getattr(session, "project", None)
-        return SpanView(task, example, prediction, restored, unproposed=session.UNPROPOSED,
-                        terms=project.terms if project is not None else ())
+        widget = RelationView if view.name == "relations" else SpanView
+        return widget(task, example, prediction, restored, unproposed=session.UNPROPOSED,
+                      terms=project.terms if project is not None else ())
     from bertanno.app.screen.widgets.labels import LabelView
 
     return LabelView(task, example, prediction, restored, render=view.render)

@@ -639,14 +639,28 @@ class SpanView(Vertical):
         use_terms(terms)  # the project's terms: words for Ctrl+arrows, f and w
         self.example, self.prediction = example, prediction
         self.unproposed = unproposed or "(no entities)"  # the list with nothing proposed and nothing marked
-        self.predicted = sorted(Span(*s) for s in (prediction.payload if prediction is not None else []) or [])
-        start = restored if restored is not None else self.predicted
-        self.editor = SpanEditor(task, example, start)
-        self.start = sorted(Span(*s) for s in start or [])
+        self.predicted = self.annotation(task, prediction.payload if prediction is not None else None)
+        self.start = self.annotation(task, restored) if restored is not None else self.predicted
+        self.editor = self.EDITOR(task, example, self.start)
         self.message = "your spans from before the undo" if restored is not None else ""
 
+    EDITOR = SpanEditor
+    """The editor of the annotation (a subclass's may edit more than spans)."""
+    TEXT = SpanText
+    """The text widget (a subclass's may have more keys)."""
+
+    @staticmethod
+    def annotation(task, payload: Any) -> Any:
+        """``payload`` (a prediction's, or a stored one) in the form ``current()`` gives, so that they compare:
+        the spans in text order."""
+        return sorted(Span(*s) for s in payload or [])
+
+    def current(self) -> Any:
+        """The annotation as edited now (the spans in text order)."""
+        return self.editor.spans
+
     def compose(self):
-        yield SpanText(self.editor, self._changed, list(self.editor.spans), id="span-text")
+        yield self.TEXT(self.editor, self._changed, self.start, id="span-text")
         yield Static(id="span-status")
         yield Static(legend(self.editor.task), id="span-keys")
         yield Static(id="span-list")
@@ -712,7 +726,8 @@ class SpanView(Vertical):
             used += needed
         keys_rows = self.query_one("#span-keys", Static).size.height or 1
         status_rows = self.query_one("#span-status", Static).size.height or 1
-        spare = self.size.height - status_rows - keys_rows - min(len(text.rows), max(3, self.size.height // 2))
+        spare = (self.size.height - status_rows - keys_rows - self.reserved_rows()
+                 - min(len(text.rows), max(3, self.size.height // 2)))
         fits = max(2, spare)
         if len(rows) <= fits:
             shown, above, below = rows, [], []
@@ -730,6 +745,10 @@ class SpanView(Vertical):
                               "(Tab / Shift+Tab reach them)", style="dim"))
         listing.styles.height = len(lines)
         listing.update(Text("\n").join(lines))
+
+    def reserved_rows(self) -> int:
+        """Rows of the view below the span list that it must leave free (a subclass's own lists)."""
+        return 0
 
     def on_resize(self) -> None:
         self._changed(None)
@@ -776,11 +795,11 @@ class SpanView(Vertical):
         return self.query_one(SpanText).undo_edit()
 
     def edited(self) -> bool:
-        """Whether the person changed the spans this view opened with."""
-        return sorted(self.editor.spans) != self.start
+        """Whether the person changed the annotation this view opened with."""
+        return self.current() != self.start
 
     def accepted(self) -> tuple[str, Any]:
-        """Accept: the pre-annotation when the spans are unchanged, else a correction with the spans shown."""
-        if self.prediction is not None and self.editor.spans == self.predicted:
+        """Accept: the pre-annotation when it is unchanged, else a correction with the annotation shown."""
+        if self.prediction is not None and self.current() == self.predicted:
             return "accept", None
-        return "correct", self.editor.spans
+        return "correct", self.current()
