@@ -167,7 +167,8 @@ def count_webanno(path: Path) -> dict | None:
                 annotations.add(key)
                 labels[re.sub(r"\\(->|[\\\[\]|_;*])", r"\1", value).replace("\\t", "\t").replace("\\n", "\n")] += 1
     return {"records": sentences, "texts": sentences, "spans": len(annotations), "classes": 0, "zero_length": zero,
-            "labels": sorted(labels), "kinds": ["spans"], "layer": layer}
+            "labels": sorted(labels), "kinds": ["spans"], "layer": layer,
+            "feature": "value" if "value" in features or not features[0] else features[0]}
 
 
 # -- the files ------------------------------------------------------------------------------------------------------
@@ -239,6 +240,8 @@ def run_one(tool: str, path: Path, format_name: str | None) -> dict:
     labels += [f"other{n}" for n in range(max(0, 2 - len(labels)))]  # a project needs two labels
     if tool == "inception" and held and held.get("layer") and held["layer"] != NAMED_ENTITY:
         options["layer"] = held["layer"]
+    if tool == "inception" and held and held.get("feature", "value") != "value":
+        options["feature"] = held["feature"]  # a layer without a value feature: its first (--option feature=)
     with tempfile.TemporaryDirectory() as folder:
         store = Store.open(f"sqlite:///{Path(folder) / 'interop.db'}")
         try:
@@ -326,7 +329,40 @@ def held_relations(tool: str, path: Path) -> tuple[int, list[str]]:
                         if argument:
                             total += 1
                             names.add(re.sub(r"\d+$", "", argument.partition(":")[0]))
+    elif tool == "inception" and path.suffix == ".tsv":
+        total, names, _ = _webanno_relations(path)
     return total, sorted(names)
+
+
+def _webanno_relations(path: Path) -> tuple[int, set[str], str]:
+    """The relations of a TSV 3 file's first relation layer between annotations of the span layer
+    ``count_webanno`` chose, from the header's columns: one per part of a ``BT_`` cell; types from the layer's
+    ``value`` feature, else its first (``*``, an empty one, as ``unlabelled``); and that feature's name."""
+    held = count_webanno(path)
+    lines = path.read_text(encoding="utf-8").split("\n")
+    if not held or not held.get("layer"):
+        return 0, set(), "value"
+    width, value, source, feature = 0, None, None, "value"
+    for line in (line for line in lines[1:] if line.startswith("#T_")):
+        names = line[6:].split("|")
+        if line.startswith("#T_RL=") and source is None and names[-1] == f"BT_{held['layer']}":
+            source = width + len(names) - 2
+            features = names[1:-1]
+            feature = "value" if "value" in features or not features else features[0]
+            value = width + features.index(feature) if features else None
+        width += len(names[1:] or [""])
+    total, types = 0, set()
+    for line in lines:
+        fields = line.split("\t")
+        if source is None or len(fields) < 4 + source or not re.match(r"\d+-\d+", fields[0]):
+            continue
+        if fields[3 + source] in ("_", ""):
+            continue
+        parts = re.split(r"(?<!\\)\|", fields[3 + source])
+        total += len(parts)
+        values = re.split(r"(?<!\\)\|", fields[3 + value]) if value is not None else ["*"] * len(parts)
+        types |= {"unlabelled" if v in ("*", "") else re.sub(r"\\(.)", r"\1", v) for v in values}
+    return total, types, feature
 
 
 def relations_pass(tool: str, path: Path, format_name: str | None, held: dict | None) -> dict | None:
@@ -343,8 +379,8 @@ def relations_pass(tool: str, path: Path, format_name: str | None, held: dict | 
     if not total:
         return None
     plugins = Plugins(load_entrypoints=False)
-    labels = [label for label in (held or {}).get("labels", []) if label and label.strip() == label and
-              not re.search(r"\s", label)] or ["entity"]
+    labels = [label if label != "*" else "unlabelled" for label in (held or {}).get("labels", [])
+              if label and label.strip() == label and not re.search(r"\s", label)] or ["entity"]
     schema = ",".join(f"{name}:*>*" for name in names)
     with tempfile.TemporaryDirectory() as folder:
         store = Store.open(f"sqlite:///{Path(folder) / 'relations.db'}")
@@ -352,7 +388,11 @@ def relations_pass(tool: str, path: Path, format_name: str | None, held: dict | 
             task = plugins.task("relations", labels=labels, relations=schema)
             with store.transaction() as session:
                 create_project(session, "r", "relations", labels, "bert-base-chinese", config=dict(task.config))
-            report = import_file(store, "r", path, format_name, {}, skip_bad=True, plugins=plugins)
+            options = {}
+            if tool == "inception":  # as run_one reads it: the span layer it chose, values for what has none
+                options = {"layer": held["layer"], "feature": held.get("feature", "value"), "unlabelled": "unlabelled",
+                           "relation_unlabelled": "unlabelled", "relation_feature": _webanno_relations(path)[2]}
+            report = import_file(store, "r", path, format_name, options, skip_bad=True, plugins=plugins)
         except BertannoError as exc:
             store.close()
             return {"held": total, "verdict": "refused", "why": str(exc).split("\n")[0][:160]}

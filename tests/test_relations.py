@@ -285,3 +285,65 @@ def test_label_studio_relations_between_regions_read_and_written_back(task):
     dangling[0]["annotations"][0]["result"][3]["to_id"] = "zz"
     [error] = read_label_studio(io.StringIO(json.dumps(dangling, ensure_ascii=False)), {"kind": "relations"})
     assert "the region 'zz', which is no labelled span" in error.message
+
+
+@settings(max_examples=60, deadline=None)
+@given(raw=spans_strategy, links=st.lists(st.tuples(st.integers(0, 4), st.integers(0, 4)), max_size=6))
+def test_webanno_tsv_relation_layers_round_trip(raw, links):
+    from bertanno.plugins.builtin.formats.webanno import read_webanno, webanno_cannot_carry, write_webanno
+
+    spans: list[Span] = []
+    for s, n, label in sorted(raw):  # entities of a relations project never overlap
+        span = Span(s, min(s + n, len(TEXT)), label)
+        if all(span.start >= other.end or span.end <= other.start for other in spans):
+            spans.append(span)
+    relations = {Relation(spans[h], spans[t], label) for (h, t), label in zip(links, ["rel", "a|b_c*"] * 3)
+                 if h < len(spans) and t < len(spans) and h != t}
+    example = Example(TEXT, payload=SpanGraph(tuple(spans), tuple(sorted(relations))))
+    if webanno_cannot_carry(example, "relations"):
+        assert not spans
+        return
+    stream = io.StringIO()
+    write_webanno([example, example], stream, {"kind": "relations"})
+    back = list(read_webanno(io.StringIO(stream.getvalue()), {"kind": "relations"}))
+    assert [b.payload for b in back] == [example.payload] * 2
+
+
+INCEPTION_TSV = """#FORMAT=WebAnno TSV 3.3
+#T_SP=webanno.custom.Span|value
+#T_RL=webanno.custom.ComplexRelation|boolValue|value|BT_webanno.custom.Span
+
+
+#Text=薛某 卖给 赵某
+1-1\t0-2\t薛某\tNh[1]\t_\t_\t_\t
+1-2\t3-5\t卖给\tV\ttrue\tagent\t1-1[1_0]\t
+1-3\t6-8\t赵某\tNh\ttrue|false\tsell\\_to|knows\t1-1[1_0]|1-1[1_0]\t
+
+#Text=他 走了
+2-1\t9-10\t他\tNh\tfalse\tsame\t1-3\t
+2-2\t11-13\t走了\t_\t_\t_\t_\t
+"""
+
+
+def test_inceptions_relation_layer_is_read_by_a_relations_project_and_counted_by_others():
+    from bertanno.plugins.builtin.formats.webanno import read_webanno
+
+    options = {"kind": "relations", "layer": "webanno.custom.Span"}
+    first, second, *notes = read_webanno(io.StringIO(INCEPTION_TSV), options)
+    xue, verb, zhao = Span(0, 2, "Nh"), Span(3, 5, "V"), Span(6, 8, "Nh")
+    assert first.payload == SpanGraph((xue, verb, zhao), (Relation(xue, verb, "agent"), Relation(xue, zhao, "knows"),
+                                                          Relation(xue, zhao, "sell_to")))
+    assert second.payload == SpanGraph((Span(0, 1, "Nh"),), ())
+    assert "1 relation(s) between annotations of different sentences left out" in notes[0].message
+    other = {**options, "relation_feature": "boolValue"}
+    assert "true" in {r.label for r in next(read_webanno(io.StringIO(INCEPTION_TSV), other)).payload.relations}
+    ner = list(read_webanno(io.StringIO(INCEPTION_TSV), {"kind": "spans", "layer": "webanno.custom.Span"}))
+    assert ner[0].payload == [xue, verb, zhao] and "layers ComplexRelation" in ner[-1].message
+    untyped = INCEPTION_TSV.replace("\tagent\t", "\t*\t")
+    [error, *_] = read_webanno(io.StringIO(untyped), options)
+    assert "a relation without a type from '1-1[1_0]' to token 1-2" in error.message
+    [typed, *_] = read_webanno(io.StringIO(untyped), {**options, "relation_unlabelled": "rel"})
+    assert Relation(xue, verb, "rel") in typed.payload.relations
+    dangling = INCEPTION_TSV.replace("1-1[1_0]|1-1[1_0]", "1-2[7_0]|1-1[1_0]")
+    [error, *_] = read_webanno(io.StringIO(dangling), options)
+    assert "has an end at token 1-2 that is no single annotation" in error.message

@@ -1,4 +1,5 @@
-"""WebAnno / INCEpTION TSV 3 (``#FORMAT=WebAnno TSV 3.x``): the named-entity layer, read and written.
+"""WebAnno / INCEpTION TSV 3 (``#FORMAT=WebAnno TSV 3.x``): the named-entity layer and a relation layer between
+its annotations, read and written.
 
 The layout, from the WebAnno TSV 3 section of INCEpTION's user guide: a header (``#FORMAT=…``, then one
 ``#T_SP=LAYER|FEATURE…`` line per span layer, ``#T_CH=`` per chain layer, ``#T_RL=`` per relation layer, which
@@ -20,6 +21,15 @@ bertanno reads each sentence as one item: its text, and the entities of one span
 counted and left out with a note; an entity without a value (INCEpTION's ``*``, a span whose feature nobody
 filled in) is a row error unless ``unlabelled=LABEL`` gives such entities that label (counted in a note), and
 one that crosses a sentence is a row error.
+
+A ``relations`` project also reads the relation layer between those entities (``#T_RL=NAME|FEATURE…|BT_LAYER``:
+the first such layer, or ``relation_layer=``), its type from the ``value`` feature (``relation_feature=``). A
+relation is written on the first token of its target (its dependent): the feature's value, and in the ``BT_``
+column its source (governor) as ``TOKEN`` or ``TOKEN[SOURCE_TARGET]``, the ids of the two annotations (0 for one
+without an id); stacked relations are separated by ``|``. A relation without a type is a row error unless
+``relation_unlabelled=TYPE`` gives it one; one whose source lies in another sentence is counted and left out
+(bertanno's items are sentences). Written back as ``webanno.custom.Relation|value``.
+
 Written back: one sentence per item, one token per character that is not white space.
 """
 
@@ -31,9 +41,11 @@ from dataclasses import dataclass, field
 from typing import Iterable, Iterator, TextIO
 
 from bertanno.plugins.specs import FileFormat, RowError, RowNote, empty_is_annotated
-from bertanno.plugins.task import Example, Span
+from bertanno.plugins.task import Example, Relation, Span, SpanGraph
 
 NAMED_ENTITY = "de.tudarmstadt.ukp.dkpro.core.api.ner.type.NamedEntity"
+RELATION_LAYER = "webanno.custom.Relation"
+"""The relation layer a relations project's export declares (``#T_RL=webanno.custom.Relation|value|BT_…``)."""
 FORMAT_LINE = "#FORMAT=WebAnno TSV 3.3"
 LAYER_HEADERS = ("#T_SP=", "#T_CH=", "#T_RL=")
 TOKEN_ID = re.compile(r"^(\d+)-(\d+)(?:\.(\d+))?$")
@@ -137,6 +149,14 @@ class Sentence:
     """Stacked annotations of one type on the same characters as another (``sentence_spans`` counts them)."""
     unlabelled: int = 0
     """Annotation parts without a value that ``--option unlabelled=LABEL`` labelled."""
+    tokens: list[str] = field(default_factory=list)
+    """Each unit's token id (``1-3``, ``1-5.1``), in the order of ``units``."""
+    links: list[tuple[int, str, str, str]] = field(default_factory=list)
+    """``(line, token id, value cell, source cell)`` of each unit with a relation of the chosen relation layer."""
+    ids: dict[str, Span] = field(default_factory=dict)
+    """The sentence's multi-token (or stacked) annotations by their id (``sentence_spans`` fills it)."""
+    single: dict[str, list[Span]] = field(default_factory=dict)
+    """The annotations without an id, by the token they lie on (``sentence_spans`` fills it)."""
 
     @property
     def text(self) -> str:
@@ -149,14 +169,22 @@ class Layout:
     """Index among the annotation columns of the chosen layer's feature, ``None`` when the file lacks it."""
     width: int
     other_layers: list[str]
+    relation_value: int | None = None
+    """Index of the chosen relation layer's type feature (``None``: the layer has none, or no relation layer)."""
+    relation_source: int | None = None
+    """Index of the chosen relation layer's ``BT_`` column (where each relation's source is), ``None``: none."""
 
 
-def parse_header(lines: list[str], layer: str, feature: str) -> Layout:
+def parse_header(lines: list[str], layer: str, feature: str, relations: bool = False,
+                 relation_layer: str | None = None, relation_feature: str = "value") -> Layout:
     """The annotation columns the header declares. A chosen layer without features (``#T_SP=webanno.custom.X``
     alone) is read from its one column, whose cells are ``*``: its entities have no value (``unlabelled=``
-    labels them). Raises ``BadSentence`` for a layer line it cannot read or a chosen layer with features but
-    not the chosen one."""
+    labels them). With ``relations``, the relation layer between the chosen layer's annotations
+    (``#T_RL=NAME|FEATURE…|BT_LAYER``; ``relation_layer`` names it, by default the first) is read too, its type
+    from ``relation_feature``. Raises ``BadSentence`` for a layer line it cannot read or a chosen layer with
+    features but not the chosen one."""
     width, column, others = 0, None, []
+    value = source = None
     for number, line in enumerate(lines, start=2):
         kind = line[:6]
         names = line[6:].split("|")
@@ -171,10 +199,19 @@ def parse_header(lines: list[str], layer: str, feature: str) -> Layout:
                                           f"{', '.join(features)}); pick one with --option feature=NAME")
             else:
                 column = width + features.index(feature)
+        elif (kind == "#T_RL=" and relations and source is None and names[-1] == f"BT_{layer}"
+              and relation_layer in (None, names[0])):
+            source = width + len(names) - 2
+            if relation_feature in names[1:-1]:
+                value = width + names[1:-1].index(relation_feature)
+            elif len(names) > 2:
+                raise BadSentence(number, f"the relation layer {names[0]} has no feature {relation_feature!r} (it "
+                                          f"has: {', '.join(names[1:-1])}); pick one with --option "
+                                          "relation_feature=NAME")
         else:
             others.append(names[0].rsplit(".", 1)[-1])
         width += len(features)
-    return Layout(column, width, others)
+    return Layout(column, width, others, value, source)
 
 
 def _units_to_spans(sentence: Sentence, start_units: int, unlabelled: str | None = None
@@ -221,6 +258,7 @@ def sentence_spans(sentence: Sentence, unlabelled: str | None = None) -> tuple[l
                                       f"{sentence.text[:40]!r}")
     start_units = first_begin - sum(map(_utf16_units, sentence.text[:position]))
     spans, grouped, zero_length = [], defaultdict(list), 0
+    token_of = {unit[0]: token for unit, token in zip(sentence.units, sentence.tokens)}
     for annotation, start, stop, label, line in _units_to_spans(sentence, start_units, unlabelled):
         if start == stop:
             zero_length += 1
@@ -229,14 +267,61 @@ def sentence_spans(sentence: Sentence, unlabelled: str | None = None) -> tuple[l
             grouped[annotation].append((start, stop, label, line))
         else:
             spans.append(Span(start, stop, label))
+            sentence.single.setdefault(token_of.get(line, ""), []).append(spans[-1])
     for annotation, parts in grouped.items():
         labels = {label for _, _, label, _ in parts}
         if len(labels) > 1:
             raise BadSentence(parts[0][3], f"annotation [{annotation}] has several values: {sorted(labels)}")
         spans.append(Span(min(p[0] for p in parts), max(p[1] for p in parts), labels.pop()))
+        sentence.ids[annotation] = spans[-1]
     unique = sorted(set(spans))
     sentence.duplicates = len(spans) - len(unique)  # stacked annotations of one type on the same characters
     return unique, set(grouped), zero_length
+
+
+SOURCE_REF = re.compile(r"^(?P<token>\d+-\d+(?:\.\d+)?)(?:\[(?P<source>\d+)_(?P<target>\d+)\])?$")
+
+
+def sentence_relations(sentence: Sentence, sentence_of: dict[str, int], index: int,
+                       unlabelled: str | None = None) -> tuple[list[Relation], int]:
+    """The relations written in the sentence's relation cells (``Layout.relation_value``/``relation_source``):
+    each on its target's token, its source as ``TOKEN`` or ``TOKEN[SOURCE_TARGET]`` (annotation ids, 0 for an
+    annotation without one), stacked ones separated by ``|``. ``sentence_of``: the token id -> sentence index of
+    the document (a relation whose source lies in another sentence is across items: counted, left out). Returns
+    the relations and how many were across sentences. Raises ``BadSentence`` for a relation without a type (unless
+    ``unlabelled`` gives one), a source that does not parse, or an end that is no annotation of the layer."""
+    relations, across = [], 0
+    for line, token, values, sources in sentence.links:
+        types, refs = _split_unescaped(values, "|"), _split_unescaped(sources, "|")
+        if len(types) != len(refs):
+            raise BadSentence(line, f"{len(types)} relation type(s) ({values!r}) but {len(refs)} source(s) "
+                                    f"({sources!r})")
+        for value, ref in zip(types, refs):
+            match = SOURCE_REF.match(ref)
+            if match is None:
+                raise BadSentence(line, f"the relation source {ref!r} is not TOKEN or TOKEN[SOURCE_TARGET]")
+            if sentence_of.get(match["token"], index) != index:
+                across += 1
+                continue
+            ends = []
+            for at, annotation in ((match["token"], match["source"]), (token, match["target"])):
+                if annotation not in (None, "0"):
+                    end = sentence.ids.get(annotation)
+                else:
+                    found = sentence.single.get(at, [])
+                    end = found[0] if len(found) == 1 else None
+                if end is None:
+                    raise BadSentence(line, f"the relation {unescape_value(value)!r} from {ref!r} has an end at "
+                                            f"token {at} that is no single annotation of the entity layer")
+                ends.append(end)
+            label = unescape_value(value)
+            if label in ("*", ""):
+                if unlabelled is None:
+                    raise BadSentence(line, f"a relation without a type from {ref!r} to token {token}; --option "
+                                            "relation_unlabelled=TYPE gives such relations a type")
+                label = unlabelled
+            relations.append(Relation(ends[0], ends[1], label))
+    return relations, across
 
 
 def _parse_token_line(line: str, number: int, width: int) -> tuple[int, int, str, list[str]]:
@@ -256,6 +341,8 @@ def read_webanno(stream: TextIO, options: dict) -> Iterator[Example | RowError |
     label of an entity without a value; without it such a sentence is a row error)."""
     layer, feature = options.get("layer", NAMED_ENTITY), options.get("feature", "value")
     unlabelled = options.get("unlabelled") or None
+    keep_relations = options.get("kind") == "relations"
+    relation_unlabelled = options.get("relation_unlabelled") or None
     try:
         annotated = empty_is_annotated(options)
     except ValueError as exc:
@@ -271,30 +358,36 @@ def read_webanno(stream: TextIO, options: dict) -> Iterator[Example | RowError |
     minor = int(version.group(1)) if version else 3
     body = next((index for index, line in enumerate(lines[1:], start=1) if not line.startswith("#T_")), len(lines))
     try:
-        layout = parse_header(lines[1:body], layer, feature)
+        layout = parse_header(lines[1:body], layer, feature, keep_relations, options.get("relation_layer") or None,
+                              options.get("relation_feature") or "value")
     except BadSentence as exc:
         yield RowError(exc.line, str(exc))
         return
     sentences, broken = _sentences(lines, body, layout, minor)
     results: list[Example | RowError] = []
     where: dict[str, list[int]] = defaultdict(list)  # annotation id -> the sentences it appears in
-    zero_lengths = duplicates = given = 0
+    zero_lengths = duplicates = given = across = 0
+    sentence_of = {token: index for index, sentence in enumerate(sentences) for token in sentence.tokens}
     for index, sentence in enumerate(sentences):
         if index in broken:
             results.append(broken[index])
             continue
         try:
             spans, ids, zero_length = sentence_spans(sentence, unlabelled)
+            links, crossing = sentence_relations(sentence, sentence_of, index, relation_unlabelled)
         except BadSentence as exc:
             results.append(RowError(exc.line, str(exc)))
             continue
+        across += crossing
         zero_lengths += zero_length
         duplicates += sentence.duplicates
         given += sentence.unlabelled
         for annotation in ids:
             where[annotation].append(index)
-        results.append(Example(sentence.text, payload=spans if spans or annotated else None,
-                               meta={"line": sentence.line}))
+        payload = spans if spans or annotated else None
+        if keep_relations and payload is not None:
+            payload = SpanGraph(tuple(spans), tuple(sorted(set(links))))
+        results.append(Example(sentence.text, payload=payload, meta={"line": sentence.line}))
     for annotation, indices in where.items():
         for index in indices if len(indices) > 1 else ():
             lines_at = ", ".join(str(sentences[i].line) for i in indices)
@@ -310,6 +403,9 @@ def read_webanno(stream: TextIO, options: dict) -> Iterator[Example | RowError |
     if zero_lengths:
         yield RowNote(0, f"{zero_lengths} zero-length annotation(s) left out: they mark a position between "
                          "characters, and a bertanno span covers at least one character")
+    if across:
+        yield RowNote(0, f"{across} relation(s) between annotations of different sentences left out: bertanno's "
+                         "items are sentences, and a relation lies within one")
     if layout.other_layers:
         yield RowNote(0, f"left out (bertanno keeps the {layer.rsplit('.', 1)[-1]} layer only): layers "
                          + ", ".join(sorted(set(layout.other_layers))))
@@ -345,6 +441,10 @@ def _sentences(lines: list[str], body: int, layout: Layout, minor: int = 3
             continue
         cell = "_" if layout.column is None else cells[layout.column]
         current.units.append((number, begin, end, form, cell))
+        current.tokens.append(line.split("\t", 1)[0])
+        if layout.relation_source is not None and cells[layout.relation_source] != "_":
+            value = "*" if layout.relation_value is None else cells[layout.relation_value]
+            current.links.append((number, current.tokens[-1], value, cells[layout.relation_source]))
     for index, sentence in enumerate(sentences):
         if not sentence.units and index not in broken:
             broken[index] = RowError(sentence.line, "a sentence without token lines")
@@ -357,18 +457,31 @@ def write_webanno(examples: Iterable[Example], stream: TextIO, options: dict) ->
     for the document offsets (UTF-16 units). A multi-character entity gets an id ``[N]``, counted from 1."""
     layer, feature = options.get("layer", NAMED_ENTITY), options.get("feature", "value")
     features = ["identifier", "value"] if layer == NAMED_ENTITY and feature == "value" else [feature]
-    stream.write(f"{FORMAT_LINE}\n#T_SP={layer}|{'|'.join(features)}\n\n")
+    with_relations = options.get("kind") == "relations"
+    relation_header = f"#T_RL={RELATION_LAYER}|value|BT_{layer}\n" if with_relations else ""
+    stream.write(f"{FORMAT_LINE}\n#T_SP={layer}|{'|'.join(features)}\n{relation_header}\n")
     offset, next_id = 0, 1
     for number, example in enumerate(examples, start=1):
         text = example.text
+        graph = example.payload if isinstance(example.payload, SpanGraph) else SpanGraph(
+            tuple(Span(*s) for s in example.payload or ()), ())
         stream.write("\n" + "".join(f"#Text={escape_text(line)}\n" for line in text.split("\n")))
+        tokens = {index: n for n, index in enumerate((i for i, c in enumerate(text) if not c.isspace()), start=1)}
         cells: dict[int, list[tuple[str, str]]] = defaultdict(list)  # character -> (label, id suffix) per entity
-        for start, end, label in example.payload or ():
+        ids: dict[tuple, str] = {}
+        for span in graph.spans:
+            start, end, label = span
             suffix = ""
             if sum(not char.isspace() for char in text[start:end]) > 1:
                 suffix, next_id = f"[{next_id}]", next_id + 1
+            ids[tuple(span)] = suffix[1:-1] or "0"
             for index in range(start, end):
                 cells[index].append((escape_value(label), suffix))
+        links: dict[int, list[tuple[str, str]]] = defaultdict(list)  # the tail's first character -> (type, source)
+        for head, tail, label in graph.relations:
+            source, target = ids[tuple(head)], ids[tuple(tail)]
+            brackets = f"[{source}_{target}]" if (source, target) != ("0", "0") else ""
+            links[tail[0]].append((escape_value(label), f"{number}-{tokens[head[0]]}{brackets}"))
         token, position = 0, offset
         for index, char in enumerate(text):
             width = _utf16_units(char)
@@ -377,8 +490,12 @@ def write_webanno(examples: Iterable[Example], stream: TextIO, options: dict) ->
                 entities = cells.get(index)
                 columns = (["|".join("*" + suffix for _, suffix in entities),
                             "|".join(label + suffix for label, suffix in entities)] if entities else ["_", "_"])
-                stream.write(f"{number}-{token}\t{position}-{position + width}\t{char}\t"
-                             + "\t".join(columns[-len(features):]) + "\n")
+                columns = columns[-len(features):]
+                if with_relations:
+                    related = links.get(index)
+                    columns += (["|".join(t for t, _ in related), "|".join(r for _, r in related)] if related
+                                else ["_", "_"])
+                stream.write(f"{number}-{token}\t{position}-{position + width}\t{char}\t" + "\t".join(columns) + "\n")
             position += width
         offset = position + 1  # the line break between sentences
 
@@ -390,9 +507,13 @@ def webanno_cannot_carry(example: Example, kind: str) -> str | None:
     text = example.text
     if not text or text.isspace():
         return "a text of white space only has no token to write"
-    if not example.payload:
+    spans = example.payload.spans if isinstance(example.payload, SpanGraph) else example.payload
+    if not spans:
         return "a sentence without entities reads back as unannotated; use jsonl"
-    for start, end, label in example.payload:
+    for head, tail, label in example.payload.relations if isinstance(example.payload, SpanGraph) else ():
+        if re.search(r"[\x00-\x08\x0b-\x1f]", label):
+            return f"the relation type {label!r} holds a control character, which a TSV cell cannot carry"
+    for start, end, label in spans:
         if text[start].isspace() or text[end - 1].isspace():
             return (f"the {label} entity at {start}..{end} starts or ends with white space, which TSV's tokens "
                     "do not cover")
@@ -409,15 +530,21 @@ FORMATS = (
                'layer); multi-token ids `[N]`, sub-token units, stacked entities and UTF-16 offsets (an emoji counts'
                ' two) are read; other layers are counted and left out with a note; an entity without a value '
                "(INCEpTION's `*`) is a bad row unless `--option unlabelled=LABEL` gives it a label; an entity that "
-               'crosses sentences is a bad row; written with one token per character; recognised from its first line'),
+               'crosses sentences is a bad row; a relations project reads the relation layer between those entities '
+               '(`#T_RL=…|BT_LAYER`: its `value` feature the type, each relation on its target\'s token with its '
+               'source `TOKEN[SOURCE_TARGET]`; `--option relation_layer=`, `relation_feature=`, a relation without '
+               'a type a bad row unless `--option relation_unlabelled=TYPE`; one across sentences counted and left '
+               'out) and writes it as `webanno.custom.Relation`; written with one token per character; recognised '
+               'from its first line'),
         description="WebAnno / INCEpTION TSV 3: a sentence per item, entities of the NamedEntity layer "
                     "(or --option layer=, feature=)",
-        kinds=frozenset({"spans"}),
+        kinds=frozenset({"spans", "relations"}),
         read=read_webanno,
         write=write_webanno,
         extensions=(".tsv",),
         sniff=lambda lines: bool(lines) and lines[0].startswith("#FORMAT=WebAnno TSV"),
-        options=("layer", "feature", "empty", "unlabelled"),
+        options=("layer", "feature", "empty", "unlabelled", "relation_layer", "relation_feature",
+                 "relation_unlabelled"),
         cannot_carry=webanno_cannot_carry,
         refuses="an entity that starts or ends on white space; an annotated item without entities",
     ),
