@@ -1,7 +1,7 @@
 """Relation extraction on DUTIR's legal drug-crime passages: the ``relation-linear`` family against the rule
 baseline, with gold entities given and with the entities the family predicts.
 
-    python -m benchmarks.relations [--folds 4] [--seed 0]
+    python -m benchmarks.relations [--folds 4] [--seed 0] [--families relation-linear,relation-transformer]
 
 The 300 passages of ``dutir_legal_drug_re`` (41 judgments) are read with bertanno's own jsonl reader (the DUTIR
 layout), then split by judgment (``articleId``): the judgments shuffled with ``--seed`` and dealt into
@@ -12,10 +12,11 @@ all folds. Models:
 
 - ``rule``: for every pair of entities the schema allows a relation between, the type seen most often between
   entities of those types in the training folds (a pair whose types were never related: none);
-- ``relation-linear (gold entities)``: the family's pair classifier on the gold entities;
-- ``relation-linear``: the family as it serves a project: its CRF's entities, then the pairs' relations.
+- each family of ``--families`` (``relation-linear``, ``relation-transformer``) with the gold entities given, and
+  as it serves a project: its CRF's entities, then the pairs' relations.
 
-Seconds per passage: the family's prediction time over the test passages, one process. Writes
+Seconds per passage: each family's prediction time over the test passages, one process, ``--threads`` torch
+threads. Writes
 ``benchmarks/results/relations.json``.
 """
 
@@ -90,44 +91,58 @@ def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--folds", type=int, default=4)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--families", default="relation-linear,relation-transformer")
+    parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args(argv)
 
+    from benchmarks.common import use_threads
     from bertanno.core.plugins import get_plugins
-    from bertanno.plugins.builtin.relation_families import RelationLinearFamily
     from bertanno.plugins.task import SpanGraph
 
-    task = get_plugins().task("relations", labels=LABELS, relations=SCHEMA)
+    use_threads(args.threads)
+    plugins = get_plugins()
+    task = plugins.task("relations", labels=LABELS, relations=SCHEMA)
     examples = passages()
-    family = RelationLinearFamily()
-    gold, rule, given, served, seconds, fit_seconds = [], [], [], [], 0.0, 0.0
+    names = args.families.split(",")
+    gold, rule = [], []
+    given = {name: [] for name in names}
+    served = {name: [] for name in names}
+    seconds = {name: 0.0 for name in names}
+    fit_seconds = {name: 0.0 for name in names}
     for number, (training, test) in enumerate(folds(examples, args.folds, args.seed), start=1):
         print(f"fold {number}/{args.folds}: {len(training)} training passages, {len(test)} test passages", flush=True)
         gold += [e.payload for e in test]
         rule += rule_predictions(task, training, test)
-        with tempfile.TemporaryDirectory() as folder:
-            started = time.perf_counter()
-            family.fit(task, training, Path(folder) / "r001")
-            fit_seconds += time.perf_counter() - started
-            model = family.load(Path(folder) / "r001", {}, task)
-            for example in test:
-                spans = task.graph(example.payload).spans
-                relations, _ = model.relations_for(example.text, spans)
-                given.append(SpanGraph(tuple(sorted(spans)), tuple(relations)))
-            started = time.perf_counter()
-            predictions, _ = model.predict(test)
-            seconds += time.perf_counter() - started
-            served += [p.payload for p in predictions]
+        for name in names:
+            family = plugins.family(name)
+            with tempfile.TemporaryDirectory() as folder:
+                started = time.perf_counter()
+                family.fit(task, training, Path(folder) / "v")
+                fit_seconds[name] += time.perf_counter() - started
+                model = family.load(Path(folder) / "v", {}, task)
+                for example in test:
+                    spans = task.graph(example.payload).spans
+                    relations, _ = model.relations_for(example.text, spans)
+                    given[name].append(SpanGraph(tuple(sorted(spans)), tuple(relations)))
+                started = time.perf_counter()
+                predictions, _ = model.predict(test)
+                seconds[name] += time.perf_counter() - started
+                served[name] += [p.payload for p in predictions]
+            print(f"  {name}: fitted in {fit_seconds[name] / number:.0f} s a fold so far", flush=True)
     rows = []
-    for name, entities, predicted in [("rule", "gold", rule), ("relation-linear", "gold", given),
-                                      ("relation-linear", "predicted (its CRF)", served)]:
+    runs = [("rule", "gold", rule, None)]
+    for name in names:
+        runs += [(name, "gold", given[name], None), (name, "predicted (its CRF)", served[name], name)]
+    for name, entities, predicted, timed in runs:
         metrics = task.metrics(gold, predicted)
         rows.append({"model": name, "entities": entities, "passages": len(gold), **{
             key: round(value, 4) for key, value in metrics.items() if not key.startswith("entity_f1/")}})
-        print(f"{name:16} {entities:20} relation F1 {metrics['f1']:.3f}  P {metrics['precision']:.3f}  "
+        if timed:
+            rows[-1]["seconds_per_passage"] = round(seconds[timed] / len(gold), 5)
+            rows[-1]["fit_seconds_per_fold"] = round(fit_seconds[timed] / args.folds, 2)
+        print(f"{name:20} {entities:20} relation F1 {metrics['f1']:.3f}  P {metrics['precision']:.3f}  "
               f"R {metrics['recall']:.3f}  entity F1 {metrics['entity_f1']:.3f}", flush=True)
-    rows[-1]["seconds_per_passage"] = round(seconds / len(gold), 5)
-    rows[-1]["fit_seconds_per_fold"] = round(fit_seconds / args.folds, 2)
-    return write_rows("relations", "benchmarks.relations", argv, 1, rows)
+    return write_rows("relations", "benchmarks.relations", argv, args.threads, rows)
 
 
 if __name__ == "__main__":

@@ -169,3 +169,38 @@ def test_a_relations_session_refits_the_family_live_and_serves_its_relations(tmp
     proposed = current.prediction.payload
     assert proposed.relations and proposed == examples[current.example.text].payload
     session.close()
+
+
+def test_the_transformer_family_learns_relations_from_typed_entity_markers(task, tmp_path, plugins):
+    from bertanno.core.relation_transformer import HEAD_FILE, RECORD, marked_input, markers
+
+    family = plugins.family("relation-transformer")
+    assert family.trainable and family.example_kinds == {"relations"}
+    generator = random.Random(0)
+    training, test = [passage(generator) for _ in range(60)], [passage(generator) for _ in range(30)]
+    record = family.fit(task, training, tmp_path / "t001", epochs=3)
+    assert record["base_model"] == "zh-mini" and 1 <= record["best_epoch"] <= 3
+    assert (tmp_path / "t001" / HEAD_FILE).is_file() and json.loads((tmp_path / "t001" / RECORD).read_text())
+    assert not list((tmp_path / "t001").rglob("*.bin")) and not list((tmp_path / "t001").rglob("*.pkl"))
+    model = family.load(tmp_path / "t001", {}, task)
+    given = [SpanGraph(tuple(sorted(e.payload.spans)), tuple(model.relations_for(e.text, e.payload.spans)[0]))
+             for e in test]
+    assert task.metrics([e.payload for e in test], given)["f1"] > 0.8
+    predictions, _ = model.predict(test[:5])
+    for prediction in predictions:
+        task.validate(Example("x" * 100, payload=prediction.payload))
+    # the markers: each entity between its type's two reserved tokens, the start marker's place recorded
+    example = test[0]
+    spans = sorted(example.payload.spans)
+    marks = markers(model.tokenizer, task.labels)
+    ids, where = marked_input(model.tokenizer, example.text, spans, marks)
+    assert set(where) == set(range(len(spans)))
+    for index, span in enumerate(spans):
+        start, end = marks[span.label]
+        assert ids[where[index]] == start and ids[where[index] + len(example.text[span.start:span.end]) + 1] == end
+    other = plugins.task("relations", labels=["Nh", "NDR"], relations="married:Nh-Nh")
+    with pytest.raises(BertannoError, match="not relation types of the project's schema"):
+        family.load(tmp_path / "t001", {}, other)
+    unrelated = [Example(e.text, payload=SpanGraph(e.payload.spans, ())) for e in training[:5]]
+    with pytest.raises(BertannoError, match="at least one relation"):
+        family.fit(task, unrelated, tmp_path / "t002")

@@ -347,3 +347,91 @@ def test_inceptions_relation_layer_is_read_by_a_relations_project_and_counted_by
     dangling = INCEPTION_TSV.replace("1-1[1_0]|1-1[1_0]", "1-2[7_0]|1-1[1_0]")
     [error, *_] = read_webanno(io.StringIO(dangling), options)
     assert "has an end at token 1-2 that is no single annotation" in error.message
+
+
+def test_stats_agreement_and_the_report_count_relations(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from bertanno.app.session import AnnotationSession
+    from bertanno.cli import cli
+    from bertanno.plugins.task import Prediction
+    from bertanno.store import Store
+
+    monkeypatch.setenv("BERTANNO_MODELS", str(tmp_path / "models"))
+    db = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    (tmp_path / "items.txt").write_text(f"{TEXT}\n{TEXT}，后被抓获。\n", encoding="utf-8")
+    runner = CliRunner()
+    init = ["--db", db, "init", "cases", "--task", "relations", "--labels", "Nh,NDR", "--relations", SCHEMA,
+            "--overlap", "2"]
+    assert runner.invoke(cli, init).exit_code == 0
+    assert runner.invoke(cli, ["--db", db, "import", "cases", str(tmp_path / "items.txt")]).exit_code == 0
+    shown = graph(Relation(XUE, ZHAO, "knows"))  # the model proposes knows; both make it provide_shelter_for
+
+    class Proposes:
+        def predict(self, examples):
+            return [Prediction(shown, 0.6) for _ in examples], None
+
+    store = Store.open(db)
+    for who, final in (("ann", graph(Relation(XUE, ZHAO, "provide_shelter_for"), Relation(XUE, DRUG, "posess"))),
+                       ("bo", graph(Relation(XUE, ZHAO, "provide_shelter_for")))):
+        session = AnnotationSession(store, "cases", who, predictor=Proposes(), model_version="r001",
+                                    predict_ahead=False)
+        while session.next() is not None:  # the first item as each sees it; the second settled alike
+            first = session.current.example.text == TEXT
+            session.decide("correct", final if first else graph(Relation(XUE, ZHAO, "provide_shelter_for")))
+        session.close()
+    store.close()
+    figures = json.loads(runner.invoke(cli, ["--db", db, "stats", "cases", "--json"]).output)
+    edits = figures["overall"]["edits"]
+    assert edits == {"relation type changed": 4, "relation added": 1}, edits
+    stats = runner.invoke(cli, ["--db", db, "stats", "cases"], env={"COLUMNS": "120"})
+    assert "relation type changed 4, relation added 1" in stats.output, stats.output
+    agreement = runner.invoke(cli, ["--db", db, "agreement", "cases"], env={"COLUMNS": "120"})
+    assert agreement.exit_code == 0 and "relation F1 0.80 (overlap 0.80)" in agreement.output, agreement.output
+    report = runner.invoke(cli, ["--db", db, "report", "cases", "-o", str(tmp_path / "report")])
+    assert report.exit_code == 0, report.output
+    page = (tmp_path / "report" / "report.html").read_text(encoding="utf-8")
+    assert "relation F1 (exact)" in page and "<td>provide_shelter_for (relation)</td><td>1</td>" in page
+
+
+def _graph_from(raw, links, labels=("rel", "near")):
+    """Non-overlapping spans over ``TEXT`` from Hypothesis' ``raw`` and relations between them from ``links``."""
+    spans: list[Span] = []
+    for s, n, label in sorted(raw):
+        span = Span(s, min(s + n, len(TEXT)), label)
+        if all(span.start >= other.end or span.end <= other.start for other in spans):
+            spans.append(span)
+    relations = {Relation(spans[h], spans[t], label) for (h, t), label in zip(links, list(labels) * 3)
+                 if h < len(spans) and t < len(spans) and h != t}
+    return SpanGraph(tuple(spans), tuple(sorted(relations)))
+
+
+@settings(max_examples=40, deadline=None)
+@given(raw=spans_strategy, links=st.lists(st.tuples(st.integers(0, 4), st.integers(0, 4)), max_size=6))
+def test_brat_relations_round_trip(tmp_path_factory, raw, links):
+    from bertanno.plugins.builtin.formats.brat import brat_cannot_carry, read_brat, write_brat
+
+    example = Example(TEXT, payload=_graph_from(raw, links), meta={"name": "case"})
+    if brat_cannot_carry(example, "relations"):
+        assert not example.payload.spans
+        return
+    folder = tmp_path_factory.mktemp("brat")
+    write_brat([example], folder, {"kind": "relations"})
+    [back] = [b for b in read_brat(folder, {"kind": "relations"}) if isinstance(b, Example)]
+    assert back.payload == example.payload
+
+
+@settings(max_examples=40, deadline=None)
+@given(raw=spans_strategy, links=st.lists(st.tuples(st.integers(0, 4), st.integers(0, 4)), max_size=6))
+def test_label_studio_relations_round_trip(raw, links):
+    from bertanno.plugins.builtin.formats.label_studio import read_label_studio, write_label_studio
+
+    example = Example(TEXT, payload=_graph_from(raw, links))
+    stream = io.StringIO()
+    write_label_studio([example], stream, {"kind": "relations"})
+    back = [b for b in read_label_studio(io.StringIO(stream.getvalue()), {"kind": "relations"})
+            if isinstance(b, Example)]
+    if not example.payload.spans:
+        assert not back or not back[0].payload or not back[0].payload.spans
+        return
+    assert back[0].payload == example.payload

@@ -24,6 +24,7 @@ from bertanno.core.plugins import Plugins
 from bertanno.core.project import open_project
 from bertanno.core.stats import decided, grouped_figures
 from bertanno.errors import BertannoError
+from bertanno.plugins.task import SpanGraph
 from bertanno.store import Store
 from bertanno.store.annotations import decision_records
 from bertanno.store.versions import list_versions
@@ -122,7 +123,10 @@ def _labels(pyplot, handle) -> Section:
     counts: Counter = Counter()
     for _, example in handle.annotated():
         payload = example.payload
-        if isinstance(payload, list):
+        if isinstance(payload, SpanGraph):  # a relations project: its entity types, then its relation types
+            counts.update(span.label for span in payload.spans)
+            counts.update(f"{relation.label} (relation)" for relation in payload.relations)
+        elif isinstance(payload, list):
             counts.update(getattr(unit, "label", unit) for unit in payload)
         elif payload is not None:
             counts[str(payload)] += 1
@@ -144,8 +148,8 @@ def _agreement(pyplot, pairs: list[dict], annotators: list[str]) -> Section:
     if not pairs:
         section.empty = "no item has been decided by two annotators (bertanno configure PROJECT --overlap 2)"
         return section
-    key = "cohen_kappa" if "cohen_kappa" in pairs[0] else "f1_exact"
-    name = "Cohen's κ" if key == "cohen_kappa" else "span F1 (exact)"
+    key = next(k for k in ("cohen_kappa", "relation_f1_exact", "f1_exact") if k in pairs[0])
+    name = {"cohen_kappa": "Cohen's κ", "relation_f1_exact": "relation F1 (exact)"}.get(key, "span F1 (exact)")
     import numpy as np
 
     matrix = np.full((len(annotators), len(annotators)), np.nan)

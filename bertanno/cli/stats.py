@@ -100,6 +100,8 @@ def _figures(scores: dict) -> str:
         parts.append(f"κ {scores['cohen_kappa']:.2f}")
     if "f1_exact" in scores:
         parts.append(f"span F1 {scores['f1_exact']:.2f} (overlap {scores['f1_overlap']:.2f})")
+    if "relation_f1_exact" in scores:
+        parts.append(f"relation F1 {scores['relation_f1_exact']:.2f} (overlap {scores['relation_f1_overlap']:.2f})")
     parts.append(f"{scores['percent']:.0%} same")
     return " · ".join(parts)
 

@@ -16,10 +16,10 @@ class Plugins(manager.Plugins):
     built-ins."""
 
     def __init__(self, load_entrypoints: bool = True, extra: Iterable[Any] = ()):
-        from bertanno.core import ensemble, transformer_family  # here, not at the top: they import the engine,
-        #                                                        which imports this module
+        from bertanno.core import ensemble, relation_transformer, transformer_family  # here, not at the top: they
+        #                                                         import the engine, which imports this module
 
-        super().__init__(load_entrypoints, extra, builtin=(transformer_family, ensemble))
+        super().__init__(load_entrypoints, extra, builtin=(transformer_family, ensemble, relation_transformer))
 
 
 _plugins: Plugins | None = None

@@ -28,7 +28,8 @@ MIN_ITEMS = 20
 """Items each side needs before a comparison (time saved, anchoring) is judged."""
 BOOTSTRAP_SAMPLES = 2000
 GROUPINGS = ("version", "annotator", "label", "day")
-EDIT_COUNTS = ("label changed", "added", "removed", "boundary moved", "type changed")
+EDIT_COUNTS = ("label changed", "added", "removed", "boundary moved", "type changed", "relation added",
+               "relation removed", "relation type changed")
 
 
 KINDS = ("accepted", "corrected", "labelled", "rejected", "skipped")
