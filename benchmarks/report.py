@@ -1000,6 +1000,30 @@ def relation_keys_section(result: dict) -> list[str]:
     return lines + [""]
 
 
+def llm_section(result: dict, loopback: bool) -> list[str]:
+    """``python -m benchmarks.llm``: the llm family against an endpoint, or bertanno's overhead on loopback."""
+    rows = result["rows"]
+    if loopback:
+        lines = section_head("The llm family: bertanno's own time per item", result,
+                 "Against a server on loopback that answers every request at once (a valid, empty answer), so the "
+                 "time is bertanno's alone: the prompt, the HTTP request, parsing and checking the answer, finding "
+                 "the entities in the text. A real model adds its own generation time; its scores are reported "
+                 "only when the benchmark is run against one (`--url`, `--model`).") + [
+                 "| set | task | items | concurrency | ms / item |", "|---|---|---|---|---|"]
+        for row in rows:
+            lines.append(f"| {row['dataset']} | {row['task']} | {row['items']} | {row['concurrency']} | "
+                         f"{row['seconds_per_item'] * 1000:.2f} |")
+        return lines + [""]
+    lines = section_head(f"The llm family against {rows[0]['model']}", result,
+             "The first test examples of each set, one request each, scored with the task's metrics.") + [
+             "| set | task | items | headline | unanswered | hallucinated spans | s / item |", "|---|---|---|---|---|---|---|"]
+    for row in rows:
+        headline = next(iter(row.get("scores", {}).items()), ("-", 0.0))
+        lines.append(f"| {row['dataset']} | {row['task']} | {row['items']} | {headline[0]} {headline[1]:.4f} | "
+                     f"{row['unanswered']} | {row['hallucinated_or_foreign_spans']} | {row['seconds_per_item']:.2f} |")
+    return lines + [""]
+
+
 def write_report() -> list[Path]:
     quality_header, quality_rows = _jsonl(RESULTS / "quality.jsonl")
     speed = _json("speed.json")
@@ -1035,7 +1059,9 @@ def write_report() -> list[Path]:
                           ("constrained_decoding.json", constrained_decoding_section),
                           ("crf_head.json", crf_head_section), ("ensemble.json", ensemble_section),
                           ("adapt.json", adapt_section), ("relations.json", relations_section),
-                          ("relation_keys.json", relation_keys_section)):
+                          ("relation_keys.json", relation_keys_section),
+                          ("llm.json", lambda result: llm_section(result, False)),
+                          ("llm_loopback.json", lambda result: llm_section(result, True))):
         if (result := _json(name)) is not None:
             lines += section(result)
     if vocab_rows:

@@ -67,7 +67,8 @@ class CreatedProject:
 def create_project(store: Store, name: str, task: Task, model: str, zero_shot: str | None = None,
                    label_map: dict[str, str] | None = None, models_dir: Path | None = None,
                    plugins: Plugins | None = None, gazetteer: list[str] | None = None,
-                   blind_share: float = 0.0, overlap: int = 1, settle: str = "unanimous") -> CreatedProject:
+                   blind_share: float = 0.0, overlap: int = 1, settle: str = "unanimous",
+                   zero_shot_options: dict | None = None) -> CreatedProject:
     """Create project ``name`` for ``task`` on domain model ``model``.
 
     With ``zero_shot`` (a zero-shot model family such as ``snownlp`` or ``lac``), or ``gazetteer`` (term
@@ -76,12 +77,13 @@ def create_project(store: Store, name: str, task: Task, model: str, zero_shot: s
     checked before anything is written, and the project and its champion are written in one
     transaction. ``blind_share`` of the items are served as blind controls, without a pre-annotation
     (``AnnotationSession``); each item is judged by ``overlap`` different annotators, settled by the ``settle``
-    rule (``store.annotations.settled``). Raises ``BertannoError`` (unknown or uninstalled family, labels that do
-    not fit, a project of that name, a blind share outside 0 to 0.5, an overlap outside 1 to 10) and writes
-    nothing then.
+    rule (``store.annotations.settled``). ``zero_shot_options``: the options of a configured zero-shot family
+    (the ``llm`` family's endpoint and model, ``llm_family.llm_options``). Raises ``BertannoError`` (unknown or
+    uninstalled family, labels that do not fit, a project of that name, a blind share outside 0 to 0.5, an
+    overlap outside 1 to 10) and writes nothing then.
     """
     plugins = plugins or get_plugins()
-    options = None
+    options = zero_shot_options
     if gazetteer:
         if zero_shot:
             raise BertannoError("one model serves a new project: give --zero-shot or --gazetteer, not both")

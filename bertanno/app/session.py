@@ -29,7 +29,7 @@ from bertanno.core.project import item_example, open_project
 from bertanno.core.serving import load_served
 from bertanno.core.stats import decision_kind
 from bertanno.errors import BertannoError
-from bertanno.plugins.families import ServedModel
+from bertanno.plugins.families import ServedModel, ServingUnavailable
 from bertanno.plugins.task import EVALUATION_ITEMS, Example, Prediction, headline_scores
 from bertanno.store import Store, queue
 from bertanno.store import annotations as annotations_q
@@ -226,6 +226,8 @@ class AnnotationSession(ItemTiming):
         self._ahead = None
         self._predict_ahead_wanted = predict_ahead
         self.serving, self.serving_family = self._describe_serving(model_version)
+        self.serving_problem: str | None = None
+        """Why the model serving gave no pre-annotation for the current item (an endpoint down), or None."""
         self.live = None
         if live_every:
             families = live_families(self.task, self.plugins)
@@ -314,10 +316,17 @@ class AnnotationSession(ItemTiming):
             example = item_example(item)
         prediction, prediction_id = None, None
         if stored is not None and (self.model_version is None or stored.model_version == self.model_version):
-            prediction = Prediction(self.task.payload_from_json(stored.payload), stored.confidence)
+            prediction = (None if stored.payload is None  # the model gave no answer for this item
+                          else Prediction(self.task.payload_from_json(stored.payload), stored.confidence))
             prediction_id = stored.id
         elif self.predictor is not None:
-            prediction, prediction_id = self._predict_now(item.id, example)
+            try:
+                prediction, prediction_id = self._predict_now(item.id, example)
+                self.serving_problem = None
+            except ServingUnavailable as exc:  # an endpoint down: this item without a pre-annotation, said why
+                self.serving_problem = str(exc)
+        if prediction is not None and prediction.payload is None:  # the model gave no answer for this item
+            prediction = None
         if self.project.is_blind(item.id):  # predicted and recorded, never shown
             return Current(item.id, example, None, prediction_id, blind=True)
         return Current(item.id, example, prediction, prediction_id)
@@ -441,6 +450,8 @@ class AnnotationSession(ItemTiming):
     def item_note(self) -> tuple[str, str]:
         """A line about the current item for the header, and its style."""
         if self.current.prediction is None:
+            if self.serving_problem:
+                return f"no pre-annotation: {self.serving_problem}", "yellow"
             return "no pre-annotation: choose a label or mark the spans", "yellow"
         note = self._confidence_note()
         if note:
@@ -488,7 +499,11 @@ class AnnotationSession(ItemTiming):
             if not batch:
                 self._stop.wait(1.0)
                 continue
-            with self._model_lock:
-                predictions, _ = self.predictor.predict([example for _, example in batch])
-                version = self.model_version
+            try:
+                with self._model_lock:
+                    predictions, _ = self.predictor.predict([example for _, example in batch])
+                    version = self.model_version
+            except ServingUnavailable:  # the endpoint is down: try again in a while, items meanwhile go without
+                self._stop.wait(30.0)
+                continue
             self._store_predictions([item_id for item_id, _ in batch], predictions, version)

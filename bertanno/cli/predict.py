@@ -186,6 +186,7 @@ def _report_stats(stats, max_length: int) -> None:
     if stats.truncated:
         err_console.print(f"[yellow]{stats.truncated} item(s) were longer than {max_length} tokens and were "
                           "truncated[/]; a long-input model (lawformer) avoids this")
+    _report_dropped(stats)
 
 
 
@@ -262,6 +263,18 @@ def predict_project(ctx, project, model_dir, everything, chunk_size, threads, ra
     if stats.truncated:
         err_console.print(f"[yellow]{stats.truncated} item(s) were longer than the model's input and were "
                           "truncated[/]", highlight=False)
+    _report_dropped(stats)
+
+
+def _report_dropped(stats) -> None:
+    """What a model proposed that could not be used: spans not in the text (or of a type the project does not
+    have: an LLM's hallucinated spans), items with no usable answer."""
+    if stats.unaligned:
+        err_console.print(f"[yellow]{stats.unaligned} proposed span(s) or relation(s) were not in the text or not of "
+                          "the project's types, and were dropped[/]", highlight=False)
+    if stats.unanswered:
+        err_console.print(f"[yellow]{stats.unanswered} item(s) got no usable answer and no pre-annotation[/]",
+                          highlight=False)
 
 
 @hookimpl

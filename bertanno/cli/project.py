@@ -62,7 +62,23 @@ def team_options(function):
                                "are on this machine, else zh-mini, shipped with bertanno).")
 @click.option("--zero-shot", "zero_shot", metavar="FAMILY",
               help="A model family that pre-annotates from the first item, before any training: snownlp "
-                   "(sentiment), lac (person, place, organisation, time), or a plugin's (bertanno models).")
+                   "(sentiment), lac (person, place, organisation, time), llm (any labels, through --llm-model), or "
+                   "a plugin's (bertanno models).")
+@click.option("--llm-model", metavar="NAME",
+              help="With --zero-shot llm: the model the endpoint serves (e.g. qwen2.5:7b for Ollama).")
+@click.option("--llm-url", metavar="URL",
+              help="With --zero-shot llm: the OpenAI-compatible endpoint (default Ollama's http://127.0.0.1:11434/v1; "
+                   "vLLM: http://127.0.0.1:8000/v1; llama.cpp's server: http://127.0.0.1:8080/v1).")
+@click.option("--llm-key-env", metavar="VAR",
+              help="With --zero-shot llm: the environment variable holding the API key (default BERTANNO_LLM_KEY); "
+                   "the key is read from it at each request, never stored.")
+@click.option("--llm-concurrency", type=click.IntRange(1, 64), default=2, show_default=True,
+              help="With --zero-shot llm: requests at a time.")
+@click.option("--llm-rpm", type=click.FloatRange(min=0.1), metavar="N",
+              help="With --zero-shot llm: at most N requests a minute (default: no limit).")
+@click.option("--allow-remote", is_flag=True,
+              help="With --zero-shot llm: allow a plain http:// URL on another machine (the texts leave this "
+                   "machine unencrypted).")
 @click.option("--gazetteer", "gazetteer", multiple=True, metavar="LIST",
               help="NER: pre-annotate the terms of typed term lists (term<TAB>TYPE; built-in medical, legal, or a "
                    "file) from the first item. Repeatable.")
@@ -77,13 +93,15 @@ def team_options(function):
               help="Create the project even though --model cannot be loaded here yet (download it before training).")
 @team_options
 @click.pass_context
-def init(ctx, project, task_name, labels, relations, model, zero_shot, gazetteer, label_map, blind_share, overlap,
-         settle, model_later):
+def init(ctx, project, task_name, labels, relations, model, zero_shot, llm_model, llm_url, llm_key_env,
+         llm_concurrency, llm_rpm, allow_remote, gazetteer, label_map, blind_share, overlap, settle, model_later):
     """Create PROJECT: one task, one label set, one domain model.
 
     With --zero-shot, a model that needs no training serves the first pre-annotations (version
     z001, the champion until the gate promotes a trained model); with --gazetteer,
-    typed term lists do (version g001, longest-leftmost matches).
+    typed term lists do (version g001, longest-leftmost matches); with --zero-shot llm, a large
+    language model behind an OpenAI-compatible endpoint does (Ollama, vLLM, llama.cpp's server;
+    version m001), with the project's own labels.
 
     \b
     Examples:
@@ -92,6 +110,8 @@ def init(ctx, project, task_name, labels, relations, model, zero_shot, gazetteer
       bertanno init news --task ner --labels person,place \\
           --zero-shot lac --map PER=person,LOC=place
       bertanno init clinic --task ner --labels disease,drug --gazetteer medical
+      bertanno init clinic --task ner --labels disease,drug \\
+          --zero-shot llm --llm-model qwen2.5:7b
       bertanno init records --task ner --labels disease,drug --model medbert
       bertanno init cases --task relations --labels Nh,NDR \\
           --relations "sell_drugs_to:Nh>Nh,traffic_in:Nh>NDR"
@@ -112,6 +132,16 @@ def init(ctx, project, task_name, labels, relations, model, zero_shot, gazetteer
     task = plugins.task(task_name, labels=parse_labels(labels),
                         **({"relations": relations} if relations is not None else {}))
     label_warnings = check_new_labels(task, plugins)  # a label no format can carry: refused here, not at export
+    llm_given = any(v is not None for v in (llm_model, llm_url, llm_key_env, llm_rpm)) or allow_remote
+    if llm_given and zero_shot != "llm":
+        raise click.UsageError("--llm-model, --llm-url, --llm-key-env, --llm-rpm and --allow-remote configure "
+                               "--zero-shot llm")
+    zero_shot_options = None
+    if zero_shot == "llm":
+        from bertanno.plugins.builtin.llm_family import llm_options
+
+        zero_shot_options = llm_options(task, llm_model, llm_url, llm_key_env, allow_remote, llm_concurrency,
+                                        llm_rpm)
     chosen = None
     if model is None:
         model, chosen = default_model(plugins)  # one that is on this machine
@@ -124,7 +154,8 @@ def init(ctx, project, task_name, labels, relations, model, zero_shot, gazetteer
     store = open_store(ctx, create=True)
     try:
         created = create_project(store, project, task, model, zero_shot, mapping, gazetteer=list(gazetteer),
-                                 blind_share=blind_share, overlap=overlap or 1, settle=settle or "unanimous")
+                                 blind_share=blind_share, overlap=overlap or 1, settle=settle or "unanimous",
+                                 zero_shot_options=zero_shot_options)
     except BaseException:
         if new_file is not None:  # a database made for this project alone: leave nothing behind
             store.close()

@@ -257,11 +257,12 @@ class Predictor:
 
 
 def predict_payloads(model: ServedModel, examples: Sequence[Example]) -> list:
-    """What any served model proposes for each example (its payloads), in input order."""
+    """What any served model proposes for each example (its payloads), in input order; an example it gave no
+    answer for (payload ``None``) as the task's ``no_answer`` (scored wrong, never skipped)."""
     if not examples:
         return []
     predictions, _ = model.predict(examples)
-    return [prediction.payload for prediction in predictions]
+    return [model.task.no_answer() if p.payload is None else p.payload for p in predictions]
 
 
 def score_model(model: ServedModel, examples: Sequence[Example]) -> dict[str, float]:

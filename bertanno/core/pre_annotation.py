@@ -75,7 +75,7 @@ def predict_project(store: Store, project_name: str, predictor: ServedModel, ver
             project.save_predictions(ids, predictions, version)
             done += len(ids)
             result.chunks += 1
-            for name in ("examples", "windows", "tokens", "truncated", "batches", "unaligned"):
+            for name in ("examples", "windows", "tokens", "truncated", "batches", "unaligned", "unanswered"):
                 setattr(result.stats, name, getattr(result.stats, name) + getattr(stats, name))
             if progress:
                 progress(done, len(todo))

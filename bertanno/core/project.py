@@ -207,7 +207,8 @@ class ProjectHandle:
     def save_predictions(self, item_ids: Sequence[int], predictions: Sequence[Prediction],
                          version: str) -> list[int]:
         """Store one prediction per item under model ``version``; returns the stored predictions' ids in order."""
-        rows = [{"item_id": item_id, "model_version": version, "payload": self.task.payload_to_json(p.payload),
+        rows = [{"item_id": item_id, "model_version": version,  # None: the model gave no answer (no pre-annotation)
+                 "payload": None if p.payload is None else self.task.payload_to_json(p.payload),
                  "confidence": p.confidence} for item_id, p in zip(item_ids, predictions)]
         with self.store.transaction() as session:
             add_predictions(session, rows)

@@ -35,6 +35,9 @@ class PredictStats:
     seconds: float = 0.0
     unaligned: int = 0
     """Spans a model proposed that did not line up with the text; dropped, never shifted."""
+    unanswered: int = 0
+    """Examples the model gave no usable answer for (an LLM's reply that did not check twice): their prediction's
+    payload is ``None``, no pre-annotation."""
 
     @property
     def examples_per_second(self) -> float:
@@ -55,6 +58,11 @@ class ServedModel(Protocol):
 
 
 KIND_WORDS = {"text": "single-text", "pair": "sentence-pair", "spans": "entity-span", "relations": "relation"}
+
+
+class ServingUnavailable(BertannoError):
+    """A served model that cannot answer now (an LLM endpoint that is down): an annotation session goes on
+    without pre-annotations and says why, rather than stopping."""
 
 
 class FamilyUnavailable(BertannoError):

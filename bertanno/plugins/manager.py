@@ -42,6 +42,7 @@ BUILTIN_PLUGINS = (
     "bertanno.plugins.builtin.gazetteer_family",
     "bertanno.plugins.builtin.fast_families",
     "bertanno.plugins.builtin.relation_families",
+    "bertanno.plugins.builtin.llm_family",
 )
 """The plugins layer's own built-in modules. The engine's transformer family lives in ``core`` and is added by
 ``bertanno.core.plugins``, which every layer above this one loads its plugin set from."""

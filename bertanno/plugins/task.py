@@ -198,6 +198,11 @@ class Task(ABC):
     def metrics(self, gold: Sequence[Any], predicted: Sequence[Any]) -> dict[str, float]:
         """Score predicted payloads against gold payloads; the first key is the headline metric."""
 
+    def no_answer(self) -> Any:
+        """What a model that gave no answer for an item (payload ``None``: an LLM whose reply did not check) is
+        scored as: a label that is none of the task's (so it is wrong). Span tasks give no spans."""
+        return ""
+
     def check_trainable(self, examples: Sequence[Example]) -> None:
         """Raise ``BertannoError``, stating the minimum, when ``examples`` cannot train a model of this task.
         The default asks for one example."""

@@ -171,6 +171,10 @@ class NerTask(Task):
             scores={"span_confidence": span_confidence},
         )
 
+    def no_answer(self) -> list:
+        """No spans."""
+        return []
+
     def metrics(self, gold: Sequence[Any], predicted: Sequence[Any]) -> dict[str, float]:
         """Strict entity-level precision, recall and F1 (seqeval, IOB2), overall and per type."""
         from seqeval.metrics import classification_report

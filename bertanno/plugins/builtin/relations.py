@@ -171,6 +171,10 @@ class RelationsTask(NerTask):
         entities = super().decode(example, encoded, logits, crf)
         return Prediction(SpanGraph(tuple(entities.payload), ()), entities.confidence, entities.scores)
 
+    def no_answer(self) -> SpanGraph:
+        """No entities and no relations."""
+        return SpanGraph()
+
     # -- scores ---------------------------------------------------------------------------------------------------
     def _relation_sets(self, payload) -> set[tuple]:
         return {relation_key(self.normal(r)) for r in self.graph(payload).relations}
