@@ -37,12 +37,22 @@ ENCODER = "encoder"
 HEAD_FILE = "relation_head.safetensors"
 RECORD = "relations.json"
 EPOCHS, LEARNING_RATE, BATCH = 10, 1e-4, 8
+TYPE_WIDTH = 32
+"""Width of the entity-type embeddings the pair head reads beside the two markers' vectors."""
+MARKER_STYLE = "reserved"
 
 
-def markers(tokenizer, labels: Sequence[str]) -> dict[str, tuple[int, int]]:
-    """Entity type -> the ids of its start and end markers: ``[unused1]``/``[unused2]`` for the first type and so
-    on. Raises ``BertannoError`` when the vocabulary has too few reserved tokens."""
+def markers(tokenizer, labels: Sequence[str], style: str = "reserved") -> dict[str, tuple[int, int]]:
+    """Entity type -> the ids of its start and end markers: ``reserved``: ``[unused1]``/``[unused2]`` for the
+    first type and so on (typed markers the encoder learns); ``punct``: 【 and 】 for every type (markers whose
+    embeddings were pretrained; the types then come from the head's type embeddings). Raises ``BertannoError``
+    when the vocabulary lacks them."""
     found = {}
+    if style == "punct":
+        ids = tokenizer.convert_tokens_to_ids(["【", "】"])
+        if tokenizer.unk_token_id in ids:
+            raise BertannoError("the encoder's vocabulary has no 【 and 】 to mark entities with")
+        return {label: (ids[0], ids[1]) for label in labels}
     for index, label in enumerate(labels):
         ids = tokenizer.convert_tokens_to_ids([f"[unused{2 * index + 1}]", f"[unused{2 * index + 2}]"])
         if tokenizer.unk_token_id in ids:
@@ -81,23 +91,35 @@ def marked_input(tokenizer, text: str, spans: Sequence[Span], marks: dict[str, t
 class RelationNet:
     """The encoder and the pair head (a torch module built lazily, so importing this file needs no torch)."""
 
-    def __init__(self, encoder, classes: int):
+    def __init__(self, encoder, classes: int, types: int):
         import torch
 
         self.encoder = encoder
-        self.head = torch.nn.Linear(2 * encoder.config.hidden_size, classes)
+        self.types = torch.nn.Embedding(types, TYPE_WIDTH)
+        self.head = torch.nn.Linear(2 * encoder.config.hidden_size + 2 * TYPE_WIDTH, classes)
         self.dropout = torch.nn.Dropout(0.1)
 
     def parameters(self):
-        return [*self.encoder.parameters(), *self.head.parameters()]
+        return [*self.encoder.parameters(), *self.types.parameters(), *self.head.parameters()]
+
+    def head_state(self) -> dict:
+        """The pair head's tensors (the type embeddings and the linear layer), as ``relation_head.safetensors``
+        holds them."""
+        return {**{f"types.{k}": v for k, v in self.types.state_dict().items()},
+                **{f"head.{k}": v for k, v in self.head.state_dict().items()}}
+
+    def load_head(self, state: dict) -> None:
+        self.types.load_state_dict({k[6:]: v for k, v in state.items() if k.startswith("types.")})
+        self.head.load_state_dict({k[5:]: v for k, v in state.items() if k.startswith("head.")})
 
     def train(self, mode: bool = True) -> None:
         self.encoder.train(mode)
         self.head.train(mode)
         self.dropout.train(mode)
 
-    def scores(self, batch: list[list[int]], pairs: list[tuple[int, int, int]]):
-        """Logits ``[pairs, classes]`` for ``pairs`` ``(row in batch, head marker, tail marker)``."""
+    def scores(self, batch: list[list[int]], pairs: list[tuple[int, int, int, int, int]]):
+        """Logits ``[pairs, classes]`` for ``pairs`` ``(row in batch, head marker, tail marker, head type, tail
+        type)`` (types as indexes into the task's labels)."""
         import torch
 
         width = max(len(ids) for ids in batch)
@@ -106,7 +128,8 @@ class RelationNet:
         hidden = self.encoder(input_ids=input_ids, attention_mask=mask).last_hidden_state
         index = torch.tensor(pairs)
         heads, tails = hidden[index[:, 0], index[:, 1]], hidden[index[:, 0], index[:, 2]]
-        return self.head(self.dropout(torch.cat([heads, tails], dim=-1)))
+        features = torch.cat([heads, tails, self.types(index[:, 3]), self.types(index[:, 4])], dim=-1)
+        return self.head(self.dropout(features))
 
 
 def _examples_pairs(task, tokenizer, marks, examples: Sequence[Example], classes: list[str]):
@@ -124,7 +147,8 @@ def _examples_pairs(task, tokenizer, marks, examples: Sequence[Example], classes
                 label = gold.get((tuple(spans[head]), tuple(spans[tail])), NONE)
                 label = label if label in allowed else NONE
                 pairs.append((where[head], where[tail], classes.index(label),
-                              [0] + [classes.index(name) for name in allowed if name in classes]))
+                              [0] + [classes.index(name) for name in allowed if name in classes],
+                              task.labels.index(spans[head].label), task.labels.index(spans[tail].label)))
         rows.append((ids, pairs))
     return rows
 
@@ -148,7 +172,9 @@ class RelationTransformerModel:
         if not pairs:
             return [], 1.0
         with torch.no_grad():
-            logits = self.net.scores([ids], [(0, where[h], where[t]) for h, t, _ in pairs]).float().numpy()
+            logits = self.net.scores([ids], [(0, where[h], where[t], self.task.labels.index(spans[h].label),
+                                              self.task.labels.index(spans[t].label)) for h, t, _ in pairs]
+                                     ).float().numpy()
         column = {name: index for index, name in enumerate(self.classes)}
         relations, sure = [], []
         for (head, tail, allowed), row in zip(pairs, logits):
@@ -208,9 +234,9 @@ class RelationTransformerFamily(ModelFamily):
         source = resolve_model(BASE)
         torch.manual_seed(seed)
         tokenizer = load_tokenizer(source.tokenizer_dir)
-        marks = markers(tokenizer, task.labels)
+        marks = markers(tokenizer, task.labels, MARKER_STYLE)
         encoder = AutoModel.from_pretrained(source.weights_dir, dtype=torch.float32, add_pooling_layer=False)
-        net = RelationNet(encoder, len(classes))
+        net = RelationNet(encoder, len(classes), len(task.labels))
         shuffled = list(usable)
         random.Random(seed).shuffle(shuffled)
         cut = max(1, len(shuffled) // 10) if len(shuffled) >= 10 else 0
@@ -227,10 +253,10 @@ class RelationTransformerFamily(ModelFamily):
             generator.shuffle(rows)
             for start in range(0, len(rows), BATCH):
                 batch = rows[start:start + BATCH]
-                pairs = [(b, h, t) for b, (_, found) in enumerate(batch) for h, t, _, _ in found]
-                target = torch.tensor([c for _, found in batch for _, _, c, _ in found])
+                pairs = [(b, h, t, ht, tt) for b, (_, found) in enumerate(batch) for h, t, _, _, ht, tt in found]
+                target = torch.tensor([c for _, found in batch for _, _, c, _, _, _ in found])
                 allowed = torch.full((len(pairs), len(classes)), float("-inf"))
-                for row, (_, _, _, indexes) in enumerate(p for _, found in batch for p in found):
+                for row, (_, _, _, indexes, _, _) in enumerate(p for _, found in batch for p in found):
                     allowed[row, indexes] = 0.0
                 logits = net.scores([ids for ids, _ in batch], pairs) + allowed  # only what the schema allows
                 loss = torch.nn.functional.cross_entropy(logits, target)
@@ -244,14 +270,15 @@ class RelationTransformerFamily(ModelFamily):
             if score > best:
                 best, best_epoch = score, epoch
                 best_state = ({k: v.clone() for k, v in encoder.state_dict().items()},
-                              {k: v.clone() for k, v in net.head.state_dict().items()})
+                              {k: v.clone() for k, v in net.head_state().items()})
         encoder.load_state_dict(best_state[0])
-        net.head.load_state_dict(best_state[1])
+        net.load_head(best_state[1])
         directory.mkdir(parents=True, exist_ok=True)
         encoder.save_pretrained(directory / ENCODER)
         tokenizer.save_pretrained(directory / ENCODER)
-        save_file({k: v.contiguous() for k, v in net.head.state_dict().items()}, str(directory / HEAD_FILE))
-        (directory / RECORD).write_text(json.dumps({"classes": classes, "markers": marks}), encoding="utf-8")
+        save_file({k: v.contiguous() for k, v in net.head_state().items()}, str(directory / HEAD_FILE))
+        (directory / RECORD).write_text(json.dumps({"classes": classes, "markers": marks, "labels": list(task.labels)}),
+                                        encoding="utf-8")
         CrfFamily().fit(task, [Example(e.text, payload=list(task.graph(e.payload).spans)) for e in usable],
                         directory)
         return {"examples": len(usable), "base_model": BASE, "epochs": epochs, "best_epoch": best_epoch,
@@ -278,8 +305,11 @@ class RelationTransformerFamily(ModelFamily):
         if foreign:
             raise BertannoError(f"{directory}: the relation model predicts {', '.join(foreign)}, not relation types "
                                 "of the project's schema")
-        net = RelationNet(encoder, len(classes))
-        net.head.load_state_dict(head)
+        if list(stored.get("labels", task.labels)) != list(task.labels):
+            raise BertannoError(f"{directory}: the relation model was trained on the entity types "
+                                f"{', '.join(stored['labels'])}, not the project's ({', '.join(task.labels)})")
+        net = RelationNet(encoder, len(classes), len(task.labels))
+        net.load_head(head)
         entities = CrfModel(task, directory / CRF_FILE) if (directory / CRF_FILE).is_file() else None
         marks = {label: tuple(ids) for label, ids in stored["markers"].items()}
         return RelationTransformerModel(task, entities, net, tokenizer, classes, marks)
