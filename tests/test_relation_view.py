@@ -8,6 +8,7 @@ import json
 
 import pytest
 from rich.console import Console
+from test_annotation_app import run as drive
 from test_annotation_app import screen_lines, standing
 
 from bertanno.app.line_screen import KEYS, run_scripted
@@ -130,27 +131,6 @@ def relations_session(store, tmp_path, texts, payload):
     import_file(store, "cases", data)
     return AnnotationSession(store, "cases", "tester", predictor=Fixed(payload), model_version="m",
                              predict_ahead=False)
-
-
-def drive(session, keys, size=(80, 24), probe=None):
-    """Press ``keys`` (``"probe"`` records ``probe(app)``), then quit; returns what was probed."""
-    app, seen = AnnotationApp(session, KEYS), []
-
-    async def run():
-        async with app.run_test(size=size) as pilot:
-            await pilot.pause()
-            for key in keys:
-                if key == "probe":
-                    seen.append(probe(app))
-                else:
-                    await pilot.press(key)
-                    await pilot.pause()
-            await pilot.press("q")
-            await pilot.pause()
-
-    asyncio.run(run())
-    session.close()
-    return seen
 
 
 def looked(app):

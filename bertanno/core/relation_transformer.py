@@ -23,14 +23,12 @@ import random
 from pathlib import Path
 from typing import Sequence
 
-import numpy as np
-
 from bertanno.errors import BertannoError
 from bertanno.plugins.builtin.fast_families import CRF_FILE, CrfFamily, CrfModel
-from bertanno.plugins.builtin.relation_families import NONE, candidate_pairs
-from bertanno.plugins.families import ModelFamily, predict_each
+from bertanno.plugins.builtin.relation_families import NONE, EntitiesThenRelations, candidate_pairs, decide_pairs
+from bertanno.plugins.families import ModelFamily
 from bertanno.plugins.hookspecs import hookimpl
-from bertanno.plugins.task import Example, Prediction, Relation, Span, SpanGraph, Task, softmax
+from bertanno.plugins.task import Example, Relation, Span, SpanGraph, Task
 
 BASE = "zh-mini"
 ENCODER = "encoder"
@@ -153,7 +151,7 @@ def _examples_pairs(task, tokenizer, marks, examples: Sequence[Example], classes
     return rows
 
 
-class RelationTransformerModel:
+class RelationTransformerModel(EntitiesThenRelations):
     """A ``relation-transformer`` version: the CRF's entities, then the encoder's relations (``relations_for``)."""
 
     def __init__(self, task: Task, entities: CrfModel | None, net: RelationNet, tokenizer, classes: list[str],
@@ -175,25 +173,7 @@ class RelationTransformerModel:
             logits = self.net.scores([ids], [(0, where[h], where[t], self.task.labels.index(spans[h].label),
                                               self.task.labels.index(spans[t].label)) for h, t, _ in pairs]
                                      ).float().numpy()
-        column = {name: index for index, name in enumerate(self.classes)}
-        relations, sure = [], []
-        for (head, tail, allowed), row in zip(pairs, logits):
-            names = [NONE, *[name for name in allowed if name in column]]
-            probabilities = softmax(row[[column[name] for name in names]][None, :])[0]
-            best = int(probabilities.argmax())
-            sure.append(float(probabilities[best]))
-            if names[best] != NONE:
-                relations.append(self.task.normal(Relation(spans[head], spans[tail], names[best])))
-        return sorted(set(relations)), float(np.mean(sure))
-
-    def predict(self, examples: Sequence[Example], progress=None):
-        return predict_each(examples, self._predict_one, progress)
-
-    def _predict_one(self, example: Example, stats) -> Prediction:
-        entities = self.entities._predict_one(example, stats) if self.entities is not None else Prediction([], 1.0)
-        spans = sorted(Span(*s) for s in entities.payload)
-        relations, sure = self.relations_for(example.text, spans)
-        return Prediction(SpanGraph(tuple(spans), tuple(relations)), entities.confidence * sure)
+        return decide_pairs(self.task, spans, pairs, logits, self.classes)
 
 
 def _relation_f1(task, model: RelationTransformerModel, examples: Sequence[Example]) -> float:

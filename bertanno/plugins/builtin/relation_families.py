@@ -115,7 +115,45 @@ def training_pairs(task, examples: Sequence[Example]) -> tuple[list[list[str]], 
     return features, classes
 
 
-class RelationLinearModel:
+def decide_pairs(task, spans: Sequence[Span], pairs: Sequence[tuple[int, int, list[str]]], scores: np.ndarray,
+                 classes: Sequence[str]) -> tuple[list[Relation], float]:
+    """Each candidate pair's type from its ``scores`` row (one score per class of ``classes``): the likeliest of
+    ``NONE`` and the types allowed for the pair; the relations chosen, and the mean probability of the
+    decisions."""
+    column = {name: index for index, name in enumerate(classes)}
+    relations, sure = [], []
+    for (head, tail, allowed), row in zip(pairs, scores):
+        names = [NONE, *[name for name in allowed if name in column]]
+        probabilities = softmax(np.asarray(row)[[column[name] for name in names]][None, :])[0]
+        best = int(probabilities.argmax())
+        sure.append(float(probabilities[best]))
+        if names[best] != NONE:
+            relations.append(task.normal(Relation(spans[head], spans[tail], names[best])))
+    return sorted(set(relations)), float(np.mean(sure)) if sure else 1.0
+
+
+class EntitiesThenRelations:
+    """A relation version that serves as a project's model: its CRF tags the entities (``entities``; none: no
+    entities), then ``relations_for(text, spans)`` (the subclass's) links them. The confidence is the CRF's times
+    the mean probability of the pairs' decisions."""
+
+    task: Task
+    entities: CrfModel | None
+
+    def relations_for(self, text: str, spans: Sequence[Span]) -> tuple[list[Relation], float]:
+        raise NotImplementedError
+
+    def predict(self, examples: Sequence[Example], progress=None):
+        return predict_each(examples, self._predict_one, progress)
+
+    def _predict_one(self, example: Example, stats) -> Prediction:
+        entities = self.entities._predict_one(example, stats) if self.entities is not None else Prediction([], 1.0)
+        spans = sorted(Span(*s) for s in entities.payload)
+        relations, sure = self.relations_for(example.text, spans)
+        return Prediction(SpanGraph(tuple(spans), tuple(relations)), entities.confidence * sure)
+
+
+class RelationLinearModel(EntitiesThenRelations):
     """A ``relation-linear`` version: the CRF's entities, then the pairs' relations (``relations_for``)."""
 
     def __init__(self, task: Task, entities: CrfModel | None, coef: np.ndarray, intercept: np.ndarray,
@@ -134,25 +172,7 @@ class RelationLinearModel:
         scores = np.asarray(matrix @ self.coef.T + self.intercept)
         if len(self.classes) == 2:
             scores = np.hstack([np.zeros_like(scores), scores])
-        column = {name: index for index, name in enumerate(self.classes)}
-        relations, sure = [], []
-        for (head, tail, allowed), row in zip(pairs, scores):
-            names = [NONE, *[name for name in allowed if name in column]]
-            probabilities = softmax(row[[column[name] for name in names]][None, :])[0]
-            best = int(probabilities.argmax())
-            sure.append(float(probabilities[best]))
-            if names[best] != NONE:
-                relations.append(self.task.normal(Relation(spans[head], spans[tail], names[best])))
-        return sorted(set(relations)), float(np.mean(sure))
-
-    def predict(self, examples: Sequence[Example], progress=None):
-        return predict_each(examples, self._predict_one, progress)
-
-    def _predict_one(self, example: Example, stats) -> Prediction:
-        entities = self.entities._predict_one(example, stats) if self.entities is not None else Prediction([], 1.0)
-        spans = sorted(Span(*s) for s in entities.payload)
-        relations, sure = self.relations_for(example.text, spans)
-        return Prediction(SpanGraph(tuple(spans), tuple(relations)), entities.confidence * sure)
+        return decide_pairs(self.task, spans, pairs, scores, self.classes)
 
 
 class RelationLinearFamily(ModelFamily):
