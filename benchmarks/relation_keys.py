@@ -132,6 +132,7 @@ def main(argv=None) -> dict:
             session = AnnotationSession(store, "cases", "bench", predictor=Shown(), model_version="r001",
                                         predict_ahead=False)
             app = AnnotationApp(session, KEYS)
+            missed: list[str] = []  # the passages whose replay did not reach the gold relations
 
             async def run(app=app, session=session):
                 async with app.run_test(size=(80, 24)) as pilot:
@@ -140,15 +141,14 @@ def main(argv=None) -> dict:
                         text = session.current.example.text
                         keys = await enter_relations(pilot, app, task, gold[text])
                         if keys is None:
-                            nonlocal_failures.append(text)
+                            missed.append(text)
                         else:
                             counts[condition].append(keys)
                     await pilot.press("q")
 
-            nonlocal_failures: list[str] = []
             asyncio.run(run())
             session.close()
-            failures += len(nonlocal_failures)
+            failures += len(missed)
             store.close()
             print(f"{condition}: median {statistics.median(counts[condition])} keys a passage over "
                   f"{len(counts[condition])} passages", flush=True)

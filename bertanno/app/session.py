@@ -63,6 +63,8 @@ class Current:
     """The item's time as given by a decisions file (``@SECONDS``): recorded instead of the measured time."""
     blind: bool = False
     """A blind control: its pre-annotation (``prediction_id``) exists but is not shown (``prediction`` is None)."""
+    problem: str | None = None
+    """Why the serving model gave no pre-annotation for this item (its endpoint down), said on screen."""
 
 
 def session_predictor(store: Store, project_name: str, model: str | None = None,
@@ -226,8 +228,6 @@ class AnnotationSession(ItemTiming):
         self._ahead = None
         self._predict_ahead_wanted = predict_ahead
         self.serving, self.serving_family = self._describe_serving(model_version)
-        self.serving_problem: str | None = None
-        """Why the model serving gave no pre-annotation for the current item (an endpoint down), or None."""
         self.live = None
         if live_every:
             families = live_families(self.task, self.plugins)
@@ -314,7 +314,7 @@ class AnnotationSession(ItemTiming):
                 return None
             stored = latest_predictions(session, [item.id]).get(item.id)
             example = item_example(item)
-        prediction, prediction_id = None, None
+        prediction, prediction_id, problem = None, None, None
         if stored is not None and (self.model_version is None or stored.model_version == self.model_version):
             prediction = (None if stored.payload is None  # the model gave no answer for this item
                           else Prediction(self.task.payload_from_json(stored.payload), stored.confidence))
@@ -322,14 +322,13 @@ class AnnotationSession(ItemTiming):
         elif self.predictor is not None:
             try:
                 prediction, prediction_id = self._predict_now(item.id, example)
-                self.serving_problem = None
             except ServingUnavailable as exc:  # an endpoint down: this item without a pre-annotation, said why
-                self.serving_problem = str(exc)
+                problem = str(exc)
         if prediction is not None and prediction.payload is None:  # the model gave no answer for this item
             prediction = None
         if self.project.is_blind(item.id):  # predicted and recorded, never shown
             return Current(item.id, example, None, prediction_id, blind=True)
-        return Current(item.id, example, prediction, prediction_id)
+        return Current(item.id, example, prediction, prediction_id, problem=problem)
 
     def touch(self, keys: int = 1, at: float | None = None) -> None:
         """A key press (``ItemTiming.touch``), which also renews this session's leases once a minute
@@ -450,8 +449,8 @@ class AnnotationSession(ItemTiming):
     def item_note(self) -> tuple[str, str]:
         """A line about the current item for the header, and its style."""
         if self.current.prediction is None:
-            if self.serving_problem:
-                return f"no pre-annotation: {self.serving_problem}", "yellow"
+            if self.current.problem:
+                return f"no pre-annotation: {self.current.problem}", "yellow"
             return "no pre-annotation: choose a label or mark the spans", "yellow"
         note = self._confidence_note()
         if note:

@@ -37,20 +37,14 @@ RECORD = "relations.json"
 EPOCHS, LEARNING_RATE, BATCH = 10, 1e-4, 8
 TYPE_WIDTH = 32
 """Width of the entity-type embeddings the pair head reads beside the two markers' vectors."""
-MARKER_STYLE = "reserved"
 
 
-def markers(tokenizer, labels: Sequence[str], style: str = "reserved") -> dict[str, tuple[int, int]]:
-    """Entity type -> the ids of its start and end markers: ``reserved``: ``[unused1]``/``[unused2]`` for the
-    first type and so on (typed markers the encoder learns); ``punct``: 【 and 】 for every type (markers whose
-    embeddings were pretrained; the types then come from the head's type embeddings). Raises ``BertannoError``
-    when the vocabulary lacks them."""
+def markers(tokenizer, labels: Sequence[str]) -> dict[str, tuple[int, int]]:
+    """Entity type -> the ids of its start and end markers: ``[unused1]``/``[unused2]`` for the first type and so
+    on (typed markers the encoder learns; 【 and 】 for every type, whose embeddings are pretrained, scored 0.546
+    against 0.605 relation F1 on the first DUTIR fold of ``benchmarks.relations``). Raises
+    ``BertannoError`` when the vocabulary has too few reserved tokens."""
     found = {}
-    if style == "punct":
-        ids = tokenizer.convert_tokens_to_ids(["【", "】"])
-        if tokenizer.unk_token_id in ids:
-            raise BertannoError("the encoder's vocabulary has no 【 and 】 to mark entities with")
-        return {label: (ids[0], ids[1]) for label in labels}
     for index, label in enumerate(labels):
         ids = tokenizer.convert_tokens_to_ids([f"[unused{2 * index + 1}]", f"[unused{2 * index + 2}]"])
         if tokenizer.unk_token_id in ids:
@@ -214,7 +208,7 @@ class RelationTransformerFamily(ModelFamily):
         source = resolve_model(BASE)
         torch.manual_seed(seed)
         tokenizer = load_tokenizer(source.tokenizer_dir)
-        marks = markers(tokenizer, task.labels, MARKER_STYLE)
+        marks = markers(tokenizer, task.labels)
         encoder = AutoModel.from_pretrained(source.weights_dir, dtype=torch.float32, add_pooling_layer=False)
         net = RelationNet(encoder, len(classes), len(task.labels))
         shuffled = list(usable)

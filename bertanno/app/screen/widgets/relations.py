@@ -141,21 +141,17 @@ class GraphText(SpanText):
         return line
 
     def _make(self, label: str) -> None:
+        """Make the relation being made of type ``label`` (or retype the focused one), and focus it."""
         linking, self.linking = self.linking, None
-        made: list[int] = []
-        if linking["retype"] is not None:
+        if linking["retype"] is not None:  # ``t`` on the focused relation: it stays focused
             number = linking["retype"]
-            if self._edit(lambda: self.editor.retype(number, label), lambda: f"{self.editor.describe_link(number)}",
-                          keep_selection=True):
-                self.focused = number
-                self._changed(None)
+            self._edit(lambda: self.editor.retype(number, label), lambda: self.editor.describe_link(number),
+                       keep_selection=True)
             return
 
         def relate() -> None:
-            made.append(self.editor.relate(linking["head"], linking["tail"], label))
-        if self._edit(relate, lambda: f"made {self.editor.describe_link(made[0])}", keep_selection=True):
-            self.focused = made[0]
-            self._changed(None)
+            self.focused = self.editor.relate(linking["head"], linking["tail"], label)
+        self._edit(relate, lambda: f"made {self.editor.describe_link(self.focused)}", keep_selection=True)
 
     def on_key(self, event) -> None:
         """While a relation is being made, digits choose the tail by its number and then the type; Enter ends a
@@ -246,10 +242,8 @@ class GraphText(SpanText):
         number = self._focused_or_say()
         if number is None:
             return
-        described = self.editor.describe_link(number)
-        if self._edit(lambda: self.editor.remove_links([number]), f"deleted {described}", keep_selection=True):
-            self.focused = None
-            self._changed(None)
+        described = self.editor.describe_link(number)  # the focus goes with it (_index_spans)
+        self._edit(lambda: self.editor.remove_links([number]), f"deleted {described}", keep_selection=True)
 
     def action_unselect(self) -> None:
         """Esc: cancel the relation being made; else drop the selection; else drop the focused relation."""
