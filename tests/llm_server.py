@@ -1,5 +1,5 @@
 """A small OpenAI-compatible chat-completions server for the ``llm`` family's tests, on loopback, answering by
-rules: a label by a character of the text, entities and relations from a table (some not in the text, some of a
+rules: a label by a character of the text (or, for a text with 照例, the last demonstration's answer), entities and relations from a table (some not in the text, some of a
 foreign type), and on purpose malformed JSON, 429 and 500 answers, slow answers, no structured output."""
 
 from __future__ import annotations
@@ -49,8 +49,13 @@ class Rules:
             return 500, {}, {"error": {"message": "internal error"}}
         if "慢" in text:
             time.sleep(1.5)
+        shown = [m["content"] for m in body["messages"] if m["role"] == "assistant"]
         if "总是坏" in text or ("格式坏" in text and count == 1):
             content = "好的，我认为 {label: 没有引号"
+        elif "拿不准" in text:  # a sample (seed N) agrees with the temperature-0 answer when N is even
+            content = json.dumps({"label": "negative" if body.get("seed", 0) % 2 else "positive"})
+        elif "照例" in text:  # answers as the demonstration next to the question did (none: a guess)
+            content = shown[-1] if shown else json.dumps({"label": "negative"})
         elif "两段文本" in system:
             content = json.dumps({"label": "match" if "借呗" in text and "花呗" in text else "no_match"})
         elif "关系" in system:
@@ -60,7 +65,8 @@ class Rules:
             found = next((v for k, v in ENTITIES.items() if k in text), [])
             content = "```json\n" + json.dumps({"entities": found}, ensure_ascii=False) + "\n```"
         else:
-            content = json.dumps({"label": "positive" if "好" in text else "negative", "reason": "因为"},
+            reason = "因为" + ("菜的味道很好，服务也很周到，价格也公道，" * 4 if "长理由" in text else "")
+            content = json.dumps({"label": "positive" if "好" in text else "negative", "reason": reason},
                                  ensure_ascii=False)
         choice = {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}
         if "确定" in text:

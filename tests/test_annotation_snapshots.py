@@ -3,7 +3,7 @@ in posting's style: a class per screen, each state named, at 80×24 and 120×40.
 a 600-character review, a pair of 300-character texts, a 570-character NER text with English words, digits,
 CRLF, emoji and 𠮷 under 12 spans (two adjacent of one type). Screens: annotate in each view (labels, pair,
 spans), a selection, the help, all done, a long text scrolled, refused input, a blind control, the live
-model's status, a zero-shot family serving, and the review. ``pytest --snapshot-update`` rewrites them after a
+model's status, a zero-shot family serving, an LLM's reason, and the review. ``pytest --snapshot-update`` rewrites them after a
 deliberate change; look at the SVGs before committing."""
 
 import dataclasses
@@ -35,6 +35,14 @@ class Fixed:
 
     def predict(self, examples):
         return [Prediction(self.payload, 0.73) for _ in examples], None
+
+
+class Reasoned(Fixed):
+    """A served model that proposes ``payload`` with no confidence and a long stated reason, as an LLM does."""
+
+    def predict(self, examples):
+        reason = "评论前半夸汤头、面条和分量，结尾只说服务员态度不好，" * 6
+        return [Prediction(self.payload, 0.0, details={"reason": reason}) for _ in examples], None
 
 
 def ner_spans() -> list[Span]:
@@ -213,6 +221,11 @@ class TestServing:
 
     def test_a_gazetteer_serving_from_the_first_item(self, snap_compare, tmp_path, size):
         app, session, store = gazetteer_app(tmp_path)
+        assert snapshot(snap_compare, app, session, store, size)
+
+    def test_an_llms_label_with_its_reason(self, snap_compare, tmp_path, size):
+        app, session, store = make_app(tmp_path, *CASES["sentiment"][:3], "positive")
+        session.predictor = Reasoned("positive")
         assert snapshot(snap_compare, app, session, store, size)
 
 

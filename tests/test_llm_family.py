@@ -200,3 +200,150 @@ def test_predict_project_says_how_many_spans_were_dropped(endpoint, tmp_path, mo
     assert done.exit_code == 0, done.output
     assert "2 proposed span(s) or relation(s) were not in the text" in done.output
     assert "1 item(s) got no usable answer" in done.output
+
+
+def test_demonstrations_are_the_most_similar_decisions_within_the_token_budget_never_the_item_itself(plugins):
+    from bertanno.plugins.builtin.llm_family import Demonstrations, answer_json, estimated_tokens, messages
+
+    ner = plugins.task("ner", labels=["drug", "symptom"])
+    pool = [Example("服用阿司匹林后头痛", None, [Span(2, 6, "drug"), Span(7, 9, "symptom")]),
+            Example("今天天气很好", None, []),
+            Example("阿司匹林", None, [Span(0, 4, "drug")]),
+            Example("头痛头痛", None, [Span(0, 2, "symptom"), Span(2, 4, "symptom")])]
+    assert answer_json(ner, pool[3]) == {"entities": [{"text": "头痛", "type": "symptom"}] * 2}
+    demonstrations = Demonstrations(ner, pool, shots=2, budget=1000)
+    shown = demonstrations.for_item(Example("服用阿司匹林"))
+    assert [s.text for s in shown] == ["阿司匹林", "服用阿司匹林后头痛"]  # the most similar sits next to the question
+    assert "服用阿司匹林后头痛" not in [s.text for s in demonstrations.for_item(Example("服用阿司匹林后头痛"))]
+    tight = Demonstrations(ner, pool, shots=1, budget=estimated_tokens("阿司匹林") + 30)
+    assert [s.text for s in tight.for_item(Example("服用阿司匹林后"))] == ["阿司匹林"]  # the nearest is over budget
+    assert Demonstrations(ner, [], shots=4).for_item(Example("x")) == []
+    chat = messages(ner, Example("服用阿司匹林"), shown)
+    assert [m["role"] for m in chat] == ["system", "user", "assistant", "user", "assistant", "user"]
+    assert json.loads(chat[2]["content"]) == {"entities": [{"text": "阿司匹林", "type": "drug"}]}
+    relations = plugins.task("relations", labels=["Nh", "NDR"], relations="traffic_in:Nh>NDR")
+    head, tail = Span(0, 3, "Nh"), Span(5, 10, "NDR")
+    graph = Example("薛某某贩卖甲基苯丙胺", None, SpanGraph((tail, head), (Relation(head, tail, "traffic_in"),)))
+    assert answer_json(relations, graph)["relations"] == [{"head": 0, "tail": 1, "type": "traffic_in"}]
+
+
+def test_train_family_llm_makes_a_few_shot_version_from_the_teams_decisions_and_the_gate_promotes_it(endpoint,
+                                                                                                  tmp_path,
+                                                                                                  monkeypatch):
+    rules, url = endpoint
+    monkeypatch.setenv("BERTANNO_MODELS", str(tmp_path / "models"))
+    db = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    runner = CliRunner()
+    plain = runner.invoke(cli, ["--db", db, "init", "plain", "--task", "sentiment"])
+    assert plain.exit_code == 0
+    rows = [{"text": f"第{n}家店照例{'菜品鲜美可口' if n % 2 else '菜品难以下咽'}",
+             "label": "positive" if n % 2 else "negative"} for n in range(40)]
+    (tmp_path / "gold.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows),
+                                         encoding="utf-8")
+    assert runner.invoke(cli, ["--db", db, "import", "plain", str(tmp_path / "gold.jsonl")]).exit_code == 0
+    unconfigured = runner.invoke(cli, ["--db", db, "train", "plain", "--family", "llm"])
+    assert unconfigured.exit_code != 0 and "--zero-shot llm --llm-model" in str(unconfigured.exception)
+    assert runner.invoke(cli, ["--db", db, "init", "r", "--task", "sentiment", "--zero-shot", "llm", "--llm-model",
+                               "qwen-test", "--llm-url", url]).exit_code == 0
+    assert runner.invoke(cli, ["--db", db, "import", "r", str(tmp_path / "gold.jsonl")]).exit_code == 0
+    held_out = [{"text": f"又一家店照例{'菜品鲜美可口' if n % 2 else '菜品难以下咽'}{n}",
+                 "label": "positive" if n % 2 else "negative"} for n in range(60)]
+    (tmp_path / "eval.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in held_out),
+                                         encoding="utf-8")
+    assert runner.invoke(cli, ["--db", db, "import", "r", str(tmp_path / "eval.jsonl"), "--split", "eval"]
+                         ).exit_code == 0
+    rules.requests.clear()
+    trained = runner.invoke(cli, ["--db", db, "train", "r", "--family", "llm"])
+    assert trained.exit_code == 0, trained.output
+    assert "m002 is the champion" in trained.output  # m001 guesses, m002 answers as the nearest decision did
+    few_shot = [r["body"]["messages"] for r in rules.requests if len(r["body"]["messages"]) > 2]
+    assert few_shot and all(len(chat) == 2 + 2 * 4 for chat in few_shot)  # four demonstrations each
+    for chat in few_shot:  # never the item itself, always within the project's decisions
+        assert chat[-1]["content"] not in [m["content"] for m in chat[1:-1]]
+    record = json.loads(next((tmp_path / "models").rglob("m002/bertanno.json")).read_text(encoding="utf-8"))
+    assert record["family"] == "llm" and record["demonstrations"] > 0 and record["options"]["model"] == "qwen-test"
+    evaluated = json.loads(runner.invoke(cli, ["--db", db, "evaluate", "r", "--json"]).output)
+    assert evaluated["accuracy"] == 1.0, evaluated  # the champion, m002
+
+
+def test_stats_and_explain_show_the_tokens_the_dropped_entities_and_the_reason(endpoint, tmp_path, monkeypatch):
+    _, url = endpoint
+    monkeypatch.setenv("BERTANNO_MODELS", str(tmp_path / "models"))
+    db = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    runner = CliRunner()
+    assert runner.invoke(cli, ["--db", db, "init", "clinic", "--task", "ner", "--labels", "drug,symptom",
+                               "--zero-shot", "llm", "--llm-model", "m", "--llm-url", url]).exit_code == 0
+    (tmp_path / "items.txt").write_text("服用阿司匹林后头痛\n总是坏\n", encoding="utf-8")
+    assert runner.invoke(cli, ["--db", db, "import", "clinic", str(tmp_path / "items.txt")]).exit_code == 0
+    assert runner.invoke(cli, ["--db", db, "predict-project", "clinic"]).exit_code == 0
+    figures = json.loads(runner.invoke(cli, ["--db", db, "stats", "clinic", "--json"]).output)
+    spent = figures["llm_versions"]["m001"]
+    assert (spent["predictions"], spent["named"], spent["dropped"], spent["unanswered"]) == (2, 4, 2, 1)
+    assert spent["hallucinated_share"] == 0.5 and spent["tokens_in"] == 3 * 30 and spent["tokens_out"] == 3 * 8
+    shown = runner.invoke(cli, ["--db", db, "explain", "clinic", "1"])
+    assert shown.exit_code == 0, shown.output
+    assert "阿司匹林:drug, 头痛:symptom" in shown.output and "30 tokens in, 8 out" in shown.output
+    assert "2 of 4 named not in the text" in shown.output
+    assert "no usable answer" in runner.invoke(cli, ["--db", db, "explain", "clinic", "2"]).output
+    missing = runner.invoke(cli, ["--db", db, "explain", "clinic", "3"])
+    assert missing.exit_code != 0 and "numbered 1 to 2" in str(missing.exception)
+
+    assert runner.invoke(cli, ["--db", db, "init", "reviews", "--task", "sentiment", "--zero-shot", "llm",
+                               "--llm-model", "m", "--llm-url", url]).exit_code == 0
+    (tmp_path / "reviews.txt").write_text("菜很好吃\n", encoding="utf-8")
+    assert runner.invoke(cli, ["--db", db, "import", "reviews", str(tmp_path / "reviews.txt")]).exit_code == 0
+    (tmp_path / "keys.txt").write_text("a\n", encoding="utf-8")
+    assert runner.invoke(cli, ["--db", db, "annotate", "reviews", "--annotator", "ann", "--decisions",
+                               str(tmp_path / "keys.txt")]).exit_code == 0
+    shown = runner.invoke(cli, ["--db", db, "explain", "reviews", "1"]).output
+    assert "positive" in shown and "why: 因为" in shown and "decided by ann (human, accept)" in shown
+    stats = runner.invoke(cli, ["--db", db, "stats", "reviews"], env={"COLUMNS": "120"}).output
+    # one prediction: the session's predicting ahead and its fetch of the first item no longer both ask
+    assert "m001 (LLM): 1 predictions, 30 tokens in and 8 out spent (38 an item; 38 a decided item)" in stats
+    assert "1 with a reason" in stats
+
+
+def test_the_annotation_screen_shows_the_models_reason_under_its_label(plugins, endpoint, tmp_path):
+    from bertanno.app.session import AnnotationSession
+    from bertanno.core.import_export import import_file
+    from bertanno.store import Store
+    from bertanno.store.projects import create_project
+
+    _, url = endpoint
+    store = Store.open(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    with store.transaction() as db:
+        create_project(db, "p", "sentiment", ["negative", "positive"], "bert-base-chinese")
+    (tmp_path / "items.txt").write_text("菜很好吃\n", encoding="utf-8")
+    import_file(store, "p", tmp_path / "items.txt")
+    model = model_for(plugins.task("sentiment"), url, tmp_path)
+    session = AnnotationSession(store, "p", "ann", predictor=model, model_version="m001", predict_ahead=False)
+    current = session.next()
+    assert current.prediction.details["reason"] == "因为"
+    from rich.console import Console
+
+    from bertanno.app.views.labels import render_labels
+
+    console = Console(width=80, record=True)
+    console.print(render_labels(session.task, current.example, current.prediction))
+    shown = console.export_text()
+    assert "→ positive\n" in shown and "why：因为" in shown  # no "(0%)" from a model without a confidence
+    session.close()
+
+
+def test_without_log_probabilities_k_samples_give_the_confidence_as_their_agreement(plugins, endpoint, tmp_path):
+    rules, url = endpoint
+    sentiment = plugins.task("sentiment")
+    sampled = LlmModel(sentiment, ChatClient(url, "test-model", cache=tmp_path / CACHE_FILE, sleep=lambda s: None),
+                       samples=5)
+    [unsure, sure], stats = sampled.predict([Example("这家店我拿不准"), Example("很好，确定")])
+    # seeds 1-4 answer negative, positive, negative, positive: the first answer and two of four agree
+    assert unsure.payload == "positive" and unsure.confidence == pytest.approx(3 / 5)
+    assert (unsure.details["samples"], unsure.details["agreeing"]) == (5, 3)
+    asked = [r["body"] for r in rules.requests if "拿不准" in r["body"]["messages"][-1]["content"]]
+    assert [b["temperature"] for b in asked] == [0, 0.7, 0.7, 0.7, 0.7]
+    assert sorted(b.get("seed", 0) for b in asked) == [0, 1, 2, 3, 4]
+    assert unsure.details["tokens_in"] == 5 * 30 and stats.tokens == 5 * 38 + 38
+    assert "samples" not in sure.details  # log-probabilities: no samples asked for
+    again, _ = sampled.predict([Example("这家店我拿不准")])  # every sample from the cache
+    assert again[0].confidence == pytest.approx(3 / 5) and again[0].details["cached"]
+    assert len([r for r in rules.requests if "拿不准" in r["body"]["messages"][-1]["content"]]) == 5

@@ -317,7 +317,8 @@ class AnnotationSession(ItemTiming):
         prediction, prediction_id, problem = None, None, None
         if stored is not None and (self.model_version is None or stored.model_version == self.model_version):
             prediction = (None if stored.payload is None  # the model gave no answer for this item
-                          else Prediction(self.task.payload_from_json(stored.payload), stored.confidence))
+                          else Prediction(self.task.payload_from_json(stored.payload), stored.confidence,
+                                          details=stored.details or {}))
             prediction_id = stored.id
         elif self.predictor is not None:
             try:
@@ -478,10 +479,14 @@ class AnnotationSession(ItemTiming):
 
     # -- the model ----------------------------------------------------------------------------------------------------
     def _predict_now(self, item_id: int, example: Example) -> tuple[Prediction, int]:
-        with self._model_lock:
+        with self._model_lock:  # predicting ahead may have stored this item's prediction while the lock was held
+            with self.store.transaction() as session:
+                stored = latest_predictions(session, [item_id]).get(item_id)
+            if stored is not None and stored.model_version == self.model_version:
+                payload = None if stored.payload is None else self.task.payload_from_json(stored.payload)
+                return Prediction(payload, stored.confidence, details=stored.details or {}), stored.id
             [prediction], _ = self.predictor.predict([example])
-            version = self.model_version
-        return prediction, self._store_predictions([item_id], [prediction], version)[0]
+            return prediction, self._store_predictions([item_id], [prediction], self.model_version)[0]
 
     def _store_predictions(self, item_ids: list[int], predictions: list[Prediction],
                            version: str | None = None) -> list[int]:
@@ -499,10 +504,9 @@ class AnnotationSession(ItemTiming):
                 self._stop.wait(1.0)
                 continue
             try:
-                with self._model_lock:
+                with self._model_lock:  # stored before the lock is let go: the current item's fetch then finds it
                     predictions, _ = self.predictor.predict([example for _, example in batch])
-                    version = self.model_version
+                    self._store_predictions([item_id for item_id, _ in batch], predictions, self.model_version)
             except ServingUnavailable:  # the endpoint is down: try again in a while, items meanwhile go without
                 self._stop.wait(30.0)
                 continue
-            self._store_predictions([item_id for item_id, _ in batch], predictions, version)

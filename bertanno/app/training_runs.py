@@ -12,7 +12,15 @@ from pathlib import Path
 from typing import Callable
 
 from bertanno import files
-from bertanno.core.bundle import DEFAULT_FAMILY, load_base, load_version, save_version, write_version_record
+from bertanno.core.bundle import (
+    DEFAULT_FAMILY,
+    load_base,
+    load_version,
+    read_version_record,
+    record_family_name,
+    save_version,
+    write_version_record,
+)
 from bertanno.core.engine import Predictor, predict_payloads, score_model
 from bertanno.core.ensemble import ENSEMBLE, default_members, fit_ensemble
 from bertanno.core.gate import MIN_ITEMS, GateVerdict, decide
@@ -35,6 +43,7 @@ from bertanno.store.versions import (
     champion,
     finish_run,
     get_version,
+    list_versions,
     make_champion,
     next_version_name,
     previous_champion,
@@ -173,13 +182,15 @@ def check_family_trains(family_name: str, task: Task, plugins: Plugins) -> None:
 
 
 def fit_family(family_name: str, task: Task, training: list[Example], directory: Path, metadata: dict,
-               plugins: Plugins) -> Fitted:
-    """Fit a trainable family (``linear``, ``crf``, a plugin's) on the training examples; save the version."""
+               plugins: Plugins, options: dict | None = None) -> Fitted:
+    """Fit a trainable family (``linear``, ``crf``, a plugin's) on the training examples; save the version. A
+    ``configured`` family's fit is also given ``options`` (those of the project's newest version of it:
+    ``configured_options``)."""
     check_family_trains(family_name, task, plugins)
     family = plugins.family(family_name)
     directory.parent.mkdir(parents=True, exist_ok=True)
     with files.atomic_directory(directory) as fresh:  # the version whole, or no folder under its name
-        record = family.fit(task, training, fresh)
+        record = family.fit(task, training, fresh, **({"options": options} if family.configured else {}))
         fields = {"family": family.name, "base_model": family.name, **record, **metadata}
         write_version_record(fresh, task, fields)
     return Fitted(directory, family.load(directory, fields, task), log=str(record))
@@ -217,6 +228,22 @@ def fit_ensemble_version(task: Task, training: list[Example], config: TrainConfi
         write_version_record(fresh, task, fields)
     return Fitted(directory, plugins.family(ENSEMBLE).load(directory, fields, task), log=str(record),
                   added_terms=added_terms)
+
+
+def configured_options(session, project_id: int, family_name: str, plugins: Plugins) -> dict | None:
+    """The options of the project's newest version of ``family_name`` when that family is ``configured`` (an
+    ``llm`` version's endpoint and model): a new version of it is made with them. ``None`` for a family that is
+    not configured or has no version in the project (its ``fit`` then says what to do)."""
+    if not plugins.family(family_name).configured:
+        return None
+    for version in sorted(list_versions(session, project_id), key=lambda v: v.id, reverse=True):
+        try:
+            record = read_version_record(version.directory)
+        except BertannoError:
+            continue  # a version whose folder is gone
+        if record_family_name(record) == family_name and record.get("options"):
+            return dict(record["options"])
+    return None
 
 
 class TrainingBusy(BertannoError):
@@ -294,6 +321,11 @@ def _train_locked(store: Store, project_name: str, config: TrainConfig, trigger:
                     "evaluation_items": len(evaluation), "family": family,
                     "mode": config.mode if family == DEFAULT_FAMILY else None,
                     "started_from": start_from or project.adapted_model or project.model}
+        configured = configured_options(session, project.id, family, plugins)
+        if plugins.family(family).configured and configured is None:
+            raise BertannoError(f"the {family} model family takes its settings from a version of it, and project "
+                                f"{project_name} has none; create the project with --zero-shot {family}"
+                                + (" --llm-model NAME" if family == "llm" else ""))
         run_id = start_run(session, project.id, trigger, {"train": len(training), "evaluation": len(evaluation)}).id
         version_name = next_version_name(session, project.id, prefix)
         vocabulary = project_vocabulary(session, project)
@@ -315,7 +347,8 @@ def _train_locked(store: Store, project_name: str, config: TrainConfig, trigger:
             fitted = fit_ensemble_version(task, [example for _, example in training], config, start_model, terms,
                                           directory, metadata, plugins, on_step, on_epoch, on_plan)
         else:
-            fitted = fit_family(family, task, [example for _, example in training], directory, metadata, plugins)
+            fitted = fit_family(family, task, [example for _, example in training], directory, metadata, plugins,
+                                configured)
             base_model = family
         payloads = predict_payloads(fitted.model, evaluation)
         metrics = scored_on(task.metrics(gold, payloads), len(gold))

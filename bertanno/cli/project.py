@@ -76,6 +76,10 @@ def team_options(function):
               help="With --zero-shot llm: requests at a time.")
 @click.option("--llm-rpm", type=click.FloatRange(min=0.1), metavar="N",
               help="With --zero-shot llm: at most N requests a minute (default: no limit).")
+@click.option("--llm-samples", type=click.IntRange(1, 20), default=1, show_default=True, metavar="K",
+              help="With --zero-shot llm, for a server that gives no log-probabilities: ask K times (the first at "
+                   "temperature 0) and take the share that agree as the confidence; K times the tokens. 1: no "
+                   "confidence (--order uncertain serves such items first).")
 @click.option("--allow-remote", is_flag=True,
               help="With --zero-shot llm: allow a plain http:// URL on another machine (the texts leave this "
                    "machine unencrypted).")
@@ -94,7 +98,7 @@ def team_options(function):
 @team_options
 @click.pass_context
 def init(ctx, project, task_name, labels, relations, model, zero_shot, llm_model, llm_url, llm_key_env,
-         llm_concurrency, llm_rpm, allow_remote, gazetteer, label_map, blind_share, overlap, settle, model_later):
+         llm_concurrency, llm_rpm, llm_samples, allow_remote, gazetteer, label_map, blind_share, overlap, settle, model_later):
     """Create PROJECT: one task, one label set, one domain model.
 
     With --zero-shot, a model that needs no training serves the first pre-annotations (version
@@ -132,16 +136,17 @@ def init(ctx, project, task_name, labels, relations, model, zero_shot, llm_model
     task = plugins.task(task_name, labels=parse_labels(labels),
                         **({"relations": relations} if relations is not None else {}))
     label_warnings = check_new_labels(task, plugins)  # a label no format can carry: refused here, not at export
-    llm_given = any(v is not None for v in (llm_model, llm_url, llm_key_env, llm_rpm)) or allow_remote
+    llm_given = any(v is not None for v in (llm_model, llm_url, llm_key_env, llm_rpm)) or allow_remote or \
+        llm_samples > 1
     if llm_given and zero_shot != "llm":
-        raise click.UsageError("--llm-model, --llm-url, --llm-key-env, --llm-rpm and --allow-remote configure "
-                               "--zero-shot llm")
+        raise click.UsageError("--llm-model, --llm-url, --llm-key-env, --llm-rpm, --llm-samples and --allow-remote "
+                               "configure --zero-shot llm")
     zero_shot_options = None
     if zero_shot == "llm":
         from bertanno.plugins.builtin.llm_family import llm_options
 
         zero_shot_options = llm_options(task, llm_model, llm_url, llm_key_env, allow_remote, llm_concurrency,
-                                        llm_rpm)
+                                        llm_rpm, llm_samples)
     chosen = None
     if model is None:
         model, chosen = default_model(plugins)  # one that is on this machine

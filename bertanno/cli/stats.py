@@ -81,6 +81,9 @@ def stats(ctx, project, by, as_json):
     if figures["corrected_most"]:
         console.print("corrected most (model → person): " + escape(", ".join(
             f"{row['model']} → {row['person']} {row['count']}" for row in figures["corrected_most"])))
+    for version, spent in sorted(figures["llm_versions"].items()):
+        console.print(escape(llm_line(version, spent, (figures["groups"].get(version) or {}).get("llm")
+                                      if by == "version" else None)), highlight=False)
     blind = figures["blind"]
     if not blind["judged"]:
         console.print(f"blind controls: {blind['note']}")
@@ -91,6 +94,22 @@ def stats(ctx, project, by, as_json):
                   f"median {blind['median_seconds_blind']:.1f} s blind, {blind['median_seconds_shown']:.1f} s shown); "
                   f"agreement with the model {blind['agreement_shown']:.0%} when shown, "
                   f"{_percent(blind['agreement_blind'])} when hidden")
+
+
+def llm_line(version: str, spent: dict, decided: dict | None) -> str:
+    """``m001 (LLM): 120 predictions, 3400 tokens in and 900 out spent (36 an item; 41 a decided item), 7 of 52
+    named entities or relations not in the text or not allowed (13 %), 2 unanswered, 80 with a reason``."""
+    parts = [f"{version} (LLM): {spent['predictions']} predictions, {spent['tokens_in']} tokens in and "
+             f"{spent['tokens_out']} out spent ({spent['tokens_per_prediction']:.0f} an item"
+             + (f"; {decided['tokens_per_prediction']:.0f} a decided item)" if decided else ")")]
+    if spent["named"]:
+        parts.append(f"{spent['dropped']} of {spent['named']} named entities or relations not in the text or not "
+                     f"allowed ({spent['hallucinated_share']:.0%})")
+    if spent["unanswered"]:
+        parts.append(f"{spent['unanswered']} unanswered")
+    if spent["with_reason"]:
+        parts.append(f"{spent['with_reason']} with a reason (bertanno explain)")
+    return ", ".join(parts)
 
 
 def _figures(scores: dict) -> str:
@@ -191,8 +210,83 @@ def report(ctx, project, output):
             console.print(f"  {escape(section.title)}: {escape(section.empty)}", highlight=False)
 
 
+def shown_payload(task, text: str, stored) -> str:
+    """A stored payload as a person reads it on one line: a label; entities as ``SURFACE:TYPE``; relations as
+    ``HEAD ─TYPE→ TAIL`` after the entities; ``(none)`` for a model that gave no answer."""
+    if stored is None:
+        return "(no answer)"
+    payload = task.payload_from_json(stored)
+    if isinstance(payload, str):
+        return payload
+    spans, relations = (payload.spans, payload.relations) if hasattr(payload, "relations") else (payload, ())
+    entities = ", ".join(f"{text[s.start:s.end]}:{s.label}" for s in spans) or "(no entities)"
+    links = "; ".join(f"{text[r.head.start:r.head.end]} ─{r.label}→ {text[r.tail.start:r.tail.end]}"
+                      for r in relations)
+    return entities + (f"; {links}" if links else "")
+
+
+@click.command()
+@click.argument("project")
+@click.argument("item", type=click.IntRange(min=1))
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+def explain(ctx, project, item, as_json):
+    """Why PROJECT's ITEM was pre-annotated as it was: every model's proposal for it, an LLM's stated reason,
+    what that cost, and the decisions people made.
+
+    ITEM is the item's number as the annotation screen shows it (item 12/300). For
+    each stored prediction: the version, when, the proposal, its confidence and,
+    from an llm version, the model's reason for its label, the tokens it took in and
+    gave out, the demonstrations it was shown, and how many entities it named that
+    were not in the text (dropped, never shown).
+
+    \b
+    Examples:
+      bertanno explain reviews 12
+      bertanno explain clinic 3 --json
+    """
+    from bertanno.core.project import open_project
+
+    handle = open_project(open_store(ctx), project)
+    known = handle.explain(item)
+    if as_json:
+        click.echo(json.dumps(known, ensure_ascii=False, indent=2))
+        return
+    text = known["text"]
+    split = {"eval": " (evaluation split)", "train": " (training split)"}.get(known["split"] or "", "")
+    console.print(f"[bold]{escape(project)}[/] · item {item}{split}", highlight=False)
+    console.print(escape(text if known["text_b"] is None else f"{text}\n{known['text_b']}"), highlight=False)
+    if not known["predictions"]:
+        console.print("no model has pre-annotated it yet")
+    for prediction in known["predictions"]:
+        details = prediction["details"]
+        sure = "" if details.get("unanswered") or not prediction["confidence"] else \
+            f" · {prediction['confidence']:.0%} sure"
+        console.print(f"[bold]{escape(prediction['version'])}[/] {prediction['created_at']}{sure}: "
+                      f"{escape(shown_payload(handle.task, text, prediction['payload']))}", highlight=False)
+        if details.get("reason"):
+            console.print(f"  why: {escape(details['reason'])}", highlight=False)
+        spent = []
+        if "tokens_in" in details:
+            spent.append(f"{details['tokens_in']} tokens in, {details.get('tokens_out', 0)} out"
+                         + (" (answered from the cache)" if details.get("cached") else ""))
+        if details.get("shots"):
+            spent.append(f"{details['shots']} demonstrations shown")
+        if details.get("dropped"):
+            spent.append(f"{details['dropped']} of {details.get('named', 0)} named not in the text or not allowed "
+                         "(dropped)")
+        if details.get("unanswered"):
+            spent.append("no usable answer, asked twice")
+        if spent:
+            console.print("  " + " · ".join(spent), highlight=False)
+    for decision in known["decisions"]:
+        console.print(f"decided by {escape(decision['annotator'])} ({decision['source']}, {decision['decision']}) "
+                      f"{decision['created_at']}: {escape(shown_payload(handle.task, text, decision['payload']))}",
+                      highlight=False)
+
+
 @hookimpl
 def register_commands(cli):
     """The built-in commands come in through the same hook as a plugin's."""
-    for command in (stats, agreement, report):
+    for command in (stats, agreement, report, explain):
         cli.add_command(command)

@@ -28,8 +28,9 @@ def family_option(function):
     """``--family``: which trainable family train, retrain and schedule train."""
     return click.option("--family", default="transformer", show_default=True,
                         help="What to train: the project's transformer, or a fast family that trains in seconds: "
-                             "linear (sentences, pairs), crf or lexicon (NER), a plugin's (bertanno models); or "
-                             "ensemble: the transformer with crf or linear, stacked on out-of-fold predictions. The "
+                             "linear (sentences, pairs), crf or lexicon (NER), a plugin's (bertanno models); "
+                             "ensemble: the transformer with crf or linear, stacked on out-of-fold predictions; or "
+                             "llm: the project's LLM shown the most similar decisions as examples (few-shot). The "
                              "training options apply to the transformer.")(function)
 
 

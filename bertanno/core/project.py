@@ -15,6 +15,7 @@ from typing import Sequence
 from sqlalchemy.orm import Session
 
 from bertanno.core.plugins import Plugins, get_plugins
+from bertanno.errors import BertannoError
 from bertanno.plugins.task import Example, Prediction, Task
 from bertanno.store import Store
 from bertanno.store.annotations import (
@@ -24,8 +25,18 @@ from bertanno.store.annotations import (
     current_annotations,
     disagreements,
     people_decisions,
+    standing_by_item,
 )
-from bertanno.store.items import assign_split, count_items, item_splits, items_by_id, project_item_ids, project_items
+from bertanno.store.items import (
+    assign_split,
+    count_items,
+    item_at_position,
+    item_predictions,
+    item_splits,
+    items_by_id,
+    project_item_ids,
+    project_items,
+)
 from bertanno.store.predictions import add_predictions, latest_predictions
 from bertanno.store.projects import get_project
 from bertanno.store.schema import Annotation, Item, Project
@@ -204,12 +215,32 @@ class ProjectHandle:
         with self.store.transaction() as session:
             return training_data(session, self.id, self.task)
 
+    def explain(self, position: int) -> dict:
+        """What is known of the project's ``position``-th item (from 1, as the annotation screen numbers it): its
+        ``text`` and ``text_b``, every stored ``predictions`` (``version``, ``created_at``, ``payload`` as stored,
+        ``confidence``, ``details``: an LLM's reason, tokens, dropped entities), its standing ``decisions``
+        (``annotator``, ``source``, ``decision``, ``payload``, ``created_at``) and its ``split``. Raises
+        ``BertannoError`` for a position the project does not have."""
+        with self.store.transaction() as session:
+            item = item_at_position(session, self.id, position)
+            if item is None:
+                raise BertannoError(f"project {self.name} has no item {position}: its items are numbered 1 to "
+                                    f"{count_items(session, self.id)}, as the annotation screen shows them")
+            predictions = [{"version": p.model_version, "created_at": p.created_at.isoformat(timespec="seconds"),
+                            "payload": p.payload, "confidence": p.confidence, "details": p.details or {}}
+                           for p in item_predictions(session, item.id)]
+            decisions = [{"annotator": a.annotator, "source": a.source, "decision": a.decision, "payload": a.payload,
+                          "created_at": a.created_at.isoformat(timespec="seconds")}
+                         for a in standing_by_item(session, self.id, [item.id]).get(item.id, [])]
+            return {"project": self.name, "position": position, "text": item.text, "text_b": item.text_b,
+                    "split": item.split, "predictions": predictions, "decisions": decisions}
+
     def save_predictions(self, item_ids: Sequence[int], predictions: Sequence[Prediction],
                          version: str) -> list[int]:
         """Store one prediction per item under model ``version``; returns the stored predictions' ids in order."""
         rows = [{"item_id": item_id, "model_version": version,  # None: the model gave no answer (no pre-annotation)
                  "payload": None if p.payload is None else self.task.payload_to_json(p.payload),
-                 "confidence": p.confidence} for item_id, p in zip(item_ids, predictions)]
+                 "confidence": p.confidence, "details": p.details or None} for item_id, p in zip(item_ids, predictions)]
         with self.store.transaction() as session:
             add_predictions(session, rows)
             stored = latest_predictions(session, list(item_ids))

@@ -23,6 +23,7 @@ from bertanno.core.project import open_project
 from bertanno.errors import BertannoError
 from bertanno.store import Store
 from bertanno.store.annotations import decision_records
+from bertanno.store.predictions import version_details
 
 MIN_ITEMS = 20
 """Items each side needs before a comparison (time saved, anchoring) is judged."""
@@ -99,10 +100,32 @@ def group_figures(records: list[dict]) -> dict:
         edits.update({k: v for k, v in (record["edit"] or {}).items() if k in EDIT_COUNTS})
     seconds = [r["active_ms"] / 1000 for r in records if r["active_ms"] is not None]
     keys = [r["keystrokes"] for r in records if r["keystrokes"] is not None]
-    return {"decisions": len(decided(records)), **{kind: kinds[kind] for kind in KINDS},
-            "acceptance_rate": kinds["accepted"] / shown if shown else None, "edits": dict(edits),
-            "median_seconds": _median(seconds), "keystrokes_per_item": sum(keys) / len(keys) if keys else None,
-            "items_per_hour": len(seconds) / (sum(seconds) / 3600) if seconds and sum(seconds) > 0 else None}
+    figures = {"decisions": len(decided(records)), **{kind: kinds[kind] for kind in KINDS},
+               "acceptance_rate": kinds["accepted"] / shown if shown else None, "edits": dict(edits),
+               "median_seconds": _median(seconds), "keystrokes_per_item": sum(keys) / len(keys) if keys else None,
+               "items_per_hour": len(seconds) / (sum(seconds) / 3600) if seconds and sum(seconds) > 0 else None}
+    said = [r["predicted_details"] for r in decided(records) if r.get("predicted_details")]
+    if said:
+        figures["llm"] = details_figures(said)
+    return figures
+
+
+def details_figures(details: list[dict]) -> dict:
+    """What an LLM's predictions cost and how often they named what was not there, from their stored ``details``
+    (``Prediction.details``): ``predictions``; ``tokens_in`` and ``tokens_out`` spent (an answer from the cache
+    costs none); ``tokens_per_prediction``, what answering one item takes, cached or not; ``named`` and
+    ``dropped`` entities and relations, ``hallucinated_share`` (dropped of named; ``None`` when none were named,
+    as for label tasks); ``unanswered`` and ``with_reason``."""
+    paid = [d for d in details if not d.get("cached")]
+    named = sum(int(d.get("named") or 0) for d in details)
+    dropped = sum(int(d.get("dropped") or 0) for d in details)
+    asked = sum(int(d.get("tokens_in") or 0) + int(d.get("tokens_out") or 0) for d in details)
+    return {"predictions": len(details), "tokens_in": sum(int(d.get("tokens_in") or 0) for d in paid),
+            "tokens_out": sum(int(d.get("tokens_out") or 0) for d in paid),
+            "tokens_per_prediction": asked / len(details), "named": named, "dropped": dropped,
+            "hallucinated_share": dropped / named if named else None,
+            "unanswered": sum(bool(d.get("unanswered")) for d in details),
+            "with_reason": sum(bool(d.get("reason")) for d in details)}
 
 
 def grouped_figures(records: list[dict], by: str) -> dict[str, dict]:
@@ -142,13 +165,16 @@ def blind_figures(records: list[dict]) -> dict:
 def project_stats(store: Store, project: str, by: str = "version", plugins: Plugins | None = None) -> dict:
     """All of ``bertanno stats``: ``groups`` (by ``version``, ``annotator``, ``label`` or ``day``), ``seconds per
     item`` with and without a pre-annotation, ``corrected_most`` (model label -> person's label, label tasks),
-    ``blind``. Raises ``BertannoError`` for an unknown project or grouping (a project without decisions gives
+    ``blind``, ``llm_versions`` (per version whose predictions carry details: ``details_figures`` of all its stored
+    predictions, decided or not). Raises ``BertannoError`` for an unknown project or grouping (a project without decisions gives
     zero counts and a note)."""
     if by not in GROUPINGS:
         raise BertannoError(f"--by must be one of {', '.join(GROUPINGS)}, got {by!r}")
     handle = open_project(store, project, plugins)
     with store.transaction() as session:
         records = decision_records(session, handle.id)
+        spent = {version: details_figures(details)
+                 for version, details in version_details(session, handle.id).items()}
     with_help = [r["active_ms"] / 1000 for r in records if r["shown_version"] and r["active_ms"] is not None]
     without = [r["active_ms"] / 1000 for r in records if not r["shown_version"] and r["active_ms"] is not None
                and r["decision"] != "skip"]
@@ -162,4 +188,4 @@ def project_stats(store: Store, project: str, by: str = "version", plugins: Plug
                                  "without_pre_annotation": _median(without), "items_without": len(without)},
             "corrected_most": [{"model": model, "person": person, "count": count}
                                for (model, person), count in confusion.most_common(10)],
-            "blind": blind_figures(records)}
+            "blind": blind_figures(records), "llm_versions": spent}

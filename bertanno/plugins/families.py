@@ -191,7 +191,8 @@ class ModelFamily(ABC):
     def fit(self, task: Task, examples: Sequence[Example], directory: Path) -> dict:
         """Train on labelled ``examples`` and write the model into ``directory``; returns what the version's
         record should say about it. Only for ``trainable`` families; raise ``BertannoError`` when the
-        examples cannot train it (one label only, no entities)."""
+        examples cannot train it (one label only, no entities). A ``configured`` family's ``fit`` is called with
+        ``options=``, the options of the project's newest version of it (``None`` when there is none)."""
         raise NotImplementedError(f"the {self.name} model family does not train")
 
     @abstractmethod

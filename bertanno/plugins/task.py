@@ -98,11 +98,14 @@ def scored_on(metrics: dict, items: int) -> dict:
 
 @dataclass
 class Prediction:
-    """A model's output for one example: the payload it proposes and how sure it is (0..1)."""
+    """A model's output for one example: the payload it proposes and how sure it is (0..1); ``details``: what the
+    model said beside it, stored with the prediction (an LLM's ``reason``, ``tokens_in``, ``tokens_out``,
+    ``named`` and ``dropped`` entities; JSON values only)."""
 
     payload: Any
     confidence: float
     scores: dict = field(default_factory=dict)
+    details: dict = field(default_factory=dict)
 
 
 @dataclass

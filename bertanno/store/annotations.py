@@ -364,13 +364,14 @@ def events(session: Session, project_id: int) -> list[AnnotationEvent]:
 def decision_records(session: Session, project_id: int) -> list[dict]:
     """Every standing decision a person made in the project (not undone), oldest first, with how it was made
     (``DECISION_RECORD``) and the payload of the prediction that was shown, or hidden on a blind item
-    (``predicted``; ``None`` when there was none): what ``bertanno stats`` reads."""
+    (``predicted``; ``None`` when there was none) and what the model said beside it (``predicted_details``, an
+    LLM's tokens and reason; ``None`` for most families): what ``bertanno stats`` reads."""
     rows = session.execute(
-        select(Annotation, Prediction.payload)
+        select(Annotation, Prediction.payload, Prediction.details)
         .outerjoin(Prediction, Prediction.id == Annotation.prediction_id)
         .where(Annotation.project_id == project_id, Annotation.source == "human", Annotation.undone_at.is_(None))
         .order_by(Annotation.id)
     ).all()
     return [{"item_id": a.item_id, "annotator": a.annotator, "decision": a.decision, "payload": a.payload,
-             "created_at": a.created_at, "predicted": predicted,
-             **{field: getattr(a, field) for field in DECISION_RECORD}} for a, predicted in rows]
+             "created_at": a.created_at, "predicted": predicted, "predicted_details": details,
+             **{field: getattr(a, field) for field in DECISION_RECORD}} for a, predicted, details in rows]

@@ -111,6 +111,19 @@ def item_position(session: Session, project_id: int, item_id: int) -> int:
                                                                        Item.id <= item_id)) or 0
 
 
+def item_at_position(session: Session, project_id: int, position: int) -> Item | None:
+    """The project's ``position``-th item, from 1 (``item_position``'s inverse); ``None`` past the end."""
+    if position < 1:
+        return None
+    return session.scalar(select(Item).where(Item.project_id == project_id).order_by(Item.id)
+                          .offset(position - 1).limit(1))
+
+
+def item_predictions(session: Session, item_id: int) -> list[Prediction]:
+    """Every stored prediction of the item, oldest first (a version's predictions and those imported)."""
+    return list(session.scalars(select(Prediction).where(Prediction.item_id == item_id).order_by(Prediction.id)))
+
+
 def count_items(session: Session, project_id: int) -> int:
     """How many items the project has."""
     return session.scalar(select(func.count()).select_from(Item).where(Item.project_id == project_id)) or 0

@@ -5,11 +5,11 @@ from __future__ import annotations
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from bertanno.store.schema import Prediction
+from bertanno.store.schema import Item, Prediction
 
 
 def add_predictions(session: Session, rows: list[dict]) -> None:
-    """Rows of ``item_id``, ``model_version``, ``payload``, ``confidence``."""
+    """Rows of ``item_id``, ``model_version``, ``payload``, ``confidence`` and optionally ``details``."""
     if rows:
         session.execute(insert(Prediction), rows)
 
@@ -26,3 +26,16 @@ def latest_predictions(session: Session, item_ids: list[int]) -> dict[int, Predi
     newest = newest_per_item(Prediction.item_id.in_(item_ids))
     rows = session.scalars(select(Prediction).join(newest, Prediction.id == newest.c.id))
     return {prediction.item_id: prediction for prediction in rows}
+
+
+def version_details(session: Session, project_id: int) -> dict[str, list[dict]]:
+    """The ``details`` of every stored prediction of the project's items that has them, by model version, oldest
+    first: what ``stats`` sums into tokens and hallucinated entities per version."""
+    rows = session.execute(select(Prediction.model_version, Prediction.details)
+                           .join(Item, Item.id == Prediction.item_id)
+                           .where(Item.project_id == project_id, Prediction.details.is_not(None))
+                           .order_by(Prediction.id))
+    found: dict[str, list[dict]] = {}
+    for version, details in rows:
+        found.setdefault(version, []).append(details)
+    return found

@@ -83,6 +83,9 @@ class Prediction(Base):
     payload: Mapped[object] = mapped_column(JSON)
     confidence: Mapped[float] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    details: Mapped[dict | None] = mapped_column(JSON(none_as_null=True), nullable=True)
+    """What the model said beside its proposal (``Prediction.details``): an LLM's ``reason``, ``tokens_in``,
+    ``tokens_out``, ``named`` and ``dropped`` entities; null for a family that says nothing more."""
 
 
 class Annotation(Base):

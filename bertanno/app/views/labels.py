@@ -12,11 +12,21 @@ from rich.text import Text
 
 from bertanno.plugins.task import Example, Prediction, label_keys
 
+REASON_CHARS = 160
+
 
 def _prediction(task, prediction: Prediction | None) -> list[Text]:
+    """``→ positive  (87%)`` (no percentage from a model that gives no confidence, as an LLM without
+    log-probabilities), then the model's stated reason when it gave one, dim, cut at ``REASON_CHARS``."""
     if prediction is None:
         return []
-    return [Text(f"→ {prediction.payload}  ({prediction.confidence:.0%})", style="bold cyan")]
+    sure = f"  ({prediction.confidence:.0%})" if prediction.confidence else ""
+    lines = [Text(f"→ {prediction.payload}{sure}", style="bold cyan")]
+    reason = " ".join(str(prediction.details.get("reason") or "").split())
+    if reason:
+        cut = reason if len(reason) <= REASON_CHARS else reason[:REASON_CHARS - 1] + "…"
+        lines.append(Text(f"why：{cut}", style="dim"))  # no space: a CJK reason wraps from this line, not the next
+    return lines
 
 
 def keys_legend(task, colour=None) -> Text:

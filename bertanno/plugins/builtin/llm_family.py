@@ -7,16 +7,18 @@ environment variable holding the API key (``--llm-key-env``, default ``BERTANNO_
 options. The key itself is read when a request is made: it is never stored and never printed. An ``http://``
 URL to another machine is refused unless ``--allow-remote`` (the texts would cross the network unencrypted).
 
-Each item is one request: a system message that names the task, its labels (and for relations the schema), the
-JSON to answer with, and the item's text; ``temperature`` 0, and ``response_format`` with a JSON schema (a server
+Each item is one request: a system message that names the task, its labels (and for relations the schema) and the
+JSON to answer with; for a few-shot version (``train --family llm``: ``LlmFamily.fit`` keeps the training split's
+decisions) the most similar decisions as user/assistant turns (``Demonstrations``); then the item's text; ``temperature`` 0, and ``response_format`` with a JSON schema (a server
 that refuses it is asked again without, and from then on never with). The answer is parsed and checked: a label
 of the project; entities as their surface text and type, which bertanno finds in the text itself (the n-th time
 the model names a surface is its n-th occurrence, by code points), dropping and counting a surface that is not
 in the text or a type that is not the project's (``PredictStats.unaligned``: the hallucinated spans); relations
 between those entities as the schema allows. An answer that does not parse or check is asked for once more,
 then the item gets no pre-annotation (``PredictStats.unanswered``). The confidence is the mean token
-probability when the server returns log-probabilities, else 0 (none: ``--order uncertain`` serves such items
-first).
+probability when the server returns log-probabilities; else, with ``--llm-samples K`` > 1, the share of K answers
+(the first at temperature 0, the others at ``SAMPLE_TEMPERATURE`` with seeds 1…K-1) that agree with the first;
+else 0 (none: ``--order uncertain`` serves such items first).
 
 Requests: ``--llm-concurrency`` at a time (default 2), at most ``--llm-rpm`` a minute (default none), each with a
 timeout (60 s); a 429 or 5xx answer is retried after its ``Retry-After`` or 1, 2, 4 s; an endpoint that does not
@@ -49,6 +51,10 @@ from bertanno.plugins.task import Example, Prediction, Relation, Span, SpanGraph
 DEFAULT_URL = "http://127.0.0.1:11434/v1"
 KEY_ENV = "BERTANNO_LLM_KEY"
 CACHE_FILE = "llm_cache.jsonl"
+DEMONSTRATIONS_FILE = "demonstrations.jsonl"
+SHOTS = 4
+SHOT_BUDGET = 1500
+SAMPLE_TEMPERATURE = 0.7
 TIMEOUT = 60.0
 RETRIES = 3
 BACKOFF = (1.0, 2.0, 4.0)
@@ -106,8 +112,9 @@ def answer_schema(task: Task) -> dict:
             "required": ["label"]}
 
 
-def messages(task: Task, example: Example) -> list[dict]:
-    """The chat messages for one item: the instructions (task, labels, the JSON to answer with), then the text."""
+def instructions(task: Task) -> str:
+    """The system message: the task, its labels (with their descriptions when the version has them) and the JSON
+    to answer with."""
     labels = "、".join(task.labels)
     if task.example_kind == "spans":
         asked = (f"找出文本中的所有实体，类型只能是：{labels}。每个实体给出它在文本中的原文（一字不差）和类型；同一实体出现几次就列几次，"
@@ -122,8 +129,97 @@ def messages(task: Task, example: Example) -> list[dict]:
                  '{"label": "标签", "reason": "一句理由"}')
     else:
         asked = f'给下面的文本一个标签，标签只能是：{labels}。只回答 JSON：{{"label": "标签", "reason": "一句理由"}}'
-    text = example.text if example.text_b is None else f"文本A：{example.text}\n文本B：{example.text_b}"
-    return [{"role": "system", "content": f"你是{task.name}标注助手。{asked}"}, {"role": "user", "content": text}]
+    return f"你是{task.name}标注助手。{asked}"
+
+
+def user_text(example: Example) -> str:
+    """What the user message says: the text, or both texts of a pair."""
+    return example.text if example.text_b is None else f"文本A：{example.text}\n文本B：{example.text_b}"
+
+
+def messages(task: Task, example: Example, shots: Sequence[Example] = ()) -> list[dict]:
+    """The chat messages for one item: the instructions, then each demonstration as the user's text and the
+    answer the team gave it (``answer_json``), then the item's text."""
+    chat = [{"role": "system", "content": instructions(task)}]
+    for shot in shots:
+        chat += [{"role": "user", "content": user_text(shot)},
+                 {"role": "assistant", "content": json.dumps(answer_json(task, shot), ensure_ascii=False)}]
+    return chat + [{"role": "user", "content": user_text(example)}]
+
+
+def answer_json(task: Task, example: Example) -> dict:
+    """The answer a labelled ``example`` calls for, in the JSON the instructions ask for: its label; its entities
+    as surface text and type in text order; its relations by the entities' places in that list."""
+    payload = example.payload
+    if task.example_kind == "spans":
+        return {"entities": [{"text": example.text[s.start:s.end], "type": s.label} for s in sorted(payload)]}
+    if task.example_kind == "relations":
+        spans = sorted(payload.spans)
+        place = {span: n for n, span in enumerate(spans)}
+        return {"entities": [{"text": example.text[s.start:s.end], "type": s.label} for s in spans],
+                "relations": [{"head": place[r.head], "tail": place[r.tail], "type": r.label}
+                              for r in payload.relations if r.head in place and r.tail in place]}
+    return {"label": payload}
+
+
+def estimated_tokens(text: str) -> int:
+    """A tokenizer-free estimate of the tokens ``text`` costs: one a CJK character (Qwen's and GLM's
+    tokenizers take one to two characters a token, so this errs high), one per four other characters."""
+    wide = sum(1 for c in text if ord(c) >= 0x2E80)
+    return wide + (len(text) - wide + 3) // 4
+
+
+class Demonstrations:
+    """The team's own decisions, to show the model as worked examples: for each item the ``shots`` most similar
+    (cosine of TF-IDF over character unigrams and bigrams, scikit-learn), skipping the item itself, while their
+    estimated tokens (``estimated_tokens`` of text and answer) stay within ``budget``."""
+
+    def __init__(self, task: Task, examples: Sequence[Example], shots: int = SHOTS, budget: int = SHOT_BUDGET):
+        self.task, self.examples, self.shots, self.budget = task, list(examples), shots, budget
+        self.cost = [estimated_tokens(user_text(e)) + estimated_tokens(json.dumps(answer_json(task, e),
+                                                                                   ensure_ascii=False))
+                     for e in self.examples]
+        self.vectorizer = self.matrix = None
+        if self.examples and shots > 0:
+            from sklearn.feature_extraction.text import TfidfVectorizer
+
+            self.vectorizer = TfidfVectorizer(analyzer="char", ngram_range=(1, 2), sublinear_tf=True)
+            self.matrix = self.vectorizer.fit_transform([user_text(e) for e in self.examples])
+
+    def for_item(self, example: Example) -> list[Example]:
+        """The demonstrations for ``example``, least similar first (the most similar sits next to the question).
+        An empty list when there are none."""
+        if self.vectorizer is None:
+            return []
+        similarity = (self.matrix @ self.vectorizer.transform([user_text(example)]).T).toarray().ravel()
+        chosen, spent = [], 0
+        for index in sorted(range(len(self.examples)), key=lambda i: (-similarity[i], i)):
+            shot = self.examples[index]
+            if (shot.text, shot.text_b) == (example.text, example.text_b):
+                continue  # the item itself: its answer would be given away
+            if spent + self.cost[index] > self.budget:
+                continue
+            chosen.append(shot)
+            spent += self.cost[index]
+            if len(chosen) == self.shots:
+                break
+        return chosen[::-1]
+
+    def save(self, path: Path) -> None:
+        """Write the pool to ``path`` as JSON lines (text, text_b, payload as the task stores it)."""
+        lines = [json.dumps({"text": e.text, "text_b": e.text_b, "payload": self.task.payload_to_json(e.payload)},
+                            ensure_ascii=False) for e in self.examples]
+        path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+
+    @classmethod
+    def load(cls, task: Task, path: Path, shots: int = SHOTS, budget: int = SHOT_BUDGET) -> "Demonstrations":
+        """The pool ``save`` wrote (none when ``path`` does not exist)."""
+        examples = []
+        if path.is_file():
+            for line in path.read_text(encoding="utf-8").splitlines():
+                row = json.loads(line)
+                examples.append(Example(row["text"], row.get("text_b"), task.payload_from_json(row["payload"])))
+        return cls(task, examples, shots, budget)
 
 
 def _json_object(content: str) -> Any:
@@ -160,16 +256,22 @@ def locate(text: str, entities: Any, labels: Sequence[str]) -> tuple[list[Span |
     return found, sum(span is None for span in found)
 
 
-def parse_answer(task: Task, example: Example, content: str) -> tuple[Any, int]:
-    """The payload in ``content`` for ``task`` and how many named entities were dropped (not in the text, a
-    foreign type, overlapping). Raises ``ValueError`` for an answer that does not parse or check."""
+def parse_answer(task: Task, example: Example, content: str) -> tuple[Any, dict]:
+    """The payload in ``content`` for ``task``, and what else the answer said: ``named`` (entities and relations
+    it named), ``dropped`` (of those, not in the text, of a foreign type, overlapping, or a relation the schema
+    forbids) and its ``reason`` when it gave one. Raises ``ValueError`` for an answer that does not parse or
+    check."""
     answer = _json_object(content)
+    if not isinstance(answer, dict):
+        raise ValueError("the answer is not a JSON object")
+    reason = answer.get("reason")
+    said = {"reason": reason.strip()[:500]} if isinstance(reason, str) and reason.strip() else {}
     if task.example_kind in ("spans", "relations"):
         spans, dropped = locate(example.text, answer.get("entities"), task.labels)
         if task.example_kind == "spans":
-            return sorted(s for s in spans if s is not None), dropped
-        relations = set()
-        for link in answer.get("relations") or []:
+            return sorted(s for s in spans if s is not None), {**said, "named": len(spans), "dropped": dropped}
+        relations, links = set(), answer.get("relations") or []
+        for link in links:
             if not isinstance(link, dict):
                 raise ValueError("a relation is not {'head', 'tail', 'type'}")
             head, tail, label = link.get("head"), link.get("tail"), link.get("type")
@@ -182,11 +284,12 @@ def parse_answer(task: Task, example: Example, content: str) -> tuple[Any, int]:
                 continue
             relations.add(task.normal(Relation(spans[head], spans[tail], label)))
         kept = tuple(sorted(s for s in spans if s is not None))
-        return SpanGraph(kept, tuple(sorted(relations))), dropped
+        return SpanGraph(kept, tuple(sorted(relations))), {**said, "named": len(spans) + len(links),
+                                                           "dropped": dropped}
     label = answer.get("label")
     if label not in task.labels:
         raise ValueError(f"the label {str(label)[:40]!r} is not one of {', '.join(task.labels)}")
-    return label, 0
+    return label, said
 
 
 # -- the endpoint --------------------------------------------------------------------------------------------------
@@ -212,19 +315,24 @@ class ChatClient:
                     continue  # a line cut by a crash: asked again
 
     def _key(self, body: dict) -> str:
-        return hashlib.sha256(json.dumps([self.model, body["messages"]], ensure_ascii=False,
-                                         sort_keys=True).encode("utf-8")).hexdigest()
+        asked = [self.model, body["messages"]] + ([body["seed"]] if body.get("seed") else [])
+        return hashlib.sha256(json.dumps(asked, ensure_ascii=False, sort_keys=True).encode("utf-8")).hexdigest()
 
-    def chat(self, chat_messages: list[dict], schema: dict | None = None, fresh: bool = False) -> dict:
-        """The answer ``{"content", "probability"}`` (the mean token probability, ``None`` without
-        log-probabilities) to ``chat_messages``, from the cache unless ``fresh``. Raises ``LlmUnavailable``."""
+    def chat(self, chat_messages: list[dict], schema: dict | None = None, fresh: bool = False,
+             sample: int = 0) -> dict:
+        """The answer ``{"content", "probability", "usage"}`` (the mean token probability, ``None`` without
+        log-probabilities) to ``chat_messages``, from the cache unless ``fresh`` (then with ``"cached": True``).
+        ``sample`` N > 0 asks for the N-th of several samples: temperature ``SAMPLE_TEMPERATURE`` and seed N
+        (cached apart from the others). Raises ``LlmUnavailable``."""
         body = {"model": self.model, "messages": chat_messages, "temperature": 0, "logprobs": True}
+        if sample:
+            body.update(temperature=SAMPLE_TEMPERATURE, seed=sample)
         key = self._key(body)
         with self._lock:
             same = self._asking.setdefault(key, threading.Lock())
         with same:  # the same request twice at once (a repeated text): asked once, the second from the cache
             if not fresh and key in self._cache:
-                return self._cache[key]
+                return {**self._cache[key], "cached": True}
             return self._ask(body, key, schema)
 
     def _ask(self, body: dict, key: str, schema: dict | None) -> dict:
@@ -300,26 +408,55 @@ class ChatClient:
 class LlmModel:
     """An ``llm`` version serving ``task``."""
 
-    def __init__(self, task: Task, client: ChatClient, concurrency: int = 2):
+    def __init__(self, task: Task, client: ChatClient, concurrency: int = 2,
+                 demonstrations: Demonstrations | None = None, samples: int = 1):
         self.task, self.client, self.concurrency = task, client, max(1, concurrency)
+        self.demonstrations, self.samples = demonstrations, max(1, samples)
 
-    def _answer(self, example: Example, stats: PredictStats, lock: threading.Lock) -> Prediction:
-        chat = messages(self.task, example)
-        schema = answer_schema(self.task)
-        for attempt in range(2):  # an answer that does not check is asked for once more
-            answer = self.client.chat(chat, schema, fresh=attempt > 0)
+    def _agreement(self, example: Example, chat: list[dict], schema: dict, payload: Any, spent: dict) -> float:
+        """The share of ``samples`` answers that propose ``payload`` (the first, at temperature 0, counts as one):
+        the confidence when the server gives no log-probabilities. Samples that do not parse disagree."""
+        agreeing = 1
+        for sample in range(1, self.samples):
+            answer = self.client.chat(chat, schema, sample=sample)
+            usage = answer.get("usage") or {}
+            spent["tokens_in"] += int(usage.get("prompt_tokens") or 0)
+            spent["tokens_out"] += int(usage.get("completion_tokens") or 0)
+            spent["cached"] = spent["cached"] and bool(answer.get("cached"))
             try:
-                payload, dropped = parse_answer(self.task, example, answer["content"])
+                agreeing += parse_answer(self.task, example, answer["content"])[0] == payload
             except (ValueError, AttributeError, TypeError):
                 continue
+        spent["samples"], spent["agreeing"] = self.samples, agreeing
+        return agreeing / self.samples
+
+    def _answer(self, example: Example, stats: PredictStats, lock: threading.Lock) -> Prediction:
+        shots = self.demonstrations.for_item(example) if self.demonstrations is not None else []
+        chat = messages(self.task, example, shots)
+        schema = answer_schema(self.task)
+        # what answering cost (both tries), and whether none of it was paid now (answered from the cache)
+        spent = {"tokens_in": 0, "tokens_out": 0, "shots": len(shots), "cached": True}
+        for attempt in range(2):  # an answer that does not check is asked for once more
+            answer = self.client.chat(chat, schema, fresh=attempt > 0)
+            usage = answer.get("usage") or {}
+            spent["tokens_in"] += int(usage.get("prompt_tokens") or 0)
+            spent["tokens_out"] += int(usage.get("completion_tokens") or 0)
+            spent["cached"] = spent["cached"] and bool(answer.get("cached"))
+            try:
+                payload, said = parse_answer(self.task, example, answer["content"])
+            except (ValueError, AttributeError, TypeError):
+                continue
+            confidence = answer["probability"]
+            if confidence is None:
+                confidence = self._agreement(example, chat, schema, payload, spent) if self.samples > 1 else 0.0
             with lock:
-                stats.unaligned += dropped
-                usage = answer.get("usage") or {}
-                stats.tokens += int(usage.get("prompt_tokens") or 0) + int(usage.get("completion_tokens") or 0)
-            return Prediction(payload, answer["probability"] if answer["probability"] is not None else 0.0)
+                stats.unaligned += said.get("dropped", 0)
+                stats.tokens += 0 if spent["cached"] else spent["tokens_in"] + spent["tokens_out"]
+            return Prediction(payload, confidence, details={**said, **spent})
         with lock:
             stats.unanswered += 1
-        return Prediction(None, 0.0)
+            stats.tokens += 0 if spent["cached"] else spent["tokens_in"] + spent["tokens_out"]
+        return Prediction(None, 0.0, details={"unanswered": True, **spent})
 
     def predict(self, examples: Sequence[Example], progress=None) -> tuple[list[Prediction], PredictStats]:
         timer = Timer(len(examples))
@@ -341,6 +478,7 @@ class LlmFamily(ModelFamily):
     example_kinds = frozenset({"text", "pair", "spans", "relations"})
     zero_shot = True
     configured = True
+    trainable = True  # fit keeps the team's decisions as demonstrations; it sends nothing to the endpoint
     version_prefix = "m"
     confidence_note = "an LLM's answer (no confidence without log-probabilities)"
     origin = "the model the endpoint serves; texts go to --llm-url"
@@ -351,16 +489,34 @@ class LlmFamily(ModelFamily):
     def source_name(self, options: dict | None = None) -> str:
         return f"llm:{(options or {}).get('model', '?')}"
 
+    def fit(self, task: Task, examples: Sequence[Example], directory: Path, options: dict | None = None) -> dict:
+        """A few-shot version: the endpoint and model of ``options`` (the project's newest ``llm`` version's),
+        and ``examples`` (the training split's standing decisions) kept as demonstrations, of which each item is
+        shown the ``SHOTS`` most similar within ``SHOT_BUDGET`` estimated tokens. Nothing is sent anywhere until
+        the version predicts. Raises ``BertannoError`` without ``options``."""
+        if not options:
+            raise BertannoError("an llm version is made from the endpoint and model of one before it: create the "
+                                "project with --zero-shot llm --llm-model NAME")
+        self.check_task(task)
+        Demonstrations(task, examples, 0).save(Path(directory) / DEMONSTRATIONS_FILE)
+        shots, budget = int(options.get("shots", SHOTS)), int(options.get("shot_budget", SHOT_BUDGET))
+        return {"options": {**options, "labels": list(task.labels), "shots": shots, "shot_budget": budget},
+                "label_map": {label: label for label in task.labels}, "demonstrations": len(examples),
+                "source": self.source_name(options)}
+
     def load(self, directory: Path, record: dict, task: Task) -> LlmModel:
         options = record.get("options") or {}
         url = check_url(options.get("url", DEFAULT_URL), bool(options.get("allow_remote")))
         client = ChatClient(url, options.get("model", ""), options.get("key_env", KEY_ENV),
                             per_minute=options.get("per_minute"), cache=Path(directory) / CACHE_FILE)
-        return LlmModel(task, client, int(options.get("concurrency", 2)))
+        pool = Demonstrations.load(task, Path(directory) / DEMONSTRATIONS_FILE, int(options.get("shots", SHOTS)),
+                                   int(options.get("shot_budget", SHOT_BUDGET)))
+        return LlmModel(task, client, int(options.get("concurrency", 2)), pool, int(options.get("samples", 1)))
 
 
 def llm_options(task: Task, model: str | None, url: str | None = None, key_env: str | None = None,
-                allow_remote: bool = False, concurrency: int = 2, per_minute: float | None = None) -> dict:
+                allow_remote: bool = False, concurrency: int = 2, per_minute: float | None = None,
+                samples: int = 1) -> dict:
     """The options of an ``llm`` version for ``task`` (``init --zero-shot llm``). Raises ``BertannoError``
     without a model name, for a URL ``check_url`` refuses, and for a key variable name that is not one."""
     if not model:
@@ -372,7 +528,7 @@ def llm_options(task: Task, model: str | None, url: str | None = None, key_env: 
                             f"got {key_env!r}")
     return {"url": check_url(url or DEFAULT_URL, allow_remote), "model": model, "key_env": key_env,
             "allow_remote": allow_remote, "concurrency": concurrency, "per_minute": per_minute,
-            "labels": list(task.labels)}
+            "samples": samples, "labels": list(task.labels)}
 
 
 @hookimpl
