@@ -1008,19 +1008,26 @@ def llm_section(result: dict, loopback: bool) -> list[str]:
                  "Against a server on loopback that answers every request at once (a valid, empty answer), so the "
                  "time is bertanno's alone: the prompt, the HTTP request, parsing and checking the answer, finding "
                  "the entities in the text. A real model adds its own generation time; its scores are reported "
-                 "only when the benchmark is run against one (`--url`, `--model`).") + [
-                 "| set | task | items | concurrency | ms / item |", "|---|---|---|---|---|"]
+                 "only when the benchmark is run against one (`--url`, `--model`). With demonstrations, the time "
+                 "includes choosing each item's four most similar from the pool; the tokens are estimated "
+                 "(`llm_family.estimated_tokens`: a CJK character one, four other characters one), the prompt a "
+                 "real server would be sent.") + [
+                 "| set | task | items | demonstrations | concurrency | ms / item | est. tokens / item |",
+                 "|---|---|---|---|---|---|---|"]
         for row in rows:
-            lines.append(f"| {row['dataset']} | {row['task']} | {row['items']} | {row['concurrency']} | "
-                         f"{row['seconds_per_item'] * 1000:.2f} |")
+            lines.append(f"| {row['dataset']} | {row['task']} | {row['items']} | {row.get('demonstrations', 0)} | "
+                         f"{row['concurrency']} | {row['seconds_per_item'] * 1000:.2f} | "
+                         f"{row.get('tokens_per_item', '-')} |")
         return lines + [""]
     lines = section_head(f"The llm family against {rows[0]['model']}", result,
              "The first test examples of each set, one request each, scored with the task's metrics.") + [
-             "| set | task | items | headline | unanswered | hallucinated spans | s / item |", "|---|---|---|---|---|---|---|"]
+             "| set | task | items | demonstrations | headline | unanswered | hallucinated spans | tokens / item | "
+             "s / item |", "|---|---|---|---|---|---|---|---|---|"]
     for row in rows:
         headline = next(iter(row.get("scores", {}).items()), ("-", 0.0))
-        lines.append(f"| {row['dataset']} | {row['task']} | {row['items']} | {headline[0]} {headline[1]:.4f} | "
-                     f"{row['unanswered']} | {row['hallucinated_or_foreign_spans']} | {row['seconds_per_item']:.2f} |")
+        lines.append(f"| {row['dataset']} | {row['task']} | {row['items']} | {row.get('demonstrations', 0)} | "
+                     f"{headline[0]} {headline[1]:.4f} | {row['unanswered']} | {row['hallucinated_or_foreign_spans']} "
+                     f"| {row.get('tokens_per_item', '-')} | {row['seconds_per_item']:.2f} |")
     return lines + [""]
 
 
