@@ -584,6 +584,22 @@ def team_section(result: dict) -> list[str]:
                  else f"span F1 {row['settled_span_f1_vs_gold']:.3f}")
         lines.append(f"| {row['dataset']} | {row['overlap']}, {row['settle']} | {row['reviewed']} of "
                      f"{row['items']} | {score} | {row.get('expected_accuracy', '–')} |")
+    if result.get("aggregation"):
+        lines += ["", f"Command: `{result.get('aggregation_command', result['command']).strip()}`. Settling overlap-3 "
+                  "decisions by majority vote against the reliability-weighted rules of `--settle dawid-skene` and "
+                  "`--settle mace` (each annotator's competence estimated by EM from all their labels; a majority "
+                  "tie counts as wrong). The estimated competence is the chance an annotator's label is right (MACE: "
+                  "the chance they know rather than guess); the truth is 1 - flip rate.", "",
+                  "| set | team (flip rates) | items | majority | Dawid–Skene | MACE | competence, Dawid–Skene | "
+                  "competence, MACE |", "|---|---|---|---|---|---|---|---|"]
+        for row in result["aggregation"]:
+            team = ", ".join(f"{who} {rate:.0%}" for who, rate in row["flip_rates"].items())
+            accuracy = row["accuracy"]
+            competence = {method: ", ".join(f"{who} {value:.2f}" for who, value in row["competence"][method].items())
+                          for method in ("dawid-skene", "mace")}
+            lines.append(f"| {row['dataset']} | {row['team']} ({team}) | {row['items']} | {accuracy['majority']:.3f} | "
+                         f"{accuracy['dawid-skene']:.3f} | {accuracy['mace']:.3f} | {competence['dawid-skene']} | "
+                         f"{competence['mace']} |")
     if (load := result.get("postgres_load")) is not None:
         lines += ["", f"Command: `{result.get('load_command', result['command']).strip()}`, on this 2-core machine with "
                   "nothing else running (the 8 processes share its 2 cores with the server). "

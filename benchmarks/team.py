@@ -14,11 +14,17 @@ expected figures follow from the noise alone:
   which takes a little away);
 - the majority of three (binary) is right with probability P(at least two of three right).
 
+Aggregation: the same simulated annotators, and two other teams of three (one careful annotator outvoted by two
+careless ones; two good ones and one who answers at random half the time), settle ChnSentiCorp items by majority
+vote, Dawid–Skene and MACE (``--settle``); their accuracy against gold, and the competence each method estimates
+for each annotator (the truth: 1 - flip rate).
+
 Part 2, PostgreSQL under load (``--postgres URL``): 8 annotator processes with overlap 2 decide 5,000 items
 concurrently: decisions per second, p50/p95 latency of drawing the next item, and the checks that no annotator
 was served an item twice and no acknowledged decision was lost.
 
     python -m benchmarks.team [--items 1000] [--postgres URL] [--processes 8] [--load-items 5000]
+    python -m benchmarks.team --aggregation-only     # only the aggregation rows, the rest kept
 """
 
 from __future__ import annotations
@@ -167,6 +173,42 @@ def simulate(dataset, items: int, overlap: int, seed: int = 0) -> dict:
     return result
 
 
+TEAMS = {  # overlap 3: who labels every item, with which flip rate
+    "part 1's team": NOISE,
+    "one careful, two careless": {"lead": 0.03, "ann": 0.30, "bob": 0.35},
+    "two good, one spammer": {"ann": 0.05, "bob": 0.10, "spam": 0.50},
+}
+
+
+def aggregation(dataset, items: int, seed: int = 0) -> list[dict]:
+    """Settled accuracy against gold by majority vote, Dawid–Skene and MACE (``store.aggregation``, what
+    ``--settle dawid-skene`` / ``mace`` settle with) for each team of ``TEAMS`` labelling ``items`` items of a label
+    set with overlap 3, and each annotator's estimated competence against the truth (1 - flip rate); a tie
+    (possible with more than two labels) counts as wrong for majority."""
+    from collections import Counter
+
+    from bertanno.store.aggregation import aggregate
+
+    examples = [e for e in dataset.test + dataset.train if e.payload is not None][:items]
+    rows = []
+    for team, rates in TEAMS.items():
+        rng = random.Random(seed)
+        labelled = [[(who, noisy_label(e.payload, dataset.labels, rate, rng)) for who, rate in rates.items()]
+                    for e in examples]
+        gold = [e.payload for e in examples]
+        votes = [Counter(label for _, label in item).most_common(2) for item in labelled]
+        majority = sum(v[0][0] == g and (len(v) == 1 or v[0][1] > v[1][1]) for v, g in zip(votes, gold))
+        row = {"dataset": dataset.name, "team": team, "items": len(examples), "flip_rates": rates,
+               "accuracy": {"majority": round(majority / len(gold), 4)}, "competence": {}}
+        for method in ("dawid-skene", "mace"):
+            fitted = aggregate(labelled, method)
+            right = sum(fitted.best(i)[0] == g for i, g in enumerate(gold))
+            row["accuracy"][method] = round(right / len(gold), 4)
+            row["competence"][method] = {who: round(value, 3) for who, value in fitted.competence.items()}
+        rows.append(row)
+    return rows
+
+
 def dataset_task(dataset):
     from bertanno.core.plugins import get_plugins
 
@@ -285,6 +327,8 @@ def main(argv=None) -> dict:
     parser.add_argument("--load-items", type=int, default=5000)
     parser.add_argument("--load-only", action="store_true",
                         help="run only the PostgreSQL part; keep the simulation of the last results file")
+    parser.add_argument("--aggregation-only", action="store_true",
+                        help="run only the aggregation rows; keep everything else of the last results file")
     args = parser.parse_args(argv)
 
     from benchmarks.datasets import load as load_dataset
@@ -297,7 +341,14 @@ def main(argv=None) -> dict:
             parser.error("--load-only needs --postgres URL")
         result = json.loads(RESULT.read_text(encoding="utf-8"))
         result["load_command"] = "python -m benchmarks.team " + " ".join(shown)
-    for name in () if args.load_only else ("chnsenticorp", "chineseblue_cmedqaner"):
+    if args.aggregation_only:
+        result = json.loads(RESULT.read_text(encoding="utf-8"))
+        result["aggregation_command"] = "python -m benchmarks.team " + " ".join(shown)
+    if not args.load_only:
+        result["aggregation"] = aggregation(load_dataset("chnsenticorp"), args.items)
+        for row in result["aggregation"]:
+            print(json.dumps(row, ensure_ascii=False), flush=True)
+    for name in () if args.load_only or args.aggregation_only else ("chnsenticorp", "chineseblue_cmedqaner"):
         dataset = load_dataset(name)
         for overlap in (3, 2):
             row = simulate(dataset, args.items, overlap)

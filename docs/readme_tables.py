@@ -29,8 +29,9 @@ def _commands(group: click.Group, ctx: click.Context, prefix: str):
     for name in group.list_commands(ctx):
         command = group.get_command(ctx, name)
         sub = click.Context(command, info_name=name, parent=ctx)
-        if isinstance(command, click.Group):
-            yield from _commands(command, sub, f"{prefix} {name}")
+        if isinstance(command, click.Group):  # its own arguments come before its subcommand's name
+            arguments = " ".join(p.make_metavar(sub) for p in command.params if isinstance(p, click.Argument))
+            yield from _commands(command, sub, f"{prefix} {name} {arguments}".strip())
         else:
             yield f"{prefix} {name}", command, sub
 

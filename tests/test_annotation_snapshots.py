@@ -3,11 +3,12 @@ in posting's style: a class per screen, each state named, at 80×24 and 120×40.
 a 600-character review, a pair of 300-character texts, a 570-character NER text with English words, digits,
 CRLF, emoji and 𠮷 under 12 spans (two adjacent of one type). Screens: annotate in each view (labels, pair,
 spans), a selection, the help, all done, a long text scrolled, refused input, a blind control, the live
-model's status, a zero-shot family serving, an LLM's reason, and the review. ``pytest --snapshot-update`` rewrites them after a
+model's status, a zero-shot family serving, an LLM's reason, the guidelines, and the review. ``pytest --snapshot-update`` rewrites them after a
 deliberate change; look at the SVGs before committing."""
 
 import dataclasses
 import json
+from datetime import datetime
 
 import pytest
 
@@ -17,6 +18,7 @@ from bertanno.app.session import AnnotationSession, session_predictor
 from bertanno.core.import_export import import_file
 from bertanno.plugins.task import Prediction, Span
 from bertanno.store import Store
+from bertanno.store.guidelines import add_guidelines
 from bertanno.store.projects import create_project
 
 REVIEW = ("这家店的牛肉面汤头很浓，面条筋道，分量也足，" * 22 + "可惜服务员态度是错的。")[:600]
@@ -25,6 +27,7 @@ NER_TEXT = ("患者张三，男，65岁，因胸闷气促3天于2023年5月入�
             "肌钙蛋白I 0.8 ng/mL。曾在北京协和医院和上海瑞金医院就诊😀，家住𠮷野家对面的朝阳区。") * 6
 NER_TEXT = NER_TEXT[:570]
 SIZES = [(80, 24), (120, 40)]
+WRITTEN = datetime(2026, 12, 1, 9, 30)
 
 
 class Fixed:
@@ -56,10 +59,12 @@ def ner_spans() -> list[Span]:
     return sorted(spans)
 
 
-def make_app(tmp_path, task, labels, row, payload, blind=False, live_every=None, config=None):
+def make_app(tmp_path, task, labels, row, payload, blind=False, live_every=None, config=None, guidelines=None):
     store = Store.open(f"sqlite:///{tmp_path / 'snap.db'}")
     with store.transaction() as session:
-        create_project(session, "clinic", task, labels, "bert-base-chinese", config=config)
+        project = create_project(session, "clinic", task, labels, "bert-base-chinese", config=config)
+        if guidelines is not None:  # written at a fixed time: the panel's title shows it
+            add_guidelines(session, project.id, guidelines, "lead")[0].created_at = WRITTEN
     data = tmp_path / "items.jsonl"
     data.write_text(json.dumps(row, ensure_ascii=False) + "\n", encoding="utf-8")
     import_file(store, "clinic", data)
@@ -287,3 +292,35 @@ class TestReview:
     def test_a_review_without_a_majority(self, snap_compare, tmp_path, press, size):
         app, review, store = review_app(tmp_path)
         assert snapshot(snap_compare, app, review, store, size, press)
+
+
+GUIDELINES = ("# 门诊病历实体标注指南\n\n## 标签\n\n"
+              "- DIS: 疾病或综合征的名称，含慢性病史中提到的疾病，不含部位和程度修饰词，例如“冠心病”而不是“严重冠心病”\n"
+              "- SYM: 患者自述或查体所见的症状\n- TEST: 检验或检查项目的名称\n- VAL: 检验结果的数值和单位\n"
+              "- ORG: 医院、科室等机构\n- LOC: 地名\n\n## 边界\n\n" + "实体不含标点和空格；嵌套时标注最长的实体。\n\n" * 12
+              + "## 疑难\n\n遇到拿不准的情况，跳过并在评论中说明。\n")
+SENTIMENT_GUIDELINES = "# 评论情感\n\n- negative: 整体不满意，哪怕夹杂个别优点\n- positive: 整体满意\n"
+
+
+@BY_SIZE
+class TestGuidelines:
+    """The project's guidelines: the panel on g, the label descriptions in the legend, a new version announced."""
+
+    def test_the_guidelines_over_the_item(self, snap_compare, tmp_path, size):
+        app, session, store = make_app(tmp_path, *CASES["ner"][:3], ner_spans(), guidelines=GUIDELINES)
+        assert snapshot(snap_compare, app, session, store, size, ["g"])
+
+    def test_the_label_keys_with_their_descriptions(self, snap_compare, tmp_path, size):
+        app, session, store = make_app(tmp_path, *CASES["sentiment"][:3], "negative", guidelines=SENTIMENT_GUIDELINES)
+        assert snapshot(snap_compare, app, session, store, size)
+
+    def test_the_type_of_the_span_under_the_cursor_described(self, snap_compare, tmp_path, size):
+        app, session, store = make_app(tmp_path, *CASES["ner"][:3], ner_spans(), guidelines=GUIDELINES)
+        assert snapshot(snap_compare, app, session, store, size, ["right"] * 12)  # on 胸闷, a SYM
+
+    def test_a_new_version_announced_at_the_next_item(self, snap_compare, tmp_path, size):
+        app, session, store = make_app(tmp_path, *CASES["sentiment"][:3], "negative", guidelines=SENTIMENT_GUIDELINES)
+        with store.transaction() as db:  # written by the lead while this annotator works
+            add_guidelines(db, session.project_id, SENTIMENT_GUIDELINES + "\n有错别字不影响判断。\n",
+                           "lead")[0].created_at = WRITTEN
+        assert snapshot(snap_compare, app, session, store, size)

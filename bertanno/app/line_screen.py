@@ -16,6 +16,7 @@ from bertanno.app.relation_editing import GraphEditor
 from bertanno.app.session import AnnotationSession
 from bertanno.app.span_editing import SpanEditor
 from bertanno.app.views import item_legend, render_item, view_for
+from bertanno.app.views.guidelines import guidelines_renderable
 from bertanno.core.stats import counts_line
 from bertanno.errors import BertannoError
 from bertanno.plugins.task import not_text
@@ -30,6 +31,7 @@ KEYS = {  # the default keymap; --keys / BERTANNO_KEYS change it
     "choose": ("v",),
     "quit": ("q",),
     "help": ("?",),
+    "guidelines": ("g",),
 }
 HELP = """[bold]Keys[/]
   Enter / a   accept the pre-annotation      1-9  choose that label
@@ -38,6 +40,7 @@ HELP = """[bold]Keys[/]
   v N         review without a majority: settle with version N
   u           undo, as many steps as this session has made
   q / Ctrl-C / Ctrl-D   quit (every decision is saved)   ?  this help
+  g           the project's annotation guidelines
 
 [bold]Span editor (NER)[/]: one command per line, shown before it is saved
   + 北京:LOC     add the first free occurrence of 北京
@@ -49,6 +52,10 @@ HELP = """[bold]Keys[/]
   1>2:sell_to    relations: a relation from span 1 to span 2 (relations projects)
   -r 3           delete relation r3 (-r 3,4, -r all)   tr 3 TYPE  change its type
   Enter          save                       !    cancel"""
+
+
+GUIDELINES = "\0guidelines"
+"""``Driver.key``'s message for the guidelines key: the screen shows the guidelines in place of a message."""
 
 
 def plain_help(session) -> str:
@@ -107,17 +114,25 @@ class LineScreen:
             (counts_line(session.kinds), "cyan"))
         if session.live is not None:
             header = Text.assemble(header, "\n", (f"live: {session.live.status()}", "dim"))
+        guidelines = getattr(session, "guidelines", None)
+        descriptions = guidelines.descriptions(session.task.labels) if guidelines is not None else None
         body = Group(render_item(session.task, current.example, current.prediction, session.plugins),
-                     item_legend(session.task, session.plugins))
+                     item_legend(session.task, session.plugins, descriptions))
         context = session.context()
         parts = [header] + ([Panel(context, title="decisions")] if context is not None else [])
         parts.append(Panel(body if extra is None else Group(body, extra), title=session.item_heading()))
         note, style = session.item_note()
+        news = session.guidelines_news()
+        if news is not None:
+            parts.append(Text(f"guidelines version {news} is new (g reads them)", style="bold yellow"))
         parts.append(Text(note, style=style))
         choose = " · v choose a version" if session.choices() else ""
         parts.append(Text(f"Enter accept · c correct{choose} · x {session.REJECT_WORD} · s skip · u undo · q quit · "
                           "? keys", style="dim"))
-        if message:  # the help is bertanno's own markup; any other message may quote data: plain text
+        if message == GUIDELINES:
+            parts.append(guidelines_renderable(getattr(getattr(session, "guidelines", None), "current", None),
+                                               session.project_name))
+        elif message:  # the help is bertanno's own markup; any other message may quote data: plain text
             parts.append(Text.from_markup(message) if message == plain_help(session) else Text(message, style="red"))
         self.console.clear()
         self.console.print(Group(*parts))
@@ -141,6 +156,8 @@ class Driver:
             return "quit"
         if key in keys["help"]:
             return plain_help(session)
+        if key in keys.get("guidelines", ()):
+            return GUIDELINES
         if key in keys["undo"]:
             return None if session.undo() else "nothing to undo in this session"
         if key in keys["skip"]:

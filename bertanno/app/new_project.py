@@ -8,10 +8,12 @@ from pathlib import Path
 
 from bertanno.app.training_runs import version_directory
 from bertanno.core.plugins import Plugins, get_plugins
+from bertanno.core.project import open_project
 from bertanno.core.serving import plan_zero_shot, write_zero_shot_version
 from bertanno.errors import BertannoError
 from bertanno.plugins.task import Task
 from bertanno.store import Store
+from bertanno.store.aggregation import METHODS as AGGREGATES
 from bertanno.store.projects import create_project as store_project
 from bertanno.store.projects import set_blind_share as store_blind_share
 from bertanno.store.projects import set_team as store_team
@@ -83,6 +85,7 @@ def create_project(store: Store, name: str, task: Task, model: str, zero_shot: s
     overlap outside 1 to 10) and writes nothing then.
     """
     plugins = plugins or get_plugins()
+    check_settle_rule(task, settle)
     options = zero_shot_options
     if gazetteer:
         if zero_shot:
@@ -117,10 +120,23 @@ def set_blind_share(store: Store, name: str, share: float) -> float:
         return store_blind_share(session, name, share)
 
 
-def set_team(store: Store, name: str, overlap: int | None = None, settle: str | None = None) -> tuple[int, str]:
+def check_settle_rule(task: Task, settle: str | None) -> None:
+    """Raise ``BertannoError`` for a rule that estimates each annotator's reliability (``dawid-skene``, ``mace``)
+    on a task whose decisions are not one label (spans, relations: a whole span set is no class to model)."""
+    if settle in AGGREGATES and task.example_kind not in ("text", "pair"):
+        raise BertannoError(f"--settle {settle} weighs each annotator's label by their estimated reliability, for "
+                            f"label and pair tasks; task {task.name!r} marks spans, so use unanimous or majority "
+                            "(and a review for the rest)")
+
+
+def set_team(store: Store, name: str, overlap: int | None = None, settle: str | None = None,
+             plugins: Plugins | None = None) -> tuple[int, str]:
     """Judge each of project ``name``'s items by ``overlap`` different annotators and settle their decisions by
-    ``settle`` (``unanimous`` or ``majority``) from the next item served on; ``None`` keeps a setting. Returns the
-    overlap and rule before. Raises ``StoreError`` as ``store.projects.set_team`` does (values out of range, an
-    overlap above the number of people who have worked on the project)."""
+    ``settle`` (``unanimous``, ``majority``, or for label tasks ``dawid-skene`` or ``mace``) from the next item
+    served on; ``None`` keeps a setting. Returns the overlap and rule before. Raises ``StoreError`` as
+    ``store.projects.set_team`` does (values out of range, an overlap above the number of people who have worked
+    on the project) and ``BertannoError`` for an aggregate rule on a span task (``check_settle_rule``)."""
+    if settle is not None:
+        check_settle_rule(open_project(store, name, plugins).task, settle)
     with store.transaction() as session:
         return store_team(session, name, overlap, settle)

@@ -18,6 +18,7 @@ from typing import Any
 
 from bertanno.app.session import Current, ItemTiming, default_annotator
 from bertanno.app.views import render_decisions
+from bertanno.core.guidelines import GuidelinesInForce
 from bertanno.core.plugins import Plugins, get_plugins
 from bertanno.core.project import item_example, open_project
 from bertanno.core.stats import decision_kind
@@ -53,6 +54,7 @@ class ReviewSession(ItemTiming):
         self.plugins = plugins or get_plugins()
         self.project = open_project(store, project_name, self.plugins)
         self.project_id, self.task = self.project.id, self.project.task
+        self.guidelines = GuidelinesInForce(store, self.project_id)
         self.session_id = queue.new_session_id()
         with store.transaction() as session:
             people = project_annotators(session, self.project_id)
@@ -117,6 +119,7 @@ class ReviewSession(ItemTiming):
             self.current = Current(item_id, example, None if proposal is None else Prediction(
                 proposal, self._agreeing / len(people)), None, restored=self._restored.pop(item_id, None))
             self.begin(self.current)
+            self.guidelines.check()
             return self.current
         return None
 
@@ -208,7 +211,8 @@ class ReviewSession(ItemTiming):
                                                                       "accepted" if shown else "labelled"),
                 **changes, "reviewed": [who for who, _ in self._decisions],
                 **({"chosen": self._chosen} if self._chosen is not None else {})}
-        how = {**self.timing(current), "shown_version": None, "shown_family": None, "edit": edit, "blind": False}
+        how = {**self.timing(current), "shown_version": None, "shown_family": None, "edit": edit, "blind": False,
+               "guidelines_version": self.guidelines.version}
         with self.store.transaction() as session:
             annotation = annotations_q.record_decision(
                 session, self.project_id, current.item_id, self.annotator, self.session_id, decision, stored,

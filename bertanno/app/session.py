@@ -24,6 +24,7 @@ from bertanno.app.background import yield_to_the_screen
 from bertanno.app.live import LiveTrainer, live_families
 from bertanno.app.training_runs import champion_model
 from bertanno.core.bundle import record_family_name
+from bertanno.core.guidelines import GuidelinesInForce
 from bertanno.core.plugins import Plugins, get_plugins
 from bertanno.core.project import item_example, open_project
 from bertanno.core.serving import load_served
@@ -106,6 +107,12 @@ class ItemTiming:
         self._heading: tuple[int, str] | None = None  # (item id, its heading), read once per item
         self.kinds: Counter = Counter()
         """This session's standing decisions by kind (``core.stats.KINDS``), as ``bertanno stats`` counts them."""
+
+    def guidelines_news(self) -> int | None:
+        """The number of the guidelines version that came into force since the previous item (announced with
+        this one), else ``None``."""
+        guidelines = getattr(self, "guidelines", None)
+        return guidelines.version if guidelines is not None and guidelines.changed else None
 
     def item_heading(self) -> str:
         """``item 3/22``: the place of the item on screen among its project's items (``store.items.
@@ -210,6 +217,7 @@ class AnnotationSession(ItemTiming):
         self.predictor, self.model_version = predictor, model_version
         self.project = open_project(store, project_name, self.plugins)
         self.project_id, self.task = self.project.id, self.project.task
+        self.guidelines = GuidelinesInForce(store, self.project_id)
         self.total = self.project.item_count()
         with store.transaction() as session:
             queue.reclaim_stale(session, self.project_id, self.annotator)  # a crashed session's item comes back now
@@ -285,6 +293,7 @@ class AnnotationSession(ItemTiming):
         if current is not None:
             self.begin(current)
             current.restored = self._restored.pop(current.item_id, None)
+            self.guidelines.check()  # a new version is announced with this item and recorded with its decision
         self.current = current
         return current
 
@@ -394,7 +403,7 @@ class AnnotationSession(ItemTiming):
         return {**self.timing(current),
                 "shown_version": (self.model_version or "unnamed") if shown is not None else None,
                 "shown_family": self.serving_family if shown is not None else None, "edit": edit,
-                "blind": current.blind}
+                "blind": current.blind, "guidelines_version": self.guidelines.version}
 
     def undo(self) -> bool:
         """Withdraw this session's last decision; its item is shown again next. ``False`` if nothing to undo."""

@@ -24,6 +24,7 @@ from bertanno.core.bundle import (
 from bertanno.core.engine import Predictor, predict_payloads, score_model
 from bertanno.core.ensemble import ENSEMBLE, default_members, fit_ensemble
 from bertanno.core.gate import MIN_ITEMS, GateVerdict, decide
+from bertanno.core.guidelines import label_descriptions
 from bertanno.core.plugins import Plugins, get_plugins
 from bertanno.core.pre_annotation import CHUNK_SIZE, BulkPrediction, predict_project
 from bertanno.core.project import MIN_STRATUM, project_task, training_data
@@ -36,6 +37,7 @@ from bertanno.plugins.families import ServedModel
 from bertanno.plugins.task import Example, Task, scored_on
 from bertanno.store import Store, locks
 from bertanno.store.annotations import human_decisions_since, latest_human_decision
+from bertanno.store.guidelines import latest_guidelines
 from bertanno.store.projects import get_project
 from bertanno.store.schema import ModelVersion, Project
 from bertanno.store.versions import (
@@ -322,6 +324,9 @@ def _train_locked(store: Store, project_name: str, config: TrainConfig, trigger:
                     "mode": config.mode if family == DEFAULT_FAMILY else None,
                     "started_from": start_from or project.adapted_model or project.model}
         configured = configured_options(session, project.id, family, plugins)
+        guidelines = latest_guidelines(session, project.id)
+        if configured is not None and guidelines is not None:  # the prompt of a new llm version says what each means
+            configured["descriptions"] = label_descriptions(guidelines.text, task.labels)
         if plugins.family(family).configured and configured is None:
             raise BertannoError(f"the {family} model family takes its settings from a version of it, and project "
                                 f"{project_name} has none; create the project with --zero-shot {family}"

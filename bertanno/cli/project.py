@@ -44,7 +44,9 @@ def team_options(function):
     """--overlap and --settle, shared by init and configure."""
     function = click.option("--settle", type=click.Choice(SETTLE_RULES),
                             help="How the overlapping decisions settle an item (default unanimous: all agree; "
-                                 "majority: more than half); otherwise a review decides.")(function)
+                                 "majority: more than half; dawid-skene or mace, label tasks: the most probable "
+                                 "label when each annotator's reliability is estimated from all their decisions); "
+                                 "otherwise a review decides.")(function)
     return click.option("--overlap", type=click.IntRange(1, MAX_OVERLAP), metavar="K",
                         help="Serve each item to K different annotators (default 1).")(function)
 
@@ -217,15 +219,18 @@ def configure(ctx, project, blind_share, overlap, settle):
 
     With --overlap K each item is served to K different annotators (never
     twice to one of them) and counts for training once it is settled: all K
-    agree (--settle unanimous), more than half agree (--settle majority), or
-    a review decides. An overlap above the number of people who have worked
-    on the project is refused.
+    agree (--settle unanimous), more than half agree (--settle majority), the
+    label most probable once each annotator's reliability is estimated from all
+    their decisions is over one half (--settle dawid-skene or mace, label and
+    pair tasks), or a review decides. An overlap above the number of people who
+    have worked on the project is refused.
 
     \b
     Examples:
       bertanno configure clinic                    the settings
       bertanno configure clinic --blind-share 0.1  one item in ten blind
       bertanno configure clinic --overlap 2        two annotators per item
+      bertanno configure reviews --overlap 3 --settle dawid-skene
     """
     from bertanno.app.new_project import set_blind_share, set_team
     from bertanno.core.project import open_project

@@ -143,8 +143,9 @@ def agreement(ctx, project, as_json):
     kappa (labels), or span F1 with exact and overlapping matches, overall
     and per entity type (NER); over everyone, Krippendorff's alpha (labels);
     and for each annotator, the same figures against the model prediction
-    they were shown. Each annotator's latest decision on an item counts;
-    skips and rejects are left out.
+    they were shown, and (labels) their competence as Dawid–Skene and MACE
+    estimate it from all their decisions. Each annotator's latest decision on
+    an item counts; skips and rejects are left out.
 
     \b
     Examples:
@@ -178,6 +179,15 @@ def agreement(ctx, project, as_json):
             table.add_row(escape(row["annotator"]), str(row["items"]), _figures(row))
             for kind, f1 in _per_type(row):
                 table.add_row(f"  {escape(kind)}", "", f"span F1 {f1:.2f}")
+        console.print(table)
+    if report.competence:
+        table = Table(title="each annotator's estimated competence (the chance their label is the true one)",
+                      box=box.SIMPLE_HEAD, padding=(0, 1), title_justify="left")
+        for column in ("annotator", "Dawid–Skene", "MACE"):
+            table.add_column(column, justify="left" if column == "annotator" else "right")
+        for name in report.annotators:
+            table.add_row(escape(name), *(_number(report.competence[method].get(name), 2)
+                                          for method in ("dawid-skene", "mace")))
         console.print(table)
 
 

@@ -9,6 +9,7 @@ prediction they were shown (blind items: the one hidden from them), item by item
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, field
 from itertools import combinations
 
@@ -17,6 +18,7 @@ from bertanno.core.project import open_project
 from bertanno.errors import BertannoError
 from bertanno.plugins.task import Task
 from bertanno.store import Store
+from bertanno.store.aggregation import METHODS, aggregate
 from bertanno.store.annotations import decision_records
 
 JUDGEMENTS = ("accept", "correct")
@@ -37,6 +39,9 @@ class AgreementReport:
     pairs: list[dict] = field(default_factory=list)
     group: dict = field(default_factory=dict)
     model: list[dict] = field(default_factory=list)
+    competence: dict[str, dict[str, float]] = field(default_factory=dict)
+    """Label tasks: per method (``dawid-skene``, ``mace``), each annotator's estimated competence, the probability
+    that their label is the true one (``store.aggregation``), fitted to every labelled item."""
 
     def as_json(self) -> dict:
         return asdict(self)
@@ -87,4 +92,15 @@ def project_agreement(store: Store, project: str, plugins: Plugins | None = None
         raise BertannoError(f"no item of {project} has been decided by two annotators, so there is no agreement to "
                             f"measure ({len(annotators)} annotator(s) so far); serve each item to several: bertanno "
                             f"configure {project} --overlap 2")
-    return AgreementReport(handle.name, handle.task.name, annotators, overlapping, pairs, group, model)
+    return AgreementReport(handle.name, handle.task.name, annotators, overlapping, pairs, group, model,
+                           competence_figures(handle.task, records))
+
+
+def competence_figures(task: Task, records: list[dict]) -> dict[str, dict[str, float]]:
+    """Per method of ``store.aggregation.METHODS``, each annotator's estimated competence from their latest
+    label on every item (``judgements``); empty for a task whose decisions are not one label."""
+    if task.example_kind not in ("text", "pair"):
+        return {}
+    items = [[(name, json.dumps(record["payload"], ensure_ascii=False, sort_keys=True))
+              for name, record in unit.items()] for unit in judgements(records).values()]
+    return {method: dict(sorted(aggregate(items, method).competence.items())) for method in METHODS}

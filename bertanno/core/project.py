@@ -180,8 +180,9 @@ class ProjectHandle:
         if only == DISAGREEMENTS:
             return self.disagreements()
         selection = Selection(only)
+        notes: dict[int, dict] = {}  # how the aggregate settled an item (settle dawid-skene, mace)
         with self.store.transaction() as session:
-            standing = current_annotations(session, self.id, selection)
+            standing = current_annotations(session, self.id, selection, notes)
             people = people_decisions(session, self.id) if provenance else {}
             examples = []
             for item in project_items(session, self.id):
@@ -197,6 +198,8 @@ class ProjectHandle:
                                              if getattr(annotation, field) is not None}}
                     if len(people.get(item.id, ())) > 1:  # a team's item: every annotator's decision
                         meta["provenance"]["decisions"] = _decisions(people[item.id])
+                    if item.id in notes:
+                        meta["provenance"]["settled_by"] = notes[item.id]
                 examples.append((item.id, item_example(item, self.task, annotation, meta)))
         return examples
 

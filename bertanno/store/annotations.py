@@ -9,8 +9,19 @@ from dataclasses import dataclass
 from sqlalchemy import and_, delete, distinct, exists, func, insert, not_, select, update
 from sqlalchemy.orm import Session
 
+from bertanno.store.aggregation import METHODS, aggregate
 from bertanno.store.database import StoreError
-from bertanno.store.schema import DECISIONS, Annotation, AnnotationEvent, Item, Lease, Prediction, Project, utcnow
+from bertanno.store.guidelines import version_in_force
+from bertanno.store.schema import (
+    DECISIONS,
+    Annotation,
+    AnnotationEvent,
+    Item,
+    Lease,
+    Prediction,
+    Project,
+    utcnow,
+)
 
 IMPORT_ANNOTATOR = "import"
 DISAGREEMENTS = "disagreements"
@@ -65,7 +76,7 @@ def still_theirs(session: Session, project_id: int, item_id: int, annotator: str
     return not taken and not is_decided(session, project_id, item_id, annotator=annotator)
 
 
-DECISION_RECORD = ("active_ms", "keystrokes", "shown_version", "shown_family", "edit", "blind")
+DECISION_RECORD = ("active_ms", "keystrokes", "shown_version", "shown_family", "edit", "blind", "guidelines_version")
 """The annotation columns that say how a person's decision was made (``record_decision``'s ``how``)."""
 
 
@@ -73,7 +84,8 @@ def record_decision(session: Session, project_id: int, item_id: int, annotator: 
                     decision: str, payload: object = None, prediction_id: int | None = None,
                     duration_ms: int | None = None, how: dict | None = None, source: str = "human") -> Annotation:
     """A person's decision, its event, and the release of the item's lease, in the caller's transaction.
-    ``how``: how it was made (``DECISION_RECORD``: active time, keystrokes, what was shown, the edit, blind).
+    ``how``: how it was made (``DECISION_RECORD``: active time, keystrokes, what was shown, the edit, blind, the
+    guidelines version shown: by default the one in force).
     ``source``: ``human`` (an annotator's) or ``review`` (a reviewer's, which settles the item).
 
     An annotator's decision (not a skip) counts only while the item is still theirs (``still_theirs``), checked
@@ -92,9 +104,12 @@ def record_decision(session: Session, project_id: int, item_id: int, annotator: 
             raise ItemTaken(item_id)
         if source == "review" and session.scalar(select(Item.authoritative).where(Item.id == item_id)):
             raise ItemTaken(item_id, settled=True)
+    how = dict(how or {})
+    if "guidelines_version" not in how:  # the version in force now, unless the caller says which it showed
+        how["guidelines_version"] = version_in_force(session, project_id)
     annotation = Annotation(project_id=project_id, item_id=item_id, annotator=annotator, session_id=session_id,
                             decision=decision, payload=payload, prediction_id=prediction_id, source=source,
-                            duration_ms=duration_ms, **(how or {}))
+                            duration_ms=duration_ms, **how)
     session.add(annotation)
     session.flush()
     session.add(AnnotationEvent(project_id=project_id, item_id=item_id, annotation_id=annotation.id, kind="decision",
@@ -286,6 +301,38 @@ def settled(annotations: list[Annotation], overlap: int, rule: str = "unanimous"
     return None
 
 
+def settle_items(standing: dict[int, list[Annotation]], overlap: int, rule: str,
+                 notes: dict[int, dict] | None = None) -> dict[int, Annotation | None]:
+    """``settled`` for every item of ``standing`` (``standing_by_item``'s). Under ``dawid-skene`` or ``mace``
+    (overlap 2 or more, label tasks) an item that ``overlap`` annotators decided is settled by the aggregate
+    (``store.aggregation``) fitted to every item's latest decision per annotator: the latest annotation that gave
+    the most probable label, when that label's probability is over one half (else it waits for a review); a
+    review or an import still settles its item. ``notes``, when given, gets per item settled by the aggregate
+    ``{"rule": RULE, "probability": P}`` (how it was settled, for an export's provenance)."""
+    if rule not in METHODS or overlap <= 1:
+        return {item_id: settled(annotations, overlap, rule) for item_id, annotations in standing.items()}
+    chosen: dict[int, Annotation | None] = {}
+    people = {}
+    for item_id, decisions in standing.items():
+        authoritative = [a for a in decisions if a.source != "human"]
+        chosen[item_id] = authoritative[-1] if authoritative else None
+        if not authoritative:
+            people[item_id] = {a.annotator: a for a in decisions}
+    order = list(people)
+    fitted = aggregate([[(who, agreement_key(a)) for who, a in people[item_id].items()] for item_id in order], rule)
+    for row, item_id in enumerate(order):
+        latest = people[item_id]
+        if len(latest) < overlap:
+            continue  # waits for more annotators; its decisions still taught the aggregate who to trust
+        key, probability = fitted.best(row)
+        givers = [a for a in latest.values() if agreement_key(a) == key]
+        if givers and probability > 0.5:
+            chosen[item_id] = max(givers, key=lambda a: a.id)
+            if notes is not None:
+                notes[item_id] = {"rule": rule, "probability": round(probability, 4)}
+    return chosen
+
+
 def _team(session: Session, project_id: int) -> tuple[int, str]:
     """The project's overlap and settle rule."""
     return tuple(session.execute(select(Project.overlap, Project.settle).where(Project.id == project_id)).one())
@@ -314,13 +361,13 @@ def people_decisions(session: Session, project_id: int, item_ids: list[int] | No
     return people
 
 
-def current_annotations(session: Session, project_id: int, selection: Selection = Selection()) -> dict[int, Annotation]:
-    """Each item's standing annotation, the one that settles it (``settled`` under the project's overlap and
+def current_annotations(session: Session, project_id: int, selection: Selection = Selection(),
+                        notes: dict[int, dict] | None = None) -> dict[int, Annotation]:
+    """Each item's standing annotation, the one that settles it (``settle_items`` under the project's overlap and
     rule; overlap 1: the latest one not undone), rejects excluded (a rejected pre-annotation says what the label
-    is not, not what it is) and items not settled left out."""
+    is not, not what it is) and items not settled left out. ``notes``: see ``settle_items``."""
     overlap, rule = _team(session, project_id)
-    chosen = {item_id: settled(annotations, overlap, rule)
-              for item_id, annotations in standing_by_item(session, project_id).items()}
+    chosen = settle_items(standing_by_item(session, project_id), overlap, rule, notes)
     return {item_id: a for item_id, a in chosen.items()
             if a is not None and a.decision != "reject" and selection.admits(a)}
 
@@ -331,8 +378,10 @@ def disagreements(session: Session, project_id: int) -> list[int]:
     overlap, rule = _team(session, project_id)
     if overlap <= 1:
         return []
-    return [item_id for item_id, annotations in standing_by_item(session, project_id).items()
-            if len({a.annotator for a in annotations}) >= overlap and settled(annotations, overlap, rule) is None]
+    standing = standing_by_item(session, project_id)
+    chosen = settle_items(standing, overlap, rule)
+    return [item_id for item_id, annotations in standing.items()
+            if len({a.annotator for a in annotations}) >= overlap and chosen[item_id] is None]
 
 
 def review_items(session: Session, project_id: int, annotators: list[str] | None = None
@@ -343,7 +392,9 @@ def review_items(session: Session, project_id: int, annotators: list[str] | None
     people decided."""
     overlap, rule = _team(session, project_id)
     disagreeing, agreeing = [], []
-    for item_id, decisions in sorted(standing_by_item(session, project_id).items()):
+    standing = standing_by_item(session, project_id)
+    chosen = settle_items(standing, overlap, rule)
+    for item_id, decisions in sorted(standing.items()):
         if any(a.source != "human" for a in decisions):
             continue  # a review or an import has decided it
         latest = {a.annotator: a for a in decisions}
@@ -351,7 +402,7 @@ def review_items(session: Session, project_id: int, annotators: list[str] | None
             continue
         if len({agreement_key(a) for a in latest.values()}) == 1:
             agreeing.append(item_id)
-        elif settled(decisions, overlap, rule) is None:
+        elif chosen[item_id] is None:
             disagreeing.append(item_id)
     return disagreeing, agreeing
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 DECISIONS = ("accept", "reject", "correct", "skip")
 SOURCES = ("human", "import", "review")
-SETTLE_RULES = ("unanimous", "majority")
+SETTLE_RULES = ("unanimous", "majority", "dawid-skene", "mace")
 VERSION_STATUSES = ("candidate", "champion", "retired")
 
 
@@ -44,8 +44,9 @@ class Project(Base):
     overlap: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     """How many different annotators judge each item (``init --overlap``); 1: the first decision decides it."""
     settle: Mapped[str] = mapped_column(String(16), default="unanimous", server_default="unanimous")
-    """How the decisions of ``overlap`` annotators settle an item: ``unanimous`` or ``majority`` (more than half
-    agree); otherwise a review decides (``store.annotations.settled``)."""
+    """How the decisions of ``overlap`` annotators settle an item: ``unanimous``, ``majority`` (more than half
+    agree), or by each annotator's estimated reliability, ``dawid-skene`` or ``mace`` (label tasks:
+    ``store.aggregation``); otherwise a review decides (``store.annotations.settle_items``)."""
     uid: Mapped[str] = mapped_column(String(32), default=lambda: uuid.uuid4().hex)
     """A random id, unique across databases: recorded in every model version of the project (and in the name of
     its models folder), and checked when a version is loaded for the project."""
@@ -120,6 +121,8 @@ class Annotation(Base):
     edit: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     """The decision relative to what was shown: ``kind`` (accepted, corrected, labelled, rejected, skipped)
     and the task's counts of what changed (``Task.edit_summary``)."""
+    guidelines_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """The version of the project's guidelines in force when the decision was made (``None``: none yet)."""
 
 
 class AnnotationEvent(Base):
@@ -169,6 +172,20 @@ class Vocabulary(Base):
     name: Mapped[str] = mapped_column(String(200))
     terms: Mapped[list] = mapped_column(JSON)
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Guidelines(Base):
+    """One version of a project's annotation guidelines (Markdown), numbered from 1; rows are never changed."""
+
+    __tablename__ = "guidelines"
+    __table_args__ = (UniqueConstraint("project_id", "version", name="uq_guidelines_project_version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    author: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 

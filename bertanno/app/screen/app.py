@@ -21,15 +21,17 @@ from textual.widgets import Static
 
 from bertanno.app.screen.choose import ChooseScreen
 from bertanno.app.screen.done import DoneView
+from bertanno.app.screen.guidelines import GuidelinesScreen
 from bertanno.app.screen.help import HelpScreen, help_text, key_labels
 from bertanno.app.screen.widgets import Decided, character_key, item_widget
 from bertanno.app.session import RENEW_SECONDS, AnnotationSession
+from bertanno.app.views.guidelines import guidelines_renderable
 from bertanno.core.stats import counts_line
 from bertanno.errors import BertannoError
 from bertanno.store.annotations import ItemTaken
 
 ACTIONS = {"accept": "accept", "reject": "decide('reject')", "skip": "decide('skip')", "undo": "undo",
-           "quit": "quit_session", "help": "help", "choose": "choose"}
+           "quit": "quit_session", "help": "help", "choose": "choose", "guidelines": "guidelines"}
 
 
 def key_names(keys: tuple[str, ...]) -> str:
@@ -83,6 +85,8 @@ class AnnotationApp(App[None]):
         parts = [(shown_keys(keys["accept"]), "accept"), *choose, *getattr(self.view, "KEYS", ()),
                  (shown_keys(keys["reject"]), self.session.REJECT_WORD), (shown_keys(keys["skip"]), "skip"),
                  (shown_keys(keys["undo"]), "undo"), (shown_keys(keys["quit"]), "quit"),
+                 *([(shown_keys(keys["guidelines"]), "guidelines")] if "guidelines" in keys and getattr(
+                     getattr(self.session, "guidelines", None), "current", None) is not None else []),
                  (shown_keys(keys["help"]), "keys")]
         width = max(self.size.width - 2, 20)
         line, used = Text(), 0
@@ -110,6 +114,10 @@ class AnnotationApp(App[None]):
         current = session.current
         if current is not None:
             header.append(f"\n{session.item_heading()} · ")
+            news = session.guidelines_news()
+            if news is not None:
+                key = shown_keys(self.keymap["guidelines"]) if "guidelines" in self.keymap else "bertanno guidelines"
+                header.append(f"guidelines version {news} is new ({key} reads them) · ", "bold yellow")
             header.append(*session.item_note())
         if session.live is not None:
             header.append(f"\nlive: {session.live.status()}", style="dim")
@@ -123,6 +131,7 @@ class AnnotationApp(App[None]):
         container = self.query_one("#item", Container)
         current = self.session.next()
         reused = (current is not None and self.view is not None and hasattr(self.view, "show_item")
+                  and self.session.guidelines_news() is None  # new guidelines: a new view, with their legend
                   and self.view.show_item(current.example, current.prediction, current.restored))
         if not reused:
             container.remove_children()
@@ -226,6 +235,11 @@ class AnnotationApp(App[None]):
             self.show_next()
         else:
             self.say("nothing to undo in this session")
+
+    def action_guidelines(self) -> None:
+        guidelines = getattr(self.session, "guidelines", None)
+        self.push_screen(GuidelinesScreen(guidelines_renderable(guidelines.current if guidelines else None,
+                                                                self.session.project_name)))
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(help_text(self.keymap, getattr(self.view, "HELP", ""), self.session.REJECT_HELP,

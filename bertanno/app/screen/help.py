@@ -26,7 +26,9 @@ def help_text(keymap: dict[str, tuple[str, ...]], view_help: str = "",
             (keys("reject"), reject), (keys("skip"), "skip: it comes back later"),
             *([(keys("choose"), "no majority: choose an annotator's version or their union")] if choose else []),
             (keys("undo"), "undo, as many steps as this session made, your own labels and spans back"),
-            (keys("quit") + " / Ctrl-C", "quit: every decision is already saved"), (keys("help"), "this help")]
+            (keys("quit") + " / Ctrl-C", "quit: every decision is already saved"),
+            *([(keys("guidelines"), "the project's annotation guidelines")] if "guidelines" in keymap else []),
+            (keys("help"), "this help")]
     for key, what in rows:
         text.append(f"  {key:<18}", style="bold cyan")
         text.append(f" {what}\n")

@@ -53,13 +53,13 @@ def render_item(task, example: Example, prediction: Prediction | None, plugins=N
     return view_for(task, plugins).render(task, example, prediction)
 
 
-def item_legend(task, plugins=None):
+def item_legend(task, plugins=None, descriptions: dict[str, str] | None = None):
     """The legend of the label keys as the task's view shows it under the item: ``[1] PER  [2] LOC`` in the
-    types' colours for a span view, plain for the others."""
+    types' colours for a span view, plain for the others; with ``descriptions``, one label a line with its own."""
     from bertanno.app.views.labels import keys_legend
     from bertanno.app.views.spans import legend
 
-    return legend(task) if view_for(task, plugins).edits_spans else keys_legend(task)
+    return legend(task, descriptions) if view_for(task, plugins).edits_spans else keys_legend(task, None, descriptions)
 
 
 def render_decisions(task, example: Example, decisions: Sequence[tuple[str, Any]], plugins=None):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+from rich.cells import cell_len
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
@@ -29,14 +30,25 @@ def _prediction(task, prediction: Prediction | None) -> list[Text]:
     return lines
 
 
-def keys_legend(task, colour=None) -> Text:
+def keys_legend(task, colour=None, descriptions: dict[str, str] | None = None) -> Text:
     """The label keys with their labels, ``[1] negative  [2] positive`` (``task.label_keys``: a digit label is
     its own key), then the labels no key chooses (typed with ``c``); each label in ``colour(label)`` when given
-    (the span view's colours), else plain. Wraps between entries, never inside one."""
+    (the span view's colours), else plain. Wraps between entries, never inside one. With ``descriptions`` (the
+    guidelines' one-line label descriptions, ``core.guidelines``), one label a line, its description after it,
+    dim, cut with … at the width."""
     keyed = label_keys(task.labels)
     entries = [(f"[{key}] {label}", label) for key, label in keyed]
     entries += [(f"{label} (typed)", label) for label in task.labels[len(keyed):]]
     legend = Text()
+    if descriptions:
+        width = max(cell_len(entry) for entry, _ in entries)
+        for index, (entry, label) in enumerate(entries):
+            legend.append(("\n" if index else "") + entry + " " * (width - cell_len(entry)),
+                          style=colour(label) if colour else "")
+            if descriptions.get(label):
+                legend.append("  " + " ".join(descriptions[label].split()), style="dim")
+        legend.no_wrap, legend.overflow = True, "ellipsis"
+        return legend
     for index, (entry, label) in enumerate(entries):
         if index:
             legend.append("  ")

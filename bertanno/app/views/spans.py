@@ -24,9 +24,9 @@ def colour(labels: Sequence[str], label: str) -> str:
     return PALETTE[list(labels).index(label) % len(PALETTE)] if label in labels else "white"
 
 
-def legend(task) -> Text:
-    """The label keys with each type in its colour (``labels.keys_legend``)."""
-    return keys_legend(task, lambda label: colour(task.labels, label))
+def legend(task, descriptions: dict[str, str] | None = None) -> Text:
+    """The label keys with each type in its colour (``labels.keys_legend``), with the guidelines' descriptions."""
+    return keys_legend(task, lambda label: colour(task.labels, label), descriptions)
 
 
 def render_spans(task, example: Example, prediction: Prediction | None):

@@ -112,9 +112,9 @@ def answer_schema(task: Task) -> dict:
             "required": ["label"]}
 
 
-def instructions(task: Task) -> str:
-    """The system message: the task, its labels (with their descriptions when the version has them) and the JSON
-    to answer with."""
+def instructions(task: Task, descriptions: dict[str, str] | None = None) -> str:
+    """The system message: the task, its labels (with their descriptions from the project's guidelines when the
+    version has them) and the JSON to answer with."""
     labels = "、".join(task.labels)
     if task.example_kind == "spans":
         asked = (f"找出文本中的所有实体，类型只能是：{labels}。每个实体给出它在文本中的原文（一字不差）和类型；同一实体出现几次就列几次，"
@@ -129,7 +129,8 @@ def instructions(task: Task) -> str:
                  '{"label": "标签", "reason": "一句理由"}')
     else:
         asked = f'给下面的文本一个标签，标签只能是：{labels}。只回答 JSON：{{"label": "标签", "reason": "一句理由"}}'
-    return f"你是{task.name}标注助手。{asked}"
+    meanings = "".join(f"\n- {label}：{descriptions[label]}" for label in task.labels if (descriptions or {}).get(label))
+    return f"你是{task.name}标注助手。{asked}" + (f"\n标注指南中各标签的含义：{meanings}" if meanings else "")
 
 
 def user_text(example: Example) -> str:
@@ -137,10 +138,11 @@ def user_text(example: Example) -> str:
     return example.text if example.text_b is None else f"文本A：{example.text}\n文本B：{example.text_b}"
 
 
-def messages(task: Task, example: Example, shots: Sequence[Example] = ()) -> list[dict]:
-    """The chat messages for one item: the instructions, then each demonstration as the user's text and the
-    answer the team gave it (``answer_json``), then the item's text."""
-    chat = [{"role": "system", "content": instructions(task)}]
+def messages(task: Task, example: Example, shots: Sequence[Example] = (),
+             descriptions: dict[str, str] | None = None) -> list[dict]:
+    """The chat messages for one item: the instructions (with the labels' ``descriptions``), then each
+    demonstration as the user's text and the answer the team gave it (``answer_json``), then the item's text."""
+    chat = [{"role": "system", "content": instructions(task, descriptions)}]
     for shot in shots:
         chat += [{"role": "user", "content": user_text(shot)},
                  {"role": "assistant", "content": json.dumps(answer_json(task, shot), ensure_ascii=False)}]
@@ -409,9 +411,10 @@ class LlmModel:
     """An ``llm`` version serving ``task``."""
 
     def __init__(self, task: Task, client: ChatClient, concurrency: int = 2,
-                 demonstrations: Demonstrations | None = None, samples: int = 1):
+                 demonstrations: Demonstrations | None = None, samples: int = 1,
+                 descriptions: dict[str, str] | None = None):
         self.task, self.client, self.concurrency = task, client, max(1, concurrency)
-        self.demonstrations, self.samples = demonstrations, max(1, samples)
+        self.demonstrations, self.samples, self.descriptions = demonstrations, max(1, samples), descriptions
 
     def _agreement(self, example: Example, chat: list[dict], schema: dict, payload: Any, spent: dict) -> float:
         """The share of ``samples`` answers that propose ``payload`` (the first, at temperature 0, counts as one):
@@ -432,7 +435,7 @@ class LlmModel:
 
     def _answer(self, example: Example, stats: PredictStats, lock: threading.Lock) -> Prediction:
         shots = self.demonstrations.for_item(example) if self.demonstrations is not None else []
-        chat = messages(self.task, example, shots)
+        chat = messages(self.task, example, shots, self.descriptions)
         schema = answer_schema(self.task)
         # what answering cost (both tries), and whether none of it was paid now (answered from the cache)
         spent = {"tokens_in": 0, "tokens_out": 0, "shots": len(shots), "cached": True}
@@ -490,8 +493,9 @@ class LlmFamily(ModelFamily):
         return f"llm:{(options or {}).get('model', '?')}"
 
     def fit(self, task: Task, examples: Sequence[Example], directory: Path, options: dict | None = None) -> dict:
-        """A few-shot version: the endpoint and model of ``options`` (the project's newest ``llm`` version's),
-        and ``examples`` (the training split's standing decisions) kept as demonstrations, of which each item is
+        """A few-shot version: the endpoint and model of ``options`` (the project's newest ``llm`` version's, with
+        ``descriptions``: the labels' one-line descriptions in the project's guidelines, put in the prompt), and
+        ``examples`` (the training split's standing decisions) kept as demonstrations, of which each item is
         shown the ``SHOTS`` most similar within ``SHOT_BUDGET`` estimated tokens. Nothing is sent anywhere until
         the version predicts. Raises ``BertannoError`` without ``options``."""
         if not options:
@@ -511,7 +515,8 @@ class LlmFamily(ModelFamily):
                             per_minute=options.get("per_minute"), cache=Path(directory) / CACHE_FILE)
         pool = Demonstrations.load(task, Path(directory) / DEMONSTRATIONS_FILE, int(options.get("shots", SHOTS)),
                                    int(options.get("shot_budget", SHOT_BUDGET)))
-        return LlmModel(task, client, int(options.get("concurrency", 2)), pool, int(options.get("samples", 1)))
+        return LlmModel(task, client, int(options.get("concurrency", 2)), pool, int(options.get("samples", 1)),
+                        options.get("descriptions"))
 
 
 def llm_options(task: Task, model: str | None, url: str | None = None, key_env: str | None = None,

@@ -68,6 +68,8 @@ def item_widget(session, example, prediction, restored: Any = None):
     view = view_for(task, session.plugins)
     if view.widget is not None:
         return view.widget(task, example, prediction, restored)
+    guidelines = getattr(session, "guidelines", None)
+    descriptions = guidelines.descriptions(task.labels) if guidelines is not None else None
     if view.edits_spans:
         from bertanno.app.screen.widgets.relations import RelationView
         from bertanno.app.screen.widgets.spans import SpanView
@@ -75,7 +77,7 @@ def item_widget(session, example, prediction, restored: Any = None):
         project = getattr(session, "project", None)
         widget = RelationView if view.name == "relations" else SpanView
         return widget(task, example, prediction, restored, unproposed=session.UNPROPOSED,
-                      terms=project.terms if project is not None else ())
+                      terms=project.terms if project is not None else (), descriptions=descriptions)
     from bertanno.app.screen.widgets.labels import LabelView
 
-    return LabelView(task, example, prediction, restored, render=view.render)
+    return LabelView(task, example, prediction, restored, render=view.render, descriptions=descriptions)

@@ -36,6 +36,7 @@ class LabelView(Vertical, can_focus=True):
     LabelView #label-scroll { height: 1fr; padding: 0 1; }
     LabelView .long-text { height: 1fr; padding: 0; }
     LabelView #label-keys { height: auto; padding: 0 1; }
+    LabelView #label-keys.described { text-wrap: nowrap; text-overflow: ellipsis; }
     LabelView #label-message { height: auto; padding: 0 1; }
     """
     HELP = """
@@ -54,10 +55,12 @@ Labels
                 Binding("end", "scroll_text(1000000000)", show=False),
                 Binding("c", "type", "type a label", show=False)]
 
-    def __init__(self, task, example, prediction, restored: Any = None, render: Callable | None = None, **kwargs):
+    def __init__(self, task, example, prediction, restored: Any = None, render: Callable | None = None,
+                 descriptions: dict[str, str] | None = None, **kwargs):
         super().__init__(**kwargs)
         self.item_task, self.example, self.prediction, self.restored = task, example, prediction, restored
         self.render_item = render or render_labels
+        self.descriptions = descriptions  # the guidelines' one-line label descriptions, in the legend
         for key, label in label_keys(task.labels):
             self._bindings.bind(key, f"choose({key!r})", description=label, show=False)
 
@@ -85,7 +88,8 @@ Labels
         else:
             with ItemScroll(id="label-scroll"):
                 yield Static(self._item(), id="item-text")
-        yield Static(keys_legend(self.item_task), id="label-keys")
+        yield Static(keys_legend(self.item_task, None, self.descriptions), id="label-keys",
+                     classes="described" if self.descriptions else "")
         yield Static(id="label-message")
         yield Prompt(placeholder="a label, its number, or what this task takes (Enter decides, Esc closes)",
                      id="label-input")

@@ -634,8 +634,10 @@ class SpanView(Vertical):
     KEYS = (("←→ shift", "select"), ("1-9", "label"), ("d", "remove"), (":", "command"), ("/", "find"))
 
     def __init__(self, task, example, prediction, restored: Any = None, unproposed: str | None = None,
-                 terms: Sequence[str] = (), **kwargs):
+                 terms: Sequence[str] = (), descriptions: dict[str, str] | None = None, **kwargs):
         super().__init__(**kwargs)
+        self.descriptions = descriptions  # the guidelines' one-line label descriptions: the status line shows the
+        # one of the span under the cursor (a line a type in the legend would leave the text too few rows)
         use_terms(terms)  # the project's terms: words for Ctrl+arrows, f and w
         self.example, self.prediction = example, prediction
         self.unproposed = unproposed or "(no entities)"  # the list with nothing proposed and nothing marked
@@ -694,6 +696,9 @@ class SpanView(Vertical):
             span = self.editor.numbered[under]
             status.append(f" · on span {under} {self.example.text[span.start:span.end]} [{span.start}-{span.end}] "
                           f"{span.label}", style="bold")
+            described = (self.descriptions or {}).get(span.label)
+            if described:  # the guidelines' line for its type, where the eye already is
+                status.append(f" {' '.join(described.split())}", style="dim")
         self.query_one("#span-status", Static).update(status)
         self._list_spans(under, text)
 
