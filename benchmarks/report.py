@@ -600,6 +600,20 @@ def team_section(result: dict) -> list[str]:
             lines.append(f"| {row['dataset']} | {row['team']} ({team}) | {row['items']} | {accuracy['majority']:.3f} | "
                          f"{accuracy['dawid-skene']:.3f} | {accuracy['mace']:.3f} | {competence['dawid-skene']} | "
                          f"{competence['mace']} |")
+    if (alarm := result.get("alarm")) is not None:
+        lines += ["", f"The rubber-stamp alarm (same command): five simulated annotators, {alarm['items_each']} items "
+                  f"each, a model right {alarm['model_accuracy']:.0%} of the time, {alarm['blind_share']:.0%} blind "
+                  f"controls (their own label right {alarm['own_accuracy']:.0%} of the time); a reader corrects a "
+                  "wrong pre-annotation as often as they are right unseen. Flagged: "
+                  f"**{alarm['hits']} of {alarm['hits'] + len(alarm['missed'])} rubber-stampers**, "
+                  f"{len(alarm['false_alarms'])} false alarms.", "",
+                  "| annotator | how they work | median accept s | accepted when shown | agree when hidden | flags |",
+                  "|---|---|---|---|---|---|"]
+        for row in alarm["rows"]:
+            habit = alarm["team"][row["annotator"]]
+            lines.append(f"| {row['annotator']} | {habit['habit']}, median {habit['median_accept_s']} s | "
+                         f"{row['median_accept_seconds']:.2f} | {row['acceptance_shown']:.0%} of {row['shown']} | "
+                         f"{row['agreement_blind']:.0%} of {row['blind']} | {', '.join(row['flags']) or '–'} |")
     if (load := result.get("postgres_load")) is not None:
         lines += ["", f"Command: `{result.get('load_command', result['command']).strip()}`, on this 2-core machine with "
                   "nothing else running (the 8 processes share its 2 cores with the server). "

@@ -17,7 +17,9 @@ expected figures follow from the noise alone:
 Aggregation: the same simulated annotators, and two other teams of three (one careful annotator outvoted by two
 careless ones; two good ones and one who answers at random half the time), settle ChnSentiCorp items by majority
 vote, Dawid–Skene and MACE (``--settle``); their accuracy against gold, and the competence each method estimates
-for each annotator (the truth: 1 - flip rate).
+for each annotator (the truth: 1 - flip rate). The rubber-stamp alarm: five simulated annotators (three who read
+what is shown, one who accepts everything in a median 0.3 s, one who accepts everything at a reader's pace), 10 %
+blind controls; who ``stats`` flags.
 
 Part 2, PostgreSQL under load (``--postgres URL``): 8 annotator processes with overlap 2 decide 5,000 items
 concurrently: decisions per second, p50/p95 latency of drawing the next item, and the checks that no annotator
@@ -209,6 +211,52 @@ def aggregation(dataset, items: int, seed: int = 0) -> list[dict]:
     return rows
 
 
+ALARM_TEAM = {  # who, how they work: median accept seconds, and whether they read what is shown
+    "careful 1": (2.5, "reads"), "careful 2": (3.0, "reads"), "careful 3": (1.8, "reads"),
+    "stamper": (0.3, "accepts all"), "swayed": (1.6, "accepts all"),
+}
+
+
+def alarm_simulation(items: int = 400, model_accuracy: float = 0.85, own_accuracy: float = 0.9,
+                     blind_share: float = 0.1, seed: int = 0) -> dict:
+    """The rubber-stamp alarm (``core.stats.annotator_alarms``, what ``stats`` and ``report`` flag) on simulated
+    annotators of a binary task whose model is right ``model_accuracy`` of the time: each decides ``items``
+    items, ``blind_share`` of them blind (their own label, right ``own_accuracy`` of the time); on shown items
+    one who ``reads`` accepts a right pre-annotation and corrects a wrong one (catching it ``own_accuracy`` of
+    the time), one who ``accepts all`` accepts everything; accept times log-normal around each one's median.
+    Returns each annotator's row and flags, and the hits against who actually rubber-stamps."""
+    import math
+
+    from bertanno.core.stats import annotator_alarms
+
+    rng = random.Random(seed)
+    records = []
+    for who, (median, habit) in ALARM_TEAM.items():
+        for _ in range(items):
+            truth = rng.choice(["a", "b"])
+            predicted = truth if rng.random() < model_accuracy else ("b" if truth == "a" else "a")
+            seconds = median * math.exp(rng.gauss(0, 0.4))
+            if rng.random() < blind_share:
+                own = truth if rng.random() < own_accuracy else ("b" if truth == "a" else "a")
+                records.append({"annotator": who, "decision": "correct", "payload": own, "predicted": predicted,
+                                "active_ms": int(seconds * 2000), "blind": True, "edit": {"kind": "labelled"}})
+                continue
+            caught = habit == "reads" and predicted != truth and rng.random() < own_accuracy
+            records.append({"annotator": who, "decision": "correct" if caught else "accept",
+                            "payload": truth if caught else predicted, "predicted": predicted,
+                            "active_ms": int(seconds * 1000), "blind": False,
+                            "edit": {"kind": "corrected" if caught else "accepted"}})
+    rows = annotator_alarms(records)
+    stamping = {who for who, (_, habit) in ALARM_TEAM.items() if habit == "accepts all"}
+    flagged = {row["annotator"] for row in rows if row["flags"]}
+    return {"items_each": items, "model_accuracy": model_accuracy, "own_accuracy": own_accuracy,
+            "blind_share": blind_share, "team": {who: {"median_accept_s": m, "habit": h}
+                                                 for who, (m, h) in ALARM_TEAM.items()},
+            "rows": [{k: (round(v, 3) if isinstance(v, float) else v) for k, v in row.items()} for row in rows],
+            "hits": len(flagged & stamping), "missed": sorted(stamping - flagged),
+            "false_alarms": sorted(flagged - stamping)}
+
+
 def dataset_task(dataset):
     from bertanno.core.plugins import get_plugins
 
@@ -348,6 +396,8 @@ def main(argv=None) -> dict:
         result["aggregation"] = aggregation(load_dataset("chnsenticorp"), args.items)
         for row in result["aggregation"]:
             print(json.dumps(row, ensure_ascii=False), flush=True)
+        result["alarm"] = alarm_simulation()
+        print(json.dumps({k: result["alarm"][k] for k in ("hits", "missed", "false_alarms")}), flush=True)
     for name in () if args.load_only or args.aggregation_only else ("chnsenticorp", "chineseblue_cmedqaner"):
         dataset = load_dataset(name)
         for overlap in (3, 2):

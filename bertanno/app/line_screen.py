@@ -147,6 +147,8 @@ class Driver:
         self.keys = keymap or KEYS
         self.strict = strict
         """Scripted input: a correction that cannot be applied is an error, not a message to retype."""
+        self.notice: str | None = None
+        """After a decision: the session's word on the pace of its accepts (``pace_notice``), if it has one."""
 
     def key(self, key: str) -> str | None:
         """Handle one key for the current item; returns a message for the screen, or ``"quit"``."""
@@ -177,6 +179,7 @@ class Driver:
             session.decide("correct", payload)
         else:
             return f"unknown key {key!r}; ? shows the keys"
+        self.notice = getattr(session, "pace_notice", lambda: None)()
         return None
 
     def choose(self) -> str | None:
@@ -250,7 +253,8 @@ def run_interactive(session: AnnotationSession, console: Console, get_key: Calla
     while session.next() is not None:
         screen.show(message)
         try:
-            message = driver.key(get_key()) or ""
+            driver.notice = None
+            message = driver.key(get_key()) or driver.notice or ""
         except (BertannoError, ValueError) as exc:
             message = str(exc)
         if message == "quit":

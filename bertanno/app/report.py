@@ -22,7 +22,7 @@ from bertanno import files
 from bertanno.core.agreement import agreement_figures
 from bertanno.core.plugins import Plugins
 from bertanno.core.project import open_project
-from bertanno.core.stats import decided, grouped_figures
+from bertanno.core.stats import FAST_ACCEPT_SECONDS, annotator_alarms, decided, grouped_figures
 from bertanno.errors import BertannoError
 from bertanno.plugins.task import SpanGraph
 from bertanno.store import Store
@@ -211,6 +211,25 @@ def _acceptance(pyplot, groups: dict) -> Section:
     return section
 
 
+def _alarms(alarms: list[dict]) -> Section:
+    """The rubber-stamp check (``core.stats.annotator_alarms``) as a table, the flagged annotators named above it."""
+    section = Section("rubber-stamp", "Rubber-stamp check")
+    flagged = [f"{row['annotator']}: {'; '.join(row['reasons'])}" for row in alarms if row["flags"]]
+    section.empty = ("flagged: " + " · ".join(flagged) if flagged else
+                     f"no annotator flagged: no median accept under {FAST_ACCEPT_SECONDS:g} s, and nobody accepts "
+                     "shown pre-annotations markedly more often than they agree with hidden ones" if alarms
+                     else "no accepts yet")
+    if alarms:
+        section.rows = [["annotator", "accepts", "median accept s", "accepted when shown", "agree when hidden",
+                         "flag"]] + [
+            [row["annotator"], str(row["accepts"]),
+             "–" if row["median_accept_seconds"] is None else f"{row['median_accept_seconds']:.2f}",
+             "–" if row["acceptance_shown"] is None else f"{row['acceptance_shown']:.0%} of {row['shown']}",
+             "–" if row["agreement_blind"] is None else f"{row['agreement_blind']:.0%} of {row['blind']}",
+             ", ".join(row["flags"]) or "–"] for row in alarms]
+    return section
+
+
 def _page(project: str, task: str, sections: list[Section]) -> str:
     parts = [f"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>bertanno report: "
              f"{html.escape(project)}</title><style>{STYLE}</style></head><body>",
@@ -251,7 +270,7 @@ def project_report(store: Store, project_name: str, output: Path, plugins: Plugi
     sections = [_decided(pyplot, records),
                 _annotators(pyplot, grouped_figures(records, "annotator")),
                 _labels(pyplot, handle), _agreement(pyplot, pairs, annotators), _versions(pyplot, versions),
-                _acceptance(pyplot, grouped_figures(records, "version"))]
+                _acceptance(pyplot, grouped_figures(records, "version")), _alarms(annotator_alarms(records))]
     pyplot.close("all")
     try:
         output.mkdir(parents=True, exist_ok=True)

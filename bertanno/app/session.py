@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import getpass
 import math
+import statistics
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ from bertanno.core.guidelines import GuidelinesInForce
 from bertanno.core.plugins import Plugins, get_plugins
 from bertanno.core.project import item_example, open_project
 from bertanno.core.serving import load_served
-from bertanno.core.stats import decision_kind
+from bertanno.core.stats import FAST_ACCEPT_SECONDS, decision_kind
 from bertanno.errors import BertannoError
 from bertanno.plugins.families import ServedModel, ServingUnavailable
 from bertanno.plugins.task import EVALUATION_ITEMS, Example, Prediction, headline_scores
@@ -44,6 +45,8 @@ RENEW_SECONDS = 60.0
 IDLE_LIMIT_SECONDS = 60.0
 """A pause between two keys longer than this is not counted as time spent on the item (a break, a phone call,
 a session left open overnight)."""
+PACE_WINDOW = 10
+"""How many of its latest accepts a session looks at before it says they are too fast (``pace_notice``)."""
 
 
 @dataclass
@@ -206,7 +209,7 @@ class AnnotationSession(ItemTiming):
     def __init__(self, store: Store, project_name: str, annotator: str | None = None, order: str = "sequential",
                  predictor: ServedModel | None = None, model_version: str | None = None, predict_ahead: bool = True,
                  plugins: Plugins | None = None, live_every: int | None = None, models_dir=None,
-                 idle_limit: float = IDLE_LIMIT_SECONDS):
+                 idle_limit: float = IDLE_LIMIT_SECONDS, fast_accept: float = FAST_ACCEPT_SECONDS):
         if order not in queue.ORDERS:
             raise BertannoError(f"--order must be one of {', '.join(queue.ORDERS)}")
         self.store, self.project_name, self.order = store, project_name, order
@@ -218,6 +221,9 @@ class AnnotationSession(ItemTiming):
         self.project = open_project(store, project_name, self.plugins)
         self.project_id, self.task = self.project.id, self.project.task
         self.guidelines = GuidelinesInForce(store, self.project_id)
+        self.fast_accept = fast_accept
+        self._accepts: deque = deque(maxlen=PACE_WINDOW)  # this session's latest accepts, active seconds each
+        self._paced_at = 0  # the accept count at the last pace notice
         self.total = self.project.item_count()
         with store.transaction() as session:
             queue.reclaim_stale(session, self.project_id, self.annotator)  # a crashed session's item comes back now
@@ -385,6 +391,8 @@ class AnnotationSession(ItemTiming):
         self._renewed = time.perf_counter()  # the decision released this item's lease; the next was leased now
         self.counts[decision] += 1
         self.kinds[how["edit"]["kind"]] += 1
+        if how["edit"]["kind"] == "accepted":
+            self._accepts.append(how["active_ms"] / 1000)
         if self.live is not None and decision != "skip":
             self.live.decided()
         self.plugins.notify("annotation_saved", project=self.project_name, item={"id": current.item_id,
@@ -404,6 +412,18 @@ class AnnotationSession(ItemTiming):
                 "shown_version": (self.model_version or "unnamed") if shown is not None else None,
                 "shown_family": self.serving_family if shown is not None else None, "edit": edit,
                 "blind": current.blind, "guidelines_version": self.guidelines.version}
+
+    def pace_notice(self) -> str | None:
+        """A gentle word when this session's last ``PACE_WINDOW`` accepts took a median under ``fast_accept``
+        seconds (``core.stats.FAST_ACCEPT_SECONDS``; 0 never), said at most once every ``PACE_WINDOW`` accepts;
+        else ``None``."""
+        accepted = self.kinds["accepted"]
+        if (not self.fast_accept or len(self._accepts) < PACE_WINDOW or accepted - self._paced_at < PACE_WINDOW
+                or statistics.median(self._accepts) >= self.fast_accept):
+            return None
+        self._paced_at = accepted
+        return (f"your last {PACE_WINDOW} accepts took {statistics.median(self._accepts):.1f} s each: a "
+                "pre-annotation can be wrong in a way that takes a moment to see")
 
     def undo(self) -> bool:
         """Withdraw this session's last decision; its item is shown again next. ``False`` if nothing to undo."""

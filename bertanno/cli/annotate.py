@@ -42,6 +42,8 @@ def keys_option(function):
               metavar="SECONDS",
               help="A pause between keys longer than this is not counted as time on the item (each decision "
                    "records its active time, keystrokes, what was shown and the edit).")
+@click.option("--fast-accept", default=0.5, show_default=True, type=click.FloatRange(min=0), metavar="SECONDS",
+              help="Say so, gently, when your last 10 accepts took a median under this (0: never).")
 @click.option("--web", is_flag=True,
               help="Serve this same screen in a web browser on localhost (pip install 'bertanno[web]'): each "
                    "tab that opens http://localhost:PORT is a session of its own. From another machine: "
@@ -52,7 +54,7 @@ def keys_option(function):
 @precision_option
 @click.pass_context
 def annotate(ctx, project, annotator, order, model_dir, no_predict_ahead, decisions, plain, keymap, live_every,
-             idle_limit, precision, web, port):
+             idle_limit, fast_accept, precision, web, port):
     """Accept or correct the model's pre-annotations of PROJECT, one item at a time.
 
     \b
@@ -100,6 +102,7 @@ def annotate(ctx, project, annotator, order, model_dir, no_predict_ahead, decisi
         options = [*(["--annotator", annotator] if annotator else []), "--order", order,
                    *(["--model", model_dir] if model_dir else []), *(["--no-predict-ahead"] if no_predict_ahead else []),
                    "--live-every", str(live_every), "--idle-limit", str(idle_limit),
+                   "--fast-accept", str(fast_accept),
                    *(["--keys", keymap] if keymap else []), *(["--precision", precision] if precision else [])]
         from bertanno.core.project import open_project
 
@@ -120,7 +123,8 @@ def annotate(ctx, project, annotator, order, model_dir, no_predict_ahead, decisi
                             "(a transformer takes some seconds) …"):
         predictor, version = session_predictor(store, project, model_dir, precision=precision)
     session = AnnotationSession(store, project, annotator, order, predictor, version, not no_predict_ahead,
-                                live_every=None if model_dir else live_every, idle_limit=idle_limit)
+                                live_every=None if model_dir else live_every, idle_limit=idle_limit,
+                                fast_accept=fast_accept)
     if predictor is None:
         later = (f"a {session.live.family.name} model takes over after {live_every} decisions" if session.live
                  else f"then bertanno train {project}")

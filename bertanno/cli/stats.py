@@ -27,9 +27,11 @@ def _percent(share: float | None) -> str:
 @click.argument("project")
 @click.option("--by", type=click.Choice(["version", "annotator", "label", "day"]), default="version",
               show_default=True, help="What the table groups the decisions by.")
+@click.option("--fast-accept", type=click.FloatRange(min=0), default=0.5, show_default=True, metavar="SECONDS",
+              help="Flag an annotator whose median accept takes less than this (0: never).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_context
-def stats(ctx, project, by, as_json):
+def stats(ctx, project, by, fast_accept, as_json):
     """Whether PROJECT's model helps: acceptance, edits, time per item, blind controls.
 
     From every standing decision a person made: how many pre-annotations were
@@ -38,7 +40,10 @@ def stats(ctx, project, by, as_json):
     labels people change most, and, with blind control items (init
     --blind-share), the time saved per item with a 95 % bootstrap interval and
     how often people agree with the model when it is shown against when it is
-    hidden. A comparison from fewer than 20 items a side says so.
+    hidden. A comparison from fewer than 20 items a side says so. The
+    rubber-stamp check flags an annotator whose median accept is faster than
+    --fast-accept, or who accepts shown pre-annotations markedly more often
+    than they agree with hidden ones on blind controls.
 
     \b
     Examples:
@@ -48,7 +53,7 @@ def stats(ctx, project, by, as_json):
     """
     from bertanno.core.stats import counts_line, project_stats
 
-    figures = project_stats(open_store(ctx), project, by)
+    figures = project_stats(open_store(ctx), project, by, fast_accept=fast_accept)
     if as_json:
         click.echo(json.dumps(figures, ensure_ascii=False, indent=2, default=str))
         return
@@ -81,6 +86,7 @@ def stats(ctx, project, by, as_json):
     if figures["corrected_most"]:
         console.print("corrected most (model → person): " + escape(", ".join(
             f"{row['model']} → {row['person']} {row['count']}" for row in figures["corrected_most"])))
+    alarm_lines(figures["alarms"])
     for version, spent in sorted(figures["llm_versions"].items()):
         console.print(escape(llm_line(version, spent, (figures["groups"].get(version) or {}).get("llm")
                                       if by == "version" else None)), highlight=False)
@@ -94,6 +100,23 @@ def stats(ctx, project, by, as_json):
                   f"median {blind['median_seconds_blind']:.1f} s blind, {blind['median_seconds_shown']:.1f} s shown); "
                   f"agreement with the model {blind['agreement_shown']:.0%} when shown, "
                   f"{_percent(blind['agreement_blind'])} when hidden")
+
+
+def alarm_lines(alarms: list[dict]) -> None:
+    """The rubber-stamp check: per annotator with accepts, the median accept time, acceptance when shown and
+    agreement when hidden; a flagged one in yellow with the reason."""
+    if not alarms:
+        return
+    table = Table(title="rubber-stamp check", box=box.SIMPLE_HEAD, padding=(0, 1), title_justify="left")
+    for column in ("annotator", "accepts", "median accept s", "accepted when shown", "agree when hidden", "flag"):
+        table.add_column(column, justify="left" if column in ("annotator", "flag") else "right", overflow="fold")
+    for row in alarms:
+        style = "yellow" if row["flags"] else ""
+        table.add_row(escape(row["annotator"]), str(row["accepts"]), _number(row["median_accept_seconds"], 2),
+                      f"{_percent(row['acceptance_shown'])} of {row['shown']}",
+                      f"{_percent(row['agreement_blind'])} of {row['blind']}", "; ".join(row["reasons"]) or "–",
+                      style=style)
+    console.print(table)
 
 
 def llm_line(version: str, spent: dict, decided: dict | None) -> str:

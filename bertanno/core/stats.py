@@ -162,10 +162,59 @@ def blind_figures(records: list[dict]) -> dict:
     return result
 
 
-def project_stats(store: Store, project: str, by: str = "version", plugins: Plugins | None = None) -> dict:
+FAST_ACCEPT_SECONDS = 0.5
+"""An annotator whose median active time before accepting a pre-annotation is under this is flagged."""
+MIN_ACCEPTS = 10
+"""Accepts an annotator needs before their pace is judged."""
+ANCHORING_MARGIN = 0.1
+"""How much more often an annotator must accept a shown pre-annotation than they agree with a hidden one (blind
+controls), at the lower end of a one-sided 95 % interval, to be flagged."""
+
+
+def annotator_alarms(records: list[dict], fast_accept: float = FAST_ACCEPT_SECONDS) -> list[dict]:
+    """The rubber-stamp check, per annotator who accepted pre-annotations: ``accepts`` and their median active
+    seconds (``median_accept_seconds``); on shown items, how often the pre-annotation was accepted unchanged
+    (``acceptance_shown`` of ``shown``); on blind controls, how often their own label matched the prediction hidden
+    from them (``agreement_blind`` of ``blind``); and ``flags``: ``fast`` when the median accept takes under
+    ``fast_accept`` seconds (from ``MIN_ACCEPTS`` accepts), ``anchored`` when they accept what is shown more often
+    than they agree with it unseen, by more than ``ANCHORING_MARGIN`` at the lower end of a one-sided 95 %
+    interval (Wald, from ``MIN_ITEMS`` items a side): the pre-annotation sways them. ``reasons`` says each flag
+    in words."""
+    rows = []
+    by_person: dict[str, list[dict]] = defaultdict(list)
+    for record in decided(records):
+        by_person[record["annotator"]].append(record)
+    for person, own in sorted(by_person.items()):
+        accepts = [r["active_ms"] / 1000 for r in own if decision_kind(r["edit"]) == "accepted"
+                   and r["active_ms"] is not None]
+        shown = [r for r in own if decision_kind(r["edit"]) in ("accepted", "corrected") and not r["blind"]]
+        blind = [r for r in own if r["blind"] and r["predicted"] is not None and r["decision"] in ("accept", "correct")]
+        accepted_share = sum(decision_kind(r["edit"]) == "accepted" for r in shown) / len(shown) if shown else None
+        agreeing_share = sum(_same(r["payload"], r["predicted"]) for r in blind) / len(blind) if blind else None
+        row = {"annotator": person, "accepts": len(accepts), "median_accept_seconds": _median(accepts),
+               "shown": len(shown), "acceptance_shown": accepted_share, "blind": len(blind),
+               "agreement_blind": agreeing_share, "flags": [], "reasons": []}
+        if len(accepts) >= MIN_ACCEPTS and row["median_accept_seconds"] < fast_accept:
+            row["flags"].append("fast")
+            row["reasons"].append(f"accepts in a median {row['median_accept_seconds']:.2f} s (under {fast_accept:g} s)")
+        if len(shown) >= MIN_ITEMS and len(blind) >= MIN_ITEMS:
+            gap = accepted_share - agreeing_share
+            spread = (accepted_share * (1 - accepted_share) / len(shown)
+                      + agreeing_share * (1 - agreeing_share) / len(blind)) ** 0.5
+            row["anchoring_gap"] = gap
+            if gap - 1.645 * spread > ANCHORING_MARGIN:
+                row["flags"].append("anchored")
+                row["reasons"].append(f"accepts {accepted_share:.0%} of shown pre-annotations but agrees with "
+                                      f"{agreeing_share:.0%} of hidden ones (blind controls)")
+        rows.append(row)
+    return rows
+
+
+def project_stats(store: Store, project: str, by: str = "version", plugins: Plugins | None = None,
+                  fast_accept: float = FAST_ACCEPT_SECONDS) -> dict:
     """All of ``bertanno stats``: ``groups`` (by ``version``, ``annotator``, ``label`` or ``day``), ``seconds per
     item`` with and without a pre-annotation, ``corrected_most`` (model label -> person's label, label tasks),
-    ``blind``, ``llm_versions`` (per version whose predictions carry details: ``details_figures`` of all its stored
+    ``blind``, ``alarms`` (``annotator_alarms`` with ``fast_accept``), ``llm_versions`` (per version whose predictions carry details: ``details_figures`` of all its stored
     predictions, decided or not). Raises ``BertannoError`` for an unknown project or grouping (a project without decisions gives
     zero counts and a note)."""
     if by not in GROUPINGS:
@@ -188,4 +237,5 @@ def project_stats(store: Store, project: str, by: str = "version", plugins: Plug
                                  "without_pre_annotation": _median(without), "items_without": len(without)},
             "corrected_most": [{"model": model, "person": person, "count": count}
                                for (model, person), count in confusion.most_common(10)],
-            "blind": blind_figures(records), "llm_versions": spent}
+            "blind": blind_figures(records), "llm_versions": spent,
+            "alarms": annotator_alarms(records, fast_accept)}

@@ -178,7 +178,8 @@ class AnnotationApp(App[None]):
         except (BertannoError, ValueError) as exc:
             self.say(str(exc))
             return
-        self.say()
+        notice = getattr(self.session, "pace_notice", lambda: None)()
+        self.say(notice or "", style="italic yellow")
         self.show_next()
 
     def action_accept(self) -> None:
