@@ -262,3 +262,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         reasons.setdefault(reason.removeprefix("Skipped: "), []).append(report.nodeid)
     parts = [f"{len(ids)} ({reason}): {', '.join(ids)}" for reason, ids in sorted(reasons.items())]
     terminalreporter.write_line(f"not run: {len(skipped)} test(s); " + "; ".join(parts), yellow=True)
+
+
+def screen_text(app) -> str:
+    """A Textual app's screen as a person reads it, rows joined by line breaks (the pilot tests' probe)."""
+    return "\n".join("".join(segment.text for segment in strip) for strip in app.screen._compositor.render_strips())

@@ -8,6 +8,7 @@ import json
 import random
 
 from click.testing import CliRunner
+from conftest import screen_text
 
 from bertanno.app.line_screen import KEYS, Driver
 from bertanno.app.screen import AnnotationApp
@@ -134,7 +135,7 @@ def test_the_full_screen_and_the_plain_one_show_the_word(store, tmp_path):
             for _ in range(PACE_WINDOW):
                 await pilot.press("a")
                 await pilot.pause()
-            seen.append("\n".join("".join(s.text for s in strip) for strip in app.screen._compositor.render_strips()))
+            seen.append(screen_text(app))
             await pilot.press("q")
 
     asyncio.run(drive())

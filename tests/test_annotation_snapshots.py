@@ -324,3 +324,48 @@ class TestGuidelines:
             add_guidelines(db, session.project_id, SENTIMENT_GUIDELINES + "\n有错别字不影响判断。\n",
                            "lead")[0].created_at = WRITTEN
         assert snapshot(snap_compare, app, session, store, size)
+
+
+@BY_SIZE
+class TestComments:
+    """Comments: the box # opens, and an item with the comments people left on it."""
+
+    def test_the_comment_box_over_the_item(self, snap_compare, tmp_path, size):
+        app, session, store = make_app(tmp_path, *CASES["sentiment"][:3], "negative")
+        assert snapshot(snap_compare, app, session, store, size, ["number_sign", *"!结尾一句是反讽吗"])
+
+    def test_an_item_with_a_flagged_comment(self, snap_compare, tmp_path, size):
+        from bertanno.store.comments import add_comment
+
+        app, session, store = make_app(tmp_path, *CASES["ner"][:3], ner_spans())
+        with store.transaction() as db:  # written at a fixed time: the line shows it
+            for author, text, flagged in (("li", "“胸闷气促”是一个症状还是两个？" * 3, True), ("wang", "按两个标", False)):
+                add_comment(db, session.project_id, 1, author, text, flagged).created_at = WRITTEN
+        assert snapshot(snap_compare, app, session, store, size)
+
+
+@BY_SIZE
+class TestQueue:
+    """The filter box (=) over the item, and the word after ten fast accepts."""
+
+    def test_the_filter_box_with_a_filter_typed(self, snap_compare, tmp_path, size):
+        app, session, store = make_app(tmp_path, *CASES["ner"][:3], ner_spans())
+        assert snapshot(snap_compare, app, session, store, size, ["equals_sign", *"model:DIS", "space",
+                                                                    *"confidence:<0.6"])
+
+    def test_the_word_after_ten_fast_accepts(self, snap_compare, tmp_path, size):
+        from bertanno.app.session import PACE_WINDOW
+
+        store = Store.open(f"sqlite:///{tmp_path / 'snap.db'}")
+        with store.transaction() as db:
+            create_project(db, "clinic", "sentiment", ["negative", "positive"], "bert-base-chinese")
+        data = tmp_path / "items.jsonl"
+        data.write_text("".join(json.dumps({"text": f"{REVIEW[:40]}（第{n}条）"}, ensure_ascii=False) + "\n"
+                                for n in range(PACE_WINDOW + 2)), encoding="utf-8")
+        import_file(store, "clinic", data)
+        session = AnnotationSession(store, "clinic", "snap", predictor=Fixed("positive"), model_version="v001",
+                                    predict_ahead=False)
+        session.timing = lambda current: {"active_ms": 300, "keystrokes": 1}  # each accept read in 0.3 s
+        progress = session.progress
+        session.progress = lambda: {**progress(), "per_minute": 12.0}
+        assert snapshot(snap_compare, AnnotationApp(session, KEYS), session, store, size, ["a"] * PACE_WINDOW)

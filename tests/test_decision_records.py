@@ -218,7 +218,7 @@ def test_configure_shows_and_changes_the_blind_share(tmp_path):
     db = f"sqlite:///{tmp_path / 'cli.sqlite'}"
     runner = CliRunner()
     assert runner.invoke(cli, ["--db", db, "init", "p", "--task", "sentiment"]).exit_code == 0
-    assert "blind share 0, overlap 1 (unanimous)\n" in runner.invoke(cli, ["--db", db, "configure", "p"]).output
+    assert "blind share 0, gold share 0, overlap 1 (unanimous)\n" in runner.invoke(cli, ["--db", db, "configure", "p"]).output
     changed = runner.invoke(cli, ["--db", db, "configure", "p", "--blind-share", "0.05"])
     assert changed.exit_code == 0 and "0 → 0.05" in changed.output and "blind share 0.05" in changed.output
     refused = runner.invoke(cli, ["--db", db, "configure", "p", "--blind-share", "0.9"])

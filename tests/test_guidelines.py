@@ -8,6 +8,7 @@ import json
 
 import pytest
 from click.testing import CliRunner
+from conftest import screen_text
 from sqlalchemy import select
 
 from bertanno.app.line_screen import GUIDELINES, KEYS, Driver
@@ -146,10 +147,6 @@ def test_a_review_records_the_version_in_force(store, tmp_path):
         settled = session.scalar(select(Annotation).where(Annotation.source == "review"))
     assert settled.guidelines_version == 1
 
-
-def screen_text(app) -> str:
-    return "\n".join("".join(segment.text for segment in strip)
-                     for strip in app.screen._compositor.render_strips())
 
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)])

@@ -100,7 +100,9 @@ def test_429_is_retried_and_a_failing_or_dead_endpoint_is_a_sentence_without_the
         model_for(task, url, tmp_path, timeout=0.3).predict([Example("慢")])
 
 
-def test_answers_are_cached_in_the_versions_folder(plugins, endpoint, tmp_path):
+def test_answers_are_cached_for_every_version_of_the_project_that_asks_the_model(plugins, endpoint, tmp_path):
+    from bertanno.plugins.builtin.llm_family import LlmFamily, cache_file
+
     rules, url = endpoint
     task = plugins.task("sentiment")
     model_for(task, url, tmp_path).predict([Example("好吃"), Example("好吃")])
@@ -108,6 +110,16 @@ def test_answers_are_cached_in_the_versions_folder(plugins, endpoint, tmp_path):
     model_for(task, url, tmp_path).predict([Example("好吃")])  # a new process: from the file
     assert rules.seen["好吃"] == 1
     assert "sk-" not in (tmp_path / CACHE_FILE).read_text(encoding="utf-8")
+    record = {"options": llm_options(task, "test-model", url)}
+    first = LlmFamily().load(tmp_path / "project" / "m001", record, task)
+    first.predict([Example("很好")])
+    later = LlmFamily().load(tmp_path / "project" / "m002", record, task)  # the same prompt: from the cache
+    later.predict([Example("很好")])
+    assert rules.seen["很好"] == 1
+    assert cache_file(tmp_path / "project" / "m002", url, "test-model").parent == tmp_path / "project" / "llm-cache"
+    other = LlmFamily().load(tmp_path / "project" / "m003", {"options": llm_options(task, "other-model", url)}, task)
+    other.predict([Example("很好")])
+    assert rules.seen["很好"] == 2  # another model is asked
 
 
 def test_a_server_without_structured_output_is_asked_without_it(plugins, endpoint, tmp_path):

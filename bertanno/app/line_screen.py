@@ -32,6 +32,8 @@ KEYS = {  # the default keymap; --keys / BERTANNO_KEYS change it
     "quit": ("q",),
     "help": ("?",),
     "guidelines": ("g",),
+    "comment": ("#",),
+    "filter": ("=",),
 }
 HELP = """[bold]Keys[/]
   Enter / a   accept the pre-annotation      1-9  choose that label
@@ -41,6 +43,8 @@ HELP = """[bold]Keys[/]
   u           undo, as many steps as this session has made
   q / Ctrl-C / Ctrl-D   quit (every decision is saved)   ?  this help
   g           the project's annotation guidelines
+  #           comment on the item (! first flags it for discussion)
+  =           serve only the items that meet a filter (as annotate --where)
 
 [bold]Span editor (NER)[/]: one command per line, shown before it is saved
   + 北京:LOC     add the first free occurrence of 北京
@@ -119,7 +123,7 @@ class LineScreen:
         body = Group(render_item(session.task, current.example, current.prediction, session.plugins),
                      item_legend(session.task, session.plugins, descriptions))
         context = session.context()
-        parts = [header] + ([Panel(context, title="decisions")] if context is not None else [])
+        parts = [header] + ([Panel(context, title=session.CONTEXT_TITLE)] if context is not None else [])
         parts.append(Panel(body if extra is None else Group(body, extra), title=session.item_heading()))
         note, style = session.item_note()
         news = session.guidelines_news()
@@ -160,6 +164,16 @@ class Driver:
             return plain_help(session)
         if key in keys.get("guidelines", ()):
             return GUIDELINES
+        if key in keys.get("filter", ()) and hasattr(session, "set_filter"):
+            where = self._typed(f"filter ({session.where or 'none'}; e.g. label:DIS is:flagged; empty: every item): ")
+            session.set_filter(where)  # the loop's next() serves the item on screen again, or a matching one
+            return f"only the items where {where.strip()}" if where.strip() else "every item again"
+        if key in keys.get("comment", ()):
+            text = self._typed("comment (! first flags the item; empty cancels): ")
+            if not text.strip():
+                return "no comment"
+            comment = session.comment(text)
+            return "comment saved" + (", the item flagged for discussion" if comment["flagged"] else "")
         if key in keys["undo"]:
             return None if session.undo() else "nothing to undo in this session"
         if key in keys["skip"]:

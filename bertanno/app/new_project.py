@@ -16,6 +16,7 @@ from bertanno.store import Store
 from bertanno.store.aggregation import METHODS as AGGREGATES
 from bertanno.store.projects import create_project as store_project
 from bertanno.store.projects import set_blind_share as store_blind_share
+from bertanno.store.projects import set_gold_share as store_gold_share
 from bertanno.store.projects import set_team as store_team
 from bertanno.store.versions import add_version, make_champion, next_version_name
 from bertanno.vocab.terms import load_term_list
@@ -70,7 +71,7 @@ def create_project(store: Store, name: str, task: Task, model: str, zero_shot: s
                    label_map: dict[str, str] | None = None, models_dir: Path | None = None,
                    plugins: Plugins | None = None, gazetteer: list[str] | None = None,
                    blind_share: float = 0.0, overlap: int = 1, settle: str = "unanimous",
-                   zero_shot_options: dict | None = None) -> CreatedProject:
+                   zero_shot_options: dict | None = None, gold_share: float = 0.0) -> CreatedProject:
     """Create project ``name`` for ``task`` on domain model ``model``.
 
     With ``zero_shot`` (a zero-shot model family such as ``snownlp`` or ``lac``), or ``gazetteer`` (term
@@ -78,7 +79,7 @@ def create_project(store: Store, name: str, task: Task, model: str, zero_shot: s
     project's first champion under its label map (family label -> project label): everything is
     checked before anything is written, and the project and its champion are written in one
     transaction. ``blind_share`` of the items are served as blind controls, without a pre-annotation
-    (``AnnotationSession``); each item is judged by ``overlap`` different annotators, settled by the ``settle``
+    (``AnnotationSession``), ``gold_share`` of the draws serve a gold item as a check; each item is judged by ``overlap`` different annotators, settled by the ``settle``
     rule (``store.annotations.settled``). ``zero_shot_options``: the options of a configured zero-shot family
     (the ``llm`` family's endpoint and model, ``llm_family.llm_options``). Raises ``BertannoError`` (unknown or
     uninstalled family, labels that do not fit, a project of that name, a blind share outside 0 to 0.5, an
@@ -95,7 +96,7 @@ def create_project(store: Store, name: str, task: Task, model: str, zero_shot: s
     created = CreatedProject(name, task, model)
     with store.transaction() as session:
         project = store_project(session, name, task.name, list(task.labels), model, config=dict(task.config),
-                                blind_share=blind_share, overlap=overlap, settle=settle)
+                                blind_share=blind_share, overlap=overlap, settle=settle, gold_share=gold_share)
         if plan is None:
             return created
         version_name = next_version_name(session, project.id, plan.family.version_prefix)
@@ -118,6 +119,13 @@ def set_blind_share(store: Store, name: str, share: float) -> float:
     ``StoreError`` for an unknown project or a share out of range."""
     with store.transaction() as session:
         return store_blind_share(session, name, share)
+
+
+def set_gold_share(store: Store, name: str, share: float) -> float:
+    """Serve a gold item as a check in ``share`` (0 to 0.5) of project ``name``'s draws from sessions opened now on;
+    returns the share before. Raises ``StoreError`` for an unknown project or a share out of range."""
+    with store.transaction() as session:
+        return store_gold_share(session, name, share)
 
 
 def check_settle_rule(task: Task, settle: str | None) -> None:

@@ -22,7 +22,7 @@ from bertanno import files
 from bertanno.core.agreement import agreement_figures
 from bertanno.core.plugins import Plugins
 from bertanno.core.project import open_project
-from bertanno.core.stats import FAST_ACCEPT_SECONDS, annotator_alarms, decided, grouped_figures
+from bertanno.core.stats import FAST_ACCEPT_SECONDS, annotator_alarms, decided, gold_figures, grouped_figures, with_gold
 from bertanno.errors import BertannoError
 from bertanno.plugins.task import SpanGraph
 from bertanno.store import Store
@@ -211,6 +211,27 @@ def _acceptance(pyplot, groups: dict) -> Section:
     return section
 
 
+def _gold(pyplot, gold: list[dict]) -> Section:
+    """Each annotator's agreement with the gold checks week by week (``core.stats.gold_figures``)."""
+    section = Section("gold", "Agreement with gold checks over time")
+    if not gold:
+        section.empty = "no gold checks yet (init or configure --gold-share, with gold items: import --split eval)"
+        return section
+    figure, axes = pyplot.subplots(figsize=(8, 3))
+    for row in gold:
+        weeks = list(row["by_week"])
+        axes.plot(weeks, [right / total for right, total in row["by_week"].values()], marker="o",
+                  label=row["annotator"])
+    axes.set_ylim(0, 1.05)
+    axes.set_ylabel("agreement with gold")
+    axes.legend(loc="lower left", fontsize="small")
+    section.figure = _png(figure)
+    section.rows = [["annotator", "checks", "agreement", "95 % interval"]] + [
+        [row["annotator"], str(row["checks"]), f"{row['agreement']:.0%}",
+         f"{row['ci95'][0]:.0%}–{row['ci95'][1]:.0%}"] for row in gold]
+    return section
+
+
 def _alarms(alarms: list[dict]) -> Section:
     """The rubber-stamp check (``core.stats.annotator_alarms``) as a table, the flagged annotators named above it."""
     section = Section("rubber-stamp", "Rubber-stamp check")
@@ -263,14 +284,15 @@ def project_report(store: Store, project_name: str, output: Path, plugins: Plugi
                             "folder with -o")
     handle = open_project(store, project_name, plugins)
     with store.transaction() as session:
-        records = decision_records(session, handle.id)
+        records = with_gold(session, handle.id, decision_records(session, handle.id))
         versions = list_versions(session, handle.id)
         session.expunge_all()
     annotators, _, pairs, _, _ = agreement_figures(handle.task, records)
     sections = [_decided(pyplot, records),
                 _annotators(pyplot, grouped_figures(records, "annotator")),
                 _labels(pyplot, handle), _agreement(pyplot, pairs, annotators), _versions(pyplot, versions),
-                _acceptance(pyplot, grouped_figures(records, "version")), _alarms(annotator_alarms(records))]
+                _acceptance(pyplot, grouped_figures(records, "version")), _gold(pyplot, gold_figures(records)),
+                _alarms(annotator_alarms(records))]
     pyplot.close("all")
     try:
         output.mkdir(parents=True, exist_ok=True)

@@ -16,8 +16,12 @@ import random
 import time
 from typing import Any
 
+from rich.console import Group
+
 from bertanno.app.session import Current, ItemTiming, default_annotator
 from bertanno.app.views import render_decisions
+from bertanno.app.views.comments import render_comments
+from bertanno.core.filters import matching_items
 from bertanno.core.guidelines import GuidelinesInForce
 from bertanno.core.plugins import Plugins, get_plugins
 from bertanno.core.project import item_example, open_project
@@ -37,15 +41,17 @@ class ReviewSession(ItemTiming):
     ``reviewer``: the name recorded with the decisions (default: the user name). ``annotators``: only the items
     each of these people decided (unknown names raise ``BertannoError`` naming the project's people).
     ``sample``: add that many items the annotators agreed on, drawn at random (``seed``), shuffled in among
-    the disagreements as spot checks. Raises ``BertannoError`` when there is nothing to review."""
+    the disagreements as spot checks. ``where``: only the items that meet that filter (``core.filters``). Raises
+    ``BertannoError`` when there is nothing to review."""
 
     live = None
     CHOOSES = True
+    CONTEXT_TITLE = "decisions"
     UNPROPOSED = "(no spans yet: no version is proposed; v chooses one, or mark the spans)"
 
     def __init__(self, store: Store, project_name: str, reviewer: str | None = None,
                  annotators: list[str] | None = None, sample: int = 0, seed: int = 0,
-                 plugins: Plugins | None = None, idle_limit: float | None = None):
+                 plugins: Plugins | None = None, idle_limit: float | None = None, where: str | None = None):
         super().__init__(idle_limit)
         if sample < 0:
             raise BertannoError(f"--sample is a number of items from 0 up, got {sample}")
@@ -63,12 +69,16 @@ class ReviewSession(ItemTiming):
                 raise BertannoError(f"nobody named {', '.join(map(repr, unknown))} has decided items of project "
                                     f"{project_name!r}; its annotators: {', '.join(people) or 'none yet'}")
             disagreeing, agreeing = annotations_q.review_items(session, self.project_id, annotators)
+        chosen = matching_items(self.project, where)
+        if chosen is not None:  # --where: only the items that meet it
+            kept = set(chosen)
+            disagreeing, agreeing = [i for i in disagreeing if i in kept], [i for i in agreeing if i in kept]
         checks = random.Random(seed).sample(agreeing, min(sample, len(agreeing)))
         self.spot_checks = set(checks)
         walk = disagreeing + checks
         random.Random(seed).shuffle(walk) if checks else None  # a spot check must not look like one
         if not walk:
-            who = f" between {', '.join(annotators)}" if annotators else ""
+            who = (f" between {', '.join(annotators)}" if annotators else "") + (f" where {where}" if where else "")
             hint = "" if self.project.overlap > 1 else (f" (project {project_name!r} has each item decided by one "
                                                         "annotator: bertanno configure --overlap 2 asks for two)")
             raise BertannoError(f"no disagreements{who} to review in project {project_name!r}" + hint)
@@ -157,10 +167,13 @@ class ReviewSession(ItemTiming):
         """Nothing to fetch ahead: the walk is fixed when the review starts."""
 
     def context(self):
-        """Each annotator's decision and the model's prediction, side by side (``views.render_decisions``)."""
+        """Each annotator's decision and the model's prediction, side by side (``views.render_decisions``), and the
+        comments people left on the item."""
         if self.current is None:
             return None
-        return render_decisions(self.task, self.current.example, self._decisions, self.plugins)
+        decisions = render_decisions(self.task, self.current.example, self._decisions, self.plugins)
+        comments = render_comments(self.item_comments())
+        return decisions if comments is None else Group(decisions, comments)
 
     def item_note(self) -> tuple[str, str]:
         """A line about the current item for the header, and its style."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import getpass
 import math
+import random
 import statistics
 import threading
 import time
@@ -24,7 +25,9 @@ from typing import Any
 from bertanno.app.background import yield_to_the_screen
 from bertanno.app.live import LiveTrainer, live_families
 from bertanno.app.training_runs import champion_model
+from bertanno.app.views.comments import render_comments
 from bertanno.core.bundle import record_family_name
+from bertanno.core.filters import matching_items
 from bertanno.core.guidelines import GuidelinesInForce
 from bertanno.core.plugins import Plugins, get_plugins
 from bertanno.core.project import item_example, open_project
@@ -69,6 +72,8 @@ class Current:
     """A blind control: its pre-annotation (``prediction_id``) exists but is not shown (``prediction`` is None)."""
     problem: str | None = None
     """Why the serving model gave no pre-annotation for this item (its endpoint down), said on screen."""
+    gold_check: bool = False
+    """A gold item served as a check of the annotator (``init --gold-share``), looking like any other item."""
 
 
 def session_predictor(store: Store, project_name: str, model: str | None = None,
@@ -110,6 +115,26 @@ class ItemTiming:
         self._heading: tuple[int, str] | None = None  # (item id, its heading), read once per item
         self.kinds: Counter = Counter()
         """This session's standing decisions by kind (``core.stats.KINDS``), as ``bertanno stats`` counts them."""
+
+    def comment(self, text: str) -> dict:
+        """Attach ``text`` to the item on screen, by this session's person (a text that starts with ``!`` flags
+        the item for discussion). Returns the comment. Raises ``BertannoError`` without an item, ``StoreError``
+        for an empty or too long text."""
+        if self.current is None:
+            raise BertannoError("no item to comment on")
+        saved = self.project.add_comment(self.current.item_id, self.annotator, text)
+        self._comments = None
+        return saved
+
+    def item_comments(self) -> list[dict]:
+        """The comments on the item on screen, oldest first (read once per item, and after each new one)."""
+        if self.current is None:
+            return []
+        cached = getattr(self, "_comments", None)
+        if cached is None or cached[0] != self.current.item_id:
+            found = self.project.comments([self.current.item_id]).get(self.current.item_id, [])
+            self._comments = cached = (self.current.item_id, found)
+        return cached[1]
 
     def guidelines_news(self) -> int | None:
         """The number of the guidelines version that came into force since the previous item (announced with
@@ -206,10 +231,14 @@ class ItemTiming:
 
 
 class AnnotationSession(ItemTiming):
+    CONTEXT_TITLE = "comments"
+    """What the plain screen calls ``context()``'s panel."""
+
     def __init__(self, store: Store, project_name: str, annotator: str | None = None, order: str = "sequential",
                  predictor: ServedModel | None = None, model_version: str | None = None, predict_ahead: bool = True,
                  plugins: Plugins | None = None, live_every: int | None = None, models_dir=None,
-                 idle_limit: float = IDLE_LIMIT_SECONDS, fast_accept: float = FAST_ACCEPT_SECONDS):
+                 idle_limit: float = IDLE_LIMIT_SECONDS, fast_accept: float = FAST_ACCEPT_SECONDS,
+                 where: str | None = None):
         if order not in queue.ORDERS:
             raise BertannoError(f"--order must be one of {', '.join(queue.ORDERS)}")
         self.store, self.project_name, self.order = store, project_name, order
@@ -221,9 +250,12 @@ class AnnotationSession(ItemTiming):
         self.project = open_project(store, project_name, self.plugins)
         self.project_id, self.task = self.project.id, self.project.task
         self.guidelines = GuidelinesInForce(store, self.project_id)
+        self.where = where or None
+        self.among = matching_items(self.project, where)  # --where: only these items (None: every item)
         self.fast_accept = fast_accept
         self._accepts: deque = deque(maxlen=PACE_WINDOW)  # this session's latest accepts, active seconds each
         self._paced_at = 0  # the accept count at the last pace notice
+        self._gold_draws = random.Random(self.session_id)  # which draws serve a gold check (init --gold-share)
         self.total = self.project.item_count()
         with store.transaction() as session:
             queue.reclaim_stale(session, self.project_id, self.annotator)  # a crashed session's item comes back now
@@ -322,11 +354,13 @@ class AnnotationSession(ItemTiming):
     def _fetch(self, exclude: int | None = None) -> Current | None:
         """Lease the next item (not ``exclude``) and load it with its pre-annotation (predicted now if the
         model serving has none stored for it)."""
+        gold = self.project.gold_share > 0 and self._gold_draws.random() < self.project.gold_share
         with self.store.transaction() as session:
             item = queue.next_item(session, self.project_id, self.annotator, self.session_id, self.order,
-                                   exclude=exclude)
+                                   exclude=exclude, gold=gold, among=self.among)
             if item is None:
                 return None
+            gold_check = bool(item.authoritative)  # only a gold draw serves an item an import settled
             stored = latest_predictions(session, [item.id]).get(item.id)
             example = item_example(item)
         prediction, prediction_id, problem = None, None, None
@@ -343,8 +377,8 @@ class AnnotationSession(ItemTiming):
         if prediction is not None and prediction.payload is None:  # the model gave no answer for this item
             prediction = None
         if self.project.is_blind(item.id):  # predicted and recorded, never shown
-            return Current(item.id, example, None, prediction_id, blind=True)
-        return Current(item.id, example, prediction, prediction_id, problem=problem)
+            return Current(item.id, example, None, prediction_id, blind=True, gold_check=gold_check)
+        return Current(item.id, example, prediction, prediction_id, problem=problem, gold_check=gold_check)
 
     def touch(self, keys: int = 1, at: float | None = None) -> None:
         """A key press (``ItemTiming.touch``), which also renews this session's leases once a minute
@@ -411,7 +445,25 @@ class AnnotationSession(ItemTiming):
         return {**self.timing(current),
                 "shown_version": (self.model_version or "unnamed") if shown is not None else None,
                 "shown_family": self.serving_family if shown is not None else None, "edit": edit,
-                "blind": current.blind, "guidelines_version": self.guidelines.version}
+                "blind": current.blind, "guidelines_version": self.guidelines.version,
+                "gold_check": True if current.gold_check else None}
+
+    def set_filter(self, where: str | None) -> bool:
+        """Serve only the items that meet ``where`` from now on (``core.filters``; empty: every item again).
+        Returns whether the item on screen stays: when it does not meet the filter, it (and any item leased ahead)
+        goes back to the queue and ``next`` serves a matching one. Raises ``BertannoError`` for a bad filter, and
+        then nothing changes."""
+        among = matching_items(self.project, where)
+        self.where, self.among = (where or "").strip() or None, among
+        with self._fetch_lock, self.store.transaction() as session:
+            ahead, self._ahead_item = self._ahead_item, None
+            if ahead is not None:
+                queue.release_item(session, ahead[0].item_id, self.session_id)
+            keep = self.current is not None and (among is None or self.current.item_id in set(among))
+            if self.current is not None and not keep:
+                queue.release_item(session, self.current.item_id, self.session_id)
+                self.current = None
+        return keep
 
     def pace_notice(self) -> str | None:
         """A gentle word when this session's last ``PACE_WINDOW`` accepts took a median under ``fast_accept``
@@ -472,9 +524,9 @@ class AnnotationSession(ItemTiming):
         return "no model yet" if self.model_version is None else f"model {self.serving}"
 
     def context(self):
-        """What the screen shows beside the item: nothing in an annotation session (a review shows the team's
-        decisions)."""
-        return None
+        """What the screen shows beside the item: the comments people left on it (``views.comments``), or nothing
+        (a review also shows the team's decisions)."""
+        return render_comments(self.item_comments())
 
     def item_note(self) -> tuple[str, str]:
         """A line about the current item for the header, and its style."""

@@ -9,7 +9,7 @@ import click
 from rich.markup import escape
 
 from bertanno import hookimpl
-from bertanno.cli.common import console, err_console, open_store, precision_option
+from bertanno.cli.common import console, err_console, open_store, precision_option, where_option
 from bertanno.errors import BertannoError
 
 
@@ -50,11 +50,12 @@ def keys_option(function):
                    "ssh -L PORT:localhost:PORT this-host, then open the page there.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535),
               help="With --web: the port on localhost.")
+@where_option
 @keys_option
 @precision_option
 @click.pass_context
 def annotate(ctx, project, annotator, order, model_dir, no_predict_ahead, decisions, plain, keymap, live_every,
-             idle_limit, fast_accept, precision, web, port):
+             idle_limit, fast_accept, where, precision, web, port):
     """Accept or correct the model's pre-annotations of PROJECT, one item at a time.
 
     \b
@@ -87,6 +88,7 @@ def annotate(ctx, project, annotator, order, model_dir, no_predict_ahead, decisi
     \b
     Examples:
       bertanno annotate reviews --order uncertain --annotator li
+      bertanno annotate clinic --where "model:DIS confidence:<0.6"
       bertanno annotate reviews --web --port 8000
                             then open http://localhost:8000
     """
@@ -102,7 +104,7 @@ def annotate(ctx, project, annotator, order, model_dir, no_predict_ahead, decisi
         options = [*(["--annotator", annotator] if annotator else []), "--order", order,
                    *(["--model", model_dir] if model_dir else []), *(["--no-predict-ahead"] if no_predict_ahead else []),
                    "--live-every", str(live_every), "--idle-limit", str(idle_limit),
-                   "--fast-accept", str(fast_accept),
+                   "--fast-accept", str(fast_accept), *(["--where", where] if where else []),
                    *(["--keys", keymap] if keymap else []), *(["--precision", precision] if precision else [])]
         from bertanno.core.project import open_project
 
@@ -124,7 +126,7 @@ def annotate(ctx, project, annotator, order, model_dir, no_predict_ahead, decisi
         predictor, version = session_predictor(store, project, model_dir, precision=precision)
     session = AnnotationSession(store, project, annotator, order, predictor, version, not no_predict_ahead,
                                 live_every=None if model_dir else live_every, idle_limit=idle_limit,
-                                fast_accept=fast_accept)
+                                fast_accept=fast_accept, where=where)
     if predictor is None:
         later = (f"a {session.live.family.name} model takes over after {live_every} decisions" if session.live
                  else f"then bertanno train {project}")
@@ -146,9 +148,10 @@ def annotate(ctx, project, annotator, order, model_dir, no_predict_ahead, decisi
 @click.option("--plain", is_flag=True, help="The line-by-line screen instead of the full-screen one.")
 @click.option("--idle-limit", default=60.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
               metavar="SECONDS", help="A pause between keys longer than this is not counted as time on the item.")
+@where_option
 @keys_option
 @click.pass_context
-def review(ctx, project, reviewer, annotators, sample, seed, decisions, plain, idle_limit, keymap):
+def review(ctx, project, reviewer, annotators, sample, seed, decisions, plain, idle_limit, where, keymap):
     """Settle the items PROJECT's annotators decided differently, one at a time.
 
     Each item shows every annotator's decision side by side (for NER, each
@@ -173,6 +176,7 @@ def review(ctx, project, reviewer, annotators, sample, seed, decisions, plain, i
     Examples:
       bertanno review notes --reviewer chen
       bertanno review notes --annotators li,wang --sample 20
+      bertanno review notes --where "is:flagged"
       bertanno review notes --decisions decisions.txt
     """
     from bertanno.app.line_screen import parse_keymap
@@ -183,7 +187,7 @@ def review(ctx, project, reviewer, annotators, sample, seed, decisions, plain, i
     if decisions is None and not sys.stdin.isatty():
         raise BertannoError("no terminal to review in: give --decisions FILE (one key sequence per item, - for stdin)")
     names = [name.strip() for name in (annotators or "").split(",") if name.strip()] or None
-    session = ReviewSession(store, project, reviewer, names, sample, seed, idle_limit=idle_limit)
+    session = ReviewSession(store, project, reviewer, names, sample, seed, idle_limit=idle_limit, where=where)
     plain = plain or os.environ.get("TERM", "") in ("dumb", "")
     run_session(session, decisions, keys, plain, summary=review_summary)
 

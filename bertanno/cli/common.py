@@ -171,3 +171,12 @@ def precision_option(function):
     return click.option("--precision", type=click.Choice(["optimized", "full"]), default="optimized",
                         show_default=True, callback=lambda ctx, param, value: None if value == "optimized" else value,
                         help="optimized: the variant bertanno optimize put in use, if any; full: as trained.")(function)
+
+
+def where_option(function):
+    """``--where FILTER``: the items a command takes (``core.filters``), the same syntax for annotate, review,
+    export and stats."""
+    return click.option("--where", metavar="FILTER",
+                        help="Only the items that meet FILTER: words of the text (or text:/REGEX/), label:L, "
+                             "model:L, confidence:<0.6, annotator:NAME, is:agreed|disagreed|flagged|commented|"
+                             "blind|gold|decided|undecided, split:eval; all must hold, -TERM negates.")(function)

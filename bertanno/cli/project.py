@@ -19,6 +19,7 @@ from bertanno.cli.common import (
     parse_labels,
     parse_options,
     when_interrupted,
+    where_option,
 )
 from bertanno.errors import BertannoError
 from bertanno.store.projects import MAX_BLIND_SHARE, MAX_OVERLAP
@@ -95,12 +96,18 @@ def team_options(function):
               metavar="FRACTION",
               help="Serve this share of items (chosen at random per item, at most 0.5) without any pre-annotation: "
                    "blind controls that show how much the model saves and whether it sways the annotators.")
+@click.option("--gold-share", default=0.0, show_default=True, type=click.FloatRange(0, MAX_BLIND_SHARE),
+              metavar="FRACTION",
+              help="Serve gold items (the evaluation split's imported labels: import FILE --split eval) in this "
+                   "share of draws (at most 0.5) as ordinary items: checks of each annotator against gold, shown "
+                   "by stats; they never change the gold label.")
 @click.option("--model-later", is_flag=True,
               help="Create the project even though --model cannot be loaded here yet (download it before training).")
 @team_options
 @click.pass_context
 def init(ctx, project, task_name, labels, relations, model, zero_shot, llm_model, llm_url, llm_key_env,
-         llm_concurrency, llm_rpm, llm_samples, allow_remote, gazetteer, label_map, blind_share, overlap, settle, model_later):
+         llm_concurrency, llm_rpm, llm_samples, allow_remote, gazetteer, label_map, blind_share, gold_share, overlap,
+         settle, model_later):
     """Create PROJECT: one task, one label set, one domain model.
 
     With --zero-shot, a model that needs no training serves the first pre-annotations (version
@@ -162,6 +169,7 @@ def init(ctx, project, task_name, labels, relations, model, zero_shot, llm_model
     try:
         created = create_project(store, project, task, model, zero_shot, mapping, gazetteer=list(gazetteer),
                                  blind_share=blind_share, overlap=overlap or 1, settle=settle or "unanimous",
+                                 gold_share=gold_share,
                                  zero_shot_options=zero_shot_options)
     except BaseException:
         if new_file is not None:  # a database made for this project alone: leave nothing behind
@@ -208,9 +216,12 @@ def check_model_at_init(project: str, model: str, plugins) -> None:
 @click.option("--blind-share", type=click.FloatRange(0, MAX_BLIND_SHARE), metavar="FRACTION",
               help="Serve this share of the items still to decide (at most 0.5) without any pre-annotation: blind "
                    "controls for bertanno stats. 0 turns them off.")
+@click.option("--gold-share", type=click.FloatRange(0, MAX_BLIND_SHARE), metavar="FRACTION",
+              help="Serve a gold item of the evaluation split as a check in this share of draws (at most 0.5; "
+                   "0 turns them off).")
 @team_options
 @click.pass_context
-def configure(ctx, project, blind_share, overlap, settle):
+def configure(ctx, project, blind_share, gold_share, overlap, settle):
     """Show PROJECT's settings, or change those that can change after init.
 
     The blind draw is fixed per item, so raising the share keeps every item
@@ -229,10 +240,11 @@ def configure(ctx, project, blind_share, overlap, settle):
     Examples:
       bertanno configure clinic                    the settings
       bertanno configure clinic --blind-share 0.1  one item in ten blind
+      bertanno configure clinic --gold-share 0.05  one draw in twenty a gold check
       bertanno configure clinic --overlap 2        two annotators per item
       bertanno configure reviews --overlap 3 --settle dawid-skene
     """
-    from bertanno.app.new_project import set_blind_share, set_team
+    from bertanno.app.new_project import set_blind_share, set_gold_share, set_team
     from bertanno.core.project import open_project
 
     store = open_store(ctx)
@@ -245,10 +257,15 @@ def configure(ctx, project, blind_share, overlap, settle):
         before = set_blind_share(store, project, blind_share)
         console.print(f"blind share of {escape(project)}: {before:g} → {blind_share:g} (for sessions opened from now on)",
                       highlight=False)
+    if gold_share is not None:
+        before = set_gold_share(store, project, gold_share)
+        console.print(f"gold share of {escape(project)}: {before:g} → {gold_share:g} (for sessions opened from now on)",
+                      highlight=False)
     handle = open_project(store, project)
     console.print(f"project [bold]{escape(handle.name)}[/]: task {handle.task.name}, labels "
                   f"{escape(', '.join(handle.labels))}, model {escape(handle.model)}, blind share "
-                  f"{handle.blind_share:g}, overlap {handle.overlap} ({handle.settle})", highlight=False)
+                  f"{handle.blind_share:g}, gold share {handle.gold_share:g}, overlap {handle.overlap} "
+                  f"({handle.settle})", highlight=False)
 
 
 @click.command()
@@ -361,8 +378,9 @@ def import_(ctx, project, file, format_name, options, skip_bad, split, as_json):
                    "in meta.decisions (jsonl), for a review outside bertanno.")
 @click.option("--provenance", is_flag=True, help="Add who decided what, when, and from which file (jsonl: in meta); "
                                                  "for an item several annotators decided, each one's decision.")
+@where_option
 @click.pass_context
-def export(ctx, project, format_name, output, only, provenance):
+def export(ctx, project, format_name, output, only, provenance, where):
     """Write PROJECT's annotations: the standing label of every annotated item
     (with an overlap: the settled one; items still waiting for agreement or a
     review are left out, see --only disagreements).
@@ -375,6 +393,7 @@ def export(ctx, project, format_name, output, only, provenance):
     Example:
       bertanno export reviews -o reviews.csv          # csv, from the extension
       bertanno export clinic --format brat -o for-brat/
+      bertanno export clinic --where "label:DIS -is:flagged" -o dis.jsonl
     """
     from bertanno.core.import_export import export_format_for, export_project
     from bertanno.core.project import open_project
@@ -382,7 +401,7 @@ def export(ctx, project, format_name, output, only, provenance):
     store = open_store(ctx)
     if format_name is None:
         format_name = export_format_for(output, open_project(store, project).task.example_kind)
-    report = export_project(store, project, format_name, output, only, provenance)
+    report = export_project(store, project, format_name, output, only, provenance, where=where)
     if report.text is not None:
         click.echo(report.text, nl=False)
     what = "items awaiting a review" if only == "disagreements" else "annotated items"

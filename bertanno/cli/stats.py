@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from bertanno import hookimpl
-from bertanno.cli.common import console, open_store
+from bertanno.cli.common import console, open_store, where_option
 
 
 def _number(value, digits: int = 1, suffix: str = "") -> str:
@@ -29,9 +29,10 @@ def _percent(share: float | None) -> str:
               show_default=True, help="What the table groups the decisions by.")
 @click.option("--fast-accept", type=click.FloatRange(min=0), default=0.5, show_default=True, metavar="SECONDS",
               help="Flag an annotator whose median accept takes less than this (0: never).")
+@where_option
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_context
-def stats(ctx, project, by, fast_accept, as_json):
+def stats(ctx, project, by, fast_accept, where, as_json):
     """Whether PROJECT's model helps: acceptance, edits, time per item, blind controls.
 
     From every standing decision a person made: how many pre-annotations were
@@ -43,17 +44,20 @@ def stats(ctx, project, by, fast_accept, as_json):
     hidden. A comparison from fewer than 20 items a side says so. The
     rubber-stamp check flags an annotator whose median accept is faster than
     --fast-accept, or who accepts shown pre-annotations markedly more often
-    than they agree with hidden ones on blind controls.
+    than they agree with hidden ones on blind controls. With gold checks
+    (init/configure --gold-share), each annotator's agreement with gold, with
+    a 95 % interval and week by week.
 
     \b
     Examples:
       bertanno stats reviews
       bertanno stats reviews --by annotator
+      bertanno stats clinic --where "model:DIS confidence:<0.6"
       bertanno stats reviews --json
     """
     from bertanno.core.stats import counts_line, project_stats
 
-    figures = project_stats(open_store(ctx), project, by, fast_accept=fast_accept)
+    figures = project_stats(open_store(ctx), project, by, fast_accept=fast_accept, where=where)
     if as_json:
         click.echo(json.dumps(figures, ensure_ascii=False, indent=2, default=str))
         return
@@ -86,6 +90,7 @@ def stats(ctx, project, by, fast_accept, as_json):
     if figures["corrected_most"]:
         console.print("corrected most (model → person): " + escape(", ".join(
             f"{row['model']} → {row['person']} {row['count']}" for row in figures["corrected_most"])))
+    gold_lines(figures["gold"])
     alarm_lines(figures["alarms"])
     for version, spent in sorted(figures["llm_versions"].items()):
         console.print(escape(llm_line(version, spent, (figures["groups"].get(version) or {}).get("llm")
@@ -100,6 +105,22 @@ def stats(ctx, project, by, fast_accept, as_json):
                   f"median {blind['median_seconds_blind']:.1f} s blind, {blind['median_seconds_shown']:.1f} s shown); "
                   f"agreement with the model {blind['agreement_shown']:.0%} when shown, "
                   f"{_percent(blind['agreement_blind'])} when hidden")
+
+
+def gold_lines(gold: list[dict]) -> None:
+    """Each annotator's agreement with the gold items served as checks, with its 95 % interval and by week."""
+    if not gold:
+        return
+    table = Table(title="gold checks (agreement with gold, 95 % interval)", box=box.SIMPLE_HEAD, padding=(0, 1),
+                  title_justify="left")
+    for column in ("annotator", "checks", "agreement", "by week"):
+        table.add_column(column, justify="right" if column in ("checks", "agreement") else "left", overflow="fold")
+    for row in gold:
+        low, high = row["ci95"]
+        weeks = ", ".join(f"{week[5:]} {right / total:.0%} ({total})" for week, (right, total) in row["by_week"].items())
+        table.add_row(escape(row["annotator"]), str(row["checks"]),
+                      f"{row['agreement']:.0%} [{low:.0%}–{high:.0%}]", weeks)
+    console.print(table)
 
 
 def alarm_lines(alarms: list[dict]) -> None:
@@ -316,10 +337,51 @@ def explain(ctx, project, item, as_json):
         console.print(f"decided by {escape(decision['annotator'])} ({decision['source']}, {decision['decision']}) "
                       f"{decision['created_at']}: {escape(shown_payload(handle.task, text, decision['payload']))}",
                       highlight=False)
+    for comment in known["comments"]:
+        flag = " (flagged for discussion)" if comment["flagged"] else ""
+        console.print(f"comment by {escape(comment['author'])} {comment['created_at']}{flag}: "
+                      f"{escape(comment['text'])}", highlight=False)
+
+
+@click.command()
+@click.argument("project")
+@click.option("--flagged", is_flag=True, help="Only the items someone flagged for discussion.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+def comments(ctx, project, flagged, as_json):
+    """The comments people left on PROJECT's items (# in the annotation app), item by item.
+
+    A comment that starts with ! flags its item for discussion; --flagged lists
+    only those items. Items are numbered as the annotation screen numbers them
+    (bertanno explain PROJECT N shows one whole); export --provenance carries
+    each item's comments.
+
+    \b
+    Examples:
+      bertanno comments clinic
+      bertanno comments clinic --flagged
+    """
+    from bertanno.core.project import open_project
+
+    listing = open_project(open_store(ctx), project).comment_listing(flagged)
+    if as_json:
+        click.echo(json.dumps(listing, ensure_ascii=False, indent=2))
+        return
+    if not listing:
+        console.print(f"no {'flagged items' if flagged else 'comments'} in {escape(project)}", highlight=False)
+        return
+    for entry in listing:
+        text = " ".join(entry["text"].split())
+        console.print(f"[bold]item {entry['item']}[/]: {escape(text if len(text) <= 60 else text[:59] + '…')}",
+                      highlight=False)
+        for comment in entry["comments"]:
+            flag = " [yellow](flagged)[/]" if comment["flagged"] else ""
+            console.print(f"  {escape(comment['author'])}, {comment['created_at'][:16].replace('T', ' ')}{flag}: "
+                          f"{escape(comment['text'])}", highlight=False)
 
 
 @hookimpl
 def register_commands(cli):
     """The built-in commands come in through the same hook as a plugin's."""
-    for command in (stats, agreement, report, explain):
+    for command in (stats, agreement, report, explain, comments):
         cli.add_command(command)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from bertanno import files
+from bertanno.core.filters import matching_items
 from bertanno.core.plugins import Plugins, get_plugins
 from bertanno.core.project import open_project
 from bertanno.core.reading import read_examples
@@ -261,11 +262,17 @@ def import_file(store: Store, project_name: str, path: str | Path, format_name: 
 
 
 def annotated_examples(store: Store, project_name: str, only: str = "all", provenance: bool = False,
-                       plugins: Plugins | None = None) -> tuple[Task, list[tuple[int, Example]]]:
+                       plugins: Plugins | None = None, where: str | None = None
+                       ) -> tuple[Task, list[tuple[int, Example]]]:
     """The project's task, and its items with their standing annotation in item order as ``(item id, example)``
-    (``ProjectHandle.annotated``)."""
+    (``ProjectHandle.annotated``); ``where``: only the items that meet that filter (``core.filters``)."""
     project = open_project(store, project_name, plugins)
-    return project.task, project.annotated(only, provenance)
+    chosen = matching_items(project, where)
+    rows = project.annotated(only, provenance)
+    if chosen is not None:
+        kept = set(chosen)
+        rows = [(item_id, example) for item_id, example in rows if item_id in kept]
+    return project.task, rows
 
 
 @dataclass
@@ -300,16 +307,17 @@ def export_format_for(output: str | Path | None, kind: str, plugins: Plugins | N
 
 
 def export_project(store: Store, project_name: str, format_name: str, output: str | Path | None, only: str = "all",
-                   provenance: bool = False, plugins: Plugins | None = None) -> ExportReport:
-    """Write the standing annotation of every annotated item to ``output`` (a file; a directory for ``hf``),
-    or return the text when ``output`` is ``None``.
+                   provenance: bool = False, plugins: Plugins | None = None, where: str | None = None) -> ExportReport:
+    """Write the standing annotation of every annotated item (``where``: of those that meet that filter,
+    ``core.filters``) to ``output`` (a file; a directory for ``hf``), or return the text when ``output`` is
+    ``None``.
 
     Items the format cannot carry so that its own reader reads them back the same (a line break in a txt or
     CoNLL text, a tab in a TSV text, nested spans in CoNLL…) are left out and listed in the report with the
     reason; the rest are written. Raises ``BertannoError`` for a format that cannot write the task's examples.
     """
     plugins = plugins or get_plugins()
-    task, rows = annotated_examples(store, project_name, only, provenance, plugins)
+    task, rows = annotated_examples(store, project_name, only, provenance, plugins, where)
     file_format = plugins.formats.get(format_name)
     if file_format.write is None or task.example_kind not in file_format.kinds:
         raise BertannoError(f"format {format_name!r} cannot write {task.example_kind} examples")

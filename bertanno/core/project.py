@@ -27,6 +27,7 @@ from bertanno.store.annotations import (
     people_decisions,
     standing_by_item,
 )
+from bertanno.store.comments import add_comment, item_comments
 from bertanno.store.items import (
     assign_split,
     count_items,
@@ -127,6 +128,8 @@ class ProjectHandle:
     """How their decisions settle an item (``store.annotations.settled``)."""
     terms: tuple[str, ...] = ()
     """The project's domain terms (``bertanno vocab add``), in their list's order."""
+    gold_share: float = 0.0
+    """The share of draws that serve a gold item as a check of the annotator (``store.queue.next_item``)."""
 
     def is_blind(self, item_id: int) -> bool:
         """Whether the item is a blind control, served without its pre-annotation: a draw fixed per project and
@@ -183,6 +186,8 @@ class ProjectHandle:
         notes: dict[int, dict] = {}  # how the aggregate settled an item (settle dawid-skene, mace)
         with self.store.transaction() as session:
             standing = current_annotations(session, self.id, selection, notes)
+            comments = {item_id: [_comment(c) for c in found]
+                        for item_id, found in (item_comments(session, self.id) if provenance else {}).items()}
             people = people_decisions(session, self.id) if provenance else {}
             examples = []
             for item in project_items(session, self.id):
@@ -200,6 +205,8 @@ class ProjectHandle:
                         meta["provenance"]["decisions"] = _decisions(people[item.id])
                     if item.id in notes:
                         meta["provenance"]["settled_by"] = notes[item.id]
+                    if item.id in comments:
+                        meta["provenance"]["comments"] = comments[item.id]
                 examples.append((item.id, item_example(item, self.task, annotation, meta)))
         return examples
 
@@ -222,7 +229,8 @@ class ProjectHandle:
         """What is known of the project's ``position``-th item (from 1, as the annotation screen numbers it): its
         ``text`` and ``text_b``, every stored ``predictions`` (``version``, ``created_at``, ``payload`` as stored,
         ``confidence``, ``details``: an LLM's reason, tokens, dropped entities), its standing ``decisions``
-        (``annotator``, ``source``, ``decision``, ``payload``, ``created_at``) and its ``split``. Raises
+        (``annotator``, ``source``, ``decision``, ``payload``, ``created_at``), its ``comments`` and its ``split``.
+        Raises
         ``BertannoError`` for a position the project does not have."""
         with self.store.transaction() as session:
             item = item_at_position(session, self.id, position)
@@ -235,8 +243,38 @@ class ProjectHandle:
             decisions = [{"annotator": a.annotator, "source": a.source, "decision": a.decision, "payload": a.payload,
                           "created_at": a.created_at.isoformat(timespec="seconds")}
                          for a in standing_by_item(session, self.id, [item.id]).get(item.id, [])]
+            notes = [_comment(c) for c in item_comments(session, self.id, [item.id]).get(item.id, [])]
             return {"project": self.name, "position": position, "text": item.text, "text_b": item.text_b,
-                    "split": item.split, "predictions": predictions, "decisions": decisions}
+                    "split": item.split, "predictions": predictions, "decisions": decisions, "comments": notes}
+
+    def add_comment(self, item_id: int, author: str, text: str) -> dict:
+        """Attach ``text`` by ``author`` to the item; a text that starts with ``!`` flags the item for discussion
+        (the ``!`` is not kept). Returns the comment as ``comments`` gives it. Raises ``StoreError`` for an empty
+        or too long text."""
+        flagged = text.lstrip().startswith("!")
+        with self.store.transaction() as session:
+            comment = add_comment(session, self.id, item_id, author, text.lstrip()[1:] if flagged else text,
+                                  flagged)
+            return _comment(comment)
+
+    def comments(self, item_ids: Sequence[int] | None = None) -> dict[int, list[dict]]:
+        """The comments of these items (default: all), by item id, oldest first: ``author``, ``text``,
+        ``flagged``, ``created_at`` (ISO)."""
+        with self.store.transaction() as session:
+            found = item_comments(session, self.id, None if item_ids is None else list(item_ids))
+            return {item_id: [_comment(c) for c in comments] for item_id, comments in found.items()}
+
+    def comment_listing(self, flagged_only: bool = False) -> list[dict]:
+        """Every comment (``flagged_only``: of the items someone flagged), in item order: ``item`` (its number as
+        the annotation screen shows it), ``text`` of the item, and the item's ``comments``."""
+        with self.store.transaction() as session:
+            found = item_comments(session, self.id)
+            if flagged_only:
+                found = {i: c for i, c in found.items() if any(comment.flagged for comment in c)}
+            position = {item_id: n for n, item_id in enumerate(project_item_ids(session, self.id), start=1)}
+            texts = {item.id: item.text for item in items_by_id(session, list(found))}
+            return [{"item": position[item_id], "text": texts[item_id], "comments": [_comment(c) for c in comments]}
+                    for item_id, comments in sorted(found.items())]
 
     def save_predictions(self, item_ids: Sequence[int], predictions: Sequence[Prediction],
                          version: str) -> list[int]:
@@ -248,6 +286,11 @@ class ProjectHandle:
             add_predictions(session, rows)
             stored = latest_predictions(session, list(item_ids))
         return [stored[item_id].id for item_id in item_ids]
+
+
+def _comment(comment) -> dict:
+    return {"author": comment.author, "text": comment.text, "flagged": bool(comment.flagged),
+            "created_at": comment.created_at.isoformat(timespec="seconds")}
 
 
 def _decisions(annotations: list[Annotation]) -> list[dict]:
@@ -265,4 +308,4 @@ def open_project(store: Store, name: str, plugins: Plugins | None = None) -> Pro
         return ProjectHandle(store, project.id, project.uid, project.name, project.model,
                              project_task(project, plugins), plugins, project.blind_share or 0.0,
                              project.overlap or 1, project.settle or "unanimous",
-                             tuple(vocabulary.terms) if vocabulary else ())
+                             tuple(vocabulary.terms) if vocabulary else (), project.gold_share or 0.0)

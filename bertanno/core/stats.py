@@ -17,12 +17,13 @@ import statistics
 from collections import Counter, defaultdict
 from typing import Any
 
+from bertanno.core.filters import matching_items
 from bertanno.core.gate import CONFIDENCE, percentile_interval
 from bertanno.core.plugins import Plugins
 from bertanno.core.project import open_project
 from bertanno.errors import BertannoError
 from bertanno.store import Store
-from bertanno.store.annotations import decision_records
+from bertanno.store.annotations import current_annotations, decision_records
 from bertanno.store.predictions import version_details
 
 MIN_ITEMS = 20
@@ -166,9 +167,49 @@ FAST_ACCEPT_SECONDS = 0.5
 """An annotator whose median active time before accepting a pre-annotation is under this is flagged."""
 MIN_ACCEPTS = 10
 """Accepts an annotator needs before their pace is judged."""
+MIN_GOLD = 10
+"""Gold checks an annotator needs on each side (accepted, their own label) before the two are compared."""
 ANCHORING_MARGIN = 0.1
 """How much more often an annotator must accept a shown pre-annotation than they agree with a hidden one (blind
 controls), at the lower end of a one-sided 95 % interval, to be flagged."""
+
+
+def wilson_interval(successes: int, trials: int, z: float = 1.96) -> tuple[float, float]:
+    """The Wilson score interval of a proportion (95 % for ``z`` 1.96): E. B. Wilson, "Probable inference, the law of
+    succession, and statistical inference", *JASA* 22(158):209–212, 1927. ``(0, 1)`` for no trials."""
+    if not trials:
+        return 0.0, 1.0
+    share = successes / trials
+    centre = (share + z * z / (2 * trials)) / (1 + z * z / trials)
+    half = z * ((share * (1 - share) / trials + z * z / (4 * trials * trials)) ** 0.5) / (1 + z * z / trials)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def gold_checks(records: list[dict]) -> list[dict]:
+    """The decisions made on gold items served as checks (``gold_check``), skips left out; each record must carry
+    ``gold``, the item's gold payload (``project_stats`` adds it)."""
+    return [r for r in records if r.get("gold_check") and r["decision"] != "skip" and "gold" in r]
+
+
+def gold_figures(records: list[dict]) -> list[dict]:
+    """Per annotator with gold checks (``gold_checks``): ``checks``, ``agreeing`` (their decision is the gold one
+    exactly; a reject never is), ``agreement`` with its Wilson 95 % interval (``ci95``), and ``by_week``: per ISO
+    week ``[agreeing, checks]``, oldest first: how each one's agreement with gold moves over time."""
+    rows: dict[str, dict] = {}
+    for record in gold_checks(records):
+        row = rows.setdefault(record["annotator"], {"annotator": record["annotator"], "checks": 0, "agreeing": 0,
+                                                    "by_week": {}})
+        right = record["decision"] != "reject" and _same(record["payload"], record["gold"])
+        row["checks"] += 1
+        row["agreeing"] += right
+        year, week, _ = record["created_at"].isocalendar()
+        tally = row["by_week"].setdefault(f"{year}-W{week:02d}", [0, 0])
+        tally[0] += right
+        tally[1] += 1
+    for row in rows.values():
+        row["agreement"] = row["agreeing"] / row["checks"]
+        row["ci95"] = list(wilson_interval(row["agreeing"], row["checks"]))
+    return [rows[name] for name in sorted(rows)]
 
 
 def annotator_alarms(records: list[dict], fast_accept: float = FAST_ACCEPT_SECONDS) -> list[dict]:
@@ -178,8 +219,10 @@ def annotator_alarms(records: list[dict], fast_accept: float = FAST_ACCEPT_SECON
     from them (``agreement_blind`` of ``blind``); and ``flags``: ``fast`` when the median accept takes under
     ``fast_accept`` seconds (from ``MIN_ACCEPTS`` accepts), ``anchored`` when they accept what is shown more often
     than they agree with it unseen, by more than ``ANCHORING_MARGIN`` at the lower end of a one-sided 95 %
-    interval (Wald, from ``MIN_ITEMS`` items a side): the pre-annotation sways them. ``reasons`` says each flag
-    in words."""
+    interval (Wald, from ``MIN_ITEMS`` items a side): the pre-annotation sways them; and on gold checks
+    (``gold_checks``), ``accepts_wrong`` when the pre-annotations they accepted agree with gold less often than
+    the labels they gave themselves, by more than ``ANCHORING_MARGIN`` at the lower end of a one-sided 95 %
+    interval (from ``MIN_GOLD`` a side). ``reasons`` says each flag in words."""
     rows = []
     by_person: dict[str, list[dict]] = defaultdict(list)
     for record in decided(records):
@@ -206,15 +249,41 @@ def annotator_alarms(records: list[dict], fast_accept: float = FAST_ACCEPT_SECON
                 row["flags"].append("anchored")
                 row["reasons"].append(f"accepts {accepted_share:.0%} of shown pre-annotations but agrees with "
                                       f"{agreeing_share:.0%} of hidden ones (blind controls)")
+        checked = [r for r in gold_checks(own) if r["decision"] != "reject"]
+        accepted = [_same(r["payload"], r["gold"]) for r in checked if decision_kind(r["edit"]) == "accepted"]
+        given = [_same(r["payload"], r["gold"]) for r in checked if decision_kind(r["edit"]) in ("corrected",
+                                                                                                 "labelled")]
+        if len(accepted) >= MIN_GOLD and len(given) >= MIN_GOLD:
+            right_accepted, right_given = sum(accepted) / len(accepted), sum(given) / len(given)
+            spread = (right_accepted * (1 - right_accepted) / len(accepted)
+                      + right_given * (1 - right_given) / len(given)) ** 0.5
+            row["gold_accepted"], row["gold_given"] = right_accepted, right_given
+            if right_given - right_accepted - 1.645 * spread > ANCHORING_MARGIN:
+                row["flags"].append("accepts_wrong")
+                row["reasons"].append(f"on gold checks, what they accept is right {right_accepted:.0%} of the time, "
+                                      f"what they give themselves {right_given:.0%}")
         rows.append(row)
     return rows
 
 
+def with_gold(session, project_id: int, records: list[dict]) -> list[dict]:
+    """Add to each gold check of ``records`` (``gold_check``) its item's gold payload, ``gold`` (the import that
+    settles it); returns ``records``."""
+    checked = {r["item_id"] for r in records if r.get("gold_check")}
+    if checked:
+        settled = current_annotations(session, project_id)
+        for record in records:
+            if record.get("gold_check") and record["item_id"] in settled:
+                record["gold"] = settled[record["item_id"]].payload
+    return records
+
+
 def project_stats(store: Store, project: str, by: str = "version", plugins: Plugins | None = None,
-                  fast_accept: float = FAST_ACCEPT_SECONDS) -> dict:
+                  fast_accept: float = FAST_ACCEPT_SECONDS, where: str | None = None) -> dict:
     """All of ``bertanno stats``: ``groups`` (by ``version``, ``annotator``, ``label`` or ``day``), ``seconds per
     item`` with and without a pre-annotation, ``corrected_most`` (model label -> person's label, label tasks),
-    ``blind``, ``alarms`` (``annotator_alarms`` with ``fast_accept``), ``llm_versions`` (per version whose predictions carry details: ``details_figures`` of all its stored
+    ``blind``, ``alarms`` (``annotator_alarms`` with ``fast_accept``), ``gold`` (``gold_figures``); with
+    ``where``, of the decisions on the items that meet that filter (``core.filters``); ``llm_versions`` (per version whose predictions carry details: ``details_figures`` of all its stored
     predictions, decided or not). Raises ``BertannoError`` for an unknown project or grouping (a project without decisions gives
     zero counts and a note)."""
     if by not in GROUPINGS:
@@ -224,6 +293,11 @@ def project_stats(store: Store, project: str, by: str = "version", plugins: Plug
         records = decision_records(session, handle.id)
         spent = {version: details_figures(details)
                  for version, details in version_details(session, handle.id).items()}
+        with_gold(session, handle.id, records)
+    chosen = matching_items(handle, where)
+    if chosen is not None:  # --where: the decisions on those items only
+        kept = set(chosen)
+        records = [r for r in records if r["item_id"] in kept]
     with_help = [r["active_ms"] / 1000 for r in records if r["shown_version"] and r["active_ms"] is not None]
     without = [r["active_ms"] / 1000 for r in records if not r["shown_version"] and r["active_ms"] is not None
                and r["decision"] != "skip"]
@@ -238,4 +312,4 @@ def project_stats(store: Store, project: str, by: str = "version", plugins: Plug
             "corrected_most": [{"model": model, "person": person, "count": count}
                                for (model, person), count in confusion.most_common(10)],
             "blind": blind_figures(records), "llm_versions": spent,
-            "alarms": annotator_alarms(records, fast_accept)}
+            "alarms": annotator_alarms(records, fast_accept), "gold": gold_figures(records)}

@@ -65,18 +65,44 @@ class ItemTaken(StoreError):
         self.item_id = item_id
 
 
+def taken_by_another(session: Session, item_id: int, session_id: str) -> bool:
+    """Whether another session than ``session_id`` holds a live lease on the item (this session's own lease, live
+    or expired, is no obstacle: nobody else took the item meanwhile)."""
+    return bool(session.scalar(select(exists().where(Lease.item_id == item_id, Lease.session_id != session_id,
+                                                     Lease.expires_at >= utcnow()))))
+
+
 def still_theirs(session: Session, project_id: int, item_id: int, annotator: str, session_id: str) -> bool:
     """Whether a person's decision about the item may still count, read after its row is locked: the item still
     needs this annotator (not complete under the project's overlap, no review or import settled it, no standing
-    decision of theirs: ``undecided``) and no other session holds a live lease on it (this session's own lease,
-    live or expired, is no obstacle: nobody else took the item meanwhile)."""
-    now = utcnow()
-    taken = session.scalar(select(exists().where(Lease.item_id == item_id, Lease.session_id != session_id,
-                                                 Lease.expires_at >= now)))
-    return not taken and not is_decided(session, project_id, item_id, annotator=annotator)
+    decision of theirs: ``undecided``) and no other session holds a live lease on it (``taken_by_another``)."""
+    return (not taken_by_another(session, item_id, session_id)
+            and not is_decided(session, project_id, item_id, annotator=annotator))
 
 
-DECISION_RECORD = ("active_ms", "keystrokes", "shown_version", "shown_family", "edit", "blind", "guidelines_version")
+def gold_items(project_id: int, annotator: str, skipped_by: str | None = None):
+    """A condition on ``Item`` rows: the project's gold items (the evaluation split, settled by an import) that
+    ``annotator`` has not decided as a check (and ``skipped_by``, that session has not skipped): what a gold draw
+    of ``queue.next_item`` serves."""
+    conditions = [Item.project_id == project_id, Item.split == "eval", Item.authoritative.is_(True),
+                  exists().where(*_of_item(), *standing(), Annotation.source == "import"),
+                  ~exists().where(*_of_item(), *standing(), Annotation.annotator == annotator,
+                                  Annotation.source == "human")]
+    if skipped_by is not None:
+        conditions.append(~exists().where(*_of_item(), Annotation.undone_at.is_(None),
+                                          Annotation.decision == "skip", Annotation.session_id == skipped_by))
+    return and_(*conditions)
+
+
+def gold_still_open(session: Session, project_id: int, item_id: int, annotator: str, session_id: str) -> bool:
+    """``still_theirs`` for a gold check: no other session holds a live lease on the item and the annotator has
+    not checked it already."""
+    return (not taken_by_another(session, item_id, session_id)
+            and bool(session.scalar(select(exists().where(Item.id == item_id, gold_items(project_id, annotator))))))
+
+
+DECISION_RECORD = ("active_ms", "keystrokes", "shown_version", "shown_family", "edit", "blind", "guidelines_version",
+                   "gold_check")
 """The annotation columns that say how a person's decision was made (``record_decision``'s ``how``)."""
 
 
@@ -100,7 +126,8 @@ def record_decision(session: Session, project_id: int, item_id: int, annotator: 
         raise StoreError(f"a person's decision has the source {' or '.join(PEOPLE)}, got {source!r}")
     if decision != "skip":
         lock_items(session, [item_id])
-        if source == "human" and not still_theirs(session, project_id, item_id, annotator, session_id):
+        check = gold_still_open if (how or {}).get("gold_check") else still_theirs
+        if source == "human" and not check(session, project_id, item_id, annotator, session_id):
             raise ItemTaken(item_id)
         if source == "review" and session.scalar(select(Item.authoritative).where(Item.id == item_id)):
             raise ItemTaken(item_id, settled=True)
@@ -283,7 +310,9 @@ def settled(annotations: list[Annotation], overlap: int, rule: str = "unanimous"
     one, else, once ``overlap``
     different annotators have decided (each one's latest counts), the latest of them when they all agree
     (``agreement_key``) or, with ``rule="majority"``, the latest of the more than half who agree; ``None`` while
-    the item waits for more annotators or for a review of their disagreement."""
+    the item waits for more annotators or for a review of their disagreement. A gold check (``gold_check``) never
+    settles anything: the gold item's import does."""
+    annotations = [a for a in annotations if not a.gold_check]
     if not annotations or overlap <= 1:
         return annotations[-1] if annotations else None
     authoritative = [a for a in annotations if a.source != "human"]
@@ -314,6 +343,7 @@ def settle_items(standing: dict[int, list[Annotation]], overlap: int, rule: str,
     chosen: dict[int, Annotation | None] = {}
     people = {}
     for item_id, decisions in standing.items():
+        decisions = [a for a in decisions if not a.gold_check]
         authoritative = [a for a in decisions if a.source != "human"]
         chosen[item_id] = authoritative[-1] if authoritative else None
         if not authoritative:

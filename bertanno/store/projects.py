@@ -30,26 +30,38 @@ MAX_OVERLAP = 10
 
 def create_project(session: Session, name: str, task: str, labels: list[str], model: str,
                    config: dict | None = None, blind_share: float = 0.0, overlap: int = 1,
-                   settle: str = "unanimous") -> Project:
-    """A new project; ``blind_share`` (0 to ``MAX_BLIND_SHARE``) of its items are served as blind controls, and
-    each item is judged by ``overlap`` different annotators whose decisions settle it by the ``settle`` rule."""
+                   settle: str = "unanimous", gold_share: float = 0.0) -> Project:
+    """A new project; ``blind_share`` (0 to ``MAX_BLIND_SHARE``) of its items are served as blind controls,
+    ``gold_share`` (0 to ``MAX_BLIND_SHARE``) of the draws serve a gold item as a check, and each item is judged by
+    ``overlap`` different annotators whose decisions settle it by the ``settle`` rule."""
     check_name(name)
     check_blind_share(blind_share)
+    check_blind_share(gold_share, "gold")
     check_team(overlap, settle)
     if find_project(session, name) is not None:
         raise StoreError(f"a project named {name!r} exists already")
     project = Project(name=name, task=task, labels=list(labels), model=model, config=dict(config or {}),
-                      blind_share=blind_share, overlap=overlap, settle=settle)
+                      blind_share=blind_share, overlap=overlap, settle=settle, gold_share=gold_share)
     session.add(project)
     session.flush()
     return project
 
 
-def check_blind_share(share: float) -> float:
-    """``share`` if it is a fraction from 0 to ``MAX_BLIND_SHARE``; ``StoreError`` otherwise."""
+def check_blind_share(share: float, what: str = "blind") -> float:
+    """``share`` if it is a fraction from 0 to ``MAX_BLIND_SHARE``; ``StoreError`` otherwise (``what``: the blind
+    or the gold share, as the message names it)."""
     if not 0.0 <= share <= MAX_BLIND_SHARE:
-        raise StoreError(f"the blind share is a fraction from 0 to {MAX_BLIND_SHARE}, got {share}")
+        raise StoreError(f"the {what} share is a fraction from 0 to {MAX_BLIND_SHARE}, got {share}")
     return share
+
+
+def set_gold_share(session: Session, name: str, share: float) -> float:
+    """Serve a gold item as a check in ``share`` of project ``name``'s draws from now on; returns the share before.
+    Raises ``StoreError`` for an unknown project or a share outside 0 to ``MAX_BLIND_SHARE``."""
+    check_blind_share(share, "gold")
+    project = get_project(session, name)
+    before, project.gold_share = project.gold_share or 0.0, share
+    return before
 
 
 def set_blind_share(session: Session, name: str, share: float) -> float:

@@ -9,17 +9,19 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy import and_, delete, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bertanno.store import locks
-from bertanno.store.annotations import is_decided, skipped_once_by, undecided
+from bertanno.store.annotations import gold_items, is_decided, skipped_once_by, undecided
 from bertanno.store.database import StoreError
 from bertanno.store.schema import Item, Lease, Prediction, utcnow
 
 ORDERS = ("sequential", "uncertain", "random")
 CANDIDATES_PER_TRY = 32
+AMONG_CHUNK = 5000
+"""Items of a ``--where`` filter a queue query names at once (an SQL ``IN`` list, well under SQLite's limit)."""
 DEFAULT_LEASE_SECONDS = 15 * 60
 
 
@@ -57,34 +59,68 @@ def _try_lease(session: Session, values: dict) -> bool:
 
 
 def next_item(session: Session, project_id: int, annotator: str, session_id: str, order: str = "sequential",
-              lease_seconds: int = DEFAULT_LEASE_SECONDS, exclude: int | None = None) -> Item | None:
+              lease_seconds: int = DEFAULT_LEASE_SECONDS, exclude: int | None = None,
+              gold: bool = False, among: list[int] | None = None) -> Item | None:
     """The next item for this session, leased to it; ``None`` when every item is decided or taken. An item is
     leased to one session at a time; with overlap K it comes back, once decided, until K different annotators
     have decided it, never to one of them twice (``undecided``). An item the session skipped comes back once,
     after every other item (a second skip puts it aside for the rest of the session). ``exclude``:
-    an item this session holds that is not wanted (the one on screen, when leasing the one after it)."""
+    an item this session holds that is not wanted (the one on screen, when leasing the one after it). ``gold``: a
+    gold draw, which serves a gold item this annotator has not checked yet (``annotations.gold_items``, in item
+    order) when there is one, else an ordinary item; a gold item is one whose row says ``authoritative``.
+    ``among``: only these items (ids in item order: a ``--where`` filter's), taken ``AMONG_CHUNK`` at a time in
+    that order (``order`` then orders within a chunk)."""
     now = utcnow()
     expires = now + timedelta(seconds=lease_seconds)
     session.execute(delete(Lease).where(Lease.project_id == project_id, Lease.expires_at < now))
     def decided(item_id: int) -> bool:  # one item's row and annotations read, not the project's
         return is_decided(session, project_id, item_id, skipped_by=session_id, annotator=annotator)
 
+    def checked(item_id: int) -> bool:  # a gold item: whether this annotator may no longer check it
+        return not session.scalar(select(exists().where(Item.id == item_id,
+                                                        gold_items(project_id, annotator, session_id))))
+
     held_items = list(session.scalars(select(Lease.item_id).where(
         Lease.session_id == session_id, Lease.project_id == project_id,
         Lease.item_id != (exclude if exclude is not None else -1)).order_by(Lease.item_id)))
-    for held in held_items:  # resuming: the item this session already holds
-        if not decided(held):
+    for held in held_items:  # resuming: the item this session already holds (a gold check too)
+        if not decided(held) or not checked(held):
             session.execute(update(Lease).where(Lease.item_id == held).values(expires_at=expires))
             return session.get(Item, held)
     values = {"project_id": project_id, "annotator": annotator, "session_id": session_id, "expires_at": expires}
-    first = _lease_first(session, project_id, order, undecided(project_id, session_id, annotator), decided, values)
+    if among is not None:
+        for start in range(0, len(among), AMONG_CHUNK):
+            chunk = among[start:start + AMONG_CHUNK]
+            found = _next_of(session, project_id, order, session_id, annotator, values, decided, checked, gold,
+                             Item.id.in_(chunk))
+            if found is not None:
+                return found
+        return None
+    return _next_of(session, project_id, order, session_id, annotator, values, decided, checked, gold, None)
+
+
+def _next_of(session: Session, project_id: int, order: str, session_id: str, annotator: str, values: dict,
+             decided, checked, gold: bool, among) -> Item | None:
+    """``next_item`` after the held items: a gold check on a gold draw, an undecided item, then one this session
+    skipped once; ``among``: a condition on the items, or ``None``."""
+    def narrowed(condition):
+        return condition if among is None else and_(condition, among)
+
+    if gold:
+        check = _lease_first(session, project_id, "sequential", narrowed(gold_items(project_id, annotator, session_id)),
+                             checked, values)
+        if check is not None:
+            return check
+    first = _lease_first(session, project_id, order, narrowed(undecided(project_id, session_id, annotator)), decided,
+                         values)
     if first is not None:
         return first
+
     def decided_again(item_id: int) -> bool:  # the second round: skipped once by this session, else undecided
         return is_decided(session, project_id, item_id, annotator=annotator)
 
     return _lease_first(session, project_id, order,
-                        and_(undecided(project_id, annotator=annotator), skipped_once_by(session_id)),
+                        narrowed(and_(undecided(project_id, annotator=annotator), skipped_once_by(session_id))),
                         decided_again, values)
 
 

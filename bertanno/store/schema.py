@@ -41,6 +41,9 @@ class Project(Base):
     """A directory of ``model`` after domain-adaptive masked-LM training; training starts from it when set."""
     blind_share: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
     """The share of items served as blind controls: no pre-annotation shown (``bertanno init --blind-share``)."""
+    gold_share: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    """The share of draws that serve an annotator a gold item (the evaluation split's imported labels) as an
+    ordinary item: a gold check of that annotator (``init --gold-share``)."""
     overlap: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     """How many different annotators judge each item (``init --overlap``); 1: the first decision decides it."""
     settle: Mapped[str] = mapped_column(String(16), default="unanimous", server_default="unanimous")
@@ -123,6 +126,9 @@ class Annotation(Base):
     and the task's counts of what changed (``Task.edit_summary``)."""
     guidelines_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
     """The version of the project's guidelines in force when the decision was made (``None``: none yet)."""
+    gold_check: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    """A decision on a gold item served as a check of the annotator: compared with the gold label, never a label
+    of the item (the gold one settles it)."""
 
 
 class AnnotationEvent(Base):
@@ -172,6 +178,22 @@ class Vocabulary(Base):
     name: Mapped[str] = mapped_column(String(200))
     terms: Mapped[list] = mapped_column(JSON)
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Comment(Base):
+    """A note a person attached to an item, maybe flagging it for discussion; rows are never changed."""
+
+    __tablename__ = "comments"
+    __table_args__ = (Index("ix_comments_project_item", "project_id", "item_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
+    author: Mapped[str] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text)
+    flagged: Mapped[bool] = mapped_column(Boolean, default=False)
+    """For discussion: ``bertanno comments P --flagged`` lists the items a team should talk about."""
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 

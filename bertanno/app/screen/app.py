@@ -20,6 +20,7 @@ from textual.containers import Container
 from textual.widgets import Static
 
 from bertanno.app.screen.choose import ChooseScreen
+from bertanno.app.screen.comment import CommentScreen, FilterScreen
 from bertanno.app.screen.done import DoneView
 from bertanno.app.screen.guidelines import GuidelinesScreen
 from bertanno.app.screen.help import HelpScreen, help_text, key_labels
@@ -31,7 +32,8 @@ from bertanno.errors import BertannoError
 from bertanno.store.annotations import ItemTaken
 
 ACTIONS = {"accept": "accept", "reject": "decide('reject')", "skip": "decide('skip')", "undo": "undo",
-           "quit": "quit_session", "help": "help", "choose": "choose", "guidelines": "guidelines"}
+           "quit": "quit_session", "help": "help", "choose": "choose", "guidelines": "guidelines",
+           "comment": "comment", "filter": "filter"}
 
 
 def key_names(keys: tuple[str, ...]) -> str:
@@ -111,6 +113,8 @@ class AnnotationApp(App[None]):
             session.serving_line(), " · ",
             (f"{progress['done']}/{progress['total']} done", "bold"), f" · {progress['per_minute']:.1f}/min · ",
             (counts_line(session.kinds), "cyan"))
+        if getattr(session, "where", None):
+            header.append(f" · where {session.where}", style="bold magenta")
         current = session.current
         if current is not None:
             header.append(f"\n{session.item_heading()} · ")
@@ -236,6 +240,53 @@ class AnnotationApp(App[None]):
             self.show_next()
         else:
             self.say("nothing to undo in this session")
+
+    def action_comment(self) -> None:
+        """``#``: a comment on the item on screen (``!`` first flags it), saved when the box is closed with Enter."""
+        current = self.session.current
+        if current is None:
+            self.say("no item to comment on")
+            return
+
+        def saved(text: str | None) -> None:
+            if text is None or self.session.current is not current:
+                return
+            try:
+                comment = self.session.comment(text)
+            except BertannoError as exc:
+                self.say(str(exc))
+                return
+            self.say("comment saved" + (", the item flagged for discussion" if comment["flagged"] else ""),
+                     style="green")
+            context = self.session.context()
+            shown = self.query_one("#context", Static)
+            shown.display = context is not None
+            if context is not None:
+                shown.update(context)
+
+        self.push_screen(CommentScreen(), saved)
+
+    def action_filter(self) -> None:
+        """``=``: serve only the items that meet a filter (``core.filters``, as ``annotate --where``); empty: all."""
+        if not hasattr(self.session, "set_filter"):
+            self.say("a review walks its own items: review --where filters them")
+            return
+
+        def chosen(where: str | None) -> None:
+            if where is None:
+                return
+            try:
+                keep = self.session.set_filter(where)
+            except BertannoError as exc:
+                self.say(str(exc))
+                return
+            self.say(f"only the items where {where.strip()}" if where.strip() else "every item again", style="green")
+            if keep:
+                self._show_header()
+            else:
+                self.show_next()
+
+        self.push_screen(FilterScreen(self.session.where or ""), chosen)
 
     def action_guidelines(self) -> None:
         guidelines = getattr(self.session, "guidelines", None)

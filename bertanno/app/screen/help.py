@@ -28,6 +28,10 @@ def help_text(keymap: dict[str, tuple[str, ...]], view_help: str = "",
             (keys("undo"), "undo, as many steps as this session made, your own labels and spans back"),
             (keys("quit") + " / Ctrl-C", "quit: every decision is already saved"),
             *([(keys("guidelines"), "the project's annotation guidelines")] if "guidelines" in keymap else []),
+            *([(keys("comment"), "comment on the item (! first flags it for discussion)")] if "comment" in keymap
+              else []),
+            *([(keys("filter"), "serve only the items that meet a filter (as annotate --where)")]
+              if "filter" in keymap else []),
             (keys("help"), "this help")]
     for key, what in rows:
         text.append(f"  {key:<18}", style="bold cyan")
@@ -47,7 +51,7 @@ class HelpScreen(ModalScreen[None]):
                                   border: round $accent; background: $surface; padding: 0 1; }
     """
 
-    def __init__(self, text: Text):
+    def __init__(self, text):
         super().__init__()
         self.text = text
 
@@ -59,7 +63,7 @@ class HelpScreen(ModalScreen[None]):
         event.stop()
         scroll = self.query_one(VerticalScroll)
         moves = {"up": scroll.scroll_up, "down": scroll.scroll_down, "pageup": scroll.scroll_page_up,
-                 "pagedown": scroll.scroll_page_down}
+                 "pagedown": scroll.scroll_page_down, "home": scroll.scroll_home, "end": scroll.scroll_end}
         if event.key in moves:
             moves[event.key](animate=False)
         else:

@@ -22,8 +22,9 @@ else 0 (none: ``--order uncertain`` serves such items first).
 
 Requests: ``--llm-concurrency`` at a time (default 2), at most ``--llm-rpm`` a minute (default none), each with a
 timeout (60 s); a 429 or 5xx answer is retried after its ``Retry-After`` or 1, 2, 4 s; an endpoint that does not
-answer raises ``LlmUnavailable`` with the URL and what to check. Answers are cached in the version's folder by
-(model, request) in ``llm_cache.jsonl``, so a repeat costs nothing. No dependency beyond the standard library.
+answer raises ``LlmUnavailable`` with the URL and what to check. Answers are cached by (model, messages) in the
+project's models folder, one file per endpoint and model shared by all the project's versions (``cache_file``), so
+a repeat costs nothing. No dependency beyond the standard library.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ from bertanno.plugins.task import Example, Prediction, Relation, Span, SpanGraph
 DEFAULT_URL = "http://127.0.0.1:11434/v1"
 KEY_ENV = "BERTANNO_LLM_KEY"
 CACHE_FILE = "llm_cache.jsonl"
+CACHE_FOLDER = "llm-cache"
 DEMONSTRATIONS_FILE = "demonstrations.jsonl"
 SHOTS = 4
 SHOT_BUDGET = 1500
@@ -512,11 +514,23 @@ class LlmFamily(ModelFamily):
         options = record.get("options") or {}
         url = check_url(options.get("url", DEFAULT_URL), bool(options.get("allow_remote")))
         client = ChatClient(url, options.get("model", ""), options.get("key_env", KEY_ENV),
-                            per_minute=options.get("per_minute"), cache=Path(directory) / CACHE_FILE)
+                            per_minute=options.get("per_minute"), cache=cache_file(Path(directory), url,
+                                                                                   options.get("model", "")))
         pool = Demonstrations.load(task, Path(directory) / DEMONSTRATIONS_FILE, int(options.get("shots", SHOTS)),
                                    int(options.get("shot_budget", SHOT_BUDGET)))
         return LlmModel(task, client, int(options.get("concurrency", 2)), pool, int(options.get("samples", 1)),
                         options.get("descriptions"))
+
+
+def cache_file(directory: Path, url: str, model: str) -> Path:
+    """Where a version in ``directory`` caches its answers: one file per endpoint and model in the project's models
+    folder (``PROJECT-UID/llm-cache/HASH.jsonl``), shared by every version of the project that asks that model, so
+    that a prompt asked before (the same messages: the same item, instructions and demonstrations) costs nothing
+    however many versions later. Created when missing."""
+    digest = hashlib.sha256(json.dumps([url, model]).encode("utf-8")).hexdigest()[:16]
+    folder = directory.parent / CACHE_FOLDER
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"{digest}.{CACHE_FILE}"
 
 
 def llm_options(task: Task, model: str | None, url: str | None = None, key_env: str | None = None,
