@@ -62,6 +62,7 @@ def annotate(ctx, project, annotator, order, model_dir, no_predict_ahead, decisi
     Keys:
       Enter / a  accept        1-9  choose that label    x  reject
       s          skip          u  undo, step by step     ?  all keys
+      g          guidelines    #  comment (! flags)      =  filter the items
       q, Ctrl-C, Ctrl-D  quit
 
     NER, full screen: arrows move a cursor through the text, shift+arrows
