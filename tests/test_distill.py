@@ -186,3 +186,21 @@ def test_bad_distillations_are_refused_with_a_sentence_and_nothing_made(project,
         project_id = get_project(session, "p").id
         assert [v.name for v in list_versions(session, project_id)] == ["v001"]
     assert "student" not in read_version_record(teacher_dir).get("optimized", {})
+
+
+def test_a_student_is_judged_on_gold_not_on_agreeing_with_its_teacher(project, monkeypatch):
+    # issue 54, part 1: a student that fixes the teacher's mistakes agrees with it less, and is better
+    store, url, teacher_dir = project
+    real = distilling.timed_payloads
+
+    def right_on_every_item(bundle, examples):
+        _, speed = real(bundle, examples)
+        return [example.payload for example in examples], speed
+
+    monkeypatch.setattr(distilling, "timed_payloads", right_on_every_item)
+    result = CliRunner().invoke(cli, ["--db", url, "distill", "p", "--student", "1", "--epochs", "1", "--json"])
+    assert result.exit_code == 0, result.output
+    shown = json.loads(result.stdout[result.stdout.index("{"):])
+    assert shown["gate"]["agreement"] < 0.99 and shown["gate"]["variant_score"] > shown["gate"]["full_score"]
+    assert shown["gate"]["accepted"] and shown["in_use"]
+    assert read_version_record(teacher_dir)["variant"] == "student"

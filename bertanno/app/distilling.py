@@ -1,12 +1,13 @@
 """``bertanno distill``: train a small student from a project's transformer version (default: the champion) on
 every item outside the evaluation split, labelled or not (``core.distill``), save it as a version of the project
 (``s001``, ``s002``, …) scored on the evaluation split like any other, and let it pre-annotate in the teacher's
-place when it passes the optimisation gate against the teacher (``core.optimize.judge_against``)."""
+place when the promotion gate (``core.gate.decide``) says on gold that it is not confidently worse than the teacher;
+its agreement with the teacher is reported (``core.optimize.judge_against``), not required."""
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -20,6 +21,7 @@ from bertanno.core.bundle import (
     update_version_record,
 )
 from bertanno.core.distill import TEMPERATURE, check_temperature, distill, select_layers, student_from_layers
+from bertanno.core.gate import MIN_ITEMS, decide
 from bertanno.core.optimize import STUDENT, GateFigures, judge_against, reference_run, timed_payloads
 from bertanno.core.plugins import Plugins, get_plugins
 from bertanno.core.project import item_example, project_task, training_data
@@ -62,14 +64,16 @@ def distill_project(store: Store, project_name: str, student: str, teacher_versi
                     models_dir: Path | None = None, plugins: Plugins | None = None,
                     on_step: Callable | None = None, on_epoch: Callable | None = None,
                     on_soft_labels: Callable[[int, int], None] | None = None,
-                    on_plan: Callable[[str], None] | None = None) -> DistillOutcome:
+                    on_plan: Callable[[str], None] | None = None, tolerance: float = 0.0,
+                    min_eval: int = MIN_ITEMS) -> DistillOutcome:
     """Distil ``teacher_version`` (default: the champion; a fine-tuned transformer version) into ``student``: a
     number of the teacher's own layers (``core.distill.student_from_layers``) or a base model with the teacher's
     vocabulary (``zh-mini``; the teacher's added terms are added to it). The student learns the teacher's soft
     labels on every item outside the evaluation split; labelled training items give the validation that picks
-    its best epoch. It is saved as the next ``s`` version, scored on the evaluation split, and gated against the
-    teacher there (the same labels on 99 %, at most 0.5 points lost): when it passes (and ``use``), the teacher's
-    record names it as its ``student`` variant, so that predict, predict-project and the annotation session use
+    its best epoch. It is saved as the next ``s`` version, scored on the evaluation split, and judged there on gold
+    like any candidate: the paired gate (``core.gate.decide`` with ``tolerance`` and ``min_eval``, the teacher in
+    the champion's place) must not find it confidently worse than the teacher; its agreement with the teacher is
+    reported, not required. When it passes (and ``use``), the teacher's record names it as its ``student`` variant, so that predict, predict-project and the annotation session use
     it in the teacher's place (``--precision full`` or ``optimize --variant full`` go back to the teacher).
 
     Holds the project's training lock. Raises ``BertannoError`` with a sentence for a teacher that is not a
@@ -123,7 +127,11 @@ def distill_project(store: Store, project_name: str, student: str, teacher_versi
             save_version(result.bundle, directory, metadata)
             payloads, speed = timed_payloads(result.bundle, reference.examples)
             figures = judge_against(reference, task, STUDENT, payloads, speed)
-            metrics = task.metrics([example.payload for example in reference.examples], payloads)
+            gold = [example.payload for example in reference.examples]
+            verdict = decide(task, gold, payloads, reference.payloads, tolerance, min_eval)
+            figures = replace(figures, accepted=verdict.promote,  # judged on gold; the agreement is reported
+                              reason=verdict.reason.removeprefix("kept as a candidate: "))
+            metrics = task.metrics(gold, payloads)
         except BaseException as exc:
             with store.transaction() as session:
                 finish_run(session, run_id, "failed", False, log=f"{type(exc).__name__}: {exc}")

@@ -467,21 +467,22 @@ def optimize(ctx, project, version, variant, as_json):
 @click.option("--no-use", is_flag=True, help="Keep the student as a version only, even when it passes the gate.")
 @click.option("--models-dir", type=click.Path(file_okay=False, path_type=Path), envvar="BERTANNO_MODELS",
               show_envvar=True, help="Where versions are saved (default: ./bertanno-models).")
+@gate_options
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_context
 def distill(ctx, project, student, teacher_version, temperature, epochs, batch_size, learning_rate, seed, device,
-            no_use, models_dir, as_json):
+            no_use, models_dir, tolerance, min_eval, as_json):
     """Train a small, fast student that predicts as PROJECT's champion (or
     --teacher) does, and let it pre-annotate in its place when it passes.
 
     The teacher labels every item outside the evaluation split, annotated
     or not: the student learns its soft labels (Hinton et al. 2015), so the
     unannotated items teach it too. It is saved as version s001, s002, …
-    and scored on the evaluation split like any version. When it gives the
-    teacher's labels (NER: entity spans) on at least 99 % of that split and
-    loses at most 0.5 points of the headline metric (bertanno optimize's
-    gate), predict, predict-project and annotate use it for the teacher;
-    --precision full on them, or optimize --variant full, go back.
+    and judged on the evaluation split's gold like any candidate: when the
+    promotion gate (paired bootstrap, --tolerance) does not find it
+    confidently worse than the teacher, predict, predict-project and annotate
+    use it for the teacher; its agreement with the teacher is reported, not
+    required. --precision full on them, or optimize --variant full, go back.
 
     \b
     Examples:
@@ -496,7 +497,7 @@ def distill(ctx, project, student, teacher_version, temperature, epochs, batch_s
         outcome = distill_project(open_store(ctx), project, student, teacher_version, config, temperature,
                                   not no_use, models_dir, on_step=on_step, on_epoch=on_epoch,
                                   on_soft_labels=lambda done, total: on_step(done, total, None),
-                                  on_plan=err_console.print)
+                                  on_plan=err_console.print, tolerance=tolerance, min_eval=min_eval)
     f = outcome.figures
     if as_json:
         click.echo(json.dumps({"version": outcome.version, "teacher": outcome.teacher, "student": outcome.student,
