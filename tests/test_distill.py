@@ -204,3 +204,8 @@ def test_a_student_is_judged_on_gold_not_on_agreeing_with_its_teacher(project, m
     assert shown["gate"]["agreement"] < 0.99 and shown["gate"]["variant_score"] > shown["gate"]["full_score"]
     assert shown["gate"]["accepted"] and shown["in_use"]
     assert read_version_record(teacher_dir)["variant"] == "student"
+    listing = CliRunner().invoke(cli, ["--db", url, "versions", "p"], env={"COLUMNS": "160"}).output
+    assert "v001 transformer (serves with student s001)" in listing and "s001 transformer/distilled from v001" in listing
+    rows = {row["name"]: row for row in json.loads(CliRunner().invoke(cli, ["--db", url, "versions", "p",
+                                                                             "--json"]).output)}
+    assert rows["v001"]["serves_with"] == "student s001" and rows["s001"]["serves_with"] is None

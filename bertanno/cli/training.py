@@ -278,6 +278,24 @@ def schedule(ctx, project, every, min_new, env_file, family):
     console.print(f"\nthen: systemctl --user daemon-reload && systemctl --user enable --now {unit}.timer")
 
 
+def serving_variant(directory: str) -> str | None:
+    """What a version predicts with when it is not itself as trained: ``int8``, ``onnx-int8``, or ``student
+    s001`` (its record's ``variant``, ``bertanno optimize`` / ``distill``); ``None`` otherwise, or when its folder
+    cannot be read."""
+    from bertanno.core.bundle import read_version_record
+    from bertanno.errors import BertannoError
+
+    try:
+        record = read_version_record(directory)
+    except BertannoError:
+        return None
+    variant = record.get("variant")
+    if not variant or variant == "full":
+        return None
+    student = (record.get("student") or {}).get("version") if variant == "student" else None
+    return f"student {student}" if student else variant
+
+
 @click.command()
 @click.argument("project")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
@@ -285,6 +303,10 @@ def schedule(ctx, project, every, min_new, env_file, family):
 def versions(ctx, project, as_json):
     """List PROJECT's model versions with their scores on the evaluation split
     and status.
+
+    A distilled student says which version it was distilled from; a version
+    that predicts through a faster variant (bertanno optimize: int8, ONNX, or
+    a distilled student that passed) says which one serves for it.
 
     \b
     Example:
@@ -299,7 +321,8 @@ def versions(ctx, project, as_json):
         rows = [{"name": v.name, "status": v.status, "metrics": v.metrics, "created": v.created_at.isoformat(),
                  "directory": v.directory,  # a student learns from texts (snapshot "texts"), the others from decisions
                  "trained_on": v.training_snapshot.get("texts", len(v.training_snapshot.get("annotation_ids", []))),
-                 "family": record_family_name(v.training_snapshot), "mode": v.training_snapshot.get("mode")}
+                 "family": record_family_name(v.training_snapshot), "mode": v.training_snapshot.get("mode"),
+                 "serves_with": serving_variant(v.directory)}
                 for v in list_versions(session, get_project(session, project).id)]
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
@@ -321,7 +344,8 @@ def versions(ctx, project, as_json):
         scores = short_scores(metrics) or "not scored yet"
         style = "bold green" if row["status"] == "champion" else None
         family = row["family"] + (f"/{row['mode']}" if row["mode"] else "")
-        table.add_row(f"{row['name']} {family}", row["status"], scores, "–" if evaluated is None else str(evaluated),
+        serves = f" (serves with {row['serves_with']})" if row["serves_with"] else ""
+        table.add_row(f"{row['name']} {family}{serves}", row["status"], scores, "–" if evaluated is None else str(evaluated),
                       str(row["trained_on"]), f"{row['created'][5:10]} {row['created'][11:16]}", style=style)
     console.print(table)
     console.print("on: evaluation items scored; trained: decisions (a student: texts) trained on; all: --json")
