@@ -365,10 +365,7 @@ class AnnotationSession(ItemTiming):
             example = item_example(item)
         prediction, prediction_id, problem = None, None, None
         if stored is not None and (self.model_version is None or stored.model_version == self.model_version):
-            prediction = (None if stored.payload is None  # the model gave no answer for this item
-                          else Prediction(self.task.payload_from_json(stored.payload), stored.confidence,
-                                          details=stored.details or {}))
-            prediction_id = stored.id
+            prediction, prediction_id = self._from_store(stored), stored.id
         elif self.predictor is not None:
             try:
                 prediction, prediction_id = self._predict_now(item.id, example)
@@ -564,10 +561,14 @@ class AnnotationSession(ItemTiming):
             with self.store.transaction() as session:
                 stored = latest_predictions(session, [item_id]).get(item_id)
             if stored is not None and stored.model_version == self.model_version:
-                payload = None if stored.payload is None else self.task.payload_from_json(stored.payload)
-                return Prediction(payload, stored.confidence, details=stored.details or {}), stored.id
+                return self._from_store(stored), stored.id
             [prediction], _ = self.predictor.predict([example])
             return prediction, self._store_predictions([item_id], [prediction], self.model_version)[0]
+
+    def _from_store(self, stored) -> Prediction:
+        """A stored prediction row as the model gave it (payload ``None``: it gave no answer for the item)."""
+        payload = None if stored.payload is None else self.task.payload_from_json(stored.payload)
+        return Prediction(payload, stored.confidence, details=stored.details or {})
 
     def _store_predictions(self, item_ids: list[int], predictions: list[Prediction],
                            version: str | None = None) -> list[int]:

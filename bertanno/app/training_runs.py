@@ -327,10 +327,11 @@ def _train_locked(store: Store, project_name: str, config: TrainConfig, trigger:
         guidelines = latest_guidelines(session, project.id)
         if configured is not None and guidelines is not None:  # the prompt of a new llm version says what each means
             configured["descriptions"] = label_descriptions(guidelines.text, task.labels)
-        if plugins.family(family).configured and configured is None:
+        fitting = plugins.family(family)
+        if fitting.configured and configured is None:
             raise BertannoError(f"the {family} model family takes its settings from a version of it, and project "
-                                f"{project_name} has none; create the project with --zero-shot {family}"
-                                + (" --llm-model NAME" if family == "llm" else ""))
+                                f"{project_name} has none; create the project with "
+                                f"{fitting.configured_by or '--zero-shot ' + family}")
         run_id = start_run(session, project.id, trigger, {"train": len(training), "evaluation": len(evaluation)}).id
         version_name = next_version_name(session, project.id, prefix)
         vocabulary = project_vocabulary(session, project)

@@ -23,7 +23,7 @@ from bertanno.core.plugins import Plugins
 from bertanno.core.project import open_project
 from bertanno.errors import BertannoError
 from bertanno.store import Store
-from bertanno.store.annotations import current_annotations, decision_records
+from bertanno.store.annotations import decision_records, gold_payloads
 from bertanno.store.predictions import version_details
 
 MIN_ITEMS = 20
@@ -212,6 +212,13 @@ def gold_figures(records: list[dict]) -> list[dict]:
     return [rows[name] for name in sorted(rows)]
 
 
+def _clearly_above(first: float, first_n: int, second: float, second_n: int, margin: float) -> bool:
+    """Whether proportion ``first`` (of ``first_n``) exceeds ``second`` (of ``second_n``) by more than ``margin`` at
+    the lower end of a one-sided 95 % Wald interval of their difference."""
+    spread = (first * (1 - first) / first_n + second * (1 - second) / second_n) ** 0.5
+    return first - second - 1.645 * spread > margin
+
+
 def annotator_alarms(records: list[dict], fast_accept: float = FAST_ACCEPT_SECONDS) -> list[dict]:
     """The rubber-stamp check, per annotator who accepted pre-annotations: ``accepts`` and their median active
     seconds (``median_accept_seconds``); on shown items, how often the pre-annotation was accepted unchanged
@@ -241,11 +248,8 @@ def annotator_alarms(records: list[dict], fast_accept: float = FAST_ACCEPT_SECON
             row["flags"].append("fast")
             row["reasons"].append(f"accepts in a median {row['median_accept_seconds']:.2f} s (under {fast_accept:g} s)")
         if len(shown) >= MIN_ITEMS and len(blind) >= MIN_ITEMS:
-            gap = accepted_share - agreeing_share
-            spread = (accepted_share * (1 - accepted_share) / len(shown)
-                      + agreeing_share * (1 - agreeing_share) / len(blind)) ** 0.5
-            row["anchoring_gap"] = gap
-            if gap - 1.645 * spread > ANCHORING_MARGIN:
+            row["anchoring_gap"] = accepted_share - agreeing_share
+            if _clearly_above(accepted_share, len(shown), agreeing_share, len(blind), ANCHORING_MARGIN):
                 row["flags"].append("anchored")
                 row["reasons"].append(f"accepts {accepted_share:.0%} of shown pre-annotations but agrees with "
                                       f"{agreeing_share:.0%} of hidden ones (blind controls)")
@@ -255,10 +259,8 @@ def annotator_alarms(records: list[dict], fast_accept: float = FAST_ACCEPT_SECON
                                                                                                  "labelled")]
         if len(accepted) >= MIN_GOLD and len(given) >= MIN_GOLD:
             right_accepted, right_given = sum(accepted) / len(accepted), sum(given) / len(given)
-            spread = (right_accepted * (1 - right_accepted) / len(accepted)
-                      + right_given * (1 - right_given) / len(given)) ** 0.5
             row["gold_accepted"], row["gold_given"] = right_accepted, right_given
-            if right_given - right_accepted - 1.645 * spread > ANCHORING_MARGIN:
+            if _clearly_above(right_given, len(given), right_accepted, len(accepted), ANCHORING_MARGIN):
                 row["flags"].append("accepts_wrong")
                 row["reasons"].append(f"on gold checks, what they accept is right {right_accepted:.0%} of the time, "
                                       f"what they give themselves {right_given:.0%}")
@@ -268,13 +270,12 @@ def annotator_alarms(records: list[dict], fast_accept: float = FAST_ACCEPT_SECON
 
 def with_gold(session, project_id: int, records: list[dict]) -> list[dict]:
     """Add to each gold check of ``records`` (``gold_check``) its item's gold payload, ``gold`` (the import that
-    settles it); returns ``records``."""
-    checked = {r["item_id"] for r in records if r.get("gold_check")}
-    if checked:
-        settled = current_annotations(session, project_id)
-        for record in records:
-            if record.get("gold_check") and record["item_id"] in settled:
-                record["gold"] = settled[record["item_id"]].payload
+    settles it: ``store.annotations.gold_payloads``); returns ``records``."""
+    checked = sorted({r["item_id"] for r in records if r.get("gold_check")})
+    gold = gold_payloads(session, project_id, checked) if checked else {}
+    for record in records:
+        if record.get("gold_check") and record["item_id"] in gold:
+            record["gold"] = gold[record["item_id"]]
     return records
 
 

@@ -89,6 +89,9 @@ class ModelFamily(ABC):
     configured: ClassVar[bool] = False
     """Whether the family's labels come from the options a version is created with (a gazetteer's term
     types) rather than from ``labels``."""
+    configured_by: ClassVar[str] = ""
+    """For a ``configured`` family that also trains: the options that make its first version in a project, which
+    its later versions take their settings from (the ``llm`` family: ``--zero-shot llm --llm-model NAME``)."""
     trainable: ClassVar[bool] = False
     """Whether ``fit`` trains a version of it on the project's labels (``bertanno train --family``)."""
     live: ClassVar[bool] = False

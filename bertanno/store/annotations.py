@@ -94,11 +94,27 @@ def gold_items(project_id: int, annotator: str, skipped_by: str | None = None):
     return and_(*conditions)
 
 
+def gold_open(session: Session, project_id: int, item_id: int, annotator: str, skipped_by: str | None = None) -> bool:
+    """Whether the item is a gold item ``annotator`` may still check (``gold_items``, reading that item only)."""
+    return bool(session.scalar(select(exists().where(Item.id == item_id,
+                                                     gold_items(project_id, annotator, skipped_by)))))
+
+
+def gold_payloads(session: Session, project_id: int, item_ids: list[int]) -> dict[int, object]:
+    """The gold label of each of these items that has one: the payload of its latest standing import or review
+    decision (what settles it, ``settled``), rejects left out. Reads those items' decisions only."""
+    found = {}
+    for item_id, decisions in standing_by_item(session, project_id, item_ids).items():
+        authoritative = [a for a in decisions if a.source != "human"]
+        if authoritative and authoritative[-1].decision != "reject":
+            found[item_id] = authoritative[-1].payload
+    return found
+
+
 def gold_still_open(session: Session, project_id: int, item_id: int, annotator: str, session_id: str) -> bool:
     """``still_theirs`` for a gold check: no other session holds a live lease on the item and the annotator has
-    not checked it already."""
-    return (not taken_by_another(session, item_id, session_id)
-            and bool(session.scalar(select(exists().where(Item.id == item_id, gold_items(project_id, annotator))))))
+    not checked it already (``gold_open``)."""
+    return not taken_by_another(session, item_id, session_id) and gold_open(session, project_id, item_id, annotator)
 
 
 DECISION_RECORD = ("active_ms", "keystrokes", "shown_version", "shown_family", "edit", "blind", "guidelines_version",
@@ -310,9 +326,8 @@ def settled(annotations: list[Annotation], overlap: int, rule: str = "unanimous"
     one, else, once ``overlap``
     different annotators have decided (each one's latest counts), the latest of them when they all agree
     (``agreement_key``) or, with ``rule="majority"``, the latest of the more than half who agree; ``None`` while
-    the item waits for more annotators or for a review of their disagreement. A gold check (``gold_check``) never
-    settles anything: the gold item's import does."""
-    annotations = [a for a in annotations if not a.gold_check]
+    the item waits for more annotators or for a review of their disagreement. (``settle_items`` leaves gold checks
+    out before it asks.)"""
     if not annotations or overlap <= 1:
         return annotations[-1] if annotations else None
     authoritative = [a for a in annotations if a.source != "human"]
@@ -337,13 +352,14 @@ def settle_items(standing: dict[int, list[Annotation]], overlap: int, rule: str,
     (``store.aggregation``) fitted to every item's latest decision per annotator: the latest annotation that gave
     the most probable label, when that label's probability is over one half (else it waits for a review); a
     review or an import still settles its item. ``notes``, when given, gets per item settled by the aggregate
-    ``{"rule": RULE, "probability": P}`` (how it was settled, for an export's provenance)."""
+    ``{"rule": RULE, "probability": P}`` (how it was settled, for an export's provenance). A gold check
+    (``gold_check``) never settles anything, whatever the rule: the gold item's import does."""
+    standing = {item_id: [a for a in decisions if not a.gold_check] for item_id, decisions in standing.items()}
     if rule not in METHODS or overlap <= 1:
         return {item_id: settled(annotations, overlap, rule) for item_id, annotations in standing.items()}
     chosen: dict[int, Annotation | None] = {}
     people = {}
     for item_id, decisions in standing.items():
-        decisions = [a for a in decisions if not a.gold_check]
         authoritative = [a for a in decisions if a.source != "human"]
         chosen[item_id] = authoritative[-1] if authoritative else None
         if not authoritative:

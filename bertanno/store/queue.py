@@ -9,12 +9,12 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import and_, delete, exists, func, select, update
+from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bertanno.store import locks
-from bertanno.store.annotations import gold_items, is_decided, skipped_once_by, undecided
+from bertanno.store.annotations import gold_items, gold_open, is_decided, skipped_once_by, undecided
 from bertanno.store.database import StoreError
 from bertanno.store.schema import Item, Lease, Prediction, utcnow
 
@@ -77,8 +77,7 @@ def next_item(session: Session, project_id: int, annotator: str, session_id: str
         return is_decided(session, project_id, item_id, skipped_by=session_id, annotator=annotator)
 
     def checked(item_id: int) -> bool:  # a gold item: whether this annotator may no longer check it
-        return not session.scalar(select(exists().where(Item.id == item_id,
-                                                        gold_items(project_id, annotator, session_id))))
+        return not gold_open(session, project_id, item_id, annotator, session_id)
 
     held_items = list(session.scalars(select(Lease.item_id).where(
         Lease.session_id == session_id, Lease.project_id == project_id,

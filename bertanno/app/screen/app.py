@@ -127,6 +127,14 @@ class AnnotationApp(App[None]):
             header.append(f"\nlive: {session.live.status()}", style="dim")
         self.query_one("#header", Static).update(header)
 
+    def _show_context(self) -> None:
+        """What the session shows beside the item (a review's decisions, the comments), or nothing."""
+        context = self.session.context() if self.session.current is not None else None
+        shown = self.query_one("#context", Static)
+        shown.display = context is not None
+        if context is not None:
+            shown.update(context)
+
     def say(self, message: str = "", style: str = "yellow") -> None:
         self.query_one("#message", Static).update(Text(message, style=style))
 
@@ -148,11 +156,7 @@ class AnnotationApp(App[None]):
                 if self.view.can_focus:
                     self.view.focus()
             self.query_one("#keys", Static).update(self._keys_line())  # the keys depend on the view only
-        context = self.session.context() if current is not None else None
-        shown = self.query_one("#context", Static)
-        shown.display = context is not None
-        if context is not None:
-            shown.update(context)
+        self._show_context()
         self._show_header()
         if current is not None:  # once this item is drawn, lease the next one while the person reads
             self.call_after_refresh(self._fetch_ahead)
@@ -258,11 +262,7 @@ class AnnotationApp(App[None]):
                 return
             self.say("comment saved" + (", the item flagged for discussion" if comment["flagged"] else ""),
                      style="green")
-            context = self.session.context()
-            shown = self.query_one("#context", Static)
-            shown.display = context is not None
-            if context is not None:
-                shown.update(context)
+            self._show_context()
 
         self.push_screen(CommentScreen(), saved)
 

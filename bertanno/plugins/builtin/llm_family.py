@@ -409,6 +409,20 @@ class ChatClient:
                                     "check that the server runs (e.g. ollama serve) and --llm-url", key))
 
 
+def _spend(spent: dict, answer: dict) -> None:
+    """Add what ``answer`` cost to ``spent`` (``tokens_in``, ``tokens_out``); ``cached`` stays true only while
+    every answer came from the cache."""
+    usage = answer.get("usage") or {}
+    spent["tokens_in"] += int(usage.get("prompt_tokens") or 0)
+    spent["tokens_out"] += int(usage.get("completion_tokens") or 0)
+    spent["cached"] = spent["cached"] and bool(answer.get("cached"))
+
+
+def _paid(spent: dict) -> int:
+    """The tokens of ``spent`` the endpoint was paid now: none when every answer came from the cache."""
+    return 0 if spent["cached"] else spent["tokens_in"] + spent["tokens_out"]
+
+
 class LlmModel:
     """An ``llm`` version serving ``task``."""
 
@@ -424,10 +438,7 @@ class LlmModel:
         agreeing = 1
         for sample in range(1, self.samples):
             answer = self.client.chat(chat, schema, sample=sample)
-            usage = answer.get("usage") or {}
-            spent["tokens_in"] += int(usage.get("prompt_tokens") or 0)
-            spent["tokens_out"] += int(usage.get("completion_tokens") or 0)
-            spent["cached"] = spent["cached"] and bool(answer.get("cached"))
+            _spend(spent, answer)
             try:
                 agreeing += parse_answer(self.task, example, answer["content"])[0] == payload
             except (ValueError, AttributeError, TypeError):
@@ -443,10 +454,7 @@ class LlmModel:
         spent = {"tokens_in": 0, "tokens_out": 0, "shots": len(shots), "cached": True}
         for attempt in range(2):  # an answer that does not check is asked for once more
             answer = self.client.chat(chat, schema, fresh=attempt > 0)
-            usage = answer.get("usage") or {}
-            spent["tokens_in"] += int(usage.get("prompt_tokens") or 0)
-            spent["tokens_out"] += int(usage.get("completion_tokens") or 0)
-            spent["cached"] = spent["cached"] and bool(answer.get("cached"))
+            _spend(spent, answer)
             try:
                 payload, said = parse_answer(self.task, example, answer["content"])
             except (ValueError, AttributeError, TypeError):
@@ -456,11 +464,11 @@ class LlmModel:
                 confidence = self._agreement(example, chat, schema, payload, spent) if self.samples > 1 else 0.0
             with lock:
                 stats.unaligned += said.get("dropped", 0)
-                stats.tokens += 0 if spent["cached"] else spent["tokens_in"] + spent["tokens_out"]
+                stats.tokens += _paid(spent)
             return Prediction(payload, confidence, details={**said, **spent})
         with lock:
             stats.unanswered += 1
-            stats.tokens += 0 if spent["cached"] else spent["tokens_in"] + spent["tokens_out"]
+            stats.tokens += _paid(spent)
         return Prediction(None, 0.0, details={"unanswered": True, **spent})
 
     def predict(self, examples: Sequence[Example], progress=None) -> tuple[list[Prediction], PredictStats]:
@@ -483,6 +491,7 @@ class LlmFamily(ModelFamily):
     example_kinds = frozenset({"text", "pair", "spans", "relations"})
     zero_shot = True
     configured = True
+    configured_by = "--zero-shot llm --llm-model NAME"
     trainable = True  # fit keeps the team's decisions as demonstrations; it sends nothing to the endpoint
     version_prefix = "m"
     confidence_note = "an LLM's answer (no confidence without log-probabilities)"
@@ -502,7 +511,7 @@ class LlmFamily(ModelFamily):
         the version predicts. Raises ``BertannoError`` without ``options``."""
         if not options:
             raise BertannoError("an llm version is made from the endpoint and model of one before it: create the "
-                                "project with --zero-shot llm --llm-model NAME")
+                                f"project with {self.configured_by}")
         self.check_task(task)
         Demonstrations(task, examples, 0).save(Path(directory) / DEMONSTRATIONS_FILE)
         shots, budget = int(options.get("shots", SHOTS)), int(options.get("shot_budget", SHOT_BUDGET))
