@@ -114,3 +114,13 @@ def test_the_plain_screen_takes_a_comment(store, tmp_path):
     assert driver.key("#") == "no comment"
     assert session.context().plain.startswith("comment by ann")
     session.close()
+
+
+def test_a_comment_is_shown_as_written_even_when_it_looks_like_an_emoji_code(store, tmp_path):
+    project(store, tmp_path)
+    session = AnnotationSession(store, "p", "ann", predict_ahead=False)
+    session.next()
+    session.comment("比例写成 3:abc: 了？[red]不是标记[/]")
+    session.close()
+    shown = CliRunner().invoke(cli, ["--db", store.url, "comments", "p"]).output
+    assert "比例写成 3:abc: 了？[red]不是标记[/]" in shown

@@ -12,8 +12,9 @@ from rich.console import Console
 from bertanno.errors import BertannoError
 from bertanno.plugins.task import EVALUATION_ITEMS, headline_scores
 
-console = Console(soft_wrap=True)
-err_console = Console(stderr=True, soft_wrap=True)
+# emoji=False: a text, label, comment or filter that holds ":abc:" is shown as written, never as an emoji
+console = Console(soft_wrap=True, emoji=False)
+err_console = Console(stderr=True, soft_wrap=True, emoji=False)
 
 SHOWN_REFUSALS = 10
 
