@@ -13,7 +13,10 @@ For each dataset, the same test texts (the first ``--texts``) go through:
 
 Reported: texts/s, × tutorial and × ``pipeline()``, each variant's peak resident memory when served alone (a fresh
 process loads the saved version as ``predict`` does and predicts the same texts: ``peak_rss_mb``), and the CPU's
-instruction-set flags (AVX2 / AVX-512 / VNNI / AMX decide which variant wins).
+instruction-set flags (AVX2 / AVX-512 / VNNI / AMX decide which variant wins); and the machine's limit
+(``benchmarks.machine``): tokens/s per variant, the arithmetic it does (GOP/s at the texts' mean length) and its
+share of the peak of the precision it computes in (fp32 for ``full``, int8 for the quantised variants; a student's
+share with its own, smaller architecture).
 
     python -m benchmarks.optimize_speed [--texts 160] [--datasets chnsenticorp,waimai_10k,chineseblue_cmedqaner,afqmc]
     python -m benchmarks.optimize_speed --memory-only     (the peak memory again, into the existing file's rows)
@@ -31,21 +34,12 @@ import time
 from pathlib import Path
 
 from benchmarks.common import MODELS, REPO, machine_facts, save_with_variant, use_threads
+from benchmarks.machine import cpu_flags, flops_per_token, peak
 
 RESULTS = REPO / "benchmarks" / "results"
 DATASETS = ("chnsenticorp", "waimai_10k", "chineseblue_cmedqaner", "afqmc")
 VARIANTS = ("full", "int8", "onnx-int8", "student-3", "student-3+onnx-int8")
 STUDENT_LAYERS = 3
-
-
-def cpu_flags() -> list[str]:
-    """The instruction-set flags that matter for int8 and bf16 inference, from /proc/cpuinfo."""
-    wanted = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "avx_vnni", "amx_bf16", "amx_int8", "amx_tile")
-    try:
-        flags = set(next(line for line in open("/proc/cpuinfo") if line.startswith("flags")).split(":")[1].split())
-    except (OSError, StopIteration):
-        return []
-    return [flag for flag in wanted if flag in flags]
 
 
 def rate(function, count: int, repeats: int = 1) -> float:
@@ -140,7 +134,7 @@ def memory_only(args) -> dict:
     return result
 
 
-def measure(name: str, texts: int, folder: Path) -> dict:
+def measure(name: str, texts: int, folder: Path, threads: int) -> dict:
     from benchmarks.predict_speed import tutorial_predict
     from bertanno.core.distill import student_from_layers
     from bertanno.core.engine import Predictor
@@ -163,6 +157,9 @@ def measure(name: str, texts: int, folder: Path) -> dict:
     directory = folder / name
     directory.mkdir()
     student = student_from_layers(bundle, STUDENT_LAYERS)
+    lengths = [len(bundle.tokenizer(e.text, e.text_b, truncation=True, max_length=512)["input_ids"]) for e in examples]
+    row["tokens"], row["mean_tokens"] = sum(lengths), round(sum(lengths) / len(lengths), 1)
+    limit = peak(threads)
     for variant in VARIANTS:
         by_student, optimised = variant_parts(variant)
         base = student if by_student else bundle
@@ -171,6 +168,12 @@ def measure(name: str, texts: int, folder: Path) -> dict:
         predictor.predict(examples[:8])
         speed = rate(lambda: predictor.predict(examples), len(examples))
         row[f"{variant}_texts_per_s"] = round(speed, 2)
+        tokens_per_s = speed * row["tokens"] / len(examples)
+        row[f"{variant}_tokens_per_s"] = round(tokens_per_s, 1)
+        achieved = tokens_per_s * flops_per_token(base.model.config, row["mean_tokens"])
+        ceiling = limit["fp32_ops_per_s" if optimised == "full" else "int8_ops_per_s"]
+        row[f"{variant}_gops"] = round(achieved / 1e9, 2)
+        row[f"{variant}_share_of_peak"] = None if ceiling is None else round(achieved / ceiling, 4)
         row[f"{variant}_peak_rss_mb"] = served_peak_memory(base, optimised, directory / f"{variant}-alone", examples)
         for base in ("tutorial", "pipeline"):
             if f"{base}_texts_per_s" in row:
@@ -194,12 +197,13 @@ def main(argv=None) -> dict:
         return probe(args.probe)
     if args.memory_only:
         return memory_only(args)
-    result = {"machine": {**machine_facts(args.threads), "cpu_flags": cpu_flags()}, "settings": vars(args),
+    result = {"machine": {**machine_facts(args.threads), "cpu_flags": cpu_flags(), "peak": peak(args.threads)},
+              "settings": vars(args),
               "started": time.strftime("%Y-%m-%d %H:%M"),
               "model": "bert-base-chinese architecture (12 x 768), random weights (seed 0)", "rows": []}
     with tempfile.TemporaryDirectory() as folder:
         for name in args.datasets.split(","):
-            result["rows"].append(measure(name, args.texts, Path(folder)))
+            result["rows"].append(measure(name, args.texts, Path(folder), args.threads))
             RESULTS.mkdir(parents=True, exist_ok=True)
             (RESULTS / "optimize_speed.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
     print(json.dumps(result, indent=2))

@@ -764,6 +764,24 @@ def optimize_speed_section(result: dict) -> list[str]:
         for row in memory:
             lines.append(f"| {row['dataset']} | " + " | ".join(str(row.get(f"{variant}_peak_rss_mb", "–"))
                                                           for variant in columns) + " |")
+    limit = machine.get("peak")
+    if limit and any(f"{columns[0]}_tokens_per_s" in row for row in result["rows"]):
+        def share(value):
+            return "–" if value is None else f"{value:.1%}"
+
+        fp32 = "unknown" if limit["fp32_ops_per_s"] is None else f"{limit['fp32_ops_per_s'] / 1e9:,.0f}"
+        int8 = "unknown" if limit["int8_ops_per_s"] is None else f"{limit['int8_ops_per_s'] / 1e9:,.0f}"
+        lines += ["", f"The machine's limit (`benchmarks.machine`): {limit['cores']} core(s) at {limit['ghz']} GHz "
+                      f"({limit['ghz_from']}), {limit['isa']} ({limit['fp32_lanes']} fp32 lanes, "
+                      f"{limit['fma_units_assumed']} FMA units a core assumed): peak {fp32} GOP/s in fp32; int8 by "
+                      f"{limit['int8_isa']}: {int8} GOP/s. Per variant: tokens/s, the arithmetic done (GOP/s at "
+                      "the texts' mean length) and its share of the peak of the precision it computes in:", "",
+                  "| dataset | mean tokens | " + " | ".join(columns) + " |", "|---|---|" + "---|" * len(columns)]
+        for row in result["rows"]:
+            if f"{columns[0]}_tokens_per_s" in row:
+                lines.append(f"| {row['dataset']} | {row['mean_tokens']} | " + " | ".join(
+                    f"{row[f'{v}_tokens_per_s']:,.0f} tok/s, {row[f'{v}_gops']} GOP/s, "
+                    f"{share(row[f'{v}_share_of_peak'])}" for v in columns) + " |")
     return lines + [""]
 
 
@@ -990,6 +1008,48 @@ def adapt_section(result: dict) -> list[str]:
     return lines + [""]
 
 
+def autopilot_section(result: dict) -> list[str]:
+    """``python -m benchmarks.autopilot``: autopilot's runs at each checkpoint, their audits against the truth."""
+    sets = result["rows"]
+    lines = section_head("Autopilot: calibrated auto labels audited blind", result,
+             "A simulated team (gold labels) works each set's queue most uncertain first; the live family "
+             f"({', '.join(sorted({s['family'] for s in sets}))}) is retrained through the gate every 50 decisions; "
+             f"the evaluation split starts with {sets[0]['gold']} gold items. At each checkpoint, on a copy of the "
+             "project, `autopilot --target T` (max share 0.8, default audit size) plans and starts a run and the "
+             "team decides its audit sample. *true*: the auto labels' accuracy against gold; *audited*: the "
+             "audit's estimate and Wilson 95 % interval; *saved*: labels kept (audit excluded).") + [
+             "| set | decisions | target | queue | auto-labelled | audit | true | audited (95 % interval) | covers | "
+             "verdict | saved |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    covered = audited = kept = kept_right = 0
+    for entry in sets:
+        for run in entry["runs"]:
+            if not run["labelled"]:
+                lines.append(f"| {entry['dataset']} | {run['decisions']:,} | {run['target']:g} | {run['pool']:,} | "
+                             "0 | – | – | – | – | nothing labelled: the bound stays under the target | 0 |")
+                continue
+            interval = run.get("interval") or [0, 0]
+            audited += 1
+            covered += bool(run.get("covers"))
+            if run["status"] == "passed":
+                kept += 1
+                kept_right += run["true_accuracy"] >= run["target"]
+            lines.append(f"| {entry['dataset']} | {run['decisions']:,} | {run['target']:g} | {run['pool']:,} | "
+                         f"{run['labelled']:,} ({run['share']:.0%}) | {run['audit']} | {run['true_accuracy']:.3f} | "
+                         f"{run['audited_accuracy']:.3f} ({interval[0]:.3f}–{interval[1]:.3f}) | "
+                         f"{'yes' if run.get('covers') else 'no'} | {run['status']} | {run['saved']:,} |")
+    lines += ["", f"The audited interval held the true accuracy in {covered} of {audited} audited run(s); of the "
+              f"{kept} run(s) that passed, {kept_right} had a true accuracy at or above their target."]
+    for entry in sets:
+        forecast = entry.get("forecast")
+        if forecast and "reached" in forecast:
+            low, high = forecast["interval"]
+            lines.append(f"- {entry['dataset']}: the forecast at {forecast['at']:,} decisions ({forecast['points']} "
+                         f"versions) of the score at {forecast['for']:,}: {forecast['score']:.3f} ({low:.3f}–"
+                         f"{high:.3f}); reached {forecast['reached']:.3f}"
+                         f" ({'inside' if forecast['covers'] else 'outside'} the interval).")
+    return lines + [""]
+
+
 def relations_section(result: dict) -> list[str]:
     """``python -m benchmarks.relations``: the relation-linear family and the rule baseline on DUTIR's passages."""
     rows = result["rows"]
@@ -1096,6 +1156,7 @@ def write_report() -> list[Path]:
                           ("constrained_decoding.json", constrained_decoding_section),
                           ("crf_head.json", crf_head_section), ("ensemble.json", ensemble_section),
                           ("adapt.json", adapt_section), ("relations.json", relations_section),
+                          ("autopilot.json", autopilot_section),
                           ("relation_keys.json", relation_keys_section),
                           ("llm.json", lambda result: llm_section(result, False)),
                           ("llm_loopback.json", lambda result: llm_section(result, True))):

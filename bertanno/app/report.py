@@ -4,7 +4,9 @@ figure also written as a PNG file beside it (matplotlib, ``pip install 'bertanno
 Sections: items decided over time; each annotator's throughput and median seconds per item; the distribution of
 the settled labels (entity types for NER); the agreement matrix of the annotators (Cohen's kappa, or span F1 for
 entities; ``core.agreement``); the model versions' scores on the evaluation split over time (the project's
-learning curve); and the share of pre-annotations accepted unchanged per model version (``core.stats``). A section
+learning curve); the share of pre-annotations accepted unchanged per model version (``core.stats``); gold
+checks; the rubber-stamp check; the champion's reliability diagram (``core.calibration``); the forecast
+(``core.forecast``). A section
 without data says why instead of drawing an empty figure.
 """
 
@@ -20,9 +22,18 @@ from pathlib import Path
 
 from bertanno import files
 from bertanno.core.agreement import agreement_figures
+from bertanno.core.calibration import Calibration
 from bertanno.core.plugins import Plugins
 from bertanno.core.project import open_project
-from bertanno.core.stats import FAST_ACCEPT_SECONDS, annotator_alarms, decided, gold_figures, grouped_figures, with_gold
+from bertanno.core.stats import (
+    FAST_ACCEPT_SECONDS,
+    annotator_alarms,
+    decided,
+    gold_figures,
+    grouped_figures,
+    project_stats,
+    with_gold,
+)
 from bertanno.errors import BertannoError
 from bertanno.plugins.task import SpanGraph
 from bertanno.store import Store
@@ -232,6 +243,57 @@ def _gold(pyplot, gold: list[dict]) -> Section:
     return section
 
 
+def _calibration(pyplot, versions: list) -> Section:
+    """The champion's reliability diagram: accuracy against confidence in ten bins, per level (items; NER spans
+    too), with the expected calibration error before and after its map (``core.calibration``)."""
+    section = Section("calibration", "Calibration of the champion: confidence against being right")
+    reigning = next((v for v in versions if v.status == "champion" and v.calibration), None)
+    if reigning is None:
+        section.empty = "no calibrated champion yet (bertanno train PROJECT fits the map on the evaluation split)"
+        return section
+    figure, axes = pyplot.subplots(figsize=(5, 4))
+    axes.plot([0, 1], [0, 1], color="grey", linestyle=":", label="calibrated")
+    section.rows = [["level", "units", "map", "ECE before", "ECE after"]]
+    for level, data in reigning.calibration.items():
+        fitted = Calibration.from_json(data)
+        filled = [row for row in fitted.reliability if row[0]]
+        axes.plot([row[1] for row in filled], [row[2] for row in filled], marker="o", label=f"{level}s (raw)")
+        section.rows.append([f"{level}s", str(fitted.units), fitted.method, f"{fitted.ece_raw:.3f}",
+                             f"{fitted.ece:.3f}"])
+    axes.set_xlabel(f"{reigning.name}'s confidence")
+    axes.set_ylabel("share right")
+    axes.set_xlim(0, 1)
+    axes.set_ylim(0, 1.02)
+    axes.legend(loc="upper left", fontsize="small")
+    section.figure = _png(figure)
+    return section
+
+
+def _forecast(pyplot, forecast: dict | None) -> Section:
+    """The learning curve of the champion's family fitted to the gate's history, with its 95 % band, projected to
+    four times today's decisions (``core.stats.forecast_figures``)."""
+    section = Section("forecast", "Forecast: the learning curve and what more decisions buy")
+    if not forecast or "band" not in forecast:
+        section.empty = (forecast or {}).get("note") or "no champion yet (bertanno train PROJECT)"
+        return section
+    figure, axes = pyplot.subplots(figsize=(8, 3))
+    band = forecast["band"]
+    axes.fill_between([row[0] for row in band], [row[2] for row in band], [row[3] for row in band], alpha=0.2,
+                      color="tab:blue", label="95 % interval")
+    axes.plot([row[0] for row in band], [row[1] for row in band], color="tab:blue", label="fitted a − b·n^−c")
+    axes.scatter([p[0] for p in forecast["points"]], [p[1] for p in forecast["points"]], color="black", zorder=3,
+                 label="trained versions")
+    axes.set_xscale("log")
+    axes.set_xlabel("decisions trained on")
+    axes.set_ylabel("score on the evaluation split")
+    axes.legend(loc="lower right", fontsize="small")
+    section.figure = _png(figure)
+    section.rows = [["decisions", "forecast", "95 % interval"]] + [
+        [f"{row['decisions']:,}", f"{row['score']:.3f}", f"{row['interval'][0]:.3f}–{row['interval'][1]:.3f}"]
+        for row in forecast["projected"]]
+    return section
+
+
 def _alarms(alarms: list[dict]) -> Section:
     """The rubber-stamp check (``core.stats.annotator_alarms``) as a table, the flagged annotators named above it."""
     section = Section("rubber-stamp", "Rubber-stamp check")
@@ -292,7 +354,8 @@ def project_report(store: Store, project_name: str, output: Path, plugins: Plugi
                 _annotators(pyplot, grouped_figures(records, "annotator")),
                 _labels(pyplot, handle), _agreement(pyplot, pairs, annotators), _versions(pyplot, versions),
                 _acceptance(pyplot, grouped_figures(records, "version")), _gold(pyplot, gold_figures(records)),
-                _alarms(annotator_alarms(records))]
+                _alarms(annotator_alarms(records)), _calibration(pyplot, versions),
+                _forecast(pyplot, project_stats(store, project_name, plugins=plugins, forecast=True)["forecast"])]
     pyplot.close("all")
     try:
         output.mkdir(parents=True, exist_ok=True)

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bertanno.app.autopilot import check_audit
 from bertanno.app.background import yield_to_the_screen
 from bertanno.app.live import LiveTrainer, live_families
 from bertanno.app.training_runs import champion_model
@@ -38,6 +39,7 @@ from bertanno.plugins.families import ServedModel, ServingUnavailable
 from bertanno.plugins.task import EVALUATION_ITEMS, Example, Prediction, headline_scores
 from bertanno.store import Store, queue
 from bertanno.store import annotations as annotations_q
+from bertanno.store.autopilot import is_audit_item
 from bertanno.store.items import count_items, item_position
 from bertanno.store.predictions import latest_predictions
 from bertanno.store.versions import version_named
@@ -74,6 +76,8 @@ class Current:
     """Why the serving model gave no pre-annotation for this item (its endpoint down), said on screen."""
     gold_check: bool = False
     """A gold item served as a check of the annotator (``init --gold-share``), looking like any other item."""
+    audit: bool = False
+    """An item of an autopilot run's audit sample, served without its pre-annotation (``app.autopilot``)."""
 
 
 def session_predictor(store: Store, project_name: str, model: str | None = None,
@@ -361,6 +365,7 @@ class AnnotationSession(ItemTiming):
             if item is None:
                 return None
             gold_check = bool(item.authoritative)  # only a gold draw serves an item an import settled
+            audit = is_audit_item(session, self.project_id, item.id)
             stored = latest_predictions(session, [item.id]).get(item.id)
             example = item_example(item)
         prediction, prediction_id, problem = None, None, None
@@ -373,6 +378,8 @@ class AnnotationSession(ItemTiming):
                 problem = str(exc)
         if prediction is not None and prediction.payload is None:  # the model gave no answer for this item
             prediction = None
+        if audit:  # an autopilot audit: the person's own judgement of the auto label, nothing shown
+            return Current(item.id, example, None, prediction_id, audit=True)
         if self.project.is_blind(item.id):  # predicted and recorded, never shown
             return Current(item.id, example, None, prediction_id, blind=True, gold_check=gold_check)
         return Current(item.id, example, prediction, prediction_id, problem=problem, gold_check=gold_check)
@@ -426,6 +433,8 @@ class AnnotationSession(ItemTiming):
             self._accepts.append(how["active_ms"] / 1000)
         if self.live is not None and decision != "skip":
             self.live.decided()
+        if current.audit and decision != "skip":  # the audit may have its verdict now
+            check_audit(self.store, self.project_name)
         self.plugins.notify("annotation_saved", project=self.project_name, item={"id": current.item_id,
                             "text": current.example.text}, annotation=saved)
 

@@ -21,13 +21,14 @@ from bertanno.core.bundle import (
     save_version,
     write_version_record,
 )
-from bertanno.core.engine import Predictor, predict_payloads, score_model
+from bertanno.core.calibration import calibrate_predictions
+from bertanno.core.engine import Predictor, score_model, scored_predictions
 from bertanno.core.ensemble import ENSEMBLE, default_members, fit_ensemble
 from bertanno.core.gate import MIN_ITEMS, GateVerdict, decide
 from bertanno.core.guidelines import label_descriptions
 from bertanno.core.plugins import Plugins, get_plugins
 from bertanno.core.pre_annotation import CHUNK_SIZE, BulkPrediction, predict_project
-from bertanno.core.project import MIN_STRATUM, project_task, training_data
+from bertanno.core.project import MIN_STRATUM, auto_training_examples, project_task, training_data
 from bertanno.core.ray_predictions import ModelSource, RayJob, predict_project_on_ray
 from bertanno.core.reading import read_examples
 from bertanno.core.serving import load_served, record_family
@@ -49,6 +50,7 @@ from bertanno.store.versions import (
     make_champion,
     next_version_name,
     previous_champion,
+    set_calibration,
     set_metrics,
     start_run,
     version_or_champion,
@@ -257,7 +259,7 @@ def train_project(store: Store, project_name: str, config: TrainConfig, trigger:
                   plugins: Plugins | None = None,
                   on_step: Callable | None = None, on_epoch: Callable | None = None,
                   min_eval: int = MIN_ITEMS, family: str = DEFAULT_FAMILY,
-                  on_plan: Callable[[str], None] | None = None) -> RunOutcome:
+                  on_plan: Callable[[str], None] | None = None, with_auto: bool = False) -> RunOutcome:
     """Train a candidate of ``family`` (the project's transformer by default; ``linear``, ``crf`` or a
     plugin's trainable family) on the project's annotations, and score it and the champion (of any family)
     on the evaluation split as it is now; promote it unless the paired bootstrap says it is confidently
@@ -268,10 +270,12 @@ def train_project(store: Store, project_name: str, config: TrainConfig, trigger:
     Every training of a project, manual, unattended or live, holds the project's ``train:PROJECT`` lock (in
     the database, so across processes and machines): ``TrainingBusy`` when another process holds it.
     ``on_plan(line)`` hears the learning rate, epochs and batch size a transformer trains with, and why.
+    ``with_auto``: the labels of autopilot runs whose audit passed join the training side
+    (``core.project.auto_training_examples``); never the evaluation split.
     """
     with training_lock(store, project_name):
         return _train_locked(store, project_name, config, trigger, start, tolerance, promote, models_dir, plugins,
-                             on_step, on_epoch, min_eval, family, on_plan)
+                             on_step, on_epoch, min_eval, family, on_plan, with_auto)
 
 
 @contextmanager
@@ -295,7 +299,8 @@ def training_lock(store: Store, project_name: str):
 
 def _train_locked(store: Store, project_name: str, config: TrainConfig, trigger: str, start: str, tolerance: float,
                   promote: bool, models_dir: Path | None, plugins: Plugins | None, on_step: Callable | None,
-                  on_epoch: Callable | None, min_eval: int, family: str, on_plan: Callable | None) -> RunOutcome:
+                  on_epoch: Callable | None, min_eval: int, family: str, on_plan: Callable | None,
+                  with_auto: bool = False) -> RunOutcome:
     """``train_project`` once its lock is held."""
     plugins = plugins or get_plugins()
     prefix = plugins.family(family).version_prefix
@@ -304,6 +309,8 @@ def _train_locked(store: Store, project_name: str, config: TrainConfig, trigger:
         task = project_task(project, plugins)
         check_family_trains(family, task, plugins)
         training, evaluation = training_data(session, project.id, task)
+        automatic = auto_training_examples(session, project.id, task) if with_auto else []
+        training += automatic
         task.check_trainable([example for _, example in training])
         if not evaluation:
             raise BertannoError(f"nothing to evaluate a new version on: the evaluation split is empty (a label needs "
@@ -318,7 +325,8 @@ def _train_locked(store: Store, project_name: str, config: TrainConfig, trigger:
         if start_from and reigning_family.name != family:
             raise BertannoError(f"the champion {reigning.name} is not a {family} version, so training cannot "
                                 "start from it; train from the base model instead (--from base)")
-        snapshot = {"annotation_ids": [annotation_id for annotation_id, _ in training],
+        snapshot = {"annotation_ids": [annotation_id for annotation_id, _ in training if annotation_id is not None],
+                    "auto_labels": len(automatic),
                     "last_human_decision": latest_human_decision(session, project.id),
                     "evaluation_items": len(evaluation), "family": family,
                     "mode": config.mode if family == DEFAULT_FAMILY else None,
@@ -332,7 +340,8 @@ def _train_locked(store: Store, project_name: str, config: TrainConfig, trigger:
             raise BertannoError(f"the {family} model family takes its settings from a version of it, and project "
                                 f"{project_name} has none; create the project with "
                                 f"{fitting.configured_by or '--zero-shot ' + family}")
-        run_id = start_run(session, project.id, trigger, {"train": len(training), "evaluation": len(evaluation)}).id
+        run_id = start_run(session, project.id, trigger, {"train": len(training) - len(automatic), "auto": len(automatic),
+                                                          "evaluation": len(evaluation)}).id
         version_name = next_version_name(session, project.id, prefix)
         vocabulary = project_vocabulary(session, project)
         terms = list(vocabulary.terms) if vocabulary else []
@@ -356,8 +365,10 @@ def _train_locked(store: Store, project_name: str, config: TrainConfig, trigger:
             fitted = fit_family(family, task, [example for _, example in training], directory, metadata, plugins,
                                 configured)
             base_model = family
-        payloads = predict_payloads(fitted.model, evaluation)
+        predictions = scored_predictions(fitted.model, evaluation)
+        payloads = [p.payload for p in predictions]
         metrics = scored_on(task.metrics(gold, payloads), len(gold))
+        calibration = calibrate_predictions(task, gold, predictions)
         verdict = decide(task, gold, payloads, reigning_payloads, tolerance, min_eval,
                          champion_zero_shot=bool(reigning_family and reigning_family.zero_shot))
     except BaseException as exc:
@@ -371,6 +382,7 @@ def _train_locked(store: Store, project_name: str, config: TrainConfig, trigger:
             save_vocabulary(session, f"{project_name}/{version_name}", fitted.added_terms, vocab_hash)
         version = add_version(session, project_id, version_name, str(directory.resolve()), base_model, snapshot,
                               metrics, vocab_hash)
+        set_calibration(session, version, calibration)
         if promote and not fitted.interrupted and verdict.promote:
             make_champion(session, version)
             decision = "promoted"
@@ -425,12 +437,17 @@ def announce_champion(store: Store, project_name: str, version_name: str, plugin
 
 def rescore(store: Store, project: Project, name: str, directory: str, evaluation: list[Example],
             plugins: Plugins | None, task: Task) -> tuple[dict, list]:
-    """Score a stored version of ``project`` on ``evaluation`` and record the scores with it; returns the
-    scores and the version's payloads, one per evaluation example."""
-    payloads = predict_payloads(load_served(directory, plugins, task, project.uid), evaluation)
-    metrics = scored_on(task.metrics([example.payload for example in evaluation], payloads), len(evaluation))
+    """Score a stored version of ``project`` on ``evaluation`` and record the scores with it, and its calibration
+    refitted on it (``core.calibration``); returns the scores and the version's payloads, one per evaluation
+    example."""
+    predictions = scored_predictions(load_served(directory, plugins, task, project.uid), evaluation)
+    gold, payloads = [example.payload for example in evaluation], [p.payload for p in predictions]
+    metrics = scored_on(task.metrics(gold, payloads), len(evaluation))
+    calibration = calibrate_predictions(task, gold, predictions)
     with store.transaction() as session:
-        set_metrics(session, get_version(session, project.id, name), metrics)
+        version = get_version(session, project.id, name)
+        set_metrics(session, version, metrics)
+        set_calibration(session, version, calibration)
     return metrics, payloads
 
 

@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "bertanno.cli.vocab",
     "bertanno.cli.pretrain",
     "bertanno.cli.stats",
+    "bertanno.cli.autopilot",
     "bertanno.cli.guidelines",
     "bertanno.cli.demo",
     "bertanno.cli.doctor",

@@ -371,11 +371,12 @@ def import_(ctx, project, file, format_name, options, skip_bad, split, as_json):
                    "Default: the one format that writes -o's extension for this task, else jsonl.")
 @click.option("-o", "--output", type=click.Path(path_type=Path), callback=dash_is_stdout,
               help="File (directory for hf); default or -: standard output.")
-@click.option("--only", type=click.Choice(["all", "human", "corrected", "accepted", "disagreements"]), default="all",
-              show_default=True,
-              help="all: gold imports and human decisions; human: people only; corrected / accepted: those decisions; "
-                   "disagreements: items a team decided without settling them, unlabelled, each annotator's decision "
-                   "in meta.decisions (jsonl), for a review outside bertanno.")
+@click.option("--only", type=click.Choice(["all", "human", "corrected", "accepted", "auto", "disagreements"]),
+              default="all", show_default=True,
+              help="all: gold imports, human decisions and autopilot's labels; human: people only; corrected / "
+                   "accepted: those decisions; auto: autopilot's labels only; disagreements: items a team decided "
+                   "without settling them, unlabelled, each annotator's decision in meta.decisions (jsonl), for a "
+                   "review outside bertanno.")
 @click.option("--provenance", is_flag=True, help="Add who decided what, when, and from which file (jsonl: in meta); "
                                                  "for an item several annotators decided, each one's decision.")
 @where_option
@@ -384,6 +385,10 @@ def export(ctx, project, format_name, output, only, provenance, where):
     """Write PROJECT's annotations: the standing label of every annotated item
     (with an overlap: the settled one; items still waiting for agreement or a
     review are left out, see --only disagreements).
+
+    Autopilot's labels (bertanno autopilot) are exported with the rest unless
+    --only human; --provenance marks each as source auto, with its version,
+    threshold and calibrated probability, and whether its audit is still open.
 
     Every format reads back what it writes. An item a format cannot carry (a line
     break in a CoNLL text, a tab in a TSV text, nested spans in CoNLL) is left out

@@ -30,9 +30,15 @@ def _percent(share: float | None) -> str:
 @click.option("--fast-accept", type=click.FloatRange(min=0), default=0.5, show_default=True, metavar="SECONDS",
               help="Flag an annotator whose median accept takes less than this (0: never).")
 @where_option
+@click.option("--forecast", is_flag=True,
+              help="Fit the learning curve of the champion's family to the gate's history and say what more "
+                   "decisions buy, and how many items autopilot could take today.")
+@click.option("--target", type=click.FloatRange(0, 1), metavar="SCORE",
+              help="With --forecast: the score (the task's headline metric) to forecast the decisions and "
+                   "person-hours for.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_context
-def stats(ctx, project, by, fast_accept, where, as_json):
+def stats(ctx, project, by, fast_accept, where, forecast, target, as_json):
     """Whether PROJECT's model helps: acceptance, edits, time per item, blind controls.
 
     From every standing decision a person made: how many pre-annotations were
@@ -46,23 +52,35 @@ def stats(ctx, project, by, fast_accept, where, as_json):
     --fast-accept, or who accepts shown pre-annotations markedly more often
     than they agree with hidden ones on blind controls. With gold checks
     (init/configure --gold-share), each annotator's agreement with gold, with
-    a 95 % interval and week by week.
+    a 95 % interval and week by week; the champion's calibration (its
+    confidence against how often it is right, on the evaluation split); and
+    what autopilot labelled, its audited accuracy and the hours it saved.
+    --forecast fits the learning curve of the champion's family to the gate's
+    history and says what more decisions buy (--target: how many a score
+    needs, with its 95 % interval and the person-hours).
 
     \b
     Examples:
       bertanno stats reviews
       bertanno stats reviews --by annotator
       bertanno stats clinic --where "model:DIS confidence:<0.6"
+      bertanno stats reviews --forecast --target 0.92
       bertanno stats reviews --json
     """
     from bertanno.core.stats import counts_line, project_stats
 
-    figures = project_stats(open_store(ctx), project, by, fast_accept=fast_accept, where=where)
+    if target is not None and not forecast:
+        raise click.UsageError("--target is the score a forecast aims at: add --forecast")
+    figures = project_stats(open_store(ctx), project, by, fast_accept=fast_accept, where=where, forecast=forecast,
+                            target=target)
     if as_json:
         click.echo(json.dumps(figures, ensure_ascii=False, indent=2, default=str))
         return
     if figures["note"]:
         console.print(f"{project}: {figures['note']}")
+        calibration_lines(figures["calibration"])
+        autopilot_lines(figures["autopilot"])
+        forecast_lines(figures["forecast"])
         return
     overall, seconds = figures["overall"], figures["seconds_per_item"]
     rate = overall["acceptance_rate"]
@@ -95,6 +113,9 @@ def stats(ctx, project, by, fast_accept, where, as_json):
     for version, spent in sorted(figures["llm_versions"].items()):
         console.print(escape(llm_line(version, spent, (figures["groups"].get(version) or {}).get("llm")
                                       if by == "version" else None)), highlight=False)
+    calibration_lines(figures["calibration"])
+    autopilot_lines(figures["autopilot"])
+    forecast_lines(figures["forecast"])
     blind = figures["blind"]
     if not blind["judged"]:
         console.print(f"blind controls: {blind['note']}")
@@ -105,6 +126,68 @@ def stats(ctx, project, by, fast_accept, where, as_json):
                   f"median {blind['median_seconds_blind']:.1f} s blind, {blind['median_seconds_shown']:.1f} s shown); "
                   f"agreement with the model {blind['agreement_shown']:.0%} when shown, "
                   f"{_percent(blind['agreement_blind'])} when hidden")
+
+
+def calibration_lines(calibration: dict | None) -> None:
+    """The champion's calibration, one line a level (``core.stats.calibration_summary``)."""
+    if calibration:
+        for level, figures in calibration["levels"].items():
+            console.print(f"calibration of {escape(calibration['version'])} ({level}s): {escape(figures['line'])}",
+                          highlight=False)
+
+
+def autopilot_lines(autopilot: dict | None) -> None:
+    """What autopilot labelled and what its audits say (``core.stats.autopilot_figures``)."""
+    if not autopilot:
+        return
+    hours = ("" if autopilot["hours_saved"] is None else
+             f", about {autopilot['hours_saved']:.1f} person-hours saved at {autopilot['seconds_per_item']:.1f} s "
+             f"an item ({autopilot['seconds_from']})")
+    console.print(f"autopilot: {autopilot['labelled']} item(s) on auto labels, {_percent(autopilot['share'])} of the "
+                  f"project{hours}", highlight=False)
+    for run in autopilot["runs"]:
+        audit = f"audit {run['audited']} of {run['size']} decided" + (
+            f", {run['right']} right ({run['accuracy']:.1%}, 95 % interval {run['interval'][0]:.3f}–"
+            f"{run['interval'][1]:.3f})" if run["audited"] else "")
+        console.print(f"  run {run['run']} ({escape(run['version'])}, target {run['target']:g}): {run['labelled']} "
+                      f"labelled, {run['status']}; {audit}", highlight=False)
+
+
+def forecast_lines(forecast: dict | None) -> None:
+    """``--forecast``: the learning curve, what more decisions buy, what a target costs, autopilot today."""
+    if forecast is None:
+        return
+    today = forecast.get("autopilot_today")
+    if "note" in forecast:
+        console.print(f"forecast: {forecast['note']}", highlight=False)
+    else:
+        curve, points = forecast["curve"], forecast["points"]
+        console.print(f"forecast from {len(points)} trained version(s) (score = {curve['a']:.3f} − "
+                      f"{curve['b']:.3f}·n^−{curve['c']:.2f}, {curve['refits']} bootstrap refits):", highlight=False)
+        for row in forecast["projected"]:
+            low, high = row["interval"]
+            console.print(f"  at {row['decisions']:,} decisions: {row['score']:.3f} (95 % interval {low:.3f}–"
+                          f"{high:.3f})", highlight=False)
+        needed = forecast.get("needed")
+        if needed is not None:
+            low, high = ("never" if v is None else f"{v:,}" for v in needed["more_interval"])
+            if needed["more"] is None:
+                console.print(f"  {forecast['target']:g} is above the fitted ceiling {curve['a']:.3f}: more decisions "
+                              f"alone are not forecast to reach it (95 % interval of the decisions more: {low}–{high})",
+                              highlight=False)
+            elif needed["more"] == 0:
+                console.print(f"  {forecast['target']:g} is reached at today's decisions by the fitted curve",
+                              highlight=False)
+            else:
+                hours = ("" if needed["hours"] is None else
+                         f", about {needed['hours']:.1f} person-hours at {forecast['seconds_per_item']:.1f} s an item "
+                         f"({forecast['seconds_from']})")
+                console.print(f"  {forecast['target']:g} needs about {needed['more']:,} more decisions (95 % interval "
+                              f"{low}–{high}){hours}", highlight=False)
+        console.print(f"  assuming {forecast['assumptions']}", highlight=False)
+    if today:
+        console.print(f"autopilot today: {today['items']:,} of {today['undecided']:,} undecided items at target "
+                      f"{today['target']:g} (bertanno autopilot --dry-run says which)", highlight=False)
 
 
 def gold_lines(gold: list[dict]) -> None:

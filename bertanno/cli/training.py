@@ -115,10 +115,12 @@ def _report_outcome(outcome) -> None:
 @click.option("--from", "start", type=click.Choice(["base", "champion"]), default="base", show_default=True,
               help="Start from the project's base model or from its current champion.")
 @click.option("--no-promote", is_flag=True, help="Keep the new version as a candidate whatever its score.")
+@click.option("--with-auto", is_flag=True,
+              help="Train on the labels of autopilot runs whose audit passed too (never evaluated on them).")
 @family_option
 @gate_options
 @click.pass_context
-def train(ctx, project, start, no_promote, family, tolerance, min_eval, **options):
+def train(ctx, project, start, no_promote, with_auto, family, tolerance, min_eval, **options):
     """Fine-tune PROJECT's model on its annotations and save a new version.
 
     Trains on gold imports and human decisions (corrected labels; rejected pre-annotations are
@@ -128,7 +130,9 @@ def train(ctx, project, start, no_promote, family, tolerance, min_eval, **option
     the new one becomes the champion unless a paired bootstrap says it is confidently worse (95 %
     interval of the difference below -TOLERANCE). Below --min-eval evaluation items the split is
     too small for the test: the point estimates decide against a trained champion, and a
-    zero-shot champion keeps serving. Ctrl-C stops cleanly, keeps the best
+    zero-shot champion keeps serving. Autopilot's labels are left out unless
+    --with-auto (then those of runs whose audit passed join the training side
+    only). Ctrl-C stops cleanly, keeps the best
     epoch so far (a candidate, not promoted) and exits with status 130.
 
     \b
@@ -149,7 +153,8 @@ def train(ctx, project, start, no_promote, family, tolerance, min_eval, **option
     with training_progress(f"training {project}") as (on_step, on_epoch):
         outcome = train_project(open_store(ctx), project, config, start=start, promote=not no_promote,
                                 models_dir=options["models_dir"], on_step=on_step, on_epoch=on_epoch,
-                                tolerance=tolerance, min_eval=min_eval, family=family, on_plan=err_console.print)
+                                tolerance=tolerance, min_eval=min_eval, family=family, on_plan=err_console.print,
+                                with_auto=with_auto)
     _report_outcome(outcome)
     if outcome.decision == "interrupted":
         ctx.exit(INTERRUPTED_EXIT)  # Ctrl-C: the best epoch so far is saved and reported, and the exit says so
@@ -306,13 +311,17 @@ def versions(ctx, project, as_json):
 
     A distilled student says which version it was distilled from; a version
     that predicts through a faster variant (bertanno optimize: int8, ONNX, or
-    a distilled student that passed) says which one serves for it.
+    a distilled student that passed) says which one serves for it. The
+    champion's calibration follows: how far its confidence is from the share
+    of its proposals that are right (expected calibration error, before and
+    after the map fitted on the evaluation split; NER also span by span).
 
     \b
     Example:
       bertanno versions reviews --json
     """
     from bertanno.core.bundle import record_family_name
+    from bertanno.core.calibration import Calibration
     from bertanno.store.projects import get_project
     from bertanno.store.versions import list_versions
 
@@ -322,7 +331,10 @@ def versions(ctx, project, as_json):
                  "directory": v.directory,  # a student learns from texts (snapshot "texts"), the others from decisions
                  "trained_on": v.training_snapshot.get("texts", len(v.training_snapshot.get("annotation_ids", []))),
                  "family": record_family_name(v.training_snapshot), "mode": v.training_snapshot.get("mode"),
-                 "serves_with": serving_variant(v.directory)}
+                 "serves_with": serving_variant(v.directory),
+                 "calibration": {level: {k: data[k] for k in ("method", "level", "units", "ece_raw", "ece",
+                                                                "evaluation_items")}
+                                 for level, data in (v.calibration or {}).items()}}
                 for v in list_versions(session, get_project(session, project).id)]
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
@@ -349,6 +361,11 @@ def versions(ctx, project, as_json):
                       str(row["trained_on"]), f"{row['created'][5:10]} {row['created'][11:16]}", style=style)
     console.print(table)
     console.print("on: evaluation items scored; trained: decisions (a student: texts) trained on; all: --json")
+    for row in rows:
+        if row["status"] == "champion":
+            for level, data in row["calibration"].items():
+                console.print(f"calibration of {escape(row['name'])} ({level}s): "
+                              f"{Calibration.from_json(data).describe()}", highlight=False)
 
 
 @click.command()

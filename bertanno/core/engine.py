@@ -256,13 +256,20 @@ class Predictor:
         return predictions, stats
 
 
-def predict_payloads(model: ServedModel, examples: Sequence[Example]) -> list:
-    """What any served model proposes for each example (its payloads), in input order; an example it gave no
-    answer for (payload ``None``) as the task's ``no_answer`` (scored wrong, never skipped)."""
+def scored_predictions(model: ServedModel, examples: Sequence[Example]) -> list[Prediction]:
+    """What any served model proposes for each example, with its confidence, in input order; an example it gave
+    no answer for (payload ``None``) as the task's ``no_answer`` with confidence 0 (scored wrong, never
+    skipped)."""
     if not examples:
         return []
     predictions, _ = model.predict(examples)
-    return [model.task.no_answer() if p.payload is None else p.payload for p in predictions]
+    return [Prediction(model.task.no_answer(), 0.0, p.scores, p.details) if p.payload is None else p
+            for p in predictions]
+
+
+def predict_payloads(model: ServedModel, examples: Sequence[Example]) -> list:
+    """What any served model proposes for each example (its payloads), in input order (``scored_predictions``)."""
+    return [p.payload for p in scored_predictions(model, examples)]
 
 
 def score_model(model: ServedModel, examples: Sequence[Example]) -> dict[str, float]:

@@ -27,6 +27,8 @@ from bertanno.store.annotations import (
     people_decisions,
     standing_by_item,
 )
+from bertanno.store.autopilot import AUTO, PASSED, standing_auto_labels
+from bertanno.store.autopilot import runs as autopilot_runs
 from bertanno.store.comments import add_comment, item_comments
 from bertanno.store.items import (
     assign_split,
@@ -109,6 +111,19 @@ def training_data(session: Session, project_id: int, task: Task) -> tuple[list[t
     return training, evaluation
 
 
+def auto_training_examples(session: Session, project_id: int, task: Task) -> list[tuple[None, Example]]:
+    """``(None, example)`` for each standing auto label of an autopilot run whose audit passed, on an item no
+    person decided (``train --with-auto``): training examples only, never evaluation ones (they have no
+    annotation, so the evaluation split never takes them)."""
+    passed = {run.id for run in autopilot_runs(session, project_id) if run.status == PASSED}
+    labels = [label for label in standing_auto_labels(session, project_id).values() if label.run_id in passed]
+    decided = current_annotations(session, project_id)
+    items = {item.id: item for item in items_by_id(session, [label.item_id for label in labels])}
+    return [(None, Example(items[label.item_id].text, items[label.item_id].text_b,
+                           task.payload_from_json(label.payload), {}))
+            for label in labels if label.item_id not in decided]
+
+
 @dataclass(frozen=True)
 class ProjectHandle:
     """A project opened once: ``id``, ``uid``, ``name``, base ``model``, its ``task`` (with the labels) and the
@@ -179,19 +194,26 @@ class ProjectHandle:
         ``provenance`` adds ``meta["provenance"]``: source, decision, annotator, time, the file the item came
         from, how a person's decision was made (``DECISION_RECORD``: active time, keystrokes, what was shown, the
         edit) and, for an item several people decided, each one's decision (``decisions``).
-        ``only="disagreements"``: the items waiting for a review instead (``disagreements``)."""
+        ``only="disagreements"``: the items waiting for a review instead (``disagreements``). With ``only`` ``all``
+        the items autopilot labelled and no person decided come too, ``auto``: those only (``store.autopilot``;
+        never with ``human``, ``corrected`` or ``accepted``)."""
         if only == DISAGREEMENTS:
             return self.disagreements()
-        selection = Selection(only)
+        selection = Selection("all" if only == AUTO else only)
         notes: dict[int, dict] = {}  # how the aggregate settled an item (settle dawid-skene, mace)
         with self.store.transaction() as session:
             standing = current_annotations(session, self.id, selection, notes)
+            automatic = standing_auto_labels(session, self.id) if only in ("all", AUTO) else {}
+            runs = {run.id: run for run in autopilot_runs(session, self.id)} if automatic else {}
             comments = {item_id: [_comment(c) for c in found]
                         for item_id, found in (item_comments(session, self.id) if provenance else {}).items()}
             people = people_decisions(session, self.id) if provenance else {}
             examples = []
             for item in project_items(session, self.id):
-                annotation = standing.get(item.id)
+                annotation = None if only == AUTO else standing.get(item.id)
+                if annotation is None and item.id in automatic and item.id not in standing:
+                    examples.append((item.id, self._auto_example(item, automatic[item.id], runs, provenance)))
+                    continue
                 if annotation is None:
                     continue
                 meta = dict(item.meta or {})
@@ -209,6 +231,19 @@ class ProjectHandle:
                         meta["provenance"]["comments"] = comments[item.id]
                 examples.append((item.id, item_example(item, self.task, annotation, meta)))
         return examples
+
+    def _auto_example(self, item: Item, label, runs: dict, provenance: bool) -> Example:
+        """An item autopilot labelled, as ``annotated`` gives it; its provenance says ``source: auto``, the
+        version, the run, the threshold, the calibrated probability and whether the run's audit is still open
+        (``provisional``)."""
+        meta = dict(item.meta or {})
+        if provenance:
+            run = runs[label.run_id]
+            meta["provenance"] = {"source": AUTO, "version": run.version, "autopilot_run": run.id,
+                                  "threshold": run.threshold, "confidence": label.confidence,
+                                  "probability": label.probability, "provisional": run.status == "auditing",
+                                  "annotated_at": label.created_at.isoformat(), "item_source": item.source}
+        return Example(item.text, item.text_b, self.task.payload_from_json(label.payload), meta)
 
     def disagreements(self) -> list[tuple[int, Example]]:
         """``(item id, unlabelled example)`` for each item its annotators decided without settling it

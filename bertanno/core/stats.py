@@ -13,18 +13,30 @@ South et al., J Biomed Inform 2014, on people anchoring on what a tool shows the
 from __future__ import annotations
 
 import json
+import math
 import statistics
 from collections import Counter, defaultdict
+from dataclasses import asdict
 from typing import Any
 
+import numpy as np
+
+from bertanno.core.bundle import record_family_name
+from bertanno.core.calibration import Calibration
 from bertanno.core.filters import matching_items
 from bertanno.core.gate import CONFIDENCE, percentile_interval
 from bertanno.core.plugins import Plugins
 from bertanno.core.project import open_project
 from bertanno.errors import BertannoError
+from bertanno.plugins.task import headline_scores
 from bertanno.store import Store
 from bertanno.store.annotations import decision_records, gold_payloads
-from bertanno.store.predictions import version_details
+from bertanno.store.autopilot import runs as autopilot_runs
+from bertanno.store.autopilot import standing_auto_labels
+from bertanno.store.items import count_items
+from bertanno.store.predictions import undecided_predictions, version_details
+from bertanno.store.versions import champion, list_versions
+from bertanno.store.versions import runs as training_runs
 
 MIN_ITEMS = 20
 """Items each side needs before a comparison (time saved, anchoring) is judged."""
@@ -280,7 +292,8 @@ def with_gold(session, project_id: int, records: list[dict]) -> list[dict]:
 
 
 def project_stats(store: Store, project: str, by: str = "version", plugins: Plugins | None = None,
-                  fast_accept: float = FAST_ACCEPT_SECONDS, where: str | None = None) -> dict:
+                  fast_accept: float = FAST_ACCEPT_SECONDS, where: str | None = None, forecast: bool = False,
+                  target: float | None = None, autopilot_target: float = 0.97) -> dict:
     """All of ``bertanno stats``: ``groups`` (by ``version``, ``annotator``, ``label`` or ``day``), ``seconds per
     item`` with and without a pre-annotation, ``corrected_most`` (model label -> person's label, label tasks),
     ``blind``, ``alarms`` (``annotator_alarms`` with ``fast_accept``), ``gold`` (``gold_figures``); with
@@ -295,6 +308,15 @@ def project_stats(store: Store, project: str, by: str = "version", plugins: Plug
         spent = {version: details_figures(details)
                  for version, details in version_details(session, handle.id).items()}
         with_gold(session, handle.id, records)
+        reigning = champion(session, handle.id)
+        calibration = calibration_summary(reigning.name, reigning.calibration) if reigning else None
+        from bertanno.core.autopilot import audit_state  # it reads wilson_interval from here
+        audits = [audit_state(session, run) for run in autopilot_runs(session, handle.id)]
+        auto_labelled = sum(not label.audit for label in standing_auto_labels(session, handle.id).values())
+        items = count_items(session, handle.id)
+        history = learning_points(session, handle.id, reigning) if forecast and reigning else []
+        confident = (np.array([row[2] for row in undecided_predictions(session, handle.id, reigning.name)])
+                     if forecast and reigning and reigning.calibration else None)
     chosen = matching_items(handle, where)
     if chosen is not None:  # --where: the decisions on those items only
         kept = set(chosen)
@@ -305,6 +327,9 @@ def project_stats(store: Store, project: str, by: str = "version", plugins: Plug
     confusion = Counter((r["predicted"], r["payload"]) for r in records
                         if decision_kind(r["edit"]) == "corrected" and isinstance(r["predicted"], str)
                         and isinstance(r["payload"], str))
+    blind = blind_figures(records)
+    seconds = seconds_per_item(blind, _median(without), _median(with_help))
+    figures_of_autopilot = autopilot_figures(audits, auto_labelled, items, seconds)
     return {"project": handle.name, "task": handle.task.name, "by": by, "decisions": len(decided(records)),
             "note": None if records else "no decisions yet: annotate first (bertanno annotate)",
             "overall": group_figures(records), "groups": grouped_figures(records, by),
@@ -312,5 +337,103 @@ def project_stats(store: Store, project: str, by: str = "version", plugins: Plug
                                  "without_pre_annotation": _median(without), "items_without": len(without)},
             "corrected_most": [{"model": model, "person": person, "count": count}
                                for (model, person), count in confusion.most_common(10)],
-            "blind": blind_figures(records), "llm_versions": spent,
-            "alarms": annotator_alarms(records, fast_accept), "gold": gold_figures(records)}
+            "blind": blind, "llm_versions": spent,
+            "alarms": annotator_alarms(records, fast_accept), "gold": gold_figures(records),
+            "calibration": calibration,
+            "autopilot": figures_of_autopilot,
+            "forecast": forecast_figures(history, target, figures_of_autopilot, reigning, confident,
+                                         autopilot_target, seconds) if forecast else None}
+
+
+def seconds_per_item(blind: dict, seconds_without: float | None, seconds_with: float | None
+                     ) -> tuple[float | None, str | None]:
+    """What a person spends on an item, for the hours autopilot saves and a forecast costs: the blind controls'
+    median without a pre-annotation when measured, else the median of decisions made without one, else with one;
+    and which it is. ``(None, None)`` without decisions."""
+    return next(((value, name) for value, name in (
+        (blind.get("median_seconds_blind") if blind.get("judged") else None, "blind controls"),
+        (seconds_without, "decisions without a pre-annotation"), (seconds_with, "decisions with a pre-annotation"))
+        if value is not None), (None, None))
+
+
+def autopilot_figures(audits: list, auto_labelled: int, items: int, seconds: tuple) -> dict | None:
+    """What autopilot did (``None`` before its first run): ``runs`` (each run's audit, ``core.autopilot``),
+    ``labelled`` items standing on auto labels and their ``share`` of the project's items, the
+    ``seconds_per_item`` a person would have spent on each (``seconds_per_item``; ``seconds_from`` says which
+    measure) and the ``hours_saved``."""
+    if not audits:
+        return None
+    per_item, source = seconds
+    return {"runs": [{**asdict(state), "accuracy": state.accuracy} for state in audits], "labelled": auto_labelled,
+            "share": auto_labelled / items if items else 0.0, "seconds_per_item": per_item, "seconds_from": source,
+            "hours_saved": None if per_item is None else auto_labelled * per_item / 3600}
+
+
+def learning_points(session, project_id: int, reigning) -> list[tuple[int, float, str]]:
+    """The gate's history for the champion's family: ``(decisions trained on, headline score, version)`` of each
+    training run that made a version of that family, oldest first."""
+    family = record_family_name(reigning.training_snapshot)
+    versions = {v.id: v for v in list_versions(session, project_id)}
+    points = []
+    for run in training_runs(session, project_id):
+        version = versions.get(run.candidate_id)
+        scores = headline_scores(run.metrics)
+        if version is None or not scores or record_family_name(version.training_snapshot) != family:
+            continue
+        points.append((int((run.counts or {}).get("train", 0)), float(next(iter(scores.values()))), version.name))
+    return [p for p in points if p[0] > 0]
+
+
+def forecast_figures(history: list, target: float | None, autopilot: dict | None, reigning, confident,
+                     autopilot_target: float, seconds: tuple) -> dict:
+    """``stats --forecast``: the learning curve fitted to ``history`` (``core.forecast``), the score now and
+    projected at twice and four times the decisions, the decisions (and person-hours at ``seconds``) that
+    ``target`` needs with their 95 % interval, and how many undecided items autopilot could take today at
+    ``autopilot_target`` (from the champion's stored predictions, ``confident``); ``band``: the curve and its
+    95 % interval on a grid up to four times the decisions, for a plot; ``note`` says what is missing."""
+    from bertanno.core.autopilot import choose_cut
+    from bertanno.core.calibration import item_calibration
+    from bertanno.core.forecast import MIN_POINTS, fit_learning_curve
+
+    per_item, source = seconds
+    result: dict = {"points": [list(p) for p in history], "target": target, "seconds_per_item": per_item,
+                    "seconds_from": source, "assumptions": (
+                        "the champion's family keeps training on items like those decided so far; the evaluation "
+                        "split's score stands for the truth; the fitted form a - b·n^-c (Figueroa et al. 2012)")}
+    if confident is not None and len(confident):
+        cut = choose_cut(item_calibration(reigning.calibration), confident, autopilot_target, 1.0)
+        result["autopilot_today"] = {"target": autopilot_target, "items": cut.size, "undecided": len(confident),
+                                     "threshold": cut.threshold}
+    curve = fit_learning_curve([p[0] for p in history], [p[1] for p in history])
+    if curve is None:
+        result["note"] = (f"a forecast needs {MIN_POINTS} trained versions of the champion's family at different "
+                          f"numbers of decisions; there are {len({p[0] for p in history})}")
+        return result
+    now = max(p[0] for p in history)
+    result["curve"] = {"a": curve.a, "b": curve.b, "c": curve.c, "refits": len(curve.refits)}
+    result["projected"] = [{"decisions": n, "score": float(curve.score(n)), "interval": list(curve.score_interval(n))}
+                           for n in (now, 2 * now, 4 * now)]
+    grid = np.geomspace(min(p[0] for p in history), 4 * now, 24)
+    result["band"] = [[float(n), float(curve.score(n)), *curve.score_interval(n)] for n in grid]
+    if target is not None:
+        needed, low, high = curve.decisions_for(target)
+        more = [None if math.isinf(v) else max(0, math.ceil(v - now)) for v in (needed, low, high)]
+        result["needed"] = {"decisions": None if math.isinf(needed) else math.ceil(needed), "more": more[0],
+                            "more_interval": more[1:], "hours": None if more[0] is None or per_item is None
+                            else more[0] * per_item / 3600}
+    return result
+
+
+def calibration_summary(version: str, maps: dict | None) -> dict | None:
+    """A version's stored calibration (``ModelVersion.calibration``) as ``stats`` and ``versions`` show it:
+    ``{"version", "levels": {level: {"method", "units", "ece_raw", "ece", "evaluation_items", "line",
+    "reliability"}}}``; ``None`` when it has none."""
+    if not maps:
+        return None
+    levels = {}
+    for level, data in maps.items():
+        fitted = Calibration.from_json(data)
+        levels[level] = {"method": fitted.method, "units": fitted.units, "ece_raw": fitted.ece_raw, "ece": fitted.ece,
+                         "evaluation_items": fitted.evaluation_items, "line": fitted.describe(),
+                         "reliability": fitted.reliability}
+    return {"version": version, "levels": levels}

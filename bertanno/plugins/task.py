@@ -223,6 +223,15 @@ class Task(ABC):
         """The headline metric from column sums of ``item_statistics``: ``totals`` is ``[..., k]``."""
         raise NotImplementedError
 
+    confidence_unit: ClassVar[str | None] = None
+    """What ``confidence_units`` scores (``span`` for a NER task), or ``None`` when the unit is the item."""
+
+    def confidence_units(self, gold: Any, prediction: Prediction) -> list[tuple[float, bool]]:
+        """The parts of one proposal that are right or wrong on their own, each with the model's confidence in it
+        and whether the gold payload has it: the units of a calibration finer than the item
+        (``core.calibration``; the task names them in ``confidence_unit``). The default: none."""
+        return []
+
     def proposal(self, payloads: Sequence[Any], decisions: int | None = None) -> Any:
         """What a review proposes from several annotators' decisions, or ``None`` when nobody's word carries it.
         ``payloads``: the labels given (at least one; rejects are left out by the caller: a reject says the item

@@ -10,6 +10,7 @@ from sqlalchemy import and_, delete, distinct, exists, func, insert, not_, selec
 from sqlalchemy.orm import Session
 
 from bertanno.store.aggregation import METHODS, aggregate
+from bertanno.store.autopilot import auto_decided
 from bertanno.store.database import StoreError
 from bertanno.store.guidelines import version_in_force
 from bertanno.store.schema import (
@@ -224,9 +225,10 @@ def undecided(project_id: int, skipped_by: str | None = None, annotator: str | N
     item's ``annotators`` and ``authoritative``, which ``refresh_items`` keeps). The queue's variants:
     ``annotator`` also leaves out the items that person has decided, so that nobody is served an item twice, and
     ``skipped_by=SESSION_ID`` that session's own skips, so that a skip hides an item from the session that
-    skipped it and from no one else. ``not_(undecided(…))``: decided."""
+    skipped it and from no one else. A standing auto label outside an audit sample decides an item too
+    (``store.autopilot``). ``not_(undecided(…))``: decided."""
     overlap = select(Project.overlap).where(Project.id == project_id).scalar_subquery()
-    conditions = [Item.authoritative.is_(False), Item.annotators < overlap]
+    conditions = [Item.authoritative.is_(False), Item.annotators < overlap, ~auto_decided()]
     if annotator is not None:
         conditions.append(~exists().where(*_of_item(), *standing(),
                                           Annotation.annotator == annotator))

@@ -28,6 +28,22 @@ def latest_predictions(session: Session, item_ids: list[int]) -> dict[int, Predi
     return {prediction.item_id: prediction for prediction in rows}
 
 
+def undecided_predictions(session: Session, project_id: int, version: str, chunk: int = 5000
+                          ) -> list[tuple[int, object, float]]:
+    """``(item_id, payload, confidence)`` of each undecided item of the project (``annotations.undecided``) whose
+    newest prediction is ``version``'s and proposes something, most confident first (ties in item order)."""
+    from bertanno.store.annotations import undecided
+
+    ids = list(session.scalars(select(Item.id).where(Item.project_id == project_id, undecided(project_id))
+                               .order_by(Item.id)))
+    found = []
+    for start in range(0, len(ids), chunk):
+        for item_id, prediction in latest_predictions(session, ids[start:start + chunk]).items():
+            if prediction.model_version == version and prediction.payload is not None:
+                found.append((item_id, prediction.payload, prediction.confidence))
+    return sorted(found, key=lambda row: (-row[2], row[0]))
+
+
 def version_details(session: Session, project_id: int) -> dict[str, list[dict]]:
     """The ``details`` of every stored prediction of the project's items that has them, by model version, oldest
     first: what ``stats`` sums into tokens and hallucinated entities per version."""

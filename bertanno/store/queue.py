@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from bertanno.store import locks
 from bertanno.store.annotations import gold_items, gold_open, is_decided, skipped_once_by, undecided
+from bertanno.store.autopilot import audit_pending
 from bertanno.store.database import StoreError
 from bertanno.store.schema import Item, Lease, Prediction, utcnow
 
@@ -100,8 +101,9 @@ def next_item(session: Session, project_id: int, annotator: str, session_id: str
 
 def _next_of(session: Session, project_id: int, order: str, session_id: str, annotator: str, values: dict,
              decided, checked, gold: bool, among) -> Item | None:
-    """``next_item`` after the held items: a gold check on a gold draw, an undecided item, then one this session
-    skipped once; ``among``: a condition on the items, or ``None``."""
+    """``next_item`` after the held items: a gold check on a gold draw, an item of an autopilot audit
+    (``store.autopilot.audit_pending``), an undecided item, then one this session skipped once; ``among``: a
+    condition on the items, or ``None``."""
     def narrowed(condition):
         return condition if among is None else and_(condition, among)
 
@@ -110,6 +112,11 @@ def _next_of(session: Session, project_id: int, order: str, session_id: str, ann
                              checked, values)
         if check is not None:
             return check
+    audit = _lease_first(session, project_id, "sequential",
+                         narrowed(and_(audit_pending(project_id), undecided(project_id, session_id, annotator))),
+                         decided, values)  # an autopilot run's audit first: its labels are provisional until then
+    if audit is not None:
+        return audit
     first = _lease_first(session, project_id, order, narrowed(undecided(project_id, session_id, annotator)), decided,
                          values)
     if first is not None:

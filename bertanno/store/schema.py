@@ -226,6 +226,9 @@ class ModelVersion(Base):
     status: Mapped[str] = mapped_column(String(16), default="candidate")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     promoted_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    calibration: Mapped[dict | None] = mapped_column(JSON(none_as_null=True), nullable=True)
+    """From the version's confidence to the probability of being right, fitted on the evaluation split
+    (``core.calibration.Calibration.to_json`` per level: ``item`` and the task's unit); null until fitted."""
 
 
 class TrainingRun(Base):
@@ -244,3 +247,46 @@ class TrainingRun(Base):
     succeeded: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     gate: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     """The promotion gate's verdict: both scores, the paired-bootstrap interval of their difference, the decision."""
+
+
+class AutopilotRun(Base):
+    """One ``bertanno autopilot`` run: the version whose calibrated confidence labelled items, the threshold it
+    chose for the target, the audit that checks it and how it ended (``store.autopilot``)."""
+
+    __tablename__ = "autopilot_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    version: Mapped[str] = mapped_column(String(200))
+    target: Mapped[float] = mapped_column(Float)
+    threshold: Mapped[float] = mapped_column(Float)
+    """The lowest raw confidence of the version that was auto-labelled."""
+    estimate: Mapped[float] = mapped_column(Float)
+    """The calibrated accuracy expected of the auto labels, and its one-sided lower bound (``bound``)."""
+    bound: Mapped[float] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(16), default="auditing")
+    """``auditing`` (the labels are provisional), ``passed``, or ``withdrawn`` (every label of the run taken back)."""
+    details: Mapped[dict] = mapped_column(JSON, default=dict)
+    """The run's settings (max share, audit size, seed, confidence level) and what it said when it ended."""
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class AutoLabel(Base):
+    """A label the model gave an item on autopilot: its own source, never an annotation (never gold, never
+    trained on unless asked); ``audit``: the item is in the run's audit sample, served to people without it."""
+
+    __tablename__ = "auto_labels"
+    __table_args__ = (Index("ix_auto_labels_project_item", "project_id", "item_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
+    run_id: Mapped[int] = mapped_column(ForeignKey("autopilot_runs.id", ondelete="CASCADE"), index=True)
+    payload: Mapped[object] = mapped_column(JSON)
+    confidence: Mapped[float] = mapped_column(Float)
+    probability: Mapped[float] = mapped_column(Float)
+    """The calibrated probability that the label is right."""
+    audit: Mapped[bool] = mapped_column(Boolean, default=False)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -32,6 +32,12 @@ def set_metrics(session: Session, version: ModelVersion, metrics: dict) -> None:
     session.flush()
 
 
+def set_calibration(session: Session, version: ModelVersion, calibration: dict | None) -> None:
+    """Record a version's calibration maps (``{level: Calibration.to_json()}``), fitted on the evaluation split."""
+    version.calibration = dict(calibration) if calibration else None
+    session.flush()
+
+
 def champion(session: Session, project_id: int) -> ModelVersion | None:
     return session.scalar(select(ModelVersion).where(ModelVersion.project_id == project_id,
                                                      ModelVersion.status == "champion"))

@@ -171,6 +171,16 @@ class NerTask(Task):
             scores={"span_confidence": span_confidence},
         )
 
+    confidence_unit = "span"
+
+    def confidence_units(self, gold: Any, prediction: Prediction) -> list[tuple[float, bool]]:
+        """Each proposed span with its confidence (``span_confidence``, else the item's) and whether the gold has
+        it exactly (same characters, same type): a span-level calibration of precision."""
+        spans = list(prediction.payload or [])
+        confidences = prediction.scores.get("span_confidence") or [prediction.confidence] * len(spans)
+        truth = set(gold or [])
+        return [(float(c), span in truth) for span, c in zip(spans, confidences)]
+
     def no_answer(self) -> list:
         """No spans."""
         return []
