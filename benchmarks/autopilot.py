@@ -7,10 +7,10 @@ Per set: a project of the set's task whose queue is a seeded sample of ``--pool`
 hidden) and whose evaluation split starts with ``--gold`` other training examples imported as gold (``import
 --split eval``: a team's gold items). A simulated team that knows the gold labels works the queue most uncertain
 first through bertanno's own ``AnnotationSession`` (it accepts a right pre-annotation and corrects a wrong one);
-the live fast family (linear for sentences, crf for NER) is retrained through the gate every ``--every``
-decisions. At each checkpoint, for each target, on a copy of the project: ``autopilot`` plans and starts a run
-(``--max-share`` 0.8, the audit size its default), the same team decides the audit sample it is served first,
-and the run passes or is withdrawn. Reported per run: the share of the remaining queue auto-labelled, the auto
+the live fast family (linear for sentences, crf for NER; ``--family transformer``: zh-mini by ``train``'s plan)
+is retrained through the gate every ``--every`` decisions. At each checkpoint, for each target, on a copy of the
+project: ``autopilot`` plans and starts a run (``--max-share`` 0.8, the audit size its default), the same team
+decides the audit sample it is served first, and the run passes or is withdrawn. Reported per run: the share of the remaining queue auto-labelled, the auto
 labels' true accuracy (gold is known here), the audited estimate and its 95 % interval and whether it holds the
 truth, the verdict, and the decisions saved (labels kept, audit excluded). Also: the forecast at the first
 checkpoint (``stats --forecast``'s learning curve) of the score at the last one, against the score reached.
@@ -60,6 +60,7 @@ def autopilot_run(database: Path, copy: Path, task, gold: dict, texts: dict, tar
 
     from bertanno.app.autopilot import autopilot_runs, plan_autopilot, start_autopilot
     from bertanno.app.session import AnnotationSession
+    from bertanno.plugins.task import payload_category
     from bertanno.store import Store
 
     copy.unlink(missing_ok=True)
@@ -73,7 +74,8 @@ def autopilot_run(database: Path, copy: Path, task, gold: dict, texts: dict, tar
                "share": len(plan.chosen) / plan.pool if plan.pool else 0.0}
         if not plan.chosen:
             return {**row, "status": "nothing labelled", "reason": plan.reason}
-        right = sum(task.payload_to_json(gold[texts[label["item_id"]]]) == label["payload"] for label in plan.labels)
+        right = sum(payload_category(task.payload_to_json(gold[texts[label["item_id"]]]))
+                    == payload_category(label["payload"]) for label in plan.labels)
         row["true_accuracy"] = right / len(plan.labels)
         start_autopilot(store, plan)
         session = AnnotationSession(store, "p", "auditor", predict_ahead=False, plugins=plugins)
@@ -104,10 +106,11 @@ def run_set(name: str, args, folder: Path, plugins) -> dict:
 
     data = load(name)
     task = plugins.task(data.task, labels=data.labels)
-    family = FAMILY[data.task]
+    family = args.family or FAMILY[data.task]
     generator = random.Random(0)
     chosen = generator.sample(data.train, min(args.pool + args.gold, len(data.train)))
-    pool, gold_items = chosen[:args.pool], chosen[args.pool:]
+    size = min(args.pool, len(chosen) - args.gold)  # a small set keeps its gold items, its pool shrinks
+    pool, gold_items = chosen[:size], chosen[size:]
     gold = {key_of(e): e.payload for e in chosen}
     database = folder / f"{name}.db"
     store = Store.open(f"sqlite:///{database}")
@@ -131,7 +134,7 @@ def run_set(name: str, args, folder: Path, plugins) -> dict:
     decided, runs, forecast = 0, [], None
     marks = sorted(int(c) for c in args.checkpoints.split(","))
     while decided < marks[-1]:
-        step = min(args.every, marks[-1] - decided)
+        step = min(args.every - decided % args.every, min(m for m in marks if m > decided) - decided)
         decided += work(session, task, gold, step)
         train_project(store, "p", config, trigger="retrain", models_dir=models, plugins=plugins, family=family,
                       tolerance=1.0)
@@ -174,13 +177,17 @@ def main(argv=None) -> dict:
     parser.add_argument("--targets", default="0.95,0.97")
     parser.add_argument("--every", type=int, default=50)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--output", default="autopilot", help="results file name in benchmarks/results")
+    parser.add_argument("--family", help="The family retrained (default: linear for sentences, crf for NER); "
+                                         "transformer: zh-mini by bertanno train's plan (slow on CPU: raise --every)")
     args = parser.parse_args(argv)
     use_threads(args.threads)
     plugins = get_plugins()
     CHECKPOINTS.mkdir(parents=True, exist_ok=True)
     sets = []
     for name in args.datasets.split(","):
-        saved = CHECKPOINTS / f"{name}-{args.pool}-{args.gold}-{args.checkpoints}-{args.targets}-{args.every}.json"
+        saved = CHECKPOINTS / (f"{name}-{args.pool}-{args.gold}-{args.checkpoints}-{args.targets}-{args.every}"
+                               + (f"-{args.family}" if args.family else "") + ".json")
         if saved.is_file():
             sets.append(json.loads(saved.read_text(encoding="utf-8")))
             continue
@@ -193,7 +200,7 @@ def main(argv=None) -> dict:
         saved.write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
         shutil.rmtree(folder, ignore_errors=True)
         sets.append(result)
-    return write_rows("autopilot", "benchmarks.autopilot", argv, args.threads, sets)
+    return write_rows(args.output, "benchmarks.autopilot", argv, args.threads, sets)
 
 
 if __name__ == "__main__":

@@ -3,10 +3,12 @@ as trained, and what it does to the headline metric, on the evaluation split.
 
 For each dataset a fresh project takes ``--train`` training-split items as gold and ``--eval`` test-split items
 as its evaluation split; ``bertanno train`` fine-tunes ``zh-mini`` (bertanno's own pretrained 4 x 256 Chinese
-BERT, shipped in the package) for ``--epochs`` epochs; then ``optimize --variant auto`` gates ``int8`` and
+BERT, shipped in the package) by its plan (or ``--epochs``); then ``optimize --variant auto`` gates ``int8`` and
 ``onnx-int8`` against it (``app.optimizing.optimize``), and ``bertanno distill --student N`` trains a student of
 its lowest N layers on the gold items plus ``--unlabelled`` more training-split texts without labels, gated against
-it the same way (``app.distilling.distill_project``). Writes benchmarks/results/optimize_gate.json.
+it on gold (``app.distilling.distill_project``, hidden states transferred unless ``--transfer none``), and a
+student that passes is optimised in turn (``optimize --variant auto``). Writes
+benchmarks/results/optimize_gate.json.
 
     python -m benchmarks.optimize_gate [--datasets chnsenticorp,chineseblue_cmedqaner] [--train 1500] [--eval 300]
                                        [--unlabelled 3000] [--student 2]
@@ -28,10 +30,12 @@ RESULTS = REPO / "benchmarks" / "results"
 
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--datasets", default="chnsenticorp,chineseblue_cmedqaner")
+    parser.add_argument("--datasets", default="chnsenticorp,waimai_10k,chineseblue_cmedqaner")
     parser.add_argument("--train", type=int, default=1500)
     parser.add_argument("--eval", type=int, default=300)
-    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--epochs", type=int, help="the teacher's epochs (default: bertanno train's plan)")
+    parser.add_argument("--transfer", default="hidden", choices=("hidden", "none"),
+                        help="what the student learns besides the teacher's outputs (distill --transfer)")
     parser.add_argument("--unlabelled", type=int, default=3000)
     parser.add_argument("--student", default="2", help="layers of the teacher (or a model) to distil into")
     parser.add_argument("--threads", type=int, default=2)
@@ -74,7 +78,8 @@ def main(argv=None) -> dict:
             outcome = optimize(store, name, trained.version, tuple(VARIANTS), plugins)
             distill_started = time.perf_counter()
             student = distill_project(store, name, args.student, trained.version, TrainConfig(seed=0),
-                                      models_dir=folder / "models", plugins=plugins)
+                                      models_dir=folder / "models", plugins=plugins, transfer=args.transfer)
+            optimized = student.optimized
             row = {"dataset": name, "task": data.task, "version": trained.version,
                    "train_seconds": round(time.perf_counter() - started, 1), "metrics": trained.metrics,
                    "in_use": outcome.in_use, "variants": [f.as_record() for f in outcome.figures],
@@ -82,7 +87,10 @@ def main(argv=None) -> dict:
                    "student": {"version": student.version, "started_from": student.student, "texts": student.texts,
                                "unlabelled": student.unlabelled, "metrics": student.metrics,
                                "gate": student.figures.as_record(), "in_use": student.in_use,
-                               "epochs": len(student.result.history),
+                               "epochs": len(student.result.history), "transfer": args.transfer,
+                               "optimized": optimized if isinstance(optimized, (str, type(None))) else {
+                                   "in_use": optimized.in_use,
+                                   "variants": [f.as_record() for f in optimized.figures]},
                                "seconds": round(time.perf_counter() - distill_started, 1)}}
             result["rows"].append(row)
             print(json.dumps(row, ensure_ascii=False), flush=True)

@@ -705,9 +705,13 @@ def optimize_gate_section(result: dict) -> list[str]:
     settings = result["settings"]
     lines = ["### The accuracy gate on models trained here", "",
              f"Command: `python -m benchmarks.optimize_gate` (started {result['started']}): {result['model']} on "
-             f"{settings['train']} gold training items for {settings['epochs']} epochs, then `optimize --variant "
-             f"auto` on {settings['eval']} evaluation items. A variant passes with ≥ 99 % agreement (NER: entity "
-             "spans over their union) and ≤ 0.5 points of the headline lost.", "",
+             f"{settings['train']} gold training items for "
+             + (f"{settings['epochs']} epochs" if settings.get("epochs") else "`train`'s plan of epochs")
+             + f", then `optimize --variant auto` on {settings['eval']} evaluation items. A variant passes with "
+             "≥ 99 % agreement (NER: entity spans over their union) and ≤ 0.5 points of the headline lost"
+             + ("; a distilled student is judged on gold by the promotion gate (not confidently worse than its "
+                f"teacher), its agreement reported; transfer: {settings['transfer']}." if "transfer" in settings
+                else " (a student too, in this run: the rule before students were judged on gold)."), "",
              "| dataset | model as trained | variant | agrees | headline as trained → variant | items/s | verdict |",
              "|---|---|---|---|---|---|---|"]
     for row in result["rows"]:
@@ -725,6 +729,16 @@ def optimize_gate_section(result: dict) -> list[str]:
                          f"{student['texts']} texts, {student['unlabelled']} unlabelled) | {f['agreement']:.1%} | "
                          f"{f['full_score']:.4f} → {f['variant_score']:.4f} | {f['full_items_per_second']:.1f} → "
                          f"{f['variant_items_per_second']:.1f} | {verdict} |")
+            optimized = student.get("optimized")
+            if isinstance(optimized, dict):
+                for g in optimized["variants"]:
+                    verdict = "passes" if g["accepted"] else f"refused: {g['reason']}"
+                    lines.append(f"| {row['dataset']} | | {student['version']} + {g['variant']} | "
+                                 f"{g['agreement']:.1%} | {g['full_score']:.4f} → {g['variant_score']:.4f} | "
+                                 f"{g['full_items_per_second']:.1f} → {g['variant_items_per_second']:.1f} | "
+                                 f"{verdict} |")
+                lines.append(f"| {row['dataset']} | | {student['version']} in use with | | | | "
+                             f"**{optimized['in_use']}** |")
     return lines + [""]
 
 
@@ -1011,9 +1025,10 @@ def adapt_section(result: dict) -> list[str]:
 def autopilot_section(result: dict) -> list[str]:
     """``python -m benchmarks.autopilot``: autopilot's runs at each checkpoint, their audits against the truth."""
     sets = result["rows"]
-    lines = section_head("Autopilot: calibrated auto labels audited blind", result,
+    families = ", ".join(sorted({s["family"] for s in sets}))
+    lines = section_head(f"Autopilot: calibrated auto labels audited blind ({families})", result,
              "A simulated team (gold labels) works each set's queue most uncertain first; the live family "
-             f"({', '.join(sorted({s['family'] for s in sets}))}) is retrained through the gate every 50 decisions; "
+             f"({families}) is retrained through the gate as the command says; "
              f"the evaluation split starts with {sets[0]['gold']} gold items. At each checkpoint, on a copy of the "
              "project, `autopilot --target T` (max share 0.8, default audit size) plans and starts a run and the "
              "team decides its audit sample. *true*: the auto labels' accuracy against gold; *audited*: the "
@@ -1156,7 +1171,7 @@ def write_report() -> list[Path]:
                           ("constrained_decoding.json", constrained_decoding_section),
                           ("crf_head.json", crf_head_section), ("ensemble.json", ensemble_section),
                           ("adapt.json", adapt_section), ("relations.json", relations_section),
-                          ("autopilot.json", autopilot_section),
+                          ("autopilot.json", autopilot_section), ("autopilot_zh_mini.json", autopilot_section),
                           ("relation_keys.json", relation_keys_section),
                           ("llm.json", lambda result: llm_section(result, False)),
                           ("llm_loopback.json", lambda result: llm_section(result, True))):

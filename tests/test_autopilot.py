@@ -195,6 +195,11 @@ def test_autopilot_on_the_command_line(trained, tmp_path, monkeypatch):
     assert everything.exit_code == 0 and everything.output.count('{"text"') == 800 + shown["labelled"]
     auto = runner.invoke(cli, ["--db", db, "export", "p", "--only", "auto"])
     assert auto.output.count('{"text"') == shown["labelled"]
+    first = annotated_ids(store)[0]
+    position = sorted(open_project(store, "p").item_ids()).index(first) + 1
+    explained = runner.invoke(cli, ["--db", db, "explain", "p", str(position)], env={"COLUMNS": "200"})
+    assert "auto label of autopilot run 1 (l001, calibrated " in explained.output, explained.output
+    assert "provisional: its run is being audited" in explained.output
     again = runner.invoke(cli, ["--db", db, "autopilot", "p"])
     assert again.exit_code != 0 and "still being audited" in str(again.exception)
     wrong = runner.invoke(cli, ["--db", db, "autopilot", "p", "--target", "1.2"])
@@ -230,3 +235,8 @@ def test_the_queue_leaves_auto_labels_out_and_serves_the_audit_first_on_every_da
         runs_q.finish_run(session, runs_q.open_run(session, project_id), runs_q.WITHDRAWN, "test", withdraw=True)
         assert runs_q.standing_auto_labels(session, project_id) == {} and run.id
         assert queue.remaining(session, project_id) == 1  # withdrawn: its item is back in the queue
+
+
+def annotated_ids(store) -> list[int]:
+    """The items on auto labels, in item order."""
+    return [item_id for item_id, _ in open_project(store, "p").annotated("auto")]

@@ -117,7 +117,7 @@ def test_a_faithful_student_is_saved_scored_and_predicts_in_the_teachers_place(p
     store, url, teacher_dir = project
     steps = []
     outcome = distill_project(store, "p", "1", config=TrainConfig(epochs=1, batch_size=8),
-                              on_step=lambda *step: steps.append(step))
+                              on_step=lambda *step: steps.append(step), optimize_student=False)
     assert outcome.version == "s001" and outcome.teacher == "v001"
     assert outcome.texts == 42 and outcome.unlabelled == 30  # every item outside the evaluation split
     assert steps and outcome.figures.accepted and outcome.figures.agreement == 1.0 and outcome.in_use
@@ -198,7 +198,8 @@ def test_a_student_is_judged_on_gold_not_on_agreeing_with_its_teacher(project, m
         return [example.payload for example in examples], speed
 
     monkeypatch.setattr(distilling, "timed_payloads", right_on_every_item)
-    result = CliRunner().invoke(cli, ["--db", url, "distill", "p", "--student", "1", "--epochs", "1", "--json"])
+    result = CliRunner().invoke(cli, ["--db", url, "distill", "p", "--student", "1", "--epochs", "1", "--no-optimize",
+                                      "--json"])
     assert result.exit_code == 0, result.output
     shown = json.loads(result.stdout[result.stdout.index("{"):])
     assert shown["gate"]["agreement"] < 0.99 and shown["gate"]["variant_score"] > shown["gate"]["full_score"]
@@ -209,3 +210,86 @@ def test_a_student_is_judged_on_gold_not_on_agreeing_with_its_teacher(project, m
     rows = {row["name"]: row for row in json.loads(CliRunner().invoke(cli, ["--db", url, "versions", "p",
                                                                              "--json"]).output)}
     assert rows["v001"]["serves_with"] == "student s001" and rows["s001"]["serves_with"] is None
+
+
+@pytest.mark.slow
+def test_a_student_that_passes_is_optimised_so_the_fastest_gated_model_serves(project):
+    store, _, teacher_dir = project
+    outcome = distill_project(store, "p", "1", config=TrainConfig(epochs=1, batch_size=8))
+    assert outcome.in_use and outcome.optimized is not None and not isinstance(outcome.optimized, str)
+    tried = {f.variant: f for f in outcome.optimized.figures}
+    assert "int8" in tried and outcome.optimized.version == "s001"
+    student = read_version_record(read_version_record(teacher_dir)["student"]["directory"])
+    assert set(student["optimized"]) >= {"int8"}  # every variant's figures, kept with the student
+    assert student.get("variant", "full") == outcome.optimized.in_use
+    assert outcome.optimized.in_use == "full" or tried[outcome.optimized.in_use].accepted
+    served = load_served(teacher_dir)  # the teacher is served by the student with its variant
+    assert served.predict([Example("还行")])[0][0].payload in ("negative", "positive")
+
+
+def test_how_much_faster_is_read_as_a_factor_above_one():
+    from bertanno.core.distill import parse_speedup
+
+    assert parse_speedup("5x") == parse_speedup("5×") == parse_speedup(" 5 ") == 5.0
+    for wrong in ("fast", "1x", "0.5"):
+        with pytest.raises(BertannoError, match="--faster"):
+            parse_speedup(wrong)
+
+
+def test_faster_keeps_the_most_layers_that_are_fast_enough(make_bundle):
+    from bertanno.core.distill import choose_student_layers
+
+    teacher = make_bundle(layers=4)
+
+    def rate(bundle, examples):  # items per second inversely proportional to the layers: no timing in a test
+        return 120.0 / len(bundle.model.base_model.encoder.layer)
+
+    texts = [Example("好")]
+    assert choose_student_layers(teacher, texts, 2.0, rate) == (2, {3: pytest.approx(4 / 3), 2: pytest.approx(2.0)})
+    assert choose_student_layers(teacher, texts, 3.0, rate)[0] == 1
+    layers, measured = choose_student_layers(teacher, texts, 9.0, rate)
+    assert layers == 1 and sorted(measured) == [1, 2, 3]  # none fast enough: the smallest, every size said
+
+
+def test_hidden_states_are_mapped_uniformly_and_their_loss_counts_real_tokens_only(make_bundle):
+    from bertanno.core.distill import hidden_layer_map, hidden_state_loss, transfer_plan
+
+    assert hidden_layer_map(3, 12) == [(0, 0), (1, 4), (2, 8), (3, 12)]
+    assert hidden_layer_map(1, 2) == [(0, 0), (1, 2)]
+    states = [torch.randn(2, 5, 8) for _ in range(3)]
+    mask = torch.tensor([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]])
+    assert hidden_state_loss(states, states, mask, [(0, 0), (1, 1)]).item() == pytest.approx(0.0)
+    padded = [s.clone() for s in states]
+    padded[1][0, 3:] += 5.0  # only padding differs
+    assert hidden_state_loss(padded, states, mask, [(1, 1)]).item() == pytest.approx(0.0)
+    assert hidden_state_loss(states, states, mask, [(1, 2)]).item() > 0.5
+    teacher = make_bundle(layers=2)
+    student = student_from_layers(teacher, 1)
+    assert transfer_plan(teacher, student, "hidden") == [(0, 0), (1, 2)]
+    assert transfer_plan(teacher, student, "none") is None
+    with pytest.raises(BertannoError, match="--transfer"):
+        transfer_plan(teacher, student, "attention")
+
+
+def test_distill_faster_chooses_the_student_it_measured(project, monkeypatch):
+    store, url, _ = project
+    from bertanno.core import distill as core_distill
+
+    def by_layers(bundle, examples):
+        return 100.0 / len(bundle.model.base_model.encoder.layer)
+
+    chosen = []
+    real = core_distill.choose_student_layers
+
+    def measured(teacher, examples, faster):
+        chosen.append(real(teacher, examples, faster, by_layers))
+        return chosen[-1]
+
+    monkeypatch.setattr(distilling, "choose_student_layers", measured)
+    result = CliRunner().invoke(cli, ["--db", url, "distill", "p", "--faster", "2x", "--epochs", "1",
+                                      "--no-optimize", "--json"])
+    assert result.exit_code == 0, result.output
+    shown = json.loads(result.stdout[result.stdout.index("{"):])
+    assert chosen == [(1, {1: 2.0})] and shown["speedups"] == {"1": 2.0} and "of 2 of v001" in shown["student"]
+    both = CliRunner().invoke(cli, ["--db", url, "distill", "p", "--faster", "2x", "--student", "1"])
+    assert both.exit_code == 2 and "one of them" in both.output

@@ -76,3 +76,12 @@ def test_the_onnx_variant_of_a_mean_pooled_model_predicts_as_it_does(mlm_checkpo
     alone, batched = logits_alone_and_batched(variant)
     assert full.abs().max() > 1  # the scale the tolerances are judged against
     assert torch.allclose(batched, full, atol=0.3) and torch.allclose(alone, batched, atol=0.3)  # int8: close
+
+
+def test_a_mean_pooled_model_still_gives_its_hidden_states(mlm_checkpoint, plugins):
+    # what distill --transfer hidden reads; transformers keys its output recorders by class, fills them at build
+    bundle = load_base(str(mlm_checkpoint), plugins.task("sentiment", labels=["negative", "positive"]), plugins)
+    encoded = bundle.tokenizer([TEXTS[1].text], return_tensors="pt")
+    with torch.inference_mode():
+        states = bundle.model(**encoded, output_hidden_states=True).hidden_states
+    assert states is not None and len(states) == bundle.model.config.num_hidden_layers + 1

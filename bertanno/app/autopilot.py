@@ -172,8 +172,8 @@ def check_audit(store: Store, project_name: str) -> AuditState | None:
         state = audit_state(session, run)
         low, high = state.interval
         if state.audited and high < run.target:
-            note = (f"withdrawn early: the audited accuracy's 95 % interval {low:.3f}–{high:.3f} lies below the target "
-                    f"{run.target:g} after {state.audited} item(s); its items are back in the queue")
+            note = (f"withdrawn early: the audited accuracy's 95 % interval {low:.3f}–{high:.3f} lies below the "
+                    f"target {run.target:g} after {state.audited} item(s); its items are back in the queue")
             runs_q.finish_run(session, run, runs_q.WITHDRAWN, note, withdraw=True)
         elif state.audited == state.size and low < run.target:
             note = (f"withdrawn: the audited accuracy's 95 % interval {low:.3f}–{high:.3f} reaches under the target "

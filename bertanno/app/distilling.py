@@ -7,10 +7,11 @@ its agreement with the teacher is reported (``core.optimize.judge_against``), no
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
+from bertanno.app.optimizing import optimize as optimize_version
 from bertanno.app.training_runs import split_validation, training_lock, version_directory
 from bertanno.core.bundle import (
     load_base,
@@ -20,9 +21,17 @@ from bertanno.core.bundle import (
     save_version,
     update_version_record,
 )
-from bertanno.core.distill import TEMPERATURE, check_temperature, distill, select_layers, student_from_layers
+from bertanno.core.distill import (
+    TEMPERATURE,
+    check_temperature,
+    choose_student_layers,
+    distill,
+    select_layers,
+    student_from_layers,
+    transfer_plan,
+)
 from bertanno.core.gate import MIN_ITEMS, decide
-from bertanno.core.optimize import STUDENT, GateFigures, judge_against, reference_run, timed_payloads
+from bertanno.core.optimize import STUDENT, VARIANTS, GateFigures, judge_against, reference_run, timed_payloads
 from bertanno.core.plugins import Plugins, get_plugins
 from bertanno.core.project import item_example, project_task, training_data
 from bertanno.core.training import TrainConfig, TrainResult
@@ -36,6 +45,8 @@ from bertanno.store.vocabularies import save_vocabulary
 from bertanno.vocab.extend import apply_vocabulary
 from bertanno.vocab.terms import vocabulary_hash
 
+SPEED_SAMPLE = 200
+"""Evaluation items at most that ``--faster`` times each candidate student on."""
 STUDENT_PREFIX = "s"
 """Distilled students are versions ``s001``, ``s002``, … of the project."""
 
@@ -56,16 +67,22 @@ class DistillOutcome:
     in_use: bool
     interrupted: bool
     result: TrainResult
+    speedups: dict = field(default_factory=dict)
+    """``--faster``: each student size measured, layers → its speed-up over the teacher on this machine."""
+    optimized: object = None
+    """What ``optimize`` made of the student once it passed (``app.optimizing.OptimizeOutcome``), or the sentence
+    saying why it was not optimised; ``None`` when it was not tried."""
 
 
 
-def distill_project(store: Store, project_name: str, student: str, teacher_version: str | None = None,
+def distill_project(store: Store, project_name: str, student: str | None, teacher_version: str | None = None,
                     config: TrainConfig | None = None, temperature: float = TEMPERATURE, use: bool = True,
                     models_dir: Path | None = None, plugins: Plugins | None = None,
                     on_step: Callable | None = None, on_epoch: Callable | None = None,
                     on_soft_labels: Callable[[int, int], None] | None = None,
                     on_plan: Callable[[str], None] | None = None, tolerance: float = 0.0,
-                    min_eval: int = MIN_ITEMS) -> DistillOutcome:
+                    min_eval: int = MIN_ITEMS, optimize_student: bool = True, faster: float | None = None,
+                    transfer: str = "hidden") -> DistillOutcome:
     """Distil ``teacher_version`` (default: the champion; a fine-tuned transformer version) into ``student``: a
     number of the teacher's own layers (``core.distill.student_from_layers``) or a base model with the teacher's
     vocabulary (``zh-mini``; the teacher's added terms are added to it). The student learns the teacher's soft
@@ -74,7 +91,15 @@ def distill_project(store: Store, project_name: str, student: str, teacher_versi
     like any candidate: the paired gate (``core.gate.decide`` with ``tolerance`` and ``min_eval``, the teacher in
     the champion's place) must not find it confidently worse than the teacher; its agreement with the teacher is
     reported, not required. When it passes (and ``use``), the teacher's record names it as its ``student`` variant, so that predict, predict-project and the annotation session use
-    it in the teacher's place (``--precision full`` or ``optimize --variant full`` go back to the teacher).
+    it in the teacher's place (``--precision full`` or ``optimize --variant full`` go back to the teacher). With
+    ``optimize_student``, a student put in use is then optimised as ``optimize --variant auto`` does
+    (``app.optimizing.optimize``: the fastest variant that keeps the student's own answers), so the teacher is
+    served by the fastest gated model.
+
+    ``student`` ``None`` with ``faster``: the most layers of the teacher that predict the evaluation items
+    ``faster`` times as fast on this machine (``core.distill.choose_student_layers``; the speed-ups measured
+    are in the outcome's ``speedups``). ``transfer``: ``hidden`` (the default) also teaches the student the
+    teacher's hidden states where the widths match (TinyBERT), ``none`` its outputs only.
 
     Holds the project's training lock. Raises ``BertannoError`` with a sentence for a teacher that is not a
     fine-tuned transformer, a student that cannot be made (too many layers, another vocabulary), an evaluation
@@ -103,6 +128,16 @@ def distill_project(store: Store, project_name: str, student: str, teacher_versi
                                 "fine-tuned transformer teacher (train one: bertanno train PROJECT)")
         teacher_bundle = load_version(teacher_dir, plugins, task=task)
         reference = reference_run(teacher_bundle, evaluation)  # refuses too small a split before any training
+        speedups: dict[int, float] = {}
+        if student is None:
+            if faster is None:
+                raise BertannoError("name the student (--student LAYERS|MODEL) or how much faster it must be "
+                                    "(--faster 5x)")
+            chosen, speedups = choose_student_layers(teacher_bundle, reference.examples[:SPEED_SAMPLE], faster)
+            student = str(chosen)
+            if on_plan is not None:
+                measured = ", ".join(f"{layers} layer(s) {ratio:.1f}×" for layers, ratio in sorted(speedups.items()))
+                on_plan(f"--faster {faster:g}x: a student of {chosen} layer(s) (measured on this machine: {measured})")
         if student.isdigit():
             student_bundle = student_from_layers(teacher_bundle, int(student))
             layers = len(teacher_bundle.model.base_model.encoder.layer)
@@ -120,10 +155,11 @@ def distill_project(store: Store, project_name: str, student: str, teacher_versi
         try:
             _, validation = split_validation(training, config.seed)
             result = distill(teacher_bundle, student_bundle, texts, validation, config, temperature, on_step,
-                             on_epoch, on_soft_labels)
+                             on_epoch, on_soft_labels, transfer)
             metadata = {"project": project_name, "project_uid": project_uid, "version": version_name,
                         "distilled_from": teacher_name, "student_of": origin, "temperature": temperature,
-                        "distilled_on": len(texts)}
+                        "distilled_on": len(texts), "transfer": transfer if transfer_plan(
+                            teacher_bundle, student_bundle, transfer) else "none"}
             save_version(result.bundle, directory, metadata)
             payloads, speed = timed_payloads(result.bundle, reference.examples)
             figures = judge_against(reference, task, STUDENT, payloads, speed)
@@ -156,5 +192,11 @@ def distill_project(store: Store, project_name: str, student: str, teacher_versi
             changes.update({"variant": STUDENT, STUDENT: {"version": version_name,
                                                           "directory": str(directory.resolve())}})
         update_version_record(teacher_dir, changes)
+    optimized = None
+    if in_use and optimize_student:
+        try:
+            optimized = optimize_version(store, project_name, version_name, tuple(VARIANTS), plugins)
+        except BertannoError as exc:
+            optimized = str(exc)
     return DistillOutcome(version_name, teacher_name, origin, len(texts), len(texts) - len(training), metrics,
-                          figures, in_use, result.interrupted, result)
+                          figures, in_use, result.interrupted, result, speedups, optimized)

@@ -596,8 +596,11 @@ class AnnotationSession(ItemTiming):
                 continue
             try:
                 with self._model_lock:  # stored before the lock is let go: the current item's fetch then finds it
-                    predictions, _ = self.predictor.predict([example for _, example in batch])
-                    self._store_predictions([item_id for item_id, _ in batch], predictions, self.model_version)
+                    still = {item_id for item_id, _ in self._unpredicted()}  # a fetch may have predicted one meanwhile
+                    batch = [(item_id, example) for item_id, example in batch if item_id in still]
+                    if batch:
+                        predictions, _ = self.predictor.predict([example for _, example in batch])
+                        self._store_predictions([item_id for item_id, _ in batch], predictions, self.model_version)
             except ServingUnavailable:  # the endpoint is down: try again in a while, items meanwhile go without
                 self._stop.wait(30.0)
                 continue

@@ -340,8 +340,8 @@ def _train_locked(store: Store, project_name: str, config: TrainConfig, trigger:
             raise BertannoError(f"the {family} model family takes its settings from a version of it, and project "
                                 f"{project_name} has none; create the project with "
                                 f"{fitting.configured_by or '--zero-shot ' + family}")
-        run_id = start_run(session, project.id, trigger, {"train": len(training) - len(automatic), "auto": len(automatic),
-                                                          "evaluation": len(evaluation)}).id
+        counts = {"train": len(training) - len(automatic), "auto": len(automatic), "evaluation": len(evaluation)}
+        run_id = start_run(session, project.id, trigger, counts).id
         version_name = next_version_name(session, project.id, prefix)
         vocabulary = project_vocabulary(session, project)
         terms = list(vocabulary.terms) if vocabulary else []

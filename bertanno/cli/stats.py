@@ -420,6 +420,12 @@ def explain(ctx, project, item, as_json):
         console.print(f"decided by {escape(decision['annotator'])} ({decision['source']}, {decision['decision']}) "
                       f"{decision['created_at']}: {escape(shown_payload(handle.task, text, decision['payload']))}",
                       highlight=False)
+    for auto in known["auto_labels"]:
+        state = {"auditing": "provisional: its run is being audited", "passed": "its run's audit passed",
+                 "withdrawn": "withdrawn"}[auto["status"]]
+        console.print(f"auto label of autopilot run {auto['run']} ({escape(auto['version'])}, calibrated "
+                      f"{auto['probability']:.2f}{', in the audit sample' if auto['audit'] else ''}; {state}): "
+                      f"{escape(shown_payload(handle.task, text, auto['payload']))}", highlight=False)
     for comment in known["comments"]:
         flag = " (flagged for discussion)" if comment["flagged"] else ""
         console.print(f"comment by {escape(comment['author'])} {comment['created_at']}{flag}: "

@@ -69,6 +69,51 @@ def student_from_layers(teacher: ModelBundle, layers: int) -> ModelBundle:
     return replace(teacher, model=model, added_terms=list(teacher.added_terms), metadata={}, token_features=None)
 
 
+def parse_speedup(text: str | float) -> float:
+    """``5x``, ``5×`` or ``5`` as 5.0: how many times faster than the teacher a student must be. Raises
+    ``BertannoError`` for anything else, or a factor not above 1."""
+    raw = str(text).strip().lower().rstrip("x×").strip()
+    try:
+        factor = float(raw)
+    except ValueError:
+        raise BertannoError(f"--faster takes how many times faster than the teacher, like 5x; got {text!r}") from None
+    if not factor > 1:
+        raise BertannoError(f"--faster must be more than 1x (a student no faster than its teacher); got {text!r}")
+    return factor
+
+
+def choose_student_layers(teacher: ModelBundle, examples: Sequence[Example], faster: float,
+                          measure: Callable[[ModelBundle, Sequence[Example]], float] | None = None
+                          ) -> tuple[int, dict[int, float]]:
+    """The most layers a student of ``teacher`` (``student_from_layers``) may keep and still predict ``examples``
+    ``faster`` times as fast, measured on this machine (items per second, ``core.optimize.timed_payloads``, or
+    ``measure(bundle, examples)``); one layer when no student is fast enough. Returns the layers and every
+    measured speed-up by layers (the teacher's rate is measured once, first). Raises ``BertannoError`` for a
+    teacher without a list of encoder layers."""
+    if measure is None:
+        from bertanno.core.optimize import timed_payloads
+
+        def measure(bundle, texts):
+            return timed_payloads(bundle, texts)[1]
+
+    total = len(getattr(getattr(teacher.model, "base_model", None), "encoder", None).layer)
+    teacher_rate = measure(teacher, examples)
+    speedups: dict[int, float] = {}
+    for layers in range(total - 1, 0, -1):
+        speedups[layers] = measure(student_from_layers(teacher, layers), examples) / teacher_rate
+        if speedups[layers] >= faster:
+            return layers, speedups
+    return 1, speedups
+
+
+def hidden_layer_map(student_layers: int, teacher_layers: int) -> list[tuple[int, int]]:
+    """Which teacher hidden state each student hidden state learns (TinyBERT's uniform map, Jiao et al. 2020,
+    "TinyBERT: Distilling BERT for Natural Language Understanding"): the embeddings to the embeddings, student
+    layer ``m`` to teacher layer ``m · teacher_layers / student_layers``, so the top learns the top. Indices
+    count the embeddings as 0, as ``output_hidden_states`` does."""
+    return [(0, 0)] + [(m, round(m * teacher_layers / student_layers)) for m in range(1, student_layers + 1)]
+
+
 def check_same_vocabulary(teacher: ModelBundle, student: ModelBundle, student_name: str) -> None:
     """Raise ``BertannoError`` unless both tokenizers map the same tokens to the same ids: the teacher's per-token
     outputs only fit a student that reads the same tokens."""
@@ -115,30 +160,70 @@ def _collate(pad_token_id: int, keep_token_types: bool):
     return collate
 
 
-def _distillation_trainer(task, temperature: float):
+def hidden_state_loss(student_states, teacher_states, attention_mask, layer_map):
+    """The mean squared difference between mapped hidden states (``layer_map``: ``(student, teacher)`` indices),
+    over the real tokens (``attention_mask``) and the hidden size, averaged over the pairs (TinyBERT's
+    hidden-state loss)."""
+    mask = attention_mask.unsqueeze(-1).to(student_states[0].dtype)
+    width = student_states[0].shape[-1]
+    total = sum((((student_states[s] - teacher_states[t]) ** 2) * mask).sum() for s, t in layer_map)
+    return total / (mask.sum().clamp(min=1) * width * len(layer_map))
+
+
+def _distillation_trainer(task, temperature: float, teacher_model=None, layer_map=None, hidden_weight: float = 1.0):
     from transformers import Trainer
 
     class DistillationTrainer(Trainer):
-        """The Trainer with the task's soft-target loss against the teacher's logits carried in the batch."""
+        """The Trainer with the task's soft-target loss against the teacher's logits carried in the batch; with
+        ``teacher_model``, plus the hidden-state loss against its states (``hidden_state_loss``)."""
 
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            import torch
+
             teacher = inputs.pop("teacher_logits")
-            outputs = model(**inputs)
+            outputs = model(**inputs, output_hidden_states=teacher_model is not None)
             loss = task.soft_target_loss(outputs.logits, teacher, inputs["attention_mask"], temperature)
+            if teacher_model is not None and model.training:
+                teacher_model.to(outputs.logits.device)
+                with torch.no_grad():
+                    states = teacher_model(**{k: v for k, v in inputs.items() if k != "labels"},
+                                           output_hidden_states=True).hidden_states
+                if states is None or outputs.hidden_states is None:
+                    raise BertannoError(f"{type(model).__name__} gives no hidden states to learn: distil with "
+                                        "--transfer none")
+                loss = loss + hidden_weight * hidden_state_loss(outputs.hidden_states, states,
+                                                                inputs["attention_mask"], layer_map)
             return (loss, outputs) if return_outputs else loss
 
     return DistillationTrainer
 
 
+TRANSFERS = ("hidden", "none")
+"""How much of the teacher a student learns besides its outputs: ``hidden`` its hidden states too (TinyBERT's
+intermediate-layer distillation, where the two widths match), ``none`` its outputs only."""
+
+
+def transfer_plan(teacher: ModelBundle, student: ModelBundle, transfer: str) -> list[tuple[int, int]] | None:
+    """The layer map of ``hidden_layer_map`` when ``transfer`` is ``hidden`` and the hidden sizes match, else
+    ``None`` (outputs only). Raises ``BertannoError`` for an unknown transfer."""
+    if transfer not in TRANSFERS:
+        raise BertannoError(f"--transfer must be one of {', '.join(TRANSFERS)}, got {transfer!r}")
+    if transfer == "none" or teacher.model.config.hidden_size != student.model.config.hidden_size:
+        return None
+    return hidden_layer_map(student.model.config.num_hidden_layers, teacher.model.config.num_hidden_layers)
+
+
 def distill(teacher: ModelBundle, student: ModelBundle, examples: Sequence[Example], validation: Sequence[Example],
             config: TrainConfig, temperature: float = TEMPERATURE, on_step=None, on_epoch=None,
-            on_soft_labels: Callable[[int, int], None] | None = None) -> TrainResult:
+            on_soft_labels: Callable[[int, int], None] | None = None, transfer: str = "hidden") -> TrainResult:
     """Train ``student`` in place to give ``teacher``'s outputs on ``examples`` (only their texts are read: labelled
     or not), at the shorter of the two models' input lengths; ``validation`` (labelled) picks the best epoch
     as in ``train``, and Ctrl-C keeps the best epoch so far. ``config``'s unset numbers come from
     ``training_defaults`` for the student. ``on_soft_labels(done, total)`` hears the teacher's pass (windows).
-    Raises ``BertannoError`` when there is nothing to distil on, ``temperature`` is not positive, or the
-    vocabularies differ."""
+    ``transfer``: ``hidden`` also trains each student layer towards a teacher layer's hidden states where the
+    widths match (``transfer_plan``; the teacher runs beside the student in each step), ``none`` the outputs only.
+    Raises ``BertannoError`` when there is nothing to distil on, ``temperature`` is not positive, the
+    vocabularies differ, or the transfer is unknown."""
     if not examples:
         raise BertannoError("nothing to distil on: the project has no items outside its evaluation split")
     check_temperature(temperature)
@@ -149,7 +234,12 @@ def distill(teacher: ModelBundle, student: ModelBundle, examples: Sequence[Examp
     windows = soft_labels(teacher, examples, max_length, config.device, on_soft_labels)
     keep_token_types = getattr(student.model.config, "type_vocab_size", 1) > 1
     collate = _collate(student.tokenizer.pad_token_id or 0, keep_token_types)
-    trainer_class = _distillation_trainer(student.task, temperature)
+    layer_map = transfer_plan(teacher, student, transfer)
+    teacher_model = None
+    if layer_map is not None:
+        teacher_model = copy.deepcopy(teacher.model).eval()
+        teacher_model.requires_grad_(False)
+    trainer_class = _distillation_trainer(student.task, temperature, teacher_model, layer_map)
 
     def fit(judge):
         stopped_early, seconds = run_trainer(student.model, windows, collate, config, judge, on_step, trainer_class)

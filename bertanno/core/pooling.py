@@ -59,8 +59,19 @@ def use_mean_pooling(model) -> bool:
     if type(encoder) not in (BertModel, MeanPooledBertModel) or getattr(encoder, "pooler", None) is None:
         return False
     encoder.__class__ = MeanPooledBertModel
+    _register_outputs(encoder)
     setattr(model.config, POOLING_KEY, MEAN)
     return True
+
+
+def _register_outputs(encoder) -> None:
+    """Tell transformers which outputs the new class records: it keys that registry by class and fills it when a
+    model is built, so a class swapped in afterwards would give no ``hidden_states`` (transformers 5)."""
+    try:
+        from transformers.utils.output_capturing import _CAN_RECORD_REGISTRY
+    except ImportError:  # an older transformers records outputs without it
+        return
+    _CAN_RECORD_REGISTRY[encoder] = getattr(encoder, "_can_record_outputs", None)
 
 
 def wants_mean_pooling(config) -> bool:

@@ -27,7 +27,7 @@ from bertanno.store.annotations import (
     people_decisions,
     standing_by_item,
 )
-from bertanno.store.autopilot import AUTO, PASSED, standing_auto_labels
+from bertanno.store.autopilot import AUTO, PASSED, item_auto_labels, standing_auto_labels
 from bertanno.store.autopilot import runs as autopilot_runs
 from bertanno.store.comments import add_comment, item_comments
 from bertanno.store.items import (
@@ -264,7 +264,9 @@ class ProjectHandle:
         """What is known of the project's ``position``-th item (from 1, as the annotation screen numbers it): its
         ``text`` and ``text_b``, every stored ``predictions`` (``version``, ``created_at``, ``payload`` as stored,
         ``confidence``, ``details``: an LLM's reason, tokens, dropped entities), its standing ``decisions``
-        (``annotator``, ``source``, ``decision``, ``payload``, ``created_at``), its ``comments`` and its ``split``.
+        (``annotator``, ``source``, ``decision``, ``payload``, ``created_at``), its ``comments``, its ``split`` and
+        the ``auto_labels`` autopilot gave it (``run``, ``version``, ``payload``, ``probability``, ``audit``, the
+        run's ``status``).
         Raises
         ``BertannoError`` for a position the project does not have."""
         with self.store.transaction() as session:
@@ -279,8 +281,13 @@ class ProjectHandle:
                           "created_at": a.created_at.isoformat(timespec="seconds")}
                          for a in standing_by_item(session, self.id, [item.id]).get(item.id, [])]
             notes = [_comment(c) for c in item_comments(session, self.id, [item.id]).get(item.id, [])]
+            runs = {run.id: run for run in autopilot_runs(session, self.id)}
+            automatic = [{"run": label.run_id, "version": runs[label.run_id].version, "payload": label.payload,
+                          "confidence": label.confidence, "probability": label.probability, "audit": label.audit,
+                          "status": runs[label.run_id].status} for label in item_auto_labels(session, item.id)]
             return {"project": self.name, "position": position, "text": item.text, "text_b": item.text_b,
-                    "split": item.split, "predictions": predictions, "decisions": decisions, "comments": notes}
+                    "split": item.split, "predictions": predictions, "decisions": decisions, "comments": notes,
+                    "auto_labels": automatic}
 
     def add_comment(self, item_id: int, author: str, text: str) -> dict:
         """Attach ``text`` by ``author`` to the item; a text that starts with ``!`` flags the item for discussion

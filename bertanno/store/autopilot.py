@@ -72,6 +72,11 @@ def run_labels(session: Session, run_id: int) -> list[AutoLabel]:
     return list(session.scalars(select(AutoLabel).where(AutoLabel.run_id == run_id).order_by(AutoLabel.item_id)))
 
 
+def item_auto_labels(session: Session, item_id: int) -> list[AutoLabel]:
+    """Every auto label of one item, withdrawn ones included, oldest first."""
+    return list(session.scalars(select(AutoLabel).where(AutoLabel.item_id == item_id).order_by(AutoLabel.id)))
+
+
 def standing_auto_labels(session: Session, project_id: int) -> dict[int, AutoLabel]:
     """The project's standing auto labels (not withdrawn) by item id (the latest run's when several)."""
     rows = session.scalars(select(AutoLabel).where(AutoLabel.project_id == project_id,
