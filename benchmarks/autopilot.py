@@ -1,7 +1,7 @@
 """Autopilot measured: does the audited interval hold the truth, and do the auto labels reach their target?
 
     python -m benchmarks.autopilot [--datasets chnsenticorp,waimai_10k,chineseblue_cmedqaner] [--pool 5000]
-        [--gold 300] [--checkpoints 200,500,1000] [--targets 0.95,0.97] [--every 50] [--threads 1]
+        [--gold 300] [--checkpoints 200,500,1000] [--targets 0.9,0.95,0.97] [--every 50] [--threads 1]
 
 Per set: a project of the set's task whose queue is a seeded sample of ``--pool`` training examples (labels
 hidden) and whose evaluation split starts with ``--gold`` other training examples imported as gold (``import
@@ -174,7 +174,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--pool", type=int, default=5000)
     parser.add_argument("--gold", type=int, default=300)
     parser.add_argument("--checkpoints", default="200,500,1000")
-    parser.add_argument("--targets", default="0.95,0.97")
+    parser.add_argument("--targets", default="0.9,0.95,0.97")
     parser.add_argument("--every", type=int, default=50)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--output", default="autopilot", help="results file name in benchmarks/results")
