@@ -188,7 +188,7 @@ def test_autopilot_on_the_command_line(trained, tmp_path, monkeypatch):
     shown = json.loads(done.output[done.output.index("{"):])
     assert shown["run"] == 1 and shown["audit"] == 5 and shown["bound"] >= 0.8
     status = runner.invoke(cli, ["--db", db, "autopilot", "p", "--status"], env={"COLUMNS": "200"})
-    assert "provisional while the audit runs; audit 0 of 5" in status.output, status.output
+    assert "provisional while the audit runs; audit 0 of 5 decided" in status.output, status.output
     stats = runner.invoke(cli, ["--db", db, "stats", "p"], env={"COLUMNS": "200"})
     assert f"autopilot: {shown['labelled'] - 5} item(s) on auto labels" in stats.output, stats.output
     everything = runner.invoke(cli, ["--db", db, "export", "p"])

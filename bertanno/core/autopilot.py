@@ -124,9 +124,9 @@ class AuditState:
 
     def describe(self) -> str:
         """The run in a line: its labels, the audit so far, the verdict."""
-        audit = (f"audit {self.audited} of {self.size}: {self.right} right"
-                 + (f" ({self.accuracy:.1%}, 95 % interval {self.interval[0]:.3f}–{self.interval[1]:.3f})"
-                    if self.audited else ""))
+        audit = (f"audit {self.audited} of {self.size} decided" if not self.audited else
+                 f"audit {self.audited} of {self.size}: {self.right} right ({self.accuracy:.1%}, 95 % interval "
+                 f"{self.interval[0]:.3f}–{self.interval[1]:.3f})")
         state = {"auditing": "provisional while the audit runs", "passed": "passed",
                  "withdrawn": "withdrawn"}[self.status]
         return (f"run {self.run} ({self.version}, confidence ≥ {self.threshold:.4f}, target {self.target:g}): "
