@@ -135,8 +135,7 @@ class AuditState:
 
 def audit_state(session, run) -> AuditState:
     """Compare the run's audit sample with people's standing decisions on those items (the latest one each)."""
-    labels = runs_q.run_labels(session, run.id)
-    sample = {label.item_id: label for label in labels if label.audit}
+    sample = {label.item_id: label for label in runs_q.run_labels(session, run.id, audit=True)}
     decisions = standing_by_item(session, run.project_id, list(sample))
     audited = right = 0
     for item_id, label in sample.items():
@@ -147,7 +146,7 @@ def audit_state(session, run) -> AuditState:
         latest = made[-1]
         right += latest.decision != "reject" and payload_category(latest.payload) == payload_category(label.payload)
     return AuditState(run.id, run.version, run.target, run.threshold, run.estimate, run.bound,
-                      sum(not label.audit for label in labels), len(sample),
+                      runs_q.count_run_labels(session, run.id), len(sample),
                       audited, right, wilson_interval(right, audited, Z_AUDIT), run.status,
                       (run.details or {}).get("note", ""))
 

@@ -8,7 +8,7 @@ person decides it, and is served first (``queue.next_item``) and without a pre-a
 
 from __future__ import annotations
 
-from sqlalchemy import and_, exists, insert, select, update
+from sqlalchemy import and_, exists, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from bertanno.store.schema import AutoLabel, AutopilotRun, Item, utcnow
@@ -67,9 +67,18 @@ def add_run(session: Session, project_id: int, version: str, target: float, thre
     return run
 
 
-def run_labels(session: Session, run_id: int) -> list[AutoLabel]:
-    """The run's labels, withdrawn ones included, in item order."""
-    return list(session.scalars(select(AutoLabel).where(AutoLabel.run_id == run_id).order_by(AutoLabel.item_id)))
+def run_labels(session: Session, run_id: int, audit: bool | None = None) -> list[AutoLabel]:
+    """The run's labels, withdrawn ones included, in item order; ``audit``: only those in (``True``) or out of
+    (``False``) its audit sample."""
+    chosen = [] if audit is None else [AutoLabel.audit.is_(audit)]
+    return list(session.scalars(select(AutoLabel).where(AutoLabel.run_id == run_id, *chosen)
+                                .order_by(AutoLabel.item_id)))
+
+
+def count_run_labels(session: Session, run_id: int) -> int:
+    """How many items the run labelled outside its audit sample (withdrawn ones included)."""
+    return session.scalar(select(func.count()).select_from(AutoLabel).where(
+        AutoLabel.run_id == run_id, AutoLabel.audit.is_(False))) or 0
 
 
 def item_auto_labels(session: Session, item_id: int) -> list[AutoLabel]:
