@@ -1022,6 +1022,15 @@ def adapt_section(result: dict) -> list[str]:
     return lines + [""]
 
 
+def best_bound(run: dict) -> str:
+    """The lower bound of the best cut a run that labelled nothing found (from its reason), as text."""
+    import re
+
+    found = re.search(r"the most confident ([\d,]+) item\(s\) are right ([\d.]+) .*only at least ([\d.]+)",
+                      run.get("reason", ""))
+    return f"{found.group(3)} (top {found.group(1)}, expected {found.group(2)})" if found else "under the target"
+
+
 def autopilot_section(result: dict) -> list[str]:
     """``python -m benchmarks.autopilot``: autopilot's runs at each checkpoint, their audits against the truth."""
     sets = result["rows"]
@@ -1040,7 +1049,7 @@ def autopilot_section(result: dict) -> list[str]:
         for run in entry["runs"]:
             if not run["labelled"]:
                 lines.append(f"| {entry['dataset']} | {run['decisions']:,} | {run['target']:g} | {run['pool']:,} | "
-                             "0 | – | – | – | – | nothing labelled: the bound stays under the target | 0 |")
+                             "0 | – | – | – | – | nothing labelled: the best bound " + best_bound(run) + " | 0 |")
                 continue
             interval = run.get("interval") or [0, 0]
             audited += 1
@@ -1053,7 +1062,9 @@ def autopilot_section(result: dict) -> list[str]:
                          f"{run['audited_accuracy']:.3f} ({interval[0]:.3f}–{interval[1]:.3f}) | "
                          f"{'yes' if run.get('covers') else 'no'} | {run['status']} | {run['saved']:,} |")
     lines += ["", f"The audited interval held the true accuracy in {covered} of {audited} audited run(s); of the "
-              f"{kept} run(s) that passed, {kept_right} had a true accuracy at or above their target."]
+              f"{kept} run(s) that passed, {kept_right} had a true accuracy at or above their target." if audited
+              else "No run labelled anything, so no audit ran: the lower bound of the best cut stayed under the "
+                   "target each time (the model's confident share is not provably that accurate yet)."]
     for entry in sets:
         forecast = entry.get("forecast")
         if forecast and "reached" in forecast:
