@@ -82,15 +82,13 @@ def main(argv=None) -> dict:
             optimized = student.optimized
             row = {"dataset": name, "task": data.task, "version": trained.version,
                    "train_seconds": round(time.perf_counter() - started, 1), "metrics": trained.metrics,
-                   "in_use": outcome.in_use, "variants": [f.as_record() for f in outcome.figures],
-                   "skipped": outcome.skipped,
+                   "in_use": outcome.in_use, "variants": outcome.to_json()["variants"], "skipped": outcome.skipped,
                    "student": {"version": student.version, "started_from": student.student, "texts": student.texts,
                                "unlabelled": student.unlabelled, "metrics": student.metrics,
                                "gate": student.figures.as_record(), "in_use": student.in_use,
                                "epochs": len(student.result.history), "transfer": args.transfer,
-                               "optimized": optimized if isinstance(optimized, (str, type(None))) else {
-                                   "in_use": optimized.in_use,
-                                   "variants": [f.as_record() for f in optimized.figures]},
+                               "optimized": optimized if isinstance(optimized, (str, type(None)))
+                               else optimized.to_json(),
                                "seconds": round(time.perf_counter() - distill_started, 1)}}
             result["rows"].append(row)
             print(json.dumps(row, ensure_ascii=False), flush=True)

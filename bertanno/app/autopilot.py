@@ -31,7 +31,7 @@ from bertanno.app.training_runs import pre_annotate, rescore
 from bertanno.core.autopilot import LEVEL, AuditState, audit_size, audit_state, choose_cut
 from bertanno.core.calibration import Calibration, item_calibration
 from bertanno.core.plugins import Plugins, get_plugins
-from bertanno.core.project import open_project, training_data
+from bertanno.core.project import ProjectHandle, open_project, training_data
 from bertanno.errors import BertannoError
 from bertanno.store import Store
 from bertanno.store import autopilot as runs_q
@@ -73,9 +73,9 @@ class AutopilotPlan:
                 f"{LEVEL:.0%} confidence (target {self.target:g}); {len(self.audit)} of them audited blind first")
 
 
-def _refreshed_calibration(store: Store, project_name: str, plugins: Plugins) -> tuple[str, Calibration]:
+def _refreshed_calibration(store: Store, handle: ProjectHandle, plugins: Plugins) -> tuple[str, Calibration]:
     """The champion's name and item calibration, refitted first when the evaluation split has grown since."""
-    handle = open_project(store, project_name, plugins)
+    project_name = handle.name
     with store.transaction() as session:
         project = get_project(session, project_name)
         reigning = champion(session, project.id)
@@ -115,7 +115,7 @@ def plan_autopilot(store: Store, project_name: str, target: float = 0.97, max_sh
         if running is not None:
             raise BertannoError(f"autopilot run {running.id} is still being audited; see bertanno autopilot "
                                 f"{project_name} --status, or end it with --withdraw")
-    version, calibration = _refreshed_calibration(store, project_name, plugins)
+    version, calibration = _refreshed_calibration(store, handle, plugins)
     pre_annotate(store, project_name, progress=progress, plugins=plugins)
     with store.transaction() as session:
         pool = undecided_predictions(session, handle.id, version)

@@ -34,6 +34,11 @@ class OptimizeOutcome:
     skipped: dict[str, str] = field(default_factory=dict)
     """Variants left out of an ``auto`` run, with why (a missing library, a family ONNX cannot export)."""
 
+    def to_json(self) -> dict:
+        """The version, the variant in use before and now, each variant's gate figures, and what was skipped."""
+        return {"version": self.version, "in_use": self.in_use, "before": self.before,
+                "variants": [f.as_record() for f in self.figures], "skipped": self.skipped}
+
 
 def optimize(store: Store, project_name: str, version_name: str | None = None, variants: tuple[str, ...] = ("int8",),
              plugins: Plugins | None = None) -> OptimizeOutcome:

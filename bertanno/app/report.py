@@ -31,7 +31,8 @@ from bertanno.core.stats import (
     decided,
     gold_figures,
     grouped_figures,
-    project_stats,
+    project_forecast,
+    record_seconds,
     with_gold,
 )
 from bertanno.errors import BertannoError
@@ -348,6 +349,8 @@ def project_report(store: Store, project_name: str, output: Path, plugins: Plugi
     with store.transaction() as session:
         records = with_gold(session, handle.id, decision_records(session, handle.id))
         versions = list_versions(session, handle.id)
+        forecast = project_forecast(session, handle.id, next((v for v in versions if v.status == "champion"), None),
+                                    record_seconds(records))
         session.expunge_all()
     annotators, _, pairs, _, _ = agreement_figures(handle.task, records)
     sections = [_decided(pyplot, records),
@@ -355,7 +358,7 @@ def project_report(store: Store, project_name: str, output: Path, plugins: Plugi
                 _labels(pyplot, handle), _agreement(pyplot, pairs, annotators), _versions(pyplot, versions),
                 _acceptance(pyplot, grouped_figures(records, "version")), _gold(pyplot, gold_figures(records)),
                 _alarms(annotator_alarms(records)), _calibration(pyplot, versions),
-                _forecast(pyplot, project_stats(store, project_name, plugins=plugins, forecast=True)["forecast"])]
+                _forecast(pyplot, forecast)]
     pyplot.close("all")
     try:
         output.mkdir(parents=True, exist_ok=True)

@@ -96,10 +96,8 @@ def autopilot(ctx, project, target, max_share, audit, seed, dry_run, show_status
 
 
 def _say(as_json: bool, states: list, text: str) -> None:
-    from dataclasses import asdict
-
     if as_json:
-        click.echo(json.dumps([{**asdict(s), "accuracy": s.accuracy} for s in states], ensure_ascii=False, indent=2))
+        click.echo(json.dumps([state.to_json() for state in states], ensure_ascii=False, indent=2))
     else:
         console.print(escape(text), highlight=False)
 

@@ -78,9 +78,7 @@ def stats(ctx, project, by, fast_accept, where, forecast, target, as_json):
         return
     if figures["note"]:
         console.print(f"{project}: {figures['note']}")
-        calibration_lines(figures["calibration"])
-        autopilot_lines(figures["autopilot"])
-        forecast_lines(figures["forecast"])
+        model_lines(figures)
         return
     overall, seconds = figures["overall"], figures["seconds_per_item"]
     rate = overall["acceptance_rate"]
@@ -113,9 +111,7 @@ def stats(ctx, project, by, fast_accept, where, forecast, target, as_json):
     for version, spent in sorted(figures["llm_versions"].items()):
         console.print(escape(llm_line(version, spent, (figures["groups"].get(version) or {}).get("llm")
                                       if by == "version" else None)), highlight=False)
-    calibration_lines(figures["calibration"])
-    autopilot_lines(figures["autopilot"])
-    forecast_lines(figures["forecast"])
+    model_lines(figures)
     blind = figures["blind"]
     if not blind["judged"]:
         console.print(f"blind controls: {blind['note']}")
@@ -126,6 +122,14 @@ def stats(ctx, project, by, fast_accept, where, forecast, target, as_json):
                   f"median {blind['median_seconds_blind']:.1f} s blind, {blind['median_seconds_shown']:.1f} s shown); "
                   f"agreement with the model {blind['agreement_shown']:.0%} when shown, "
                   f"{_percent(blind['agreement_blind'])} when hidden")
+
+
+def model_lines(figures: dict) -> None:
+    """What stats says of the champion whether or not people decided anything yet: its calibration, what autopilot
+    labelled, the forecast."""
+    calibration_lines(figures["calibration"])
+    autopilot_lines(figures["autopilot"])
+    forecast_lines(figures["forecast"])
 
 
 def calibration_lines(calibration: dict | None) -> None:

@@ -464,9 +464,7 @@ def optimize(ctx, project, version, variant, as_json):
     variants = tuple(VARIANTS) if variant == "auto" else (variant,)
     outcome = optimize_version(open_store(ctx), project, version, variants)
     if as_json:
-        click.echo(json.dumps({"version": outcome.version, "in_use": outcome.in_use, "before": outcome.before,
-                               "variants": [f.as_record() for f in outcome.figures], "skipped": outcome.skipped},
-                              indent=2))
+        click.echo(json.dumps(outcome.to_json(), indent=2))
         return
     if outcome.figures:
         first = outcome.figures[0]
@@ -597,11 +595,9 @@ def distill(ctx, project, student, faster, transfer, teacher_version, temperatur
 
 
 def optimized_record(optimized) -> dict | str | None:
-    """``distill --json``'s ``optimized``: the variant in use and each variant's figures, or why not."""
-    if optimized is None or isinstance(optimized, str):
-        return optimized
-    return {"in_use": optimized.in_use, "variants": [f.as_record() for f in optimized.figures],
-            "skipped": optimized.skipped}
+    """``distill --json``'s ``optimized``: what optimize made of the student (``OptimizeOutcome.to_json``), the
+    sentence saying why it was not optimised, or ``None``."""
+    return optimized if optimized is None or isinstance(optimized, str) else optimized.to_json()
 
 
 @hookimpl

@@ -7,7 +7,7 @@ Wilson 95 % interval (Wilson 1927), estimates the accuracy of the run's auto lab
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
@@ -121,6 +121,10 @@ class AuditState:
     @property
     def accuracy(self) -> float | None:
         return self.right / self.audited if self.audited else None
+
+    def to_json(self) -> dict:
+        """Every field, and the audited ``accuracy`` (``None`` before the first audited item)."""
+        return {**asdict(self), "accuracy": self.accuracy}
 
     def describe(self) -> str:
         """The run in a line: its labels, the audit so far, the verdict."""

@@ -16,7 +16,6 @@ import json
 import math
 import statistics
 from collections import Counter, defaultdict
-from dataclasses import asdict
 from typing import Any
 
 import numpy as np
@@ -31,8 +30,8 @@ from bertanno.errors import BertannoError
 from bertanno.plugins.task import headline_scores
 from bertanno.store import Store
 from bertanno.store.annotations import decision_records, gold_payloads
+from bertanno.store.autopilot import auto_decided_count
 from bertanno.store.autopilot import runs as autopilot_runs
-from bertanno.store.autopilot import standing_auto_labels
 from bertanno.store.items import count_items
 from bertanno.store.predictions import undecided_predictions, version_details
 from bertanno.store.versions import champion, list_versions
@@ -297,14 +296,21 @@ def project_stats(store: Store, project: str, by: str = "version", plugins: Plug
     """All of ``bertanno stats``: ``groups`` (by ``version``, ``annotator``, ``label`` or ``day``), ``seconds per
     item`` with and without a pre-annotation, ``corrected_most`` (model label -> person's label, label tasks),
     ``blind``, ``alarms`` (``annotator_alarms`` with ``fast_accept``), ``gold`` (``gold_figures``); with
-    ``where``, of the decisions on the items that meet that filter (``core.filters``); ``llm_versions`` (per version whose predictions carry details: ``details_figures`` of all its stored
-    predictions, decided or not). Raises ``BertannoError`` for an unknown project or grouping (a project without decisions gives
-    zero counts and a note)."""
+    ``where``, of the decisions on the items that meet that filter (``core.filters``); ``llm_versions`` (per
+    version whose predictions carry details: ``details_figures`` of all its stored predictions, decided or not);
+    ``calibration`` (the champion's, ``calibration_summary``); ``autopilot`` (``autopilot_figures``); with
+    ``forecast``, ``forecast`` (``project_forecast`` toward ``target``, autopilot today at ``autopilot_target``).
+    Raises ``BertannoError`` for an unknown project or grouping (a project without decisions gives zero counts
+    and a note)."""
     if by not in GROUPINGS:
         raise BertannoError(f"--by must be one of {', '.join(GROUPINGS)}, got {by!r}")
     handle = open_project(store, project, plugins)
+    chosen = matching_items(handle, where)
     with store.transaction() as session:
         records = decision_records(session, handle.id)
+        if chosen is not None:  # --where: the decisions on those items only
+            kept = set(chosen)
+            records = [r for r in records if r["item_id"] in kept]
         spent = {version: details_figures(details)
                  for version, details in version_details(session, handle.id).items()}
         with_gold(session, handle.id, records)
@@ -312,23 +318,16 @@ def project_stats(store: Store, project: str, by: str = "version", plugins: Plug
         calibration = calibration_summary(reigning.name, reigning.calibration) if reigning else None
         from bertanno.core.autopilot import audit_state  # it reads wilson_interval from here
         audits = [audit_state(session, run) for run in autopilot_runs(session, handle.id)]
-        auto_labelled = sum(not label.audit for label in standing_auto_labels(session, handle.id).values())
+        auto_labelled = auto_decided_count(session, handle.id)
         items = count_items(session, handle.id)
-        history = learning_points(session, handle.id, reigning) if forecast and reigning else []
-        confident = (np.array([row[2] for row in undecided_predictions(session, handle.id, reigning.name)])
-                     if forecast and reigning and reigning.calibration else None)
-    chosen = matching_items(handle, where)
-    if chosen is not None:  # --where: the decisions on those items only
-        kept = set(chosen)
-        records = [r for r in records if r["item_id"] in kept]
-    with_help = [r["active_ms"] / 1000 for r in records if r["shown_version"] and r["active_ms"] is not None]
-    without = [r["active_ms"] / 1000 for r in records if not r["shown_version"] and r["active_ms"] is not None
-               and r["decision"] != "skip"]
+        with_help, without = item_seconds(records)
+        blind = blind_figures(records)
+        seconds = record_seconds(records, blind)
+        forecasted = (project_forecast(session, handle.id, reigning, seconds, target, autopilot_target)
+                      if forecast else None)
     confusion = Counter((r["predicted"], r["payload"]) for r in records
                         if decision_kind(r["edit"]) == "corrected" and isinstance(r["predicted"], str)
                         and isinstance(r["payload"], str))
-    blind = blind_figures(records)
-    seconds = seconds_per_item(blind, _median(without), _median(with_help))
     figures_of_autopilot = autopilot_figures(audits, auto_labelled, items, seconds)
     return {"project": handle.name, "task": handle.task.name, "by": by, "decisions": len(decided(records)),
             "note": None if records else "no decisions yet: annotate first (bertanno annotate)",
@@ -341,30 +340,52 @@ def project_stats(store: Store, project: str, by: str = "version", plugins: Plug
             "alarms": annotator_alarms(records, fast_accept), "gold": gold_figures(records),
             "calibration": calibration,
             "autopilot": figures_of_autopilot,
-            "forecast": forecast_figures(history, target, figures_of_autopilot, reigning, confident,
-                                         autopilot_target, seconds) if forecast else None}
+            "forecast": forecasted}
 
 
-def seconds_per_item(blind: dict, seconds_without: float | None, seconds_with: float | None
-                     ) -> tuple[float | None, str | None]:
+def item_seconds(records: list[dict]) -> tuple[list[float], list[float]]:
+    """Active seconds of the decisions made with a pre-annotation shown, and of those made without one (skips
+    left out)."""
+    with_help = [r["active_ms"] / 1000 for r in records if r["shown_version"] and r["active_ms"] is not None]
+    without = [r["active_ms"] / 1000 for r in records if not r["shown_version"] and r["active_ms"] is not None
+               and r["decision"] != "skip"]
+    return with_help, without
+
+
+def project_forecast(session, project_id: int, reigning, seconds: tuple, target: float | None = None,
+                     autopilot_target: float = 0.97) -> dict | None:
+    """``forecast_figures`` of the project's champion ``reigning`` (``None`` without one), in the caller's
+    transaction: its family's gate history and its stored predictions of the undecided items."""
+    if reigning is None:
+        return forecast_figures([], target, None, None, autopilot_target, seconds)
+    confident = (np.array([row[2] for row in undecided_predictions(session, project_id, reigning.name)])
+                 if reigning.calibration else None)
+    return forecast_figures(learning_points(session, project_id, reigning), target, reigning, confident,
+                            autopilot_target, seconds)
+
+
+def record_seconds(records: list[dict], blind: dict | None = None) -> tuple[float | None, str | None]:
     """What a person spends on an item, for the hours autopilot saves and a forecast costs: the blind controls'
-    median without a pre-annotation when measured, else the median of decisions made without one, else with one;
-    and which it is. ``(None, None)`` without decisions."""
-    return next(((value, name) for value, name in (
-        (blind.get("median_seconds_blind") if blind.get("judged") else None, "blind controls"),
-        (seconds_without, "decisions without a pre-annotation"), (seconds_with, "decisions with a pre-annotation"))
-        if value is not None), (None, None))
+    median without a pre-annotation when measured (``blind``: their ``blind_figures``, computed when not given),
+    else the median of decisions made without one, else with one; and which it is. ``(None, None)`` without
+    decisions."""
+    blind = blind_figures(records) if blind is None else blind
+    with_help, without = item_seconds(records)
+    measures = ((blind.get("median_seconds_blind") if blind.get("judged") else None, "blind controls"),
+                (_median(without), "decisions without a pre-annotation"),
+                (_median(with_help), "decisions with a pre-annotation"))
+    return next(((value, name) for value, name in measures if value is not None), (None, None))
 
 
 def autopilot_figures(audits: list, auto_labelled: int, items: int, seconds: tuple) -> dict | None:
     """What autopilot did (``None`` before its first run): ``runs`` (each run's audit, ``core.autopilot``),
     ``labelled`` items standing on auto labels and their ``share`` of the project's items, the
-    ``seconds_per_item`` a person would have spent on each (``seconds_per_item``; ``seconds_from`` says which
+    ``seconds_per_item`` a person would have spent on each (``record_seconds``; ``seconds_from`` says which
     measure) and the ``hours_saved``."""
     if not audits:
         return None
     per_item, source = seconds
-    return {"runs": [{**asdict(state), "accuracy": state.accuracy} for state in audits], "labelled": auto_labelled,
+    return {"runs": [state.to_json() for state in audits], "labelled": auto_labelled,
             "share": auto_labelled / items if items else 0.0, "seconds_per_item": per_item, "seconds_from": source,
             "hours_saved": None if per_item is None else auto_labelled * per_item / 3600}
 
@@ -384,8 +405,8 @@ def learning_points(session, project_id: int, reigning) -> list[tuple[int, float
     return [p for p in points if p[0] > 0]
 
 
-def forecast_figures(history: list, target: float | None, autopilot: dict | None, reigning, confident,
-                     autopilot_target: float, seconds: tuple) -> dict:
+def forecast_figures(history: list, target: float | None, reigning, confident, autopilot_target: float,
+                     seconds: tuple) -> dict:
     """``stats --forecast``: the learning curve fitted to ``history`` (``core.forecast``), the score now and
     projected at twice and four times the decisions, the decisions (and person-hours at ``seconds``) that
     ``target`` needs with their 95 % interval, and how many undecided items autopilot could take today at

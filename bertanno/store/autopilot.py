@@ -93,6 +93,12 @@ def standing_auto_labels(session: Session, project_id: int) -> dict[int, AutoLab
     return {row.item_id: row for row in rows}
 
 
+def auto_decided_count(session: Session, project_id: int) -> int:
+    """How many of the project's items stand on an auto label outside an audit sample (``auto_decided``)."""
+    return session.scalar(select(func.count()).select_from(Item).where(Item.project_id == project_id,
+                                                                      auto_decided())) or 0
+
+
 def finish_run(session: Session, run: AutopilotRun, status: str, note: str, withdraw: bool = False) -> None:
     """End an audit: ``passed`` or ``withdrawn`` (then every label of the run not yet withdrawn is, and its items
     are back in the queue), with ``note`` saying why."""

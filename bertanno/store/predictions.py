@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
+from bertanno.store.annotations import undecided
 from bertanno.store.schema import Item, Prediction
 
 
@@ -32,8 +33,6 @@ def undecided_predictions(session: Session, project_id: int, version: str, chunk
                           ) -> list[tuple[int, object, float]]:
     """``(item_id, payload, confidence)`` of each undecided item of the project (``annotations.undecided``) whose
     newest prediction is ``version``'s and proposes something, most confident first (ties in item order)."""
-    from bertanno.store.annotations import undecided
-
     ids = list(session.scalars(select(Item.id).where(Item.project_id == project_id, undecided(project_id))
                                .order_by(Item.id)))
     found = []
