@@ -11,7 +11,10 @@ student that passes is optimised in turn (``optimize --variant auto``). Writes
 benchmarks/results/optimize_gate.json.
 
     python -m benchmarks.optimize_gate [--datasets chnsenticorp,chineseblue_cmedqaner] [--train 1500] [--eval 300]
-                                       [--unlabelled 3000] [--student 2]
+                                       [--unlabelled 3000] [--student 2] [--resume]
+
+``--resume`` keeps the rows of an earlier run with the same settings and runs only the sets it lacks (each set's row
+is written as soon as it is done, so a run that was stopped loses at most the set it was on).
 """
 
 from __future__ import annotations
@@ -39,6 +42,8 @@ def main(argv=None) -> dict:
     parser.add_argument("--unlabelled", type=int, default=3000)
     parser.add_argument("--student", default="2", help="layers of the teacher (or a model) to distil into")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--resume", action="store_true",
+                        help="keep the rows of results/optimize_gate.json made with the same settings; run the rest")
     args = parser.parse_args(argv)
     use_threads(args.threads)
 
@@ -56,9 +61,20 @@ def main(argv=None) -> dict:
     plugins = get_plugins()
     result = {"machine": machine_facts(args.threads), "settings": vars(args), "started": time.strftime("%Y-%m-%d %H:%M"),
               "model": "zh-mini (4 x 256, pretrained here), fine-tuned here", "rows": []}
+    output = RESULTS / "optimize_gate.json"
+    if args.resume and output.exists():
+        earlier = json.loads(output.read_text(encoding="utf-8"))
+        differ = sorted(key for key, value in vars(args).items()
+                        if key not in ("datasets", "resume") and earlier["settings"].get(key) != value)
+        if differ:
+            raise SystemExit(f"cannot resume: {output} was made with other settings ({', '.join(differ)})")
+        result.update(started=earlier["started"], rows=earlier["rows"])
+    done = {row["dataset"] for row in result["rows"]}
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
         for name in args.datasets.split(","):
+            if name in done:
+                continue
             data = load(name)
             task = plugins.task(data.task, labels=data.labels)
             store = Store.open(f"sqlite:///{folder / f'{name}.db'}")
@@ -94,7 +110,7 @@ def main(argv=None) -> dict:
             print(json.dumps(row, ensure_ascii=False), flush=True)
             store.close()
             RESULTS.mkdir(parents=True, exist_ok=True)
-            (RESULTS / "optimize_gate.json").write_text(json.dumps(result, indent=2, ensure_ascii=False),
+            output.write_text(json.dumps(result, indent=2, ensure_ascii=False),
                                                         encoding="utf-8")
     return result
 
