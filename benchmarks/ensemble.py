@@ -2,7 +2,7 @@
 pairs) family, and their stacking by a combiner learned on out-of-fold predictions (``core.ensemble``).
 
     python -m benchmarks.ensemble [--datasets chineseblue_cmedqaner,cail2021_xxcq,msra_ner] [--train 1500]
-        [--test 1000] [--folds 3] [--head crf|softmax] [--no-lexicon] [--epochs N]
+        [--test 1000] [--folds 3] [--head crf|softmax] [--no-lexicon] [--epochs N] [--output ensemble]
 
 For each shared set: the first --train examples of the quality suite's training sample
 (``benchmarks.linear_family.sample``) and its first --test test examples. Members as ``train --family ensemble``
@@ -11,7 +11,8 @@ the epoch, ``--head``, lexicon features unless ``--no-lexicon``), the crf or lin
 folds but one (its predictions on the fold left out are what the combiner learns from), then on all the training
 examples (its predictions on the test examples are what the combiner combines); everything scored with the
 task's own metric on the test examples. Each fit's predictions are kept in ``~/.cache/bertanno-runs/ensemble/``,
-so a killed run resumes at the fit it was in. Writes ``benchmarks/results/ensemble.json``.
+so a killed run resumes at the fit it was in. Writes ``benchmarks/results/ensemble.json`` (``--output``: another name,
+for a run over other sets that should not replace it).
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--no-lexicon", action="store_true",
                         help="NER: train the transformer member without lexicon features (on by default)")
     parser.add_argument("--epochs", type=int)
+    parser.add_argument("--output", default="ensemble", help="results file name in benchmarks/results")
     args, plugins = parse_samples(parser, argv)
     rows = []
     for name, task, training, test in samples(args, plugins):
@@ -116,7 +118,7 @@ def main(argv=None) -> dict:
                "seconds": seconds}
         rows.append(row)
         print(json.dumps(row, ensure_ascii=False), flush=True)
-    return write_rows("ensemble", "benchmarks.ensemble", argv, args.threads, rows)
+    return write_rows(args.output, "benchmarks.ensemble", argv, args.threads, rows)
 
 
 if __name__ == "__main__":

@@ -989,7 +989,8 @@ def crf_head_section(result: dict) -> list[str]:
 def ensemble_section(result: dict) -> list[str]:
     """``python -m benchmarks.ensemble``: the ensemble family against its members."""
     rows = result["rows"]
-    lines = section_head("Stacking: the ensemble family against its members", result,
+    partners = ", ".join(sorted({m for row in rows for m in row["out_of_fold"] if m != "transformer"}))
+    lines = section_head(f"Stacking: the ensemble family against its members (transformer with {partners})", result,
              "The first N examples of the "
              "quality suite's training sample and its test sample; members as `train --family ensemble` trains "
              "them (zh-mini by the token or sentence plan, the crf or linear family), each fitted on all folds but "
@@ -1181,6 +1182,7 @@ def write_report() -> list[Path]:
                           ("linear_family.json", linear_family_section),
                           ("constrained_decoding.json", constrained_decoding_section),
                           ("crf_head.json", crf_head_section), ("ensemble.json", ensemble_section),
+                          ("ensemble_sentences.json", ensemble_section),
                           ("adapt.json", adapt_section), ("relations.json", relations_section),
                           ("autopilot.json", autopilot_section), ("autopilot_zh_mini.json", autopilot_section),
                           ("relation_keys.json", relation_keys_section),
