@@ -9,7 +9,10 @@ For each dataset, the same test texts (the first ``--texts``) go through:
 - bertanno ``full``, ``int8`` and ``onnx-int8``: ``Predictor.predict`` with the variant (``core.optimize``);
 - ``student-3`` and ``student-3+onnx-int8``: a distilled student of the model's lowest 3 layers
   (``core.distill.student_from_layers``, what ``bertanno distill --student 3`` starts from), as trained and with
-  the ONNX int8 variant on top (``bertanno optimize PROJECT s001``).
+  the ONNX int8 variant on top (``bertanno optimize PROJECT s001``);
+- ``zh-mini-s2+int8`` and ``zh-mini-s2+onnx-int8``: the lowest 2 of the shipped zh-mini's 4 layers with each int8
+  variant, the shape of the students that ``benchmarks.optimize_gate`` distils from zh-mini teachers trained here
+  and that pass the gate on gold (the model a project on zh-mini is served after ``distill --student 2``).
 
 Reported: texts/s, × tutorial and × ``pipeline()``, each variant's peak resident memory when served alone (a fresh
 process loads the saved version as ``predict`` does and predicts the same texts: ``peak_rss_mb``), and the CPU's
@@ -38,8 +41,9 @@ from benchmarks.machine import cpu_flags, flops_per_token, peak
 
 RESULTS = REPO / "benchmarks" / "results"
 DATASETS = ("chnsenticorp", "waimai_10k", "chineseblue_cmedqaner", "afqmc")
-VARIANTS = ("full", "int8", "onnx-int8", "student-3", "student-3+onnx-int8")
+VARIANTS = ("full", "int8", "onnx-int8", "student-3", "student-3+onnx-int8", "zh-mini-s2+int8", "zh-mini-s2+onnx-int8")
 STUDENT_LAYERS = 3
+ZH_MINI_STUDENT_LAYERS = 2
 
 
 def rate(function, count: int, repeats: int = 1) -> float:
@@ -103,18 +107,32 @@ def own_peak_memory() -> int:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
 
-def variant_parts(variant: str) -> tuple[bool, str]:
-    """(served by the student, the optimised variant in use) for a column of ``VARIANTS``."""
+def variant_parts(variant: str) -> tuple[str, str]:
+    """(the model that serves: ``bert-base``, ``student-3`` or ``zh-mini-s2``; the optimised variant in use) for a
+    column of ``VARIANTS``."""
     model, _, optimised = variant.partition("+")
-    return model.startswith("student"), optimised or (model if model in ("int8", "onnx-int8") else "full")
+    if model in ("full", "int8", "onnx-int8"):
+        return "bert-base", model
+    return model, optimised or "full"
+
+
+def models_for(task) -> dict:
+    """The models the columns of ``VARIANTS`` serve, for ``task``: bert-base-chinese's architecture with random
+    weights (seed 0), its lowest ``STUDENT_LAYERS`` layers, and the shipped zh-mini's lowest
+    ``ZH_MINI_STUDENT_LAYERS`` (a fresh head: the cost is what is measured), keyed as ``variant_parts`` names them."""
+    from bertanno.core.bundle import load_base
+    from bertanno.core.distill import student_from_layers
+    from bertanno.core.plugins import get_plugins
+    from bertanno.core.scratch import build_random_bundle
+
+    bundle = build_random_bundle(MODELS / "bert-base-chinese", task, seed=0)
+    return {"bert-base": bundle, "student-3": student_from_layers(bundle, STUDENT_LAYERS),
+            "zh-mini-s2": student_from_layers(load_base("zh-mini", task, get_plugins()), ZH_MINI_STUDENT_LAYERS)}
 
 
 def memory_only(args) -> dict:
     """Each variant's peak memory (``served_peak_memory``) written into the rows of the existing results file,
     the rates left as measured (memory does not depend on a quiet machine)."""
-    from bertanno.core.distill import student_from_layers
-    from bertanno.core.scratch import build_random_bundle
-
     path = RESULTS / "optimize_speed.json"
     if not path.exists():
         raise SystemExit(f"--memory-only fills in the rows of {path}, which is not there: run without it first")
@@ -122,12 +140,11 @@ def memory_only(args) -> dict:
     with tempfile.TemporaryDirectory() as folder:
         for row in result["rows"]:
             _, task, examples = unlabelled_test(row["dataset"], row["texts"])
-            bundle = build_random_bundle(MODELS / "bert-base-chinese", task, seed=0)
-            student = student_from_layers(bundle, STUDENT_LAYERS)
+            models = models_for(task)
             for variant in VARIANTS:
-                by_student, optimised = variant_parts(variant)
+                model, optimised = variant_parts(variant)
                 row[f"{variant}_peak_rss_mb"] = served_peak_memory(
-                    student if by_student else bundle, optimised, Path(folder) / row["dataset"] / variant, examples)
+                    models[model], optimised, Path(folder) / row["dataset"] / variant, examples)
                 print(row["dataset"], variant, row[f"{variant}_peak_rss_mb"], flush=True)
     result["memory_measured"] = time.strftime("%Y-%m-%d %H:%M")
     path.write_text(json.dumps(result, indent=2), encoding="utf-8")
@@ -136,18 +153,17 @@ def memory_only(args) -> dict:
 
 def measure(name: str, texts: int, folder: Path, threads: int) -> dict:
     from benchmarks.predict_speed import tutorial_predict
-    from bertanno.core.distill import student_from_layers
     from bertanno.core.engine import Predictor
     from bertanno.core.optimize import prepare_variant
-    from bertanno.core.scratch import build_random_bundle
 
     data, task, examples = unlabelled_test(name, texts)
-    bundle = build_random_bundle(MODELS / "bert-base-chinese", task, seed=0)
+    models = models_for(task)
+    bundle = models["bert-base"]
     row = {"dataset": name, "task": data.task, "texts": len(examples), "mean_characters": mean_characters(examples)}
     if data.task == "sentiment":
         plain = [e.text for e in examples]
         tutorial_predict(bundle, plain[:16])
-        row["tutorial_texts_per_s"] = round(rate(lambda: tutorial_predict(bundle, plain[:48]), 48 - 48 % 16), 2)
+        row["tutorial_texts_per_s"] = round(rate(lambda: tutorial_predict(bundle, plain[:48]), len(plain[:48])), 2)
         from transformers import pipeline
 
         classify = pipeline("text-classification", model=bundle.model, tokenizer=bundle.tokenizer, device="cpu")
@@ -156,13 +172,12 @@ def measure(name: str, texts: int, folder: Path, threads: int) -> dict:
                                                                    max_length=512), len(plain)), 2)
     directory = folder / name
     directory.mkdir()
-    student = student_from_layers(bundle, STUDENT_LAYERS)
     lengths = [len(bundle.tokenizer(e.text, e.text_b, truncation=True, max_length=512)["input_ids"]) for e in examples]
     row["tokens"], row["mean_tokens"] = sum(lengths), round(sum(lengths) / len(lengths), 1)
     limit = peak(threads)
     for variant in VARIANTS:
-        by_student, optimised = variant_parts(variant)
-        base = student if by_student else bundle
+        model, optimised = variant_parts(variant)
+        base = models[model]
         served = prepare_variant(base, optimised, directory / variant) if optimised != "full" else base
         predictor = Predictor(served, device="cpu")
         predictor.predict(examples[:8])
@@ -175,9 +190,9 @@ def measure(name: str, texts: int, folder: Path, threads: int) -> dict:
         row[f"{variant}_gops"] = round(achieved / 1e9, 2)
         row[f"{variant}_share_of_peak"] = None if ceiling is None else round(achieved / ceiling, 4)
         row[f"{variant}_peak_rss_mb"] = served_peak_memory(base, optimised, directory / f"{variant}-alone", examples)
-        for base in ("tutorial", "pipeline"):
-            if f"{base}_texts_per_s" in row:
-                row[f"{variant}_x_{base}"] = round(speed / row[f"{base}_texts_per_s"], 1)
+        for reference in ("tutorial", "pipeline"):
+            if f"{reference}_texts_per_s" in row:
+                row[f"{variant}_x_{reference}"] = round(speed / row[f"{reference}_texts_per_s"], 1)
         print(name, variant, speed, flush=True)
     row["peak_rss_mb_so_far"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     return row

@@ -746,8 +746,9 @@ def optimize_speed_section(result: dict) -> list[str]:
     """The optimised variants against full precision, the tutorial and ``pipeline()`` (benchmarks.optimize_speed)."""
     machine = result["machine"]
     flags = ", ".join(machine.get("cpu_flags", [])) or "none of AVX2, AVX-512, VNNI, AMX"
-    columns = [variant for variant in ("full", "int8", "onnx-int8", "student-3", "student-3+onnx-int8")
-               if f"{variant}_texts_per_s" in result["rows"][0]]
+    from benchmarks.optimize_speed import VARIANTS
+
+    columns = [variant for variant in VARIANTS if f"{variant}_texts_per_s" in result["rows"][0]]
     lines = ["## Optimised variants (`bertanno optimize`)", "",
              f"Command: `python -m benchmarks.optimize_speed --texts {result['settings']['texts']}` (started "
              f"{result['started']}). Machine: {_machine(machine)}; CPU flags: {flags}. {result['model']}: the real "
@@ -755,7 +756,10 @@ def optimize_speed_section(result: dict) -> list[str]:
              "test texts of each set; × tutorial and × `pipeline()` are ratios measured in the same run "
              "(sentiment only: both are sentence classifiers).", "",
              "`student-3`: the lowest 3 of the 12 layers, what `bertanno distill --student 3` starts from; "
-             "`+onnx-int8`: that student optimised in turn.", "",
+             "`+onnx-int8`: that student optimised in turn."
+             + (" `zh-mini-s2`: the lowest 2 of the shipped zh-mini's 4 layers (4 x 256), the shape of the students "
+                "distilled from zh-mini teachers in the accuracy gate's table below, with each int8 variant."
+                if any(column.startswith("zh-mini") for column in columns) else ""), "",
              "| dataset | task | texts | mean chars | tutorial | pipeline() | " + " | ".join(columns) + " |",
              "|---|---|---|---|---|---|" + "---|" * len(columns)]
     for row in result["rows"]:
