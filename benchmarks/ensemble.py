@@ -107,11 +107,12 @@ def main(argv=None) -> dict:
                 combined = combiner.predict(test, on_test)
         else:
             combined = LabelCombiner(task.labels).fit(training, oof).predict(test, on_test)
-        scores = {member: next(iter(task.metrics(gold, [p.payload for p in predictions]).values()))
-                  for member, predictions in zip(members, on_test)}
+        metrics = {member: task.metrics(gold, [p.payload for p in predictions])
+                   for member, predictions in zip([*members, "ensemble"], [*on_test, combined])}
         row = {"dataset": name, "train": len(training), "test": len(test), "folds": args.folds,
-               "head": variant if spans else None, **scores,
-               "ensemble": next(iter(task.metrics(gold, [p.payload for p in combined]).values())),
+               "head": variant if spans else None,
+               **{member: next(iter(values.values())) for member, values in metrics.items()},
+               "metrics": metrics,
                "out_of_fold": {member: next(iter(task.metrics([e.payload for e in training],
                                                               [p.payload for p in predictions]).values()))
                                for member, predictions in zip(members, oof)},
