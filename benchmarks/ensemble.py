@@ -10,7 +10,8 @@ trains them: zh-mini by ``bertanno train``'s plan (seed 42, a tenth of its train
 the epoch, ``--head``, lexicon features unless ``--no-lexicon``), the crf or linear family as they train live. Each member is fitted --folds times on all
 folds but one (its predictions on the fold left out are what the combiner learns from), then on all the training
 examples (its predictions on the test examples are what the combiner combines); everything scored with the
-task's own metric on the test examples. Each fit's predictions are kept in ``~/.cache/bertanno-runs/ensemble/``,
+task's own metric on the test examples, beside the quality suite's classical baseline on the same examples
+(``classical``: TF-IDF + logistic regression, or the CRF over character features for NER). Each fit's predictions are kept in ``~/.cache/bertanno-runs/ensemble/``,
 so a killed run resumes at the fit it was in. Writes ``benchmarks/results/ensemble.json`` (``--output``: another name,
 for a run over other sets that should not replace it).
 """
@@ -56,6 +57,7 @@ def cached(path: Path, spans: bool, compute):
 
 
 def main(argv=None) -> dict:
+    from benchmarks.baselines import crf, tfidf_logistic_regression
     from bertanno.core.ensemble import LabelCombiner, SpanCombiner, default_members, out_of_fold
 
     parser = argparse.ArgumentParser(prog="python -m benchmarks.ensemble", description=__doc__.split("\n")[0])
@@ -109,6 +111,8 @@ def main(argv=None) -> dict:
             combined = LabelCombiner(task.labels).fit(training, oof).predict(test, on_test)
         metrics = {member: task.metrics(gold, [p.payload for p in predictions])
                    for member, predictions in zip([*members, "ensemble"], [*on_test, combined])}
+        # the classical baseline the quality suite reports, on the same examples
+        metrics["classical"] = (crf if spans else tfidf_logistic_regression)(task, training, test)
         row = {"dataset": name, "train": len(training), "test": len(test), "folds": args.folds,
                "head": variant if spans else None,
                **{member: next(iter(values.values())) for member, values in metrics.items()},
