@@ -7,6 +7,8 @@ import random
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
 from test_fast_families import CONFIG, project
 
 from bertanno.app.autopilot import autopilot_runs, check_audit, plan_autopilot, start_autopilot, withdraw_autopilot
@@ -79,7 +81,7 @@ def test_auto_labels_never_leak_into_human_exports_training_or_the_evaluation_sp
         person.decide("correct", "positive")
     person.close()
     training_before, evaluation_before = handle.training_data()
-    plan = plan_autopilot(store, "p", target=0.8, max_share=1.0, audit=5)
+    plan = plan_autopilot(store, "p", target=0.8, max_share=1.0, audit=16)
     run = start_autopilot(store, plan)
     training, evaluation = handle.training_data()
     assert (len(training), len(evaluation)) == (len(training_before), len(evaluation_before))
@@ -92,7 +94,7 @@ def test_auto_labels_never_leak_into_human_exports_training_or_the_evaluation_sp
                for e in auto)
     assert len(annotated_examples(store, "p", "auto")[1]) == len(plan.chosen)
     with store.transaction() as session:  # the labelled items left the queue, the audit stays in it
-        assert queue.remaining(session, handle.id) == 598 - len(plan.chosen) + 5
+        assert queue.remaining(session, handle.id) == 598 - len(plan.chosen) + 16
 
 
 def test_the_audit_comes_first_blind_and_a_run_as_good_as_claimed_passes(trained, tmp_path):
@@ -151,9 +153,51 @@ def test_an_audit_worse_than_claimed_withdraws_every_label(trained):
         assert queue.remaining(session, handle.id) == waiting + len(plan.chosen) - 30 - decided
 
 
+def test_one_wrong_label_early_in_the_audit_does_not_withdraw_a_good_run(trained):
+    """The benchmark's run on waimai_10k (labels right 95.6 %, target 0.85) was withdrawn after one audited item:
+    0 of 1 has the Wilson interval 0–0.79, which lay below the target. Withdrawn early only when it must be."""
+    store, _ = trained
+    plan = plan_autopilot(store, "p", target=0.8, max_share=1.0, audit=30)
+    start_autopilot(store, plan)
+    people = AnnotationSession(store, "p", "ann", predict_ahead=False)
+    decided = 0
+    while people.next() is not None and people.current.audit:
+        label = next(item["payload"] for item in plan.labels if item["item_id"] == people.current.item_id)
+        wrong = {"negative": "positive", "positive": "negative"}[label]
+        people.decide("correct", wrong if decided == 0 else label)  # the first wrong, the other 29 right
+        decided += 1
+        if decided == 1:
+            assert check_audit(store, "p").status == "auditing"
+    people.close()
+    [state] = autopilot_runs(store, "p")
+    assert decided == 30 and (state.audited, state.right) == (30, 29)
+    assert state.status == "passed" and state.interval[0] >= 0.8  # 29 of 30: 0.833–0.981
+
+
+@given(outcomes=st.lists(st.booleans(), min_size=1, max_size=60), target=st.floats(0.5, 0.99))
+def test_an_audit_withdraws_early_only_when_its_end_is_already_certain(outcomes, target):
+    from bertanno.core.autopilot import Z_AUDIT, audit_verdict
+    from bertanno.core.stats import wilson_interval
+
+    size, right = len(outcomes), sum(outcomes)
+    end = "passed" if wilson_interval(right, size, Z_AUDIT)[0] >= target else "withdrawn"
+    assert audit_verdict(right, size, size, target) == end
+    seen = right_so_far = 0
+    for outcome in outcomes:  # looked at after every decision, as check_audit does
+        seen, right_so_far = seen + 1, right_so_far + outcome
+        verdict = audit_verdict(right_so_far, seen, size, target)
+        if verdict != "auditing":
+            break
+    assert verdict == end  # stopping early never changes what the whole sample would have said
+    if end == "withdrawn" and seen < size:  # and it stops as soon as no rest of the sample could save the run
+        assert wilson_interval(right_so_far + size - seen, size, Z_AUDIT)[0] < target
+    with pytest.raises(ValueError, match="cannot have"):
+        audit_verdict(size + 1, size, size, target)
+
+
 def test_withdrawing_by_hand_and_one_run_at_a_time(trained):
     store, _ = trained
-    start_autopilot(store, plan_autopilot(store, "p", target=0.8, max_share=1.0, audit=5))
+    start_autopilot(store, plan_autopilot(store, "p", target=0.8, max_share=1.0, audit=16))
     with pytest.raises(BertannoError, match="still being audited"):
         plan_autopilot(store, "p", target=0.8)
     assert check_audit(store, "p").status == "auditing"
@@ -183,14 +227,18 @@ def test_autopilot_on_the_command_line(trained, tmp_path, monkeypatch):
     dry = runner.invoke(cli, ["--db", db, "autopilot", "p", "--target", "0.8", "--dry-run"])
     assert dry.exit_code == 0 and "dry run: nothing labelled" in dry.output and "calibration of l001" in dry.output
     assert autopilot_runs(store, "p") == []
-    done = runner.invoke(cli, ["--db", db, "autopilot", "p", "--target", "0.8", "--audit", "5", "--json"])
+    small = runner.invoke(cli, ["--db", db, "autopilot", "p", "--target", "0.8", "--audit", "5"])
+    assert small.exit_code != 0 and "cannot show 0.8 even if every label is right: it needs at least 16" in str(
+        small.exception)  # an audit that could only ever withdraw is refused before it starts
+    assert autopilot_runs(store, "p") == []
+    done = runner.invoke(cli, ["--db", db, "autopilot", "p", "--target", "0.8", "--audit", "16", "--json"])
     assert done.exit_code == 0, done.output
     shown = json.loads(done.output[done.output.index("{"):])
-    assert shown["run"] == 1 and shown["audit"] == 5 and shown["bound"] >= 0.8
+    assert shown["run"] == 1 and shown["audit"] == 16 and shown["bound"] >= 0.8
     status = runner.invoke(cli, ["--db", db, "autopilot", "p", "--status"], env={"COLUMNS": "200"})
-    assert "provisional while the audit runs; audit 0 of 5 decided" in status.output, status.output
+    assert "provisional while the audit runs; audit 0 of 16 decided" in status.output, status.output
     stats = runner.invoke(cli, ["--db", db, "stats", "p"], env={"COLUMNS": "200"})
-    assert f"autopilot: {shown['labelled'] - 5} item(s) on auto labels" in stats.output, stats.output
+    assert f"autopilot: {shown['labelled'] - 16} item(s) on auto labels" in stats.output, stats.output
     everything = runner.invoke(cli, ["--db", db, "export", "p"])
     assert everything.exit_code == 0 and everything.output.count('{"text"') == 800 + shown["labelled"]
     auto = runner.invoke(cli, ["--db", db, "export", "p", "--only", "auto"])

@@ -16,8 +16,9 @@ checks it.
    in the queue, without the
    pre-annotation, as blind controls are served. Their decisions estimate the auto labels' real accuracy with a
    Wilson 95 % interval (a reject counts as wrong). While the audit runs the labels are provisional; when the
-   interval lies wholly below the target (early), or its lower end is below the target once the sample is
-   decided, every label of the run is withdrawn and its items return to the queue; otherwise the run passes.
+   interval's lower end is below the target once the sample is decided, or earlier as soon as it must be (even if
+   every item left agrees: ``core.autopilot.audit_verdict``), every label of the run is withdrawn and its items
+   return to the queue; otherwise the run passes.
 """
 
 from __future__ import annotations
@@ -28,7 +29,15 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from bertanno.app.training_runs import pre_annotate, rescore
-from bertanno.core.autopilot import LEVEL, AuditState, audit_size, audit_state, choose_cut
+from bertanno.core.autopilot import (
+    LEVEL,
+    AuditState,
+    audit_size,
+    audit_state,
+    audit_verdict,
+    choose_cut,
+    smallest_audit,
+)
 from bertanno.core.calibration import Calibration, item_calibration
 from bertanno.core.plugins import Plugins, get_plugins
 from bertanno.core.project import ProjectHandle, open_project, training_data
@@ -132,6 +141,14 @@ def plan_autopilot(store: Store, project_name: str, target: float = 0.97, max_sh
     plan.chosen = [row[0] for row in pool[:size]]
     plan.threshold, plan.estimate, plan.bound, plan.capped = cut.threshold, cut.estimate, cut.bound, cut.capped
     wanted = min(audit, size) if audit is not None else audit_size(plan.estimate, target, size)
+    if wanted < (fewest := smallest_audit(target)):
+        if audit is not None and audit < fewest:
+            raise BertannoError(f"an audit of {audit} item(s) cannot show {target:g} even if every label is right: "
+                                f"it needs at least {fewest}; leave --audit out or give at least {fewest}")
+        plan.chosen = []
+        plan.reason = (f"the {size} item(s) {version} is sure enough of are too few to audit: even all right, "
+                       f"{size} cannot show {target:g} (at least {fewest} are needed)")
+        return plan
     plan.audit = sorted(random.Random(seed).sample(plan.chosen, wanted))
     audited = set(plan.audit)
     probability = calibration.probability(confidence[:size])
@@ -171,15 +188,18 @@ def check_audit(store: Store, project_name: str) -> AuditState | None:
             return None
         state = audit_state(session, run)
         low, high = state.interval
-        if state.audited and high < run.target:
-            note = (f"withdrawn early: the audited accuracy's 95 % interval {low:.3f}–{high:.3f} lies below the "
-                    f"target {run.target:g} after {state.audited} item(s); its items are back in the queue")
+        verdict = audit_verdict(state.right, state.audited, state.size, run.target)
+        if verdict == "withdrawn" and state.audited < state.size:
+            left = state.size - state.audited
+            note = (f"withdrawn early: {state.right} of {state.audited} audited label(s) right; even if all {left} "
+                    f"left are, the sample's 95 % interval would reach under the target {run.target:g}; its items "
+                    "are back in the queue")
             runs_q.finish_run(session, run, runs_q.WITHDRAWN, note, withdraw=True)
-        elif state.audited == state.size and low < run.target:
+        elif verdict == "withdrawn":
             note = (f"withdrawn: the audited accuracy's 95 % interval {low:.3f}–{high:.3f} reaches under the target "
                     f"{run.target:g}; its items are back in the queue")
             runs_q.finish_run(session, run, runs_q.WITHDRAWN, note, withdraw=True)
-        elif state.audited == state.size:
+        elif verdict == "passed":
             note = f"passed: the audited accuracy is at least {low:.3f} (95 % interval), the target {run.target:g}"
             runs_q.finish_run(session, run, runs_q.PASSED, note)
         else:
