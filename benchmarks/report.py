@@ -1156,7 +1156,8 @@ def autopilot_section(result: dict) -> list[str]:
     """``python -m benchmarks.autopilot``: autopilot's runs at each checkpoint, their audits against the truth."""
     sets = result["rows"]
     families = ", ".join(sorted({s["family"] for s in sets}))
-    lines = section_head(f"Autopilot: calibrated auto labels audited blind ({families})", result,
+    gold = f"; {sets[0]['gold']:,} gold items" if sets[0]["gold"] != 300 else ""
+    lines = section_head(f"Autopilot: calibrated auto labels audited blind ({families}{gold})", result,
              "A simulated team (gold labels) works each set's queue most uncertain first; the live family "
              f"({families}) is retrained through the gate as the command says; "
              f"the evaluation split starts with {sets[0]['gold']} gold items. At each checkpoint, on a copy of the "
@@ -1186,6 +1187,12 @@ def autopilot_section(result: dict) -> list[str]:
               f"{kept} run(s) that passed, {kept_right} had a true accuracy at or above their target." if audited
               else "No run labelled anything, so no audit ran: the lower bound of the best cut stayed under the "
                    "target each time (the model's confident share is not provably that accurate yet)."]
+    last = max(run["decisions"] for entry in sets for run in entry["runs"])
+    for target in sorted({run["target"] for entry in sets for run in entry["runs"]}):
+        taken = [f"{entry['dataset']} {run.get('saved', 0) / run['pool']:.0%}" for entry in sets for run in entry["runs"]
+                 if run["target"] == target and run["decisions"] == last]
+        lines.append(f"- Target {target:g}: the share of the remaining queue kept on auto labels at decision "
+                     f"{last:,}: {', '.join(taken)}.")
     for entry in sets:
         forecast = entry.get("forecast")
         if forecast and "reached" in forecast:
@@ -1309,6 +1316,7 @@ def write_report() -> list[Path]:
                               _json("crf_head.json"), ner, _json("ensemble_sentences.json"))),
                           ("adapt.json", adapt_section), ("relations.json", relations_section),
                           ("autopilot.json", autopilot_section), ("autopilot_zh_mini.json", autopilot_section),
+                          ("autopilot_gold1000.json", autopilot_section),
                           ("relation_keys.json", relation_keys_section),
                           ("llm.json", lambda result: llm_section(result, False)),
                           ("llm_loopback.json", lambda result: llm_section(result, True))):
