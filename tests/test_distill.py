@@ -293,3 +293,27 @@ def test_distill_faster_chooses_the_student_it_measured(project, monkeypatch):
     assert chosen == [(1, {1: 2.0})] and shown["speedups"] == {"1": 2.0} and "of 2 of v001" in shown["student"]
     both = CliRunner().invoke(cli, ["--db", url, "distill", "p", "--faster", "2x", "--student", "1"])
     assert both.exit_code == 2 and "one of them" in both.output
+
+
+def test_a_ner_student_gets_as_many_passes_as_train_would_give_its_teacher(make_bundle, monkeypatch):
+    # optimize_gate: a NER student given the sentence rule's 4 epochs lost 13.7 points of entity F1 to its teacher
+    from bertanno.core import distill as distilling_core
+    from bertanno.core.training import token_task_epochs, training_defaults
+
+    planned = []
+
+    def record(model, windows, collate, config, judge, on_step, trainer_class):
+        planned.append(config.epochs)
+        return False, 0.0
+
+    monkeypatch.setattr(distilling_core, "run_trainer", record)
+    for task, labels, texts in (("ner", ["PER"], 300), ("sentiment", ["negative", "positive"], 300)):
+        teacher = make_bundle(task=task, labels=labels, layers=2, hidden=32)
+        student = student_from_layers(teacher, 1)
+        examples = [Example(f"张三第{n}次来到北京") for n in range(texts)]
+        distilling_core.distill(teacher, student, examples, [], TrainConfig(), transfer="none")
+        rule = training_defaults(student).epochs
+        assert planned[-1] == (token_task_epochs(texts, 32, rule) if task == "ner" else rule)
+    assert planned[0] > planned[1]  # 300 texts of a token task: many more passes than a sentence task's
+    distilling_core.distill(teacher, student, examples, [], TrainConfig(epochs=2), transfer="none")
+    assert planned[-1] == 2  # --epochs still decides when given
