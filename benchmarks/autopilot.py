@@ -12,7 +12,8 @@ is retrained through the gate every ``--every`` decisions. At each checkpoint, f
 project: ``autopilot`` plans and starts a run (``--max-share`` 0.8, the audit size its default), the same team
 decides the audit sample it is served first, and the run passes or is withdrawn. Reported per run: the share of the remaining queue auto-labelled, the auto
 labels' true accuracy (gold is known here), the audited estimate and its 95 % interval and whether it holds the
-truth, the verdict, and the decisions saved (labels kept, audit excluded). Also: the forecast at the first
+truth, the verdict, and the decisions saved (labels kept, audit excluded), beside the oracle's cut (the most
+confident items whose true accuracy reaches the target: what a perfectly known accuracy would allow). Also: the forecast at the first
 checkpoint (``stats --forecast``'s learning curve) of the score at the last one, against the score reached.
 Checkpoints per set are resumable from ``~/.cache/bertanno-runs/autopilot/``. Writes
 ``benchmarks/results/autopilot.json``.
@@ -71,7 +72,8 @@ def autopilot_run(database: Path, copy: Path, task, gold: dict, texts: dict, tar
         plan = plan_autopilot(store, "p", target=target, max_share=0.8, plugins=plugins)
         row = {"target": target, "pool": plan.pool, "labelled": len(plan.chosen), "audit": len(plan.audit),
                "threshold": plan.threshold, "estimate": plan.estimate, "bound": plan.bound,
-               "share": len(plan.chosen) / plan.pool if plan.pool else 0.0}
+               "share": len(plan.chosen) / plan.pool if plan.pool else 0.0,
+               "oracle": oracle_cut(store, plan, task, gold, texts, target, 0.8)}
         if not plan.chosen:
             return {**row, "status": "nothing labelled", "reason": plan.reason}
         right = sum(payload_category(task.payload_to_json(gold[texts[label["item_id"]]]))
@@ -89,6 +91,25 @@ def autopilot_run(database: Path, copy: Path, task, gold: dict, texts: dict, tar
                 "saved": state.labelled if state.status == "passed" else 0}
     finally:
         store.close()
+
+
+def oracle_cut(store, plan, task, gold: dict, texts: dict, target: float, max_share: float) -> int:
+    """The most items of the plan's pool, most confident first and at most ``max_share`` of it, whose true accuracy
+    (gold is known here) is at least ``target``: what autopilot could take if it knew its labels' accuracy
+    exactly. Against the number it labelled it separates what the bound costs from what the model lacks."""
+    from bertanno.core.project import open_project
+    from bertanno.plugins.task import payload_category
+    from bertanno.store.predictions import undecided_predictions
+
+    with store.transaction() as db:
+        pool = undecided_predictions(db, open_project(store, "p").id, plan.version)
+    right = 0
+    best = 0
+    for size, (item_id, payload, _) in enumerate(pool[:int(max_share * len(pool))], start=1):
+        right += payload_category(task.payload_to_json(gold[texts[item_id]])) == payload_category(payload)
+        if right >= target * size:
+            best = size
+    return best
 
 
 def run_set(name: str, args, folder: Path, plugins) -> dict:

@@ -784,14 +784,14 @@ def speed_goal_section(speed: dict, gate: dict | None, bulk: dict | None) -> lis
             if variant.startswith("zh-mini") and name in gated:
                 figures = gated[name]["student"]["gate"]
                 score = (f"{figures['full_score']:.4f} → {figures['variant_score']:.4f} "
-                         f"({-figures['loss_points']:+.2f} points)")
+                         f"({0.0 - figures['loss_points']:+.2f} points)")
                 gate_cell = "passes" if figures["accepted"] else f"refused: {figures['reason']}"
             lines.append(f"| {name} | {variant} | {shown(ratio(name, variant, 'tutorial'), goal)} | "
                          f"{shown(ratio(name, variant, 'pipeline'), 3)} | {score} | {gate_cell} |")
     for name in (n for n in gated if n not in ("chnsenticorp", "waimai_10k")):
         figures = gated[name]["student"]["gate"]
         lines.append(f"| {name} | zh-mini's 2-layer student | – | – | {figures['full_score']:.4f} → "
-                     f"{figures['variant_score']:.4f} ({-figures['loss_points']:+.2f} points) | "
+                     f"{figures['variant_score']:.4f} ({0.0 - figures['loss_points']:+.2f} points) | "
                      + ("passes" if figures["accepted"] else f"refused: {figures['reason']}") + " |")
     for run in (bulk or {}).get("runs", []):
         if run["variant"].startswith("student"):
@@ -1163,15 +1163,23 @@ def autopilot_section(result: dict) -> list[str]:
              f"the evaluation split starts with {sets[0]['gold']} gold items. At each checkpoint, on a copy of the "
              "project, `autopilot --target T` (max share 0.8, default audit size) plans and starts a run and the "
              "team decides its audit sample. *true*: the auto labels' accuracy against gold; *audited*: the "
-             "audit's estimate and Wilson 95 % interval; *saved*: labels kept (audit excluded).") + [
-             "| set | decisions | target | queue | auto-labelled | audit | true | audited (95 % interval) | covers | "
-             "verdict | saved |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "audit's estimate and Wilson 95 % interval; *saved*: labels kept (audit excluded); *oracle*: the most "
+             "confident items, at most 0.8 of the queue, whose true accuracy reaches the target (what knowing the "
+             "labels' accuracy exactly would allow: the bound's cost is the gap to the labelled column, the "
+             "model's limit the gap to the queue).") + [
+             "| set | decisions | target | queue | oracle | auto-labelled | audit | true | audited (95 % interval) | "
+             "covers | verdict | saved |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+
+    def oracle(run) -> str:
+        return "–" if "oracle" not in run else f"{run['oracle']:,} ({run['oracle'] / max(run['pool'], 1):.0%})"
+
     covered = audited = kept = kept_right = 0
     for entry in sets:
         for run in entry["runs"]:
             if not run["labelled"]:
                 lines.append(f"| {entry['dataset']} | {run['decisions']:,} | {run['target']:g} | {run['pool']:,} | "
-                             "0 | – | – | – | – | nothing labelled: the best bound " + best_bound(run) + " | 0 |")
+                             f"{oracle(run)} | 0 | – | – | – | – | nothing labelled: the best bound "
+                             + best_bound(run) + " | 0 |")
                 continue
             interval = run.get("interval") or [0, 0]
             audited += 1
@@ -1180,7 +1188,7 @@ def autopilot_section(result: dict) -> list[str]:
                 kept += 1
                 kept_right += run["true_accuracy"] >= run["target"]
             lines.append(f"| {entry['dataset']} | {run['decisions']:,} | {run['target']:g} | {run['pool']:,} | "
-                         f"{run['labelled']:,} ({run['share']:.0%}) | {run['audit']} | {run['true_accuracy']:.3f} | "
+                         f"{oracle(run)} | {run['labelled']:,} ({run['share']:.0%}) | {run['audit']} | {run['true_accuracy']:.3f} | "
                          f"{run['audited_accuracy']:.3f} ({interval[0]:.3f}–{interval[1]:.3f}) | "
                          f"{'yes' if run.get('covers') else 'no'} | {run['status']} | {run['saved']:,} |")
     lines += ["", f"The audited interval held the true accuracy in {covered} of {audited} audited run(s); of the "
@@ -1189,8 +1197,9 @@ def autopilot_section(result: dict) -> list[str]:
                    "target each time (the model's confident share is not provably that accurate yet)."]
     last = max(run["decisions"] for entry in sets for run in entry["runs"])
     for target in sorted({run["target"] for entry in sets for run in entry["runs"]}):
-        taken = [f"{entry['dataset']} {run.get('saved', 0) / run['pool']:.0%}" for entry in sets for run in entry["runs"]
-                 if run["target"] == target and run["decisions"] == last]
+        taken = [f"{entry['dataset']} {run.get('saved', 0) / run['pool']:.0%}"
+                 + (f" (oracle {run['oracle'] / run['pool']:.0%})" if "oracle" in run else "")
+                 for entry in sets for run in entry["runs"] if run["target"] == target and run["decisions"] == last]
         lines.append(f"- Target {target:g}: the share of the remaining queue kept on auto labels at decision "
                      f"{last:,}: {', '.join(taken)}.")
     for entry in sets:
