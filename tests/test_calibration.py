@@ -7,6 +7,8 @@ import random
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_fast_families import CONFIG, project
 
 from bertanno.app.training_runs import evaluate, train_project
@@ -78,6 +80,45 @@ def test_the_bound_is_below_the_estimate_and_as_strict_as_a_binomial_bound():
     truth = float(np.mean(high ** 3))
     assert bound < estimate and abs(estimate - truth) < 0.02 and estimate - bound < 0.02
     assert np.isnan(accuracy_bound(big, [])[1])
+
+
+def test_a_small_block_of_the_most_confident_never_maps_below_a_larger_one_under_it():
+    # a calibration from benchmarks.autopilot (waimai_10k, linear, 300 gold items): its top block of 5 units all
+    # right mapped to 0.857, under the 68 of 71 below it (0.945), so the most confident items were bounded lowest
+    from bertanno.core.calibration import block_values, isotonic_blocks, monotone_blocks, prefix_bounds
+
+    blocks = [[0.6522, 0.8114, 90.0, 99.0], [0.8119, 0.8781, 72.0, 78.0], [0.8792, 0.9424, 68.0, 71.0],
+              [0.945, 0.9495, 5.0, 5.0]]
+    pooled = monotone_blocks(blocks)
+    assert pooled[-1] == [0.8792, 0.9495, 73.0, 76.0] and pooled[:2] == blocks[:2]
+    confidence = np.concatenate([np.linspace(0.70, 0.87, 100), np.linspace(0.88, 0.94, 71), [0.945, 0.946, 0.947,
+                                                                                             0.948, 0.9495]])
+    right = np.ones(len(confidence), dtype=bool)
+    right[[5, 30, 60, 90]] = False
+    right[[168, 169, 170]] = False  # just under the 5 most confident, which are right: a block of 5 of 5 on top
+    fitted = isotonic_blocks(confidence, right)
+    assert fitted[-1][3] > 5 and fitted[-1][1] == 0.9495  # pooled with the block under it
+    assert list(block_values(fitted)) == sorted(block_values(fitted))
+    confident = np.linspace(0.99, 0.95, 50)  # new items above every evaluation unit
+    before = prefix_bounds(Calibration("isotonic", "item", 253, blocks=blocks), confident, [50])
+    after = prefix_bounds(Calibration("isotonic", "item", 253, blocks=pooled), confident, [50])
+    assert before[0][0] == pytest.approx(6 / 7) and after[0][0] == pytest.approx(74 / 78)
+    assert after[1][0] > before[1][0] + 0.2  # Beta(74, 4) against Beta(6, 1) at 95 %
+
+
+@settings(max_examples=80, deadline=None)
+@given(confidence=st.lists(st.floats(0.5, 1.0), min_size=1, max_size=200, unique=True),
+       wrong=st.sets(st.integers(0, 199), max_size=20))
+def test_the_isotonic_map_rises_with_the_confidence_and_keeps_every_unit(confidence, wrong):
+    from bertanno.core.calibration import block_values, isotonic_blocks
+
+    confidence = np.sort(np.array(confidence))  # mostly right, as a model worth calibrating is
+    right = np.array([index not in wrong for index in range(len(confidence))])
+    blocks = isotonic_blocks(confidence, right)
+    values = block_values(blocks)
+    assert np.all(np.diff(values) >= -1e-12)
+    assert sum(b[3] for b in blocks) == len(confidence) and sum(b[2] for b in blocks) == right.sum()
+    assert all(b[0] <= b[1] < later[0] for b, later in zip(blocks, blocks[1:]))
 
 
 def test_ner_units_are_the_proposed_spans():

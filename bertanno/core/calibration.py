@@ -9,7 +9,8 @@ cross-validation on the split):
 - **isotonic** regression (Zadrozny & Elkan 2002): a non-decreasing step function; each step (a block of the
   pool-adjacent-violators fit, scikit-learn's ``IsotonicRegression``) holds ``k`` right of ``m`` units and
   maps to ``(k + 1) / (m + 2)``, the posterior mean under a uniform prior, so that no confidence maps to a
-  certain 0 or 1;
+  certain 0 or 1 (steps that the prior would put below the step under them are pooled with it:
+  ``monotone_blocks``);
 - **Platt** scaling (Platt 1999): a logistic regression on the confidence's log-odds.
 
 Units are items (is the whole proposal right?) or, for a task that scores its parts, those parts (a NER
@@ -109,7 +110,9 @@ def block_of(blocks: Sequence[Sequence[float]], confidence: np.ndarray) -> np.nd
 
 def isotonic_blocks(confidence: np.ndarray, right: np.ndarray) -> list[list[float]]:
     """The pool-adjacent-violators blocks of ``right`` (0/1) against ``confidence``, in increasing order:
-    ``[low, high, right, units]`` each (scikit-learn's ``IsotonicRegression``; tied confidences share a block)."""
+    ``[low, high, right, units]`` each (scikit-learn's ``IsotonicRegression``; tied confidences share a block),
+    then pooled again wherever a block's ``(right + 1) / (units + 2)`` would fall below the block under it
+    (``monotone_blocks``)."""
     from sklearn.isotonic import IsotonicRegression
 
     order = np.argsort(confidence, kind="stable")
@@ -121,7 +124,23 @@ def isotonic_blocks(confidence: np.ndarray, right: np.ndarray) -> list[list[floa
         if index == len(x) or not np.isclose(fitted[index], fitted[start]):
             blocks.append([float(x[start]), float(x[index - 1]), float(y[start:index].sum()), float(index - start)])
             start = index
-    return blocks
+    return monotone_blocks(blocks)
+
+
+def monotone_blocks(blocks: Sequence[Sequence[float]]) -> list[list[float]]:
+    """Adjacent blocks (``[low, high, right, units]``, increasing confidence) pooled until their posterior means
+    ``(right + 1) / (units + 2)`` never fall as the confidence rises. Pool-adjacent-violators makes the raw shares
+    non-decreasing, but the prior pulls a small block harder: a top block of 5 units all right (0.857) sat above
+    one of 68 right of 71 (0.945) in a calibration of the autopilot benchmark, so the most confident items were
+    estimated and bounded (its Beta(6, 1) posterior: 0.61 at 95 %) below less confident ones, and every cut that
+    held them fell short. Pooling the two (73 of 76: 0.949) keeps the map a step function that rises."""
+    pooled: list[list[float]] = []
+    for block in blocks:
+        pooled.append([float(value) for value in block])
+        while len(pooled) > 1 and (pooled[-1][2] + 1) / (pooled[-1][3] + 2) < (pooled[-2][2] + 1) / (pooled[-2][3] + 2):
+            upper, lower = pooled.pop(), pooled.pop()
+            pooled.append([lower[0], upper[1], lower[2] + upper[2], lower[3] + upper[3]])
+    return pooled
 
 
 def _platt(confidence: np.ndarray, right: np.ndarray) -> list[float]:
