@@ -13,8 +13,9 @@ project: ``autopilot`` plans and starts a run (``--max-share`` 0.8, the audit si
 decides the audit sample it is served first, and the run passes or is withdrawn. Reported per run: the share of the remaining queue auto-labelled, the auto
 labels' true accuracy (gold is known here), the audited estimate and its 95 % interval and whether it holds the
 truth, the verdict, and the decisions saved (labels kept, audit excluded), beside the oracle's cut (the most
-confident items whose true accuracy reaches the target: what a perfectly known accuracy would allow). Also: the forecast at the first
-checkpoint (``stats --forecast``'s learning curve) of the score at the last one, against the score reached.
+confident items whose true accuracy reaches the target: what a perfectly known accuracy would allow). Also: the
+forecast at the first checkpoint (``stats --forecast``'s learning curve) of the score at the last one, against the
+score reached.
 Checkpoints per set are resumable from ``~/.cache/bertanno-runs/autopilot/``. Writes
 ``benchmarks/results/autopilot.json``.
 """

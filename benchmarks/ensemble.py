@@ -11,9 +11,10 @@ the epoch, ``--head``, lexicon features unless ``--no-lexicon``), the crf or lin
 folds but one (its predictions on the fold left out are what the combiner learns from), then on all the training
 examples (its predictions on the test examples are what the combiner combines); everything scored with the
 task's own metric on the test examples, beside the quality suite's classical baseline on the same examples
-(``classical``: TF-IDF + logistic regression, or the CRF over character features for NER). Each fit's predictions are kept in ``~/.cache/bertanno-runs/ensemble/``,
-so a killed run resumes at the fit it was in. Writes ``benchmarks/results/ensemble.json`` (``--output``: another name,
-for a run over other sets that should not replace it).
+(``classical``: TF-IDF + logistic regression, or the CRF over character features for NER). Each fit's
+predictions are kept in ``~/.cache/bertanno-runs/ensemble/``, so a killed run resumes at the fit it was in. Writes
+``benchmarks/results/ensemble.json`` (``--output``: another name, for a run over other sets that should not replace
+it).
 """
 
 from __future__ import annotations

@@ -1118,7 +1118,8 @@ def loop_goal_section(heads: dict | None, ner: dict | None, sentences: dict | No
             ner_sets += 1
             ner_wins += bool(margin is not None and margin > 0)
         lines.append(f"| {name} | {entry['task']} | {entry['metric']} | {entry['train']:,} | "
-                     + " | ".join("–" if entry.get(c) is None else f"{entry[c]:.4f}" for c in ("classical",) + columns)
+                     + " | ".join("–" if entry.get(c) is None else f"{entry[c]:.4f}"
+                                  for c in ("classical",) + columns)
                      + f" | {best or '–'} | " + ("–" if margin is None else f"{margin:+.2f}") + " |")
     lines += ["", f"The best transformer-based version beats the classical baseline on {wins} of {len(table)} set(s) "
                   f"measured ({ner_wins} of {ner_sets} NER); the goal counts all 8"
@@ -1188,7 +1189,8 @@ def autopilot_section(result: dict) -> list[str]:
                 kept += 1
                 kept_right += run["true_accuracy"] >= run["target"]
             lines.append(f"| {entry['dataset']} | {run['decisions']:,} | {run['target']:g} | {run['pool']:,} | "
-                         f"{oracle(run)} | {run['labelled']:,} ({run['share']:.0%}) | {run['audit']} | {run['true_accuracy']:.3f} | "
+                         f"{oracle(run)} | {run['labelled']:,} ({run['share']:.0%}) | {run['audit']} | "
+                         f"{run['true_accuracy']:.3f} | "
                          f"{run['audited_accuracy']:.3f} ({interval[0]:.3f}–{interval[1]:.3f}) | "
                          f"{'yes' if run.get('covers') else 'no'} | {run['status']} | {run['saved']:,} |")
     lines += ["", f"The audited interval held the true accuracy in {covered} of {audited} audited run(s); of the "
