@@ -174,6 +174,16 @@ def test_one_wrong_label_early_in_the_audit_does_not_withdraw_a_good_run(trained
     assert state.status == "passed" and state.interval[0] >= 0.8  # 29 of 30: 0.833–0.981
 
 
+def test_too_few_confident_items_to_audit_labels_nothing(trained):
+    store, _ = trained
+    plan = plan_autopilot(store, "p", target=0.8, max_share=0.02)  # 12 of 600: 16 must be audited to show 0.8
+    assert plan.chosen == [] and plan.audit == [] and "too few to audit" in plan.reason
+    assert "at least 16 are needed" in plan.reason
+    with pytest.raises(BertannoError):
+        start_autopilot(store, plan)
+    assert autopilot_runs(store, "p") == []
+
+
 @given(outcomes=st.lists(st.booleans(), min_size=1, max_size=60), target=st.floats(0.5, 0.99))
 def test_an_audit_withdraws_early_only_when_its_end_is_already_certain(outcomes, target):
     from bertanno.core.autopilot import Z_AUDIT, audit_verdict
