@@ -2,7 +2,7 @@
 pairs) family, and their stacking by a combiner learned on out-of-fold predictions (``core.ensemble``).
 
     python -m benchmarks.ensemble [--datasets chineseblue_cmedqaner,cail2021_xxcq,msra_ner] [--train 1500]
-        [--test 1000] [--folds 3] [--head crf|softmax] [--no-lexicon] [--epochs N] [--output ensemble]
+        [--test 1000] [--folds 3] [--head crf|softmax] [--no-lexicon] [--epochs N] [--output ensemble] [--merge]
 
 For each shared set: the first --train examples of the quality suite's training sample
 (``benchmarks.linear_family.sample``) and its first --test test examples. Members as ``train --family ensemble``
@@ -26,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.common import fit_zh_mini, parse_samples, sample_arguments, samples, write_rows
+from benchmarks.common import REPO, fit_zh_mini, parse_samples, sample_arguments, samples, write_rows
 
 CHECKPOINTS = Path.home() / ".cache" / "bertanno-runs" / "ensemble"
 
@@ -69,6 +69,8 @@ def main(argv=None) -> dict:
                         help="NER: train the transformer member without lexicon features (on by default)")
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--output", default="ensemble", help="results file name in benchmarks/results")
+    parser.add_argument("--merge", action="store_true",
+                        help="keep the output file's rows of other sets (a run over one set at a time)")
     args, plugins = parse_samples(parser, argv)
     rows = []
     for name, task, training, test in samples(args, plugins):
@@ -124,7 +126,15 @@ def main(argv=None) -> dict:
                "seconds": seconds}
         rows.append(row)
         print(json.dumps(row, ensure_ascii=False), flush=True)
-    return write_rows(args.output, "benchmarks.ensemble", argv, args.threads, rows)
+    path = REPO / "benchmarks" / "results" / f"{args.output}.json"
+    earlier = json.loads(path.read_text(encoding="utf-8")) if args.merge and path.exists() else None
+    result = write_rows(args.output, "benchmarks.ensemble", argv, args.threads, rows)
+    if earlier:
+        done = {row["dataset"] for row in rows}
+        result["rows"] = [row for row in earlier["rows"] if row["dataset"] not in done] + rows
+        result["command"] = f"{earlier['command'].strip()}; {result['command'].strip()}"
+        path.write_text(json.dumps(result, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    return result
 
 
 if __name__ == "__main__":
