@@ -60,6 +60,24 @@ def test_the_label_combiner_learns_to_trust_the_member_that_is_right():
     assert all(abs(sum(p.scores.values()) - 1) < 1e-9 for p in predicted)
 
 
+def test_the_label_combiner_does_not_answer_the_majority_label_on_imbalanced_pairs():
+    # benchmarks.ensemble on afqmc (about 70 % dissimilar pairs): unweighted, the combiner said "0" to all of them
+    rng = random.Random(1)
+    gold = ["1" if rng.random() < 0.25 else "0" for _ in range(400)]
+    examples = [Example(f"问题{n}", f"另一个{n}", label) for n, label in enumerate(gold)]
+
+    def weak(label):  # a member only a little more likely to favour the right label
+        p = min(0.95, max(0.05, rng.gauss(0.53 if label == "1" else 0.47, 0.12)))
+        return Prediction("1" if p >= 0.5 else "0", max(p, 1 - p), {"0": 1 - p, "1": p})
+
+    members = [[weak(label) for label in gold] for _ in range(2)]
+    combiner = LabelCombiner(["0", "1"]).fit(examples[:300], [m[:300] for m in members])
+    predicted = [p.payload for p in combiner.predict(examples[300:], [m[300:] for m in members])]
+    positives = [n for n, label in enumerate(gold[300:]) if label == "1"]
+    assert positives and sum(predicted[n] == "1" for n in positives) / len(positives) > 0.5
+    assert 0 < predicted.count("1") < len(predicted)
+
+
 def test_member_tags_carry_each_span_confidence():
     example = Example("张三在北京")
     prediction = Prediction([Span(0, 2, "PER"), Span(3, 5, "LOC")], 0.5, {"span_confidence": [0.9, 0.4]})

@@ -30,7 +30,7 @@ import numpy as np
 from bertanno.core.serving import load_served
 from bertanno.errors import BertannoError
 from bertanno.plugins.bio import OUTSIDE, char_offsets, spans_to_tags, tags_to_spans
-from bertanno.plugins.builtin.fast_families import char_features, logistic_predictions
+from bertanno.plugins.builtin.fast_families import balanced_class_weight, char_features, logistic_predictions
 from bertanno.plugins.families import ModelFamily, ServedModel, Timer
 from bertanno.plugins.hookspecs import hookimpl
 from bertanno.plugins.task import Example, Prediction, Span, Task
@@ -82,7 +82,8 @@ def out_of_fold(examples: Sequence[Example], folds: int, fit_predict: Callable[[
 
 class LabelCombiner:
     """Logistic regression over each member's log-odds of each label (probabilities clipped to [1e-4, 1 - 1e-4];
-    a member that gives only its label and a confidence spreads the rest evenly over the other labels)."""
+    a member that gives only its label and a confidence spreads the rest evenly over the other labels), its
+    classes weighted by inverse frequency when imbalanced, as the members are (``balanced_class_weight``)."""
 
     def __init__(self, labels: Sequence[str], coef=None, intercept=None, classes=None):
         self.labels = list(labels)
@@ -108,7 +109,9 @@ class LabelCombiner:
         gold = [example.payload for example in examples]
         if len(set(gold)) < 2:
             raise BertannoError("the ensemble's combiner needs at least two labels among the training examples")
-        model = LogisticRegression(max_iter=1000).fit(self.features(member_predictions), gold)
+        # weighted as the members are: unweighted, it answered afqmc's majority class on every pair (F1 0.000)
+        model = LogisticRegression(max_iter=1000, class_weight=balanced_class_weight(gold))
+        model.fit(self.features(member_predictions), gold)
         self.coef, self.intercept, self.classes = model.coef_, model.intercept_, [str(c) for c in model.classes_]
         return self
 

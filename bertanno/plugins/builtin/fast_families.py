@@ -81,6 +81,14 @@ def linear_features(examples: Sequence[Example], pairs: bool, idf: np.ndarray | 
     return hstack([a, b, a.multiply(b)]).tocsr()
 
 
+def balanced_class_weight(labels: Sequence[str]) -> str | None:
+    """scikit-learn's ``class_weight`` for a classifier of these training ``labels``: ``"balanced"`` (inverse
+    frequency) when the commonest label is at least 1.5 times the rarest, as ``train`` weighs its loss
+    (``core.training.label_weights``), else ``None``."""
+    counts = Counter(labels).values()
+    return "balanced" if counts and max(counts) >= 1.5 * min(counts) else None
+
+
 def logistic_predictions(features, coef, intercept, classes: Sequence[str]) -> list[Prediction]:
     """One ``Prediction`` per row of ``features`` (``[examples, features]``, dense or sparse) from a logistic
     regression stored as scikit-learn keeps it (``coef`` ``[classes or 1, features]``, ``intercept``): the likeliest
@@ -131,9 +139,7 @@ class LinearFamily(ModelFamily):
         if len(present) < 2:
             raise BertannoError(f"the linear model needs at least two labels among its training examples; so far "
                                 f"there is only {present[0] if present else 'none'}")
-        counts = Counter(labels).values()
-        balanced = "balanced" if max(counts) >= 1.5 * min(counts) else None
-        model = LogisticRegression(C=4.0, max_iter=2000, class_weight=balanced)
+        model = LogisticRegression(C=4.0, max_iter=2000, class_weight=balanced_class_weight(labels))
         pairs = task.example_kind == "pair"
         idf = learn_idf([e.text for e in examples] + ([e.text_b or "" for e in examples] if pairs else []))
         model.fit(linear_features(examples, pairs, idf), labels)
