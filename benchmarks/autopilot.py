@@ -62,7 +62,6 @@ def autopilot_run(database: Path, copy: Path, task, gold: dict, texts: dict, tar
 
     from bertanno.app.autopilot import autopilot_runs, plan_autopilot, start_autopilot
     from bertanno.app.session import AnnotationSession
-    from bertanno.plugins.task import payload_category
     from bertanno.store import Store
 
     copy.unlink(missing_ok=True)
@@ -77,8 +76,7 @@ def autopilot_run(database: Path, copy: Path, task, gold: dict, texts: dict, tar
                "oracle": oracle_cut(store, plan, task, gold, texts, target, 0.8)}
         if not plan.chosen:
             return {**row, "status": "nothing labelled", "reason": plan.reason}
-        right = sum(payload_category(task.payload_to_json(gold[texts[label["item_id"]]]))
-                    == payload_category(label["payload"]) for label in plan.labels)
+        right = sum(is_right(task, gold, texts, label["item_id"], label["payload"]) for label in plan.labels)
         row["true_accuracy"] = right / len(plan.labels)
         start_autopilot(store, plan)
         session = AnnotationSession(store, "p", "auditor", predict_ahead=False, plugins=plugins)
@@ -94,12 +92,18 @@ def autopilot_run(database: Path, copy: Path, task, gold: dict, texts: dict, tar
         store.close()
 
 
+def is_right(task, gold: dict, texts: dict, item_id: int, payload) -> bool:
+    """Whether ``payload`` (as stored: JSON) is the gold label of item ``item_id`` (its text key in ``texts``)."""
+    from bertanno.plugins.task import payload_category
+
+    return payload_category(task.payload_to_json(gold[texts[item_id]])) == payload_category(payload)
+
+
 def oracle_cut(store, plan, task, gold: dict, texts: dict, target: float, max_share: float) -> int:
     """The most items of the plan's pool, most confident first and at most ``max_share`` of it, whose true accuracy
     (gold is known here) is at least ``target``: what autopilot could take if it knew its labels' accuracy
     exactly. Against the number it labelled it separates what the bound costs from what the model lacks."""
     from bertanno.core.project import open_project
-    from bertanno.plugins.task import payload_category
     from bertanno.store.predictions import undecided_predictions
 
     with store.transaction() as db:
@@ -107,7 +111,7 @@ def oracle_cut(store, plan, task, gold: dict, texts: dict, target: float, max_sh
     right = 0
     best = 0
     for size, (item_id, payload, _) in enumerate(pool[:int(max_share * len(pool))], start=1):
-        right += payload_category(task.payload_to_json(gold[texts[item_id]])) == payload_category(payload)
+        right += is_right(task, gold, texts, item_id, payload)
         if right >= target * size:
             best = size
     return best

@@ -8,15 +8,9 @@
 
 from __future__ import annotations
 
-from collections import Counter
-
 from bertanno.plugins.bio import char_offsets, spans_to_tags, tags_to_spans
+from bertanno.plugins.builtin.fast_families import balanced_class_weight
 from bertanno.plugins.task import Span
-
-
-def _balanced(labels) -> str | None:
-    counts = Counter(labels).values()
-    return "balanced" if max(counts) >= 1.5 * min(counts) else None  # as bertanno's class weights
 
 
 def tfidf_logistic_regression(task, train, test) -> dict:
@@ -36,7 +30,7 @@ def tfidf_logistic_regression(task, train, test) -> dict:
         return hstack([a, b, a.multiply(b)]).tocsr()
 
     labels = [e.payload for e in train]
-    model = LogisticRegression(C=4.0, max_iter=2000, class_weight=_balanced(labels))
+    model = LogisticRegression(C=4.0, max_iter=2000, class_weight=balanced_class_weight(labels))  # as bertanno weighs
     model.fit(features(train), labels)
     predicted = list(model.predict(features(test)))
     return task.metrics([e.payload for e in test], predicted)
