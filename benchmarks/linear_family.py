@@ -42,16 +42,23 @@ def linear_family(task, train, test, idf: bool = True) -> dict:
     from bertanno.plugins.builtin import fast_families
 
     family = fast_families.LinearFamily()
-    original = fast_families.learn_idf
+    original = fast_families.learn_vocabulary
+
+    import numpy as np
+
+    def tf_alone(texts):  # the earlier weighting, no idf (over the n-grams kept today)
+        columns, weights = original(texts)
+        return columns, np.ones_like(weights)
+
     if not idf:
-        fast_families.learn_idf = lambda texts: None  # noqa: E731 - the earlier weighting: tf alone
+        fast_families.learn_vocabulary = tf_alone
     try:
         with tempfile.TemporaryDirectory() as folder:
             family.fit(task, train, Path(folder) / "v")
             model = family.load(Path(folder) / "v", {}, task)
             predictions, _ = model.predict(test)
     finally:
-        fast_families.learn_idf = original
+        fast_families.learn_vocabulary = original
     return task.metrics([e.payload for e in test], [p.payload for p in predictions])
 
 

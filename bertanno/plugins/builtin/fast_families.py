@@ -2,13 +2,12 @@
 ``crf`` (entity spans). A young project has few labels; these learn from them at once, and compete with
 the transformer versions under the same gate.
 
-- ``linear``: character 1-3-gram counts hashed into 2^18 dimensions (scikit-learn's ``HashingVectorizer``),
-  weighted as the classical TF-IDF baseline is (sublinear tf ``1 + log tf``, smoothed idf learnt from the
-  training texts, n-grams seen in fewer than two texts dropped, l2 norm), logistic regression on them; for
-  pairs the features of text a, of text b and their element-wise product (the overlap). Stored as
-  ``linear.npz`` (coefficients, intercepts, classes, the idf weights): no pickle, nothing that runs code when
-  loaded. A version saved before the idf weights (no ``idf`` in the file) is served with tf alone, as it was
-  trained.
+- ``linear``: the classical TF-IDF baseline: character 1-3-grams of the training texts (seen in two texts or
+  more, as scikit-learn's ``TfidfVectorizer`` keeps them), sublinear tf ``1 + log tf``, smoothed idf, l2 norm,
+  and logistic regression on them; for pairs the features of text a, of text b and their element-wise product
+  (the overlap). Stored as ``linear.npz`` (coefficients, intercepts, classes, the n-grams and their idf): no
+  pickle, nothing that runs code when loaded. A version saved before the n-grams by name (hashed into 2^18
+  buckets) or before the idf weights (tf alone) is served as it was trained.
 - ``crf``: a linear-chain CRF (sklearn-crfsuite, L-BFGS with L1 and L2 penalties of 0.1) over character
   features (the character, its neighbours up to two away, bigrams, character classes); BIO tags per
   character, derived from the spans. Stored in CRFsuite's own model file.
@@ -29,24 +28,33 @@ from bertanno.plugins.hookspecs import hookimpl
 from bertanno.plugins.task import Example, Prediction, Span, Task, softmax
 
 HASH_FEATURES = 2 ** 18
+"""Buckets of the hashed n-grams of a version saved before 2026-12-07. Hashing 1,500 reviews into them merged enough
+n-grams to cost the live model 0.4 to 1.6 points of accuracy or positive F1 against the TF-IDF baseline on the
+same examples (``benchmarks.linear_family``); versions now keep their n-grams by name."""
+MAX_NGRAMS = 300_000
+"""The most frequent n-grams a version keeps (the baseline's ``max_features``)."""
 LINEAR_FILE = "linear.npz"
 MIN_DF_FROM = 100
-"""Texts from which ``learn_idf`` drops n-grams seen once, as the TF-IDF baseline does."""
+"""Texts from which ``learn_vocabulary`` drops n-grams seen once, as the TF-IDF baseline does."""
 CRF_FILE = "model.crfsuite"
 
 
 # -- linear ------------------------------------------------------------------------------------------------------------
 
-def _vectorizer():
-    from sklearn.feature_extraction.text import HashingVectorizer
+def _counter(ngrams: Sequence[str] | None):
+    """Character 1-3-gram counts: over the version's own n-grams (a column each, in that order), or (``None``) a
+    version saved before them, hashed into ``HASH_FEATURES`` buckets."""
+    from sklearn.feature_extraction.text import CountVectorizer, HashingVectorizer
 
-    return HashingVectorizer(analyzer="char", ngram_range=(1, 3), n_features=HASH_FEATURES, alternate_sign=False,
-                             norm=None)
+    if ngrams is None:
+        return HashingVectorizer(analyzer="char", ngram_range=(1, 3), n_features=HASH_FEATURES, alternate_sign=False,
+                                 norm=None)
+    return CountVectorizer(analyzer="char", ngram_range=(1, 3), vocabulary={g: i for i, g in enumerate(ngrams)})
 
 
 def _weighted(counts, idf: np.ndarray | None):
-    """Hashed n-gram ``counts`` as the baseline weighs them: ``1 + log tf`` times ``idf`` (``None``: tf alone, a
-    version saved before idf), each row l2-normalised."""
+    """N-gram ``counts`` as the baseline weighs them: ``1 + log tf`` times ``idf`` (``None``: tf alone, a version
+    saved before idf), each row l2-normalised."""
     from sklearn.preprocessing import normalize
 
     counts = counts.tocsr(copy=True).astype(np.float64)
@@ -56,28 +64,30 @@ def _weighted(counts, idf: np.ndarray | None):
     return normalize(counts, norm="l2")
 
 
-def learn_idf(texts: Sequence[str]) -> np.ndarray:
-    """Smoothed idf (``log((1 + n) / (1 + df)) + 1``, scikit-learn's) of every hashed n-gram of ``texts``:
-    ``float32 [2^18]``. From ``MIN_DF_FROM`` texts on, an n-gram seen in fewer than two texts gets 0 (the
-    baseline's ``min_df=2``); below, every n-gram counts (a young project's word seen once is all it knows)."""
-    counts = _vectorizer().transform(texts).tocsc()
-    df = np.diff(counts.indptr)
-    idf = (np.log((1 + len(texts)) / (1 + df)) + 1).astype(np.float32)
-    if len(texts) >= MIN_DF_FROM:
-        idf[df < 2] = 0.0
-    return idf
+def learn_vocabulary(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The character 1-3-grams of ``texts`` a version keeps and their smoothed idf (``log((1 + n) / (1 + df)) +
+    1``), as scikit-learn's ``TfidfVectorizer`` learns them for the baseline: ``(ngrams str [kept], idf float32
+    [kept])``, at most ``MAX_NGRAMS``. From ``MIN_DF_FROM`` texts on an n-gram must be seen in two texts (the
+    baseline's ``min_df=2``); below, every n-gram seen counts (a young project's word seen once is all it knows)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    vectorizer = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True, max_features=MAX_NGRAMS,
+                                 min_df=2 if len(texts) >= MIN_DF_FROM else 1).fit(texts)
+    return vectorizer.get_feature_names_out().astype(str), vectorizer.idf_.astype(np.float32)
 
 
-def linear_features(examples: Sequence[Example], pairs: bool, idf: np.ndarray | None = None):
-    """Sparse features ``[examples, 2^18]`` (``[examples, 3 x 2^18]`` for pairs: a, b, a * b), weighted by
-    ``_weighted``."""
+def linear_features(examples: Sequence[Example], pairs: bool, idf: np.ndarray | None = None,
+                    ngrams: Sequence[str] | None = None):
+    """Sparse features ``[examples, n-grams]`` (``[examples, 3 x n-grams]`` for pairs: a, b, a * b): the counts of
+    ``ngrams`` (``None``: hashed, a version saved before them), weighted by ``_weighted``; n-grams the version does
+    not know are left out before the rows are normalised, as the baseline leaves them."""
     from scipy.sparse import hstack
 
-    vectorizer = _vectorizer()
-    a = _weighted(vectorizer.transform([e.text for e in examples]), idf)
+    counter = _counter(ngrams)
+    a = _weighted(counter.transform([e.text for e in examples]), idf)
     if not pairs:
         return a
-    b = _weighted(vectorizer.transform([e.text_b or "" for e in examples]), idf)
+    b = _weighted(counter.transform([e.text_b or "" for e in examples]), idf)
     return hstack([a, b, a.multiply(b)]).tocsr()
 
 
@@ -105,15 +115,19 @@ def logistic_predictions(features, coef, intercept, classes: Sequence[str]) -> l
 
 
 class LinearModel:
+    """A stored logistic regression over ``linear_features``: ``ngrams`` the character n-grams it knows and ``idf``
+    their weights (``ngrams`` ``None``: a version saved before them, over hashed n-grams)."""
+
     def __init__(self, task: Task, coef: np.ndarray, intercept: np.ndarray, classes: list[str],
-                 idf: np.ndarray | None = None):
+                 idf: np.ndarray | None = None, ngrams: Sequence[str] | None = None):
         self.task, self.coef, self.intercept, self.classes, self.idf = task, coef, intercept, classes, idf
+        self.ngrams = ngrams
 
     def predict(self, examples: Sequence[Example], progress=None):
         timer = Timer(len(examples))
         if not examples:
             return [], timer.done()
-        features = linear_features(examples, self.task.example_kind == "pair", self.idf)
+        features = linear_features(examples, self.task.example_kind == "pair", self.idf, self.ngrams)
         predictions = logistic_predictions(features, self.coef, self.intercept, self.classes)
         if progress:
             progress(len(examples), len(examples))
@@ -141,13 +155,14 @@ class LinearFamily(ModelFamily):
                                 f"there is only {present[0] if present else 'none'}")
         model = LogisticRegression(C=4.0, max_iter=2000, class_weight=balanced_class_weight(labels))
         pairs = task.example_kind == "pair"
-        idf = learn_idf([e.text for e in examples] + ([e.text_b or "" for e in examples] if pairs else []))
-        model.fit(linear_features(examples, pairs, idf), labels)
+        ngrams, idf = learn_vocabulary([e.text for e in examples] + ([e.text_b or "" for e in examples] if pairs
+                                                                       else []))
+        model.fit(linear_features(examples, pairs, idf, ngrams), labels)
         directory.mkdir(parents=True, exist_ok=True)
         np.savez_compressed(directory / LINEAR_FILE, coef=model.coef_.astype(np.float32),
                             intercept=model.intercept_.astype(np.float32), classes=np.array(model.classes_, dtype=str),
-                            **({"idf": idf} if idf is not None else {}))
-        return {"examples": len(examples), "classes": list(model.classes_)}
+                            idf=idf, ngrams=ngrams)
+        return {"examples": len(examples), "classes": list(model.classes_), "ngrams": len(ngrams)}
 
     def load(self, directory: Path, record: dict, task: Task) -> LinearModel:
         try:
@@ -158,8 +173,10 @@ class LinearFamily(ModelFamily):
         foreign = [c for c in classes if c not in task.labels]
         if foreign:
             raise BertannoError(f"{directory}: the linear model predicts {', '.join(foreign)}, not labels of the task")
+        # saved before 2026-12-07: no n-grams by name, hashed n-grams with the idf of each bucket (or tf alone)
         return LinearModel(task, stored["coef"], stored["intercept"], classes,
-                           stored["idf"] if "idf" in stored.files else None)
+                           stored["idf"] if "idf" in stored.files else None,
+                           [str(g) for g in stored["ngrams"]] if "ngrams" in stored.files else None)
 
 
 # -- crf ----------------------------------------------------------------------------------------------------------------
