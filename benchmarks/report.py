@@ -1069,6 +1069,32 @@ def ensemble_section(result: dict) -> list[str]:
     return lines + [""]
 
 
+def sentence_plan_section(result: dict) -> list[str]:
+    """``python -m benchmarks.sentence_plan``: zh-mini's plan for sentence and pair tasks against longer plans."""
+    rows = result["rows"]
+    variants = list(dict.fromkeys(row["variant"] for row in rows if row["variant"] != "classical"))
+    lines = section_head("zh-mini's training plan on small sentence and pair sets", result,
+             "The first N examples of the quality suite's training sample (a tenth held out to choose the epoch) "
+             "and its test sample; zh-mini fine-tuned once per variant (seed 42): `plan` is `bertanno train`'s own "
+             "plan, the others name the `TrainConfig` fields they change; `classical`: TF-IDF + logistic "
+             "regression on the same examples. The task's headline on the test sample (sentiment: accuracy; pairs: "
+             "the positive label's F1), the best epoch in brackets.") + [
+             "| set | N | classical | " + " | ".join(f"`{v}`" for v in variants) + " |",
+             "|---|---|---|" + "---|" * len(variants)]
+    by_set: dict[str, dict] = {}
+    for row in rows:
+        by_set.setdefault(row["dataset"], {})[row["variant"]] = row
+    for name, entry in by_set.items():
+        cells = []
+        for variant in ["classical", *variants]:
+            row = entry.get(variant)
+            cells.append("–" if row is None else f"{row['headline']:.4f}"
+                         + (f" ({row['best_epoch']})" if row.get("best_epoch") else ""))
+        train = next(iter(entry.values()))["train"]
+        lines.append(f"| {name} | {train:,} | " + " | ".join(cells) + " |")
+    return lines + [""]
+
+
 def loop_goal_section(heads: dict | None, ner: dict | None, sentences: dict | None) -> list[str]:
     """The model in the loop against the classical baseline on all 8 shared sets, from ``benchmarks.crf_head``
     (zh-mini's heads on NER) and ``benchmarks.ensemble`` (NER, and ``--output ensemble_sentences`` for the sentence
@@ -1323,6 +1349,7 @@ def write_report() -> list[Path]:
                           ("constrained_decoding.json", constrained_decoding_section),
                           ("crf_head.json", crf_head_section), ("ensemble.json", ensemble_section),
                           ("ensemble_sentences.json", ensemble_section),
+                          ("sentence_plan.json", sentence_plan_section),
                           ("ensemble.json", lambda ner: loop_goal_section(
                               _json("crf_head.json"), ner, _json("ensemble_sentences.json"))),
                           ("adapt.json", adapt_section), ("relations.json", relations_section),

@@ -216,3 +216,25 @@ def test_train_prints_the_gate(tmp_path, tiny_base, monkeypatch):  # noqa: F811
     result = runner.invoke(cli, args + ["--min-eval", "5"])
     assert result.exit_code == 0 and "95% CI" in result.output and "on 8 evaluation items" in result.output
     assert "--min-eval" in runner.invoke(cli, ["train", "--help"]).output
+
+
+@pytest.mark.parametrize("labels", [["no_match", "match"], ["contradicts", "neutral", "supports"]])
+def test_pair_item_statistics_reproduce_the_headline(labels):
+    pair = get_plugins().task("pair", labels=labels)
+    generator = random.Random(11)
+    gold = [generator.choice(labels) for _ in range(120)]
+    predicted = [g if generator.random() < 0.6 else generator.choice(labels) for g in gold]
+    totals = pair.item_statistics(gold, predicted).sum(axis=0)
+    assert float(pair.headline_from(totals)) == pytest.approx(next(iter(pair.metrics(gold, predicted).values())))
+
+
+def test_the_gate_does_not_serve_a_pair_model_that_answers_the_majority_label():
+    # issue 47: pairs were judged by accuracy; with 70 % "no_match" a model that never says "match" (accuracy 0.7,
+    # F1 of "match" 0) beat one that finds most matches (accuracy 0.65), and the gate would have served it
+    pair = get_plugins().task("pair", labels=["no_match", "match"])
+    gold = ["no_match"] * 70 + ["match"] * 30
+    majority = ["no_match"] * 100
+    finder = ["no_match"] * 45 + ["match"] * 25 + ["match"] * 20 + ["no_match"] * 10  # 20 of 30 matches found
+    verdict = decide(pair, gold, majority, finder)
+    assert verdict.metric == "f1" and not verdict.promote and "confidently worse" in verdict.reason
+    assert decide(pair, gold, finder, majority).promote

@@ -1,0 +1,84 @@
+"""zh-mini's training plan for sentence and pair tasks on small sets: the plan's epochs against longer plans.
+
+    python -m benchmarks.sentence_plan [--datasets chnsenticorp,waimai_10k,afqmc,chineseblue_cmedqq,cail2021_argmine]
+        [--train 1500] [--test 1000] [--variants "plan;epochs=12,patience=3;epochs=12,patience=3,layer_decay=0.8"]
+
+For each shared sentence or pair set: the first --train examples of the quality suite's training sample
+(``benchmarks.linear_family.sample``), a tenth held out to choose the epoch, zh-mini fine-tuned once per variant
+(seed 42; ``plan``: ``bertanno train``'s own plan; else ``TrainConfig`` fields, ``name=value`` joined by commas)
+and scored on the first --test examples of the suite's test sample with every metric of the task (pairs are
+compared by the positive class's F1, sentiment by accuracy), beside the classical baseline on the same examples
+(TF-IDF + logistic regression, ``benchmarks.baselines``). Each finished row is kept in
+``~/.cache/bertanno-runs/sentence_plan/rows.jsonl``, so a killed run resumes at the row it was in. Writes
+``benchmarks/results/sentence_plan.json`` after every row.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from benchmarks.common import fit_zh_mini, parse_samples, sample_arguments, samples, write_rows
+
+CHECKPOINTS = Path.home() / ".cache" / "bertanno-runs" / "sentence_plan"
+SETS = "chnsenticorp,waimai_10k,afqmc,chineseblue_cmedqq,cail2021_argmine"
+
+
+def parse_variant(text: str) -> dict:
+    """``"epochs=12,patience=3,layer_decay=0.8"`` -> ``{"epochs": 12, "patience": 3, "layer_decay": 0.8}``;
+    ``"plan"`` -> ``{}``. Values are ints where they parse as ints, else floats."""
+    if text.strip() == "plan":
+        return {}
+    settings = {}
+    for part in text.split(","):
+        key, _, value = part.partition("=")
+        settings[key.strip()] = int(value) if value.strip().lstrip("-").isdigit() else float(value)
+    return settings
+
+
+def main(argv=None) -> dict:
+    from benchmarks.baselines import tfidf_logistic_regression
+
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.sentence_plan", description=__doc__.split("\n")[0])
+    sample_arguments(parser, SETS)
+    parser.add_argument("--variants", default="plan;epochs=12,patience=3",
+                        help="';'-separated variants: 'plan', or TrainConfig fields as name=value,name=value")
+    args, plugins = parse_samples(parser, argv)
+    CHECKPOINTS.mkdir(parents=True, exist_ok=True)
+    done_file = CHECKPOINTS / "rows.jsonl"
+    done = {}
+    if done_file.exists():
+        for line in done_file.read_text(encoding="utf-8").splitlines():
+            row = json.loads(line)
+            done[(row["dataset"], row["variant"], row["train"], row["test"])] = row
+    rows = []
+    for name, task, training, test in samples(args, plugins):
+        gold = [example.payload for example in test]
+        for variant in ["classical", *[v.strip() for v in args.variants.split(";")]]:
+            key = (name, variant, len(training), len(test))
+            if key in done:
+                rows.append(done[key])
+                print(json.dumps(done[key], ensure_ascii=False), "(done before)", flush=True)
+                continue
+            started = time.perf_counter()
+            if variant == "classical":
+                metrics, plan, best_epoch = tfidf_logistic_regression(task, training, test), "TF-IDF + LR", None
+            else:
+                predictor, config, result = fit_zh_mini(task, training, plugins, **parse_variant(variant))
+                metrics = task.metrics(gold, [p.payload for p in predictor.predict(test)[0]])
+                plan, best_epoch = config.describe(), result.best_epoch
+            row = {"dataset": name, "variant": variant, "train": len(training), "test": len(test), "plan": plan,
+                   "best_epoch": best_epoch, "seconds": round(time.perf_counter() - started, 1),
+                   "headline": metrics.get("f1", metrics.get("accuracy")), "metrics": metrics}
+            with done_file.open("a", encoding="utf-8") as handle:
+                handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+            rows.append(row)
+            print(json.dumps(row, ensure_ascii=False), flush=True)
+            write_rows("sentence_plan", "benchmarks.sentence_plan", argv, args.threads, rows)  # what is done so far
+    return write_rows("sentence_plan", "benchmarks.sentence_plan", argv, args.threads, rows)
+
+
+if __name__ == "__main__":
+    main()
