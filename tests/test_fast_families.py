@@ -226,3 +226,11 @@ def test_a_linear_version_saved_before_the_vocabulary_is_served_as_it_was_traine
     counts.data = 1 + np.log(counts.data)
     logit = normalize(counts.multiply(idf.reshape(1, -1)).tocsr()) @ coef[0] + 0.5
     assert np.allclose([p.scores["positive"] for p in served], 1 / (1 + np.exp(-logit)), atol=1e-5)
+
+
+def test_the_linear_family_says_so_when_its_texts_hold_nothing_to_learn(tmp_path, plugins):
+    from bertanno.plugins.builtin.fast_families import LinearFamily
+
+    task = plugins.task("sentiment", labels=["negative", "positive"])
+    with pytest.raises(BertannoError, match="no characters to learn from"):
+        LinearFamily().fit(task, [Example("", payload="positive"), Example("", payload="negative")], tmp_path / "v")

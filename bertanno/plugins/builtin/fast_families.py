@@ -68,11 +68,15 @@ def learn_vocabulary(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     """The character 1-3-grams of ``texts`` a version keeps and their smoothed idf (``log((1 + n) / (1 + df)) +
     1``), as scikit-learn's ``TfidfVectorizer`` learns them for the baseline: ``(ngrams str [kept], idf float32
     [kept])``, at most ``MAX_NGRAMS``. From ``MIN_DF_FROM`` texts on an n-gram must be seen in two texts (the
-    baseline's ``min_df=2``); below, every n-gram seen counts (a young project's word seen once is all it knows)."""
+    baseline's ``min_df=2``); below, every n-gram seen counts (a young project's word seen once is all it knows).
+    Raises ``BertannoError`` when the texts hold no characters."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    vectorizer = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True, max_features=MAX_NGRAMS,
-                                 min_df=2 if len(texts) >= MIN_DF_FROM else 1).fit(texts)
+    try:
+        vectorizer = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True, max_features=MAX_NGRAMS,
+                                     min_df=2 if len(texts) >= MIN_DF_FROM else 1).fit(texts)
+    except ValueError:  # scikit-learn's "empty vocabulary": every text empty
+        raise BertannoError("the linear model found no characters to learn from in its training texts") from None
     return vectorizer.get_feature_names_out().astype(str), vectorizer.idf_.astype(np.float32)
 
 
