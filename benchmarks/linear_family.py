@@ -4,11 +4,10 @@
 
 For each shared sentence or pair set and each training size: the quality suite's sample (the training split
 shuffled with seed 0, capped at 20,000, its first tenth held out as the suite's validation and left out here;
-the test split shuffled with seed 1, capped at 2,000), the first SIZE training examples, and three models
+the test split shuffled with seed 1, capped at 2,000), the first SIZE training examples, and two models
 scored with the task's own metrics on the identical test examples: ``baseline`` (``benchmarks.baselines``:
-scikit-learn's TfidfVectorizer, sublinear tf, min_df 2), ``linear`` (the family as bertanno trains it now:
-hashed n-grams with the baseline's weighting, ``plugins.builtin.fast_families``) and ``linear-tf`` (the family
-as it was before 2026-12-06: hashed counts, l2-normalised, no idf). Writes
+scikit-learn's TfidfVectorizer, sublinear tf, min_df 2) and ``linear`` (the family as bertanno trains it,
+``plugins.builtin.fast_families``: since 2026-12-07 the baseline's own n-grams and idf). Writes
 ``benchmarks/results/linear_family.json``.
 """
 
@@ -37,28 +36,14 @@ def sample(data, max_train: int = 20000, max_test: int = 2000):
     return train, test[:max_test]
 
 
-def linear_family(task, train, test, idf: bool = True) -> dict:
-    """The ``linear`` family fitted and served as bertanno does (``idf=False``: its weighting before idf)."""
+def linear_family(task, train, test) -> dict:
+    """The ``linear`` family fitted and served as bertanno does: the task's metrics on ``test``."""
     from bertanno.plugins.builtin import fast_families
 
-    family = fast_families.LinearFamily()
-    original = fast_families.learn_vocabulary
-
-    import numpy as np
-
-    def tf_alone(texts):  # the earlier weighting, no idf (over the n-grams kept today)
-        columns, weights = original(texts)
-        return columns, np.ones_like(weights)
-
-    if not idf:
-        fast_families.learn_vocabulary = tf_alone
-    try:
-        with tempfile.TemporaryDirectory() as folder:
-            family.fit(task, train, Path(folder) / "v")
-            model = family.load(Path(folder) / "v", {}, task)
-            predictions, _ = model.predict(test)
-    finally:
-        fast_families.learn_vocabulary = original
+    with tempfile.TemporaryDirectory() as folder:
+        family = fast_families.LinearFamily()
+        family.fit(task, train, Path(folder) / "v")
+        predictions, _ = family.load(Path(folder) / "v", {}, task).predict(test)
     return task.metrics([e.payload for e in test], [p.payload for p in predictions])
 
 
@@ -80,8 +65,7 @@ def main(argv=None) -> dict:
             subset = train if size == "all" else train[:int(size)]
             row = {"dataset": name, "task": data.task, "train": len(subset), "test": len(test)}
             for column, fit in (("baseline", lambda: tfidf_logistic_regression(task, subset, test)),
-                                ("linear", lambda: linear_family(task, subset, test)),
-                                ("linear-tf", lambda: linear_family(task, subset, test, idf=False))):
+                                ("linear", lambda: linear_family(task, subset, test))):
                 started = time.perf_counter()
                 scores = fit()
                 row[column] = {"score": next(iter(scores.values())), "metric": next(iter(scores)),
