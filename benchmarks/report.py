@@ -14,10 +14,11 @@ HEADLINE = {"sentiment": ("accuracy", "acc"), "ner": ("f1", "entity F1"), "pair"
 
 
 def _jsonl(path: Path) -> tuple[dict, list[dict]]:
+    """A results file's header and rows; ``({}, [])`` when it is missing or still empty (a run that has begun)."""
     if not path.exists():
         return {}, []
     lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    return lines[0], lines[1:]
+    return (lines[0], lines[1:]) if lines else ({}, [])
 
 
 def _json(name: str) -> dict | None:
@@ -988,7 +989,7 @@ def linear_family_section(result: dict) -> list[str]:
                      f"{(row['linear']['score'] - row['baseline']['score']) * 100:+.2f} |")
     below = [r for r in rows if r["linear"]["score"] < r["baseline"]["score"] - 0.002]
     mean = sum(r["linear"]["score"] - r["baseline"]["score"] for r in rows) / len(rows)
-    lines += ["", f"The live linear model scores {mean * 100:+.2f} points against the baseline on average "
+    lines += ["", f"The live linear model scores {round(mean * 100, 2) + 0.0:+.2f} points against the baseline on average "
               f"({len(below)} of {len(rows)} rows more than 0.2 points below it).", ""]
     return lines
 
