@@ -308,6 +308,20 @@ def cold_start_section(header: dict, rows: list[dict], name: str = "cold_start")
             score = ", ".join(f"{k} {v:.3f}" for k, v in last["test"].items()) or "–"
             lines.append(f"| {scenario} | " + " | ".join(cells) + f" | {last['serving'] or 'none'}: {score} |")
         lines.append("")
+        taking_over = []
+        for scenario in dict.fromkeys(r["scenario"] for r in mine):
+            points = sorted((r for r in mine if r["scenario"] == scenario), key=lambda r: r["decisions"])
+            transformer = [r for r in points if (r["serving"] or "")[:1] in ("v", "e")]  # zh-mini or the ensemble
+            if transformer:
+                taking_over.append(f"({scenario[0]}) at decision{'s' if len(transformer) > 1 else ''} "
+                                   + ", ".join(f"{r['decisions']} ({r['serving']}, "
+                                               + ", ".join(f"{k} {v:.3f}" for k, v in list(r["test"].items())[:1])
+                                               + ")" for r in transformer))
+        if taking_over:
+            lines += ["A transformer-based version (`v…` zh-mini, `e…` the ensemble) served " + "; ".join(taking_over)
+                      + ".", ""]
+        elif any(r["scenario"][:1] in ("d", "e", "f") for r in mine):
+            lines += ["No transformer-based version served at any checkpoint.", ""]
         served = {r["serving"] for r in mine if r["scenario"].startswith("d ") and r["serving"]}
         if served and not any(name.startswith("v") for name in served):
             lines += ["In (d) no transformer version ever served: the gate kept the live model each time, since no "
