@@ -1,7 +1,7 @@
 """NER with zh-mini's softmax head against its CRF head (``train --head crf``), beside the classical CRF baseline.
 
     python -m benchmarks.crf_head [--datasets chineseblue_cmedqaner,cail2021_xxcq,msra_ner] [--train 1500]
-        [--test 1000] [--epochs N] [--heads softmax,crf,crf+lexicon] [--layer-decay 0.8]
+        [--test 1000] [--epochs N] [--heads softmax,crf,crf+lexicon] [--layer-decay 0.8] [--output crf_head]
 
 For each shared NER set: the first --train examples of the quality suite's training sample
 (``benchmarks.linear_family.sample``), a tenth of them held out for choosing the epoch; zh-mini fine-tuned once
@@ -12,7 +12,8 @@ strict entity F1 (seqeval, IOB2). ``softmax`` decodes by constrained Viterbi ove
 features beside the encoder (``train --lexicon-features``). ``crf baseline``: the quality suite's
 sklearn-crfsuite model over character features (``benchmarks.baselines.crf``) on the same training examples
 (the held-out tenth included). ``--layer-decay``: the transformer's layer-wise learning-rate decay. Each finished row is kept in ``~/.cache/bertanno-runs/crf_head/rows.jsonl``, so a
-killed run resumes where it stopped. Writes ``benchmarks/results/crf_head.json``.
+killed run resumes where it stopped. Writes ``benchmarks/results/crf_head.json`` after every row (``--output``:
+another name, for a run that should not replace it).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--heads", default="softmax,crf")
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--layer-decay", type=float, default=1.0)
+    parser.add_argument("--output", default="crf_head", help="results file name in benchmarks/results")
     args, plugins = parse_samples(parser, argv)
     CHECKPOINTS.mkdir(parents=True, exist_ok=True)
     done_file = CHECKPOINTS / "rows.jsonl"
@@ -73,7 +75,8 @@ def main(argv=None) -> dict:
                 handle.write(json.dumps(row, ensure_ascii=False) + "\n")
             rows.append(row)
             print(json.dumps(row, ensure_ascii=False), flush=True)
-    return write_rows("crf_head", "benchmarks.crf_head", argv, args.threads, rows)
+            write_rows(args.output, "benchmarks.crf_head", argv, args.threads, rows)  # what is done so far
+    return write_rows(args.output, "benchmarks.crf_head", argv, args.threads, rows)
 
 
 if __name__ == "__main__":
