@@ -94,7 +94,9 @@ def write_rows(name: str, module: str, argv, threads: int, rows: list[dict]) -> 
     import time
 
     argv = sys.argv[1:] if argv is None else argv  # run as python -m MODULE: its own command line
-    result = {"command": f"python -m {module} " + " ".join(argv), "started": time.strftime("%Y-%m-%d %H:%M"),
+    import shlex
+
+    result = {"command": f"python -m {module} " + shlex.join(argv), "started": time.strftime("%Y-%m-%d %H:%M"),
               "machine": machine_facts(threads), "rows": rows}
     folder = REPO / "benchmarks" / "results"
     folder.mkdir(exist_ok=True)
