@@ -1429,6 +1429,7 @@ def write_report() -> list[Path]:
                           ("crf_head.json", crf_head_section), ("ensemble.json", ensemble_section),
                           ("ensemble_sentences.json", ensemble_section),
                           ("sentence_plan.json", sentence_plan_section),
+                          ("sentence_plan_300.json", sentence_plan_section),
                           ("ensemble.json", lambda ner: loop_goal_section(
                               _json("crf_head.json"), ner, _json("ensemble_sentences.json"))
                            + loop_goal_full_section(_json("linear_family.json"), zh_rows, _json("crf_head_full.json"),

@@ -1,7 +1,7 @@
 """zh-mini's training plan for sentence and pair tasks on small sets: the plan's epochs against longer plans.
 
     python -m benchmarks.sentence_plan [--datasets chnsenticorp,waimai_10k,afqmc,chineseblue_cmedqq,cail2021_argmine]
-        [--train 1500] [--test 1000] [--variants "plan;epochs=12,patience=3;epochs=12,patience=3,layer_decay=0.8"]
+        [--train 1500] [--test 1000] [--variants "plan;epochs=12,patience=3;layer_decay=0.8"] [--output NAME]
 
 For each shared sentence or pair set: the first --train examples of the quality suite's training sample
 (``benchmarks.linear_family.sample``), a tenth held out to choose the epoch, zh-mini fine-tuned once per variant
@@ -10,7 +10,7 @@ and scored on the first --test examples of the suite's test sample with every me
 compared by the positive class's F1, sentiment by accuracy), beside the classical baseline on the same examples
 (TF-IDF + logistic regression, ``benchmarks.baselines``). Each finished row is kept in
 ``~/.cache/bertanno-runs/sentence_plan/rows.jsonl``, so a killed run resumes at the row it was in. Writes
-``benchmarks/results/sentence_plan.json`` after every row.
+``benchmarks/results/sentence_plan.json`` after every row (``--output``: another name).
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ def main(argv=None) -> dict:
     sample_arguments(parser, SETS)
     parser.add_argument("--variants", default="plan;epochs=12,patience=3",
                         help="';'-separated variants: 'plan', or TrainConfig fields as name=value,name=value")
+    parser.add_argument("--output", default="sentence_plan", help="results file name in benchmarks/results")
     args, plugins = parse_samples(parser, argv)
     CHECKPOINTS.mkdir(parents=True, exist_ok=True)
     done_file = CHECKPOINTS / "rows.jsonl"
@@ -76,8 +77,8 @@ def main(argv=None) -> dict:
                 handle.write(json.dumps(row, ensure_ascii=False) + "\n")
             rows.append(row)
             print(json.dumps(row, ensure_ascii=False), flush=True)
-            write_rows("sentence_plan", "benchmarks.sentence_plan", argv, args.threads, rows)  # what is done so far
-    return write_rows("sentence_plan", "benchmarks.sentence_plan", argv, args.threads, rows)
+            write_rows(args.output, "benchmarks.sentence_plan", argv, args.threads, rows)  # what is done so far
+    return write_rows(args.output, "benchmarks.sentence_plan", argv, args.threads, rows)
 
 
 if __name__ == "__main__":
