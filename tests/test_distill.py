@@ -298,7 +298,7 @@ def test_distill_faster_chooses_the_student_it_measured(project, monkeypatch):
 def test_a_ner_student_gets_as_many_passes_as_train_would_give_its_teacher(make_bundle, monkeypatch):
     # optimize_gate: a NER student given the sentence rule's 4 epochs lost 13.7 points of entity F1 to its teacher
     from bertanno.core import distill as distilling_core
-    from bertanno.core.training import token_task_epochs, training_defaults
+    from bertanno.core.training import sentence_task_epochs, token_task_epochs, training_defaults
 
     planned = []
 
@@ -313,7 +313,7 @@ def test_a_ner_student_gets_as_many_passes_as_train_would_give_its_teacher(make_
         examples = [Example(f"张三第{n}次来到北京") for n in range(texts)]
         distilling_core.distill(teacher, student, examples, [], TrainConfig(), transfer="none")
         rule = training_defaults(student).epochs
-        assert planned[-1] == (token_task_epochs(texts, 32, rule) if task == "ner" else rule)
+        assert planned[-1] == (token_task_epochs if task == "ner" else sentence_task_epochs)(texts, 32, rule)
     assert planned[0] > planned[1]  # 300 texts of a token task: many more passes than a sentence task's
     distilling_core.distill(teacher, student, examples, [], TrainConfig(epochs=2), transfer="none")
     assert planned[-1] == 2  # --epochs still decides when given

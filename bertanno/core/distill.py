@@ -219,8 +219,8 @@ def distill(teacher: ModelBundle, student: ModelBundle, examples: Sequence[Examp
     """Train ``student`` in place to give ``teacher``'s outputs on ``examples`` (only their texts are read: labelled
     or not), at the shorter of the two models' input lengths; ``validation`` (labelled) picks the best epoch
     as in ``train``, and Ctrl-C keeps the best epoch so far. ``config``'s unset numbers come from
-    ``training_defaults`` for the student, a token task's epochs from ``token_task_epochs`` for ``examples``, as
-    ``train`` plans them (a NER student of 1,671 texts given 4 epochs lost 13.7 points of entity F1 to its
+    ``training_defaults`` for the student, its epochs from ``token_task_epochs`` or ``sentence_task_epochs`` for
+    ``examples``, as ``train`` plans them (a NER student of 1,671 texts given 4 epochs lost 13.7 points of entity F1 to its
     teacher in ``benchmarks.optimize_gate``). ``on_soft_labels(done, total)`` hears the teacher's pass (windows).
     ``transfer``: ``hidden`` also trains each student layer towards a teacher layer's hidden states where the
     widths match (``transfer_plan``; the teacher runs beside the student in each step), ``none`` the outputs only.
@@ -232,7 +232,7 @@ def distill(teacher: ModelBundle, student: ModelBundle, examples: Sequence[Examp
     check_same_vocabulary(teacher, student, student.base_model)
     max_length = min(teacher.max_length, student.max_length)
     student.max_length = max_length
-    config, _ = config.for_model(student, len(examples))  # a token task: as many passes as its data needs
+    config, _ = config.for_model(student, len(examples))  # as many passes as its data needs
     windows = soft_labels(teacher, examples, max_length, config.device, on_soft_labels)
     keep_token_types = getattr(student.model.config, "type_vocab_size", 1) > 1
     collate = _collate(student.tokenizer.pad_token_id or 0, keep_token_types)
