@@ -318,8 +318,8 @@ def cold_start_section(header: dict, rows: list[dict], name: str = "cold_start")
                                                + ", ".join(f"{k} {v:.3f}" for k, v in list(r["test"].items())[:1])
                                                + ")" for r in transformer))
         if taking_over:
-            lines += ["A transformer-based version (`v…` zh-mini, `e…` the ensemble) served " + "; ".join(taking_over)
-                      + ".", ""]
+            lines += ["A transformer-based version (`v…` zh-mini, `e…` the ensemble) served "
+                      + "; ".join(taking_over) + ".", ""]
         elif any(r["scenario"][:1] in ("d", "e", "f") for r in mine):
             lines += ["No transformer-based version served at any checkpoint.", ""]
         served = {r["serving"] for r in mine if r["scenario"].startswith("d ") and r["serving"]}
@@ -1003,7 +1003,8 @@ def linear_family_section(result: dict) -> list[str]:
                      f"{(row['linear']['score'] - row['baseline']['score']) * 100:+.2f} |")
     below = [r for r in rows if r["linear"]["score"] < r["baseline"]["score"] - 0.002]
     mean = sum(r["linear"]["score"] - r["baseline"]["score"] for r in rows) / len(rows)
-    lines += ["", f"The live linear model scores {round(mean * 100, 2) + 0.0:+.2f} points against the baseline on average "
+    lines += ["", f"The live linear model scores {round(mean * 100, 2) + 0.0:+.2f} points against the baseline on "
+              "average "
               f"({len(below)} of {len(rows)} rows more than 0.2 points below it).", ""]
     return lines
 

@@ -220,8 +220,8 @@ def distill(teacher: ModelBundle, student: ModelBundle, examples: Sequence[Examp
     or not), at the shorter of the two models' input lengths; ``validation`` (labelled) picks the best epoch
     as in ``train``, and Ctrl-C keeps the best epoch so far. ``config``'s unset numbers come from
     ``training_defaults`` for the student, its epochs from ``token_task_epochs`` or ``sentence_task_epochs`` for
-    ``examples``, as ``train`` plans them (a NER student of 1,671 texts given 4 epochs lost 13.7 points of entity F1 to its
-    teacher in ``benchmarks.optimize_gate``). ``on_soft_labels(done, total)`` hears the teacher's pass (windows).
+    ``examples``, as ``train`` plans them (a NER student of 1,671 texts given 4 epochs lost 13.7 points of entity
+    F1 to its teacher in ``benchmarks.optimize_gate``). ``on_soft_labels(done, total)`` hears the teacher's pass (windows).
     ``transfer``: ``hidden`` also trains each student layer towards a teacher layer's hidden states where the
     widths match (``transfer_plan``; the teacher runs beside the student in each step), ``none`` the outputs only.
     Raises ``BertannoError`` when there is nothing to distil on, ``temperature`` is not positive, the
