@@ -156,3 +156,35 @@ def fit_zh_mini(task, examples, plugins, start: str = "zh-mini", **settings):
     config, _ = TrainConfig(seed=42, **settings).for_model(bundle, len(fitted))
     result = train(bundle, fitted, validation, config)
     return Predictor(result.bundle), config, result
+
+
+class FinishedRows:
+    """The finished rows of a resumable benchmark, one JSON line each in ``path``, found again by ``key(row)`` (a
+    tuple of the row's fields that name the measurement): a killed run skips what it had finished."""
+
+    def __init__(self, path, key):
+        import json
+
+        self.path, self.key = path, key
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        lines = self.path.read_text(encoding="utf-8").splitlines() if self.path.exists() else []
+        self.rows = {key(row): row for row in map(json.loads, lines)}
+
+    def get(self, key: tuple) -> dict | None:
+        """The row finished before under ``key`` (printed as such), or ``None``."""
+        import json
+
+        row = self.rows.get(key)
+        if row is not None:
+            print(json.dumps(row, ensure_ascii=False), "(done before)", flush=True)
+        return row
+
+    def add(self, row: dict) -> dict:
+        """Keep ``row`` as finished (appended to the file) and print it; returns it."""
+        import json
+
+        with self.path.open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+        self.rows[self.key(row)] = row
+        print(json.dumps(row, ensure_ascii=False), flush=True)
+        return row

@@ -19,11 +19,10 @@ another name, for a run that should not replace it).
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
-from benchmarks.common import fit_zh_mini, parse_samples, sample_arguments, samples, write_rows
+from benchmarks.common import FinishedRows, fit_zh_mini, parse_samples, sample_arguments, samples, write_rows
 
 CHECKPOINTS = Path.home() / ".cache" / "bertanno-runs" / "crf_head"
 
@@ -38,23 +37,16 @@ def main(argv=None) -> dict:
     parser.add_argument("--layer-decay", type=float, default=1.0)
     parser.add_argument("--output", default="crf_head", help="results file name in benchmarks/results")
     args, plugins = parse_samples(parser, argv)
-    CHECKPOINTS.mkdir(parents=True, exist_ok=True)
-    done_file = CHECKPOINTS / "rows.jsonl"
-    done = {}
-    if done_file.exists():
-        for line in done_file.read_text(encoding="utf-8").splitlines():
-            row = json.loads(line)
-            done[(row["dataset"], row["head"], row["train"] + row["validation"], row["test"], row["epochs_asked"],
-                  row.get("layer_decay", 1.0))] = row
+    finished = FinishedRows(CHECKPOINTS / "rows.jsonl", lambda row: (
+        row["dataset"], row["head"], row["train"] + row["validation"], row["test"], row["epochs_asked"],
+        row.get("layer_decay", 1.0)))
     rows = []
     for name, task, training, test in samples(args, plugins):
         gold = [example.payload for example in test]
         for head in ["crf baseline", *args.heads.split(",")]:
             decay = 1.0 if head == "crf baseline" else args.layer_decay
-            key = (name, head, len(training), len(test), args.epochs, decay)
-            if key in done:
-                rows.append(done[key])
-                print(json.dumps(done[key], ensure_ascii=False), "(done before)", flush=True)
+            if (row := finished.get((name, head, len(training), len(test), args.epochs, decay))) is not None:
+                rows.append(row)
                 continue
             started = time.perf_counter()
             if head == "crf baseline":
@@ -67,14 +59,10 @@ def main(argv=None) -> dict:
                 predicted = [p.payload for p in predictor.predict(test)[0]]
                 f1, plan, best_epoch = task.metrics(gold, predicted)["f1"], config.describe(), result.best_epoch
             cut = max(1, len(training) // 10)
-            row = {"dataset": name, "head": head, "train": len(training) - cut, "validation": cut,
-                   "test": len(test), "epochs_asked": args.epochs,
-                   "layer_decay": decay, "plan": plan, "best_epoch": best_epoch,
-                   "seconds": round(time.perf_counter() - started, 1), "f1": f1}
-            with done_file.open("a", encoding="utf-8") as handle:
-                handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-            rows.append(row)
-            print(json.dumps(row, ensure_ascii=False), flush=True)
+            rows.append(finished.add({
+                "dataset": name, "head": head, "train": len(training) - cut, "validation": cut, "test": len(test),
+                "epochs_asked": args.epochs, "layer_decay": decay, "plan": plan, "best_epoch": best_epoch,
+                "seconds": round(time.perf_counter() - started, 1), "f1": f1}))
             write_rows(args.output, "benchmarks.crf_head", argv, args.threads, rows)  # what is done so far
     return write_rows(args.output, "benchmarks.crf_head", argv, args.threads, rows)
 

@@ -1075,9 +1075,13 @@ def ensemble_section(result: dict) -> list[str]:
              "| set | train | folds | members | member scores | ensemble | out of fold |", "|---|---|---|---|---|---|---|"]
     for row in rows:
         members = [key for key in row["out_of_fold"]]
-        lines.append(f"| {row['dataset']} | {row['train']:,} | {row['folds']} | {', '.join(members)} | "
-                     + ", ".join(f"{row[m]:.4f}" for m in members) + f" | {row['ensemble']:.4f} | "
-                     + ", ".join(f"{row['out_of_fold'][m]:.4f}" for m in members) + " |")
+        lines.append(f"| {row['dataset']}{' †' if row.get('earlier') else ''} | {row['train']:,} | {row['folds']} | "
+                     f"{', '.join(members)} | " + ", ".join(f"{row[m]:.4f}" for m in members)
+                     + f" | {row['ensemble']:.4f} | " + ", ".join(f"{row['out_of_fold'][m]:.4f}" for m in members)
+                     + " |")
+    earlier = sorted({row["earlier"] for row in rows if row.get("earlier")})
+    if earlier:
+        lines += ["", "† Measured by an earlier run, before " + "; ".join(earlier) + "."]
     return lines + [""]
 
 

@@ -16,11 +16,10 @@ compared by the positive class's F1, sentiment by accuracy), beside the classica
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
-from benchmarks.common import fit_zh_mini, parse_samples, sample_arguments, samples, write_rows
+from benchmarks.common import FinishedRows, fit_zh_mini, parse_samples, sample_arguments, samples, write_rows
 
 CHECKPOINTS = Path.home() / ".cache" / "bertanno-runs" / "sentence_plan"
 SETS = "chnsenticorp,waimai_10k,afqmc,chineseblue_cmedqq,cail2021_argmine"
@@ -47,21 +46,14 @@ def main(argv=None) -> dict:
                         help="';'-separated variants: 'plan', or TrainConfig fields as name=value,name=value")
     parser.add_argument("--output", default="sentence_plan", help="results file name in benchmarks/results")
     args, plugins = parse_samples(parser, argv)
-    CHECKPOINTS.mkdir(parents=True, exist_ok=True)
-    done_file = CHECKPOINTS / "rows.jsonl"
-    done = {}
-    if done_file.exists():
-        for line in done_file.read_text(encoding="utf-8").splitlines():
-            row = json.loads(line)
-            done[(row["dataset"], row["variant"], row["train"], row["test"])] = row
+    finished = FinishedRows(CHECKPOINTS / "rows.jsonl",
+                            lambda row: (row["dataset"], row["variant"], row["train"], row["test"]))
     rows = []
     for name, task, training, test in samples(args, plugins):
         gold = [example.payload for example in test]
         for variant in ["classical", *[v.strip() for v in args.variants.split(";")]]:
-            key = (name, variant, len(training), len(test))
-            if key in done:
-                rows.append(done[key])
-                print(json.dumps(done[key], ensure_ascii=False), "(done before)", flush=True)
+            if (row := finished.get((name, variant, len(training), len(test)))) is not None:
+                rows.append(row)
                 continue
             started = time.perf_counter()
             if variant == "classical":
@@ -70,13 +62,10 @@ def main(argv=None) -> dict:
                 predictor, config, result = fit_zh_mini(task, training, plugins, **parse_variant(variant))
                 metrics = task.metrics(gold, [p.payload for p in predictor.predict(test)[0]])
                 plan, best_epoch = config.describe(), result.best_epoch
-            row = {"dataset": name, "variant": variant, "train": len(training), "test": len(test), "plan": plan,
-                   "best_epoch": best_epoch, "seconds": round(time.perf_counter() - started, 1),
-                   "headline": metrics.get("f1", metrics.get("accuracy")), "metrics": metrics}
-            with done_file.open("a", encoding="utf-8") as handle:
-                handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-            rows.append(row)
-            print(json.dumps(row, ensure_ascii=False), flush=True)
+            rows.append(finished.add({
+                "dataset": name, "variant": variant, "train": len(training), "test": len(test), "plan": plan,
+                "best_epoch": best_epoch, "seconds": round(time.perf_counter() - started, 1),
+                "headline": metrics.get("f1", metrics.get("accuracy")), "metrics": metrics}))
             write_rows(args.output, "benchmarks.sentence_plan", argv, args.threads, rows)  # what is done so far
     return write_rows(args.output, "benchmarks.sentence_plan", argv, args.threads, rows)
 

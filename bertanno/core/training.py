@@ -183,20 +183,17 @@ class TrainConfig:
         rule = training_defaults(bundle, self.mode)
         batch = self.batch_size or rule.batch_size
         patience = self.patience
-        if examples and getattr(bundle.task, "head", None) == "token" and self.epochs is None:
-            epochs = token_task_epochs(examples, batch, rule.epochs)
+        if examples and self.epochs is None:
+            token = getattr(bundle.task, "head", None) == "token"
+            epochs = (token_task_epochs if token else sentence_task_epochs)(examples, batch, rule.epochs)
             if epochs != rule.epochs:
+                steps, wait = (TOKEN_STEPS, TOKEN_PATIENCE) if token else (SENTENCE_STEPS, SENTENCE_PATIENCE)
+                why = ("a token head needs many more passes than a sentence head" if token
+                       else "a small set gets few steps an epoch")
                 rule = replace(rule, epochs=epochs, source=rule.source + (
-                    f"; {epochs} epochs for {examples:,} examples of a token task (at least {TOKEN_STEPS} steps: a "
-                    f"token head needs many more passes than a sentence head), patience {TOKEN_PATIENCE}"))
-                patience = max(patience, TOKEN_PATIENCE)
-        elif examples and self.epochs is None:
-            epochs = sentence_task_epochs(examples, batch, rule.epochs)
-            if epochs != rule.epochs:
-                rule = replace(rule, epochs=epochs, source=rule.source + (
-                    f"; {epochs} epochs for {examples:,} examples (at least {SENTENCE_STEPS} steps: a small set "
-                    f"gets few steps an epoch), patience {SENTENCE_PATIENCE}"))
-                patience = max(patience, SENTENCE_PATIENCE)
+                    f"; {epochs} epochs for {examples:,} examples{' of a token task' if token else ''} (at least "
+                    f"{steps} steps: {why}), patience {wait}"))
+                patience = max(patience, wait)
         return replace(self, epochs=self.epochs or rule.epochs, batch_size=batch, patience=patience,
                        learning_rate=self.learning_rate or rule.learning_rate), rule
 
