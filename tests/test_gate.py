@@ -236,5 +236,17 @@ def test_the_gate_does_not_serve_a_pair_model_that_answers_the_majority_label():
     majority = ["no_match"] * 100
     finder = ["no_match"] * 45 + ["match"] * 25 + ["match"] * 20 + ["no_match"] * 10  # 20 of 30 matches found
     verdict = decide(pair, gold, majority, finder)
-    assert verdict.metric == "f1" and not verdict.promote and "confidently worse" in verdict.reason
+    assert verdict.metric == "macro_f1" and not verdict.promote and "confidently worse" in verdict.reason
     assert decide(pair, gold, finder, majority).promote
+
+
+def test_the_gate_does_not_serve_a_pair_model_that_says_match_to_every_pair():
+    # the mirror case: on cMedQQ (about half similar) zh-mini, its epochs chosen by the positive label's F1, said
+    # "similar" to nearly every pair: F1 0.64 at accuracy 0.485
+    pair = get_plugins().task("pair", labels=["no_match", "match"])
+    gold = ["no_match"] * 50 + ["match"] * 50
+    everything = ["match"] * 100  # F1 of "match" 0.667
+    finder = ["no_match"] * 40 + ["match"] * 10 + ["match"] * 25 + ["no_match"] * 25  # F1 of "match" 0.59
+    assert pair.metrics(gold, everything)["f1"] > pair.metrics(gold, finder)["f1"]
+    verdict = decide(pair, gold, everything, finder)
+    assert not verdict.promote and "confidently worse" in verdict.reason

@@ -47,7 +47,7 @@ def test_pair_metrics_report_f1_of_the_positive_label(plugins):
     assert scores["accuracy"] == 0.5 and scores["f1"] == pytest.approx(0.5)
     scores = task.metrics(["0", "1", "1", "1"], ["0", "1", "1", "0"])
     assert scores["f1"] == pytest.approx(0.8)
-    assert list(scores)[0] == "f1"  # the headline the gate and early stopping judge by
+    assert list(scores)[0] == "macro_f1"  # the headline the gate and early stopping judge by
 
 
 def test_classification_corrections(plugins):
