@@ -49,7 +49,8 @@ def _counter(ngrams: Sequence[str] | None):
     if ngrams is None:
         return HashingVectorizer(analyzer="char", ngram_range=(1, 3), n_features=HASH_FEATURES, alternate_sign=False,
                                  norm=None)
-    return CountVectorizer(analyzer="char", ngram_range=(1, 3), vocabulary={g: i for i, g in enumerate(ngrams)})
+    vocabulary = {g: i for i, g in enumerate(ngrams)}  # checked here, once, not on the first transform
+    return CountVectorizer(analyzer="char", ngram_range=(1, 3), vocabulary=vocabulary).fit([])
 
 
 def _weighted(counts, idf: np.ndarray | None):
@@ -80,14 +81,13 @@ def learn_vocabulary(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     return vectorizer.get_feature_names_out().astype(str), vectorizer.idf_.astype(np.float32)
 
 
-def linear_features(examples: Sequence[Example], pairs: bool, idf: np.ndarray | None = None,
-                    ngrams: Sequence[str] | None = None):
-    """Sparse features ``[examples, n-grams]`` (``[examples, 3 x n-grams]`` for pairs: a, b, a * b): the counts of
-    ``ngrams`` (``None``: hashed, a version saved before them), weighted by ``_weighted``; n-grams the version does
-    not know are left out before the rows are normalised, as the baseline leaves them."""
+def linear_features(examples: Sequence[Example], pairs: bool, idf: np.ndarray | None, counter):
+    """Sparse features ``[examples, n-grams]`` (``[examples, 3 x n-grams]`` for pairs: a, b, a * b): the n-gram
+    counts of ``counter`` (``_counter``: made once per model, since building it over 300,000 n-grams takes about
+    a second), weighted by ``_weighted``; n-grams the version does not know are left out before the rows are
+    normalised, as the baseline leaves them."""
     from scipy.sparse import hstack
 
-    counter = _counter(ngrams)
     a = _weighted(counter.transform([e.text for e in examples]), idf)
     if not pairs:
         return a
@@ -125,13 +125,13 @@ class LinearModel:
     def __init__(self, task: Task, coef: np.ndarray, intercept: np.ndarray, classes: list[str],
                  idf: np.ndarray | None = None, ngrams: Sequence[str] | None = None):
         self.task, self.coef, self.intercept, self.classes, self.idf = task, coef, intercept, classes, idf
-        self.ngrams = ngrams
+        self.counter = _counter(ngrams)
 
     def predict(self, examples: Sequence[Example], progress=None):
         timer = Timer(len(examples))
         if not examples:
             return [], timer.done()
-        features = linear_features(examples, self.task.example_kind == "pair", self.idf, self.ngrams)
+        features = linear_features(examples, self.task.example_kind == "pair", self.idf, self.counter)
         predictions = logistic_predictions(features, self.coef, self.intercept, self.classes)
         if progress:
             progress(len(examples), len(examples))
@@ -161,7 +161,7 @@ class LinearFamily(ModelFamily):
         pairs = task.example_kind == "pair"
         ngrams, idf = learn_vocabulary([e.text for e in examples] + ([e.text_b or "" for e in examples] if pairs
                                                                        else []))
-        model.fit(linear_features(examples, pairs, idf, ngrams), labels)
+        model.fit(linear_features(examples, pairs, idf, _counter(ngrams)), labels)
         directory.mkdir(parents=True, exist_ok=True)
         np.savez_compressed(directory / LINEAR_FILE, coef=model.coef_.astype(np.float32),
                             intercept=model.intercept_.astype(np.float32), classes=np.array(model.classes_, dtype=str),
