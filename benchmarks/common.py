@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
+import shlex
+import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -86,21 +89,22 @@ def save_with_variant(bundle, directory: Path, variant: str) -> Path:
     return directory
 
 
-def write_rows(name: str, module: str, argv, threads: int, rows: list[dict]) -> dict:
+def write_rows(name: str, module: str, argv, threads: int, rows: list[dict], merge: bool = False) -> dict:
     """``benchmarks/results/NAME.json``: the command (``python -m MODULE ARGV``), when it started, the machine and
-    the ``rows``; returns what was written."""
-    import json
-    import sys
-    import time
-
+    the ``rows``; returns what was written. ``merge``: the file's earlier rows of other sets (``dataset``) are kept
+    before these, and its command before this one (a run over one set at a time)."""
     argv = sys.argv[1:] if argv is None else argv  # run as python -m MODULE: its own command line
-    import shlex
-
-    result = {"command": f"python -m {module} " + shlex.join(argv), "started": time.strftime("%Y-%m-%d %H:%M"),
-              "machine": machine_facts(threads), "rows": rows}
-    folder = REPO / "benchmarks" / "results"
-    folder.mkdir(exist_ok=True)
-    (folder / f"{name}.json").write_text(json.dumps(result, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    path = REPO / "benchmarks" / "results" / f"{name}.json"
+    command = f"python -m {module} " + shlex.join(argv)
+    if merge and path.exists():
+        earlier = json.loads(path.read_text(encoding="utf-8"))
+        done = {row["dataset"] for row in rows}
+        rows = [row for row in earlier["rows"] if row["dataset"] not in done] + rows
+        command = f"{earlier['command'].strip()}; {command}"
+    result = {"command": command, "started": time.strftime("%Y-%m-%d %H:%M"), "machine": machine_facts(threads),
+              "rows": rows}
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(json.dumps(result, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     return result
 
 
@@ -163,8 +167,6 @@ class FinishedRows:
     tuple of the row's fields that name the measurement): a killed run skips what it had finished."""
 
     def __init__(self, path, key):
-        import json
-
         self.path, self.key = path, key
         self.path.parent.mkdir(parents=True, exist_ok=True)
         lines = self.path.read_text(encoding="utf-8").splitlines() if self.path.exists() else []
@@ -172,8 +174,6 @@ class FinishedRows:
 
     def get(self, key: tuple) -> dict | None:
         """The row finished before under ``key`` (printed as such), or ``None``."""
-        import json
-
         row = self.rows.get(key)
         if row is not None:
             print(json.dumps(row, ensure_ascii=False), "(done before)", flush=True)
@@ -181,8 +181,6 @@ class FinishedRows:
 
     def add(self, row: dict) -> dict:
         """Keep ``row`` as finished (appended to the file) and print it; returns it."""
-        import json
-
         with self.path.open("a", encoding="utf-8") as handle:
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")
         self.rows[self.key(row)] = row

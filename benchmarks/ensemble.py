@@ -26,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.common import REPO, fit_zh_mini, parse_samples, sample_arguments, samples, write_rows
+from benchmarks.common import fit_zh_mini, parse_samples, sample_arguments, samples, write_rows
 
 CHECKPOINTS = Path.home() / ".cache" / "bertanno-runs" / "ensemble"
 
@@ -126,15 +126,7 @@ def main(argv=None) -> dict:
                "seconds": seconds}
         rows.append(row)
         print(json.dumps(row, ensure_ascii=False), flush=True)
-    path = REPO / "benchmarks" / "results" / f"{args.output}.json"
-    earlier = json.loads(path.read_text(encoding="utf-8")) if args.merge and path.exists() else None
-    result = write_rows(args.output, "benchmarks.ensemble", argv, args.threads, rows)
-    if earlier:
-        done = {row["dataset"] for row in rows}
-        result["rows"] = [row for row in earlier["rows"] if row["dataset"] not in done] + rows
-        result["command"] = f"{earlier['command'].strip()}; {result['command'].strip()}"
-        path.write_text(json.dumps(result, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    return result
+    return write_rows(args.output, "benchmarks.ensemble", argv, args.threads, rows, merge=args.merge)
 
 
 if __name__ == "__main__":

@@ -1186,8 +1186,6 @@ def loop_goal_full_section(linear: dict | None, zh_rows: list[dict], heads_full:
     ``benchmarks.zh_mini_quality`` (zh-mini's last run on each, the suite's recipe) against the classical baseline
     of ``benchmarks.linear_family`` on the whole sample (the same examples); NER from ``benchmarks.crf_head
     --output crf_head_full`` (zh-mini's heads on the whole sample), else the 1,500-example rows, marked so."""
-    from benchmarks.common import NER_SETS
-
     table: dict[str, dict] = {}
     for row in (linear or {}).get("rows", []):
         entry = table.setdefault(row["dataset"], {"task": row["task"]})
@@ -1224,17 +1222,17 @@ def loop_goal_full_section(linear: dict | None, zh_rows: list[dict], heads_full:
              "(marked *).", "",
              "| set | task | metric | N | classical | best transformer-based | version | margin |",
              "|---|---|---|---|---|---|---|---|"]
+    partial = {name for name, entry in table.items() if entry["task"] == "ner" and not entry.get("full")}
     wins = 0
     for name, entry in table.items():
         margin = (entry["best"] - entry["classical"]) * 100
         wins += margin > 0
-        partial = entry["task"] == "ner" and not entry.get("full") and name in NER_SETS.split(",")
-        lines.append(f"| {name} | {entry['task']} | {entry['metric']} | {entry['train']:,}{' *' if partial else ''} | "
-                     f"{entry['classical']:.4f} | {entry['best']:.4f} | {entry['version']} | {margin:+.2f} |")
-    partial = sum(1 for name, entry in table.items() if entry["task"] == "ner" and not entry.get("full"))
+        lines.append(f"| {name} | {entry['task']} | {entry['metric']} | {entry['train']:,}"
+                     f"{' *' if name in partial else ''} | {entry['classical']:.4f} | {entry['best']:.4f} | "
+                     f"{entry['version']} | {margin:+.2f} |")
     lines += ["", f"At the full samples the best transformer-based version beats the classical baseline on {wins} of "
-                  f"{len(table)} set(s)" + (f" ({partial} of them measured at 1,500 examples only, marked *)" if partial
-                                           else "") + ". zh-mini's pretraining text held the training splits (never "
+                  f"{len(table)} set(s)" + (f" ({len(partial)} of them measured at 1,500 examples only, marked *)"
+                                           if partial else "") + ". zh-mini's pretraining text held the training splits (never "
                   "a test split) of ChnSentiCorp, cMedQANER and cMedQQ (its model card): those rows favour it, above "
                   "all cMedQQ's."]
     return lines + [""]

@@ -364,6 +364,15 @@ def payload_category(payload: Any) -> str:
     return repr(sorted(payload, key=repr)) if isinstance(payload, list) else repr(payload)
 
 
+def f1_from_counts(counts: np.ndarray) -> np.ndarray:
+    """F1, ``2tp / (2tp + fp + fn)``, of ``counts`` ``[..., 3]`` (true positives, false positives, false negatives):
+    ``[...]``, 0 where all three are 0. What ``headline_from`` computes for tasks scored by F1."""
+    counts = np.asarray(counts, dtype=float)
+    tp, fp, fn = counts[..., 0], counts[..., 1], counts[..., 2]
+    denominator = 2 * tp + fp + fn
+    return np.divide(2 * tp, denominator, out=np.zeros_like(denominator), where=denominator > 0)
+
+
 def softmax(logits: np.ndarray) -> np.ndarray:
     shifted = logits - logits.max(axis=-1, keepdims=True)
     exp = np.exp(shifted)

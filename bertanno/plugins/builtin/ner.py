@@ -27,6 +27,7 @@ from bertanno.plugins.task import (
     SpanGraph,
     Task,
     encode_token_windows,
+    f1_from_counts,
     softmax,
     without_added_terms,
 )
@@ -267,9 +268,7 @@ class NerTask(Task):
         return np.array(rows, dtype=float).reshape(-1, 3)
 
     def headline_from(self, totals: np.ndarray) -> np.ndarray:
-        tp, fp, fn = totals[..., 0], totals[..., 1], totals[..., 2]
-        denominator = 2 * tp + fp + fn
-        return np.divide(2 * tp, denominator, out=np.zeros_like(denominator, dtype=float), where=denominator > 0)
+        return f1_from_counts(totals)
 
     def stratum(self, payload: Any) -> str:
         """Whether the item has entities: the evaluation split keeps items without any in proportion."""

@@ -6,6 +6,7 @@ import numpy as np
 
 from bertanno.plugins.classification import ClassificationTask
 from bertanno.plugins.hookspecs import hookimpl
+from bertanno.plugins.task import f1_from_counts
 
 
 class PairTask(ClassificationTask):
@@ -46,11 +47,7 @@ class PairTask(ClassificationTask):
 
     def headline_from(self, totals: np.ndarray) -> np.ndarray:
         totals = np.asarray(totals, dtype=float)
-        counts = totals.reshape(*totals.shape[:-1], -1, 3)
-        tp, fp, fn = counts[..., 0], counts[..., 1], counts[..., 2]
-        denominator = 2 * tp + fp + fn
-        f1 = np.divide(2 * tp, denominator, out=np.zeros_like(denominator), where=denominator > 0)
-        return f1.mean(axis=-1)
+        return f1_from_counts(totals.reshape(*totals.shape[:-1], -1, 3)).mean(axis=-1)
 
 
 @hookimpl
