@@ -141,7 +141,9 @@ def train(ctx, project, start, no_promote, with_auto, family, tolerance, min_eva
       pretrained, hidden >= 768   lr 2e-5, 3 epochs, batch 16 (BERT paper)
       pretrained, narrower        lr 2e-4, 4 epochs, batch 32 (zh-mini)
       random weights              lr 1e-3, 4 epochs, batch 32
-    LoRA and --mode frozen take lr 2e-4 on pretrained weights.
+    LoRA and --mode frozen take lr 2e-4 on pretrained weights. A small set
+    gets more epochs: a NER task reaches at least 500 steps (at most 30
+    epochs), a sentence or pair task at least 128 (at most 16).
 
     \b
     Example:
