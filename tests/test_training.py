@@ -381,7 +381,7 @@ def test_the_plan_gives_a_small_sentence_task_more_epochs_and_says_why():
                                model=SimpleNamespace(config=SimpleNamespace(hidden_size=256)))
 
     small, rule = TrainConfig().for_model(bundle(), examples=270)  # 9 steps an epoch at batch 32
-    assert small.epochs == 15 and small.patience == 3 and "270 examples" in rule.source
+    assert small.epochs == 14 and small.patience == 3 and "270 examples" in rule.source
     assert TrainConfig().for_model(bundle(), examples=20)[0].epochs == 16                 # at most 16
     assert TrainConfig().for_model(bundle(), examples=1064)[0].epochs == 4                # the demo: the rule's
     assert TrainConfig().for_model(bundle(), examples=1064)[0].patience == 2

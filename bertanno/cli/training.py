@@ -143,7 +143,7 @@ def train(ctx, project, start, no_promote, with_auto, family, tolerance, min_eva
       random weights              lr 1e-3, 4 epochs, batch 32
     LoRA and --mode frozen take lr 2e-4 on pretrained weights. A small set
     gets more epochs: a NER task reaches at least 500 steps (at most 30
-    epochs), a sentence or pair task at least 128 (at most 16).
+    epochs), a sentence or pair task at least 120 (at most 16).
 
     \b
     Example:

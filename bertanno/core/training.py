@@ -67,7 +67,7 @@ def token_task_epochs(examples: int, batch_size: int, rule_epochs: int) -> int:
     return min(MAX_TOKEN_EPOCHS, max(rule_epochs, math.ceil(TOKEN_STEPS / steps_per_epoch)))
 
 
-SENTENCE_STEPS = 128
+SENTENCE_STEPS = 120
 """Optimizer steps a sentence or pair task's training plan reaches at least (``sentence_task_epochs``): 4 epochs
 of 1,000 examples at batch 32, what the rule's 4 epochs were measured on (the demo's reviews)."""
 MAX_SENTENCE_EPOCHS = 16
