@@ -69,7 +69,7 @@ def token_task_epochs(examples: int, batch_size: int, rule_epochs: int) -> int:
 
 SENTENCE_STEPS = 120
 """Optimizer steps a sentence or pair task's training plan reaches at least (``sentence_task_epochs``): 4 epochs
-of 1,000 examples at batch 32, what the rule's 4 epochs were measured on (the demo's reviews)."""
+of 930 examples at batch 32, what the rule's 4 epochs were measured on (the demo's reviews)."""
 MAX_SENTENCE_EPOCHS = 16
 SENTENCE_PATIENCE = 3
 
