@@ -2,7 +2,7 @@
 on the task's own unlabelled training texts (Gururangan et al. 2020, "Don't Stop Pretraining").
 
     python -m benchmarks.adapt [--datasets chineseblue_cmedqaner,cail2021_xxcq,msra_ner] [--train 1500]
-        [--test 1000] [--corpus 5000] [--epochs 1] [--lr 1e-4]
+        [--test 1000] [--corpus 5000] [--epochs 1] [--lr 1e-4] [--output adapt]
 
 For each shared set: the quality suite's training sample (``benchmarks.linear_family.sample``); its first --corpus
 texts, labels dropped, are the adaptation corpus (the test sample is never among them); zh-mini continues its
@@ -10,7 +10,8 @@ masked-LM training on them for --epochs at --lr (``bertanno.vocab.adapt.adapt``,
 resumes). Both models, as shipped and adapted, are then fine-tuned on the first --train examples by ``bertanno
 train``'s plan (seed 42, a tenth held out to choose the epoch) and scored on the first --test examples of the test
 sample with the task's headline metric. The adapted model and each finished row are kept under
-``~/.cache/bertanno-runs/adapt/``. Writes ``benchmarks/results/adapt.json``.
+``~/.cache/bertanno-runs/adapt/``. Writes ``benchmarks/results/OUTPUT.json`` (default ``adapt``), keeping its
+rows of other sets.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--corpus", type=int, default=5000)
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--lr", type=float, default=1e-4)
+    parser.add_argument("--output", default="adapt", help="results file name under benchmarks/results/")
     args, plugins = parse_samples(parser, argv)
     rows = []
     for name, task, labelled, test in samples(args, plugins):
@@ -67,7 +69,7 @@ def main(argv=None) -> dict:
                "shipped": scores["zh-mini"], "adapted": scores[str(model)], "adapt_seconds": adapt_seconds}
         rows.append(row)
         print(json.dumps(row, ensure_ascii=False), flush=True)
-    return write_rows("adapt", "benchmarks.adapt", argv, args.threads, rows)
+    return write_rows(args.output, "benchmarks.adapt", argv, args.threads, rows, merge=True)
 
 
 if __name__ == "__main__":

@@ -6,8 +6,8 @@
 For each shared sentence or pair set: the first --train examples of the quality suite's training sample
 (``benchmarks.linear_family.sample``), a tenth held out to choose the epoch, zh-mini fine-tuned once per variant
 (seed 42; ``plan``: ``bertanno train``'s own plan; else ``TrainConfig`` fields, ``name=value`` joined by commas)
-and scored on the first --test examples of the suite's test sample with every metric of the task (pairs are
-compared by the positive class's F1, sentiment by accuracy), beside the classical baseline on the same examples
+and scored on the first --test examples of the suite's test sample with every metric of the task (compared by
+the task's headline, ``core.training.headline``: sentiment by accuracy, pairs by macro F1), beside the classical baseline on the same examples
 (TF-IDF + logistic regression, ``benchmarks.baselines``). Each finished row is kept in
 ``~/.cache/bertanno-runs/sentence_plan/rows.jsonl``, so a killed run resumes at the row it was in. Writes
 ``benchmarks/results/sentence_plan.json`` after every row (``--output``: another name).
@@ -46,6 +46,8 @@ def main(argv=None) -> dict:
                         help="';'-separated variants: 'plan', or TrainConfig fields as name=value,name=value")
     parser.add_argument("--output", default="sentence_plan", help="results file name in benchmarks/results")
     args, plugins = parse_samples(parser, argv)
+    from bertanno.core.training import headline
+
     finished = FinishedRows(CHECKPOINTS / "rows.jsonl",
                             lambda row: (row["dataset"], row["variant"], row["train"], row["test"]))
     rows = []
@@ -65,7 +67,7 @@ def main(argv=None) -> dict:
             rows.append(finished.add({
                 "dataset": name, "variant": variant, "train": len(training), "test": len(test), "plan": plan,
                 "best_epoch": best_epoch, "seconds": round(time.perf_counter() - started, 1),
-                "headline": metrics.get("f1", metrics.get("accuracy")), "metrics": metrics}))
+                "headline": headline(metrics), "metrics": metrics}))
             write_rows(args.output, "benchmarks.sentence_plan", argv, args.threads, rows)  # what is done so far
     return write_rows(args.output, "benchmarks.sentence_plan", argv, args.threads, rows)
 
