@@ -5,7 +5,8 @@
 
 For each shared sentence or pair set: the first --train examples of the quality suite's training sample
 (``benchmarks.linear_family.sample``), a tenth held out to choose the epoch, zh-mini fine-tuned once per variant
-(seed 42; ``plan``: ``bertanno train``'s own plan; else ``TrainConfig`` fields, ``name=value`` joined by commas)
+(seed 42; ``plan``: ``bertanno train``'s own plan; else ``TrainConfig`` fields and ``task.KEY`` task options,
+``name=value`` joined by commas, e.g. ``task.long_texts=truncate``)
 and scored on the first --test examples of the suite's test sample with every metric of the task (compared by
 the task's headline, ``core.training.headline``: sentiment by accuracy, pairs by macro F1), beside the classical baseline on the same examples
 (TF-IDF + logistic regression, ``benchmarks.baselines``). Each finished row is kept in
@@ -25,16 +26,26 @@ CHECKPOINTS = Path.home() / ".cache" / "bertanno-runs" / "sentence_plan"
 SETS = "chnsenticorp,waimai_10k,afqmc,chineseblue_cmedqq,cail2021_argmine"
 
 
-def parse_variant(text: str) -> dict:
-    """``"epochs=12,patience=3,layer_decay=0.8"`` -> ``{"epochs": 12, "patience": 3, "layer_decay": 0.8}``;
-    ``"plan"`` -> ``{}``. Values are ints where they parse as ints, else floats."""
+def parse_variant(text: str) -> tuple[dict, dict]:
+    """``"epochs=12,patience=3,task.long_texts=truncate"`` -> ``({"epochs": 12, "patience": 3},
+    {"long_texts": "truncate"})``: ``TrainConfig`` fields, then the task's config (keys after ``task.``);
+    ``"plan"`` -> ``({}, {})``. Values are ints where they parse as ints, floats where they parse as floats,
+    else words."""
+    settings: dict = {}
+    task_config: dict = {}
     if text.strip() == "plan":
-        return {}
-    settings = {}
+        return settings, task_config
     for part in text.split(","):
-        key, _, value = part.partition("=")
-        settings[key.strip()] = int(value) if value.strip().lstrip("-").isdigit() else float(value)
-    return settings
+        key, _, value = (piece.strip() for piece in part.partition("="))
+        try:
+            parsed = int(value) if value.lstrip("-").isdigit() else float(value)
+        except ValueError:
+            parsed = value
+        if key.startswith("task."):
+            task_config[key.removeprefix("task.")] = parsed
+        else:
+            settings[key] = parsed
+    return settings, task_config
 
 
 def main(argv=None) -> dict:
@@ -43,7 +54,7 @@ def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.sentence_plan", description=__doc__.split("\n")[0])
     sample_arguments(parser, SETS)
     parser.add_argument("--variants", default="plan;epochs=12,patience=3",
-                        help="';'-separated variants: 'plan', or TrainConfig fields as name=value,name=value")
+                        help="';'-separated variants: 'plan', or TrainConfig fields and task.KEY task options as name=value,...")
     parser.add_argument("--output", default="sentence_plan", help="results file name in benchmarks/results")
     args, plugins = parse_samples(parser, argv)
     from bertanno.core.training import headline
@@ -61,7 +72,9 @@ def main(argv=None) -> dict:
             if variant == "classical":
                 metrics, plan, best_epoch = tfidf_logistic_regression(task, training, test), "TF-IDF + LR", None
             else:
-                predictor, config, result = fit_zh_mini(task, training, plugins, **parse_variant(variant))
+                settings, task_config = parse_variant(variant)
+                predictor, config, result = fit_zh_mini(task.with_config(**task_config), training, plugins,
+                                                        **settings)
                 metrics = task.metrics(gold, [p.payload for p in predictor.predict(test)[0]])
                 plan, best_epoch = config.describe(), result.best_epoch
             rows.append(finished.add({

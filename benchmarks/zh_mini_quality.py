@@ -48,6 +48,7 @@ def main(argv=None) -> list[dict]:
     from benchmarks import quality
     from benchmarks.datasets import load
     from benchmarks.train_quality import run_one
+    from bertanno.core.plugins import get_plugins
 
     argv = list(sys.argv[1:] if argv is None else argv)
     extra = argparse.ArgumentParser(add_help=False)
@@ -61,9 +62,10 @@ def main(argv=None) -> list[dict]:
     done = set()
     if PATH.exists():
         lines = [json.loads(line) for line in PATH.read_text(encoding="utf-8").splitlines() if line.strip()]
-        # rows from before core.pooling carry no pooling: they pooled by [CLS]
-        done = {(row["dataset"], row["base"], row["bertanno_settings"]["lr"], row.get("pooling", "[CLS]"))
-                for row in lines[1:]}
+        # rows from before core.pooling carry no pooling: they pooled by [CLS]; rows from before a sentence task
+        # read long texts in windows carry no long_texts: they truncated
+        done = {(row["dataset"], row["base"], row["bertanno_settings"]["lr"], row.get("pooling", "[CLS]"),
+                 row.get("long_texts", None if row["task"] == "ner" else "truncate")) for row in lines[1:]}
     else:
         header = {"suite": "quality_zh_mini", "command": command,
                   "started": time.strftime("%Y-%m-%d %H:%M"), "machine": machine_facts(args.threads),
@@ -79,14 +81,16 @@ def main(argv=None) -> list[dict]:
                 settings = argparse.Namespace(**{**vars(args), "epochs": args.ner_epochs, "lr": args.ner_lr})
             # core.pooling: zh-mini's sentence and pair heads pool by the mean since 2026-12-01
             pooling = "mean" if base == "zh-mini" and data.task != "ner" else "[CLS]"
-            if (name, base, settings.lr, pooling) in done:
+            long_texts = getattr(get_plugins().task(data.task), "long_texts", None)  # how it reads a long text
+            if (name, base, settings.lr, pooling, long_texts) in done:
                 continue
-            checkpoints = mine.checkpoints / f"{name}-{base}-lr{settings.lr:g}-{pooling.strip('[]').lower()}"
+            checkpoints = mine.checkpoints / (f"{name}-{base}-lr{settings.lr:g}-{pooling.strip('[]').lower()}"
+                                              + ("-windows" if long_texts == "windows" else ""))
             row = run_one(name, settings, data, base_factory(base, args.max_length), checkpoints)
             row.pop("examples")
             row.update({"base": base, "command": command,
                         "bertanno_settings": {"epochs": settings.epochs, "lr": settings.lr, "patience": args.patience},
-                        "pooling": pooling})
+                        "pooling": pooling, "long_texts": long_texts})
             with open(PATH, "a", encoding="utf-8") as stream:
                 stream.write(json.dumps(row, ensure_ascii=False) + "\n")
             shutil.rmtree(checkpoints, ignore_errors=True)

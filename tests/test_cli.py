@@ -41,7 +41,9 @@ def test_models_check_loads_a_local_directory(make_bundle, tmp_path):
 
 
 @pytest.mark.slow
-def test_predict_writes_jsonl_and_reports_truncation(make_bundle, tmp_path):
+def test_predict_writes_jsonl_reads_long_texts_whole_and_reports_truncation(make_bundle, tmp_path):
+    from bertanno.core.bundle import update_version_record
+
     version = save_version(make_bundle(task="sentiment"), tmp_path / "v1")
     data = tmp_path / "reviews.txt"
     data.write_text("很好吃\n" + "太" * 700 + "\n送餐太慢\n", encoding="utf-8")
@@ -53,6 +55,10 @@ def test_predict_writes_jsonl_and_reports_truncation(make_bundle, tmp_path):
     assert all(row["label"] in ("negative", "positive") for row in rows)
     assert all(row["meta"]["prediction"]["model"] == "v1" and 0 <= row["meta"]["prediction"]["confidence"] <= 1
                for row in rows)
+    assert "truncated" not in result.stderr  # the 700-character review is read in windows
+    update_version_record(version, {"config": {}})  # a version saved before windows: read as it was trained
+    result = run("predict", str(version), str(data), "-o", str(output))
+    assert result.returncode == 0, result.stderr
     assert "1 item(s) were longer than 512 tokens and were truncated" in result.stderr
 
 

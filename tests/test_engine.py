@@ -42,10 +42,17 @@ def test_batched_predictions_come_back_in_input_order(make_bundle):
 
 
 def test_truncation_is_counted_not_silent(make_bundle):
+    bundle = make_bundle(task="pair")
+    long_text = "很" * (bundle.max_length + 50)
+    _, stats = Predictor(bundle).predict([Example("短", text_b="句"), Example(long_text, text_b="句")])
+    assert stats.truncated == 1
+
+
+def test_a_long_sentiment_text_is_read_in_windows_not_truncated(make_bundle):
     bundle = make_bundle(task="sentiment")
     long_text = "很" * (bundle.max_length + 50)
-    _, stats = Predictor(bundle).predict([Example("短"), Example(long_text)])
-    assert stats.truncated == 1
+    [prediction, _], stats = Predictor(bundle).predict([Example(long_text), Example("短")])
+    assert stats.truncated == 0 and stats.windows == 3 and prediction.payload in bundle.task.labels
 
 
 def test_lawformer_loads_with_the_bert_tokenizer_and_windows_a_long_text(make_bundle):

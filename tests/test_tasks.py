@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from bertanno.core.engine import Predictor
+from bertanno.errors import BertannoError
 from bertanno.plugins.bio import spans_to_tags, tags_to_spans
 from bertanno.plugins.task import Example, Prediction, Span
 
@@ -22,6 +23,55 @@ def test_pair_truncation_keeps_both_texts(make_bundle):
     [window] = encoded.windows
     assert encoded.truncated and len(window["input_ids"]) == 64
     assert window["token_type_ids"].count(1) == 3  # 短 句 [SEP]
+
+
+def test_a_long_text_is_read_whole_in_overlapping_windows_each_with_the_label(make_bundle):
+    bundle = make_bundle(task="sentiment")
+    text = "".join(chr(0x4E00 + i) for i in range(100))  # 100 distinct characters, one token each
+    encoded = bundle.task.encode(bundle.tokenizer, Example(text, payload="positive"), 32, with_labels=True)
+    assert not encoded.truncated and len(encoded.windows) > 1
+    whole = bundle.tokenizer(text, add_special_tokens=False)["input_ids"]
+    pieces = [window["input_ids"][1:-1] for window in encoded.windows]
+    assert all(len(window["input_ids"]) <= 32 and window["labels"] == 1 for window in encoded.windows)
+    assert pieces[0] == whole[:30] and pieces[-1] == whole[-len(pieces[-1]):]
+    seen = set()
+    for before, after in zip(pieces, pieces[1:]):  # neighbours share tokens: nothing falls between windows
+        assert set(before) & set(after)
+        seen |= set(before)
+    assert seen | set(pieces[-1]) == set(whole)
+    short = bundle.task.encode(bundle.tokenizer, Example("好吃"), 32)
+    assert len(short.windows) == 1 and short.windows[0]["input_ids"] == bundle.tokenizer("好吃")["input_ids"]
+
+
+def test_the_windows_of_a_long_text_vote_by_their_mean_logits(plugins):
+    task = plugins.task("sentiment", labels=["neg", "pos"])
+    prediction = task.decode(Example("长文"), None, [np.array([1.0, 0.0]), np.array([0.0, 3.0])])
+    assert prediction.payload == "pos"  # the first window alone says neg
+    assert prediction.confidence == pytest.approx(1 / (1 + np.exp(-1.0)))
+
+
+def test_long_texts_truncate_keeps_the_first_tokens_and_a_bad_value_is_named(plugins, make_bundle):
+    bundle = make_bundle(task="sentiment")
+    truncating = bundle.task.with_config(long_texts="truncate")
+    encoded = truncating.encode(bundle.tokenizer, Example("很" * 100), 32)
+    assert encoded.truncated and len(encoded.windows) == 1 and len(encoded.windows[0]["input_ids"]) == 32
+    assert bundle.task.long_texts == "windows"  # with_config leaves the task it copies alone
+    with pytest.raises(BertannoError, match="long_texts is 'chunks'; it is one of windows, truncate"):
+        plugins.task("sentiment", long_texts="chunks").encode(bundle.tokenizer, Example("好"), 32)
+    pair = plugins.task("pair")
+    assert pair.long_texts == "truncate" and "long_texts" not in pair.describe()["config"]
+
+
+def test_a_version_saved_before_windows_is_read_as_it_was_trained(make_bundle, tmp_path):
+    from bertanno.core.bundle import load_version, save_version, update_version_record
+
+    directory = save_version(make_bundle(task="sentiment"), tmp_path / "v1")
+    assert load_version(directory).task.long_texts == "windows"
+    record = update_version_record(directory, {"config": {}})  # as written before long_texts existed
+    old = load_version(directory)
+    assert old.task.long_texts == "truncate" and record["config"] == {}
+    _, stats = Predictor(old).predict([Example("很" * (old.max_length + 50))])
+    assert stats.truncated == 1 and stats.windows == 1
 
 
 def test_classification_training_labels_and_decoding(make_bundle):

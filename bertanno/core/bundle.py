@@ -260,7 +260,7 @@ def load_version(directory: str | Path, plugins: Plugins | None = None, trust_re
     record = read_version_record(directory)
     if record_family_name(record) != DEFAULT_FAMILY:
         raise BertannoError(f"{directory} holds a {record['family']} model, not a fine-tuned transformer")
-    task = task or version_task(record, plugins)
+    task = (task or version_task(record, plugins)).as_saved(record)
     if task.model_labels != record["model_labels"]:
         raise BertannoError(f"{directory}: the task {task.name!r} now derives other model labels than the saved ones")
     model = _load_weights(directory, task, trust_remote_code)

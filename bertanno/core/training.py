@@ -692,7 +692,8 @@ def _cache_key(bundle: ModelBundle, examples: Sequence[Example]) -> str:
 
     digest = hashlib.sha256()
     digest.update(json.dumps([bundle.base_model, bundle.max_length, bundle.metadata.get("created"),
-                              getattr(bundle.model.config, POOLING_KEY, None)]).encode())  # which features
+                              getattr(bundle.model.config, POOLING_KEY, None),
+                              bundle.task.describe()["config"]], sort_keys=True).encode())  # which features
     for parameter in list(bundle.model.base_model.parameters())[:3]:  # which weights, cheaply
         digest.update(parameter.detach().float().cpu().numpy().tobytes()[:4096])
     for example in examples:

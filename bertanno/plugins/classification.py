@@ -10,7 +10,19 @@ from typing import Any, Sequence
 import numpy as np
 
 from bertanno.errors import BertannoError
-from bertanno.plugins.task import Encoded, Example, Prediction, Task, encode_texts, label_keys, softmax
+from bertanno.plugins.task import (
+    Encoded,
+    Example,
+    Prediction,
+    Task,
+    encode_text_windows,
+    encode_texts,
+    label_keys,
+    softmax,
+)
+
+LONG_TEXTS = ("windows", "truncate")
+"""How a sentence task reads a text longer than the model's input (``ClassificationTask.long_texts``)."""
 
 
 class ClassificationTask(Task):
@@ -30,15 +42,50 @@ class ClassificationTask(Task):
         if example.payload is not None and example.payload not in self.labels:
             raise ValueError(f"label {example.payload!r} is not in the label set ({', '.join(self.labels)})")
 
+    @property
+    def long_texts(self) -> str:
+        """How a text longer than the model's input is read (config ``long_texts``): ``windows`` (the default)
+        reads all of it in overlapping windows (config ``stride``, default 32 tokens shared), each trained on
+        with the text's label, their logits averaged at prediction, as a long document is classified by its
+        chunks (Sun et al. 2019, "How to Fine-Tune BERT for Text Classification?", section 5.3); ``truncate``
+        keeps its first tokens only (versions saved before windows were read so: ``as_saved``). A pair is always
+        truncated, the longer text first. Raises ``BertannoError`` for another value."""
+        if self.example_kind == "pair":
+            return "truncate"
+        value = str(self.config.get("long_texts", "windows"))
+        if value not in LONG_TEXTS:
+            raise BertannoError(f"task {self.name!r}: long_texts is {value!r}; it is one of {', '.join(LONG_TEXTS)}")
+        return value
+
+    def describe(self) -> dict:
+        described = super().describe()
+        if self.example_kind != "pair":
+            described["config"]["long_texts"] = self.long_texts
+        return described
+
+    def as_saved(self, record: dict) -> Task:
+        """A version record without ``long_texts`` in its config was saved when long texts were truncated."""
+        if self.example_kind == "pair":
+            return self
+        saved = (record.get("config") or {}).get("long_texts", "truncate")
+        return self if saved == self.long_texts else self.with_config(long_texts=saved)
+
     def encode(self, tokenizer, example: Example, max_length: int, with_labels: bool = False) -> Encoded:
-        text_b = example.text_b if self.example_kind == "pair" else None
-        features, truncated = encode_texts(tokenizer, example.text, text_b, max_length)
+        if self.long_texts == "windows":
+            stride = min(int(self.config.get("stride", 32)), max(0, max_length // 2 - 2))
+            windows, truncated = encode_text_windows(tokenizer, example.text, max_length, stride), False
+        else:
+            text_b = example.text_b if self.example_kind == "pair" else None
+            features, truncated = encode_texts(tokenizer, example.text, text_b, max_length)
+            windows = [features]
         if with_labels:
-            features["labels"] = self.labels.index(example.payload)
-        return Encoded(windows=[features], truncated=truncated)
+            for window in windows:
+                window["labels"] = self.labels.index(example.payload)
+        return Encoded(windows=windows, truncated=truncated)
 
     def decode(self, example: Example, encoded: Encoded, logits: list[np.ndarray]) -> Prediction:
-        probabilities = softmax(np.asarray(logits[0], dtype=np.float64))
+        """The label of the mean of the windows' logits (one window unless ``long_texts`` is ``windows``)."""
+        probabilities = softmax(np.mean(np.asarray(logits, dtype=np.float64), axis=0))
         best = int(probabilities.argmax())
         scores = {label: float(p) for label, p in zip(self.labels, probabilities)}
         return Prediction(payload=self.labels[best], confidence=float(probabilities[best]), scores=scores)

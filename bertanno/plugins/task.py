@@ -6,6 +6,7 @@ A project instantiates it with its own label set (``MyTask(labels=[...])``).
 
 from __future__ import annotations
 
+import copy
 import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
@@ -346,7 +347,19 @@ class Task(ABC):
         return value
 
     def describe(self) -> dict:
+        """The task, its labels and its config as a version record keeps them (``bertanno.json``)."""
         return {"task": self.name, "labels": list(self.labels), "config": dict(self.config)}
+
+    def with_config(self, **changes: Any) -> Task:
+        """A copy of this task with ``changes`` merged into its config (this one is left as it is)."""
+        twin = copy.copy(self)
+        twin.config = {**self.config, **changes}
+        return twin
+
+    def as_saved(self, record: dict) -> Task:
+        """This task as the saved version ``record`` (its ``bertanno.json``) reads its inputs, for a reading that
+        changed after versions were saved: versions are served as they were trained. Default: unchanged."""
+        return self
 
 
 def label_keys(labels: Sequence[str]) -> list[tuple[str, str]]:
@@ -389,6 +402,19 @@ def encode_texts(tokenizer, text: str, text_b: str | None, max_length: int) -> t
         return features, False
     features = dict(tokenizer(text, text_b, truncation="longest_first", max_length=max_length))
     return features, True
+
+
+def encode_text_windows(tokenizer, text: str, max_length: int, stride: int) -> list[dict]:
+    """The whole of one ``text`` in windows of at most ``max_length`` tokens (``[CLS] piece [SEP]`` each),
+    neighbours sharing ``stride`` tokens; a text that fits is the one window ``encode_texts`` makes. Raises
+    whatever the tokenizer raises."""
+    features, truncated = encode_texts(tokenizer, text, None, max_length)
+    if not truncated:
+        return [features]
+    encoding = tokenizer(text, truncation=True, max_length=max_length, stride=stride,
+                         return_overflowing_tokens=True, verbose=False)
+    return [{key: encoding[key][index] for key in encoding.keys() if key != "overflow_to_sample_mapping"}
+            for index in range(len(encoding["input_ids"]))]
 
 
 def encode_token_windows(tokenizer, text: str, max_length: int, stride: int) -> list[dict]:
