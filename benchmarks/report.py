@@ -1093,15 +1093,17 @@ def plan_headline(row: dict) -> float:
     return metrics["macro_f1"] if "f1" in metrics and "macro_f1" in metrics else row["headline"]
 
 
-def sentence_plan_section(result: dict) -> list[str]:
-    """``python -m benchmarks.sentence_plan``: zh-mini's plan for sentence and pair tasks against longer plans."""
+def sentence_plan_section(result: dict, title: str = "zh-mini's training plan on small sentence and pair sets"
+                          ) -> list[str]:
+    """``python -m benchmarks.sentence_plan``: zh-mini's plan for sentence and pair tasks against variants (longer
+    plans, task options such as ``task.long_texts=truncate``)."""
     rows = result["rows"]
     variants = list(dict.fromkeys(row["variant"] for row in rows if row["variant"] != "classical"))
-    lines = section_head("zh-mini's training plan on small sentence and pair sets", result,
+    lines = section_head(title, result,
              "The first N examples of the quality suite's training sample (a tenth held out to choose the epoch) "
              "and its test sample; zh-mini fine-tuned once per variant (seed 42): `plan` is `bertanno train`'s own "
-             "plan, the others name the `TrainConfig` fields they change; `classical`: TF-IDF + logistic "
-             "regression on the same examples. The task's headline on the test sample (sentiment: accuracy; pairs: "
+             "plan, the others name the `TrainConfig` fields or task options (`task.`) they change; `classical`: "
+             "TF-IDF + logistic regression on the same examples. The task's headline on the test sample (sentiment: accuracy; pairs: "
              "macro F1), the best epoch in brackets.") + [
              "| set | N | classical | " + " | ".join(f"`{v}`" for v in variants) + " |",
              "|---|---|---|" + "---|" * len(variants)]
@@ -1449,6 +1451,8 @@ def write_report() -> list[Path]:
                           ("ensemble_sentences.json", ensemble_section), ("ensemble_full.json", ensemble_section),
                           ("sentence_plan.json", sentence_plan_section),
                           ("sentence_plan_300.json", sentence_plan_section),
+                          ("sentence_plan_windows.json", lambda result: sentence_plan_section(
+                              result, "Long reviews read in windows against truncated (`long_texts`)")),
                           ("ensemble.json", lambda ner: loop_goal_section(
                               _json("crf_head.json"), ner, _json("ensemble_sentences.json"))
                            + loop_goal_full_section(_json("linear_family.json"), zh_rows, _json("crf_head_full.json"),
