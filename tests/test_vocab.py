@@ -252,7 +252,14 @@ def test_whole_term_masking_masks_a_term_as_one_unit():
         assert chosen in units  # 15% of 7 tokens: one unit, never part of the term
 
 
-def test_adapt_trains_the_terms_then_training_starts_from_the_adapted_model(ner_project, tmp_path, plugins):
+def test_training_from_an_adapted_model_that_does_not_exist_is_a_sentence(ner_project):
+    with pytest.raises(BertannoError, match="no domain-adapted model to start from; make one with bertanno vocab "
+                                            "adapt clinic, or train from the base model"):
+        train_project(ner_project, "clinic", QUICK, start="adapted")
+
+
+def test_adapt_trains_the_terms_then_training_starts_from_the_adapted_model_when_asked(ner_project, tmp_path,
+                                                                                        plugins):
     runner, db = CliRunner(), str(ner_project.engine.url)
     assert runner.invoke(cli, ["--db", db, "vocab", "add", "clinic", str(tmp_path / "tutorial.txt")]).exit_code == 0
     corpus = tmp_path / "notes.txt"
@@ -268,7 +275,12 @@ def test_adapt_trains_the_terms_then_training_starts_from_the_adapted_model(ner_
     record = json.loads((adapted / "bertanno-adapted.json").read_text())
     assert record["terms"] == TUTORIAL_TERMS and record["loss_after"] < record["loss_before"]
 
-    outcome = train_project(ner_project, "clinic", QUICK)
+    plain = train_project(ner_project, "clinic", QUICK)  # adapting never helped on public sets: only when asked
+    outcome = train_project(ner_project, "clinic", QUICK, start="adapted")
+    with ner_project.transaction() as session:
+        started = {v.name: v.training_snapshot["started_from"]
+                   for v in list_versions(session, get_project(session, "clinic").id)}
+    assert started[outcome.version] == summary.adapted_model and started[plain.version] != summary.adapted_model
     bundle = load_version(outcome_dir(ner_project, outcome.version), plugins)
     assert bundle.added_terms == TUTORIAL_TERMS
     adapted_rows = load_version_rows(summary.adapted_model)

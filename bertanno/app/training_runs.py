@@ -271,7 +271,9 @@ def train_project(store: Store, project_name: str, config: TrainConfig, trigger:
     the database, so across processes and machines): ``TrainingBusy`` when another process holds it.
     ``on_plan(line)`` hears the learning rate, epochs and batch size a transformer trains with, and why.
     ``with_auto``: the labels of autopilot runs whose audit passed join the training side
-    (``core.project.auto_training_examples``); never the evaluation split.
+    (``core.project.auto_training_examples``); never the evaluation split. ``start``: a transformer starts from
+    the project's ``base`` model, its domain-adapted model (``adapted``, made by ``bertanno vocab adapt``;
+    ``BertannoError`` when there is none) or its ``champion``.
     """
     with training_lock(store, project_name):
         return _train_locked(store, project_name, config, trigger, start, tolerance, promote, models_dir, plugins,
@@ -320,6 +322,11 @@ def _train_locked(store: Store, project_name: str, config: TrainConfig, trigger:
         reigning_name, reigning_dir = (reigning.name, reigning.directory) if reigning else (None, None)
         reigning_family = record_family(reigning.training_snapshot, plugins) if reigning else None
         start_from = reigning.directory if start == "champion" and reigning else None
+        if start == "adapted" and not project.adapted_model:
+            raise BertannoError(f"project {project_name} has no domain-adapted model to start from; make one with "
+                                f"bertanno vocab adapt {project_name}, or train from the base model (--from base)")
+        # vocab adapt's model only when asked: measured on public sets, it never helped (benchmarks.adapt)
+        start_model = project.adapted_model if start == "adapted" else project.model
         if start_from and family == ENSEMBLE:
             raise BertannoError("an ensemble trains its members afresh from the base model; leave out --from champion")
         if start_from and reigning_family.name != family:
@@ -330,7 +337,7 @@ def _train_locked(store: Store, project_name: str, config: TrainConfig, trigger:
                     "last_human_decision": latest_human_decision(session, project.id),
                     "evaluation_items": len(evaluation), "family": family,
                     "mode": config.mode if family == DEFAULT_FAMILY else None,
-                    "started_from": start_from or project.adapted_model or project.model}
+                    "started_from": start_from or start_model}
         configured = configured_options(session, project.id, family, plugins)
         guidelines = latest_guidelines(session, project.id)
         if configured is not None and guidelines is not None:  # the prompt of a new llm version says what each means
@@ -345,7 +352,7 @@ def _train_locked(store: Store, project_name: str, config: TrainConfig, trigger:
         version_name = next_version_name(session, project.id, prefix)
         vocabulary = project_vocabulary(session, project)
         terms = list(vocabulary.terms) if vocabulary else []
-        project_id, base_model, start_model = project.id, project.model, project.adapted_model or project.model
+        project_id, base_model = project.id, project.model
     started = time.perf_counter()
     gold = [example.payload for example in evaluation]
     reigning_metrics, reigning_payloads = {}, None

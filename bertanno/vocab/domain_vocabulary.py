@@ -81,8 +81,8 @@ def _store_terms(session, project, terms: list[str], names: list[str]) -> str | 
         project.vocabulary_id = None
     if project.adapted_model and not set(adapted_terms(project.adapted_model)) <= set(terms):
         dropped, project.adapted_model = project.adapted_model, None
-        return (f"the domain-adapted model {dropped} holds terms the project no longer uses; training starts from "
-                f"{project.model} again (run bertanno vocab adapt to adapt anew)")
+        return (f"the domain-adapted model {dropped} holds terms the project no longer uses, so train --from "
+                f"adapted has none to start from (run bertanno vocab adapt to adapt anew)")
     return None
 
 
