@@ -6,11 +6,11 @@
 For each shared sentence or pair set: the first --train examples of the quality suite's training sample
 (``benchmarks.linear_family.sample``), a tenth held out to choose the epoch, zh-mini fine-tuned once per variant
 (seed 42; ``plan``: ``bertanno train``'s own plan; else ``TrainConfig`` fields and ``task.KEY`` task options,
-``name=value`` joined by commas, e.g. ``task.long_texts=truncate``)
-and scored on the first --test examples of the suite's test sample with every metric of the task (compared by
-the task's headline, ``core.training.headline``: sentiment by accuracy, pairs by macro F1), beside the classical baseline on the same examples
-(TF-IDF + logistic regression, ``benchmarks.baselines``). Each finished row is kept in
-``~/.cache/bertanno-runs/sentence_plan/rows.jsonl``, so a killed run resumes at the row it was in. Writes
+``name=value`` joined by commas, e.g. ``task.long_texts=truncate``) and scored on the first --test examples of the
+suite's test sample with every metric of the task (compared by the task's headline, ``core.training.headline``:
+sentiment by accuracy, pairs by macro F1), beside the classical baseline on the same examples (TF-IDF + logistic
+regression, ``benchmarks.baselines``). Each finished row is kept in ``~/.cache/bertanno-runs/sentence_plan/
+rows.jsonl``, so a killed run resumes at the row it was in. Writes
 ``benchmarks/results/sentence_plan.json`` after every row (``--output``: another name).
 """
 
@@ -54,7 +54,8 @@ def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.sentence_plan", description=__doc__.split("\n")[0])
     sample_arguments(parser, SETS)
     parser.add_argument("--variants", default="plan;epochs=12,patience=3",
-                        help="';'-separated variants: 'plan', or TrainConfig fields and task.KEY task options as name=value,...")
+                        help="';'-separated variants: 'plan', or TrainConfig fields and task.KEY task options as "
+                             "name=value,...")
     parser.add_argument("--output", default="sentence_plan", help="results file name in benchmarks/results")
     args, plugins = parse_samples(parser, argv)
     from bertanno.core.training import headline
