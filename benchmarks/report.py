@@ -1191,12 +1191,12 @@ def loop_goal_section(heads: dict | None, ner: dict | None, sentences: dict | No
 
 
 def loop_goal_full_section(linear: dict | None, zh_rows: list[dict], heads_full: dict | None, heads: dict | None,
-                           ner: dict | None, ner_full: dict | None = None) -> list[str]:
+                           ner: dict | None, ensembles_full: dict | None = None) -> list[str]:
     """The same goal at the quality suite's full training samples, where measured: sentence and pair sets from
     ``benchmarks.zh_mini_quality`` (zh-mini's last run on each, the suite's recipe) against the classical baseline
     of ``benchmarks.linear_family`` on the whole sample (the same examples); NER from ``benchmarks.crf_head
-    --output crf_head_full`` (zh-mini's heads on the whole sample) and ``benchmarks.ensemble --output
-    ensemble_full`` (the ensemble on it), else the 1,500-example rows, marked so."""
+    --output crf_head_full`` (zh-mini's heads on the whole sample), else the 1,500-example rows, marked so; for any
+    set, ``benchmarks.ensemble --output ensemble_full`` (the ensemble on the whole sample) where run."""
     table: dict[str, dict] = {}
     for row in (linear or {}).get("rows", []):
         entry = table.setdefault(row["dataset"], {"task": row["task"]})
@@ -1220,9 +1220,10 @@ def loop_goal_full_section(linear: dict | None, zh_rows: list[dict], heads_full:
         entry = table.get(row["dataset"])
         if entry and not entry.get("full") and row["train"] == entry.get("train") and row["ensemble"] > entry["best"]:
             entry["best"], entry["version"] = row["ensemble"], "ensemble"
-    for row in (ner_full or {}).get("rows", []):
+    for row in (ensembles_full or {}).get("rows", []):  # NER where the row above is whole, else the same N
         entry = table.get(row["dataset"])
-        if entry and entry.get("full") and row["ensemble"] > entry["best"]:
+        whole = entry and (entry.get("full") if entry["task"] == "ner" else row["train"] == entry.get("train"))
+        if whole and row["ensemble"] > entry["best"]:
             entry["best"], entry["version"] = row["ensemble"], "ensemble"
     table = {name: entry for name, entry in table.items() if entry.get("best") is not None}
     if not table:
