@@ -64,9 +64,8 @@ class ClassificationTask(Task):
         return described
 
     def as_saved(self, record: dict) -> Task:
-        """A version record without ``long_texts`` in its config was saved when long texts were truncated."""
-        if self.example_kind == "pair":
-            return self
+        """A version record without ``long_texts`` in its config was saved when long texts were truncated (as
+        pairs still are)."""
         saved = (record.get("config") or {}).get("long_texts", "truncate")
         return self if saved == self.long_texts else self.with_config(long_texts=saved)
 

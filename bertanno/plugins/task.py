@@ -406,32 +406,29 @@ def encode_texts(tokenizer, text: str, text_b: str | None, max_length: int) -> t
 
 def encode_text_windows(tokenizer, text: str, max_length: int, stride: int) -> list[dict]:
     """The whole of one ``text`` in windows of at most ``max_length`` tokens (``[CLS] piece [SEP]`` each),
-    neighbours sharing ``stride`` tokens; a text that fits is the one window ``encode_texts`` makes. Raises
-    whatever the tokenizer raises."""
-    features, truncated = encode_texts(tokenizer, text, None, max_length)
-    if not truncated:
+    neighbours sharing ``stride`` tokens; a text that fits is the one window ``encode_texts`` makes, from one
+    tokenizer pass. Raises whatever the tokenizer raises."""
+    features = dict(tokenizer(text, truncation=False, verbose=False))
+    if len(features["input_ids"]) <= max_length:
         return [features]
-    encoding = tokenizer(text, truncation=True, max_length=max_length, stride=stride,
-                         return_overflowing_tokens=True, verbose=False)
-    return [{key: encoding[key][index] for key in encoding.keys() if key != "overflow_to_sample_mapping"}
-            for index in range(len(encoding["input_ids"]))]
+    return _overflow_windows(tokenizer, text, max_length, stride, offsets=False)
 
 
 def encode_token_windows(tokenizer, text: str, max_length: int, stride: int) -> list[dict]:
     """Overlapping windows over a long text; every window keeps offsets into the original text."""
-    encoding = tokenizer(
-        text,
-        truncation=True,
-        max_length=max_length,
-        stride=stride,
-        return_overflowing_tokens=True,
-        return_offsets_mapping=True,
-        verbose=False,
-    )
+    return _overflow_windows(tokenizer, text, max_length, stride, offsets=True)
+
+
+def _overflow_windows(tokenizer, text: str, max_length: int, stride: int, offsets: bool) -> list[dict]:
+    """The tokenizer's own overlapping windows of ``text`` (``return_overflowing_tokens``), one dict each;
+    ``offsets``: with ``offset_mapping`` as ``(start, end)`` tuples."""
+    encoding = tokenizer(text, truncation=True, max_length=max_length, stride=stride, return_overflowing_tokens=True,
+                         return_offsets_mapping=offsets, verbose=False)
     windows = []
     for index in range(len(encoding["input_ids"])):
         window = {key: encoding[key][index] for key in encoding.keys() if key != "overflow_to_sample_mapping"}
-        window["offset_mapping"] = [tuple(pair) for pair in window["offset_mapping"]]
+        if offsets:
+            window["offset_mapping"] = [tuple(pair) for pair in window["offset_mapping"]]
         windows.append(window)
     return windows
 
