@@ -5,8 +5,10 @@
 Draws items until the queue is empty, accepting each, and prints ``ack ITEM_ID`` only after the
 decision is committed; ``taken ITEM_ID`` when the decision was refused because the item's lease (``--lease``,
 default the queue's 15 minutes) expired and the item went to someone else meanwhile. ``--annotator``: the
-annotator's name (default: the session id), so that a restarted worker is the same person in a new session. An empty draw while other sessions hold items waits for them: with an overlap, an item
-another annotator holds comes back for a second one.
+annotator's name (default: the session id), so that a restarted worker is the same person in a new session. An
+empty draw waits while an item this annotator has not decided is still incomplete (another session holds it; with
+an overlap it comes back for a second annotator once decided) and stops when there is none: a condition that,
+unlike "no one holds a lease now", cannot turn true while another worker is between a draw and its decision.
 """
 
 import random
@@ -16,10 +18,10 @@ import time
 from sqlalchemy import func, select
 
 from bertanno.store import Store
-from bertanno.store.annotations import ItemTaken, record_decision
+from bertanno.store.annotations import ItemTaken, record_decision, undecided
 from bertanno.store.projects import get_project
 from bertanno.store.queue import DEFAULT_LEASE_SECONDS, next_item
-from bertanno.store.schema import Lease
+from bertanno.store.schema import Item
 
 
 def main(url: str, project_name: str, session_id: str, pause: float, annotator: str | None = None,
@@ -33,9 +35,10 @@ def main(url: str, project_name: str, session_id: str, pause: float, annotator: 
         with store.transaction() as session:
             item = next_item(session, project_id, annotator, session_id, lease_seconds=lease)
         if item is None:
-            with store.transaction() as session:  # taken by another annotator: it may come back for a second one
-                others = session.scalar(select(func.count()).select_from(Lease).where(Lease.project_id == project_id))
-            if others:
+            with store.transaction() as session:  # held by another annotator: it may come back for a second one
+                open_for_me = session.scalar(select(func.count()).select_from(Item).where(
+                    Item.project_id == project_id, undecided(project_id, annotator=annotator)))
+            if open_for_me:
                 time.sleep(0.02)
                 continue
             break
