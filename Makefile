@@ -6,6 +6,9 @@ BIN    := $(VENV)/bin
 TORCH  ?= torch==2.13.0
 # The extras installed with the package: CI adds ray (make test-all EXTRAS=test,ray); without it the Ray tests skip.
 EXTRAS ?= test
+# Test processes (pytest-xdist): 2 for a 2-core machine; JOBS=0 runs the tests in this process, one at a time.
+JOBS   ?= 2
+PYTEST := $(BIN)/python -m pytest $(if $(filter 0,$(JOBS)),,-n $(JOBS))
 
 .PHONY: demo test test-all install clean
 
@@ -21,13 +24,13 @@ install: $(BIN)/.installed
 demo: install
 	HF_HUB_OFFLINE=1 $(BIN)/bertanno demo
 
-# The quick suite (under 4 minutes on 2 cores): everything but the tests marked slow.
+# The quick suite: everything but the tests marked slow, in $(JOBS) processes.
 test: install
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(PYTEST) -q -m "not slow"
 
 # Everything, the slow end-to-end tests included: what CI runs.
 test-all: install
-	$(BIN)/python -m pytest -q --durations=25
+	$(PYTEST) -q --durations=25
 
 clean:
 	rm -rf $(VENV) bertanno-demo *.egg-info

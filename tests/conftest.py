@@ -13,6 +13,10 @@ import pytest
 os.environ["BERTANNO_LOAD_PLUGINS"] = ""
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# The width of what a command prints is each test's own (COLUMNS in the runner's env): a COLUMNS exported by the
+# shell, or set by pytest-xdist's workers (80), would otherwise fix the CLI's console width when it is created.
+for _name in ("COLUMNS", "LINES"):
+    os.environ.pop(_name, None)
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
