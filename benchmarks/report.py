@@ -1424,8 +1424,8 @@ def write_report() -> list[Path]:
             {k: v for k, v in latest.items() if k not in ("machine", "settings")})
     vocab_header, vocab_rows = _jsonl(RESULTS / "vocab_quality.jsonl")
     zero_header, zero_rows = _jsonl(RESULTS / "zero_shot.jsonl")
-    cold_header, cold_rows = _jsonl(RESULTS / "cold_start.jsonl")
-    zh_cold_header, zh_cold_rows = _jsonl(RESULTS / "cold_start_zh_mini.jsonl")
+    # cold_start.jsonl, then the runs of zh-mini's scenarios (cold_start_zh_mini*.jsonl: a file per run)
+    colds = [(path.stem, *_jsonl(path)) for path in sorted(RESULTS.glob("cold_start*.jsonl"))]
     loops = [loop for loop in (_jsonl(RESULTS / "correction_loop.jsonl"), _jsonl(RESULTS / "correction_loop_zh_mini.jsonl"))
              if loop[1]]
     demo_header, demo_rows = _jsonl(RESULTS / "zh_mini_demo.jsonl")
@@ -1472,10 +1472,9 @@ def write_report() -> list[Path]:
         lines += vocabulary_section(vocab_header, vocab_rows)
     if zero_rows:
         lines += zero_shot_section(zero_header, zero_rows)
-    if cold_rows:
-        lines += cold_start_section(cold_header, cold_rows)
-    if zh_cold_rows:
-        lines += cold_start_section(zh_cold_header, zh_cold_rows, "cold_start_zh_mini")
+    for name, cold_header, cold_rows in colds:
+        if cold_rows:
+            lines += cold_start_section(cold_header, cold_rows, name)
     if loops:
         lines += correction_loop_section(loops)
     if zh_rows:
