@@ -369,6 +369,8 @@ def _zh_mini_cell(row: dict, task: str, rows: list[dict]) -> str:
     notes = [f"lr {row['bertanno_settings']['lr']:g}"] if len({r["bertanno_settings"]["lr"] for r in rows}) > 1 else []
     if task != "ner" and len({r.get("pooling", "[CLS]") for r in rows}) > 1:
         notes.append(f"{row.get('pooling', '[CLS]')} pooling")
+    if row.get("long_texts") == "windows":
+        notes.append("long texts in windows")
     return _score(row["bertanno_full"], task) + (f" ({', '.join(notes)})" if notes else "")
 
 
@@ -406,8 +408,9 @@ ZH_MINI_CARD_HEADING = "## Fine-tuned on eight Chinese sets"
 
 
 def _zh_mini_last(rows: list[dict]) -> dict[str, dict]:
-    """zh-mini's last row on each dataset: its own settings, since rows rerun at them come later."""
-    return {row["dataset"]: row for row in rows if row["base"] == "zh-mini"}
+    """zh-mini's last row on each dataset: its own settings, since rows rerun at them come later; a row that read
+    long texts in windows (``long_texts=windows``, a task option, not the default) is not its own settings."""
+    return {row["dataset"]: row for row in rows if row["base"] == "zh-mini" and row.get("long_texts") != "windows"}
 
 
 def zh_mini_compared(rows: list[dict], suite: dict[str, dict], bases: list[str]) -> dict[str, dict]:
@@ -1256,8 +1259,8 @@ def loop_goal_full_section(linear: dict | None, zh_rows: list[dict], heads_full:
         entry = table.setdefault(row["dataset"], {"task": row["task"]})
         if row["train"] >= entry.get("train", 0):
             entry.update(train=row["train"], classical=row["baseline"]["score"], metric=row["baseline"]["metric"])
-    for row in zh_rows:
-        if row.get("base") == "zh-mini" and row["dataset"] in table:
+    for row in _zh_mini_last(zh_rows).values():
+        if row["dataset"] in table:
             entry = table[row["dataset"]]
             entry["best"], entry["version"] = row["bertanno_full"][entry["metric"]], "zh-mini (suite's recipe)"
     for source, full in ((heads_full, True), (heads, False)):

@@ -45,6 +45,7 @@ def test_predict_writes_jsonl_reads_long_texts_whole_and_reports_truncation(make
     from bertanno.core.bundle import update_version_record
 
     version = save_version(make_bundle(task="sentiment"), tmp_path / "v1")
+    update_version_record(version, {"config": {"long_texts": "windows"}})  # trained with windows: read in windows
     data = tmp_path / "reviews.txt"
     data.write_text("很好吃\n" + "太" * 700 + "\n送餐太慢\n", encoding="utf-8")
     output = tmp_path / "out.jsonl"
@@ -56,7 +57,7 @@ def test_predict_writes_jsonl_reads_long_texts_whole_and_reports_truncation(make
     assert all(row["meta"]["prediction"]["model"] == "v1" and 0 <= row["meta"]["prediction"]["confidence"] <= 1
                for row in rows)
     assert "truncated" not in result.stderr  # the 700-character review is read in windows
-    update_version_record(version, {"config": {}})  # a version saved before windows: read as it was trained
+    update_version_record(version, {"config": {}})  # saved without long_texts (before windows, or truncated)
     result = run("predict", str(version), str(data), "-o", str(output))
     assert result.returncode == 0, result.stderr
     assert "1 item(s) were longer than 512 tokens and were truncated" in result.stderr

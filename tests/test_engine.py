@@ -48,11 +48,16 @@ def test_truncation_is_counted_not_silent(make_bundle):
     assert stats.truncated == 1
 
 
-def test_a_long_sentiment_text_is_read_in_windows_not_truncated(make_bundle):
+def test_a_long_sentiment_text_is_read_in_windows_when_asked_else_truncated(make_bundle):
+    import dataclasses
+
     bundle = make_bundle(task="sentiment")
     long_text = "很" * (bundle.max_length + 50)
-    [prediction, _], stats = Predictor(bundle).predict([Example(long_text), Example("短")])
+    windowed = dataclasses.replace(bundle, task=bundle.task.with_config(long_texts="windows"))
+    [prediction, _], stats = Predictor(windowed).predict([Example(long_text), Example("短")])
     assert stats.truncated == 0 and stats.windows == 3 and prediction.payload in bundle.task.labels
+    [prediction, _], stats = Predictor(bundle).predict([Example(long_text), Example("短")])  # the default
+    assert stats.truncated == 1 and stats.windows == 2 and prediction.payload in bundle.task.labels
 
 
 def test_lawformer_loads_with_the_bert_tokenizer_and_windows_a_long_text(make_bundle):

@@ -28,7 +28,9 @@ def test_pair_truncation_keeps_both_texts(make_bundle):
 def test_a_long_text_is_read_whole_in_overlapping_windows_each_with_the_label(make_bundle):
     bundle = make_bundle(task="sentiment")
     text = "".join(chr(0x4E00 + i) for i in range(100))  # 100 distinct characters, one token each
-    encoded = bundle.task.encode(bundle.tokenizer, Example(text, payload="positive"), 32, with_labels=True)
+    assert bundle.task.encode(bundle.tokenizer, Example(text), 32).truncated  # the default: the first tokens
+    task = bundle.task.with_config(long_texts="windows")
+    encoded = task.encode(bundle.tokenizer, Example(text, payload="positive"), 32, with_labels=True)
     assert not encoded.truncated and len(encoded.windows) > 1
     whole = bundle.tokenizer(text, add_special_tokens=False)["input_ids"]
     pieces = [window["input_ids"][1:-1] for window in encoded.windows]
@@ -39,7 +41,7 @@ def test_a_long_text_is_read_whole_in_overlapping_windows_each_with_the_label(ma
         assert set(before) & set(after)
         seen |= set(before)
     assert seen | set(pieces[-1]) == set(whole)
-    short = bundle.task.encode(bundle.tokenizer, Example("好吃"), 32)
+    short = task.encode(bundle.tokenizer, Example("好吃"), 32)
     assert len(short.windows) == 1 and short.windows[0]["input_ids"] == bundle.tokenizer("好吃")["input_ids"]
 
 
@@ -52,10 +54,10 @@ def test_the_windows_of_a_long_text_vote_by_their_mean_logits(plugins):
 
 def test_long_texts_truncate_keeps_the_first_tokens_and_a_bad_value_is_named(plugins, make_bundle):
     bundle = make_bundle(task="sentiment")
-    truncating = bundle.task.with_config(long_texts="truncate")
-    encoded = truncating.encode(bundle.tokenizer, Example("很" * 100), 32)
+    encoded = bundle.task.encode(bundle.tokenizer, Example("很" * 100), 32)  # the default
     assert encoded.truncated and len(encoded.windows) == 1 and len(encoded.windows[0]["input_ids"]) == 32
-    assert bundle.task.long_texts == "windows"  # with_config leaves the task it copies alone
+    assert bundle.task.with_config(long_texts="windows").long_texts == "windows"
+    assert bundle.task.long_texts == "truncate"  # with_config leaves the task it copies alone
     with pytest.raises(BertannoError, match="long_texts is 'chunks'; it is one of windows, truncate"):
         plugins.task("sentiment", long_texts="chunks").encode(bundle.tokenizer, Example("好"), 32)
     pair = plugins.task("pair")
@@ -63,10 +65,14 @@ def test_long_texts_truncate_keeps_the_first_tokens_and_a_bad_value_is_named(plu
 
 
 def test_a_version_saved_before_windows_is_read_as_it_was_trained(make_bundle, tmp_path):
+    import dataclasses
+
     from bertanno.core.bundle import load_version, save_version, update_version_record
 
-    directory = save_version(make_bundle(task="sentiment"), tmp_path / "v1")
-    assert load_version(directory).task.long_texts == "windows"
+    bundle = make_bundle(task="sentiment")
+    windowed = dataclasses.replace(bundle, task=bundle.task.with_config(long_texts="windows"))
+    directory = save_version(windowed, tmp_path / "v1")
+    assert load_version(directory).task.long_texts == "windows"  # as it was trained
     record = update_version_record(directory, {"config": {}})  # as written before long_texts existed
     old = load_version(directory)
     assert old.task.long_texts == "truncate" and record["config"] == {}
