@@ -14,8 +14,9 @@ sklearn-crfsuite model over character features (``benchmarks.baselines.crf``) on
 (the held-out tenth included). ``--layer-decay``: the transformer's layer-wise learning-rate decay. Each finished
 row is kept in ``~/.cache/bertanno-runs/crf_head/rows.jsonl``, and the row in training keeps a checkpoint after
 each epoch in a folder beside it (``TrainConfig.checkpoint_dir``), so a killed run resumes where it stopped, in the
-epoch it was in: a row longer than a working session (MSRA's whole sample: hours on one core) still ends (its ``seconds`` then count the last run only). Writes ``benchmarks/results/crf_head.json`` after every row (``--output``:
-another name, for a run that should not replace it).
+epoch it was in: a row longer than a working session (MSRA's whole sample: hours on one core) still ends (its
+``seconds`` then count the last run only). Writes ``benchmarks/results/crf_head.json`` after every row
+(``--output``: another name, for a run that should not replace it).
 """
 
 from __future__ import annotations
@@ -56,14 +57,15 @@ def main(argv=None) -> dict:
                 f1, plan, best_epoch = crf_baseline(task, training, test)["f1"], "sklearn-crfsuite, 100 iterations", None
             else:
                 layer, _, extra = head.partition("+")
-                epochs = CHECKPOINTS / (f"{name}-{head}-{len(training)}-{len(test)}-e{args.epochs or 'plan'}"
-                                        f"-d{decay:g}")
+                checkpoints = CHECKPOINTS / (f"{name}-{head}-{len(training)}-{len(test)}-e{args.epochs or 'plan'}"
+                                             f"-d{decay:g}")
                 predictor, config, result = fit_zh_mini(task, training, plugins, epochs=args.epochs, head=layer,
                                                         layer_decay=args.layer_decay,
-                                                        lexicon_features=extra == "lexicon", checkpoint_dir=epochs)
+                                                        lexicon_features=extra == "lexicon",
+                                                        checkpoint_dir=checkpoints)
                 predicted = [p.payload for p in predictor.predict(test)[0]]
                 f1, plan, best_epoch = task.metrics(gold, predicted)["f1"], config.describe(), result.best_epoch
-                shutil.rmtree(epochs, ignore_errors=True)  # the row is kept below; its epochs are not needed
+                shutil.rmtree(checkpoints, ignore_errors=True)  # the row is kept below; its epochs are not needed
             cut = max(1, len(training) // 10)
             rows.append(finished.add({
                 "dataset": name, "head": head, "train": len(training) - cut, "validation": cut, "test": len(test),

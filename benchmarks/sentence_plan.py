@@ -6,7 +6,7 @@
 For each shared sentence or pair set: the first --train examples of the quality suite's training sample
 (``benchmarks.linear_family.sample``), a tenth held out to choose the epoch, zh-mini fine-tuned once per variant
 (seed 42; ``plan``: ``bertanno train``'s own plan; else ``TrainConfig`` fields and ``task.KEY`` task options,
-``name=value`` joined by commas, e.g. ``task.long_texts=truncate``) and scored on the first --test examples of the
+``name=value`` joined by commas, e.g. ``task.long_texts=windows``) and scored on the first --test examples of the
 suite's test sample with every metric of the task (compared by the task's headline, ``core.training.headline``:
 sentiment by accuracy, pairs by macro F1), beside the classical baseline on the same examples (TF-IDF + logistic
 regression, ``benchmarks.baselines``). Each finished row is kept in ``~/.cache/bertanno-runs/sentence_plan/
